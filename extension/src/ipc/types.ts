@@ -1,0 +1,125 @@
+// The records the façade lists: one per IPC kind of DESIGN.md §2. Their field names and JSON
+// shape are the CLI's `list --json` contract (DESIGN.md §5). No vscode import in this layer.
+
+/** The six kinds of object, as `shmscope list --kind` names them. */
+export type Kind = 'shm' | 'sem' | 'msg' | 'posix-shm' | 'posix-sem' | 'posix-mq';
+export const KINDS: readonly Kind[] = ['shm', 'sem', 'msg', 'posix-shm', 'posix-sem', 'posix-mq'];
+
+/** A process that has an object mapped, from /proc/PID/maps. */
+export interface Attacher {
+  pid: number;
+  command: string;
+}
+
+/** Fields every listed object has. `key` is the System V key (0 for private and POSIX objects). */
+interface Common {
+  id: number;
+  key: number;
+  uid: number;
+  user: string;
+  gid: number;
+  /** Permission bits only (0o777), as a number. */
+  mode: number;
+}
+
+/** System V fields shared by the three kinds. */
+interface SysvCommon extends Common {
+  cuid: number;
+  cgid: number;
+  ctime: string | null;
+}
+
+export interface ShmRecord extends SysvCommon {
+  kind: 'shm';
+  size: number;
+  nattch: number;
+  cpid: number;
+  lpid: number;
+  atime: string | null;
+  dtime: string | null;
+  /** Resident bytes as the kernel counts them. */
+  rss: number;
+  /** Processes that map it; a process whose maps we may not read is counted in `hiddenAttachers`. */
+  attachedBy: Attacher[];
+  hiddenAttachers: number;
+  /** nattch is 0 and the creating process is gone: a probable leftover. */
+  orphan: boolean;
+}
+
+export interface SemRecord extends SysvCommon {
+  kind: 'sem';
+  nsems: number;
+  /** Per semaphore; empty when the set cannot be read (see `unreadable`). */
+  values: number[];
+  ncnt: number[];
+  zcnt: number[];
+  pids: number[];
+  otime: string | null;
+  /** Why values are missing (e.g. "EACCES"), or null. */
+  unreadable: string | null;
+}
+
+export interface MsgRecord extends SysvCommon {
+  kind: 'msg';
+  messages: number;
+  bytes: number;
+  qbytes: number;
+  lspid: number;
+  lrpid: number;
+  stime: string | null;
+  rtime: string | null;
+}
+
+/** POSIX objects are files under /dev/shm or /dev/mqueue; `id` is the inode, `key` 0. */
+interface PosixCommon extends Common {
+  /** With its leading slash, as shm_open takes it: "/ring". */
+  name: string;
+  mtime: string | null;
+}
+
+export interface PosixShmRecord extends PosixCommon {
+  kind: 'posix-shm';
+  size: number;
+  attachedBy: Attacher[];
+  hiddenAttachers: number;
+}
+
+export interface PosixSemRecord extends PosixCommon {
+  kind: 'posix-sem';
+  /** Null when the semaphore cannot be opened (see `unreadable`). */
+  value: number | null;
+  unreadable: string | null;
+}
+
+export interface PosixMqRecord extends PosixCommon {
+  kind: 'posix-mq';
+  maxMessages: number | null;
+  messageSize: number | null;
+  messages: number | null;
+  notifyPid: number | null;
+  unreadable: string | null;
+}
+
+export type IpcRecord = ShmRecord | SemRecord | MsgRecord | PosixShmRecord | PosixSemRecord | PosixMqRecord;
+
+/** What `list` returns; the JSON keys are DESIGN.md §5's. */
+export interface Listing {
+  shm: ShmRecord[];
+  sem: SemRecord[];
+  msg: MsgRecord[];
+  posixShm: PosixShmRecord[];
+  posixSem: PosixSemRecord[];
+  posixMq: PosixMqRecord[];
+  /** Things the listing could not do, said once each (e.g. /dev/mqueue not mounted). */
+  notes: string[];
+}
+
+/** One kernel limit with its current use where the kernel tells it. */
+export interface Limit {
+  name: string;
+  value: number | string;
+  used: number | null;
+  description: string;
+}
+
+export type { ByteSource } from '../shared/source';

@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// One build for everything: the native addon (node-gyp, incremental) and the TypeScript bundles
+// (esbuild, one per runtime). `npm install` runs it through `prepare`.
+//   node scripts/build.mjs [--no-native] [--watch]
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = new Set(process.argv.slice(2));
+
+/** Every bundle the project ships. An entry whose source does not exist yet is skipped. */
+export const bundles = [
+  { name: 'extension host', entry: 'extension/src/extension.ts', out: 'dist/extension.js', platform: 'node', external: ['vscode'] },
+  { name: 'command line', entry: 'extension/src/cli/main.ts', out: 'dist/cli.js', platform: 'node', banner: '#!/usr/bin/env node' },
+  { name: 'language server', entry: 'extension/src/lsp/server.ts', out: 'dist/server.js', platform: 'node' },
+  { name: 'inspector page', entry: 'webview-ui/src/main.ts', out: 'dist/webview/main.js', platform: 'browser' },
+];
+
+function nodeDir() {
+  // node-gyp must never download headers (there is no network): use the running Node's own.
+  if (process.env.npm_config_nodedir) return process.env.npm_config_nodedir;
+  const guess = path.resolve(path.dirname(process.execPath), '..');
+  return existsSync(path.join(guess, 'include', 'node', 'node_api.h')) ? guess : undefined;
+}
+
+function buildNative() {
+  const gyp = path.join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+  const cwd = path.join(root, 'native');
+  const dir = nodeDir();
+  const common = dir ? [`--nodedir=${dir}`] : [];
+  const run = (verb) => {
+    const r = spawnSync(process.execPath, [gyp, verb, ...common, '--jobs=max'], { cwd, stdio: 'inherit' });
+    if (r.status !== 0) throw new Error(`node-gyp ${verb} failed (exit ${r.status})`);
+  };
+  if (!existsSync(path.join(cwd, 'build', 'config.gypi'))) run('configure');
+  run('build');
+}
+
+async function buildBundles() {
+  mkdirSync(path.join(root, 'dist'), { recursive: true });
+  const todo = bundles.filter((b) => existsSync(path.join(root, b.entry)));
+  const contexts = await Promise.all(
+    todo.map((b) =>
+      esbuild.context({
+        entryPoints: [path.join(root, b.entry)],
+        outfile: path.join(root, b.out),
+        bundle: true,
+        platform: b.platform,
+        format: b.platform === 'browser' ? 'iife' : 'cjs',
+        target: b.platform === 'browser' ? 'es2022' : 'node20',
+        external: b.external ?? [],
+        banner: b.banner ? { js: b.banner } : undefined,
+        sourcemap: true,
+        logLevel: 'warning',
+      }),
+    ),
+  );
+  if (args.has('--watch')) {
+    await Promise.all(contexts.map((c) => c.watch()));
+    console.log('esbuild: watching', todo.map((b) => b.out).join(', '));
+    return;
+  }
+  await Promise.all(contexts.map((c) => c.rebuild()));
+  await Promise.all(contexts.map((c) => c.dispose()));
+  console.log('esbuild:', todo.map((b) => b.out).join(', '));
+}
+
+if (!args.has('--no-native')) buildNative();
+await buildBundles();
