@@ -1,0 +1,50 @@
+// Shared helpers of the addon: typed errno errors and argument validation.
+//
+// Every entry point validates its arguments before any cast (TypeError with a usage line) and
+// reports a failed system call as an Error carrying `code` (errno name), `errno` and `syscall`.
+// Nothing here aborts the process: the addon runs inside the editor's extension host.
+#pragma once
+
+#include <napi.h>
+
+#include <cstdint>
+#include <string>
+
+namespace shmscope {
+
+// Largest integer a JS number holds exactly; offsets and sizes above it are refused.
+constexpr int64_t kMaxSafeInteger = (int64_t{1} << 53) - 1;
+
+// The errno's symbolic name ("EACCES"), or "E<number>" when libc does not know it.
+std::string ErrnoName(int err);
+
+// An Error whose message is "<syscall>: <strerror>[ (<detail>)]", with code/errno/syscall set.
+Napi::Error ErrnoError(Napi::Env env, const char* syscall, int err, const std::string& detail = "");
+
+// Throws ErrnoError (as a C++ exception that node-addon-api turns into a JS exception).
+[[noreturn]] void ThrowErrno(Napi::Env env, const char* syscall, int err, const std::string& detail = "");
+
+// Argument checks: each throws TypeError "<usage>: <what is wrong>" when the argument is unfit.
+void ExpectArgs(const Napi::CallbackInfo& info, size_t count, const char* usage);
+int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min, int64_t max,
+               const char* usage);
+bool BoolArg(const Napi::CallbackInfo& info, size_t i, const char* name, const char* usage);
+std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* name, size_t maxLen,
+                      const char* usage);
+Napi::Uint8Array BytesArg(const Napi::CallbackInfo& info, size_t i, const char* name, const char* usage);
+
+// A POSIX IPC name as shm_open/sem_open/mq_open take it: "/name", no other slash, 1..250 bytes.
+std::string PosixNameArg(const Napi::CallbackInfo& info, size_t i, const char* usage);
+
+// Seconds since the epoch as a JS number (0 stays 0: "never").
+inline Napi::Number Time(Napi::Env env, int64_t t) { return Napi::Number::New(env, static_cast<double>(t)); }
+
+// Registration of each part of the addon (one per source file).
+void InitSysvShm(Napi::Env env, Napi::Object exports);
+void InitPosixShm(Napi::Env env, Napi::Object exports);
+void InitSem(Napi::Env env, Napi::Object exports);
+void InitPosixSem(Napi::Env env, Napi::Object exports);
+void InitMsg(Napi::Env env, Napi::Object exports);
+void InitWaiter(Napi::Env env, Napi::Object exports);
+
+}  // namespace shmscope

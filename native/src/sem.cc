@@ -1,0 +1,198 @@
+// System V semaphore sets: create, inspect (values, waiters, last pid), set, operate, remove.
+//
+// Operations are tried without blocking first (IPC_NOWAIT) on the JS thread, which makes a post or
+// an uncontended wait cost one system call; only an operation that would block goes to a waiter
+// thread (waiter.h), bounded by semtimedop's timeout.
+#include <sys/ipc.h>
+#include <sys/sem.h>
+
+#include <cerrno>
+#include <vector>
+
+#include "common.h"
+#include "waiter.h"
+
+namespace shmscope {
+namespace {
+
+union semun {
+  int val;
+  struct semid_ds* buf;
+  unsigned short* array;
+};
+
+constexpr int64_t kSemMax = 32767;  // SEMVMX
+constexpr size_t kMaxOps = 500;     // SEMOPM's default, a generous bound
+
+std::string SetName(int id) { return "semaphore set " + std::to_string(id); }
+
+Napi::Value SemGet(const Napi::CallbackInfo& info) {
+  const char* usage = "semGet(key, nsems, mode, create, exclusive)";
+  ExpectArgs(info, 5, usage);
+  key_t key = static_cast<key_t>(IntArg(info, 0, "key", INT32_MIN, UINT32_MAX, usage));
+  int nsems = static_cast<int>(IntArg(info, 1, "nsems", 0, 32000, usage));
+  int flags = static_cast<int>(IntArg(info, 2, "mode", 0, 0777, usage));
+  if (BoolArg(info, 3, "create", usage)) flags |= IPC_CREAT;
+  if (BoolArg(info, 4, "exclusive", usage)) flags |= IPC_EXCL;
+  int id = semget(key, nsems, flags);
+  if (id < 0) ThrowErrno(info.Env(), "semget", errno);
+  return Napi::Number::New(info.Env(), id);
+}
+
+// semInfo(id) -> { id, key, uid, gid, cuid, cgid, mode, nsems, otime, ctime, values[], ncnt[], zcnt[], pids[] }
+Napi::Value SemInfo(const Napi::CallbackInfo& info) {
+  const char* usage = "semInfo(id)";
+  ExpectArgs(info, 1, usage);
+  int id = static_cast<int>(IntArg(info, 0, "id", 0, INT32_MAX, usage));
+  Napi::Env env = info.Env();
+  struct semid_ds ds;
+  semun arg;
+  arg.buf = &ds;
+  if (semctl(id, 0, IPC_STAT, arg) < 0) ThrowErrno(env, "semctl(IPC_STAT)", errno, SetName(id));
+  size_t n = ds.sem_nsems;
+  std::vector<unsigned short> values(n == 0 ? 1 : n);
+  arg.array = values.data();
+  if (n > 0 && semctl(id, 0, GETALL, arg) < 0) ThrowErrno(env, "semctl(GETALL)", errno, SetName(id));
+  Napi::Array vals = Napi::Array::New(env, n), ncnt = Napi::Array::New(env, n), zcnt = Napi::Array::New(env, n),
+              pids = Napi::Array::New(env, n);
+  for (size_t i = 0; i < n; i++) {
+    int nc = semctl(id, static_cast<int>(i), GETNCNT);
+    int zc = semctl(id, static_cast<int>(i), GETZCNT);
+    int pid = semctl(id, static_cast<int>(i), GETPID);
+    if (nc < 0 || zc < 0 || pid < 0) ThrowErrno(env, "semctl(GETNCNT)", errno, SetName(id));
+    vals.Set(i, values[i]);
+    ncnt.Set(i, nc);
+    zcnt.Set(i, zc);
+    pids.Set(i, pid);
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("id", id);
+  o.Set("key", Napi::Number::New(env, static_cast<uint32_t>(ds.sem_perm.__key)));
+  o.Set("uid", ds.sem_perm.uid);
+  o.Set("gid", ds.sem_perm.gid);
+  o.Set("cuid", ds.sem_perm.cuid);
+  o.Set("cgid", ds.sem_perm.cgid);
+  o.Set("mode", ds.sem_perm.mode & 0777);
+  o.Set("nsems", Napi::Number::New(env, static_cast<double>(n)));
+  o.Set("otime", Time(env, ds.sem_otime));
+  o.Set("ctime", Time(env, ds.sem_ctime));
+  o.Set("values", vals);
+  o.Set("ncnt", ncnt);
+  o.Set("zcnt", zcnt);
+  o.Set("pids", pids);
+  return o;
+}
+
+Napi::Value SemSetVal(const Napi::CallbackInfo& info) {
+  const char* usage = "semSetVal(id, num, value)";
+  ExpectArgs(info, 3, usage);
+  int id = static_cast<int>(IntArg(info, 0, "id", 0, INT32_MAX, usage));
+  int num = static_cast<int>(IntArg(info, 1, "num", 0, 32000, usage));
+  semun arg;
+  arg.val = static_cast<int>(IntArg(info, 2, "value", 0, kSemMax, usage));
+  if (semctl(id, num, SETVAL, arg) < 0) {
+    ThrowErrno(info.Env(), "semctl(SETVAL)", errno, SetName(id) + ", semaphore " + std::to_string(num));
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value SemSetAll(const Napi::CallbackInfo& info) {
+  const char* usage = "semSetAll(id, values)";
+  ExpectArgs(info, 2, usage);
+  int id = static_cast<int>(IntArg(info, 0, "id", 0, INT32_MAX, usage));
+  if (!info[1].IsArray()) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": values must be an array");
+  Napi::Array arr = info[1].As<Napi::Array>();
+  std::vector<unsigned short> values(arr.Length() == 0 ? 1 : arr.Length());
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value v = arr.Get(i);
+    if (!v.IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": values must be numbers");
+    int64_t x = v.As<Napi::Number>().Int64Value();
+    if (x < 0 || x > kSemMax) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": value out of range");
+    values[i] = static_cast<unsigned short>(x);
+  }
+  semun arg;
+  arg.array = values.data();
+  if (semctl(id, 0, SETALL, arg) < 0) ThrowErrno(info.Env(), "semctl(SETALL)", errno, SetName(id));
+  return info.Env().Undefined();
+}
+
+// Reads [{ num, op, undo? }, …] into sembufs.
+std::vector<struct sembuf> OpsArg(const Napi::CallbackInfo& info, size_t i, const char* usage) {
+  Napi::Env env = info.Env();
+  if (!info[i].IsArray()) throw Napi::TypeError::New(env, std::string(usage) + ": ops must be an array");
+  Napi::Array arr = info[i].As<Napi::Array>();
+  if (arr.Length() == 0 || arr.Length() > kMaxOps) {
+    throw Napi::TypeError::New(env, std::string(usage) + ": ops must hold 1 to 500 operations");
+  }
+  std::vector<struct sembuf> ops;
+  for (uint32_t k = 0; k < arr.Length(); k++) {
+    Napi::Value v = arr.Get(k);
+    if (!v.IsObject()) throw Napi::TypeError::New(env, std::string(usage) + ": each op must be { num, op }");
+    Napi::Object o = v.As<Napi::Object>();
+    Napi::Value num = o.Get("num"), op = o.Get("op"), undo = o.Get("undo");
+    if (!num.IsNumber() || !op.IsNumber()) {
+      throw Napi::TypeError::New(env, std::string(usage) + ": each op must be { num, op }");
+    }
+    int64_t n = num.As<Napi::Number>().Int64Value(), d = op.As<Napi::Number>().Int64Value();
+    if (n < 0 || n > 32000 || d < -kSemMax || d > kSemMax) {
+      throw Napi::TypeError::New(env, std::string(usage) + ": num or op out of range");
+    }
+    struct sembuf b{};
+    b.sem_num = static_cast<unsigned short>(n);
+    b.sem_op = static_cast<short>(d);
+    b.sem_flg = (undo.IsBoolean() && undo.As<Napi::Boolean>().Value()) ? SEM_UNDO : 0;
+    ops.push_back(b);
+  }
+  return ops;
+}
+
+// semOp(id, ops) -> true when done, false when it would block (nothing changed then).
+Napi::Value SemOp(const Napi::CallbackInfo& info) {
+  const char* usage = "semOp(id, ops)";
+  ExpectArgs(info, 2, usage);
+  int id = static_cast<int>(IntArg(info, 0, "id", 0, INT32_MAX, usage));
+  std::vector<struct sembuf> ops = OpsArg(info, 1, usage);
+  for (auto& b : ops) b.sem_flg |= IPC_NOWAIT;
+  for (;;) {
+    if (semop(id, ops.data(), ops.size()) == 0) return Napi::Boolean::New(info.Env(), true);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) return Napi::Boolean::New(info.Env(), false);
+    ThrowErrno(info.Env(), "semop", errno, SetName(id));
+  }
+}
+
+// semOpAsync(id, ops, timeoutMs) -> { promise, cancel }: blocks on a dedicated thread.
+Napi::Value SemOpAsync(const Napi::CallbackInfo& info) {
+  const char* usage = "semOpAsync(id, ops, timeoutMs)";
+  ExpectArgs(info, 3, usage);
+  int id = static_cast<int>(IntArg(info, 0, "id", 0, INT32_MAX, usage));
+  std::vector<struct sembuf> ops = OpsArg(info, 1, usage);
+  int64_t timeoutMs = IntArg(info, 2, "timeoutMs", 0, kMaxWaitMs, usage);
+  auto job = std::make_shared<WaitJob>();
+  job->attempt = [id, ops](const struct timespec& slice) mutable {
+    return semtimedop(id, ops.data(), ops.size(), &slice) == 0 ? 0 : errno;
+  };
+  return StartWait(info.Env(), job, timeoutMs, "semtimedop", SetName(id));
+}
+
+Napi::Value SemRemove(const Napi::CallbackInfo& info) {
+  const char* usage = "semRemove(id)";
+  ExpectArgs(info, 1, usage);
+  int id = static_cast<int>(IntArg(info, 0, "id", 0, INT32_MAX, usage));
+  if (semctl(id, 0, IPC_RMID) < 0) ThrowErrno(info.Env(), "semctl(IPC_RMID)", errno, SetName(id));
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void InitSem(Napi::Env env, Napi::Object exports) {
+  exports.Set("semGet", Napi::Function::New(env, SemGet, "semGet"));
+  exports.Set("semInfo", Napi::Function::New(env, SemInfo, "semInfo"));
+  exports.Set("semSetVal", Napi::Function::New(env, SemSetVal, "semSetVal"));
+  exports.Set("semSetAll", Napi::Function::New(env, SemSetAll, "semSetAll"));
+  exports.Set("semOp", Napi::Function::New(env, SemOp, "semOp"));
+  exports.Set("semOpAsync", Napi::Function::New(env, SemOpAsync, "semOpAsync"));
+  exports.Set("semRemove", Napi::Function::New(env, SemRemove, "semRemove"));
+}
+
+}  // namespace shmscope
