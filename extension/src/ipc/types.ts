@@ -39,8 +39,9 @@ export interface ShmRecord extends SysvCommon {
   dtime: string | null;
   /** Resident bytes as the kernel counts them. */
   rss: number;
-  /** Processes that map it; a process whose maps we may not read is counted in `hiddenAttachers`. */
+  /** Processes that map it, as far as /proc lets us see. */
   attachedBy: Attacher[];
+  /** Attachments the kernel counts (nattch) that no readable /proc/PID/maps shows. */
   hiddenAttachers: number;
   /** nattch is 0 and the creating process is gone: a probable leftover. */
   orphan: boolean;
@@ -80,12 +81,14 @@ interface PosixCommon extends Common {
 export interface PosixShmRecord extends PosixCommon {
   kind: 'posix-shm';
   size: number;
+  /** Processes that map it, as far as /proc lets us see (see Listing.unreadableProcesses). */
   attachedBy: Attacher[];
-  hiddenAttachers: number;
 }
 
 export interface PosixSemRecord extends PosixCommon {
   kind: 'posix-sem';
+  /** Processes that have it open (a named semaphore is a small mapped file). */
+  attachedBy: Attacher[];
   /** Null when the semaphore cannot be opened (see `unreadable`). */
   value: number | null;
   unreadable: string | null;
@@ -110,6 +113,8 @@ export interface Listing {
   posixShm: PosixShmRecord[];
   posixSem: PosixSemRecord[];
   posixMq: PosixMqRecord[];
+  /** Processes whose /proc/PID/maps we may not read: they may map objects we cannot see. */
+  unreadableProcesses: number;
   /** Things the listing could not do, said once each (e.g. /dev/mqueue not mounted). */
   notes: string[];
 }

@@ -1,0 +1,97 @@
+// shmscope sem TARGET get | set NUM VALUE | post [NUM] | wait [NUM] [--timeout MS]
+// TARGET is a System V set (sem:ID, key:0xKEY) or a POSIX named semaphore (psem:/NAME).
+import type { Command } from 'commander';
+import { parseTarget, psemPost, psemValue, psemWait, semGet, semPost, semSetValue, semWait, type Target } from '../../ipc';
+import { UserError } from '../errors';
+import { num, table } from '../format';
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+function semTarget(text: string): Target & { kind: 'sem' | 'posix-sem' } {
+  const t = parseTarget(text, 'sem');
+  if (t.kind !== 'sem' && t.kind !== 'posix-sem') {
+    throw new UserError(`${text} is not a semaphore: use sem:ID, key:0xKEY or psem:/NAME`);
+  }
+  return t;
+}
+
+function semNum(t: Target, text: string | undefined): number {
+  const n = text === undefined ? 0 : num('NUM', text, 32000);
+  if (t.kind === 'posix-sem' && n !== 0) throw new UserError('a POSIX semaphore has only semaphore 0');
+  if (t.kind === 'sem') {
+    const nsems = semGet(t.id).nsems;
+    if (n >= nsems) throw new UserError(`semaphore set ${t.id} has ${nsems} semaphore(s): NUM must be below ${nsems}`);
+  }
+  return n;
+}
+
+export function register(program: Command): void {
+  program
+    .command('sem')
+    .description('read and operate semaphores (System V sets and POSIX named semaphores)')
+    .argument('<target>', 'sem:ID, key:0xKEY or psem:/NAME')
+    .argument('<operation>', 'get | set NUM VALUE | post [NUM] | wait [NUM]')
+    .argument('[args...]', 'the operation\'s numbers')
+    .option('--timeout <ms>', 'how long wait may block', String(DEFAULT_TIMEOUT_MS))
+    .option('--json', 'get: print JSON')
+    .action(async (targetText: string, op: string, args: string[], opts: { timeout: string; json?: boolean }) => {
+      const t = semTarget(targetText);
+      switch (op) {
+        case 'get': {
+          if (args.length > 0) throw new UserError('get takes no numbers');
+          if (t.kind === 'posix-sem') {
+            const value = psemValue(t.name);
+            process.stdout.write(opts.json ? `${JSON.stringify({ name: t.name, value })}\n` : `${value}\n`);
+            return;
+          }
+          const r = semGet(t.id);
+          if (opts.json) {
+            process.stdout.write(`${JSON.stringify({ id: r.id, key: r.key, values: r.values, ncnt: r.ncnt, zcnt: r.zcnt, pids: r.pids }, null, 2)}\n`);
+            return;
+          }
+          const rows = r.values.map((v, i) => [i, v, r.ncnt[i]!, r.zcnt[i]!, r.pids[i]!]);
+          process.stdout.write(`${table(['NUM', 'VALUE', 'NCNT', 'ZCNT', 'LAST PID'], rows)}\n`);
+          return;
+        }
+        case 'set': {
+          if (args.length !== 2) throw new UserError('usage: shmscope sem TARGET set NUM VALUE');
+          const n = semNum(t, args[0]);
+          const value = num('VALUE', args[1]!, 32767);
+          if (t.kind === 'posix-sem') throw new UserError('a POSIX semaphore cannot be set: post or wait instead');
+          semSetValue(t.id, n, value);
+          return;
+        }
+        case 'post': {
+          if (args.length > 1) throw new UserError('usage: shmscope sem TARGET post [NUM]');
+          const n = semNum(t, args[0]);
+          if (t.kind === 'posix-sem') psemPost(t.name);
+          else semPost(t.id, n);
+          return;
+        }
+        case 'wait': {
+          if (args.length > 1) throw new UserError('usage: shmscope sem TARGET wait [NUM] [--timeout MS]');
+          const n = semNum(t, args[0]);
+          const timeoutMs = num('--timeout', opts.timeout, 86_400_000);
+          // Ctrl+C cancels the wait on its native thread instead of killing the process mid-call.
+          const abort = new AbortController();
+          const onSigint = () => abort.abort();
+          process.once('SIGINT', onSigint);
+          try {
+            if (t.kind === 'posix-sem') await psemWait(t.name, { timeoutMs, signal: abort.signal });
+            else await semWait(t.id, n, { timeoutMs, signal: abort.signal });
+          } catch (e) {
+            if (abort.signal.aborted) {
+              process.stderr.write('shmscope: wait cancelled\n');
+              process.exit(130);
+            }
+            throw e;
+          } finally {
+            process.removeListener('SIGINT', onSigint);
+          }
+          return;
+        }
+        default:
+          throw new UserError(`unknown operation "${op}": use get, set, post or wait`);
+      }
+    });
+}

@@ -1,0 +1,52 @@
+// The `shmscope` command line (DESIGN.md §5): the same façade and schema engine as the extension.
+// Exit status: 0 on success, 1 on an expected failure (one line on stderr), 2 on a bug.
+import { Command, CommanderError } from 'commander';
+import { IpcError } from '../ipc';
+import { UserError } from './errors';
+import * as dump from './commands/dump';
+import * as list from './commands/list';
+import * as peek from './commands/peek';
+import * as rm from './commands/rm';
+import * as sem from './commands/sem';
+
+/** Each command module registers itself on the program. */
+const commands: { register(program: Command): void }[] = [list, dump, sem, peek, rm];
+
+export function buildProgram(): Command {
+  const program = new Command('shmscope')
+    .description('Inspect Linux shared memory, semaphores and message queues.')
+    .version(process.env.SHMSCOPE_VERSION ?? '0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  for (const c of commands) c.register(program);
+  for (const sub of program.commands) sub.exitOverride();
+  return program;
+}
+
+function fail(message: string, status = 1): never {
+  process.stderr.write(`shmscope: ${message}\n`);
+  process.exit(status);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  // `shmscope dump … | head` closes our stdout early: that is success, not a crash.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Commander has printed its own message; help and version are successes.
+      process.exit(e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 1);
+    }
+    if (e instanceof UserError || e instanceof IpcError) fail(e.message);
+    if ((e as { code?: string }).code === 'ENOADDON') fail((e as Error).message);
+    const err = e as Error;
+    if (process.env.SHMSCOPE_DEBUG) process.stderr.write(`${err.stack}\n`);
+    fail(`internal error: ${err.message} (set SHMSCOPE_DEBUG=1 for details)`, 2);
+  }
+}
+
+if (require.main === module) void main(process.argv);

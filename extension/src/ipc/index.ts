@@ -1,0 +1,30 @@
+// The native façade: everything the extension, the CLI and the tests know about IPC objects.
+// No vscode import here: the CLI and tests use it as it is.
+export { IpcError } from './errors';
+export { list, MQUEUE_NOTE } from './list';
+export { limits } from './limits';
+export {
+  createMsgQueue,
+  createPosixMq,
+  createPosixSem,
+  createPosixShm,
+  createSemSet,
+  createShm,
+  exists,
+  msgPeek,
+  msgSend,
+  openShm,
+  openSource,
+  psemPost,
+  psemValue,
+  psemWait,
+  remove,
+  semGet,
+  semPost,
+  semSetValue,
+  semWait,
+  type ShmHandle,
+  type WaitOptions,
+} from './objects';
+export { describeKind, describeTarget, formatTarget, parseNumber, parseTarget, resolveKey, type Target } from './target';
+export * from './types';

@@ -1,0 +1,266 @@
+// The listing of every IPC object on the machine (DESIGN.md §2), as the explorer and
+// `shmscope list` show it. System V tables come from /proc/sysvipc; semaphore values and POSIX
+// objects' state from the native module; attached processes from /proc/PID/maps.
+import { readFileSync } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { binding } from './native';
+import { isoTime, processExists, readSysv, scanMaps, userName, type MapsScan } from './procfs';
+import type {
+  Attacher,
+  Kind,
+  Listing,
+  MsgRecord,
+  PosixMqRecord,
+  PosixSemRecord,
+  PosixShmRecord,
+  SemRecord,
+  ShmRecord,
+} from './types';
+
+const MQUEUE = '/dev/mqueue';
+
+/** The message users see when POSIX queues cannot be listed. */
+export const MQUEUE_NOTE =
+  'POSIX message queues are not listed: the mqueue filesystem is not mounted at /dev/mqueue ' +
+  '(mount it with: sudo mkdir -p /dev/mqueue && sudo mount -t mqueue none /dev/mqueue)';
+
+function attachers(pids: number[] | undefined, scan: MapsScan): Attacher[] {
+  return (pids ?? []).map((pid) => ({ pid, command: scan.commands.get(pid) ?? '?' }));
+}
+
+function shmRecords(scan: MapsScan): ShmRecord[] {
+  return readSysv('shm').map((r) => {
+    const id = r.shmid!;
+    const attachedBy = attachers(scan.sysv.get(id), scan);
+    const nattch = r.nattch!;
+    return {
+      kind: 'shm',
+      id,
+      key: r.key! >>> 0,
+      uid: r.uid!,
+      user: userName(r.uid!),
+      gid: r.gid!,
+      mode: r.perms! & 0o777,
+      cuid: r.cuid!,
+      cgid: r.cgid!,
+      size: r.size!,
+      nattch,
+      cpid: r.cpid!,
+      lpid: r.lpid!,
+      atime: isoTime(r.atime!),
+      dtime: isoTime(r.dtime!),
+      ctime: isoTime(r.ctime!),
+      rss: r.rss ?? 0,
+      attachedBy,
+      hiddenAttachers: Math.max(0, nattch - (scan.sysvMappings.get(id) ?? 0)),
+      orphan: nattch === 0 && !processExists(r.cpid!),
+    };
+  });
+}
+
+function semRecords(): SemRecord[] {
+  const raw = binding();
+  return readSysv('sem').map((r) => {
+    const id = r.semid!;
+    const rec: SemRecord = {
+      kind: 'sem',
+      id,
+      key: r.key! >>> 0,
+      uid: r.uid!,
+      user: userName(r.uid!),
+      gid: r.gid!,
+      mode: r.perms! & 0o777,
+      cuid: r.cuid!,
+      cgid: r.cgid!,
+      nsems: r.nsems!,
+      values: [],
+      ncnt: [],
+      zcnt: [],
+      pids: [],
+      otime: isoTime(r.otime!),
+      ctime: isoTime(r.ctime!),
+      unreadable: null,
+    };
+    try {
+      const info = raw.semInfo(id);
+      rec.values = info.values;
+      rec.ncnt = info.ncnt;
+      rec.zcnt = info.zcnt;
+      rec.pids = info.pids;
+    } catch (e) {
+      rec.unreadable = (e as { code?: string }).code ?? 'EIO';
+    }
+    return rec;
+  });
+}
+
+function msgRecords(): MsgRecord[] {
+  return readSysv('msg').map((r) => ({
+    kind: 'msg',
+    id: r.msqid!,
+    key: r.key! >>> 0,
+    uid: r.uid!,
+    user: userName(r.uid!),
+    gid: r.gid!,
+    mode: r.perms! & 0o777,
+    cuid: r.cuid!,
+    cgid: r.cgid!,
+    messages: r.qnum!,
+    bytes: r.cbytes!,
+    qbytes: r.qbytes ?? 0,
+    lspid: r.lspid!,
+    lrpid: r.lrpid!,
+    stime: isoTime(r.stime!),
+    rtime: isoTime(r.rtime!),
+    ctime: isoTime(r.ctime!),
+  }));
+}
+
+async function posixRecords(scan: MapsScan): Promise<{ shm: PosixShmRecord[]; sem: PosixSemRecord[] }> {
+  const shm: PosixShmRecord[] = [];
+  const sem: PosixSemRecord[] = [];
+  let names: string[];
+  try {
+    names = await readdir('/dev/shm');
+  } catch {
+    return { shm, sem };
+  }
+  const raw = binding();
+  await Promise.all(
+    names.map(async (file) => {
+      let st;
+      try {
+        st = await stat(`/dev/shm/${file}`);
+      } catch {
+        return; // removed meanwhile
+      }
+      if (!st.isFile()) return;
+      const common = {
+        id: st.ino,
+        key: 0,
+        uid: st.uid,
+        user: userName(st.uid),
+        gid: st.gid,
+        mode: st.mode & 0o777,
+        mtime: st.mtime.toISOString(),
+        attachedBy: attachers(scan.devShm.get(file), scan),
+      };
+      if (file.startsWith('sem.')) {
+        const name = `/${file.slice(4)}`;
+        let value: number | null = null;
+        let unreadable: string | null = null;
+        try {
+          const s = new raw.PosixSem(name, false, false, 0, 0);
+          try {
+            value = s.value();
+          } finally {
+            s.close();
+          }
+        } catch (e) {
+          unreadable = (e as { code?: string }).code ?? 'EIO';
+        }
+        sem.push({ kind: 'posix-sem', name, ...common, value, unreadable });
+      } else {
+        shm.push({ kind: 'posix-shm', name: `/${file}`, ...common, size: st.size });
+      }
+    }),
+  );
+  shm.sort((a, b) => a.name.localeCompare(b.name));
+  sem.sort((a, b) => a.name.localeCompare(b.name));
+  return { shm, sem };
+}
+
+/** Whether the mqueue filesystem is mounted at /dev/mqueue (a bare directory there lists nothing). */
+function mqueueMounted(): boolean {
+  try {
+    return readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .some((line) => {
+        const [, dir, type] = line.split(' ');
+        return dir === MQUEUE && type === 'mqueue';
+      });
+  } catch {
+    return false;
+  }
+}
+
+async function mqRecords(notes: string[]): Promise<PosixMqRecord[]> {
+  if (!mqueueMounted()) {
+    notes.push(MQUEUE_NOTE);
+    return [];
+  }
+  const raw = binding();
+  const out: PosixMqRecord[] = [];
+  let names: string[];
+  try {
+    names = await readdir(MQUEUE);
+  } catch {
+    notes.push(MQUEUE_NOTE);
+    return [];
+  }
+  await Promise.all(
+    names.map(async (file) => {
+      let st;
+      try {
+        st = await stat(`${MQUEUE}/${file}`);
+      } catch {
+        return;
+      }
+      const rec: PosixMqRecord = {
+        kind: 'posix-mq',
+        id: st.ino,
+        key: 0,
+        name: `/${file}`,
+        uid: st.uid,
+        user: userName(st.uid),
+        gid: st.gid,
+        mode: st.mode & 0o777,
+        mtime: st.mtime.toISOString(),
+        maxMessages: null,
+        messageSize: null,
+        messages: null,
+        notifyPid: null,
+        unreadable: null,
+      };
+      try {
+        const a = raw.mqGetattr(rec.name);
+        rec.maxMessages = a.maxMessages;
+        rec.messageSize = a.messageSize;
+        rec.messages = a.messages;
+      } catch (e) {
+        rec.unreadable = (e as { code?: string }).code ?? 'EIO';
+      }
+      try {
+        // "QSIZE:0 NOTIFY:0 SIGNO:0 NOTIFY_PID:0": readable by anyone who may stat the queue.
+        const text = await readFile(`${MQUEUE}/${file}`, 'utf8');
+        const pid = Number(/NOTIFY_PID:(\d+)/.exec(text)?.[1] ?? 0);
+        rec.notifyPid = pid > 0 ? pid : null;
+      } catch {
+        /* not readable: leave it unknown */
+      }
+      out.push(rec);
+    }),
+  );
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Lists the objects of the given kinds (all by default). */
+export async function list(kinds?: readonly Kind[]): Promise<Listing> {
+  const want = (k: Kind) => !kinds || kinds.includes(k);
+  const notes: string[] = [];
+  const needMaps = want('shm') || want('posix-shm') || want('posix-sem');
+  const scan = needMaps
+    ? await scanMaps()
+    : { sysv: new Map(), sysvMappings: new Map(), devShm: new Map(), unreadable: 0, commands: new Map() };
+  const posix = want('posix-shm') || want('posix-sem') ? await posixRecords(scan) : { shm: [], sem: [] };
+  return {
+    shm: want('shm') ? shmRecords(scan) : [],
+    sem: want('sem') ? semRecords() : [],
+    msg: want('msg') ? msgRecords() : [],
+    posixShm: want('posix-shm') ? posix.shm : [],
+    posixSem: want('posix-sem') ? posix.sem : [],
+    posixMq: want('posix-mq') ? await mqRecords(notes) : [],
+    unreadableProcesses: scan.unreadable,
+    notes,
+  };
+}

@@ -1,0 +1,183 @@
+// The raw binding of native/ (shmscope.node) as C++ exports it, and the loader that finds it.
+// Only the façade modules of this folder call it; they normalise arguments so C++ sees canonical
+// input (it validates again) and turn its errors into IpcError.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+export interface RawShmStat {
+  id: number;
+  key: number;
+  uid: number;
+  gid: number;
+  cuid: number;
+  cgid: number;
+  mode: number;
+  removed: boolean;
+  locked: boolean;
+  size: number;
+  nattch: number;
+  cpid: number;
+  lpid: number;
+  atime: number;
+  dtime: number;
+  ctime: number;
+}
+
+export interface RawShmSegment {
+  readonly id: number;
+  readonly size: number;
+  readonly readOnly: boolean;
+  readonly attached: boolean;
+  read(offset: number, length: number): Buffer;
+  readInto(target: Uint8Array, offset: number): number;
+  write(offset: number, bytes: Uint8Array): void;
+  stat(): RawShmStat;
+  detach(): void;
+}
+
+export interface RawPosixStat {
+  size: number;
+  uid: number;
+  gid: number;
+  mode: number;
+  inode: number;
+  links: number;
+  mtime: number;
+}
+
+export interface RawPosixShm {
+  readonly name: string;
+  readonly readOnly: boolean;
+  size(): number;
+  stat(): RawPosixStat;
+  read(offset: number, length: number): Buffer;
+  readInto(target: Uint8Array, offset: number): number;
+  write(offset: number, bytes: Uint8Array): void;
+  truncate(size: number): void;
+  close(): void;
+}
+
+export interface RawSemInfo {
+  id: number;
+  key: number;
+  uid: number;
+  gid: number;
+  cuid: number;
+  cgid: number;
+  mode: number;
+  nsems: number;
+  otime: number;
+  ctime: number;
+  values: number[];
+  ncnt: number[];
+  zcnt: number[];
+  pids: number[];
+}
+
+export interface RawSemOp {
+  num: number;
+  op: number;
+  undo?: boolean;
+}
+
+/** A wait running on its own native thread. */
+export interface RawWait {
+  promise: Promise<void>;
+  cancel(): void;
+}
+
+export interface RawPosixSem {
+  readonly name: string;
+  value(): number;
+  post(): void;
+  tryWait(): boolean;
+  wait(timeoutMs: number): RawWait;
+  close(): void;
+}
+
+export interface RawMsgStat {
+  id: number;
+  key: number;
+  uid: number;
+  gid: number;
+  cuid: number;
+  cgid: number;
+  mode: number;
+  messages: number;
+  bytes: number;
+  qbytes: number;
+  lspid: number;
+  lrpid: number;
+  stime: number;
+  rtime: number;
+  ctime: number;
+}
+
+export interface RawBinding {
+  abiVersion: number;
+  shmGet(key: number, size: number, mode: number, create: boolean, exclusive: boolean): number;
+  shmStat(id: number): RawShmStat;
+  shmRemove(id: number): void;
+  ShmSegment: new (id: number, readWrite: boolean) => RawShmSegment;
+  PosixShm: new (name: string, readWrite: boolean, create: boolean, exclusive: boolean, mode: number) => RawPosixShm;
+  posixShmUnlink(name: string): void;
+  semGet(key: number, nsems: number, mode: number, create: boolean, exclusive: boolean): number;
+  semInfo(id: number): RawSemInfo;
+  semSetVal(id: number, num: number, value: number): void;
+  semSetAll(id: number, values: number[]): void;
+  /** Non-blocking: true when done, false when it would block. */
+  semOp(id: number, ops: RawSemOp[]): boolean;
+  semOpAsync(id: number, ops: RawSemOp[], timeoutMs: number): RawWait;
+  semRemove(id: number): void;
+  PosixSem: new (name: string, create: boolean, exclusive: boolean, mode: number, value: number) => RawPosixSem;
+  posixSemUnlink(name: string): void;
+  msgGet(key: number, mode: number, create: boolean, exclusive: boolean): number;
+  msgStat(id: number): RawMsgStat;
+  msgSend(id: number, type: number, bytes: Uint8Array): void;
+  msgPeek(id: number, index: number): { type: number; data: Buffer };
+  msgRemove(id: number): void;
+  mqGetattr(name: string): { maxMessages: number; messageSize: number; messages: number };
+  mqCreate(name: string, mode: number, maxMessages: number, messageSize: number, exclusive: boolean): void;
+  mqSend(name: string, bytes: Uint8Array, priority: number): void;
+  mqUnlink(name: string): void;
+  /** Native wait threads still running (tests check that cancel and timeout end them). */
+  waitsInFlight(): number;
+}
+
+const FILE = 'shmscope.node';
+let cached: RawBinding | undefined;
+
+/** The places the loader looks, in order: an override, next to the bundle, then native/build. */
+export function candidates(): string[] {
+  const list: string[] = [];
+  if (process.env.SHMSCOPE_NATIVE) list.push(path.resolve(process.env.SHMSCOPE_NATIVE));
+  list.push(path.join(__dirname, FILE));
+  // From dist/ (bundled) or extension/src/ipc/ (tests), walk up to the checkout root.
+  for (let dir = __dirname, i = 0; i < 5; i++, dir = path.dirname(dir)) {
+    list.push(path.join(dir, 'native', 'build', 'Release', FILE));
+  }
+  return [...new Set(list)];
+}
+
+/** Loads the addon once; throws an Error naming every place it looked when none holds it. */
+export function binding(): RawBinding {
+  if (cached) return cached;
+  const tried: string[] = [];
+  for (const file of candidates()) {
+    if (!existsSync(file)) {
+      tried.push(`${file} (absent)`);
+      continue;
+    }
+    try {
+      cached = require(file) as RawBinding;
+      return cached;
+    } catch (e) {
+      tried.push(`${file} (${(e as Error).message})`);
+    }
+  }
+  const err = new Error(
+    `The shmscope native module could not be loaded; run \`npm run build\`. Looked in:\n  ${tried.join('\n  ')}`,
+  );
+  (err as Error & { code: string }).code = 'ENOADDON';
+  throw err;
+}

@@ -1,0 +1,177 @@
+// Readers of what the kernel publishes as text: /proc/sysvipc/*, /proc/PID/maps and cmdline,
+// /etc/passwd for user names. Listing from these files costs a few reads, where asking per object
+// through system calls would cost several calls per object.
+import { readFileSync, statSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+
+/** One row of /proc/sysvipc/{shm,sem,msg}, keyed by the file's own column names. */
+export type SysvRow = Record<string, number>;
+
+/** Parses a /proc/sysvipc file; a missing file (no System V IPC in the kernel) gives no rows. */
+export function parseSysvTable(text: string): SysvRow[] {
+  const lines = text.split('\n');
+  const header = (lines[0] ?? '').trim().split(/\s+/);
+  const rows: SysvRow[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === '') continue;
+    const cells = line.split(/\s+/);
+    const row: SysvRow = {};
+    for (let c = 0; c < header.length; c++) {
+      const v = cells[c] ?? '0';
+      // perms is octal; every other column is decimal.
+      row[header[c]!] = header[c] === 'perms' ? parseInt(v, 8) : Number(v);
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
+export type SysvKind = 'shm' | 'sem' | 'msg';
+
+export function readSysv(kind: SysvKind): SysvRow[] {
+  try {
+    return parseSysvTable(readFileSync(`/proc/sysvipc/${kind}`, 'latin1'));
+  } catch {
+    return [];
+  }
+}
+
+let passwd: { mtimeMs: number; names: Map<number, string> } | undefined;
+
+/** uid → user name from /etc/passwd (re-read when it changes); the number when unknown. */
+export function userName(uid: number): string {
+  try {
+    const mtimeMs = statSync('/etc/passwd').mtimeMs;
+    if (!passwd || passwd.mtimeMs !== mtimeMs) {
+      const names = new Map<number, string>();
+      for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+        const f = line.split(':');
+        if (f.length >= 3 && f[0]) names.set(Number(f[2]), f[0]);
+      }
+      passwd = { mtimeMs, names };
+    }
+  } catch {
+    passwd ??= { mtimeMs: 0, names: new Map() };
+  }
+  return passwd.names.get(uid) ?? String(uid);
+}
+
+/** Who maps what, from every /proc/PID/maps we may read. */
+export interface MapsScan {
+  /** System V shmid → pids that map it (the maps line's inode column is the shmid). */
+  sysv: Map<number, number[]>;
+  /** System V shmid → number of mappings seen (nattch counts attachments, not processes). */
+  sysvMappings: Map<number, number>;
+  /** /dev/shm file name (without the directory) → pids. */
+  devShm: Map<string, number[]>;
+  /** Processes whose maps we could not read. */
+  unreadable: number;
+  /** pid → command line, for every pid above. */
+  commands: Map<number, string>;
+}
+
+function addPid(map: Map<string | number, number[]>, key: string | number, pid: number): void {
+  const list = map.get(key);
+  if (!list) map.set(key, [pid]);
+  else if (list[list.length - 1] !== pid) list.push(pid);
+}
+
+/** Parses one maps file into the scan. Exported for tests. */
+export function parseMaps(text: string, pid: number, scan: MapsScan): boolean {
+  let found = false;
+  // Only lines naming /SYSV or /dev/shm matter; search for them instead of splitting every line.
+  for (const marker of ['/SYSV', '/dev/shm/']) {
+    let at = text.indexOf(marker);
+    while (at >= 0) {
+      const start = text.lastIndexOf('\n', at) + 1;
+      let end = text.indexOf('\n', at);
+      if (end < 0) end = text.length;
+      const line = text.slice(start, end);
+      at = text.indexOf(marker, end);
+      const fields = line.split(/\s+/);
+      // address perms offset dev inode path…
+      if (fields.length < 6) continue;
+      const file = fields.slice(5).join(' ').replace(/ \(deleted\)$/, '');
+      if (marker === '/SYSV' && file.startsWith('/SYSV')) {
+        const shmid = Number(fields[4]);
+        addPid(scan.sysv, shmid, pid);
+        scan.sysvMappings.set(shmid, (scan.sysvMappings.get(shmid) ?? 0) + 1);
+        found = true;
+      } else if (marker === '/dev/shm/' && file.startsWith('/dev/shm/')) {
+        addPid(scan.devShm, file.slice('/dev/shm/'.length), pid);
+        found = true;
+      }
+    }
+  }
+  return found;
+}
+
+/** Reads the command line of a process: its argv joined by spaces, or [comm] for kernel threads. */
+export async function commandOf(pid: number): Promise<string> {
+  try {
+    const raw = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+    const cmd = raw.replace(/\0+$/, '').split('\0').join(' ');
+    if (cmd) return cmd;
+    return `[${(await readFile(`/proc/${pid}/comm`, 'utf8')).trim()}]`;
+  } catch {
+    return '?';
+  }
+}
+
+/** Scans /proc/PID/maps of every process, a few at a time. */
+export async function scanMaps(): Promise<MapsScan> {
+  const scan: MapsScan = { sysv: new Map(), sysvMappings: new Map(), devShm: new Map(), unreadable: 0, commands: new Map() };
+  let pids: number[];
+  try {
+    pids = (await readdir('/proc')).filter((n) => /^\d+$/.test(n)).map(Number);
+  } catch {
+    return scan;
+  }
+  const hits: number[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < pids.length) {
+      const pid = pids[next++]!;
+      let text: string;
+      try {
+        text = await readFile(`/proc/${pid}/maps`, 'latin1');
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EACCES' || code === 'EPERM') scan.unreadable++;
+        continue; // ENOENT: the process ended meanwhile
+      }
+      if (parseMaps(text, pid, scan)) hits.push(pid);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  await Promise.all(hits.map(async (pid) => scan.commands.set(pid, await commandOf(pid))));
+  for (const list of scan.sysv.values()) list.sort((a, b) => a - b);
+  for (const list of scan.devShm.values()) list.sort((a, b) => a - b);
+  return scan;
+}
+
+/** True when a process with this pid exists now. */
+export function processExists(pid: number): boolean {
+  if (pid <= 0) return false;
+  try {
+    statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Seconds since the epoch → ISO-8601, or null for 0 ("never"). */
+export function isoTime(seconds: number): string | null {
+  return seconds > 0 ? new Date(seconds * 1000).toISOString() : null;
+}
+
+/** Reads a number (or several) from a /proc/sys file; undefined when absent. */
+export function readSysctl(file: string): number[] | undefined {
+  try {
+    return readFileSync(file, 'utf8').trim().split(/\s+/).map(Number);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,131 @@
+// Targets: how users and scripts name one object. "shm:ID", "sem:ID", "msg:ID", "key:0xKEY"
+// (resolved to an id; needs a kind when the key names objects of several kinds), "posix:/NAME",
+// "psem:/NAME", "mq:/NAME". Numbers accept decimal and 0x hex.
+import { userError } from './errors';
+import { readSysv, type SysvKind } from './procfs';
+import type { Kind } from './types';
+
+/** One object, resolved: System V objects by id, POSIX objects by name. */
+export type SysvTarget = { kind: 'shm'; id: number } | { kind: 'sem'; id: number } | { kind: 'msg'; id: number };
+export type PosixTarget =
+  | { kind: 'posix-shm'; name: string }
+  | { kind: 'posix-sem'; name: string }
+  | { kind: 'posix-mq'; name: string };
+export type Target = SysvTarget | PosixTarget;
+
+/** Parses a non-negative integer in decimal or 0x hex; undefined when it is not one. */
+export function parseNumber(text: string): number | undefined {
+  const t = text.trim();
+  if (/^0x[0-9a-f]+$/i.test(t)) {
+    const n = parseInt(t.slice(2), 16);
+    return Number.isSafeInteger(n) ? n : undefined;
+  }
+  if (/^\d+$/.test(t)) {
+    const n = Number(t);
+    return Number.isSafeInteger(n) ? n : undefined;
+  }
+  return undefined;
+}
+
+const POSIX_PREFIX: Record<string, 'posix-shm' | 'posix-sem' | 'posix-mq'> = {
+  posix: 'posix-shm',
+  psem: 'posix-sem',
+  mq: 'posix-mq',
+};
+
+const USAGE = 'a target is shm:ID, sem:ID, msg:ID, key:0xKEY, posix:/NAME, psem:/NAME or mq:/NAME';
+
+/** Parses a target; `key:` is resolved against the current tables, narrowed by `hint`. */
+export function parseTarget(text: string, hint?: Kind): Target {
+  const m = /^([a-z]+):(.*)$/i.exec(text.trim());
+  if (!m) throw userError('EINVAL', 'target', `"${text}" is not a target: ${USAGE}`);
+  const prefix = m[1]!.toLowerCase();
+  const rest = m[2]!;
+  if (prefix === 'shm' || prefix === 'sem' || prefix === 'msg') {
+    const id = parseNumber(rest);
+    if (id === undefined || id > 0x7fffffff) throw userError('EINVAL', 'target', `"${rest}" is not an id in "${text}"`);
+    return { kind: prefix, id } as SysvTarget;
+  }
+  const posix = POSIX_PREFIX[prefix];
+  if (posix) {
+    const name = rest.startsWith('/') ? rest : `/${rest}`;
+    if (!/^\/[^/\0]{1,250}$/.test(name) || name === '/.' || name === '/..') {
+      throw userError('EINVAL', 'target', `"${rest}" is not a POSIX name (like /ring) in "${text}"`);
+    }
+    return { kind: posix, name } as PosixTarget;
+  }
+  if (prefix === 'key') {
+    const key = parseNumber(rest);
+    if (key === undefined || key > 0xffffffff) throw userError('EINVAL', 'target', `"${rest}" is not a key in "${text}"`);
+    return resolveKey(key, hint);
+  }
+  throw userError('EINVAL', 'target', `unknown target kind "${prefix}": ${USAGE}`);
+}
+
+/** Finds the System V object with this key. */
+export function resolveKey(key: number, hint?: Kind): Target {
+  const hex = `0x${key.toString(16).padStart(8, '0')}`;
+  if (key === 0) throw userError('EINVAL', 'target', `key 0 (IPC_PRIVATE) names no object: use its id instead`);
+  const kinds: SysvKind[] = hint === 'shm' || hint === 'sem' || hint === 'msg' ? [hint] : ['shm', 'sem', 'msg'];
+  const found: Target[] = [];
+  for (const kind of kinds) {
+    const idColumn = kind === 'shm' ? 'shmid' : kind === 'sem' ? 'semid' : 'msqid';
+    for (const row of readSysv(kind)) {
+      if (row.key! >>> 0 === key) found.push({ kind, id: row[idColumn]! } as SysvTarget);
+    }
+  }
+  if (found.length === 0) {
+    const what = kinds.length === 1 ? describeKind(kinds[0]!) : 'System V object';
+    throw userError('ENOENT', 'target', `no ${what} has key ${hex}`);
+  }
+  if (found.length > 1) {
+    const list = found.map(formatTarget).join(', ');
+    throw userError('EINVAL', 'target', `key ${hex} names ${list}: say which kind with --kind`);
+  }
+  return found[0]!;
+}
+
+/** The inverse of parseTarget, for System V objects by id. */
+export function formatTarget(t: Target): string {
+  switch (t.kind) {
+    case 'shm':
+    case 'sem':
+    case 'msg':
+      return `${t.kind}:${t.id}`;
+    case 'posix-shm':
+      return `posix:${t.name}`;
+    case 'posix-sem':
+      return `psem:${t.name}`;
+    case 'posix-mq':
+      return `mq:${t.name}`;
+  }
+}
+
+/** How users name an object in a sentence: "segment 32770", "semaphore set 5", "POSIX object /ring". */
+export function describeTarget(t: Target): string {
+  switch (t.kind) {
+    case 'shm':
+      return `segment ${t.id}`;
+    case 'sem':
+      return `semaphore set ${t.id}`;
+    case 'msg':
+      return `message queue ${t.id}`;
+    case 'posix-shm':
+      return `POSIX shared memory ${t.name}`;
+    case 'posix-sem':
+      return `POSIX semaphore ${t.name}`;
+    case 'posix-mq':
+      return `POSIX message queue ${t.name}`;
+  }
+}
+
+export function describeKind(kind: Kind): string {
+  return {
+    shm: 'segment',
+    sem: 'semaphore set',
+    msg: 'message queue',
+    'posix-shm': 'POSIX shared memory object',
+    'posix-sem': 'POSIX semaphore',
+    'posix-mq': 'POSIX message queue',
+  }[kind];
+}
