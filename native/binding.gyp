@@ -12,7 +12,8 @@
         "src/sem.cc",
         "src/psem.cc",
         "src/msg.cc",
-        "src/waiter.cc"
+        "src/waiter.cc",
+        "src/proc_scan.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

@@ -9,6 +9,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   shmscope::InitPosixSem(env, exports);
   shmscope::InitMsg(env, exports);
   shmscope::InitWaiter(env, exports);
+  shmscope::InitProcScan(env, exports);
   exports.Set("abiVersion", Napi::Number::New(env, NAPI_VERSION));
   return exports;
 }

@@ -46,5 +46,6 @@ void InitSem(Napi::Env env, Napi::Object exports);
 void InitPosixSem(Napi::Env env, Napi::Object exports);
 void InitMsg(Napi::Env env, Napi::Object exports);
 void InitWaiter(Napi::Env env, Napi::Object exports);
+void InitProcScan(Napi::Env env, Napi::Object exports);
 
 }  // namespace shmscope

@@ -1,6 +1,7 @@
 // Shared memory through the façade, on real segments and POSIX objects that the tests create.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { truncateSync, writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import * as ipc from '../../extension/src/ipc';
@@ -124,6 +125,44 @@ describe('System V segments', () => {
     made.track({ kind: 'shm', id });
     const orphan = (await ipc.list(['shm'])).shm.find((r) => r.id === id)!;
     assert.equal(orphan.orphan, true);
+  });
+});
+
+describe('who attaches', () => {
+  it('finds another process by the segment id and the POSIX object by path, with its command line', async () => {
+    const t = made.shm(4096);
+    const p = made.posixShm(4096, 'mapped');
+    // A Python producer that attaches the segment (shmat) and maps the POSIX object (mmap),
+    // then waits until told to end.
+    const script = [
+      'import ctypes, mmap, os, sys',
+      'libc = ctypes.CDLL(None, use_errno=True)',
+      'libc.shmat.restype = ctypes.c_void_p',
+      `addr = libc.shmat(${t.id}, None, 0o10000)`,
+      `fd = os.open('/dev/shm${p.name}', os.O_RDONLY)`,
+      'm = mmap.mmap(fd, 4096, prot=mmap.PROT_READ)',
+      'print("ready", flush=True)',
+      'sys.stdin.read()',
+    ].join('\n');
+    const child = spawn('python3', ['-c', script, 'shmscope-attacher'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      await once(child.stdout, 'data');
+      const listing = await ipc.list();
+      const rec = listing.shm.find((r) => r.id === t.id)!;
+      assert.deepEqual(rec.attachedBy.map((a) => a.pid), [child.pid]);
+      assert.match(rec.attachedBy[0]!.command, /python3 -c .*shmscope-attacher/s);
+      assert.equal(rec.nattch, 1);
+      assert.equal(rec.hiddenAttachers, 0);
+      const posix = listing.posixShm.find((r) => r.name === p.name)!;
+      assert.deepEqual(posix.attachedBy.map((a) => a.pid), [child.pid]);
+      ipc.remove(t);
+      const marked = (await ipc.list(['shm'])).shm.find((r) => r.id === t.id)!;
+      assert.equal(marked.removed, true, 'removed while attached: still listed, marked');
+      assert.equal(marked.key, 0, 'the kernel drops the key of a segment marked for removal');
+    } finally {
+      child.stdin.end('bye');
+      await once(child, 'exit');
+    }
   });
 });
 

@@ -1,8 +1,8 @@
-// The façade's pure parts: /proc parsers, target syntax, error sentences, hex dump lines.
+// The façade's pure parts: the /proc/sysvipc parser, target syntax, error sentences, hex dump lines.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { IpcError, sentence, toIpcError } from '../../extension/src/ipc/errors';
-import { parseMaps, parseSysvTable, type MapsScan } from '../../extension/src/ipc/procfs';
+import { parseSysvTable } from '../../extension/src/ipc/procfs';
 import { formatTarget, parseNumber, parseTarget } from '../../extension/src/ipc/target';
 import { hexdumpLines, offsetDigits } from '../../extension/src/shared/hexdump';
 
@@ -24,32 +24,6 @@ describe('parseSysvTable', () => {
   });
   it('gives no rows for an empty table', () => {
     assert.deepEqual(parseSysvTable('key shmid perms\n'), []);
-  });
-});
-
-describe('parseMaps', () => {
-  const empty = (): MapsScan => ({ sysv: new Map(), sysvMappings: new Map(), devShm: new Map(), unreadable: 0, commands: new Map() });
-  it('finds System V segments by the inode column (the shmid) and POSIX objects by path', () => {
-    const maps = [
-      '55d0c0a00000-55d0c0a21000 r-xp 00000000 fd:01 131  /usr/bin/cat',
-      '7f1c2a000000-7f1c2a001000 rw-s 00000000 00:01 32770                      /SYSV52494e47 (deleted)',
-      '7f1c2a100000-7f1c2a101000 r--s 00000000 00:01 32770                      /SYSV52494e47 (deleted)',
-      '7f1c2b000000-7f1c2b001000 rw-s 00000000 00:01 5                          /SYSV00000000 (deleted)',
-      '7f1c2c000000-7f1c2c010000 rw-s 00000000 00:19 77                         /dev/shm/ring buffer',
-      '7f1c2d000000-7f1c2d001000 rw-s 00000000 00:19 78                         /dev/shm/sem.ready (deleted)',
-    ].join('\n');
-    const scan = empty();
-    assert.equal(parseMaps(maps, 42, scan), true);
-    assert.deepEqual(scan.sysv.get(32770), [42]);
-    assert.equal(scan.sysvMappings.get(32770), 2, 'two attachments of one segment');
-    assert.deepEqual(scan.sysv.get(5), [42], 'private segments (key 0) are told apart by id');
-    assert.deepEqual(scan.devShm.get('ring buffer'), [42]);
-    assert.deepEqual(scan.devShm.get('sem.ready'), [42]);
-  });
-  it('ignores files that merely contain the markers elsewhere', () => {
-    const scan = empty();
-    assert.equal(parseMaps('7f-7f r--p 00000000 fd:01 9  /home/u/SYSVnotes.txt\n', 1, scan), false);
-    assert.equal(scan.sysv.size, 0);
   });
 });
 

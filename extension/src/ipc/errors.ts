@@ -106,12 +106,15 @@ export function toIpcError(e: unknown, ctx: ErrorContext): IpcError {
 
 const action = (ctx: ErrorContext) => `${ctx.action} ${ctx.object}`;
 
-/** Runs a native call, rethrowing its failure as an IpcError in this context. */
-export function native<T>(ctx: ErrorContext, call: () => T): T {
+/**
+ * Runs a native call, rethrowing its failure as an IpcError in this context. The context may be a
+ * function, so that hot paths (a semaphore post) build it only when something failed.
+ */
+export function native<T>(ctx: ErrorContext | (() => ErrorContext), call: () => T): T {
   try {
     return call();
   } catch (e) {
-    throw toIpcError(e, ctx);
+    throw toIpcError(e, typeof ctx === 'function' ? ctx() : ctx);
   }
 }
 

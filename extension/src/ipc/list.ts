@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { binding } from './native';
-import { isoTime, processExists, readSysv, scanMaps, userName, type MapsScan } from './procfs';
+import { emptyScan, isoTime, processExists, readSysv, scanMaps, userNames, type MapsScan } from './procfs';
 import type {
   Attacher,
   Kind,
@@ -28,37 +28,48 @@ function attachers(pids: number[] | undefined, scan: MapsScan): Attacher[] {
   return (pids ?? []).map((pid) => ({ pid, command: scan.commands.get(pid) ?? '?' }));
 }
 
-function shmRecords(scan: MapsScan): ShmRecord[] {
-  return readSysv('shm').map((r) => {
-    const id = r.shmid!;
-    const attachedBy = attachers(scan.sysv.get(id), scan);
-    const nattch = r.nattch!;
-    return {
+function shmRecords(scan: MapsScan, userName: (uid: number) => string): ShmRecord[] {
+  const raw = binding();
+  const f = raw.shmStatAll();
+  const n = raw.shmStatFields;
+  const alive = new Map<number, boolean>();
+  const isAlive = (pid: number) => {
+    let a = alive.get(pid);
+    if (a === undefined) alive.set(pid, (a = processExists(pid)));
+    return a;
+  };
+  const out: ShmRecord[] = [];
+  for (let i = 0; i + n <= f.length; i += n) {
+    const id = f[i]!;
+    const nattch = f[i + 8]!;
+    const cpid = f[i + 9]!;
+    out.push({
       kind: 'shm',
       id,
-      key: r.key! >>> 0,
-      uid: r.uid!,
-      user: userName(r.uid!),
-      gid: r.gid!,
-      mode: r.perms! & 0o777,
-      cuid: r.cuid!,
-      cgid: r.cgid!,
-      size: r.size!,
+      key: f[i + 1]!,
+      uid: f[i + 2]!,
+      user: userName(f[i + 2]!),
+      gid: f[i + 3]!,
+      mode: f[i + 6]! & 0o777,
+      cuid: f[i + 4]!,
+      cgid: f[i + 5]!,
+      size: f[i + 7]!,
       nattch,
-      cpid: r.cpid!,
-      lpid: r.lpid!,
-      atime: isoTime(r.atime!),
-      dtime: isoTime(r.dtime!),
-      ctime: isoTime(r.ctime!),
-      rss: r.rss ?? 0,
-      attachedBy,
+      cpid,
+      lpid: f[i + 10]!,
+      atime: isoTime(f[i + 11]!),
+      dtime: isoTime(f[i + 12]!),
+      ctime: isoTime(f[i + 13]!),
+      removed: (f[i + 6]! & 0o1000) !== 0,
+      attachedBy: attachers(scan.sysv.get(id), scan),
       hiddenAttachers: Math.max(0, nattch - (scan.sysvMappings.get(id) ?? 0)),
-      orphan: nattch === 0 && !processExists(r.cpid!),
-    };
-  });
+      orphan: nattch === 0 && !isAlive(cpid),
+    });
+  }
+  return out.sort((a, b) => a.id - b.id);
 }
 
-function semRecords(): SemRecord[] {
+function semRecords(userName: (uid: number) => string): SemRecord[] {
   const raw = binding();
   return readSysv('sem').map((r) => {
     const id = r.semid!;
@@ -94,7 +105,7 @@ function semRecords(): SemRecord[] {
   });
 }
 
-function msgRecords(): MsgRecord[] {
+function msgRecords(userName: (uid: number) => string): MsgRecord[] {
   return readSysv('msg').map((r) => ({
     kind: 'msg',
     id: r.msqid!,
@@ -116,7 +127,7 @@ function msgRecords(): MsgRecord[] {
   }));
 }
 
-async function posixRecords(scan: MapsScan): Promise<{ shm: PosixShmRecord[]; sem: PosixSemRecord[] }> {
+async function posixRecords(scan: MapsScan, userName: (uid: number) => string): Promise<{ shm: PosixShmRecord[]; sem: PosixSemRecord[] }> {
   const shm: PosixShmRecord[] = [];
   const sem: PosixSemRecord[] = [];
   let names: string[];
@@ -184,7 +195,7 @@ function mqueueMounted(): boolean {
   }
 }
 
-async function mqRecords(notes: string[]): Promise<PosixMqRecord[]> {
+async function mqRecords(notes: string[], userName: (uid: number) => string): Promise<PosixMqRecord[]> {
   if (!mqueueMounted()) {
     notes.push(MQUEUE_NOTE);
     return [];
@@ -249,17 +260,16 @@ export async function list(kinds?: readonly Kind[]): Promise<Listing> {
   const want = (k: Kind) => !kinds || kinds.includes(k);
   const notes: string[] = [];
   const needMaps = want('shm') || want('posix-shm') || want('posix-sem');
-  const scan = needMaps
-    ? await scanMaps()
-    : { sysv: new Map(), sysvMappings: new Map(), devShm: new Map(), unreadable: 0, commands: new Map() };
-  const posix = want('posix-shm') || want('posix-sem') ? await posixRecords(scan) : { shm: [], sem: [] };
+  const users = userNames();
+  const scan = needMaps ? await scanMaps() : emptyScan();
+  const posix = want('posix-shm') || want('posix-sem') ? await posixRecords(scan, users) : { shm: [], sem: [] };
   return {
-    shm: want('shm') ? shmRecords(scan) : [],
-    sem: want('sem') ? semRecords() : [],
-    msg: want('msg') ? msgRecords() : [],
+    shm: want('shm') ? shmRecords(scan, users) : [],
+    sem: want('sem') ? semRecords(users) : [],
+    msg: want('msg') ? msgRecords(users) : [],
     posixShm: want('posix-shm') ? posix.shm : [],
     posixSem: want('posix-sem') ? posix.sem : [],
-    posixMq: want('posix-mq') ? await mqRecords(notes) : [],
+    posixMq: want('posix-mq') ? await mqRecords(notes, users) : [],
     unreadableProcesses: scan.unreadable,
     notes,
   };

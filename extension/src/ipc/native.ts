@@ -140,6 +140,14 @@ export interface RawBinding {
   mqCreate(name: string, mode: number, maxMessages: number, messageSize: number, exclusive: boolean): void;
   mqSend(name: string, bytes: Uint8Array, priority: number): void;
   mqUnlink(name: string): void;
+  /**
+   * Every segment via shmctl(SHM_STAT_ANY), flat: `shmStatFields` numbers per segment in the order
+   * id, key, uid, gid, cuid, cgid, mode, size, nattch, cpid, lpid, atime, dtime, ctime.
+   */
+  shmStatAll(): Float64Array;
+  shmStatFields: number;
+  /** Who maps what, from every /proc/PID/maps, parsed off the JS thread. */
+  scanMaps(): Promise<{ mappings: ({ pid: number; shmid: number } | { pid: number; file: string })[]; unreadable: number }>;
   /** Native wait threads still running (tests check that cancel and timeout end them). */
   waitsInFlight(): number;
 }

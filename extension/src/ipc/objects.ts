@@ -168,7 +168,7 @@ function semNumber(id: number, num: number): Target {
 /** Adds `count` (default 1) to semaphore `num` of set `id`. */
 export function semPost(id: number, num: number, count = 1): void {
   const t = semNumber(id, num);
-  const done = native(ctx(`posting to semaphore ${num} of`, t), () => binding().semOp(id, [{ num, op: count }]));
+  const done = native(() => ctx(`posting to semaphore ${num} of`, t), () => binding().semOp(id, [{ num, op: count }]));
   if (!done) throw userError('ERANGE', 'semop', `posting ${count} to semaphore ${num} of set ${id} would exceed 32767`);
 }
 
@@ -217,9 +217,9 @@ export async function semWait(id: number, num: number, opts: WaitOptions): Promi
   const t = semNumber(id, num);
   checkTimeout(opts.timeoutMs);
   const ops = [{ num, op: -(opts.count ?? 1) }];
-  const c = ctx(`waiting on semaphore ${num} of`, t, { timeoutMs: opts.timeoutMs });
+  const c = () => ctx(`waiting on semaphore ${num} of`, t, { timeoutMs: opts.timeoutMs });
   if (native(c, () => binding().semOp(id, ops))) return;
-  await runWait(() => binding().semOpAsync(id, ops, opts.timeoutMs), c, opts.signal);
+  await runWait(() => binding().semOpAsync(id, ops, opts.timeoutMs), c(), opts.signal);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 // /etc/passwd for user names. Listing from these files costs a few reads, where asking per object
 // through system calls would cost several calls per object.
 import { readFileSync, statSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { binding } from './native';
 
 /** One row of /proc/sysvipc/{shm,sem,msg}, keyed by the file's own column names. */
 export type SysvRow = Record<string, number>;
@@ -39,6 +40,13 @@ export function readSysv(kind: SysvKind): SysvRow[] {
 
 let passwd: { mtimeMs: number; names: Map<number, string> } | undefined;
 
+/** A uid → name lookup that checks /etc/passwd once, for a listing of many records. */
+export function userNames(): (uid: number) => string {
+  userName(0);
+  const names = passwd!.names;
+  return (uid) => names.get(uid) ?? String(uid);
+}
+
 /** uid → user name from /etc/passwd (re-read when it changes); the number when unknown. */
 export function userName(uid: number): string {
   try {
@@ -71,40 +79,12 @@ export interface MapsScan {
   commands: Map<number, string>;
 }
 
-function addPid(map: Map<string | number, number[]>, key: string | number, pid: number): void {
+export const emptyScan = (): MapsScan => ({ sysv: new Map(), sysvMappings: new Map(), devShm: new Map(), unreadable: 0, commands: new Map() });
+
+function addPid<K>(map: Map<K, number[]>, key: K, pid: number): void {
   const list = map.get(key);
   if (!list) map.set(key, [pid]);
-  else if (list[list.length - 1] !== pid) list.push(pid);
-}
-
-/** Parses one maps file into the scan. Exported for tests. */
-export function parseMaps(text: string, pid: number, scan: MapsScan): boolean {
-  let found = false;
-  // Only lines naming /SYSV or /dev/shm matter; search for them instead of splitting every line.
-  for (const marker of ['/SYSV', '/dev/shm/']) {
-    let at = text.indexOf(marker);
-    while (at >= 0) {
-      const start = text.lastIndexOf('\n', at) + 1;
-      let end = text.indexOf('\n', at);
-      if (end < 0) end = text.length;
-      const line = text.slice(start, end);
-      at = text.indexOf(marker, end);
-      const fields = line.split(/\s+/);
-      // address perms offset dev inode path…
-      if (fields.length < 6) continue;
-      const file = fields.slice(5).join(' ').replace(/ \(deleted\)$/, '');
-      if (marker === '/SYSV' && file.startsWith('/SYSV')) {
-        const shmid = Number(fields[4]);
-        addPid(scan.sysv, shmid, pid);
-        scan.sysvMappings.set(shmid, (scan.sysvMappings.get(shmid) ?? 0) + 1);
-        found = true;
-      } else if (marker === '/dev/shm/' && file.startsWith('/dev/shm/')) {
-        addPid(scan.devShm, file.slice('/dev/shm/'.length), pid);
-        found = true;
-      }
-    }
-  }
-  return found;
+  else if (!list.includes(pid)) list.push(pid);
 }
 
 /** Reads the command line of a process: its argv joined by spaces, or [comm] for kernel threads. */
@@ -119,33 +99,21 @@ export async function commandOf(pid: number): Promise<string> {
   }
 }
 
-/** Scans /proc/PID/maps of every process, a few at a time. */
+/** Scans /proc/PID/maps of every process (natively, off the JS thread), then reads the command lines of the hits. */
 export async function scanMaps(): Promise<MapsScan> {
-  const scan: MapsScan = { sysv: new Map(), sysvMappings: new Map(), devShm: new Map(), unreadable: 0, commands: new Map() };
-  let pids: number[];
-  try {
-    pids = (await readdir('/proc')).filter((n) => /^\d+$/.test(n)).map(Number);
-  } catch {
-    return scan;
-  }
-  const hits: number[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < pids.length) {
-      const pid = pids[next++]!;
-      let text: string;
-      try {
-        text = await readFile(`/proc/${pid}/maps`, 'latin1');
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EACCES' || code === 'EPERM') scan.unreadable++;
-        continue; // ENOENT: the process ended meanwhile
-      }
-      if (parseMaps(text, pid, scan)) hits.push(pid);
+  const scan = emptyScan();
+  const raw = await binding().scanMaps();
+  scan.unreadable = raw.unreadable;
+  for (const m of raw.mappings) {
+    if ('shmid' in m) {
+      addPid(scan.sysv, m.shmid, m.pid);
+      scan.sysvMappings.set(m.shmid, (scan.sysvMappings.get(m.shmid) ?? 0) + 1);
+    } else {
+      addPid(scan.devShm, m.file, m.pid);
     }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
-  await Promise.all(hits.map(async (pid) => scan.commands.set(pid, await commandOf(pid))));
+  }
+  const pids = new Set(raw.mappings.map((m) => m.pid));
+  await Promise.all([...pids].map(async (pid) => scan.commands.set(pid, await commandOf(pid))));
   for (const list of scan.sysv.values()) list.sort((a, b) => a - b);
   for (const list of scan.devShm.values()) list.sort((a, b) => a - b);
   return scan;

@@ -37,8 +37,8 @@ export interface ShmRecord extends SysvCommon {
   lpid: number;
   atime: string | null;
   dtime: string | null;
-  /** Resident bytes as the kernel counts them. */
-  rss: number;
+  /** Marked for removal (IPC_RMID) while still attached: it goes when the last process detaches. */
+  removed: boolean;
   /** Processes that map it, as far as /proc lets us see. */
   attachedBy: Attacher[];
   /** Attachments the kernel counts (nattch) that no readable /proc/PID/maps shows. */
