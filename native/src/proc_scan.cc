@@ -2,7 +2,7 @@
 //
 // shmStatAll(): every System V segment through shmctl(SHM_STAT_ANY), as /proc/sysvipc/shm shows
 // them (no read permission needed) but without the per-segment rss/swap walk that makes that file
-// slow to produce: 4096 segments cost ~10 ms there and ~1 ms here.
+// slow to produce: 4096 segments cost ~10 ms there and ~1 ms here. Returns { rows, used }.
 //
 // scanMaps(): who maps which segment or /dev/shm file, from every /proc/PID/maps, parsed in C++
 // on the libuv pool (a short, bounded job) so the JS thread never blocks on thousands of files.
@@ -36,16 +36,10 @@ Napi::Value ShmStatAll(const Napi::CallbackInfo& info) {
   if (maxIndex < 0) ThrowErrno(env, "shmctl(SHM_INFO)", errno);
   std::vector<double> out;
   out.reserve(static_cast<size_t>(si.used_ids) * kShmFields);
-  int cmd = SHM_STAT_ANY;
   for (int index = 0; index <= maxIndex; index++) {
     struct shmid_ds ds;
-    int id = shmctl(index, cmd, &ds);
-    if (id < 0 && errno == EINVAL && cmd == SHM_STAT_ANY && index == 0) {
-      // A kernel before 4.17 has no SHM_STAT_ANY; SHM_STAT skips segments we may not read.
-      cmd = SHM_STAT;
-      id = shmctl(index, cmd, &ds);
-    }
-    if (id < 0) continue;  // a free slot, or removed meanwhile
+    int id = shmctl(index, SHM_STAT_ANY, &ds);
+    if (id < 0) continue;  // a free slot, removed meanwhile, or a kernel before 4.17 (see used)
     const double row[kShmFields] = {
         static_cast<double>(id),
         static_cast<double>(static_cast<uint32_t>(ds.shm_perm.__key)),
@@ -66,7 +60,12 @@ Napi::Value ShmStatAll(const Napi::CallbackInfo& info) {
   }
   Napi::Float64Array arr = Napi::Float64Array::New(env, out.size());
   if (!out.empty()) std::memcpy(arr.Data(), out.data(), out.size() * sizeof(double));
-  return arr;
+  // The caller compares `used` with the rows found: fewer rows means SHM_STAT_ANY is missing (or
+  // the table changed meanwhile), and it reads /proc/sysvipc/shm instead.
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("rows", arr);
+  result.Set("used", si.used_ids);
+  return result;
 }
 
 struct Mapping {

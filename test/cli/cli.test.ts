@@ -61,6 +61,19 @@ describe('shmscope list', () => {
     assert.equal(doc.posixSem.find((x: { name: string }) => x.name === psem.name).value, 4);
   });
 
+  it('as another user: lists everything, says which values it may not read', () => {
+    const sem = made.sem(1, [2]);
+    const shm = made.shm(4096, { mode: 0o600 });
+    const r = cli(['list', '--json'], { asNobody: true });
+    assert.equal(r.status, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.ok(doc.shm.some((x: { id: number }) => x.id === shm.id), 'segments of others are listed');
+    const se = doc.sem.find((x: { id: number }) => x.id === sem.id);
+    assert.equal(se.unreadable, 'EACCES');
+    assert.deepEqual(se.values, []);
+    assert.ok(doc.unreadableProcesses > 0, 'root processes are counted, not guessed');
+  });
+
   it('--kind narrows the listing; a bad kind is a one-line error', () => {
     const r = cli(['list', '--kind', 'sem', '--json']);
     assert.equal(r.status, 0, r.stderr);

@@ -80,6 +80,26 @@ describe('System V segments', () => {
     });
   });
 
+  it('detaches when the handle is garbage-collected', () => {
+    const t = made.shm(4096);
+    const addon = require.resolve('../../native/build/Release/shmscope.node');
+    const script = `
+      const b = require(${JSON.stringify(addon)});
+      let seg = new b.ShmSegment(${t.id}, false);
+      const before = b.shmStat(${t.id}).nattch;
+      seg = null;
+      (async () => {
+        // Finalizers run after a turn of the event loop, not inside gc() itself.
+        for (let i = 0; i < 50 && b.shmStat(${t.id}).nattch > 0; i++) {
+          globalThis.gc();
+          await new Promise((r) => setImmediate(r));
+        }
+        console.log(before, b.shmStat(${t.id}).nattch);
+      })();`;
+    const r = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8' });
+    assert.equal(r.stdout.trim(), '1 0', r.stderr);
+  });
+
   it('a detached handle answers with a typed error, not a crash', () => {
     const h = ipc.openShm(made.shm(4096));
     h.close();

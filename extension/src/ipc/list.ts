@@ -28,10 +28,20 @@ function attachers(pids: number[] | undefined, scan: MapsScan): Attacher[] {
   return (pids ?? []).map((pid) => ({ pid, command: scan.commands.get(pid) ?? '?' }));
 }
 
+/** The same rows from /proc/sysvipc/shm: slower, but complete on kernels without SHM_STAT_ANY. */
+function shmRowsFromProc(n: number): Float64Array {
+  const table = readSysv('shm');
+  const f = new Float64Array(table.length * n);
+  const cols = ['shmid', 'key', 'uid', 'gid', 'cuid', 'cgid', 'perms', 'size', 'nattch', 'cpid', 'lpid', 'atime', 'dtime', 'ctime'];
+  table.forEach((r, i) => cols.forEach((c, j) => (f[i * n + j] = c === 'key' ? r[c]! >>> 0 : r[c]!)));
+  return f;
+}
+
 function shmRecords(scan: MapsScan, userName: (uid: number) => string): ShmRecord[] {
   const raw = binding();
-  const f = raw.shmStatAll();
+  const { rows, used } = raw.shmStatAll();
   const n = raw.shmStatFields;
+  const f = rows.length / n >= used ? rows : shmRowsFromProc(n);
   const alive = new Map<number, boolean>();
   const isAlive = (pid: number) => {
     let a = alive.get(pid);

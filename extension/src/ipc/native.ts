@@ -142,9 +142,10 @@ export interface RawBinding {
   mqUnlink(name: string): void;
   /**
    * Every segment via shmctl(SHM_STAT_ANY), flat: `shmStatFields` numbers per segment in the order
-   * id, key, uid, gid, cuid, cgid, mode, size, nattch, cpid, lpid, atime, dtime, ctime.
+   * id, key, uid, gid, cuid, cgid, mode, size, nattch, cpid, lpid, atime, dtime, ctime; `used` is
+   * the kernel's count (more than the rows found: fall back to /proc/sysvipc/shm).
    */
-  shmStatAll(): Float64Array;
+  shmStatAll(): { rows: Float64Array; used: number };
   shmStatFields: number;
   /** Who maps what, from every /proc/PID/maps, parsed off the JS thread. */
   scanMaps(): Promise<{ mappings: ({ pid: number; shmid: number } | { pid: number; file: string })[]; unreadable: number }>;
