@@ -6,6 +6,7 @@
 #pragma once
 
 #include <napi.h>
+#include <sys/ipc.h>
 
 #include <cstdint>
 #include <string>
@@ -35,6 +36,9 @@ Napi::Uint8Array BytesArg(const Napi::CallbackInfo& info, size_t i, const char* 
 
 // A POSIX IPC name as shm_open/sem_open/mq_open take it: "/name", no other slash, 1..250 bytes.
 std::string PosixNameArg(const Napi::CallbackInfo& info, size_t i, const char* usage);
+
+// Sets id, key, uid, gid, cuid, cgid and mode (permission bits) from a System V ipc_perm.
+void SetIpcPerm(Napi::Object o, int id, const struct ipc_perm& perm);
 
 // Seconds since the epoch as a JS number (0 stays 0: "never").
 inline Napi::Number Time(Napi::Env env, int64_t t) { return Napi::Number::New(env, static_cast<double>(t)); }

@@ -25,4 +25,15 @@ void ThrowErrno(Napi::Env env, const char* syscall, int err, const std::string& 
   throw ErrnoError(env, syscall, err, detail);
 }
 
+void SetIpcPerm(Napi::Object o, int id, const struct ipc_perm& perm) {
+  Napi::Env env = o.Env();
+  o.Set("id", id);
+  o.Set("key", Napi::Number::New(env, static_cast<uint32_t>(perm.__key)));
+  o.Set("uid", perm.uid);
+  o.Set("gid", perm.gid);
+  o.Set("cuid", perm.cuid);
+  o.Set("cgid", perm.cgid);
+  o.Set("mode", perm.mode & 0777);
+}
+
 }  // namespace shmscope

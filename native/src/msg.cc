@@ -37,13 +37,7 @@ Napi::Value MsgStat(const Napi::CallbackInfo& info) {
   if (msgctl(id, IPC_STAT, &ds) < 0) ThrowErrno(info.Env(), "msgctl(IPC_STAT)", errno, QueueName(id));
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
-  o.Set("id", id);
-  o.Set("key", Napi::Number::New(env, static_cast<uint32_t>(ds.msg_perm.__key)));
-  o.Set("uid", ds.msg_perm.uid);
-  o.Set("gid", ds.msg_perm.gid);
-  o.Set("cuid", ds.msg_perm.cuid);
-  o.Set("cgid", ds.msg_perm.cgid);
-  o.Set("mode", ds.msg_perm.mode & 0777);
+  SetIpcPerm(o, id, ds.msg_perm);
   o.Set("messages", Napi::Number::New(env, static_cast<double>(ds.msg_qnum)));
   o.Set("bytes", Napi::Number::New(env, static_cast<double>(ds.__msg_cbytes)));
   o.Set("qbytes", Napi::Number::New(env, static_cast<double>(ds.msg_qbytes)));

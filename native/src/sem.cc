@@ -66,13 +66,7 @@ Napi::Value SemInfo(const Napi::CallbackInfo& info) {
     pids.Set(i, pid);
   }
   Napi::Object o = Napi::Object::New(env);
-  o.Set("id", id);
-  o.Set("key", Napi::Number::New(env, static_cast<uint32_t>(ds.sem_perm.__key)));
-  o.Set("uid", ds.sem_perm.uid);
-  o.Set("gid", ds.sem_perm.gid);
-  o.Set("cuid", ds.sem_perm.cuid);
-  o.Set("cgid", ds.sem_perm.cgid);
-  o.Set("mode", ds.sem_perm.mode & 0777);
+  SetIpcPerm(o, id, ds.sem_perm);
   o.Set("nsems", Napi::Number::New(env, static_cast<double>(n)));
   o.Set("otime", Time(env, ds.sem_otime));
   o.Set("ctime", Time(env, ds.sem_ctime));

@@ -17,13 +17,7 @@ namespace {
 
 Napi::Object StatObject(Napi::Env env, int id, const struct shmid_ds& ds) {
   Napi::Object o = Napi::Object::New(env);
-  o.Set("id", id);
-  o.Set("key", Napi::Number::New(env, static_cast<uint32_t>(ds.shm_perm.__key)));
-  o.Set("uid", ds.shm_perm.uid);
-  o.Set("gid", ds.shm_perm.gid);
-  o.Set("cuid", ds.shm_perm.cuid);
-  o.Set("cgid", ds.shm_perm.cgid);
-  o.Set("mode", ds.shm_perm.mode & 0777);
+  SetIpcPerm(o, id, ds.shm_perm);
   o.Set("removed", (ds.shm_perm.mode & SHM_DEST) != 0);
   o.Set("locked", (ds.shm_perm.mode & SHM_LOCKED) != 0);
   o.Set("size", Napi::Number::New(env, static_cast<double>(ds.shm_segsz)));

@@ -1,6 +1,7 @@
 // The shmscope command line, run as a user would run it, on real objects the tests create.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import * as ipc from '../../extension/src/ipc';
 import { cli, cliAsync, cliBytes, Created, ensureBuilt, freshKey, until } from '../helpers/ipc';
@@ -53,7 +54,9 @@ describe('shmscope list', () => {
     const m = doc.msg.find((x: { id: number }) => x.id === msg.id);
     assert.equal(m.messages, 1);
     assert.equal(m.bytes, 3);
-    for (const f of ['qbytes', 'lspid', 'lrpid']) assert.equal(typeof m[f], 'number', f);
+    assert.equal(m.qbytes, Number(readFileSync('/proc/sys/kernel/msgmnb', 'utf8')), 'a new queue holds msgmnb bytes');
+    assert.equal(m.lspid, process.pid);
+    assert.equal(m.lrpid, 0);
 
     const p = doc.posixShm.find((x: { name: string }) => x.name === pshm.name);
     assert.equal(p.size, 100);

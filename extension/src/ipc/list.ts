@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { binding } from './native';
-import { emptyScan, isoTime, processExists, readSysv, scanMaps, userNames, type MapsScan } from './procfs';
+import { emptyScan, isoTime, processExists, readSysv, scanMaps, userNames, type MapsScan, type SysvRow } from './procfs';
 import type {
   Attacher,
   Kind,
@@ -79,20 +79,26 @@ function shmRecords(scan: MapsScan, userName: (uid: number) => string): ShmRecor
   return out.sort((a, b) => a.id - b.id);
 }
 
+/** The fields every System V record has, from a /proc/sysvipc row. */
+function sysvCommon(r: SysvRow, idColumn: string, userName: (uid: number) => string) {
+  return {
+    id: r[idColumn]!,
+    key: r.key! >>> 0,
+    uid: r.uid!,
+    user: userName(r.uid!),
+    gid: r.gid!,
+    mode: r.perms! & 0o777,
+    cuid: r.cuid!,
+    cgid: r.cgid!,
+  };
+}
+
 function semRecords(userName: (uid: number) => string): SemRecord[] {
   const raw = binding();
   return readSysv('sem').map((r) => {
-    const id = r.semid!;
     const rec: SemRecord = {
       kind: 'sem',
-      id,
-      key: r.key! >>> 0,
-      uid: r.uid!,
-      user: userName(r.uid!),
-      gid: r.gid!,
-      mode: r.perms! & 0o777,
-      cuid: r.cuid!,
-      cgid: r.cgid!,
+      ...sysvCommon(r, 'semid', userName),
       nsems: r.nsems!,
       values: [],
       ncnt: [],
@@ -103,7 +109,7 @@ function semRecords(userName: (uid: number) => string): SemRecord[] {
       unreadable: null,
     };
     try {
-      const info = raw.semInfo(id);
+      const info = raw.semInfo(rec.id);
       rec.values = info.values;
       rec.ncnt = info.ncnt;
       rec.zcnt = info.zcnt;
@@ -116,25 +122,28 @@ function semRecords(userName: (uid: number) => string): SemRecord[] {
 }
 
 function msgRecords(userName: (uid: number) => string): MsgRecord[] {
-  return readSysv('msg').map((r) => ({
-    kind: 'msg',
-    id: r.msqid!,
-    key: r.key! >>> 0,
-    uid: r.uid!,
-    user: userName(r.uid!),
-    gid: r.gid!,
-    mode: r.perms! & 0o777,
-    cuid: r.cuid!,
-    cgid: r.cgid!,
-    messages: r.qnum!,
-    bytes: r.cbytes!,
-    qbytes: r.qbytes ?? 0,
-    lspid: r.lspid!,
-    lrpid: r.lrpid!,
-    stime: isoTime(r.stime!),
-    rtime: isoTime(r.rtime!),
-    ctime: isoTime(r.ctime!),
-  }));
+  const raw = binding();
+  return readSysv('msg').map((r) => {
+    const rec: MsgRecord = {
+      kind: 'msg',
+      ...sysvCommon(r, 'msqid', userName),
+      messages: r.qnum!,
+      bytes: r.cbytes!,
+      qbytes: null,
+      lspid: r.lspid!,
+      lrpid: r.lrpid!,
+      stime: isoTime(r.stime!),
+      rtime: isoTime(r.rtime!),
+      ctime: isoTime(r.ctime!),
+    };
+    try {
+      // /proc/sysvipc/msg has no qbytes column; IPC_STAT has (it needs read permission).
+      rec.qbytes = raw.msgStat(rec.id).qbytes;
+    } catch {
+      /* not readable: unknown */
+    }
+    return rec;
+  });
 }
 
 async function posixRecords(scan: MapsScan, userName: (uid: number) => string): Promise<{ shm: PosixShmRecord[]; sem: PosixSemRecord[] }> {

@@ -4,7 +4,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-export interface RawShmStat {
+/** The ipc_perm part of every System V stat: mode is the permission bits. */
+export interface RawIpcPerm {
   id: number;
   key: number;
   uid: number;
@@ -12,6 +13,9 @@ export interface RawShmStat {
   cuid: number;
   cgid: number;
   mode: number;
+}
+
+export interface RawShmStat extends RawIpcPerm {
   removed: boolean;
   locked: boolean;
   size: number;
@@ -57,14 +61,7 @@ export interface RawPosixShm {
   close(): void;
 }
 
-export interface RawSemInfo {
-  id: number;
-  key: number;
-  uid: number;
-  gid: number;
-  cuid: number;
-  cgid: number;
-  mode: number;
+export interface RawSemInfo extends RawIpcPerm {
   nsems: number;
   otime: number;
   ctime: number;
@@ -95,14 +92,7 @@ export interface RawPosixSem {
   close(): void;
 }
 
-export interface RawMsgStat {
-  id: number;
-  key: number;
-  uid: number;
-  gid: number;
-  cuid: number;
-  cgid: number;
-  mode: number;
+export interface RawMsgStat extends RawIpcPerm {
   messages: number;
   bytes: number;
   qbytes: number;

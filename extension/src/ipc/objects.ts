@@ -52,65 +52,58 @@ export interface ShmHandle extends ByteSource {
   close(): void;
 }
 
-class SysvShmHandle implements ShmHandle {
+/** What both native handles offer; the subclasses add size and status. */
+type RawBytes = Pick<RawShmSegment, 'read' | 'readInto' | 'write'>;
+
+abstract class BaseShmHandle<R extends RawBytes & { readonly readOnly: boolean }> implements ShmHandle {
   constructor(
-    readonly target: Target & { kind: 'shm' },
-    private readonly seg: RawShmSegment,
+    readonly target: Target,
+    protected readonly raw: R,
   ) {}
+  abstract readonly size: number;
+  abstract status(): { size: number; removed: boolean };
+  abstract close(): void;
   get readOnly() {
-    return this.seg.readOnly;
-  }
-  get size() {
-    return this.seg.size;
+    return this.raw.readOnly;
   }
   read(offset: number, length: number): Uint8Array {
-    return native(ctx('reading', this.target), () => this.seg.read(offset, length));
+    return native(() => ctx('reading', this.target), () => this.raw.read(offset, length));
   }
   readInto(buf: Uint8Array, offset: number): number {
-    return native(ctx('reading', this.target), () => this.seg.readInto(buf, offset));
+    return native(() => ctx('reading', this.target), () => this.raw.readInto(buf, offset));
   }
   write(offset: number, bytes: Uint8Array): void {
-    native(ctx('writing', this.target), () => this.seg.write(offset, bytes));
-  }
-  status() {
-    try {
-      const st = this.seg.stat();
-      return { size: st.size, removed: st.removed };
-    } catch {
-      return { size: this.seg.size, removed: true };
-    }
-  }
-  close() {
-    this.seg.detach();
+    native(() => ctx('writing', this.target), () => this.raw.write(offset, bytes));
   }
 }
 
-class PosixShmHandle implements ShmHandle {
-  constructor(
-    readonly target: Target & { kind: 'posix-shm' },
-    private readonly obj: RawPosixShm,
-  ) {}
-  get readOnly() {
-    return this.obj.readOnly;
-  }
+class SysvShmHandle extends BaseShmHandle<RawShmSegment> {
   get size() {
-    return native(ctx('reading', this.target), () => this.obj.size());
-  }
-  read(offset: number, length: number): Uint8Array {
-    return native(ctx('reading', this.target), () => this.obj.read(offset, length));
-  }
-  readInto(buf: Uint8Array, offset: number): number {
-    return native(ctx('reading', this.target), () => this.obj.readInto(buf, offset));
-  }
-  write(offset: number, bytes: Uint8Array): void {
-    native(ctx('writing', this.target), () => this.obj.write(offset, bytes));
+    return this.raw.size;
   }
   status() {
-    const st = native(ctx('reading', this.target), () => this.obj.stat());
+    try {
+      const st = this.raw.stat();
+      return { size: st.size, removed: st.removed };
+    } catch {
+      return { size: this.raw.size, removed: true };
+    }
+  }
+  close() {
+    this.raw.detach();
+  }
+}
+
+class PosixShmHandle extends BaseShmHandle<RawPosixShm> {
+  get size() {
+    return native(() => ctx('reading', this.target), () => this.raw.size());
+  }
+  status() {
+    const st = native(() => ctx('reading', this.target), () => this.raw.stat());
     return { size: st.size, removed: st.links === 0 };
   }
   close() {
-    this.obj.close();
+    this.raw.close();
   }
 }
 

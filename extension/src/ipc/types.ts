@@ -64,7 +64,8 @@ export interface MsgRecord extends SysvCommon {
   kind: 'msg';
   messages: number;
   bytes: number;
-  qbytes: number;
+  /** Capacity in bytes; null when the queue cannot be read (IPC_STAT needs read permission). */
+  qbytes: number | null;
   lspid: number;
   lrpid: number;
   stime: string | null;

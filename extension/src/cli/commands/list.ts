@@ -58,7 +58,7 @@ export function listingText(l: Listing, kind?: Kind): string {
       `System V message queues (${l.msg.length})`,
       table(
         ['KEY', 'ID', 'OWNER', 'MODE', 'MESSAGES', 'BYTES', 'QBYTES', 'LSPID', 'LRPID'],
-        l.msg.map((r) => [hexKey(r.key), r.id, r.user, mode(r.mode), r.messages, r.bytes, r.qbytes, r.lspid, r.lrpid]),
+        l.msg.map((r) => [hexKey(r.key), r.id, r.user, mode(r.mode), r.messages, r.bytes, r.qbytes ?? '-', r.lspid, r.lrpid]),
       ),
     );
   }
