@@ -99,6 +99,11 @@ describe('System V semaphores', () => {
   it('refuses bad arguments with typed errors', () => {
     const t = made.sem(1, [0]);
     assert.throws(() => ipc.semSetValue(t.id, 0, 40000), (e: unknown) => code(e) === 'EINVAL');
+    ipc.semSetValue(t.id, 0, 32767);
+    assert.throws(
+      () => ipc.semPost(t.id, 0),
+      (e: unknown) => code(e) === 'ERANGE' && (e as Error).message === `posting to semaphore 0 of semaphore set ${t.id} would go out of range (a semaphore holds 0 to 32767)`,
+    );
     assert.throws(() => ipc.semPost(t.id, 5), (e: unknown) => ['EFBIG', 'EINVAL'].includes(code(e)));
     assert.throws(() => ipc.semGet(0x7ffffff0), (e: unknown) => code(e) === 'EINVAL');
     assert.rejects(ipc.semWait(t.id, 0, { timeoutMs: -1 }), (e: unknown) => code(e) === 'EINVAL');

@@ -64,7 +64,8 @@ export function sentence(code: string, ctx: ErrorContext, nativeMessage = ''): s
     case 'EEXIST':
       return `${object} already exists`;
     case 'ERANGE':
-      return detail ? `${detail}` : `${action} ${object}: value out of range`;
+      // The addon's bounds errors carry the whole story ("offset 4090 length 10 is outside …").
+      return detail?.includes(' is outside ') ? detail : `${action} ${object} would go out of range (a semaphore holds 0 to 32767)`;
     case 'EROFS':
       return `${object} is open read-only: open it read-write to change it`;
     case 'ETIMEDOUT':
