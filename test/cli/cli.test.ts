@@ -170,6 +170,13 @@ describe('shmscope sem', () => {
     assert.equal(ipc.semGet(t.id).ncnt[0], 0);
   });
 
+  it('refuses another user\'s semaphore: permission denied, with mode and owner', () => {
+    const t = made.sem(1, [0]);
+    assertUserError(cli(['sem', `sem:${t.id}`, 'get'], { asNobody: true }), new RegExp(`permission denied reading semaphore set ${t.id} \\(mode 0600, owner root\\)`));
+    assertUserError(cli(['sem', `sem:${t.id}`, 'post'], { asNobody: true }), /permission denied/);
+    assert.equal(ipc.semGet(t.id).values[0], 0, 'nothing changed');
+  });
+
   it('works on POSIX named semaphores', () => {
     const p = made.posixSem(0);
     assert.equal(cli(['sem', `psem:${p.name}`, 'post']).status, 0);
