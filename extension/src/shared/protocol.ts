@@ -1,0 +1,297 @@
+// Every message between the inspector's host side (extension/src/inspector) and its page
+// (webview-ui). Both sides import this module; no message string is spelled anywhere else.
+// Bytes cross as Uint8Array (structured clone); offsets are numbers checked to be safe integers
+// (≤ 2^53), which covers any segment Linux can map. Every request carries a `requestId` and is
+// answered by exactly one reply with the same id, or an `error` carrying {code, message}.
+// Pure: no vscode, no DOM.
+
+/** Largest window one read may ask for; the host clamps to this too. */
+export const MAX_READ = 1 << 20;
+/** Largest single write (a typed byte or a paste). */
+export const MAX_WRITE = 1 << 16;
+/** Longest Find query text. */
+export const MAX_QUERY = 4096;
+/** Bytes per row the page accepts. */
+export const MIN_BYTES_PER_ROW = 1;
+export const MAX_BYTES_PER_ROW = 64;
+
+export type CopyFormat = 'hex' | 'c' | 'base64' | 'text';
+export const COPY_FORMATS: readonly CopyFormat[] = ['hex', 'c', 'base64', 'text'];
+
+/** What Find looks for. `number` is parsed with `width` bytes in `endian` order. */
+export interface FindQuery {
+  kind: 'hex' | 'text' | 'number';
+  text: string;
+  width?: 1 | 2 | 4 | 8;
+  endian?: 'le' | 'be';
+}
+
+/** A byte range [offset, offset + length). */
+export interface Range {
+  offset: number;
+  length: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host → page
+
+/** Sent once after `ready`, and again when a setting changes. */
+export interface InitMessage {
+  type: 'init';
+  /** Target text, e.g. "shm:32770". */
+  target: string;
+  /** What the user calls the object, e.g. "segment key 0x52494e47 (id 32770)". */
+  title: string;
+  size: number;
+  readOnly: boolean;
+  bytesPerRow: number;
+  /** Live refresh interval; 0 = no live refresh. */
+  refreshMs: number;
+}
+
+/** Reply to `read`. `size` is the object's size at the time of the read. */
+export interface ReadReply {
+  type: 'readReply';
+  requestId: number;
+  offset: number;
+  bytes: Uint8Array;
+  size: number;
+}
+
+/** Pushed when the object changes size or is removed; the page keeps its last bytes. */
+export interface StatusMessage {
+  type: 'status';
+  size: number;
+  removed: boolean;
+  /** A sentence for a banner, or undefined when all is well. */
+  problem?: string;
+}
+
+/** Reply to `find`: the match, or `offset: null` when none. */
+export interface FindReply {
+  type: 'findReply';
+  requestId: number;
+  offset: number | null;
+  length: number;
+}
+
+/** Progress of a running find. */
+export interface FindProgress {
+  type: 'findProgress';
+  requestId: number;
+  done: number;
+  total: number;
+}
+
+/** Reply to `write`, `copy` and `action` requests that produce nothing else. */
+export interface AckReply {
+  type: 'ack';
+  requestId: number;
+}
+
+/** The failure of a request. `code` is an errno name or one of ours (EINVAL, ECANCELED, EROFS…). */
+export interface ErrorReply {
+  type: 'error';
+  requestId: number;
+  code: string;
+  message: string;
+}
+
+/** Move the cursor and select a range (Go to Offset from a command, a diff, a find from the host). */
+export interface RevealMessage {
+  type: 'reveal';
+  offset: number;
+  length: number;
+}
+
+/** Bytes changed behind the page's back (undo, redo): re-read now. */
+export interface InvalidateMessage {
+  type: 'invalidate';
+}
+
+/** Differing ranges against a snapshot; empty `ranges` with `label` undefined clears it. */
+export interface DiffMessage {
+  type: 'diff';
+  label?: string;
+  ranges: Range[];
+}
+
+/** Ask the page to open a UI (from a command or a keybinding in the host). */
+export interface ShowMessage {
+  type: 'show';
+  what: 'goto' | 'find';
+}
+
+export type ToWebview =
+  | InitMessage
+  | ReadReply
+  | StatusMessage
+  | FindReply
+  | FindProgress
+  | AckReply
+  | ErrorReply
+  | RevealMessage
+  | InvalidateMessage
+  | DiffMessage
+  | ShowMessage;
+
+// ---------------------------------------------------------------------------------------------
+// Page → host
+
+/** The page has loaded and listens. */
+export interface ReadyMessage {
+  type: 'ready';
+}
+
+/** Read [offset, offset+length) — the visible window. The page keeps at most one outstanding. */
+export interface ReadRequest {
+  type: 'read';
+  requestId: number;
+  offset: number;
+  length: number;
+}
+
+/** Overwrite bytes at offset (read-write tabs only). */
+export interface WriteRequest {
+  type: 'write';
+  requestId: number;
+  offset: number;
+  bytes: Uint8Array;
+}
+
+/** Find the next (or previous) match starting at `from`. */
+export interface FindRequest {
+  type: 'find';
+  requestId: number;
+  query: FindQuery;
+  from: number;
+  backward: boolean;
+}
+
+/** Stop a running find; it then replies with an ECANCELED error. */
+export interface CancelRequest {
+  type: 'cancel';
+  requestId: number;
+}
+
+/** Copy a range to the clipboard in a format. */
+export interface CopyRequest {
+  type: 'copy';
+  requestId: number;
+  offset: number;
+  length: number;
+  format: CopyFormat;
+}
+
+/** A toolbar action that the host performs with its own UI. */
+export interface ActionRequest {
+  type: 'action';
+  requestId: number;
+  action: 'snapshot' | 'compare' | 'clearDiff' | 'undo' | 'redo';
+}
+
+/** The page's cursor and view state, sent when it changes (for host commands and tests). */
+export interface StateMessage {
+  type: 'state';
+  cursor: number;
+  selection: Range;
+  paused: boolean;
+  firstRow: number;
+  /** Offsets of the rows the DOM shows, first and last byte. */
+  visible: Range;
+}
+
+export type FromWebview =
+  | ReadyMessage
+  | ReadRequest
+  | WriteRequest
+  | FindRequest
+  | CancelRequest
+  | CopyRequest
+  | ActionRequest
+  | StateMessage;
+
+// ---------------------------------------------------------------------------------------------
+// Validation of what the page sends: the host trusts nothing it did not check.
+
+type Obj = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A safe, non-negative integer: an offset, a length, an id. */
+export const isOffset = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
+const isRange = (v: unknown): v is Range => isObj(v) && isOffset(v.offset) && isOffset(v.length) && Number.isSafeInteger(v.offset + v.length) && onlyKeys(v, ['offset', 'length']);
+
+function onlyKeys(o: Obj, keys: readonly string[]): boolean {
+  return Object.keys(o).every((k) => keys.includes(k));
+}
+
+function parseQuery(v: unknown): FindQuery | undefined {
+  if (!isObj(v) || !onlyKeys(v, ['kind', 'text', 'width', 'endian'])) return undefined;
+  if (v.kind !== 'hex' && v.kind !== 'text' && v.kind !== 'number') return undefined;
+  if (typeof v.text !== 'string' || v.text.length === 0 || v.text.length > MAX_QUERY) return undefined;
+  const q: FindQuery = { kind: v.kind, text: v.text };
+  if (v.width !== undefined) {
+    if (v.width !== 1 && v.width !== 2 && v.width !== 4 && v.width !== 8) return undefined;
+    q.width = v.width;
+  }
+  if (v.endian !== undefined) {
+    if (v.endian !== 'le' && v.endian !== 'be') return undefined;
+    q.endian = v.endian;
+  }
+  if (q.kind === 'number' && q.width === undefined) return undefined;
+  return q;
+}
+
+/**
+ * The message, if `raw` is exactly one of FromWebview with every field in range; else undefined.
+ * Extra fields are refused too, so nothing unexpected reaches a handler.
+ */
+export function parseFromWebview(raw: unknown): FromWebview | undefined {
+  if (!isObj(raw) || typeof raw.type !== 'string') return undefined;
+  const m = raw;
+  const id = m.requestId;
+  switch (m.type) {
+    case 'ready':
+      return onlyKeys(m, ['type']) ? { type: 'ready' } : undefined;
+    case 'read':
+      if (!onlyKeys(m, ['type', 'requestId', 'offset', 'length'])) return undefined;
+      if (!isOffset(id) || !isOffset(m.offset) || !isOffset(m.length) || m.length > MAX_READ) return undefined;
+      if (!Number.isSafeInteger(m.offset + m.length)) return undefined;
+      return { type: 'read', requestId: id, offset: m.offset, length: m.length };
+    case 'write':
+      if (!onlyKeys(m, ['type', 'requestId', 'offset', 'bytes'])) return undefined;
+      if (!isOffset(id) || !isOffset(m.offset) || !(m.bytes instanceof Uint8Array)) return undefined;
+      if (m.bytes.length === 0 || m.bytes.length > MAX_WRITE || !Number.isSafeInteger(m.offset + m.bytes.length)) return undefined;
+      return { type: 'write', requestId: id, offset: m.offset, bytes: m.bytes };
+    case 'find': {
+      if (!onlyKeys(m, ['type', 'requestId', 'query', 'from', 'backward'])) return undefined;
+      const query = parseQuery(m.query);
+      if (!isOffset(id) || !query || !isOffset(m.from) || !isBool(m.backward)) return undefined;
+      return { type: 'find', requestId: id, query, from: m.from, backward: m.backward };
+    }
+    case 'cancel':
+      if (!onlyKeys(m, ['type', 'requestId']) || !isOffset(id)) return undefined;
+      return { type: 'cancel', requestId: id };
+    case 'copy':
+      if (!onlyKeys(m, ['type', 'requestId', 'offset', 'length', 'format'])) return undefined;
+      if (!isOffset(id) || !isOffset(m.offset) || !isOffset(m.length) || m.length === 0 || m.length > MAX_READ) return undefined;
+      if (!COPY_FORMATS.includes(m.format as CopyFormat)) return undefined;
+      return { type: 'copy', requestId: id, offset: m.offset, length: m.length, format: m.format as CopyFormat };
+    case 'action':
+      if (!onlyKeys(m, ['type', 'requestId', 'action']) || !isOffset(id)) return undefined;
+      if (m.action !== 'snapshot' && m.action !== 'compare' && m.action !== 'clearDiff' && m.action !== 'undo' && m.action !== 'redo') return undefined;
+      return { type: 'action', requestId: id, action: m.action };
+    case 'state':
+      if (!onlyKeys(m, ['type', 'cursor', 'selection', 'paused', 'firstRow', 'visible'])) return undefined;
+      if (!isOffset(m.cursor) || !isRange(m.selection) || !isBool(m.paused) || !isOffset(m.firstRow) || !isRange(m.visible)) return undefined;
+      return { type: 'state', cursor: m.cursor, selection: { ...m.selection }, paused: m.paused, firstRow: m.firstRow, visible: { ...m.visible } };
+    default:
+      return undefined;
+  }
+}
+
+/** Whether a request type expects a reply (every one with a requestId). */
+export function isRequest(m: FromWebview): m is Extract<FromWebview, { requestId: number }> {
+  return 'requestId' in m;
+}

@@ -1,0 +1,87 @@
+// The host's validator of webview messages: every valid message passes unchanged, anything else
+// (wrong types, ranges, extra fields, unsafe integers, oversized reads) is refused.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { MAX_QUERY, MAX_READ, MAX_WRITE, parseFromWebview, type FromWebview } from '../../extension/src/shared/protocol';
+
+const valid: FromWebview[] = [
+  { type: 'ready' },
+  { type: 'read', requestId: 1, offset: 0, length: 4096 },
+  { type: 'read', requestId: 2, offset: 2 ** 40, length: MAX_READ },
+  { type: 'write', requestId: 3, offset: 10, bytes: new Uint8Array([1, 2, 3]) },
+  { type: 'find', requestId: 4, query: { kind: 'hex', text: 'de ad' }, from: 0, backward: false },
+  { type: 'find', requestId: 5, query: { kind: 'number', text: '-1', width: 8, endian: 'be' }, from: 7, backward: true },
+  { type: 'cancel', requestId: 4 },
+  { type: 'copy', requestId: 6, offset: 0, length: 16, format: 'c' },
+  { type: 'action', requestId: 7, action: 'snapshot' },
+  { type: 'state', cursor: 5, selection: { offset: 5, length: 1 }, paused: false, firstRow: 0, visible: { offset: 0, length: 512 } },
+];
+
+describe('parseFromWebview', () => {
+  it('accepts every well-formed message as it is', () => {
+    for (const m of valid) assert.deepEqual(parseFromWebview(m), m);
+  });
+
+  it('refuses non-objects, unknown types and missing fields', () => {
+    for (const raw of [undefined, null, 0, 'read', [], [{ type: 'ready' }], {}, { type: 'nope' }, { type: 'read', requestId: 1, offset: 0 },
+      { type: 'write', requestId: 1, offset: 0 }, { type: 'cancel' }, { type: 'copy', requestId: 1, offset: 0, length: 1 }]) {
+      assert.equal(parseFromWebview(raw), undefined, JSON.stringify(raw));
+    }
+  });
+
+  it('refuses extra fields, so nothing unchecked reaches a handler', () => {
+    assert.equal(parseFromWebview({ type: 'ready', x: 1 }), undefined);
+    assert.equal(parseFromWebview({ type: 'read', requestId: 1, offset: 0, length: 1, evil: true }), undefined);
+    assert.equal(parseFromWebview({ type: 'find', requestId: 1, query: { kind: 'text', text: 'a', regex: true }, from: 0, backward: false }), undefined);
+  });
+
+  it('refuses offsets that are negative, fractional, unsafe or not numbers', () => {
+    for (const offset of [-1, 1.5, 2 ** 53, Number.NaN, Infinity, '0', 10n, null]) {
+      assert.equal(parseFromWebview({ type: 'read', requestId: 1, offset, length: 1 }), undefined, String(offset));
+    }
+    assert.equal(parseFromWebview({ type: 'read', requestId: 1, offset: 2 ** 53 - 1, length: 2 }), undefined, 'end past 2^53');
+  });
+
+  it('refuses reads above MAX_READ and empty or oversized writes', () => {
+    assert.equal(parseFromWebview({ type: 'read', requestId: 1, offset: 0, length: MAX_READ + 1 }), undefined);
+    assert.equal(parseFromWebview({ type: 'write', requestId: 1, offset: 0, bytes: new Uint8Array(0) }), undefined);
+    assert.equal(parseFromWebview({ type: 'write', requestId: 1, offset: 0, bytes: new Uint8Array(MAX_WRITE + 1) }), undefined);
+    assert.equal(parseFromWebview({ type: 'write', requestId: 1, offset: 0, bytes: [1, 2] }), undefined, 'a JSON array is not bytes');
+  });
+
+  it('refuses bad find queries: empty, too long, unknown kind, number without width, odd width', () => {
+    const q = (query: unknown) => parseFromWebview({ type: 'find', requestId: 1, query, from: 0, backward: false });
+    assert.equal(q({ kind: 'text', text: '' }), undefined);
+    assert.equal(q({ kind: 'text', text: 'a'.repeat(MAX_QUERY + 1) }), undefined);
+    assert.equal(q({ kind: 'regex', text: 'a' }), undefined);
+    assert.equal(q({ kind: 'number', text: '1' }), undefined);
+    assert.equal(q({ kind: 'number', text: '1', width: 3 }), undefined);
+    assert.equal(q({ kind: 'number', text: '1', width: 4, endian: 'middle' }), undefined);
+    assert.ok(q({ kind: 'text', text: 'a'.repeat(MAX_QUERY) }));
+  });
+
+  it('refuses unknown copy formats and actions', () => {
+    assert.equal(parseFromWebview({ type: 'copy', requestId: 1, offset: 0, length: 1, format: 'html' }), undefined);
+    assert.equal(parseFromWebview({ type: 'action', requestId: 1, action: 'rm -rf' }), undefined);
+  });
+
+  it('never throws and never lets an invalid read through, for arbitrary input', () => {
+    fc.assert(
+      fc.property(fc.anything({ withTypedArray: true, withBigInt: true, withNullPrototype: true }), (raw) => {
+        const m = parseFromWebview(raw);
+        if (m === undefined) return true;
+        return typeof m.type === 'string';
+      }),
+      { numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(fc.record({ type: fc.constant('read'), requestId: fc.anything(), offset: fc.anything(), length: fc.anything() }), (raw) => {
+        const m = parseFromWebview(raw);
+        if (m === undefined || m.type !== 'read') return m === undefined;
+        return Number.isSafeInteger(m.offset) && m.offset >= 0 && m.length >= 0 && m.length <= MAX_READ && Number.isSafeInteger(m.requestId);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
