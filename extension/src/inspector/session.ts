@@ -1,0 +1,280 @@
+// One inspector view's host logic, without vscode: it validates every message from the page,
+// clamps ranges, serves reads, writes (with undo/redo), finds and copies, and tells the page when
+// the object changes size or disappears. The vscode panel (panel.ts) only wires it to a webview,
+// so this is tested directly against real segments (test/native/inspector-session.test.ts).
+import { formatCopy } from '../shared/inspector/copyas';
+import { compileQuery, findInSource } from '../shared/inspector/find';
+import { MAX_READ, parseFromWebview, type FromWebview, type InitMessage, type StateMessage, type ToWebview } from '../shared/protocol';
+import type { ByteSource } from '../shared/source';
+
+/** What a view reads: a live segment handle, or a snapshot file. */
+export interface InspectorSource extends ByteSource {
+  readonly readOnly: boolean;
+  write(offset: number, bytes: Uint8Array): void;
+  /** Current size and whether the object is gone; absent for sources that cannot change. */
+  status?(): { size: number; removed: boolean };
+  close(): void;
+}
+
+/** What the session needs from its surroundings. */
+export interface SessionHost {
+  post(m: ToWebview): void;
+  writeClipboard(text: string): Promise<void>;
+  /** Snapshot, compare and clear-diff need the editor's UI; undo/redo the session does itself. */
+  action(a: 'snapshot' | 'compare' | 'clearDiff'): Promise<void>;
+  log(line: string): void;
+}
+
+export interface SessionInfo {
+  target: string;
+  title: string;
+  bytesPerRow: number;
+  refreshMs: number;
+}
+
+interface Edit {
+  offset: number;
+  before: Uint8Array;
+  after: Uint8Array;
+}
+
+/** An error with an errno-style code, as the page shows it. */
+function errorOf(e: unknown): { code: string; message: string } {
+  if (e instanceof Error) {
+    const code = (e as { code?: unknown }).code;
+    return { code: typeof code === 'string' ? code : 'EIO', message: e.message };
+  }
+  return { code: 'EIO', message: String(e) };
+}
+
+const MAX_UNDO = 1000;
+
+export class InspectorSession {
+  private readonly undoStack: Edit[] = [];
+  private readonly redoStack: Edit[] = [];
+  private readonly finds = new Map<number, AbortController>();
+  private lastStatus: { size: number; removed: boolean };
+  private disposed = false;
+  /** The page's last reported cursor and view. */
+  state: StateMessage | undefined;
+  /** Counts for tests and the log. */
+  readonly stats = { reads: 0, readBytes: 0, dropped: 0 };
+  /** Resolves listeners waiting for the page's next `ready`. */
+  private readyWaiters: (() => void)[] = [];
+  ready = false;
+
+  constructor(
+    private readonly source: InspectorSource,
+    private info: SessionInfo,
+    private readonly host: SessionHost,
+  ) {
+    this.lastStatus = { size: this.safeSize(), removed: false };
+  }
+
+  get readOnly(): boolean {
+    return this.source.readOnly;
+  }
+
+  get size(): number {
+    return this.lastStatus.size;
+  }
+
+  get removed(): boolean {
+    return this.lastStatus.removed;
+  }
+
+  private safeSize(): number {
+    try {
+      return this.source.size;
+    } catch {
+      return this.lastStatus?.size ?? 0;
+    }
+  }
+
+  /** The message that (re)configures the page. */
+  init(): InitMessage {
+    return { type: 'init', target: this.info.target, title: this.info.title, size: this.lastStatus.size, readOnly: this.source.readOnly, bytesPerRow: this.info.bytesPerRow, refreshMs: this.info.refreshMs };
+  }
+
+  /** New settings: the page is re-initialised. */
+  reconfigure(info: Partial<SessionInfo>): void {
+    this.info = { ...this.info, ...info };
+    if (this.ready) this.host.post(this.init());
+  }
+
+  /** Waits until the page has said `ready` (for tests and for reveal-on-open). */
+  whenReady(): Promise<void> {
+    return this.ready ? Promise.resolve() : new Promise((resolve) => this.readyWaiters.push(resolve));
+  }
+
+  /** Re-reads size and existence; tells the page when either changed. */
+  pollStatus(): void {
+    if (this.disposed || !this.source.status) return;
+    let st: { size: number; removed: boolean };
+    try {
+      st = this.source.status();
+    } catch (e) {
+      const err = errorOf(e);
+      st = { size: this.lastStatus.size, removed: err.code === 'ENOENT' || err.code === 'EIDRM' || err.code === 'EINVAL' };
+      if (!st.removed) return;
+    }
+    const was = this.lastStatus;
+    if (st.size === was.size && st.removed === was.removed) return;
+    this.lastStatus = { size: st.size, removed: was.removed || st.removed };
+    const problem = this.lastStatus.removed
+      ? `${this.info.title} was removed. The last bytes read stay visible.`
+      : `${this.info.title} changed size from ${was.size} to ${st.size} bytes.`;
+    this.host.log(`inspector ${this.info.target}: ${problem}`);
+    this.host.post({ type: 'status', size: this.lastStatus.size, removed: this.lastStatus.removed, problem });
+  }
+
+  /** Handles one raw message from the page. Every request gets exactly one reply. */
+  async handle(raw: unknown): Promise<void> {
+    if (this.disposed) return;
+    const m = parseFromWebview(raw);
+    if (!m) {
+      this.stats.dropped++;
+      let shown: string;
+      try {
+        shown = JSON.stringify(raw, (_k, v) => (v instanceof Uint8Array ? `<${v.length} bytes>` : typeof v === 'bigint' ? `${v}n` : v))?.slice(0, 200) ?? String(raw);
+      } catch {
+        shown = typeof raw;
+      }
+      this.host.log(`inspector ${this.info.target}: dropped a malformed message from the page: ${shown}`);
+      return;
+    }
+    try {
+      await this.dispatch(m);
+    } catch (e) {
+      if ('requestId' in m && m.type !== 'cancel') this.host.post({ type: 'error', requestId: m.requestId, ...errorOf(e) });
+      else this.host.log(`inspector ${this.info.target}: ${errorOf(e).message}`);
+    }
+  }
+
+  private async dispatch(m: FromWebview): Promise<void> {
+    switch (m.type) {
+      case 'ready':
+        this.ready = true;
+        this.host.post(this.init());
+        for (const w of this.readyWaiters.splice(0)) w();
+        return;
+      case 'state':
+        this.state = m;
+        return;
+      case 'read': {
+        this.pollStatus();
+        const size = this.lastStatus.removed ? this.lastStatus.size : this.safeSize();
+        const offset = Math.min(m.offset, size);
+        const length = Math.min(m.length, MAX_READ, size - offset);
+        const bytes = length > 0 ? this.source.read(offset, length) : new Uint8Array(0);
+        this.stats.reads++;
+        this.stats.readBytes += bytes.length;
+        this.host.post({ type: 'readReply', requestId: m.requestId, offset, bytes, size });
+        return;
+      }
+      case 'write':
+        this.write(m.offset, m.bytes);
+        this.host.post({ type: 'ack', requestId: m.requestId });
+        return;
+      case 'find':
+        return this.find(m.requestId, m);
+      case 'cancel':
+        this.finds.get(m.requestId)?.abort();
+        return;
+      case 'copy': {
+        const size = this.safeSize();
+        const offset = Math.min(m.offset, size);
+        const length = Math.min(m.length, size - offset);
+        if (length <= 0) throw Object.assign(new Error('nothing to copy: the selection lies past the end of the object'), { code: 'EINVAL' });
+        await this.host.writeClipboard(formatCopy(this.source.read(offset, length), m.format));
+        this.host.post({ type: 'ack', requestId: m.requestId });
+        return;
+      }
+      case 'action':
+        if (m.action === 'undo' || m.action === 'redo') {
+          const done = m.action === 'undo' ? this.undo() : this.redo();
+          if (!done) throw Object.assign(new Error(`nothing to ${m.action}`), { code: 'ENOENT' });
+        } else {
+          await this.host.action(m.action);
+        }
+        this.host.post({ type: 'ack', requestId: m.requestId });
+        return;
+    }
+  }
+
+  /** Writes through to the object, remembering the bytes it replaced for undo. */
+  write(offset: number, bytes: Uint8Array): void {
+    if (this.source.readOnly) {
+      throw Object.assign(new Error(`${this.info.title} is open read-only: use "Open Read-Write…" to edit it`), { code: 'EROFS' });
+    }
+    if (this.lastStatus.removed) throw Object.assign(new Error(`${this.info.title} was removed: nothing to write to`), { code: 'EIDRM' });
+    const size = this.safeSize();
+    if (offset + bytes.length > size) {
+      throw Object.assign(new Error(`a write of ${bytes.length} bytes at ${offset} would pass the end (${size} bytes)`), { code: 'ERANGE' });
+    }
+    const before = this.source.read(offset, bytes.length).slice();
+    const after = bytes.slice();
+    this.source.write(offset, after);
+    this.undoStack.push({ offset, before, after });
+    if (this.undoStack.length > MAX_UNDO) this.undoStack.shift();
+    this.redoStack.length = 0;
+  }
+
+  get canUndo(): boolean {
+    return this.undoStack.length > 0;
+  }
+
+  get canRedo(): boolean {
+    return this.redoStack.length > 0;
+  }
+
+  /** Restores the bytes of the last write; the page re-reads. */
+  undo(): boolean {
+    const e = this.undoStack.pop();
+    if (!e) return false;
+    this.source.write(e.offset, e.before);
+    this.redoStack.push(e);
+    this.host.post({ type: 'invalidate' });
+    return true;
+  }
+
+  redo(): boolean {
+    const e = this.redoStack.pop();
+    if (!e) return false;
+    this.source.write(e.offset, e.after);
+    this.undoStack.push(e);
+    this.host.post({ type: 'invalidate' });
+    return true;
+  }
+
+  private async find(requestId: number, m: Extract<FromWebview, { type: 'find' }>): Promise<void> {
+    // A QueryError (EINVAL) or CancelledError (ECANCELED) reaches the page as an error reply.
+    const needle = compileQuery(m.query);
+    const ac = new AbortController();
+    this.finds.set(requestId, ac);
+    let lastProgress = 0;
+    try {
+      const offset = await findInSource(this.source, needle, m.from, m.backward, {
+        signal: ac.signal,
+        onProgress: (done, total) => {
+          const now = Date.now();
+          if (now - lastProgress < 100) return;
+          lastProgress = now;
+          this.host.post({ type: 'findProgress', requestId, done, total });
+        },
+      });
+      this.host.post({ type: 'findReply', requestId, offset, length: needle.length });
+    } finally {
+      this.finds.delete(requestId);
+    }
+  }
+
+  /** Stops running finds and closes the source. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const ac of this.finds.values()) ac.abort();
+    this.finds.clear();
+    this.source.close();
+  }
+}

@@ -1,0 +1,152 @@
+// The inspector's host logic against real segments: reads clamped and answered, malformed page
+// messages dropped, read-only refusal, writes with undo/redo reaching the segment, Find with
+// progress and cancel, Copy As, and the removal/size-change status the page turns into a banner.
+import assert from 'node:assert/strict';
+import { truncateSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import * as ipc from '../../extension/src/ipc';
+import { InspectorSession, type SessionHost } from '../../extension/src/inspector/session';
+import type { ToWebview } from '../../extension/src/shared/protocol';
+import { Created } from '../helpers/ipc';
+
+const made = new Created();
+after(() => made.removeAll());
+
+/** A session over a real object, recording what it posts. */
+function open(target: ipc.Target, readWrite = false) {
+  const posted: ToWebview[] = [];
+  const logs: string[] = [];
+  const clipboard: string[] = [];
+  const actions: string[] = [];
+  const host: SessionHost = {
+    post: (m) => posted.push(m),
+    writeClipboard: async (t) => { clipboard.push(t); },
+    action: async (a) => { actions.push(a); },
+    log: (l) => logs.push(l),
+  };
+  const handle = ipc.openShm(target, { readWrite });
+  const session = new InspectorSession(handle, { target: ipc.formatTarget(target), title: ipc.describeTarget(target), bytesPerRow: 16, refreshMs: 100 }, host);
+  made.hold({ close: () => session.dispose() });
+  const reply = (id: number) => posted.find((m) => 'requestId' in m && m.requestId === id && m.type !== 'findProgress');
+  return { session, posted, logs, clipboard, actions, reply };
+}
+
+function pattern(size: number): Uint8Array {
+  return Uint8Array.from({ length: size }, (_, i) => (i * 7 + (i >> 8)) & 0xff);
+}
+
+describe('inspector session', () => {
+  it('answers ready with init and serves reads clamped to the object', async () => {
+    const t = made.shm(10_000);
+    const w = made.hold(ipc.openShm(t, { readWrite: true }));
+    w.write(0, pattern(10_000));
+    const s = open(t);
+    await s.session.handle({ type: 'ready' });
+    assert.deepEqual(s.posted[0], { type: 'init', target: `shm:${t.id}`, title: `segment ${t.id}`, size: 10_000, readOnly: true, bytesPerRow: 16, refreshMs: 100 });
+    await s.session.handle({ type: 'read', requestId: 1, offset: 9_990, length: 4096 });
+    const r = s.reply(1);
+    assert.ok(r && r.type === 'readReply');
+    assert.equal(r.offset, 9_990);
+    assert.deepEqual([...r.bytes], [...pattern(10_000).subarray(9_990)]);
+    await s.session.handle({ type: 'read', requestId: 2, offset: 50_000, length: 16 });
+    const r2 = s.reply(2);
+    assert.ok(r2 && r2.type === 'readReply' && r2.bytes.length === 0 && r2.size === 10_000);
+  });
+
+  it('drops and logs malformed messages without replying', async () => {
+    const s = open(made.shm(4096));
+    for (const raw of [null, { type: 'read', requestId: 1, offset: -1, length: 1 }, { type: 'read', requestId: 2, offset: 0, length: 1e9 }, { type: 'write', requestId: 3, offset: 0, bytes: [1] }, 'x']) {
+      await s.session.handle(raw);
+    }
+    assert.equal(s.posted.length, 0);
+    assert.equal(s.session.stats.dropped, 5);
+    assert.equal(s.logs.length, 5);
+    assert.match(s.logs[2]!, /dropped a malformed message/);
+  });
+
+  it('refuses writes on a read-only tab and leaves the segment unchanged', async () => {
+    const t = made.shm(4096);
+    const s = open(t);
+    await s.session.handle({ type: 'write', requestId: 7, offset: 10, bytes: new Uint8Array([0xff]) });
+    const r = s.reply(7);
+    assert.ok(r && r.type === 'error');
+    assert.equal(r.code, 'EROFS');
+    assert.match(r.message, /read-only/);
+    assert.equal(made.hold(ipc.openShm(t)).read(10, 1)[0], 0);
+  });
+
+  it('writes through on a read-write tab, with undo and redo', async () => {
+    const t = made.shm(4096);
+    const check = made.hold(ipc.openShm(t));
+    const s = open(t, true);
+    await s.session.handle({ type: 'write', requestId: 1, offset: 100, bytes: new Uint8Array([0xab, 0xcd]) });
+    assert.deepEqual(s.reply(1), { type: 'ack', requestId: 1 });
+    assert.deepEqual([...check.read(100, 2)], [0xab, 0xcd]);
+    await s.session.handle({ type: 'write', requestId: 2, offset: 100, bytes: new Uint8Array([0x11]) });
+    await s.session.handle({ type: 'action', requestId: 3, action: 'undo' });
+    assert.deepEqual([...check.read(100, 2)], [0xab, 0xcd]);
+    await s.session.handle({ type: 'action', requestId: 4, action: 'undo' });
+    assert.deepEqual([...check.read(100, 2)], [0, 0]);
+    assert.ok(s.posted.some((m) => m.type === 'invalidate'));
+    await s.session.handle({ type: 'action', requestId: 5, action: 'undo' });
+    assert.equal(s.reply(5)?.type, 'error', 'nothing left to undo');
+    await s.session.handle({ type: 'action', requestId: 6, action: 'redo' });
+    assert.deepEqual([...check.read(100, 2)], [0xab, 0xcd]);
+    await s.session.handle({ type: 'write', requestId: 8, offset: 4095, bytes: new Uint8Array([1, 2]) });
+    assert.equal(s.reply(8)?.type === 'error' && s.reply(8)?.type, 'error', 'a write past the end is refused');
+  });
+
+  it('finds hex, text and numbers, reports progress, and can be cancelled', async () => {
+    const size = 8 << 20;
+    const t = made.shm(size);
+    const w = made.hold(ipc.openShm(t, { readWrite: true }));
+    w.write(size - 100, new TextEncoder().encode('needle'));
+    w.write(3 << 20, new Uint8Array([0x78, 0x56, 0x34, 0x12]));
+    const s = open(t);
+    await s.session.handle({ type: 'find', requestId: 1, query: { kind: 'text', text: 'needle' }, from: 0, backward: false });
+    assert.deepEqual(s.reply(1), { type: 'findReply', requestId: 1, offset: size - 100, length: 6 });
+    await s.session.handle({ type: 'find', requestId: 2, query: { kind: 'number', text: '0x12345678', width: 4, endian: 'le' }, from: 0, backward: false });
+    assert.deepEqual(s.reply(2), { type: 'findReply', requestId: 2, offset: 3 << 20, length: 4 });
+    await s.session.handle({ type: 'find', requestId: 3, query: { kind: 'hex', text: 'zz' }, from: 0, backward: false });
+    assert.equal(s.reply(3)?.type, 'error');
+    const running = s.session.handle({ type: 'find', requestId: 4, query: { kind: 'hex', text: 'ee ee ee' }, from: 0, backward: false });
+    await s.session.handle({ type: 'cancel', requestId: 4 });
+    await running;
+    const r4 = s.reply(4);
+    assert.ok(r4 && r4.type === 'error' && r4.code === 'ECANCELED', JSON.stringify(r4));
+  });
+
+  it('copies a range to the clipboard in the chosen format', async () => {
+    const t = made.shm(4096);
+    made.hold(ipc.openShm(t, { readWrite: true })).write(0, new Uint8Array([0xde, 0xad, 0xbe, 0xef]));
+    const s = open(t);
+    await s.session.handle({ type: 'copy', requestId: 1, offset: 0, length: 4, format: 'hex' });
+    await s.session.handle({ type: 'copy', requestId: 2, offset: 0, length: 4, format: 'base64' });
+    assert.deepEqual(s.clipboard, ['de ad be ef', '3q2+7w==']);
+    assert.deepEqual(s.reply(2), { type: 'ack', requestId: 2 });
+  });
+
+  it('reports removal with a banner sentence and keeps answering', async () => {
+    const t = made.shm(4096);
+    const s = open(t);
+    await s.session.handle({ type: 'ready' });
+    ipc.remove(t);
+    await s.session.handle({ type: 'read', requestId: 1, offset: 0, length: 16 });
+    const st = s.posted.find((m) => m.type === 'status');
+    assert.ok(st && st.type === 'status' && st.removed, JSON.stringify(s.posted));
+    assert.match(st.problem ?? '', /was removed/);
+    assert.ok(s.reply(1), 'the read is still answered');
+  });
+
+  it('reports a POSIX object that shrank, and reads stay inside the new size', async () => {
+    const t = made.posixShm(8192);
+    const s = open(t);
+    await s.session.handle({ type: 'ready' });
+    truncateSync(`/dev/shm${t.name}`, 1000);
+    await s.session.handle({ type: 'read', requestId: 1, offset: 0, length: 8192 });
+    const st = s.posted.find((m) => m.type === 'status');
+    assert.ok(st && st.type === 'status' && st.size === 1000 && !st.removed);
+    const r = s.reply(1);
+    assert.ok(r && r.type === 'readReply' && r.bytes.length === 1000 && r.size === 1000);
+  });
+});
