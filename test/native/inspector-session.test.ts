@@ -5,7 +5,12 @@ import assert from 'node:assert/strict';
 import { truncateSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import * as ipc from '../../extension/src/ipc';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { InspectorSession, type SessionHost } from '../../extension/src/inspector/session';
+import { SnapshotFileSource, writeSnapshotFile } from '../../extension/src/inspector/files';
+import { diffRanges, SnapshotError } from '../../extension/src/shared/inspector/snapshot';
 import type { ToWebview } from '../../extension/src/shared/protocol';
 import { Created } from '../helpers/ipc';
 
@@ -148,5 +153,36 @@ describe('inspector session', () => {
     assert.ok(st && st.type === 'status' && st.size === 1000 && !st.removed);
     const r = s.reply(1);
     assert.ok(r && r.type === 'readReply' && r.bytes.length === 1000 && r.size === 1000);
+  });
+});
+
+describe('snapshot files of live objects', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'shmscope-snap-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes a segment to a .shmsnap, reads it back, and diffs it against the changed segment', async () => {
+    const size = 3 * (1 << 20) + 5;
+    const t = made.shm(size);
+    const w = made.hold(ipc.openShm(t, { readWrite: true }));
+    w.write(0, pattern(size));
+    const file = path.join(dir, 'a.shmsnap');
+    const seen: number[] = [];
+    const h = await writeSnapshotFile(file, w, { target: ipc.formatTarget(t), title: 'seg' }, (d) => seen.push(d));
+    assert.equal(h.size, size);
+    assert.equal(seen.at(-1), size);
+    const snap = made.hold(new SnapshotFileSource(file));
+    assert.equal(snap.header.target, `shm:${t.id}`);
+    assert.equal(snap.size, size);
+    assert.deepEqual([...snap.read(size - 3, 10)], [...pattern(size).subarray(size - 3)]);
+    assert.deepEqual((await diffRanges(w, snap)).ranges, []);
+    w.write(2_000_000, new Uint8Array([0, 0, 0, 0].map((_, i) => ~pattern(size)[2_000_000 + i]! & 0xff)));
+    w.write(size - 1, new Uint8Array([~pattern(size)[size - 1]! & 0xff]));
+    assert.deepEqual((await diffRanges(w, snap)).ranges, [{ offset: 2_000_000, length: 4 }, { offset: size - 1, length: 1 }]);
+  });
+
+  it('refuses a file that is not a snapshot', () => {
+    const file = path.join(dir, 'not.shmsnap');
+    writeFileSync(file, 'hello');
+    assert.throws(() => new SnapshotFileSource(file), SnapshotError);
   });
 });

@@ -64,7 +64,7 @@ export class InspectorSession {
   ready = false;
 
   constructor(
-    private readonly source: InspectorSource,
+    readonly source: InspectorSource,
     private info: SessionInfo,
     private readonly host: SessionHost,
   ) {

@@ -1,0 +1,23 @@
+// The inspector page's HTML: a strict CSP (nothing but our script, by nonce, and our stylesheet),
+// no inline anything, and no data in markup: the page builds itself from messages.
+import { randomBytes } from 'node:crypto';
+
+const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+export function inspectorHtml(o: { cspSource: string; scriptUri: string; styleUri: string; title: string }): string {
+  const nonce = randomBytes(18).toString('base64');
+  const csp = [`default-src 'none'`, `script-src 'nonce-${nonce}'`, `style-src ${o.cspSource}`, `font-src ${o.cspSource}`, `img-src ${o.cspSource}`].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${escape(csp)}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${escape(o.styleUri)}">
+<title>${escape(o.title)}</title>
+</head>
+<body>
+<script nonce="${escape(nonce)}" src="${escape(o.scriptUri)}"></script>
+</body>
+</html>`;
+}

@@ -1,0 +1,207 @@
+// The inspector feature: commands that open one tab per object (reused when opened again),
+// read-write sessions after confirmation, snapshots and comparison, and the settings.
+import * as vscode from 'vscode';
+import * as ipc from '../ipc';
+import { SnapshotFileSource } from './files';
+import { InspectorPanel } from './panel';
+import type { InspectorSource } from './session';
+
+let ctx: vscode.ExtensionContext | undefined;
+let log: vscode.LogOutputChannel | undefined;
+
+/** Turns a command argument into a target: a string, a Target, a record, or a tree item holding one. */
+export function targetOf(arg: unknown, depth = 0): ipc.Target | undefined {
+  if (typeof arg === 'string') return ipc.parseTarget(arg, 'shm');
+  if (typeof arg !== 'object' || arg === null || depth > 3) return undefined;
+  const o = arg as Record<string, unknown>;
+  if (o.kind === 'shm' && typeof o.id === 'number') return { kind: 'shm', id: o.id };
+  if (o.kind === 'posix-shm' && typeof o.name === 'string') return { kind: 'posix-shm', name: o.name };
+  for (const k of ['target', 'record', 'item', 'data']) {
+    if (k in o) {
+      const t = targetOf(o[k], depth + 1);
+      if (t) return t;
+    }
+  }
+  return undefined;
+}
+
+/** A quick pick of every shm segment and POSIX shm object, searchable by key, id and name. */
+async function pickTarget(): Promise<ipc.Target | undefined> {
+  const listing = await ipc.list();
+  type Item = vscode.QuickPickItem & { target: ipc.Target };
+  const items: Item[] = [
+    ...listing.shm.map((r): Item => ({
+      label: `$(database) key 0x${(r.key >>> 0).toString(16).padStart(8, '0')}  id ${r.id}`,
+      description: `${r.size} bytes · nattch ${r.nattch} · ${r.user}`,
+      detail: r.orphan ? 'orphan: nothing attached and its creator is gone' : undefined,
+      target: { kind: 'shm', id: r.id },
+    })),
+    ...listing.posixShm.map((r): Item => ({
+      label: `$(file-binary) ${r.name}`,
+      description: `${r.size} bytes · ${r.user}`,
+      target: { kind: 'posix-shm', name: r.name },
+    })),
+  ];
+  if (items.length === 0) {
+    void vscode.window.showInformationMessage('There are no shared memory segments or POSIX shared memory objects to inspect.');
+    return undefined;
+  }
+  const pick = await vscode.window.showQuickPick(items, { title: 'Open Inspector', placeHolder: 'Segment key, id or POSIX name', matchOnDescription: true });
+  return pick?.target;
+}
+
+function need(): { context: vscode.ExtensionContext; log: vscode.LogOutputChannel } {
+  if (!ctx || !log) throw new Error('the inspector is not activated');
+  return { context: ctx, log };
+}
+
+/** Opens (or reveals) the inspector tab of a live object. */
+export async function openInspector(target: ipc.Target, readWrite: boolean): Promise<InspectorPanel> {
+  const { context, log: out } = need();
+  const key = ipc.formatTarget(target);
+  const existing = InspectorPanel.get(key);
+  if (existing && (!readWrite || !existing.session.readOnly)) {
+    existing.reveal();
+    return existing;
+  }
+  // A read-write request for an object open read-only replaces its tab (still one tab per object).
+  const source = ipc.openShm(target, { readWrite });
+  existing?.dispose();
+  return InspectorPanel.create(context, out, { key, target: key, title: ipc.describeTarget(target), source, live: true });
+}
+
+/** Opens bytes that are not a live object (a peeked message), read-only, in an inspector tab. */
+export function openBytes(key: string, title: string, bytes: Uint8Array): InspectorPanel {
+  const { context, log: out } = need();
+  InspectorPanel.get(key)?.dispose();
+  const copy = bytes.slice();
+  const source: InspectorSource = {
+    readOnly: true,
+    size: copy.length,
+    read: (offset, length) => copy.subarray(Math.min(offset, copy.length), Math.min(copy.length, offset + length)),
+    write: () => {
+      throw Object.assign(new Error(`${title} is read-only`), { code: 'EROFS' });
+    },
+    close: () => undefined,
+  };
+  return InspectorPanel.create(context, out, { key, target: key, title, source, live: false });
+}
+
+/** Opens a snapshot file read-only. */
+export function openSnapshot(path: string): InspectorPanel {
+  const { context, log: out } = need();
+  const key = `file:${path}`;
+  const existing = InspectorPanel.get(key);
+  if (existing) {
+    existing.reveal();
+    return existing;
+  }
+  const source = new SnapshotFileSource(path);
+  return InspectorPanel.create(context, out, { key, target: key, title: `${path.split('/').pop()} (${source.header.target}, ${source.header.time})`, source, live: false });
+}
+
+function activePanel(): InspectorPanel {
+  const p = InspectorPanel.active();
+  if (!p) throw new Error('Open an inspector first (Shared Memory: Open Inspector).');
+  return p;
+}
+
+/** Runs a command body; a failure is shown to the user and logged, never thrown into the host. */
+function command<A extends unknown[], R>(name: string, body: (...args: A) => Promise<R> | R): vscode.Disposable {
+  return vscode.commands.registerCommand(name, async (...args: A) => {
+    try {
+      return await body(...args);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      log?.error(`${name}: ${msg}${e instanceof ipc.IpcError ? ` (${e.code}, ${e.syscall})` : ''}`);
+      void vscode.window.showErrorMessage(msg);
+      return undefined;
+    }
+  });
+}
+
+async function pickSnapshot(title: string): Promise<string | undefined> {
+  const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'shmscope snapshot': ['shmsnap'] }, title });
+  return picked?.[0]?.fsPath;
+}
+
+/** Registers the inspector's commands. Called once from extension.ts. */
+export function activate(context: vscode.ExtensionContext, output?: vscode.LogOutputChannel): void {
+  ctx = context;
+  log = output ?? vscode.window.createOutputChannel('shmscope Inspector', { log: true });
+  if (!output) context.subscriptions.push(log);
+  context.subscriptions.push(
+    command('shmscope.openInspector', async (arg?: unknown) => {
+      const t = arg === undefined ? await pickTarget() : targetOf(arg);
+      if (!t) {
+        if (arg !== undefined) throw new Error('Open Inspector works on a shared memory segment or POSIX shared memory object.');
+        return undefined;
+      }
+      const p = await openInspector(t, false);
+      return { target: p.options.target };
+    }),
+    command('shmscope.openInspectorReadWrite', async (arg?: unknown, opts?: { confirmed?: boolean }) => {
+      const t = arg === undefined ? await pickTarget() : targetOf(arg);
+      if (!t) {
+        if (arg !== undefined) throw new Error('Open Read-Write works on a shared memory segment or POSIX shared memory object.');
+        return undefined;
+      }
+      if (opts?.confirmed !== true) {
+        const ok = await vscode.window.showWarningMessage(
+          `Open ${ipc.describeTarget(t)} read-write?`,
+          { modal: true, detail: 'Bytes you type are written into the live object at once, where running programs read them. Undo restores the previous bytes.' },
+          'Open Read-Write',
+        );
+        if (ok !== 'Open Read-Write') return undefined;
+      }
+      const p = await openInspector(t, true);
+      return { target: p.options.target };
+    }),
+    command('shmscope.inspector.goToOffset', (offset?: number | string) => {
+      const p = activePanel();
+      if (offset === undefined) {
+        p.reveal();
+        p.post({ type: 'show', what: 'goto' });
+        return;
+      }
+      const n = typeof offset === 'number' ? offset : ipc.parseNumber(offset);
+      if (n === undefined || !Number.isSafeInteger(n) || n < 0 || n >= Math.max(1, p.session.size)) throw new Error(`${offset} is not an offset inside ${p.options.title}`);
+      p.post({ type: 'reveal', offset: n, length: 1 });
+    }),
+    command('shmscope.inspector.find', () => {
+      const p = activePanel();
+      p.reveal();
+      p.post({ type: 'show', what: 'find' });
+    }),
+    command('shmscope.inspector.undo', () => {
+      if (!activePanel().session.undo()) void vscode.window.showInformationMessage('Nothing to undo in this inspector.');
+    }),
+    command('shmscope.inspector.redo', () => {
+      if (!activePanel().session.redo()) void vscode.window.showInformationMessage('Nothing to redo in this inspector.');
+    }),
+    command('shmscope.inspector.snapshot', (path?: string) => activePanel().snapshot(typeof path === 'string' ? path : undefined)),
+    command('shmscope.inspector.compareSnapshot', (path?: string) => activePanel().compare(typeof path === 'string' ? path : undefined)),
+    command('shmscope.openSnapshot', async (arg?: string | vscode.Uri) => {
+      const path = arg instanceof vscode.Uri ? arg.fsPath : arg ?? (await pickSnapshot('Open Snapshot'));
+      if (path) openSnapshot(path);
+    }),
+    command('shmscope.compareSnapshots', async (a?: string, b?: string) => {
+      const first = a ?? (await pickSnapshot('Compare Snapshots: the first snapshot'));
+      if (!first) return undefined;
+      const second = b ?? (await pickSnapshot('Compare Snapshots: the snapshot to compare it with'));
+      if (!second) return undefined;
+      return openSnapshot(first).compare(second);
+    }),
+    // For tests and the bench: what an inspector tab shows (never in the palette).
+    command('shmscope.inspector.state', (key?: string) => {
+      const p = key ? InspectorPanel.get(key) : InspectorPanel.active();
+      if (!p) return undefined;
+      const s = p.session;
+      return { target: p.options.target, size: s.size, readOnly: s.readOnly, removed: s.removed, ready: s.ready, view: s.state, stats: { ...s.stats }, canUndo: s.canUndo, canRedo: s.canRedo };
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('shmscope.inspector')) for (const p of InspectorPanel.all()) p.reconfigure();
+    }),
+    { dispose: () => { for (const p of InspectorPanel.all()) p.dispose(); } },
+  );
+}
