@@ -36,6 +36,16 @@ describe('virtual scroll', () => {
     fc.assert(fc.property(fc.integer({ min: 0, max: vp.maxFirstRow(g) }), (row) => vp.firstRowAt(g, vp.scrollTopFor(g, row)) === row));
   });
 
+  it('keeps both ends reachable when the scroll container is taller than the rows area (chrome)', () => {
+    for (const rows of [1000, (64 * GiB) / 16]) {
+      const g = { rows, rowHeight: 20, viewport: 600, chrome: 21 };
+      const scrollerHeight = g.viewport + g.chrome;
+      const maxScrollTop = vp.spacerHeight(g) - scrollerHeight; // what the browser allows
+      assert.equal(vp.firstRowAt(g, maxScrollTop), vp.maxFirstRow(g));
+      assert.ok(vp.scrollTopFor(g, vp.maxFirstRow(g)) <= maxScrollTop + 1e-6);
+    }
+  });
+
   it('reveals a row by moving the view as little as possible', () => {
     const g = { rows: 1000, rowHeight: 10, viewport: 100 };
     assert.equal(vp.firstRowToReveal(g, 50, 55), 50);

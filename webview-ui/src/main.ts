@@ -67,6 +67,8 @@ const state = {
 const changes = new ChangeTracker(1500);
 let rowHeight = 20;
 let viewportPx = 400;
+/** The scroller spans the header row too; the spacer makes up for it (see viewport.ts). */
+let chromePx = 0;
 
 // ---------------------------------------------------------------------------------------------
 // Layout.
@@ -163,7 +165,7 @@ function buildRows(count: number): void {
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 function geometry(): vp.ScrollGeometry {
-  return { rows: vp.rowCount(state.size, state.bytesPerRow), rowHeight, viewport: Math.max(rowHeight, viewportPx) };
+  return { rows: vp.rowCount(state.size, state.bytesPerRow), rowHeight, viewport: Math.max(rowHeight, viewportPx), chrome: chromePx };
 }
 
 function byteAt(offset: number): number | undefined {
@@ -371,9 +373,12 @@ function setFirstRow(row: number): void {
   sendState();
 }
 
+let measuredScroller = 0;
 scroller.addEventListener('scroll', () => {
   // Our own scrollTop writes echo back here; only a user's drag moves the first row.
   if (Math.abs(scroller.scrollTop - expectedScrollTop) < 1) return;
+  // A resize clamps scrollTop before the ResizeObserver runs: map it with the new geometry.
+  if (scroller.clientHeight !== measuredScroller) measure();
   expectedScrollTop = scroller.scrollTop;
   const r = vp.firstRowAt(geometry(), scroller.scrollTop);
   if (r !== state.firstRow) {
@@ -737,15 +742,20 @@ function measure(): void {
   const h = probe.getBoundingClientRect().height;
   if (h > 0) rowHeight = h;
   viewportPx = grid.clientHeight - header.getBoundingClientRect().height;
+  chromePx = Math.max(0, scroller.clientHeight - viewportPx);
+  measuredScroller = scroller.clientHeight;
   spacer.style.height = `${vp.spacerHeight(geometry())}px`;
 }
 
 new ResizeObserver(() => {
   const before = vp.renderRows(geometry());
   measure();
-  state.firstRow = vp.clampFirstRow(geometry(), state.firstRow);
-  if (vp.renderRows(geometry()) !== before) requestWindow();
-  render();
+  const first = vp.clampFirstRow(geometry(), state.firstRow);
+  if (vp.renderRows(geometry()) !== before) {
+    state.firstRow = first;
+    requestWindow();
+  }
+  setFirstRow(first);
 }).observe(grid);
 
 post({ type: 'ready' });

@@ -13,6 +13,11 @@ export interface ScrollGeometry {
   rowHeight: number;
   /** Height of the visible area in px. */
   viewport: number;
+  /**
+   * How much taller the scroll container is than `viewport` (e.g. it also spans a header row).
+   * The spacer grows by as much, so the container's own scroll travel stays spacer - viewport.
+   */
+  chrome?: number;
 }
 
 /** Rows that fit fully in the viewport (at least 1). */
@@ -27,7 +32,7 @@ export function renderRows(g: ScrollGeometry): number {
 
 /** Height to give the scroll spacer. */
 export function spacerHeight(g: ScrollGeometry): number {
-  return Math.min(g.rows * g.rowHeight, MAX_SCROLL_PX);
+  return Math.min(g.rows * g.rowHeight, MAX_SCROLL_PX) + Math.max(0, g.chrome ?? 0);
 }
 
 /** Whether the scrollbar is scaled (one px of scrollbar is more than one px of rows). */
@@ -45,10 +50,15 @@ export function clampFirstRow(g: ScrollGeometry, row: number): number {
   return Math.max(0, Math.min(maxFirstRow(g), Math.floor(row)));
 }
 
+/** How far the scroll container can scroll: its scrollHeight minus its clientHeight. */
+export function scrollTravel(g: ScrollGeometry): number {
+  return Math.min(g.rows * g.rowHeight, MAX_SCROLL_PX) - g.viewport;
+}
+
 /** The first row shown at a scroll position. */
 export function firstRowAt(g: ScrollGeometry, scrollTop: number): number {
   if (!isScaled(g)) return clampFirstRow(g, scrollTop / g.rowHeight);
-  const travel = spacerHeight(g) - g.viewport;
+  const travel = scrollTravel(g);
   if (travel <= 0) return 0;
   const frac = Math.max(0, Math.min(1, scrollTop / travel));
   return clampFirstRow(g, Math.round(frac * maxFirstRow(g)));
@@ -59,7 +69,7 @@ export function scrollTopFor(g: ScrollGeometry, row: number): number {
   const r = clampFirstRow(g, row);
   if (!isScaled(g)) return r * g.rowHeight;
   const max = maxFirstRow(g);
-  const travel = spacerHeight(g) - g.viewport;
+  const travel = scrollTravel(g);
   return max === 0 ? 0 : (r / max) * travel;
 }
 
