@@ -2,7 +2,8 @@
 // no inline anything, and no data in markup: the page builds itself from messages.
 import { randomBytes } from 'node:crypto';
 
-const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+/** Escapes text and double-quoted attribute values (single quotes stay, as the CSP needs them). */
+const escape = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function inspectorHtml(o: { cspSource: string; scriptUri: string; styleUri: string; title: string }): string {
   const nonce = randomBytes(18).toString('base64');
