@@ -53,6 +53,8 @@ describe('inspector session', () => {
     assert.ok(r && r.type === 'readReply');
     assert.equal(r.offset, 9_990);
     assert.deepEqual([...r.bytes], [...pattern(10_000).subarray(9_990)]);
+    assert.equal(r.bytes.constructor, Uint8Array, 'a plain Uint8Array (a Buffer would cross the webview bridge as JSON)');
+    assert.equal(r.bytes.buffer.byteLength, r.bytes.length, 'owning exactly its bytes');
     await s.session.handle({ type: 'read', requestId: 2, offset: 50_000, length: 16 });
     const r2 = s.reply(2);
     assert.ok(r2 && r2.type === 'readReply' && r2.bytes.length === 0 && r2.size === 10_000);

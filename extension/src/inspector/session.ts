@@ -49,6 +49,18 @@ function errorOf(e: unknown): { code: string; message: string } {
 
 const MAX_UNDO = 1000;
 
+/**
+ * The bytes as a plain Uint8Array owning exactly its buffer. The webview bridge transfers typed
+ * arrays by constructor name: a Node Buffer would travel as JSON, and a view into a larger
+ * buffer would carry all of it.
+ */
+export function plainBytes(b: Uint8Array): Uint8Array {
+  if (b.constructor === Uint8Array && b.byteOffset === 0 && b.buffer.byteLength === b.length) return b;
+  const out = new Uint8Array(b.length);
+  out.set(b);
+  return out;
+}
+
 export class InspectorSession {
   private readonly undoStack: Edit[] = [];
   private readonly redoStack: Edit[] = [];
@@ -166,7 +178,7 @@ export class InspectorSession {
         const size = this.lastStatus.removed ? this.lastStatus.size : this.safeSize();
         const offset = Math.min(m.offset, size);
         const length = Math.min(m.length, MAX_READ, size - offset);
-        const bytes = length > 0 ? this.source.read(offset, length) : new Uint8Array(0);
+        const bytes = plainBytes(length > 0 ? this.source.read(offset, length) : new Uint8Array(0));
         this.stats.reads++;
         this.stats.readBytes += bytes.length;
         this.host.post({ type: 'readReply', requestId: m.requestId, offset, bytes, size });
