@@ -1,0 +1,112 @@
+// Syntax tree of a `.shms` schema (C declarations plus the shmscope extensions).
+import type { Range } from './lexer';
+
+export type Expr =
+  | { k: 'num'; v: bigint; range: Range }
+  | { k: 'float'; v: number; range: Range }
+  | { k: 'str'; s: string; range: Range }
+  | { k: 'name'; name: string; range: Range }
+  | { k: 'member'; obj: Expr; name: string; range: Range; nameRange: Range }
+  | { k: 'index'; obj: Expr; index: Expr; range: Range }
+  | { k: 'unary'; op: string; e: Expr; range: Range }
+  | { k: 'binary'; op: string; a: Expr; b: Expr; range: Range }
+  | { k: 'cond'; c: Expr; a: Expr; b: Expr; range: Range }
+  | { k: 'sizeof'; type?: TypeRef; e?: Expr; range: Range }
+  | { k: 'alignof'; type: TypeRef; range: Range }
+  | { k: 'offsetof'; type: TypeRef; path: string[]; range: Range }
+  | { k: 'cast'; type: TypeRef; e: Expr; range: Range }
+  | { k: 'error'; range: Range };
+
+export type TypeSpec =
+  | { k: 'named'; name: string; range: Range }
+  | { k: 'struct'; union: boolean; tag?: string; tagRange?: Range; body?: StructDecl; range: Range }
+  | { k: 'enum'; tag?: string; tagRange?: Range; body?: EnumDecl; range: Range }
+  | { k: 'offset'; target: TypeRef; base: 'segment' | 'self' | Expr; width?: TypeRef; range: Range };
+
+/** A type as written: specifier, pointer stars, array dimensions. */
+export interface TypeRef {
+  spec: TypeSpec;
+  pointers: number;
+  dims: Expr[];
+  range: Range;
+}
+
+export interface AttrArg {
+  name?: string;
+  expr: Expr;
+  range: Range;
+}
+export interface Attr {
+  name: string;
+  args: AttrArg[];
+  range: Range;
+}
+
+export interface MemberDecl {
+  name?: string;
+  nameRange: Range;
+  type: TypeRef;
+  bits?: Expr;
+  endian?: 'le' | 'be';
+  at?: Expr;
+  attrs: Attr[];
+  alignas?: Expr;
+  packed: boolean;
+  range: Range;
+}
+
+export interface StructDecl {
+  kind: 'struct';
+  union: boolean;
+  name?: string;
+  nameRange: Range;
+  members: MemberDecl[];
+  packed: boolean;
+  /** `#pragma pack` value in effect (0 = none). */
+  pack: number;
+  alignas?: Expr;
+  attrs: Attr[];
+  range: Range;
+  segment?: { binding?: { kind: 'key' | 'id' | 'posix'; value: Expr | string; range: Range } };
+}
+
+export interface EnumItem {
+  name: string;
+  value?: Expr;
+  range: Range;
+}
+export interface EnumDecl {
+  kind: 'enum';
+  name?: string;
+  nameRange: Range;
+  underlying?: TypeRef;
+  items: EnumItem[];
+  flags: boolean;
+  packed: boolean;
+  range: Range;
+}
+
+export interface TypedefDecl {
+  kind: 'typedef';
+  name: string;
+  nameRange: Range;
+  type: TypeRef;
+  packed: boolean;
+  alignas?: Expr;
+  range: Range;
+}
+export interface StaticAssertDecl {
+  kind: 'static_assert';
+  expr: Expr;
+  message?: string;
+  range: Range;
+}
+
+export type Decl = StructDecl | EnumDecl | TypedefDecl | StaticAssertDecl;
+
+/** A reference to a type or field name, for go to definition. */
+export interface NameRef {
+  name: string;
+  range: Range;
+  kind: 'type' | 'tag' | 'value';
+}

@@ -1,0 +1,222 @@
+// Evaluation of C expressions, at compile time (constants) and while decoding (over fields).
+import type { Expr, TypeRef } from './ast';
+
+/** A value seen by an expression: an integer, a float, a string, or a struct/array to index. */
+export type Val = bigint | number | string | Rec;
+export interface Rec {
+  readonly rec: true;
+  member(name: string): Val | undefined;
+  index(i: number): Val | undefined;
+  /** Byte size of the thing, for `sizeof expr`. */
+  readonly byteSize: number;
+}
+
+export interface Env {
+  name(name: string): Val | undefined;
+  sizeof(t: TypeRef): number | undefined;
+  alignof(t: TypeRef): number | undefined;
+  offsetof(t: TypeRef, path: string[]): number | undefined;
+  /** Integer conversion of a cast (truncation to the type's width and signedness). */
+  cast?(t: TypeRef, v: bigint): bigint | undefined;
+}
+
+/** An expression could not be evaluated; `range` says where and `message` why. */
+export class EvalError extends Error {
+  constructor(
+    message: string,
+    readonly range: Expr['range'],
+    /** True when the failure is "depends on data" rather than a real error. */
+    readonly notConstant = false,
+  ) {
+    super(message);
+  }
+}
+
+const isRec = (v: Val): v is Rec => typeof v === 'object' && v !== null && (v as Rec).rec === true;
+
+function toInt(v: Val, e: Expr): bigint {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new EvalError('not a finite number', e.range);
+    return BigInt(Math.trunc(v));
+  }
+  throw new EvalError(typeof v === 'string' ? 'a string is not a number here' : 'a struct or array is not a number here', e.range);
+}
+
+const MAX_STEPS = 100_000;
+
+/** Evaluates `e`; throws EvalError. Integer arithmetic is done in bigint (64-bit safe). */
+export function evaluate(e: Expr, env: Env, budget = { steps: 0 }): Val {
+  if (++budget.steps > MAX_STEPS) throw new EvalError('expression too expensive to evaluate', e.range);
+  switch (e.k) {
+    case 'num':
+      return e.v;
+    case 'float':
+      return e.v;
+    case 'str':
+      return e.s;
+    case 'error':
+      throw new EvalError('invalid expression', e.range);
+    case 'name': {
+      const v = env.name(e.name);
+      if (v === undefined) throw new EvalError(`unknown name "${e.name}"`, e.range);
+      return v;
+    }
+    case 'member': {
+      const o = evaluate(e.obj, env, budget);
+      if (!isRec(o)) throw new EvalError(`"${e.name}" is looked up in something that is not a struct`, e.range);
+      const v = o.member(e.name);
+      if (v === undefined) throw new EvalError(`no member "${e.name}"`, e.nameRange);
+      return v;
+    }
+    case 'index': {
+      const o = evaluate(e.obj, env, budget);
+      const i = toInt(evaluate(e.index, env, budget), e.index);
+      if (!isRec(o)) throw new EvalError('indexing something that is not an array', e.range);
+      if (i < 0n || i > BigInt(Number.MAX_SAFE_INTEGER)) throw new EvalError(`index ${i} out of range`, e.index.range);
+      const v = o.index(Number(i));
+      if (v === undefined) throw new EvalError(`index ${i} out of range`, e.index.range);
+      return v;
+    }
+    case 'unary': {
+      const v = evaluate(e.e, env, budget);
+      if (typeof v === 'number' && (e.op === '-' || e.op === '+')) return e.op === '-' ? -v : v;
+      const i = toInt(v, e.e);
+      switch (e.op) {
+        case '-':
+          return -i;
+        case '+':
+          return i;
+        case '!':
+          return i === 0n ? 1n : 0n;
+        case '~':
+          return ~i;
+      }
+      throw new EvalError(`unknown operator ${e.op}`, e.range);
+    }
+    case 'binary': {
+      if (e.op === '&&' || e.op === '||') {
+        const a = toInt(evaluate(e.a, env, budget), e.a) !== 0n;
+        if (e.op === '&&' && !a) return 0n;
+        if (e.op === '||' && a) return 1n;
+        return toInt(evaluate(e.b, env, budget), e.b) !== 0n ? 1n : 0n;
+      }
+      const av = evaluate(e.a, env, budget);
+      const bv = evaluate(e.b, env, budget);
+      if (typeof av === 'number' || typeof bv === 'number') {
+        const x = typeof av === 'number' ? av : Number(toInt(av, e.a));
+        const y = typeof bv === 'number' ? bv : Number(toInt(bv, e.b));
+        switch (e.op) {
+          case '+': return x + y;
+          case '-': return x - y;
+          case '*': return x * y;
+          case '/': return x / y;
+          case '<': return x < y ? 1n : 0n;
+          case '>': return x > y ? 1n : 0n;
+          case '<=': return x <= y ? 1n : 0n;
+          case '>=': return x >= y ? 1n : 0n;
+          case '==': return x === y ? 1n : 0n;
+          case '!=': return x !== y ? 1n : 0n;
+        }
+        throw new EvalError(`operator ${e.op} needs integers`, e.range);
+      }
+      const a = toInt(av, e.a);
+      const b = toInt(bv, e.b);
+      switch (e.op) {
+        case '+': return a + b;
+        case '-': return a - b;
+        case '*': return a * b;
+        case '/':
+          if (b === 0n) throw new EvalError('division by zero', e.range);
+          return a / b;
+        case '%':
+          if (b === 0n) throw new EvalError('division by zero', e.range);
+          return a % b;
+        case '<<':
+          if (b < 0n || b > 128n) throw new EvalError(`shift by ${b} is out of range`, e.range);
+          return a << b;
+        case '>>':
+          if (b < 0n || b > 128n) throw new EvalError(`shift by ${b} is out of range`, e.range);
+          return a >> b;
+        case '&': return a & b;
+        case '|': return a | b;
+        case '^': return a ^ b;
+        case '<': return a < b ? 1n : 0n;
+        case '>': return a > b ? 1n : 0n;
+        case '<=': return a <= b ? 1n : 0n;
+        case '>=': return a >= b ? 1n : 0n;
+        case '==': return a === b ? 1n : 0n;
+        case '!=': return a !== b ? 1n : 0n;
+      }
+      throw new EvalError(`unknown operator ${e.op}`, e.range);
+    }
+    case 'cond':
+      return toInt(evaluate(e.c, env, budget), e.c) !== 0n ? evaluate(e.a, env, budget) : evaluate(e.b, env, budget);
+    case 'sizeof': {
+      if (e.type) {
+        const s = env.sizeof(e.type);
+        if (s === undefined) throw new EvalError('size not known', e.range);
+        return BigInt(s);
+      }
+      const v = evaluate(e.e!, env, budget);
+      if (isRec(v)) return BigInt(v.byteSize);
+      throw new EvalError('sizeof of a value needs a field name', e.range);
+    }
+    case 'alignof': {
+      const s = env.alignof(e.type);
+      if (s === undefined) throw new EvalError('alignment not known', e.range);
+      return BigInt(s);
+    }
+    case 'offsetof': {
+      const s = env.offsetof(e.type, e.path);
+      if (s === undefined) throw new EvalError(`no member "${e.path.join('.')}" with a fixed offset`, e.range);
+      return BigInt(s);
+    }
+    case 'cast': {
+      const v = evaluate(e.e, env, budget);
+      if (typeof v === 'number') return v;
+      const i = toInt(v, e.e);
+      return env.cast?.(e.type, i) ?? i;
+    }
+  }
+}
+
+/** `evaluate` as an integer. */
+export function evalInt(e: Expr, env: Env, budget = { steps: 0 }): bigint {
+  return toInt(evaluate(e, env, budget), e);
+}
+
+/** Names an expression reads (for completion and earlier-field checks). */
+export function namesIn(e: Expr, out: { name: string; range: Expr['range'] }[] = []): { name: string; range: Expr['range'] }[] {
+  switch (e.k) {
+    case 'name':
+      out.push({ name: e.name, range: e.range });
+      break;
+    case 'member':
+      namesIn(e.obj, out);
+      break;
+    case 'index':
+      namesIn(e.obj, out);
+      namesIn(e.index, out);
+      break;
+    case 'unary':
+    case 'cast':
+      namesIn(e.e, out);
+      break;
+    case 'binary':
+      namesIn(e.a, out);
+      namesIn(e.b, out);
+      break;
+    case 'cond':
+      namesIn(e.c, out);
+      namesIn(e.a, out);
+      namesIn(e.b, out);
+      break;
+    case 'sizeof':
+      if (e.e) namesIn(e.e, out);
+      break;
+    default:
+      break;
+  }
+  return out;
+}

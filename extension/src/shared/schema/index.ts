@@ -1,0 +1,111 @@
+// The offset schema language (DESIGN.md §4): one pure engine for the CLI, the language server,
+// the extension and tests. No vscode, no DOM, no native import.
+//
+//   const schema = compileSchema(text, uri);          // parse + check + lay out, once
+//   schema.diagnostics                                // every problem, each with a range
+//   const { root } = decode(schema, 'Ring', source);   // lazy node tree over a ByteSource
+//   root.children(0, 100); fieldAt(root, 0x40);        // on demand; byte offset -> field
+//   decodeJson(schema, 'Ring', source)                 // DESIGN.md §5 JSON
+import type { ByteSource } from '../source';
+import { compileSchema, type Schema } from './compile';
+import { decodeType, fieldAt, type CheckResult, type DecodedNode, type DecodeOptions, type JsonValue } from './decode';
+import type { Diagnostic } from './lexer';
+import { toJson, type JsonOptions } from './json';
+import type { StructType, Type } from './types';
+
+export { compileSchema, findField, allFieldNames, exprText, FORMATS, CHECKSUMS, type Schema, type Definition } from './compile';
+export { decodeType, fieldAt, formatInt, enumName, textOf, type CheckResult, type DecodedNode, type DecodeOptions, type JsonValue, type NodeKind } from './decode';
+export { toJson, fastDecoder, type JsonOptions, type JsonReport } from './json';
+export { checksum, summer, type ChecksumAlgorithm } from './checksum';
+export type { Diagnostic, Range, Pos, Severity } from './lexer';
+export type { Type, StructType, Field, EnumType, ArrayType, OffsetType, IntType } from './types';
+export { layoutOf, symbols, hoverAt, definitionAt, completionsAt, inlayHints, formatSchema, importHeader, wordAt, type LayoutRow, type SchemaSymbol, type Completion } from './service';
+
+/** Parses, checks and lays out a schema (alias of compileSchema). */
+export function parseSchema(text: string, uri = 'schema.shms'): Schema {
+  return compileSchema(text, uri);
+}
+
+/** A type by name: a segment, struct, union, enum, typedef or builtin. */
+export function findType(schema: Schema, name: string): Type | undefined {
+  return schema.segments.find((s) => s.name === name) ?? schema.types.get(name.replace(/^(struct|union|enum)\s+/, ''));
+}
+
+/** The schema's `segment` (the first one), used when no type is named. */
+export function defaultSegment(schema: Schema): StructType | undefined {
+  return schema.segments[0];
+}
+
+/** The segment bound to a target, e.g. `{kind:'key', value:0x52494E47}` or `{kind:'posix', value:'/ring'}`. */
+export function segmentFor(schema: Schema, binding: { kind: 'key' | 'id' | 'posix'; value: number | string }): StructType | undefined {
+  return schema.segments.find((s) => s.segment?.binding?.kind === binding.kind && s.segment.binding.value === binding.value);
+}
+
+export interface DecodeResult {
+  root?: DecodedNode;
+  /** Why there is no root (unknown type, schema errors in the way). */
+  diagnostics: Diagnostic[];
+}
+
+/** Decodes `type` (a name, or the default segment when omitted) from `source`; lazy. */
+export function decode(schema: Schema, type: string | Type | undefined, source: ByteSource, options: DecodeOptions & { offset?: number } = {}): DecodeResult {
+  const t = typeof type === 'string' ? findType(schema, type) : (type ?? defaultSegment(schema));
+  const none = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+  if (!t) {
+    const names = [...schema.segments, ...schema.structs.filter((s) => !s.segment)].map((s) => s.name).filter((n) => !n.startsWith('('));
+    return {
+      diagnostics: [{
+        range: none, severity: 'error',
+        message: typeof type === 'string' ? `no type "${type}" in the schema${names.length ? ` (it has ${names.join(', ')})` : ''}` : 'the schema has no segment declaration; name a type',
+      }],
+    };
+  }
+  try {
+    return { root: decodeType(schema, t, source, options), diagnostics: [] };
+  } catch (e) {
+    // A decoder bug must not take the caller down: report it as a diagnostic.
+    return { diagnostics: [{ range: none, severity: 'error', message: `decoder failure: ${(e as Error).message}` }] };
+  }
+}
+
+export interface JsonDecode {
+  /** DESIGN.md §5: the value's fields, then "checks" and "diagnostics". */
+  json: { [k: string]: JsonValue };
+  checks: CheckResult[];
+  diagnostics: Diagnostic[];
+}
+
+/** The DESIGN.md §5 JSON of a decode (`shmscope decode --json`). */
+export function decodeJson(schema: Schema, type: string | Type | undefined, source: ByteSource, options: DecodeOptions & JsonOptions = {}): JsonDecode {
+  const r = decode(schema, type, source, options);
+  const report = { checks: [] as CheckResult[], diagnostics: [...r.diagnostics] };
+  let value: JsonValue = null;
+  if (r.root) {
+    try {
+      value = toJson(r.root, report, options);
+    } catch (e) {
+      report.diagnostics.push({ range: r.root.range, severity: 'error', message: `decoder failure: ${(e as Error).message}` });
+    }
+  }
+  const body: { [k: string]: JsonValue } = value && typeof value === 'object' && !Array.isArray(value) ? { ...value } : { value };
+  body.checks = report.checks.map((c) => ({ path: c.path, kind: c.kind, ok: c.ok, expected: c.expected, actual: c.actual, ...(c.message ? { message: c.message } : {}) }));
+  body.diagnostics = report.diagnostics.map(diagJson);
+  return { json: body, checks: report.checks, diagnostics: report.diagnostics };
+}
+
+/** A diagnostic as JSON: severity, message, 1-based line and column. */
+export function diagJson(d: Diagnostic): { [k: string]: JsonValue } {
+  return { severity: d.severity, message: d.message, line: d.range.start.line + 1, column: d.range.start.character + 1 };
+}
+
+/** `file:line:col: severity: message`, as compilers print it. */
+export function formatDiagnostic(file: string, d: Diagnostic): string {
+  return `${file}:${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.severity}: ${d.message}`;
+}
+
+/** The schema's own diagnostics (syntax, types, layout, static_assert). */
+export function diagnostics(schema: Schema): Diagnostic[] {
+  return schema.diagnostics;
+}
+
+export { fieldAt as nodeAtOffset };

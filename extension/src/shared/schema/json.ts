@@ -1,0 +1,212 @@
+// JSON of decoded data (DESIGN.md §5), with generated decoders for fixed-layout types: a struct
+// without checks, offsets or data-driven parts becomes one specialised function (object literal
+// in field order, DataView reads at constant offsets), built once per type and reused.
+import type { Diagnostic } from './lexer';
+import { enumName, intJson, NodeImpl, textOf, type CheckResult, type DecodedNode, type JsonValue } from './decode';
+import type { Type } from './types';
+
+export type FastDecoder = (u8: Uint8Array, dv: DataView, o: number) => JsonValue;
+
+const generated = new WeakMap<Type, FastDecoder | null>();
+
+const TWO32 = 4294967296;
+const helpers = {
+  u64(dv: DataView, o: number, le: boolean): number | string {
+    const lo = dv.getUint32(le ? o : o + 4, le);
+    const hi = dv.getUint32(le ? o + 4 : o, le);
+    return hi < 0x200000 ? hi * TWO32 + lo : ((BigInt(hi) << 32n) | BigInt(lo)).toString();
+  },
+  i64(dv: DataView, o: number, le: boolean): number | string {
+    const lo = dv.getUint32(le ? o : o + 4, le);
+    const hi = dv.getInt32(le ? o + 4 : o, le);
+    if (hi >= -0x200000 && hi < 0x200000) return hi * TWO32 + lo;
+    return intJson(BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo)));
+  },
+  ptr(dv: DataView, o: number, le: boolean): string {
+    return `0x${dv.getBigUint64(o, le).toString(16)}`;
+  },
+  fin(v: number): number | string {
+    return Number.isFinite(v) ? v : String(v);
+  },
+  text: textOf,
+};
+
+/** Is `t` decodable by a generated function (fixed layout, nothing to check or follow)? */
+function simple(t: Type, depth = 0): boolean {
+  if (depth > 32) return false;
+  switch (t.k) {
+    case 'int':
+      return t.size <= 8;
+    case 'float':
+      return t.size === 4 || t.size === 8;
+    case 'pointer':
+      return true;
+    case 'enum':
+      return t.base.size <= 4;
+    case 'array':
+      return t.count !== undefined && !t.countExpr && simple(t.elem, depth + 1);
+    case 'struct':
+      return !t.dynamic && t.fields.every((f) => f.offset >= 0 && !f.cond && f.attrs.every((a) => a.name === 'format') && f.bitWidth === undefined && simple(f.type, depth + 1));
+    default:
+      return false;
+  }
+}
+
+/** The generated decoder of `t`, or undefined when it needs the general path. */
+export function fastDecoder(t: Type): FastDecoder | undefined {
+  if (generated.has(t)) return generated.get(t) ?? undefined;
+  let fn: FastDecoder | null = null;
+  if (simple(t)) {
+    try {
+      const consts: unknown[] = [];
+      const body = `return ${expr(t, '0', 'le', consts, 0)};`;
+      const make = new Function('H', 'C', `"use strict"; return function decode(u8, dv, o) { ${body} };`) as (h: typeof helpers, c: unknown[]) => FastDecoder;
+      fn = make(helpers, consts);
+    } catch {
+      fn = null;
+    }
+  }
+  generated.set(t, fn);
+  return fn ?? undefined;
+}
+
+/** JS source computing the JSON of `t` at byte `o + off`. */
+function expr(t: Type, off: string, endian: string, consts: unknown[], depth: number): string {
+  const at = off === '0' ? 'o' : `o + ${off}`;
+  const le = endian === 'le' ? 'true' : 'false';
+  switch (t.k) {
+    case 'int':
+      if (t.bool) return `(u8[${at}] !== 0)`;
+      if (t.size === 1) return t.signed ? `((u8[${at}] << 24) >> 24)` : `u8[${at}]`;
+      if (t.size === 2) return `dv.${t.signed ? 'getInt16' : 'getUint16'}(${at}, ${le})`;
+      if (t.size === 4) return `dv.${t.signed ? 'getInt32' : 'getUint32'}(${at}, ${le})`;
+      return `H.${t.signed ? 'i64' : 'u64'}(dv, ${at}, ${le})`;
+    case 'float':
+      return `H.fin(dv.${t.size === 4 ? 'getFloat32' : 'getFloat64'}(${at}, ${le}))`;
+    case 'pointer':
+      return `H.ptr(dv, ${at}, ${le})`;
+    case 'enum': {
+      const names = new Map<number, string>();
+      for (const [v, n] of t.names) names.set(Number(v), n);
+      const raw = expr(t.base, off, endian, consts, depth);
+      consts.push({ names, flag: (v: number) => enumName(t, BigInt(v)) ?? v });
+      const i = consts.length - 1;
+      if (t.flags) return `((v) => C[${i}].names.get(v) ?? C[${i}].flag(v))(${raw})`;
+      return `((v) => C[${i}].names.get(v) ?? v)(${raw})`;
+    }
+    case 'array': {
+      const n = t.count ?? 0;
+      const e = t.elem;
+      if (e.k === 'int' && e.char) return `H.text(u8, ${at}, ${n})`;
+      consts.push(null);
+      const i = consts.length - 1;
+      const inner = expr(e, `k${depth} * ${e.size}`, endian, consts, depth + 1);
+      const fn = new Function('H', 'C', `"use strict"; return function (u8, dv, o) { const a = new Array(${n}); for (let k${depth} = 0; k${depth} < ${n}; k${depth}++) a[k${depth}] = ${inner}; return a; };`);
+      consts[i] = fn(helpers, consts);
+      return `C[${i}](u8, dv, ${at})`;
+    }
+    case 'struct': {
+      const parts: string[] = [];
+      for (const f of t.fields) {
+        const fo = off === '0' ? String(f.offset) : `${off} + ${f.offset}`;
+        const v = expr(f.type, fo, f.endian, consts, depth + 1);
+        if (f.anonymous && f.type.k === 'struct') {
+          parts.push(`...${v}`);
+        } else parts.push(`${JSON.stringify(f.name)}: ${v}`);
+      }
+      return `{ ${parts.join(', ')} }`;
+    }
+    default:
+      return 'null';
+  }
+}
+
+export interface JsonOptions {
+  /** Most array elements written (longer arrays are cut, with a diagnostic). Default 1 000 000. */
+  maxElements?: number;
+}
+
+/** What `toJson` collected while walking: every check and diagnostic seen. */
+export interface JsonReport {
+  checks: CheckResult[];
+  diagnostics: Diagnostic[];
+}
+
+/** The JSON of a node and everything under it (DESIGN.md §5), collecting checks and diagnostics. */
+export function toJson(node: DecodedNode, report: JsonReport = { checks: [], diagnostics: [] }, opts: JsonOptions = {}): JsonValue {
+  const max = opts.maxElements ?? 1_000_000;
+  const walk = (n: DecodedNode): JsonValue => {
+    report.checks.push(...n.checks);
+    report.diagnostics.push(...n.diagnostics);
+    if (n instanceof NodeImpl) {
+      const t = n.placement.type;
+      if ((n.kind === 'array' || n.kind === 'struct' || n.kind === 'union') && n.checks.length === 0 && n.diagnostics.length === 0) {
+        const fast = fastArrayOrStruct(n, t, max, report);
+        if (fast !== undefined) return fast;
+      }
+    }
+    switch (n.kind) {
+      case 'struct':
+      case 'union': {
+        const o: Record<string, JsonValue> = {};
+        for (let i = 0; i < n.childCount; i += 1000) {
+          for (const c of n.children(i, 1000)) {
+            const v = walk(c);
+            if (c.name.startsWith('(anonymous') && v && typeof v === 'object' && !Array.isArray(v)) Object.assign(o, v);
+            else o[c.name] = v;
+          }
+        }
+        return o;
+      }
+      case 'array': {
+        const a: JsonValue[] = [];
+        const total = Math.min(n.childCount, max);
+        for (let i = 0; i < total; i += 1000) {
+          const kids = n.children(i, Math.min(1000, total - i));
+          if (kids.length === 0) break;
+          for (const c of kids) a.push(walk(c));
+        }
+        if (n.childCount > max) report.diagnostics.push({ range: n.range, severity: 'warning', message: `${n.path}: ${n.childCount} elements, only the first ${max} written` });
+        return a;
+      }
+      case 'offset': {
+        const kid = n.childCount ? n.children(0, 1)[0] : undefined;
+        return { offset: typeof n.value === 'bigint' ? intJson(n.value) : null, value: kid ? walk(kid) : null };
+      }
+      case 'error':
+        return null;
+      default:
+        return n instanceof NodeImpl ? n.jsonScalar() : typeof n.value === 'bigint' ? intJson(n.value) : (n.value ?? null);
+    }
+  };
+  return walk(node);
+}
+
+function fastArrayOrStruct(n: InstanceType<typeof NodeImpl>, t: Type, max: number, report: JsonReport): JsonValue | undefined {
+  if (t.k === 'array') {
+    const fn = fastDecoder(t.elem);
+    if (!fn || t.elem.size === 0) return undefined;
+    const count = Math.min(n.childCount, max);
+    const out: JsonValue[] = new Array(count);
+    const stride = t.elem.size;
+    const per = Math.max(1, Math.floor((16 << 20) / stride));
+    for (let i = 0; i < count; i += per) {
+      const k = Math.min(per, count - i);
+      const bytes = n.owner.bytes(n.offset + i * stride, k * stride);
+      if (bytes.length < k * stride) return undefined;
+      const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      for (let j = 0; j < k; j++) out[i + j] = fn(bytes, dv, j * stride);
+    }
+    if (!n.owner.ctx.spend(count, report.diagnostics, n.range)) return undefined;
+    if (n.childCount > max) report.diagnostics.push({ range: n.range, severity: 'warning', message: `${n.path}: ${n.childCount} elements, only the first ${max} written` });
+    return out;
+  }
+  if (t.k === 'struct') {
+    const fn = fastDecoder(t);
+    if (!fn) return undefined;
+    const bytes = n.owner.bytes(n.offset, t.size);
+    if (bytes.length < t.size) return undefined;
+    return fn(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0);
+  }
+  return undefined;
+}

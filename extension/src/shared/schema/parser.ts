@@ -1,0 +1,818 @@
+// Hand-written recursive-descent parser. On an error it reports, skips to the next `;` or `}` at
+// the right nesting depth and carries on, so one typo gives one diagnostic and the rest of the
+// file still has symbols, hovers and layout.
+import type { Attr, AttrArg, Decl, EnumDecl, EnumItem, Expr, MemberDecl, NameRef, StructDecl, TypeRef, TypeSpec } from './ast';
+import { lex, type Define, type Diagnostic, type Range, type Token } from './lexer';
+
+export interface ParseResult {
+  decls: Decl[];
+  defines: Map<string, Define>;
+  diagnostics: Diagnostic[];
+  skipped: { text: string; range: Range }[];
+  refs: NameRef[];
+  tokens: Token[];
+  comments: Range[];
+}
+
+/** Words that start a type (besides typedef names and known type names). */
+const TYPE_WORDS = new Set(['struct', 'union', 'enum', 'offset', 'unsigned', 'signed', 'short', 'long', 'int', 'char', 'float', 'double', 'void', 'bool', '_Bool']);
+const QUALIFIERS = new Set(['const', 'volatile', 'restrict', '__restrict', 'register', 'static', 'extern', 'inline', '__inline', '_Atomic', '__extension__']);
+const MAX_DEPTH = 200;
+
+class Bail extends Error {}
+
+export function parse(text: string, knownTypes: ReadonlySet<string>): ParseResult {
+  const lx = lex(text);
+  const diagnostics = [...lx.diagnostics];
+  const refs: NameRef[] = [];
+  const skipped = [...lx.skipped];
+  const typeNames = new Set(knownTypes);
+  // Tags are types too (C++ style `Header h;`, `sizeof(Header)`), even before their definition.
+  for (let i = 0; i + 1 < lx.tokens.length; i++) {
+    const t = lx.tokens[i]!;
+    const n = lx.tokens[i + 1]!;
+    if (t.kind === 'ident' && n.kind === 'ident' && ['struct', 'union', 'enum', 'segment'].includes(t.text)) typeNames.add(n.text);
+    if (t.kind === 'ident' && t.text === 'typedef') {
+      // The typedef name is the last identifier before the `;` at depth 0.
+      let d = 0;
+      let last: string | undefined;
+      for (let j = i + 1; j < lx.tokens.length && j < i + 100_000; j++) {
+        const x = lx.tokens[j]!;
+        if (x.text === '{' || x.text === '(' || x.text === '[') d++;
+        else if (x.text === '}' || x.text === ')' || x.text === ']') d--;
+        else if (d === 0 && x.kind === 'ident') last = x.text;
+        else if (d === 0 && x.text === ';') break;
+        if (x.kind === 'eof') break;
+      }
+      if (last) typeNames.add(last);
+    }
+  }
+  let toks = lx.tokens;
+  let p = 0;
+  let depth = 0;
+  let pack = 0;
+  const packStack: number[] = [];
+  let endian: 'le' | 'be' | undefined;
+
+  const peek = (o = 0): Token => toks[Math.min(p + o, toks.length - 1)]!;
+  const next = (): Token => toks[Math.min(p++, toks.length - 1)]!;
+  const at = (text: string, o = 0) => {
+    const t = peek(o);
+    return (t.kind === 'punct' || t.kind === 'ident') && t.text === text;
+  };
+  const span = (a: Range, b: Range): Range => ({ start: a.start, end: b.end });
+  const prevEnd = (): Range => toks[Math.max(0, p - 1)]!.range;
+  const error = (range: Range, message: string): never => {
+    diagnostics.push({ range, severity: 'error', message });
+    throw new Bail(message);
+  };
+  const expect = (s: string): Token => {
+    if (at(s)) return next();
+    const t = peek();
+    return error(t.range, `expected "${s}" but found ${t.kind === 'eof' ? 'end of file' : `"${t.text}"`}`);
+  };
+  const ident = (what: string): Token => {
+    const t = peek();
+    if (t.kind === 'ident') return next();
+    return error(t.range, `expected ${what} but found ${t.kind === 'eof' ? 'end of file' : `"${t.text}"`}`);
+  };
+  const enter = () => {
+    if (++depth > MAX_DEPTH) error(peek().range, 'nesting too deep');
+  };
+  const leave = () => void depth--;
+
+  /** Skips to just after the next `;` at this brace depth (or before an unmatched `}`). */
+  const recover = (stopAtBrace: boolean) => {
+    let d = 0;
+    while (peek().kind !== 'eof') {
+      const t = peek();
+      if (t.kind === 'punct') {
+        if (t.text === '{' || t.text === '(' || t.text === '[') d++;
+        else if (t.text === '}' || t.text === ')' || t.text === ']') {
+          if (d === 0 && t.text === '}') {
+            if (stopAtBrace) return;
+            next();
+            if (at(';')) next();
+            return;
+          }
+          d = Math.max(0, d - 1);
+          if (d === 0 && t.text === '}' && !stopAtBrace) {
+            next();
+            if (at(';')) next();
+            return;
+          }
+        } else if (t.text === ';' && d === 0) {
+          next();
+          return;
+        }
+      }
+      next();
+    }
+  };
+
+  // ---------------------------------------------------------------- expressions
+  const BIN: Record<string, number> = {
+    '||': 1, '&&': 2, '|': 3, '^': 4, '&': 5, '==': 6, '!=': 6, '<': 7, '>': 7, '<=': 7, '>=': 7,
+    '<<': 8, '>>': 8, '+': 9, '-': 9, '*': 10, '/': 10, '%': 10,
+  };
+  /** `noGreater`: inside `offset< … >`, a `>` ends the argument. */
+  const expr = (noGreater = false): Expr => {
+    enter();
+    try {
+      const c = binary(1, noGreater);
+      if (at('?')) {
+        next();
+        const a = expr(noGreater);
+        expect(':');
+        const b = expr(noGreater);
+        return { k: 'cond', c, a, b, range: span(c.range, b.range) };
+      }
+      return c;
+    } finally {
+      leave();
+    }
+  };
+  const binary = (min: number, noGreater: boolean): Expr => {
+    let left = unary(noGreater);
+    for (;;) {
+      const t = peek();
+      const prec = t.kind === 'punct' ? BIN[t.text] : undefined;
+      if (prec === undefined || prec < min || (noGreater && (t.text === '>' || t.text === '>>'))) return left;
+      next();
+      enter();
+      const right = binary(prec + 1, noGreater);
+      leave();
+      left = { k: 'binary', op: t.text, a: left, b: right, range: span(left.range, right.range) };
+    }
+  };
+  const startsType = (o = 0): boolean => {
+    const t = peek(o);
+    if (t.kind !== 'ident') return false;
+    return TYPE_WORDS.has(t.text) || typeNames.has(t.text) || QUALIFIERS.has(t.text) || t.text === 'be' || t.text === 'le';
+  };
+  const unary = (noGreater: boolean): Expr => {
+    const t = peek();
+    if (t.kind === 'punct' && ['-', '+', '!', '~'].includes(t.text)) {
+      next();
+      enter();
+      const e = unary(noGreater);
+      leave();
+      return { k: 'unary', op: t.text, e, range: span(t.range, e.range) };
+    }
+    if (t.kind === 'punct' && t.text === '(' && startsType(1)) {
+      next();
+      const type = typeRef();
+      expect(')');
+      enter();
+      const e = unary(noGreater);
+      leave();
+      return { k: 'cast', type, e, range: span(t.range, e.range) };
+    }
+    if (t.kind === 'ident' && (t.text === 'sizeof' || t.text === 'alignof' || t.text === '_Alignof' || t.text === '__alignof__')) {
+      next();
+      if (at('(') && startsType(1)) {
+        next();
+        const type = typeRef();
+        const end = expect(')');
+        if (t.text === 'sizeof') return { k: 'sizeof', type, range: span(t.range, end.range) };
+        return { k: 'alignof', type, range: span(t.range, end.range) };
+      }
+      const e = unary(noGreater);
+      return { k: 'sizeof', e, range: span(t.range, e.range) };
+    }
+    if (t.kind === 'ident' && (t.text === 'offsetof' || t.text === '__builtin_offsetof')) {
+      next();
+      expect('(');
+      const type = typeRef();
+      expect(',');
+      const path = [ident('a member name').text];
+      while (at('.')) {
+        next();
+        path.push(ident('a member name').text);
+      }
+      const end = expect(')');
+      return { k: 'offsetof', type, path, range: span(t.range, end.range) };
+    }
+    return postfix(primary(noGreater));
+  };
+  const postfix = (e: Expr): Expr => {
+    for (;;) {
+      if (at('.') || at('->')) {
+        next();
+        const name = ident('a member name');
+        e = { k: 'member', obj: e, name: name.text, range: span(e.range, name.range), nameRange: name.range };
+      } else if (at('[') && !(at('[', 1) && peek(1).start === peek().end)) {
+        next();
+        const index = expr();
+        const end = expect(']');
+        e = { k: 'index', obj: e, index, range: span(e.range, end.range) };
+      } else return e;
+    }
+  };
+  const expanding = new Set<string>();
+  const primary = (noGreater: boolean): Expr => {
+    const t = peek();
+    if (t.kind === 'number') {
+      next();
+      if (t.float !== undefined) return { k: 'float', v: t.float, range: t.range };
+      return { k: 'num', v: t.value ?? 0n, range: t.range };
+    }
+    if (t.kind === 'char') {
+      next();
+      return { k: 'num', v: t.value ?? 0n, range: t.range };
+    }
+    if (t.kind === 'string') {
+      next();
+      return { k: 'str', s: t.text, range: t.range };
+    }
+    if (t.kind === 'ident') {
+      next();
+      const def = lx.defines.get(t.text);
+      if (def && !expanding.has(t.text)) {
+        refs.push({ name: t.text, range: t.range, kind: 'value' });
+        // Parse the macro body in place of the name.
+        const saved = toks;
+        const savedP = p;
+        expanding.add(t.text);
+        toks = [...def.tokens.map((d) => ({ ...d, range: t.range })), { kind: 'eof', text: '', range: t.range, start: t.start, end: t.end }];
+        p = 0;
+        try {
+          const e = expr(noGreater);
+          if (peek().kind !== 'eof') error(t.range, `#define ${t.text} is not a single expression`);
+          return { ...e, range: t.range } as Expr;
+        } finally {
+          expanding.delete(t.text);
+          toks = saved;
+          p = savedP;
+        }
+      }
+      if (t.text === 'true') return { k: 'num', v: 1n, range: t.range };
+      if (t.text === 'false') return { k: 'num', v: 0n, range: t.range };
+      refs.push({ name: t.text, range: t.range, kind: 'value' });
+      return { k: 'name', name: t.text, range: t.range };
+    }
+    if (t.kind === 'punct' && t.text === '(') {
+      next();
+      const e = expr();
+      expect(')');
+      return e;
+    }
+    return error(t.range, t.kind === 'eof' ? 'expected an expression but found end of file' : `expected an expression but found "${t.text}"`);
+  };
+
+  // ---------------------------------------------------------------- attributes
+  /** `[[a, b(x)]]` and `__attribute__((packed, aligned(8)))`; also `alignas(N)`. */
+  interface Extras {
+    attrs: Attr[];
+    packed: boolean;
+    alignas?: Expr;
+  }
+  const extras = (into: Extras): boolean => {
+    let any = false;
+    for (;;) {
+      if (at('[') && at('[', 1) && peek(1).start === peek().end) {
+        any = true;
+        next();
+        next();
+        for (;;) {
+          if (at(']')) break;
+          const name = ident('an attribute name');
+          const args: AttrArg[] = [];
+          let end = name.range;
+          if (at('(')) {
+            next();
+            while (!at(')')) {
+              const a0 = peek();
+              let argName: string | undefined;
+              if (a0.kind === 'ident' && at('=', 1)) {
+                argName = a0.text;
+                next();
+                next();
+              }
+              const e = expr();
+              args.push({ name: argName, expr: e, range: span(a0.range, e.range) });
+              if (!at(',')) break;
+              next();
+            }
+            end = expect(')').range;
+          }
+          const attr: Attr = { name: name.text, args, range: span(name.range, end) };
+          if (attr.name === 'packed' || attr.name === 'gnu::packed') into.packed = true;
+          else into.attrs.push(attr);
+          if (!at(',')) break;
+          next();
+        }
+        expect(']');
+        expect(']');
+        continue;
+      }
+      if (at('__attribute__') || at('__attribute')) {
+        any = true;
+        next();
+        expect('(');
+        expect('(');
+        while (!at(')')) {
+          const name = ident('an attribute name').text.replace(/^__(.*)__$/, '$1');
+          if (name === 'packed') into.packed = true;
+          else if (name === 'aligned') {
+            if (at('(')) {
+              next();
+              into.alignas = expr();
+              expect(')');
+            } else into.alignas = { k: 'num', v: 16n, range: prevEnd() };
+          } else if (at('(')) {
+            // Other GNU attributes (mode, unused…) carry no layout: skip their arguments.
+            let d = 0;
+            do {
+              const t = next();
+              if (t.text === '(') d++;
+              else if (t.text === ')') d--;
+            } while (d > 0 && peek().kind !== 'eof');
+          }
+          if (!at(',')) break;
+          next();
+        }
+        expect(')');
+        expect(')');
+        continue;
+      }
+      if (at('alignas') || at('_Alignas')) {
+        any = true;
+        next();
+        expect('(');
+        if (startsType()) {
+          const type = typeRef();
+          into.alignas = { k: 'alignof', type, range: type.range };
+        } else into.alignas = expr();
+        expect(')');
+        continue;
+      }
+      return any;
+    }
+  };
+
+  // ---------------------------------------------------------------- types
+  const qualifiers = (q: { endian?: 'le' | 'be' }) => {
+    for (;;) {
+      const t = peek();
+      if (t.kind !== 'ident') return;
+      if (QUALIFIERS.has(t.text)) next();
+      else if (t.text === 'be' || t.text === 'le') {
+        // `be`/`le` as qualifiers only when a type or a name follows (so a field may be named `le`).
+        if (peek(1).kind !== 'ident') return;
+        q.endian = t.text;
+        next();
+      } else return;
+    }
+  };
+
+  const BUILTIN_WORDS = new Set(['unsigned', 'signed', 'short', 'long', 'int', 'char', 'float', 'double', 'void', 'bool', '_Bool']);
+  const typeSpec = (q: { endian?: 'le' | 'be' }, ex: Extras): TypeSpec => {
+    qualifiers(q);
+    extras(ex);
+    qualifiers(q);
+    const t = peek();
+    if (t.kind !== 'ident') return error(t.range, `expected a type but found ${t.kind === 'eof' ? 'end of file' : `"${t.text}"`}`);
+    if (t.text === 'struct' || t.text === 'union') {
+      next();
+      const union = t.text === 'union';
+      extras(ex);
+      let tag: Token | undefined;
+      if (peek().kind === 'ident' && !at('__attribute__') && !at('alignas')) {
+        tag = next();
+        refs.push({ name: tag.text, range: tag.range, kind: 'tag' });
+      }
+      extras(ex);
+      let body: StructDecl | undefined;
+      if (at('{')) body = structBody(union, tag, t.range, ex);
+      if (!tag && !body) error(peek().range, `expected a ${t.text} name or "{"`);
+      return { k: 'struct', union, tag: tag?.text, tagRange: tag?.range, body, range: span(t.range, prevEnd()) };
+    }
+    if (t.text === 'enum') {
+      next();
+      const enumEx: Extras = { attrs: [], packed: false };
+      extras(enumEx);
+      if (at('class') || at('struct')) next();
+      let tag: Token | undefined;
+      if (peek().kind === 'ident' && !at(':')) {
+        tag = next();
+        refs.push({ name: tag.text, range: tag.range, kind: 'tag' });
+      }
+      extras(enumEx);
+      let underlying: TypeRef | undefined;
+      if (at(':')) {
+        next();
+        underlying = typeRef();
+      }
+      let body: EnumDecl | undefined;
+      if (at('{')) {
+        next();
+        const items: EnumItem[] = [];
+        while (!at('}') && peek().kind !== 'eof') {
+          const name = ident('an enumerator name');
+          let value: Expr | undefined;
+          if (at('=')) {
+            next();
+            value = expr();
+          }
+          items.push({ name: name.text, value, range: span(name.range, prevEnd()) });
+          if (!at(',')) break;
+          next();
+        }
+        expect('}');
+        extras(enumEx);
+        extras(ex);
+        body = {
+          kind: 'enum', name: tag?.text, nameRange: tag?.range ?? t.range, underlying, items,
+          flags: enumEx.attrs.some((a) => a.name === 'flags') || ex.attrs.some((a) => a.name === 'flags'),
+          packed: enumEx.packed || ex.packed, range: span(t.range, prevEnd()),
+        };
+        decls.push(body);
+      }
+      if (!tag && !body) error(peek().range, 'expected an enum name or "{"');
+      return { k: 'enum', tag: tag?.text, tagRange: tag?.range, body, range: span(t.range, prevEnd()) };
+    }
+    if (t.text === 'offset' && at('<', 1)) {
+      next();
+      next();
+      const target = typeRef();
+      let base: 'segment' | 'self' | Expr = 'segment';
+      let width: TypeRef | undefined;
+      if (at(',')) {
+        next();
+        if (at('self')) {
+          next();
+          base = 'self';
+        } else if (at('segment')) {
+          next();
+        } else base = expr(true);
+        if (at(',')) {
+          next();
+          width = typeRef();
+        }
+      }
+      expect('>');
+      return { k: 'offset', target, base, width, range: span(t.range, prevEnd()) };
+    }
+    if (BUILTIN_WORDS.has(t.text)) {
+      const words: string[] = [];
+      while (peek().kind === 'ident' && (BUILTIN_WORDS.has(peek().text) || QUALIFIERS.has(peek().text))) {
+        const w = next().text;
+        if (!QUALIFIERS.has(w)) words.push(w);
+      }
+      return { k: 'named', name: canonical(words), range: span(t.range, prevEnd()) };
+    }
+    next();
+    refs.push({ name: t.text, range: t.range, kind: 'type' });
+    return { k: 'named', name: t.text, range: t.range };
+  };
+
+  /** A type name as in sizeof/casts/offset arguments: specifier, stars, optional [N]. */
+  const typeRef = (): TypeRef => {
+    const q: { endian?: 'le' | 'be' } = {};
+    const ex: Extras = { attrs: [], packed: false };
+    const spec = typeSpec(q, ex);
+    let pointers = 0;
+    while (at('*')) {
+      next();
+      pointers++;
+      qualifiers(q);
+    }
+    const dims: Expr[] = [];
+    while (at('[') && !at('[', 1)) {
+      next();
+      dims.push(expr());
+      expect(']');
+    }
+    return { spec, pointers, dims, range: span(spec.range, prevEnd()) };
+  };
+
+  const structBody = (union: boolean, tag: Token | undefined, kw: Range, ex: Extras): StructDecl => {
+    const open = expect('{');
+    enter();
+    const members: MemberDecl[] = [];
+    const decl: StructDecl = {
+      kind: 'struct', union, name: tag?.text, nameRange: tag?.range ?? kw, members, packed: false, pack: 0, attrs: [], range: span(kw, open.range),
+    };
+    try {
+      while (!at('}') && peek().kind !== 'eof') {
+        if (peek().kind === 'pragma') {
+          pragma(next());
+          continue;
+        }
+        if (at(';')) {
+          next();
+          continue;
+        }
+        try {
+          memberDecl(members);
+        } catch (e) {
+          if (!(e instanceof Bail)) throw e;
+          recover(true);
+        }
+      }
+      expect('}');
+    } finally {
+      leave();
+    }
+    const after: Extras = { attrs: [], packed: false };
+    extras(after);
+    decl.packed = ex.packed || after.packed;
+    decl.alignas = after.alignas ?? ex.alignas;
+    decl.attrs = [...ex.attrs, ...after.attrs];
+    decl.pack = pack;
+    decl.range = span(kw, prevEnd());
+    ex.packed = false;
+    ex.alignas = undefined;
+    decls.push(decl);
+    return decl;
+  };
+
+  const memberDecl = (members: MemberDecl[]) => {
+    const first = peek();
+    if (at('static_assert') || at('_Static_assert')) {
+      decls.push(staticAssert());
+      return;
+    }
+    const q: { endian?: 'le' | 'be' } = {};
+    const ex: Extras = { attrs: [], packed: false };
+    const spec = typeSpec(q, ex);
+    // Anonymous struct/union member, or a bare nested declaration.
+    if (at(';')) {
+      next();
+      if (spec.k === 'struct' && spec.body && !spec.tag) {
+        members.push({ nameRange: spec.range, type: { spec, pointers: 0, dims: [], range: spec.range }, attrs: ex.attrs, packed: false, endian: q.endian ?? endian, range: span(first.range, prevEnd()) });
+      }
+      return;
+    }
+    for (;;) {
+      const mq = { ...q };
+      const mex: Extras = { attrs: [...ex.attrs], packed: ex.packed, alignas: ex.alignas };
+      extras(mex);
+      let pointers = 0;
+      while (at('*')) {
+        next();
+        pointers++;
+        qualifiers(mq);
+      }
+      qualifiers(mq);
+      let name: Token | undefined;
+      if (peek().kind === 'ident' && !at('__attribute__') && !at('alignas')) name = next();
+      const dims: Expr[] = [];
+      while (at('[') && !(at('[', 1) && peek(1).start === peek().end)) {
+        next();
+        if (at(']')) {
+          dims.push({ k: 'num', v: 0n, range: peek().range });
+        } else dims.push(expr());
+        expect(']');
+      }
+      let bits: Expr | undefined;
+      if (at(':')) {
+        next();
+        bits = expr();
+      }
+      if (!name && !bits) error(peek().range, `expected a member name but found ${peek().kind === 'eof' ? 'end of file' : `"${peek().text}"`}`);
+      qualifiers(mq);
+      extras(mex);
+      let atExpr: Expr | undefined;
+      if (at('@')) {
+        next();
+        atExpr = expr();
+      }
+      extras(mex);
+      members.push({
+        name: name?.text, nameRange: name?.range ?? bits!.range, type: { spec, pointers, dims, range: span(spec.range, prevEnd()) },
+        bits, endian: mq.endian ?? endian, at: atExpr, attrs: mex.attrs, alignas: mex.alignas, packed: mex.packed,
+        range: span(first.range, prevEnd()),
+      });
+      if (at(',')) {
+        next();
+        continue;
+      }
+      expect(';');
+      return;
+    }
+  };
+
+  const staticAssert = (): Decl => {
+    const kw = next();
+    expect('(');
+    const e = expr();
+    let message: string | undefined;
+    if (at(',')) {
+      next();
+      const s = peek();
+      if (s.kind === 'string') {
+        next();
+        message = s.text;
+        while (peek().kind === 'string') message += next().text;
+      } else error(s.range, 'expected a message string');
+    }
+    expect(')');
+    const end = expect(';');
+    return { kind: 'static_assert', expr: e, message, range: span(kw.range, end.range) };
+  };
+
+  const pragma = (t: Token) => {
+    const m = /^#\s*pragma\s+(\w+)\s*(.*)$/s.exec(t.text);
+    const what = m?.[1] ?? '';
+    const rest = (m?.[2] ?? '').trim();
+    if (what === 'pack') {
+      const args = /^\(\s*(.*?)\s*\)$/.exec(rest)?.[1];
+      if (args === undefined) {
+        diagnostics.push({ range: t.range, severity: 'error', message: '#pragma pack needs parentheses: pack(N), pack(push, N), pack(pop) or pack()' });
+        return;
+      }
+      const parts = args === '' ? [] : args.split(/\s*,\s*/);
+      const num = (s: string | undefined): number | undefined => {
+        if (s === undefined) return undefined;
+        const v = Number(s);
+        if (![1, 2, 4, 8, 16].includes(v)) {
+          diagnostics.push({ range: t.range, severity: 'error', message: `#pragma pack value must be 1, 2, 4, 8 or 16, not "${s}"` });
+          return undefined;
+        }
+        return v;
+      };
+      if (parts.length === 0) pack = 0;
+      else if (parts[0] === 'push') {
+        packStack.push(pack);
+        const v = num(parts[1]);
+        if (v !== undefined) pack = v;
+      } else if (parts[0] === 'pop') {
+        pack = packStack.pop() ?? 0;
+      } else {
+        const v = num(parts[0]);
+        if (v !== undefined) pack = v;
+      }
+      return;
+    }
+    if (what === 'endian') {
+      if (rest === 'little') endian = 'le';
+      else if (rest === 'big') endian = 'be';
+      else diagnostics.push({ range: t.range, severity: 'error', message: `#pragma endian must be little or big, not "${rest}"` });
+      return;
+    }
+    if (what === 'once') return;
+    diagnostics.push({ range: t.range, severity: 'warning', message: `unknown pragma "${what}" ignored` });
+  };
+
+  // ---------------------------------------------------------------- top level
+  const decls: Decl[] = [];
+  const topLevel = () => {
+    const t = peek();
+    if (t.kind === 'pragma') {
+      next();
+      pragma(t);
+      return;
+    }
+    if (at(';')) {
+      next();
+      return;
+    }
+    if (at('static_assert') || at('_Static_assert')) {
+      decls.push(staticAssert());
+      return;
+    }
+    if (at('segment')) {
+      const kw = next();
+      const name = ident('a segment name');
+      let binding: NonNullable<StructDecl['segment']>['binding'];
+      if (at('for')) {
+        next();
+        const how = ident('key, id or posix');
+        if (how.text === 'posix') {
+          const s = peek();
+          if (s.kind !== 'string') error(s.range, 'expected a POSIX name in quotes, like posix "/ring"');
+          next();
+          binding = { kind: 'posix', value: s.text, range: span(how.range, s.range) };
+        } else if (how.text === 'key' || how.text === 'id') {
+          const e = expr();
+          binding = { kind: how.text, value: e, range: span(how.range, e.range) };
+        } else error(how.range, `expected key, id or posix after "for", not "${how.text}"`);
+      }
+      const ex: Extras = { attrs: [], packed: false };
+      extras(ex);
+      const body = structBody(false, name, kw.range, ex);
+      body.segment = { binding };
+      body.nameRange = name.range;
+      if (at(';')) next();
+      return;
+    }
+    if (at('typedef')) {
+      const kw = next();
+      const q: { endian?: 'le' | 'be' } = {};
+      const ex: Extras = { attrs: [], packed: false };
+      const spec = typeSpec(q, ex);
+      for (;;) {
+        const dex: Extras = { attrs: [], packed: ex.packed, alignas: ex.alignas };
+        let pointers = 0;
+        while (at('*')) {
+          next();
+          pointers++;
+          qualifiers(q);
+        }
+        extras(dex);
+        // Function pointer typedefs: `typedef int (*fn)(int);` — an 8-byte address.
+        if (at('(') && at('*', 1)) {
+          next();
+          next();
+          const name = ident('a typedef name');
+          expect(')');
+          skipParens();
+          typeNames.add(name.text);
+          decls.push({ kind: 'typedef', name: name.text, nameRange: name.range, type: { spec: { k: 'named', name: 'void', range: spec.range }, pointers: 1, dims: [], range: spec.range }, packed: false, range: span(kw.range, prevEnd()) });
+        } else {
+          const name = ident('a typedef name');
+          const dims: Expr[] = [];
+          while (at('[')) {
+            next();
+            dims.push(expr());
+            expect(']');
+          }
+          if (at('(')) {
+            skipParens();
+            skipped.push({ text: `typedef ${name.text} (function type)`, range: name.range });
+          } else {
+            extras(dex);
+            typeNames.add(name.text);
+            decls.push({ kind: 'typedef', name: name.text, nameRange: name.range, type: { spec, pointers, dims, range: span(spec.range, prevEnd()) }, packed: dex.packed, alignas: dex.alignas, range: span(kw.range, prevEnd()) });
+          }
+        }
+        if (at(',')) {
+          next();
+          continue;
+        }
+        break;
+      }
+      expect(';');
+      return;
+    }
+    if (startsType()) {
+      const q: { endian?: 'le' | 'be' } = {};
+      const ex: Extras = { attrs: [], packed: false };
+      const spec = typeSpec(q, ex);
+      if (at(';')) {
+        next();
+        return;
+      }
+      // A variable or function declaration: not a type, skipped (headers have them).
+      const start = spec.range;
+      let d = 0;
+      let sawBody = false;
+      while (peek().kind !== 'eof') {
+        const x = next();
+        if (x.text === '{' || x.text === '(') d++;
+        else if (x.text === '}' || x.text === ')') {
+          d--;
+          if (d === 0 && x.text === '}') {
+            sawBody = true;
+            if (!at(';')) break;
+          }
+        } else if (x.text === ';' && d <= 0) break;
+      }
+      skipped.push({ text: `declaration at line ${start.start.line + 1} (${sawBody ? 'function definition' : 'not a type'})`, range: span(start, prevEnd()) });
+      return;
+    }
+    error(t.range, `expected a declaration (struct, union, enum, typedef, segment, static_assert) but found "${t.text}"`);
+  };
+  const skipParens = () => {
+    let d = 0;
+    do {
+      const t = next();
+      if (t.text === '(') d++;
+      else if (t.text === ')') d--;
+    } while (d > 0 && peek().kind !== 'eof');
+  };
+
+  let guard = 0;
+  while (peek().kind !== 'eof' && guard++ < 1_000_000) {
+    const before = p;
+    try {
+      topLevel();
+    } catch (e) {
+      if (!(e instanceof Bail)) {
+        diagnostics.push({ range: peek().range, severity: 'error', message: `parser failure: ${(e as Error).message}` });
+      }
+      depth = 0;
+      recover(false);
+    }
+    if (p === before) next();
+  }
+  return { decls, defines: lx.defines, diagnostics, skipped, refs, tokens: lx.tokens, comments: lx.comments };
+}
+
+/** `unsigned long int` -> `unsigned long`, so builtin names have one spelling. */
+function canonical(words: string[]): string {
+  const has = (w: string) => words.includes(w);
+  const longs = words.filter((w) => w === 'long').length;
+  if (has('void')) return 'void';
+  if (has('bool') || has('_Bool')) return 'bool';
+  if (has('float')) return 'float';
+  if (has('double')) return longs ? 'long double' : 'double';
+  const u = has('unsigned');
+  if (has('char')) return u ? 'unsigned char' : has('signed') ? 'signed char' : 'char';
+  if (has('short')) return u ? 'unsigned short' : 'short';
+  if (longs >= 2) return u ? 'unsigned long long' : 'long long';
+  if (longs === 1) return u ? 'unsigned long' : 'long';
+  return u ? 'unsigned int' : 'int';
+}

@@ -1,0 +1,158 @@
+// Resolved types and their layout (gcc, x86-64 LP64).
+import type { Attr, EnumDecl, Expr, StructDecl } from './ast';
+import type { Range } from './lexer';
+
+export interface IntType {
+  k: 'int';
+  name: string;
+  size: number;
+  align: number;
+  signed: boolean;
+  /** `char` family: arrays of it are text. */
+  char?: boolean;
+  bool?: boolean;
+}
+export interface FloatType {
+  k: 'float';
+  name: string;
+  size: number;
+  align: number;
+}
+export interface VoidType {
+  k: 'void';
+  name: string;
+  size: 0;
+  align: 1;
+}
+export interface PointerType {
+  k: 'pointer';
+  name: string;
+  size: 8;
+  align: 8;
+}
+export interface EnumType {
+  k: 'enum';
+  name: string;
+  size: number;
+  align: number;
+  base: IntType;
+  /** value -> name (first one declared wins). */
+  names: Map<bigint, string>;
+  values: Map<string, bigint>;
+  flags: boolean;
+  decl?: EnumDecl;
+}
+export interface ArrayType {
+  k: 'array';
+  name: string;
+  elem: Type;
+  /** Element count when constant; undefined when it comes from data. */
+  count?: number;
+  countExpr?: Expr;
+  size: number;
+  align: number;
+}
+export interface OffsetType {
+  k: 'offset';
+  name: string;
+  target: Type;
+  base: 'segment' | 'self' | Expr;
+  width: IntType;
+  size: number;
+  align: number;
+}
+
+/** A laid-out member. `offset` is -1 when it depends on data (computed while decoding). */
+export interface Field {
+  name: string;
+  type: Type;
+  offset: number;
+  size: number;
+  align: number;
+  /** Bitfields: bit position within the storage unit read at `offset` with `size` bytes. */
+  bitOffset?: number;
+  bitWidth?: number;
+  endian: 'le' | 'be';
+  at?: Expr;
+  cond?: Expr;
+  attrs: Attr[];
+  range: Range;
+  nameRange: Range;
+  paddingBefore: number;
+  /** A nested anonymous struct/union: its members are looked up as the parent's. */
+  anonymous: boolean;
+}
+
+export interface StructType {
+  k: 'struct';
+  name: string;
+  union: boolean;
+  fields: Field[];
+  /** Static size; for data-dependent structs, the size of the fixed part. */
+  size: number;
+  align: number;
+  /** True when some member's offset, count or presence comes from data. */
+  dynamic: boolean;
+  /** True while the definition is incomplete (self references are through offsets only). */
+  incomplete?: boolean;
+  decl?: StructDecl;
+  segment?: { binding?: { kind: 'key' | 'id' | 'posix'; value: number | string; range: Range } };
+  tailPadding: number;
+}
+
+export type Type = IntType | FloatType | VoidType | PointerType | EnumType | ArrayType | OffsetType | StructType;
+
+const int = (name: string, size: number, signed: boolean, extra?: Partial<IntType>): IntType => ({ k: 'int', name, size, align: size, signed, ...extra });
+
+/** Every builtin type name of DESIGN.md §4 with its x86-64 Linux size. */
+export function builtinTypes(): Map<string, Type> {
+  const m = new Map<string, Type>();
+  const add = (t: Type, ...aliases: string[]) => {
+    m.set(t.name, t);
+    for (const a of aliases) m.set(a, t);
+  };
+  add(int('char', 1, true, { char: true }));
+  add(int('signed char', 1, true, { char: true }));
+  add(int('unsigned char', 1, false, { char: true }));
+  add(int('bool', 1, false, { bool: true }), '_Bool');
+  add(int('short', 2, true));
+  add(int('unsigned short', 2, false));
+  add(int('int', 4, true));
+  add(int('unsigned int', 4, false));
+  add(int('long', 8, true));
+  add(int('unsigned long', 8, false));
+  add(int('long long', 8, true));
+  add(int('unsigned long long', 8, false));
+  add({ k: 'float', name: 'float', size: 4, align: 4 });
+  add({ k: 'float', name: 'double', size: 8, align: 8 });
+  add({ k: 'float', name: 'long double', size: 16, align: 16 });
+  add({ k: 'void', name: 'void', size: 0, align: 1 });
+  for (const bits of [8, 16, 32, 64]) {
+    add(int(`int${bits}_t`, bits / 8, true, bits === 8 ? { char: true } : {}), `__int${bits}_t`, `int_least${bits}_t`, `s${bits}`, `__s${bits}`);
+    add(int(`uint${bits}_t`, bits / 8, false, bits === 8 ? { char: true } : {}), `__uint${bits}_t`, `uint_least${bits}_t`, `u${bits}`, `__u${bits}`, `u_int${bits}_t`);
+    add(int(`int_fast${bits}_t`, bits === 8 ? 1 : 8, true));
+    add(int(`uint_fast${bits}_t`, bits === 8 ? 1 : 8, false));
+  }
+  add(int('__le16', 2, false));
+  add(int('__le32', 4, false));
+  add(int('__le64', 8, false));
+  for (const n of ['size_t', 'uintptr_t', 'uintmax_t', 'dev_t', 'ino_t', 'nlink_t', 'rlim_t', 'fsblkcnt_t', 'fsfilcnt_t', 'ino64_t', 'off64_t_u', '__kernel_size_t']) add(int(n, 8, false));
+  for (const n of ['ssize_t', 'ptrdiff_t', 'intptr_t', 'intmax_t', 'off_t', 'off64_t', 'time_t', 'clock_t', 'suseconds_t', 'blkcnt_t', 'blksize_t', 'loff_t', 'key_t_64', '__kernel_long_t', 'register_t']) add(int(n, 8, true));
+  for (const n of ['pid_t', 'key_t', 'id_t', 'clockid_t', 'wchar_t', 'int32', '__pid_t']) add(int(n, 4, true));
+  for (const n of ['uid_t', 'gid_t', 'mode_t', 'useconds_t', 'socklen_t', 'in_addr_t', '__uid_t', '__gid_t', 'char32_t']) add(int(n, 4, false));
+  add(int('in_port_t', 2, false));
+  add(int('char16_t', 2, false));
+  add(int('char8_t', 1, false, { char: true }));
+  add(int('max_align_t_', 16, true));
+  m.delete('off64_t_u');
+  m.delete('key_t_64');
+  m.delete('max_align_t_');
+  m.delete('int32');
+  return m;
+}
+
+export const alignUp = (v: number, a: number): number => (a <= 1 ? v : Math.ceil(v / a) * a);
+
+export function typeName(t: Type): string {
+  return t.name;
+}
