@@ -1,0 +1,116 @@
+// Every setting of the extension in one typed table: key, type, default, allowed values and the
+// sentence package.json documents. No vscode import: the table is checked against package.json by a
+// unit test, and reading goes through any `get(key)` (vscode's WorkspaceConfiguration fits).
+
+/** One setting as package.json's contributes.configuration declares it. */
+export interface SettingSpec<T> {
+  type: 'integer' | 'boolean' | 'string';
+  default: T;
+  minimum?: number;
+  maximum?: number;
+  enum?: readonly T[];
+  description: string;
+}
+
+/** Keys under the `shmscope.` section. */
+export const SETTINGS = {
+  refreshIntervalMs: {
+    type: 'integer',
+    default: 5000,
+    minimum: 0,
+    maximum: 3_600_000,
+    description: 'How often the Shared Memory explorer re-lists objects, in milliseconds (0 turns periodic refresh off; /dev/shm changes still refresh it).',
+  } satisfies SettingSpec<number>,
+  watchDevShm: {
+    type: 'boolean',
+    default: true,
+    description: 'Refresh the Shared Memory explorer when files in /dev/shm appear or disappear.',
+  } satisfies SettingSpec<boolean>,
+  semaphoreWaitTimeoutMs: {
+    type: 'integer',
+    default: 30_000,
+    minimum: 1,
+    maximum: 86_400_000,
+    description: 'How long Semaphore Wait… waits before giving up, in milliseconds (the prompt offers this value).',
+  } satisfies SettingSpec<number>,
+  peekMaxMessages: {
+    type: 'integer',
+    default: 100,
+    minimum: 1,
+    maximum: 10_000,
+    description: 'How many messages Peek Messages reads from a queue, at most.',
+  } satisfies SettingSpec<number>,
+  'explorer.onlyMine': {
+    type: 'boolean',
+    default: false,
+    description: 'Show only objects owned by the current user in the Shared Memory explorer.',
+  } satisfies SettingSpec<boolean>,
+  'explorer.sizeUnits': {
+    type: 'string',
+    default: 'binary',
+    enum: ['binary', 'bytes'] as const,
+    description: 'How sizes appear in the explorer: binary units (4 KiB) or exact bytes.',
+  } satisfies SettingSpec<string>,
+  'inspector.refreshMs': {
+    type: 'integer',
+    default: 500,
+    minimum: 0,
+    maximum: 600_000,
+    description: 'How often (milliseconds) an inspector re-reads the bytes it shows and highlights those that changed. `0` turns live refresh off. Each tab also has Pause/Resume.',
+  } satisfies SettingSpec<number>,
+  'inspector.bytesPerRow': {
+    type: 'integer',
+    default: 16,
+    minimum: 1,
+    maximum: 64,
+    description: "Bytes shown per row in the inspector's hex grid.",
+  } satisfies SettingSpec<number>,
+} as const;
+
+export type SettingKey = keyof typeof SETTINGS;
+export const SECTION = 'shmscope';
+
+export interface Config {
+  refreshIntervalMs: number;
+  watchDevShm: boolean;
+  semaphoreWaitTimeoutMs: number;
+  peekMaxMessages: number;
+  onlyMine: boolean;
+  sizeUnits: 'binary' | 'bytes';
+  inspectorRefreshMs: number;
+  bytesPerRow: number;
+}
+
+/** Anything that answers `get(key)` for keys under `shmscope.`. */
+export interface ConfigSource {
+  get<T>(key: string): T | undefined;
+}
+
+type NumberKey = 'refreshIntervalMs' | 'semaphoreWaitTimeoutMs' | 'peekMaxMessages' | 'inspector.refreshMs' | 'inspector.bytesPerRow';
+
+function num(src: ConfigSource, key: NumberKey): number {
+  const spec = SETTINGS[key];
+  const v = src.get<unknown>(key);
+  if (typeof v !== 'number' || !Number.isFinite(v)) return spec.default;
+  return Math.min(spec.maximum, Math.max(spec.minimum, Math.floor(v)));
+}
+
+function bool(src: ConfigSource, key: 'watchDevShm' | 'explorer.onlyMine'): boolean {
+  const v = src.get<unknown>(key);
+  return typeof v === 'boolean' ? v : SETTINGS[key].default;
+}
+
+/** Reads every setting, falling back to the default for a missing or invalid value. */
+export function readConfig(src: ConfigSource): Config {
+  const units = src.get<unknown>('explorer.sizeUnits');
+  return {
+    refreshIntervalMs: num(src, 'refreshIntervalMs'),
+    watchDevShm: bool(src, 'watchDevShm'),
+    semaphoreWaitTimeoutMs: num(src, 'semaphoreWaitTimeoutMs'),
+    peekMaxMessages: num(src, 'peekMaxMessages'),
+    onlyMine: bool(src, 'explorer.onlyMine'),
+    sizeUnits: units === 'bytes' || units === 'binary' ? units : 'binary',
+    inspectorRefreshMs: num(src, 'inspector.refreshMs'),
+    bytesPerRow: num(src, 'inspector.bytesPerRow'),
+  };
+}

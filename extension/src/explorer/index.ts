@@ -1,0 +1,226 @@
+// The Shared Memory explorer: one tree of groups per kind plus Limits, refreshed on demand, on an
+// interval (shmscope.refreshIntervalMs) and when /dev/shm changes; filtered by text and owner.
+import { watch, type FSWatcher } from 'node:fs';
+import * as vscode from 'vscode';
+import { readConfig, SECTION, type Config } from '../config';
+import * as ipc from '../ipc';
+import type { IpcRecord, Limit, Listing } from '../ipc/types';
+import { describeFailure, log } from '../log';
+import {
+  contextValue, GROUPS, isEmpty, limitDescription, limitLabel, matches, objectDescription, objectIcon, objectLabel,
+  objectTooltip, records, type GroupSpec,
+} from './model';
+
+export const VIEW_ID = 'shmscope.explorer';
+
+/** A node of the tree. Commands receive these as their first argument from menus. */
+export type Node =
+  | { type: 'group'; group: GroupSpec; count: number }
+  | { type: 'object'; record: IpcRecord }
+  | { type: 'limit'; limit: Limit }
+  | { type: 'note'; text: string; icon: string };
+
+export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<Node | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  /** Fires after every completed refresh, with the listing it produced. */
+  private readonly refreshed = new vscode.EventEmitter<Listing>();
+  readonly onDidRefresh = this.refreshed.event;
+
+  listing: Listing | undefined;
+  private limitList: Limit[] = [];
+  private error: string | undefined;
+  private filterText = '';
+  private onlyMine: boolean;
+  private inflight: Promise<void> | undefined;
+  private again = false;
+
+  constructor(private config: Config) {
+    this.onlyMine = config.onlyMine;
+  }
+
+  setConfig(config: Config): void {
+    const mineChanged = config.onlyMine !== this.config.onlyMine;
+    this.config = config;
+    if (mineChanged) this.onlyMine = config.onlyMine;
+    this.changed.fire(undefined);
+  }
+
+  get filter(): { text: string; onlyMine: boolean } {
+    return { text: this.filterText, onlyMine: this.onlyMine };
+  }
+
+  setFilter(text: string, onlyMine: boolean = this.onlyMine): void {
+    this.filterText = text;
+    this.onlyMine = onlyMine;
+    this.changed.fire(undefined);
+  }
+
+  /** Re-lists every object; concurrent calls share one listing and a call during one queues another. */
+  refresh(): Promise<void> {
+    if (this.inflight) {
+      this.again = true;
+      return this.inflight;
+    }
+    this.inflight = (async () => {
+      do {
+        this.again = false;
+        try {
+          const [listing, lim] = await Promise.all([ipc.list(), ipc.limits()]);
+          this.listing = listing;
+          this.limitList = lim;
+          this.error = undefined;
+        } catch (e) {
+          this.error = e instanceof Error ? e.message : String(e);
+          log.error(describeFailure('List IPC objects', e));
+        }
+      } while (this.again);
+    })().finally(() => {
+      this.inflight = undefined;
+      void vscode.commands.executeCommand('setContext', 'shmscope.empty', this.listing !== undefined && isEmpty(this.listing) && !this.error);
+      this.changed.fire(undefined);
+      if (this.listing) this.refreshed.fire(this.listing);
+    });
+    return this.inflight;
+  }
+
+  private visible(kinds: GroupSpec['kinds']): IpcRecord[] {
+    if (!this.listing) return [];
+    const uid = this.onlyMine ? process.getuid?.() : undefined;
+    return kinds.flatMap((k) => records(this.listing!, k)).filter((r) => matches(r, this.filterText, uid));
+  }
+
+  getChildren(node?: Node): Node[] {
+    if (!node) {
+      if (this.error) return [{ type: 'note', text: `Listing failed: ${this.error}`, icon: 'error' }];
+      if (!this.listing || isEmpty(this.listing)) return []; // the view's welcome content shows
+      return GROUPS.map((group) => ({
+        type: 'group',
+        group,
+        count: group.id === 'limits' ? this.limitList.length : this.visible(group.kinds).length,
+      }));
+    }
+    if (node.type !== 'group') return [];
+    if (node.group.id === 'limits') return this.limitList.map((limit) => ({ type: 'limit', limit }));
+    const items: Node[] = this.visible(node.group.kinds).map((record) => ({ type: 'object', record }));
+    if (items.length === 0 && (this.filterText || this.onlyMine)) return [{ type: 'note', text: 'Nothing matches the filter', icon: 'filter' }];
+    return items;
+  }
+
+  getTreeItem(node: Node): vscode.TreeItem {
+    switch (node.type) {
+      case 'group': {
+        const item = new vscode.TreeItem(node.group.label, node.group.id === 'limits'
+          ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded);
+        item.id = `group:${node.group.id}`;
+        item.description = String(node.count);
+        item.iconPath = new vscode.ThemeIcon(node.group.icon);
+        item.contextValue = `group.${node.group.id}`;
+        return item;
+      }
+      case 'object': {
+        const r = node.record;
+        const item = new vscode.TreeItem(objectLabel(r), vscode.TreeItemCollapsibleState.None);
+        item.id = `${r.kind}:${'name' in r ? r.name : r.id}`;
+        item.description = objectDescription(r, this.config.sizeUnits);
+        const tip = new vscode.MarkdownString(objectTooltip(r));
+        tip.supportHtml = true;
+        item.tooltip = tip;
+        const orphan = r.kind === 'shm' && r.orphan;
+        item.iconPath = new vscode.ThemeIcon(objectIcon(r), orphan ? new vscode.ThemeColor('list.warningForeground') : undefined);
+        item.contextValue = contextValue(r);
+        item.accessibilityInformation = { label: `${objectLabel(r)}, ${item.description}` };
+        return item;
+      }
+      case 'limit': {
+        const item = new vscode.TreeItem(limitLabel(node.limit), vscode.TreeItemCollapsibleState.None);
+        item.id = `limit:${node.limit.name}`;
+        item.description = limitDescription(node.limit);
+        item.tooltip = node.limit.description;
+        item.iconPath = new vscode.ThemeIcon('symbol-property');
+        item.contextValue = 'limit';
+        return item;
+      }
+      case 'note': {
+        const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
+        item.iconPath = new vscode.ThemeIcon(node.icon);
+        item.contextValue = 'note';
+        return item;
+      }
+    }
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+    this.refreshed.dispose();
+  }
+}
+
+/** Registers the view, its refresh triggers and its filter commands. */
+export function activate(context: vscode.ExtensionContext): { provider: ExplorerProvider; view: vscode.TreeView<Node> } {
+  const config = () => readConfig(vscode.workspace.getConfiguration(SECTION));
+  const provider = new ExplorerProvider(config());
+  const view = vscode.window.createTreeView(VIEW_ID, { treeDataProvider: provider, showCollapseAll: true });
+  context.subscriptions.push(provider, view);
+
+  const describeFilter = () => {
+    const { text, onlyMine } = provider.filter;
+    const parts = [text ? `“${text}”` : '', onlyMine ? 'only mine' : ''].filter(Boolean);
+    view.description = parts.length ? `filter: ${parts.join(', ')}` : undefined;
+    void vscode.commands.executeCommand('setContext', 'shmscope.filtered', parts.length > 0);
+    void vscode.commands.executeCommand('setContext', 'shmscope.onlyMine', onlyMine);
+  };
+
+  let timer: NodeJS.Timeout | undefined;
+  let watcher: FSWatcher | undefined;
+  let debounce: NodeJS.Timeout | undefined;
+  const arm = () => {
+    const c = config();
+    provider.setConfig(c);
+    describeFilter();
+    if (timer) clearInterval(timer);
+    timer = c.refreshIntervalMs > 0 ? setInterval(() => void provider.refresh(), c.refreshIntervalMs) : undefined;
+    watcher?.close();
+    watcher = undefined;
+    if (c.watchDevShm) {
+      try {
+        // Bursts of changes (a producer creating several objects) become one listing.
+        watcher = watch('/dev/shm', () => {
+          if (debounce) clearTimeout(debounce);
+          debounce = setTimeout(() => void provider.refresh(), 150);
+        });
+        watcher.on('error', (e) => log.warn(`watching /dev/shm stopped: ${e.message}`));
+      } catch (e) {
+        log.warn(`cannot watch /dev/shm: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  };
+  arm();
+  context.subscriptions.push(
+    { dispose: () => { if (timer) clearInterval(timer); if (debounce) clearTimeout(debounce); watcher?.close(); } },
+    vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration(SECTION)) arm(); }),
+    // Listing only while someone looks: a hidden view is refreshed when it shows again.
+    view.onDidChangeVisibility((e) => { if (e.visible) void provider.refresh(); }),
+    vscode.commands.registerCommand('shmscope.refresh', () => provider.refresh()),
+    vscode.commands.registerCommand('shmscope.filter', async (text?: string) => {
+      const value = typeof text === 'string' ? text : await vscode.window.showInputBox({
+        title: 'Filter Shared Memory',
+        prompt: 'Show objects whose key, id, name or owner contains this text (empty shows all)',
+        value: provider.filter.text,
+      });
+      if (value === undefined) return;
+      provider.setFilter(value);
+      describeFilter();
+    }),
+    vscode.commands.registerCommand('shmscope.clearFilter', () => {
+      provider.setFilter('', false);
+      describeFilter();
+    }),
+    vscode.commands.registerCommand('shmscope.toggleOnlyMine', () => {
+      provider.setFilter(provider.filter.text, !provider.filter.onlyMine);
+      describeFilter();
+    }),
+  );
+  void provider.refresh();
+  return { provider, view };
+}

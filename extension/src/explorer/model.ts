@@ -1,0 +1,190 @@
+// What the explorer shows, as pure functions of the façade's records: groups, labels,
+// descriptions, tooltips (Markdown text), icons, filtering. No vscode import, so it is unit-tested.
+import type { IpcRecord, Kind, Limit, Listing } from '../ipc/types';
+import type { Target } from '../ipc/target';
+
+/** The explorer's top-level groups, in display order. */
+export type GroupId = 'shm' | 'posix-shm' | 'sem' | 'posix-sem' | 'msg' | 'limits';
+
+export interface GroupSpec {
+  id: GroupId;
+  label: string;
+  /** Codicon id. */
+  icon: string;
+  kinds: readonly Kind[];
+}
+
+export const GROUPS: readonly GroupSpec[] = [
+  { id: 'shm', label: 'System V Segments', icon: 'database', kinds: ['shm'] },
+  { id: 'posix-shm', label: 'POSIX Shared Memory', icon: 'file-binary', kinds: ['posix-shm'] },
+  { id: 'sem', label: 'System V Semaphore Sets', icon: 'symbol-numeric', kinds: ['sem'] },
+  { id: 'posix-sem', label: 'POSIX Semaphores', icon: 'symbol-constant', kinds: ['posix-sem'] },
+  { id: 'msg', label: 'Message Queues', icon: 'mail', kinds: ['msg', 'posix-mq'] },
+  { id: 'limits', label: 'Limits', icon: 'dashboard', kinds: [] },
+];
+
+/** Every record of a listing, in group order. */
+export function records(l: Listing, kind: Kind): IpcRecord[] {
+  switch (kind) {
+    case 'shm': return l.shm;
+    case 'sem': return l.sem;
+    case 'msg': return l.msg;
+    case 'posix-shm': return l.posixShm;
+    case 'posix-sem': return l.posixSem;
+    case 'posix-mq': return l.posixMq;
+  }
+}
+
+export function isEmpty(l: Listing): boolean {
+  return l.shm.length + l.sem.length + l.msg.length + l.posixShm.length + l.posixSem.length + l.posixMq.length === 0;
+}
+
+export const hexKey = (key: number): string => `0x${(key >>> 0).toString(16).padStart(8, '0')}`;
+
+/** "4 KiB" (binary units) or "4,096 B". */
+export function formatSize(bytes: number, units: 'binary' | 'bytes' = 'binary'): string {
+  if (units === 'bytes' || bytes < 1024) return `${bytes.toLocaleString('en-US')} B`;
+  const names = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = bytes;
+  let i = -1;
+  while (v >= 1024 && i < names.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  const text = Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 1 : 0);
+  return `${text} ${names[i]}`;
+}
+
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+/** The target naming a record, for the façade's calls. */
+export function targetOf(r: IpcRecord): Target {
+  switch (r.kind) {
+    case 'shm':
+    case 'sem':
+    case 'msg':
+      return { kind: r.kind, id: r.id };
+    default:
+      return { kind: r.kind, name: r.name };
+  }
+}
+
+/** The label users name an object by: "key 0x52494e47 · id 32770", "private · id 5", "/ring". */
+export function objectLabel(r: IpcRecord): string {
+  switch (r.kind) {
+    case 'shm':
+    case 'sem':
+    case 'msg':
+      return `${r.key === 0 ? 'private' : `key ${hexKey(r.key)}`} · id ${r.id}`;
+    default:
+      return r.name;
+  }
+}
+
+/** The short facts after the label: size, attachments, values, owner. */
+export function objectDescription(r: IpcRecord, units: 'binary' | 'bytes' = 'binary'): string {
+  const parts: string[] = [];
+  switch (r.kind) {
+    case 'shm':
+      parts.push(formatSize(r.size, units), `${r.nattch} attached`);
+      if (r.removed) parts.push('removed');
+      if (r.orphan) parts.push('orphan');
+      break;
+    case 'posix-shm':
+      parts.push(formatSize(r.size, units), `${r.attachedBy.length} mapping`);
+      break;
+    case 'sem':
+      parts.push(plural(r.nsems, 'sem'));
+      if (r.values.length > 0) {
+        const shown = r.values.slice(0, 8).join(', ');
+        parts.push(`[${shown}${r.values.length > 8 ? ', …' : ''}]`);
+        const waiting = r.ncnt.reduce((a, b) => a + b, 0) + r.zcnt.reduce((a, b) => a + b, 0);
+        if (waiting > 0) parts.push(`${waiting} waiting`);
+      } else if (r.unreadable) parts.push(`values: ${r.unreadable}`);
+      break;
+    case 'posix-sem':
+      parts.push(r.value === null ? `value: ${r.unreadable ?? '?'}` : `value ${r.value}`);
+      break;
+    case 'msg':
+      parts.push(plural(r.messages, 'msg'), formatSize(r.bytes, units));
+      break;
+    case 'posix-mq':
+      parts.push('POSIX', r.messages === null ? `messages: ${r.unreadable ?? '?'}` : `${r.messages}/${r.maxMessages ?? '?'} msgs`);
+      break;
+  }
+  parts.push(r.user);
+  return parts.join(' · ');
+}
+
+/** Codicon id for an object; orphans get a warning. */
+export function objectIcon(r: IpcRecord): string {
+  if (r.kind === 'shm' && r.orphan) return 'warning';
+  if (r.kind === 'shm' && r.removed) return 'trash';
+  return GROUPS.find((g) => g.kinds.includes(r.kind))?.icon ?? 'circle-outline';
+}
+
+/** The tree item's context value, matched by package.json menus (`viewItem == shm`, …). */
+export function contextValue(r: IpcRecord): string {
+  return r.kind === 'shm' && r.orphan ? 'shm.orphan' : r.kind;
+}
+
+const perm = (mode: number): string => `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
+const md = (s: string): string => s.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`);
+const when = (t: string | null): string => (t ? md(t) : '—');
+
+/** A Markdown table of every fact the listing has about the object. */
+export function objectTooltip(r: IpcRecord): string {
+  const rows: [string, string][] = [['owner', md(`${r.user} (uid ${r.uid})`)], ['mode', perm(r.mode)]];
+  switch (r.kind) {
+    case 'shm':
+      rows.push(['key', hexKey(r.key)], ['id', String(r.id)], ['size', `${r.size.toLocaleString('en-US')} bytes`],
+        ['attached', String(r.nattch)], ['creator pid', String(r.cpid)], ['last pid', String(r.lpid)],
+        ['attached', when(r.atime)], ['detached', when(r.dtime)], ['changed', when(r.ctime)]);
+      if (r.attachedBy.length) rows.push(['processes', r.attachedBy.map((a) => md(`${a.pid} ${a.command}`)).join('<br>')]);
+      if (r.hiddenAttachers) rows.push(['not visible', `${r.hiddenAttachers} attachment(s) in processes we may not read`]);
+      break;
+    case 'posix-shm':
+      rows.push(['name', md(r.name)], ['size', `${r.size.toLocaleString('en-US')} bytes`], ['modified', when(r.mtime)]);
+      if (r.attachedBy.length) rows.push(['processes', r.attachedBy.map((a) => md(`${a.pid} ${a.command}`)).join('<br>')]);
+      break;
+    case 'sem':
+      rows.push(['key', hexKey(r.key)], ['id', String(r.id)], ['semaphores', String(r.nsems)], ['last op', when(r.otime)], ['changed', when(r.ctime)]);
+      r.values.slice(0, 16).forEach((v, i) =>
+        rows.push([`#${i}`, `value ${v}, ncnt ${r.ncnt[i] ?? '?'}, zcnt ${r.zcnt[i] ?? '?'}, last pid ${r.pids[i] ?? '?'}`]));
+      if (r.unreadable) rows.push(['values', md(`not readable (${r.unreadable})`)]);
+      break;
+    case 'posix-sem':
+      rows.push(['name', md(r.name)], ['value', r.value === null ? md(`not readable (${r.unreadable ?? '?'})`) : String(r.value)]);
+      break;
+    case 'msg':
+      rows.push(['key', hexKey(r.key)], ['id', String(r.id)], ['messages', String(r.messages)], ['bytes', String(r.bytes)],
+        ['capacity', r.qbytes === null ? '—' : `${r.qbytes} bytes`], ['last sender', String(r.lspid)], ['last receiver', String(r.lrpid)],
+        ['last send', when(r.stime)], ['last receive', when(r.rtime)]);
+      break;
+    case 'posix-mq':
+      rows.push(['name', md(r.name)], ['messages', String(r.messages ?? '—')], ['max messages', String(r.maxMessages ?? '—')],
+        ['message size', String(r.messageSize ?? '—')], ['notify pid', String(r.notifyPid ?? '—')]);
+      if (r.unreadable) rows.push(['attributes', md(`not readable (${r.unreadable})`)]);
+      break;
+  }
+  const title = `**${md(objectLabel(r))}**${r.kind === 'shm' && r.orphan ? ' — orphan: nothing attached and its creator is gone' : ''}`;
+  return `${title}\n\n| | |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}`;
+}
+
+export function limitLabel(l: Limit): string {
+  return l.name;
+}
+
+export function limitDescription(l: Limit): string {
+  const value = typeof l.value === 'number' ? l.value.toLocaleString('en-US') : l.value;
+  return l.used === null ? value : `${l.used.toLocaleString('en-US')} of ${value}`;
+}
+
+/** Filter: text matches label, name, key, id or owner (case-insensitive); onlyMine keeps uid. */
+export function matches(r: IpcRecord, text: string, onlyUid: number | undefined): boolean {
+  if (onlyUid !== undefined && r.uid !== onlyUid) return false;
+  const t = text.trim().toLowerCase();
+  if (!t) return true;
+  const hay = [objectLabel(r), String(r.id), hexKey(r.key), r.user, 'name' in r ? r.name : ''].join('\n').toLowerCase();
+  return hay.includes(t);
+}

@@ -1,0 +1,34 @@
+// Wiring only: each feature module has its own activate(context, deps).
+import * as vscode from 'vscode';
+import * as commands from './commands';
+import * as explorer from './explorer';
+import * as inspector from './inspector';
+import * as logging from './log';
+import { log } from './log';
+
+/** What the extension returns from activate: used by the editor tests and other extensions. */
+export interface ShmscopeApi {
+  /** Re-list objects now; resolves when the tree has the new listing. */
+  refresh(): Promise<void>;
+  /** The explorer's provider (tree nodes and items, exactly as the view shows them). */
+  explorer: explorer.ExplorerProvider;
+  /** The last lines of the "Shared Memory" log. */
+  recentLog(): readonly string[];
+}
+
+export function activate(context: vscode.ExtensionContext): ShmscopeApi {
+  try {
+    const channel = logging.activate(context);
+    inspector.activate(context, channel);
+    const { provider } = explorer.activate(context);
+    commands.activate(context, { provider });
+    return { refresh: () => provider.refresh(), explorer: provider, recentLog: () => log.recent() };
+  } catch (e) {
+    void vscode.window.showErrorMessage(`Shared Memory failed to start: ${e instanceof Error ? e.message : String(e)}`);
+    throw e;
+  }
+}
+
+export function deactivate(): void {
+  /* every resource is a disposable in context.subscriptions */
+}

@@ -1,0 +1,31 @@
+// Types of workbench.mjs for the TypeScript tests that import it.
+import type { Browser } from 'playwright-core';
+
+export const QUIET_SETTINGS: Record<string, unknown>;
+export function freePort(): Promise<number>;
+export function isolatedEnv(runDir: string, extra?: Record<string, string>): NodeJS.ProcessEnv;
+export function installVsix(vsix: string, extensionsDir: string, runDir: string): string;
+export interface Workbench {
+  url: string;
+  port: number;
+  runDir: string;
+  logsDir: string;
+  pid: number;
+  stop(): Promise<void>;
+  exited: Promise<{ code: number | null; signal: string | null }>;
+}
+export interface WorkbenchOptions {
+  folder: string;
+  extensionDevelopmentPath?: string;
+  extensionTestsPath?: string;
+  extensionEnvironment?: Record<string, string>;
+  port?: number;
+  vsix?: string[];
+  smokeTestDriver?: boolean;
+  settings?: Record<string, unknown>;
+  keepRunDir?: boolean;
+  env?: Record<string, string>;
+  onOutput?: (line: string) => void;
+}
+export function startWorkbench(o: WorkbenchOptions): Promise<Workbench>;
+export function launchBrowser(runDir: string, opts?: { headless?: boolean }): Promise<Browser>;

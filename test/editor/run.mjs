@@ -1,0 +1,173 @@
+#!/usr/bin/env node
+// The editor tests in a real VS Code (code-server) driven by the system chromium:
+//   1. in-host suites (test/editor/suite/*.test.ts, mocha, run inside the extension host through
+//      extensionTestsPath; one workbench for all of them);
+//   2. page-driven tests (test/editor/ui/*.test.ts, node:test + playwright-core; each file starts
+//      its own workbench).
+// Writes .test-artifacts/editor-summary.json {"passed":N,"failed":N} and per-test lines; on a
+// failure keeps a screenshot and the extension host log under .test-artifacts/editor/.
+//   node test/editor/run.mjs [--no-build] [--only host|ui] [--grep TEXT]
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+import { ensureEditorEnv } from '../../scripts/editor/env.mjs';
+import { launchBrowser, startWorkbench } from '../../scripts/editor/workbench.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const argv = process.argv.slice(2);
+const opt = (flag) => { const i = argv.indexOf(flag); return i >= 0 ? argv[i + 1] : undefined; };
+const only = opt('--only');
+const grep = opt('--grep');
+const artifacts = path.join(root, '.test-artifacts');
+const editorArtifacts = path.join(artifacts, 'editor');
+const summaryFile = path.join(artifacts, 'editor-summary.json');
+const t0 = Date.now();
+const secs = (t) => `${((Date.now() - t) / 1000).toFixed(1)} s`;
+
+mkdirSync(editorArtifacts, { recursive: true });
+rmSync(summaryFile, { force: true });
+const results = { passed: 0, failed: 0 };
+const writeSummary = () => writeFileSync(summaryFile, `${JSON.stringify(results)}\n`);
+writeSummary();
+
+/** Copies every extension host / server log of a run into the artifacts. */
+export function keepLogs(logsDir, dest) {
+  if (!existsSync(logsDir)) return [];
+  const kept = [];
+  const walk = (dir) => {
+    for (const name of readdirSync(dir)) {
+      const p = path.join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (name.endsWith('.log')) {
+        const out = path.join(dest, path.relative(logsDir, p));
+        mkdirSync(path.dirname(out), { recursive: true });
+        cpSync(p, out);
+        kept.push(out);
+      }
+    }
+  };
+  walk(logsDir);
+  return kept;
+}
+
+async function build() {
+  if (!argv.includes('--no-build')) {
+    const t = Date.now();
+    const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
+    if (r.status !== 0) throw new Error('build failed');
+    console.log(`editor: build ${secs(t)}`);
+  }
+}
+
+/** Bundles the in-host suites (each test file and the mocha runner) to out/editor-suite/. */
+async function bundleSuites() {
+  const dir = path.join(root, 'test', 'editor', 'suite');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.test.ts') || f === 'index.ts');
+  const outdir = path.join(root, 'out', 'editor-suite');
+  rmSync(outdir, { recursive: true, force: true });
+  await esbuild.build({
+    entryPoints: files.map((f) => path.join(dir, f)),
+    outdir,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['vscode', 'mocha'],
+    sourcemap: 'inline',
+    logLevel: 'warning',
+  });
+  return { outdir, count: files.length - 1 };
+}
+
+async function runHostSuites() {
+  const { outdir, count } = await bundleSuites();
+  if (count === 0) return;
+  const resultsFile = path.join(editorArtifacts, 'host-results.jsonl');
+  rmSync(resultsFile, { force: true });
+  const t = Date.now();
+  const wb = await startWorkbench({
+    folder: path.join(root, 'test', 'editor', 'workspace'),
+    extensionDevelopmentPath: root,
+    extensionTestsPath: path.join(outdir, 'index.js'),
+    extensionEnvironment: { SHMSCOPE_TEST_RESULTS: resultsFile, SHMSCOPE_TEST: '1', ...(grep ? { SHMSCOPE_TEST_GREP: grep } : {}) },
+  });
+  const browser = await launchBrowser(wb.runDir);
+  let exitCode;
+  let page;
+  try {
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const exited = new Promise((resolve) => page.exposeFunction('codeAutomationExit', (code) => { resolve(code); }));
+    await page.goto(wb.url);
+    const deadline = new Promise((resolve) => setTimeout(() => resolve('timeout'), 10 * 60_000).unref());
+    exitCode = await Promise.race([exited, deadline]);
+  } finally {
+    const lines = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+    for (const r of lines) {
+      console.log(`  ${r.state === 'passed' ? 'ok  ' : 'FAIL'} host › ${r.title}${r.ms !== undefined ? ` (${r.ms} ms)` : ''}`);
+      if (r.state !== 'passed') console.log(`       ${String(r.error).split('\n').join('\n       ')}`);
+      results[r.state === 'passed' ? 'passed' : 'failed']++;
+    }
+    const bad = exitCode !== 0 || lines.some((r) => r.state !== 'passed') || lines.length === 0;
+    if (bad) {
+      if (lines.length === 0 || (exitCode !== 0 && !lines.some((r) => r.state !== 'passed'))) {
+        results.failed++;
+        console.log(`  FAIL host › the suite did not complete (exit ${exitCode})`);
+      }
+      const dest = path.join(editorArtifacts, 'host');
+      rmSync(dest, { recursive: true, force: true });
+      mkdirSync(dest, { recursive: true });
+      if (page) await page.screenshot({ path: path.join(dest, 'screenshot.png') }).catch(() => {});
+      keepLogs(wb.logsDir, path.join(dest, 'logs'));
+      console.log(`  artifacts: ${dest} (screenshot.png, logs/ with the extension host log)`);
+    }
+    await browser.close().catch(() => {});
+    await wb.stop();
+    writeSummary();
+    console.log(`editor: in-host suites ${secs(t)}`);
+  }
+}
+
+function runUiTests() {
+  const dir = path.join(root, 'test', 'editor', 'ui');
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => /\.test\.(ts|mjs)$/.test(f)).sort().map((f) => path.join(dir, f)) : [];
+  if (files.length === 0) return Promise.resolve();
+  const tap = path.join(editorArtifacts, 'ui.tap');
+  rmSync(tap, { force: true });
+  const t = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [
+      '--import', 'tsx', '--test', '--test-concurrency=1',
+      '--test-reporter=spec', '--test-reporter-destination=stdout',
+      '--test-reporter=tap', `--test-reporter-destination=${tap}`,
+      ...(grep ? [`--test-name-pattern=${grep}`] : []),
+      ...files,
+    ], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, SHMSCOPE_TEST: '1' } });
+    child.on('exit', (code) => {
+      const text = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
+      const num = (k) => Number(/^# \w+ (\d+)$/.exec(text.split('\n').filter((l) => l.startsWith(`# ${k} `)).pop() ?? '')?.[1] ?? 0);
+      results.passed += num('pass');
+      const failed = num('fail') + num('cancelled');
+      results.failed += failed === 0 && code !== 0 ? 1 : failed;
+      writeSummary();
+      console.log(`editor: page-driven tests ${secs(t)}`);
+      resolve();
+    });
+  });
+}
+
+try {
+  await build();
+  const t = Date.now();
+  ensureEditorEnv();
+  console.log(`editor: environment ${secs(t)}`);
+  if (only !== 'ui') await runHostSuites();
+  if (only !== 'host') await runUiTests();
+} catch (e) {
+  results.failed++;
+  console.log(`editor: FAILED: ${e instanceof Error ? e.stack : e}`);
+}
+writeSummary();
+console.log(`editor: ${results.passed} passed, ${results.failed} failed in ${secs(t0)}`);
+process.exit(results.failed === 0 ? 0 : 1);

@@ -1,0 +1,258 @@
+/// <reference types="mocha" />
+// In the extension host of a real workbench: the explorer lists what the test creates, refreshes,
+// and its commands act on real kernel objects. Every object is removed in teardown, even on failure.
+import assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { ShmscopeApi } from '../../../extension/src/extension';
+import type { Node } from '../../../extension/src/explorer';
+import * as ipc from '../../../extension/src/ipc';
+import type { Target } from '../../../extension/src/ipc/target';
+
+const EXT_ID = 'shmscope.shmscope';
+let api: ShmscopeApi;
+const created: Target[] = [];
+const tag = `shmscope-edt-${process.pid}`;
+let keySeq = 0;
+/** Keys unlikely to clash with anything on the machine: 0x5ExxPPPP by pid. */
+const freshKey = () => (0x5e000000 | ((++keySeq & 0xff) << 16) | (process.pid & 0xffff)) >>> 0;
+
+function track<T extends Target>(t: T): T {
+  created.push(t);
+  return t;
+}
+
+async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Every object item of the tree as the view shows it. */
+function items(): { node: Node; item: vscode.TreeItem; group: string }[] {
+  const out: { node: Node; item: vscode.TreeItem; group: string }[] = [];
+  for (const g of api.explorer.getChildren()) {
+    if (g.type !== 'group') continue;
+    for (const node of api.explorer.getChildren(g)) {
+      if (node.type === 'object') out.push({ node, item: api.explorer.getTreeItem(node), group: g.group.label });
+    }
+  }
+  return out;
+}
+
+const labelOf = (i: vscode.TreeItem) => (typeof i.label === 'string' ? i.label : i.label?.label ?? '');
+const find = (label: string) => items().find((x) => labelOf(x.item) === label);
+
+suiteSetup(async () => {
+  const ext = vscode.extensions.getExtension<ShmscopeApi>(EXT_ID);
+  assert.ok(ext, `${EXT_ID} is loaded`);
+  api = await ext.activate();
+  await vscode.commands.executeCommand('workbench.view.extension.shmscope');
+});
+
+teardown(() => {
+  for (const t of created.splice(0)) {
+    try { if (ipc.exists(t)) ipc.remove(t); } catch { /* already gone */ }
+  }
+});
+
+suite('Explorer', () => {
+  test('shows objects of every kind in their groups, with labels, descriptions and context values', async () => {
+    const shmKey = freshKey();
+    const shmId = ipc.createShm({ key: shmKey, size: 8192, mode: 0o640 });
+    track({ kind: 'shm', id: shmId });
+    const semId = ipc.createSemSet({ key: 0, nsems: 2, values: [3, 0] });
+    track({ kind: 'sem', id: semId });
+    const msgId = ipc.createMsgQueue({ key: 0 });
+    track({ kind: 'msg', id: msgId });
+    ipc.msgSend(msgId, 1, new TextEncoder().encode('hello'));
+    ipc.createPosixShm({ name: `/${tag}-obj`, size: 100 });
+    track({ kind: 'posix-shm', name: `/${tag}-obj` });
+    ipc.createPosixSem({ name: `/${tag}-sem`, value: 4 });
+    track({ kind: 'posix-sem', name: `/${tag}-sem` });
+
+    await vscode.commands.executeCommand('shmscope.refresh');
+    const shm = find(`key 0x${shmKey.toString(16).padStart(8, '0')} · id ${shmId}`);
+    assert.ok(shm, 'the segment is listed');
+    assert.equal(shm.group, 'System V Segments');
+    assert.match(String(shm.item.description), /^8 KiB · 0 attached · .*root$/);
+    assert.match(shm.item.contextValue ?? '', /^shm/);
+    assert.ok(shm.item.tooltip instanceof vscode.MarkdownString && /\| mode \| 0640 \|/.test(shm.item.tooltip.value));
+
+    const sem = find(`private · id ${semId}`);
+    assert.ok(sem && sem.group === 'System V Semaphore Sets', 'the semaphore set is listed');
+    assert.equal(sem.item.description, '2 sems · [3, 0] · root');
+    assert.equal(sem.item.contextValue, 'sem');
+    const msg = items().find((x) => x.group === 'Message Queues' && labelOf(x.item) === `private · id ${msgId}`);
+    assert.ok(msg, 'the queue is listed');
+    assert.equal(msg.item.description, '1 msg · 5 B · root');
+    const pshm = find(`/${tag}-obj`);
+    assert.ok(pshm && pshm.group === 'POSIX Shared Memory' && pshm.item.contextValue === 'posix-shm');
+    const psem = find(`/${tag}-sem`);
+    assert.ok(psem && psem.group === 'POSIX Semaphores');
+    assert.equal(psem.item.description, 'value 4 · root');
+
+    const groups = api.explorer.getChildren().map((g) => (g.type === 'group' ? g.group.label : g.type));
+    assert.deepEqual(groups, ['System V Segments', 'POSIX Shared Memory', 'System V Semaphore Sets', 'POSIX Semaphores', 'Message Queues', 'Limits']);
+    const limits = api.explorer.getChildren().find((g) => g.type === 'group' && g.group.id === 'limits')!;
+    assert.ok(api.explorer.getChildren(limits).some((n) => n.type === 'limit' && n.limit.name === 'shmmni'));
+  });
+
+  test('refresh picks up a new and a removed object; /dev/shm changes refresh on their own', async () => {
+    const id = ipc.createShm({ key: 0, size: 4096 });
+    const t = track({ kind: 'shm', id } as const);
+    await vscode.commands.executeCommand('shmscope.refresh');
+    assert.ok(find(`private · id ${id}`), 'new segment shown after Refresh');
+    ipc.remove(t);
+    await vscode.commands.executeCommand('shmscope.refresh');
+    assert.equal(find(`private · id ${id}`), undefined, 'removed segment gone after Refresh');
+
+    // No Refresh here: the /dev/shm watcher must notice.
+    const name = `/${tag}-watch`;
+    const seen = new Promise<void>((resolve) => {
+      const sub = api.explorer.onDidRefresh((l) => { if (l.posixShm.some((r) => r.name === name)) { sub.dispose(); resolve(); } });
+    });
+    ipc.createPosixShm({ name, size: 64 });
+    track({ kind: 'posix-shm', name });
+    await Promise.race([seen, new Promise((_, rej) => setTimeout(() => rej(new Error('no refresh after a /dev/shm change within 10 s')), 10_000))]);
+    assert.ok(find(name));
+  });
+
+  test('filter by text and Clear Filter', async () => {
+    const id = ipc.createShm({ key: 0, size: 4096 });
+    track({ kind: 'shm', id });
+    const other = ipc.createSemSet({ key: 0, nsems: 1 });
+    track({ kind: 'sem', id: other });
+    await vscode.commands.executeCommand('shmscope.refresh');
+    await vscode.commands.executeCommand('shmscope.filter', `id ${id}`);
+    const shown = items().map((x) => labelOf(x.item));
+    assert.deepEqual(shown, [`private · id ${id}`]);
+    await vscode.commands.executeCommand('shmscope.clearFilter');
+    assert.ok(find(`private · id ${other}`));
+  });
+});
+
+suite('Commands', () => {
+  test('Create Segment makes one with the key, size and mode given', async () => {
+    const key = freshKey();
+    const id = await vscode.commands.executeCommand<number>('shmscope.createSegment', { key, size: 12288, mode: 0o644 });
+    assert.equal(typeof id, 'number');
+    track({ kind: 'shm', id });
+    const rec = (await ipc.list()).shm.find((r) => r.id === id);
+    assert.ok(rec);
+    assert.equal(rec.key, key);
+    assert.equal(rec.size, 12288);
+    assert.equal(rec.mode, 0o644);
+    assert.ok(find(`key 0x${key.toString(16).padStart(8, '0')} · id ${id}`), 'shown without a manual refresh');
+  });
+
+  test('Copy Key and Copy Id put the values on the clipboard', async () => {
+    const key = freshKey();
+    const id = ipc.createShm({ key, size: 4096 });
+    track({ kind: 'shm', id });
+    await vscode.commands.executeCommand('shmscope.refresh');
+    const node = find(`key 0x${key.toString(16).padStart(8, '0')} · id ${id}`)!.node;
+    await vscode.commands.executeCommand('shmscope.copyKey', node);
+    assert.equal(await vscode.env.clipboard.readText(), `0x${key.toString(16).padStart(8, '0')}`);
+    await vscode.commands.executeCommand('shmscope.copyId', node);
+    assert.equal(await vscode.env.clipboard.readText(), String(id));
+  });
+
+  test('Semaphore Post and Set Value change the value shown', async () => {
+    const id = ipc.createSemSet({ key: 0, nsems: 2, values: [0, 0] });
+    track({ kind: 'sem', id });
+    await vscode.commands.executeCommand('shmscope.refresh');
+    const node = find(`private · id ${id}`)!.node;
+    assert.equal(await vscode.commands.executeCommand('shmscope.semaphore.post', node, { num: 1 }), true);
+    assert.equal(find(`private · id ${id}`)!.item.description, '2 sems · [0, 1] · root');
+    await vscode.commands.executeCommand('shmscope.semaphore.setValue', `sem:${id}`, { num: 0, value: 7 });
+    assert.equal(find(`private · id ${id}`)!.item.description, '2 sems · [7, 1] · root');
+    assert.deepEqual(ipc.semGet(id).values, [7, 1]);
+    const name = `/${tag}-post`;
+    ipc.createPosixSem({ name, value: 0 });
+    track({ kind: 'posix-sem', name });
+    await vscode.commands.executeCommand('shmscope.semaphore.post', `psem:${name}`);
+    assert.equal(find(name)!.item.description, 'value 1 · root');
+  });
+
+  test('a Wait on a zero semaphore can be cancelled, and times out', async () => {
+    const id = ipc.createSemSet({ key: 0, nsems: 1, values: [0] });
+    track({ kind: 'sem', id });
+    const started = Date.now();
+    const waiting = vscode.commands.executeCommand<string>('shmscope.semaphore.wait', `sem:${id}`, { num: 0, timeoutMs: 120_000 });
+    await until('the wait to block in the kernel (ncnt 1)', () => ipc.semGet(id).ncnt[0] === 1);
+    const n = await vscode.commands.executeCommand<number>('shmscope.semaphore.cancelWait');
+    assert.equal(n, 1);
+    assert.equal(await waiting, 'cancelled');
+    assert.ok(Date.now() - started < 60_000);
+    assert.equal(ipc.semGet(id).ncnt[0], 0, 'no waiter left behind');
+
+    const t0 = Date.now();
+    assert.equal(await vscode.commands.executeCommand('shmscope.semaphore.wait', `sem:${id}`, { num: 0, timeoutMs: 400 }), 'timeout');
+    assert.ok(Date.now() - t0 >= 390, 'waited the timeout');
+    assert.ok(api.recentLog().some((l) => l.includes(`semaphore 0 of set ${id}: timeout`)));
+
+    ipc.semPost(id, 0);
+    assert.equal(await vscode.commands.executeCommand('shmscope.semaphore.wait', `sem:${id}`, { num: 0, timeoutMs: 1000 }), 'acquired');
+    assert.equal(ipc.semGet(id).values[0], 0);
+  });
+
+  test('Show Semaphore Details and Peek Messages open read-only documents; peeking consumes nothing', async () => {
+    const semId = ipc.createSemSet({ key: 0, nsems: 2, values: [5, 6] });
+    track({ kind: 'sem', id: semId });
+    const details = await vscode.commands.executeCommand<string>('shmscope.semaphore.showDetails', `sem:${semId}`);
+    assert.match(details, /^\s+1\s+6\s+0\s+0/m);
+    assert.equal(vscode.window.activeTextEditor?.document.uri.scheme, 'shmscope-text');
+
+    const msgId = ipc.createMsgQueue({ key: 0 });
+    track({ kind: 'msg', id: msgId });
+    ipc.msgSend(msgId, 3, new TextEncoder().encode('first'));
+    ipc.msgSend(msgId, 9, new TextEncoder().encode('second message'));
+    const listed = await vscode.commands.executeCommand('shmscope.peekMessages', `msg:${msgId}`, { index: 1 });
+    assert.deepEqual(listed, [{ type: 3, size: 5 }, { type: 9, size: 14 }]);
+    const text = vscode.window.activeTextEditor?.document.getText() ?? '';
+    assert.match(text, /type 9, 14 bytes/);
+    assert.match(text, /second message/);
+    assert.equal((await ipc.list()).msg.find((r) => r.id === msgId)?.messages, 2, 'both messages still queued');
+  });
+
+  test('the log records a permission error (an object of another user)', async function () {
+    if (process.geteuid?.() !== 0) this.skip(); // needs root to act as another user
+    const id = ipc.createSemSet({ key: 0, nsems: 1, values: [0], mode: 0o600 });
+    track({ kind: 'sem', id });
+    process.seteuid!(65534); // nobody: the set is root's, mode 0600
+    let result: unknown;
+    try {
+      result = await vscode.commands.executeCommand('shmscope.semaphore.post', `sem:${id}`, { num: 0 });
+    } finally {
+      process.seteuid!(0);
+    }
+    assert.equal(result, undefined, 'the command reports instead of throwing');
+    const line = api.recentLog().find((l) => l.includes('EACCES') && l.includes(`set ${id}`));
+    assert.ok(line, `log has an EACCES line for set ${id}: ${api.recentLog().slice(-3).join(' | ')}`);
+    assert.match(line, /^\[error\] Semaphore Post: semop failed with EACCES \(errno 13\): /);
+    assert.equal(ipc.semGet(id).values[0], 0, 'value unchanged');
+  });
+
+  test('the extension host survives an object removed between listing and acting', async () => {
+    const semId = ipc.createSemSet({ key: 0, nsems: 1 });
+    const msgId = ipc.createMsgQueue({ key: 0 });
+    await vscode.commands.executeCommand('shmscope.refresh');
+    const semNode = find(`private · id ${semId}`)!.node;
+    ipc.remove({ kind: 'sem', id: semId });
+    ipc.remove({ kind: 'msg', id: msgId });
+    const before = api.recentLog().length;
+    assert.equal(await vscode.commands.executeCommand('shmscope.semaphore.post', semNode), undefined);
+    assert.equal(await vscode.commands.executeCommand('shmscope.peekMessages', `msg:${msgId}`, { index: 0 }), undefined);
+    assert.equal(await vscode.commands.executeCommand('shmscope.semaphore.showDetails', semNode), undefined);
+    const errors = api.recentLog().slice(before).filter((l) => l.startsWith('[error]'));
+    assert.ok(errors.length >= 2, `failures logged: ${errors.join(' | ')}`);
+    assert.ok(errors.every((l) => /E(INVAL|IDRM|NOENT)/.test(l)), errors.join(' | '));
+    await vscode.commands.executeCommand('shmscope.refresh');
+    assert.equal(find(`private · id ${semId}`), undefined);
+    assert.ok(vscode.extensions.getExtension(EXT_ID)?.isActive);
+  });
+});
