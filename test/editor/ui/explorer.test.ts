@@ -1,0 +1,161 @@
+// The Shared Memory explorer as a person sees it, in a real workbench (code-server + chromium):
+// the activity bar entry, the groups and items, the context menu's Remove… with its modal
+// confirmations (and a second one while a process is attached), and the inline Post action.
+// A screenshot of the explorer is always kept (.test-artifacts/editor/explorer.png); a failing
+// step keeps one named after it. Objects are made here and removed in after(), even on failure.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import * as ipc from '../../../extension/src/ipc';
+import type { Target } from '../../../extension/src/ipc/target';
+import { launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const ARTIFACTS = path.join(ROOT, '.test-artifacts', 'editor');
+const WAIT = 30_000;
+const tag = `shmscope-ui-${process.pid}`;
+const created: Target[] = [];
+const handles: ipc.ShmHandle[] = [];
+let wb: Workbench | undefined;
+let browser: Browser | undefined;
+let page: Page;
+
+async function shot(name: string): Promise<string> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const file = path.join(ARTIFACTS, `${name}.png`);
+  await page?.screenshot({ path: file }).catch(() => {});
+  return file;
+}
+
+async function step(name: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    console.log(`screenshot of the failure: ${await shot(`explorer-${name.replace(/\W+/g, '-')}`)}`);
+    throw e;
+  }
+}
+
+/** A row of the explorer tree with this exact label. */
+const row = (label: string) => page.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: label }) }).first();
+
+async function command(title: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: WAIT });
+  await input.fill(`>Shared Memory: ${title}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: WAIT });
+  await page.keyboard.press('Enter');
+}
+
+async function until(what: string, probe: () => boolean | Promise<boolean>, ms = WAIT): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await probe())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Right-click a row, choose a context-menu entry. */
+async function contextMenu(label: string, entry: string): Promise<void> {
+  await row(label).click({ button: 'right' });
+  const item = page.locator('.context-view .action-item', { hasText: entry }).first();
+  await item.waitFor({ state: 'visible', timeout: WAIT });
+  await item.click();
+}
+
+const dialog = () => page.locator('.monaco-dialog-box');
+const dialogButton = (text: string) => dialog().locator('.monaco-button', { hasText: new RegExp(`^${text}$`) });
+
+describe('explorer in the workbench', () => {
+  let keyedId = 0;
+  const key = (0x5f000000 | (process.pid & 0xffff)) >>> 0;
+  const keyLabel = `key 0x${key.toString(16).padStart(8, '0')}`;
+
+  before(async () => {
+    keyedId = ipc.createShm({ key, size: 65536, mode: 0o600 });
+    created.push({ kind: 'shm', id: keyedId });
+    const semId = ipc.createSemSet({ key: 0, nsems: 1, values: [0] });
+    created.push({ kind: 'sem', id: semId });
+    ipc.createPosixShm({ name: `/${tag}`, size: 4096 });
+    created.push({ kind: 'posix-shm', name: `/${tag}` });
+    wb = await startWorkbench({
+      folder: path.join(ROOT, 'test', 'editor', 'workspace'),
+      extensionDevelopmentPath: ROOT,
+      settings: { 'shmscope.refreshIntervalMs': 0 },
+    });
+    browser = await launchBrowser(wb.runDir);
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(wb.url);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  });
+
+  after(async () => {
+    for (const h of handles.splice(0)) { try { h.close(); } catch { /* closed */ } }
+    for (const t of created.splice(0)) { try { if (ipc.exists(t)) ipc.remove(t); } catch { /* gone */ } }
+    await browser?.close().catch(() => {});
+    await wb?.stop();
+  });
+
+  it('shows the Shared Memory view with its groups and the objects made here', () => step('view', async () => {
+    await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').click({ timeout: 60_000 });
+    for (const g of ['System V Segments', 'POSIX Shared Memory', 'System V Semaphore Sets', 'POSIX Semaphores', 'Message Queues', 'Limits']) {
+      await row(g).waitFor({ timeout: 60_000 });
+    }
+    await row(`${keyLabel} · id ${keyedId}`).waitFor({ timeout: WAIT });
+    await row(`/${tag}`).waitFor({ timeout: WAIT });
+    const desc = await row(`${keyLabel} · id ${keyedId}`).locator('.label-description').textContent();
+    assert.match(desc ?? '', /^64 KiB · 0 attached · .*root$/);
+    assert.equal(await page.locator('.pane-header[aria-label*="Objects"] .action-label[aria-label="Refresh"]').count() > 0
+      || await page.locator('.action-label[aria-label="Refresh"]').count() > 0, true, 'Refresh in the title bar');
+    const file = await shot('explorer');
+    console.log(`explorer screenshot: ${file}`);
+  }));
+
+  it('Remove… asks first, and removes only after confirmation', () => step('remove', async () => {
+    const label = `${keyLabel} · id ${keyedId}`;
+    await contextMenu(label, 'Remove…');
+    await dialog().waitFor({ timeout: WAIT });
+    const text = await dialog().textContent();
+    assert.match(text ?? '', new RegExp(`Remove segment ${keyedId}`));
+    assert.match(text ?? '', /No process is attached/);
+    await dialogButton('Cancel').click();
+    await dialog().waitFor({ state: 'hidden', timeout: WAIT });
+    assert.ok(ipc.exists({ kind: 'shm', id: keyedId }), 'Cancel keeps the segment');
+
+    await contextMenu(label, 'Remove…');
+    await dialogButton('Remove').click();
+    await until('the segment to go', () => !ipc.exists({ kind: 'shm', id: keyedId }));
+    await row(label).waitFor({ state: 'detached', timeout: WAIT });
+  }));
+
+  it('Remove… asks a second time while a process is attached', () => step('remove-attached', async () => {
+    const id = ipc.createShm({ key: 0, size: 4096 });
+    created.push({ kind: 'shm', id });
+    handles.push(ipc.openShm({ kind: 'shm', id })); // this test process attaches: nattch 1
+    await command('Refresh');
+    const label = `private · id ${id}`;
+    await row(label).waitFor({ timeout: WAIT });
+    await contextMenu(label, 'Remove…');
+    await dialog().waitFor({ timeout: WAIT });
+    assert.match((await dialog().textContent()) ?? '', /1 process is attached/);
+    await dialogButton('Remove').click();
+    await dialogButton('Remove Anyway').waitFor({ timeout: WAIT });
+    assert.match((await dialog().textContent()) ?? '', /in use by 1 process/);
+    assert.ok(!(await ipc.list()).shm.find((r) => r.id === id)?.removed, 'not removed before the second answer');
+    await dialogButton('Remove Anyway').click();
+    await until('the segment to be marked removed', async () => (await ipc.list()).shm.find((r) => r.id === id)?.removed !== false);
+  }));
+
+  it('the inline Post action changes the value shown', () => step('post', async () => {
+    const semId = (created.find((t) => t.kind === 'sem') as { id: number }).id;
+    const label = `private · id ${semId}`;
+    await row(label).hover();
+    await row(label).locator('.action-label[aria-label="Semaphore Post"]').click({ timeout: WAIT });
+    await row(label).locator('.label-description', { hasText: '[1]' }).waitFor({ timeout: WAIT });
+    assert.equal(ipc.semGet(semId).values[0], 1);
+  }));
+});
