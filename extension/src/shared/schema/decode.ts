@@ -197,10 +197,10 @@ export function textOf(b: Uint8Array, at: number, len: number): string {
   }
 }
 
-const TWO53 = 2n ** 53n;
-/** Integers as JSON: numbers when exact, decimal strings beyond 2^53. */
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+/** Integers as JSON: numbers when exact (|v| < 2^53), decimal strings beyond. */
 export function intJson(v: bigint): number | string {
-  return v <= TWO53 && v >= -TWO53 ? Number(v) : v.toString();
+  return v <= SAFE && v >= -SAFE ? Number(v) : v.toString();
 }
 
 export function enumName(t: EnumType, v: bigint): string | undefined {
@@ -745,12 +745,13 @@ class Node implements DecodedNode {
     const p = this.placement;
     this.kind = 'offset';
     if (this.short(t.size)) return;
-    const raw = valueOf(this.owner, p) as bigint;
+    const unsigned = valueOf(this.owner, p) as bigint;
+    const raw = t.width.signed ? BigInt.asIntN(t.width.size * 8, unsigned) : unsigned;
     this.value = raw;
     let base = 0n;
     if (t.base === 'self') base = BigInt(p.offset);
     else if (typeof t.base === 'object') base = this.owner.evalInt(t.base, this.diagnostics) ?? 0n;
-    const at = base + (t.width.signed ? BigInt.asIntN(t.width.size * 8, raw) : raw);
+    const at = base + raw;
     this.display = `→ 0x${at.toString(16)}`;
     const ctx = this.owner.ctx;
     if (at < 0n || at + BigInt(Math.max(1, t.target.size)) > BigInt(ctx.size)) {

@@ -12,15 +12,12 @@ const generated = new WeakMap<Type, FastDecoder | null>();
 const TWO32 = 4294967296;
 const helpers = {
   u64(dv: DataView, o: number, le: boolean): number | string {
-    const lo = dv.getUint32(le ? o : o + 4, le);
-    const hi = dv.getUint32(le ? o + 4 : o, le);
-    return hi < 0x200000 ? hi * TWO32 + lo : ((BigInt(hi) << 32n) | BigInt(lo)).toString();
+    const v = dv.getUint32(le ? o + 4 : o, le) * TWO32 + dv.getUint32(le ? o : o + 4, le);
+    return v <= Number.MAX_SAFE_INTEGER ? v : dv.getBigUint64(o, le).toString();
   },
   i64(dv: DataView, o: number, le: boolean): number | string {
-    const lo = dv.getUint32(le ? o : o + 4, le);
-    const hi = dv.getInt32(le ? o + 4 : o, le);
-    if (hi >= -0x200000 && hi < 0x200000) return hi * TWO32 + lo;
-    return intJson(BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo)));
+    const v = dv.getInt32(le ? o + 4 : o, le) * TWO32 + dv.getUint32(le ? o : o + 4, le);
+    return Number.isSafeInteger(v) ? v : dv.getBigInt64(o, le).toString();
   },
   ptr(dv: DataView, o: number, le: boolean): string {
     return `0x${dv.getBigUint64(o, le).toString(16)}`;
@@ -203,10 +200,19 @@ function fastArrayOrStruct(n: InstanceType<typeof NodeImpl>, t: Type, max: numbe
   }
   if (t.k === 'struct') {
     const fn = fastDecoder(t);
-    if (!fn) return undefined;
+    if (!fn || longestArray(t) > max) return undefined;
+    if (!n.owner.ctx.spend(1, report.diagnostics, n.range)) return undefined;
     const bytes = n.owner.bytes(n.offset, t.size);
     if (bytes.length < t.size) return undefined;
     return fn(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0);
   }
   return undefined;
+}
+
+/** The longest array count inside a fixed-layout type (toJson caps arrays). */
+function longestArray(t: Type, depth = 0): number {
+  if (depth > 32) return Infinity;
+  if (t.k === 'array') return Math.max(t.count ?? 0, longestArray(t.elem, depth + 1));
+  if (t.k === 'struct') return Math.max(0, ...t.fields.map((f) => longestArray(f.type, depth + 1)));
+  return 0;
 }

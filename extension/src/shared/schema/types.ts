@@ -113,7 +113,7 @@ export function builtinTypes(): Map<string, Type> {
   };
   add(int('char', 1, true, { char: true }));
   add(int('signed char', 1, true, { char: true }));
-  add(int('unsigned char', 1, false, { char: true }));
+  add(int('unsigned char', 1, false));
   add(int('bool', 1, false, { bool: true }), '_Bool');
   add(int('short', 2, true));
   add(int('unsigned short', 2, false));
@@ -128,8 +128,8 @@ export function builtinTypes(): Map<string, Type> {
   add({ k: 'float', name: 'long double', size: 16, align: 16 });
   add({ k: 'void', name: 'void', size: 0, align: 1 });
   for (const bits of [8, 16, 32, 64]) {
-    add(int(`int${bits}_t`, bits / 8, true, bits === 8 ? { char: true } : {}), `__int${bits}_t`, `int_least${bits}_t`, `s${bits}`, `__s${bits}`);
-    add(int(`uint${bits}_t`, bits / 8, false, bits === 8 ? { char: true } : {}), `__uint${bits}_t`, `uint_least${bits}_t`, `u${bits}`, `__u${bits}`, `u_int${bits}_t`);
+    add(int(`int${bits}_t`, bits / 8, true), `__int${bits}_t`, `int_least${bits}_t`, `s${bits}`, `__s${bits}`);
+    add(int(`uint${bits}_t`, bits / 8, false), `__uint${bits}_t`, `uint_least${bits}_t`, `u${bits}`, `__u${bits}`, `u_int${bits}_t`);
     add(int(`int_fast${bits}_t`, bits === 8 ? 1 : 8, true));
     add(int(`uint_fast${bits}_t`, bits === 8 ? 1 : 8, false));
   }
