@@ -41,8 +41,20 @@ export const FORMATS = ['hex', 'dec', 'bin', 'char', 'time_s', 'time_ns', 'ipv4'
 export const CHECKSUMS = ['crc32', 'crc32c', 'adler32', 'sum8', 'xor8'] as const;
 const BUILTINS = builtinTypes();
 
-/** Parses and lays out a schema. Never throws. */
+/** Parses and lays out a schema. Never throws: an engine bug becomes an "internal error" diagnostic. */
 export function compileSchema(text: string, uri = 'schema.shms'): Schema {
+  try {
+    return compileUnsafe(text, uri);
+  } catch (e) {
+    const here = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+    return {
+      uri, text, types: new Map(BUILTINS), structs: [], segments: [], enums: [], constants: new Map(), defines: new Map(), definitions: [], references: [], skipped: [], decls: [],
+      diagnostics: [{ range: here, severity: 'error', message: `internal error in the schema compiler: ${(e as Error).message}` }],
+    };
+  }
+}
+
+function compileUnsafe(text: string, uri: string): Schema {
   const parsed = parse(text, new Set(BUILTINS.keys()));
   const diagnostics = parsed.diagnostics;
   const err = (range: Range, message: string) => diagnostics.push({ range, severity: 'error', message });

@@ -119,7 +119,8 @@ export function lex(text: string): LexResult {
       return j;
     }
     if (isFloat) {
-      push('number', a, j, { float: Number(body), value: BigInt(Math.trunc(Number(body)) || 0) });
+      const f = Number(body);
+      push('number', a, j, { float: f, value: Number.isFinite(f) ? BigInt(Math.trunc(f)) : 0n });
     } else {
       let v = 0n;
       try {
