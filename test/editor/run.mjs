@@ -11,8 +11,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as esbuild from 'esbuild';
 import { ensureEditorEnv } from '../../scripts/editor/env.mjs';
+import { bundleSuites } from '../../scripts/editor/suites.mjs';
 import { launchBrowser, startWorkbench } from '../../scripts/editor/workbench.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -59,26 +59,6 @@ async function build() {
     if (r.status !== 0) throw new Error('build failed');
     console.log(`editor: build ${secs(t)}`);
   }
-}
-
-/** Bundles the in-host suites (each test file and the mocha runner) to out/editor-suite/. */
-async function bundleSuites() {
-  const dir = path.join(root, 'test', 'editor', 'suite');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.test.ts') || f === 'index.ts');
-  const outdir = path.join(root, 'out', 'editor-suite');
-  rmSync(outdir, { recursive: true, force: true });
-  await esbuild.build({
-    entryPoints: files.map((f) => path.join(dir, f)),
-    outdir,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    external: ['vscode', 'mocha'],
-    sourcemap: 'inline',
-    logLevel: 'warning',
-  });
-  return { outdir, count: files.length - 1 };
 }
 
 async function runHostSuites() {

@@ -1,0 +1,28 @@
+// Bundles the in-host test suites (test/editor/suite/*.test.ts and the mocha runner index.ts) to
+// out/editor-suite/, loadable through extensionTestsPath by code-server or desktop VS Code.
+import { readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Returns the folder and the number of test files bundled. */
+export async function bundleSuites() {
+  const dir = path.join(root, 'test', 'editor', 'suite');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.test.ts') || f === 'index.ts');
+  const outdir = path.join(root, 'out', 'editor-suite');
+  rmSync(outdir, { recursive: true, force: true });
+  await esbuild.build({
+    entryPoints: files.map((f) => path.join(dir, f)),
+    outdir,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['vscode', 'mocha'],
+    sourcemap: 'inline',
+    logLevel: 'warning',
+  });
+  return { outdir, index: path.join(outdir, 'index.js'), count: files.filter((f) => f !== 'index.ts').length };
+}
