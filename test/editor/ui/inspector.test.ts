@@ -1,0 +1,204 @@
+// The inspector in a real workbench (code-server + chromium), driven the way a person uses it:
+// the command palette's quick pick, the hex grid inside the webview, Ctrl+G, Find, typing, Ctrl+Z.
+// The segments are made here with known patterns and removed in after(), even on failure.
+// Screenshots of a failing step land in .test-artifacts/inspector-*.png.
+//   node --import tsx --test test/editor/ui/inspector.test.ts   (or node test/editor/run.mjs --only ui)
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import * as ipc from '../../../extension/src/ipc';
+import { launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const ARTIFACTS = path.join(ROOT, '.test-artifacts', 'editor');
+const GiB = 2 ** 30;
+const WAIT = 30_000;
+
+const created: ipc.Target[] = [];
+const handles: ipc.ShmHandle[] = [];
+let wb: Workbench | undefined;
+let browser: Browser | undefined;
+let page: Page;
+let workspace: string | undefined;
+
+/** The byte the tests put at each offset of a segment. */
+const patternByte = (o: number) => (o * 7 + (o >> 8)) & 0xff;
+const hex = (b: number) => b.toString(16).padStart(2, '0');
+const rowText = (offset: number, bytes: number[]) => `${offset.toString(16).padStart(8, '0')}${bytes.map(hex).join('')}`;
+
+function makeSegment(size: number, fill: [number, number][]) {
+  const id = ipc.createShm({ key: 0, size, mode: 0o600 });
+  created.push({ kind: 'shm', id });
+  const h = ipc.openShm({ kind: 'shm', id }, { readWrite: true });
+  handles.push(h);
+  for (const [offset, length] of fill) {
+    h.write(offset, Uint8Array.from({ length }, (_, i) => patternByte(offset + i)));
+  }
+  return { id, h };
+}
+
+/** The inspector page inside the active webview. */
+const frame = () => page.frameLocator('iframe.webview.ready >> visible=true').frameLocator('iframe#active-frame');
+
+async function shot(name: string) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page?.screenshot({ path: path.join(ARTIFACTS, `inspector-${name}.png`) }).catch(() => {});
+}
+
+/** Runs a step; on failure keeps a screenshot named after it. */
+async function step(name: string, fn: () => Promise<void>) {
+  try {
+    await fn();
+  } catch (e) {
+    await shot(name.replace(/\W+/g, '-'));
+    throw e;
+  }
+}
+
+/** Palette: runs "Shared Memory: <title>" and picks the quick-pick row holding `pick`. */
+async function palette(title: string, pick?: string) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout: WAIT });
+  await input.fill(`>Shared Memory: ${title}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: WAIT });
+  await input.press('Enter');
+  if (pick !== undefined) {
+    await input.fill(pick);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: pick }).first().waitFor({ timeout: WAIT });
+    await input.press('Enter');
+  }
+}
+
+async function openInspector(id: number, readWrite = false) {
+  await palette(readWrite ? 'Open Read-Write…' : 'Open Inspector', `id ${id}`);
+  if (readWrite) {
+    const confirm = page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Open Read-Write' });
+    await confirm.waitFor({ timeout: WAIT });
+    await confirm.click();
+  }
+  await page.locator('.tab.active', { hasText: `segment ${id}` }).waitFor({ timeout: WAIT });
+  await frame().locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
+}
+
+async function until(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = WAIT) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await probe()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('inspector in the workbench', { timeout: 600_000 }, () => {
+  let big: ReturnType<typeof makeSegment>;
+  let small: ReturnType<typeof makeSegment>;
+
+  before(async () => {
+    big = makeSegment(GiB, [[0, 4096], [GiB - 4096, 4096]]);
+    big.h.write(0x2000_0000, new TextEncoder().encode('needle-in-a-gigabyte'));
+    small = makeSegment(65536, [[0, 65536]]);
+    workspace = mkdtempSync(path.join(os.tmpdir(), 'shmscope-insp-ws-'));
+    wb = await startWorkbench({ folder: workspace, extensionDevelopmentPath: ROOT, settings: { 'shmscope.inspector.refreshMs': 200 }, keepRunDir: process.env.SHMSCOPE_KEEP_RUN === '1' });
+    browser = await launchBrowser(wb.runDir);
+    page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
+    await page.goto(wb.url);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    // The palette lists what is registered when it opens: wait until our extension is.
+    await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').waitFor({ timeout: 60_000 });
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await wb?.stop().catch(() => {});
+    for (const h of handles) { try { h.close(); } catch { /* closed */ } }
+    for (const t of created) { try { if (ipc.exists(t)) ipc.remove(t); } catch { /* gone */ } }
+    if (workspace) rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it('shows the right bytes at the right offsets for a 1 GiB segment', () => step('open', async () => {
+    await openInspector(big.id);
+    const f = frame();
+    for (const off of [0, 16, 0x100]) {
+      const want = rowText(off, Array.from({ length: 16 }, (_, i) => patternByte(off + i)));
+      assert.equal(((await f.locator(`.row[data-offset="${off}"]`).textContent()) ?? '').slice(0, want.length), want);
+    }
+    assert.match((await f.locator('#status-size').textContent()) ?? '', /1073741824 bytes/);
+    assert.equal(await f.locator('#mode').textContent(), 'read-only');
+    assert.ok((await f.locator('.rows .row').count()) < 200, 'the DOM holds only the visible rows');
+  }));
+
+  it('goes to an offset near the end with Ctrl+G', () => step('goto', async () => {
+    const f = frame();
+    await f.locator('#grid').click();
+    await page.keyboard.press('Control+g');
+    await f.locator('#goto-input').fill('0x3ffffff0');
+    await f.locator('#goto-input').press('Enter');
+    const off = GiB - 16;
+    const row = f.locator(`.row[data-offset="${off}"]`);
+    await row.waitFor({ timeout: WAIT });
+    const want = rowText(off, Array.from({ length: 16 }, (_, i) => patternByte(off + i)));
+    await until('the last row shows its bytes', async () => ((await row.textContent()) ?? '').startsWith(want));
+    assert.match((await f.locator('#status-cursor').textContent()) ?? '', /0x3ffffff0/);
+  }));
+
+  it('finds text in the middle of the segment', () => step('find', async () => {
+    const f = frame();
+    await page.keyboard.press('Control+Home');
+    await page.keyboard.press('Control+f');
+    await f.locator('#find-kind').selectOption('text');
+    await f.locator('#find-input').fill('needle-in');
+    await f.locator('#find-input').press('Enter');
+    await until('the match is found', async () => /found at 0x20000000/.test((await f.locator('#find-message').textContent()) ?? ''));
+    await f.locator('.row[data-offset="536870912"]').waitFor({ timeout: WAIT });
+    assert.match((await f.locator('#status-selection').textContent()) ?? '', /Selection 9 bytes/);
+  }));
+
+  it('highlights a byte changed by another process after the next refresh', () => step('change', async () => {
+    const f = frame();
+    const off = 0x2000_0000 + 3;
+    big.h.write(off, new Uint8Array([0xee]));
+    const cell = f.locator(`.hex span[data-offset="${off}"]`);
+    await until('the changed byte is highlighted', async () => /\bchg\b/.test((await cell.getAttribute('class')) ?? ''));
+    assert.equal(await cell.textContent(), 'ee');
+  }));
+
+  it('refuses edits in a read-only tab', () => step('readonly', async () => {
+    const f = frame();
+    const off = 0x2000_0000 + 20;
+    await f.locator(`.hex span[data-offset="${off}"]`).click();
+    await page.keyboard.type('ab');
+    await until('the refusal is shown', async () => /read-only/.test((await f.locator('#status-message').textContent()) ?? ''));
+    assert.equal(big.h.read(off, 1)[0], 0);
+  }));
+
+  it('writes typed bytes in a read-write tab, and undo restores them', () => step('readwrite', async () => {
+    await openInspector(small.id, true);
+    const f = frame();
+    assert.equal(await f.locator('#mode').textContent(), 'read-write');
+    const off = 0x12;
+    await f.locator(`.hex span[data-offset="${off}"]`).click();
+    await page.keyboard.type('ab');
+    await until('the byte reaches the segment', () => small.h.read(off, 1)[0] === 0xab);
+    await page.keyboard.press('Control+z');
+    await until('undo restores it', () => small.h.read(off, 1)[0] === patternByte(off));
+    await until('the grid shows the restored byte', async () => (await f.locator(`.hex span[data-offset="${off}"]`).textContent()) === hex(patternByte(off)));
+  }));
+
+  it('shows a banner when the segment is removed, and the host keeps working', () => step('removed', async () => {
+    await page.locator('.tab', { hasText: `segment ${big.id}` }).click();
+    const f = frame();
+    await f.locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
+    ipc.remove({ kind: 'shm', id: big.id });
+    await f.locator('#banner').waitFor({ state: 'visible', timeout: WAIT });
+    assert.match((await f.locator('#banner').textContent()) ?? '', /was removed/);
+    assert.ok(((await f.locator('.row[data-offset="536870912"]').textContent()) ?? '').startsWith('20000000'), 'the last bytes stay visible');
+    // The extension host still answers: another inspector opens and paints.
+    await page.locator('.tab', { hasText: `segment ${small.id}` }).click();
+    await openInspector(small.id);
+  }));
+});
