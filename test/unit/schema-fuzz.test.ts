@@ -28,14 +28,19 @@ function rangesInside(schema: Schema, text: string) {
   }
 }
 
-/** A source over random bytes that counts what is read. */
-function counting(bytes: Uint8Array): ByteSource & { bytesRead: number } {
+/** A source over random bytes that counts what is read and, like a live segment, refuses ranges past its end. */
+function counting(bytes: Uint8Array): ByteSource & { bytesRead: number; refused: number } {
   return {
     bytesRead: 0,
+    refused: 0,
     get size() {
       return bytes.length;
     },
     read(off: number, len: number) {
+      if (off < 0 || len < 0 || off + len > bytes.length) {
+        this.refused++;
+        throw new RangeError(`offset ${off} length ${len} is outside ${bytes.length} bytes`);
+      }
       this.bytesRead += Math.max(0, Math.min(len, bytes.length - off));
       return bytes.slice(Math.max(0, off), Math.max(0, Math.min(bytes.length, off + len)));
     },
@@ -107,6 +112,7 @@ segment Seg { Deep d @ 0; Node n @ d.v.n % 64; uint8_t tail[d.v.n] @ 16 [[ring(h
           for (const d of r.diagnostics) assert.doesNotMatch(d.message, /decoder failure/);
           // Bounded: a decode reads at most a few pages per value it produces.
           assert.ok(src.bytesRead <= 64 * 1024 * 40 + 256 * 1024 * 1024, `${src.bytesRead} bytes read`);
+          assert.equal(src.refused, 0, 'never reads past the end of the source');
           const { root } = decode(schema, type, counting(bytes));
           if (root) fieldAt(root, probe);
         }),

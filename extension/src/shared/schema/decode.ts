@@ -117,7 +117,7 @@ export class DecodeContext {
       const s = off - p0 * PAGE;
       return pg.subarray(s, Math.min(pg.length, s + len));
     }
-    if (len > 4 * PAGE) return this.source.read(off, len);
+    if (len > 4 * PAGE) return this.direct(off, len);
     const out = new Uint8Array(len);
     let got = 0;
     for (let p = p0; p <= p1; p++) {
@@ -131,12 +131,25 @@ export class DecodeContext {
     return got === len ? out : out.subarray(0, got);
   }
 
+  /** An uncached read, clamped to the source's size; empty when the source fails. */
+  direct(off: number, len: number): Uint8Array {
+    const n = Math.min(len, this.size - off);
+    if (n <= 0 || off < 0) return new Uint8Array(0);
+    try {
+      return this.source.read(off, n);
+    } catch {
+      return new Uint8Array(0);
+    }
+  }
+
   private page(p: number): Uint8Array {
     let pg = this.pages.get(p);
     if (!pg) {
       if (this.pages.size >= 256) this.pages.clear();
       try {
-        pg = this.source.read(p * PAGE, PAGE);
+        // Sources may refuse a range past their end (a live segment does): ask only for what is there.
+        const len = Math.min(PAGE, this.size - p * PAGE);
+        pg = len > 0 ? this.source.read(p * PAGE, len) : new Uint8Array(0);
       } catch {
         pg = new Uint8Array(0);
       }
@@ -315,12 +328,8 @@ class Inst implements Rec {
     const le = f.endian === 'le';
     const path = join(this.path, f.name);
     const read = (): bigint | undefined => {
-      try {
-        const b = this.ctx.source.read(this.base + f.offset, t.size);
-        return b.length === t.size ? readUint(b, 0, t.size, le) : undefined;
-      } catch {
-        return undefined;
-      }
+      const b = this.ctx.direct(this.base + f.offset, t.size);
+      return b.length === t.size ? readUint(b, 0, t.size, le) : undefined;
     };
     let last: bigint | undefined;
     for (let i = 0; i < this.ctx.seqlockRetries; i++) {
@@ -328,12 +337,8 @@ class Inst implements Rec {
       if (s1 === undefined) return;
       last = s1;
       if (s1 % 2n !== 0n) continue;
-      let bytes: Uint8Array;
-      try {
-        bytes = this.ctx.source.read(this.base, this.type.size).slice();
-      } catch {
-        return;
-      }
+      const bytes = this.ctx.direct(this.base, this.type.size).slice();
+      if (bytes.length < this.type.size) return;
       const s2 = read();
       if (s2 === s1) {
         this.snapshot = { at: this.base, bytes };
@@ -665,6 +670,14 @@ class Node implements DecodedNode {
     return true;
   }
 
+  /** A scalar that could not be read (the source failed or shrank): an error node. */
+  private unreadable(): void {
+    this.kind = 'error';
+    this.value = undefined;
+    this.display = '(unreadable)';
+    this.diagnostics.push({ range: this.range, severity: 'error', message: `${this.path || this.name} at offset ${this.offset} could not be read` });
+  }
+
   private decodeSelf() {
     const p = this.placement;
     const t = p.type;
@@ -675,7 +688,8 @@ class Node implements DecodedNode {
       case 'int':
       case 'enum': {
         if (this.short(f.size)) return;
-        const v = valueOf(this.owner, p) as bigint;
+        const v = valueOf(this.owner, p);
+        if (typeof v !== 'bigint') return this.unreadable();
         this.kind = f.bitWidth !== undefined ? 'bitfield' : t.k === 'enum' ? 'enum' : t.bool ? 'bool' : 'int';
         if (f.bitWidth !== undefined) this.bits = { offset: f.bitOffset ?? 0, width: f.bitWidth };
         this.value = v;
@@ -688,15 +702,18 @@ class Node implements DecodedNode {
       }
       case 'float': {
         if (this.short(t.size)) return;
+        const fv = valueOf(this.owner, p);
+        if (typeof fv !== 'number') return this.unreadable();
         this.kind = 'float';
-        this.value = valueOf(this.owner, p) as number;
+        this.value = fv;
         this.display = String(this.value);
         break;
       }
       case 'pointer': {
         if (this.short(8)) return;
+        const v = valueOf(this.owner, p);
+        if (typeof v !== 'bigint') return this.unreadable();
         this.kind = 'pointer';
-        const v = valueOf(this.owner, p) as bigint;
         this.value = v;
         this.display = `0x${v.toString(16).padStart(16, '0')}`;
         break;
@@ -745,7 +762,8 @@ class Node implements DecodedNode {
     const p = this.placement;
     this.kind = 'offset';
     if (this.short(t.size)) return;
-    const unsigned = valueOf(this.owner, p) as bigint;
+    const unsigned = valueOf(this.owner, p);
+    if (typeof unsigned !== 'bigint') return this.unreadable();
     const raw = t.width.signed ? BigInt.asIntN(t.width.size * 8, unsigned) : unsigned;
     this.value = raw;
     let base = 0n;

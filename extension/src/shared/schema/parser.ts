@@ -755,6 +755,11 @@ export function parse(text: string, knownTypes: ReadonlySet<string>): ParseResul
         next();
         return;
       }
+      const hasBody = (spec.k === 'struct' || spec.k === 'enum') && spec.body;
+      if (hasBody && (peek().kind === 'eof' || ['struct', 'union', 'enum', 'typedef', 'segment', 'static_assert'].includes(peek().text) || peek().kind === 'pragma')) {
+        diagnostics.push({ range: prevEnd(), severity: 'error', message: `expected ";" after the ${spec.k === 'enum' ? 'enum' : spec.union ? 'union' : 'struct'} definition` });
+        return;
+      }
       // A variable or function declaration: not a type, skipped (headers have them).
       const start = spec.range;
       let d = 0;

@@ -1,0 +1,124 @@
+// shmscope decode TARGET|--file PATH --schema FILE.shms [--type NAME] [--json]
+import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { list, openSource, parseTarget } from '../../ipc';
+import {
+  compileSchema, decode, decodeJson, defaultSegment, findType, formatDiagnostic, segmentFor, type CheckResult, type DecodedNode, type Diagnostic, type Schema, type StructType,
+} from '../../shared/schema';
+import { BufferSource, type ByteSource } from '../../shared/source';
+import { UserError } from '../errors';
+
+/** Reads and compiles a schema file; its errors stop the command (they are printed first). */
+export function loadSchema(file: string): Schema {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UserError(`cannot read the schema ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  return compileSchema(text, file);
+}
+
+/** The segment declared `for` this target, if the schema has one. */
+async function boundSegment(schema: Schema, targetText: string): Promise<StructType | undefined> {
+  const t = targetText.trim();
+  const m = /^key:(.*)$/i.exec(t);
+  if (m) return segmentFor(schema, { kind: 'key', value: Number(BigInt.asIntN(32, BigInt(m[1]!.trim()))) });
+  const p = /^posix:(.*)$/i.exec(t);
+  if (p) return segmentFor(schema, { kind: 'posix', value: p[1]!.trim() });
+  try {
+    const target = parseTarget(t);
+    if (target.kind !== 'shm') return undefined;
+    const byId = segmentFor(schema, { kind: 'id', value: target.id });
+    if (byId) return byId;
+    const rec = (await list()).shm.find((s) => s.id === target.id);
+    return rec ? segmentFor(schema, { kind: 'key', value: rec.key | 0 }) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const mark = (c: CheckResult) => (c.ok === true ? '✓' : c.ok === false ? '✗' : '?');
+function checkText(c: CheckResult): string {
+  const detail = c.ok === true ? '' : ` expected ${JSON.stringify(c.expected)}, actual ${JSON.stringify(c.actual)}`;
+  return `${mark(c)} ${c.kind}${detail}${c.message ? ` (${c.message})` : ''}`;
+}
+
+/** The readable tree: offset, name, type, value, checks; arrays show their first elements. */
+function printTree(root: DecodedNode, maxElements: number, out: string[], checks: CheckResult[], diags: Diagnostic[]) {
+  const width = Math.max(4, (root.offset + root.size).toString(16).length);
+  const walk = (n: DecodedNode, indent: string) => {
+    checks.push(...n.checks);
+    diags.push(...n.diagnostics);
+    const value = n.childCount && n.kind !== 'offset' ? '' : ` = ${n.display}`;
+    const cs = n.checks.map((c) => `  ${checkText(c)}`).join('');
+    out.push(`0x${n.offset.toString(16).padStart(width, '0')}  ${indent}${n.name}: ${n.type}${value}${cs}`);
+    if (n.kind === 'text') return;
+    const shown = n.kind === 'array' ? Math.min(n.childCount, maxElements) : n.childCount;
+    for (let i = 0; i < shown; i += 1000) for (const c of n.children(i, Math.min(1000, shown - i))) walk(c, `${indent}  `);
+    if (shown < n.childCount) out.push(`${' '.repeat(width + 4)}${indent}  … ${n.childCount - shown} more (use --json for all)`);
+  };
+  walk(root, '');
+}
+
+export function register(program: Command): void {
+  program
+    .command('decode')
+    .description('decode a segment (or a snapshot file) through an offset schema')
+    .argument('[target]', 'shm:ID, key:0xKEY or posix:/NAME (or use --file)')
+    .requiredOption('--schema <file>', 'the .shms schema')
+    .option('--file <path>', 'decode a file (a snapshot) instead of a live object')
+    .option('--type <name>', 'the type to decode (default: the segment bound to the target, or the schema\'s segment)')
+    .option('--json', 'JSON output (DESIGN.md §5)')
+    .option('--max-elements <n>', 'array elements shown per array in the tree view', '16')
+    .action(async (targetText: string | undefined, opts: { schema: string; file?: string; type?: string; json?: boolean; maxElements: string }) => {
+      if (!targetText && !opts.file) throw new UserError('name a target (shm:ID, key:0xKEY, posix:/NAME) or --file PATH');
+      if (targetText && opts.file) throw new UserError('give either a target or --file, not both');
+      const schema = loadSchema(opts.schema);
+      const errs = schema.diagnostics.filter((d) => d.severity === 'error');
+      if (errs.length) {
+        for (const d of errs.slice(0, 20)) process.stderr.write(`${formatDiagnostic(opts.schema, d)}\n`);
+        throw new UserError(`the schema ${opts.schema} has ${errs.length} error${errs.length === 1 ? '' : 's'} (run shmscope check --schema ${opts.schema})`);
+      }
+      let type = opts.type ? findType(schema, opts.type) : targetText ? await boundSegment(schema, targetText) : undefined;
+      if (opts.type && !type) {
+        const names = schema.structs.map((s) => s.name).filter((n) => !n.startsWith('('));
+        throw new UserError(`no type "${opts.type}" in ${opts.schema}${names.length ? ` (it has ${names.join(', ')})` : ''}`);
+      }
+      type ??= defaultSegment(schema);
+      if (!type) throw new UserError(`${opts.schema} has no segment declaration: name the type with --type`);
+      const maxElements = Math.max(0, Number.parseInt(opts.maxElements, 10) || 0);
+
+      let source: ByteSource & { close?(): void };
+      if (opts.file) {
+        try {
+          source = new BufferSource(readFileSync(opts.file));
+        } catch (e) {
+          throw new UserError(`cannot read ${opts.file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+        }
+      } else source = openSource(targetText!);
+      try {
+        if (opts.json) {
+          const r = decodeJson(schema, type, source);
+          process.stdout.write(`${JSON.stringify(r.json, null, 2)}\n`);
+          return;
+        }
+        const r = decode(schema, type, source);
+        const lines: string[] = [];
+        const checks: CheckResult[] = [];
+        const diags = [...r.diagnostics];
+        if (r.root) printTree(r.root, maxElements, lines, checks, diags);
+        const seen = new Set<string>();
+        process.stdout.write(`${lines.join('\n')}\n`);
+        const failed = checks.filter((c) => c.ok === false).length;
+        if (checks.length) process.stdout.write(`checks: ${checks.length - failed} passed, ${failed} failed\n`);
+        for (const d of diags) {
+          const line = `${d.severity}: ${d.message}`;
+          if (!seen.has(line)) process.stdout.write(`${line}\n`);
+          seen.add(line);
+        }
+      } finally {
+        source.close?.();
+      }
+    });
+}

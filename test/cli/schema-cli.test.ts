@@ -1,0 +1,149 @@
+// shmscope decode / check / lsp, run as a user runs them, on schema and snapshot files in a temp
+// dir and on a real System V segment.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as ipc from '../../extension/src/ipc';
+import { cli, Created, ensureBuilt, freshKey } from '../helpers/ipc';
+import { ringBytes } from '../helpers/schema-ring';
+
+const made = new Created();
+const dir = mkdtempSync(path.join(tmpdir(), 'shms-cli-'));
+const ringText = readFileSync(path.join(__dirname, '..', 'fixtures', 'schema', 'ring.shms'), 'utf8');
+const ring = path.join(dir, 'ring.shms');
+const snap = path.join(dir, 'ring.bin');
+before(() => {
+  ensureBuilt();
+  writeFileSync(ring, ringText);
+  writeFileSync(snap, ringBytes(4));
+});
+after(() => {
+  made.removeAll();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function assertUserError(r: { status: number | null; stderr: string }, pattern: RegExp): void {
+  assert.equal(r.status, 1, `exit status (stderr: ${r.stderr})`);
+  const last = r.stderr.trimEnd().split('\n').at(-1)!;
+  assert.match(last, /^shmscope: /);
+  assert.match(last, pattern);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+}
+
+describe('shmscope check', () => {
+  it('a good schema: no output, exit 0', () => {
+    const r = cli(['check', '--schema', ring]);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.equal(r.stdout, '');
+  });
+  it('errors as file:line:col: error: message, exit 1', () => {
+    const bad = path.join(dir, 'bad.shms');
+    writeFileSync(bad, 'struct A { uint32_t x; };\nstruct B { Nope y; uint8_t z [[format(weird)]]; };\nstatic_assert(sizeof(A) == 8, "A grew");\n');
+    const r = cli(['check', '--schema', bad]);
+    assert.equal(r.status, 1);
+    assert.deepEqual(r.stdout.trim().split('\n'), [
+      `${bad}:2:12: error: unknown type "Nope"`,
+      `${bad}:2:39: error: unknown format; use one of hex, dec, bin, char, time_s, time_ns, ipv4, bool`,
+      `${bad}:3:1: error: static_assert failed: A grew: 4 == 8 is false`,
+    ]);
+    const j = cli(['check', '--schema', bad, '--json']);
+    assert.equal(j.status, 1);
+    assert.deepEqual(JSON.parse(j.stdout)[0], { severity: 'error', message: 'unknown type "Nope"', line: 2, column: 12 });
+  });
+  it('a missing schema file is one line, exit 1', () => {
+    assertUserError(cli(['check', '--schema', path.join(dir, 'nope.shms')]), /cannot read the schema .*no such file/);
+  });
+});
+
+describe('shmscope decode --file', () => {
+  it('--json is the §5 shape', () => {
+    const r = cli(['decode', '--file', snap, '--schema', ring, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.deepEqual(Object.keys(j), ['hdr', 'slots', 'checks', 'diagnostics']);
+    assert.equal(j.hdr.magic, 0x474e4952);
+    assert.equal(j.hdr.state, 'STOPPED');
+    assert.deepEqual(j.hdr.stats, { offset: 320, value: { produced: 42, dropped: 7 } });
+    assert.deepEqual(j.slots[2], { t_ns: '1700000000123456791', len: 5, text: 'msg 2' });
+    assert.deepEqual(j.checks.map((c: { kind: string; ok: boolean }) => `${c.kind}:${c.ok}`), ['expect:true', 'expect:true', 'seqlock:true', 'checksum:true', 'ring:true']);
+    for (const c of j.checks) assert.deepEqual(Object.keys(c).slice(0, 5), ['path', 'kind', 'ok', 'expected', 'actual']);
+    assert.deepEqual(j.diagnostics, []);
+  });
+  it('--type decodes one struct', () => {
+    const r = cli(['decode', '--file', snap, '--schema', ring, '--type', 'Header', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).capacity, 4);
+  });
+  it('the tree shows offsets, types, values and check marks', () => {
+    const bad = path.join(dir, 'bad.bin');
+    writeFileSync(bad, ringBytes(4, { badCrc: true }));
+    const r = cli(['decode', '--file', bad, '--schema', ring, '--max-elements', '2']);
+    assert.equal(r.status, 0, r.stderr);
+    const out = r.stdout;
+    assert.match(out, /^0x0000 {2}Ring: Ring$/m);
+    assert.match(out, /^0x0000 {4}hdr: Header$/m);
+    assert.match(out, /^0x0028 {6}state: State = STOPPED$/m);
+    assert.match(out, /^0x0024 {6}crc: uint32_t = \d+ {2}✗ checksum expected "0x[0-9a-f]{8}", actual "0x[0-9a-f]{8}"/m);
+    assert.match(out, /^0x0040 {4}slots: Slot\[4\] {2}✓ ring/m);
+    assert.match(out, /^0x008c {8}text: char\[52\] = "msg 1"$/m);
+    assert.match(out, /… 2 more/);
+    assert.match(out, /^checks: 4 passed, 1 failed$/m);
+  });
+  it('user errors: no target, unknown type, schema with errors, missing file', () => {
+    assertUserError(cli(['decode', '--schema', ring]), /name a target/);
+    assertUserError(cli(['decode', '--file', snap, '--schema', ring, '--type', 'Nope']), /no type "Nope" .*Header/);
+    const bad = path.join(dir, 'broken.shms');
+    writeFileSync(bad, 'struct { oops');
+    assertUserError(cli(['decode', '--file', snap, '--schema', bad]), /has \d+ errors? \(run shmscope check/);
+    assertUserError(cli(['decode', '--file', path.join(dir, 'none.bin'), '--schema', ring]), /cannot read .*no such file/);
+  });
+  it('hostile data (a huge count, a truncated file) still exits 0 with diagnostics', () => {
+    const bytes = ringBytes(4);
+    new DataView(bytes.buffer).setUint32(8, 0xffffffff, true);
+    const huge = path.join(dir, 'huge.bin');
+    writeFileSync(huge, bytes.subarray(0, 200));
+    const r = cli(['decode', '--file', huge, '--schema', ring, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.slots.length, 2);
+    assert.ok(j.diagnostics.length >= 1);
+    assert.equal(j.hdr.stats.value, null);
+  });
+});
+
+describe('shmscope decode TARGET', () => {
+  it('decodes a live segment; the segment bound to its key is picked without --type', () => {
+    const key = 0x52494e47;
+    const bytes = ringBytes(4);
+    let shm: ipc.Target;
+    try {
+      shm = made.shm(4096, { key });
+    } catch {
+      // The demo's key may be in use on this machine: bind a fresh key instead.
+      const k = freshKey();
+      shm = made.shm(4096, { key: k });
+      writeFileSync(ring, ringText.replace('0x52494E47', `0x${k.toString(16)}`));
+    }
+    const h = ipc.openShm(shm, { readWrite: true });
+    try {
+      h.write(0, bytes);
+    } finally {
+      h.close();
+    }
+    try {
+      const r = cli(['decode', ipc.formatTarget(shm), '--schema', ring, '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      const j = JSON.parse(r.stdout);
+      assert.equal(j.hdr.capacity, 4);
+      assert.equal(j.slots[3].text, 'msg 3');
+      assert.ok(j.checks.every((c: { ok: boolean }) => c.ok));
+    } finally {
+      writeFileSync(ring, ringText);
+    }
+  });
+  it('a target that does not exist is one line, exit 1', () => {
+    assertUserError(cli(['decode', 'shm:999999999', '--schema', ring]), /./);
+  });
+});
