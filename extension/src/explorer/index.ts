@@ -179,7 +179,8 @@ export function activate(context: vscode.ExtensionContext): { provider: Explorer
     provider.setConfig(c);
     describeFilter();
     if (timer) clearInterval(timer);
-    timer = c.refreshIntervalMs > 0 ? setInterval(() => void provider.refresh(), c.refreshIntervalMs) : undefined;
+    // Only while someone looks: a hidden view is refreshed when it shows again.
+    timer = c.refreshIntervalMs > 0 ? setInterval(() => { if (view.visible) void provider.refresh(); }, c.refreshIntervalMs) : undefined;
     watcher?.close();
     watcher = undefined;
     if (c.watchDevShm) {
@@ -187,7 +188,7 @@ export function activate(context: vscode.ExtensionContext): { provider: Explorer
         // Bursts of changes (a producer creating several objects) become one listing.
         watcher = watch('/dev/shm', () => {
           if (debounce) clearTimeout(debounce);
-          debounce = setTimeout(() => void provider.refresh(), 150);
+          debounce = setTimeout(() => { if (view.visible) void provider.refresh(); }, 150);
         });
         watcher.on('error', (e) => log.warn(`watching /dev/shm stopped: ${e.message}`));
       } catch (e) {
@@ -199,7 +200,6 @@ export function activate(context: vscode.ExtensionContext): { provider: Explorer
   context.subscriptions.push(
     { dispose: () => { if (timer) clearInterval(timer); if (debounce) clearTimeout(debounce); watcher?.close(); } },
     vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration(SECTION)) arm(); }),
-    // Listing only while someone looks: a hidden view is refreshed when it shows again.
     view.onDidChangeVisibility((e) => { if (e.visible) void provider.refresh(); }),
     vscode.commands.registerCommand('shmscope.refresh', () => provider.refresh()),
     vscode.commands.registerCommand('shmscope.filter', async (text?: string) => {
