@@ -65,6 +65,11 @@ export const SETTINGS = {
     maximum: 64,
     description: "Bytes shown per row in the inspector's hex grid.",
   } satisfies SettingSpec<number>,
+  'schema.inlayHints': {
+    type: 'boolean',
+    default: true,
+    description: "Show each member's byte offset as an inlay hint in `.shms` schema files.",
+  } satisfies SettingSpec<boolean>,
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;
