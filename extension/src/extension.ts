@@ -14,6 +14,8 @@ export interface ShmscopeApi {
   explorer: explorer.ExplorerProvider;
   /** The last lines of the "Shared Memory" log. */
   recentLog(): readonly string[];
+  /** The folder of this extension's log files ("Shared Memory.log" is the channel's). */
+  logUri: vscode.Uri;
 }
 
 export function activate(context: vscode.ExtensionContext): ShmscopeApi {
@@ -22,7 +24,7 @@ export function activate(context: vscode.ExtensionContext): ShmscopeApi {
     inspector.activate(context, channel);
     const { provider } = explorer.activate(context);
     commands.activate(context, { provider });
-    return { refresh: () => provider.refresh(), explorer: provider, recentLog: () => log.recent() };
+    return { refresh: () => provider.refresh(), explorer: provider, recentLog: () => log.recent(), logUri: context.logUri };
   } catch (e) {
     void vscode.window.showErrorMessage(`Shared Memory failed to start: ${e instanceof Error ? e.message : String(e)}`);
     throw e;

@@ -2,6 +2,8 @@
 // In the extension host of a real workbench: the explorer lists what the test creates, refreshes,
 // and its commands act on real kernel objects. Every object is removed in teardown, even on failure.
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import * as vscode from 'vscode';
 import type { ShmscopeApi } from '../../../extension/src/extension';
 import type { Node } from '../../../extension/src/explorer';
@@ -234,6 +236,13 @@ suite('Commands', () => {
     const line = api.recentLog().find((l) => l.includes('EACCES') && l.includes(`set ${id}`));
     assert.ok(line, `log has an EACCES line for set ${id}: ${api.recentLog().slice(-3).join(' | ')}`);
     assert.match(line, /^\[error\] Semaphore Post: semop failed with EACCES \(errno 13\): /);
+    // …and the real LogOutputChannel wrote it to its file.
+    const file = path.join(api.logUri.fsPath, 'Shared Memory.log');
+    const text = await until(`the line in ${file}`, () => {
+      const t = existsSync(file) ? readFileSync(file, 'utf8') : '';
+      return t.includes(`semop failed with EACCES`) && t.includes(`set ${id}`) ? t : undefined;
+    });
+    assert.match(text, /\[error\] Semaphore Post: semop failed with EACCES/);
     assert.equal(ipc.semGet(id).values[0], 0, 'value unchanged');
   });
 

@@ -1,0 +1,187 @@
+// The explorer's commands through what a person uses: the command palette and its input boxes
+// (Create Segment…), the title bar filter, the context menu's Semaphore Wait… with its status bar
+// entry that cancels it, Peek Messages' quick pick, and the log. Objects are made here and removed
+// in after(), even on failure; a failing step keeps a screenshot under .test-artifacts/editor/.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import * as ipc from '../../../extension/src/ipc';
+import type { Target } from '../../../extension/src/ipc/target';
+import { launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const ARTIFACTS = path.join(ROOT, '.test-artifacts', 'editor');
+const WAIT = 30_000;
+const created: Target[] = [];
+let wb: Workbench | undefined;
+let browser: Browser | undefined;
+let page: Page;
+
+async function step(name: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const file = path.join(ARTIFACTS, `commands-${name}.png`);
+    await page?.screenshot({ path: file }).catch(() => {});
+    console.log(`screenshot of the failure: ${file}`);
+    throw e;
+  }
+}
+
+const row = (label: string) => page.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: label }) }).first();
+const quickInput = () => page.locator('.quick-input-widget');
+
+async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = WAIT): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function palette(title: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = quickInput().locator('input');
+  await input.waitFor({ state: 'visible', timeout: WAIT });
+  await input.fill(`>Shared Memory: ${title}`);
+  await quickInput().locator('.monaco-list-row', { hasText: title }).first().waitFor({ timeout: WAIT });
+  await page.keyboard.press('Enter');
+}
+
+/** Answers the input box whose title contains `title`. */
+async function answer(title: string, text: string): Promise<void> {
+  await quickInput().locator('.quick-input-title', { hasText: title }).waitFor({ timeout: WAIT });
+  await quickInput().locator('input').fill(text);
+  await page.keyboard.press('Enter');
+}
+
+async function contextMenu(label: string, entry: string): Promise<void> {
+  await row(label).click({ button: 'right' });
+  const item = page.locator('.context-view .action-item', { hasText: entry }).first();
+  await item.waitFor({ state: 'visible', timeout: WAIT });
+  await item.click();
+}
+
+function findLog(dir: string): string | undefined {
+  if (!existsSync(dir)) return undefined;
+  for (const name of readdirSync(dir)) {
+    const p = path.join(dir, name);
+    if (statSync(p).isDirectory()) {
+      const f = findLog(p);
+      if (f) return f;
+    } else if (name === 'Shared Memory.log') return p;
+  }
+  return undefined;
+}
+
+describe('explorer commands in the workbench', () => {
+  before(async () => {
+    wb = await startWorkbench({
+      folder: path.join(ROOT, 'test', 'editor', 'workspace'),
+      extensionDevelopmentPath: ROOT,
+      settings: { 'shmscope.refreshIntervalMs': 0 },
+    });
+    browser = await launchBrowser(wb.runDir);
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(wb.url);
+    await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').click({ timeout: 90_000 });
+  });
+
+  after(async () => {
+    for (const t of created.splice(0)) { try { if (ipc.exists(t)) ipc.remove(t); } catch { /* gone */ } }
+    await browser?.close().catch(() => {});
+    await wb?.stop();
+  });
+
+  it('Create Segment… asks for key, size and mode, and makes the segment', () => step('create', async () => {
+    const key = (0x5d000000 | (process.pid & 0xffff)) >>> 0;
+    const keyHex = `0x${key.toString(16)}`;
+    const before = new Set((await ipc.list()).shm.map((r) => r.id));
+    await palette('Create Segment…');
+    await answer('key', keyHex);
+    await answer('size', '64K');
+    await answer('permissions', '640');
+    const rec = await until('the new segment', async () => (await ipc.list()).shm.find((r) => !before.has(r.id) && r.key === key));
+    created.push({ kind: 'shm', id: rec.id });
+    assert.equal(rec.size, 65536);
+    assert.equal(rec.mode, 0o640);
+    await row(`key 0x${key.toString(16).padStart(8, '0')} · id ${rec.id}`).waitFor({ timeout: WAIT });
+  }));
+
+  it('the title bar filter narrows the tree, and Clear Filter shows only while one is set', () => step('filter', async () => {
+    const id = ipc.createShm({ key: 0, size: 4096 });
+    created.push({ kind: 'shm', id });
+    const other = ipc.createSemSet({ key: 0, nsems: 1 });
+    created.push({ kind: 'sem', id: other });
+    await palette('Refresh');
+    await row(`private · id ${other}`).waitFor({ timeout: WAIT });
+    await page.locator('.part.sidebar .action-label[aria-label^="Filter"]:visible').click({ timeout: WAIT });
+    await answer('Filter Shared Memory', `id ${id}`);
+    await row(`private · id ${other}`).waitFor({ state: 'detached', timeout: WAIT });
+    await row(`private · id ${id}`).waitFor({ timeout: WAIT });
+    // Clear Filter appears in the title bar only while a filter is set (context key shmscope.filtered).
+    await page.locator('.part.sidebar .action-label[aria-label^="Clear Filter"]:visible').click({ timeout: WAIT });
+    await row(`private · id ${other}`).waitFor({ timeout: WAIT });
+    await page.locator('.part.sidebar .action-label[aria-label^="Clear Filter"]').waitFor({ state: 'detached', timeout: WAIT });
+  }));
+
+  it('Semaphore Wait… shows a status bar entry that cancels the wait; a short wait times out', () => step('wait', async () => {
+    const id = ipc.createSemSet({ key: 0, nsems: 1, values: [0] });
+    created.push({ kind: 'sem', id });
+    await palette('Refresh');
+    const label = `private · id ${id}`;
+    await contextMenu(label, 'Semaphore Wait…');
+    await answer('timeout', '120000');
+    const status = page.locator('.statusbar-item', { hasText: `Waiting on semaphore 0 of set ${id}` });
+    await status.waitFor({ timeout: WAIT });
+    await until('ncnt 1', () => ipc.semGet(id).ncnt[0] === 1);
+    await status.locator('a, .statusbar-item-label').first().click();
+    await status.waitFor({ state: 'detached', timeout: WAIT });
+    await until('the waiter to leave', () => ipc.semGet(id).ncnt[0] === 0);
+
+    await contextMenu(label, 'Semaphore Wait…');
+    const t0 = Date.now();
+    await answer('timeout', '600');
+    await status.waitFor({ timeout: WAIT });
+    await status.waitFor({ state: 'detached', timeout: WAIT });
+    assert.ok(Date.now() - t0 >= 550, 'the wait lasted its timeout');
+    assert.equal(ipc.semGet(id).values[0], 0);
+  }));
+
+  it('Peek Messages lists messages in a quick pick and opens one without consuming it', () => step('peek', async () => {
+    const id = ipc.createMsgQueue({ key: 0 });
+    created.push({ kind: 'msg', id });
+    ipc.msgSend(id, 3, new TextEncoder().encode('alpha'));
+    ipc.msgSend(id, 4, new TextEncoder().encode('bravo-charlie'));
+    await palette('Refresh');
+    await contextMenu(`private · id ${id}`, 'Peek Messages');
+    await quickInput().locator('.monaco-list-row', { hasText: 'type 4 · 13 bytes' }).waitFor({ timeout: WAIT });
+    await quickInput().locator('.monaco-list-row', { hasText: 'type 4 · 13 bytes' }).click();
+    await page.locator('.editor-instance .view-lines', { hasText: 'bravo-charlie' }).waitFor({ timeout: WAIT });
+    assert.equal((await ipc.list()).msg.find((r) => r.id === id)?.messages, 2);
+  }));
+
+  it('a failure is written to the Shared Memory log with its errno name', () => step('log', async () => {
+    const id = ipc.createMsgQueue({ key: 0 });
+    created.push({ kind: 'msg', id });
+    await palette('Refresh');
+    const label = `private · id ${id}`;
+    await row(label).waitFor({ timeout: WAIT });
+    ipc.remove({ kind: 'msg', id }); // gone between listing and acting
+    await contextMenu(label, 'Peek Messages');
+    const text = await until('the failure in Shared Memory.log', () => {
+      const f = findLog(wb!.logsDir);
+      const t = f ? readFileSync(f, 'utf8') : '';
+      return t.includes(`message queue ${id} no longer exists`) ? t : undefined;
+    });
+    assert.match(text, new RegExp(`\\[error\\] Peek Messages: msgctl failed with ENOENT: message queue ${id} no longer exists`));
+    await palette('Show Log');
+    await page.locator('.output-view, .panel', { hasText: `message queue ${id} no longer exists` }).first().waitFor({ timeout: WAIT });
+  }));
+});
