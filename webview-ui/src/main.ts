@@ -9,6 +9,7 @@ import { formatOffset, inRange, moveCursor, NAV_KEYS, parseGoto, selectionRange,
 import { inspect } from '../../extension/src/shared/inspector/datainspector';
 import { ChangeTracker, changedOffsets } from '../../extension/src/shared/inspector/changes';
 
+document.body.dataset.scriptAt = String(Date.now());
 declare function acquireVsCodeApi(): { postMessage(m: FromWebview): void; getState(): unknown; setState(s: unknown): void };
 const vscode = acquireVsCodeApi();
 const post = (m: FromWebview) => vscode.postMessage(m);
@@ -288,15 +289,23 @@ function requestWindow(): void {
   request({ type: 'read', requestId: id, offset: w.offset, length: Math.min(MAX_READ, w.length) }, (reply) => {
     readInFlight = undefined;
     if (reply.type === 'readReply') {
+      const arrived = Date.now();
       const changed = changedOffsets(state.win.offset, state.win.bytes, reply.offset, reply.bytes);
       if (changed.length > 0) changes.mark(changed, performance.now());
       state.win = { offset: reply.offset, bytes: reply.bytes };
       if (reply.size !== state.size) applySize(reply.size);
       render();
       scheduleFade();
+      // Timestamps for the bench and tests: bytes arrived, rows rendered, next frame shown.
+      const body = document.body.dataset;
+      body.bytesAt = String(arrived);
+      body.renderedAt = String(Date.now());
+      body.renderedOffset = String(reply.offset);
+      requestAnimationFrame(() => { body.framedAt = String(Date.now()); });
       if (!firstPaint) {
         firstPaint = true;
-        document.body.dataset.painted = 'true';
+        body.painted = 'true';
+        body.firstPaintAt = body.renderedAt;
       }
     } else if (reply.type === 'error') {
       message(reply.message, true);
@@ -377,8 +386,13 @@ let measuredScroller = 0;
 scroller.addEventListener('scroll', () => {
   // Our own scrollTop writes echo back here; only a user's drag moves the first row.
   if (Math.abs(scroller.scrollTop - expectedScrollTop) < 1) return;
-  // A resize clamps scrollTop before the ResizeObserver runs: map it with the new geometry.
-  if (scroller.clientHeight !== measuredScroller) measure();
+  // A resize (a bar shown or hidden) moves scrollTop before the ResizeObserver runs: that is not
+  // the user scrolling, so keep the first row and put the scrollbar where the new geometry says.
+  if (scroller.clientHeight !== measuredScroller) {
+    measure();
+    setFirstRow(state.firstRow);
+    return;
+  }
   expectedScrollTop = scroller.scrollTop;
   const r = vp.firstRowAt(geometry(), scroller.scrollTop);
   if (r !== state.firstRow) {
@@ -672,10 +686,12 @@ window.addEventListener('keydown', (e) => {
 // ---------------------------------------------------------------------------------------------
 // Messages from the host.
 
-window.addEventListener('message', (e: MessageEvent<ToWebview>) => {
-  const m = e.data;
+window.addEventListener('message', (e: MessageEvent<ToWebview>) => onMessage(e.data));
+
+function onMessage(m: ToWebview): void {
   switch (m.type) {
     case 'init': {
+      document.body.dataset.initAt ??= String(Date.now());
       const sizeChanged = m.size !== state.size;
       state.target = m.target;
       state.title = m.title;
@@ -735,7 +751,7 @@ window.addEventListener('message', (e: MessageEvent<ToWebview>) => {
       }
     }
   }
-});
+}
 
 function measure(): void {
   const probe = pool[0]?.row ?? header;
@@ -758,4 +774,14 @@ new ResizeObserver(() => {
   setFirstRow(first);
 }).observe(grid);
 
+// The host puts the first init in a meta tag: start reading at once, without a round trip.
+const initMeta = document.querySelector('meta[name="shmscope-init"]')?.getAttribute('content');
+if (initMeta) {
+  try {
+    const m = JSON.parse(initMeta) as ToWebview;
+    if (m.type === 'init') onMessage(m);
+  } catch {
+    /* the host sends init again after ready */
+  }
+}
 post({ type: 'ready' });

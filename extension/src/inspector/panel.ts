@@ -103,6 +103,7 @@ export class InspectorPanel {
       scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(root, 'main.js')).toString(),
       styleUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(root, 'main.css')).toString(),
       title: options.title,
+      init: this.session.init(),
     });
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: unknown) => void this.session.handle(m)),

@@ -1,0 +1,170 @@
+// Inspector benchmark (issue 5), measured in a real workbench (code-server + chromium): prints one
+// JSON line with inspector.firstPaintMs, inspector.jumpMs and inspector.refreshCpu. The page stamps
+// Date.now() when bytes arrive, when rows are rendered and at the next animation frame (body
+// data-* attributes); the same clock is read here. Creates and removes its own segments.
+//   node --import tsx scripts/bench/inspector.ts
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import * as ipc from '../../extension/src/ipc';
+import { launchBrowser, startWorkbench, type Workbench } from '../editor/workbench.mjs';
+
+const root = path.resolve(__dirname, '..', '..');
+const GiB = 2 ** 30;
+const WAIT = 60_000;
+const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+const created: ipc.Target[] = [];
+
+const frame = (page: Page) => page.frameLocator('iframe.webview.ready >> visible=true').frameLocator('iframe#active-frame');
+const dataset = async (page: Page) => frame(page).locator('body').evaluate((b) => ({ ...(b as HTMLElement).dataset }));
+
+async function until(what: string, probe: () => boolean | Promise<boolean>, ms = WAIT): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await probe())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Opens "Shared Memory: Open Inspector" for segment `id`; returns Date.now() at the final Enter. */
+async function open(page: Page, id: number): Promise<number> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: WAIT });
+  await input.fill('>Shared Memory: Open Inspector');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Open Inspector' }).first().waitFor({ timeout: WAIT });
+  await input.press('Enter');
+  await input.fill(`id ${id}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: `id ${id}` }).first().waitFor({ timeout: WAIT });
+  const t0 = Date.now();
+  await input.press('Enter');
+  return t0;
+}
+
+/** utime + stime of a process, in seconds. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ
+}
+
+/** The extension host that code-server (process group `pgid`) runs for the window. */
+function extensionHostPid(pgid: number): number {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      if (pgrp === pgid && /extensionHost/.test(cmd)) return Number(d);
+    } catch {
+      /* gone */
+    }
+  }
+  throw new Error('no extension host process found');
+}
+
+async function main(): Promise<void> {
+  const bigId = ipc.createShm({ key: 0, size: GiB, mode: 0o600 });
+  created.push({ kind: 'shm', id: bigId });
+  const warmId = ipc.createShm({ key: 0, size: GiB, mode: 0o600 });
+  created.push({ kind: 'shm', id: warmId });
+  const smallId = ipc.createShm({ key: 0, size: 65536, mode: 0o600 });
+  created.push({ kind: 'shm', id: smallId });
+  let wb: Workbench | undefined;
+  let browser: Browser | undefined;
+  try {
+    wb = await startWorkbench({ folder: path.join(root, 'test', 'editor', 'workspace'), extensionDevelopmentPath: root, settings: { 'shmscope.inspector.refreshMs': 100, 'shmscope.refreshIntervalMs': 0 } });
+    browser = await launchBrowser(wb.runDir);
+    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    await page.goto(wb.url);
+    await page.locator('.monaco-workbench').waitFor({ timeout: WAIT });
+    await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').waitFor({ timeout: WAIT });
+
+    // First paint: cold (first webview of the window) and warm (a second segment).
+    const coldT0 = await open(page, bigId);
+    await frame(page).locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
+    const coldSet = await dataset(page);
+    const cold = Number(coldSet.firstPaintAt) - coldT0;
+    log(`cold breakdown: script ${Number(coldSet.scriptAt) - coldT0} ms, init ${Number(coldSet.initAt) - coldT0} ms, paint ${cold} ms`);
+    const warmT0 = await open(page, warmId);
+    await page.locator('.tab.active', { hasText: `segment ${warmId}` }).waitFor({ timeout: WAIT });
+    await frame(page).locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
+    const warmSet = await dataset(page);
+    const warm = Number(warmSet.firstPaintAt) - warmT0;
+    log(`warm breakdown: script ${Number(warmSet.scriptAt) - warmT0} ms, init ${Number(warmSet.initAt) - warmT0} ms, paint ${warm} ms`);
+    log(`first paint: cold ${cold} ms, warm ${warm} ms`);
+
+    // Go to Offset: paused, so the only read is the jump's.
+    const f = frame(page);
+    await f.locator('#pause').click();
+    const jumps: { total: number; afterBytes: number }[] = [];
+    for (const target of [GiB - 16, GiB / 2, 0x1234_5670, GiB - 4096, 16]) {
+      await f.locator('#grid').click();
+      await page.keyboard.press('Control+g');
+      await f.locator('#goto-input').fill(`0x${target.toString(16)}`);
+      const t0 = Date.now();
+      await f.locator('#goto-input').press('Enter');
+      const hexTarget = `0x${target.toString(16)} `;
+      await until(`the jump to 0x${target.toString(16)} is rendered`, async () => {
+        const d = await dataset(page);
+        const at = Number(d.renderedOffset);
+        return Number(d.renderedAt) >= t0 && at <= target && target < at + 4096 && Number(d.framedAt) >= Number(d.renderedAt)
+          && ((await f.locator('#status-cursor').textContent()) ?? '').includes(hexTarget);
+      });
+      const d = await dataset(page);
+      const row = await f.locator(`.row[data-offset="${target - (target % 16)}"]`).count();
+      if (row !== 1) throw new Error(`row of 0x${target.toString(16)} not shown`);
+      jumps.push({ total: Number(d.framedAt) - t0, afterBytes: Number(d.framedAt) - Number(d.bytesAt) });
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const jumpTotal = median(jumps.map((j) => j.total));
+    const jumpAfterBytes = median(jumps.map((j) => j.afterBytes));
+    log(`jumps: ${JSON.stringify(jumps)}`);
+
+    // Live refresh at 10 Hz: extension host CPU while one inspector refreshes, against idle.
+    const pid = extensionHostPid(wb.pid);
+    await open(page, smallId);
+    await page.locator('.tab.active', { hasText: `segment ${smallId}` }).waitFor({ timeout: WAIT });
+    await frame(page).locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
+    const windowBytes = await frame(page).locator('.rows .row:not([hidden])').count() * 16;
+    const measure = async (ms: number) => {
+      const c0 = cpuSeconds(pid);
+      const t0 = Date.now();
+      await new Promise((r) => setTimeout(r, ms));
+      return (cpuSeconds(pid) - c0) / ((Date.now() - t0) / 1000);
+    };
+    const live = await measure(10_000);
+    await frame(page).locator('#pause').click();
+    const idle = await measure(10_000);
+    log(`extension host CPU: live ${(live * 100).toFixed(2)} %, paused ${(idle * 100).toFixed(2)} % (window ${windowBytes} bytes)`);
+
+    process.stdout.write(`${JSON.stringify({
+      'inspector.firstPaintMs': { value: cold, goal: '< 200', detail: `open command to first rows of a 1 GiB segment, first webview of the window; a second segment: ${warm} ms` },
+      'inspector.jumpMs': { value: jumpTotal, goal: 'one frame after bytes', detail: `Go to Offset (Enter) to the next frame with the new rows, median of ${jumps.length}; bytes arrival to that frame: ${jumpAfterBytes} ms` },
+      'inspector.refreshCpu': { value: Number(live.toFixed(4)), goal: '< 0.05', detail: `extension host CPU share (1 = one core) with one inspector refreshing at 10 Hz (${windowBytes}-byte visible window, 64 KiB segment); paused: ${idle.toFixed(4)}` },
+    })}\n`);
+  } catch (e) {
+    const page = browser?.contexts()[0]?.pages()[0];
+    if (page) {
+      await page.screenshot({ path: path.join(root, '.test-artifacts', 'bench-inspector-failure.png') }).catch(() => {});
+      log(`page state: ${JSON.stringify(await dataset(page).catch(() => ({})))} cursor ${await frame(page).locator('#status-cursor').textContent().catch(() => '?')} goto ${await frame(page).locator('#goto-message').textContent().catch(() => '?')}`);
+    }
+    throw e;
+  } finally {
+    await browser?.close().catch(() => {});
+    await wb?.stop().catch(() => {});
+    for (const t of created) {
+      try {
+        if (ipc.exists(t)) ipc.remove(t);
+      } catch {
+        /* gone */
+      }
+    }
+  }
+}
+
+main().catch(async (e) => {
+  log(`failed: ${e instanceof Error ? e.stack : String(e)}`);
+  process.exit(1);
+});
