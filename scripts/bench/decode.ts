@@ -37,8 +37,7 @@ function handWritten(b: Uint8Array): Slot[] {
     const t = dv.getBigUint64(o, true);
     let end = o + 12;
     while (end < o + 64 && b[end] !== 0) end++;
-    let text = '';
-    for (let k = o + 12; k < end; k++) text += String.fromCharCode(b[k]!);
+    const text = String.fromCharCode.apply(null, b.subarray(o + 12, end) as unknown as number[]);
     out[i] = { t_ns: t <= MAX ? Number(t) : t.toString(), len: dv.getUint32(o + 8, true), text };
   }
   return out;

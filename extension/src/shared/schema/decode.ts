@@ -196,18 +196,19 @@ export function textOf(b: Uint8Array, at: number, len: number): string {
     if (c > 127) ascii = false;
     end++;
   }
-  if (ascii) {
-    let s = '';
-    for (let i = at; i < end; i++) s += String.fromCharCode(b[i]!);
-    return s;
-  }
+  if (ascii) return latin1(b, at, end);
   try {
     return utf8.decode(b.subarray(at, end));
   } catch {
-    let s = '';
-    for (let i = at; i < end; i++) s += String.fromCharCode(b[i]!);
-    return s;
+    return latin1(b, at, end);
   }
+}
+
+/** Bytes as Latin-1 text; fromCharCode over a view is several times faster than += per char. */
+function latin1(b: Uint8Array, at: number, end: number): string {
+  let s = '';
+  for (let i = at; i < end; i += 4096) s += String.fromCharCode.apply(null, b.subarray(i, Math.min(end, i + 4096)) as unknown as number[]);
+  return s;
 }
 
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
