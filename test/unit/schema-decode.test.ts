@@ -342,3 +342,40 @@ function withoutMeta(j: unknown): unknown {
   return rest;
 }
 export type { DecodedNode };
+
+describe('more shapes', () => {
+  test('byte order after the name and as an attribute', () => {
+    const s = compileSchema('struct E { uint16_t a be; uint16_t b [[be]]; uint16_t c; be uint16_t d @ 6; };');
+    assert.deepEqual(errors(s.text), []);
+    assert.deepEqual(withoutMeta(decodeJson(s, 'E', new BufferSource(new Uint8Array([1, 2, 1, 2, 1, 2, 1, 2]))).json), { a: 0x102, b: 0x102, c: 0x201, d: 0x102 });
+  });
+  test('anonymous unions and structs are flattened in JSON, in both decoders', () => {
+    const text = 'struct V { uint8_t tag; union { uint32_t u; struct { uint16_t lo; uint16_t hi; }; }; };';
+    const bytes = new Uint8Array([7, 0, 0, 0, 0x78, 0x56, 0x34, 0x12]);
+    const want = { tag: 7, u: 0x12345678, lo: 0x5678, hi: 0x1234 };
+    assert.deepEqual(withoutMeta(decodeJson(compileSchema(text), 'V', new BufferSource(bytes)).json), want);
+    const slow = compileSchema(text.replace('uint8_t tag;', 'uint8_t tag [[expect(7)]];'));
+    assert.deepEqual(withoutMeta(decodeJson(slow, 'V', new BufferSource(bytes)).json), want);
+    // Expressions see through anonymous members.
+    const cnt = compileSchema(`${text}\nstruct W { V v; uint8_t data[v.lo - 0x5670]; };`);
+    const w = new Uint8Array([...bytes, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual((decodeJson(cnt, 'W', new BufferSource(w)).json as any).data, [1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+  test('checks inside array elements are reported per element', () => {
+    const s = compileSchema('struct R { uint8_t magic [[expect(0xAA)]]; uint8_t v; };\nstruct T { R rows[3]; };');
+    const r = decodeJson(s, 'T', new BufferSource(new Uint8Array([0xaa, 1, 0xab, 2, 0xaa, 3])));
+    assert.deepEqual(r.checks.map((c) => `${c.path}:${c.ok}`), ['rows[0].magic:true', 'rows[1].magic:false', 'rows[2].magic:true']);
+    assert.deepEqual((r.json as any).rows.map((x: any) => x.v), [1, 2, 3]);
+  });
+  test('typedefs of arrays, pointers and floats decode', () => {
+    const s = compileSchema('typedef float vec3[3];\ntypedef struct { vec3 pos; double w; char *name; } P;');
+    const bytes = new Uint8Array(32);
+    const dv = new DataView(bytes.buffer);
+    dv.setFloat32(0, 1.5, true);
+    dv.setFloat32(4, -2, true);
+    dv.setFloat32(8, Number.NaN, true);
+    dv.setFloat64(16, 0.25, true);
+    assert.equal(findType(s, 'P')!.size, 32);
+    assert.deepEqual(withoutMeta(decodeJson(s, 'P', new BufferSource(new Uint8Array([...bytes, 0, 0, 0, 0, 0, 0, 0, 0]))).json), { pos: [1.5, -2, 'NaN'], w: 0.25, name: '0x0' });
+  });
+});

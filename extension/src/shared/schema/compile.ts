@@ -393,7 +393,8 @@ function compileUnsafe(text: string, uri: string): Schema {
       const cond = m.attrs.find((a) => a.name === 'if')?.args[0]?.expr;
       const packedField = d.packed || m.packed;
       const field: Field = {
-        name: m.name ?? '', type: ty, offset: -1, size: ty.size, align: ty.align, endian: m.endian ?? 'le', attrs, range: m.range, nameRange: m.nameRange,
+        name: m.name ?? '', type: ty, offset: -1, size: ty.size, align: ty.align, attrs,
+        endian: m.attrs.some((a) => a.name === 'be') ? 'be' : m.attrs.some((a) => a.name === 'le') ? 'le' : (m.endian ?? 'le'), range: m.range, nameRange: m.nameRange,
         paddingBefore: 0, anonymous: !m.name && !m.bits, at: m.at, cond,
       };
       const tyDynamic = (ty.k === 'struct' && ty.dynamic) || (ty.k === 'array' && (ty.count === undefined || isDynamicType(ty)));

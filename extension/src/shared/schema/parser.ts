@@ -572,6 +572,8 @@ export function parse(text: string, knownTypes: ReadonlySet<string>): ParseResul
         bits = expr();
       }
       if (!name && !bits) error(peek().range, `expected a member name but found ${peek().kind === 'eof' ? 'end of file' : `"${peek().text}"`}`);
+      // `uint32_t x be;`: byte order after the name.
+      if ((at('be') || at('le')) && !['ident', 'number'].includes(peek(1).kind)) mq.endian = next().text as 'be' | 'le';
       qualifiers(mq);
       extras(mex);
       let atExpr: Expr | undefined;
