@@ -1,6 +1,8 @@
 // The packaged extension: `npm run package` makes a .vsix holding the bundles and the addon and
 // nothing else; code-server installs it into a fresh workbench (as a user would) and its explorer
-// lists a segment made here. No development path: this is the shipped artifact.
+// lists a segment made here. No development path and no smoke-test driver, so notifications show:
+// the wait's progress notification cancels with its Cancel button, and an error notification's
+// "Show Log" opens the log.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -10,15 +12,17 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
+import type { Target } from '../../../extension/src/ipc/target';
 import { launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const ARTIFACTS = path.join(ROOT, '.test-artifacts', 'editor');
+const WAIT = 30_000;
 let wb: Workbench | undefined;
 let browser: Browser | undefined;
-let page: Page | undefined;
+let page: Page;
 let tmp = '';
-let segment: number | undefined;
+const created: Target[] = [];
 
 /** Every file under dir, relative to it. */
 function files(dir: string, base = dir): string[] {
@@ -28,48 +32,108 @@ function files(dir: string, base = dir): string[] {
   });
 }
 
+async function step(name: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const file = path.join(ARTIFACTS, `package-${name}.png`);
+    await page?.screenshot({ path: file }).catch(() => {});
+    console.log(`screenshot of the failure: ${file}`);
+    throw e;
+  }
+}
+
+const row = (label: string) => page.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: label }) }).first();
+
+async function until(what: string, probe: () => boolean | Promise<boolean>, ms = WAIT): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await probe())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function contextMenu(label: string, entry: string): Promise<void> {
+  await row(label).click({ button: 'right' });
+  const item = page.locator('.context-view .action-item', { hasText: entry }).first();
+  await item.waitFor({ state: 'visible', timeout: WAIT });
+  await item.click();
+}
+
+async function refresh(): Promise<void> {
+  await page.locator('.part.sidebar .action-label[aria-label^="Refresh"]:visible').click({ timeout: WAIT });
+}
+
 describe('the packaged .vsix', () => {
+  let vsix = '';
   before(() => {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'shmscope-vsix-'));
+    vsix = path.join(tmp, 'shmscope.vsix');
   });
   after(async () => {
-    if (segment !== undefined) { try { ipc.remove({ kind: 'shm', id: segment }); } catch { /* gone */ } }
+    for (const t of created.splice(0)) { try { if (ipc.exists(t)) ipc.remove(t); } catch { /* gone */ } }
     await browser?.close().catch(() => {});
     await wb?.stop();
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('installs into a fresh workbench and its explorer works', async () => {
-    const vsix = path.join(tmp, 'shmscope.vsix');
+  it('holds only the allow-list, installs into a fresh workbench, and its explorer works', () => step('install', async () => {
     // The editor runner has just built; package what it built.
     const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'package.mjs'), '--no-build', '--out', vsix], { cwd: ROOT, encoding: 'utf8' });
     assert.equal(r.status, 0, `npm run package failed:\n${r.stdout}${r.stderr}`);
     assert.ok(existsSync(vsix));
 
-    segment = ipc.createShm({ key: 0, size: 4096 });
+    const segment = ipc.createShm({ key: 0, size: 4096 });
+    created.push({ kind: 'shm', id: segment });
     wb = await startWorkbench({ folder: path.join(ROOT, 'test', 'editor', 'workspace'), vsix: [vsix], smokeTestDriver: false });
     const installed = readdirSync(path.join(wb.runDir, 'extensions')).find((d) => d.startsWith('shmscope.shmscope-'));
     assert.ok(installed, 'code-server installed the extension');
     const shipped = files(path.join(wb.runDir, 'extensions', installed));
     assert.ok(shipped.includes('dist/extension.js'), shipped.join(', '));
     assert.ok(shipped.includes('native/build/Release/shmscope.node'), shipped.join(', '));
-    const unexpected = shipped.filter((f) => !/^(package\.json|readme\.md|README\.md|LICENSE(\.txt)?|\.vsixmanifest|dist\/(extension|server)\.js|dist\/webview\/[^/]+\.(js|css)|native\/build\/Release\/shmscope\.node|extension\/resources\/[^/]+)$/i.test(f));
-    assert.deepEqual(unexpected, [], 'nothing but the allow-list ships');
+    const allowed = /^(package\.json|readme\.md|LICENSE(\.txt)?|\.vsixmanifest|dist\/(extension|server)\.js|dist\/webview\/[^/]+\.(js|css)|native\/build\/Release\/shmscope\.node|extension\/(resources|syntaxes)\/[^/]+|extension\/language-configuration\.json)$/i;
+    assert.deepEqual(shipped.filter((f) => !allowed.test(f)), [], 'nothing but the allow-list ships');
 
     browser = await launchBrowser(wb.runDir);
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    try {
-      await page.goto(wb.url);
-      await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').click({ timeout: 90_000 });
-      const row = page.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: `private · id ${segment}` }) });
-      await row.waitFor({ timeout: 60_000 });
-      assert.match((await row.locator('.label-description').textContent()) ?? '', /^4 KiB · 0 attached/);
-    } catch (e) {
-      mkdirSync(ARTIFACTS, { recursive: true });
-      const shot = path.join(ARTIFACTS, 'package-failure.png');
-      await page.screenshot({ path: shot }).catch(() => {});
-      console.log(`screenshot of the failure: ${shot}`);
-      throw e;
-    }
-  });
+    await page.goto(wb.url);
+    await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').click({ timeout: 90_000 });
+    await row(`private · id ${segment}`).waitFor({ timeout: 60_000 });
+    assert.match((await row(`private · id ${segment}`).locator('.label-description').textContent()) ?? '', /^4 KiB · 0 attached/);
+  }));
+
+  it('a Semaphore Wait shows a progress notification whose Cancel ends the wait', () => step('wait-cancel', async () => {
+    assert.ok(page, 'the workbench is up');
+    const id = ipc.createSemSet({ key: 0, nsems: 1, values: [0] });
+    created.push({ kind: 'sem', id });
+    await refresh();
+    await contextMenu(`private · id ${id}`, 'Semaphore Wait…');
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: 'timeout' }).waitFor({ timeout: WAIT });
+    await page.locator('.quick-input-widget input').fill('120000');
+    await page.keyboard.press('Enter');
+    const toast = page.locator('.notification-toast', { hasText: `Waiting on semaphore 0 of set ${id}` });
+    await toast.waitFor({ timeout: WAIT });
+    await until('the wait to block (ncnt 1)', () => ipc.semGet(id).ncnt[0] === 1);
+    await toast.hover();
+    await toast.locator('.monaco-button', { hasText: 'Cancel' }).click();
+    await until('the waiter to leave (ncnt 0)', () => ipc.semGet(id).ncnt[0] === 0);
+    await page.locator('.notification-toast', { hasText: 'cancelled' }).first().waitFor({ timeout: WAIT });
+  }));
+
+  it('an error notification offers Show Log, which opens the Shared Memory log', () => step('show-log', async () => {
+    assert.ok(page, 'the workbench is up');
+    const id = ipc.createMsgQueue({ key: 0 });
+    created.push({ kind: 'msg', id });
+    await refresh();
+    const label = `private · id ${id}`;
+    await row(label).waitFor({ timeout: WAIT });
+    ipc.remove({ kind: 'msg', id });
+    await contextMenu(label, 'Peek Messages');
+    const toast = page.locator('.notification-toast', { hasText: `message queue ${id} no longer exists` });
+    await toast.waitFor({ timeout: WAIT });
+    await toast.hover();
+    await toast.locator('.monaco-button', { hasText: 'Show Log' }).click();
+    await page.locator('.part.panel', { hasText: `Peek Messages: msgctl failed with ENOENT: message queue ${id} no longer exists` }).waitFor({ timeout: WAIT });
+  }));
 });
