@@ -7,11 +7,13 @@ import * as esbuild from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** Returns the folder and the number of test files bundled. */
-export async function bundleSuites() {
+/**
+ * Returns the folder, the runner's path and the number of test files bundled. Concurrent runs in
+ * one checkout pass their own `outdir` so that one never deletes the other's bundle.
+ */
+export async function bundleSuites({ outdir = path.join(root, 'out', 'editor-suite') } = {}) {
   const dir = path.join(root, 'test', 'editor', 'suite');
   const files = readdirSync(dir).filter((f) => f.endsWith('.test.ts') || f === 'index.ts');
-  const outdir = path.join(root, 'out', 'editor-suite');
   rmSync(outdir, { recursive: true, force: true });
   await esbuild.build({
     entryPoints: files.map((f) => path.join(dir, f)),

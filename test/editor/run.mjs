@@ -62,9 +62,10 @@ async function build() {
 }
 
 async function runHostSuites() {
-  const { outdir, count } = await bundleSuites();
+  // Per-run names: several engineers (or CI jobs) may run this in one checkout at once.
+  const { outdir, count } = await bundleSuites({ outdir: path.join(root, 'out', `editor-suite-${process.pid}`) });
   if (count === 0) return;
-  const resultsFile = path.join(editorArtifacts, 'host-results.jsonl');
+  const resultsFile = path.join(editorArtifacts, `host-results-${process.pid}.jsonl`);
   rmSync(resultsFile, { force: true });
   const t = Date.now();
   const wb = await startWorkbench({
@@ -80,8 +81,10 @@ async function runHostSuites() {
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     const exited = new Promise((resolve) => page.exposeFunction('codeAutomationExit', (code) => { resolve(code); }));
     await page.goto(wb.url);
-    const deadline = new Promise((resolve) => setTimeout(() => resolve('timeout'), 10 * 60_000).unref());
-    exitCode = await Promise.race([exited, deadline]);
+    // The suite ends through codeAutomationExit; a dead server or a hung host must not hang CI.
+    const deadline = new Promise((resolve) => setTimeout(() => resolve('timeout after 5 min'), 5 * 60_000).unref());
+    const serverGone = wb.exited.then(({ code, signal }) => `code-server exited (${code ?? signal})`);
+    exitCode = await Promise.race([exited, deadline, serverGone]);
   } finally {
     const lines = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
     for (const r of lines) {
@@ -104,6 +107,8 @@ async function runHostSuites() {
     }
     await browser.close().catch(() => {});
     await wb.stop();
+    rmSync(outdir, { recursive: true, force: true });
+    if (!bad) rmSync(resultsFile, { force: true });
     writeSummary();
     console.log(`editor: in-host suites ${secs(t)}`);
   }
@@ -113,7 +118,7 @@ function runUiTests() {
   const dir = path.join(root, 'test', 'editor', 'ui');
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => /\.test\.(ts|mjs)$/.test(f)).sort().map((f) => path.join(dir, f)) : [];
   if (files.length === 0) return Promise.resolve();
-  const tap = path.join(editorArtifacts, 'ui.tap');
+  const tap = path.join(editorArtifacts, `ui-${process.pid}.tap`);
   rmSync(tap, { force: true });
   const t = Date.now();
   return new Promise((resolve) => {
@@ -130,6 +135,7 @@ function runUiTests() {
       results.passed += num('pass');
       const failed = num('fail') + num('cancelled');
       results.failed += failed === 0 && code !== 0 ? 1 : failed;
+      if (code === 0) rmSync(tap, { force: true });
       writeSummary();
       console.log(`editor: page-driven tests ${secs(t)}`);
       resolve();
