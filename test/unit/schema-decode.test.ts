@@ -379,3 +379,25 @@ describe('more shapes', () => {
     assert.deepEqual(withoutMeta(decodeJson(s, 'P', new BufferSource(new Uint8Array([...bytes, 0, 0, 0, 0, 0, 0, 0, 0]))).json), { pos: [1.5, -2, 'NaN'], w: 0.25, name: '0x0' });
   });
 });
+
+describe('arrays larger than the data', () => {
+  test('a fixed count of 2^32 - 1 shows what exists with one diagnostic', () => {
+    const s = compileSchema('struct H { uint32_t n; uint8_t big[0xffffffff]; };');
+    const r = decodeJson(s, 'H', new BufferSource(new Uint8Array([1, 0, 0, 0, 9, 8, 7])));
+    assert.deepEqual((r.json as any).big, [9, 8, 7]);
+    assert.equal(r.diagnostics.length, 1);
+    assert.match(r.diagnostics[0]!.message, /4294967295 elements do not fit.*3 do/);
+  });
+  test('data-sized elements are laid out once, not once per element asked for', () => {
+    const s = compileSchema('struct Rec { uint8_t len; uint8_t body[len]; };\nstruct F { uint16_t n; Rec recs[n]; };');
+    const bytes = [200, 0];
+    for (let i = 0; i < 200; i++) bytes.push(2, i, i);
+    let reads = 0;
+    const src = new BufferSource(Uint8Array.from(bytes));
+    const counting = { get size() { return src.size; }, read: (o: number, l: number) => { reads++; return src.read(o, l); } };
+    const j = decodeJson(s, 'F', counting).json as any;
+    assert.equal(j.recs.length, 200);
+    assert.deepEqual(j.recs[199], { len: 2, body: [199, 199] });
+    assert.ok(reads < 10, `${reads} reads`);
+  });
+});

@@ -541,8 +541,16 @@ class ArrRec implements Rec {
   }
 }
 
-/** Offsets of the elements of an array with data-sized elements (sequential, bounded). */
+const elementOffsets = new WeakMap<Placement, { offsets: number[]; end: number }>();
+/** Offsets of the elements of an array with data-sized elements (sequential, bounded, once per array). */
 function arrayElements(inst: Inst, p: Placement): { offsets: number[]; end: number } {
+  const known = elementOffsets.get(p);
+  if (known) return known;
+  const r = computeElements(inst, p);
+  elementOffsets.set(p, r);
+  return r;
+}
+function computeElements(inst: Inst, p: Placement): { offsets: number[]; end: number } {
   const t = p.type as ArrayType;
   const offsets: number[] = [];
   let at = p.offset;
@@ -562,9 +570,9 @@ function elementAt(inst: Inst, p: Placement, i: number): Placement | undefined {
   if (elem.k === 'struct' && elem.dynamic) {
     const off = arrayElements(inst, p).offsets[i];
     if (off === undefined) return undefined;
-    return { field: { ...p.field, name: `${p.field.name}[${i}]`, type: elem, attrs: [] }, offset: off, size: 0, present: true, type: elem, diags: [], element: true };
+    return { field: { ...p.field, name: `${p.field.name}[${i}]`, type: elem, attrs: [], size: elem.size, bitWidth: undefined, bitOffset: undefined, cond: undefined, at: undefined }, offset: off, size: 0, present: true, type: elem, diags: [], element: true };
   }
-  return { field: { ...p.field, name: `${p.field.name}[${i}]`, type: elem, attrs: [] }, offset: p.offset + i * elem.size, size: elem.size, present: true, type: elem, diags: [], element: true };
+  return { field: { ...p.field, name: `${p.field.name}[${i}]`, type: elem, attrs: [], size: elem.size, bitWidth: undefined, bitOffset: undefined, cond: undefined, at: undefined }, offset: p.offset + i * elem.size, size: elem.size, present: true, type: elem, diags: [], element: true };
 }
 
 /** The value of a placed member for expressions. */
@@ -750,6 +758,14 @@ class Node implements DecodedNode {
           return;
         }
         this.childCount = t.count ?? 0;
+        // A fixed count larger than the data there is: show what exists, say why the rest is missing.
+        const stride = t.elem.size;
+        const avail = Math.max(0, ctx.size - p.offset);
+        if (!t.countExpr && stride > 0 && this.childCount * stride > avail) {
+          const fit = Math.floor(avail / stride);
+          this.diagnostics.push({ range: this.range, severity: 'error', message: `${this.path || this.name}: ${this.childCount} elements do not fit in the data after offset ${p.offset}: ${fit} do` });
+          this.childCount = fit;
+        }
         this.display = `[${this.childCount}]`;
         break;
       }
