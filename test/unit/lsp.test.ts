@@ -2,6 +2,8 @@
 // and the same server as `shmscope lsp --stdio`.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -139,6 +141,29 @@ describe('language server over stdio (dist/server.js)', () => {
     const edits = (await s.conn.sendRequest(DocumentFormattingRequest.type, { textDocument: { uri }, options: { tabSize: 2, insertSpaces: true } })) ?? [];
     assert.equal(edits.length, 1);
     assert.match(edits[0]!.newText, /^struct Header \{\n {2}uint32_t magic/m);
+  });
+});
+
+describe('shmscope check and the server agree', () => {
+  test('same messages at the same places', async () => {
+    const bad = 'struct A { uint32_t x; Nope y; };\nstruct B { uint8_t z [[format(weird)]]; }\nstatic_assert(sizeof(A) == 3);\n';
+    const dir = mkdtempSync(path.join(tmpdir(), 'shms-lsp-'));
+    const file = path.join(dir, 'bad.shms');
+    const s = start(['dist/server.js', '--stdio']);
+    try {
+      writeFileSync(file, bad);
+      const r = spawnSync(process.execPath, ['dist/cli.js', 'check', '--schema', file, '--json'], { cwd: root, encoding: 'utf8' });
+      assert.equal(r.status, 1);
+      const fromCli = (JSON.parse(r.stdout) as { message: string; line: number; column: number }[]).map((d) => `${d.line}:${d.column} ${d.message}`);
+      await initialize(s);
+      await s.conn.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri: 'file:///tmp/bad.shms', languageId: 'shms', version: 1, text: bad } });
+      const fromServer = (await diagnosticsFor(s, 1)).diagnostics.map((d) => `${d.range.start.line + 1}:${d.range.start.character + 1} ${d.message}`);
+      assert.ok(fromCli.length >= 3, fromCli.join('\n'));
+      assert.deepEqual([...fromServer].sort(), [...fromCli].sort());
+    } finally {
+      await stop(s);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
