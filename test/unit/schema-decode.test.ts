@@ -401,3 +401,9 @@ describe('arrays larger than the data', () => {
     assert.ok(reads < 10, `${reads} reads`);
   });
 });
+
+test('a [[format]] on an array applies to its elements', () => {
+  const s = compileSchema('struct N { uint8_t mac[3] [[format(hex)]]; };');
+  const { root } = decode(s, 'N', new BufferSource(new Uint8Array([0xde, 0xad, 0x01])));
+  assert.deepEqual(root!.children()[0]!.children().map((c) => c.display), ['0xde', '0xad', '0x01']);
+});

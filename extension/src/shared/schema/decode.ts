@@ -570,9 +570,9 @@ function elementAt(inst: Inst, p: Placement, i: number): Placement | undefined {
   if (elem.k === 'struct' && elem.dynamic) {
     const off = arrayElements(inst, p).offsets[i];
     if (off === undefined) return undefined;
-    return { field: { ...p.field, name: `${p.field.name}[${i}]`, type: elem, attrs: [], size: elem.size, bitWidth: undefined, bitOffset: undefined, cond: undefined, at: undefined }, offset: off, size: 0, present: true, type: elem, diags: [], element: true };
+    return { field: { ...p.field, name: `${p.field.name}[${i}]`, type: elem, attrs: p.field.attrs.filter((a) => a.name === 'format'), size: elem.size, bitWidth: undefined, bitOffset: undefined, cond: undefined, at: undefined }, offset: off, size: 0, present: true, type: elem, diags: [], element: true };
   }
-  return { field: { ...p.field, name: `${p.field.name}[${i}]`, type: elem, attrs: [], size: elem.size, bitWidth: undefined, bitOffset: undefined, cond: undefined, at: undefined }, offset: p.offset + i * elem.size, size: elem.size, present: true, type: elem, diags: [], element: true };
+  return { field: { ...p.field, name: `${p.field.name}[${i}]`, type: elem, attrs: p.field.attrs.filter((a) => a.name === 'format'), size: elem.size, bitWidth: undefined, bitOffset: undefined, cond: undefined, at: undefined }, offset: p.offset + i * elem.size, size: elem.size, present: true, type: elem, diags: [], element: true };
 }
 
 /** The value of a placed member for expressions. */
