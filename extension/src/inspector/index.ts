@@ -64,9 +64,13 @@ export async function openInspector(target: ipc.Target, readWrite: boolean): Pro
     existing.reveal();
     return existing;
   }
-  // A read-write request for an object open read-only replaces its tab (still one tab per object).
   const source = ipc.openShm(target, { readWrite });
-  existing?.dispose();
+  if (existing) {
+    // Read-write asked for an object open read-only: the same tab takes the read-write handle.
+    existing.upgrade(source);
+    existing.reveal();
+    return existing;
+  }
   return InspectorPanel.create(context, out, { key, target: key, title: ipc.describeTarget(target), source, live: true });
 }
 

@@ -44,7 +44,7 @@ export class InspectorPanel {
   private static readonly panels = new Map<string, InspectorPanel>();
   private static lastActive: InspectorPanel | undefined;
 
-  readonly session: InspectorSession;
+  session: InspectorSession;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly poll: ReturnType<typeof setInterval> | undefined;
   private disposed = false;
@@ -82,22 +82,7 @@ export class InspectorPanel {
     root: vscode.Uri,
     readonly options: PanelOptions,
   ) {
-    const settings = readSettings();
-    this.session = new InspectorSession(options.source, {
-      target: options.target,
-      title: options.title,
-      bytesPerRow: settings.bytesPerRow,
-      refreshMs: options.live ? settings.refreshMs : 0,
-    }, {
-      post: (m) => this.post(m),
-      writeClipboard: (text) => Promise.resolve(vscode.env.clipboard.writeText(text)),
-      action: async (a) => {
-        if (a === 'snapshot') await this.snapshot();
-        else if (a === 'compare') await this.compare();
-        else await this.clearDiff();
-      },
-      log: (line) => log.info(line),
-    });
+    this.session = this.makeSession(options.source);
     panel.webview.html = inspectorHtml({
       cspSource: panel.webview.cspSource,
       scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(root, 'main.js')).toString(),
@@ -117,6 +102,43 @@ export class InspectorPanel {
     InspectorPanel.panels.set(options.key, this);
     InspectorPanel.lastActive = this;
     log.info(`inspector: opened ${options.title} (${options.target}) ${options.source.readOnly ? 'read-only' : 'read-write'}`);
+  }
+
+  private makeSession(source: InspectorSource): InspectorSession {
+    const settings = readSettings();
+    const options = this.options;
+    return new InspectorSession(source, {
+      target: options.target,
+      title: options.title,
+      bytesPerRow: settings.bytesPerRow,
+      refreshMs: options.live ? settings.refreshMs : 0,
+    }, {
+      post: (m) => this.post(m),
+      writeClipboard: (text) => Promise.resolve(vscode.env.clipboard.writeText(text)),
+      action: async (a) => {
+        if (a === 'snapshot') await this.snapshot();
+        else if (a === 'compare') await this.compare();
+        else await this.clearDiff();
+      },
+      log: (line) => this.log.info(line),
+    });
+  }
+
+  /**
+   * Swaps the object's handle (read-only to read-write) in the same tab: the page gets a new init
+   * and re-reads. Keeps one tab per object and the user's place in it.
+   */
+  upgrade(source: InspectorSource): void {
+    const old = this.session;
+    this.options.source = source;
+    this.session = this.makeSession(source);
+    this.session.ready = old.ready;
+    this.session.state = old.state;
+    old.dispose();
+    this.panel.title = `${this.options.title}${source.readOnly ? '' : ' (read-write)'}`;
+    if (this.panel.active) void vscode.commands.executeCommand('setContext', 'shmscope.inspectorReadWrite', !source.readOnly);
+    this.post(this.session.init());
+    this.log.info(`inspector: ${this.options.title} is now ${source.readOnly ? 'read-only' : 'read-write'}`);
   }
 
   post(m: ToWebview): void {
