@@ -58,6 +58,10 @@ describe('inspector contributions', () => {
     assert.equal(bpr.minimum, 1);
     assert.equal(bpr.maximum, 64);
     assert.ok(refresh.markdownDescription || refresh.description);
-    assert.match(readFileSync(path.join(ROOT, 'extension/src/inspector/panel.ts'), 'utf8'), /SETTING_DEFAULTS: InspectorSettings = \{ refreshMs: 500, bytesPerRow: 16 \}/);
+    const { readConfig } = await import('../../extension/src/config');
+    const c = readConfig({ get: () => undefined });
+    assert.equal(c.inspectorRefreshMs, refresh.default);
+    assert.equal(c.bytesPerRow, bpr.default);
+    assert.equal(readConfig({ get: <T>(k: string) => (k === 'inspector.bytesPerRow' ? 1000 : undefined) as T }).bytesPerRow, 64, 'clamped');
   });
 });

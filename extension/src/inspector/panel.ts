@@ -2,6 +2,7 @@
 // strict CSP, resources only from dist/webview, messages validated by the session, a status poll
 // for removal and size changes, snapshot and compare through the editor's dialogs.
 import * as vscode from 'vscode';
+import { readConfig, SECTION } from '../config';
 import { diffRanges } from '../shared/inspector/snapshot';
 import type { ToWebview } from '../shared/protocol';
 import { SnapshotFileSource, writeSnapshotFile } from './files';
@@ -11,21 +12,15 @@ import { InspectorSession, type InspectorSource } from './session';
 export const VIEW_TYPE = 'shmscope.inspector';
 const STATUS_POLL_MS = 1000;
 
-/** The inspector's settings (contributed in package.json under shmscope.inspector.*). */
+/** The inspector's settings (shmscope.inspector.*; keys, defaults and ranges live in config.ts). */
 export interface InspectorSettings {
   refreshMs: number;
   bytesPerRow: number;
 }
 
-export const SETTING_DEFAULTS: InspectorSettings = { refreshMs: 500, bytesPerRow: 16 };
-
 export function readSettings(): InspectorSettings {
-  const c = vscode.workspace.getConfiguration('shmscope.inspector');
-  const int = (v: unknown, lo: number, hi: number, d: number) => (typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi ? v : d);
-  return {
-    refreshMs: int(c.get('refreshMs'), 0, 600_000, SETTING_DEFAULTS.refreshMs),
-    bytesPerRow: int(c.get('bytesPerRow'), 1, 64, SETTING_DEFAULTS.bytesPerRow),
-  };
+  const c = readConfig(vscode.workspace.getConfiguration(SECTION));
+  return { refreshMs: c.inspectorRefreshMs, bytesPerRow: c.bytesPerRow };
 }
 
 export interface PanelOptions {
