@@ -88,6 +88,33 @@ describe('fuzz: parser', () => {
   });
 });
 
+describe('fuzz: random schemas over random bytes', () => {
+  const PIECES = [
+    'struct S {', 'struct T {', 'union U {', '};', 'uint8_t a;', 'uint32_t n;', 'uint16_t v[n];', 'S s;', 'T t[2];', 'char name[n % 9];',
+    'offset<S> p;', 'offset<T, self, int16_t> q;', 'uint64_t w [[if(a)]];', 'int b : 3;', 'unsigned c : 30;', 'uint8_t x @ n;', 'be uint32_t y;',
+    'uint32_t z [[expect(n)]];', 'uint32_t k [[checksum(crc32, v)]];', 'uint8_t r[4] [[ring(head = n, tail = a)]];', 'uint32_t sq [[seqlock]];',
+    '#pragma pack(1)\n', '#pragma pack()\n', '} __attribute__((packed));', 'struct { uint8_t in; };', 'U u;', 'double d;', 'void *ptr;',
+  ];
+  test('never throws, never reads past the end', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...PIECES), { maxLength: 40 }), fc.uint8Array({ maxLength: 300 }), (parts, bytes) => {
+        const s = compileSchema(parts.join('\n'));
+        rangesInside(s, parts.join('\n'));
+        for (const t of s.structs.slice(0, 3)) {
+          const src = counting(bytes);
+          const r = decodeJson(s, t, src, { maxWork: 5000, maxElements: 100 });
+          JSON.parse(JSON.stringify(r.json));
+          for (const d of r.diagnostics) assert.doesNotMatch(d.message, /decoder failure/);
+          assert.equal(src.refused, 0);
+          const { root } = decode(s, t, counting(bytes));
+          if (root) fieldAt(root, bytes.length >> 1);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe('fuzz: decoder', () => {
   const hostile = compileSchema(`
 struct Node { uint32_t v; offset<Node, self, int32_t> next; offset<Node> abs; };
