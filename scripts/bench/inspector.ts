@@ -122,6 +122,20 @@ async function main(): Promise<void> {
     const jumpAfterBytes = median(jumps.map((j) => j.afterBytes));
     log(`jumps: ${JSON.stringify(jumps)}`);
 
+    // Webview memory: heap at first paint of the 1 GiB tab against after scrolling through it.
+    const heap = () => f.locator('body').evaluate(() => (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0);
+    const heap0 = await heap();
+    for (let i = 1; i <= 100; i++) {
+      const before = (await dataset(page)).renderedAt;
+      await f.locator('#scroller').evaluate((el, frac) => {
+        el.scrollTop = frac * (el.scrollHeight - el.clientHeight);
+      }, i / 100);
+      await until('the scrolled rows are rendered', async () => (await dataset(page)).renderedAt !== before, 10_000).catch(() => undefined);
+    }
+    const heap1 = await heap();
+    const domRows = await f.locator('.rows .row').count();
+    log(`webview heap: ${heap0} bytes at first paint, ${heap1} after scrolling through 1 GiB (${domRows} row elements)`);
+
     // Live refresh at 10 Hz: extension host CPU while one inspector refreshes, against idle.
     const pid = extensionHostPid(wb.pid);
     await open(page, smallId);
@@ -142,6 +156,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify({
       'inspector.firstPaintMs': { value: cold, goal: '< 200', detail: `open command to first rows of a 1 GiB segment, first webview of the window; a second segment: ${warm} ms` },
       'inspector.jumpMs': { value: jumpTotal, goal: 'one frame after bytes', detail: `Go to Offset (Enter) to the next frame with the new rows, median of ${jumps.length}; bytes arrival to that frame: ${jumpAfterBytes} ms` },
+      'inspector.webviewHeapRatio': { value: heap0 > 0 ? Number((heap1 / heap0).toFixed(3)) : 'n/a', goal: '< 2', detail: `webview JS heap after 100 scroll positions across 1 GiB / at first paint (${heap0} -> ${heap1} bytes; ${domRows} row elements)` },
       'inspector.refreshCpu': { value: Number(live.toFixed(4)), goal: '< 0.05', detail: `extension host CPU share (1 = one core) with one inspector refreshing at 10 Hz (${windowBytes}-byte visible window, 64 KiB segment); paused: ${idle.toFixed(4)}` },
     })}\n`);
   } catch (e) {
