@@ -34,6 +34,7 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
   private onlyMine: boolean;
   private inflight: Promise<void> | undefined;
   private again = false;
+  private readonly notesLogged = new Set<string>();
 
   constructor(private config: Config) {
     this.onlyMine = config.onlyMine;
@@ -69,6 +70,13 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
           const [listing, lim] = await Promise.all([ipc.list(), ipc.limits()]);
           this.listing = listing;
           this.limitList = lim;
+          // What the listing could not do (no /dev/mqueue, unreadable /proc entries), said once each.
+          for (const note of listing.notes) {
+            if (!this.notesLogged.has(note)) {
+              this.notesLogged.add(note);
+              log.info(`listing: ${note}`);
+            }
+          }
           this.error = undefined;
         } catch (e) {
           this.error = e instanceof Error ? e.message : String(e);
