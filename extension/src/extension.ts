@@ -4,6 +4,7 @@ import * as commands from './commands';
 import * as explorer from './explorer';
 import * as inspector from './inspector';
 import * as logging from './log';
+import * as schemaLanguage from './lsp/client';
 import { log } from './log';
 
 /** What the extension returns from activate: used by the editor tests and other extensions. */
@@ -24,6 +25,7 @@ export function activate(context: vscode.ExtensionContext): ShmscopeApi {
     inspector.activate(context, channel);
     const { provider } = explorer.activate(context);
     commands.activate(context, { provider });
+    schemaLanguage.activate(context).catch((e) => logging.reportError('starting the schema language server', e));
     return { refresh: () => provider.refresh(), explorer: provider, recentLog: () => log.recent(), logUri: context.logUri };
   } catch (e) {
     void vscode.window.showErrorMessage(`Shared Memory failed to start: ${e instanceof Error ? e.message : String(e)}`);
@@ -31,6 +33,7 @@ export function activate(context: vscode.ExtensionContext): ShmscopeApi {
   }
 }
 
-export function deactivate(): void {
-  /* every resource is a disposable in context.subscriptions */
+export function deactivate(): Thenable<void> | undefined {
+  // The language server is a child process: stop it cleanly; everything else is a disposable.
+  return schemaLanguage.deactivate();
 }

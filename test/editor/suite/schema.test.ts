@@ -1,0 +1,89 @@
+/// <reference types="mocha" />
+// In the extension host of a real workbench: a .shms file gets its language, the language server
+// (started by vscode-languageclient) diagnoses it as the user types, and hover tells a member's
+// layout. Waits on diagnostics events and provider answers, never on time.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as vscode from 'vscode';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'shmscope-schema-'));
+
+/** Resolves with the diagnostics of `uri` once `accept` likes them (or fails after `ms`). */
+function diagnosticsOf(uri: vscode.Uri, accept: (d: readonly vscode.Diagnostic[]) => boolean, ms = 30_000): Promise<readonly vscode.Diagnostic[]> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const d = vscode.languages.getDiagnostics(uri);
+      if (!accept(d)) return false;
+      sub.dispose();
+      clearTimeout(timer);
+      resolve(d);
+      return true;
+    };
+    const sub = vscode.languages.onDidChangeDiagnostics((e) => {
+      if (e.uris.some((u) => u.toString() === uri.toString())) check();
+    });
+    const timer = setTimeout(() => {
+      sub.dispose();
+      reject(new Error(`diagnostics of ${uri.fsPath} never matched; last: ${JSON.stringify(vscode.languages.getDiagnostics(uri).map((x) => x.message))}`));
+    }, ms);
+    check();
+  });
+}
+
+suiteTeardown(async () => {
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+suite('schema language', () => {
+  test('a .shms file is diagnosed as the user types, and fixed when the error is', async () => {
+    const file = path.join(dir, 'ring.shms');
+    writeFileSync(file, 'struct Header {\n    uint32_t magic;\n    uint16_t version;\n    uint16_t flags;\n};\nstatic_assert(sizeof(Header) == 8);\n');
+    const doc = await vscode.workspace.openTextDocument(file);
+    const editor = await vscode.window.showTextDocument(doc);
+    assert.equal(doc.languageId, 'shms');
+    await diagnosticsOf(doc.uri, (d) => d.length === 0);
+
+    // Type an unknown type: the server reports it at that place.
+    await editor.edit((e) => e.insert(new vscode.Position(3, 4), 'widget_t count;\n    '));
+    const bad = await diagnosticsOf(doc.uri, (d) => d.some((x) => /widget_t/.test(x.message)));
+    const diag = bad.find((x) => /widget_t/.test(x.message))!;
+    assert.equal(diag.severity, vscode.DiagnosticSeverity.Error);
+    assert.equal(diag.range.start.line, 3);
+
+    // Undo it: the diagnostics clear.
+    await vscode.commands.executeCommand('undo');
+    await diagnosticsOf(doc.uri, (d) => d.length === 0);
+  });
+
+  test('a failed static_assert is an error on its line', async () => {
+    const file = path.join(dir, 'assert.shms');
+    writeFileSync(file, 'struct S { uint8_t a; uint32_t b; };\nstatic_assert(sizeof(S) == 5);\n');
+    const doc = await vscode.workspace.openTextDocument(file);
+    await vscode.window.showTextDocument(doc);
+    const d = await diagnosticsOf(doc.uri, (x) => x.length > 0);
+    assert.equal(d[0]!.range.start.line, 1);
+  });
+
+  test('hover over a member shows its offset and size', async () => {
+    const file = path.join(dir, 'hover.shms');
+    writeFileSync(file, 'struct Slot {\n    uint8_t  tag;\n    uint64_t t_ns;\n};\n');
+    const doc = await vscode.workspace.openTextDocument(file);
+    await vscode.window.showTextDocument(doc);
+    await diagnosticsOf(doc.uri, (d) => d.length === 0);
+    const pos = new vscode.Position(2, 14); // on "t_ns"
+    const text = async () => {
+      const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, pos);
+      return (hovers ?? [])
+        .flatMap((h) => h.contents)
+        .map((c) => (typeof c === 'string' ? c : 'value' in c ? c.value : ''))
+        .join('\n');
+    };
+    const hover = await text();
+    assert.match(hover, /t_ns/);
+    assert.match(hover, /offset\D*8/i, hover);
+    assert.match(hover, /size\D*8/i, hover);
+  });
+});
