@@ -12,6 +12,8 @@ export interface Workbench {
   logsDir: string;
   pid: number;
   stop(): Promise<void>;
+  /** Copies the server and extension host logs to dest; undefined when there are none yet. */
+  saveLogs(dest: string): string | undefined;
   exited: Promise<{ code: number | null; signal: string | null }>;
 }
 export interface WorkbenchOptions {

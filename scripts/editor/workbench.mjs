@@ -8,7 +8,7 @@
 // Every run gets throw-away user-data, extensions, XDG and TMPDIR folders under one run folder, and
 // nothing reaches the network: no gallery (EXTENSIONS_GALLERY='{}'), no updates, no telemetry.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -84,7 +84,7 @@ export function installVsix(vsix, extensionsDir, runDir) {
  * @param {Record<string,unknown>} [o.settings] extra user settings
  * @param {boolean} [o.keepRunDir] keep the run folder after stop (debugging)
  * @param {(line: string) => void} [o.onOutput] code-server's output, line by line
- * @returns {Promise<{url: string, port: number, runDir: string, logsDir: string, pid: number, stop: () => Promise<void>}>}
+ * @returns {Promise<{url: string, port: number, runDir: string, logsDir: string, pid: number, stop: () => Promise<void>, saveLogs: (dest: string) => string | undefined}>}
  */
 export async function startWorkbench(o) {
   const editor = ensureEditorEnv();
@@ -155,7 +155,15 @@ export async function startWorkbench(o) {
   const query = new URLSearchParams({ folder: path.resolve(o.folder) });
   if (payload.length) query.set('payload', JSON.stringify(payload));
   const url = `http://${authority}/?${query.toString()}`;
-  return { url, port, runDir, logsDir: path.join(userData, 'logs'), pid: child.pid, stop, exited: exitPromise };
+  const logsDir = path.join(userData, 'logs');
+  /** Copies the server and extension host logs to `dest` (for a failing test); returns dest or undefined. */
+  const saveLogs = (dest) => {
+    if (!existsSync(logsDir)) return undefined;
+    mkdirSync(dest, { recursive: true });
+    cpSync(logsDir, dest, { recursive: true });
+    return dest;
+  };
+  return { url, port, runDir, logsDir, pid: child.pid, stop, saveLogs, exited: exitPromise };
 }
 
 /**

@@ -35,6 +35,8 @@ async function step(name: string, fn: () => Promise<void>): Promise<void> {
     await fn();
   } catch (e) {
     console.log(`screenshot of the failure: ${await shot(`explorer-${name.replace(/\W+/g, '-')}`)}`);
+    const logs = wb?.saveLogs(path.join(ARTIFACTS, `explorer-${name.replace(/\W+/g, '-')}-logs`));
+    if (logs) console.log(`extension host log: ${logs}`);
     throw e;
   }
 }

@@ -40,6 +40,8 @@ async function step(name: string, fn: () => Promise<void>): Promise<void> {
     const file = path.join(ARTIFACTS, `package-${name}.png`);
     await page?.screenshot({ path: file }).catch(() => {});
     console.log(`screenshot of the failure: ${file}`);
+    const logs = wb?.saveLogs(path.join(ARTIFACTS, `package-${name.replace(/\W+/g, '-')}-logs`));
+    if (logs) console.log(`extension host log: ${logs}`);
     throw e;
   }
 }
