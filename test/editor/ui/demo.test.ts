@@ -1,0 +1,139 @@
+// `npm run demo -- --no-open` as a user meets it: the printed URL opens a workbench whose Shared
+// Memory explorer shows the demo's live objects, and the inspector opens on the ring segment.
+// Screenshots are kept (.test-artifacts/editor/demo-explorer.png, demo-inspector.png). SIGINT then
+// stops everything and leaves no object behind.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import * as ipc from '../../../extension/src/ipc';
+import { launchBrowser } from '../../../scripts/editor/workbench.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const ARTIFACTS = path.join(ROOT, '.test-artifacts', 'editor');
+const WAIT = 60_000;
+const KEY = 0x52494e47;
+const NAME = '/shmscope-demo';
+
+let demo: ChildProcess | undefined;
+let output = '';
+let browser: Browser | undefined;
+let page: Page;
+let browserDir: string | undefined;
+
+/** Demo objects that exist now, read from the kernel's tables. */
+function demoObjects(): ipc.Target[] {
+  const found: ipc.Target[] = [];
+  for (const kind of ['shm', 'sem', 'msg'] as const) {
+    for (const l of readFileSync(`/proc/sysvipc/${kind}`, 'utf8').trim().split('\n').slice(1)) {
+      const f = l.trim().split(/\s+/);
+      if (Number(f[0]) >>> 0 === KEY) found.push({ kind, id: Number(f[1]) });
+    }
+  }
+  if (existsSync(`/dev/shm${NAME}`)) found.push({ kind: 'posix-shm', name: NAME });
+  if (existsSync(`/dev/shm/sem.${NAME.slice(1)}`)) found.push({ kind: 'posix-sem', name: NAME });
+  return found;
+}
+
+async function until(what: string, probe: () => boolean | Promise<boolean>, ms = WAIT): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await probe())) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function shot(name: string): Promise<string> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const file = path.join(ARTIFACTS, `${name}.png`);
+  await page?.screenshot({ path: file }).catch(() => {});
+  return file;
+}
+
+async function step(name: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    console.log(`screenshot of the failure: ${await shot(`demo-${name}-failed`)}\ndemo output:\n${output}`);
+    throw e;
+  }
+}
+
+const row = (label: string) => page.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: label }) }).first();
+
+describe('the demo in the workbench', { timeout: 15 * 60_000 }, () => {
+  before(async () => {
+    assert.deepEqual(demoObjects(), [], 'no demo is running on this machine (stop it before running the tests)');
+    demo = spawn(process.execPath, [path.join(ROOT, 'scripts', 'demo.mjs'), '--no-open'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    demo.stdout!.on('data', (d) => (output += d));
+    demo.stderr!.on('data', (d) => (output += d));
+    await until(`the demo prints its URL (output so far:\n${output})`,
+      () => /^shmscope demo: open http\S+$/m.test(output) || demo!.exitCode !== null, 14 * 60_000);
+    const url = /^shmscope demo: open (\S+)$/m.exec(output)?.[1];
+    assert.ok(url, output);
+    browserDir = mkdtempSync(path.join(os.tmpdir(), 'shmscope-demo-browser-'));
+    browser = await launchBrowser(browserDir);
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(url);
+    await page.locator('.monaco-workbench').waitFor({ timeout: WAIT });
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    if (demo && demo.exitCode === null && demo.signalCode === null) {
+      demo.kill('SIGINT');
+      await until('the demo exits', () => demo!.exitCode !== null || demo!.signalCode !== null, 10_000).catch(() => demo!.kill('SIGKILL'));
+    }
+    for (const t of demoObjects()) {
+      try {
+        ipc.remove(t);
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+    if (browserDir) rmSync(browserDir, { recursive: true, force: true });
+  });
+
+  it('the explorer shows every demo object', () => step('explorer', async () => {
+    const shm = demoObjects().find((t) => t.kind === 'shm');
+    assert.ok(shm?.kind === 'shm', output);
+    await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').click({ timeout: WAIT });
+    await row(`key 0x52494e47 · id ${shm.id}`).waitFor({ timeout: WAIT });
+    await row(NAME).first().waitFor({ timeout: WAIT });
+    for (const kind of ['sem', 'msg'] as const) {
+      const t = demoObjects().find((x) => x.kind === kind);
+      assert.ok(t && t.kind === kind);
+      await row(`key 0x52494e47 · id ${t.id}`).waitFor({ timeout: WAIT });
+    }
+    console.log(`demo explorer screenshot: ${await shot('demo-explorer')}`);
+  }));
+
+  it('Open Inspector on the ring shows its bytes', () => step('inspector', async () => {
+    const shm = demoObjects().find((t) => t.kind === 'shm');
+    assert.ok(shm?.kind === 'shm');
+    await row(`key 0x52494e47 · id ${shm.id}`).click({ button: 'right' });
+    const item = page.locator('.context-view .action-item', { hasText: 'Open Inspector' }).first();
+    await item.waitFor({ state: 'visible', timeout: WAIT });
+    await item.click();
+    const frame = page.frameLocator('iframe.webview.ready >> visible=true').frameLocator('iframe#active-frame');
+    await frame.locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
+    // The magic's bytes in the ASCII column: 52 49 4e 47 is "RING".
+    await until('the ASCII column shows RING', async () => /RING/.test((await frame.locator('body').textContent()) ?? ''));
+    console.log(`demo inspector screenshot: ${await shot('demo-inspector')}`);
+  }));
+
+  it('SIGINT stops the demo and the workbench and removes every object within 10 s', () => step('stop', async () => {
+    const t0 = Date.now();
+    demo!.kill('SIGINT');
+    await until('the demo exits', () => demo!.exitCode !== null || demo!.signalCode !== null, 10_000);
+    assert.equal(demo!.exitCode, 0, output);
+    assert.deepEqual(demoObjects(), []);
+    assert.ok(Date.now() - t0 < 10_000);
+    const url = /^shmscope demo: open (\S+)$/m.exec(output)![1]!;
+    await assert.rejects(fetch(url), 'the workbench no longer listens');
+  }));
+});
