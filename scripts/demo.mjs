@@ -321,6 +321,7 @@ async function main() {
   try {
     say(`producer ${await waitForReady(producer)}`);
   } catch (e) {
+    if (stopping) return; // a signal stopped it while it started
     say(e.message);
     return shutdown(1);
   }
