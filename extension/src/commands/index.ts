@@ -1,4 +1,5 @@
-// The explorer's commands: copy, create, remove, semaphore post / wait / set / details, and peek.
+// The explorer's commands: copy, create, remove, semaphore post / wait / set / details, and peek
+// (a peeked message opens read-only in the inspector).
 // Each takes a tree node from a menu, or a target ("sem:5", a Target) plus options from a script or a
 // test, asks only for what it was not given, and reports a failure through reportError.
 import * as vscode from 'vscode';
@@ -8,8 +9,8 @@ import { hexKey, objectLabel, targetOf } from '../explorer/model';
 import * as ipc from '../ipc';
 import type { Target } from '../ipc/target';
 import type { IpcRecord, SemRecord } from '../ipc/types';
+import { openBytes } from '../inspector';
 import { log, reportError } from '../log';
-import { hexdumpLines } from '../shared/hexdump';
 import { parseSize } from './parse';
 
 type Arg = Node | Target | string | undefined;
@@ -368,8 +369,8 @@ export function activate(context: vscode.ExtensionContext, { provider }: Command
     }
     const m = messages[index];
     if (!m) throw new ipc.IpcError('ENOMSG', 0, 'msgrcv', `queue ${t.id} has no message ${index}`);
-    const body = [`Message ${index} of queue ${t.id}: type ${m.type}, ${m.data.length} bytes (peeked, not consumed)`, '', ...hexdumpLines(m.data)].join('\n');
-    await texts.show(`msg-${t.id}-${index}.txt`, body);
+    // The message's bytes open read-only in the inspector (hex grid, data inspector, Copy As).
+    openBytes(`msg:${t.id}#${index}`, `Queue ${t.id} · message ${index} (type ${m.type}, not consumed)`, m.data);
     return messages.map((x) => ({ type: x.type, size: x.data.length }));
   });
 }

@@ -202,7 +202,7 @@ suite('Commands', () => {
     assert.equal(ipc.semGet(id).values[0], 0);
   });
 
-  test('Show Semaphore Details and Peek Messages open read-only documents; peeking consumes nothing', async () => {
+  test('Show Semaphore Details opens a read-only document; Peek Messages opens the bytes read-only in the inspector, consuming nothing', async () => {
     const semId = ipc.createSemSet({ key: 0, nsems: 2, values: [5, 6] });
     track({ kind: 'sem', id: semId });
     const details = await vscode.commands.executeCommand<string>('shmscope.semaphore.showDetails', `sem:${semId}`);
@@ -215,9 +215,10 @@ suite('Commands', () => {
     ipc.msgSend(msgId, 9, new TextEncoder().encode('second message'));
     const listed = await vscode.commands.executeCommand('shmscope.peekMessages', `msg:${msgId}`, { index: 1 });
     assert.deepEqual(listed, [{ type: 3, size: 5 }, { type: 9, size: 14 }]);
-    const text = vscode.window.activeTextEditor?.document.getText() ?? '';
-    assert.match(text, /type 9, 14 bytes/);
-    assert.match(text, /second message/);
+    const state = await vscode.commands.executeCommand<{ size: number; readOnly: boolean } | undefined>('shmscope.inspector.state', `msg:${msgId}#1`);
+    assert.ok(state, 'an inspector tab shows message 1');
+    assert.equal(state.size, 14);
+    assert.equal(state.readOnly, true);
     assert.equal((await ipc.list()).msg.find((r) => r.id === msgId)?.messages, 2, 'both messages still queued');
   });
 

@@ -156,7 +156,7 @@ describe('explorer commands in the workbench', () => {
     assert.equal(ipc.semGet(id).values[0], 0);
   }));
 
-  it('Peek Messages lists messages in a quick pick and opens one without consuming it', () => step('peek', async () => {
+  it('Peek Messages lists messages in a quick pick and opens one in the inspector without consuming it', () => step('peek', async () => {
     const id = ipc.createMsgQueue({ key: 0 });
     created.push({ kind: 'msg', id });
     ipc.msgSend(id, 3, new TextEncoder().encode('alpha'));
@@ -165,7 +165,9 @@ describe('explorer commands in the workbench', () => {
     await contextMenu(`private · id ${id}`, 'Peek Messages');
     await quickInput().locator('.monaco-list-row', { hasText: 'type 4 · 13 bytes' }).waitFor({ timeout: WAIT });
     await quickInput().locator('.monaco-list-row', { hasText: 'type 4 · 13 bytes' }).click();
-    await page.locator('.editor-instance .view-lines', { hasText: 'bravo-charlie' }).waitFor({ timeout: WAIT });
+    // The message's 13 bytes show in the inspector's hex grid (its first row, with the ASCII column).
+    const grid = page.frameLocator('iframe.webview.ready >> visible=true').frameLocator('iframe#active-frame');
+    await grid.locator('.row[data-offset="0"]', { hasText: 'bravo-charlie' }).waitFor({ timeout: WAIT });
     assert.equal((await ipc.list()).msg.find((r) => r.id === id)?.messages, 2);
   }));
 
