@@ -115,6 +115,8 @@ after(async () => {
     const m = /producer pid (\d+) .* consumer pid (\d+)/.exec(d.output());
     return m ? alive(Number(m[1])) || alive(Number(m[2])) : false;
   }), 10_000).catch(() => {});
+  // Only demos this file started are ours to clean up (never a user's demo that was running).
+  if (running.length === 0) return;
   for (const t of demoObjects()) {
     try {
       ipc.remove(t);

@@ -88,11 +88,14 @@ describe('the demo in the workbench', { timeout: 15 * 60_000 }, () => {
       demo.kill('SIGINT');
       await until('the demo exits', () => demo!.exitCode !== null || demo!.signalCode !== null, 10_000).catch(() => demo!.kill('SIGKILL'));
     }
-    for (const t of demoObjects()) {
-      try {
-        ipc.remove(t);
-      } catch {
-        /* gone meanwhile */
+    // Only a demo this file started is ours to clean up (never a user's demo that was running).
+    if (demo) {
+      for (const t of demoObjects()) {
+        try {
+          ipc.remove(t);
+        } catch {
+          /* gone meanwhile */
+        }
       }
     }
     if (browserDir) rmSync(browserDir, { recursive: true, force: true });
