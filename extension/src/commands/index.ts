@@ -2,6 +2,8 @@
 // (a peeked message opens read-only in the inspector).
 // Each takes a tree node from a menu, or a target ("sem:5", a Target) plus options from a script or a
 // test, asks only for what it was not given, and reports a failure through reportError.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import * as vscode from 'vscode';
 import { readConfig, SECTION } from '../config';
 import type { ExplorerProvider, Node } from '../explorer';
@@ -308,11 +310,18 @@ export function activate(context: vscode.ExtensionContext, { provider }: Command
     }
   });
 
-  register('shmscope.runDemo', 'Run the Demo', () => {
-    // The demo lives in the project's checkout (npm run demo); a terminal shows its output and URL.
+  register('shmscope.runDemo', 'Run the Demo', async () => {
+    // The demo lives in the project's checkout. From inside an editor it runs only the producer and
+    // consumer (--no-editor: this window is the editor) and opens the demo's schema beside them.
+    const schema = path.join(context.extensionPath, 'demo', 'workspace', 'ring.shms');
+    if (!existsSync(schema)) {
+      void vscode.window.showInformationMessage('The demo runs from a checkout of shmscope: `npm run demo` there.');
+      return false;
+    }
     const term = vscode.window.createTerminal({ name: 'shmscope demo', cwd: context.extensionPath });
     term.show();
-    term.sendText('npm run demo -- --no-open');
+    term.sendText('npm run demo -- --no-editor');
+    await vscode.window.showTextDocument(vscode.Uri.file(schema), { preview: false, preserveFocus: true });
     return true;
   });
 
