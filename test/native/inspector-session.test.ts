@@ -60,16 +60,6 @@ describe('inspector session', () => {
     assert.ok(r2 && r2.type === 'readReply' && r2.bytes.length === 0 && r2.size === 10_000);
   });
 
-  it('pushes the first window unasked, as requestId 0', () => {
-    const t = made.shm(100);
-    made.hold(ipc.openShm(t, { readWrite: true })).write(0, pattern(100));
-    const s = open(t);
-    s.session.pushFirstWindow(4);
-    const r = s.posted[0];
-    assert.ok(r && r.type === 'readReply' && r.requestId === 0 && r.offset === 0 && r.size === 100);
-    assert.deepEqual([...r.bytes], [...pattern(64)], 'four rows of 16');
-  });
-
   it('drops and logs malformed messages without replying', async () => {
     const s = open(made.shm(4096));
     for (const raw of [null, { type: 'read', requestId: 1, offset: -1, length: 1 }, { type: 'read', requestId: 2, offset: 0, length: 1e9 }, { type: 'write', requestId: 3, offset: 0, bytes: [1] }, 'x']) {

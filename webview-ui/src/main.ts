@@ -289,7 +289,24 @@ function requestWindow(): void {
   request({ type: 'read', requestId: id, offset: w.offset, length: Math.min(MAX_READ, w.length) }, (reply) => {
     readInFlight = undefined;
     if (reply.type === 'readReply') {
-      applyBytes(reply);
+      const arrived = Date.now();
+      const changed = changedOffsets(state.win.offset, state.win.bytes, reply.offset, reply.bytes);
+      if (changed.length > 0) changes.mark(changed, performance.now());
+      state.win = { offset: reply.offset, bytes: reply.bytes };
+      if (reply.size !== state.size) applySize(reply.size);
+      render();
+      scheduleFade();
+      // Timestamps for the bench and tests: bytes arrived, rows rendered, next frame shown.
+      const body = document.body.dataset;
+      body.bytesAt = String(arrived);
+      body.renderedAt = String(Date.now());
+      body.renderedOffset = String(reply.offset);
+      requestAnimationFrame(() => { body.framedAt = String(Date.now()); });
+      if (!firstPaint) {
+        firstPaint = true;
+        body.painted = 'true';
+        body.firstPaintAt = body.renderedAt;
+      }
     } else if (reply.type === 'error') {
       message(reply.message, true);
     }
@@ -300,28 +317,6 @@ function requestWindow(): void {
   });
 }
 let firstPaint = false;
-
-/** Shows bytes read from the host: marks what changed since the last read and paints. */
-function applyBytes(reply: Extract<ToWebview, { type: 'readReply' }>): void {
-  const arrived = Date.now();
-  const changed = changedOffsets(state.win.offset, state.win.bytes, reply.offset, reply.bytes);
-  if (changed.length > 0) changes.mark(changed, performance.now());
-  state.win = { offset: reply.offset, bytes: reply.bytes };
-  if (reply.size !== state.size) applySize(reply.size);
-  render();
-  scheduleFade();
-  // Timestamps for the bench and tests: bytes arrived, rows rendered, next frame shown.
-  const body = document.body.dataset;
-  body.bytesAt = String(arrived);
-  body.renderedAt = String(Date.now());
-  body.renderedOffset = String(reply.offset);
-  requestAnimationFrame(() => { body.framedAt = String(Date.now()); });
-  if (!firstPaint) {
-    firstPaint = true;
-    body.painted = 'true';
-    body.firstPaintAt = body.renderedAt;
-  }
-}
 
 let fadeTimer: ReturnType<typeof setTimeout> | undefined;
 function scheduleFade(): void {
@@ -749,11 +744,6 @@ function onMessage(m: ToWebview): void {
       if (m.requestId === findId) findMsg.textContent = `searching… ${Math.floor((100 * m.done) / Math.max(1, m.total))}%`;
       return;
     default: {
-      // requestId 0: the first window, pushed by the host before the page asked (saves a round trip).
-      if (m.type === 'readReply' && m.requestId === 0) {
-        if (!firstPaint && m.offset === state.firstRow * state.bytesPerRow) applyBytes(m);
-        return;
-      }
       const cb = pending.get(m.requestId);
       if (cb) {
         pending.delete(m.requestId);

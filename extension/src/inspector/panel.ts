@@ -93,8 +93,6 @@ export class InspectorPanel {
       }),
       panel.onDidDispose(() => this.dispose()),
     );
-    // Queued by the workbench until the page loads: it paints without asking first.
-    this.session.pushFirstWindow();
     if (options.live) this.poll = setInterval(() => this.session.pollStatus(), STATUS_POLL_MS);
     InspectorPanel.panels.set(options.key, this);
     InspectorPanel.lastActive = this;

@@ -119,20 +119,6 @@ export class InspectorSession {
     return this.ready ? Promise.resolve() : new Promise((resolve) => this.readyWaiters.push(resolve));
   }
 
-  /** The first `rows` rows, pushed before the page asks (requestId 0), so it paints sooner. */
-  pushFirstWindow(rows = 64): void {
-    try {
-      const length = Math.min(this.safeSize(), rows * this.info.bytesPerRow, MAX_READ);
-      if (length <= 0) return;
-      const bytes = plainBytes(this.source.read(0, length));
-      this.stats.reads++;
-      this.stats.readBytes += bytes.length;
-      this.host.post({ type: 'readReply', requestId: 0, offset: 0, bytes, size: this.lastStatus.size });
-    } catch (e) {
-      this.host.log(`inspector ${this.info.target}: first window: ${errorOf(e).message}`);
-    }
-  }
-
   /** Re-reads size and existence; tells the page when either changed. */
   pollStatus(): void {
     if (this.disposed || !this.source.status) return;

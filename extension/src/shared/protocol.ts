@@ -49,10 +49,7 @@ export interface InitMessage {
   refreshMs: number;
 }
 
-/**
- * Reply to `read`. `size` is the object's size at the time of the read. `requestId` 0 is the
- * first window, pushed by the host when it creates the page, before any request.
- */
+/** Reply to `read`. `size` is the object's size at the time of the read. */
 export interface ReadReply {
   type: 'readReply';
   requestId: number;
