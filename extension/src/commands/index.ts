@@ -140,6 +140,7 @@ export function activate(context: vscode.ExtensionContext, { provider }: Command
     let key = opts?.key;
     if (key === undefined) {
       const text = await vscode.window.showInputBox({
+        ignoreFocusOut: true, // a half-answered prompt must not vanish when focus moves
         title: 'Create Segment (1/3): key',
         prompt: 'System V key in hex or decimal; empty or 0 for a private segment (IPC_PRIVATE)',
         placeHolder: '0x52494e47',
@@ -152,6 +153,7 @@ export function activate(context: vscode.ExtensionContext, { provider }: Command
     let size = opts?.size;
     if (size === undefined) {
       const text = await vscode.window.showInputBox({
+        ignoreFocusOut: true, // a half-answered prompt must not vanish when focus moves
         title: 'Create Segment (2/3): size',
         prompt: 'Size in bytes; K, M and G suffixes multiply by 1024',
         value: '4096',
@@ -163,6 +165,7 @@ export function activate(context: vscode.ExtensionContext, { provider }: Command
     let mode = opts?.mode;
     if (mode === undefined) {
       const text = await vscode.window.showInputBox({
+        ignoreFocusOut: true, // a half-answered prompt must not vanish when focus moves
         title: 'Create Segment (3/3): permissions',
         prompt: 'Permission bits in octal',
         value: '600',
@@ -245,6 +248,7 @@ export function activate(context: vscode.ExtensionContext, { provider }: Command
     let value = opts?.value;
     if (value === undefined) {
       const text = await vscode.window.showInputBox({
+        ignoreFocusOut: true, // a half-answered prompt must not vanish when focus moves
         title: `Set semaphore ${num} of set ${t.id}`,
         prompt: 'New value, 0 to 32767',
         value: String(rec.values[num] ?? 0),
@@ -271,6 +275,7 @@ export function activate(context: vscode.ExtensionContext, { provider }: Command
     let timeoutMs = opts?.timeoutMs;
     if (timeoutMs === undefined) {
       const text = await vscode.window.showInputBox({
+        ignoreFocusOut: true, // a half-answered prompt must not vanish when focus moves
         title: 'Semaphore Wait: timeout',
         prompt: 'Give up after this many milliseconds',
         value: String(config().semaphoreWaitTimeoutMs),

@@ -11,6 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import type { Target } from '../../../extension/src/ipc/target';
 import { launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
+import { chooseFromContextMenu, treeRow } from './driver';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const ARTIFACTS = path.join(ROOT, '.test-artifacts', 'editor');
@@ -34,7 +35,7 @@ async function step(name: string, fn: () => Promise<void>): Promise<void> {
   }
 }
 
-const row = (label: string) => page.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: label }) }).first();
+const row = (label: string) => treeRow(page, label);
 const quickInput = () => page.locator('.quick-input-widget');
 
 async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = WAIT): Promise<T> {
@@ -63,12 +64,7 @@ async function answer(title: string, text: string): Promise<void> {
   await page.keyboard.press('Enter');
 }
 
-async function contextMenu(label: string, entry: string): Promise<void> {
-  await row(label).click({ button: 'right' });
-  const item = page.locator('.context-view .action-item', { hasText: entry }).first();
-  await item.waitFor({ state: 'visible', timeout: WAIT });
-  await item.click();
-}
+const contextMenu = (label: string, entry: string) => chooseFromContextMenu(page, label, entry, WAIT);
 
 function findLog(dir: string): string | undefined {
   if (!existsSync(dir)) return undefined;

@@ -12,6 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import type { Target } from '../../../extension/src/ipc/target';
 import { launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
+import { chooseFromContextMenu, treeRow } from './driver';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const ARTIFACTS = path.join(ROOT, '.test-artifacts', 'editor');
@@ -42,7 +43,7 @@ async function step(name: string, fn: () => Promise<void>): Promise<void> {
 }
 
 /** A row of the explorer tree with this exact label. */
-const row = (label: string) => page.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: label }) }).first();
+const row = (label: string) => treeRow(page, label);
 
 async function command(title: string): Promise<void> {
   await page.keyboard.press('F1');
@@ -62,12 +63,7 @@ async function until(what: string, probe: () => boolean | Promise<boolean>, ms =
 }
 
 /** Right-click a row, choose a context-menu entry. */
-async function contextMenu(label: string, entry: string): Promise<void> {
-  await row(label).click({ button: 'right' });
-  const item = page.locator('.context-view .action-item', { hasText: entry }).first();
-  await item.waitFor({ state: 'visible', timeout: WAIT });
-  await item.click();
-}
+const contextMenu = (label: string, entry: string) => chooseFromContextMenu(page, label, entry, WAIT);
 
 const dialog = () => page.locator('.monaco-dialog-box');
 const dialogButton = (text: string) => dialog().locator('.monaco-button', { hasText: new RegExp(`^${text}$`) });

@@ -14,6 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import type { Target } from '../../../extension/src/ipc/target';
 import { launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
+import { chooseFromContextMenu, treeRow } from './driver';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const ARTIFACTS = path.join(ROOT, '.test-artifacts', 'editor');
@@ -46,7 +47,7 @@ async function step(name: string, fn: () => Promise<void>): Promise<void> {
   }
 }
 
-const row = (label: string) => page.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: label }) }).first();
+const row = (label: string) => treeRow(page, label);
 
 async function until(what: string, probe: () => boolean | Promise<boolean>, ms = WAIT): Promise<void> {
   const end = Date.now() + ms;
@@ -56,12 +57,7 @@ async function until(what: string, probe: () => boolean | Promise<boolean>, ms =
   }
 }
 
-async function contextMenu(label: string, entry: string): Promise<void> {
-  await row(label).click({ button: 'right' });
-  const item = page.locator('.context-view .action-item', { hasText: entry }).first();
-  await item.waitFor({ state: 'visible', timeout: WAIT });
-  await item.click();
-}
+const contextMenu = (label: string, entry: string) => chooseFromContextMenu(page, label, entry, WAIT);
 
 async function refresh(): Promise<void> {
   await page.locator('.part.sidebar .action-label[aria-label^="Refresh"]:visible').click({ timeout: WAIT });
