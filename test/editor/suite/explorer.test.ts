@@ -220,6 +220,7 @@ suite('Commands', () => {
     assert.equal(state.size, 14);
     assert.equal(state.readOnly, true);
     assert.equal((await ipc.list()).msg.find((r) => r.id === msgId)?.messages, 2, 'both messages still queued');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors'); // the tabs this test opened
   });
 
   test('the log records a permission error (an object of another user)', async function () {
