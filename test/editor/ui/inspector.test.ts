@@ -59,28 +59,36 @@ async function step(name: string, fn: () => Promise<void>) {
   }
 }
 
-/** Palette: runs "Shared Memory: <title>" and picks the quick-pick row holding `pick`. */
+/** Gives the keyboard to the workbench (the side bar's title), not to a webview's iframe. */
+async function focusWorkbench(): Promise<void> {
+  await page.locator('.part.sidebar .title-label').first().click({ timeout: 5_000 }).catch(() => undefined);
+}
+
+/**
+ * Runs "Shared Memory: <title>" from the palette and, with `pick`, chooses that entry of the quick
+ * pick the command shows. A palette opened while a webview's iframe held the focus can stay inert;
+ * then it is closed and the whole step asked again (at most three times; opening is idempotent).
+ */
 async function palette(title: string, pick?: string) {
   const input = page.locator('.quick-input-widget input');
+  const row = (text: string) => page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first();
   for (let attempt = 1; ; attempt++) {
-    await page.keyboard.press('F1');
     try {
+      await focusWorkbench();
+      await page.keyboard.press('F1');
       await input.fill(`>Shared Memory: ${title}`, { timeout: 5_000 });
-      break;
+      await row(title).waitFor({ timeout: WAIT });
+      await input.press('Enter');
+      if (pick !== undefined) {
+        await input.fill(pick, { timeout: 5_000 });
+        await row(pick).waitFor({ timeout: WAIT });
+        await input.press('Enter');
+      }
+      return;
     } catch (e) {
-      // F1 pressed while the webview's iframe holds focus can leave an inert palette: close it,
-      // give the focus back to the workbench (the side bar's title), and ask again.
       if (attempt >= 3) throw e;
       await page.keyboard.press('Escape');
-      await page.locator('.part.sidebar .title-label').first().click();
     }
-  }
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: WAIT });
-  await input.press('Enter');
-  if (pick !== undefined) {
-    await input.fill(pick);
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: pick }).first().waitFor({ timeout: WAIT });
-    await input.press('Enter');
   }
 }
 
