@@ -5,6 +5,7 @@ import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ipc from '../../extension/src/ipc';
+import { untilWithin } from './wait';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -103,15 +104,7 @@ export function cliAsync(args: string[]) {
   return spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-/** Polls `probe` until it returns true, failing after `timeoutMs`. No fixed sleeps. */
-export async function until(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await probe()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export const until = untilWithin(10_000);
 
 /** Builds dist/ (and the addon, incrementally) once per test process. */
 let built = false;

@@ -9,6 +9,7 @@ import type { ShmscopeApi } from '../../../extension/src/extension';
 import type { Node } from '../../../extension/src/explorer';
 import * as ipc from '../../../extension/src/ipc';
 import type { Target } from '../../../extension/src/ipc/target';
+import { untilWithin } from '../../helpers/wait';
 
 const EXT_ID = 'shmscope.shmscope';
 let api: ShmscopeApi;
@@ -23,15 +24,7 @@ function track<T extends Target>(t: T): T {
   return t;
 }
 
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = untilWithin(15_000);
 
 /** Every object item of the tree as the view shows it. */
 function items(): { node: Node; item: vscode.TreeItem; group: string }[] {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import * as ipc from '../../../extension/src/ipc';
 import { decodeSnapshot } from '../../../extension/src/shared/inspector/snapshot';
+import { untilWithin } from '../../helpers/wait';
 
 interface InspectorState {
   target: string;
@@ -25,15 +26,7 @@ const created: ipc.Target[] = [];
 const handles: ipc.ShmHandle[] = [];
 let dir = '';
 
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = untilWithin(20_000);
 
 const state = (key?: string) => vscode.commands.executeCommand<InspectorState | undefined>('shmscope.inspector.state', key);
 

@@ -12,6 +12,7 @@ import * as ipc from '../../../extension/src/ipc';
 import type { Target } from '../../../extension/src/ipc/target';
 import { launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
 import { chooseFromContextMenu, treeRow } from './driver';
+import { untilWithin } from '../../helpers/wait';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const ARTIFACTS = path.join(ROOT, '.test-artifacts', 'editor');
@@ -38,15 +39,7 @@ async function step(name: string, fn: () => Promise<void>): Promise<void> {
 const row = (label: string) => treeRow(page, label);
 const quickInput = () => page.locator('.quick-input-widget');
 
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = WAIT): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = untilWithin(WAIT);
 
 async function palette(title: string): Promise<void> {
   await page.keyboard.press('F1');

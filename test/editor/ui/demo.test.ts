@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import { launchBrowser } from '../../../scripts/editor/workbench.mjs';
+import { untilWithin } from '../../helpers/wait';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const ARTIFACTS = path.join(ROOT, '.test-artifacts', 'editor');
@@ -39,13 +40,7 @@ function demoObjects(): ipc.Target[] {
   return found;
 }
 
-async function until(what: string, probe: () => boolean | Promise<boolean>, ms = WAIT): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await probe())) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = untilWithin(WAIT);
 
 async function shot(name: string): Promise<string> {
   mkdirSync(ARTIFACTS, { recursive: true });

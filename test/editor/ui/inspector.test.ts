@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import { launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
+import { untilWithin } from '../../helpers/wait';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const ARTIFACTS = path.join(ROOT, '.test-artifacts', 'editor');
@@ -103,14 +104,7 @@ async function openInspector(id: number, readWrite = false) {
   await frame().locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
 }
 
-async function until(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = WAIT) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await probe()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = untilWithin(WAIT);
 
 describe('inspector in the workbench', { timeout: 600_000 }, () => {
   let big: ReturnType<typeof makeSegment>;

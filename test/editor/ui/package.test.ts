@@ -15,6 +15,7 @@ import * as ipc from '../../../extension/src/ipc';
 import type { Target } from '../../../extension/src/ipc/target';
 import { launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
 import { chooseFromContextMenu, treeRow } from './driver';
+import { untilWithin } from '../../helpers/wait';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const ARTIFACTS = path.join(ROOT, '.test-artifacts', 'editor');
@@ -49,13 +50,7 @@ async function step(name: string, fn: () => Promise<void>): Promise<void> {
 
 const row = (label: string) => treeRow(page, label);
 
-async function until(what: string, probe: () => boolean | Promise<boolean>, ms = WAIT): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await probe())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = untilWithin(WAIT);
 
 const contextMenu = (label: string, entry: string) => chooseFromContextMenu(page, label, entry, WAIT);
 
