@@ -322,31 +322,47 @@ class Inst implements Rec {
     return this.ctx.bytes(off, len);
   }
 
-  private takeSeqlock() {
+  /** This struct's `[[seqlock]]` counter, when it has one that can be read in place. */
+  private seqField(): Field | undefined {
     const f = this.type.fields.find((x) => x.attrs.some((a) => a.name === 'seqlock'));
-    if (!f || f.type.k !== 'int' || f.offset < 0 || this.type.dynamic) return;
-    const t = f.type;
-    const le = f.endian === 'le';
-    const path = join(this.path, f.name);
-    const read = (): bigint | undefined => {
-      const b = this.ctx.direct(this.base + f.offset, t.size);
-      return b.length === t.size ? readUint(b, 0, t.size, le) : undefined;
-    };
-    let last: bigint | undefined;
+    return f && f.type.k === 'int' && f.offset >= 0 && !this.type.dynamic ? f : undefined;
+  }
+
+  /** The counter's value in memory now (not from the snapshot). */
+  private seqNow(f: Field): bigint | undefined {
+    const size = f.type.size;
+    const b = this.ctx.direct(this.base + f.offset, size);
+    return b.length === size ? readUint(b, 0, size, f.endian === 'le') : undefined;
+  }
+
+  /**
+   * Runs `read` inside one generation of this struct's seqlock: the counter is even before and
+   * unchanged after. Undefined without a seqlock, or when no generation held within the retries.
+   */
+  underSeqlock<T>(read: () => T): { value: T; seq: bigint } | undefined {
+    const f = this.seqField();
+    if (!f) return undefined;
     for (let i = 0; i < this.ctx.seqlockRetries; i++) {
-      const s1 = read();
-      if (s1 === undefined) return;
-      last = s1;
+      const s1 = this.seqNow(f);
+      if (s1 === undefined) return undefined;
       if (s1 % 2n !== 0n) continue;
-      const bytes = this.ctx.direct(this.base, this.type.size).slice();
-      if (bytes.length < this.type.size) return;
-      const s2 = read();
-      if (s2 === s1) {
-        this.snapshot = { at: this.base, bytes };
-        this.seqlock = { path, kind: 'seqlock', ok: true, expected: 'even and unchanged', actual: intJson(s1), range: f.range, message: i ? `consistent after ${i + 1} reads` : undefined };
-        return;
-      }
+      const value = read();
+      if (this.seqNow(f) === s1) return { value, seq: s1 };
     }
+    return undefined;
+  }
+
+  private takeSeqlock() {
+    const f = this.seqField();
+    if (!f) return;
+    const path = join(this.path, f.name);
+    const got = this.underSeqlock(() => this.ctx.direct(this.base, this.type.size).slice());
+    if (got && got.value.length >= this.type.size) {
+      this.snapshot = { at: this.base, bytes: got.value };
+      this.seqlock = { path, kind: 'seqlock', ok: true, expected: 'even and unchanged', actual: intJson(got.seq), range: f.range };
+      return;
+    }
+    const last = this.seqNow(f);
     this.seqlock = {
       path, kind: 'seqlock', ok: false, expected: 'even and unchanged', actual: last === undefined ? null : intJson(last), range: f.range,
       message: `no consistent read after ${this.ctx.seqlockRetries} tries (a writer holds the lock or is always writing)`,
@@ -865,17 +881,28 @@ class Node implements DecodedNode {
       this.checks.push({ ...base, ok: null, expected: null, actual: stored, message: start + len > ctx.size ? 'the range runs past the end of the data' : `the range is larger than ${ctx.maxChecksumBytes} bytes` });
       return;
     }
-    const s = summer(alg);
-    for (let at = start; at < start + len; ) {
-      const n = Math.min(1 << 20, start + len - at);
-      const chunk = this.owner.bytes(at, n);
-      if (chunk.length === 0) break;
-      s.update(chunk);
-      at += chunk.length;
-    }
-    const sum = s.digest();
-    const ok = typeof this.value === 'bigint' && BigInt.asUintN(32, this.value) === BigInt(sum);
-    this.checks.push({ ...base, ok, expected: `0x${sum.toString(16).padStart(8, '0')}`, actual: typeof this.value === 'bigint' ? `0x${BigInt.asUintN(32, this.value).toString(16).padStart(8, '0')}` : null, message: `${alg} over ${len} bytes at ${start}` });
+    const sumOver = (read: (at: number, n: number) => Uint8Array): number => {
+      const s = summer(alg);
+      for (let at = start; at < start + len; ) {
+        const chunk = read(at, Math.min(1 << 20, start + len - at));
+        if (chunk.length === 0) break;
+        s.update(chunk);
+        at += chunk.length;
+      }
+      return s.digest();
+    };
+    // Under a seqlock, the stored sum and the range it covers must come from the same write: read
+    // both live inside one generation (the struct's snapshot holds only its own bytes).
+    const p = this.placement;
+    const storedNow = (): bigint | undefined => {
+      const b = ctx.direct(p.offset, p.size);
+      return b.length === p.size && p.type.k === 'int' ? readUint(b, 0, p.size, p.field.endian === 'le') : undefined;
+    };
+    const live = this.owner.underSeqlock(() => ({ sum: sumOver((at, n) => ctx.direct(at, n)), stored: storedNow() }));
+    const sum = live ? live.value.sum : sumOver((at, n) => this.owner.bytes(at, n));
+    const value = live?.value.stored ?? (typeof this.value === 'bigint' ? this.value : undefined);
+    const ok = value !== undefined && BigInt.asUintN(32, value) === BigInt(sum);
+    this.checks.push({ ...base, ok, expected: `0x${sum.toString(16).padStart(8, '0')}`, actual: value !== undefined ? `0x${BigInt.asUintN(32, value).toString(16).padStart(8, '0')}` : null, message: `${alg} over ${len} bytes at ${start}` });
   }
 
   private checkRing(a: Attr) {
