@@ -61,6 +61,15 @@ export interface DecodedNode {
   range: Range;
   /** Bit-fields: bit position and width within the bytes at `offset`. */
   bits?: { offset: number; width: number };
+  /**
+   * Scalars and text that can be written (int, bool, enum, bitfield, float, pointer, offset,
+   * char arrays): the bytes that make `text` this field's value, in its endianness. Throws an
+   * Error with `code` 'EINVAL' (not a value of the type) or 'ERANGE' (does not fit) and a sentence
+   * a user understands. Absent on nodes that cannot be edited (structs, arrays, errors).
+   */
+  encode?(text: string, current?: Uint8Array): { offset: number; bytes: Uint8Array };
+  /** An array carrying [[ring(head=…, tail=…)]]: the ring as read (indices, not offsets). */
+  ring?: { head: number; tail: number; capacity: number; stride: number };
 }
 
 const NO_RANGE: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
