@@ -5,6 +5,7 @@ import type { ByteSource } from '../source';
 import type { Attr, Expr } from './ast';
 import { summer, type ChecksumAlgorithm } from './checksum';
 import { exprText, findField, type Schema } from './compile';
+import { canEncode, encodeValue } from './encode';
 import { EvalError, evaluate, evalInt, type Env, type Rec, type Val } from './expr';
 import type { Diagnostic, Range } from './lexer';
 import { alignUp, type ArrayType, type EnumType, type Field, type IntType, type OffsetType, type StructType, type Type } from './types';
@@ -221,6 +222,8 @@ function latin1(b: Uint8Array, at: number, end: number): string {
 }
 
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+/** A bigint as the nearest safe Number (±(2^53 - 1) at most). */
+const clampNumber = (v: bigint): number => Number(v > SAFE ? SAFE : v < -SAFE ? -SAFE : v);
 /** Integers as JSON: numbers when exact (|v| < 2^53), decimal strings beyond. */
 export function intJson(v: bigint): number | string {
   return v <= SAFE && v >= -SAFE ? Number(v) : v.toString();
@@ -648,6 +651,9 @@ function readBits(inst: Inst, p: Placement, t: IntType): bigint | undefined {
 
 // ------------------------------------------------------------------------------ nodes
 
+/** Node kinds a person may edit in place (encode.ts also needs a type it can encode). */
+const EDITABLE = new Set<NodeKind>(['int', 'bool', 'enum', 'bitfield', 'float', 'pointer', 'offset', 'text']);
+
 interface Followed {
   key: string;
   up?: Followed;
@@ -662,6 +668,8 @@ class Node implements DecodedNode {
   kind: NodeKind = 'error';
   type: string;
   bits?: { offset: number; width: number };
+  encode?: (text: string, current?: Uint8Array) => { offset: number; bytes: Uint8Array };
+  ring?: { head: number; tail: number; capacity: number; stride: number };
   private kids = new Map<number, DecodedNode>();
   /** Struct children come from this instance. */
   inst?: Inst;
@@ -681,6 +689,22 @@ class Node implements DecodedNode {
     this.type = p.type.name;
     this.diagnostics.push(...p.diags);
     this.decodeSelf();
+    if (EDITABLE.has(this.kind) && canEncode(p.type)) this.encode = (text, current) => this.encodeText(text, current);
+  }
+
+  /** The bytes that make `text` this field's value (see DecodedNode.encode; encode.ts). */
+  private encodeText(text: string, current?: Uint8Array): { offset: number; bytes: Uint8Array } {
+    const p = this.placement;
+    const ctx = this.owner.ctx;
+    return encodeValue(
+      {
+        name: p.field.name || this.name, type: p.type, offset: p.offset, size: p.size, endian: p.field.endian, bits: this.bits, format: formatOf(p.field.attrs),
+        // Live bytes, not the page cache: a bit-field's neighbours may have changed since the decode.
+        read: (off, len) => ctx.direct(off, len),
+      },
+      text,
+      current,
+    );
   }
   get offset() {
     return this.placement.offset;
@@ -928,6 +952,10 @@ class Node implements DecodedNode {
     if (head === undefined || tail === undefined) {
       this.checks.push({ ...base, ok: null, expected: null, actual: null, message: 'head or tail could not be read' });
       return;
+    }
+    if (this.kind === 'array') {
+      const t = this.placement.type;
+      this.ring = { head: clampNumber(head), tail: clampNumber(tail), capacity: clampNumber(capacity), stride: t.k === 'array' ? t.elem.size : 0 };
     }
     const used = head - tail;
     const ok = used >= 0n && used <= capacity;
