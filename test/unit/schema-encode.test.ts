@@ -136,6 +136,12 @@ describe('DecodedNode.encode: which nodes are editable', () => {
     assert.equal(i64.kind, 'error');
     assert.equal(i64.encode, undefined);
   });
+  test('a char array cut short by the end of the data still shows its text but is not editable', () => {
+    const s = compiled('struct T { uint8_t a; char name[8]; };');
+    const name = nodeAt(decode(s, 'T', new BufferSource(Uint8Array.from([1, 104, 105]))).root!, 'name');
+    assert.equal(name.value, 'hi');
+    assert.equal(name.encode, undefined);
+  });
   test('long double is shown but not editable', () => {
     const s = compiled('struct L { long double x; };');
     assert.equal(nodeAt(decode(s, 'L', new BufferSource(new Uint8Array(16))).root!, 'x').encode, undefined);

@@ -689,7 +689,8 @@ class Node implements DecodedNode {
     this.type = p.type.name;
     this.diagnostics.push(...p.diags);
     this.decodeSelf();
-    if (EDITABLE.has(this.kind) && canEncode(p.type)) this.encode = (text, current) => this.encodeText(text, current);
+    // Only fields wholly inside the data (a char array cut short by the end still decodes as text).
+    if (EDITABLE.has(this.kind) && canEncode(p.type) && p.offset + p.size <= this.owner.ctx.size) this.encode = (text, current) => this.encodeText(text, current);
   }
 
   /** The bytes that make `text` this field's value (see DecodedNode.encode; encode.ts). */
