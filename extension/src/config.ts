@@ -4,7 +4,7 @@
 
 /** One setting as package.json's contributes.configuration declares it. */
 export interface SettingSpec<T> {
-  type: 'integer' | 'boolean' | 'string';
+  type: 'integer' | 'boolean' | 'string' | 'object';
   default: T;
   minimum?: number;
   maximum?: number;
@@ -65,6 +65,11 @@ export const SETTINGS = {
     maximum: 64,
     description: "Bytes shown per row in the inspector's hex grid.",
   } satisfies SettingSpec<number>,
+  schemas: {
+    type: 'object',
+    default: {},
+    description: 'Schemas to bind to objects when an inspector opens them, besides `segment … for` declarations: keys are targets (`key:0x52494e47`, `shm:32770`, `posix:/ring`), values are `.shms` paths (relative to the workspace folder), optionally with `#Type` to pick the type to decode, e.g. `{ "key:0x52494e47": "schemas/ring.shms#Ring" }`.',
+  } satisfies SettingSpec<Record<string, string>>,
   'schema.inlayHints': {
     type: 'boolean',
     default: true,
@@ -84,6 +89,8 @@ export interface Config {
   sizeUnits: 'binary' | 'bytes';
   inspectorRefreshMs: number;
   bytesPerRow: number;
+  /** Target → schema path (with an optional `#Type`); entries that are not strings are dropped. */
+  schemas: Record<string, string>;
 }
 
 /** Anything that answers `get(key)` for keys under `shmscope.`. */
@@ -105,6 +112,13 @@ function bool(src: ConfigSource, key: 'watchDevShm' | 'explorer.onlyMine'): bool
   return typeof v === 'boolean' ? v : SETTINGS[key].default;
 }
 
+function stringMap(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return out;
+  for (const [k, x] of Object.entries(v)) if (typeof x === 'string' && x.trim() !== '') out[k.trim()] = x.trim();
+  return out;
+}
+
 /** Reads every setting, falling back to the default for a missing or invalid value. */
 export function readConfig(src: ConfigSource): Config {
   const units = src.get<unknown>('explorer.sizeUnits');
@@ -117,5 +131,6 @@ export function readConfig(src: ConfigSource): Config {
     sizeUnits: units === 'bytes' || units === 'binary' ? units : 'binary',
     inspectorRefreshMs: num(src, 'inspector.refreshMs'),
     bytesPerRow: num(src, 'inspector.bytesPerRow'),
+    schemas: stringMap(src.get<unknown>('schemas')),
   };
 }

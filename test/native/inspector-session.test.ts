@@ -2,7 +2,7 @@
 // messages dropped, read-only refusal, writes with undo/redo reaching the segment, Find with
 // progress and cancel, Copy As, and the removal/size-change status the page turns into a banner.
 import assert from 'node:assert/strict';
-import { truncateSync } from 'node:fs';
+import { readFileSync, truncateSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import * as ipc from '../../extension/src/ipc';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,8 @@ import { SnapshotFileSource, writeSnapshotFile } from '../../extension/src/inspe
 import { diffRanges, SnapshotError } from '../../extension/src/shared/inspector/snapshot';
 import type { ToWebview } from '../../extension/src/shared/protocol';
 import { Created } from '../helpers/ipc';
+import { ringBytes } from '../helpers/schema-ring';
+import { compileSchema } from '../../extension/src/shared/schema';
 
 const made = new Created();
 after(() => made.removeAll());
@@ -186,5 +188,78 @@ describe('snapshot files of live objects', () => {
     const file = path.join(dir, 'not.shmsnap');
     writeFileSync(file, 'hello');
     assert.throws(() => new SnapshotFileSource(file), SnapshotError);
+  });
+});
+
+describe('structure view of a live segment through a bound schema', () => {
+  const schemaText = readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'schema', 'ring.shms'), 'utf8');
+  const binding = { schema: compileSchema(schemaText, 'ring.shms'), label: 'ring.shms · Ring', how: 'test' };
+  const ringSegment = () => {
+    const bytes = ringBytes(8, { head: 10n, tail: 5n });
+    const t = made.shm(bytes.length);
+    made.hold(ipc.openShm(t, { readWrite: true })).write(0, bytes);
+    return t;
+  };
+  const ask = async (s: ReturnType<typeof open>, m: Record<string, unknown>) => {
+    await s.session.handle(m);
+    return s.reply(m.requestId as number)!;
+  };
+
+  it('sends fields and rings with the bytes, rows of the tree, and resolves names', async () => {
+    const s = open(ringSegment());
+    s.session.bind(binding);
+    await s.session.handle({ type: 'ready' });
+    assert.deepEqual(s.posted.find((m) => m.type === 'schema'), { type: 'schema', label: 'ring.shms · Ring', how: 'test' });
+    const read = await ask(s, { type: 'read', requestId: 1, offset: 0, length: 64 + 8 * 64 });
+    assert.equal(read.type, 'readReply');
+    if (read.type !== 'readReply') return;
+    assert.equal(read.spans?.[0]?.path, 'hdr.magic');
+    assert.equal(read.rings?.[0]?.text, 'slots: head 10 (slot 2), tail 5 (slot 5), 5 of 8 in use');
+    const tree = await ask(s, { type: 'tree', requestId: 2, first: 0, count: 50, toggle: { id: '0', expand: true } });
+    assert.equal(tree.type, 'treeReply');
+    if (tree.type !== 'treeReply') return;
+    assert.equal(tree.total, 13);
+    assert.equal(tree.rows[6]!.path, 'hdr.head');
+    assert.equal(tree.rows[6]!.value, '10');
+    assert.deepEqual([tree.summary.ok, tree.summary.failed], [5, 0]);
+    const r = await ask(s, { type: 'resolve', requestId: 3, text: 'slots[2].text' });
+    assert.deepEqual(r, { type: 'resolveReply', requestId: 3, offset: 64 + 2 * 64 + 12, length: 52, path: 'slots[2].text', id: '1/2/2', row: 13 + 3 + 2 });
+    const miss = await ask(s, { type: 'resolve', requestId: 4, text: 'nope' });
+    assert.equal(miss.type === 'error' && miss.code, 'ENOENT');
+    assert.match(miss.type === 'error' ? miss.message : '', /no field "nope" in ring\.shms · Ring \(it has hdr, slots\)/);
+    const at = await ask(s, { type: 'locate', requestId: 5, offset: 17 });
+    assert.equal(at.type === 'resolveReply' && at.path, 'hdr.head');
+    // A malformed tree request is dropped, not answered.
+    await s.session.handle({ type: 'tree', requestId: 6, first: 0, count: 5, toggle: { id: '../0', expand: true } });
+    assert.equal(s.reply(6), undefined);
+  });
+
+  it('refuses field edits in a read-only tab', async () => {
+    const s = open(ringSegment());
+    s.session.bind(binding);
+    const e = await ask(s, { type: 'setField', requestId: 1, id: '0/2', path: 'hdr.flags', text: '7' });
+    assert.equal(e.type === 'error' && e.code, 'EROFS');
+  });
+
+  it('writes a typed value into the segment in the field\'s width, and undo restores it', async () => {
+    const t = ringSegment();
+    const s = open(t, true);
+    s.session.bind(binding);
+    const check = made.hold(ipc.openShm(t));
+    assert.equal((await ask(s, { type: 'setField', requestId: 1, id: '0/2', path: 'hdr.flags', text: '0x1234' })).type, 'ack');
+    assert.deepEqual([...check.read(4, 6)], [3, 0, 0x34, 0x12, 8, 0]);
+    assert.equal((await ask(s, { type: 'setField', requestId: 2, id: '1/3/2', path: 'slots[3].text', text: 'hi' })).type, 'ack');
+    assert.deepEqual([...check.read(64 + 3 * 64 + 12, 4)], [0x68, 0x69, 0, 0]);
+    const tooBig = await ask(s, { type: 'setField', requestId: 3, id: '0/2', path: 'hdr.flags', text: '70000' });
+    assert.equal(tooBig.type === 'error' && tooBig.code, 'ERANGE');
+    assert.match(tooBig.type === 'error' ? tooBig.message : '', /70000 does not fit in uint16_t/);
+    const stale = await ask(s, { type: 'setField', requestId: 4, id: '0/3', path: 'hdr.flags', text: '1' });
+    assert.equal(stale.type === 'error' && stale.code, 'ESTALE');
+    const container = await ask(s, { type: 'setField', requestId: 5, id: '0', path: 'hdr', text: '1' });
+    assert.equal(container.type === 'error' && container.code, 'EINVAL');
+    assert.ok(s.session.undo());
+    assert.ok(s.session.undo());
+    assert.deepEqual([...check.read(6, 2)], [0, 0]);
+    assert.deepEqual([...check.read(64 + 3 * 64 + 12, 5)], [...new TextEncoder().encode('msg 3')]);
   });
 });

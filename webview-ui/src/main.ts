@@ -2,12 +2,13 @@
 // Plain TypeScript and DOM (the grid is a handful of reused row elements; a framework would add
 // weight without removing any of this code). All messages come from extension/src/shared/protocol.
 import './style.css';
-import type { CopyFormat, FindQuery, FromWebview, Range, ToWebview } from '../../extension/src/shared/protocol';
+import type { Action, Bookmark, CopyFormat, FieldSpan, FindQuery, FromWebview, Range, RingMark, ToWebview } from '../../extension/src/shared/protocol';
 import { MAX_READ, MAX_WRITE } from '../../extension/src/shared/protocol';
 import * as vp from '../../extension/src/shared/inspector/viewport';
 import { formatOffset, inRange, moveCursor, NAV_KEYS, parseGoto, selectionRange, type NavKey } from '../../extension/src/shared/inspector/navigation';
 import { inspect } from '../../extension/src/shared/inspector/datainspector';
 import { ChangeTracker, changedOffsets } from '../../extension/src/shared/inspector/changes';
+import { StructurePanel } from './structure';
 
 document.body.dataset.scriptAt = String(Date.now());
 declare function acquireVsCodeApi(): { postMessage(m: FromWebview): void; getState(): unknown; setState(s: unknown): void };
@@ -64,6 +65,10 @@ const state = {
   diffLabel: '',
   /** Where the last Find matched, so Next moves past it. */
   lastFound: undefined as number | undefined,
+  /** With a schema: the fields over the last window read, and the rings there. */
+  spans: [] as FieldSpan[],
+  rings: [] as RingMark[],
+  bookmarks: [] as Bookmark[],
 };
 const changes = new ChangeTracker(1500);
 let rowHeight = 20;
@@ -89,6 +94,8 @@ const toolbar = el('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'In
   button('Compare…', 'Compare with a snapshot', () => action('compare'), 'compare'),
   button('◀ Diff', 'Previous difference', () => jumpDiff(-1), 'diff-prev'),
   button('Diff ▶', 'Next difference', () => jumpDiff(1), 'diff-next'),
+  button('Schema…', 'Bind a schema to decode this object (Shared Memory: Inspector: Bind Schema…)', () => action('bindSchema'), 'bind-schema'),
+  button('Bookmark…', 'Bookmark the selection with a name and a colour', () => action('addBookmark'), 'add-bookmark'),
   diffInfo,
   modeBadge,
 );
@@ -125,13 +132,28 @@ const endianBtn = button('Little endian', 'Byte order of the data inspector', ()
 }, 'endian');
 const inspectorPanel = el('aside', { class: 'inspector', id: 'data-inspector', 'aria-label': 'Data inspector' },
   endianBtn, el('table', {}, inspectorBody));
-const main = el('div', { class: 'main' }, grid, scroller, inspectorPanel);
+const structure = new StructurePanel({
+  request: (m, cb) => request(m, cb),
+  nextId: () => nextId++,
+  selectBytes: (offset, length) => revealRange(offset, length),
+  message: (t, e) => message(t, e),
+  readOnly: () => state.readOnly,
+  refreshBytes: () => requestWindow(),
+}, (b) => revealRange(b.offset, b.length), (index, b) => {
+  request({ type: 'removeBookmark', requestId: nextId++, index, name: b.name }, (r) => {
+    if (r.type === 'error') message(r.message, true);
+    else message(`removed the bookmark ${b.name}`);
+  });
+});
+const side = el('div', { class: 'side' }, structure.element, inspectorPanel);
+const main = el('div', { class: 'main' }, grid, scroller, side);
 const statusCursor = el('span', { id: 'status-cursor' });
 const statusSel = el('span', { id: 'status-selection' });
 const statusSize = el('span', { id: 'status-size' });
 const statusLive = el('span', { id: 'status-live' });
+const statusField = el('span', { id: 'status-field' });
 const statusMsg = el('span', { id: 'status-message', class: 'message', 'aria-live': 'polite' });
-const status = el('div', { class: 'status', role: 'status' }, statusCursor, statusSel, statusSize, statusLive, statusMsg);
+const status = el('div', { class: 'status', role: 'status' }, statusCursor, statusSel, statusSize, statusLive, statusField, statusMsg);
 document.body.append(banner, toolbar, gotoBar, findBar, main, status);
 
 // A pool of row elements, reused as the view scrolls: the DOM never holds more than a screen.
@@ -182,6 +204,8 @@ function render(): void {
   const now = performance.now();
   const bpr = state.bytesPerRow;
   let diffIdx = 0;
+  let spanIdx = 0;
+  const spans = state.spans;
   for (let r = 0; r < pool.length; r++) {
     const p = pool[r]!;
     const rowNo = state.firstRow + r;
@@ -223,6 +247,21 @@ function render(): void {
       while (diffIdx < state.diff.length && state.diff[diffIdx]!.offset + state.diff[diffIdx]!.length <= o) diffIdx++;
       const d = state.diff[diffIdx];
       if (d && inRange(d, o)) cls += ' diff';
+      if (spans.length) {
+        while (spanIdx < spans.length && spans[spanIdx]!.offset + spans[spanIdx]!.length <= o) spanIdx++;
+        const sp = spans[spanIdx];
+        if (sp && o >= sp.offset) {
+          const elem = sp.stride ? Math.floor((o - sp.offset) / sp.stride) : 0;
+          cls += ` t${sp.tint}${sp.stride && elem % 2 ? ' alt' : ''}${sp.bad ? ' bad' : ''}`;
+          if (o === sp.offset || (sp.stride && (o - sp.offset) % sp.stride === 0)) cls += ' fs';
+        }
+      }
+      for (const ring of state.rings) {
+        if (inRange(ring.headSlot, o)) cls += ' rh';
+        else if (inRange(ring.tailSlot, o)) cls += ' rt';
+        for (const v of ring.valid) if (inRange(v, o)) cls += ' rv';
+      }
+      for (const b of state.bookmarks) if (inRange(b, o)) cls += ` bm bm-${b.color}`;
       h.className = a.className = cls.trim();
     }
   }
@@ -293,8 +332,11 @@ function requestWindow(): void {
       const changed = changedOffsets(state.win.offset, state.win.bytes, reply.offset, reply.bytes);
       if (changed.length > 0) changes.mark(changed, performance.now());
       state.win = { offset: reply.offset, bytes: reply.bytes };
+      state.spans = reply.spans ?? [];
+      state.rings = reply.rings ?? [];
       if (reply.size !== state.size) applySize(reply.size);
       render();
+      structure.refresh();
       scheduleFade();
       // Timestamps for the bench and tests: bytes arrived, rows rendered, next frame shown.
       const body = document.body.dataset;
@@ -470,6 +512,56 @@ grid.addEventListener('mousedown', (e) => {
   state.asciiActive = hit.ascii;
   dragging = true;
   setCursor(hit.offset, e.shiftKey, false);
+  if (!e.shiftKey) locateInTree(hit.offset);
+});
+
+/** Selects, in the structure tree, the field under a byte (expanding its parents). */
+function locateInTree(offset: number): void {
+  if (!structure.bound || !spanAt(offset)) return;
+  request({ type: 'locate', requestId: nextId++, offset }, (reply) => {
+    if (reply.type === 'resolveReply') structure.reveal(reply.id, reply.row);
+  });
+}
+
+function spanAt(offset: number): FieldSpan | undefined {
+  let found: FieldSpan | undefined;
+  for (const sp of state.spans) {
+    if (sp.offset > offset) break;
+    if (offset < sp.offset + sp.length) found = sp;
+  }
+  return found;
+}
+
+/** What the bytes under the mouse are: field, ring slot, bookmark. */
+function describeByte(offset: number): string {
+  const parts: string[] = [];
+  const sp = spanAt(offset);
+  if (sp) {
+    const i = sp.stride ? Math.floor((offset - sp.offset) / sp.stride) : -1;
+    parts.push(i >= 0 ? `${sp.path}[${i}] (${sp.type})` : `${sp.path} (${sp.type}, ${sp.length} byte${sp.length === 1 ? '' : 's'} at 0x${sp.offset.toString(16)})`);
+  }
+  for (const ring of state.rings) {
+    if (inRange(ring.headSlot, offset)) parts.push(`head slot of ${ring.path}`);
+    if (inRange(ring.tailSlot, offset)) parts.push(`tail slot of ${ring.path}`);
+  }
+  for (const b of state.bookmarks) if (inRange(b, offset)) parts.push(`bookmark ${b.name}`);
+  return parts.join(' · ');
+}
+
+let hovered: HTMLElement | undefined;
+grid.addEventListener('mousemove', (e) => {
+  if (dragging) return;
+  const hit = offsetFromEvent(e);
+  const t = e.target as HTMLElement;
+  if (!hit || t === hovered) return;
+  hovered = t;
+  const text = describeByte(hit.offset);
+  statusField.textContent = text;
+  t.title = text;
+});
+grid.addEventListener('mouseleave', () => {
+  hovered = undefined;
+  statusField.textContent = state.rings[0]?.text ?? '';
 });
 grid.addEventListener('mousemove', (e) => {
   if (!dragging || (e.buttons & 1) === 0) return;
@@ -561,10 +653,13 @@ function writeByte(offset: number, value: number): void {
 // ---------------------------------------------------------------------------------------------
 // Toolbar actions.
 
-function action(a: 'snapshot' | 'compare' | 'clearDiff' | 'undo' | 'redo'): void {
+function action(a: Action): void {
   request({ type: 'action', requestId: nextId++, action: a }, (reply) => {
     if (reply.type === 'error') message(reply.message, true);
-    else if (a === 'undo' || a === 'redo') requestWindow();
+    else if (a === 'undo' || a === 'redo') {
+      requestWindow();
+      structure.refresh();
+    }
   });
 }
 
@@ -606,6 +701,23 @@ gotoInput.addEventListener('keydown', (e) => {
   if (e.key === 'Escape') return hideBars();
   if (e.key !== 'Enter') return;
   const r = parseGoto(gotoInput.value, state.cursor, state.size);
+  if (!r.ok && structure.bound && /^[A-Za-z_]/.test(gotoInput.value.trim())) {
+    // Not a number: a field name of the bound schema.
+    request({ type: 'resolve', requestId: nextId++, text: gotoInput.value.trim() }, (reply) => {
+      if (reply.type === 'resolveReply') {
+        gotoMsg.textContent = '';
+        gotoMsg.classList.remove('error');
+        gotoBar.hidden = true;
+        grid.focus();
+        revealRange(reply.offset, reply.length);
+        structure.reveal(reply.id, reply.row);
+      } else if (reply.type === 'error') {
+        gotoMsg.textContent = reply.message;
+        gotoMsg.classList.add('error');
+      }
+    });
+    return;
+  }
   if (!r.ok) {
     gotoMsg.textContent = r.message;
     gotoMsg.classList.add('error');
@@ -727,6 +839,21 @@ function onMessage(m: ToWebview): void {
       return;
     case 'reveal':
       revealRange(Math.min(m.offset, Math.max(0, state.size - 1)), m.length);
+      locateInTree(m.offset);
+      return;
+    case 'schema':
+      structure.onSchema(m);
+      gotoInput.placeholder = structure.bound ? 'offset or field: 1234, 0x4d2, +16, hdr.head' : 'offset: 1234, 0x4d2, +16, -0x10';
+      if (!structure.bound) {
+        state.spans = [];
+        state.rings = [];
+        render();
+      }
+      return;
+    case 'bookmarks':
+      state.bookmarks = m.items;
+      structure.setBookmarks(m.items);
+      render();
       return;
     case 'invalidate':
       requestWindow();

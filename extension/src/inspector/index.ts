@@ -2,6 +2,9 @@
 // read-write sessions after confirmation, snapshots and comparison, and the settings.
 import * as vscode from 'vscode';
 import * as ipc from '../ipc';
+import { BOOKMARK_COLORS, type Bookmark } from '../shared/protocol';
+import { compileSchema } from '../shared/schema';
+import { schemaFiles, schemaText } from './binding';
 import { SnapshotFileSource } from './files';
 import { InspectorPanel } from './panel';
 import type { InspectorSource } from './session';
@@ -71,7 +74,40 @@ export async function openInspector(target: ipc.Target, readWrite: boolean): Pro
     existing.reveal();
     return existing;
   }
-  return InspectorPanel.create(context, out, { key, target: key, title: ipc.describeTarget(target), source, live: true });
+  let identity: ReturnType<typeof ipc.schemaIdentity>;
+  try {
+    identity = ipc.schemaIdentity(target);
+  } catch (e) {
+    out.warn(`inspector ${key}: no key to bind a schema by: ${(e as Error).message}`);
+  }
+  return InspectorPanel.create(context, out, { key, target: key, title: ipc.describeTarget(target), source, live: true, ...(identity ? { identity } : {}) });
+}
+
+/** Asks which schema (a workspace .shms file, or one browsed to) and which type decodes the tab. */
+async function pickBinding(p: InspectorPanel): Promise<{ file: vscode.Uri; type?: string } | 'unbind' | undefined> {
+  type Item = vscode.QuickPickItem & { file?: vscode.Uri; browse?: boolean; unbind?: boolean };
+  const files = await schemaFiles();
+  const items: Item[] = files.map((f) => ({ label: `$(symbol-structure) ${vscode.workspace.asRelativePath(f)}`, file: f }));
+  items.push({ label: '$(folder-opened) Browse…', browse: true, description: 'a .shms file outside the workspace' });
+  if (p.bound) items.push({ label: '$(close) Unbind', unbind: true, description: `stop decoding with ${p.session.schema?.label ?? 'the schema'}` });
+  const pick = await vscode.window.showQuickPick(items, { title: `Bind Schema to ${p.options.title}`, placeHolder: files.length ? 'A schema file of the workspace' : 'No .shms files in the workspace: browse for one' });
+  if (!pick) return undefined;
+  if (pick.unbind) return 'unbind';
+  let file = pick.file;
+  if (pick.browse) {
+    const chosen = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'shmscope schema': ['shms'] }, title: 'Bind Schema' });
+    file = chosen?.[0];
+  }
+  if (!file) return undefined;
+  const schema = compileSchema(await schemaText(file), file.toString());
+  const types: (vscode.QuickPickItem & { type: string })[] = [
+    ...schema.segments.map((t) => ({ label: `$(symbol-namespace) ${t.name}`, description: t.segment?.binding ? `segment for ${t.segment.binding.kind} ${typeof t.segment.binding.value === 'number' && t.segment.binding.kind === 'key' ? `0x${(t.segment.binding.value >>> 0).toString(16)}` : t.segment.binding.value}` : 'segment', detail: `${t.size} bytes`, type: t.name })),
+    ...schema.structs.filter((t) => !t.segment && !t.name.startsWith('(')).map((t) => ({ label: `$(symbol-struct) ${t.name}`, description: t.union ? 'union' : 'struct', detail: `${t.size} bytes at offset 0`, type: t.name })),
+  ];
+  if (types.length === 0) throw new Error(`${vscode.workspace.asRelativePath(file)} declares no segment or struct to decode with`);
+  if (types.length === 1) return { file, type: types[0]!.type };
+  const t = await vscode.window.showQuickPick(types, { title: `Bind ${vscode.workspace.asRelativePath(file)}: which type lies at offset 0?`, matchOnDescription: true });
+  return t ? { file, type: t.type } : undefined;
 }
 
 /** Opens bytes that are not a live object (a peeked message), read-only, in an inspector tab. */
@@ -169,8 +205,54 @@ export function activate(context: vscode.ExtensionContext, output?: vscode.LogOu
         return;
       }
       const n = typeof offset === 'number' ? offset : ipc.parseNumber(offset);
+      if (n === undefined && typeof offset === 'string' && p.session.schema) {
+        const f = p.session.resolveField(offset);
+        p.post({ type: 'reveal', offset: f.offset, length: f.length });
+        return { offset: f.offset, length: f.length, path: f.path };
+      }
       if (n === undefined || !Number.isSafeInteger(n) || n < 0 || n >= Math.max(1, p.session.size)) throw new Error(`${offset} is not an offset inside ${p.options.title}`);
       p.post({ type: 'reveal', offset: n, length: 1 });
+      return { offset: n, length: 1 };
+    }),
+    command('shmscope.inspector.bindSchema', async (file?: string | vscode.Uri, type?: string) => {
+      const p = activePanel();
+      if (file === '') {
+        await p.bindByHand(undefined);
+        return { bound: p.session.schema?.label };
+      }
+      const picked = file !== undefined ? { file: typeof file === 'string' ? vscode.Uri.file(file) : file, ...(type ? { type } : {}) } : await pickBinding(p);
+      if (!picked) return undefined;
+      await p.bindByHand(picked === 'unbind' ? undefined : picked);
+      return { bound: p.session.schema?.label };
+    }),
+    command('shmscope.inspector.addBookmark', async (b?: Partial<Bookmark>) => {
+      const p = activePanel();
+      if (b && typeof b.name === 'string' && typeof b.offset === 'number') {
+        const color = BOOKMARK_COLORS.includes(b.color as never) ? b.color! : 'blue';
+        await p.addBookmark({ name: b.name, offset: b.offset, length: b.length ?? 1, color });
+      } else {
+        await p.addBookmarkInteractive();
+      }
+      return p.bookmarks();
+    }),
+    command('shmscope.inspector.goToBookmark', async () => {
+      const p = activePanel();
+      const list = p.bookmarks();
+      if (list.length === 0) {
+        void vscode.window.showInformationMessage(`${p.options.title} has no bookmarks: select bytes and use "Add Bookmark…".`);
+        return;
+      }
+      const pick = await vscode.window.showQuickPick(list.map((b, i) => ({ label: `$(bookmark) ${b.name}`, description: `0x${b.offset.toString(16)} · ${b.length} byte${b.length === 1 ? '' : 's'} · ${b.color}`, i })), { title: `Bookmarks of ${p.options.title}` });
+      if (!pick) return;
+      const b = list[pick.i]!;
+      p.reveal();
+      p.post({ type: 'reveal', offset: b.offset, length: b.length });
+    }),
+    command('shmscope.inspector.removeBookmark', async () => {
+      const p = activePanel();
+      const list = p.bookmarks();
+      const pick = await vscode.window.showQuickPick(list.map((b, i) => ({ label: `$(bookmark) ${b.name}`, description: `0x${b.offset.toString(16)} · ${b.length} bytes`, i })), { title: `Remove a bookmark of ${p.options.title}` });
+      if (pick) await p.removeBookmark(pick.i, list[pick.i]!.name);
     }),
     command('shmscope.inspector.find', () => {
       const p = activePanel();
@@ -201,10 +283,19 @@ export function activate(context: vscode.ExtensionContext, output?: vscode.LogOu
       const p = key ? InspectorPanel.get(key) : InspectorPanel.active();
       if (!p) return undefined;
       const s = p.session;
-      return { target: p.options.target, size: s.size, readOnly: s.readOnly, removed: s.removed, ready: s.ready, view: s.state, stats: { ...s.stats }, canUndo: s.canUndo, canRedo: s.canRedo };
+      return {
+        target: p.options.target, size: s.size, readOnly: s.readOnly, removed: s.removed, ready: s.ready, view: s.state, stats: { ...s.stats }, canUndo: s.canUndo, canRedo: s.canRedo,
+        schema: s.schema ? { label: s.schema.label, how: s.schema.how, rows: s.tree.total(), summary: s.tree.summary() } : undefined,
+        bookmarks: p.bookmarks(),
+      };
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('shmscope.inspector')) for (const p of InspectorPanel.all()) p.reconfigure();
+      if (e.affectsConfiguration('shmscope.schemas')) for (const p of InspectorPanel.all()) if (p.bound?.how !== 'bound by hand') void p.autoBind();
+    }),
+    // A schema saved with a `segment … for` this object binds a tab that had none.
+    vscode.workspace.onDidSaveTextDocument((d) => {
+      if (d.uri.path.endsWith('.shms')) for (const p of InspectorPanel.all()) if (!p.bound) void p.autoBind();
     }),
     { dispose: () => { for (const p of InspectorPanel.all()) p.dispose(); } },
   );

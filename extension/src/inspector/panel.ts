@@ -4,10 +4,15 @@
 import * as vscode from 'vscode';
 import { readConfig, SECTION } from '../config';
 import { diffRanges } from '../shared/inspector/snapshot';
-import type { ToWebview } from '../shared/protocol';
+import { BOOKMARK_COLORS, type Bookmark, type BookmarkColor, type ToWebview } from '../shared/protocol';
+import { findBinding, identityText, loadBinding, rememberBinding, type BindingRef, type Identity } from './binding';
 import { SnapshotFileSource, writeSnapshotFile } from './files';
 import { inspectorHtml } from './html';
 import { InspectorSession, type InspectorSource } from './session';
+
+const BOOKMARKS_KEY = 'shmscope.bookmarks';
+/** Edits of a bound schema re-bind after the typing pauses this long. */
+const REBIND_DEBOUNCE_MS = 300;
 
 export const VIEW_TYPE = 'shmscope.inspector';
 const STATUS_POLL_MS = 1000;
@@ -33,6 +38,8 @@ export interface PanelOptions {
   source: InspectorSource;
   /** Live objects refresh; snapshots and peeked messages do not. */
   live: boolean;
+  /** How `segment … for` names the object (live objects); schemas bind through it. */
+  identity?: Identity;
 }
 
 export class InspectorPanel {
@@ -94,6 +101,12 @@ export class InspectorPanel {
       panel.onDidDispose(() => this.dispose()),
     );
     if (options.live) this.poll = setInterval(() => this.session.pollStatus(), STATUS_POLL_MS);
+    this.disposables.push(
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (this.bound && e.document.uri.toString() === this.bound.file.toString()) this.scheduleRebind();
+      }),
+    );
+    void this.autoBind();
     InspectorPanel.panels.set(options.key, this);
     InspectorPanel.lastActive = this;
     log.info(`inspector: opened ${options.title} (${options.target}) ${options.source.readOnly ? 'read-only' : 'read-write'}`);
@@ -113,10 +126,150 @@ export class InspectorPanel {
       action: async (a) => {
         if (a === 'snapshot') await this.snapshot();
         else if (a === 'compare') await this.compare();
+        else if (a === 'bindSchema') {
+          InspectorPanel.lastActive = this;
+          await vscode.commands.executeCommand('shmscope.inspector.bindSchema');
+        } else if (a === 'addBookmark') await this.addBookmarkInteractive();
         else await this.clearDiff();
       },
       log: (line) => this.log.info(line),
+      removeBookmark: (index, name) => this.removeBookmark(index, name),
+      bookmarks: () => this.bookmarks(),
     });
+  }
+
+  // ------------------------------------------------------------------------------- schemas
+
+  /** The binding in force (a file and a type), if any. */
+  bound: BindingRef | undefined;
+  private fileWatcher: vscode.FileSystemWatcher | undefined;
+  private rebindTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Settles when the first automatic binding attempt is done (tests and the bench wait on it). */
+  bindingSettled: Promise<void> = Promise.resolve();
+
+  /** Binds the schema this object should have (by hand, setting, or `segment … for`), if any. */
+  autoBind(): Promise<void> {
+    this.bindingSettled = (async () => {
+      try {
+        const ref = await findBinding(this.context.workspaceState, this.options.identity, this.options.target, (l) => this.log.warn(l));
+        if (ref) await this.bindTo(ref);
+        else if (this.bound && this.bound.how !== 'bound by hand') await this.bindTo(undefined);
+      } catch (e) {
+        this.log.warn(`inspector ${this.options.target}: finding a schema: ${(e as Error).message}`);
+      }
+    })();
+    return this.bindingSettled;
+  }
+
+  /** Binds a schema file (and type), watching it for edits; undefined unbinds. */
+  async bindTo(ref: BindingRef | undefined): Promise<void> {
+    this.fileWatcher?.dispose();
+    this.fileWatcher = undefined;
+    this.bound = ref;
+    if (!ref) {
+      this.session.bind(undefined);
+      this.log.info(`inspector ${this.options.target}: schema unbound`);
+      return;
+    }
+    if (ref.file.scheme === 'file') {
+      const dir = vscode.Uri.joinPath(ref.file, '..');
+      const name = ref.file.path.split('/').pop() ?? '';
+      this.fileWatcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(dir, name));
+      this.fileWatcher.onDidChange(() => this.scheduleRebind());
+      this.fileWatcher.onDidCreate(() => this.scheduleRebind());
+      this.fileWatcher.onDidDelete(() => this.scheduleRebind());
+    }
+    await this.rebind();
+  }
+
+  private scheduleRebind(): void {
+    if (this.rebindTimer) clearTimeout(this.rebindTimer);
+    this.rebindTimer = setTimeout(() => {
+      this.rebindTimer = undefined;
+      void this.rebind();
+    }, REBIND_DEBOUNCE_MS);
+  }
+
+  /** Re-reads and re-compiles the bound schema; the tree keeps what the user expanded. */
+  private async rebind(): Promise<void> {
+    const ref = this.bound;
+    if (!ref || this.disposed) return;
+    try {
+      const b = await loadBinding(ref);
+      if (this.bound !== ref || this.disposed) return;
+      this.session.bind(b);
+      this.log.info(`inspector ${this.options.target}: schema ${b.label} bound (${b.how})`);
+    } catch (e) {
+      if (this.bound !== ref || this.disposed) return;
+      const msg = (e as Error).message;
+      this.log.warn(`inspector ${this.options.target}: ${msg}`);
+      this.post({ type: 'schema', label: ref.file.path.split('/').pop(), how: ref.how, problem: msg });
+    }
+  }
+
+  /** Binds by hand and remembers it for this object in the workspace. */
+  async bindByHand(ref: { file: vscode.Uri; type?: string } | undefined): Promise<void> {
+    if (this.options.identity) await rememberBinding(this.context.workspaceState, this.options.identity, ref);
+    if (ref) return this.bindTo({ ...ref, how: 'bound by hand' });
+    // Unbinding by hand falls back to what the setting or a `segment … for` says, if anything.
+    await this.bindTo(undefined);
+    await this.autoBind();
+  }
+
+  // ------------------------------------------------------------------------------- bookmarks
+
+  /** Bookmarks are kept per object: by key/id/name for live objects, by target otherwise. */
+  private get bookmarkKey(): string {
+    return this.options.identity ? identityText(this.options.identity) : this.options.target;
+  }
+
+  bookmarks(): Bookmark[] {
+    const all = this.context.globalState.get<Record<string, Bookmark[]>>(BOOKMARKS_KEY) ?? {};
+    const list = all[this.bookmarkKey];
+    return Array.isArray(list) ? list.filter((b) => typeof b?.name === 'string' && Number.isSafeInteger(b.offset) && Number.isSafeInteger(b.length) && BOOKMARK_COLORS.includes(b.color)) : [];
+  }
+
+  private async saveBookmarks(list: Bookmark[]): Promise<void> {
+    const all = { ...(this.context.globalState.get<Record<string, Bookmark[]>>(BOOKMARKS_KEY) ?? {}) };
+    if (list.length) all[this.bookmarkKey] = list;
+    else delete all[this.bookmarkKey];
+    await this.context.globalState.update(BOOKMARKS_KEY, all);
+    this.post({ type: 'bookmarks', items: list });
+  }
+
+  async addBookmark(b: Bookmark): Promise<void> {
+    const size = Math.max(1, this.session.size);
+    const offset = Math.min(Math.max(0, Math.floor(b.offset)), size - 1);
+    const length = Math.max(1, Math.min(Math.floor(b.length), size - offset));
+    await this.saveBookmarks([...this.bookmarks(), { name: b.name.slice(0, 200), offset, length, color: b.color }]);
+    this.log.info(`inspector ${this.options.target}: bookmark "${b.name}" at 0x${offset.toString(16)} (${length} bytes)`);
+  }
+
+  async removeBookmark(index: number, name: string): Promise<void> {
+    const list = this.bookmarks();
+    if (list[index]?.name !== name) throw Object.assign(new Error(`no bookmark "${name}" to remove`), { code: 'ENOENT' });
+    list.splice(index, 1);
+    await this.saveBookmarks(list);
+  }
+
+  /** Asks for a name and a colour, and bookmarks the page's selection. */
+  async addBookmarkInteractive(): Promise<void> {
+    const sel = this.session.state?.selection ?? { offset: 0, length: 1 };
+    const field = this.session.schema ? this.session.tree.locate(sel.offset)?.node : undefined;
+    const suggested = field && field.offset === sel.offset && sel.length <= Math.max(1, field.size) ? field.path : `0x${sel.offset.toString(16)}`;
+    const name = await vscode.window.showInputBox({
+      title: `Bookmark ${sel.length} byte${sel.length === 1 ? '' : 's'} at 0x${sel.offset.toString(16)}`,
+      prompt: 'A name for the bookmark',
+      value: suggested,
+      validateInput: (v) => (v.trim() === '' ? 'Give the bookmark a name' : v.length > 200 ? 'At most 200 characters' : undefined),
+    });
+    if (name === undefined) return;
+    const pick = await vscode.window.showQuickPick(
+      BOOKMARK_COLORS.map((c) => ({ label: `$(circle-large-filled) ${c}`, color: c })),
+      { title: `Colour of "${name.trim()}"`, placeHolder: 'The colour marks its bytes on the grid' },
+    );
+    if (!pick) return;
+    await this.addBookmark({ name: name.trim(), offset: sel.offset, length: Math.max(1, sel.length), color: pick.color as BookmarkColor });
   }
 
   /**
@@ -129,6 +282,8 @@ export class InspectorPanel {
     this.session = this.makeSession(source);
     this.session.ready = old.ready;
     this.session.state = old.state;
+    for (const id of old.tree.expanded) this.session.tree.expanded.add(id);
+    if (old.schema) this.session.bind(old.schema);
     old.dispose();
     this.panel.title = `${this.options.title}${source.readOnly ? '' : ' (read-write)'}`;
     if (this.panel.active) void vscode.commands.executeCommand('setContext', 'shmscope.inspectorReadWrite', !source.readOnly);
@@ -205,6 +360,8 @@ export class InspectorPanel {
     if (this.disposed) return;
     this.disposed = true;
     if (this.poll) clearInterval(this.poll);
+    if (this.rebindTimer) clearTimeout(this.rebindTimer);
+    this.fileWatcher?.dispose();
     if (InspectorPanel.panels.get(this.options.key) === this) InspectorPanel.panels.delete(this.options.key);
     if (InspectorPanel.lastActive === this) InspectorPanel.lastActive = undefined;
     try {

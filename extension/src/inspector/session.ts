@@ -4,7 +4,9 @@
 // so this is tested directly against real segments (test/native/inspector-session.test.ts).
 import { formatCopy } from '../shared/inspector/copyas';
 import { compileQuery, findInSource } from '../shared/inspector/find';
-import { MAX_READ, parseFromWebview, type FromWebview, type InitMessage, type StateMessage, type ToWebview } from '../shared/protocol';
+import { StructureTree } from '../shared/inspector/structure';
+import { MAX_READ, parseFromWebview, type Action, type Bookmark, type FromWebview, type InitMessage, type SchemaMessage, type StateMessage, type ToWebview } from '../shared/protocol';
+import { decode, type Schema } from '../shared/schema';
 import type { ByteSource } from '../shared/source';
 
 /** What a view reads: a live segment handle, or a snapshot file. */
@@ -20,10 +22,27 @@ export interface InspectorSource extends ByteSource {
 export interface SessionHost {
   post(m: ToWebview): void;
   writeClipboard(text: string): Promise<void>;
-  /** Snapshot, compare and clear-diff need the editor's UI; undo/redo the session does itself. */
-  action(a: 'snapshot' | 'compare' | 'clearDiff'): Promise<void>;
+  /** Snapshot, compare, binding and bookmarks need the editor's UI; undo/redo the session does itself. */
+  action(a: Exclude<Action, 'undo' | 'redo'>): Promise<void>;
+  /** Removes a bookmark the page showed at `index` (named `name`, so a stale list removes nothing). */
+  removeBookmark?(index: number, name: string): Promise<void>;
+  /** The object's bookmarks, sent to the page when it is ready. */
+  bookmarks?(): Bookmark[];
   log(line: string): void;
 }
+
+/** A schema bound to the view: which type decodes the object, and how the binding came about. */
+export interface SchemaBinding {
+  schema: Schema;
+  /** The type to decode; the schema's first `segment` when undefined. */
+  type?: string;
+  /** What the page shows, e.g. "ring.shms · Ring". */
+  label: string;
+  how: string;
+}
+
+/** A decode is reused for this long, so one refresh's read and tree requests share it. */
+const DECODE_TTL_MS = 50;
 
 export interface SessionInfo {
   target: string;
@@ -67,6 +86,11 @@ export class InspectorSession {
   private readonly finds = new Map<number, AbortController>();
   private lastStatus: { size: number; removed: boolean };
   private disposed = false;
+  private binding: SchemaBinding | undefined;
+  private bindingProblem: string | undefined;
+  /** The structure view's rows over the latest decode; its expanded set outlives re-binds. */
+  readonly tree = new StructureTree();
+  private decodedAt = -Infinity;
   /** The page's last reported cursor and view. */
   state: StateMessage | undefined;
   /** Counts for tests and the log. */
@@ -106,6 +130,51 @@ export class InspectorSession {
   /** The message that (re)configures the page. */
   init(): InitMessage {
     return { type: 'init', target: this.info.target, title: this.info.title, size: this.lastStatus.size, readOnly: this.source.readOnly, bytesPerRow: this.info.bytesPerRow, refreshMs: this.info.refreshMs };
+  }
+
+  /** The schema bound to this view, if any. */
+  get schema(): SchemaBinding | undefined {
+    return this.binding;
+  }
+
+  /** Binds a schema (or unbinds with undefined); the page re-reads and rebuilds its tree. */
+  bind(b: SchemaBinding | undefined): void {
+    this.binding = b;
+    this.decodedAt = -Infinity;
+    this.bindingProblem = undefined;
+    this.decodeNow();
+    if (this.ready) {
+      this.host.post(this.schemaMessage());
+      this.host.post({ type: 'invalidate' });
+    }
+  }
+
+  schemaMessage(): SchemaMessage {
+    const b = this.binding;
+    if (!b) return { type: 'schema' };
+    const errors = b.schema.diagnostics.filter((d) => d.severity === 'error');
+    const first = errors[0];
+    const problem = this.bindingProblem ?? (first ? `${b.label}: ${errors.length} error${errors.length === 1 ? '' : 's'}; line ${first.range.start.line + 1}: ${first.message}` : undefined);
+    return { type: 'schema', label: b.label, how: b.how, ...(problem ? { problem } : {}) };
+  }
+
+  /** Decodes the object through the bound schema, at most once per DECODE_TTL_MS. */
+  private decodeNow(force = false): void {
+    const b = this.binding;
+    if (!b) {
+      this.tree.setRoot(undefined);
+      return;
+    }
+    const now = performance.now();
+    if (!force && now - this.decodedAt < DECODE_TTL_MS) return;
+    this.decodedAt = now;
+    const r = decode(b.schema, b.type, this.source);
+    this.tree.setRoot(r.root);
+    const why = r.root ? undefined : r.diagnostics[0]?.message;
+    if (why !== this.bindingProblem) {
+      this.bindingProblem = why;
+      if (this.ready) this.host.post(this.schemaMessage());
+    }
   }
 
   /** New settings: the page is re-initialised. */
@@ -168,6 +237,8 @@ export class InspectorSession {
       case 'ready':
         this.ready = true;
         this.host.post(this.init());
+        this.host.post(this.schemaMessage());
+        if (this.host.bookmarks) this.host.post({ type: 'bookmarks', items: this.host.bookmarks() });
         for (const w of this.readyWaiters.splice(0)) w();
         return;
       case 'state':
@@ -181,9 +252,44 @@ export class InspectorSession {
         const bytes = plainBytes(length > 0 ? this.source.read(offset, length) : new Uint8Array(0));
         this.stats.reads++;
         this.stats.readBytes += bytes.length;
-        this.host.post({ type: 'readReply', requestId: m.requestId, offset, bytes, size });
+        if (this.binding && bytes.length > 0) {
+          this.decodeNow();
+          const { spans, rings } = this.tree.layout(offset, bytes.length);
+          this.host.post({ type: 'readReply', requestId: m.requestId, offset, bytes, size, spans, rings });
+        } else {
+          this.host.post({ type: 'readReply', requestId: m.requestId, offset, bytes, size });
+        }
         return;
       }
+      case 'tree': {
+        this.decodeNow();
+        if (m.toggle) this.tree.toggle(m.toggle.id, m.toggle.expand);
+        const total = this.tree.total();
+        const first = Math.min(m.first, Math.max(0, total - 1));
+        this.host.post({ type: 'treeReply', requestId: m.requestId, total, first, rows: this.tree.rows(first, m.count), summary: this.tree.summary() });
+        return;
+      }
+      case 'resolve':
+        this.host.post({ type: 'resolveReply', requestId: m.requestId, ...this.resolveField(m.text) });
+        return;
+      case 'locate': {
+        this.needSchema();
+        this.decodeNow();
+        const hit = this.tree.locate(m.offset);
+        if (!hit) throw Object.assign(new Error(`no field of ${this.binding!.label} covers offset 0x${m.offset.toString(16)}`), { code: 'ENOENT' });
+        const row = this.tree.reveal(hit.id);
+        this.host.post({ type: 'resolveReply', requestId: m.requestId, offset: hit.node.offset, length: Math.max(1, hit.node.size), path: hit.node.path, id: hit.id, ...(row !== undefined ? { row } : {}) });
+        return;
+      }
+      case 'setField':
+        this.setField(m.id, m.path, m.text);
+        this.host.post({ type: 'ack', requestId: m.requestId });
+        return;
+      case 'removeBookmark':
+        if (!this.host.removeBookmark) throw Object.assign(new Error('this view keeps no bookmarks'), { code: 'ENOTSUP' });
+        await this.host.removeBookmark(m.index, m.name);
+        this.host.post({ type: 'ack', requestId: m.requestId });
+        return;
       case 'write':
         this.write(m.offset, m.bytes);
         this.host.post({ type: 'ack', requestId: m.requestId });
@@ -214,6 +320,43 @@ export class InspectorSession {
     }
   }
 
+  /** A field by path or unique name: its bytes, and its tree row (ancestors expanded). */
+  resolveField(text: string): { offset: number; length: number; path: string; id: string; row?: number } {
+    this.needSchema();
+    this.decodeNow();
+    const hit = this.tree.find(text);
+    if (!hit) {
+      const top = this.tree.rootNode?.children(0, 12).map((n) => n.name) ?? [];
+      throw Object.assign(new Error(`no field "${text}" in ${this.binding!.label}${top.length ? ` (it has ${top.join(', ')})` : ''}`), { code: 'ENOENT' });
+    }
+    const row = this.tree.reveal(hit.id);
+    return { offset: hit.node.offset, length: Math.max(1, hit.node.size), path: hit.node.path, id: hit.id, ...(row !== undefined ? { row } : {}) };
+  }
+
+  private needSchema(): void {
+    if (!this.binding) throw Object.assign(new Error('no schema is bound to this view: use "Bind Schema…" first'), { code: 'ENOENT' });
+  }
+
+  /**
+   * Writes a typed value into a decoded field, in the field's endianness and width (through
+   * `write`, so undo restores it). `path` must still name the row: a re-bound schema may have
+   * moved it.
+   */
+  setField(id: string, path: string, text: string): { offset: number; bytes: Uint8Array } {
+    this.needSchema();
+    if (this.source.readOnly) throw Object.assign(new Error(`${this.info.title} is open read-only: use "Open Read-Write…" to edit fields`), { code: 'EROFS' });
+    this.decodeNow(true);
+    const node = this.tree.nodeById(id);
+    if (!node || node.path !== path) throw Object.assign(new Error(`the field ${path} moved (the schema or the data changed): pick it again`), { code: 'ESTALE' });
+    if (!node.encode) throw Object.assign(new Error(`${path} is ${node.kind === 'array' || node.kind === 'struct' || node.kind === 'union' ? `a ${node.kind}: edit its members` : 'not a value that can be edited'}`), { code: 'EINVAL' });
+    const current = this.source.read(node.offset, Math.max(0, node.size));
+    const w = node.encode(text, current);
+    this.write(w.offset, w.bytes);
+    this.decodedAt = -Infinity;
+    this.host.log(`inspector ${this.info.target}: set ${path} = ${text} (${w.bytes.length} bytes at ${w.offset})`);
+    return w;
+  }
+
   /** Writes through to the object, remembering the bytes it replaced for undo. */
   write(offset: number, bytes: Uint8Array): void {
     if (this.source.readOnly) {
@@ -227,6 +370,7 @@ export class InspectorSession {
     const before = this.source.read(offset, bytes.length).slice();
     const after = bytes.slice();
     this.source.write(offset, after);
+    this.decodedAt = -Infinity;
     this.undoStack.push({ offset, before, after });
     if (this.undoStack.length > MAX_UNDO) this.undoStack.shift();
     this.redoStack.length = 0;
@@ -245,6 +389,7 @@ export class InspectorSession {
     const e = this.undoStack.pop();
     if (!e) return false;
     this.source.write(e.offset, e.before);
+    this.decodedAt = -Infinity;
     this.redoStack.push(e);
     this.host.post({ type: 'invalidate' });
     return true;
@@ -254,6 +399,7 @@ export class InspectorSession {
     const e = this.redoStack.pop();
     if (!e) return false;
     this.source.write(e.offset, e.after);
+    this.decodedAt = -Infinity;
     this.undoStack.push(e);
     this.host.post({ type: 'invalidate' });
     return true;

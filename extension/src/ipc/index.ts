@@ -19,6 +19,7 @@ export {
   psemValue,
   psemWait,
   remove,
+  schemaIdentity,
   semGet,
   semPost,
   semSetValue,

@@ -121,6 +121,18 @@ export function openShm(target: Target | string, opts: { readWrite?: boolean } =
   throw userError('EINVAL', 'open', `${describeTarget(t)} holds no bytes to read: open a segment or POSIX shared memory object`);
 }
 
+/**
+ * How a schema's `segment … for` names this object: a System V segment by its key (by id when its
+ * key is IPC_PRIVATE), a POSIX object by its name.
+ */
+export function schemaIdentity(target: Target | string): { kind: 'key' | 'id' | 'posix'; value: number | string } | undefined {
+  const t = asTarget(target);
+  if (t.kind === 'posix-shm') return { kind: 'posix', value: t.name };
+  if (t.kind !== 'shm') return undefined;
+  const key = native(ctx('reading', t), () => binding().shmStat(t.id)).key | 0; // signed, as the schema compiler keeps keys
+  return key === 0 ? { kind: 'id', value: t.id } : { kind: 'key', value: key };
+}
+
 /** A read-only byte source over a target, for decoding and dumping. */
 export function openSource(targetText: string): ByteSource & { close(): void } {
   return openShm(targetText);

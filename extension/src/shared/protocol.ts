@@ -4,6 +4,9 @@
 // (≤ 2^53), which covers any segment Linux can map. Every request carries a `requestId` and is
 // answered by exactly one reply with the same id, or an `error` carrying {code, message}.
 // Pure: no vscode, no DOM.
+import type { CheckSummary, FieldSpan, RingMark, TreeRow } from './inspector/structure';
+
+export type { CheckSummary, FieldSpan, RingMark, TreeRow };
 
 /** Largest window one read may ask for; the host clamps to this too. */
 export const MAX_READ = 1 << 20;
@@ -11,6 +14,22 @@ export const MAX_READ = 1 << 20;
 export const MAX_WRITE = 1 << 16;
 /** Longest Find query text. */
 export const MAX_QUERY = 4096;
+/** Most tree rows one request may ask for. */
+export const MAX_TREE_ROWS = 1000;
+/** Longest field path, field value text or bookmark name the page may send. */
+export const MAX_TEXT = 4096;
+/** Bookmark colours: names of the theme's chart colours (--vscode-charts-*). */
+export const BOOKMARK_COLORS = ['red', 'orange', 'yellow', 'green', 'blue', 'purple'] as const;
+export type BookmarkColor = (typeof BOOKMARK_COLORS)[number];
+
+/** A named, coloured byte range, kept per object across sessions. */
+export interface Bookmark {
+  name: string;
+  offset: number;
+  length: number;
+  color: BookmarkColor;
+}
+
 /** Bytes per row the page accepts. */
 export const MIN_BYTES_PER_ROW = 1;
 export const MAX_BYTES_PER_ROW = 64;
@@ -56,6 +75,48 @@ export interface ReadReply {
   offset: number;
   bytes: Uint8Array;
   size: number;
+  /** With a bound schema: the decoded fields over these bytes, and the rings among them. */
+  spans?: FieldSpan[];
+  rings?: RingMark[];
+}
+
+/** Whether a schema is bound, and to what. Sent after init and whenever the binding changes. */
+export interface SchemaMessage {
+  type: 'schema';
+  /** e.g. "ring.shms · Ring"; undefined when nothing is bound. */
+  label?: string;
+  /** Where the schema comes from: "segment Ring for key 0x52494e47", "setting", "bound by hand". */
+  how?: string;
+  /** A sentence when the schema has errors or could not be read. */
+  problem?: string;
+}
+
+/** Reply to `tree`: rows [first, first + rows.length) of `total`, and every check's state. */
+export interface TreeReply {
+  type: 'treeReply';
+  requestId: number;
+  total: number;
+  first: number;
+  rows: TreeRow[];
+  summary: CheckSummary;
+}
+
+/** Reply to `resolve`/`locate`: the field's bytes and its row in the tree (ancestors expanded). */
+export interface ResolveReply {
+  type: 'resolveReply';
+  requestId: number;
+  offset: number;
+  length: number;
+  path: string;
+  id: string;
+  /** The field's row index in the tree, now that its ancestors are expanded. */
+  row?: number;
+}
+
+/** The object's bookmarks (after init, and whenever they change). */
+export interface BookmarksMessage {
+  type: 'bookmarks';
+  items: Bookmark[];
 }
 
 /** Pushed when the object changes size or is removed; the page keeps its last bytes. */
@@ -133,7 +194,11 @@ export type ToWebview =
   | RevealMessage
   | InvalidateMessage
   | DiffMessage
-  | ShowMessage;
+  | ShowMessage
+  | SchemaMessage
+  | TreeReply
+  | ResolveReply
+  | BookmarksMessage;
 
 // ---------------------------------------------------------------------------------------------
 // Page → host
@@ -187,7 +252,50 @@ export interface CopyRequest {
 export interface ActionRequest {
   type: 'action';
   requestId: number;
-  action: 'snapshot' | 'compare' | 'clearDiff' | 'undo' | 'redo';
+  action: Action;
+}
+
+export const ACTIONS = ['snapshot', 'compare', 'clearDiff', 'undo', 'redo', 'bindSchema', 'addBookmark'] as const;
+export type Action = (typeof ACTIONS)[number];
+
+/** Rows [first, first + count) of the structure tree, after expanding or collapsing `toggle`. */
+export interface TreeRequest {
+  type: 'tree';
+  requestId: number;
+  first: number;
+  count: number;
+  toggle?: { id: string; expand: boolean };
+}
+
+/** A field by path or unique name (Go to with a field name); `reveal` expands it in the tree. */
+export interface ResolveRequest {
+  type: 'resolve';
+  requestId: number;
+  text: string;
+}
+
+/** The deepest field at a byte offset (the cursor), revealed in the tree. */
+export interface LocateRequest {
+  type: 'locate';
+  requestId: number;
+  offset: number;
+}
+
+/** Write a typed value into a field (read-write tabs). `path` guards against a re-bound schema. */
+export interface SetFieldRequest {
+  type: 'setField';
+  requestId: number;
+  id: string;
+  path: string;
+  text: string;
+}
+
+/** Remove bookmark `index` of the list the page was last sent. */
+export interface RemoveBookmarkRequest {
+  type: 'removeBookmark';
+  requestId: number;
+  index: number;
+  name: string;
 }
 
 /** The page's cursor and view state, sent when it changes (for host commands and tests). */
@@ -209,7 +317,12 @@ export type FromWebview =
   | CancelRequest
   | CopyRequest
   | ActionRequest
-  | StateMessage;
+  | StateMessage
+  | TreeRequest
+  | ResolveRequest
+  | LocateRequest
+  | SetFieldRequest
+  | RemoveBookmarkRequest;
 
 // ---------------------------------------------------------------------------------------------
 // Validation of what the page sends: the host trusts nothing it did not check.
@@ -280,16 +393,44 @@ export function parseFromWebview(raw: unknown): FromWebview | undefined {
       return { type: 'copy', requestId: id, offset: m.offset, length: m.length, format: m.format as CopyFormat };
     case 'action':
       if (!onlyKeys(m, ['type', 'requestId', 'action']) || !isOffset(id)) return undefined;
-      if (m.action !== 'snapshot' && m.action !== 'compare' && m.action !== 'clearDiff' && m.action !== 'undo' && m.action !== 'redo') return undefined;
-      return { type: 'action', requestId: id, action: m.action };
+      if (!ACTIONS.includes(m.action as Action)) return undefined;
+      return { type: 'action', requestId: id, action: m.action as Action };
     case 'state':
       if (!onlyKeys(m, ['type', 'cursor', 'selection', 'paused', 'firstRow', 'visible'])) return undefined;
       if (!isOffset(m.cursor) || !isRange(m.selection) || !isBool(m.paused) || !isOffset(m.firstRow) || !isRange(m.visible)) return undefined;
       return { type: 'state', cursor: m.cursor, selection: { ...m.selection }, paused: m.paused, firstRow: m.firstRow, visible: { ...m.visible } };
+    case 'tree': {
+      if (!onlyKeys(m, ['type', 'requestId', 'first', 'count', 'toggle'])) return undefined;
+      if (!isOffset(id) || !isOffset(m.first) || !isOffset(m.count) || m.count > MAX_TREE_ROWS) return undefined;
+      const r: TreeRequest = { type: 'tree', requestId: id, first: m.first, count: m.count };
+      if (m.toggle !== undefined) {
+        const t = m.toggle;
+        if (!isObj(t) || !onlyKeys(t, ['id', 'expand']) || !isRowId(t.id) || !isBool(t.expand)) return undefined;
+        r.toggle = { id: t.id, expand: t.expand };
+      }
+      return r;
+    }
+    case 'resolve':
+      if (!onlyKeys(m, ['type', 'requestId', 'text']) || !isOffset(id) || !isText(m.text) || m.text.length === 0) return undefined;
+      return { type: 'resolve', requestId: id, text: m.text };
+    case 'locate':
+      if (!onlyKeys(m, ['type', 'requestId', 'offset']) || !isOffset(id) || !isOffset(m.offset)) return undefined;
+      return { type: 'locate', requestId: id, offset: m.offset };
+    case 'setField':
+      if (!onlyKeys(m, ['type', 'requestId', 'id', 'path', 'text']) || !isOffset(id)) return undefined;
+      if (!isRowId(m.id) || !isText(m.path) || !isText(m.text)) return undefined;
+      return { type: 'setField', requestId: id, id: m.id, path: m.path, text: m.text };
+    case 'removeBookmark':
+      if (!onlyKeys(m, ['type', 'requestId', 'index', 'name']) || !isOffset(id) || !isOffset(m.index) || !isText(m.name)) return undefined;
+      return { type: 'removeBookmark', requestId: id, index: m.index, name: m.name };
     default:
       return undefined;
   }
 }
+
+const isText = (v: unknown): v is string => typeof v === 'string' && v.length <= MAX_TEXT;
+/** A tree row id: child indices joined by "/" ("0/3/12"), at most 64 deep. */
+const isRowId = (v: unknown): v is string => typeof v === 'string' && v.length <= 1024 && /^\d{1,10}(\/\d{1,10}){0,63}$/.test(v);
 
 /** Whether a request type expects a reply (every one with a requestId). */
 export function isRequest(m: FromWebview): m is Extract<FromWebview, { requestId: number }> {
