@@ -20,3 +20,40 @@ export async function chooseFromContextMenu(page: Page, label: string, entry: st
   await page.locator('.context-view .action-item.focused', { hasText: entry }).first().waitFor({ timeout });
   await page.keyboard.press('Enter');
 }
+
+/** The inspector page inside the visible webview. */
+export const inspectorFrame = (page: Page) => page.frameLocator('iframe.webview.ready >> visible=true').frameLocator('iframe#active-frame');
+
+/** Gives the keyboard to the workbench (the side bar's title), not to a webview's iframe. */
+export async function focusWorkbench(page: Page): Promise<void> {
+  await page.locator('.part.sidebar .title-label').first().click({ timeout: 5_000 }).catch(() => undefined);
+}
+
+/**
+ * Runs "Shared Memory: <title>" from the palette and, with `pick`, chooses that entry of the quick
+ * pick the command shows. A palette opened while a webview's iframe held the focus can stay inert;
+ * then it is closed and the whole step asked again (at most three times, so only commands that
+ * are safe to ask twice up to their quick pick belong here).
+ */
+export async function palette(page: Page, title: string, timeout: number, pick?: string): Promise<void> {
+  const input = page.locator('.quick-input-widget input');
+  const row = (text: string) => page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await focusWorkbench(page);
+      await page.keyboard.press('F1');
+      await input.fill(`>Shared Memory: ${title}`, { timeout: 5_000 });
+      await row(title).waitFor({ timeout });
+      await input.press('Enter');
+      if (pick !== undefined) {
+        await input.fill(pick, { timeout: 5_000 });
+        await row(pick).waitFor({ timeout });
+        await input.press('Enter');
+      }
+      return;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await page.keyboard.press('Escape');
+    }
+  }
+}

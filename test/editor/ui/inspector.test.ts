@@ -13,6 +13,7 @@ import type { Browser, Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import { launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
 import { untilWithin } from '../../helpers/wait';
+import { inspectorFrame, palette as paletteOf } from './driver';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const ARTIFACTS = path.join(ROOT, '.test-artifacts', 'editor');
@@ -42,8 +43,7 @@ function makeSegment(size: number, fill: [number, number][]) {
   return { id, h };
 }
 
-/** The inspector page inside the active webview. */
-const frame = () => page.frameLocator('iframe.webview.ready >> visible=true').frameLocator('iframe#active-frame');
+const frame = () => inspectorFrame(page);
 
 async function shot(name: string) {
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -60,38 +60,7 @@ async function step(name: string, fn: () => Promise<void>) {
   }
 }
 
-/** Gives the keyboard to the workbench (the side bar's title), not to a webview's iframe. */
-async function focusWorkbench(): Promise<void> {
-  await page.locator('.part.sidebar .title-label').first().click({ timeout: 5_000 }).catch(() => undefined);
-}
-
-/**
- * Runs "Shared Memory: <title>" from the palette and, with `pick`, chooses that entry of the quick
- * pick the command shows. A palette opened while a webview's iframe held the focus can stay inert;
- * then it is closed and the whole step asked again (at most three times; opening is idempotent).
- */
-async function palette(title: string, pick?: string) {
-  const input = page.locator('.quick-input-widget input');
-  const row = (text: string) => page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first();
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await focusWorkbench();
-      await page.keyboard.press('F1');
-      await input.fill(`>Shared Memory: ${title}`, { timeout: 5_000 });
-      await row(title).waitFor({ timeout: WAIT });
-      await input.press('Enter');
-      if (pick !== undefined) {
-        await input.fill(pick, { timeout: 5_000 });
-        await row(pick).waitFor({ timeout: WAIT });
-        await input.press('Enter');
-      }
-      return;
-    } catch (e) {
-      if (attempt >= 3) throw e;
-      await page.keyboard.press('Escape');
-    }
-  }
-}
+const palette = (title: string, pick?: string) => paletteOf(page, title, WAIT, pick);
 
 async function openInspector(id: number, readWrite = false) {
   await palette(readWrite ? 'Open Read-Write…' : 'Open Inspector', `id ${id}`);

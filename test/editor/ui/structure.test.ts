@@ -1,0 +1,201 @@
+// The structure view in a real workbench: a segment holding the DESIGN.md §4 ring, a workspace
+// whose ring.shms declares `segment Ring for key <its key>`, and a person who opens it, reads the
+// checks, expands the header, clicks fields and bytes, goes to a field by name, watches a value
+// change live, edits the schema, edits a field in a read-write tab, and bookmarks a range that is
+// still there after the tab is closed and opened again.
+// Screenshots of a failing step land in .test-artifacts/editor/structure-*.png.
+//   node --import tsx --test test/editor/ui/structure.test.ts
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import * as ipc from '../../../extension/src/ipc';
+import { launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
+import { freshKey } from '../../helpers/ipc';
+import { ringBytes } from '../../helpers/schema-ring';
+import { untilWithin } from '../../helpers/wait';
+import { inspectorFrame, palette as paletteOf } from './driver';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const ARTIFACTS = path.join(ROOT, '.test-artifacts', 'editor');
+const WAIT = 30_000;
+const until = untilWithin(WAIT);
+
+let wb: Workbench | undefined;
+let browser: Browser | undefined;
+let page: Page;
+let workspace = '';
+let target: ipc.Target & { kind: 'shm' };
+let handle: ipc.ShmHandle | undefined;
+const key = freshKey();
+
+const frame = () => inspectorFrame(page);
+const palette = (title: string, pick?: string) => paletteOf(page, title, WAIT, pick);
+const text = async (sel: string) => (await frame().locator(sel).first().textContent()) ?? '';
+const row = (p: string) => frame().locator(`.trow[data-path="${p}"]`);
+
+async function step(name: string, fn: () => Promise<void>) {
+  try {
+    await fn();
+  } catch (e) {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page?.screenshot({ path: path.join(ARTIFACTS, `structure-${name.replace(/\W+/g, '-')}.png`) }).catch(() => {});
+    throw e;
+  }
+}
+
+async function openTab(readWrite = false) {
+  await palette(readWrite ? 'Open Read-Write…' : 'Open Inspector', `id ${target.id}`);
+  if (readWrite) {
+    const confirm = page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Open Read-Write' });
+    await confirm.waitFor({ timeout: WAIT });
+    await confirm.click();
+  }
+  await page.locator('.tab.active', { hasText: `segment ${target.id}` }).waitFor({ timeout: WAIT });
+  await frame().locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
+}
+
+describe('structure view in the workbench', { timeout: 600_000 }, () => {
+  const schemaFile = () => path.join(workspace, 'ring.shms');
+
+  before(async () => {
+    const bytes = ringBytes(8, { head: 10n, tail: 5n });
+    const id = ipc.createShm({ key, size: bytes.length, mode: 0o600 });
+    target = { kind: 'shm', id };
+    handle = ipc.openShm(target, { readWrite: true });
+    handle.write(0, bytes);
+    workspace = mkdtempSync(path.join(os.tmpdir(), 'shmscope-struct-ws-'));
+    const fixture = readFileSync(path.join(ROOT, 'test', 'fixtures', 'schema', 'ring.shms'), 'utf8');
+    writeFileSync(schemaFile(), fixture.replace(/for key 0x[0-9A-Fa-f]+/, `for key 0x${(key >>> 0).toString(16)}`));
+    wb = await startWorkbench({ folder: workspace, extensionDevelopmentPath: ROOT, settings: { 'shmscope.inspector.refreshMs': 200 }, keepRunDir: process.env.SHMSCOPE_KEEP_RUN === '1' });
+    browser = await launchBrowser(wb.runDir);
+    page = await browser.newPage({ viewport: { width: 1700, height: 950 } });
+    await page.goto(wb.url);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').waitFor({ timeout: 60_000 });
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await wb?.stop().catch(() => {});
+    try { handle?.close(); } catch { /* closed */ }
+    try { if (target && ipc.exists(target)) ipc.remove(target); } catch { /* gone */ }
+    if (workspace) rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it('binds the schema whose segment names the key, and shows the checks', () => step('bind', async () => {
+    await openTab();
+    const f = frame();
+    await f.locator('#structure').waitFor({ state: 'visible', timeout: WAIT });
+    assert.equal(await text('#structure-title'), 'Structure · ring.shms · Ring');
+    await until('the checks are summed', async () => /✓ 5 ok/.test(await text('#structure-summary')));
+    assert.deepEqual(await f.locator('.trow:not([hidden]) .name').allTextContents(), ['hdr', 'slots']);
+  }));
+
+  it('expands the header: names, offsets, types, values and check icons', () => step('expand', async () => {
+    const f = frame();
+    await row('hdr').locator('.twisty').click();
+    await row('hdr.magic').waitFor({ timeout: WAIT });
+    assert.equal(await row('hdr.magic').locator('.toff').textContent(), '0x0');
+    assert.equal(await row('hdr.magic').locator('.ttype').textContent(), 'uint32_t');
+    assert.equal(await row('hdr.magic').locator('.check.ok').count(), 1);
+    assert.equal(await row('hdr.head').locator('.tval').textContent(), '10');
+    assert.equal(await row('hdr.state').locator('.tval').textContent(), 'STOPPED');
+    assert.equal(await row('hdr').getAttribute('aria-expanded'), 'true');
+    // The grid tints each field and marks the ring's head (slot 2) and tail (slot 5).
+    assert.match((await f.locator('.hex span[data-offset="0"]').getAttribute('class')) ?? '', /\bt\d\b/);
+    assert.match((await f.locator(`.hex span[data-offset="${64 + 2 * 64}"]`).getAttribute('class')) ?? '', /\brh\b/);
+    assert.match((await f.locator(`.hex span[data-offset="${64 + 5 * 64}"]`).getAttribute('class')) ?? '', /\brt\b/);
+    assert.match((await f.locator(`.hex span[data-offset="${64 + 6 * 64}"]`).getAttribute('class')) ?? '', /\brv\b/);
+  }));
+
+  it('selects a field\'s bytes from the tree, and names the field under the mouse', () => step('select', async () => {
+    const f = frame();
+    await row('hdr.head').locator('.name').click();
+    await until('the 8 bytes of head are selected', async () => /Selection 8 bytes/.test(await text('#status-selection')));
+    assert.match(await text('#status-cursor'), /0x17/);
+    await f.locator('.hex span[data-offset="37"]').hover();
+    await until('hovering a byte names its field', async () => /hdr\.crc \(uint32_t, 4 bytes at 0x24\)/.test(await text('#status-field')));
+    // Clicking a byte selects its field in the tree.
+    await f.locator('.hex span[data-offset="9"]').click();
+    await until('the tree follows the cursor', async () => (await row('hdr.capacity').getAttribute('aria-selected')) === 'true');
+  }));
+
+  it('goes to a field by name with Ctrl+G', () => step('goto', async () => {
+    const f = frame();
+    await page.keyboard.press('Control+g');
+    await f.locator('#goto-input').fill('slots[3].text');
+    await f.locator('#goto-input').press('Enter');
+    const at = 64 + 3 * 64 + 12;
+    await until('the cursor lands on the field', async () => new RegExp(`0x${(at + 51).toString(16)}\\b`).test(await text('#status-cursor')));
+    assert.match(await text('#status-selection'), /Selection 52 bytes/);
+    await until('its row is shown and selected', async () => (await row('slots[3].text').getAttribute('aria-selected')) === 'true');
+    assert.equal(await row('slots[3].text').locator('.tval').textContent(), '"msg 3"');
+  }));
+
+  it('refreshes values and checks live', () => step('live', async () => {
+    const dv = new DataView(new ArrayBuffer(8));
+    dv.setBigUint64(0, 11n, true);
+    handle!.write(16, new Uint8Array(dv.buffer));
+    await until('head shows the new value', async () => (await row('hdr.head').locator('.tval').textContent()) === '11');
+    handle!.write(0, new Uint8Array([1, 2, 3, 4]));
+    await until('the failed expect is counted', async () => /✗ 1 failed/.test(await text('#structure-summary')));
+    assert.equal(await row('hdr.magic').locator('.check.failed').count(), 1);
+    handle!.write(0, new Uint8Array([0x52, 0x49, 0x4e, 0x47]));
+    await until('and cleared when the value is right again', async () => /✓ 5 ok/.test(await text('#structure-summary')));
+  }));
+
+  it('re-binds when the schema file changes', () => step('rebind', async () => {
+    const before = readFileSync(schemaFile(), 'utf8');
+    writeFileSync(schemaFile(), before.replace('uint16_t flags;', 'uint16_t mode_bits;'));
+    await row('hdr.mode_bits').waitFor({ timeout: WAIT });
+    assert.equal(await row('hdr.flags').count(), 0);
+    writeFileSync(schemaFile(), before);
+    await row('hdr.flags').waitFor({ timeout: WAIT });
+  }));
+
+  it('edits a field value in a read-write tab, in its width and byte order', () => step('edit', async () => {
+    await openTab(true);
+    const f = frame();
+    await row('hdr.flags').waitFor({ timeout: WAIT });
+    await row('hdr.flags').locator('.tval').dblclick();
+    const input = f.locator('#field-edit');
+    await input.waitFor({ timeout: WAIT });
+    await input.fill('0x1234');
+    await input.press('Enter');
+    await until('the value reaches the segment', () => handle!.read(6, 2).join() === '52,18');
+    await until('the tree shows it', async () => (await row('hdr.flags').locator('.tval').textContent()) === '4660');
+    await row('hdr.version').locator('.tval').dblclick();
+    await input.fill('70000');
+    await input.press('Enter');
+    await until('an out-of-range value is refused with a reason', async () => /70000 does not fit in uint16_t/.test(await text('#status-message')));
+    await input.press('Escape');
+    assert.equal(handle!.read(4, 2).join(), '3,0');
+  }));
+
+  it('keeps bookmarks per object across closing and reopening the tab', () => step('bookmark', async () => {
+    const f = frame();
+    await row('hdr.capacity').locator('.name').click();
+    await until('capacity is selected', async () => /Selection 4 bytes/.test(await text('#status-selection')));
+    await palette('Inspector: Add Bookmark…');
+    const input = page.locator('.quick-input-widget input');
+    await until('the name is offered from the field', async () => (await input.inputValue()) === 'hdr.capacity');
+    await input.fill('slot count');
+    await input.press('Enter');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'green' }).first().waitFor({ timeout: WAIT });
+    await input.fill('green');
+    await input.press('Enter');
+    await f.locator('#bookmark-list li', { hasText: 'slot count' }).waitFor({ timeout: WAIT });
+    await until('its bytes are framed', async () => /\bbm-green\b/.test((await f.locator('.hex span[data-offset="8"]').getAttribute('class')) ?? ''));
+    await page.locator('.tab.active', { hasText: `segment ${target.id}` }).hover();
+    await page.locator('.tab.active .tab-actions .action-label').first().click();
+    await until('the tab is closed', async () => (await page.locator('.tab', { hasText: `segment ${target.id}` }).count()) === 0);
+    await openTab();
+    await frame().locator('#bookmark-list li', { hasText: 'slot count' }).waitFor({ timeout: WAIT });
+    await frame().locator('#bookmark-list .bm-go', { hasText: 'slot count' }).click();
+    await until('the bookmark selects its bytes', async () => /Selection 4 bytes/.test(await text('#status-selection')) && /0xb\b/.test(await text('#status-cursor')));
+  }));
+});
