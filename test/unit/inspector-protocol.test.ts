@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { MAX_QUERY, MAX_READ, MAX_WRITE, parseFromWebview, type FromWebview } from '../../extension/src/shared/protocol';
+import { MAX_QUERY, MAX_READ, MAX_TEXT, MAX_TREE_ROWS, MAX_WRITE, parseFromWebview, type FromWebview } from '../../extension/src/shared/protocol';
 
 const valid: FromWebview[] = [
   { type: 'ready' },
@@ -16,9 +16,32 @@ const valid: FromWebview[] = [
   { type: 'copy', requestId: 6, offset: 0, length: 16, format: 'c' },
   { type: 'action', requestId: 7, action: 'snapshot' },
   { type: 'state', cursor: 5, selection: { offset: 5, length: 1 }, paused: false, firstRow: 0, visible: { offset: 0, length: 512 } },
+  { type: 'action', requestId: 8, action: 'bindSchema' },
+  { type: 'action', requestId: 9, action: 'addBookmark' },
+  { type: 'tree', requestId: 10, first: 0, count: 40 },
+  { type: 'tree', requestId: 11, first: 2 ** 30, count: MAX_TREE_ROWS, toggle: { id: '1/1048575/2', expand: true } },
+  { type: 'resolve', requestId: 12, text: 'slots[3].text' },
+  { type: 'locate', requestId: 13, offset: 2 ** 40 },
+  { type: 'setField', requestId: 14, id: '0/2', path: 'hdr.flags', text: '0x1234' },
+  { type: 'setField', requestId: 15, id: '0/2', path: 'hdr.flags', text: '' },
+  { type: 'removeBookmark', requestId: 16, index: 0, name: 'ring' },
 ];
 
 describe('parseFromWebview', () => {
+  it('refuses structure requests out of bounds: row ids that are not index paths, oversized pages and texts', () => {
+    const tree = (toggle: unknown, count = 10) => parseFromWebview({ type: 'tree', requestId: 1, first: 0, count, toggle });
+    for (const id of ['', '/0', '0/', '../0', '0//1', '-1', '0/x', '1e3', ' 0', `0${'/1'.repeat(64)}`, 7, null]) assert.equal(tree({ id, expand: true }), undefined, String(id));
+    assert.equal(tree({ id: '0', expand: 'yes' }), undefined);
+    assert.equal(tree({ id: '0', expand: true, extra: 1 }), undefined);
+    assert.equal(tree(undefined, MAX_TREE_ROWS + 1), undefined);
+    assert.equal(parseFromWebview({ type: 'resolve', requestId: 1, text: '' }), undefined);
+    assert.equal(parseFromWebview({ type: 'resolve', requestId: 1, text: 'a'.repeat(MAX_TEXT + 1) }), undefined);
+    assert.equal(parseFromWebview({ type: 'setField', requestId: 1, id: '0', path: 'a', text: 'x'.repeat(MAX_TEXT + 1) }), undefined);
+    assert.equal(parseFromWebview({ type: 'setField', requestId: 1, id: '0', path: 'a', text: 5 }), undefined);
+    assert.equal(parseFromWebview({ type: 'removeBookmark', requestId: 1, index: -1, name: 'a' }), undefined);
+    assert.equal(parseFromWebview({ type: 'action', requestId: 1, action: 'rm -rf' }), undefined);
+  });
+
   it('accepts every well-formed message as it is', () => {
     for (const m of valid) assert.deepEqual(parseFromWebview(m), m);
   });
