@@ -97,6 +97,12 @@ describe('structure tree', () => {
     const tail = t.rows(2 + cap - 3, 10).map((r) => r.path);
     assert.deepEqual(tail, [`slots[${cap - 3}]`, `slots[${cap - 2}]`, `slots[${cap - 2}].t_ns`, `slots[${cap - 2}].len`, `slots[${cap - 2}].text`, `slots[${cap - 1}]`]);
     assert.equal(t.indexOf(`1/${cap - 1}`), 2 + cap + 2);
+    // The slots carry no checks: the summary learns that from the first, not from a million.
+    const before = root.children(1, 1)[0]!;
+    const sum = t.summary(100);
+    assert.equal(sum.partial, false);
+    assert.ok(sum.items.some((i) => i.path === 'slots' && i.kind === 'ring'));
+    assert.equal(before.childCount, cap);
   });
 
   it('finds fields by path and by a name only one field has, and reveals them', () => {

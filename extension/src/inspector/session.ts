@@ -43,6 +43,12 @@ export interface SchemaBinding {
 
 /** A decode is reused for this long, so one refresh's read and tree requests share it. */
 const DECODE_TTL_MS = 50;
+/**
+ * Largest range a [[checksum]] covers in the live view: every refresh decodes again, and a JS
+ * crc32 runs near 80 MB/s, so 4 MiB keeps a refresh under ~50 ms. Larger ranges show the check
+ * as unknown, saying why; `shmscope decode` checks them (its limit is 256 MiB).
+ */
+export const LIVE_CHECKSUM_BYTES = 4 << 20;
 
 export interface SessionInfo {
   target: string;
@@ -168,7 +174,7 @@ export class InspectorSession {
     const now = performance.now();
     if (!force && now - this.decodedAt < DECODE_TTL_MS) return;
     this.decodedAt = now;
-    const r = decode(b.schema, b.type, this.source);
+    const r = decode(b.schema, b.type, this.source, { maxChecksumBytes: LIVE_CHECKSUM_BYTES });
     this.tree.setRoot(r.root);
     const why = r.root ? undefined : r.diagnostics[0]?.message;
     if (why !== this.bindingProblem) {
