@@ -7,12 +7,22 @@ export const treeRow = (page: Page, label: string) =>
   page.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: label }) }).first();
 
 /**
+ * Moves the mouse off the workbench and waits until no hover card is showing: a tree item's
+ * tooltip (a group's, say) can lie over the next rows and take the click meant for them.
+ */
+export async function dismissHovers(page: Page): Promise<void> {
+  await page.mouse.move(0, 0);
+  await page.locator('.context-view .hover-contents, .workbench-hover-container').first().waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
+}
+
+/**
  * Right-clicks the row `label` and chooses `entry` from its context menu, as a keyboard user
  * does: point at the entry until the menu marks it focused, then Enter. (VS Code's menus act on
  * mouse-up and ignore one that comes too soon after they open, which an instant synthetic click
  * sometimes is: the menu then stays open and nothing runs.)
  */
 export async function chooseFromContextMenu(page: Page, label: string, entry: string, timeout: number): Promise<void> {
+  await dismissHovers(page);
   await treeRow(page, label).click({ button: 'right' });
   const item = page.locator('.context-view .action-item', { hasText: entry }).first();
   await item.waitFor({ state: 'visible', timeout });
