@@ -911,4 +911,25 @@ if (initMeta) {
     /* the host sends init again after ready */
   }
 }
+// The first rows travel with the page too: paint them now; the read above refreshes them.
+const firstMeta = document.querySelector('meta[name="shmscope-first"]');
+const firstB64 = firstMeta?.getAttribute('content');
+if (firstB64 && !firstPaint && state.firstRow === 0) {
+  try {
+    const bin = atob(firstB64);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    const arrived = Date.now();
+    state.win = { offset: Number(firstMeta?.getAttribute('data-offset') ?? 0), bytes };
+    render();
+    const body = document.body.dataset;
+    body.bytesAt = String(arrived);
+    body.renderedAt = body.firstPaintAt = String(Date.now());
+    body.renderedOffset = String(state.win.offset);
+    body.painted = 'true';
+    firstPaint = true;
+  } catch {
+    /* the read above paints them */
+  }
+}
 post({ type: 'ready' });

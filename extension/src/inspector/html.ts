@@ -1,28 +1,50 @@
-// The inspector page's HTML: a strict CSP (nothing but our script, by nonce, and our stylesheet),
-// no inline anything, and no data in markup: the page builds itself from messages.
+// The inspector's page HTML: a strict CSP (nothing but our script and stylesheet, by nonce when
+// inlined, by the webview's resource origin otherwise) and no markup built from data: the page
+// builds itself from messages.
 import { randomBytes } from 'node:crypto';
 
 /** Escapes text and double-quoted attribute values (single quotes stay, as the CSP needs them). */
 const escape = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
+/** Keeps inlined code from closing its element early (`</script` only occurs in strings and comments). */
+const inlined = (code: string, tag: 'script' | 'style') => code.replace(new RegExp(`</(${tag})`, 'gi'), '<\\/$1');
+
+export interface PageAssets {
+  /** The page's bundle (dist/webview/main.js) and stylesheet (main.css), inlined under the nonce. */
+  script: string;
+  style: string;
+}
+
 /**
  * `init` travels in a meta tag so the page can ask for its first bytes as soon as its script runs,
  * without first waiting a round trip for the init message (the host still answers `ready`).
+ * `first` (the first rows, base64) lets it paint before any round trip at all. With `inline`, the
+ * script and stylesheet are part of the page: the webview fetches nothing through its service
+ * worker before the first paint.
  */
-export function inspectorHtml(o: { cspSource: string; scriptUri: string; styleUri: string; title: string; init?: object }): string {
+export function inspectorHtml(o: { cspSource: string; scriptUri: string; styleUri: string; title: string; init?: object; inline?: PageAssets; first?: { offset: number; base64: string } }): string {
   const nonce = randomBytes(18).toString('base64');
-  const csp = [`default-src 'none'`, `script-src 'nonce-${nonce}'`, `style-src ${o.cspSource}`, `font-src ${o.cspSource}`, `img-src ${o.cspSource}`].join('; ');
+  const style = o.inline ? `'nonce-${nonce}'` : o.cspSource;
+  const csp = [`default-src 'none'`, `script-src 'nonce-${nonce}'`, `style-src ${style}`, `font-src ${o.cspSource}`, `img-src ${o.cspSource}`].join('; ');
+  const head = o.inline ? `<style nonce="${escape(nonce)}">\n${inlined(o.inline.style, 'style')}\n</style>` : `<link rel="stylesheet" href="${escape(o.styleUri)}">`;
+  const script = o.inline
+    ? `<script nonce="${escape(nonce)}">\n${inlined(o.inline.script, 'script')}\n</script>`
+    : `<script nonce="${escape(nonce)}" src="${escape(o.scriptUri)}"></script>`;
+  const meta = [
+    o.init ? `<meta name="shmscope-init" content="${escape(JSON.stringify(o.init))}">` : '',
+    o.first ? `<meta name="shmscope-first" data-offset="${o.first.offset}" content="${escape(o.first.base64)}">` : '',
+  ].filter(Boolean).map((m) => `\n${m}`).join('');
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${escape(csp)}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${escape(o.styleUri)}">${o.init ? `\n<meta name="shmscope-init" content="${escape(JSON.stringify(o.init))}">` : ''}
+${head}${meta}
 <title>${escape(o.title)}</title>
 </head>
 <body>
-<script nonce="${escape(nonce)}" src="${escape(o.scriptUri)}"></script>
+${script}
 </body>
 </html>`;
 }

@@ -1,13 +1,14 @@
 // One webview tab per inspected object. Wires an InspectorSession (session.ts) to a WebviewPanel:
 // strict CSP, resources only from dist/webview, messages validated by the session, a status poll
 // for removal and size changes, snapshot and compare through the editor's dialogs.
+import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { readConfig, SECTION } from '../config';
 import { diffRanges } from '../shared/inspector/snapshot';
-import { BOOKMARK_COLORS, type Bookmark, type BookmarkColor, type ToWebview } from '../shared/protocol';
+import { BOOKMARK_COLORS, MAX_READ, type Bookmark, type BookmarkColor, type ToWebview } from '../shared/protocol';
 import { findBinding, identityText, loadBinding, rememberBinding, type BindingRef, type Identity } from './binding';
 import { SnapshotFileSource, writeSnapshotFile } from './files';
-import { inspectorHtml } from './html';
+import { inspectorHtml, type PageAssets } from './html';
 import { InspectorSession, type InspectorSource } from './session';
 
 const BOOKMARKS_KEY = 'shmscope.bookmarks';
@@ -16,6 +17,8 @@ const REBIND_DEBOUNCE_MS = 300;
 
 export const VIEW_TYPE = 'shmscope.inspector';
 const STATUS_POLL_MS = 1000;
+/** Rows of bytes that travel with the page, so it paints them before any round trip (taller than any screen). */
+const FIRST_ROWS = 256;
 
 /** The inspector's settings (shmscope.inspector.*; keys, defaults and ranges live in config.ts). */
 export interface InspectorSettings {
@@ -85,12 +88,17 @@ export class InspectorPanel {
     readonly options: PanelOptions,
   ) {
     this.session = this.makeSession(options.source);
+    const init = this.session.init();
+    const first = this.firstRows(init.bytesPerRow);
+    const inline = pageAssets(panel.webview, root, log);
     panel.webview.html = inspectorHtml({
       cspSource: panel.webview.cspSource,
       scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(root, 'main.js')).toString(),
       styleUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(root, 'main.css')).toString(),
       title: options.title,
-      init: this.session.init(),
+      init,
+      ...(inline ? { inline } : {}),
+      ...(first ? { first } : {}),
     });
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: unknown) => void this.session.handle(m)),
@@ -110,6 +118,19 @@ export class InspectorPanel {
     InspectorPanel.panels.set(options.key, this);
     InspectorPanel.lastActive = this;
     log.info(`inspector: opened ${options.title} (${options.target}) ${options.source.readOnly ? 'read-only' : 'read-write'}`);
+  }
+
+  /** The first rows, base64, for the page's first paint; nothing if they cannot be read now. */
+  private firstRows(bytesPerRow: number): { offset: number; base64: string } | undefined {
+    try {
+      const length = Math.min(this.session.size, FIRST_ROWS * bytesPerRow, MAX_READ);
+      if (length <= 0) return undefined;
+      const bytes = this.options.source.read(0, length);
+      return { offset: 0, base64: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64') };
+    } catch (e) {
+      this.log.info(`inspector ${this.options.target}: first rows not embedded: ${(e as Error).message}`);
+      return undefined;
+    }
   }
 
   private makeSession(source: InspectorSource): InspectorSession {
@@ -371,5 +392,24 @@ export class InspectorPanel {
     }
     for (const d of this.disposables.splice(0)) d.dispose();
     this.panel.dispose();
+  }
+}
+
+/**
+ * The page's script and stylesheet, read to be inlined (no fetch through the webview's service
+ * worker before the first paint); their source maps stay reachable through the webview. Nothing
+ * if the bundle is missing: the page then links them.
+ */
+function pageAssets(webview: vscode.Webview, root: vscode.Uri, log: vscode.LogOutputChannel): PageAssets | undefined {
+  const read = (name: string) => {
+    const text = readFileSync(vscode.Uri.joinPath(root, name).fsPath, 'utf8');
+    const map = webview.asWebviewUri(vscode.Uri.joinPath(root, `${name}.map`)).toString();
+    return text.replace(/([#@] sourceMappingURL=)\S+?(\s*(?:\*\/)?\s*)$/, (_m, head: string, tail: string) => `${head}${map}${tail}`);
+  };
+  try {
+    return { script: read('main.js'), style: read('main.css') };
+  } catch (e) {
+    log.warn(`inspector: page assets not inlined: ${(e as Error).message}`);
+    return undefined;
   }
 }
