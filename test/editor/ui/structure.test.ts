@@ -176,6 +176,22 @@ describe('structure view in the workbench', { timeout: 600_000 }, () => {
     assert.equal(handle!.read(4, 2).join(), '3,0');
   }));
 
+  it('tints fields and marks the ring with colours the theme defines', () => step('colours', async () => {
+    // Evaluated in the page (this file is compiled without the DOM library).
+    const probe = `(() => {
+      const cs = (sel) => getComputedStyle(document.querySelector(sel));
+      return {
+        chart: getComputedStyle(document.body).getPropertyValue('--vscode-charts-blue').trim(),
+        tint: cs('.hex span[data-offset="1"]').backgroundColor,
+        head: cs('.hex span[data-offset="${64 + 3 * 64 + 1}"]').boxShadow, // head is 11 since the live test: slot 3
+      };
+    })()`;
+    const c = (await frame().locator('body').evaluate(probe)) as { chart: string; tint: string; head: string };
+    assert.notEqual(c.chart, '', 'the workbench gives the page its chart colours');
+    assert.notEqual(c.tint, 'rgba(0, 0, 0, 0)', "a field's bytes are tinted");
+    assert.match(c.head, /inset/, 'the head slot is marked');
+  }));
+
   it('keeps bookmarks per object across closing and reopening the tab', () => step('bookmark', async () => {
     const f = frame();
     await row('hdr.capacity').locator('.name').click();
