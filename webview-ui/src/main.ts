@@ -146,7 +146,36 @@ const structure = new StructurePanel({
   });
 });
 const side = el('div', { class: 'side' }, structure.element, inspectorPanel);
-const main = el('div', { class: 'main' }, grid, scroller, side);
+const splitter = el('div', { class: 'splitter', id: 'splitter', role: 'separator', 'aria-orientation': 'vertical', 'aria-label': 'Width of the side panel (Left and Right arrows)', tabindex: '0' });
+const main = el('div', { class: 'main' }, grid, scroller, splitter, side);
+
+// The side panel's width follows the splitter (drag, or arrows when focused) and is kept in the
+// tab's webview state, so it survives the tab being hidden and shown.
+function setSideWidth(px: number, save = true): void {
+  const max = Math.max(200, main.clientWidth - 320);
+  const w = Math.round(Math.max(200, Math.min(max, px)));
+  side.style.width = `${w}px`;
+  splitter.setAttribute('aria-valuenow', String(w));
+  if (save) vscode.setState({ ...(vscode.getState() as object | undefined), sideWidth: w });
+}
+const savedWidth = (vscode.getState() as { sideWidth?: unknown } | undefined)?.sideWidth;
+if (typeof savedWidth === 'number' && Number.isFinite(savedWidth)) side.style.width = `${savedWidth}px`;
+splitter.addEventListener('pointerdown', (e) => {
+  splitter.setPointerCapture(e.pointerId);
+  const move = (m: PointerEvent) => setSideWidth(main.getBoundingClientRect().right - m.clientX);
+  const up = () => {
+    splitter.removeEventListener('pointermove', move);
+    splitter.removeEventListener('pointerup', up);
+  };
+  splitter.addEventListener('pointermove', move);
+  splitter.addEventListener('pointerup', up);
+  e.preventDefault();
+});
+splitter.addEventListener('keydown', (e) => {
+  if (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') return;
+  e.preventDefault();
+  setSideWidth(side.getBoundingClientRect().width + (e.key === 'ArrowLeft' ? 24 : -24));
+});
 const statusCursor = el('span', { id: 'status-cursor' });
 const statusSel = el('span', { id: 'status-selection' });
 const statusSize = el('span', { id: 'status-size' });
