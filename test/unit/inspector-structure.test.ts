@@ -54,8 +54,10 @@ describe('structure tree', () => {
     assert.equal(rows[0]!.expanded, true);
     const crc = rows.find((r) => r.name === 'crc')!;
     assert.match(crc.checks[0]!.text, /^checksum ok/);
+    assert.equal(rows[0]!.value, '{ magic: 1196312914, version: 3, flags: 0, capacity: 4, slot_size: 64, head: 5, tail: 2, seq: 4, … }', 'a struct previews its members');
     t.toggle('1', true);
     assert.equal(t.total(), 13 + 4);
+    assert.equal(t.rows(14, 1)[0]!.value, '{ t_ns: 2023-11-14T22:13:20.123456790Z (1700000…, len: 5, text: "msg 1" }', 'so a ring\'s slots read without expanding');
     assert.deepEqual(t.rows(13, 10).map((r) => r.path), ['slots[0]', 'slots[1]', 'slots[2]', 'slots[3]']);
   });
 

@@ -209,7 +209,8 @@ export class StructureTree {
   }
 
   private row(n: DecodedNode, id: string, depth: number, index: number): TreeRow {
-    const value = n.display.length > MAX_VALUE ? `${n.display.slice(0, MAX_VALUE - 1)}…` : n.display;
+    const shown = preview(n);
+    const value = shown.length > MAX_VALUE ? `${shown.slice(0, MAX_VALUE - 1)}…` : shown;
     return {
       id, depth, name: n.name, path: n.path, type: n.type, kind: n.kind, offset: n.offset, size: n.size, value,
       expandable: n.childCount > 0, expanded: n.childCount > 0 && this.expanded.has(id),
@@ -466,6 +467,35 @@ export class StructureTree {
     }
     return undefined;
   }
+}
+
+/**
+ * What a row shows as its value: a scalar's display; for a struct, its first members' values
+ * (`{ len: 5, text: "msg 3" }`, so a ring's slots can be read without expanding each); for an
+ * array of scalars, its first elements. Decodes at most a few children per row.
+ */
+export function preview(n: DecodedNode, budget = 120): string {
+  const short = (s: string) => (s.length > 40 ? `${s.slice(0, 39)}…` : s);
+  const list = (items: string[], more: boolean, open: string, close: string) => {
+    let out = '';
+    for (const it of items) {
+      if (out.length + it.length > budget) return `${open}${out}${out ? ', ' : ''}…${close}`;
+      out += `${out ? ', ' : ''}${it}`;
+    }
+    return `${open}${out}${more ? ', …' : ''}${close}`;
+  };
+  if ((n.kind === 'struct' || n.kind === 'union') && n.childCount > 0) {
+    const kids = n.children(0, Math.min(n.childCount, 8));
+    return list(kids.map((k) => `${k.name}: ${k.childCount > 0 && k.kind !== 'text' && k.kind !== 'offset' ? (k.kind === 'array' ? `[${k.childCount}]` : '{…}') : short(k.display)}`), n.childCount > kids.length, '{ ', ' }');
+  }
+  if (n.kind === 'array' && n.childCount > 0) {
+    const first = n.children(0, 1)[0];
+    if (first && isLeaf(first) && first.kind !== 'text') {
+      const kids = n.children(0, Math.min(n.childCount, 16));
+      return `[${n.childCount}] ${list(kids.map((k) => short(k.display)), n.childCount > kids.length, '', '')}`;
+    }
+  }
+  return n.display;
 }
 
 function ringMark(n: DecodedNode, r: NonNullable<DecodedNode['ring']>, stride: number, lo: number, hi: number): RingMark {
