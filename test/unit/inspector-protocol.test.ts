@@ -25,6 +25,7 @@ const valid: FromWebview[] = [
   { type: 'setField', requestId: 14, id: '0/2', path: 'hdr.flags', text: '0x1234' },
   { type: 'setField', requestId: 15, id: '0/2', path: 'hdr.flags', text: '' },
   { type: 'removeBookmark', requestId: 16, index: 0, name: 'ring' },
+  { type: 'copyText', requestId: 17, text: 'hdr.head = 10' },
 ];
 
 describe('parseFromWebview', () => {
@@ -40,6 +41,8 @@ describe('parseFromWebview', () => {
     assert.equal(parseFromWebview({ type: 'setField', requestId: 1, id: '0', path: 'a', text: 5 }), undefined);
     assert.equal(parseFromWebview({ type: 'removeBookmark', requestId: 1, index: -1, name: 'a' }), undefined);
     assert.equal(parseFromWebview({ type: 'action', requestId: 1, action: 'rm -rf' }), undefined);
+    assert.equal(parseFromWebview({ type: 'copyText', requestId: 1, text: '' }), undefined);
+    assert.equal(parseFromWebview({ type: 'copyText', requestId: 1, text: 'x'.repeat(MAX_TEXT + 1) }), undefined);
   });
 
   it('accepts every well-formed message as it is', () => {

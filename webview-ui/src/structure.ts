@@ -379,10 +379,24 @@ export class StructurePanel {
       case 'F2':
         if (r) this.beginEdit(r);
         break;
+      case 'c':
+      case 'C':
+        if (!(e.ctrlKey || e.metaKey) || !r) return;
+        this.copyRow(r);
+        break;
       default:
         return;
     }
     e.preventDefault();
+  }
+
+  /** Copies `path = value` of a row (Ctrl+C in the tree). */
+  private copyRow(r: TreeRow): void {
+    const text = `${r.path || r.name} = ${r.value}`;
+    this.deps.request({ type: 'copyText', requestId: this.deps.nextId(), text }, (reply) => {
+      if (reply.type === 'error') this.deps.message(reply.message, true);
+      else this.deps.message(`copied ${text.length > 60 ? `${text.slice(0, 59)}…` : text}`);
+    });
   }
 
   // ------------------------------------------------------------------------------ editing

@@ -291,6 +291,10 @@ export class InspectorSession {
         this.setField(m.id, m.path, m.text);
         this.host.post({ type: 'ack', requestId: m.requestId });
         return;
+      case 'copyText':
+        await this.host.writeClipboard(m.text);
+        this.host.post({ type: 'ack', requestId: m.requestId });
+        return;
       case 'removeBookmark':
         if (!this.host.removeBookmark) throw Object.assign(new Error('this view keeps no bookmarks'), { code: 'ENOTSUP' });
         await this.host.removeBookmark(m.index, m.name);

@@ -290,6 +290,13 @@ export interface SetFieldRequest {
   text: string;
 }
 
+/** Put text on the clipboard (a tree row's path and value). */
+export interface CopyTextRequest {
+  type: 'copyText';
+  requestId: number;
+  text: string;
+}
+
 /** Remove bookmark `index` of the list the page was last sent. */
 export interface RemoveBookmarkRequest {
   type: 'removeBookmark';
@@ -322,6 +329,7 @@ export type FromWebview =
   | ResolveRequest
   | LocateRequest
   | SetFieldRequest
+  | CopyTextRequest
   | RemoveBookmarkRequest;
 
 // ---------------------------------------------------------------------------------------------
@@ -420,6 +428,9 @@ export function parseFromWebview(raw: unknown): FromWebview | undefined {
       if (!onlyKeys(m, ['type', 'requestId', 'id', 'path', 'text']) || !isOffset(id)) return undefined;
       if (!isRowId(m.id) || !isText(m.path) || !isText(m.text)) return undefined;
       return { type: 'setField', requestId: id, id: m.id, path: m.path, text: m.text };
+    case 'copyText':
+      if (!onlyKeys(m, ['type', 'requestId', 'text']) || !isOffset(id) || !isText(m.text) || m.text.length === 0) return undefined;
+      return { type: 'copyText', requestId: id, text: m.text };
     case 'removeBookmark':
       if (!onlyKeys(m, ['type', 'requestId', 'index', 'name']) || !isOffset(id) || !isOffset(m.index) || !isText(m.name)) return undefined;
       return { type: 'removeBookmark', requestId: id, index: m.index, name: m.name };

@@ -117,6 +117,8 @@ describe('structure view in the workbench', { timeout: 600_000 }, () => {
     await row('hdr.head').locator('.name').click();
     await until('the 8 bytes of head are selected', async () => /Selection 8 bytes/.test(await text('#status-selection')));
     assert.match(await text('#status-cursor'), /0x17/);
+    await page.keyboard.press('Control+c');
+    await until('Ctrl+C in the tree copies the field and its value', async () => /copied hdr\.head = 10/.test(await text('#status-message')));
     await f.locator('.hex span[data-offset="37"]').hover();
     await until('hovering a byte names its field', async () => /hdr\.crc \(uint32_t, 4 bytes at 0x24\)/.test(await text('#status-field')));
     // Clicking a byte selects its field in the tree.
