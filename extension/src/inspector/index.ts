@@ -90,7 +90,7 @@ async function pickBinding(p: InspectorPanel): Promise<{ file: vscode.Uri; type?
   const items: Item[] = files.map((f) => ({ label: `$(symbol-structure) ${vscode.workspace.asRelativePath(f)}`, file: f }));
   items.push({ label: '$(folder-opened) Browse…', browse: true, description: 'a .shms file outside the workspace' });
   if (p.bound) items.push({ label: '$(close) Unbind', unbind: true, description: `stop decoding with ${p.session.schema?.label ?? 'the schema'}` });
-  const pick = await vscode.window.showQuickPick(items, { title: `Bind Schema to ${p.options.title}`, placeHolder: files.length ? 'A schema file of the workspace' : 'No .shms files in the workspace: browse for one' });
+  const pick = await vscode.window.showQuickPick(items, { title: `Bind Schema to ${p.options.title}`, placeHolder: files.length ? 'A schema file of the workspace' : 'No .shms files in the workspace: browse for one', ignoreFocusOut: true });
   if (!pick) return undefined;
   if (pick.unbind) return 'unbind';
   let file = pick.file;
@@ -106,7 +106,8 @@ async function pickBinding(p: InspectorPanel): Promise<{ file: vscode.Uri; type?
   ];
   if (types.length === 0) throw new Error(`${vscode.workspace.asRelativePath(file)} declares no segment or struct to decode with`);
   if (types.length === 1) return { file, type: types[0]!.type };
-  const t = await vscode.window.showQuickPick(types, { title: `Bind ${vscode.workspace.asRelativePath(file)}: which type lies at offset 0?`, matchOnDescription: true });
+  // A second step: ignoreFocusOut, or the webview taking the focus back would close it at once.
+  const t = await vscode.window.showQuickPick(types, { title: `Bind ${vscode.workspace.asRelativePath(file)}: which type lies at offset 0?`, matchOnDescription: true, ignoreFocusOut: true });
   return t ? { file, type: t.type } : undefined;
 }
 

@@ -283,11 +283,14 @@ export class InspectorPanel {
       prompt: 'A name for the bookmark',
       value: suggested,
       validateInput: (v) => (v.trim() === '' ? 'Give the bookmark a name' : v.length > 200 ? 'At most 200 characters' : undefined),
+      ignoreFocusOut: true, // asked from the page's toolbar: the webview may take the focus back
     });
     if (name === undefined) return;
     const pick = await vscode.window.showQuickPick(
       BOOKMARK_COLORS.map((c) => ({ label: `$(circle-large-filled) ${c}`, color: c })),
-      { title: `Colour of "${name.trim()}"`, placeHolder: 'The colour marks its bytes on the grid' },
+      // The second step of a two-step prompt: when the first closes, the webview takes the focus
+      // back, which would close a pick that gives way to focus loss before the user saw it.
+      { title: `Colour of "${name.trim()}"`, placeHolder: 'The colour marks its bytes on the grid', ignoreFocusOut: true },
     );
     if (!pick) return;
     await this.addBookmark({ name: name.trim(), offset: sel.offset, length: Math.max(1, sel.length), color: pick.color as BookmarkColor });

@@ -30,6 +30,7 @@ let page: Page;
 let workspace = '';
 let target: ipc.Target & { kind: 'shm' };
 let handle: ipc.ShmHandle | undefined;
+let privateSeg: ipc.Target | undefined;
 const key = freshKey();
 
 const frame = () => inspectorFrame(page);
@@ -83,6 +84,7 @@ describe('structure view in the workbench', { timeout: 600_000 }, () => {
     await wb?.stop().catch(() => {});
     try { handle?.close(); } catch { /* closed */ }
     try { if (target && ipc.exists(target)) ipc.remove(target); } catch { /* gone */ }
+    try { if (privateSeg && ipc.exists(privateSeg)) ipc.remove(privateSeg); } catch { /* gone */ }
     if (workspace) rmSync(workspace, { recursive: true, force: true });
   });
 
@@ -232,5 +234,29 @@ describe('structure view in the workbench', { timeout: 600_000 }, () => {
     await frame().locator('#bookmark-list li', { hasText: 'slot count' }).waitFor({ timeout: WAIT });
     await frame().locator('#bookmark-list .bm-go', { hasText: 'slot count' }).click();
     await until('the bookmark selects its bytes', async () => /Selection 4 bytes/.test(await text('#status-selection')) && /0xb\b/.test(await text('#status-cursor')));
+  }));
+  it('binds a schema by hand from the toolbar: a workspace file, then the type', () => step('bind-by-hand', async () => {
+    const bytes = ringBytes(4);
+    const id = ipc.createShm({ key: 0, size: bytes.length, mode: 0o600 });
+    privateSeg = { kind: 'shm', id };
+    const h = ipc.openShm(privateSeg, { readWrite: true });
+    h.write(0, bytes);
+    h.close();
+    await palette('Open Inspector', `id ${id}`);
+    await page.locator('.tab.active', { hasText: `segment ${id}` }).waitFor({ timeout: WAIT });
+    const f = frame();
+    await f.locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
+    assert.equal(await f.locator('#structure').isVisible(), false, 'a private segment binds nothing by itself');
+    await f.locator('#bind-schema').click();
+    const input = page.locator('.quick-input-widget input');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'ring.shms' }).first().waitFor({ timeout: WAIT });
+    await input.fill('ring.shms');
+    await input.press('Enter');
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: 'which type lies at offset 0' }).waitFor({ timeout: WAIT });
+    await input.fill('Ring');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'segment for key' }).first().waitFor({ timeout: WAIT });
+    await input.press('Enter');
+    await until('the tab decodes with it', async () => (await text('#structure-title')) === 'Structure · ring.shms · Ring');
+    await until('and its checks hold', async () => /✓ 5 ok/.test(await text('#structure-summary')));
   }));
 });
