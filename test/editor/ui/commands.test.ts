@@ -7,19 +7,17 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import type { Target } from '../../../extension/src/ipc/target';
-import { launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
-import { chooseFromContextMenu, treeRow } from './driver';
+import { chooseFromContextMenu, openWorkbench, treeRow, type OpenWorkbench } from './driver';
 import { untilWithin } from '../../helpers/wait';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const ARTIFACTS = path.join(ROOT, '.test-artifacts', 'editor');
 const WAIT = 30_000;
 const created: Target[] = [];
-let wb: Workbench | undefined;
-let browser: Browser | undefined;
+let opened: OpenWorkbench | undefined;
 let page: Page;
 
 async function step(name: string, fn: () => Promise<void>): Promise<void> {
@@ -30,7 +28,7 @@ async function step(name: string, fn: () => Promise<void>): Promise<void> {
     const file = path.join(ARTIFACTS, `commands-${name}.png`);
     await page?.screenshot({ path: file }).catch(() => {});
     console.log(`screenshot of the failure: ${file}`);
-    const logs = wb?.saveLogs(path.join(ARTIFACTS, `commands-${name.replace(/\W+/g, '-')}-logs`));
+    const logs = opened?.wb.saveLogs(path.join(ARTIFACTS, `commands-${name.replace(/\W+/g, '-')}-logs`));
     if (logs) console.log(`extension host log: ${logs}`);
     throw e;
   }
@@ -91,21 +89,14 @@ function findLog(dir: string): string | undefined {
 
 describe('explorer commands in the workbench', () => {
   before(async () => {
-    wb = await startWorkbench({
-      folder: path.join(ROOT, 'test', 'editor', 'workspace'),
-      extensionDevelopmentPath: ROOT,
-      settings: { 'shmscope.refreshIntervalMs': 0 },
-    });
-    browser = await launchBrowser(wb.runDir);
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(wb.url);
-    await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').click({ timeout: 90_000 });
+    opened = await openWorkbench({ root: ROOT, folder: path.join(ROOT, 'test', 'editor', 'workspace'), settings: { 'shmscope.refreshIntervalMs': 0 } });
+    page = opened.page;
+    await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').click();
   });
 
   after(async () => {
     for (const t of created.splice(0)) { try { if (ipc.exists(t)) ipc.remove(t); } catch { /* gone */ } }
-    await browser?.close().catch(() => {});
-    await wb?.stop();
+    await opened?.close();
   });
 
   it('Create Segment… asks for key, size and mode, and makes the segment', () => step('create', async () => {
@@ -187,7 +178,7 @@ describe('explorer commands in the workbench', () => {
     ipc.remove({ kind: 'msg', id }); // gone between listing and acting
     await contextMenu(label, 'Peek Messages');
     const text = await until('the failure in Shared Memory.log', () => {
-      const f = findLog(wb!.logsDir);
+      const f = findLog(opened!.wb.logsDir);
       const t = f ? readFileSync(f, 'utf8') : '';
       return t.includes(`message queue ${id} no longer exists`) ? t : undefined;
     });

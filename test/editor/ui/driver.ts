@@ -1,6 +1,42 @@
 // What the page-driven tests share: finding a tree row as a person reads it, and choosing a
 // context-menu entry.
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
+
+/** A workbench (code-server) with this checkout as the extension under development, and a page on it. */
+export interface OpenWorkbench {
+  wb: Workbench;
+  browser: Browser;
+  page: Page;
+  /** Closes the browser and stops the workbench; safe to call on a half-opened one. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a workbench on `folder` with `settings`, opens it in the system chromium at `width`
+ * (height 900+), and waits until the Shared Memory view container is registered (the palette
+ * lists what is registered when it opens). One home for what every page-driven test file needs.
+ */
+export async function openWorkbench(o: { root: string; folder: string; settings?: Record<string, unknown>; width?: number; height?: number }): Promise<OpenWorkbench> {
+  let wb: Workbench | undefined;
+  let browser: Browser | undefined;
+  const close = async () => {
+    await browser?.close().catch(() => {});
+    await wb?.stop().catch(() => {});
+  };
+  try {
+    wb = await startWorkbench({ folder: o.folder, extensionDevelopmentPath: o.root, settings: o.settings ?? {}, keepRunDir: process.env.SHMSCOPE_KEEP_RUN === '1' });
+    browser = await launchBrowser(wb.runDir);
+    const page = await browser.newPage({ viewport: { width: o.width ?? 1400, height: o.height ?? 900 } });
+    await page.goto(wb.url);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').waitFor({ timeout: 90_000 });
+    return { wb, browser, page, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
 
 /** The explorer row whose label is `label`. */
 export const treeRow = (page: Page, label: string) =>

@@ -8,11 +8,10 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import type { Target } from '../../../extension/src/ipc/target';
-import { launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
-import { chooseFromContextMenu, treeRow } from './driver';
+import { chooseFromContextMenu, openWorkbench, treeRow, type OpenWorkbench } from './driver';
 import { untilWithin } from '../../helpers/wait';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -21,8 +20,7 @@ const WAIT = 30_000;
 const tag = `shmscope-ui-${process.pid}`;
 const created: Target[] = [];
 const handles: ipc.ShmHandle[] = [];
-let wb: Workbench | undefined;
-let browser: Browser | undefined;
+let opened: OpenWorkbench | undefined;
 let page: Page;
 
 async function shot(name: string): Promise<string> {
@@ -37,7 +35,7 @@ async function step(name: string, fn: () => Promise<void>): Promise<void> {
     await fn();
   } catch (e) {
     console.log(`screenshot of the failure: ${await shot(`explorer-${name.replace(/\W+/g, '-')}`)}`);
-    const logs = wb?.saveLogs(path.join(ARTIFACTS, `explorer-${name.replace(/\W+/g, '-')}-logs`));
+    const logs = opened?.wb.saveLogs(path.join(ARTIFACTS, `explorer-${name.replace(/\W+/g, '-')}-logs`));
     if (logs) console.log(`extension host log: ${logs}`);
     throw e;
   }
@@ -75,22 +73,14 @@ describe('explorer in the workbench', () => {
     created.push({ kind: 'sem', id: semId });
     ipc.createPosixShm({ name: `/${tag}`, size: 4096 });
     created.push({ kind: 'posix-shm', name: `/${tag}` });
-    wb = await startWorkbench({
-      folder: path.join(ROOT, 'test', 'editor', 'workspace'),
-      extensionDevelopmentPath: ROOT,
-      settings: { 'shmscope.refreshIntervalMs': 0 },
-    });
-    browser = await launchBrowser(wb.runDir);
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(wb.url);
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    opened = await openWorkbench({ root: ROOT, folder: path.join(ROOT, 'test', 'editor', 'workspace'), settings: { 'shmscope.refreshIntervalMs': 0 } });
+    page = opened.page;
   });
 
   after(async () => {
     for (const h of handles.splice(0)) { try { h.close(); } catch { /* closed */ } }
     for (const t of created.splice(0)) { try { if (ipc.exists(t)) ipc.remove(t); } catch { /* gone */ } }
-    await browser?.close().catch(() => {});
-    await wb?.stop();
+    await opened?.close();
   });
 
   it('shows the Shared Memory view with its groups and the objects made here', () => step('view', async () => {

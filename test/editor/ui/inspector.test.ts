@@ -9,11 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
-import { launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
 import { untilWithin } from '../../helpers/wait';
-import { inspectorFrame, palette as paletteOf } from './driver';
+import { inspectorFrame, openWorkbench, palette as paletteOf, type OpenWorkbench } from './driver';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const ARTIFACTS = path.join(ROOT, '.test-artifacts', 'editor');
@@ -22,8 +21,7 @@ const WAIT = 30_000;
 
 const created: ipc.Target[] = [];
 const handles: ipc.ShmHandle[] = [];
-let wb: Workbench | undefined;
-let browser: Browser | undefined;
+let opened: OpenWorkbench | undefined;
 let page: Page;
 let workspace: string | undefined;
 
@@ -84,18 +82,12 @@ describe('inspector in the workbench', { timeout: 600_000 }, () => {
     big.h.write(0x2000_0000, new TextEncoder().encode('needle-in-a-gigabyte'));
     small = makeSegment(65536, [[0, 65536]]);
     workspace = mkdtempSync(path.join(os.tmpdir(), 'shmscope-insp-ws-'));
-    wb = await startWorkbench({ folder: workspace, extensionDevelopmentPath: ROOT, settings: { 'shmscope.inspector.refreshMs': 200 }, keepRunDir: process.env.SHMSCOPE_KEEP_RUN === '1' });
-    browser = await launchBrowser(wb.runDir);
-    page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
-    await page.goto(wb.url);
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
-    // The palette lists what is registered when it opens: wait until our extension is.
-    await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').waitFor({ timeout: 60_000 });
+    opened = await openWorkbench({ root: ROOT, folder: workspace, settings: { 'shmscope.inspector.refreshMs': 200 }, width: 1600 });
+    page = opened.page;
   });
 
   after(async () => {
-    await browser?.close().catch(() => {});
-    await wb?.stop().catch(() => {});
+    await opened?.close();
     for (const h of handles) { try { h.close(); } catch { /* closed */ } }
     for (const t of created) { try { if (ipc.exists(t)) ipc.remove(t); } catch { /* gone */ } }
     if (workspace) rmSync(workspace, { recursive: true, force: true });

@@ -11,21 +11,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
-import { launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
 import { freshKey } from '../../helpers/ipc';
 import { ringBytes } from '../../helpers/schema-ring';
 import { untilWithin } from '../../helpers/wait';
-import { inspectorFrame, palette as paletteOf } from './driver';
+import { inspectorFrame, openWorkbench, palette as paletteOf, type OpenWorkbench } from './driver';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const ARTIFACTS = path.join(ROOT, '.test-artifacts', 'editor');
 const WAIT = 30_000;
 const until = untilWithin(WAIT);
 
-let wb: Workbench | undefined;
-let browser: Browser | undefined;
+let opened: OpenWorkbench | undefined;
 let page: Page;
 let workspace = '';
 let target: ipc.Target & { kind: 'shm' };
@@ -71,17 +69,12 @@ describe('structure view in the workbench', { timeout: 600_000 }, () => {
     workspace = mkdtempSync(path.join(os.tmpdir(), 'shmscope-struct-ws-'));
     const fixture = readFileSync(path.join(ROOT, 'test', 'fixtures', 'schema', 'ring.shms'), 'utf8');
     writeFileSync(schemaFile(), fixture.replace(/for key 0x[0-9A-Fa-f]+/, `for key 0x${(key >>> 0).toString(16)}`));
-    wb = await startWorkbench({ folder: workspace, extensionDevelopmentPath: ROOT, settings: { 'shmscope.inspector.refreshMs': 200 }, keepRunDir: process.env.SHMSCOPE_KEEP_RUN === '1' });
-    browser = await launchBrowser(wb.runDir);
-    page = await browser.newPage({ viewport: { width: 1700, height: 950 } });
-    await page.goto(wb.url);
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
-    await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').waitFor({ timeout: 60_000 });
+    opened = await openWorkbench({ root: ROOT, folder: workspace, settings: { 'shmscope.inspector.refreshMs': 200 }, width: 1700, height: 950 });
+    page = opened.page;
   });
 
   after(async () => {
-    await browser?.close().catch(() => {});
-    await wb?.stop().catch(() => {});
+    await opened?.close();
     try { handle?.close(); } catch { /* closed */ }
     try { if (target && ipc.exists(target)) ipc.remove(target); } catch { /* gone */ }
     try { if (privateSeg && ipc.exists(privateSeg)) ipc.remove(privateSeg); } catch { /* gone */ }
