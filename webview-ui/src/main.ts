@@ -8,6 +8,7 @@ import * as vp from '../../extension/src/shared/inspector/viewport';
 import { formatOffset, inRange, moveCursor, NAV_KEYS, parseGoto, selectionRange, type NavKey } from '../../extension/src/shared/inspector/navigation';
 import { inspect } from '../../extension/src/shared/inspector/datainspector';
 import { ChangeTracker, changedOffsets } from '../../extension/src/shared/inspector/changes';
+import { el } from './dom';
 import { StructurePanel } from './structure';
 
 document.body.dataset.scriptAt = String(Date.now());
@@ -16,17 +17,7 @@ const vscode = acquireVsCodeApi();
 const post = (m: FromWebview) => vscode.postMessage(m);
 
 // ---------------------------------------------------------------------------------------------
-// DOM helpers (never innerHTML: every text goes through textContent).
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') e.className = v;
-    else e.setAttribute(k, v);
-  }
-  for (const c of children) e.append(c);
-  return e;
-}
+// DOM helpers (never innerHTML: every text goes through textContent; `el` lives in dom.ts).
 
 function button(label: string, title: string, onClick: () => void, id?: string): HTMLButtonElement {
   const b = el('button', { type: 'button', title, 'aria-label': title, ...(id ? { id } : {}) }, label);

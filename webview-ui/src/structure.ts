@@ -6,6 +6,7 @@
 import type { Bookmark, CheckSummary, FromWebview, SchemaMessage, ToWebview, TreeRow, TreeReply } from '../../extension/src/shared/protocol';
 import { MAX_TREE_ROWS } from '../../extension/src/shared/protocol';
 import * as vp from '../../extension/src/shared/inspector/viewport';
+import { el } from './dom';
 
 type Request = (m: FromWebview & { requestId: number }, onReply?: (r: ToWebview) => void) => void;
 
@@ -18,16 +19,6 @@ export interface StructureDeps {
   readOnly(): boolean;
   /** The grid re-reads (after an edit). */
   refreshBytes(): void;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') e.className = v;
-    else e.setAttribute(k, v);
-  }
-  for (const c of children) e.append(c);
-  return e;
 }
 
 const hex = (n: number) => `0x${n.toString(16)}`;
