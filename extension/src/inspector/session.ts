@@ -396,21 +396,20 @@ export class InspectorSession {
 
   /** Restores the bytes of the last write; the page re-reads. */
   undo(): boolean {
-    const e = this.undoStack.pop();
-    if (!e) return false;
-    this.source.write(e.offset, e.before);
-    this.decodedAt = -Infinity;
-    this.redoStack.push(e);
-    this.host.post({ type: 'invalidate' });
-    return true;
+    return this.replay(this.undoStack, this.redoStack, 'before');
   }
 
   redo(): boolean {
-    const e = this.redoStack.pop();
+    return this.replay(this.redoStack, this.undoStack, 'after');
+  }
+
+  /** Moves the newest edit of `from` to `to`, writing its `side` bytes back. */
+  private replay(from: Edit[], to: Edit[], side: 'before' | 'after'): boolean {
+    const e = from.pop();
     if (!e) return false;
-    this.source.write(e.offset, e.after);
+    this.source.write(e.offset, e[side]);
     this.decodedAt = -Infinity;
-    this.undoStack.push(e);
+    to.push(e);
     this.host.post({ type: 'invalidate' });
     return true;
   }

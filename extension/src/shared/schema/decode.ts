@@ -520,17 +520,15 @@ class Inst implements Rec {
   }
 
   evalInt(e: Expr, diags: Diagnostic[]): bigint | undefined {
-    try {
-      return evalInt(e, this.env());
-    } catch (x) {
-      const r = x instanceof EvalError ? x.range : e.range;
-      diags.push({ range: r, severity: 'error', message: `cannot evaluate ${exprText(e)}: ${(x as Error).message}` });
-      return undefined;
-    }
+    return this.evalWith(e, diags, evalInt);
   }
   evalVal(e: Expr, diags: Diagnostic[]): Val | undefined {
+    return this.evalWith(e, diags, evaluate);
+  }
+  /** Evaluates over this struct's fields; a failure becomes a diagnostic at its range. */
+  private evalWith<T>(e: Expr, diags: Diagnostic[], run: (e: Expr, env: Env) => T): T | undefined {
     try {
-      return evaluate(e, this.env());
+      return run(e, this.env());
     } catch (x) {
       const r = x instanceof EvalError ? x.range : e.range;
       diags.push({ range: r, severity: 'error', message: `cannot evaluate ${exprText(e)}: ${(x as Error).message}` });
