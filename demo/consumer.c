@@ -19,30 +19,15 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ipc.h>
-#include <sys/prctl.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <unistd.h>
 
 #include "ring.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig) {
-    (void)sig;
-    stop_requested = 1;
-}
+#include "stop.h"
 
 int main(void) {
-    /* No SA_RESTART (and semop is never restarted anyway): a signal ends the wait with EINTR. */
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    /* Linux only: get SIGTERM when the launcher (npm run demo) dies, even by SIGKILL, so the
-     * demo never runs on unattended with nobody left to stop it. */
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    stop_on_signals(); /* a signal ends a sleep or a semop() with EINTR (stop.h) */
 
     /* Size 0 and no IPC_CREAT: find the producer's objects, never make our own. */
     int shm_id = shmget(RING_KEY, 0, 0);

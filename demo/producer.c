@@ -26,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
-#include <sys/prctl.h>
 #include <sys/mman.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
@@ -35,14 +34,7 @@
 #include <unistd.h>
 
 #include "ring.h"
-
-/* Set by the signal handler; the main loop checks it after every blocking call. */
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig) {
-    (void)sig;
-    stop_requested = 1;
-}
+#include "stop.h"
 
 /* semctl's fourth argument: the caller must define this union (see semctl(2)). */
 union semun {
@@ -265,15 +257,7 @@ int main(int argc, char **argv) {
         return 2;
     }
 
-    /* No SA_RESTART: a signal interrupts clock_nanosleep so we notice it at once. */
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    /* Linux only: get SIGTERM when the launcher (npm run demo) dies, even by SIGKILL, so the
-     * demo never runs on unattended with nobody left to stop it. */
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    stop_on_signals(); /* a signal ends a sleep or a semop() with EINTR (stop.h) */
 
     crc32_init();
     create_objects();
