@@ -17,6 +17,29 @@ import { parseSize } from './parse';
 
 type Arg = Node | Target | string | undefined;
 
+/**
+ * Asks for one value: the text is checked as it is typed by the same `parse` that turns it into
+ * the value. Undefined when the prompt is dismissed. A half-answered prompt must not vanish when
+ * focus moves, hence ignoreFocusOut.
+ */
+async function ask<T>(o: { title: string; prompt: string; value?: string; placeHolder?: string; parse: (text: string) => T | undefined; invalid: string }): Promise<T | undefined> {
+  const text = await vscode.window.showInputBox({
+    ignoreFocusOut: true,
+    title: o.title,
+    prompt: o.prompt,
+    ...(o.value !== undefined ? { value: o.value } : {}),
+    ...(o.placeHolder !== undefined ? { placeHolder: o.placeHolder } : {}),
+    validateInput: (v) => (o.parse(v) === undefined ? o.invalid : undefined),
+  });
+  return text === undefined ? undefined : o.parse(text);
+}
+
+/** A number from `min` to `max` (decimal or 0x hex), or undefined. */
+const numberIn = (min: number, max: number) => (v: string): number | undefined => {
+  const n = ipc.parseNumber(v);
+  return n !== undefined && n >= min && n <= max ? n : undefined;
+};
+
 /** The object a command argument names. */
 export function targetFromArg(arg: Arg): Target {
   if (typeof arg === 'string') return ipc.parseTarget(arg);
@@ -137,44 +160,30 @@ export function activate(context: vscode.ExtensionContext, { provider }: Command
   });
 
   register('shmscope.createSegment', 'Create Segment', async (opts?: { key?: number; size?: number; mode?: number }) => {
-    let key = opts?.key;
-    if (key === undefined) {
-      const text = await vscode.window.showInputBox({
-        ignoreFocusOut: true, // a half-answered prompt must not vanish when focus moves
-        title: 'Create Segment (1/3): key',
-        prompt: 'System V key in hex or decimal; empty or 0 for a private segment (IPC_PRIVATE)',
-        placeHolder: '0x52494e47',
-        validateInput: (v) => (v.trim() === '' || (ipc.parseNumber(v) ?? -1) >= 0 && (ipc.parseNumber(v) ?? 0) <= 0xffffffff
-          ? undefined : 'a number from 0 to 0xffffffff'),
-      });
-      if (text === undefined) return undefined;
-      key = text.trim() === '' ? 0 : ipc.parseNumber(text) ?? 0;
-    }
-    let size = opts?.size;
-    if (size === undefined) {
-      const text = await vscode.window.showInputBox({
-        ignoreFocusOut: true, // a half-answered prompt must not vanish when focus moves
-        title: 'Create Segment (2/3): size',
-        prompt: 'Size in bytes; K, M and G suffixes multiply by 1024',
-        value: '4096',
-        validateInput: (v) => (parseSize(v) ? undefined : 'a size such as 4096, 0x1000, 64K or 1M'),
-      });
-      if (text === undefined) return undefined;
-      size = parseSize(text);
-    }
-    let mode = opts?.mode;
-    if (mode === undefined) {
-      const text = await vscode.window.showInputBox({
-        ignoreFocusOut: true, // a half-answered prompt must not vanish when focus moves
-        title: 'Create Segment (3/3): permissions',
-        prompt: 'Permission bits in octal',
-        value: '600',
-        validateInput: (v) => (/^0?[0-7]{3}$/.test(v.trim()) ? undefined : 'three octal digits such as 600 or 644'),
-      });
-      if (text === undefined) return undefined;
-      mode = parseInt(text.trim(), 8);
-    }
-    if (!size) return undefined;
+    const key = opts?.key ?? await ask({
+      title: 'Create Segment (1/3): key',
+      prompt: 'System V key in hex or decimal; empty or 0 for a private segment (IPC_PRIVATE)',
+      placeHolder: '0x52494e47',
+      parse: (v) => (v.trim() === '' ? 0 : numberIn(0, 0xffffffff)(v)),
+      invalid: 'a number from 0 to 0xffffffff',
+    });
+    if (key === undefined) return undefined;
+    const size = opts?.size ?? await ask({
+      title: 'Create Segment (2/3): size',
+      prompt: 'Size in bytes; K, M and G suffixes multiply by 1024',
+      value: '4096',
+      parse: parseSize,
+      invalid: 'a size such as 4096, 0x1000, 64K or 1M',
+    });
+    if (size === undefined) return undefined;
+    const mode = opts?.mode ?? await ask({
+      title: 'Create Segment (3/3): permissions',
+      prompt: 'Permission bits in octal',
+      value: '600',
+      parse: (v) => (/^0?[0-7]{3}$/.test(v.trim()) ? parseInt(v.trim(), 8) : undefined),
+      invalid: 'three octal digits such as 600 or 644',
+    });
+    if (mode === undefined) return undefined;
     const id = ipc.createShm({ key, size, mode });
     log.info(`created segment ${id} (key ${hexKey(key)}, ${size} bytes, mode 0${mode.toString(8)})`);
     await provider.refresh();
@@ -245,18 +254,14 @@ export function activate(context: vscode.ExtensionContext, { provider }: Command
     const rec = ipc.semGet(t.id);
     const num = await pickSemNum(rec, opts?.num, `Set a value in semaphore set ${t.id}`);
     if (num === undefined) return undefined;
-    let value = opts?.value;
-    if (value === undefined) {
-      const text = await vscode.window.showInputBox({
-        ignoreFocusOut: true, // a half-answered prompt must not vanish when focus moves
-        title: `Set semaphore ${num} of set ${t.id}`,
-        prompt: 'New value, 0 to 32767',
-        value: String(rec.values[num] ?? 0),
-        validateInput: (v) => { const n = ipc.parseNumber(v); return n !== undefined && n <= 32767 ? undefined : 'a number from 0 to 32767'; },
-      });
-      if (text === undefined) return undefined;
-      value = ipc.parseNumber(text) ?? 0;
-    }
+    const value = opts?.value ?? await ask({
+      title: `Set semaphore ${num} of set ${t.id}`,
+      prompt: 'New value, 0 to 32767',
+      value: String(rec.values[num] ?? 0),
+      parse: numberIn(0, 32767),
+      invalid: 'a number from 0 to 32767',
+    });
+    if (value === undefined) return undefined;
     ipc.semSetValue(t.id, num, value);
     log.info(`set semaphore ${num} of set ${t.id} to ${value}`);
     await provider.refresh();
@@ -272,18 +277,14 @@ export function activate(context: vscode.ExtensionContext, { provider }: Command
       if (picked === undefined) return undefined;
       num = picked;
     }
-    let timeoutMs = opts?.timeoutMs;
-    if (timeoutMs === undefined) {
-      const text = await vscode.window.showInputBox({
-        ignoreFocusOut: true, // a half-answered prompt must not vanish when focus moves
-        title: 'Semaphore Wait: timeout',
-        prompt: 'Give up after this many milliseconds',
-        value: String(config().semaphoreWaitTimeoutMs),
-        validateInput: (v) => { const n = ipc.parseNumber(v); return n !== undefined && n <= 86_400_000 ? undefined : 'milliseconds, 0 to 86400000'; },
-      });
-      if (text === undefined) return undefined;
-      timeoutMs = ipc.parseNumber(text) ?? 0;
-    }
+    const timeoutMs = opts?.timeoutMs ?? await ask({
+      title: 'Semaphore Wait: timeout',
+      prompt: 'Give up after this many milliseconds',
+      value: String(config().semaphoreWaitTimeoutMs),
+      parse: numberIn(0, 86_400_000),
+      invalid: 'milliseconds, 0 to 86400000',
+    });
+    if (timeoutMs === undefined) return undefined;
     const label = t.kind === 'sem' ? `semaphore ${num} of set ${t.id}` : t.name;
     const abort = new AbortController();
     const done = waits.add(label, abort);
