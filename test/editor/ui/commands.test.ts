@@ -3,36 +3,21 @@
 // entry that cancels it, Peek Messages' quick pick, and the log. Objects are made here and removed
 // in after(), even on failure; a failing step keeps a screenshot under .test-artifacts/editor/.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import type { Target } from '../../../extension/src/ipc/target';
-import { chooseFromContextMenu, openWorkbench, treeRow, type OpenWorkbench } from './driver';
+import { chooseFromContextMenu, failureStep, openWorkbench, type OpenWorkbench, ROOT, treeRow } from './driver';
 import { untilWithin } from '../../helpers/wait';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const ARTIFACTS = path.join(ROOT, '.test-artifacts', 'editor');
 const WAIT = 30_000;
 const created: Target[] = [];
 let opened: OpenWorkbench | undefined;
 let page: Page;
 
-async function step(name: string, fn: () => Promise<void>): Promise<void> {
-  try {
-    await fn();
-  } catch (e) {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    const file = path.join(ARTIFACTS, `commands-${name}.png`);
-    await page?.screenshot({ path: file }).catch(() => {});
-    console.log(`screenshot of the failure: ${file}`);
-    const logs = opened?.wb.saveLogs(path.join(ARTIFACTS, `commands-${name.replace(/\W+/g, '-')}-logs`));
-    if (logs) console.log(`extension host log: ${logs}`);
-    throw e;
-  }
-}
+const step = failureStep('commands', { page: () => page, workbench: () => opened?.wb });
 
 const row = (label: string) => treeRow(page, label);
 const quickInput = () => page.locator('.quick-input-widget');

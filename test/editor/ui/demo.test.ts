@@ -4,19 +4,16 @@
 // stops everything and leaves no object behind.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import { launchBrowser } from '../../../scripts/editor/workbench.mjs';
-import { chooseFromContextMenu } from './driver';
+import { chooseFromContextMenu, failureStep, ROOT, screenshot } from './driver';
 import { untilWithin } from '../../helpers/wait';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const ARTIFACTS = path.join(ROOT, '.test-artifacts', 'editor');
 const WAIT = 60_000;
 const KEY = 0x52494e47;
 const NAME = '/shmscope-demo';
@@ -43,21 +40,8 @@ function demoObjects(): ipc.Target[] {
 
 const until = untilWithin(WAIT);
 
-async function shot(name: string): Promise<string> {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const file = path.join(ARTIFACTS, `${name}.png`);
-  await page?.screenshot({ path: file }).catch(() => {});
-  return file;
-}
 
-async function step(name: string, fn: () => Promise<void>): Promise<void> {
-  try {
-    await fn();
-  } catch (e) {
-    console.log(`screenshot of the failure: ${await shot(`demo-${name}-failed`)}\ndemo output:\n${output}`);
-    throw e;
-  }
-}
+const step = failureStep('demo-failed', { page: () => page, extra: () => `demo output:\n${output}` });
 
 const row = (label: string) => page.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: label }) }).first();
 
@@ -108,7 +92,7 @@ describe('the demo in the workbench', { timeout: 15 * 60_000 }, () => {
       assert.ok(t && t.kind === kind);
       await row(`key 0x52494e47 · id ${t.id}`).waitFor({ timeout: WAIT });
     }
-    console.log(`demo explorer screenshot: ${await shot('demo-explorer')}`);
+    console.log(`demo explorer screenshot: ${await screenshot(page, 'demo-explorer')}`);
   }));
 
   it('Open Inspector on the ring shows its bytes, decoded by the workspace\'s ring.shms with every check passing live', () => step('inspector', async () => {
@@ -133,7 +117,7 @@ describe('the demo in the workbench', { timeout: 15 * 60_000 }, () => {
       assert.deepEqual(JSON.parse(d.checks), { ok: 5, failed: 0, unknown: 0 }, `checks at refresh ${seen + 1}`);
       return ++seen >= 5;
     });
-    console.log(`demo inspector screenshot: ${await shot('demo-inspector')}`);
+    console.log(`demo inspector screenshot: ${await screenshot(page, 'demo-inspector')}`);
   }));
 
   it('SIGINT stops the demo and the workbench and removes every object within 10 s', () => step('stop', async () => {

@@ -1,7 +1,43 @@
 // What the page-driven tests share: finding a tree row as a person reads it, and choosing a
 // context-menu entry.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
+
+/** The checkout, and where page-driven tests keep screenshots and logs. */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const ARTIFACTS = path.join(ROOT, '.test-artifacts', 'editor');
+
+/** Saves a screenshot of the page as ARTIFACTS/<name>.png (never fails the test); returns its path. */
+export async function screenshot(page: Page | undefined, name: string): Promise<string> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const file = path.join(ARTIFACTS, `${name}.png`);
+  await page?.screenshot({ path: file }).catch(() => {});
+  return file;
+}
+
+/**
+ * A test file's `step(name, fn)`: runs fn; on a failure keeps a screenshot
+ * (`<prefix>-<name>.png`), the extension host logs when there is a workbench, and prints `extra()`
+ * (a demo's output, say), then rethrows.
+ */
+export function failureStep(prefix: string, o: { page: () => Page | undefined; workbench?: () => Workbench | undefined; extra?: () => string }) {
+  return async (name: string, fn: () => Promise<void>): Promise<void> => {
+    try {
+      await fn();
+    } catch (e) {
+      const base = `${prefix}-${name.replace(/\W+/g, '-')}`;
+      console.log(`screenshot of the failure: ${await screenshot(o.page(), base)}`);
+      const logs = o.workbench?.()?.saveLogs(path.join(ARTIFACTS, `${base}-logs`));
+      if (logs) console.log(`extension host log: ${logs}`);
+      const extra = o.extra?.();
+      if (extra) console.log(extra);
+      throw e;
+    }
+  };
+}
 
 /** A workbench (code-server) with this checkout as the extension under development, and a page on it. */
 export interface OpenWorkbench {

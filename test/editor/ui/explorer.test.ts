@@ -4,18 +4,14 @@
 // A screenshot of the explorer is always kept (.test-artifacts/editor/explorer.png); a failing
 // step keeps one named after it. Objects are made here and removed in after(), even on failure.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import type { Target } from '../../../extension/src/ipc/target';
-import { chooseFromContextMenu, openWorkbench, treeRow, type OpenWorkbench } from './driver';
+import { chooseFromContextMenu, failureStep, openWorkbench, type OpenWorkbench, ROOT, screenshot, treeRow } from './driver';
 import { untilWithin } from '../../helpers/wait';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const ARTIFACTS = path.join(ROOT, '.test-artifacts', 'editor');
 const WAIT = 30_000;
 const tag = `shmscope-ui-${process.pid}`;
 const created: Target[] = [];
@@ -23,23 +19,8 @@ const handles: ipc.ShmHandle[] = [];
 let opened: OpenWorkbench | undefined;
 let page: Page;
 
-async function shot(name: string): Promise<string> {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const file = path.join(ARTIFACTS, `${name}.png`);
-  await page?.screenshot({ path: file }).catch(() => {});
-  return file;
-}
 
-async function step(name: string, fn: () => Promise<void>): Promise<void> {
-  try {
-    await fn();
-  } catch (e) {
-    console.log(`screenshot of the failure: ${await shot(`explorer-${name.replace(/\W+/g, '-')}`)}`);
-    const logs = opened?.wb.saveLogs(path.join(ARTIFACTS, `explorer-${name.replace(/\W+/g, '-')}-logs`));
-    if (logs) console.log(`extension host log: ${logs}`);
-    throw e;
-  }
-}
+const step = failureStep('explorer', { page: () => page, workbench: () => opened?.wb });
 
 /** A row of the explorer tree with this exact label. */
 const row = (label: string) => treeRow(page, label);
@@ -94,7 +75,7 @@ describe('explorer in the workbench', () => {
     assert.match(desc ?? '', /^64 KiB · 0 attached · .*root$/);
     assert.equal(await page.locator('.pane-header[aria-label*="Objects"] .action-label[aria-label="Refresh"]').count() > 0
       || await page.locator('.action-label[aria-label="Refresh"]').count() > 0, true, 'Refresh in the title bar');
-    const file = await shot('explorer');
+    const file = await screenshot(page, 'explorer');
     console.log(`explorer screenshot: ${file}`);
   }));
 

@@ -4,18 +4,15 @@
 // Screenshots of a failing step land in .test-artifacts/inspector-*.png.
 //   node --import tsx --test test/editor/ui/inspector.test.ts   (or node test/editor/run.mjs --only ui)
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import { untilWithin } from '../../helpers/wait';
-import { inspectorFrame, openWorkbench, palette as paletteOf, type OpenWorkbench } from './driver';
+import { failureStep, inspectorFrame, openWorkbench, type OpenWorkbench, palette as paletteOf, ROOT } from './driver';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const ARTIFACTS = path.join(ROOT, '.test-artifacts', 'editor');
 const GiB = 2 ** 30;
 const WAIT = 30_000;
 
@@ -43,20 +40,8 @@ function makeSegment(size: number, fill: [number, number][]) {
 
 const frame = () => inspectorFrame(page);
 
-async function shot(name: string) {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  await page?.screenshot({ path: path.join(ARTIFACTS, `inspector-${name}.png`) }).catch(() => {});
-}
 
-/** Runs a step; on failure keeps a screenshot named after it. */
-async function step(name: string, fn: () => Promise<void>) {
-  try {
-    await fn();
-  } catch (e) {
-    await shot(name.replace(/\W+/g, '-'));
-    throw e;
-  }
-}
+const step = failureStep('inspector', { page: () => page });
 
 const palette = (title: string, pick?: string) => paletteOf(page, title, WAIT, pick);
 

@@ -5,20 +5,17 @@
 // "Show Log" opens the log.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import type { Target } from '../../../extension/src/ipc/target';
 import { launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
-import { chooseFromContextMenu, treeRow } from './driver';
+import { chooseFromContextMenu, failureStep, ROOT, treeRow } from './driver';
 import { untilWithin } from '../../helpers/wait';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const ARTIFACTS = path.join(ROOT, '.test-artifacts', 'editor');
 const WAIT = 30_000;
 let wb: Workbench | undefined;
 let browser: Browser | undefined;
@@ -34,19 +31,7 @@ function files(dir: string, base = dir): string[] {
   });
 }
 
-async function step(name: string, fn: () => Promise<void>): Promise<void> {
-  try {
-    await fn();
-  } catch (e) {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    const file = path.join(ARTIFACTS, `package-${name}.png`);
-    await page?.screenshot({ path: file }).catch(() => {});
-    console.log(`screenshot of the failure: ${file}`);
-    const logs = wb?.saveLogs(path.join(ARTIFACTS, `package-${name.replace(/\W+/g, '-')}-logs`));
-    if (logs) console.log(`extension host log: ${logs}`);
-    throw e;
-  }
-}
+const step = failureStep('package', { page: () => page, workbench: () => wb });
 
 const row = (label: string) => treeRow(page, label);
 

@@ -6,20 +6,17 @@
 // Screenshots of a failing step land in .test-artifacts/editor/structure-*.png.
 //   node --import tsx --test test/editor/ui/structure.test.ts
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import { freshKey } from '../../helpers/ipc';
 import { ringBytes } from '../../helpers/schema-ring';
 import { untilWithin } from '../../helpers/wait';
-import { inspectorFrame, openWorkbench, palette as paletteOf, type OpenWorkbench } from './driver';
+import { failureStep, inspectorFrame, openWorkbench, type OpenWorkbench, palette as paletteOf, ROOT } from './driver';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const ARTIFACTS = path.join(ROOT, '.test-artifacts', 'editor');
 const WAIT = 30_000;
 const until = untilWithin(WAIT);
 
@@ -36,15 +33,7 @@ const palette = (title: string, pick?: string) => paletteOf(page, title, WAIT, p
 const text = async (sel: string) => (await frame().locator(sel).first().textContent()) ?? '';
 const row = (p: string) => frame().locator(`.trow[data-path="${p}"]`);
 
-async function step(name: string, fn: () => Promise<void>) {
-  try {
-    await fn();
-  } catch (e) {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page?.screenshot({ path: path.join(ARTIFACTS, `structure-${name.replace(/\W+/g, '-')}.png`) }).catch(() => {});
-    throw e;
-  }
-}
+const step = failureStep('structure', { page: () => page });
 
 async function openTab(readWrite = false) {
   await palette(readWrite ? 'Open Read-Write…' : 'Open Inspector', `id ${target.id}`);
