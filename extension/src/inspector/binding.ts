@@ -76,7 +76,7 @@ export async function schemaFiles(): Promise<vscode.Uri[]> {
 
 /**
  * The binding for an object: by hand, by setting (keyed by its target text or its identity), or by a
- * `segment … for` declaration in a workspace schema. `declared` reports files that failed to read.
+ * `segment … for` declaration in a workspace schema. `warn` hears of schema files that could not be read.
  */
 export async function findBinding(state: vscode.Memento, id: Identity | undefined, target: string, warn: (line: string) => void): Promise<BindingRef | undefined> {
   if (id) {

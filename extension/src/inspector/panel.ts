@@ -165,21 +165,16 @@ export class InspectorPanel {
   bound: BindingRef | undefined;
   private fileWatcher: vscode.FileSystemWatcher | undefined;
   private rebindTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Settles when the first automatic binding attempt is done (tests and the bench wait on it). */
-  bindingSettled: Promise<void> = Promise.resolve();
 
   /** Binds the schema this object should have (by hand, setting, or `segment … for`), if any. */
-  autoBind(): Promise<void> {
-    this.bindingSettled = (async () => {
-      try {
-        const ref = await findBinding(this.context.workspaceState, this.options.identity, this.options.target, (l) => this.log.warn(l));
-        if (ref) await this.bindTo(ref);
-        else if (this.bound && this.bound.how !== 'bound by hand') await this.bindTo(undefined);
-      } catch (e) {
-        this.log.warn(`inspector ${this.options.target}: finding a schema: ${(e as Error).message}`);
-      }
-    })();
-    return this.bindingSettled;
+  async autoBind(): Promise<void> {
+    try {
+      const ref = await findBinding(this.context.workspaceState, this.options.identity, this.options.target, (l) => this.log.warn(l));
+      if (ref) await this.bindTo(ref);
+      else if (this.bound && this.bound.how !== 'bound by hand') await this.bindTo(undefined);
+    } catch (e) {
+      this.log.warn(`inspector ${this.options.target}: finding a schema: ${(e as Error).message}`);
+    }
   }
 
   /** Binds a schema file (and type), watching it for edits; undefined unbinds. */
