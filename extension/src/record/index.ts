@@ -1,0 +1,141 @@
+// Recordings on disk and from live objects: the Node side of `extension/src/shared/record`, used
+// by `shmscope record` and by the inspector's Start Recording. No vscode import.
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { describeTarget, formatTarget, openShm, parseTarget, psemValue, resolveKey, semGet, type Target } from '../ipc';
+import { binding } from '../ipc/native';
+import { Recorder, Recording, findSeqlock, runRecording, type RandomAccess, type RecordedRange, type RecorderStats, type RecordingHeader } from '../shared/record';
+import { findType, defaultSegment, type Schema } from '../shared/schema';
+
+/** A recording file opened for reading (positional reads, nothing loaded up front). */
+export class RecordingFile implements RandomAccess {
+  private readonly fd: number;
+  constructor(readonly path: string) {
+    this.fd = openSync(path, 'r');
+  }
+  get size(): number {
+    return fstatSync(this.fd).size;
+  }
+  read(position: number, length: number): Uint8Array {
+    const out = new Uint8Array(Math.max(0, Math.min(length, this.size - position)));
+    let done = 0;
+    while (done < out.length) {
+      const n = readSync(this.fd, out, done, out.length - done, position + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return done === out.length ? out : out.subarray(0, done);
+  }
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+/** Opens a `.shmrec` for replay; the caller closes `file`. */
+export function openRecording(path: string): { recording: Recording; file: RecordingFile } {
+  const file = new RecordingFile(path);
+  try {
+    return { recording: new Recording(file), file };
+  } catch (e) {
+    file.close();
+    throw e;
+  }
+}
+
+/** What to record. */
+export interface RecordRequest {
+  target: Target | string;
+  hz: number;
+  ranges?: RecordedRange[];
+  /** The schema bound while recording; its seqlock makes the frames consistent. */
+  schema?: { schema: Schema; file: string; text: string; type?: string };
+  /** A semaphore set (`sem:ID`, `key:0x…`) or POSIX semaphore (`psem:/NAME`) whose values ride along. */
+  semaphores?: Target | string;
+  output: string;
+  title?: string;
+}
+
+/** A recording being taken: its stats, and stop. */
+export interface LiveRecording {
+  readonly header: RecordingHeader;
+  readonly stats: RecorderStats;
+  elapsedMs(): number;
+  /** Resolves when the recording has ended (duration reached or stopped) and the file is closed. */
+  readonly done: Promise<RecorderStats>;
+  stop(): void;
+}
+
+/** The segment's semaphore set: the System V set with the same key, when there is one. */
+export function semaphoresOf(t: Target): Target | undefined {
+  if (t.kind !== 'shm') return undefined;
+  try {
+    const key = binding().shmStat(t.id).key >>> 0;
+    return key ? resolveKey(key, 'sem') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function semReader(t: Target): { count: number; read: () => number[] } {
+  if (t.kind === 'sem') return { count: semGet(t.id).nsems, read: () => semGet(t.id).values };
+  if (t.kind === 'posix-sem') return { count: 1, read: () => [psemValue(t.name)] };
+  throw Object.assign(new Error(`${describeTarget(t)} is not a semaphore set or POSIX semaphore`), { code: 'EINVAL' });
+}
+
+function titleOf(t: Target): string {
+  if (t.kind === 'shm') {
+    const key = binding().shmStat(t.id).key >>> 0;
+    return `${key ? `key 0x${key.toString(16).padStart(8, '0')}` : 'private'} · id ${t.id}`;
+  }
+  return t.kind === 'posix-shm' ? t.name : describeTarget(t);
+}
+
+/** Starts recording `req.target` into `req.output` (created, never overwritten by a partial file of ours). */
+export function startRecording(req: RecordRequest, opts: { durationMs?: number; onFrame?: (s: RecorderStats) => void } = {}): LiveRecording {
+  const t = typeof req.target === 'string' ? parseTarget(req.target, 'shm') : req.target;
+  const handle = openShm(t);
+  let fd: number | undefined;
+  try {
+    const objectSize = handle.size;
+    const ranges = req.ranges?.length ? req.ranges : [{ offset: 0, length: objectSize }];
+    for (const r of ranges) {
+      if (r.offset + r.length > objectSize) {
+        throw Object.assign(new Error(`the range ${r.offset}:${r.length} runs past the end of ${describeTarget(t)} (${objectSize} bytes)`), { code: 'ERANGE' });
+      }
+    }
+    const semTarget = req.semaphores === undefined ? undefined : typeof req.semaphores === 'string' ? parseTarget(req.semaphores, 'sem') : req.semaphores;
+    const sems = semTarget ? semReader(semTarget) : undefined;
+    const type = req.schema ? (req.schema.type ? findType(req.schema.schema, req.schema.type) : defaultSegment(req.schema.schema)) : undefined;
+    const seqlock = req.schema && type ? findSeqlock(req.schema.schema, type) : undefined;
+    const now = new Date();
+    const header: RecordingHeader = {
+      version: 1,
+      target: formatTarget(t),
+      title: req.title ?? titleOf(t),
+      host: hostname(),
+      start: now.toISOString(),
+      startMs: now.getTime(),
+      hz: req.hz,
+      objectSize,
+      ranges,
+      size: ranges.reduce((a, r) => a + r.length, 0),
+      ...(req.schema ? { schema: { file: req.schema.file, text: req.schema.text, ...(type ? { type: type.name } : {}) } } : {}),
+      ...(seqlock ? { seqlock } : {}),
+      ...(semTarget && sems ? { semaphores: { target: formatTarget(semTarget), count: sems.count } } : {}),
+    };
+    fd = openSync(req.output, 'w', 0o600);
+    const out = fd;
+    // One write per record: a recording killed at any moment is valid up to its last frame.
+    const rec = new Recorder(header, { source: handle, write: (b) => void writeSync(out, b), sems: sems?.read });
+    const abort = new AbortController();
+    const done = runRecording(rec, { durationMs: opts.durationMs, signal: abort.signal, onFrame: opts.onFrame }).finally(() => {
+      closeSync(out);
+      handle.close();
+    });
+    return { header, stats: rec.stats, elapsedMs: () => rec.elapsedMs(), done, stop: () => abort.abort() };
+  } catch (e) {
+    if (fd !== undefined) closeSync(fd);
+    handle.close();
+    throw e;
+  }
+}

@@ -1,0 +1,4 @@
+// Recordings (`.shmrec`): the format, the recorder and the reader. Pure: no vscode, no fs.
+export * from './format';
+export * from './reader';
+export * from './recorder';

@@ -1,0 +1,190 @@
+// Reading a `.shmrec`: one pass over the record heads builds the seek index (where each frame
+// starts, its time, and the key frame it depends on); a seek then reads one contiguous run of
+// records, from that key frame (or from the frame already decoded, when it is on the way) to the
+// frame asked for. Pure: the bytes come through a RandomAccess (a file, or memory in tests).
+import {
+  applyRecord, decodeRecordingHeader, FLAG_SHORT, FLAG_TORN, KIND_DELTA, KIND_KEY, placeWindow, RECORD_HEAD, readRecordHead, recordingHeaderLength,
+  RecordingError, type RecordingHeader,
+} from './format';
+
+/** Positional reads of a file's bytes: fewer bytes only at the end. */
+export interface RandomAccess {
+  readonly size: number;
+  read(position: number, length: number): Uint8Array;
+}
+
+/** A RandomAccess over bytes in memory. */
+export class MemoryAccess implements RandomAccess {
+  constructor(private readonly bytes: Uint8Array) {}
+  get size(): number {
+    return this.bytes.length;
+  }
+  read(position: number, length: number): Uint8Array {
+    return this.bytes.subarray(position, Math.min(this.bytes.length, position + length));
+  }
+}
+
+/** One frame as replay shows it. */
+export interface Frame {
+  index: number;
+  /** Milliseconds since the recording started. */
+  timeMs: number;
+  torn: boolean;
+  short: boolean;
+  /** The window's bytes (header.ranges end to end). Valid until the next seek: copy to keep. */
+  window: Uint8Array;
+  sems: number[];
+}
+
+const SCAN_CHUNK = 1 << 20;
+
+/** An open recording: the header, the frame index, and a cursor that seeks. */
+export class Recording {
+  readonly header: RecordingHeader;
+  /** Where each frame's record starts in the file. */
+  private readonly offsets: Float64Array;
+  /** Each frame's time (ms since the start), non-decreasing. */
+  readonly times: Float64Array;
+  /** Each frame's flags. */
+  private readonly flags: Uint8Array;
+  /** The key frame each frame is decoded from. */
+  private readonly keyOf: Uint32Array;
+  /** File position after the last whole record. */
+  private readonly end: number;
+  /** Bytes at the end of the file that hold no whole record (a recording cut short). */
+  readonly partialTail: number;
+  private readonly window: Uint8Array;
+  private current = -1;
+  private sems: number[] = [];
+
+  constructor(private readonly file: RandomAccess) {
+    const first = file.read(0, 12);
+    const headerEnd = recordingHeaderLength(first);
+    const { header, dataOffset } = decodeRecordingHeader(file.read(0, headerEnd));
+    this.header = header;
+    this.window = new Uint8Array(header.size);
+    const offsets: number[] = [];
+    const times: number[] = [];
+    const flags: number[] = [];
+    const keyOf: number[] = [];
+    let lastKey = -1;
+    let pos = dataOffset;
+    let lastTime = 0;
+    // Scan record heads in chunks: one read per MiB, not one per record.
+    let chunk: Uint8Array = new Uint8Array(0);
+    let chunkAt = pos;
+    for (;;) {
+      if (pos + RECORD_HEAD > chunkAt + chunk.length) {
+        chunk = file.read(pos, Math.max(SCAN_CHUNK, 64));
+        chunkAt = pos;
+        if (chunk.length < RECORD_HEAD) break;
+      }
+      const h = readRecordHead(chunk, pos - chunkAt);
+      if (!h) break;
+      if (h.length < RECORD_HEAD || pos + h.length > file.size) break;
+      const index = offsets.length;
+      if (h.frame !== index || (h.kind !== KIND_KEY && h.kind !== KIND_DELTA)) throw new RecordingError(`record at byte ${pos}: frame ${h.frame} where frame ${index} was expected`);
+      if (h.kind === KIND_KEY) lastKey = index;
+      if (lastKey < 0) throw new RecordingError('the first frame is not a key frame');
+      if (!Number.isFinite(h.timeMs) || h.timeMs < lastTime) throw new RecordingError(`frame ${index}: its time goes backwards`);
+      lastTime = h.timeMs;
+      offsets.push(pos);
+      times.push(h.timeMs);
+      flags.push(h.flags);
+      keyOf.push(lastKey);
+      pos += h.length;
+    }
+    this.offsets = Float64Array.from(offsets);
+    this.times = Float64Array.from(times);
+    this.flags = Uint8Array.from(flags);
+    this.keyOf = Uint32Array.from(keyOf);
+    this.end = pos;
+    this.partialTail = file.size - pos;
+  }
+
+  get frameCount(): number {
+    return this.offsets.length;
+  }
+
+  /** Milliseconds from the first frame to the last. */
+  get durationMs(): number {
+    return this.frameCount ? this.times[this.frameCount - 1]! - this.times[0]! : 0;
+  }
+
+  /** Frames whose seqlock never held still within their budget. */
+  get tornCount(): number {
+    let n = 0;
+    for (const f of this.flags) if (f & FLAG_TORN) n++;
+    return n;
+  }
+
+  /** The last frame at or before `timeMs` (the first frame when before it). */
+  frameAt(timeMs: number): number {
+    let lo = 0;
+    let hi = this.frameCount - 1;
+    if (hi < 0) throw new RecordingError('the recording has no frames');
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.times[mid]! <= timeMs) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /** The frame `index`, decoded from its key frame (or from the current frame when it is on the way). */
+  seek(index: number): Frame {
+    if (!Number.isInteger(index) || index < 0 || index >= this.frameCount) {
+      throw new RecordingError(`frame ${index} is not in the recording (it has frames 0 to ${this.frameCount - 1})`);
+    }
+    const key = this.keyOf[index]!;
+    const from = this.current >= key && this.current <= index ? this.current + 1 : key;
+    if (from <= index) {
+      const start = this.offsets[from]!;
+      const stop = index + 1 < this.frameCount ? this.offsets[index + 1]! : this.end;
+      const run = this.file.read(start, stop - start);
+      if (run.length !== stop - start) throw new RecordingError('the recording file shrank while it was read');
+      this.current = -1; // a damaged record below leaves no half-applied frame behind
+      for (let f = from; f <= index; f++) {
+        const a = this.offsets[f]! - start;
+        const b = (f + 1 <= index ? this.offsets[f + 1]! : stop) - start;
+        this.sems = applyRecord(run.subarray(a, b), this.window);
+      }
+      this.current = index;
+    }
+    const flags = this.flags[index]!;
+    return { index, timeMs: this.times[index]!, torn: (flags & FLAG_TORN) !== 0, short: (flags & FLAG_SHORT) !== 0, window: this.window, sems: this.sems.slice() };
+  }
+
+  /** The frame's bytes at their offsets in the object (unrecorded bytes read as 0). */
+  objectBytes(frame: Frame): Uint8Array {
+    return placeWindow(this.header, frame.window);
+  }
+
+  /** Whether frame `index` is torn, without decoding it. */
+  isTorn(index: number): boolean {
+    return (this.flags[index]! & FLAG_TORN) !== 0;
+  }
+}
+
+/**
+ * Parses a position the way `decode --at` takes it: `#N` a frame number, else a time since the
+ * start (`12.5`, `12.5s`, `350ms`, `2m`, `1m30s`) or an ISO-8601 time. Returns a frame index.
+ */
+export function parsePosition(rec: Recording, text: string): number {
+  const t = text.trim();
+  const frame = /^#(\d+)$/.exec(t);
+  if (frame) {
+    const n = Number(frame[1]);
+    if (n >= rec.frameCount) throw new RecordingError(`frame ${n} is not in the recording (it has frames 0 to ${rec.frameCount - 1})`);
+    return n;
+  }
+  let ms: number | undefined;
+  const dur = /^(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)(ms|s)?)?$/.exec(t);
+  if (t && dur && (dur[1] || dur[2])) {
+    ms = Number(dur[1] ?? 0) * 60_000 + (dur[2] ? Number(dur[2]) * (dur[3] === 'ms' ? 1 : 1000) : 0);
+  } else if (/^\d{4}-\d\d-\d\dT/.test(t) && Number.isFinite(Date.parse(t))) {
+    ms = Date.parse(t) - rec.header.startMs;
+  }
+  if (ms === undefined) throw new RecordingError(`"${text}" is not a position: give #FRAME, a time since the start (12.5s, 350ms, 1m30s) or an ISO-8601 time`);
+  return rec.frameAt(ms);
+}
