@@ -14,11 +14,16 @@
 /* Every System V object of the demo uses this key: its hex digits 52 49 4E 47 are the ASCII codes
  * of "RING", so `ipcs` shows something recognisable. One key for the segment, the semaphore set
  * and the message queue is what ftok() users get too: System V keeps one namespace per kind. */
+#ifndef RING_KEY /* -DRING_KEY=… and -DDEMO_POSIX_NAME=… let tests run a private instance */
 #define RING_KEY 0x52494E47
+#endif
 
 /* POSIX names: a small status object in /dev/shm and a named semaphore guarding it. */
-#define DEMO_POSIX_SHM "/shmscope-demo"
-#define DEMO_POSIX_SEM "/shmscope-demo"
+#ifndef DEMO_POSIX_NAME
+#define DEMO_POSIX_NAME "/shmscope-demo"
+#endif
+#define DEMO_POSIX_SHM DEMO_POSIX_NAME
+#define DEMO_POSIX_SEM DEMO_POSIX_NAME
 
 #define RING_MAGIC 0x474E4952u /* the bytes "RING" in memory on a little-endian machine */
 #define RING_VERSION 3

@@ -9,11 +9,13 @@ import * as dump from './commands/dump';
 import * as list from './commands/list';
 import * as lsp from './commands/lsp';
 import * as peek from './commands/peek';
+import * as record from './commands/record';
+import * as replay from './commands/replay';
 import * as rm from './commands/rm';
 import * as sem from './commands/sem';
 
 /** Each command module registers itself on the program. */
-const commands: { register(program: Command): void }[] = [list, dump, sem, peek, rm, decode, check, lsp];
+const commands: { register(program: Command): void }[] = [list, dump, sem, peek, rm, decode, record, replay, check, lsp];
 
 export function buildProgram(): Command {
   const program = new Command('shmscope')

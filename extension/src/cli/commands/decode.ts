@@ -1,10 +1,13 @@
 // shmscope decode TARGET|--file PATH --schema FILE.shms [--type NAME] [--json]
+// shmscope decode FILE.shmrec [--at TIME|#FRAME] [--schema FILE.shms] [--type NAME] [--json]
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { list, openSource, parseTarget } from '../../ipc';
 import {
-  compileSchema, decode, decodeJson, defaultSegment, findType, formatDiagnostic, segmentFor, type CheckResult, type DecodedNode, type Diagnostic, type Schema, type StructType,
+  compileSchema, decode, decodeJson, defaultSegment, findType, formatDiagnostic, segmentFor, type CheckResult, type DecodedNode, type Diagnostic, type JsonValue, type Schema, type StructType, type Type,
 } from '../../shared/schema';
+import { parsePosition } from '../../shared/record';
+import { decoderFor, openForCommand } from './replay';
 import { BufferSource, type ByteSource } from '../../shared/source';
 import { UserError } from '../errors';
 
@@ -65,15 +68,18 @@ export function register(program: Command): void {
   program
     .command('decode')
     .description('decode a segment (or a snapshot file) through an offset schema')
-    .argument('[target]', 'shm:ID, key:0xKEY or posix:/NAME (or use --file)')
-    .requiredOption('--schema <file>', 'the .shms schema')
+    .argument('[target]', 'shm:ID, key:0xKEY, posix:/NAME or a recording FILE.shmrec (or use --file)')
+    .option('--schema <file>', 'the .shms schema (a recording carries its own)')
+    .option('--at <position>', 'in a recording: the frame (#N) or time since its start (12.5s, 350ms) or ISO-8601 time', '#0')
     .option('--file <path>', 'decode a file (a snapshot) instead of a live object')
     .option('--type <name>', 'the type to decode (default: the segment bound to the target, or the schema\'s segment)')
     .option('--json', 'JSON output (DESIGN.md §5)')
     .option('--max-elements <n>', 'array elements shown per array in the tree view', '16')
-    .action(async (targetText: string | undefined, opts: { schema: string; file?: string; type?: string; json?: boolean; maxElements: string }) => {
+    .action(async (targetText: string | undefined, opts: { schema?: string; file?: string; type?: string; json?: boolean; maxElements: string; at: string }) => {
       if (!targetText && !opts.file) throw new UserError('name a target (shm:ID, key:0xKEY, posix:/NAME) or --file PATH');
       if (targetText && opts.file) throw new UserError('give either a target or --file, not both');
+      if (targetText && /\.shmrec$/i.test(targetText)) return decodeRecorded(targetText, opts);
+      if (!opts.schema) throw new UserError('--schema FILE.shms is needed to decode a live object or a snapshot');
       const schema = loadSchema(opts.schema);
       const errs = schema.diagnostics.filter((d) => d.severity === 'error');
       if (errs.length) {
@@ -98,27 +104,56 @@ export function register(program: Command): void {
         }
       } else source = openSource(targetText!);
       try {
-        if (opts.json) {
-          const r = decodeJson(schema, type, source);
-          process.stdout.write(`${JSON.stringify(r.json, null, 2)}\n`);
-          return;
-        }
-        const r = decode(schema, type, source);
-        const lines: string[] = [];
-        const checks: CheckResult[] = [];
-        const diags = [...r.diagnostics];
-        if (r.root) printTree(r.root, maxElements, lines, checks, diags);
-        const seen = new Set<string>();
-        process.stdout.write(`${lines.join('\n')}\n`);
-        const failed = checks.filter((c) => c.ok === false).length;
-        if (checks.length) process.stdout.write(`checks: ${checks.length - failed} passed, ${failed} failed\n`);
-        for (const d of diags) {
-          const line = `${d.severity}: ${d.message}`;
-          if (!seen.has(line)) process.stdout.write(`${line}\n`);
-          seen.add(line);
-        }
+        printDecode(schema, type, source, { json: opts.json, maxElements });
       } finally {
         source.close?.();
       }
     });
+}
+
+/** Prints a decode as the tree or, with `json`, DESIGN.md §5 JSON (`extra` leads the JSON object). */
+function printDecode(schema: Schema, type: Type, source: ByteSource, opts: { json?: boolean; maxElements: number; extra?: { [k: string]: JsonValue } }) {
+  if (opts.json) {
+    const r = decodeJson(schema, type, source);
+    process.stdout.write(`${JSON.stringify({ ...opts.extra, ...r.json }, null, 2)}\n`);
+    return;
+  }
+  const r = decode(schema, type, source);
+  const lines: string[] = [];
+  const checks: CheckResult[] = [];
+  const diags = [...r.diagnostics];
+  if (r.root) printTree(r.root, opts.maxElements, lines, checks, diags);
+  const seen = new Set<string>();
+  process.stdout.write(`${lines.join('\n')}\n`);
+  const failed = checks.filter((c) => c.ok === false).length;
+  if (checks.length) process.stdout.write(`checks: ${checks.length - failed} passed, ${failed} failed\n`);
+  for (const d of diags) {
+    const line = `${d.severity}: ${d.message}`;
+    if (!seen.has(line)) process.stdout.write(`${line}\n`);
+    seen.add(line);
+  }
+}
+
+/** `decode FILE.shmrec --at …`: one frame of a recording, through its schema (or --schema). */
+function decodeRecorded(file: string, opts: { schema?: string; type?: string; json?: boolean; maxElements: string; at: string }) {
+  const { recording, close } = openForCommand(file);
+  try {
+    const dec = decoderFor(recording, opts);
+    if (!dec.schema) throw new UserError(`${file} carries no schema: give --schema FILE.shms`);
+    if (!dec.type) throw new UserError(opts.type ? `no type "${opts.type}" in the schema` : 'the schema has no segment declaration: name the type with --type');
+    let index: number;
+    try {
+      index = parsePosition(recording, opts.at);
+    } catch (e) {
+      throw new UserError((e as Error).message);
+    }
+    const frame = recording.seek(index);
+    const time = new Date(recording.header.startMs + frame.timeMs).toISOString();
+    const maxElements = Math.max(0, Number.parseInt(opts.maxElements, 10) || 0);
+    if (!opts.json) process.stdout.write(`frame ${index} at ${(frame.timeMs / 1000).toFixed(3)} s (${time})${frame.torn ? ', torn' : ''}${frame.sems.length ? `, semaphores ${frame.sems.join(' ')}` : ''}\n`);
+    const extra: { [k: string]: JsonValue } = { frame: index, t: Number(frame.timeMs.toFixed(3)), time, torn: frame.torn, ...(frame.sems.length ? { sems: frame.sems } : {}) };
+    printDecode(dec.schema, dec.type, new BufferSource(recording.objectBytes(frame)), { json: opts.json, maxElements, extra: { recording: extra } });
+  } finally {
+    close();
+  }
 }

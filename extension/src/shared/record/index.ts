@@ -2,3 +2,4 @@
 export * from './format';
 export * from './reader';
 export * from './recorder';
+export * from './replay';

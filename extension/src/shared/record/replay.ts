@@ -1,0 +1,104 @@
+// Replaying a recording through its schema: each frame decoded as `decode --json` decodes a live
+// object, fields picked out by path (`hdr.head`, `slots[3].len`, `sem[0]`), and the searches a
+// timeline needs (the next frame where some bytes change, the next where a check fails). Pure.
+import { compileSchema, decodeJson, defaultSegment, findType, type CheckResult, type JsonValue, type Schema, type StructType, type Type } from '../schema';
+import { BufferSource } from '../source';
+import type { Frame, Recording } from './reader';
+
+/** A frame decoded: the schema's JSON (fields, checks, diagnostics) or undefined without a schema. */
+export interface DecodedFrame {
+  frame: Frame;
+  json?: { [k: string]: JsonValue };
+  checks: CheckResult[];
+}
+
+/** Decodes a recording's frames through the schema it carries, or one given instead. */
+export class FrameDecoder {
+  readonly schema?: Schema;
+  readonly type?: Type;
+
+  constructor(
+    readonly recording: Recording,
+    override?: { schema: Schema; type?: string },
+  ) {
+    const carried = recording.header.schema;
+    this.schema = override?.schema ?? (carried ? compileSchema(carried.text, carried.file) : undefined);
+    const typeName = override ? override.type : carried?.type;
+    if (this.schema) this.type = typeName ? findType(this.schema, typeName) : (defaultSegment(this.schema) as StructType | undefined);
+  }
+
+  /** Frame `index` with its decode. */
+  decode(index: number): DecodedFrame {
+    const frame = this.recording.seek(index);
+    if (!this.schema || !this.type) return { frame, checks: [] };
+    const bytes = this.recording.objectBytes(frame);
+    const r = decodeJson(this.schema, this.type, new BufferSource(bytes));
+    return { frame, json: r.json, checks: r.checks };
+  }
+}
+
+/** Splits `hdr.slots[3].len` into ['hdr', 'slots', 3, 'len']; undefined when it is not a path. */
+export function parsePath(path: string): (string | number)[] | undefined {
+  const out: (string | number)[] = [];
+  const re = /\s*(?:\.?([A-Za-z_][A-Za-z0-9_]*)|\[\s*(\d+)\s*\])/y;
+  let at = 0;
+  const text = path.trim();
+  while (at < text.length) {
+    re.lastIndex = at;
+    const m = re.exec(text);
+    if (!m || (m[1] !== undefined && out.length === 0 && text[at] === '.')) return undefined;
+    out.push(m[1] !== undefined ? m[1] : Number(m[2]));
+    at = re.lastIndex;
+  }
+  return out.length ? out : undefined;
+}
+
+/**
+ * A field's value in a decoded frame: `sem[N]` names the frame's semaphore N; anything else is
+ * a path into the decoded JSON (an `offset<T>` is followed through its `value`). Undefined when
+ * the frame has no such field.
+ */
+export function fieldValue(d: DecodedFrame, path: string): JsonValue | undefined {
+  const parts = parsePath(path);
+  if (!parts) return undefined;
+  if (parts[0] === 'sem' && parts.length === 2 && typeof parts[1] === 'number') return d.frame.sems[parts[1]];
+  let v: JsonValue | undefined = d.json;
+  for (const p of parts) {
+    if (v && typeof v === 'object' && !Array.isArray(v) && typeof p === 'string' && !(p in v) && 'value' in v && 'offset' in v) v = v.value;
+    if (typeof p === 'number') v = Array.isArray(v) ? v[p] : undefined;
+    else v = v && typeof v === 'object' && !Array.isArray(v) ? v[p] : undefined;
+    if (v === undefined) return undefined;
+  }
+  return v;
+}
+
+/** A value as a plot or a CSV cell takes it: numbers stay numbers, big integers parse, the rest is text. */
+export function numeric(v: JsonValue | undefined): number | undefined {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'string' && /^-?\d+$/.test(v)) return Number(v);
+  return undefined;
+}
+
+/** The first frame after `from` (in `direction`) whose bytes in [offset, offset+length) differ from frame `from`'s. */
+export function nextChange(rec: Recording, from: number, offset: number, length: number, direction: 1 | -1 = 1): number | undefined {
+  const window = (i: number) => {
+    const f = rec.seek(i);
+    return rec.objectBytes(f).slice(offset, offset + length);
+  };
+  const base = window(from);
+  for (let i = from + direction; i >= 0 && i < rec.frameCount; i += direction) {
+    const w = window(i);
+    if (w.length !== base.length || w.some((b, k) => b !== base[k])) return i;
+  }
+  return undefined;
+}
+
+/** The first frame after `from` (in `direction`) where a check fails or the frame is torn. */
+export function nextFailure(dec: FrameDecoder, from: number, direction: 1 | -1 = 1): number | undefined {
+  for (let i = from + direction; i >= 0 && i < dec.recording.frameCount; i += direction) {
+    const d = dec.decode(i);
+    if (d.frame.torn || d.checks.some((c) => c.ok === false)) return i;
+  }
+  return undefined;
+}
