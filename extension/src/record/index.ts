@@ -3,6 +3,7 @@
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { describeTarget, formatTarget, openShm, parseTarget, psemValue, resolveKey, semGet, type Target } from '../ipc';
+import { userError } from '../ipc/errors';
 import { binding } from '../ipc/native';
 import { Recorder, Recording, findSeqlock, runRecording, type RandomAccess, type RecordedRange, type RecorderStats, type RecordingHeader } from '../shared/record';
 import { findType, defaultSegment, type Schema } from '../shared/schema';
@@ -79,7 +80,7 @@ export function semaphoresOf(t: Target): Target | undefined {
 function semReader(t: Target): { count: number; read: () => number[] } {
   if (t.kind === 'sem') return { count: semGet(t.id).nsems, read: () => semGet(t.id).values };
   if (t.kind === 'posix-sem') return { count: 1, read: () => [psemValue(t.name)] };
-  throw Object.assign(new Error(`${describeTarget(t)} is not a semaphore set or POSIX semaphore`), { code: 'EINVAL' });
+  throw userError('EINVAL', 'record', `${describeTarget(t)} is not a semaphore set or POSIX semaphore`);
 }
 
 function titleOf(t: Target): string {
@@ -100,7 +101,7 @@ export function startRecording(req: RecordRequest, opts: { durationMs?: number; 
     const ranges = req.ranges?.length ? req.ranges : [{ offset: 0, length: objectSize }];
     for (const r of ranges) {
       if (r.offset + r.length > objectSize) {
-        throw Object.assign(new Error(`the range ${r.offset}:${r.length} runs past the end of ${describeTarget(t)} (${objectSize} bytes)`), { code: 'ERANGE' });
+        throw userError('ERANGE', 'record', `the range ${r.offset}:${r.length} runs past the end of ${describeTarget(t)} (${objectSize} bytes)`);
       }
     }
     const semTarget = req.semaphores === undefined ? undefined : typeof req.semaphores === 'string' ? parseTarget(req.semaphores, 'sem') : req.semaphores;
