@@ -159,15 +159,16 @@ export function encodeKeyFrame(f: FrameIn, window: Uint8Array): Uint8Array {
 
 /**
  * The ranges where `cur` differs from `prev` (same length), merging ranges closer than a range
- * header costs. Compares 8 bytes at a time, so an unchanged 64 KiB window costs microseconds.
+ * header costs. Compares 4 bytes at a time, so an unchanged 64 KiB window costs microseconds.
  */
 export function changedRanges(prev: Uint8Array, cur: Uint8Array): RecordedRange[] {
   const out: RecordedRange[] = [];
   const n = Math.min(prev.length, cur.length);
-  const aligned = prev.byteOffset % 8 === 0 && cur.byteOffset % 8 === 0;
-  const words = aligned ? n >> 3 : 0;
-  const a = aligned ? new BigUint64Array(prev.buffer, prev.byteOffset, words) : undefined;
-  const b = aligned ? new BigUint64Array(cur.buffer, cur.byteOffset, words) : undefined;
+  // 32-bit words where both views are aligned (plain numbers: no allocation per comparison).
+  const aligned = prev.byteOffset % 4 === 0 && cur.byteOffset % 4 === 0;
+  const words = aligned ? n >> 2 : 0;
+  const a = aligned ? new Uint32Array(prev.buffer, prev.byteOffset, words) : undefined;
+  const b = aligned ? new Uint32Array(cur.buffer, cur.byteOffset, words) : undefined;
   let start = -1;
   let last = -1;
   const mark = (i: number) => {
@@ -181,9 +182,9 @@ export function changedRanges(prev: Uint8Array, cur: Uint8Array): RecordedRange[
   };
   for (let w = 0; w < words; w++) {
     if (a![w] === b![w]) continue;
-    for (let i = w * 8; i < w * 8 + 8; i++) if (prev[i] !== cur[i]) mark(i);
+    for (let i = w * 4; i < w * 4 + 4; i++) if (prev[i] !== cur[i]) mark(i);
   }
-  for (let i = words * 8; i < n; i++) if (prev[i] !== cur[i]) mark(i);
+  for (let i = words * 4; i < n; i++) if (prev[i] !== cur[i]) mark(i);
   if (start >= 0) out.push({ offset: start, length: last - start + 1 });
   return out;
 }

@@ -3,7 +3,7 @@
 // records, from that key frame (or from the frame already decoded, when it is on the way) to the
 // frame asked for. Pure: the bytes come through a RandomAccess (a file, or memory in tests).
 import {
-  applyRecord, decodeRecordingHeader, FLAG_SHORT, FLAG_TORN, KIND_DELTA, KIND_KEY, placeWindow, RECORD_HEAD, readRecordHead, recordingHeaderLength,
+  applyRecord, decodeRecordingHeader, FLAG_SHORT, FLAG_TORN, KIND_DELTA, KIND_KEY, placeWindow, RECORD_HEAD, recordingHeaderLength,
   RecordingError, type RecordingHeader,
 } from './format';
 
@@ -72,27 +72,33 @@ export class Recording {
     let lastTime = 0;
     // Scan record heads in chunks: one read per MiB, not one per record.
     let chunk: Uint8Array = new Uint8Array(0);
+    let dv = new DataView(chunk.buffer);
     let chunkAt = pos;
+    const size = file.size;
     for (;;) {
       if (pos + RECORD_HEAD > chunkAt + chunk.length) {
-        chunk = file.read(pos, Math.max(SCAN_CHUNK, 64));
+        chunk = file.read(pos, SCAN_CHUNK);
+        dv = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
         chunkAt = pos;
         if (chunk.length < RECORD_HEAD) break;
       }
-      const h = readRecordHead(chunk, pos - chunkAt);
-      if (!h) break;
-      if (h.length < RECORD_HEAD || pos + h.length > file.size) break;
+      const p = pos - chunkAt;
+      const length = dv.getUint32(p, true) + 4;
+      if (length < RECORD_HEAD || pos + length > size) break;
+      const kind = chunk[p + 4]!;
+      const frame = dv.getUint32(p + 8, true);
+      const time = dv.getFloat64(p + 12, true);
       const index = offsets.length;
-      if (h.frame !== index || (h.kind !== KIND_KEY && h.kind !== KIND_DELTA)) throw new RecordingError(`record at byte ${pos}: frame ${h.frame} where frame ${index} was expected`);
-      if (h.kind === KIND_KEY) lastKey = index;
+      if (frame !== index || (kind !== KIND_KEY && kind !== KIND_DELTA)) throw new RecordingError(`record at byte ${pos}: frame ${frame} where frame ${index} was expected`);
+      if (kind === KIND_KEY) lastKey = index;
       if (lastKey < 0) throw new RecordingError('the first frame is not a key frame');
-      if (!Number.isFinite(h.timeMs) || h.timeMs < lastTime) throw new RecordingError(`frame ${index}: its time goes backwards`);
-      lastTime = h.timeMs;
+      if (!Number.isFinite(time) || time < lastTime) throw new RecordingError(`frame ${index}: its time goes backwards`);
+      lastTime = time;
       offsets.push(pos);
-      times.push(h.timeMs);
-      flags.push(h.flags);
+      times.push(time);
+      flags.push(chunk[p + 5]!);
       keyOf.push(lastKey);
-      pos += h.length;
+      pos += length;
     }
     this.offsets = Float64Array.from(offsets);
     this.times = Float64Array.from(times);
