@@ -70,6 +70,25 @@ export const SETTINGS = {
     default: {},
     description: 'Schemas to bind to objects when an inspector opens them, besides `segment … for` declarations: keys are targets (`key:0x52494e47`, `shm:32770`, `posix:/ring`), values are `.shms` paths (relative to the workspace folder), optionally with `#Type` to pick the type to decode, e.g. `{ "key:0x52494e47": "schemas/ring.shms#Ring" }`.',
   } satisfies SettingSpec<Record<string, string>>,
+  'recording.hz': {
+    type: 'integer',
+    default: 10,
+    minimum: 1,
+    maximum: 1000,
+    description: 'Frames per second that Start Recording takes of an inspected object.',
+  } satisfies SettingSpec<number>,
+  'recording.semaphores': {
+    type: 'object',
+    default: {},
+    description: 'Semaphores whose values ride along with each recorded frame: keys are the recorded targets (`key:0x52494e47`, `shm:32770`, `posix:/ring`), values a semaphore set (`sem:ID`, `key:0x…`) or `psem:/NAME`, or `""` for none. Without an entry, a segment records the semaphore set with its own key, if there is one.',
+  } satisfies SettingSpec<Record<string, string>>,
+  'watch.windowSeconds': {
+    type: 'integer',
+    default: 60,
+    minimum: 5,
+    maximum: 3600,
+    description: 'How many seconds of a live inspector a Watch plot shows.',
+  } satisfies SettingSpec<number>,
   'schema.inlayHints': {
     type: 'boolean',
     default: true,
@@ -91,6 +110,10 @@ export interface Config {
   bytesPerRow: number;
   /** Target → schema path (with an optional `#Type`); entries that are not strings are dropped. */
   schemas: Record<string, string>;
+  recordingHz: number;
+  /** Recorded target → semaphore target ("" for none). */
+  recordingSemaphores: Record<string, string>;
+  watchWindowSeconds: number;
 }
 
 /** Anything that answers `get(key)` for keys under `shmscope.`. */
@@ -98,7 +121,7 @@ export interface ConfigSource {
   get<T>(key: string): T | undefined;
 }
 
-type NumberKey = 'refreshIntervalMs' | 'semaphoreWaitTimeoutMs' | 'peekMaxMessages' | 'inspector.refreshMs' | 'inspector.bytesPerRow';
+type NumberKey = 'refreshIntervalMs' | 'semaphoreWaitTimeoutMs' | 'peekMaxMessages' | 'inspector.refreshMs' | 'inspector.bytesPerRow' | 'recording.hz' | 'watch.windowSeconds';
 
 function num(src: ConfigSource, key: NumberKey): number {
   const spec = SETTINGS[key];
@@ -112,10 +135,10 @@ function bool(src: ConfigSource, key: 'watchDevShm' | 'explorer.onlyMine'): bool
   return typeof v === 'boolean' ? v : SETTINGS[key].default;
 }
 
-function stringMap(v: unknown): Record<string, string> {
+function stringMap(v: unknown, keepEmpty = false): Record<string, string> {
   const out: Record<string, string> = {};
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return out;
-  for (const [k, x] of Object.entries(v)) if (typeof x === 'string' && x.trim() !== '') out[k.trim()] = x.trim();
+  for (const [k, x] of Object.entries(v)) if (typeof x === 'string' && (keepEmpty || x.trim() !== '')) out[k.trim()] = x.trim();
   return out;
 }
 
@@ -132,5 +155,8 @@ export function readConfig(src: ConfigSource): Config {
     inspectorRefreshMs: num(src, 'inspector.refreshMs'),
     bytesPerRow: num(src, 'inspector.bytesPerRow'),
     schemas: stringMap(src.get<unknown>('schemas')),
+    recordingHz: num(src, 'recording.hz'),
+    recordingSemaphores: stringMap(src.get<unknown>('recording.semaphores'), true),
+    watchWindowSeconds: num(src, 'watch.windowSeconds'),
   };
 }

@@ -7,6 +7,9 @@ import { compileSchema } from '../shared/schema';
 import { schemaFiles, schemaText } from './binding';
 import { SnapshotFileSource } from './files';
 import { InspectorPanel } from './panel';
+import { activateRecording } from './recording';
+import { activateReplay } from './replay';
+import { activateWatch } from './watch';
 import type { InspectorSource } from './session';
 
 let ctx: vscode.ExtensionContext | undefined;
@@ -171,6 +174,9 @@ export function activate(context: vscode.ExtensionContext, output?: vscode.LogOu
   ctx = context;
   log = output ?? vscode.window.createOutputChannel('shmscope Inspector', { log: true });
   if (!output) context.subscriptions.push(log);
+  activateReplay(context, log, command);
+  activateRecording(context, log, command);
+  activateWatch(context, log, command);
   context.subscriptions.push(
     command('shmscope.openInspector', async (arg?: unknown) => {
       const t = arg === undefined ? await pickTarget() : targetOf(arg);

@@ -80,6 +80,13 @@ export class InspectorPanel {
     return new InspectorPanel(context, log, panel, root, o);
   }
 
+  /** An inspector in a panel the editor made (a custom editor's), with the same options as create. */
+  static adopt(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, panel: vscode.WebviewPanel, o: PanelOptions): InspectorPanel {
+    const root = vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview');
+    panel.webview.options = { enableScripts: true, localResourceRoots: [root] };
+    return new InspectorPanel(context, log, panel, root, o);
+  }
+
   private constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly log: vscode.LogOutputChannel,

@@ -183,6 +183,13 @@ export class InspectorSession {
     }
   }
 
+  /** The source now holds other bytes (a replay moved to another frame): decode again, and the page re-reads. */
+  sourceChanged(): void {
+    this.decodedAt = -Infinity;
+    this.decodeNow(true);
+    if (this.ready) this.host.post({ type: 'invalidate' });
+  }
+
   /** New settings: the page is re-initialised. */
   reconfigure(info: Partial<SessionInfo>): void {
     this.info = { ...this.info, ...info };

@@ -447,3 +447,48 @@ const isRowId = (v: unknown): v is string => typeof v === 'string' && v.length <
 export function isRequest(m: FromWebview): m is Extract<FromWebview, { requestId: number }> {
   return 'requestId' in m;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The Watch plot page (webview-ui/src/plot.ts): fields over time, from a recording or live.
+
+/** Most fields one plot shows. */
+export const MAX_WATCH_FIELDS = 8;
+
+/** Host → plot page: what is plotted. `live` plots keep the last `windowSeconds`. */
+export interface PlotInitMessage {
+  type: 'plotInit';
+  title: string;
+  /** One per field; `labels` name enum values (and text values, numbered by first appearance). */
+  columns: { path: string; labels?: Record<number, string> }[];
+  live: boolean;
+  windowSeconds?: number;
+}
+
+/** Host → plot page: points, replacing what is there or (`append`) added to it. x in seconds. */
+export interface PlotDataMessage {
+  type: 'plotData';
+  t: number[];
+  values: (number | null)[][];
+  append: boolean;
+  /** Enum labels seen since the last message, per column. */
+  labels?: (Record<number, string> | undefined)[];
+}
+
+/** Host → plot page: the timeline's cursor, in seconds. */
+export interface PlotCursorMessage {
+  type: 'plotCursor';
+  t: number;
+}
+
+export type ToPlot = PlotInitMessage | PlotDataMessage | PlotCursorMessage;
+
+/** Plot page → host: the page is ready, or the user clicked a time (seconds) to go to. */
+export type FromPlot = { type: 'plotReady' } | { type: 'plotSeek'; t: number };
+
+/** The plot page's message, if `raw` is exactly one of FromPlot; else undefined. */
+export function parseFromPlot(raw: unknown): FromPlot | undefined {
+  if (!isObj(raw)) return undefined;
+  if (raw.type === 'plotReady' && onlyKeys(raw, ['type'])) return { type: 'plotReady' };
+  if (raw.type === 'plotSeek' && onlyKeys(raw, ['type', 't']) && typeof raw.t === 'number' && Number.isFinite(raw.t)) return { type: 'plotSeek', t: raw.t };
+  return undefined;
+}

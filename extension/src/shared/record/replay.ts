@@ -102,3 +102,62 @@ export function nextFailure(dec: FrameDecoder, from: number, direction: 1 | -1 =
   }
   return undefined;
 }
+
+/** Fields over time, for a plot: one x (seconds since the start) and one column per path. */
+export interface Series {
+  /** Seconds since the recording started, per point. */
+  t: number[];
+  /** The frame each point comes from. */
+  frames: number[];
+  columns: { path: string; values: (number | null)[]; labels?: Record<number, string> }[];
+}
+
+/** The number an enum name stands for, from any enum of the schema; undefined when none has it. */
+function enumNumber(schema: Schema | undefined, name: string): number | undefined {
+  if (!schema) return undefined;
+  for (const t of schema.types.values()) {
+    if (t.k === 'enum') {
+      const v = t.values.get(name);
+      if (v !== undefined) return Number(v);
+    }
+  }
+  return undefined;
+}
+
+/** Turns one decoded value into a plot point (enum names by their number, labelled; text by order of appearance). */
+export function plotPoint(schema: Schema | undefined, v: JsonValue | undefined, labels: Record<number, string>): number | null {
+  const n = numeric(v);
+  if (n !== undefined) return n;
+  if (typeof v !== 'string') return null;
+  const e = enumNumber(schema, v);
+  if (e !== undefined) {
+    labels[e] = v;
+    return e;
+  }
+  for (const [k, name] of Object.entries(labels)) if (name === v) return Number(k);
+  const next = Object.keys(labels).length;
+  labels[next] = v;
+  return next;
+}
+
+/**
+ * Samples `paths` over the recording: every frame when there are at most `maxPoints`, else frames
+ * evenly spread (always the first and the last). `frames` may narrow it to some frames.
+ */
+export function sampleSeries(dec: FrameDecoder, paths: readonly string[], maxPoints = 20_000, frames?: readonly number[]): Series {
+  const n = dec.recording.frameCount;
+  const picks: number[] = frames ? [...frames] : [];
+  if (!frames) {
+    const step = n <= maxPoints ? 1 : (n - 1) / (maxPoints - 1);
+    for (let k = 0; k < Math.min(n, maxPoints); k++) picks.push(Math.round(k * step));
+  }
+  const out: Series = { t: [], frames: [], columns: paths.map((path) => ({ path, values: [], labels: {} })) };
+  for (const i of picks) {
+    const d = dec.decode(i);
+    out.t.push(d.frame.timeMs / 1000);
+    out.frames.push(i);
+    for (const c of out.columns) c.values.push(plotPoint(dec.schema, fieldValue(d, c.path), c.labels!));
+  }
+  for (const c of out.columns) if (Object.keys(c.labels!).length === 0) delete c.labels;
+  return out;
+}

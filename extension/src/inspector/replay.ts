@@ -1,0 +1,336 @@
+// Replay: a `.shmrec` opens read-only in the inspector (a custom editor), showing the frame under
+// the timeline's cursor through the same grid, change highlight, structure view and checks as live
+// data. The timeline is the status bar item and the Replay commands (play/pause, speed, step, go
+// to, next change of the selection, next failing check), with keys and editor title buttons.
+import * as vscode from 'vscode';
+import { openRecording, type RecordingFile } from '../record';
+import { FrameDecoder, parsePosition, type Frame, type Recording } from '../shared/record';
+import { InspectorPanel } from './panel';
+import type { InspectorSource } from './session';
+
+export const REPLAY_VIEW_TYPE = 'shmscope.recording';
+const SPEEDS = [0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 64] as const;
+/** Playback redraws at most this often; faster speeds skip frames. */
+const PLAY_TICK_MS = 33;
+/** Frames a search decodes between two yields to the event loop. */
+const SEARCH_CHUNK = 200;
+
+/** The bytes of the frame under the cursor, as an inspector source (read-only). */
+class FrameSource implements InspectorSource {
+  readonly readOnly = true;
+  bytes: Uint8Array;
+  constructor(private readonly recording: Recording, frame: Frame) {
+    this.bytes = recording.objectBytes(frame).slice();
+  }
+  show(frame: Frame) {
+    this.bytes = this.recording.objectBytes(frame).slice();
+  }
+  get size(): number {
+    return this.bytes.length;
+  }
+  read(offset: number, length: number): Uint8Array {
+    const start = Math.max(0, Math.min(offset, this.bytes.length));
+    return this.bytes.subarray(start, Math.min(this.bytes.length, start + Math.max(0, length)));
+  }
+  write(): void {
+    throw Object.assign(new Error('a recording is read-only'), { code: 'EROFS' });
+  }
+  close(): void {}
+}
+
+class RecordingDocument implements vscode.CustomDocument {
+  constructor(
+    readonly uri: vscode.Uri,
+    readonly recording: Recording,
+    private readonly file: RecordingFile,
+  ) {}
+  dispose(): void {
+    this.file.close();
+  }
+}
+
+/** Registers a command whose failures are shown and logged (the inspector's `command`). */
+export type Registrar = <A extends unknown[], R>(name: string, body: (...args: A) => Promise<R> | R) => vscode.Disposable;
+
+/** What a timeline change tells its listeners (the Watch plots follow it). */
+export interface TimelineEvent {
+  frame: number;
+  timeMs: number;
+}
+
+/** One open recording: its inspector panel and the timeline's cursor. */
+export class Replay {
+  private static readonly open = new Set<Replay>();
+  private static last: Replay | undefined;
+  index = 0;
+  playing = false;
+  speed = 1;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly changed = new vscode.EventEmitter<TimelineEvent>();
+  /** Fires after the cursor moved (seek, step, play). */
+  readonly onDidMove = this.changed.event;
+  readonly decoder: FrameDecoder;
+  private readonly source: FrameSource;
+  readonly panel: InspectorPanel;
+
+  static active(): Replay | undefined {
+    for (const r of Replay.open) if (r.panel.panel.active) return r;
+    return Replay.last && Replay.open.has(Replay.last) ? Replay.last : undefined;
+  }
+
+  constructor(
+    context: vscode.ExtensionContext,
+    private readonly log: vscode.LogOutputChannel,
+    readonly doc: RecordingDocument,
+    webviewPanel: vscode.WebviewPanel,
+    private readonly status: vscode.StatusBarItem,
+  ) {
+    const rec = doc.recording;
+    this.decoder = new FrameDecoder(rec);
+    this.source = new FrameSource(rec, rec.seek(0));
+    const name = doc.uri.path.split('/').pop() ?? 'recording';
+    const h = rec.header;
+    this.panel = InspectorPanel.adopt(context, log, webviewPanel, {
+      key: `recording:${doc.uri.toString()}`,
+      target: `recording:${doc.uri.fsPath}`,
+      title: `${name} (${h.title}, ${h.start})`,
+      source: this.source,
+      live: false,
+    });
+    if (this.decoder.schema && this.decoder.type) {
+      const file = h.schema!.file.split('/').pop();
+      this.panel.session.bind({ schema: this.decoder.schema, type: this.decoder.type.name, label: `${file} · ${this.decoder.type.name}`, how: 'carried by the recording' });
+    }
+    Replay.open.add(this);
+    Replay.last = this;
+    webviewPanel.onDidChangeViewState(() => {
+      if (webviewPanel.active) Replay.last = this;
+      this.render();
+    });
+    webviewPanel.onDidDispose(() => this.dispose());
+    log.info(`replay: opened ${doc.uri.fsPath}: ${rec.frameCount} frames over ${(rec.durationMs / 1000).toFixed(1)} s${rec.partialTail ? ` (${rec.partialTail} bytes of a cut-short last frame ignored)` : ''}`);
+    this.render();
+  }
+
+  get recording(): Recording {
+    return this.doc.recording;
+  }
+
+  /** Moves the cursor to frame `index` (clamped); the page re-reads, the plots follow. */
+  seek(index: number): void {
+    const i = Math.max(0, Math.min(this.recording.frameCount - 1, Math.round(index)));
+    const f = this.recording.seek(i);
+    this.index = i;
+    this.source.show(f);
+    this.panel.session.sourceChanged();
+    this.changed.fire({ frame: i, timeMs: f.timeMs });
+    this.render();
+  }
+
+  step(delta: number): void {
+    this.pause();
+    this.seek(this.index + delta);
+  }
+
+  play(): void {
+    if (this.playing) return;
+    if (this.index >= this.recording.frameCount - 1) this.seek(0);
+    this.playing = true;
+    const wall0 = performance.now();
+    const rec0 = this.recording.times[this.index]!;
+    const tick = () => {
+      if (!this.playing) return;
+      const target = this.recording.frameAt(rec0 + (performance.now() - wall0) * this.speed);
+      if (target !== this.index) this.seek(target);
+      if (this.index >= this.recording.frameCount - 1) {
+        this.pause();
+        return;
+      }
+      const next = this.recording.times[this.index + 1]!;
+      const wait = (next - rec0) / this.speed - (performance.now() - wall0);
+      this.timer = setTimeout(tick, Math.max(PLAY_TICK_MS, wait));
+    };
+    tick();
+    this.render();
+  }
+
+  pause(): void {
+    this.playing = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.render();
+  }
+
+  setSpeed(speed: number): void {
+    const wasPlaying = this.playing;
+    this.pause();
+    this.speed = speed;
+    if (wasPlaying) this.play();
+    this.render();
+  }
+
+  /** The bytes the page has selected (a field selected in the tree selects its bytes). */
+  private selection(): { offset: number; length: number } {
+    const s = this.panel.session.state?.selection;
+    return s && s.length > 0 ? s : { offset: this.panel.session.state?.cursor ?? 0, length: 1 };
+  }
+
+  /**
+   * The next (or previous) frame that `test` accepts, decoding in chunks so the editor stays
+   * responsive, with progress and Cancel. Undefined when none or cancelled.
+   */
+  private async search(title: string, direction: 1 | -1, test: (i: number) => boolean): Promise<number | undefined> {
+    this.pause();
+    const from = this.index;
+    const n = this.recording.frameCount;
+    return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title, cancellable: true }, async (progress, token) => {
+      let done = 0;
+      for (let i = from + direction; i >= 0 && i < n; i += direction) {
+        if (test(i)) return i;
+        if (++done % SEARCH_CHUNK === 0) {
+          if (token.isCancellationRequested) return undefined;
+          progress.report({ message: `frame ${i}` });
+          await new Promise<void>((r) => setImmediate(r));
+        }
+      }
+      return undefined;
+    });
+  }
+
+  /** Moves to the next frame where the selected bytes differ from this frame's. */
+  async nextChange(direction: 1 | -1): Promise<number | undefined> {
+    const { offset, length } = this.selection();
+    const now = this.source.bytes.slice(offset, offset + length);
+    const rec = this.recording;
+    const found = await this.search('Replay: looking for a change', direction, (i) => {
+      const b = rec.objectBytes(rec.seek(i));
+      for (let k = 0; k < now.length; k++) if (b[offset + k] !== now[k]) return true;
+      return false;
+    });
+    this.afterSearch(found, `no ${direction > 0 ? 'later' : 'earlier'} frame changes the ${length} byte${length === 1 ? '' : 's'} at 0x${offset.toString(16)}`);
+    return found;
+  }
+
+  /** Moves to the next frame that is torn or where a check fails. */
+  async nextFailure(direction: 1 | -1): Promise<number | undefined> {
+    if (!this.decoder.schema) {
+      const found = await this.search('Replay: looking for a torn frame', direction, (i) => this.recording.isTorn(i));
+      this.afterSearch(found, 'the recording carries no schema: no checks to look at, and no torn frame');
+      return found;
+    }
+    const found = await this.search('Replay: looking for a failing check', direction, (i) => {
+      const d = this.decoder.decode(i);
+      return d.frame.torn || d.checks.some((c) => c.ok === false);
+    });
+    this.afterSearch(found, `no ${direction > 0 ? 'later' : 'earlier'} frame has a failing check`);
+    return found;
+  }
+
+  private afterSearch(found: number | undefined, none: string) {
+    // A search moves the reader's own cursor: put the frame shown back, or show the one found.
+    if (found === undefined) {
+      this.recording.seek(this.index);
+      void vscode.window.showInformationMessage(`Replay: ${none}.`);
+      return;
+    }
+    this.seek(found);
+  }
+
+  /** The status bar's timeline line (while this replay is the active editor). */
+  render(): void {
+    if (Replay.active() !== this || !this.panel.panel.active) {
+      if (![...Replay.open].some((r) => r.panel.panel.active)) this.status.hide();
+      return;
+    }
+    const rec = this.recording;
+    const t = (rec.times[this.index]! / 1000).toFixed(2);
+    const d = (rec.durationMs / 1000).toFixed(2);
+    const torn = rec.isTorn(this.index) ? ' · torn' : '';
+    this.status.text = `$(${this.playing ? 'debug-pause' : 'play'}) #${this.index} / ${rec.frameCount - 1} · ${t} s of ${d} s · ${this.speed}×${torn}`;
+    this.status.tooltip = `Replay of ${rec.header.title} recorded on ${rec.header.host} from ${rec.header.start}. Click to ${this.playing ? 'pause' : 'play'}; Alt+Left/Right steps, Alt+PageUp/PageDown finds a change of the selection, F8 (Alt) a failing check.`;
+    this.status.command = 'shmscope.replay.playPause';
+    this.status.show();
+  }
+
+  /** What the timeline shows, for tests. */
+  state() {
+    const f = this.recording;
+    return { frame: this.index, frames: f.frameCount, timeMs: f.times[this.index]!, playing: this.playing, speed: this.speed, torn: f.isTorn(this.index), target: this.panel.options.target };
+  }
+
+  dispose(): void {
+    this.pause();
+    Replay.open.delete(this);
+    if (Replay.last === this) Replay.last = undefined;
+    this.changed.dispose();
+    this.render();
+    if (Replay.open.size === 0) this.status.hide();
+  }
+}
+
+function need(): Replay {
+  const r = Replay.active();
+  if (!r) throw new Error('Open a recording (.shmrec) first.');
+  return r;
+}
+
+/** Registers the `.shmrec` editor and the Replay commands. */
+export function activateReplay(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, command: Registrar): void {
+  const status = vscode.window.createStatusBarItem('shmscope.replay', vscode.StatusBarAlignment.Left, 90);
+  status.name = 'Shared Memory Replay';
+  const provider: vscode.CustomReadonlyEditorProvider<RecordingDocument> = {
+    openCustomDocument(uri) {
+      const { recording, file } = openRecording(uri.fsPath);
+      return new RecordingDocument(uri, recording, file);
+    },
+    resolveCustomEditor(doc, panel) {
+      new Replay(context, log, doc, panel, status);
+    },
+  };
+  context.subscriptions.push(
+    status,
+    vscode.window.registerCustomEditorProvider(REPLAY_VIEW_TYPE, provider, { webviewOptions: { retainContextWhenHidden: true }, supportsMultipleEditorsPerDocument: false }),
+    command('shmscope.replay.playPause', () => {
+      const r = need();
+      if (r.playing) r.pause();
+      else r.play();
+      return r.state();
+    }),
+    command('shmscope.replay.stepForward', (n?: number) => (need().step(typeof n === 'number' ? n : 1), need().state())),
+    command('shmscope.replay.stepBack', (n?: number) => (need().step(-(typeof n === 'number' ? n : 1)), need().state())),
+    command('shmscope.replay.nextChange', async () => (await need().nextChange(1), need().state())),
+    command('shmscope.replay.previousChange', async () => (await need().nextChange(-1), need().state())),
+    command('shmscope.replay.nextFailure', async () => (await need().nextFailure(1), need().state())),
+    command('shmscope.replay.previousFailure', async () => (await need().nextFailure(-1), need().state())),
+    command('shmscope.replay.speed', async (speed?: number) => {
+      const r = need();
+      let s = speed;
+      if (typeof s !== 'number') {
+        const pick = await vscode.window.showQuickPick(SPEEDS.map((v) => ({ label: `${v}×`, description: v === r.speed ? 'now' : undefined, v })), { title: 'Replay speed' });
+        s = pick?.v;
+      }
+      if (typeof s === 'number' && Number.isFinite(s) && s > 0 && s <= 1000) r.setSpeed(s);
+      return r.state();
+    }),
+    command('shmscope.replay.goTo', async (position?: string) => {
+      const r = need();
+      const text = typeof position === 'string' ? position : await vscode.window.showInputBox({
+        title: 'Replay: Go to Frame or Time', prompt: '#FRAME (from 0), a time since the start (12.5s, 350ms, 1m30s) or an ISO-8601 time', ignoreFocusOut: true,
+        validateInput: (v) => {
+          try {
+            parsePosition(r.recording, v);
+            return undefined;
+          } catch (e) {
+            return (e as Error).message;
+          }
+        },
+      });
+      if (text === undefined) return undefined;
+      r.pause();
+      r.seek(parsePosition(r.recording, text));
+      return r.state();
+    }),
+    // For tests: what the timeline shows (never in the palette).
+    command('shmscope.replay.state', () => Replay.active()?.state()),
+  );
+}
