@@ -1,0 +1,174 @@
+// Recording and replay in a real workbench: a ring segment whose head a writer in this test moves
+// under its seqlock, recorded from the inspector (Start Recording, the status bar counting frames,
+// Stop Recording), the .shmrec opened in its editor, scrubbed with the keyboard (the page shows each
+// frame's head as the recording holds it), and hdr.head plotted in a Watch panel whose cursor
+// follows the timeline. The plot's screenshot is kept as .test-artifacts/editor/recording-plot.png.
+//   node --import tsx --test test/editor/ui/recording.test.ts
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Frame, Page } from 'playwright-core';
+import * as ipc from '../../../extension/src/ipc';
+import { openRecording } from '../../../extension/src/record';
+import { freshKey } from '../../helpers/ipc';
+import { ringBytes } from '../../helpers/schema-ring';
+import { untilWithin } from '../../helpers/wait';
+import { failureStep, focusWorkbench, openWorkbench, type OpenWorkbench, palette as paletteOf, ROOT, screenshot } from './driver';
+
+const WAIT = 30_000;
+const until = untilWithin(WAIT);
+
+let opened: OpenWorkbench | undefined;
+let page: Page;
+let workspace = '';
+let target: ipc.Target & { kind: 'shm' };
+let handle: ipc.ShmHandle | undefined;
+let writer: ReturnType<typeof setInterval> | undefined;
+let recordingFile = '';
+const key = freshKey();
+
+const palette = (title: string, pick?: string) => paletteOf(page, title, WAIT, pick);
+const step = failureStep('recording', { page: () => page });
+
+/** The inner frame of the webview that holds `selector` (the inspector's grid, or the plot). */
+async function frameWith(selector: string): Promise<Frame> {
+  return until(`a webview shows ${selector}`, async () => {
+    for (const f of page.frames()) {
+      if (f === page.mainFrame()) continue;
+      // Hidden tabs keep their webviews: only a visible one counts.
+      if (await f.locator(selector).first().isVisible().catch(() => false)) return f;
+    }
+    return undefined;
+  });
+}
+
+// A status bar item's element id ends with the item's id (the workbench puts the extension's id before it).
+const statusItem = (id: string) => page.locator(`.statusbar-item[id$="${id}"]`);
+const statusText = async (id: string) => (await statusItem(id).textContent().catch(() => '')) ?? '';
+
+/** The head a writer in this test advances, under the seqlock, with tail 5 behind (the ring check holds). */
+function startWriter() {
+  let head = 10n;
+  const b = new Uint8Array(8);
+  const dv = new DataView(b.buffer);
+  writer = setInterval(() => {
+    const seq = new DataView(handle!.read(32, 4).slice().buffer).getUint32(0, true);
+    dv.setUint32(0, seq + 1, true);
+    handle!.write(32, b.subarray(0, 4));
+    head += 1n;
+    dv.setBigUint64(0, head, true);
+    handle!.write(16, b);
+    dv.setBigUint64(0, head - 5n, true);
+    handle!.write(24, b);
+    dv.setUint32(0, seq + 2, true);
+    handle!.write(32, b.subarray(0, 4));
+  }, 40);
+}
+
+describe('recording, replay and Watch in the workbench', { timeout: 600_000 }, () => {
+  before(async () => {
+    const bytes = ringBytes(8, { head: 10n, tail: 5n });
+    target = { kind: 'shm', id: ipc.createShm({ key, size: bytes.length, mode: 0o600 }) };
+    handle = ipc.openShm(target, { readWrite: true });
+    handle.write(0, bytes);
+    workspace = mkdtempSync(path.join(os.tmpdir(), 'shmscope-rec-ws-'));
+    const fixture = readFileSync(path.join(ROOT, 'test', 'fixtures', 'schema', 'ring.shms'), 'utf8');
+    writeFileSync(path.join(workspace, 'ring.shms'), fixture.replace(/for key 0x[0-9A-Fa-f]+/, `for key 0x${(key >>> 0).toString(16)}`));
+    opened = await openWorkbench({ root: ROOT, folder: workspace, settings: { 'shmscope.inspector.refreshMs': 200, 'shmscope.recording.hz': 20 }, width: 1700, height: 950 });
+    page = opened.page;
+  });
+
+  after(async () => {
+    if (writer) clearInterval(writer);
+    await opened?.close();
+    try { handle?.close(); } catch { /* closed */ }
+    try { if (target && ipc.exists(target)) ipc.remove(target); } catch { /* gone */ }
+    if (workspace) rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it('records the live inspector: the status bar counts frames until Stop Recording', () => step('record', async () => {
+    await palette('Open Inspector', `id ${target.id}`);
+    const grid = await frameWith('body[data-painted="true"]');
+    await until('the schema is bound', async () => /Ring/.test((await grid.locator('#structure-title').textContent().catch(() => '')) ?? ''));
+    startWriter();
+    await palette('Inspector: Start Recording…');
+    // The save dialog (the workbench's own, a quick input) proposes a file in the workspace.
+    const input = page.locator('.quick-input-widget input');
+    await until('the save dialog proposes a .shmrec', async () => /\.shmrec$/.test(await input.inputValue().catch(() => '')));
+    await input.press('Enter');
+    await until('the status bar counts 20 frames', async () => {
+      const m = /(\d+) frames/.exec(await statusText('shmscope.recording'));
+      return m !== null && Number(m[1]) >= 20;
+    });
+    assert.match(await statusText('shmscope.recording'), /\d+:\d\d · [\d.]+ (B|KiB) · \d+ frames/);
+    await palette('Inspector: Stop Recording');
+    await statusItem('shmscope.recording').waitFor({ state: 'hidden', timeout: WAIT });
+    clearInterval(writer);
+    writer = undefined;
+    recordingFile = path.join(workspace, readdirSync(workspace).find((f) => f.endsWith('.shmrec'))!);
+    assert.ok(existsSync(recordingFile));
+    const { recording, file } = openRecording(recordingFile);
+    file.close();
+    assert.ok(recording.frameCount >= 20, `${recording.frameCount} frames in the file`);
+    assert.equal(recording.header.seqlock?.path, 'hdr.seq', 'the bound schema\'s seqlock made the frames consistent');
+    assert.equal(recording.tornCount, 0);
+  }));
+
+  it('opens the recording in its editor and scrubs it with the keyboard', () => step('scrub', async () => {
+    await focusWorkbench(page);
+    await page.keyboard.press('Control+p');
+    await page.locator('.quick-input-widget input').fill(path.basename(recordingFile));
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(recordingFile) }).first().waitFor({ timeout: WAIT });
+    await page.keyboard.press('Enter');
+    await page.locator('.tab.active', { hasText: path.basename(recordingFile) }).waitFor({ timeout: WAIT });
+    await until('the timeline is at frame 0', async () => /#0 \/ \d+/.test(await statusText('shmscope.replay')));
+    const { recording, file } = openRecording(recordingFile);
+    const headAt = (i: number) => Number(Buffer.from(recording.seek(i).window).readBigUInt64LE(16));
+    try {
+      // The live tab keeps its webview too: the replay's page names the recording in its grid's label.
+      const grid = await frameWith('[aria-label*=".shmrec"]');
+      const row = (p: string) => grid.locator(`.trow[data-path="${p}"]`);
+      await until('the tree shows the recording\'s schema', async () => (await row('hdr').count()) > 0);
+      await row('hdr').locator('.twisty').click();
+      await until('frame 0 shows its head', async () => (await row('hdr.head').locator('.tval').textContent()) === String(headAt(0)));
+      // Keys: the focus is in the page (the click above); Alt+Right reaches the workbench's keybinding.
+      const moves = 12;
+      for (let i = 0; i < moves; i++) await page.keyboard.press('Alt+ArrowRight');
+      await until(`the timeline is at frame ${moves}`, async () => new RegExp(`#${moves} / `).test(await statusText('shmscope.replay')));
+      await until(`frame ${moves} shows its head`, async () => (await row('hdr.head').locator('.tval').textContent()) === String(headAt(moves)));
+      assert.notEqual(headAt(moves), headAt(0), 'the head moved while recording');
+      await page.keyboard.press('Alt+ArrowLeft');
+      await until('one step back', async () => new RegExp(`#${moves - 1} / `).test(await statusText('shmscope.replay')));
+      await until(`frame ${moves - 1} shows its head`, async () => (await row('hdr.head').locator('.tval').textContent()) === String(headAt(moves - 1)));
+    } finally {
+      file.close();
+    }
+  }));
+
+  it('plots hdr.head in a Watch panel whose cursor follows the timeline', () => step('plot', async () => {
+    await palette('Watch Fields…');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ timeout: WAIT });
+    await input.fill('hdr.head');
+    await input.press('Enter');
+    const plot = await frameWith('#plot canvas');
+    const { recording, file } = openRecording(recordingFile);
+    file.close();
+    await until('every frame is a point', async () => (await plot.locator('body').getAttribute('data-points')) === String(recording.frameCount));
+    const cursorAt = async () => Number(await plot.locator('body').getAttribute('data-cursor-t'));
+    const cursorX = async () => Number(await plot.locator('body').getAttribute('data-cursor-x'));
+    const t0 = await cursorAt();
+    assert.ok(Math.abs(t0 - recording.times[11]! / 1000) < 1e-6, `the cursor sits at frame 11 (${t0} s)`);
+    const x0 = await cursorX();
+    // Back in the inspector: steps move the plot's cursor with them.
+    const grid = await frameWith('[aria-label*=".shmrec"]');
+    await grid.locator('.trow[data-path="hdr.head"] .name').click();
+    for (let i = 0; i < 5; i++) await page.keyboard.press('Alt+ArrowRight');
+    await until('the cursor follows to frame 16', async () => Math.abs((await cursorAt()) - recording.times[16]! / 1000) < 1e-6);
+    await until('the cursor line moved right', async () => (await cursorX()) > x0);
+    const shot = await screenshot(page, 'recording-plot');
+    console.log(`plot screenshot: ${shot}`);
+  }));
+});
