@@ -8,9 +8,10 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
-  changedRanges, decodeRecordingHeader, encodeRecordingHeader, findSeqlock, MemoryAccess, parsePosition, parseRange, Recorder, Recording, RecordingError,
-  runRecording, type RecordingHeader,
+  changedRanges, decodeRecordingHeader, encodeRecordingHeader, fieldValue, findSeqlock, FrameDecoder, MemoryAccess, nextChange, nextFailure, parsePath, parsePosition, parseRange,
+  Recorder, Recording, RecordingError, runRecording, sampleSeries, type RecordingHeader,
 } from '../../extension/src/shared/record';
+import { parseFromPlot } from '../../extension/src/shared/protocol';
 import { compileSchema } from '../../extension/src/shared/schema';
 
 const ringSchema = compileSchema(readFileSync(path.join(__dirname, '..', 'fixtures', 'schema', 'ring.shms'), 'utf8'), 'ring.shms');
@@ -240,5 +241,76 @@ describe('recorder and seqlock', () => {
     const r2 = rig(64);
     const stats2 = await runRecording(r2.rec, { signal: abort.signal, sleep: async (ms) => void r2.tick(ms), onFrame: (s) => s.frames === 7 && abort.abort() });
     assert.equal(stats2.frames, 7);
+  });
+});
+
+describe('replay through the schema', () => {
+  /** A recording of the ring fixture whose head moves by one per frame, with its schema inside. */
+  async function ringRecording(frames: number, badCrcAt?: number) {
+    const { ringBytes } = await import('../helpers/schema-ring');
+    const text = readFileSync(path.join(__dirname, '..', 'fixtures', 'schema', 'ring.shms'), 'utf8');
+    const base = ringBytes(4, { head: 5n, tail: 2n });
+    const r = rig(base.length, { schema: { file: 'ring.shms', text, type: 'Ring' }, semaphores: { target: 'sem:1', count: 1 } });
+    r.mem.set(base);
+    const dv = new DataView(r.mem.buffer);
+    for (let i = 0; i < frames; i++) {
+      dv.setBigUint64(16, 5n + BigInt(Math.floor(i / 2)), true); // head moves every other frame
+      dv.setBigUint64(24, 2n + BigInt(Math.floor(i / 2)), true); // and tail with it: the ring check holds
+      // A wrong crc in frame badCrcAt only: flipped there, flipped back in the next frame.
+      if (badCrcAt !== undefined && (i === badCrcAt || i === badCrcAt + 1)) dv.setUint32(36, dv.getUint32(36, true) ^ 1, true);
+      await r.rec.capture(1e9);
+      r.tick(50);
+    }
+    return new Recording(new MemoryAccess(r.file()));
+  }
+
+  it('decodes each frame through the schema the recording carries, and picks fields by path', async () => {
+    const rec = await ringRecording(10);
+    const dec = new FrameDecoder(rec);
+    const d = dec.decode(7);
+    assert.equal(fieldValue(d, 'hdr.head'), 8);
+    assert.equal(fieldValue(d, 'hdr.state'), 'STOPPED');
+    assert.equal(fieldValue(d, 'slots[1].text'), 'msg 1');
+    assert.equal(fieldValue(d, 'hdr.stats.produced'), 42, 'an offset<T> is followed through its value');
+    assert.equal(fieldValue(d, 'hdr.nothing'), undefined);
+    assert.equal(fieldValue(d, 'slots[99].len'), undefined);
+    assert.ok(d.checks.every((c) => c.ok === true), 'every check holds');
+    assert.deepEqual(parsePath('slots[3].len'), ['slots', 3, 'len']);
+    assert.equal(parsePath('.x'), undefined);
+    assert.equal(parsePath('a..b'), undefined);
+  });
+
+  it('samples fields over time for a plot: every frame, or evenly spread; enums by number with labels', async () => {
+    const rec = await ringRecording(40);
+    const dec = new FrameDecoder(rec);
+    const all = sampleSeries(dec, ['hdr.head', 'hdr.state']);
+    assert.equal(all.t.length, 40);
+    assert.deepEqual(all.columns[0]!.values.slice(0, 4), [5, 5, 6, 6]);
+    assert.equal(all.columns[1]!.values[0], 2, 'STOPPED is 2');
+    assert.deepEqual(all.columns[1]!.labels, { 2: 'STOPPED' });
+    assert.equal(all.t[3], 0.15);
+    const few = sampleSeries(dec, ['hdr.head'], 5);
+    assert.deepEqual(few.frames, [0, 10, 20, 29, 39]);
+  });
+
+  it('finds the next change of some bytes, and the next failing check, both ways', async () => {
+    const rec = await ringRecording(20, 13);
+    assert.equal(nextChange(rec, 0, 16, 8), 2, 'head changes at frame 2');
+    assert.equal(nextChange(rec, 5, 16, 8, -1), 3);
+    assert.equal(nextChange(rec, 0, 0, 4), undefined, 'magic never changes');
+    const dec = new FrameDecoder(rec);
+    assert.equal(nextFailure(dec, 0), 13, 'the crc is wrong in frame 13 only');
+    assert.equal(nextFailure(dec, 13), undefined);
+    assert.equal(nextFailure(dec, 19, -1), 13);
+  });
+});
+
+describe('watch plot messages', () => {
+  it('accepts exactly the plot page\'s messages', () => {
+    assert.deepEqual(parseFromPlot({ type: 'plotReady' }), { type: 'plotReady' });
+    assert.deepEqual(parseFromPlot({ type: 'plotSeek', t: 1.5 }), { type: 'plotSeek', t: 1.5 });
+    for (const bad of [null, 1, {}, { type: 'plotSeek' }, { type: 'plotSeek', t: Infinity }, { type: 'plotSeek', t: '1' }, { type: 'plotReady', x: 1 }, { type: 'read' }]) {
+      assert.equal(parseFromPlot(bad), undefined, JSON.stringify(bad));
+    }
   });
 });

@@ -256,6 +256,8 @@ export class StructurePanel {
       }
       p.row.dataset.id = r.id;
       p.row.dataset.path = r.path;
+      // The workbench's context menu on a row (webview/context: Watch) gets the row's path.
+      p.row.dataset.vscodeContext = JSON.stringify({ webviewSection: 'field', path: r.path, preventDefaultContextMenuItems: true });
       p.row.style.paddingLeft = `${r.depth * 12}px`;
       p.row.setAttribute('aria-level', String(r.depth + 1));
       if (r.expandable) p.row.setAttribute('aria-expanded', String(r.expanded));

@@ -141,6 +141,11 @@ class WatchPanel {
 /** Registers Watch Fields…. */
 export function activateWatch(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, command: Registrar): void {
   context.subscriptions.push(
+    // The structure view's context menu on a row: { webviewSection: 'field', path }.
+    command('shmscope.watchField', (ctx?: { path?: unknown }) => {
+      if (typeof ctx?.path !== 'string') throw new Error('Watch works on a field of the structure view.');
+      return vscode.commands.executeCommand('shmscope.watch', ctx.path);
+    }),
     command('shmscope.watch', async (list?: string | string[]) => {
       const replay = Replay.active();
       const live = InspectorPanel.active();

@@ -2,7 +2,7 @@
 // under its seqlock, recorded from the inspector (Start Recording, the status bar counting frames,
 // Stop Recording), the .shmrec opened in its editor, scrubbed with the keyboard (the page shows each
 // frame's head as the recording holds it), and hdr.head plotted in a Watch panel whose cursor
-// follows the timeline. The plot's screenshot is kept as .test-artifacts/editor/recording-plot.png.
+// follows the timeline (asked from the tree row's context menu). The plot's screenshot is kept as .test-artifacts/editor/recording-plot.png.
 //   node --import tsx --test test/editor/ui/recording.test.ts
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -148,11 +148,14 @@ describe('recording, replay and Watch in the workbench', { timeout: 600_000 }, (
   }));
 
   it('plots hdr.head in a Watch panel whose cursor follows the timeline', () => step('plot', async () => {
-    await palette('Watch Fields…');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor({ timeout: WAIT });
-    await input.fill('hdr.head');
-    await input.press('Enter');
+    // The structure view's context menu on the row: Watch.
+    const replayPage = await frameWith('[aria-label*=".shmrec"]');
+    await replayPage.locator('.trow[data-path="hdr.head"] .name').click({ button: 'right' });
+    const item = page.locator('.context-view .action-item', { hasText: 'Watch' }).first();
+    await item.waitFor({ state: 'visible', timeout: WAIT });
+    await item.hover();
+    await page.locator('.context-view .action-item.focused', { hasText: 'Watch' }).first().waitFor({ timeout: WAIT });
+    await page.keyboard.press('Enter');
     const plot = await frameWith('#plot canvas');
     const { recording, file } = openRecording(recordingFile);
     file.close();
