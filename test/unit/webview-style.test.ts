@@ -17,3 +17,13 @@ it('uses no literal colour: every colour comes from a --vscode-* variable', () =
     assert.ok(/^var\(--(vscode-|tint|bm|row-height)/.test(v), `${v} is a theme variable or one of ours holding one`);
   }
 });
+
+it('the Watch plot page also takes every colour from the theme, and overrides uPlot\'s two fixed ones', () => {
+  const plot = readFileSync(path.join(import.meta.dirname, '..', '..', 'webview-ui', 'src', 'plot.css'), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
+  const values = plot.replace(/--[\w-]+/g, '').replace(/\.[\w-]+/g, '').replace(/[\w-]+\s*:/g, '');
+  assert.deepEqual(values.match(/#[0-9a-f]{3,8}\b|\b(rgba?|hsla?|hwb|lab|lch|oklch|color)\(|\b(red|green|blue|white|black|gr[ae]y|orange|yellow|purple|cyan|magenta)\b/gi) ?? [], []);
+  for (const v of plot.match(/var\(--[\w-]+/g) ?? []) assert.match(v, /^var\(--vscode-/);
+  // uPlot's stylesheet colours its hover cursor (#607D8B) and selection (rgba): both are overridden.
+  assert.match(plot, /\.u-cursor-x[^{]*\{[^}]*border-right-color: var\(--vscode-/);
+  assert.match(plot, /\.u-select\s*\{[^}]*background: var\(--vscode-/);
+});
