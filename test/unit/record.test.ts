@@ -9,9 +9,9 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
   changedRanges, decodeRecordingHeader, encodeRecordingHeader, fieldValue, findSeqlock, FrameDecoder, MemoryAccess, nextChange, nextFailure, parsePath, parsePosition, parseRange,
-  Recorder, Recording, RecordingError, runRecording, sampleSeries, type RecordingHeader,
+  Recorder, Recording, RecordingError, runRecording, sampleSeries, timelineLabel, type RecordingHeader,
 } from '../../extension/src/shared/record';
-import { parseFromPlot } from '../../extension/src/shared/protocol';
+import { parseFromPlot, parseFromWebview } from '../../extension/src/shared/protocol';
 import { compileSchema } from '../../extension/src/shared/schema';
 
 const ringSchema = compileSchema(readFileSync(path.join(__dirname, '..', 'fixtures', 'schema', 'ring.shms'), 'utf8'), 'ring.shms');
@@ -305,7 +305,21 @@ describe('replay through the schema', () => {
   });
 });
 
-describe('watch plot messages', () => {
+describe('timeline and watch plot messages', () => {
+  it('accepts exactly the timeline bar\'s requests', () => {
+    assert.deepEqual(parseFromWebview({ type: 'timelineOp', op: 'seek', frame: 12 }), { type: 'timelineOp', op: 'seek', frame: 12 });
+    assert.deepEqual(parseFromWebview({ type: 'timelineOp', op: 'step', delta: -1 }), { type: 'timelineOp', op: 'step', delta: -1 });
+    assert.deepEqual(parseFromWebview({ type: 'timelineOp', op: 'nextFailure' }), { type: 'timelineOp', op: 'nextFailure' });
+    for (const bad of [{ type: 'timelineOp', op: 'seek' }, { type: 'timelineOp', op: 'seek', frame: -1 }, { type: 'timelineOp', op: 'step', delta: 5 }, { type: 'timelineOp', op: 'play', frame: 1 }, { type: 'timelineOp', op: 'rewind' }, { type: 'timelineOp', op: 'pause', x: 1 }]) {
+      assert.equal(parseFromWebview(bad), undefined, JSON.stringify(bad));
+    }
+  });
+
+  it('labels the timeline as the status bar and the bar show it', () => {
+    assert.equal(timelineLabel({ frame: 12, frames: 361, timeMs: 1200, durationMs: 36_000, speed: 1, torn: false }), '#12 / 360 · 1.20 s of 36.00 s · 1×');
+    assert.equal(timelineLabel({ frame: 0, frames: 1, timeMs: 0, durationMs: 65_300, speed: 0.5, torn: true }), '#0 / 0 · 0.00 s of 1:05.30 · 0.5× · torn');
+  });
+
   it('accepts exactly the plot page\'s messages', () => {
     assert.deepEqual(parseFromPlot({ type: 'plotReady' }), { type: 'plotReady' });
     assert.deepEqual(parseFromPlot({ type: 'plotSeek', t: 1.5 }), { type: 'plotSeek', t: 1.5 });

@@ -9,6 +9,7 @@ import { formatOffset, inRange, moveCursor, NAV_KEYS, parseGoto, selectionRange,
 import { inspect } from '../../extension/src/shared/inspector/datainspector';
 import { ChangeTracker, changedOffsets } from '../../extension/src/shared/inspector/changes';
 import { el } from './dom';
+import { TimelineBar } from './timeline';
 import { StructurePanel } from './structure';
 
 document.body.dataset.scriptAt = String(Date.now());
@@ -174,7 +175,9 @@ const statusLive = el('span', { id: 'status-live' });
 const statusField = el('span', { id: 'status-field' });
 const statusMsg = el('span', { id: 'status-message', class: 'message', 'aria-live': 'polite' });
 const status = el('div', { class: 'status', role: 'status' }, statusCursor, statusSel, statusSize, statusLive, statusField, statusMsg);
-document.body.append(banner, toolbar, gotoBar, findBar, main, status);
+// A replay's timeline (hidden until the host sends one: only `.shmrec` tabs have it).
+const timeline = new TimelineBar(post);
+document.body.append(banner, toolbar, timeline.element, gotoBar, findBar, main, status);
 
 // A pool of row elements, reused as the view scrolls: the DOM never holds more than a screen.
 interface RowEls { row: HTMLDivElement; off: HTMLDivElement; hex: HTMLSpanElement[]; ascii: HTMLSpanElement[] }
@@ -822,6 +825,9 @@ window.addEventListener('message', (e: MessageEvent<ToWebview>) => onMessage(e.d
 
 function onMessage(m: ToWebview): void {
   switch (m.type) {
+    case 'timeline':
+      timeline.update(m);
+      return;
     case 'init': {
       document.body.dataset.initAt ??= String(Date.now());
       const sizeChanged = m.size !== state.size;

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { readConfig, SECTION } from '../config';
 import { diffRanges } from '../shared/inspector/snapshot';
-import { BOOKMARK_COLORS, MAX_READ, type Bookmark, type BookmarkColor, type ToWebview } from '../shared/protocol';
+import { BOOKMARK_COLORS, MAX_READ, type Bookmark, type BookmarkColor, type TimelineRequest, type ToWebview } from '../shared/protocol';
 import { findBinding, identityText, loadBinding, rememberBinding, type BindingRef, type Identity } from './binding';
 import { SnapshotFileSource, writeSnapshotFile } from './files';
 import { inspectorHtml, type PageAssets } from './html';
@@ -43,6 +43,8 @@ export interface PanelOptions {
   live: boolean;
   /** How `segment … for` names the object (live objects); schemas bind through it. */
   identity?: Identity;
+  /** A replay's timeline: what its bar in the page asks. */
+  timeline?: (m: TimelineRequest) => void;
 }
 
 export class InspectorPanel {
@@ -162,6 +164,7 @@ export class InspectorPanel {
       },
       log: (line) => this.log.info(line),
       removeBookmark: (index, name) => this.removeBookmark(index, name),
+      ...(options.timeline ? { timeline: options.timeline } : {}),
       bookmarks: () => this.bookmarks(),
     });
   }

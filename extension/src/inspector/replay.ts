@@ -4,7 +4,8 @@
 // to, next change of the selection, next failing check), with keys and editor title buttons.
 import * as vscode from 'vscode';
 import { openRecording, type RecordingFile } from '../record';
-import { FrameDecoder, parsePosition, type Frame, type Recording } from '../shared/record';
+import { FrameDecoder, parsePosition, timelineLabel, type Frame, type Recording } from '../shared/record';
+import type { TimelineRequest } from '../shared/protocol';
 import { InspectorPanel } from './panel';
 import type { InspectorSource } from './session';
 
@@ -96,7 +97,9 @@ export class Replay {
       title: `${name} (${h.title}, ${h.start})`,
       source: this.source,
       live: false,
+      timeline: (m) => void this.onTimeline(m),
     });
+    void this.panel.session.whenReady().then(() => this.render());
     if (this.decoder.schema && this.decoder.type) {
       const file = h.schema!.file.split('/').pop();
       this.panel.session.bind({ schema: this.decoder.schema, type: this.decoder.type.name, label: `${file} · ${this.decoder.type.name}`, how: 'carried by the recording' });
@@ -236,17 +239,46 @@ export class Replay {
     this.seek(found);
   }
 
-  /** The status bar's timeline line (while this replay is the active editor). */
+  /** What the page's timeline bar asks. */
+  private async onTimeline(m: TimelineRequest): Promise<void> {
+    try {
+      switch (m.op) {
+        case 'seek':
+          this.pause();
+          return this.seek(m.frame ?? this.index);
+        case 'step':
+          return this.step(m.delta ?? 1);
+        case 'play':
+          return this.play();
+        case 'pause':
+          return this.pause();
+        case 'nextChange':
+          return void (await this.nextChange(1));
+        case 'previousChange':
+          return void (await this.nextChange(-1));
+        case 'nextFailure':
+          return void (await this.nextFailure(1));
+        case 'previousFailure':
+          return void (await this.nextFailure(-1));
+      }
+    } catch (e) {
+      this.log.error(`replay ${this.doc.uri.fsPath}: ${(e as Error).message}`);
+      void vscode.window.showErrorMessage((e as Error).message);
+    }
+  }
+
+  /** The timeline in the page's bar and in the status bar (while this replay is the active editor). */
   render(): void {
+    const rec0 = this.recording;
+    if (this.panel?.session.ready) {
+      this.panel.post({ type: 'timeline', frame: this.index, frames: rec0.frameCount, timeMs: rec0.times[this.index]!, durationMs: rec0.durationMs, playing: this.playing, speed: this.speed, torn: rec0.isTorn(this.index) });
+    }
     if (Replay.active() !== this || !this.panel.panel.active) {
       if (![...Replay.open].some((r) => r.panel.panel.active)) this.status.hide();
       return;
     }
     const rec = this.recording;
-    const t = (rec.times[this.index]! / 1000).toFixed(2);
-    const d = (rec.durationMs / 1000).toFixed(2);
-    const torn = rec.isTorn(this.index) ? ' · torn' : '';
-    this.status.text = `$(${this.playing ? 'debug-pause' : 'play'}) #${this.index} / ${rec.frameCount - 1} · ${t} s of ${d} s · ${this.speed}×${torn}`;
+    this.status.text = `$(${this.playing ? 'debug-pause' : 'play'}) ${timelineLabel({ frame: this.index, frames: rec.frameCount, timeMs: rec.times[this.index]!, durationMs: rec.durationMs, speed: this.speed, torn: rec.isTorn(this.index) })}`;
     this.status.tooltip = `Replay of ${rec.header.title} recorded on ${rec.header.host} from ${rec.header.start}. Click to ${this.playing ? 'pause' : 'play'}; Alt+Left/Right steps, Alt+PageUp/PageDown finds a change of the selection, F8 (Alt) a failing check.`;
     this.status.command = 'shmscope.replay.playPause';
     this.status.show();

@@ -5,7 +5,7 @@
 import { formatCopy } from '../shared/inspector/copyas';
 import { compileQuery, findInSource } from '../shared/inspector/find';
 import { StructureTree } from '../shared/inspector/structure';
-import { MAX_READ, parseFromWebview, type Action, type Bookmark, type FromWebview, type InitMessage, type SchemaMessage, type StateMessage, type ToWebview } from '../shared/protocol';
+import { MAX_READ, parseFromWebview, type Action, type Bookmark, type FromWebview, type InitMessage, type SchemaMessage, type StateMessage, type TimelineRequest, type ToWebview } from '../shared/protocol';
 import { decode, type Schema } from '../shared/schema';
 import type { ByteSource } from '../shared/source';
 
@@ -26,6 +26,8 @@ export interface SessionHost {
   action(a: Exclude<Action, 'undo' | 'redo'>): Promise<void>;
   /** Removes a bookmark the page showed at `index` (named `name`, so a stale list removes nothing). */
   removeBookmark?(index: number, name: string): Promise<void>;
+  /** A replay's timeline bar (absent elsewhere: the message is then dropped and logged). */
+  timeline?(m: TimelineRequest): void;
   /** The object's bookmarks, sent to the page when it is ready. */
   bookmarks?(): Bookmark[];
   log(line: string): void;
@@ -301,6 +303,10 @@ export class InspectorSession {
       case 'copyText':
         await this.host.writeClipboard(m.text);
         this.host.post({ type: 'ack', requestId: m.requestId });
+        return;
+      case 'timelineOp':
+        if (this.host.timeline) this.host.timeline(m);
+        else this.host.log(`inspector ${this.info.target}: a timeline request in a tab that has no timeline`);
         return;
       case 'removeBookmark':
         if (!this.host.removeBookmark) throw Object.assign(new Error('this view keeps no bookmarks'), { code: 'ENOTSUP' });

@@ -183,7 +183,21 @@ export interface ShowMessage {
   what: 'goto' | 'find';
 }
 
+/** A replay's timeline (a `.shmrec` tab only): where its cursor is; the page shows its bar. */
+export interface TimelineMessage {
+  type: 'timeline';
+  frame: number;
+  frames: number;
+  /** Milliseconds since the recording started, of this frame and of the last one. */
+  timeMs: number;
+  durationMs: number;
+  playing: boolean;
+  speed: number;
+  torn: boolean;
+}
+
 export type ToWebview =
+  | TimelineMessage
   | InitMessage
   | ReadReply
   | StatusMessage
@@ -316,7 +330,20 @@ export interface StateMessage {
   visible: Range;
 }
 
+/** What the timeline bar asks of a replay. */
+export const TIMELINE_OPS = ['seek', 'play', 'pause', 'step', 'nextChange', 'previousChange', 'nextFailure', 'previousFailure'] as const;
+export type TimelineOp = (typeof TIMELINE_OPS)[number];
+
+/** The timeline bar: go to `frame` (seek), step by `delta` (±1), or another op. No reply: the host answers with a `timeline` message. */
+export interface TimelineRequest {
+  type: 'timelineOp';
+  op: TimelineOp;
+  frame?: number;
+  delta?: number;
+}
+
 export type FromWebview =
+  | TimelineRequest
   | ReadyMessage
   | ReadRequest
   | WriteRequest
@@ -434,6 +461,18 @@ export function parseFromWebview(raw: unknown): FromWebview | undefined {
     case 'removeBookmark':
       if (!onlyKeys(m, ['type', 'requestId', 'index', 'name']) || !isOffset(id) || !isOffset(m.index) || !isText(m.name)) return undefined;
       return { type: 'removeBookmark', requestId: id, index: m.index, name: m.name };
+    case 'timelineOp': {
+      if (!onlyKeys(m, ['type', 'op', 'frame', 'delta']) || !TIMELINE_OPS.includes(m.op as TimelineOp)) return undefined;
+      const r: TimelineRequest = { type: 'timelineOp', op: m.op as TimelineOp };
+      if (m.op === 'seek') {
+        if (!isOffset(m.frame) || m.delta !== undefined) return undefined;
+        r.frame = m.frame;
+      } else if (m.op === 'step') {
+        if ((m.delta !== 1 && m.delta !== -1) || m.frame !== undefined) return undefined;
+        r.delta = m.delta;
+      } else if (m.frame !== undefined || m.delta !== undefined) return undefined;
+      return r;
+    }
     default:
       return undefined;
   }

@@ -142,6 +142,16 @@ describe('recording, replay and Watch in the workbench', { timeout: 600_000 }, (
       await page.keyboard.press('Alt+ArrowLeft');
       await until('one step back', async () => new RegExp(`#${moves - 1} / `).test(await statusText('shmscope.replay')));
       await until(`frame ${moves - 1} shows its head`, async () => (await row('hdr.head').locator('.tval').textContent()) === String(headAt(moves - 1)));
+      // The page's own timeline bar: its slider scrubs with the arrow keys.
+      await grid.locator('#timeline-slider').focus();
+      await page.keyboard.press('ArrowRight');
+      await page.keyboard.press('ArrowRight');
+      await until(`the slider moved the timeline to frame ${moves + 1}`, async () => new RegExp(`#${moves + 1} / `).test(await statusText('shmscope.replay')));
+      await until('the bar says where it is', async () => new RegExp(`^#${moves + 1} / ${recording.frameCount - 1} · `).test((await grid.locator('#timeline-label').textContent()) ?? ''));
+      await until(`frame ${moves + 1} shows its head`, async () => (await row('hdr.head').locator('.tval').textContent()) === String(headAt(moves + 1)));
+      await grid.locator('#timeline-back').click();
+      await until('the bar steps back', async () => new RegExp(`#${moves} / `).test(await statusText('shmscope.replay')));
+      await grid.locator('#timeline-back').click();
     } finally {
       file.close();
     }

@@ -3,3 +3,4 @@ export * from './format';
 export * from './reader';
 export * from './recorder';
 export * from './replay';
+export * from './timeline';
