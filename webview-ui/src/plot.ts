@@ -53,6 +53,12 @@ const cursorPlugin: uPlot.Plugin = {
   },
 };
 
+/** The canvas's height: the host's, less the legend uPlot puts under it. */
+function plotHeight(): number {
+  const legend = host.querySelector('.u-legend')?.getBoundingClientRect().height ?? 40;
+  return Math.max(120, host.clientHeight - legend - 8);
+}
+
 function build(): void {
   if (!init) return;
   plot?.destroy();
@@ -63,7 +69,7 @@ function build(): void {
   const axis: uPlot.Axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font };
   const opts: uPlot.Options = {
     width: Math.max(200, host.clientWidth),
-    height: Math.max(120, host.clientHeight),
+    height: plotHeight(),
     plugins: [cursorPlugin],
     scales: { x: { time: false } },
     legend: { show: true },
@@ -146,5 +152,5 @@ function onMessage(m: ToPlot): void {
 }
 
 window.addEventListener('message', (e: MessageEvent<ToPlot>) => onMessage(e.data));
-new ResizeObserver(() => plot?.setSize({ width: Math.max(200, host.clientWidth), height: Math.max(120, host.clientHeight) })).observe(host);
+new ResizeObserver(() => plot?.setSize({ width: Math.max(200, host.clientWidth), height: plotHeight() })).observe(host);
 vscode.postMessage({ type: 'plotReady' });

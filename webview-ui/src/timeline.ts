@@ -24,13 +24,13 @@ export class TimelineBar {
     this.slider.addEventListener('input', () => this.post({ type: 'timelineOp', op: 'seek', frame: Number(this.slider.value) }));
     this.label = el('span', { class: 'timeline-label', id: 'timeline-label', 'aria-live': 'off' });
     this.element = el('div', { class: 'bar timeline', id: 'timeline', role: 'toolbar', 'aria-label': 'Timeline', hidden: '' },
-      button('⏮', 'Previous failing check', () => this.post({ type: 'timelineOp', op: 'previousFailure' }), 'timeline-prev-failure'),
-      button('◀', 'Step back (Alt+Left)', () => this.post({ type: 'timelineOp', op: 'step', delta: -1 }), 'timeline-back'),
+      button('◀✗', 'Previous failing check', () => this.post({ type: 'timelineOp', op: 'previousFailure' }), 'timeline-prev-failure'),
+      button('|◀', 'Step back (Alt+Left)', () => this.post({ type: 'timelineOp', op: 'step', delta: -1 }), 'timeline-back'),
       this.play,
       button('▶|', 'Step forward (Alt+Right)', () => this.post({ type: 'timelineOp', op: 'step', delta: 1 }), 'timeline-forward'),
       this.slider,
       button('Δ', 'Next change of the selected bytes (Alt+PageDown)', () => this.post({ type: 'timelineOp', op: 'nextChange' }), 'timeline-next-change'),
-      button('✗', 'Next failing check (Alt+F8)', () => this.post({ type: 'timelineOp', op: 'nextFailure' }), 'timeline-next-failure'),
+      button('✗▶', 'Next failing check (Alt+F8)', () => this.post({ type: 'timelineOp', op: 'nextFailure' }), 'timeline-next-failure'),
       this.label,
     );
   }
