@@ -250,7 +250,17 @@ describe('replay through the schema', () => {
     const { ringBytes } = await import('../helpers/schema-ring');
     const text = readFileSync(path.join(__dirname, '..', 'fixtures', 'schema', 'ring.shms'), 'utf8');
     const base = ringBytes(4, { head: 5n, tail: 2n });
-    const r = rig(base.length, { schema: { file: 'ring.shms', text, type: 'Ring' }, semaphores: { target: 'sem:1', count: 1 } });
+    const out: Uint8Array[] = [];
+    let clock = 0;
+    const mem = base.slice();
+    const r = {
+      mem,
+      rec: new Recorder({ ...header(base.length), schema: { file: 'ring.shms', text, type: 'Ring' }, semaphores: { target: 'sem:1', count: 1 } }, {
+        source: { readInto: (b, o) => (b.set(mem.subarray(o, o + b.length)), b.length) }, write: (b) => out.push(b.slice()), now: () => clock, sems: () => [7],
+      }),
+      tick: (ms: number) => (clock += ms),
+      file: () => Buffer.concat(out),
+    };
     r.mem.set(base);
     const dv = new DataView(r.mem.buffer);
     for (let i = 0; i < frames; i++) {
@@ -291,6 +301,9 @@ describe('replay through the schema', () => {
     assert.equal(all.t[3], 0.15);
     const few = sampleSeries(dec, ['hdr.head'], 5);
     assert.deepEqual(few.frames, [0, 10, 20, 29, 39]);
+    const more = sampleSeries(dec, ['hdr.stats.produced', 'slots[1].text', 'slots[2].text', 'sem[0]', 'hdr.nothing', 'slots[9].len'], 3);
+    assert.deepEqual(more.columns.map((c) => c.values[0]), [42, 0, 0, 7, null, null], 'through an offset, text numbered by appearance (per field), a semaphore, nothing');
+    assert.deepEqual(more.columns[2]!.labels, { 0: 'msg 2' });
   });
 
   it('finds the next change of some bytes, and the next failing check, both ways', async () => {

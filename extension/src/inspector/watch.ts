@@ -8,9 +8,9 @@ import * as vscode from 'vscode';
 import * as ipc from '../ipc';
 import { readConfig, SECTION } from '../config';
 import { semaphoresOf } from '../record';
-import { fieldValue, parsePath, plotPoint, sampleSeries, type DecodedFrame } from '../shared/record';
+import { lazyField, parsePath, plotField, sampleSeries } from '../shared/record';
 import { MAX_WATCH_FIELDS, parseFromPlot, type ToPlot } from '../shared/protocol';
-import { decodeJson } from '../shared/schema';
+import { decode } from '../shared/schema';
 import { inspectorHtml } from './html';
 import { InspectorPanel } from './panel';
 import { Replay, type Registrar } from './replay';
@@ -117,10 +117,13 @@ class WatchPanel {
       } catch {
         sems = [];
       }
-      const json = b ? decodeJson(b.schema, b.type, p.session.source).json : undefined;
-      const d: DecodedFrame = { frame: { index: 0, timeMs: 0, torn: false, short: false, window: new Uint8Array(0), sems }, json, checks: [] };
+      // Only the watched fields are decoded (lazily, by path), however large the segment.
+      const root = b ? decode(b.schema, b.type, p.session.source, { maxChecksumBytes: 0 }).root : undefined;
       const before = labels.map((l) => Object.keys(l).length);
-      const values = this.paths.map((path, i) => [plotPoint(b?.schema, fieldValue(d, path), labels[i]!)]);
+      const values = this.paths.map((path, i) => {
+        const sem = /^\s*sem\s*\[\s*(\d+)\s*\]\s*$/.exec(path);
+        return [sem ? (sems[Number(sem[1])] ?? null) : plotField(lazyField(root, path), labels[i]!)];
+      });
       const grown = labels.map((l, i) => (Object.keys(l).length !== before[i] ? { ...l } : undefined));
       this.post({ type: 'plotData', t: [(performance.now() - t0) / 1000], values, append: true, ...(grown.some(Boolean) ? { labels: grown } : {}) });
     };

@@ -1,7 +1,7 @@
 // Replaying a recording through its schema: each frame decoded as `decode --json` decodes a live
 // object, fields picked out by path (`hdr.head`, `slots[3].len`, `sem[0]`), and the searches a
 // timeline needs (the next frame where some bytes change, the next where a check fails). Pure.
-import { compileSchema, decodeJson, defaultSegment, findType, type CheckResult, type JsonValue, type Schema, type StructType, type Type } from '../schema';
+import { compileSchema, decode, decodeJson, defaultSegment, findType, type CheckResult, type DecodedNode, type JsonValue, type Schema, type StructType, type Type } from '../schema';
 import { BufferSource } from '../source';
 import type { Frame, Recording } from './reader';
 
@@ -124,6 +124,20 @@ function enumNumber(schema: Schema | undefined, name: string): number | undefine
   return undefined;
 }
 
+/** A lazily found field as a plot point: enums by number (labelled), text numbered by first appearance. */
+export function plotField(f: { value: number | null; label?: string } | undefined, labels: Record<number, string>): number | null {
+  if (!f) return null;
+  if (f.value !== null) {
+    if (f.label !== undefined) labels[f.value] = f.label;
+    return f.value;
+  }
+  if (f.label === undefined) return null;
+  for (const [k, name] of Object.entries(labels)) if (name === f.label) return Number(k);
+  const next = Object.keys(labels).length;
+  labels[next] = f.label;
+  return next;
+}
+
 /** Turns one decoded value into a plot point (enum names by their number, labelled; text by order of appearance). */
 export function plotPoint(schema: Schema | undefined, v: JsonValue | undefined, labels: Record<number, string>): number | null {
   const n = numeric(v);
@@ -153,11 +167,50 @@ export function sampleSeries(dec: FrameDecoder, paths: readonly string[], maxPoi
   }
   const out: Series = { t: [], frames: [], columns: paths.map((path) => ({ path, values: [], labels: {} })) };
   for (const i of picks) {
-    const d = dec.decode(i);
-    out.t.push(d.frame.timeMs / 1000);
+    const frame = dec.recording.seek(i);
+    // Only the fields asked for are decoded: a lazy decode finds them by path.
+    const root = dec.schema && dec.type ? decode(dec.schema, dec.type, new BufferSource(dec.recording.objectBytes(frame))).root : undefined;
+    out.t.push(frame.timeMs / 1000);
     out.frames.push(i);
-    for (const c of out.columns) c.values.push(plotPoint(dec.schema, fieldValue(d, c.path), c.labels!));
+    for (const c of out.columns) {
+      const sem = /^\s*sem\s*\[\s*(\d+)\s*\]\s*$/.exec(c.path);
+      if (sem) {
+        c.values.push(frame.sems[Number(sem[1])] ?? null);
+        continue;
+      }
+      c.values.push(plotField(lazyField(root, c.path), c.labels!));
+    }
   }
   for (const c of out.columns) if (Object.keys(c.labels!).length === 0) delete c.labels;
   return out;
+}
+
+/**
+ * One field of a lazy decode, found by path without decoding the rest (a live Watch samples a
+ * few fields of what may be a very large segment): its number for a plot and, for enums and
+ * text, the name it stands for. Undefined when the path names nothing.
+ */
+export function lazyField(root: DecodedNode | undefined, path: string): { value: number | null; label?: string } | undefined {
+  const parts = parsePath(path);
+  if (!root || !parts) return undefined;
+  let n: DecodedNode | undefined = root;
+  for (const p of parts) {
+    if (!n) return undefined;
+    if (n.kind === 'offset' && !(typeof p === 'string' && p === 'value')) n = n.children(0, 1)[0];
+    if (!n) return undefined;
+    if (typeof p === 'number') {
+      n = n.kind === 'array' && p < n.childCount ? n.children(p, 1)[0] : undefined;
+      continue;
+    }
+    let found: DecodedNode | undefined;
+    for (let i = 0; i < n.childCount && !found; i += 1000) found = n.children(i, Math.min(1000, n.childCount - i)).find((c) => c.name === p);
+    n = found;
+  }
+  if (!n) return undefined;
+  const v = n.value;
+  if (typeof v === 'bigint') return n.kind === 'enum' ? { value: Number(v), label: n.display } : { value: Number(v) };
+  if (typeof v === 'number') return { value: v };
+  if (typeof v === 'boolean') return { value: v ? 1 : 0 };
+  if (typeof v === 'string') return { value: null, label: v };
+  return { value: null };
 }
