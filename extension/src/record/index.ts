@@ -91,7 +91,7 @@ function titleOf(t: Target): string {
   return t.kind === 'posix-shm' ? t.name : describeTarget(t);
 }
 
-/** Starts recording `req.target` into `req.output` (created, never overwritten by a partial file of ours). */
+/** Starts recording `req.target` into `req.output` (created, or replaced when it exists: the save dialog asks first). */
 export function startRecording(req: RecordRequest, opts: { durationMs?: number; onFrame?: (s: RecorderStats) => void } = {}): LiveRecording {
   const t = typeof req.target === 'string' ? parseTarget(req.target, 'shm') : req.target;
   const handle = openShm(t);

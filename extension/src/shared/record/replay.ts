@@ -72,14 +72,6 @@ export function fieldValue(d: DecodedFrame, path: string): JsonValue | undefined
   return v;
 }
 
-/** A value as a plot or a CSV cell takes it: numbers stay numbers, big integers parse, the rest is text. */
-export function numeric(v: JsonValue | undefined): number | undefined {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'boolean') return v ? 1 : 0;
-  if (typeof v === 'string' && /^-?\d+$/.test(v)) return Number(v);
-  return undefined;
-}
-
 /** The first frame after `from` (in `direction`) whose bytes in [offset, offset+length) differ from frame `from`'s. */
 export function nextChange(rec: Recording, from: number, offset: number, length: number, direction: 1 | -1 = 1): number | undefined {
   const window = (i: number) => {
@@ -112,18 +104,6 @@ export interface Series {
   columns: { path: string; values: (number | null)[]; labels?: Record<number, string> }[];
 }
 
-/** The number an enum name stands for, from any enum of the schema; undefined when none has it. */
-function enumNumber(schema: Schema | undefined, name: string): number | undefined {
-  if (!schema) return undefined;
-  for (const t of schema.types.values()) {
-    if (t.k === 'enum') {
-      const v = t.values.get(name);
-      if (v !== undefined) return Number(v);
-    }
-  }
-  return undefined;
-}
-
 /** A lazily found field as a plot point: enums by number (labelled), text numbered by first appearance. */
 export function plotField(f: { value: number | null; label?: string } | undefined, labels: Record<number, string>): number | null {
   if (!f) return null;
@@ -135,22 +115,6 @@ export function plotField(f: { value: number | null; label?: string } | undefine
   for (const [k, name] of Object.entries(labels)) if (name === f.label) return Number(k);
   const next = Object.keys(labels).length;
   labels[next] = f.label;
-  return next;
-}
-
-/** Turns one decoded value into a plot point (enum names by their number, labelled; text by order of appearance). */
-export function plotPoint(schema: Schema | undefined, v: JsonValue | undefined, labels: Record<number, string>): number | null {
-  const n = numeric(v);
-  if (n !== undefined) return n;
-  if (typeof v !== 'string') return null;
-  const e = enumNumber(schema, v);
-  if (e !== undefined) {
-    labels[e] = v;
-    return e;
-  }
-  for (const [k, name] of Object.entries(labels)) if (name === v) return Number(k);
-  const next = Object.keys(labels).length;
-  labels[next] = v;
   return next;
 }
 
