@@ -108,6 +108,9 @@ export function startRecording(req: RecordRequest, opts: { durationMs?: number; 
     const sems = semTarget ? semReader(semTarget) : undefined;
     const type = req.schema ? (req.schema.type ? findType(req.schema.schema, req.schema.type) : defaultSegment(req.schema.schema)) : undefined;
     const seqlock = req.schema && type ? findSeqlock(req.schema.schema, type) : undefined;
+    if (seqlock && seqlock.offset + seqlock.size > objectSize) {
+      throw userError('ERANGE', 'record', `the schema's seqlock ${seqlock.path} (at ${seqlock.offset}) lies past the end of ${describeTarget(t)} (${objectSize} bytes): is it the right schema?`);
+    }
     const now = new Date();
     const header: RecordingHeader = {
       version: 1,
