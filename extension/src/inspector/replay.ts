@@ -70,7 +70,9 @@ export class Replay {
   private readonly changed = new vscode.EventEmitter<TimelineEvent>();
   /** Fires after the cursor moved (seek, step, play). */
   readonly onDidMove = this.changed.event;
-  readonly decoder: FrameDecoder;
+  /** The schema the recording carries (what the tab binds when it opens). */
+  private readonly carried: FrameDecoder;
+  private byHand: FrameDecoder | undefined;
   private readonly source: FrameSource;
   readonly panel: InspectorPanel;
 
@@ -87,7 +89,7 @@ export class Replay {
     private readonly status: vscode.StatusBarItem,
   ) {
     const rec = doc.recording;
-    this.decoder = new FrameDecoder(rec);
+    this.carried = new FrameDecoder(rec);
     this.source = new FrameSource(rec, rec.seek(0));
     const name = doc.uri.path.split('/').pop() ?? 'recording';
     const h = rec.header;
@@ -100,9 +102,9 @@ export class Replay {
       timeline: (m) => void this.onTimeline(m),
     });
     void this.panel.session.whenReady().then(() => this.render());
-    if (this.decoder.schema && this.decoder.type) {
+    if (this.carried.schema && this.carried.type) {
       const file = h.schema!.file.split('/').pop();
-      this.panel.session.bind({ schema: this.decoder.schema, type: this.decoder.type.name, label: `${file} · ${this.decoder.type.name}`, how: 'carried by the recording' });
+      this.panel.session.bind({ schema: this.carried.schema, type: this.carried.type.name, label: `${file} · ${this.carried.type.name}`, how: 'carried by the recording' });
     }
     Replay.open.add(this);
     Replay.last = this;
@@ -113,6 +115,14 @@ export class Replay {
     webviewPanel.onDidDispose(() => this.dispose());
     log.info(`replay: opened ${doc.uri.fsPath}: ${rec.frameCount} frames over ${(rec.durationMs / 1000).toFixed(1)} s${rec.partialTail ? ` (${rec.partialTail} bytes of a cut-short last frame ignored)` : ''}`);
     this.render();
+  }
+
+  /** Decodes frames through the schema the tab shows: the recording's own, or one bound by hand since. */
+  get decoder(): FrameDecoder {
+    const b = this.panel.session.schema;
+    if (!b || b.schema === this.carried.schema) return this.carried;
+    if (this.byHand?.schema !== b.schema) this.byHand = new FrameDecoder(this.recording, { schema: b.schema, ...(b.type ? { type: b.type } : {}) });
+    return this.byHand;
   }
 
   get recording(): Recording {
