@@ -323,6 +323,10 @@ export function activateReplay(context: vscode.ExtensionContext, log: vscode.Log
   const provider: vscode.CustomReadonlyEditorProvider<RecordingDocument> = {
     openCustomDocument(uri) {
       const { recording, file } = openRecording(uri.fsPath);
+      if (recording.frameCount === 0) {
+        file.close();
+        throw new Error(`${uri.fsPath} holds no whole frame yet (is it still being recorded?)`);
+      }
       return new RecordingDocument(uri, recording, file);
     },
     resolveCustomEditor(doc, panel) {

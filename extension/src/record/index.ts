@@ -8,6 +8,9 @@ import { binding } from '../ipc/native';
 import { Recorder, Recording, findSeqlock, runRecording, type RandomAccess, type RecordedRange, type RecorderStats, type RecordingHeader } from '../shared/record';
 import { findType, defaultSegment, type Schema } from '../shared/schema';
 
+/** The largest window one frame reads (each frame copies and compares all of it). */
+const MAX_WINDOW = 64 << 20;
+
 /** A recording file opened for reading (positional reads, nothing loaded up front). */
 export class RecordingFile implements RandomAccess {
   private readonly fd: number;
@@ -104,6 +107,10 @@ export function startRecording(req: RecordRequest, opts: { durationMs?: number; 
         throw userError('ERANGE', 'record', `the range ${r.offset}:${r.length} runs past the end of ${describeTarget(t)} (${objectSize} bytes)`);
       }
     }
+    const window = ranges.reduce((a, r) => a + r.length, 0);
+    if (window > MAX_WINDOW) {
+      throw userError('EFBIG', 'record', `a frame of ${window} bytes is more than a recording reads ${MAX_WINDOW >> 20} MiB at a time: record the part that matters with --range OFF:LEN`);
+    }
     const semTarget = req.semaphores === undefined ? undefined : typeof req.semaphores === 'string' ? parseTarget(req.semaphores, 'sem') : req.semaphores;
     const sems = semTarget ? semReader(semTarget) : undefined;
     const type = req.schema ? (req.schema.type ? findType(req.schema.schema, req.schema.type) : defaultSegment(req.schema.schema)) : undefined;
@@ -122,7 +129,7 @@ export function startRecording(req: RecordRequest, opts: { durationMs?: number; 
       hz: req.hz,
       objectSize,
       ranges,
-      size: ranges.reduce((a, r) => a + r.length, 0),
+      size: window,
       ...(req.schema ? { schema: { file: req.schema.file, text: req.schema.text, ...(type ? { type: type.name } : {}) } } : {}),
       ...(seqlock ? { seqlock } : {}),
       ...(semTarget && sems ? { semaphores: { target: formatTarget(semTarget), count: sems.count } } : {}),
