@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
-  changedRanges, decodeRecordingHeader, encodeRecordingHeader, fieldValue, findSeqlock, FrameDecoder, MemoryAccess, nextChange, nextFailure, parsePath, parsePosition, parseRange,
+  changedRanges, decodeRecordingHeader, encodeRecordingHeader, fieldValue, findSeqlock, FrameDecoder, MemoryAccess, nextChange, nextFailure, parsePath, parsePosition, parseRange, parseWatchList,
   Recorder, Recording, RecordingError, runRecording, sampleSeries, timelineLabel, type RecordingHeader,
 } from '../../extension/src/shared/record';
 import { parseFromPlot, parseFromWebview } from '../../extension/src/shared/protocol';
@@ -286,6 +286,10 @@ describe('replay through the schema', () => {
     assert.equal(fieldValue(d, 'slots[99].len'), undefined);
     assert.ok(d.checks.every((c) => c.ok === true), 'every check holds');
     assert.deepEqual(parsePath('slots[3].len'), ['slots', 3, 'len']);
+    assert.deepEqual(parseWatchList('hdr.head, hdr.tail sem[0]'), { paths: ['hdr.head', 'hdr.tail', 'sem[0]'] });
+    assert.match((parseWatchList(' ') as { problem: string }).problem, /at least one/);
+    assert.match((parseWatchList('a b c d e f g h i') as { problem: string }).problem, /At most 8/);
+    assert.match((parseWatchList('hdr.head 3x') as { problem: string }).problem, /"3x" is not a field path/);
     assert.equal(parsePath('.x'), undefined);
     assert.equal(parsePath('a..b'), undefined);
   });

@@ -8,8 +8,8 @@ import * as vscode from 'vscode';
 import * as ipc from '../ipc';
 import { readConfig, SECTION } from '../config';
 import { semaphoresOf } from '../record';
-import { lazyField, parsePath, plotField, sampleSeries } from '../shared/record';
-import { MAX_WATCH_FIELDS, parseFromPlot, type ToPlot } from '../shared/protocol';
+import { lazyField, parseWatchList, plotField, sampleSeries } from '../shared/record';
+import { parseFromPlot, type ToPlot } from '../shared/protocol';
 import { decode } from '../shared/schema';
 import { inspectorHtml } from './html';
 import { InspectorPanel } from './panel';
@@ -17,15 +17,6 @@ import { Replay, type Registrar } from './replay';
 
 const WATCH_VIEW_TYPE = 'shmscope.watch';
 const MAX_POINTS = 20_000;
-
-/** Splits "hdr.head, hdr.tail sem[0]" into paths; a message when one is not a path. */
-export function parseWatchList(text: string): { paths: string[] } | { problem: string } {
-  const paths = text.split(/[\s,]+/).map((p) => p.trim()).filter(Boolean);
-  if (paths.length === 0) return { problem: 'Name at least one field, e.g. hdr.head' };
-  if (paths.length > MAX_WATCH_FIELDS) return { problem: `At most ${MAX_WATCH_FIELDS} fields per plot` };
-  const bad = paths.find((p) => !parsePath(p));
-  return bad ? { problem: `"${bad}" is not a field path (like hdr.head, slots[3].len or sem[0])` } : { paths };
-}
 
 class WatchPanel {
   private readonly disposables: vscode.Disposable[] = [];

@@ -2,6 +2,7 @@
 // object, fields picked out by path (`hdr.head`, `slots[3].len`, `sem[0]`), and the searches a
 // timeline needs (the next frame where some bytes change, the next where a check fails). Pure.
 import { compileSchema, decode, decodeJson, defaultSegment, findType, type CheckResult, type DecodedNode, type JsonValue, type Schema, type StructType, type Type } from '../schema';
+import { MAX_WATCH_FIELDS } from '../protocol';
 import { BufferSource } from '../source';
 import type { Frame, Recording } from './reader';
 
@@ -51,6 +52,15 @@ export function parsePath(path: string): (string | number)[] | undefined {
     at = re.lastIndex;
   }
   return out.length ? out : undefined;
+}
+
+/** Splits "hdr.head, hdr.tail sem[0]" into paths (at most MAX_WATCH_FIELDS); a sentence when one is not a path. */
+export function parseWatchList(text: string): { paths: string[] } | { problem: string } {
+  const paths = text.split(/[\s,]+/).map((p) => p.trim()).filter(Boolean);
+  if (paths.length === 0) return { problem: 'Name at least one field, e.g. hdr.head' };
+  if (paths.length > MAX_WATCH_FIELDS) return { problem: `At most ${MAX_WATCH_FIELDS} fields per plot` };
+  const bad = paths.find((p) => !parsePath(p));
+  return bad ? { problem: `"${bad}" is not a field path (like hdr.head, slots[3].len or sem[0])` } : { paths };
 }
 
 /**
