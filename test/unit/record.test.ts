@@ -297,15 +297,18 @@ describe('replay through the schema', () => {
   it('samples fields over time for a plot: every frame, or evenly spread; enums by number with labels', async () => {
     const rec = await ringRecording(40);
     const dec = new FrameDecoder(rec);
-    const all = sampleSeries(dec, ['hdr.head', 'hdr.state']);
+    const all = await sampleSeries(dec, ['hdr.head', 'hdr.state'], 20_000, { yieldEvery: 7 });
     assert.equal(all.t.length, 40);
     assert.deepEqual(all.columns[0]!.values.slice(0, 4), [5, 5, 6, 6]);
     assert.equal(all.columns[1]!.values[0], 2, 'STOPPED is 2');
     assert.deepEqual(all.columns[1]!.labels, { 2: 'STOPPED' });
     assert.equal(all.t[3], 0.15);
-    const few = sampleSeries(dec, ['hdr.head'], 5);
+    const few = await sampleSeries(dec, ['hdr.head'], 5);
     assert.deepEqual(few.frames, [0, 10, 20, 29, 39]);
-    const more = sampleSeries(dec, ['hdr.stats.produced', 'slots[1].text', 'slots[2].text', 'sem[0]', 'hdr.nothing', 'slots[9].len'], 3);
+    const more = await sampleSeries(dec, ['hdr.stats.produced', 'slots[1].text', 'slots[2].text', 'sem[0]', 'hdr.nothing', 'slots[9].len'], 3);
+    const abort = new AbortController();
+    abort.abort();
+    await assert.rejects(sampleSeries(dec, ['hdr.head'], 20_000, { signal: abort.signal, yieldEvery: 5 }), /cancelled/);
     assert.deepEqual(more.columns.map((c) => c.values[0]), [42, 0, 0, 7, null, null], 'through an offset, text numbered by appearance (per field), a semaphore, nothing');
     assert.deepEqual(more.columns[2]!.labels, { 0: 'msg 2' });
   });

@@ -61,7 +61,13 @@ class WatchPanel {
       }),
       panel.onDidDispose(() => this.dispose()),
     );
-    if ('replay' in source) this.startReplay(source.replay, of);
+    if ('replay' in source) {
+      this.startReplay(source.replay, of).catch((e: unknown) => {
+        if ((e as { code?: string }).code === 'ECANCELED') return;
+        log.error(`watch: ${(e as Error).message}`);
+        void vscode.window.showErrorMessage(`Watch: ${(e as Error).message}`);
+      });
+    }
     else this.startLive(source.live, of);
     WatchPanel.open.add(this);
   }
@@ -72,15 +78,21 @@ class WatchPanel {
   points = 0;
   cursor: number | undefined;
 
+  private disposed = false;
+
   private post(m: ToPlot) {
+    if (this.disposed) return;
     if (m.type === 'plotCursor') this.cursor = m.t;
     if (m.type === 'plotData') this.points = m.append ? this.points + m.t.length : m.t.length;
     if (this.ready) void this.panel.webview.postMessage(m);
     else this.queue.push(m);
   }
 
-  private startReplay(replay: Replay, of: string) {
-    const series = sampleSeries(replay.decoder, this.paths, MAX_POINTS);
+  private async startReplay(replay: Replay, of: string) {
+    const abort = new AbortController();
+    this.disposables.push({ dispose: () => abort.abort() });
+    const series = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Watch: sampling ${this.paths.join(', ')}` }, (progress) =>
+      sampleSeries(replay.decoder, this.paths, MAX_POINTS, { signal: abort.signal, onProgress: (done, total) => progress.report({ message: `${Math.floor((100 * done) / total)} %` }) }));
     this.post({ type: 'plotInit', title: `${this.paths.join(', ')} in ${of}`, columns: series.columns.map((c) => ({ path: c.path, ...(c.labels ? { labels: c.labels } : {}) })), live: false });
     this.post({ type: 'plotData', t: series.t, values: series.columns.map((c) => c.values), append: false });
     this.post({ type: 'plotCursor', t: replay.recording.times[replay.index]! / 1000 });
@@ -125,6 +137,7 @@ class WatchPanel {
   }
 
   dispose() {
+    this.disposed = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     WatchPanel.open.delete(this);

@@ -130,9 +130,16 @@ export function plotField(f: { value: number | null; label?: string } | undefine
 
 /**
  * Samples `paths` over the recording: every frame when there are at most `maxPoints`, else frames
- * evenly spread (always the first and the last). `frames` may narrow it to some frames.
+ * evenly spread (always the first and the last). `frames` may narrow it to some frames. Yields to
+ * the event loop every `yieldEvery` frames, reporting progress; `signal` cancels (ECANCELED).
  */
-export function sampleSeries(dec: FrameDecoder, paths: readonly string[], maxPoints = 20_000, frames?: readonly number[]): Series {
+export async function sampleSeries(
+  dec: FrameDecoder,
+  paths: readonly string[],
+  maxPoints = 20_000,
+  opts: { frames?: readonly number[]; signal?: AbortSignal; onProgress?: (done: number, total: number) => void; yieldEvery?: number } = {},
+): Promise<Series> {
+  const frames = opts.frames;
   const n = dec.recording.frameCount;
   const picks: number[] = frames ? [...frames] : [];
   if (!frames) {
@@ -140,7 +147,14 @@ export function sampleSeries(dec: FrameDecoder, paths: readonly string[], maxPoi
     for (let k = 0; k < Math.min(n, maxPoints); k++) picks.push(Math.round(k * step));
   }
   const out: Series = { t: [], frames: [], columns: paths.map((path) => ({ path, values: [], labels: {} })) };
+  let done = 0;
   for (const i of picks) {
+    // A few hundred decodes at a time, then the event loop runs (an editor stays responsive).
+    if (++done % (opts.yieldEvery ?? 250) === 0) {
+      opts.onProgress?.(done, picks.length);
+      await new Promise<void>((r) => setTimeout(r, 0));
+      if (opts.signal?.aborted) throw Object.assign(new Error('sampling was cancelled'), { code: 'ECANCELED' });
+    }
     const frame = dec.recording.seek(i);
     // Only the fields asked for are decoded: a lazy decode finds them by path.
     const root = dec.schema && dec.type ? decode(dec.schema, dec.type, new BufferSource(dec.recording.objectBytes(frame))).root : undefined;
