@@ -192,11 +192,14 @@ export class Replay {
    * The next (or previous) frame that `test` accepts, decoding in chunks so the editor stays
    * responsive, with progress and Cancel. Undefined when none or cancelled.
    */
-  private async search(title: string, direction: 1 | -1, test: (i: number) => boolean): Promise<number | undefined> {
+  private async search(title: string, direction: 1 | -1, test: (i: number) => boolean, where: 'window' | 'notification'): Promise<number | undefined> {
     this.pause();
     const from = this.index;
     const n = this.recording.frameCount;
-    return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title, cancellable: true }, async (progress, token) => {
+    // Comparing bytes is quick (the status bar says it is busy); decoding every frame may take a
+    // while on a long recording, so that search is a notification with Cancel.
+    const location = where === 'window' ? vscode.ProgressLocation.Window : vscode.ProgressLocation.Notification;
+    return vscode.window.withProgress({ location, title, cancellable: where === 'notification' }, async (progress, token) => {
       let done = 0;
       for (let i = from + direction; i >= 0 && i < n; i += direction) {
         if (test(i)) return i;
@@ -219,7 +222,7 @@ export class Replay {
       const b = rec.objectBytes(rec.seek(i));
       for (let k = 0; k < now.length; k++) if (b[offset + k] !== now[k]) return true;
       return false;
-    });
+    }, 'window');
     this.afterSearch(found, `no ${direction > 0 ? 'later' : 'earlier'} frame changes the ${length} byte${length === 1 ? '' : 's'} at 0x${offset.toString(16)}`);
     return found;
   }
@@ -227,14 +230,14 @@ export class Replay {
   /** Moves to the next frame that is torn or where a check fails. */
   async nextFailure(direction: 1 | -1): Promise<number | undefined> {
     if (!this.decoder.schema) {
-      const found = await this.search('Replay: looking for a torn frame', direction, (i) => this.recording.isTorn(i));
+      const found = await this.search('Replay: looking for a torn frame', direction, (i) => this.recording.isTorn(i), 'window');
       this.afterSearch(found, 'the recording carries no schema: no checks to look at, and no torn frame');
       return found;
     }
     const found = await this.search('Replay: looking for a failing check', direction, (i) => {
       const d = this.decoder.decode(i);
       return d.frame.torn || d.checks.some((c) => c.ok === false);
-    });
+    }, 'notification');
     this.afterSearch(found, `no ${direction > 0 ? 'later' : 'earlier'} frame has a failing check`);
     return found;
   }
