@@ -85,7 +85,7 @@ async function demoRingHour() {
   try {
     await new Promise<void>((resolve, reject) => {
       let text = '';
-      producer.stdout!.on('data', (d) => {
+      producer.stdout.on('data', (d) => {
         text += d;
         if (text.includes('ready')) resolve();
       });

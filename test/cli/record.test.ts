@@ -28,8 +28,8 @@ async function start(exe: string, args: string[] = []): Promise<{ child: ChildPr
   const child = spawn(exe, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let text = '';
-  child.stdout!.on('data', (d) => (text += d));
-  child.stderr!.on('data', (d) => (text += d));
+  child.stdout.on('data', (d) => (text += d));
+  child.stderr.on('data', (d) => (text += d));
   const m = await until(`${path.basename(exe)} is ready`, () => /ready: segment (\d+)/.exec(text) ?? (child.exitCode !== null ? assert.fail(`${exe} exited: ${text}`) : undefined));
   return { child, segment: Number(m[1]) };
 }
@@ -152,7 +152,7 @@ describe('shmscope record on the demo ring', () => {
     const file = path.join(dir, 'sigint.shmrec');
     const rec = cliAsync(['record', `shm:${seg}`, '--hz', '20', '-o', file]);
     let err = '';
-    rec.stderr!.on('data', (d) => (err += d));
+    rec.stderr.on('data', (d) => (err += d));
     await until('three frames are on disk', () => {
       try {
         const { recording, file: fh } = openRecording(file);

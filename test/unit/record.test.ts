@@ -40,7 +40,7 @@ function rig(size: number, extra: Partial<RecordingHeader> = {}, keyInterval?: n
     },
   };
   const rec = new Recorder(header(size, extra), {
-    source, write: (b) => out.push(b.slice()), now: () => clock, pause: async () => void (clock += 1), keyInterval,
+    source, write: (b) => out.push(b.slice()), now: () => clock, pause: () => { clock += 1; return Promise.resolve(); }, keyInterval,
   });
   const file = () => {
     const all = new Uint8Array(out.reduce((a, b) => a + b.length, 0));
@@ -234,12 +234,12 @@ describe('recorder and seqlock', () => {
   it('runs on a fixed rate for a duration, and stops at once when aborted', async () => {
     const r = rig(64);
     let slept = 0;
-    const stats = await runRecording(r.rec, { durationMs: 1000, sleep: async (ms) => void (slept += ms, r.tick(ms)) });
+    const stats = await runRecording(r.rec, { durationMs: 1000, sleep: (ms) => { slept += ms; r.tick(ms); return Promise.resolve(); } });
     assert.equal(stats.frames, 100, '1 s at 100 Hz');
     assert.ok(slept > 0);
     const abort = new AbortController();
     const r2 = rig(64);
-    const stats2 = await runRecording(r2.rec, { signal: abort.signal, sleep: async (ms) => void r2.tick(ms), onFrame: (s) => s.frames === 7 && abort.abort() });
+    const stats2 = await runRecording(r2.rec, { signal: abort.signal, sleep: (ms) => { r2.tick(ms); return Promise.resolve(); }, onFrame: (s) => s.frames === 7 && abort.abort() });
     assert.equal(stats2.frames, 7);
   });
 });

@@ -97,7 +97,7 @@ class WatchPanel {
     this.post({ type: 'plotData', t: series.t, values: series.columns.map((c) => c.values), append: false });
     this.post({ type: 'plotCursor', t: replay.recording.times[replay.index]! / 1000 });
     this.disposables.push(replay.onDidMove((e) => this.post({ type: 'plotCursor', t: e.timeMs / 1000 })));
-    replay.panel.panel.onDidDispose(() => this.panel.dispose());
+    replay.panel.panel.onDidDispose(() => { this.panel.dispose(); });
     this.log.info(`watch: ${this.paths.join(', ')} over ${series.t.length} frames of ${of}`);
   }
 
@@ -133,7 +133,7 @@ class WatchPanel {
     sample();
     // At the inspector's refresh rate (the plot draws on its own canvas: the grid keeps its frames).
     this.timer = setInterval(sample, Math.max(100, cfg.inspectorRefreshMs || 500));
-    p.panel.onDidDispose(() => this.panel.dispose());
+    p.panel.onDidDispose(() => { this.panel.dispose(); });
   }
 
   dispose() {

@@ -26,7 +26,7 @@ suite('recording, replay and Watch', () => {
   let handle: ipc.ShmHandle;
   let file = '';
 
-  suiteSetup(async () => {
+  suiteSetup(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'shmscope-rec-host-'));
     key = freshKey();
     const bytes = ringBytes(8, { head: 10n, tail: 5n });

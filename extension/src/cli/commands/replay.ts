@@ -13,7 +13,7 @@ async function write(text: string): Promise<void> {
 }
 
 /** Opens a recording for a command; a file that is not one is a user error. */
-export function openForCommand(file: string): { recording: Recording; close(): void } {
+export function openForCommand(file: string): { recording: Recording; close: () => void } {
   try {
     const { recording, file: f } = openRecording(file);
     return { recording, close: () => f.close() };

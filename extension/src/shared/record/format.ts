@@ -121,7 +121,7 @@ export function decodeRecordingHeader(start: Uint8Array): { header: RecordingHea
   const s = h!.schema;
   if (s !== undefined && (typeof s !== 'object' || typeof s.text !== 'string' || typeof s.file !== 'string' || (s.type !== undefined && typeof s.type !== 'string'))) bad('"schema" is not {file, type, text}');
   const q = h!.seqlock;
-  if (q !== undefined && (typeof q !== 'object' || typeof q.path !== 'string' || !isCount(q.offset) || ![1, 2, 4, 8].includes(q.size as number) || typeof q.littleEndian !== 'boolean')) bad('"seqlock" is not {path, offset, size, littleEndian}');
+  if (q !== undefined && (typeof q !== 'object' || typeof q.path !== 'string' || !isCount(q.offset) || ![1, 2, 4, 8].includes(q.size) || typeof q.littleEndian !== 'boolean')) bad('"seqlock" is not {path, offset, size, littleEndian}');
   const m = h!.semaphores;
   if (m !== undefined && (typeof m !== 'object' || typeof m.target !== 'string' || !isCount(m.count) || m.count > 65535)) bad('"semaphores" is not {target, count}');
   return { header: h as RecordingHeader, dataOffset: end };

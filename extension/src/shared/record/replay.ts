@@ -1,7 +1,7 @@
 // Replaying a recording through its schema: each frame decoded as `decode --json` decodes a live
 // object, fields picked out by path (`hdr.head`, `slots[3].len`, `sem[0]`), and the searches a
 // timeline needs (the next frame where some bytes change, the next where a check fails). Pure.
-import { compileSchema, decode, decodeJson, defaultSegment, findType, type CheckResult, type DecodedNode, type JsonValue, type Schema, type StructType, type Type } from '../schema';
+import { compileSchema, decode, decodeJson, defaultSegment, findType, type CheckResult, type DecodedNode, type JsonValue, type Schema, type Type } from '../schema';
 import { MAX_WATCH_FIELDS } from '../protocol';
 import { BufferSource } from '../source';
 import type { Frame, Recording } from './reader';
@@ -25,7 +25,7 @@ export class FrameDecoder {
     const carried = recording.header.schema;
     this.schema = override?.schema ?? (carried ? compileSchema(carried.text, carried.file) : undefined);
     const typeName = override ? override.type : carried?.type;
-    if (this.schema) this.type = typeName ? findType(this.schema, typeName) : (defaultSegment(this.schema) as StructType | undefined);
+    if (this.schema) this.type = typeName ? findType(this.schema, typeName) : (defaultSegment(this.schema));
   }
 
   /** Frame `index` with its decode. */
