@@ -182,6 +182,18 @@ describe('wrong or unsafe answers', () => {
     }
   });
 
+  it('a count of 2^63 is reported as 2^63, not as the largest safe integer', () => {
+    const schema = `${SHM}/count.shms`;
+    writeFileSync(schema, 'struct H { uint64_t n; };\nsegment S for key 0x1 { H h @ 0; uint8_t data[h.n] @ 8; };\n');
+    const snap = `${SHM}/count.bin`;
+    const bytes = Buffer.alloc(16);
+    bytes.writeBigUInt64LE(1n << 63n);
+    writeFileSync(snap, bytes);
+    const text = ok(run(['decode', '--file', snap, '--schema', schema]));
+    assert.match(text, /error: array count 9223372036854775808 \(h\.n\) runs past the end of the data: 8 elements fit/);
+    assert.doesNotMatch(text, /9007199254740991/);
+  });
+
   it('sem post, set and wait need only write permission (mode 0602), as the kernel does', () => {
     const set = made.track({ kind: 'sem', id: ipc.createSemSet({ key: 0, nsems: 2, mode: 0o602, values: [0, 0] }) });
     ok(run(['sem', `sem:${set.id}`, 'post', '1'], { asNobody: true }));
