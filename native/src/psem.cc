@@ -175,6 +175,7 @@ class PosixSem : public Napi::ObjectWrap<PosixSem> {
     unsigned value = static_cast<unsigned>(IntArg(info, 4, "value", 0, SEM_VALUE_MAX, usage));
     Napi::Env env = info.Env();
     std::string file = "/dev/shm/sem." + name_.substr(1);
+    bool created = false;
     if (create) {
       // glibc writes and links a new file of its own here: nothing of another user's is touched.
       sem_t* s = sem_open(name_.c_str(), O_CREAT | O_EXCL, mode, value);
@@ -182,7 +183,7 @@ class PosixSem : public Napi::ObjectWrap<PosixSem> {
         if (errno != EEXIST || exclusive) ThrowErrno(env, "sem_open", errno, name_);
       } else {
         sem_close(s);
-        chmod(file.c_str(), mode);  // the umask must not narrow what was asked
+        created = true;
       }
     }
     handle_ = std::make_shared<SemHandle>();
@@ -198,6 +199,7 @@ class PosixSem : public Napi::ObjectWrap<PosixSem> {
       fd = OpenRegular(env, file, O_RDONLY, 0, "sem_open", name_);  // enough to read the value
     }
     handle_->fd = fd;
+    if (created) fchmod(fd, mode);  // the umask must not narrow what was asked (fd: no link is followed)
     Check c = ReadWords(fd, name_);
     if (c.err != 0) ThrowErrno(env, "sem_open", c.err, c.why);
   }
