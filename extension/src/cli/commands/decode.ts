@@ -65,7 +65,7 @@ export function register(program: Command): void {
       const schema = loadSchema(opts.schema);
       const errs = schema.diagnostics.filter((d) => d.severity === 'error');
       if (errs.length) {
-        for (const d of errs.slice(0, 20)) process.stderr.write(`${formatDiagnostic(opts.schema, d)}\n`);
+        for (const d of errs.slice(0, 20)) process.stderr.write(`${esc(formatDiagnostic(opts.schema, d))}\n`);
         throw new UserError(`the schema ${opts.schema} has ${errs.length} error${errs.length === 1 ? '' : 's'} (run shmscope check --schema ${opts.schema})`);
       }
       // The target is parsed once, here: `posix:ring` and `posix:/ring` are the same object.
