@@ -62,12 +62,12 @@ std::once_flag installOnce;
 bool installed = false;
 
 void OnSigbus(int sig, siginfo_t* si, void* uc) {
-  if (guardJump != nullptr) siglongjmp(*guardJump, 1);
+  // Ours: a fault the kernel raised (si_code > 0, not a kill()) on a guarded access of this thread.
+  if (guardJump != nullptr && si != nullptr && si->si_code > 0) siglongjmp(*guardJump, 1);
   // Not one of ours: give the fault back to whoever handled SIGBUS before us (or to the default,
   // which ends the process as it would have without us); the faulting access runs again.
   sigaction(SIGBUS, &previousBus, nullptr);
   (void)sig;
-  (void)si;
   (void)uc;
 }
 
