@@ -58,37 +58,44 @@ long Futex(void* addr, int op, uint32_t val, const struct timespec* timeout, voi
 
 thread_local sigjmp_buf* guardJump = nullptr;
 struct sigaction previousBus;
-std::once_flag installOnce;
-bool installed = false;
+std::mutex installMutex;
+std::atomic<bool> ours{false};  // our handler is SIGBUS's disposition now
 
 void OnSigbus(int sig, siginfo_t* si, void* uc) {
   // Ours: a fault the kernel raised (si_code > 0, not a kill()) on a guarded access of this thread.
   if (guardJump != nullptr && si != nullptr && si->si_code > 0) siglongjmp(*guardJump, 1);
-  // Not one of ours: give the fault back to whoever handled SIGBUS before us (or to the default,
-  // which ends the process as it would have without us); the faulting access runs again.
+  // Not ours: hand SIGBUS back to whoever had it before us (or to the default, which ends the
+  // process as it would have without us). A fault recurs when the access runs again; a SIGBUS
+  // sent by kill() is raised again for the previous disposition. The guard re-installs itself on
+  // its next use.
   sigaction(SIGBUS, &previousBus, nullptr);
-  (void)sig;
+  ours.store(false);
+  if (si == nullptr || si->si_code <= 0) raise(sig);
   (void)uc;
 }
 
-void InstallGuard() {
-  std::call_once(installOnce, [] {
-    struct sigaction sa;
-    std::memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = OnSigbus;
-    // SA_NODEFER: the jump leaves the handler without sigreturn, so SIGBUS must not stay blocked.
-    sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
-    sigemptyset(&sa.sa_mask);
-    installed = sigaction(SIGBUS, &sa, &previousBus) == 0;
-  });
+bool InstallGuard() {
+  if (ours.load()) return true;
+  std::lock_guard<std::mutex> lock(installMutex);
+  if (ours.load()) return true;
+  struct sigaction sa;
+  std::memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = OnSigbus;
+  // SA_NODEFER: the jump leaves the handler without sigreturn, so SIGBUS must not stay blocked.
+  sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  struct sigaction before;
+  if (sigaction(SIGBUS, &sa, &before) != 0) return false;
+  if (before.sa_sigaction != OnSigbus) previousBus = before;
+  ours.store(true);
+  return true;
 }
 
 // Runs `fn` (plain loads and atomics on the mapping, nothing with a destructor); returns false
 // when it faulted.
 template <typename Fn>
 bool Guarded(Fn fn) {
-  InstallGuard();
-  if (!installed) return false;
+  if (!InstallGuard()) return false;
   sigjmp_buf jump;
   guardJump = &jump;  // also makes sure this thread's TLS block exists before any fault
   if (sigsetjmp(jump, 0) != 0) {

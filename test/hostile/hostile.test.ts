@@ -98,6 +98,14 @@ describe('POSIX named semaphores under attack', () => {
     assert.equal(listed.unreadable, 'EINVAL');
   });
 
+  it('the SIGBUS guard catches only its own faults: a SIGBUS sent with kill() keeps its default action', () => {
+    const script = `const b = require(${JSON.stringify(path.join(__dirname, '..', '..', 'native', 'build', 'Release', 'shmscope.node'))});
+      const s = new b.PosixSem('/${fresh('guard')}', true, true, 0o600, 1); s.tryWait(); s.close();
+      process.kill(process.pid, 'SIGBUS'); setTimeout(() => process.exit(0), 10000);`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: BOUND_MS });
+    assert.equal(r.signal, 'SIGBUS', `status ${r.status}, stderr ${r.stderr}`);
+  });
+
   it('a semaphore file too short says how short, not only "does not exist"', () => {
     const name = fresh('short');
     writeFileSync(`${SHM}/sem.${name}`, Buffer.alloc(5));
