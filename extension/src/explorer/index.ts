@@ -7,6 +7,7 @@ import * as ipc from '../ipc';
 import type { IpcRecord, Limit, Listing } from '../ipc/types';
 import { describeFailure, log } from '../log';
 import {
+import { escapeControl } from '../shared/escape';
   contextValue, GROUPS, isEmpty, limitDescription, limitLabel, matches, objectDescription, objectIcon, objectLabel,
   objectTooltip, records, type GroupSpec,
 } from './model';
@@ -150,7 +151,7 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
         return item;
       }
       case 'note': {
-        const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
+        const item = new vscode.TreeItem(escapeControl(node.text), vscode.TreeItemCollapsibleState.None);
         item.iconPath = new vscode.ThemeIcon(node.icon);
         item.contextValue = 'note';
         return item;

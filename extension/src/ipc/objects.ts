@@ -1,7 +1,7 @@
 // Operations on one object: open a segment for reading and writing, semaphore operations,
 // message peeks, create and remove. Arguments are normalised here so the native module sees only
 // canonical input, and every failure leaves as an IpcError with a sentence for the user.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import { native, userError, type ErrorContext } from './errors';
 import { binding, type RawPosixSem, type RawPosixShm, type RawShmSegment, type RawWait } from './native';
 import { isoTime, readSysv, userName } from './procfs';
@@ -21,8 +21,9 @@ function ownerOf(t: Target): string | undefined {
     }
     const file =
       t.kind === 'posix-shm' ? `/dev/shm${t.name}` : t.kind === 'posix-sem' ? `/dev/shm/sem.${t.name.slice(1)}` : `/dev/mqueue${t.name}`;
-    const st = statSync(file);
-    return `mode ${octal(st.mode)}, owner ${userName(st.uid)}`;
+    // lstat: a symlink's target (/etc/shadow) must not lend the object its owner.
+    const st = lstatSync(file);
+    return st.isFile() ? `mode ${octal(st.mode)}, owner ${userName(st.uid)}` : undefined;
   } catch {
     return undefined;
   }
