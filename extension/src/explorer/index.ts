@@ -6,8 +6,8 @@ import { readConfig, SECTION, type Config } from '../config';
 import * as ipc from '../ipc';
 import type { IpcRecord, Limit, Listing } from '../ipc/types';
 import { describeFailure, log } from '../log';
-import {
 import { escapeControl } from '../shared/escape';
+import {
   contextValue, GROUPS, isEmpty, limitDescription, limitLabel, matches, objectDescription, objectIcon, objectLabel,
   objectTooltip, records, type GroupSpec,
 } from './model';
