@@ -1,11 +1,11 @@
 // Recordings on disk and from live objects: the Node side of `extension/src/shared/record`, used
 // by `shmscope record` and by the inspector's Start Recording. No vscode import.
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { describeTarget, formatTarget, openShm, parseTarget, psemValue, resolveKey, semGet, type Target } from '../ipc';
 import { userError } from '../ipc/errors';
 import { binding } from '../ipc/native';
-import { Recorder, Recording, findSeqlock, runRecording, type RandomAccess, type RecordedRange, type RecorderStats, type RecordingHeader } from '../shared/record';
+import { Recorder, Recording, RecordingError, findSeqlock, runRecording, type RandomAccess, type RecordedRange, type RecorderStats, type RecordingHeader } from '../shared/record';
 import { findType, defaultSegment, type Schema } from '../shared/schema';
 
 /** The largest window one frame reads (each frame copies and compares all of it). */
@@ -15,7 +15,12 @@ const MAX_WINDOW = 64 << 20;
 export class RecordingFile implements RandomAccess {
   private readonly fd: number;
   constructor(readonly path: string) {
-    this.fd = openSync(path, 'r');
+    // O_NONBLOCK: a FIFO named like a recording must not block the open; only a regular file is read.
+    this.fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    if (!fstatSync(this.fd).isFile()) {
+      closeSync(this.fd);
+      throw new RecordingError(`${path} is not a regular file`);
+    }
   }
   get size(): number {
     return fstatSync(this.fd).size;

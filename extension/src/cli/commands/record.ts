@@ -1,11 +1,12 @@
 // shmscope record TARGET [--hz N] [--duration D] [--range OFF:LEN]… [--schema S.shms [--type T]] [--sem TARGET | --no-sem] -o FILE.shmrec
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { parseTarget } from '../../ipc';
 import { semaphoresOf, startRecording } from '../../record';
 import { parseRange, type RecordedRange } from '../../shared/record';
+import { escapeControl as esc } from '../../shared/escape';
 import { findType, formatDiagnostic } from '../../shared/schema';
 import { UserError } from '../errors';
+import { readRegularFile, SCHEMA_LIMIT } from '../input';
 import { duration, size } from '../format';
 import { loadSchema } from './decode';
 
@@ -36,11 +37,11 @@ export function register(program: Command): void {
         const s = loadSchema(opts.schema);
         const errs = s.diagnostics.filter((d) => d.severity === 'error');
         if (errs.length) {
-          for (const d of errs.slice(0, 20)) process.stderr.write(`${formatDiagnostic(opts.schema, d)}\n`);
+          for (const d of errs.slice(0, 20)) process.stderr.write(`${esc(formatDiagnostic(opts.schema, d))}\n`);
           throw new UserError(`the schema ${opts.schema} has ${errs.length} error${errs.length === 1 ? '' : 's'} (run shmscope check --schema ${opts.schema})`);
         }
         if (opts.type && !findType(s, opts.type)) throw new UserError(`no type "${opts.type}" in ${opts.schema}`);
-        schema = { schema: s, file: opts.schema, text: readFileSync(opts.schema, 'utf8'), type: opts.type };
+        schema = { schema: s, file: opts.schema, text: readRegularFile(opts.schema, 'schema', SCHEMA_LIMIT).toString('utf8'), type: opts.type };
       } else if (opts.type) throw new UserError('--type needs --schema');
       const target = parseTarget(targetText, 'shm');
       const sem = typeof opts.sem === 'string' ? opts.sem : opts.sem === false ? undefined : semaphoresOf(target);

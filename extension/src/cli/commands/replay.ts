@@ -1,16 +1,15 @@
 // shmscope replay FILE.shmrec [--json | --csv FIELD…] [--schema S.shms [--type T]]
 import type { Command } from 'commander';
-import { once } from 'node:events';
 import { openRecording } from '../../record';
 import { changedRanges, fieldValue, FrameDecoder, RecordingError, type Recording } from '../../shared/record';
 import type { JsonValue } from '../../shared/schema';
+import { escapeControl as esc } from '../../shared/escape';
 import { UserError } from '../errors';
+import * as stdout from '../output';
 import { size } from '../format';
 import { loadSchema } from './decode';
 
-async function write(text: string): Promise<void> {
-  if (!process.stdout.write(text)) await once(process.stdout, 'drain');
-}
+const write = (text: string) => stdout.write(text);
 
 /** Opens a recording for a command; a file that is not one is a user error. */
 export function openForCommand(file: string): { recording: Recording; close: () => void } {
@@ -19,8 +18,10 @@ export function openForCommand(file: string): { recording: Recording; close: () 
     return { recording, close: () => f.close() };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError(`cannot read ${file}: no such file`);
     if (e instanceof RecordingError) throw new UserError(`${file}: ${e.message}`);
+    if (code === 'ENOENT') throw new UserError(`cannot read ${file}: no such file`);
+    if (code === 'EACCES' || code === 'EPERM') throw new UserError(`cannot read ${file}: permission denied`);
+    if (typeof code === 'string') throw new UserError(`cannot read ${file}: ${(e as Error).message}`);
     throw e;
   }
 }
@@ -30,8 +31,8 @@ const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 /** A CSV cell: numbers as they are, text quoted when it needs to be. */
 function cell(v: JsonValue | undefined): string {
   if (v === undefined || v === null) return '';
-  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  const s = esc(typeof v === 'object' ? JSON.stringify(v) : String(v));
+  return /[",]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 /** The decoder for a command: the recording's own schema, or --schema over it. */
@@ -61,7 +62,8 @@ export function register(program: Command): void {
         const h = rec.header;
         if (opts.csv && !dec.type) throw new UserError(`${file} carries no schema: give --schema to name fields`);
         if (!opts.json && !opts.csv) {
-          await write(`${h.title} (${h.target}) on ${h.host}, from ${h.start}: ${rec.frameCount} frames over ${(rec.durationMs / 1000).toFixed(1)} s at ${h.hz} Hz, ${size(h.size)} per frame${h.seqlock ? `, seqlock ${h.seqlock.path}` : ''}${h.semaphores ? `, semaphores of ${h.semaphores.target}` : ''}${h.schema ? `, schema ${h.schema.file}${h.schema.type ? `#${h.schema.type}` : ''}` : ''}\n`);
+          // The header comes from the file: its texts are escaped before they reach a terminal.
+          await write(`${esc(h.title)} (${esc(h.target)}) on ${esc(h.host)}, from ${esc(h.start)}: ${rec.frameCount} frames over ${(rec.durationMs / 1000).toFixed(1)} s at ${h.hz} Hz, ${size(h.size)} per frame${h.seqlock ? `, seqlock ${esc(h.seqlock.path)}` : ''}${h.semaphores ? `, semaphores of ${esc(h.semaphores.target)}` : ''}${h.schema ? `, schema ${esc(h.schema.file)}${h.schema.type ? `#${esc(h.schema.type)}` : ''}` : ''}\n`);
           if (rec.tornCount) await write(`${rec.tornCount} torn frame${rec.tornCount === 1 ? '' : 's'} (no stable seqlock generation within the frame's budget)\n`);
         }
         if (opts.csv) await write(`${['frame', 't_ms', ...opts.csv].map(cell).join(',')}\n`);
@@ -96,7 +98,7 @@ export function register(program: Command): void {
           }
           const failed = d.checks.filter((c) => c.ok === false).map((c) => `${c.kind} ${c.path}`);
           const changed = ranges.reduce((a, r) => a + r.length, 0);
-          await write(`#${i}  ${(f.timeMs / 1000).toFixed(3)} s  ${changed} byte${changed === 1 ? '' : 's'} changed in ${ranges.length} range${ranges.length === 1 ? '' : 's'}${f.torn ? '  TORN' : ''}${h.semaphores ? `  sems ${f.sems.join(' ')}` : ''}${failed.length ? `  ✗ ${failed.join(', ')}` : ''}\n`);
+          await write(`#${i}  ${(f.timeMs / 1000).toFixed(3)} s  ${changed} byte${changed === 1 ? '' : 's'} changed in ${ranges.length} range${ranges.length === 1 ? '' : 's'}${f.torn ? '  TORN' : ''}${h.semaphores ? `  sems ${f.sems.join(' ')}` : ''}${failed.length ? `  ✗ ${esc(failed.join(', '))}` : ''}\n`);
         }
       } catch (e) {
         if (e instanceof RecordingError) throw new UserError(`${file}: ${e.message}`);
