@@ -15,11 +15,15 @@ import type { StructType, Type } from './types';
 
 export { compileSchema, findField, allFieldNames, exprText, FORMATS, CHECKSUMS, type Schema, type Definition } from './compile';
 export { decodeType, fieldAt, formatInt, enumName, textOf, type CheckResult, type DecodedNode, type DecodeOptions, type JsonValue, type NodeKind } from './decode';
+export { importHeader, type ImportResult, type ImportOptions } from './import';
+export { nodeIncludeHost, systemIncludeDirs } from './host-node';
+export type { IncludeHost } from './preprocess';
+export type { CompileOptions } from './compile';
 export { toJson, fastDecoder, type JsonOptions, type JsonReport } from './json';
 export { checksum, summer, type ChecksumAlgorithm } from './checksum';
 export type { Diagnostic, Range, Pos, Severity } from './lexer';
 export type { Type, StructType, Field, EnumType, ArrayType, OffsetType, IntType } from './types';
-export { layoutOf, symbols, hoverAt, definitionAt, completionsAt, inlayHints, formatSchema, importHeader, wordAt, type LayoutRow, type SchemaSymbol, type Completion } from './service';
+export { layoutOf, symbols, hoverAt, definitionAt, completionsAt, inlayHints, formatSchema, wordAt, type LayoutRow, type SchemaSymbol, type Completion } from './service';
 
 /** Parses, checks and lays out a schema (alias of compileSchema). */
 export function parseSchema(text: string, uri = 'schema.shms'): Schema {
