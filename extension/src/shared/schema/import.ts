@@ -6,6 +6,7 @@
 import type { Decl } from './ast';
 import { compileSchema, type CompileOptions } from './compile';
 import type { Token } from './lexer';
+import { nodeIncludeHost } from './host-node';
 import { formatSchema } from './service';
 
 export interface ImportResult {
@@ -21,7 +22,11 @@ export interface ImportResult {
 }
 
 export interface ImportOptions extends CompileOptions {
-  /** Keep every type of every included file (input already preprocessed by another compiler). */
+  /**
+   * Keep the types of every included file, not only those the header's own types use. The default
+   * is true for a header that is itself in a system include folder (`sys/stat.h` declares its
+   * types in `bits/`), false for the user's own headers.
+   */
   allTypes?: boolean;
 }
 
@@ -38,6 +43,8 @@ function declared(d: Decl, out: string[]) {
 /** A `.shms` from a C header: its types and numeric #defines; what was left out is listed. */
 export function importHeader(header: string, name = 'header.h', options: ImportOptions = {}): ImportResult {
   const schema = compileSchema(header, name, { ...options, evaluateDefines: true });
+  const system = (options.host ?? nodeIncludeHost).systemDirs();
+  const all = options.allTypes ?? system.some((d) => name.startsWith(`${d.replace(/\/+$/, '')}/`));
   const toks = schema.tokens;
   const spans = schema.spans;
   // Which spans define which names, and which are the header's own.
@@ -54,7 +61,7 @@ export function importHeader(header: string, name = 'header.h', options: ImportO
   const keep = new Uint8Array(spans.length);
   const work: number[] = [];
   spans.forEach((s, i) => {
-    if (options.allTypes || !toks[s.start]?.origin) {
+    if (all || !toks[s.start]?.origin) {
       keep[i] = 1;
       work.push(i);
     }

@@ -83,6 +83,18 @@ interface FileState {
   at?: Range;
 }
 
+/** Tokens of included files, kept across compiles while the host returns the same text. */
+const sharedTokens = new Map<string, { text: string; tokens: Token[]; diagnostics: Diagnostic[] }>();
+function tokensOf(path: string, text: string): { tokens: Token[]; diagnostics: Diagnostic[] } {
+  const c = sharedTokens.get(path);
+  if (c && c.text === text) return c;
+  const r = tokenize(text);
+  if (sharedTokens.size > 2000) sharedTokens.clear();
+  const entry = { text, tokens: r.tokens, diagnostics: r.diagnostics };
+  sharedTokens.set(path, entry);
+  return entry;
+}
+
 const hsUnion = (a: ReadonlySet<string> | undefined, b: ReadonlySet<string>): ReadonlySet<string> => {
   if (!a || a.size === 0) return b;
   if (b.size === 0) return a;
@@ -356,7 +368,15 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
   };
 
   /** Where an include is, or undefined. `next`: search after the current file's folder. */
+  const found = new Map<string, { path: string; dirIndex: number } | undefined>();
   const find = (name: string, quoted: boolean, next: boolean): { path: string; dirIndex: number } | undefined => {
+    const key = `${quoted ? 'q' : 'a'}${next ? cur.dirIndex : ''}|${quoted ? cur.dir : ''}|${name}`;
+    if (found.has(key)) return found.get(key);
+    const r = findUncached(name, quoted, next);
+    found.set(key, r);
+    return r;
+  };
+  const findUncached = (name: string, quoted: boolean, next: boolean): { path: string; dirIndex: number } | undefined => {
     if (!host) return undefined;
     if (name.startsWith('/')) return host.read(name) !== undefined ? { path: name, dirIndex: -1 } : undefined;
     const dirs = searchDirs();
@@ -395,8 +415,7 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
     }
     let toks = tokenCache.get(found.path);
     if (!toks) {
-      const text = host!.read(found.path) ?? '';
-      const r = tokenize(text);
+      const r = tokensOf(found.path, host!.read(found.path) ?? '');
       for (const d of r.diagnostics) report({ ...directive, range: d.range }, d.severity, `${d.message} in ${found.path}`);
       toks = r.tokens;
       tokenCache.set(found.path, toks);
@@ -543,10 +562,18 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
         },
       };
     })();
+    let originLine = -1;
+    let origin = '';
     const emit = (t: Token) => {
       if (t.bad) report(t, 'error', t.bad);
       if (file.main) out.push(t);
-      else out.push({ ...t, range: file.at!, origin: t.origin ?? `${file.path}:${t.range.start.line + 1}` });
+      else {
+        if (!t.origin && t.range.start.line !== originLine) {
+          originLine = t.range.start.line;
+          origin = `${file.path}:${originLine + 1}`;
+        }
+        out.push({ ...t, range: file.at!, origin: t.origin ?? origin });
+      }
     };
     while (file.i < toks.length) {
       const t = toks[file.i]!;
