@@ -376,6 +376,7 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
     for (;;) {
       const t = peek();
       if (t.kind !== 'ident') return;
+      if (t.text === '_Atomic' && at('(', 1)) return;
       if (QUALIFIERS.has(t.text)) next();
       else if (t.text === 'be' || t.text === 'le') {
         // `be`/`le` as qualifiers only when a type or a name follows (so a field may be named `le`).

@@ -64,7 +64,8 @@ export interface Macro {
 
 const MAX_INCLUDE_DEPTH = 200;
 const MAX_EXPANSION_DEPTH = 200;
-const MAX_EXPANDED_TOKENS = 20_000_000;
+/** Most tokens all macro replacements of one file may produce (`#define f(x) f(x) x` doubles per call). */
+const MAX_EXPANDED_TOKENS = 2_000_000;
 const SPECIAL = ['__FILE__', '__LINE__', '__COUNTER__', '__INCLUDE_LEVEL__', '__BASE_FILE__', '__DATE__', '__TIME__', '__has_include', '__has_include_next', '__has_attribute', '__has_cpp_attribute', '__has_c_attribute', '__has_builtin'];
 
 /** Headers the engine knows without a compiler: their types are builtin. */
@@ -120,6 +121,7 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
   let systemDirs: string[] | undefined;
   const searchDirs = (): string[] => [...(opts.includePath ?? []), ...(systemDirs ??= host?.systemDirs() ?? [])];
   let expandedCount = 0;
+  let exhausted = false;
   let counter = 0;
   let includeDepth = 0;
 
@@ -180,13 +182,16 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
     }
   };
 
+  /** `#x`: the argument's spelling as a string literal, `"` and `\` of its literals escaped. */
   const stringize = (arg: Token[], at: Token): Token => {
-    let s = '';
+    let lit = '';
     arg.forEach((t, i) => {
-      if (i > 0 && t.space) s += ' ';
-      s += t.kind === 'string' || t.kind === 'char' ? (t.raw ?? t.text) : t.text;
+      if (i > 0 && t.space) lit += ' ';
+      lit += t.kind === 'string' || t.kind === 'char' ? (t.raw ?? t.text).replace(/[\\"]/g, '\\$&') : t.text;
     });
-    return { kind: 'string', text: s, raw: JSON.stringify(s), range: at.range, start: at.start, end: at.end, ...(at.origin ? { origin: at.origin } : {}) };
+    const raw = `"${lit}"`;
+    const text = tokenize(raw).tokens[0]?.text ?? lit;
+    return { kind: 'string', text, raw, range: at.range, start: at.start, end: at.end, ...(at.origin ? { origin: at.origin } : {}) };
   };
 
   const paste = (a: Token, b: Token, at: Token): Token[] => {
@@ -250,6 +255,11 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
       if (pi >= 0) {
         const pasted = body[k + 1]?.kind === 'punct' && body[k + 1]!.text === '##';
         const arg = pasted ? (args[pi] ?? []) : expandedArg(pi);
+        if (exhausted || expandedCount + res.length + arg.length > MAX_EXPANDED_TOKENS) {
+          if (!exhausted) report(at, 'error', `macro expansion of ${m.name} too deep or too large: macros are not expanded from here`);
+          exhausted = true;
+          return [];
+        }
         placemarker = arg.length === 0;
         for (let j = 0; j < arg.length; j++) res.push(j === 0 ? { ...arg[j]!, space: b.space } : arg[j]!);
         continue;
@@ -257,6 +267,7 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
       placemarker = false;
       res.push(b);
     }
+    expandedCount += res.length;
     // Every token of the result gets the call's hide set and the call's place.
     return res.map((t) => ({ ...t, bol: undefined, hide: hsUnion(t.hide, hide), range: at.range, ...(at.origin ? { origin: at.origin } : {}) }));
   };
@@ -272,8 +283,9 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
       inp.push(r);
       return true;
     }
-    if (depth > MAX_EXPANSION_DEPTH || (expandedCount += m.body.length) > MAX_EXPANDED_TOKENS) {
-      report(t, 'error', `macro expansion of ${t.text} too deep or too large`);
+    if (depth > MAX_EXPANSION_DEPTH || expandedCount > MAX_EXPANDED_TOKENS) {
+      if (!exhausted) report(t, 'error', `macro expansion of ${t.text} too deep or too large: macros are not expanded from here`);
+      exhausted = true;
       return false;
     }
     if (cur.main && !t.origin) uses.push({ name: t.text, range: t.range });
