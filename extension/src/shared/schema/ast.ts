@@ -80,6 +80,8 @@ export interface StructDecl {
   attrs: Attr[];
   range: Range;
   segment?: { binding?: { kind: 'key' | 'id' | 'posix'; value: Expr | string; range: Range } };
+  /** Its body was not read (nested too deeply): the type has no layout. */
+  broken?: string;
 }
 
 export interface EnumItem {

@@ -390,7 +390,25 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
   const outerNames = new Set<string>();
   for (const d of parsed.decls) if (d.kind === 'struct') for (const m of d.members) if (m.name) outerNames.add(m.name);
 
-  const resolveTypedef = (d: TypedefDecl): Type | undefined => {
+  /** Types resolved inside one another (typedef chains, nested structs): bounded, not the stack. */
+  let nesting = 0;
+  let nestingReported = false;
+  const bounded = <T>(range: Range, run: () => T | undefined): T | undefined => {
+    if (nesting >= 500) {
+      if (!nestingReported) err(range, 'types nested more than 500 deep: not resolved');
+      nestingReported = true;
+      return undefined;
+    }
+    nesting++;
+    try {
+      return run();
+    } finally {
+      nesting--;
+    }
+  };
+
+  const resolveTypedef = (d: TypedefDecl): Type | undefined => (resolved.has(d) ? resolved.get(d) : bounded(d.nameRange, () => resolveTypedefNow(d)));
+  const resolveTypedefNow = (d: TypedefDecl): Type | undefined => {
     const done = resolved.get(d);
     if (done) return done;
     if (inProgress.has(d)) {
@@ -474,7 +492,8 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
     return t;
   };
 
-  const resolveStruct = (d: StructDecl): StructType | undefined => {
+  const resolveStruct = (d: StructDecl): StructType | undefined => (resolved.has(d) ? resolveStructNow(d) : bounded(d.nameRange, () => resolveStructNow(d)));
+  const resolveStructNow = (d: StructDecl): StructType | undefined => {
     const done = resolved.get(d);
     if (done) {
       if ((done as StructType).incomplete) {
@@ -519,6 +538,7 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
     let lastEnd = 0;
     const pack = d.pack;
     const errorsBefore = diagnostics.length;
+    if (d.broken) t.errors = [{ range: d.range, severity: 'error', message: d.broken }];
     // A member that cannot be laid out leaves every later offset unknown: the layout stops there
     // (no member is ever placed at a guessed offset), and the struct carries the errors.
     const stop = (range: Range, message?: string) => {
@@ -543,7 +563,8 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
       }
       const inner = brokenPart(ty);
       if (inner) {
-        stop(m.type.range, `member "${m.name ?? ''}" has the type ${inner.name}, whose layout has errors`);
+        // The inner type's own diagnostic is where the problem is; this struct only carries it.
+        t.errors = [...(inner.errors ?? [])];
         break;
       }
       const attrs = checkAttrs(m.attrs, ty, fieldNames, m);

@@ -576,13 +576,30 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
     }
   };
 
+  let tooDeepReported = false;
   const structBody = (union: boolean, tag: Token | undefined, kw: Range, ex: Extras): StructDecl => {
     const open = expect('{');
-    enter();
     const members: MemberDecl[] = [];
     const decl: StructDecl = {
       kind: 'struct', union, name: tag?.text, nameRange: tag?.range ?? kw, members, packed: false, pack: 0, attrs: [], range: span(kw, open.range),
     };
+    if (depth + 1 > MAX_DEPTH - 20) {
+      // Too deep: one diagnostic here, the whole body skipped, the type marked as having no layout;
+      // the declarations around it keep their results.
+      if (!tooDeepReported) diagnostics.push({ range: open.range, severity: 'error', message: `structs nested deeper than ${MAX_DEPTH - 20}: this one is not read` });
+      tooDeepReported = true;
+      let d = 1;
+      while (d > 0 && peek().kind !== 'eof') {
+        const t = next();
+        if (t.text === '{') d++;
+        else if (t.text === '}') d--;
+      }
+      decl.broken = `structs nested deeper than ${MAX_DEPTH - 20}`;
+      decl.range = span(kw, prevEnd());
+      decls.push(decl);
+      return decl;
+    }
+    enter();
     try {
       while (!at('}') && peek().kind !== 'eof') {
         if (peek().kind === 'pragma') {
