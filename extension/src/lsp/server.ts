@@ -7,6 +7,7 @@ import {
   type Connection, type DocumentSymbol,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { FrameFilter } from './frames';
 import {
   compileSchema, completionsAt, definitionAt, formatSchema, hoverAt, inlayHints, symbols, type Completion, type Schema, type SchemaSymbol,
 } from '../shared/schema';
@@ -23,7 +24,16 @@ const COMPLETION_KIND: Record<Completion['kind'], CompletionItemKind> = {
   pragma: CompletionItemKind.Keyword, constant: CompletionItemKind.Constant, value: CompletionItemKind.Value,
 };
 
-export function startServer(connection: Connection = createConnection(ProposedFeatures.all, process.stdin, process.stdout)): Connection {
+/** stdin through the frame filter: a malformed frame is logged and dropped, the server keeps serving. */
+function checkedStdin(): NodeJS.ReadableStream {
+  const filter = new FrameFilter((m) => process.stderr.write(`shmscope lsp: ${m}\n`));
+  process.stdin.pipe(filter);
+  // The reader closes the server when its input ends: pass the end on.
+  process.stdin.on('end', () => filter.end());
+  return filter;
+}
+
+export function startServer(connection: Connection = createConnection(ProposedFeatures.all, checkedStdin(), process.stdout)): Connection {
   const documents = new TextDocuments(TextDocument);
   const compiled = new Map<string, { version: number; schema: Schema }>();
   const timers = new Map<string, NodeJS.Timeout>();
