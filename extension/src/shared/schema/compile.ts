@@ -546,26 +546,36 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
       t.errors = diagnostics.slice(errorsBefore).filter((x) => x.severity === 'error');
       if (!t.errors.length) t.errors.push({ range, severity: 'error', message: `the layout of ${t.name} is unknown from here` });
     };
+    // After the layout stopped, the rest of the members are still checked (types, attributes).
+    let stopped = false;
     for (const m of d.members) {
       const ty = resolveRef(m.type, true, fieldNames);
+      if (stopped) {
+        if (ty) checkAttrs(m.attrs, ty, fieldNames, m);
+        continue;
+      }
       if (!ty) {
         addNames(m, undefined);
         stop(m.type.range);
-        break;
+        stopped = true;
+        continue;
       }
       if (ty.k === 'void') {
         stop(m.type.range, ty.fn ? `member "${m.name ?? ''}" is a function; only a pointer to one can be a member` : 'a member cannot be void');
-        break;
+        stopped = true;
+        continue;
       }
       if (ty.k === 'struct' && ty.incomplete) {
         stop(m.type.range, ty.opaque ? `member "${m.name ?? ''}" has the incomplete type ${ty.name} (it is declared but never defined)` : undefined);
-        break;
+        stopped = true;
+        continue;
       }
       const inner = brokenPart(ty);
       if (inner) {
         // The inner type's own diagnostic is where the problem is; this struct only carries it.
         t.errors = [...(inner.errors ?? [])];
-        break;
+        stopped = true;
+        continue;
       }
       const attrs = checkAttrs(m.attrs, ty, fieldNames, m);
       const cond = m.attrs.find((a) => a.name === 'if')?.args[0]?.expr;

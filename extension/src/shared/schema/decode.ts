@@ -86,6 +86,8 @@ export class DecodeContext {
   work = 0;
   private pages = new Map<number, Uint8Array>();
   private exhausted = false;
+  /** Structs with layout errors already reported in this decode. */
+  readonly brokenReported = new Set<StructType>();
   /** The size when the decode started; a smaller size later means the object shrank meanwhile. */
   readonly initialSize: number;
   /** Why decoding stopped early (the object shrank or could not be read), once known. */
@@ -811,6 +813,11 @@ class Node implements DecodedNode {
           this.diagnostics.push({ range: this.range, severity: 'warning', message: `nesting deeper than ${ctx.maxDepth}: not decoded` });
           this.display = '(too deep)';
           return;
+        }
+        if (t.errors?.length && !ctx.brokenReported.has(t)) {
+          // The layout stops at a member with an error: say so beside the struct, once per decode.
+          ctx.brokenReported.add(t);
+          for (const e of t.errors) this.diagnostics.push({ range: e.range, severity: 'error', message: `${t.name} is decoded only up to its first error: ${e.message}` });
         }
         this.inst = p.element ? new Inst(ctx, t, p.offset, this.owner, this.path, this.depth) : this.owner.child(p);
         this.childCount = this.inst.placements().filter((x) => x.present).length;

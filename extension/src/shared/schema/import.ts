@@ -79,6 +79,7 @@ export function importHeader(header: string, name = 'header.h', options: ImportO
   }
   const out: string[] = [`// Imported from ${name} by shmscope: its types (macros expanded, with the types it uses from its includes) and numeric #defines.`];
   let defines = 0;
+  const defineLines: string[] = [];
   const skipped: string[] = [];
   for (const [n, d] of schema.defines) {
     const v = schema.values?.get(n);
@@ -87,10 +88,11 @@ export function importHeader(header: string, name = 'header.h', options: ImportO
     else if (v === undefined) skipped.push(`${line}: #define ${n} (not a numeric constant)`);
     else {
       const single = d.tokens.length === 1 && d.tokens[0]!.kind === 'number' ? d.tokens[0]!.text : undefined;
-      out.push(`#define ${n} ${single ?? v.toString()}`);
+      defineLines.push(`#define ${n} ${single ?? v.toString()}`);
       defines++;
     }
   }
+  if (defineLines.length) out.push(defineLines.join('\n'));
   let types = 0;
   spans.forEach((s, i) => {
     if (!keep[i]) return;

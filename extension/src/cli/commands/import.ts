@@ -1,0 +1,83 @@
+// shmscope import HEADER.h [-I DIR]… [-D NAME[=VALUE]]… [-o OUT.shms] [--json] [--cpp "cc -E"]
+// The one implementation of header import: the editor's "Import C Header as Schema…" runs this
+// command in a child process, so a big header never blocks the extension host.
+import { spawnSync } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { importHeader, type ImportResult } from '../../shared/schema';
+import { UserError } from '../errors';
+import { schemaOptions, withSchemaOptions } from '../schema-options';
+
+/** Largest header read (a preprocessed translation unit of a big project fits). */
+const MAX_HEADER_BYTES = 256 << 20;
+
+function readHeader(file: string): string {
+  let st;
+  try {
+    st = statSync(file);
+  } catch (e) {
+    throw new UserError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  if (!st.isFile()) throw new UserError(`${file} is not a regular file`);
+  if (st.size > MAX_HEADER_BYTES) throw new UserError(`${file} is larger than ${MAX_HEADER_BYTES >> 20} MiB`);
+  return readFileSync(file, 'utf8');
+}
+
+/** The header preprocessed by the user's own compiler (`--cpp "cc -E"`), for exact fidelity with their flags. */
+function runCpp(command: string, file: string, include: string[], define: string[]): string {
+  const [exe, ...args] = command.trim().split(/\s+/);
+  if (!exe) throw new UserError('--cpp needs a command, like "cc -E"');
+  const r = spawnSync(exe, [...args, ...include.map((d) => `-I${d}`), ...define.map((d) => `-D${d}`), file], { encoding: 'utf8', maxBuffer: MAX_HEADER_BYTES, timeout: 120_000 });
+  if (r.error) throw new UserError(`cannot run ${exe}: ${(r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such command' : r.error.message}`);
+  if (r.status !== 0) throw new UserError(`${command} failed (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n')[0] ?? ''}`);
+  return r.stdout;
+}
+
+export interface ImportCommandOptions {
+  output?: string;
+  json?: boolean;
+  cpp?: string;
+  allTypes?: boolean;
+  include?: string[];
+  define?: string[];
+}
+
+/** Runs an import as the command does; returns what it wrote. */
+export function runImport(header: string, opts: ImportCommandOptions): ImportResult & { output?: string } {
+  const file = path.resolve(header);
+  const result = opts.cpp
+    ? importHeader(runCpp(opts.cpp, file, opts.include ?? [], opts.define ?? []), file, { allTypes: opts.allTypes ?? true, includePath: [] })
+    : importHeader(readHeader(file), file, { ...schemaOptions(opts), ...(opts.allTypes !== undefined ? { allTypes: opts.allTypes } : {}) });
+  if (opts.output) {
+    try {
+      writeFileSync(opts.output, result.text);
+    } catch (e) {
+      throw new UserError(`cannot write ${opts.output}: ${(e as Error).message}`);
+    }
+  }
+  return { ...result, ...(opts.output ? { output: opts.output } : {}) };
+}
+
+export function register(program: Command): void {
+  withSchemaOptions(program
+    .command('import'))
+    .description('write an offset schema from a C header: its types (macros expanded) and numeric #defines; lists what it skipped')
+    .argument('<header>', 'the C header')
+    .option('-o, --output <file>', 'write the schema here (default: standard output)')
+    .option('--json', 'a JSON report: {output, types, defines, skipped, diagnostics} (and text without -o)')
+    .option('--cpp <command>', 'preprocess with this compiler instead (e.g. "cc -E"), with the -I/-D given')
+    .option('--all-types', "keep every type of the header's includes, not only those its types use")
+    .action((header: string, opts: ImportCommandOptions) => {
+      const r = runImport(header, opts);
+      if (opts.json) {
+        const report = { output: r.output ?? null, types: r.types, defines: r.defines, skipped: r.skipped, diagnostics: r.diagnostics, ...(r.output ? {} : { text: r.text }) };
+        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        return;
+      }
+      if (!r.output) process.stdout.write(r.text);
+      for (const d of r.diagnostics) process.stderr.write(`${header}:${d}\n`);
+      const summary = `${r.output ? `wrote ${r.output}: ` : ''}${r.types} type declaration${r.types === 1 ? '' : 's'}, ${r.defines} #define${r.defines === 1 ? '' : 's'}; skipped ${r.skipped.length} (functions, variables, other macros: --json lists them)`;
+      process.stderr.write(`shmscope: ${summary}\n`);
+    });
+}
