@@ -29,6 +29,8 @@ const QUALIFIERS = new Set([
 /** Words that never name a declarator. */
 const NOT_A_NAME = new Set(['__attribute__', '__attribute', 'alignas', '_Alignas', '__asm__', '__asm', 'asm']);
 const MAX_DEPTH = 200;
+/** GNU attributes that change a layout in ways the engine does not model. */
+const LAYOUT_ATTRS = new Set(['vector_size', 'scalar_storage_order', 'ms_struct', 'gcc_struct', 'designated_init_layout']);
 /** Most binary operators in one expression (a longer chain would overflow the evaluators' stack). */
 const MAX_OPERATORS = 2000;
 
@@ -333,8 +335,12 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
             next();
             into.mode = ident('a machine mode').text.replace(/^__(.*)__$/, '$1');
             expect(')');
+          } else if (LAYOUT_ATTRS.has(name)) {
+            // It changes the layout and the engine does not do it: never a silent difference from gcc.
+            diagnostics.push({ range: prevEnd(), severity: 'error', message: `__attribute__((${name})) changes the layout and is not supported` });
+            if (at('(')) skipParens();
           } else if (at('(')) {
-            // Other GNU attributes (mode, unused…) carry no layout: skip their arguments.
+            // Other GNU attributes (unused, nonnull…) carry no layout: skip their arguments.
             let d = 0;
             do {
               const t = next();
