@@ -80,6 +80,11 @@ export const SETTINGS = {
     default: [],
     description: 'Folders searched for `#include` files of `.shms` schemas and imported headers, before the system include folders (absolute, or relative to the workspace folder), like `-I` for a compiler.',
   } satisfies SettingSpec<string[]>,
+  'schema.cpp': {
+    type: 'string',
+    default: '',
+    description: 'A preprocessor command for **Import C Header as Schema…**, e.g. `cc -E -DMY_FLAG`: the header is preprocessed by your own compiler with your flags instead of the engine\'s preprocessor. Empty: the engine\'s.',
+  } satisfies SettingSpec<string>,
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;
@@ -98,6 +103,8 @@ export interface Config {
   schemas: Record<string, string>;
   /** `#include` folders of schemas (as written: relative ones are relative to the workspace folder). */
   schemaIncludePath: string[];
+  /** `shmscope.schema.cpp`: the import's preprocessor command, or '' for the engine's. */
+  schemaCpp: string;
 }
 
 /** Anything that answers `get(key)` for keys under `shmscope.`. */
@@ -144,5 +151,6 @@ export function readConfig(src: ConfigSource): Config {
     bytesPerRow: num(src, 'inspector.bytesPerRow'),
     schemas: stringMap(src.get<unknown>('schemas')),
     schemaIncludePath: stringList(src.get<unknown>('schema.includePath')),
+    schemaCpp: typeof src.get<unknown>('schema.cpp') === 'string' ? (src.get<string>('schema.cpp') ?? '').trim() : '',
   };
 }

@@ -190,6 +190,17 @@ describe('shmscope import, -I and -D', () => {
     const wire = cli(['decode', '--file', snap, '--schema', out, '--type', 'ring', '--json']);
     assert.equal(wire.status, 0, wire.stderr);
   });
+  it('--cpp preprocesses with the user\'s compiler and flags', () => {
+    const header = path.join(dir, 'flags.h');
+    writeFileSync(header, '#include <stdint.h>\n#ifdef WIDE\nstruct v { uint64_t x; };\n#else\nstruct v { uint8_t x; };\n#endif\n');
+    const out = path.join(dir, 'flags.shms');
+    const r = cli(['import', header, '--cpp', 'cc -E', '-D', 'WIDE', '-o', out]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /^shmscope: wrote .*flags\.shms: \d+ type declarations/m);
+    assert.match(readFileSync(out, 'utf8'), /struct v \{\n\s+uint64_t x;\n\};/);
+    assert.equal(cli(['check', '--schema', out]).status, 0);
+    assertUserError(cli(['import', header, '--cpp', 'no-such-compiler -E']), /cannot run no-such-compiler: no such command/);
+  });
   it('check takes -I and -D like a compiler', () => {
     const inc = path.join(dir, 'inc2');
     mkdirSync(inc, { recursive: true });

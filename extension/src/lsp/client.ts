@@ -55,7 +55,8 @@ interface ImportReport {
 /** Runs `shmscope import` in a child process; rejects with its one-line error. */
 function runImport(header: string, output: string, token: vscode.CancellationToken): Promise<ImportReport> {
   return new Promise((resolve, reject) => {
-    const args = ['import', header, '-o', output, '--json', ...schemaIncludePath().flatMap((d) => ['-I', d])];
+    const cpp = readConfig(vscode.workspace.getConfiguration(SECTION)).schemaCpp;
+    const args = ['import', header, '-o', output, '--json', ...schemaIncludePath().flatMap((d) => ['-I', d]), ...(cpp ? ['--cpp', cpp] : [])];
     const child = fork(cliPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     let out = '';
     let err = '';

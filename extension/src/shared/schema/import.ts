@@ -129,7 +129,7 @@ function printTokens(toks: Token[], start: number, end: number): string {
       continue;
     }
     const text = t.kind === 'string' ? (t.raw ?? JSON.stringify(t.text)) : t.kind === 'char' ? (t.raw ?? t.text) : t.text;
-    if (t.text === '}' && parens === 0) s += '\n';
+    if (t.text === '}' && parens === 0) s += s.endsWith('\n') ? '' : '\n';
     else if (prev && !s.endsWith('\n') && !NO_SPACE_BEFORE.has(t.text) && !NO_SPACE_AFTER.has(prev.text)) s += ' ';
     // `[[` must stay adjacent; `[` after a name too.
     if (t.text === '[' && prev && !s.endsWith('\n') && s.endsWith(' ')) s = s.slice(0, -1);

@@ -89,7 +89,9 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
   const span = (a: Range, b: Range): Range => ({ start: a.start, end: b.end });
   const prevEnd = (): Range => toks[Math.max(0, p - 1)]!.range;
   const error = (range: Range, message: string): never => {
-    diagnostics.push({ range, severity: 'error', message });
+    // A token of an included file sits at the #include line: say where it really is.
+    const o = peek().origin;
+    diagnostics.push({ range, severity: 'error', message: o && range === peek().range ? `${message} (${o})` : message });
     throw new Bail(message);
   };
   const expect = (s: string): Token => {
