@@ -33,7 +33,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   };
   client = new LanguageClient('shmscope.schema', 'Shared Memory Schema', serverOptions, clientOptions);
   context.subscriptions.push(
-    vscode.commands.registerCommand('shmscope.importHeader', (uri?: vscode.Uri) => importHeaderCommand(uri)),
+    vscode.commands.registerCommand('shmscope.importHeader', (uri?: vscode.Uri, to?: vscode.Uri) => importHeaderCommand(uri, to instanceof vscode.Uri ? to : undefined)),
     { dispose: () => void client?.stop() },
   );
   await client.start();
@@ -80,11 +80,14 @@ function runImport(header: string, output: string, token: vscode.CancellationTok
   });
 }
 
-/** Writes a .shms beside a C header (or where the user says) and reports what was skipped. */
-async function importHeaderCommand(uri?: vscode.Uri): Promise<void> {
+/**
+ * Writes a .shms beside a C header (or where the user says) and reports what was skipped. Scripts
+ * and tests may pass the header and the target and skip both dialogs.
+ */
+async function importHeaderCommand(uri?: vscode.Uri, to?: vscode.Uri): Promise<void> {
   const header = uri ?? (await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'C headers': ['h', 'hpp', 'hh'] }, openLabel: 'Import' }))?.[0];
   if (!header) return;
-  const target = await vscode.window.showSaveDialog({
+  const target = to ?? await vscode.window.showSaveDialog({
     defaultUri: header.with({ path: header.path.replace(/\.(h|hpp|hh)$/i, '') + '.shms' }),
     filters: { 'Offset schema': ['shms'] },
     saveLabel: 'Save Schema',
@@ -107,12 +110,15 @@ async function importHeaderCommand(uri?: vscode.Uri): Promise<void> {
     void vscode.window.showInformationMessage(`Imported ${path.basename(header.fsPath)} into ${path.basename(target.fsPath)}.`);
     return;
   }
-  const choice = await vscode.window.showInformationMessage(
-    `Imported ${path.basename(header.fsPath)}: ${result.types} type declaration(s), ${result.defines} #define(s); skipped ${result.skipped.length} item(s) that are not types or numeric #defines${result.diagnostics.length ? `, ${result.diagnostics.length} problem(s)` : ''}.`,
-    'Show Details',
-  );
-  if (choice === 'Show Details') {
-    const doc = await vscode.workspace.openTextDocument({ language: 'plaintext', content: `Skipped while importing ${header.fsPath}:\n${notes.map((n) => `  ${n}`).join('\n')}\n` });
-    await vscode.window.showTextDocument(doc, { preview: true });
-  }
+  // The command is done once the schema is open; the details wait for the user, not the command.
+  void vscode.window
+    .showInformationMessage(
+      `Imported ${path.basename(header.fsPath)}: ${result.types} type declaration(s), ${result.defines} #define(s); skipped ${result.skipped.length} item(s) that are not types or numeric #defines${result.diagnostics.length ? `, ${result.diagnostics.length} problem(s)` : ''}.`,
+      'Show Details',
+    )
+    .then(async (choice) => {
+      if (choice !== 'Show Details') return;
+      const doc = await vscode.workspace.openTextDocument({ language: 'plaintext', content: `Skipped while importing ${header.fsPath}:\n${notes.map((n) => `  ${n}`).join('\n')}\n` });
+      await vscode.window.showTextDocument(doc, { preview: true });
+    });
 }
