@@ -133,9 +133,9 @@ seven
   });
 
   test('continuation lines and comments inside directives and macro calls', () => {
-    const r = out('#define LONG 1 + \\\n  2 /* a comment\n spanning lines */ + 3\n#if LONG == 6 // yes\nok LONG\n#endif\n#define F(a, b) a b\nF(x, /* c */\n y)');
+    const r = out('#define LONG 1 + \\\n  2 /* a comment\n spanning lines */ + 3\n#if LONG == 6 // yes\nok LONG\n#endif\n#define F(a, b) a b\nF(x, /* c */\n y)\nsp\\\nliced');
     assert.deepEqual(r.diagnostics, []);
-    assert.equal(r.text, 'ok 1 + 2 + 3 x y');
+    assert.equal(r.text, 'ok 1 + 2 + 3 x y spliced');
   });
 
   test('a macro is not expanded inside itself; a function-like name without ( stays a name', () => {

@@ -241,7 +241,23 @@ export function tokenize(text: string): TokenizeResult {
     }
     if (isIdStart(c)) {
       let j = k + 1;
-      while (j < n && isIdChar(text.charCodeAt(j))) j++;
+      let spliced = false;
+      for (;;) {
+        while (j < n && isIdChar(text.charCodeAt(j))) j++;
+        // A backslash-newline inside a name joins its parts (translation phase 2).
+        if (text[j] === '\\' && (text[j + 1] === '\n' || (text[j + 1] === '\r' && text[j + 2] === '\n')) && isIdChar(text.charCodeAt(j + (text[j + 1] === '\n' ? 2 : 3)))) {
+          j += text[j + 1] === '\n' ? 2 : 3;
+          spliced = true;
+          continue;
+        }
+        break;
+      }
+      if (spliced) {
+        const t = push('ident', k, j);
+        t.text = t.text.replace(/\\\r?\n/g, '');
+        k = j;
+        continue;
+      }
       // Encoding prefixes of literals: L"x", u8"x", u'x'.
       if ((text[j] === '"' || text[j] === "'") && /^(L|u|U|u8)$/.test(text.slice(k, j))) {
         k = j;
