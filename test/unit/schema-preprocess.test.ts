@@ -3,7 +3,7 @@
 // macros, and the layouts that depend on all of it.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compileSchema, findType, type IncludeHost, type StructType } from '../../extension/src/shared/schema';
+import { compileSchema, findType, inlayHints, symbols, type IncludeHost, type StructType } from '../../extension/src/shared/schema';
 import { tokenize } from '../../extension/src/shared/schema/lexer';
 import { preprocess } from '../../extension/src/shared/schema/preprocess';
 
@@ -195,5 +195,12 @@ describe('layouts that need the preprocessor', () => {
   test('header import counts macros that expand to numbers as numeric #defines', () => {
     const s = compileSchema('#define BASE 0x10\n#define SIZE (BASE * 4 + sizeof_not_a_number)\n#define COUNT (BASE << 2)\nstruct s { char b[COUNT]; };');
     assert.equal(findType(s, 's')!.size, 64);
+  });
+  test('types of an included header are usable but stay out of the outline and the inlay hints', () => {
+    const s = compileSchema('#include <pthread.h>\nstruct mine { pthread_mutex_t m; int x; };\n', '/tmp/uses-pthread.shms');
+    assert.deepEqual(s.diagnostics, []);
+    assert.equal(findType(s, 'mine')!.size, 48);
+    assert.deepEqual(symbols(s).map((x) => x.name), ['mine']);
+    assert.deepEqual(inlayHints(s).map((h) => `${h.position.line}${h.label}`), ['1 @0', '1 @40']);
   });
 });

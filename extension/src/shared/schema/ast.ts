@@ -82,6 +82,8 @@ export interface StructDecl {
   segment?: { binding?: { kind: 'key' | 'id' | 'posix'; value: Expr | string; range: Range } };
   /** Its body was not read (nested too deeply): the type has no layout. */
   broken?: string;
+  /** `file:line` when it comes from an included file (not shown in the including file's outline). */
+  origin?: string;
 }
 
 export interface EnumItem {
@@ -98,6 +100,7 @@ export interface EnumDecl {
   flags: boolean;
   packed: boolean;
   range: Range;
+  origin?: string;
 }
 
 export interface TypedefDecl {
@@ -108,6 +111,7 @@ export interface TypedefDecl {
   packed: boolean;
   alignas?: Expr;
   range: Range;
+  origin?: string;
 }
 export interface StaticAssertDecl {
   kind: 'static_assert';

@@ -16,6 +16,8 @@ export interface Definition {
   nameRange: Range;
   /** Struct for a field. */
   container?: string;
+  /** `file:line` of a definition that comes from an included file. */
+  origin?: string;
 }
 
 export interface Schema {
@@ -114,7 +116,7 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
       if (prev) {
         // Repeating an identical typedef is fine in C11; keep the first.
       } else typedefDecls.set(d.name, d);
-      definitions.push({ name: d.name, kind: 'typedef', range: d.range, nameRange: d.nameRange });
+      definitions.push({ name: d.name, kind: 'typedef', range: d.range, nameRange: d.nameRange, ...(d.origin ? { origin: d.origin } : {}) });
     }
   }
   for (const def of parsed.defines.values()) definitions.push({ name: def.name, kind: 'define', range: def.range, nameRange: def.range });

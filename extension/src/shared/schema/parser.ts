@@ -470,7 +470,7 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
         extras(enumEx);
         extras(ex);
         body = {
-          kind: 'enum', name: tag?.text, nameRange: tag?.range ?? t.range, underlying, items,
+          kind: 'enum', name: tag?.text, nameRange: tag?.range ?? t.range, underlying, items, ...(t.origin ? { origin: t.origin } : {}),
           flags: enumEx.attrs.some((a) => a.name === 'flags') || ex.attrs.some((a) => a.name === 'flags'),
           packed: enumEx.packed || ex.packed, range: span(t.range, prevEnd()),
         };
@@ -589,7 +589,7 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
     const open = expect('{');
     const members: MemberDecl[] = [];
     const decl: StructDecl = {
-      kind: 'struct', union, name: tag?.text, nameRange: tag?.range ?? kw, members, packed: false, pack: 0, attrs: [], range: span(kw, open.range),
+      kind: 'struct', union, name: tag?.text, nameRange: tag?.range ?? kw, members, packed: false, pack: 0, attrs: [], range: span(kw, open.range), ...(open.origin ? { origin: open.origin } : {}),
     };
     if (depth + 1 > MAX_DEPTH - 20) {
       // Too deep: one diagnostic here, the whole body skipped, the type marked as having no layout;
@@ -815,7 +815,7 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
         const name = dcl.name!;
         extras(dex);
         typeNames.add(name.text);
-        decls.push({ kind: 'typedef', name: name.text, nameRange: name.range, type: refOf(spec, dcl.derived, span(spec.range, prevEnd()), dex.mode), packed: dex.packed, alignas: dex.alignas, range: span(kw.range, prevEnd()) });
+        decls.push({ kind: 'typedef', name: name.text, nameRange: name.range, type: refOf(spec, dcl.derived, span(spec.range, prevEnd()), dex.mode), packed: dex.packed, alignas: dex.alignas, range: span(kw.range, prevEnd()), ...(name.origin ? { origin: name.origin } : {}) });
         if (at(',')) {
           next();
           continue;

@@ -60,27 +60,28 @@ export interface SchemaSymbol {
 export function symbols(schema: Schema): SchemaSymbol[] {
   const out: SchemaSymbol[] = [];
   for (const s of schema.structs) {
-    if (!s.decl?.name) continue;
+    if (!s.decl?.name || s.decl.origin) continue;
     out.push({
       name: s.name, kind: s.segment ? 'segment' : s.union ? 'union' : 'struct', detail: s.dynamic ? `${s.size}+ bytes` : `${s.size} bytes`, range: s.decl.range, selectionRange: s.decl.nameRange,
       children: s.fields.filter((f) => f.name).map((f) => ({ name: f.name, kind: 'field' as const, detail: `${f.type.name} @ ${f.offset < 0 ? '?' : f.offset}`, range: f.range, selectionRange: f.nameRange, children: [] })),
     });
   }
   for (const e of schema.enums) {
-    if (!e.decl?.name) continue;
+    if (!e.decl?.name || e.decl.origin) continue;
     out.push({
       name: e.name, kind: 'enum', detail: e.base.name, range: e.decl.range, selectionRange: e.decl.nameRange,
       children: e.decl.items.map((i) => ({ name: i.name, kind: 'enumerator' as const, detail: String(e.values.get(i.name)), range: i.range, selectionRange: i.range, children: [] })),
     });
   }
   for (const d of schema.definitions) {
-    if (d.kind === 'typedef' || d.kind === 'define') out.push({ name: d.name, kind: d.kind, detail: d.kind === 'typedef' ? schema.types.get(d.name)?.name ?? '' : '', range: d.range, selectionRange: d.nameRange, children: [] });
+    if ((d.kind === 'typedef' || d.kind === 'define') && !d.origin) out.push({ name: d.name, kind: d.kind, detail: d.kind === 'typedef' ? schema.types.get(d.name)?.name ?? '' : '', range: d.range, selectionRange: d.nameRange, children: [] });
   }
   return out.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
 }
 
 function fieldAtPos(schema: Schema, p: Pos): { s: StructType; f: Field; row?: LayoutRow } | undefined {
   for (const s of schema.structs) {
+    if (s.decl?.origin) continue;
     for (const f of s.fields) if (inRange(f.nameRange, p) || (inRange(f.range, p) && f.name && !f.anonymous)) return { s, f };
   }
   return undefined;
@@ -199,7 +200,7 @@ export function completionsAt(schema: Schema, p: Pos): Completion[] {
 export function inlayHints(schema: Schema): { position: Pos; label: string }[] {
   const out: { position: Pos; label: string }[] = [];
   for (const s of schema.structs) {
-    if (!s.decl) continue;
+    if (!s.decl || s.decl.origin) continue;
     for (const f of s.fields) {
       if (!f.name || f.offset < 0 || f.at) continue;
       out.push({ position: f.nameRange.end, label: f.bitWidth !== undefined ? ` @${f.offset}:${f.bitOffset}` : ` @${f.offset}` });
