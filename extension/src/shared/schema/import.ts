@@ -23,9 +23,10 @@ export interface ImportResult {
 
 export interface ImportOptions extends CompileOptions {
   /**
-   * Keep the types of every included file, not only those the header's own types use. The default
-   * is true for a header that is itself in a system include folder (`sys/stat.h` declares its
-   * types in `bits/`), false for the user's own headers.
+   * Keep the types of every included system header, not only those the header's types use. The
+   * default is true for a header that is itself in a system include folder (`sys/stat.h` declares
+   * its types in `bits/`), false for the user's own headers. Types of included headers outside the
+   * system folders (the user's own) are always kept.
    */
   allTypes?: boolean;
 }
@@ -43,8 +44,9 @@ function declared(d: Decl, out: string[]) {
 /** A `.shms` from a C header: its types and numeric #defines; what was left out is listed. */
 export function importHeader(header: string, name = 'header.h', options: ImportOptions = {}): ImportResult {
   const schema = compileSchema(header, name, { ...options, evaluateDefines: true });
-  const system = (options.host ?? nodeIncludeHost).systemDirs();
-  const all = options.allTypes ?? system.some((d) => name.startsWith(`${d.replace(/\/+$/, '')}/`));
+  const system = (options.host ?? nodeIncludeHost).systemDirs().map((d) => `${d.replace(/\/+$/, '')}/`);
+  const isSystem = (file: string) => system.some((d) => file.startsWith(d));
+  const all = options.allTypes ?? isSystem(name);
   const toks = schema.tokens;
   const spans = schema.spans;
   // Which spans define which names, and which are the header's own.
@@ -61,7 +63,10 @@ export function importHeader(header: string, name = 'header.h', options: ImportO
   const keep = new Uint8Array(spans.length);
   const work: number[] = [];
   spans.forEach((s, i) => {
-    if (all || !toks[s.start]?.origin) {
+    // The header's own types and those of the user's headers it includes; of system headers,
+    // only what they use (below).
+    const origin = toks[s.start]?.origin;
+    if (all || !origin || !isSystem(origin.slice(0, origin.lastIndexOf(':')))) {
       keep[i] = 1;
       work.push(i);
     }
