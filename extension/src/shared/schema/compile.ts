@@ -4,9 +4,10 @@ import type { Attr, Decl, EnumDecl, Expr, MemberDecl, StructDecl, TypedefDecl, T
 import { EvalError, evalInt, namesIn, type Env, type Val } from './expr';
 import type { Define, Diagnostic, Range, Token } from './lexer';
 import { nodeIncludeHost } from './host-node';
+import { ATTRS, brokenPart, layoutMembers, type LayoutContext } from './layout';
 import { parse } from './parser';
 import type { IncludeHost, Macro } from './preprocess';
-import { alignUp, builtinTypes, type ArrayType, type EnumType, type Field, type IntType, type OffsetType, type StructType, type Type } from './types';
+import { builtinTypes, type ArrayType, type EnumType, type Field, type IntType, type OffsetType, type StructType, type Type } from './types';
 
 /** Where a name is defined, for go to definition and symbols. */
 export interface Definition {
@@ -49,7 +50,6 @@ export interface Schema {
   values?: Map<string, bigint>;
 }
 
-const ATTRS = new Set(['expect', 'checksum', 'seqlock', 'ring', 'format', 'flags', 'if', 'be', 'le', 'text', 'hidden']);
 export const FORMATS = ['hex', 'dec', 'bin', 'char', 'time_s', 'time_ns', 'ipv4', 'bool'] as const;
 export const CHECKSUMS = ['crc32', 'crc32c', 'adler32', 'sum8', 'xor8'] as const;
 const BUILTINS = builtinTypes();
@@ -526,162 +526,7 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
     return t;
   };
 
-  const layoutStruct = (d: StructDecl, t: StructType) => {
-    const fieldNames = new Set<string>();
-    const addNames = (m: MemberDecl, ty: Type | undefined) => {
-      if (m.name) {
-        if (fieldNames.has(m.name)) err(m.nameRange, `duplicate member "${m.name}"`);
-        fieldNames.add(m.name);
-      } else if (ty && ty.k === 'struct') for (const f of allFieldNames(ty)) fieldNames.add(f);
-    };
-    let bitpos = 0;
-    let align = 1;
-    let dynamic = false;
-    let lastEnd = 0;
-    const pack = d.pack;
-    const errorsBefore = diagnostics.length;
-    if (d.broken) t.errors = [{ range: d.range, severity: 'error', message: d.broken }];
-    // A member that cannot be laid out leaves every later offset unknown: the layout stops there
-    // (no member is ever placed at a guessed offset), and the struct carries the errors.
-    const stop = (range: Range, message?: string) => {
-      if (message) err(range, message);
-      t.errors = diagnostics.slice(errorsBefore).filter((x) => x.severity === 'error');
-      if (!t.errors.length) t.errors.push({ range, severity: 'error', message: `the layout of ${t.name} is unknown from here` });
-    };
-    // After the layout stopped, the rest of the members are still checked (types, attributes).
-    let stopped = false;
-    for (const m of d.members) {
-      const ty = resolveRef(m.type, true, fieldNames);
-      if (stopped) {
-        if (ty) checkAttrs(m.attrs, ty, fieldNames, m);
-        continue;
-      }
-      if (!ty) {
-        addNames(m, undefined);
-        stop(m.type.range);
-        stopped = true;
-        continue;
-      }
-      if (ty.k === 'void') {
-        stop(m.type.range, ty.fn ? `member "${m.name ?? ''}" is a function; only a pointer to one can be a member` : 'a member cannot be void');
-        stopped = true;
-        continue;
-      }
-      if (ty.k === 'struct' && ty.incomplete) {
-        stop(m.type.range, ty.opaque ? `member "${m.name ?? ''}" has the incomplete type ${ty.name} (it is declared but never defined)` : undefined);
-        stopped = true;
-        continue;
-      }
-      const inner = brokenPart(ty);
-      if (inner) {
-        // The inner type's own diagnostic is where the problem is; this struct only carries it.
-        t.errors = [...(inner.errors ?? [])];
-        stopped = true;
-        continue;
-      }
-      const attrs = checkAttrs(m.attrs, ty, fieldNames, m);
-      const cond = m.attrs.find((a) => a.name === 'if')?.args[0]?.expr;
-      const packedField = d.packed || m.packed;
-      const field: Field = {
-        name: m.name ?? '', type: ty, offset: -1, size: ty.size, align: ty.align, attrs,
-        endian: m.attrs.some((a) => a.name === 'be') ? 'be' : m.attrs.some((a) => a.name === 'le') ? 'le' : (m.endian ?? 'le'), range: m.range, nameRange: m.nameRange,
-        paddingBefore: 0, anonymous: !m.name && !m.bits, at: m.at, cond,
-      };
-      const tyDynamic = (ty.k === 'struct' && ty.dynamic) || (ty.k === 'array' && (ty.count === undefined || isDynamicType(ty)));
-      if (m.bits) {
-        const w = constInt(m.bits, 'bit-field width');
-        const base = ty.k === 'enum' ? ty.base : ty;
-        if (base.k !== 'int') {
-          err(m.type.range, 'a bit-field must have an integer, bool or enum type');
-          continue;
-        }
-        if (w === undefined) continue;
-        const width = Number(w);
-        if (width < 0 || width > base.size * 8 || (base.bool && width > 1)) {
-          err(m.bits.range, `bit-field width ${width} does not fit in ${base.name}`);
-          continue;
-        }
-        if (width === 0) {
-          if (m.name) err(m.nameRange, 'a zero-width bit-field must be unnamed');
-          if (!d.union && !dynamic) bitpos = alignUp(bitpos, 8 * (pack ? Math.min(base.align, pack) : base.align));
-          continue;
-        }
-        // `aligned(N)` on a bit-field starts it at the next N-byte boundary and aligns the struct.
-        let fieldAlign = 0;
-        if (m.alignas) {
-          const v = constInt(m.alignas, 'alignment');
-          if (v !== undefined && validAlign(v, m.alignas.range)) fieldAlign = Number(v);
-          if (pack) fieldAlign = Math.min(fieldAlign, pack);
-          if (!d.union && !dynamic && fieldAlign) bitpos = alignUp(bitpos, fieldAlign * 8);
-          align = Math.max(align, fieldAlign);
-        }
-        const start = d.union ? 0 : dynamic ? 0 : placeBitfield(bitpos, width, base.align, packedField, pack);
-        if (m.name) align = Math.max(align, pack ? Math.min(base.align, pack) : packedField ? 1 : base.align);
-        if (d.union) bitpos = Math.max(bitpos, width);
-        const byte = Math.floor(start / 8);
-        field.offset = dynamic ? -1 : byte;
-        field.bitOffset = start - byte * 8;
-        field.bitWidth = width;
-        field.size = Math.ceil((field.bitOffset + width) / 8);
-        field.align = 1;
-        if (!d.union && !dynamic) {
-          field.paddingBefore = Math.max(0, byte - lastEnd);
-          bitpos = start + width;
-          lastEnd = Math.max(lastEnd, Math.ceil(bitpos / 8));
-        }
-        if (dynamic) t.dynamic = true;
-        if (m.name) t.fields.push(field);
-        addNames(m, ty);
-        continue;
-      }
-      let a = packedField ? 1 : ty.align;
-      if (m.alignas) {
-        const v = constInt(m.alignas, 'alignment');
-        if (v !== undefined && validAlign(v, m.alignas.range)) a = Math.max(a, Number(v));
-      }
-      if (pack) a = Math.min(a, pack);
-      field.align = a;
-      align = Math.max(align, a);
-      if (cond) dynamic = true;
-      if (d.union) {
-        field.offset = tyDynamic || cond ? -1 : 0;
-        if (!tyDynamic) bitpos = Math.max(bitpos, ty.size * 8);
-      } else if (m.at) {
-        const v = isConstant(m.at, fieldNames) ? constInt(m.at, 'placement') : undefined;
-        if (v === undefined) {
-          if (!isConstant(m.at, fieldNames)) checkNames(m.at, fieldNames);
-          dynamic = true;
-        } else if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) err(m.at.range, `placement ${v} is out of range`);
-        else if (!dynamic || d.segment) {
-          field.offset = Number(v);
-          if (!tyDynamic) {
-            bitpos = Math.max(bitpos, (field.offset + ty.size) * 8);
-            lastEnd = Math.max(lastEnd, field.offset + ty.size);
-          }
-        }
-      } else if (!dynamic) {
-        const off = alignUp(Math.ceil(bitpos / 8), a);
-        field.paddingBefore = off - lastEnd;
-        field.offset = off;
-        bitpos = (off + (tyDynamic ? 0 : ty.size)) * 8;
-        lastEnd = off + (tyDynamic ? 0 : ty.size);
-      }
-      if (cond && !d.union) field.offset = -1;
-      if (tyDynamic) dynamic = true;
-      t.fields.push(field);
-      addNames(m, ty);
-    }
-    if (d.alignas) {
-      const v = constInt(d.alignas, 'alignment');
-      if (v !== undefined && validAlign(v, d.alignas.range)) align = Math.max(align, Number(v));
-    }
-    t.align = align;
-    const raw = Math.ceil(bitpos / 8);
-    t.size = alignUp(raw, align);
-    t.tailPadding = t.size - raw;
-    t.dynamic = dynamic || t.dynamic;
-    if (d.attrs.length) for (const a of d.attrs) if (!ATTRS.has(a.name)) warn(a.range, `unknown attribute "${a.name}" ignored`);
-  };
+  const layoutStruct = (d: StructDecl, t: StructType) => layoutMembers(layoutContext, d, t);
 
   const checkAttrs = (attrs: Attr[], ty: Type, fieldNames: Set<string>, m: MemberDecl): Attr[] => {
     for (const a of attrs) {
@@ -733,6 +578,8 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
     return attrs;
   };
 
+  const layoutContext: LayoutContext = { diagnostics, err, warn, resolveRef, constInt, validAlign, isConstant, checkNames, checkAttrs: (a, ty, f, m) => checkAttrs(a, ty, f, m), allFieldNames };
+
   // ------------------------------------------------------------------ run
   for (const d of parsed.decls) {
     if (d.kind === 'struct') resolveStruct(d);
@@ -762,27 +609,6 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
     uri, text, types, structs, segments, enums, constants, defines: parsed.defines, diagnostics, definitions, references, skipped: parsed.skipped, decls: parsed.decls,
     macros: parsed.macros, tokens: parsed.tokens, spans: parsed.spans, included: parsed.included, ...(parsed.values ? { values: parsed.values } : {}),
   };
-}
-
-/** gcc's bit-field placement: a field may not straddle a unit of its type's alignment, unless packed. */
-export function placeBitfield(bitpos: number, width: number, typeAlign: number, packed: boolean, pack: number): number {
-  if (packed || pack) return bitpos;
-  const unit = typeAlign * 8;
-  if (Math.floor(bitpos / unit) !== Math.floor((bitpos + width - 1) / unit)) return alignUp(bitpos, unit);
-  return bitpos;
-}
-
-/** The struct inside `t` (itself, or an array's element) whose layout has errors. */
-function brokenPart(t: Type): StructType | undefined {
-  let x: Type = t;
-  while (x.k === 'array') x = x.elem;
-  return x.k === 'struct' && x.errors?.length ? x : undefined;
-}
-
-function isDynamicType(t: Type): boolean {
-  if (t.k === 'struct') return t.dynamic;
-  if (t.k === 'array') return t.count === undefined || isDynamicType(t.elem);
-  return false;
 }
 
 function hasMemberOrIndex(e: Expr): boolean {
