@@ -2,33 +2,24 @@
 // The one implementation of header import: the editor's "Import C Header as Schema…" runs this
 // command in a child process, so a big header never blocks the extension host.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { importHeader, type ImportResult } from '../../shared/schema';
+import { escapeControl as esc } from '../../shared/escape';
 import { UserError } from '../errors';
+import { readRegularFile } from '../input';
+import * as stdout from '../output';
 import { schemaOptions, withSchemaOptions } from '../schema-options';
 
 /** Largest header read (a preprocessed translation unit of a big project fits). */
-const MAX_HEADER_BYTES = 256 << 20;
-
-function readHeader(file: string): string {
-  let st;
-  try {
-    st = statSync(file);
-  } catch (e) {
-    throw new UserError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
-  if (!st.isFile()) throw new UserError(`${file} is not a regular file`);
-  if (st.size > MAX_HEADER_BYTES) throw new UserError(`${file} is larger than ${MAX_HEADER_BYTES >> 20} MiB`);
-  return readFileSync(file, 'utf8');
-}
+const HEADER_LIMIT = 256 << 20;
 
 /** The header preprocessed by the user's own compiler (`--cpp "cc -E"`), for exact fidelity with their flags. */
 function runCpp(command: string, file: string, include: string[], define: string[]): string {
   const [exe, ...args] = command.trim().split(/\s+/);
   if (!exe) throw new UserError('--cpp needs a command, like "cc -E"');
-  const r = spawnSync(exe, [...args, ...include.map((d) => `-I${d}`), ...define.map((d) => `-D${d}`), file], { encoding: 'utf8', maxBuffer: MAX_HEADER_BYTES, timeout: 120_000 });
+  const r = spawnSync(exe, [...args, ...include.map((d) => `-I${d}`), ...define.map((d) => `-D${d}`), file], { encoding: 'utf8', maxBuffer: HEADER_LIMIT, timeout: 120_000 });
   if (r.error) throw new UserError(`cannot run ${exe}: ${(r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such command' : r.error.message}`);
   if (r.status !== 0) throw new UserError(`${command} failed (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n')[0] ?? ''}`);
   return r.stdout;
@@ -48,7 +39,7 @@ export function runImport(header: string, opts: ImportCommandOptions): ImportRes
   const file = path.resolve(header);
   const result = opts.cpp
     ? importHeader(runCpp(opts.cpp, file, opts.include ?? [], opts.define ?? []), file, { allTypes: opts.allTypes ?? true, includePath: [] })
-    : importHeader(readHeader(file), file, { ...schemaOptions(opts), ...(opts.allTypes !== undefined ? { allTypes: opts.allTypes } : {}) });
+    : importHeader(readRegularFile(file, 'header', HEADER_LIMIT).toString('utf8'), file, { ...schemaOptions(opts), ...(opts.allTypes !== undefined ? { allTypes: opts.allTypes } : {}) });
   if (opts.output) {
     try {
       writeFileSync(opts.output, result.text);
@@ -68,16 +59,15 @@ export function register(program: Command): void {
     .option('--json', 'a JSON report: {output, types, defines, skipped, diagnostics} (and text without -o)')
     .option('--cpp <command>', 'preprocess with this compiler instead (e.g. "cc -E"), with the -I/-D given')
     .option('--all-types', "keep every type of the header's includes, not only those its types use")
-    .action((header: string, opts: ImportCommandOptions) => {
+    .action(async (header: string, opts: ImportCommandOptions) => {
       const r = runImport(header, opts);
       if (opts.json) {
-        const report = { output: r.output ?? null, types: r.types, defines: r.defines, skipped: r.skipped, diagnostics: r.diagnostics, ...(r.output ? {} : { text: r.text }) };
-        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        await stdout.json({ output: r.output ?? null, types: r.types, defines: r.defines, skipped: r.skipped, diagnostics: r.diagnostics, ...(r.output ? {} : { text: r.text }) });
         return;
       }
-      if (!r.output) process.stdout.write(r.text);
-      for (const d of r.diagnostics) process.stderr.write(`${header}:${d}\n`);
+      if (!r.output) await stdout.write(r.text);
+      for (const d of r.diagnostics) process.stderr.write(`${esc(`${header}:${d}`)}\n`);
       const summary = `${r.output ? `wrote ${r.output}: ` : ''}${r.types} type declaration${r.types === 1 ? '' : 's'}, ${r.defines} #define${r.defines === 1 ? '' : 's'}; skipped ${r.skipped.length} (functions, variables, other macros: --json lists them)`;
-      process.stderr.write(`shmscope: ${summary}\n`);
+      process.stderr.write(`shmscope: ${esc(summary)}\n`);
     });
 }
