@@ -125,7 +125,7 @@ async function printDecode(schema: Schema, type: Type, source: ByteSource, opts:
 }
 
 /** `decode FILE.shmrec --at …`: one frame of a recording, through its schema (or --schema). */
-async function decodeRecorded(file: string, opts: { schema?: string; type?: string; json?: boolean; maxElements: string; at: string }): Promise<void> {
+async function decodeRecorded(file: string, opts: { schema?: string; type?: string; json?: boolean; maxElements: string; at: string; include?: string[]; define?: string[] }): Promise<void> {
   const { recording, close } = openForCommand(file);
   try {
     const dec = decoderFor(recording, opts);

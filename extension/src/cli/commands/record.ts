@@ -9,10 +9,11 @@ import { UserError } from '../errors';
 import { readRegularFile, SCHEMA_LIMIT } from '../input';
 import { duration, size } from '../format';
 import { loadSchema } from './decode';
+import { schemaOptions, withSchemaOptions } from '../schema-options';
 
 export function register(program: Command): void {
-  program
-    .command('record')
+  withSchemaOptions(program
+    .command('record'))
     .description('record a segment or POSIX shared memory object over time into a .shmrec (Ctrl+C ends it)')
     .argument('<target>', 'shm:ID, key:0xKEY or posix:/NAME')
     .requiredOption('-o, --output <file>', 'the recording to write (FILE.shmrec)')
@@ -23,7 +24,7 @@ export function register(program: Command): void {
     .option('--type <name>', 'the schema type the object holds (default: the schema\'s segment)')
     .option('--sem <target>', 'a semaphore set (sem:ID, key:0xKEY) or psem:/NAME whose values ride along (default: the set with the segment\'s key)')
     .option('--no-sem', 'record no semaphore values')
-    .action(async (targetText: string, opts: { output: string; hz: string; duration?: string; range: string[]; schema?: string; type?: string; sem?: string | boolean }) => {
+    .action(async (targetText: string, opts: { output: string; hz: string; duration?: string; range: string[]; schema?: string; type?: string; sem?: string | boolean; include?: string[]; define?: string[] }) => {
       const hz = Number(opts.hz);
       if (!Number.isFinite(hz) || hz < 0.1 || hz > 1000) throw new UserError(`--hz must be a number from 0.1 to 1000, not "${opts.hz}"`);
       const durationMs = opts.duration === undefined ? undefined : duration('--duration', opts.duration);
@@ -34,7 +35,7 @@ export function register(program: Command): void {
       });
       let schema;
       if (opts.schema) {
-        const s = loadSchema(opts.schema);
+        const s = loadSchema(opts.schema, schemaOptions(opts));
         const errs = s.diagnostics.filter((d) => d.severity === 'error');
         if (errs.length) {
           for (const d of errs.slice(0, 20)) process.stderr.write(`${esc(formatDiagnostic(opts.schema, d))}\n`);

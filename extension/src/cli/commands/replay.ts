@@ -8,6 +8,7 @@ import { UserError } from '../errors';
 import * as stdout from '../output';
 import { size } from '../format';
 import { loadSchema } from './decode';
+import { schemaOptions, withSchemaOptions } from '../schema-options';
 
 const write = (text: string) => stdout.write(text);
 
@@ -36,9 +37,9 @@ function cell(v: JsonValue | undefined): string {
 }
 
 /** The decoder for a command: the recording's own schema, or --schema over it. */
-export function decoderFor(recording: Recording, opts: { schema?: string; type?: string }): FrameDecoder {
+export function decoderFor(recording: Recording, opts: { schema?: string; type?: string; include?: string[]; define?: string[] }): FrameDecoder {
   if (opts.schema) {
-    const schema = loadSchema(opts.schema);
+    const schema = loadSchema(opts.schema, schemaOptions(opts));
     if (schema.diagnostics.some((d) => d.severity === 'error')) throw new UserError(`the schema ${opts.schema} has errors (run shmscope check --schema ${opts.schema})`);
     return new FrameDecoder(recording, { schema, type: opts.type });
   }
@@ -46,15 +47,15 @@ export function decoderFor(recording: Recording, opts: { schema?: string; type?:
 }
 
 export function register(program: Command): void {
-  program
-    .command('replay')
+  withSchemaOptions(program
+    .command('replay'))
     .description('print a recording frame by frame: a summary, JSONL (--json) or chosen fields as CSV (--csv)')
     .argument('<file>', 'the recording (FILE.shmrec)')
     .option('--json', 'one decoded frame per line (JSONL)')
     .option('--csv <fields...>', 'these fields as CSV, one row per frame (hdr.head, slots[3].len, sem[0])')
     .option('--schema <file>', 'decode through this schema instead of the one the recording carries')
     .option('--type <name>', 'the schema type to decode')
-    .action(async (file: string, opts: { json?: boolean; csv?: string[]; schema?: string; type?: string }) => {
+    .action(async (file: string, opts: { json?: boolean; csv?: string[]; schema?: string; type?: string; include?: string[]; define?: string[] }) => {
       if (opts.json && opts.csv) throw new UserError('give --json or --csv, not both');
       const { recording: rec, close } = openForCommand(file);
       try {
