@@ -4,6 +4,7 @@ import type { Attr, Decl, EnumDecl, Expr, MemberDecl, StructDecl, TypedefDecl, T
 import { EvalError, evalInt, namesIn, type Env, type Val } from './expr';
 import type { Define, Diagnostic, Range } from './lexer';
 import { parse } from './parser';
+import { primitiveTypes } from './primitives';
 import { alignUp, builtinTypes, type ArrayType, type EnumType, type Field, type IntType, type OffsetType, type StructType, type Type } from './types';
 
 /** Where a name is defined, for go to definition and symbols. */
@@ -36,10 +37,11 @@ export interface Schema {
   decls: Decl[];
 }
 
-const ATTRS = new Set(['expect', 'checksum', 'seqlock', 'ring', 'format', 'flags', 'if', 'be', 'le', 'text', 'hidden']);
+const ATTRS = new Set(['expect', 'checksum', 'seqlock', 'ring', 'format', 'flags', 'if', 'be', 'le', 'text', 'hidden', 'futex']);
 export const FORMATS = ['hex', 'dec', 'bin', 'char', 'time_s', 'time_ns', 'ipv4', 'bool'] as const;
 export const CHECKSUMS = ['crc32', 'crc32c', 'adler32', 'sum8', 'xor8'] as const;
-const BUILTINS = builtinTypes();
+// The C scalars, then glibc's process-shared primitives (pthread_mutex_t, sem_t, …).
+const BUILTINS: Map<string, Type> = new Map([...builtinTypes(), ...primitiveTypes()]);
 
 /** Parses and lays out a schema. Never throws: an engine bug becomes an "internal error" diagnostic. */
 export function compileSchema(text: string, uri = 'schema.shms'): Schema {
@@ -524,6 +526,10 @@ function compileUnsafe(text: string, uri: string): Schema {
           break;
         case 'flags':
           warn(a.range, '[[flags]] belongs on an enum declaration');
+          break;
+        case 'futex':
+          need(0);
+          if (ty.k !== 'int' || ty.size !== 4) err(a.range, '[[futex]] marks a 32-bit integer futex word (uint32_t)');
           break;
         default:
           if (!ATTRS.has(a.name)) warn(a.range, `unknown attribute "${a.name}" ignored`);
