@@ -1,7 +1,7 @@
 // shmscope decode TARGET|--file PATH --schema FILE.shms [--type NAME] [--json]
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { list, openSource, parseTarget } from '../../ipc';
+import { list, openSource, parseTarget, threadLookup } from '../../ipc';
 import {
   compileSchema, decode, decodeJson, defaultSegment, findType, formatDiagnostic, segmentFor, type CheckResult, type DecodedNode, type Diagnostic, type Schema, type StructType,
 } from '../../shared/schema';
@@ -50,15 +50,24 @@ function printTree(root: DecodedNode, maxElements: number, out: string[], checks
   const walk = (n: DecodedNode, indent: string) => {
     checks.push(...n.checks);
     diags.push(...n.diagnostics);
-    const value = n.childCount && n.kind !== 'offset' ? '' : ` = ${n.display}`;
+    // A glibc primitive shows its state, not its internal members.
+    const value = n.childCount && n.kind !== 'offset' && !n.lock ? '' : ` = ${n.display}`;
     const cs = n.checks.map((c) => `  ${checkText(c)}`).join('');
     out.push(`0x${n.offset.toString(16).padStart(width, '0')}  ${indent}${n.name}: ${n.type}${value}${cs}`);
-    if (n.kind === 'text') return;
+    if (n.kind === 'text' || n.lock) return;
     const shown = n.kind === 'array' ? Math.min(n.childCount, maxElements) : n.childCount;
     for (let i = 0; i < shown; i += 1000) for (const c of n.children(i, Math.min(1000, shown - i))) walk(c, `${indent}  `);
     if (shown < n.childCount) out.push(`${' '.repeat(width + 4)}${indent}  … ${n.childCount - shown} more (use --json for all)`);
   };
   walk(root, '');
+}
+
+/** Does a type contain a glibc primitive (so its decode names owner threads)? */
+function usesPrimitives(t: import('../../shared/schema').Type, depth = 0): boolean {
+  if (depth > 32) return false;
+  if (t.k === 'struct') return !!t.primitive || t.fields.some((f) => usesPrimitives(f.type, depth + 1));
+  if (t.k === 'array') return usesPrimitives(t.elem, depth + 1);
+  return false;
 }
 
 export function register(program: Command): void {
@@ -97,13 +106,15 @@ export function register(program: Command): void {
           throw new UserError(`cannot read ${opts.file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
         }
       } else source = openSource(targetText!);
+      // Who owns a decoded mutex (process, thread name, alive) comes from one thread scan.
+      const threads = usesPrimitives(type) ? await threadLookup() : undefined;
       try {
         if (opts.json) {
-          const r = decodeJson(schema, type, source);
+          const r = decodeJson(schema, type, source, { threads });
           process.stdout.write(`${JSON.stringify(r.json, null, 2)}\n`);
           return;
         }
-        const r = decode(schema, type, source);
+        const r = decode(schema, type, source, { threads });
         const lines: string[] = [];
         const checks: CheckResult[] = [];
         const diags = [...r.diagnostics];

@@ -1,0 +1,478 @@
+// scanThreads(): where every thread of the machine blocks, from the kernel's own files.
+//
+// For each /proc/PID/task/TID it reads `stat` (name, state) and `syscall` (the system call the
+// thread is in, with its six arguments), and for the calls that wait on IPC it resolves what the
+// TypeScript side needs to name the object:
+//   futex, futex_waitv       the mapping (from /proc/PID/maps) holding each futex word, and up to
+//                            128 bytes around it read with pread from /proc/PID/mem (a lock's
+//                            owner is in those bytes);
+//   semop, semtimedop        the sembuf array (semaphore numbers and operations), from mem;
+//   msgrcv, msgsnd           nothing more: the arguments name the queue;
+//   mq_timed*, flock, fcntl  the file behind the descriptor (readlink and stat of /proc/PID/fd/N).
+//
+// It runs on the libuv pool (an AsyncWorker): a bounded job of small reads, never a mapping of
+// another process's memory, never a read that blocks. Threads that end mid-scan are skipped
+// (ENOENT, ESRCH); threads we may not inspect are counted in `unreadable`.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common.h"
+
+namespace shmscope {
+namespace {
+
+// Bounds: the most threads and processes one scan looks at, and the largest reads it makes.
+constexpr size_t kMaxThreads = 1 << 20;
+constexpr size_t kMaxMapsBytes = size_t{64} << 20;
+constexpr size_t kMaxFutexes = 128;   // futex_waitv's own limit (FUTEX_WAITV_MAX)
+constexpr size_t kMaxSembufs = 64;
+constexpr int64_t kWindowBefore = 64;  // bytes read before a futex word (a condvar's start is 40 before)
+constexpr int64_t kWindowAfter = 64;
+
+// Linux x86-64 system call numbers of the waits we explain.
+constexpr long kFutex = 202;
+constexpr long kFutexWaitv = 449;
+constexpr long kSemop = 65;
+constexpr long kSemtimedop = 220;
+constexpr long kMsgsnd = 69;
+constexpr long kMsgrcv = 70;
+constexpr long kMqTimedsend = 242;
+constexpr long kMqTimedreceive = 243;
+constexpr long kFlock = 73;
+constexpr long kFcntl = 72;
+
+// Reads a small /proc file whole (at most `cap` bytes). Returns 0 or the errno.
+int ReadSmall(const std::string& path, std::string& out, size_t cap) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return errno;
+  out.clear();
+  char buf[8192];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      close(fd);
+      return err;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(std::min<size_t>(static_cast<size_t>(n), cap - std::min(cap, out.size()))));
+    if (out.size() >= cap) break;
+  }
+  close(fd);
+  return 0;
+}
+
+bool ParseLong(const char* s, long& out) {
+  char* end = nullptr;
+  errno = 0;
+  long v = std::strtol(s, &end, 10);
+  if (end == s || *end != '\0' || errno != 0 || v <= 0) return false;
+  out = v;
+  return true;
+}
+
+struct MapEntry {
+  uint64_t start = 0, end = 0, offset = 0;
+  uint64_t inode = 0;
+  std::string dev, perms, path;
+};
+
+// Parses /proc/PID/maps: "start-end perms offset dev inode   path". Malformed lines are skipped.
+std::vector<MapEntry> ParseMapsText(const std::string& text) {
+  std::vector<MapEntry> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    std::string line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    MapEntry m;
+    char* p = line.data();
+    char* end = nullptr;
+    m.start = std::strtoull(p, &end, 16);
+    if (end == p || *end != '-') continue;
+    p = end + 1;
+    m.end = std::strtoull(p, &end, 16);
+    if (end == p || *end != ' ' || m.end <= m.start) continue;
+    p = end + 1;
+    char* sp = std::strchr(p, ' ');
+    if (!sp) continue;
+    m.perms.assign(p, sp - p);
+    p = sp + 1;
+    m.offset = std::strtoull(p, &end, 16);
+    if (end == p || *end != ' ') continue;
+    p = end + 1;
+    sp = std::strchr(p, ' ');
+    if (!sp) continue;
+    m.dev.assign(p, sp - p);
+    p = sp + 1;
+    m.inode = std::strtoull(p, &end, 10);
+    if (end == p) continue;
+    p = end;
+    while (*p == ' ') p++;
+    m.path = p;
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+struct FutexRef {
+  uint64_t addr = 0;
+  uint32_t flags = 0;  // futex_waitv's per-word flags (FUTEX2_SIZE_*, FUTEX2_PRIVATE)
+  bool mapped = false;
+  MapEntry map;
+  uint64_t windowStart = 0;
+  std::string window;  // bytes read at windowStart
+  int memError = 0;
+};
+
+struct Sembuf {
+  unsigned short num;
+  short op;
+  short flg;
+};
+
+struct ThreadRow {
+  int pid = 0, tid = 0;
+  std::string comm;
+  char state = '?';
+  long nr = -1;  // -1: not in a system call; -2: running; -3: unreadable
+  uint64_t args[6] = {0, 0, 0, 0, 0, 0};
+  std::string wchan;
+  std::vector<FutexRef> futexes;
+  std::vector<Sembuf> sembufs;
+  int sembufError = 0;
+  std::string fdPath;
+  uint64_t fdDev = 0, fdInode = 0;
+  int fdError = 0;
+};
+
+// Reads `len` bytes at `addr` of a process with pread on /proc/PID/mem (never a mapping).
+int ReadMem(int memFd, uint64_t addr, size_t len, std::string& out) {
+  out.assign(len, '\0');
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = pread(memFd, out.data() + got, len - got, static_cast<off_t>(addr + got));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      out.resize(got);
+      return got ? 0 : err;
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  out.resize(got);
+  return 0;
+}
+
+// One process's maps and mem descriptor, opened on first need and kept for its other threads.
+struct ProcCache {
+  bool mapsRead = false;
+  int mapsError = 0;
+  std::vector<MapEntry> maps;
+  int memFd = -2;  // -2: not opened yet; -1: failed (memError)
+  int memError = 0;
+  ~ProcCache() {
+    if (memFd >= 0) close(memFd);
+  }
+};
+
+class ThreadScanWorker : public Napi::AsyncWorker {
+ public:
+  explicit ThreadScanWorker(Napi::Env env) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    DIR* proc = opendir("/proc");
+    if (proc == nullptr) {
+      SetError("opendir(/proc): " + std::string(strerror(errno)));
+      return;
+    }
+    std::string text;
+    while (struct dirent* e = readdir(proc)) {
+      long pid;
+      if (!ParseLong(e->d_name, pid)) continue;
+      std::string base = "/proc/" + std::string(e->d_name);
+      DIR* tasks = opendir((base + "/task").c_str());
+      if (tasks == nullptr) continue;  // ended meanwhile, or a kernel without task/
+      ProcCache cache;
+      while (struct dirent* t = readdir(tasks)) {
+        long tid;
+        if (!ParseLong(t->d_name, tid)) continue;
+        if (rows_.size() >= kMaxThreads) {
+          truncated_ = true;
+          break;
+        }
+        ScanThread(static_cast<int>(pid), static_cast<int>(tid), base, cache, text);
+      }
+      closedir(tasks);
+    }
+    closedir(proc);
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Array list = Napi::Array::New(env, rows_.size());
+    for (size_t i = 0; i < rows_.size(); i++) list.Set(i, RowToJs(env, rows_[i]));
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("threads", list);
+    result.Set("unreadable", unreadable_);
+    result.Set("truncated", truncated_);
+    deferred_.Resolve(result);
+  }
+
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  void ScanThread(int pid, int tid, const std::string& base, ProcCache& cache, std::string& text) {
+    std::string dir = base + "/task/" + std::to_string(tid);
+    ThreadRow row;
+    row.pid = pid;
+    row.tid = tid;
+    if (ReadSmall(dir + "/stat", text, 4096) != 0) return;  // ended meanwhile
+    // "tid (comm) S …": comm may hold spaces and parentheses, so take the last ')'.
+    size_t open = text.find('(');
+    size_t close = text.rfind(')');
+    if (open == std::string::npos || close == std::string::npos || close < open || close + 2 >= text.size()) return;
+    row.comm = text.substr(open + 1, close - open - 1);
+    row.state = text[close + 2];
+    int err = ReadSmall(dir + "/syscall", text, 512);
+    if (err == EACCES || err == EPERM) {
+      row.nr = -3;
+      unreadable_++;
+    } else if (err != 0) {
+      return;  // ended meanwhile
+    } else if (text.compare(0, 7, "running") == 0) {
+      row.nr = -2;
+    } else {
+      char* p = text.data();
+      char* end = nullptr;
+      row.nr = std::strtol(p, &end, 10);
+      if (end == p) row.nr = -1;
+      p = end;
+      for (int i = 0; i < 6 && row.nr >= 0; i++) {
+        while (*p == ' ') p++;
+        row.args[i] = std::strtoull(p, &end, 16);  // "0x…"; strtoull base 16 accepts the prefix
+        if (end == p) break;
+        p = end;
+      }
+    }
+    if (row.nr >= 0 && Explained(row.nr)) {
+      if (ReadSmall(dir + "/wchan", row.wchan, 128) != 0) row.wchan.clear();
+      Resolve(row, base, cache);
+    }
+    rows_.push_back(std::move(row));
+  }
+
+  static bool Explained(long nr) {
+    switch (nr) {
+      case kFutex: case kFutexWaitv: case kSemop: case kSemtimedop: case kMsgsnd: case kMsgrcv:
+      case kMqTimedsend: case kMqTimedreceive: case kFlock: case kFcntl:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  int Mem(const std::string& base, ProcCache& cache) {
+    if (cache.memFd == -2) {
+      cache.memFd = open((base + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
+      if (cache.memFd < 0) {
+        cache.memError = errno;
+        cache.memFd = -1;
+      }
+    }
+    return cache.memFd;
+  }
+
+  void Resolve(ThreadRow& row, const std::string& base, ProcCache& cache) {
+    switch (row.nr) {
+      case kFutex: {
+        FutexRef f;
+        f.addr = row.args[0];
+        row.futexes.push_back(f);
+        break;
+      }
+      case kFutexWaitv: {
+        size_t n = std::min<uint64_t>(row.args[1], kMaxFutexes);
+        int fd = Mem(base, cache);
+        std::string raw;
+        if (fd >= 0 && n > 0 && ReadMem(fd, row.args[0], n * 24, raw) == 0) {
+          // struct futex_waitv { u64 val; u64 uaddr; u32 flags; u32 __reserved; }
+          for (size_t i = 0; i + 1 <= raw.size() / 24; i++) {
+            FutexRef f;
+            std::memcpy(&f.addr, raw.data() + i * 24 + 8, 8);
+            std::memcpy(&f.flags, raw.data() + i * 24 + 16, 4);
+            row.futexes.push_back(f);
+          }
+        }
+        break;
+      }
+      case kSemop:
+      case kSemtimedop: {
+        size_t n = std::min<uint64_t>(row.args[2], kMaxSembufs);
+        int fd = Mem(base, cache);
+        std::string raw;
+        if (fd < 0) {
+          row.sembufError = cache.memError;
+        } else if ((row.sembufError = ReadMem(fd, row.args[1], n * sizeof(Sembuf), raw)) == 0) {
+          for (size_t i = 0; i < raw.size() / sizeof(Sembuf); i++) {
+            Sembuf s;
+            std::memcpy(&s, raw.data() + i * sizeof(Sembuf), sizeof s);
+            row.sembufs.push_back(s);
+          }
+        }
+        break;
+      }
+      case kMqTimedsend:
+      case kMqTimedreceive:
+      case kFlock:
+      case kFcntl: {
+        if (row.args[0] > 1u << 30) break;
+        std::string link = base + "/fd/" + std::to_string(row.args[0]);
+        char buf[4096];
+        ssize_t n = readlink(link.c_str(), buf, sizeof buf - 1);
+        if (n < 0) {
+          row.fdError = errno;
+          break;
+        }
+        row.fdPath.assign(buf, static_cast<size_t>(n));
+        struct stat st;
+        if (stat(link.c_str(), &st) == 0) {
+          row.fdDev = st.st_dev;
+          row.fdInode = st.st_ino;
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    if (row.futexes.empty()) return;
+    if (!cache.mapsRead) {
+      cache.mapsRead = true;
+      std::string text;
+      cache.mapsError = ReadSmall(base + "/maps", text, kMaxMapsBytes);
+      if (cache.mapsError == 0) cache.maps = ParseMapsText(text);
+    }
+    for (FutexRef& f : row.futexes) {
+      auto it = std::upper_bound(cache.maps.begin(), cache.maps.end(), f.addr,
+                                 [](uint64_t a, const MapEntry& m) { return a < m.start; });
+      if (it == cache.maps.begin()) continue;
+      --it;
+      if (f.addr >= it->end) continue;
+      f.mapped = true;
+      f.map = *it;
+      uint64_t from = f.addr - std::min<uint64_t>(kWindowBefore, f.addr - it->start);
+      uint64_t to = std::min<uint64_t>(it->end, f.addr + kWindowAfter);
+      int fd = Mem(base, cache);
+      if (fd < 0) {
+        f.memError = cache.memError;
+        continue;
+      }
+      f.windowStart = from;
+      f.memError = ReadMem(fd, from, static_cast<size_t>(to - from), f.window);
+    }
+  }
+
+  static Napi::Value Big(Napi::Env env, uint64_t v) { return Napi::BigInt::New(env, v); }
+
+  static Napi::Object RowToJs(Napi::Env env, const ThreadRow& r) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("pid", r.pid);
+    o.Set("tid", r.tid);
+    o.Set("comm", r.comm);
+    o.Set("state", std::string(1, r.state));
+    o.Set("nr", Napi::Number::New(env, static_cast<double>(r.nr)));
+    if (r.nr < 0 || !Explained(r.nr)) return o;
+    Napi::Array args = Napi::Array::New(env, 6);
+    for (uint32_t i = 0; i < 6; i++) args.Set(i, Big(env, r.args[i]));
+    o.Set("args", args);
+    o.Set("wchan", r.wchan);
+    if (!r.futexes.empty()) {
+      Napi::Array fs = Napi::Array::New(env, r.futexes.size());
+      for (size_t i = 0; i < r.futexes.size(); i++) {
+        const FutexRef& f = r.futexes[i];
+        Napi::Object x = Napi::Object::New(env);
+        x.Set("addr", Big(env, f.addr));
+        x.Set("flags", f.flags);
+        if (f.mapped) {
+          Napi::Object m = Napi::Object::New(env);
+          m.Set("start", Big(env, f.map.start));
+          m.Set("end", Big(env, f.map.end));
+          m.Set("offset", Big(env, f.map.offset));
+          m.Set("inode", Napi::Number::New(env, static_cast<double>(f.map.inode)));
+          m.Set("dev", f.map.dev);
+          m.Set("perms", f.map.perms);
+          m.Set("path", f.map.path);
+          x.Set("map", m);
+          if (f.memError) {
+            x.Set("memError", ErrnoName(f.memError));
+          } else {
+            x.Set("windowStart", Big(env, f.windowStart));
+            x.Set("window", Napi::Buffer<char>::Copy(env, f.window.data(), f.window.size()));
+          }
+        }
+        fs.Set(i, x);
+      }
+      o.Set("futexes", fs);
+    }
+    if (r.nr == kSemop || r.nr == kSemtimedop) {
+      if (r.sembufError) {
+        o.Set("sembufError", ErrnoName(r.sembufError));
+      } else {
+        Napi::Array ss = Napi::Array::New(env, r.sembufs.size());
+        for (size_t i = 0; i < r.sembufs.size(); i++) {
+          Napi::Object s = Napi::Object::New(env);
+          s.Set("num", r.sembufs[i].num);
+          s.Set("op", r.sembufs[i].op);
+          s.Set("flg", r.sembufs[i].flg);
+          ss.Set(i, s);
+        }
+        o.Set("sembufs", ss);
+      }
+    }
+    if (!r.fdPath.empty()) {
+      o.Set("fdPath", r.fdPath);
+      o.Set("fdDev", Napi::Number::New(env, static_cast<double>(r.fdDev)));
+      o.Set("fdInode", Napi::Number::New(env, static_cast<double>(r.fdInode)));
+    } else if (r.fdError) {
+      o.Set("fdError", ErrnoName(r.fdError));
+    }
+    return o;
+  }
+
+  Napi::Promise::Deferred deferred_;
+  std::vector<ThreadRow> rows_;
+  int unreadable_ = 0;
+  bool truncated_ = false;
+};
+
+Napi::Value ScanThreads(const Napi::CallbackInfo& info) {
+  auto* worker = new ThreadScanWorker(info.Env());
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+}  // namespace
+
+void InitThreads(Napi::Env env, Napi::Object exports) {
+  exports.Set("scanThreads", Napi::Function::New(env, ScanThreads, "scanThreads"));
+}
+
+}  // namespace shmscope
