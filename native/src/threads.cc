@@ -462,6 +462,57 @@ class ThreadScanWorker : public Napi::AsyncWorker {
   bool truncated_ = false;
 };
 
+// mapsOf(pid): one process's /proc/PID/maps, parsed off the JS thread (for turning an address of
+// that process into an offset in an object it maps, and back).
+class MapsWorker : public Napi::AsyncWorker {
+ public:
+  MapsWorker(Napi::Env env, int pid) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), pid_(pid) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    std::string text;
+    err_ = ReadSmall("/proc/" + std::to_string(pid_) + "/maps", text, kMaxMapsBytes);
+    if (err_ == 0) maps_ = ParseMapsText(text);
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (err_ != 0) {
+      deferred_.Reject(ErrnoError(env, "open(/proc/PID/maps)", err_, "pid " + std::to_string(pid_)).Value());
+      return;
+    }
+    Napi::Array list = Napi::Array::New(env, maps_.size());
+    for (size_t i = 0; i < maps_.size(); i++) {
+      const MapEntry& e = maps_[i];
+      Napi::Object m = Napi::Object::New(env);
+      m.Set("start", Napi::BigInt::New(env, e.start));
+      m.Set("end", Napi::BigInt::New(env, e.end));
+      m.Set("offset", Napi::BigInt::New(env, e.offset));
+      m.Set("inode", Napi::Number::New(env, static_cast<double>(e.inode)));
+      m.Set("dev", e.dev);
+      m.Set("perms", e.perms);
+      m.Set("path", e.path);
+      list.Set(i, m);
+    }
+    deferred_.Resolve(list);
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  int pid_;
+  int err_ = 0;
+  std::vector<MapEntry> maps_;
+};
+
+Napi::Value MapsOf(const Napi::CallbackInfo& info) {
+  static const char* usage = "mapsOf(pid)";
+  ExpectArgs(info, 1, usage);
+  int pid = static_cast<int>(IntArg(info, 0, "pid", 1, 0x7fffffff, usage));
+  auto* worker = new MapsWorker(info.Env(), pid);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
 Napi::Value ScanThreads(const Napi::CallbackInfo& info) {
   auto* worker = new ThreadScanWorker(info.Env());
   Napi::Promise promise = worker->Promise();
@@ -473,6 +524,7 @@ Napi::Value ScanThreads(const Napi::CallbackInfo& info) {
 
 void InitThreads(Napi::Env env, Napi::Object exports) {
   exports.Set("scanThreads", Napi::Function::New(env, ScanThreads, "scanThreads"));
+  exports.Set("mapsOf", Napi::Function::New(env, MapsOf, "mapsOf"));
 }
 
 }  // namespace shmscope

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { scanWaits, WaitHistory, type Wait } from '../../extension/src/ipc';
+import { processViews, scanWaits, WaitHistory, type Wait } from '../../extension/src/ipc';
+import { addressToOffset, parseProcessAddress } from '../../extension/src/shared/address';
 import { cli, cliAsync, Created, ensureBuilt, freshKey, ROOT, until } from '../helpers/ipc';
 
 const made = new Created();
@@ -48,13 +49,15 @@ after(async () => {
 });
 
 /** Starts a fixture mode and resolves when it printed "ready PID TID". */
-async function start(...args: string[]): Promise<{ child: ChildProcess; pid: number; tid: number }> {
+async function start(...args: string[]): Promise<{ child: ChildProcess; pid: number; tid: number; said: string[] }> {
   const child = spawn(exe, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   const lines = createInterface({ input: child.stdout! });
+  const said: string[] = [];
   for await (const line of lines) {
     const m = /^ready (\d+) (\d+)$/.exec(line);
-    if (m) return { child, pid: Number(m[1]), tid: Number(m[2]) };
+    if (m) return { child, pid: Number(m[1]), tid: Number(m[2]), said };
+    said.push(line);
   }
   throw new Error(`${args.join(' ')} exited before it was ready`);
 }
@@ -221,6 +224,27 @@ describe('shmscope waits', () => {
       assert.ok(typeof sinces[0] === 'string' && sinces[1] === sinces[0], JSON.stringify(sinces));
     } finally {
       await kill(reader.child);
+    }
+  });
+
+  it('flags an absolute pointer a process stored into its own mapping, and turns its address into the offset', async () => {
+    const writer = await start('pointer', String(shmId));
+    try {
+      const base = BigInt(/^base (0x[0-9a-f]+)$/.exec(writer.said[0] ?? '')![1]!);
+      const note = `pointer into this segment as mapped by pid ${writer.pid}; offset 0x40`;
+      const doc = JSON.parse(cli(['decode', `shm:${shmId}`, '--schema', schemaFile, '--json']).stdout);
+      assert.equal(doc.locks.self_ptr, Number(base + 0x40n));
+      assert.ok(doc.diagnostics.some((d: { message: string; severity: string }) => d.severity === 'warning' && d.message === `locks.self_ptr: ${note}: store an offset instead`), JSON.stringify(doc.diagnostics));
+      const tree = cli(['decode', `shm:${shmId}`, '--schema', schemaFile]).stdout;
+      assert.match(tree, new RegExp(`0x0118\\s+self_ptr: uint64_t = ${base + 0x40n} \\(${note.replace(/[()]/g, '\\$&')}\\)`));
+      // Go to Offset's "pid N: 0xADDRESS", through the same views the inspector asks for.
+      const views = await processViews(`shm:${shmId}`);
+      assert.deepEqual(addressToOffset(base + 0x118n, writer.pid, views, 4096), { ok: true, offset: 0x118 });
+      const outside = addressToOffset(base + 0x2000n, writer.pid, views, 4096);
+      assert.equal(outside.ok, false);
+      assert.deepEqual(parseProcessAddress(`pid ${writer.pid}: 0x${(base + 0x118n).toString(16)}`), { pid: writer.pid, address: base + 0x118n });
+    } finally {
+      await kill(writer.child);
     }
   });
 

@@ -2,6 +2,8 @@
 // clamps ranges, serves reads, writes (with undo/redo), finds and copies, and tells the page when
 // the object changes size or disappears. The vscode panel (panel.ts) only wires it to a webview,
 // so this is tested directly against real segments (test/native/inspector-session.test.ts).
+import { processViews } from '../ipc/views';
+import { addressToOffset, parseProcessAddress } from '../shared/address';
 import { formatCopy } from '../shared/inspector/copyas';
 import { compileQuery, findInSource } from '../shared/inspector/find';
 import { StructureTree } from '../shared/inspector/structure';
@@ -275,9 +277,12 @@ export class InspectorSession {
         this.host.post({ type: 'treeReply', requestId: m.requestId, total, first, rows: this.tree.rows(first, m.count), summary: this.tree.summary() });
         return;
       }
-      case 'resolve':
-        this.host.post({ type: 'resolveReply', requestId: m.requestId, ...this.resolveField(m.text) });
+      case 'resolve': {
+        // "pid 4242: 0x7f…": an address of a process that maps this object (offsets, not pointers).
+        const address = parseProcessAddress(m.text);
+        this.host.post({ type: 'resolveReply', requestId: m.requestId, ...(address ? await this.resolveAddress(address) : this.resolveField(m.text)) });
         return;
+      }
       case 'locate': {
         this.needSchema();
         this.decodeNow();
@@ -331,6 +336,21 @@ export class InspectorSession {
   }
 
   /** A field by path or unique name: its bytes, and its tree row (ancestors expanded). */
+  /** A process address → the offset it points to in this object, and the field there when bound. */
+  async resolveAddress(a: { pid: number; address: bigint }): Promise<{ offset: number; length: number; path: string; id: string; row?: number }> {
+    const r = addressToOffset(a.address, a.pid, await processViews(this.info.target), this.lastStatus.size);
+    if (!r.ok) throw Object.assign(new Error(r.message), { code: 'ENOENT' });
+    if (this.binding) {
+      this.decodeNow();
+      const hit = this.tree.locate(r.offset);
+      if (hit) {
+        const row = this.tree.reveal(hit.id);
+        return { offset: r.offset, length: 1, path: hit.node.path, id: hit.id, ...(row !== undefined ? { row } : {}) };
+      }
+    }
+    return { offset: r.offset, length: 1, path: '', id: '' };
+  }
+
   resolveField(text: string): { offset: number; length: number; path: string; id: string; row?: number } {
     this.needSchema();
     this.decodeNow();

@@ -185,6 +185,8 @@ export interface RawBinding {
   scanMaps(): Promise<{ mappings: ({ pid: number; shmid: number } | { pid: number; file: string })[]; unreadable: number }>;
   /** Every thread's system call and, for IPC waits, what it waits on; parsed off the JS thread. */
   scanThreads(): Promise<{ threads: RawThread[]; unreadable: number; truncated: boolean }>;
+  /** One process's /proc/PID/maps, parsed off the JS thread; rejects with the errno of the open. */
+  mapsOf(pid: number): Promise<RawMapping[]>;
   /** Native wait threads still running (tests check that cancel and timeout end them). */
   waitsInFlight(): number;
 }

@@ -1,7 +1,8 @@
 // shmscope decode TARGET|--file PATH --schema FILE.shms [--type NAME] [--json]
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { list, openSource, parseTarget, threadLookup } from '../../ipc';
+import { list, openSource, parseTarget, processViews, threadLookup } from '../../ipc';
+import { pointerNote } from '../../shared/address';
 import {
   compileSchema, decode, decodeJson, defaultSegment, findType, formatDiagnostic, segmentFor, type CheckResult, type DecodedNode, type Diagnostic, type Schema, type StructType,
 } from '../../shared/schema';
@@ -108,13 +109,21 @@ export function register(program: Command): void {
       } else source = openSource(targetText!);
       // Who owns a decoded mutex (process, thread name, alive) comes from one thread scan.
       const threads = usesPrimitives(type) ? await threadLookup() : undefined;
+      // A live object: values equal to an address of some process's mapping of it are flagged.
+      let pointers: ((v: bigint) => string | undefined) | undefined;
+      if (targetText) {
+        const views = await processViews(targetText).catch(() => []);
+        const size = source.size;
+        const what = /^posix:/i.test(targetText.trim()) ? 'object' : 'segment';
+        if (views.length) pointers = (v) => pointerNote(v, views, size, what);
+      }
       try {
         if (opts.json) {
-          const r = decodeJson(schema, type, source, { threads });
+          const r = decodeJson(schema, type, source, { threads, pointers });
           process.stdout.write(`${JSON.stringify(r.json, null, 2)}\n`);
           return;
         }
-        const r = decode(schema, type, source, { threads });
+        const r = decode(schema, type, source, { threads, pointers });
         const lines: string[] = [];
         const checks: CheckResult[] = [];
         const diags = [...r.diagnostics];

@@ -24,6 +24,11 @@ export interface DecodeOptions {
   maxChecksumBytes?: number;
   /** Who a TID is, for the owners of decoded mutexes and rwlocks (from a thread scan). */
   threads?: ThreadLookup;
+  /**
+   * Says when a 64-bit value is an absolute address into the object as some process maps it
+   * ("pointer into this segment as mapped by pid 4242; offset 0x40"); such fields are flagged.
+   */
+  pointers?: (value: bigint) => string | undefined;
 }
 
 /** The outcome of one check: ok true/false, or null when it could not be evaluated. */
@@ -89,6 +94,7 @@ export class DecodeContext {
   readonly seqlockRetries: number;
   readonly maxChecksumBytes: number;
   readonly threads: ThreadLookup | undefined;
+  readonly pointers: ((value: bigint) => string | undefined) | undefined;
   work = 0;
   private pages = new Map<number, Uint8Array>();
   private exhausted = false;
@@ -103,6 +109,7 @@ export class DecodeContext {
     this.seqlockRetries = opts.seqlockRetries ?? 100;
     this.maxChecksumBytes = opts.maxChecksumBytes ?? 256 << 20;
     this.threads = opts.threads;
+    this.pointers = opts.pointers;
   }
 
   /** Counts work; false (once reported) when the budget is spent. */
@@ -763,6 +770,7 @@ class Node implements DecodedNode {
           this.display = fmt ? formatInt(v, t.size, fmt) : n ?? `${v} (not a ${t.name} value)`;
         } else if (t.bool) this.display = v !== 0n ? 'true' : 'false';
         else this.display = formatInt(v, t.size, fmt);
+        if (t.k === 'int' && t.size === 8 && f.bitWidth === undefined && ctx.pointers) this.flagPointer(v);
         if (t.k === 'int' && t.size === 4 && f.attrs.some((a) => a.name === 'futex')) {
           this.lock = lockState('futex', this.owner.bytes(p.offset, 4));
           this.display = `${this.display} (futex${BigInt.asUintN(32, v) & 0x8000_0000n ? ', waiters' : ''})`;
@@ -785,6 +793,7 @@ class Node implements DecodedNode {
         this.kind = 'pointer';
         this.value = v;
         this.display = `0x${v.toString(16).padStart(16, '0')}`;
+        if (ctx.pointers) this.flagPointer(v);
         break;
       }
       case 'offset':
@@ -837,6 +846,14 @@ class Node implements DecodedNode {
         break;
     }
     this.runChecks();
+  }
+
+  /** An absolute address into the object itself: valid in one process only (offsets, not pointers). */
+  private flagPointer(v: bigint) {
+    const note = this.owner.ctx.pointers?.(BigInt.asUintN(64, v));
+    if (!note) return;
+    this.display += ` (${note})`;
+    this.diagnostics.push({ range: this.range, severity: 'warning', message: `${this.path || this.name}: ${note}: store an offset instead` });
   }
 
   private decodeOffset(t: OffsetType) {

@@ -139,7 +139,8 @@ export function toJson(node: DecodedNode, report: JsonReport = { checks: [], dia
     if (n.lock && n.lock.primitive !== 'futex') return { ...n.lock } as JsonValue;
     if (n instanceof NodeImpl) {
       const t = n.placement.type;
-      if ((n.kind === 'array' || n.kind === 'struct' || n.kind === 'union') && n.checks.length === 0 && n.diagnostics.length === 0) {
+      // Generated decoders skip the per-field nodes, and with them the absolute-pointer flags.
+      if ((n.kind === 'array' || n.kind === 'struct' || n.kind === 'union') && n.checks.length === 0 && n.diagnostics.length === 0 && !n.owner.ctx.pointers) {
         const fast = fastArrayOrStruct(n, t, max, report);
         if (fast !== undefined) return fast;
       }
