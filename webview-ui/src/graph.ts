@@ -37,8 +37,9 @@ function draw(g: WaitGraph): void {
   const layout = new dagre.graphlib.Graph({ multigraph: true });
   layout.setGraph({ rankdir: 'LR', nodesep: 24, ranksep: 70, marginx: 8, marginy: 8 });
   layout.setDefaultEdgeLabel(() => ({}));
+  const shown = (t: string) => (t.length > 48 ? `${t.slice(0, 47)}…` : t);
   for (const n of g.nodes) {
-    const width = Math.max(n.label.length, n.detail.length) * charWidth + 20;
+    const width = Math.max(shown(n.label).length, shown(n.detail).length) * charWidth + 20;
     layout.setNode(n.id, { width: Math.min(width, 420), height: lineHeight * 2 + 12 });
   }
   g.edges.forEach((e, i) => layout.setEdge(e.from, e.to, { label: e.label, width: e.label.length * 6, height: 14, labelpos: 'c' }, `e${i}`));
@@ -66,8 +67,8 @@ function draw(g: WaitGraph): void {
     const open = n.kind === 'object' && n.target !== undefined;
     const group = svg('g', { class: `node ${n.kind} ${n.state}${open ? ' open' : ''}`, 'data-id': n.id, ...(open ? { tabindex: 0, role: 'button', 'aria-label': `open ${n.label} in the inspector` } : {}) },
       svg('rect', { x, y, width: pos.width, height: pos.height, rx: n.kind === 'thread' ? 10 : 2 }),
-      svg('text', { x: x + 10, y: y + lineHeight + 2 }, n.label),
-      svg('text', { x: x + 10, y: y + lineHeight * 2 + 4, class: 'detail' }, n.detail.length > 56 ? `${n.detail.slice(0, 55)}…` : n.detail),
+      svg('text', { x: x + 10, y: y + lineHeight + 2 }, shown(n.label)),
+      svg('text', { x: x + 10, y: y + lineHeight * 2 + 4, class: 'detail' }, shown(n.detail)),
       svg('title', {}, `${n.label}\n${n.detail}${n.state !== 'ok' ? `\n${n.state}` : ''}`));
     if (open) {
       const go = () => vscode.postMessage({ type: 'open', target: n.target!, offset: n.offset ?? 0 });
