@@ -45,7 +45,10 @@ function draw(g: WaitGraph): void {
   g.edges.forEach((e, i) => layout.setEdge(e.from, e.to, { label: e.label, width: e.label.length * 6, height: 14, labelpos: 'c' }, `e${i}`));
   dagre.layout(layout);
   const size = layout.graph();
-  const root = svg('svg', { width: Math.ceil(size.width ?? 0) + 16, height: Math.ceil(size.height ?? 0) + 16, role: 'presentation' });
+  // The natural size, scaled down to the page's width by the stylesheet (max-width: 100%).
+  const w = Math.ceil(size.width ?? 0) + 16;
+  const h = Math.ceil(size.height ?? 0) + 16;
+  const root = svg('svg', { width: w, height: h, viewBox: `0 0 ${w} ${h}`, role: 'presentation' });
   const defs = svg('defs');
   for (const cls of ['plain', 'cycle']) {
     defs.append(svg('marker', { id: `arrow-${cls}`, class: cls, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 8, markerHeight: 8, orient: 'auto-start-reverse' }, svg('path', { d: 'M 0 0 L 10 5 L 0 10 z' })));
