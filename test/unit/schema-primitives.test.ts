@@ -135,3 +135,19 @@ describe('primitive states from bytes glibc wrote', () => {
     }
   });
 });
+
+describe('primitives in the structure view', () => {
+  test("a primitive's row shows its state, and a struct holding one previews it", async () => {
+    const { preview } = await import('../../extension/src/shared/inspector/structure');
+    const schema = compileSchema('struct S { uint32_t n; pthread_mutex_t m; };');
+    const b = new Uint8Array(48);
+    const dv = new DataView(b.buffer);
+    dv.setInt32(8, 2, true); // __lock: locked with waiters
+    dv.setInt32(16, 77, true); // __owner
+    dv.setInt32(24, 128, true); // __kind: process-shared
+    const root = decode(schema, 'S', new BufferSource(b)).root!;
+    const m = root.children(0, 2)[1]!;
+    assert.equal(preview(m), 'locked by TID 77, with waiters · normal, process-shared');
+    assert.equal(preview(root), '{ n: 0, m: locked by TID 77, with waiters · normal… }'); // members are cut at 40 characters
+  });
+});
