@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
+import * as ipc from '../../extension/src/ipc';
 import { processViews, scanWaits, WaitHistory, type Wait } from '../../extension/src/ipc';
 import { addressToOffset, parseProcessAddress } from '../../extension/src/shared/address';
 import { cli, cliAsync, Created, ensureBuilt, freshKey, ROOT, until } from '../helpers/ipc';
@@ -31,7 +32,7 @@ let schemaFile = '';
 
 before(() => {
   ensureBuilt();
-  const cc = spawnSync('cc', ['-std=gnu11', '-O0', '-pthread', '-o', exe, path.join(ROOT, 'test', 'fixtures', 'waits', 'waiters.c')], { encoding: 'utf8' });
+  const cc = spawnSync('cc', ['-std=gnu11', '-O0', '-pthread', '-o', exe, path.join(ROOT, 'test', 'fixtures', 'waits', 'waiters.c'), '-lrt'], { encoding: 'utf8' });
   assert.equal(cc.status, 0, cc.stderr);
   key = freshKey();
   shmId = made.shm(4096, { key }).id;
@@ -196,6 +197,34 @@ describe('shmscope waits', () => {
       assert.deepEqual([w.syscall, w.object, w.offset, w.op, w.heldBy], ['msgrcv', { target: `msg:${q.id}`, kind: 'msg', id: q.id, name: null }, null, 'msgrcv type 0', []]);
     } finally {
       await kill(reader.child);
+    }
+  });
+
+  it('finds a receive on an empty POSIX message queue', async () => {
+    const name = `/shmscope-test-waits-${process.pid}`;
+    ipc.createPosixMq({ name, maxMessages: 4, messageSize: 64, mode: 0o600 });
+    made.track({ kind: 'posix-mq', name });
+    const reader = await start('mqrecv', name);
+    try {
+      await blocked(reader.tid);
+      const w = of(waitsJson(), reader.tid);
+      assert.deepEqual([w.syscall, w.object.target, w.object.kind, w.object.name, w.offset, w.op, w.heldBy], ['mq_timedreceive', `mq:${name}`, 'posix-mq', name, null, 'mq receive (queue empty)', []]);
+    } finally {
+      await kill(reader.child);
+    }
+  });
+
+  it('finds a flock wait on a POSIX shm file and names the process holding the lock', async () => {
+    const obj = made.posixShm(4096, 'flock');
+    const holder = await start('flock-hold', `/dev/shm${obj.name}`);
+    const waiter = await start('flock', `/dev/shm${obj.name}`);
+    try {
+      await blocked(waiter.tid);
+      const w = of(waitsJson(), waiter.tid);
+      assert.deepEqual([w.syscall, w.object.target, w.object.kind, w.offset, w.op], ['flock', `posix:${obj.name}`, 'posix-shm', null, 'flock']);
+      assert.deepEqual(holders(w), [{ pid: holder.pid, tid: null, alive: true }]);
+    } finally {
+      await Promise.all([kill(waiter.child), kill(holder.child)]);
     }
   });
 

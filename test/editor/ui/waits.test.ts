@@ -43,7 +43,7 @@ describe('Waits view and Wait-for Graph in the workbench', () => {
 
   before(async () => {
     const exe = path.join(tmp, 'waiters');
-    const cc = spawnSync('cc', ['-std=gnu11', '-pthread', '-o', exe, path.join(ROOT, 'test', 'fixtures', 'waits', 'waiters.c')], { encoding: 'utf8' });
+    const cc = spawnSync('cc', ['-std=gnu11', '-pthread', '-o', exe, path.join(ROOT, 'test', 'fixtures', 'waits', 'waiters.c'), '-lrt'], { encoding: 'utf8' });
     assert.equal(cc.status, 0, cc.stderr);
     shmId = ipc.createShm({ key, size: 4096, mode: 0o600 });
     assert.equal(spawnSync(exe, ['init', String(shmId)]).status, 0);
