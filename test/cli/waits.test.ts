@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -14,6 +14,9 @@ import { after, before, describe, it } from 'node:test';
 import * as ipc from '../../extension/src/ipc';
 import { processViews, scanWaits, WaitHistory, type Wait } from '../../extension/src/ipc';
 import { addressToOffset, parseProcessAddress } from '../../extension/src/shared/address';
+import { InspectorSession, type SessionHost } from '../../extension/src/inspector/session';
+import type { ToWebview } from '../../extension/src/shared/protocol';
+import { compileSchema } from '../../extension/src/shared/schema';
 import { cli, cliAsync, Created, ensureBuilt, freshKey, ROOT, until } from '../helpers/ipc';
 
 const made = new Created();
@@ -272,6 +275,34 @@ describe('shmscope waits', () => {
       const outside = addressToOffset(base + 0x2000n, writer.pid, views, 4096);
       assert.equal(outside.ok, false);
       assert.deepEqual(parseProcessAddress(`pid ${writer.pid}: 0x${(base + 0x118n).toString(16)}`), { pid: writer.pid, address: base + 0x118n });
+
+      // The inspector's structure view flags the field too, and its Go to Offset takes the address.
+      const posted: ToWebview[] = [];
+      const host: SessionHost = { post: (m) => posted.push(m), writeClipboard: async () => {}, action: async () => {}, log: () => {} };
+      const handle = ipc.openShm({ kind: 'shm', id: shmId });
+      const session = new InspectorSession(handle, { target: `shm:${shmId}`, title: 'locks', bytesPerRow: 16, refreshMs: 100 }, host);
+      try {
+        session.bind({ schema: compileSchema(readFileSync(schemaFile, 'utf8'), 'locks.shms'), label: 'locks.shms · W', how: 'test' });
+        await session.handle({ type: 'ready' });
+        let id = 10;
+        const ask = async (m: Record<string, unknown>) => {
+          const requestId = id++;
+          await session.handle({ ...m, requestId });
+          return posted.find((x) => 'requestId' in x && x.requestId === requestId)!;
+        };
+        await ask({ type: 'tree', first: 0, count: 50, toggle: { id: '0', expand: true } });
+        await until('the structure view flags self_ptr', async () => {
+          const t = await ask({ type: 'tree', first: 0, count: 50 });
+          return t.type === 'treeReply' && t.rows.some((r) => r.path === 'locks.self_ptr' && r.value.endsWith(`(${note})`));
+        });
+        const r = await ask({ type: 'resolve', text: `pid ${writer.pid}: 0x${(base + 0x118n).toString(16)}` });
+        assert.deepEqual(r.type === 'resolveReply' && [r.offset, r.path], [0x118, 'locks.self_ptr']);
+        const bad = await ask({ type: 'resolve', text: `pid ${writer.pid}: 0x${(base + 0x2000n).toString(16)}` });
+        assert.match(bad.type === 'error' ? bad.message : '', /outside pid \d+'s mapping of this object/);
+      } finally {
+        session.dispose();
+        handle.close();
+      }
     } finally {
       await kill(writer.child);
     }

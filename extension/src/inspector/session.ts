@@ -3,7 +3,9 @@
 // the object changes size or disappears. The vscode panel (panel.ts) only wires it to a webview,
 // so this is tested directly against real segments (test/native/inspector-session.test.ts).
 import { processViews } from '../ipc/views';
-import { addressToOffset, parseProcessAddress } from '../shared/address';
+import { threadLookup } from '../ipc/waits';
+import { addressToOffset, parseProcessAddress, pointerNote, type ProcessView } from '../shared/address';
+import type { ThreadLookup } from '../shared/schema';
 import { formatCopy } from '../shared/inspector/copyas';
 import { compileQuery, findInSource } from '../shared/inspector/find';
 import { StructureTree } from '../shared/inspector/structure';
@@ -45,6 +47,8 @@ export interface SchemaBinding {
 
 /** A decode is reused for this long, so one refresh's read and tree requests share it. */
 const DECODE_TTL_MS = 50;
+/** How often a bound view re-reads who maps the object and which threads exist (background). */
+const PROCESS_TTL_MS = 5000;
 /**
  * Largest range a [[checksum]] covers in the live view: every refresh decodes again, and a JS
  * crc32 runs near 80 MB/s, so 4 MiB keeps a refresh under ~50 ms. Larger ranges show the check
@@ -176,13 +180,46 @@ export class InspectorSession {
     const now = performance.now();
     if (!force && now - this.decodedAt < DECODE_TTL_MS) return;
     this.decodedAt = now;
-    const r = decode(b.schema, b.type, this.source, { maxChecksumBytes: LIVE_CHECKSUM_BYTES });
+    this.refreshProcesses();
+    const views = this.processes.views;
+    const size = this.lastStatus.size;
+    const r = decode(b.schema, b.type, this.source, {
+      maxChecksumBytes: LIVE_CHECKSUM_BYTES,
+      ...(this.processes.threads ? { threads: this.processes.threads } : {}),
+      ...(views.length ? { pointers: (v: bigint) => pointerNote(v, views, size, this.info.target.startsWith('posix:') ? 'object' : 'segment') } : {}),
+    });
     this.tree.setRoot(r.root);
     const why = r.root ? undefined : r.diagnostics[0]?.message;
     if (why !== this.bindingProblem) {
       this.bindingProblem = why;
       if (this.ready) this.host.post(this.schemaMessage());
     }
+  }
+
+  /**
+   * Who maps this object where, and who each TID is: for the owners of decoded mutexes and the
+   * flags on absolute pointers. Re-read in the background at most every PROCESS_TTL_MS; a view of
+   * something that is not a live object (a snapshot) never asks again.
+   */
+  private processes: { views: ProcessView[]; threads?: ThreadLookup; at: number; busy: boolean; off: boolean } = { views: [], at: -Infinity, busy: false, off: false };
+  private refreshProcesses(): void {
+    const p = this.processes;
+    if (p.off || p.busy || performance.now() - p.at < PROCESS_TTL_MS) return;
+    p.busy = true;
+    Promise.all([processViews(this.info.target), threadLookup()])
+      .then(([views, threads]) => {
+        const key = (list: ProcessView[]) => list.map((v) => `${v.pid}:${v.start}:${v.end}:${v.offset}`).join(',');
+        const first = !p.threads;
+        const changed = key(views) !== key(p.views);
+        Object.assign(p, { views, threads, at: performance.now() });
+        if (first || changed) this.decodedAt = -Infinity; // the next refresh decodes with them
+      })
+      .catch(() => {
+        p.off = true; // not a live System V or POSIX object
+      })
+      .finally(() => {
+        p.busy = false;
+      });
   }
 
   /** New settings: the page is re-initialised. */
