@@ -200,7 +200,7 @@ class ThreadScanWorker : public Napi::AsyncWorker {
   void Execute() override {
     DIR* proc = opendir("/proc");
     if (proc == nullptr) {
-      SetError("opendir(/proc): " + std::string(strerror(errno)));
+      procError_ = errno;  // rejected in OnOK as an errno error (code, errno, syscall)
       return;
     }
     std::string text;
@@ -227,6 +227,10 @@ class ThreadScanWorker : public Napi::AsyncWorker {
 
   void OnOK() override {
     Napi::Env env = Env();
+    if (procError_ != 0) {
+      deferred_.Reject(ErrnoError(env, "opendir(/proc)", procError_, "is /proc mounted?").Value());
+      return;
+    }
     Napi::Array list = Napi::Array::New(env, rows_.size());
     for (size_t i = 0; i < rows_.size(); i++) list.Set(i, RowToJs(env, rows_[i]));
     Napi::Object result = Napi::Object::New(env);
@@ -460,6 +464,7 @@ class ThreadScanWorker : public Napi::AsyncWorker {
   std::vector<ThreadRow> rows_;
   int unreadable_ = 0;
   bool truncated_ = false;
+  int procError_ = 0;
 };
 
 // mapsOf(pid): one process's /proc/PID/maps, parsed off the JS thread (for turning an address of

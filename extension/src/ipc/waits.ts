@@ -10,6 +10,7 @@ import {
   decode, futexWordsOf, lockState, plausibleMutexKind, segmentFor, FUTEX_TID_MASK,
   type DecodedNode, type LockState, type PrimitiveKind, type Schema, type StructType, type ThreadLookup,
 } from '../shared/schema';
+import { toIpcError } from './errors';
 import { binding, type RawFutexRef, type RawThread } from './native';
 import { schemaIdentity, semGet, openShm } from './objects';
 import { commandOf } from './procfs';
@@ -180,8 +181,16 @@ const opOf = (kind: PrimitiveKind, rel: number): string => {
 
 /** TID → thread (process, name, alive) from one scan, for decoding the owners of locks. */
 export async function threadLookup(): Promise<ThreadLookup> {
-  const raw = await binding().scanThreads();
-  return lookupOf(raw.threads);
+  return lookupOf((await scanThreads()).threads);
+}
+
+/** The native scan, its failure as an IpcError ("scanning the threads of /proc failed: …"). */
+async function scanThreads(): Promise<Awaited<ReturnType<ReturnType<typeof binding>['scanThreads']>>> {
+  try {
+    return await binding().scanThreads();
+  } catch (e) {
+    throw toIpcError(e, { action: 'scanning the threads of', object: '/proc' });
+  }
 }
 
 function lookupOf(list: RawThread[]): ThreadLookup {
@@ -196,7 +205,7 @@ function lookupOf(list: RawThread[]): ThreadLookup {
 /** One scan of every thread. */
 export async function scanWaits(opts: WaitsOptions = {}): Promise<WaitsReport> {
   const now = opts.now ?? Date.now;
-  const raw = await binding().scanThreads();
+  const raw = await scanThreads();
   const threads = lookupOf(raw.threads);
   const commands = new Map<number, Promise<string>>();
   const command = (pid: number) => {
