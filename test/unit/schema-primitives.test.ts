@@ -151,3 +151,17 @@ describe('primitives in the structure view', () => {
     assert.equal(preview(root), '{ n: 0, m: locked by TID 77, with waiters · normal… }'); // members are cut at 40 characters
   });
 });
+
+describe('primitives in the editor services', () => {
+  test('hover says what a primitive decodes to; [[futex]] completes', async () => {
+    const { hoverAt, completionsAt } = await import('../../extension/src/shared/schema');
+    const text = 'struct S {\n  pthread_mutex_t lock;\n  uint32_t word [[futex]];\n};\n';
+    const schema = compileSchema(text);
+    const onField = hoverAt(schema, { line: 1, character: 19 })!.contents;
+    assert.match(onField, /offset 0 \(0x0\) · size 40 · align 8/);
+    assert.match(onField, /glibc process-shared `pthread_mutex_t` \(x86-64 layout, 40 bytes\): decoded to unlocked or locked by a TID/);
+    assert.match(hoverAt(schema, { line: 1, character: 5 })!.contents, /glibc process-shared `pthread_mutex_t`/);
+    assert.match(hoverAt(schema, { line: 2, character: 12 })!.contents, /a futex word/);
+    assert.ok(completionsAt(compileSchema('struct S { uint32_t w [['), { line: 0, character: 25 }).some((c) => c.label === 'futex'));
+  });
+});
