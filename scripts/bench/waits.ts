@@ -1,4 +1,4 @@
-// Waits benchmark (issue 14): `shmscope waits`'s scan with 500 extra threads on the machine, 50 of
+// Waits benchmark: `shmscope waits`'s scan with 500 extra threads on the machine, 50 of
 // them blocked on a process-shared mutex in a System V segment, against a C loop reading the same
 // /proc files (scripts/bench/waits.c) in the same run. Prints one JSON line; removes what it made.
 //   node --import tsx scripts/bench/waits.ts

@@ -1,4 +1,4 @@
-// Who waits for whom (DESIGN.md §3 "Waits"): every blocked thread we may read, the IPC object and
+// Who waits for whom: every blocked thread we may read, the IPC object and
 // offset it waits on (and the field, with a bound schema), who holds that object, whether the
 // holder is alive, and the cycles of the wait-for graph (deadlocks).
 //

@@ -1,4 +1,4 @@
-// Offsets, not pointers (DESIGN.md §1): shared memory sits at a different address in every
+// Offsets, not pointers: shared memory sits at a different address in every
 // process, so a value in a segment that equals an address inside some process's mapping of that
 // segment is an absolute pointer, valid in that process only. This module turns a process address
 // into an offset ("pid 4242: 0x7f3a…" in Go to Offset) and says which values look like such
