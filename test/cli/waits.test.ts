@@ -203,6 +203,18 @@ describe('shmscope waits', () => {
     }
   });
 
+  it('finds both words of a futex_waitv in the segment', async () => {
+    const waiter = await start('waitv', String(shmId));
+    try {
+      await blocked(waiter.tid);
+      const doc = waitsJson(['--schema', schemaFile]);
+      const mine = doc.waits.filter((w) => w.tid === waiter.tid).map((w) => [w.syscall, w.object.target, w.offset, w.path, w.op]);
+      assert.deepEqual(mine, [['futex_waitv', `shm:${shmId}`, 0x200, null, 'futex wait'], ['futex_waitv', `shm:${shmId}`, 0x204, null, 'futex wait']]);
+    } finally {
+      await kill(waiter.child);
+    }
+  });
+
   it('finds a receive on an empty POSIX message queue', async () => {
     const name = `/shmscope-test-waits-${process.pid}`;
     ipc.createPosixMq({ name, maxMessages: 4, messageSize: 64, mode: 0o600 });
