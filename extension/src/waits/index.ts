@@ -25,6 +25,9 @@ export class WaitsProvider implements vscode.TreeDataProvider<WaitNode>, vscode.
   private readonly scanned = new vscode.EventEmitter<WaitsReport>();
   /** Fires after every completed scan. */
   readonly onDidScan = this.scanned.event;
+  private readonly failed = new vscode.EventEmitter<string>();
+  /** Fires when a scan fails, with the sentence (the view shows it as its message). */
+  readonly onDidFail = this.failed.event;
   report: WaitsReport | undefined;
   private error: string | undefined;
   private readonly history = new WaitHistory();
@@ -46,6 +49,7 @@ export class WaitsProvider implements vscode.TreeDataProvider<WaitNode>, vscode.
       } catch (e) {
         this.error = e instanceof Error ? e.message : String(e);
         log.error(describeFailure('Scan blocked threads', e));
+        this.failed.fire(this.error);
       }
     })().finally(() => {
       this.inflight = undefined;
@@ -116,6 +120,7 @@ export class WaitsProvider implements vscode.TreeDataProvider<WaitNode>, vscode.
   dispose(): void {
     this.changed.dispose();
     this.scanned.dispose();
+    this.failed.dispose();
   }
 }
 
@@ -159,6 +164,9 @@ export function activate(context: vscode.ExtensionContext, deps: { explorer: Exp
       view.message = r.deadlocks.length ? `Deadlock: ${r.deadlocks.map((c) => c.map((t) => `${t.pid}/${t.tid}`).join(' → ')).join('; ')}` : undefined;
       deps.explorer.setWaiters(waitersByTarget(r));
       WaitGraphPanel.open?.update(r);
+    }),
+    provider.onDidFail((why) => {
+      view.message = `The scan failed: ${why}`;
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (!e.affectsConfiguration(SECTION)) return;
