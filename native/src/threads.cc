@@ -382,7 +382,8 @@ class ThreadScanWorker : public Napi::AsyncWorker {
       f.mapped = true;
       f.map = *it;
       uint64_t from = f.addr - std::min<uint64_t>(kWindowBefore, f.addr - it->start);
-      uint64_t to = std::min<uint64_t>(it->end, f.addr + kWindowAfter);
+      uint64_t to = f.addr > UINT64_MAX - kWindowAfter ? it->end : std::min<uint64_t>(it->end, f.addr + kWindowAfter);
+      if (to <= from) continue;
       int fd = Mem(base, cache);
       if (fd < 0) {
         f.memError = cache.memError;
