@@ -154,6 +154,10 @@ describe('shmscope waits', () => {
       const w = of(waitsJson(), consumer.tid);
       assert.deepEqual([w.pid, w.syscall, w.object, w.offset, w.path, w.op], [consumer.pid, 'semtimedop', { target: `sem:${sem.id}`, kind: 'sem', id: sem.id, name: null }, null, 'sem[1]', 'semtimedop 1:-1']);
       assert.deepEqual(holders(w), [{ pid: process.pid, tid: process.pid, alive: true }]);
+      // One scan can already call it stuck: the set's own change time is older than the threshold.
+      await until('the wait outlives 1 s without a change on the set', () => Date.now() - Date.parse(ipc.semGet(sem.id).ctime ?? '') > 1000);
+      assert.equal(of(waitsJson(['--stuck-after', '1000']), consumer.tid).stuck, true);
+      assert.equal(of(waitsJson(['--stuck-after', '3600000']), consumer.tid).stuck, false);
     } finally {
       await kill(consumer.child);
     }
