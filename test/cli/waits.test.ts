@@ -247,6 +247,20 @@ describe('shmscope waits', () => {
     }
   });
 
+  it('finds an fcntl record-lock wait on a POSIX shm file and names the holder', async () => {
+    const obj = made.posixShm(4096, 'lockf');
+    const holder = await start('lockf-hold', `/dev/shm${obj.name}`);
+    const waiter = await start('lockf', `/dev/shm${obj.name}`);
+    try {
+      await blocked(waiter.tid);
+      const w = of(waitsJson(), waiter.tid);
+      assert.deepEqual([w.syscall, w.object.target, w.offset, w.op], ['fcntl', `posix:${obj.name}`, null, 'fcntl lock']);
+      assert.deepEqual(holders(w), [{ pid: holder.pid, tid: null, alive: true }]);
+    } finally {
+      await Promise.all([kill(waiter.child), kill(holder.child)]);
+    }
+  });
+
   it('keeps since across scans and calls a wait stuck once it outlives the threshold unchanged', async () => {
     const q = made.msg();
     const reader = await start('msgrcv', String(q.id));
