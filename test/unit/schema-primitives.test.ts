@@ -91,7 +91,7 @@ describe('primitive states from bytes glibc wrote', () => {
   const self = Number(ids[1]);
   const child = Number(ids[2]);
   const schema = compileSchema(`struct Prims { pthread_mutex_t robust; pthread_mutex_t rec; sem_t sem; pthread_rwlock_t rw; pthread_cond_t cv;
-    pthread_barrier_t barrier; pthread_spinlock_t spin; uint32_t word [[futex]]; };`);
+    pthread_barrier_t barrier; pthread_spinlock_t spin; uint32_t word [[futex]]; pthread_mutex_t taken; };`);
   const threads = (tid: number) => (tid === self ? { pid: self, name: 'prims', alive: true } : undefined);
   const root = decode(schema, 'Prims', new BufferSource(new Uint8Array(run.stdout)), { threads }).root!;
   const field = (name: string) => root.children(0, 20).find((c: DecodedNode) => c.name === name)!;
@@ -104,6 +104,11 @@ describe('primitive states from bytes glibc wrote', () => {
     assert.equal(st.robust, true);
     assert.equal(st.shared, true);
     assert.match(field('robust').display, new RegExp(`^owner died \\(TID ${child}\\).* robust, process-shared`));
+  });
+  test('a robust mutex taken again after its owner died, not yet consistent', () => {
+    const st = field('taken').lock!;
+    assert.deepEqual([st.locked, st.owner, st.ownerAlive, st.ownerDied, st.inconsistent], [true, self, true, undefined, true]);
+    assert.match(field('taken').display, new RegExp(`^locked by TID ${self} \\(pid ${self}, prims\\), no waiters, inconsistent`));
   });
   test('a recursive mutex locked twice by a live thread', () => {
     const st = field('rec').lock!;

@@ -115,8 +115,10 @@ export interface LockState {
   robust?: boolean;
   shared?: boolean;
   protocol?: 'none' | 'inherit' | 'protect';
-  /** A robust mutex whose owner died and that nobody made consistent yet. */
+  /** A robust mutex whose owner died holding it (the kernel set FUTEX_OWNER_DIED). */
   ownerDied?: boolean;
+  /** Taken again after its owner died (EOWNERDEAD), and not yet made consistent. */
+  inconsistent?: boolean;
   notRecoverable?: boolean;
   /** Recursive mutex: times locked by the owner. */
   count?: number;
@@ -183,7 +185,7 @@ export function lockState(kind: PrimitiveKind, b: Uint8Array, threads?: ThreadLo
         }
       } else if (robust && lock & FUTEX_OWNER_DIED) st.ownerDied = true;
       if (ownerField === MUTEX_NOTRECOVERABLE) st.notRecoverable = true;
-      if (ownerField === MUTEX_INCONSISTENT) st.ownerDied = true;
+      if (ownerField === MUTEX_INCONSISTENT && !st.ownerDied) st.inconsistent = true;
       if (st.owner !== undefined) {
         const w = who(st.owner, threads);
         ownerWords = w.words;
@@ -194,11 +196,11 @@ export function lockState(kind: PrimitiveKind, b: Uint8Array, threads?: ThreadLo
       }
       if (st.type === 'recursive' && count > 1) st.count = count;
       const parts: string[] = [];
-      if (st.ownerDied && !st.locked) parts.push('owner died: inconsistent until pthread_mutex_consistent');
-      else if (st.ownerDied) parts.push(`owner died${st.owner !== undefined ? ` (TID ${st.owner})` : ''}`);
+      if (st.ownerDied) parts.push(`owner died${st.owner !== undefined ? ` (TID ${st.owner})` : ''}`);
       else if (st.locked) parts.push(`locked by ${ownerWords || 'an unknown thread'}`);
       else parts.push('unlocked');
       if (st.locked) parts.push(st.waiters ? 'with waiters' : 'no waiters');
+      if (st.inconsistent) parts.push('inconsistent (its previous owner died; pthread_mutex_consistent not called yet)');
       if (st.notRecoverable) parts.push('not recoverable');
       if (st.count) parts.push(`locked ${st.count} times`);
       const attrs = [st.type, st.robust ? 'robust' : '', st.shared ? 'process-shared' : 'private', pi ? 'priority-inherit' : pp ? 'priority-protect' : ''].filter(Boolean);
