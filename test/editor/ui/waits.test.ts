@@ -24,15 +24,17 @@ const children: ChildProcess[] = [];
 let opened: OpenWorkbench | undefined;
 let page: Page;
 let shmId = 0;
+let semId = 0;
+let exe = '';
 const key = (0x57000000 | (process.pid & 0xffff)) >>> 0;
 const step = failureStep('waits', { page: () => page, workbench: () => opened?.wb });
 
-async function start(exe: string, ...args: string[]): Promise<{ pid: number; tid: number }> {
+async function start(exe: string, ...args: string[]): Promise<{ pid: number; tid: number; child: ChildProcess }> {
   const child = spawn(exe, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   for await (const line of createInterface({ input: child.stdout! })) {
     const m = /^ready (\d+) (\d+)$/.exec(line);
-    if (m) return { pid: Number(m[1]), tid: Number(m[2]) };
+    if (m) return { pid: Number(m[1]), tid: Number(m[2]), child };
   }
   throw new Error(`${args.join(' ')} exited before it was ready`);
 }
@@ -42,7 +44,7 @@ describe('Waits view and Wait-for Graph in the workbench', () => {
   let ba = { pid: 0, tid: 0 };
 
   before(async () => {
-    const exe = path.join(tmp, 'waiters');
+    exe = path.join(tmp, 'waiters');
     const cc = spawnSync('cc', ['-std=gnu11', '-pthread', '-o', exe, path.join(ROOT, 'test', 'fixtures', 'waits', 'waiters.c'), '-lrt'], { encoding: 'utf8' });
     assert.equal(cc.status, 0, cc.stderr);
     shmId = ipc.createShm({ key, size: 4096, mode: 0o600 });
@@ -68,6 +70,7 @@ segment W for key 0x${key.toString(16)} { Locks locks @ 0; };
     await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? once(c, 'exit') : undefined)));
     try {
       if (ipc.exists({ kind: 'shm', id: shmId })) ipc.remove({ kind: 'shm', id: shmId });
+      if (semId && ipc.exists({ kind: 'sem', id: semId })) ipc.remove({ kind: 'sem', id: semId });
     } catch {
       /* gone */
     }
@@ -121,6 +124,26 @@ segment W for key 0x${key.toString(16)} { Locks locks @ 0; };
     assert.notEqual(c.error, '', 'the theme defines errorForeground');
     assert.equal(c.stroke, c.resolved);
     console.log(`wait-for graph screenshot: ${await screenshot(page, 'waits-graph')}`);
+  }));
+
+  it('shows a wait on a lock whose owner died, and a consumer on semaphore 1 of a set of 2', () => step('dead-and-sem', async () => {
+    const holder = await start(exe, 'hold', String(shmId));
+    const gone = once(holder.child, 'exit');
+    holder.child.kill('SIGKILL');
+    await gone;
+    const waiter = await start(exe, 'wait-plain', String(shmId));
+    semId = ipc.createSemSet({ key: 0, nsems: 2, values: [3, 0], mode: 0o600 });
+    const consumer = await start(exe, 'semop', String(semId), '1');
+    const plain = treeRow(page, `shm:${shmId} locks.plain`);
+    await plain.waitFor({ timeout: 60_000 });
+    await until('the wait on the dead owner is marked', async () => /^tid \d+ · mutex lock · the holder is dead$/.test((await plain.locator('.label-description').textContent()) ?? ''));
+    assert.match((await plain.locator('.label-description').textContent()) ?? '', new RegExp(`^tid ${waiter.tid} `));
+    await treeRow(page, `held by pid ? · tid ${holder.tid} (dead)`).waitFor({ timeout: WAIT });
+    const sem = treeRow(page, `sem:${semId} sem[1]`);
+    await sem.waitFor({ timeout: WAIT });
+    assert.match((await sem.locator('.label-description').textContent()) ?? '', new RegExp(`^tid ${consumer.tid} · semtimedop 1:-1`));
+    await treeRow(page, `held by pid ${process.pid}`).waitFor({ timeout: WAIT });
+    console.log(`waits view screenshot (dead owner, semaphore): ${await screenshot(page, 'waits-dead-sem')}`);
   }));
 
   it('opens the inspector at the waited field from an object of the graph', () => step('goto', async () => {
