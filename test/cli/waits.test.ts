@@ -181,6 +181,21 @@ describe('shmscope waits', () => {
     }
   });
 
+  it('finds a wait on a POSIX named semaphore, also one already unlinked', async () => {
+    for (const unlink of [false, true]) {
+      const psem = made.posixSem(0, unlink ? 'unlinked' : 'named');
+      const waiter = await start('named-sem', psem.name, ...(unlink ? ['unlink'] : []));
+      try {
+        await blocked(waiter.tid);
+        const w = of(waitsJson(), waiter.tid);
+        const object = unlink ? { target: null, kind: 'posix-sem', name: `${psem.name} (unlinked)` } : { target: `psem:${psem.name}`, kind: 'posix-sem', name: psem.name };
+        assert.deepEqual([{ target: w.object.target, kind: w.object.kind, name: w.object.name }, w.offset, w.op, w.lock?.value, w.lock?.waiters], [object, 0, 'sem_t sem wait', 0, 1]);
+      } finally {
+        await kill(waiter.child);
+      }
+    }
+  });
+
   it('finds a condition-variable waiter', async () => {
     const waiter = await start('cond', String(shmId));
     try {
