@@ -10,9 +10,10 @@
 //   msgrcv, msgsnd           nothing more: the arguments name the queue;
 //   mq_timed*, flock, fcntl  the file behind the descriptor (readlink and stat of /proc/PID/fd/N).
 //
-// It runs on the libuv pool (an AsyncWorker): a bounded job of small reads, never a mapping of
-// another process's memory, never a read that blocks. Threads that end mid-scan are skipped
-// (ENOENT, ESRCH); threads we may not inspect are counted in `unreadable`.
+// It runs on a thread of its own and answers by a deadline (RunBounded below): small bounded
+// reads, never a mapping of another process's memory, and a process that holds its locks cannot
+// keep the caller waiting. Threads that end mid-scan are skipped (ENOENT, ESRCH); threads we may
+// not inspect are counted in `unreadable`, processes not read in time listed in `slow`.
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -21,6 +22,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <climits>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <system_error>
+#include <thread>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -192,55 +200,29 @@ struct ProcCache {
   }
 };
 
-class ThreadScanWorker : public Napi::AsyncWorker {
+// Scans the tasks of one process into `rows` (a fresh scanner per process: its maps and mem
+// descriptor are read once and kept for its threads).
+class ProcessScanner {
  public:
-  explicit ThreadScanWorker(Napi::Env env) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
+  std::vector<ThreadRow> rows;
+  int unreadable = 0;
 
-  void Execute() override {
-    DIR* proc = opendir("/proc");
-    if (proc == nullptr) {
-      procError_ = errno;  // rejected in OnOK as an errno error (code, errno, syscall)
-      return;
-    }
+  void ScanPid(int pid, size_t room) {
+    std::string base = "/proc/" + std::to_string(pid);
+    DIR* tasks = opendir((base + "/task").c_str());
+    if (tasks == nullptr) return;  // ended meanwhile, or a kernel without task/
+    ProcCache cache;
     std::string text;
-    while (struct dirent* e = readdir(proc)) {
-      long pid;
-      if (!ParseLong(e->d_name, pid)) continue;
-      std::string base = "/proc/" + std::string(e->d_name);
-      DIR* tasks = opendir((base + "/task").c_str());
-      if (tasks == nullptr) continue;  // ended meanwhile, or a kernel without task/
-      ProcCache cache;
-      while (struct dirent* t = readdir(tasks)) {
-        long tid;
-        if (!ParseLong(t->d_name, tid)) continue;
-        if (rows_.size() >= kMaxThreads) {
-          truncated_ = true;
-          break;
-        }
-        ScanThread(static_cast<int>(pid), static_cast<int>(tid), base, cache, text);
-      }
-      closedir(tasks);
+    while (struct dirent* t = readdir(tasks)) {
+      long tid;
+      if (!ParseLong(t->d_name, tid)) continue;
+      if (rows.size() >= room) break;
+      ScanThread(pid, static_cast<int>(tid), base, cache, text);
     }
-    closedir(proc);
+    closedir(tasks);
   }
 
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (procError_ != 0) {
-      deferred_.Reject(ErrnoError(env, "opendir(/proc)", procError_, "is /proc mounted?").Value());
-      return;
-    }
-    Napi::Array list = Napi::Array::New(env, rows_.size());
-    for (size_t i = 0; i < rows_.size(); i++) list.Set(i, RowToJs(env, rows_[i]));
-    Napi::Object result = Napi::Object::New(env);
-    result.Set("threads", list);
-    result.Set("unreadable", unreadable_);
-    result.Set("truncated", truncated_);
-    deferred_.Resolve(result);
-  }
-
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  static Napi::Object RowToJsPublic(Napi::Env env, const ThreadRow& r) { return RowToJs(env, r); }
 
  private:
   void ScanThread(int pid, int tid, const std::string& base, ProcCache& cache, std::string& text) {
@@ -258,7 +240,7 @@ class ThreadScanWorker : public Napi::AsyncWorker {
     int err = ReadSmall(dir + "/syscall", text, 512);
     if (err == EACCES || err == EPERM) {
       row.nr = -3;
-      unreadable_++;
+      unreadable++;
     } else if (err != 0) {
       return;  // ended meanwhile
     } else if (text.compare(0, 7, "running") == 0) {
@@ -280,7 +262,7 @@ class ThreadScanWorker : public Napi::AsyncWorker {
       if (ReadSmall(dir + "/wchan", row.wchan, 128) != 0) row.wchan.clear();
       Resolve(row, base, cache);
     }
-    rows_.push_back(std::move(row));
+    rows.push_back(std::move(row));
   }
 
   static bool Explained(long nr) {
@@ -461,33 +443,210 @@ class ThreadScanWorker : public Napi::AsyncWorker {
     return o;
   }
 
-  Napi::Promise::Deferred deferred_;
-  std::vector<ThreadRow> rows_;
-  int unreadable_ = 0;
-  bool truncated_ = false;
-  int procError_ = 0;
 };
 
-// mapsOf(pid): one process's /proc/PID/maps, parsed off the JS thread (for turning an address of
-// that process into an offset in an object it maps, and back).
-class MapsWorker : public Napi::AsyncWorker {
- public:
-  MapsWorker(Napi::Env env, int pid) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), pid_(pid) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override {
-    std::string text;
-    err_ = ReadSmall("/proc/" + std::to_string(pid_) + "/maps", text, kMaxMapsBytes);
-    if (err_ == 0) maps_ = ParseMapsText(text);
+// Reading another process's maps or mem (and even its syscall file, during an exec) can wait on
+// that process's locks for as long as it holds them. So each scan runs on a thread of its own,
+// never on libuv's pool, and a watchdog answers the caller at the deadline with what was read by
+// then and the pids it did not finish (`slow`). A later scan skips a pid that a scan is still stuck
+// on, so stuck threads stay as few as the stuck processes.
+std::mutex stuckMutex;
+std::vector<int> stuckPids;
+
+bool IsStuck(int pid) {
+  std::lock_guard<std::mutex> lock(stuckMutex);
+  return std::find(stuckPids.begin(), stuckPids.end(), pid) != stuckPids.end();
+}
+void Unstick(int pid) {
+  std::lock_guard<std::mutex> lock(stuckMutex);
+  auto it = std::find(stuckPids.begin(), stuckPids.end(), pid);
+  if (it != stuckPids.end()) stuckPids.erase(it);
+}
+
+// What a bounded job collected; R is the job's own result.
+template <typename R>
+struct Bounded {
+  std::mutex mutex;
+  std::condition_variable cv;
+  R result;
+  std::vector<int> slow;
+  int current = 0;  // the pid being read now (0 between processes)
+  bool done = false;
+  bool settled = false;
+  Napi::Promise::Deferred deferred;
+  Napi::ThreadSafeFunction tsfn;
+  explicit Bounded(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
+
+  // Before reading a process: false once the caller was answered (stop), or skip when stuck.
+  bool Enter(int pid) {
+    std::lock_guard<std::mutex> lock(mutex);
+    current = pid;
+    return !settled;
   }
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (err_ != 0) {
-      deferred_.Reject(ErrnoError(env, "open(/proc/PID/maps)", err_, "pid " + std::to_string(pid_)).Value());
+  // After: false once the caller was answered while we read (the pid is no longer stuck then).
+  bool Leave() {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (settled && current != 0) Unstick(current);
+    current = 0;
+    return !settled;
+  }
+  void Finish() {
+    std::lock_guard<std::mutex> lock(mutex);
+    done = true;
+    cv.notify_all();
+  }
+};
+
+template <typename R>
+struct Delivery {
+  std::shared_ptr<Bounded<R>> job;
+  R result;
+  std::vector<int> slow;
+  bool complete = false;
+};
+
+// Runs `work(job, deadline)` on its own thread; `toJs` builds the answer on the JS thread.
+template <typename R, typename Work, typename ToJs>
+Napi::Value RunBounded(Napi::Env env, int64_t budgetMs, const char* name, Work work, ToJs toJs) {
+  auto job = std::make_shared<Bounded<R>>(env);
+  job->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), name, 0, 1);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budgetMs);
+  try {
+    std::thread([job, deadline, work]() {
+      work(*job, deadline);
+      job->Finish();
+    }).detach();
+    std::thread([job, deadline, toJs]() {
+      auto* d = new Delivery<R>();
+      d->job = job;
+      {
+        std::unique_lock<std::mutex> lock(job->mutex);
+        job->cv.wait_until(lock, deadline + std::chrono::milliseconds(50), [&] { return job->done; });
+        job->settled = true;
+        d->result = std::move(job->result);
+        d->slow = job->slow;
+        d->complete = job->done;
+        if (!job->done && job->current != 0) {
+          d->slow.push_back(job->current);
+          std::lock_guard<std::mutex> l2(stuckMutex);
+          stuckPids.push_back(job->current);
+        }
+      }
+      Napi::ThreadSafeFunction tsfn = job->tsfn;
+      auto deliver = [toJs](Napi::Env e, Napi::Function, Delivery<R>* x) {
+        toJs(e, *x);
+        delete x;
+      };
+      if (tsfn.BlockingCall(d, deliver) != napi_ok) delete d;  // the environment is gone
+      tsfn.Release();
+    }).detach();
+  } catch (const std::system_error& e) {
+    job->tsfn.Release();
+    ThrowErrno(env, "pthread_create", e.code().value(), "could not start a thread for the /proc scan");
+  }
+  return job->deferred.Promise();
+}
+
+struct ThreadScanResult {
+  std::vector<ThreadRow> rows;
+  int unreadable = 0;
+  bool truncated = false;
+  int procError = 0;
+};
+
+void RunThreadScan(Bounded<ThreadScanResult>& job, std::chrono::steady_clock::time_point deadline) {
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) {
+    std::lock_guard<std::mutex> lock(job.mutex);
+    job.result.procError = errno;
+    return;
+  }
+  size_t total = 0;
+  while (struct dirent* e = readdir(proc)) {
+    long pid;
+    if (!ParseLong(e->d_name, pid) || pid > INT32_MAX) continue;
+    if (std::chrono::steady_clock::now() >= deadline || IsStuck(static_cast<int>(pid))) {
+      std::lock_guard<std::mutex> lock(job.mutex);
+      job.slow.push_back(static_cast<int>(pid));
+      continue;
+    }
+    if (total >= kMaxThreads) {
+      std::lock_guard<std::mutex> lock(job.mutex);
+      job.result.truncated = true;
+      break;
+    }
+    if (!job.Enter(static_cast<int>(pid))) break;
+    ProcessScanner scanner;
+    scanner.ScanPid(static_cast<int>(pid), kMaxThreads - total);
+    if (!job.Leave()) break;
+    std::lock_guard<std::mutex> lock(job.mutex);
+    total += scanner.rows.size();
+    job.result.unreadable += scanner.unreadable;
+    for (ThreadRow& r : scanner.rows) job.result.rows.push_back(std::move(r));
+  }
+  closedir(proc);
+}
+
+// scanThreads(budgetMs) -> Promise<{ threads, unreadable, truncated, slow, complete }>
+Napi::Value ScanThreads(const Napi::CallbackInfo& info) {
+  static const char* usage = "scanThreads(budgetMs)";
+  ExpectArgs(info, 1, usage);
+  int64_t budgetMs = IntArg(info, 0, "budgetMs", 1, 600000, usage);
+  return RunBounded<ThreadScanResult>(info.Env(), budgetMs, "shmscope-threads", RunThreadScan, [](Napi::Env env, Delivery<ThreadScanResult>& d) {
+    if (d.result.procError != 0) {
+      d.job->deferred.Reject(ErrnoError(env, "opendir(/proc)", d.result.procError, "is /proc mounted?").Value());
       return;
     }
-    Napi::Array list = Napi::Array::New(env, maps_.size());
-    for (size_t i = 0; i < maps_.size(); i++) {
-      const MapEntry& e = maps_[i];
+    Napi::Array list = Napi::Array::New(env, d.result.rows.size());
+    for (size_t i = 0; i < d.result.rows.size(); i++) list.Set(i, ProcessScanner::RowToJsPublic(env, d.result.rows[i]));
+    Napi::Array slow = Napi::Array::New(env, d.slow.size());
+    for (size_t i = 0; i < d.slow.size(); i++) slow.Set(i, d.slow[i]);
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("threads", list);
+    result.Set("unreadable", d.result.unreadable);
+    result.Set("truncated", d.result.truncated);
+    result.Set("slow", slow);
+    result.Set("complete", d.complete);
+    d.job->deferred.Resolve(result);
+  });
+}
+
+struct MapsResult {
+  int pid = 0;
+  int err = 0;
+  std::vector<MapEntry> maps;
+};
+
+// mapsOf(pid, budgetMs): one process's /proc/PID/maps, parsed off the JS thread and answered by
+// the deadline (for turning an address of that process into an offset in an object it maps).
+Napi::Value MapsOf(const Napi::CallbackInfo& info) {
+  static const char* usage = "mapsOf(pid, budgetMs)";
+  ExpectArgs(info, 2, usage);
+  int pid = static_cast<int>(IntArg(info, 0, "pid", 1, 0x7fffffff, usage));
+  int64_t budgetMs = IntArg(info, 1, "budgetMs", 1, 600000, usage);
+  if (IsStuck(pid)) ThrowErrno(info.Env(), "read(/proc/PID/maps)", ETIMEDOUT, "pid " + std::to_string(pid) + " is still not answering");
+  auto work = [pid](Bounded<MapsResult>& job, std::chrono::steady_clock::time_point) {
+    if (!job.Enter(pid)) return;
+    std::string text;
+    int err = ReadSmall("/proc/" + std::to_string(pid) + "/maps", text, kMaxMapsBytes);
+    std::vector<MapEntry> maps;
+    if (err == 0) maps = ParseMapsText(text);
+    if (!job.Leave()) return;
+    std::lock_guard<std::mutex> lock(job.mutex);
+    job.result = MapsResult{pid, err, std::move(maps)};
+  };
+  return RunBounded<MapsResult>(info.Env(), budgetMs, "shmscope-maps", work, [pid](Napi::Env env, Delivery<MapsResult>& d) {
+    if (!d.complete) {
+      d.job->deferred.Reject(ErrnoError(env, "read(/proc/PID/maps)", ETIMEDOUT, "pid " + std::to_string(pid) + " did not answer in time").Value());
+      return;
+    }
+    if (d.result.err != 0) {
+      d.job->deferred.Reject(ErrnoError(env, "open(/proc/PID/maps)", d.result.err, "pid " + std::to_string(pid)).Value());
+      return;
+    }
+    Napi::Array list = Napi::Array::New(env, d.result.maps.size());
+    for (size_t i = 0; i < d.result.maps.size(); i++) {
+      const MapEntry& e = d.result.maps[i];
       Napi::Object m = Napi::Object::New(env);
       m.Set("start", Napi::BigInt::New(env, e.start));
       m.Set("end", Napi::BigInt::New(env, e.end));
@@ -498,32 +657,8 @@ class MapsWorker : public Napi::AsyncWorker {
       m.Set("path", e.path);
       list.Set(i, m);
     }
-    deferred_.Resolve(list);
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  int pid_;
-  int err_ = 0;
-  std::vector<MapEntry> maps_;
-};
-
-Napi::Value MapsOf(const Napi::CallbackInfo& info) {
-  static const char* usage = "mapsOf(pid)";
-  ExpectArgs(info, 1, usage);
-  int pid = static_cast<int>(IntArg(info, 0, "pid", 1, 0x7fffffff, usage));
-  auto* worker = new MapsWorker(info.Env(), pid);
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
-}
-
-Napi::Value ScanThreads(const Napi::CallbackInfo& info) {
-  auto* worker = new ThreadScanWorker(info.Env());
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
+    d.job->deferred.Resolve(list);
+  });
 }
 
 }  // namespace

@@ -35,7 +35,7 @@ describe('thread scanner', () => {
       for await (const line of createInterface({ input: child.stdout! })) if (line === 'ready') break;
       let sawChurner = 0;
       for (let i = 0; i < 30; i++) {
-        const r = await binding().scanThreads();
+        const r = await binding().scanThreads(2000);
         assert.ok(r.threads.length > 0);
         for (const t of r.threads) {
           assert.ok(Number.isInteger(t.pid) && t.pid > 0 && Number.isInteger(t.tid) && t.tid > 0);
@@ -45,13 +45,23 @@ describe('thread scanner', () => {
         if (r.threads.some((t) => t.pid === child.pid)) sawChurner++;
       }
       assert.equal(sawChurner, 30, 'the main thread of the churning process is always seen');
-      const self = (await binding().scanThreads()).threads.find((t) => t.tid === process.pid);
+      const self = (await binding().scanThreads(2000)).threads.find((t) => t.tid === process.pid);
       assert.ok(self && self.pid === process.pid, 'this process is listed by its own pid');
     } finally {
       const gone = once(child, 'exit');
       child.kill('SIGKILL');
       await gone;
     }
+  });
+
+  it('answers by its deadline with what it has read, naming the processes it did not get to', async () => {
+    // 1 ms is far less than reading every task of the machine takes: the watchdog answers.
+    const r = await binding().scanThreads(1);
+    assert.ok(r.slow.length > 0, 'some processes were left for later');
+    assert.ok(r.slow.every((p) => Number.isInteger(p) && p > 0));
+    const full = await binding().scanThreads(5000);
+    assert.deepEqual([full.complete, full.slow], [true, []]);
+    assert.ok(full.threads.length > r.threads.length);
   });
 
   it('counts the threads another user may not read, and still answers', () => {

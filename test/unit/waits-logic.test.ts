@@ -56,7 +56,7 @@ describe('the Waits view and the graph', () => {
     wait({ pid: 20, tid: 21, offset: 0, path: 'locks.a', heldBy: [{ pid: 10, tid: 11, command: './a', alive: true }] }),
     wait({ pid: 30, tid: 30, object: { target: 'sem:3', kind: 'sem', id: 3, name: null }, offset: null, path: 'sem[1]', op: 'semtimedop 1:-1', syscall: 'semtimedop', stuck: true }),
   ];
-  const report = { waits: ws, deadlocks: [[{ pid: 10, tid: 11 }, { pid: 20, tid: 21 }]], unreadable: 0 };
+  const report = { waits: ws, deadlocks: [[{ pid: 10, tid: 11 }, { pid: 20, tid: 21 }]], unreadable: 0, slow: [] };
   test('rows: process → wait → holder, with the deadlock and stuck states', () => {
     const procs = processNodes(report);
     assert.deepEqual(procs.map((p) => [p.type === 'process' && p.pid, p.type === 'process' && p.alarm]), [[10, true], [20, true], [30, false]]);

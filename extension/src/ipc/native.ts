@@ -183,10 +183,13 @@ export interface RawBinding {
   shmStatFields: number;
   /** Who maps what, from every /proc/PID/maps, parsed off the JS thread. */
   scanMaps(): Promise<{ mappings: ({ pid: number; shmid: number } | { pid: number; file: string })[]; unreadable: number }>;
-  /** Every thread's system call and, for IPC waits, what it waits on; parsed off the JS thread. */
-  scanThreads(): Promise<{ threads: RawThread[]; unreadable: number; truncated: boolean }>;
-  /** One process's /proc/PID/maps, parsed off the JS thread; rejects with the errno of the open. */
-  mapsOf(pid: number): Promise<RawMapping[]>;
+  /**
+   * Every thread's system call and, for IPC waits, what it waits on; read on a thread of its own
+   * and answered by `budgetMs` with what it has: `slow` lists the processes not read in time.
+   */
+  scanThreads(budgetMs: number): Promise<{ threads: RawThread[]; unreadable: number; truncated: boolean; slow: number[]; complete: boolean }>;
+  /** One process's /proc/PID/maps, parsed on a thread of its own; rejects with the errno of the open, or ETIMEDOUT. */
+  mapsOf(pid: number, budgetMs: number): Promise<RawMapping[]>;
   /** Native wait threads still running (tests check that cancel and timeout end them). */
   waitsInFlight(): number;
 }

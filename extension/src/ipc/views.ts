@@ -19,7 +19,7 @@ export async function processViews(target: Target | string): Promise<ProcessView
     pids.map(async (pid) => {
       let maps;
       try {
-        maps = await binding().mapsOf(pid);
+        maps = await binding().mapsOf(pid, 1000);
       } catch {
         return; // ended meanwhile, or not ours to read
       }

@@ -65,6 +65,8 @@ export interface WaitsReport {
   deadlocks: { pid: number; tid: number }[][];
   /** Threads whose system call we may not read. */
   unreadable: number;
+  /** Processes not read within the scan's budget (one that holds its own /proc files, say). */
+  slow: number[];
 }
 
 export interface WaitsOptions {
@@ -76,6 +78,8 @@ export interface WaitsOptions {
   stuckAfterMs?: number;
   /** The clock (tests). */
   now?: () => number;
+  /** How long the scan may take before it answers with what it has (default 2 s). */
+  budgetMs?: number;
 }
 
 /** First-seen times and last values of waits across scans. */
@@ -180,14 +184,17 @@ const opOf = (kind: PrimitiveKind, rel: number): string => {
 };
 
 /** TID → thread (process, name, alive) from one scan, for decoding the owners of locks. */
-export async function threadLookup(): Promise<ThreadLookup> {
-  return lookupOf((await scanThreads()).threads);
+export async function threadLookup(budgetMs = SCAN_BUDGET_MS): Promise<ThreadLookup> {
+  return lookupOf((await scanThreads(budgetMs)).threads);
 }
 
+/** How long a scan may take before it answers with what it has read (a process can hold its /proc files). */
+export const SCAN_BUDGET_MS = 2000;
+
 /** The native scan, its failure as an IpcError ("scanning the threads of /proc failed: …"). */
-async function scanThreads(): Promise<Awaited<ReturnType<ReturnType<typeof binding>['scanThreads']>>> {
+async function scanThreads(budgetMs: number): Promise<Awaited<ReturnType<ReturnType<typeof binding>['scanThreads']>>> {
   try {
-    return await binding().scanThreads();
+    return await binding().scanThreads(budgetMs);
   } catch (e) {
     throw toIpcError(e, { action: 'scanning the threads of', object: '/proc' });
   }
@@ -205,7 +212,7 @@ function lookupOf(list: RawThread[]): ThreadLookup {
 /** One scan of every thread. */
 export async function scanWaits(opts: WaitsOptions = {}): Promise<WaitsReport> {
   const now = opts.now ?? Date.now;
-  const raw = await scanThreads();
+  const raw = await scanThreads(opts.budgetMs ?? SCAN_BUDGET_MS);
   const threads = lookupOf(raw.threads);
   const commands = new Map<number, Promise<string>>();
   const command = (pid: number) => {
@@ -234,7 +241,7 @@ export async function scanWaits(opts: WaitsOptions = {}): Promise<WaitsReport> {
   }
   markTimes(waits, opts.history, opts.stuckAfterMs ?? 10_000, now());
   waits.sort((a, b) => a.pid - b.pid || a.tid - b.tid);
-  return { waits, deadlocks: cycles(waits), unreadable: raw.unreadable };
+  return { waits, deadlocks: cycles(waits), unreadable: raw.unreadable, slow: raw.slow };
 }
 
 /** What one wait is; `value` (the waited word) and `changedMs` (the kernel's last change) feed "stuck". */

@@ -16,6 +16,7 @@ export function waitsJson(r: WaitsReport): Record<string, unknown> {
     })),
     deadlocks: r.deadlocks,
     unreadable: r.unreadable,
+    slow: r.slow,
   };
 }
 
@@ -41,6 +42,7 @@ export function waitsText(r: WaitsReport): string {
   );
   for (const c of r.deadlocks) lines.push(`deadlock: ${[...c, c[0]!].map((t) => `${t.pid}/${t.tid}`).join(' → ')}`);
   for (const w of r.waits) if (w.ownerDied) lines.push(`owner died: ${w.pid}/${w.tid} waits on ${objectText(w)}${w.path ? ` ${w.path}` : ''}, held by a dead thread`);
+  if (r.slow.length) lines.push(`${r.slow.length} process${r.slow.length === 1 ? '' : 'es'} did not answer in time (${r.slow.slice(0, 10).join(', ')}${r.slow.length > 10 ? ', …' : ''})`);
   if (r.unreadable) lines.push(`${r.unreadable} thread${r.unreadable === 1 ? '' : 's'} could not be read (run as their owner or root to see them)`);
   return lines.join('\n');
 }
