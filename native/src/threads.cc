@@ -661,11 +661,70 @@ Napi::Value MapsOf(const Napi::CallbackInfo& info) {
   });
 }
 
+struct CommandsResult {
+  std::vector<std::pair<int, std::string>> commands;
+};
+
+// A process's command line: argv joined by spaces, "[comm]" for a kernel thread; empty if unknown.
+std::string CommandLine(int pid) {
+  std::string text;
+  const std::string dir = "/proc/" + std::to_string(pid);
+  if (ReadSmall(dir + "/cmdline", text, 4096) != 0) return "";
+  while (!text.empty() && text.back() == '\0') text.pop_back();
+  for (char& c : text) {
+    if (c == '\0') c = ' ';
+  }
+  if (!text.empty()) return text;
+  if (ReadSmall(dir + "/comm", text, 64) != 0) return "";
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\0')) text.pop_back();
+  return "[" + text + "]";
+}
+
+// commandsOf(pids, budgetMs): the command lines of some processes (reading one waits on that
+// process's memory lock, so on a thread of its own, answered by the deadline; missing ones are
+// left out).
+Napi::Value CommandsOf(const Napi::CallbackInfo& info) {
+  static const char* usage = "commandsOf(pids, budgetMs)";
+  ExpectArgs(info, 2, usage);
+  if (!info[0].IsArray()) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": pids must be an array");
+  Napi::Array arr = info[0].As<Napi::Array>();
+  if (arr.Length() > 100000) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": too many pids");
+  std::vector<int> pids;
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value v = arr.Get(i);
+    if (!v.IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": pids must be numbers");
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d >= 1 && d <= 0x7fffffff) || static_cast<double>(static_cast<int>(d)) != d) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": a pid is out of range");
+    pids.push_back(static_cast<int>(d));
+  }
+  int64_t budgetMs = IntArg(info, 1, "budgetMs", 1, 600000, usage);
+  auto work = [pids](Bounded<CommandsResult>& job, std::chrono::steady_clock::time_point deadline) {
+    for (int pid : pids) {
+      if (std::chrono::steady_clock::now() >= deadline || IsStuck(pid)) {
+        std::lock_guard<std::mutex> lock(job.mutex);
+        job.slow.push_back(pid);
+        continue;
+      }
+      if (!job.Enter(pid)) return;
+      std::string command = CommandLine(pid);
+      if (!job.Leave()) return;
+      std::lock_guard<std::mutex> lock(job.mutex);
+      if (!command.empty()) job.result.commands.emplace_back(pid, std::move(command));
+    }
+  };
+  return RunBounded<CommandsResult>(info.Env(), budgetMs, "shmscope-commands", work, [](Napi::Env env, Delivery<CommandsResult>& d) {
+    Napi::Object out = Napi::Object::New(env);
+    for (auto& c : d.result.commands) out.Set(std::to_string(c.first), c.second);
+    d.job->deferred.Resolve(out);
+  });
+}
+
 }  // namespace
 
 void InitThreads(Napi::Env env, Napi::Object exports) {
   exports.Set("scanThreads", Napi::Function::New(env, ScanThreads, "scanThreads"));
   exports.Set("mapsOf", Napi::Function::New(env, MapsOf, "mapsOf"));
+  exports.Set("commandsOf", Napi::Function::New(env, CommandsOf, "commandsOf"));
 }
 
 }  // namespace shmscope

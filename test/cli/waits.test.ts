@@ -210,13 +210,18 @@ describe('shmscope waits', () => {
     }
   });
 
-  it('finds a msgrcv on an empty System V queue', async () => {
+  it('finds a msgrcv on an empty System V queue, and escapes a hostile command line in the table', async () => {
     const q = made.msg();
-    const reader = await start('msgrcv', String(q.id));
+    const reader = await start('msgrcv', String(q.id), '\x1b[31mevil\nforged row');
     try {
       await blocked(reader.tid);
       const w = of(waitsJson(), reader.tid);
       assert.deepEqual([w.syscall, w.object, w.offset, w.op, w.heldBy], ['msgrcv', { target: `msg:${q.id}`, kind: 'msg', id: q.id, name: null }, null, 'msgrcv type 0', []]);
+      assert.match(w.command, /\x1b\[31mevil\nforged row$/, 'JSON keeps the command as it is');
+      const text = cli(['waits']).stdout;
+      assert.match(text, new RegExp(`^${reader.pid}\\s+${reader.tid}\\s`, 'm'), text);
+      assert.doesNotMatch(text, /\x1b/);
+      assert.doesNotMatch(text, /^forged row/m);
     } finally {
       await kill(reader.child);
     }

@@ -83,6 +83,15 @@ describe('the Waits view and the graph', () => {
   });
 });
 
+test('the CLI table escapes command lines, thread names and object names from other processes', async () => {
+  const { waitsText } = await import('../../extension/src/cli/commands/waits');
+  const w = wait({ pid: 5, tid: 6, command: '\x1b[2J\nforged', thread: 'x', object: { target: null, kind: 'file', id: 9, name: '/tmp/a\rb (inode 9)' }, offset: 0 });
+  const text = waitsText({ waits: [w], deadlocks: [], unreadable: 0, slow: [] });
+  assert.ok(text.includes('\\x1b[2J\\nforged') && text.includes('/tmp/a\\rb (inode 9)'), text);
+  assert.doesNotMatch(text, /[\x1b\r]/);
+  assert.equal(text.split('\n').length, 3, 'a title, a header and one row');
+});
+
 describe('offsets, not pointers', () => {
   const views = [{ pid: 4242, start: 0x7f00_0000_0000n, end: 0x7f00_0000_1000n, offset: 0n }, { pid: 4243, start: 0x5500_0000_0000n, end: 0x5500_0000_2000n, offset: 0x1000n }];
   test('"pid N: 0xADDRESS" and its variants', () => {

@@ -181,8 +181,18 @@ export interface RawBinding {
    */
   shmStatAll(): { rows: Float64Array; used: number };
   shmStatFields: number;
-  /** Who maps what, from every /proc/PID/maps, parsed off the JS thread. */
-  scanMaps(): Promise<{ mappings: ({ pid: number; shmid: number } | { pid: number; file: string })[]; unreadable: number }>;
+  /**
+   * Who maps what, from every /proc/PID/maps, parsed on a thread of its own and answered within
+   * budgetMs: `commands` has the command line of each pid in `mappings`; `slow` the pids whose maps
+   * did not answer in time (a process holding its memory lock); `complete` false when cut short.
+   */
+  scanMaps(budgetMs: number): Promise<{
+    mappings: ({ pid: number; shmid: number } | { pid: number; file: string })[];
+    commands: Record<string, string>;
+    unreadable: number;
+    slow: number[];
+    complete: boolean;
+  }>;
   /**
    * Every thread's system call and, for IPC waits, what it waits on; read on a thread of its own
    * and answered by `budgetMs` with what it has: `slow` lists the processes not read in time.
@@ -190,6 +200,8 @@ export interface RawBinding {
   scanThreads(budgetMs: number): Promise<{ threads: RawThread[]; unreadable: number; truncated: boolean; slow: number[]; complete: boolean }>;
   /** One process's /proc/PID/maps, parsed on a thread of its own; rejects with the errno of the open, or ETIMEDOUT. */
   mapsOf(pid: number, budgetMs: number): Promise<RawMapping[]>;
+  /** Command lines of some processes (pid → text), read on a thread of its own by the deadline; missing ones are left out. */
+  commandsOf(pids: number[], budgetMs: number): Promise<Record<string, string>>;
   /** Native wait threads still running (tests check that cancel and timeout end them). */
   waitsInFlight(): number;
 }

@@ -13,7 +13,6 @@ import {
 import { toIpcError } from './errors';
 import { binding, type RawFutexRef, type RawThread } from './native';
 import { schemaIdentity, semGet, openShm } from './objects';
-import { commandOf } from './procfs';
 
 /** The object a wait is on. `target` is what the other commands accept (null when none does yet). */
 export interface WaitObject {
@@ -214,12 +213,6 @@ export async function scanWaits(opts: WaitsOptions = {}): Promise<WaitsReport> {
   const now = opts.now ?? Date.now;
   const raw = await scanThreads(opts.budgetMs ?? SCAN_BUDGET_MS);
   const threads = lookupOf(raw.threads);
-  const commands = new Map<number, Promise<string>>();
-  const command = (pid: number) => {
-    let c = commands.get(pid);
-    if (!c) commands.set(pid, (c = commandOf(pid)));
-    return c;
-  };
   const decoders = new DecoderCache(opts.schemas ?? [], threads);
   const locks = await procLocks();
   const waits: (Wait & { value?: string; changedMs?: number })[] = [];
@@ -234,9 +227,16 @@ export async function scanWaits(opts: WaitsOptions = {}): Promise<WaitsReport> {
   } finally {
     decoders.close();
   }
+  // Command lines of the waiting and holding processes, read natively by a deadline.
+  const pids = new Set<number>();
   for (const w of waits) {
-    w.command = await command(w.pid);
-    for (const h of w.heldBy) if (h.pid !== null && h.alive) h.command = await command(h.pid);
+    pids.add(w.pid);
+    for (const h of w.heldBy) if (h.pid !== null && h.alive) pids.add(h.pid);
+  }
+  const commands = pids.size ? await binding().commandsOf([...pids], opts.budgetMs ?? SCAN_BUDGET_MS).catch(() => ({}) as Record<string, string>) : {};
+  for (const w of waits) {
+    w.command = commands[w.pid] ?? '?';
+    for (const h of w.heldBy) if (h.pid !== null && h.alive) h.command = commands[h.pid] ?? null;
     w.ownerDied = w.heldBy.some((h) => !h.alive) || w.lock?.ownerDied === true;
   }
   markTimes(waits, opts.history, opts.stuckAfterMs ?? 10_000, now());

@@ -5,6 +5,8 @@ import { scanWaits, WaitHistory, type Wait, type WaitsReport } from '../../ipc';
 import type { Schema } from '../../shared/schema';
 import { UserError } from '../errors';
 import { num, table } from '../format';
+import * as stdout from '../output';
+import { escapeControl as esc } from '../../shared/escape';
 import { loadSchema } from './decode';
 
 /** The `waits --json` document (the issue's shape; `thread`, `lock`, `stuck`, `ownerDied` added). */
@@ -28,20 +30,24 @@ const objectText = (w: Wait) => {
 const holderText = (w: Wait) =>
   w.heldBy.map((h) => `${h.pid ?? '?'}/${h.tid ?? '?'}${h.command ? ` ${h.command}` : ''}${h.alive ? '' : ' (dead)'}`).join(', ') || '-';
 
+/** The table and notes; command lines, names and paths come from other processes: escaped. */
 export function waitsText(r: WaitsReport): string {
   const lines: string[] = [];
   lines.push(`Blocked threads (${r.waits.length})`);
   lines.push(
     table(
       ['PID', 'TID', 'COMMAND', 'WAITS ON', 'OFFSET', 'FIELD', 'OP', 'HELD BY'],
-      r.waits.map((w) => [
-        w.pid, w.tid, w.command.length > 32 ? `${w.command.slice(0, 31)}…` : w.command, objectText(w),
-        w.offset === null ? '-' : `0x${w.offset.toString(16)}`, w.path ?? '-', `${w.op}${w.stuck ? ' (stuck)' : ''}`, holderText(w),
-      ]),
+      r.waits.map((w) => {
+        const command = esc(w.command);
+        return [
+          w.pid, w.tid, command.length > 32 ? `${command.slice(0, 31)}…` : command, esc(objectText(w)),
+          w.offset === null ? '-' : `0x${w.offset.toString(16)}`, esc(w.path ?? '-'), `${w.op}${w.stuck ? ' (stuck)' : ''}`, esc(holderText(w)),
+        ];
+      }),
     ),
   );
   for (const c of r.deadlocks) lines.push(`deadlock: ${[...c, c[0]!].map((t) => `${t.pid}/${t.tid}`).join(' → ')}`);
-  for (const w of r.waits) if (w.ownerDied) lines.push(`owner died: ${w.pid}/${w.tid} waits on ${objectText(w)}${w.path ? ` ${w.path}` : ''}, held by a dead thread`);
+  for (const w of r.waits) if (w.ownerDied) lines.push(esc(`owner died: ${w.pid}/${w.tid} waits on ${objectText(w)}${w.path ? ` ${w.path}` : ''}, held by a dead thread`));
   if (r.slow.length) lines.push(`${r.slow.length} process${r.slow.length === 1 ? '' : 'es'} did not answer in time (${r.slow.slice(0, 10).join(', ')}${r.slow.length > 10 ? ', …' : ''})`);
   if (r.unreadable) lines.push(`${r.unreadable} thread${r.unreadable === 1 ? '' : 's'} could not be read (run as their owner or root to see them)`);
   return lines.join('\n');
@@ -69,10 +75,10 @@ export function register(program: Command): void {
       const schemas: Schema[] = opts.schema.map(loadSchema);
       const stuckAfterMs = num('--stuck-after', opts.stuckAfter);
       const interval = Math.max(100, num('--interval', opts.interval));
-      const print = (r: WaitsReport) => process.stdout.write(opts.json ? `${JSON.stringify(waitsJson(r), null, opts.watch ? 0 : 2)}\n` : `${waitsText(r)}\n`);
+      const print = (r: WaitsReport) => (opts.json ? stdout.json(waitsJson(r), opts.watch ? 0 : 2) : stdout.line(waitsText(r)));
       if (!opts.watch) {
         const r = await scanWaits({ schemas, stuckAfterMs });
-        print(r);
+        await print(r);
         if (failing(r, opts.failOn)) process.exitCode = 3;
         return;
       }
@@ -88,8 +94,8 @@ export function register(program: Command): void {
       try {
         while (!stop) {
           const r = await scanWaits({ schemas, stuckAfterMs, history });
-          if (!opts.json) process.stdout.write(`--- ${new Date().toISOString()}\n`);
-          print(r);
+          if (!opts.json) await stdout.line(`--- ${new Date().toISOString()}`);
+          await print(r);
           if (failing(r, opts.failOn)) {
             process.exitCode = 3;
             return;
