@@ -8,6 +8,7 @@ import { guardStdout, writeFailure } from './output';
 import * as check from './commands/check';
 import * as decode from './commands/decode';
 import * as dump from './commands/dump';
+import * as importCmd from './commands/import';
 import * as list from './commands/list';
 import * as lsp from './commands/lsp';
 import * as peek from './commands/peek';
@@ -16,7 +17,7 @@ import * as sem from './commands/sem';
 import * as waits from './commands/waits';
 
 /** Each command module registers itself on the program. */
-const commands: { register(program: Command): void }[] = [list, dump, sem, peek, rm, decode, check, waits, lsp];
+const commands: { register(program: Command): void }[] = [list, dump, sem, peek, rm, decode, check, importCmd, waits, lsp];
 
 export function buildProgram(): Command {
   const program = new Command('shmscope')

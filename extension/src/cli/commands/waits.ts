@@ -72,7 +72,7 @@ export function register(program: Command): void {
     .option('--stuck-after <ms>', 'a wait with no change on its object for this long is stuck', '10000')
     .action(async (opts: { json?: boolean; watch?: boolean; interval: string; schema: string[]; failOn?: string; stuckAfter: string }) => {
       if (opts.failOn !== undefined && opts.failOn !== 'deadlock' && opts.failOn !== 'stuck') throw new UserError(`--fail-on is deadlock or stuck, not "${opts.failOn}"`);
-      const schemas: Schema[] = opts.schema.map(loadSchema);
+      const schemas: Schema[] = opts.schema.map((file) => loadSchema(file));
       const stuckAfterMs = num('--stuck-after', opts.stuckAfter);
       const interval = Math.max(100, num('--interval', opts.interval));
       const print = (r: WaitsReport) => (opts.json ? stdout.json(waitsJson(r), opts.watch ? 0 : 2) : stdout.line(waitsText(r)));
