@@ -18,6 +18,7 @@ export const bundles = [
   { name: 'language server', entry: 'extension/src/lsp/server.ts', out: 'dist/server.js', platform: 'node' },
   { name: 'inspector page', entry: 'webview-ui/src/main.ts', out: 'dist/webview/main.js', platform: 'browser' },
   { name: 'watch plot page', entry: 'webview-ui/src/plot.ts', out: 'dist/webview/plot.js', platform: 'browser' },
+  { name: 'wait-for graph page', entry: 'webview-ui/src/graph.ts', out: 'dist/webview/graph.js', platform: 'browser' },
 ];
 
 function nodeDir() {

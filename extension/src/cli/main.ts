@@ -16,9 +16,10 @@ import * as record from './commands/record';
 import * as replay from './commands/replay';
 import * as rm from './commands/rm';
 import * as sem from './commands/sem';
+import * as waits from './commands/waits';
 
 /** Each command module registers itself on the program. */
-const commands: { register(program: Command): void }[] = [list, dump, sem, peek, rm, decode, record, replay, check, importCmd, lsp];
+const commands: { register(program: Command): void }[] = [list, dump, sem, peek, rm, decode, record, replay, check, importCmd, waits, lsp];
 
 export function buildProgram(): Command {
   const program = new Command('shmscope')
