@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import type { Target } from '../../../extension/src/ipc/target';
-import { chooseFromContextMenu, failureStep, openWorkbench, type OpenWorkbench, ROOT, treeRow } from './driver';
+import { chooseFromContextMenu, clickExplorerAction, explorerAction, failureStep, openWorkbench, type OpenWorkbench, ROOT, treeRow } from './driver';
 import { untilWithin } from '../../helpers/wait';
 
 const WAIT = 30_000;
@@ -106,14 +106,14 @@ describe('explorer commands in the workbench', () => {
     created.push({ kind: 'sem', id: other });
     await palette('Refresh');
     await row(`private · id ${other}`).waitFor({ timeout: WAIT });
-    await page.locator('.part.sidebar .action-label[aria-label^="Filter"]:visible').click({ timeout: WAIT });
+    await clickExplorerAction(page, 'Filter', WAIT);
     await answer('Filter Shared Memory', `id ${id}`);
     await row(`private · id ${other}`).waitFor({ state: 'detached', timeout: WAIT });
     await row(`private · id ${id}`).waitFor({ timeout: WAIT });
     // Clear Filter appears in the title bar only while a filter is set (context key shmscope.filtered).
-    await page.locator('.part.sidebar .action-label[aria-label^="Clear Filter"]:visible').click({ timeout: WAIT });
+    await clickExplorerAction(page, 'Clear Filter', WAIT);
     await row(`private · id ${other}`).waitFor({ timeout: WAIT });
-    await page.locator('.part.sidebar .action-label[aria-label^="Clear Filter"]').waitFor({ state: 'detached', timeout: WAIT });
+    await explorerAction(page, 'Clear Filter').waitFor({ state: 'detached', timeout: WAIT });
   }));
 
   it('Semaphore Wait… shows a status bar entry that cancels the wait; a short wait times out', () => step('wait', async () => {

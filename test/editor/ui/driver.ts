@@ -88,6 +88,21 @@ export async function dismissHovers(page: Page): Promise<void> {
 }
 
 /**
+ * The explorer's title action `label` (Refresh, Filter…, Clear Filter). The container holds more
+ * than one view (Objects and Waits), so VS Code puts each view's actions in its own pane header
+ * and shows them while the pointer is over it, as a person would see them.
+ */
+export function explorerAction(page: Page, label: string) {
+  return page.locator('.pane-header[aria-label*="Objects"] .action-label').and(page.locator(`[aria-label^="${label}"]`));
+}
+
+/** Points at the explorer's pane header, then clicks its title action `label`. */
+export async function clickExplorerAction(page: Page, label: string, timeout: number): Promise<void> {
+  await page.locator('.pane-header[aria-label*="Objects"]').hover({ timeout });
+  await explorerAction(page, label).click({ timeout });
+}
+
+/**
  * Right-clicks the row `label` and chooses `entry` from its context menu, as a keyboard user
  * does: point at the entry until the menu marks it focused, then Enter. (VS Code's menus act on
  * mouse-up and ignore one that comes too soon after they open, which an instant synthetic click

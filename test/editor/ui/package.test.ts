@@ -13,7 +13,7 @@ import type { Browser, Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import type { Target } from '../../../extension/src/ipc/target';
 import { launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
-import { chooseFromContextMenu, failureStep, ROOT, treeRow } from './driver';
+import { chooseFromContextMenu, clickExplorerAction, failureStep, ROOT, treeRow } from './driver';
 import { untilWithin } from '../../helpers/wait';
 
 const WAIT = 30_000;
@@ -40,7 +40,7 @@ const until = untilWithin(WAIT);
 const contextMenu = (label: string, entry: string) => chooseFromContextMenu(page, label, entry, WAIT);
 
 async function refresh(): Promise<void> {
-  await page.locator('.part.sidebar .action-label[aria-label^="Refresh"]:visible').click({ timeout: WAIT });
+  await clickExplorerAction(page, 'Refresh', WAIT);
 }
 
 describe('the packaged .vsix', () => {
