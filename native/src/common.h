@@ -51,5 +51,7 @@ void InitPosixSem(Napi::Env env, Napi::Object exports);
 void InitMsg(Napi::Env env, Napi::Object exports);
 void InitWaiter(Napi::Env env, Napi::Object exports);
 void InitProcScan(Napi::Env env, Napi::Object exports);
+void InitMappings(Napi::Env env, Napi::Object exports);
+void InitNamespaces(Napi::Env env, Napi::Object exports);
 
 }  // namespace shmscope

@@ -2,6 +2,8 @@
 // No vscode import here: the CLI and tests use it as it is.
 export { IpcError } from './errors';
 export { list, MQUEUE_NOTE } from './list';
+export { namespacePid, nsRemove, nsShmRead, nsShmStat } from './namespaces';
+export { openRegion, printable, RegionHandle, scanRegions, type RegionScan } from './regions';
 export { limits } from './limits';
 export {
   createMsgQueue,
@@ -13,6 +15,7 @@ export {
   exists,
   msgPeek,
   msgSend,
+  openObject,
   openShm,
   openSource,
   psemPost,
@@ -27,5 +30,5 @@ export {
   type ShmHandle,
   type WaitOptions,
 } from './objects';
-export { describeKind, describeTarget, formatTarget, parseNumber, parseTarget, resolveKey, type Target } from './target';
+export { describeKind, describeTarget, formatTarget, parseNumber, parseTarget, resolveKey, type RegionTarget, type Target } from './target';
 export * from './types';

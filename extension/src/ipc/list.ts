@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { binding } from './native';
 import { emptyScan, isoTime, processExists, readSysv, scanMaps, userNames, type MapsScan, type SysvRow } from './procfs';
+import { scanRegions, withinOwnNamespaces } from './regions';
+import { listNamespaces } from './namespaces';
 import type {
   Attacher,
   Kind,
@@ -274,13 +276,15 @@ async function mqRecords(notes: string[], userName: (uid: number) => string): Pr
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** Lists the objects of the given kinds (all by default). */
-export async function list(kinds?: readonly Kind[]): Promise<Listing> {
+/** Lists the objects of the given kinds (all by default); `namespaces: 'all'` adds every other IPC namespace's. */
+export async function list(kinds?: readonly Kind[], opts: { namespaces?: 'all' | number } = {}): Promise<Listing> {
   const want = (k: Kind) => !kinds || kinds.includes(k);
   const notes: string[] = [];
   const needMaps = want('shm') || want('posix-shm') || want('posix-sem');
   const users = userNames();
-  const scan = needMaps ? await scanMaps() : emptyScan();
+  // Both scans run off the JS thread; the second also says which processes are in our namespaces.
+  const [mapsScan, regions] = await Promise.all([needMaps ? scanMaps() : emptyScan(), scanRegions()]);
+  const scan = withinOwnNamespaces(mapsScan, regions);
   const posix = want('posix-shm') || want('posix-sem') ? await posixRecords(scan, users) : { shm: [], sem: [] };
   return {
     shm: want('shm') ? shmRecords(scan, users) : [],
@@ -289,7 +293,11 @@ export async function list(kinds?: readonly Kind[]): Promise<Listing> {
     posixShm: want('posix-shm') ? posix.shm : [],
     posixSem: want('posix-sem') ? posix.sem : [],
     posixMq: want('posix-mq') ? await mqRecords(notes, users) : [],
-    unreadableProcesses: scan.unreadable,
+    memfd: want('memfd') ? regions.memfd : [],
+    anon: want('anon') ? regions.anon : [],
+    file: want('file') ? regions.file : [],
+    unreadableProcesses: Math.max(scan.unreadable, regions.unreadable),
     notes,
+    ...(opts.namespaces !== undefined ? { namespaces: await listNamespaces(regions, users, notes, opts.namespaces) } : {}),
   };
 }

@@ -103,6 +103,39 @@ export interface RawMsgStat extends RawIpcPerm {
   ctime: number;
 }
 
+/** scanShared(): regions by (dev, inode), their mappings and memfd fds, and every readable process. */
+export interface RawSharedScan {
+  regions: { kind: 'memfd' | 'anon' | 'file'; dev: number; ino: number; name: string; deleted: boolean; statKnown: boolean; size: number; uid: number; gid: number; mode: number }[];
+  maps: { region: number; pid: number; start: string; end: string; length: number; offset: number; writable: boolean }[];
+  fds: { region: number; pid: number; fd: number }[];
+  /** Flat pairs (pid, shmid), one per System V mapping. */
+  sysv: Float64Array;
+  /** `command` only for processes that map or hold a region. */
+  processes: { pid: number; uid: number; ipc: number; mnt: number; command?: string }[];
+  unreadable: number;
+  self: { ipc: number; mnt: number };
+}
+
+/** A region opened by path (length < 0: a regular file) or through /proc/PID/mem at `base`. */
+export interface RawRegionFile {
+  readonly readOnly: boolean;
+  size(): number;
+  stat(): { size: number; links: number };
+  read(offset: number, length: number): Buffer;
+  readInto(target: Uint8Array, offset: number): number;
+  write(offset: number, bytes: Uint8Array): void;
+  close(): void;
+}
+
+/** nsList(): another IPC namespace's System V objects, stat'ed from a thread that entered it. */
+export interface RawNsList {
+  /** Rows as shmStatAll's. */
+  shm: Float64Array;
+  sem: (RawIpcPerm & { nsems: number; otime: number; ctime: number; readable: boolean; values: number[]; ncnt: number[]; zcnt: number[]; pids: number[] })[];
+  msg: (RawIpcPerm & { messages: number; bytes: number; qbytes: number; lspid: number; lrpid: number; stime: number; rtime: number; ctime: number })[];
+  hostname: string;
+}
+
 export interface RawBinding {
   abiVersion: number;
   shmGet(key: number, size: number, mode: number, create: boolean, exclusive: boolean): number;
@@ -139,6 +172,13 @@ export interface RawBinding {
   shmStatFields: number;
   /** Who maps what, from every /proc/PID/maps, parsed off the JS thread. */
   scanMaps(): Promise<{ mappings: ({ pid: number; shmid: number } | { pid: number; file: string })[]; unreadable: number }>;
+  /** Every shared region of /proc/PID/maps and memfd of /proc/PID/fd (of `pids` only, when given), off the JS thread. */
+  scanShared(pids?: number[]): Promise<RawSharedScan>;
+  RegionFile: new (path: string, readWrite: boolean, dev: number, ino: number, base: string, length: number) => RawRegionFile;
+  /** On a thread of its own that enters the IPC namespace of `pid` (CAP_SYS_ADMIN). */
+  nsList(pid: number): Promise<RawNsList>;
+  nsShmRead(pid: number, id: number, offset: number, length: number): Promise<Buffer>;
+  nsRemove(pid: number, kind: 'shm' | 'sem' | 'msg', id: number): Promise<void>;
   /** Native wait threads still running (tests check that cancel and timeout end them). */
   waitsInFlight(): number;
 }

@@ -1,7 +1,7 @@
 // shmscope decode TARGET|--file PATH --schema FILE.shms [--type NAME] [--json]
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { list, openSource, parseTarget } from '../../ipc';
+import { list, namespacePid, nsShmRead, nsShmStat, openObject, parseTarget, schemaIdentity, type ShmHandle } from '../../ipc';
 import {
   compileSchema, decode, decodeJson, defaultSegment, findType, formatDiagnostic, segmentFor, type CheckResult, type DecodedNode, type Diagnostic, type Schema, type StructType,
 } from '../../shared/schema';
@@ -20,8 +20,13 @@ export function loadSchema(file: string): Schema {
 }
 
 /** The segment declared `for` this target, if the schema has one. */
-async function boundSegment(schema: Schema, targetText: string): Promise<StructType | undefined> {
+async function boundSegment(schema: Schema, targetText: string, handle?: ShmHandle): Promise<StructType | undefined> {
   const t = targetText.trim();
+  const region = /^(memfd|anon|file):/i.exec(t);
+  if (region) {
+    const id = schemaIdentity(parseTarget(t), handle);
+    return id ? segmentFor(schema, id) : undefined;
+  }
   const m = /^key:(.*)$/i.exec(t);
   if (m) return segmentFor(schema, { kind: 'key', value: Number(BigInt.asIntN(32, BigInt(m[1]!.trim()))) });
   const p = /^posix:(.*)$/i.exec(t);
@@ -71,7 +76,8 @@ export function register(program: Command): void {
     .option('--type <name>', 'the type to decode (default: the segment bound to the target, or the schema\'s segment)')
     .option('--json', 'JSON output (DESIGN.md §5)')
     .option('--max-elements <n>', 'array elements shown per array in the tree view', '16')
-    .action(async (targetText: string | undefined, opts: { schema: string; file?: string; type?: string; json?: boolean; maxElements: string }) => {
+    .option('--namespace <pid>', 'a segment of the IPC namespace of process PID (a container)')
+    .action(async (targetText: string | undefined, opts: { schema: string; file?: string; type?: string; json?: boolean; maxElements: string; namespace?: string }) => {
       if (!targetText && !opts.file) throw new UserError('name a target (shm:ID, key:0xKEY, posix:/NAME) or --file PATH');
       if (targetText && opts.file) throw new UserError('give either a target or --file, not both');
       const schema = loadSchema(opts.schema);
@@ -80,7 +86,24 @@ export function register(program: Command): void {
         for (const d of errs.slice(0, 20)) process.stderr.write(`${formatDiagnostic(opts.schema, d)}\n`);
         throw new UserError(`the schema ${opts.schema} has ${errs.length} error${errs.length === 1 ? '' : 's'} (run shmscope check --schema ${opts.schema})`);
       }
-      let type = opts.type ? findType(schema, opts.type) : targetText ? await boundSegment(schema, targetText) : undefined;
+      let source: ByteSource & { close?(): void };
+      if (opts.file) {
+        try {
+          source = new BufferSource(readFileSync(opts.file));
+        } catch (e) {
+          throw new UserError(`cannot read ${opts.file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+        }
+      } else if (opts.namespace !== undefined) {
+        // Another namespace's segment is read whole from a thread that entered it, then decoded here.
+        const pid = namespacePid(opts.namespace);
+        const t = parseTarget(targetText!, 'shm');
+        if (t.kind !== 'shm') throw new UserError('--namespace decodes System V segments (shm:ID)');
+        const st = await nsShmStat(pid, t.id);
+        if (!st) throw new UserError(`no segment ${t.id} in the IPC namespace of process ${pid}`);
+        if (st.size > 1 << 30) throw new UserError(`segment ${t.id} is ${st.size} bytes: --namespace decodes at most 1 GiB`);
+        source = new BufferSource(await nsShmRead(pid, t.id, 0, st.size));
+      } else source = await openObject(targetText!);
+      let type = opts.type ? findType(schema, opts.type) : targetText && !opts.namespace ? await boundSegment(schema, targetText, source as ShmHandle) : undefined;
       if (opts.type && !type) {
         const names = schema.structs.map((s) => s.name).filter((n) => !n.startsWith('('));
         throw new UserError(`no type "${opts.type}" in ${opts.schema}${names.length ? ` (it has ${names.join(', ')})` : ''}`);
@@ -89,14 +112,6 @@ export function register(program: Command): void {
       if (!type) throw new UserError(`${opts.schema} has no segment declaration: name the type with --type`);
       const maxElements = Math.max(0, Number.parseInt(opts.maxElements, 10) || 0);
 
-      let source: ByteSource & { close?(): void };
-      if (opts.file) {
-        try {
-          source = new BufferSource(readFileSync(opts.file));
-        } catch (e) {
-          throw new UserError(`cannot read ${opts.file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-        }
-      } else source = openSource(targetText!);
       try {
         if (opts.json) {
           const r = decodeJson(schema, type, source);

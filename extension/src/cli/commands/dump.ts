@@ -1,7 +1,7 @@
 // shmscope dump TARGET [--offset N] [--length N] [--format hex|raw]
 import type { Command } from 'commander';
 import { once } from 'node:events';
-import { openShm, parseTarget, type Kind } from '../../ipc';
+import { namespacePid, nsShmRead, nsShmStat, openObject, parseTarget, type Kind } from '../../ipc';
 import { hexdumpLines, offsetDigits } from '../../shared/hexdump';
 import { UserError } from '../errors';
 import { num } from '../format';
@@ -13,18 +13,36 @@ async function write(data: string | Uint8Array): Promise<void> {
   if (!process.stdout.write(data)) await once(process.stdout, 'drain');
 }
 
+/** A segment of another IPC namespace as dump reads it: its size, and chunks copied by a thread inside it. */
+async function namespaceHandle(pid: number, target: ReturnType<typeof parseTarget>) {
+  if (target.kind !== 'shm') throw new UserError('--namespace dumps System V segments (shm:ID)');
+  const id = target.id;
+  const st = await nsShmStat(pid, id);
+  if (!st) throw new UserError(`no segment ${id} in the IPC namespace of process ${pid}`);
+  return {
+    size: st.size,
+    readInto: async (view: Uint8Array, at: number) => {
+      const bytes = await nsShmRead(pid, id, at, Math.min(view.length, st.size - at));
+      view.set(bytes);
+      return bytes.length;
+    },
+    close: () => {},
+  };
+}
+
 export function register(program: Command): void {
   program
     .command('dump')
-    .description('print the bytes of a segment or POSIX shared memory object')
-    .argument('<target>', 'shm:ID, key:0xKEY or posix:/NAME')
+    .description('print the bytes of a segment, POSIX shared memory object, memfd, shared anonymous region or shared file')
+    .argument('<target>', 'shm:ID, key:0xKEY, posix:/NAME, memfd:INODE, anon:INODE or file:/PATH')
+    .option('--namespace <pid>', 'a segment (shm:ID) of the IPC namespace of process PID (a container)')
     .option('--offset <n>', 'first byte (decimal or 0x hex)', '0')
     .option('--length <n>', 'number of bytes (default: to the end)')
     .option('--format <format>', 'hex or raw (exactly the bytes)', 'hex')
-    .action(async (targetText: string, opts: { offset: string; length?: string; format: string }) => {
+    .action(async (targetText: string, opts: { offset: string; length?: string; format: string; namespace?: string }) => {
       if (opts.format !== 'hex' && opts.format !== 'raw') throw new UserError(`--format must be hex or raw, not "${opts.format}"`);
       const target = parseTarget(targetText, 'shm' as Kind);
-      const handle = openShm(target);
+      const handle = opts.namespace === undefined ? await openObject(target) : await namespaceHandle(namespacePid(opts.namespace), target);
       try {
         const total = handle.size;
         const offset = num('--offset', opts.offset);
@@ -38,7 +56,7 @@ export function register(program: Command): void {
         for (let at = offset; at < offset + length; ) {
           const want = Math.min(buf.length, offset + length - at);
           const view = want === buf.length ? buf : buf.subarray(0, want);
-          const got = handle.readInto(view, at);
+          const got = await handle.readInto(view, at);
           if (got === 0) throw new UserError(`the object shrank to ${handle.size} bytes while it was being dumped`);
           const bytes = view.subarray(0, got);
           await write(opts.format === 'raw' ? bytes.slice() : `${hexdumpLines(bytes, at, 16, digits).join('\n')}\n`);

@@ -67,7 +67,7 @@ export interface StructDecl {
   alignas?: Expr;
   attrs: Attr[];
   range: Range;
-  segment?: { binding?: { kind: 'key' | 'id' | 'posix'; value: Expr | string; range: Range } };
+  segment?: { binding?: { kind: 'key' | 'id' | 'posix' | 'memfd' | 'file' | 'anon'; value: Expr | string; range: Range } };
 }
 
 export interface EnumItem {

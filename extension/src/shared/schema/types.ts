@@ -96,7 +96,7 @@ export interface StructType {
   /** True while the definition is incomplete (self references are through offsets only). */
   incomplete?: boolean;
   decl?: StructDecl;
-  segment?: { binding?: { kind: 'key' | 'id' | 'posix'; value: number | string; range: Range } };
+  segment?: { binding?: { kind: BindingKind; value: number | string; range: Range } };
   tailPadding: number;
 }
 
@@ -156,3 +156,9 @@ export const alignUp = (v: number, a: number): number => (a <= 1 ? v : Math.ceil
 export function typeName(t: Type): string {
   return t.name;
 }
+
+/**
+ * How `segment … for` names an object: a System V `key` or `id`, a `posix` name, a `memfd` name,
+ * a mapped `file`'s path, or `anon of "COMMAND"` (a shared anonymous region of that program).
+ */
+export type BindingKind = 'key' | 'id' | 'posix' | 'memfd' | 'file' | 'anon';
