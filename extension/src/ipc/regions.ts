@@ -44,10 +44,13 @@ export function buildRegions(raw: RawSharedScan, userName: (uid: number) => stri
   for (const m of raw.maps) {
     maps[m.region]?.push({ pid: m.pid, command: command(m.pid), address: m.start, length: m.length, offset: m.offset, writable: m.writable });
   }
-  for (const f of raw.fds) fds[f.region]?.push({ pid: f.pid, command: command(f.pid), fd: f.fd });
+  // The fds our own open handles hold are not the user's: a region that only we hold is gone for
+  // them (the inspector shows it removed), so it is not listed.
+  for (const f of raw.fds) if (f.pid !== process.pid) fds[f.region]?.push({ pid: f.pid, command: command(f.pid), fd: f.fd });
   const byAddress = (a: RegionMapping, b: RegionMapping) => a.pid - b.pid || (BigInt(a.address) < BigInt(b.address) ? -1 : 1);
   const out: RegionScan = { memfd: [], anon: [], file: [], processes, self: raw.self, sysv: new Map(), unreadable: raw.unreadable };
   raw.regions.forEach((r, i) => {
+    if (maps[i]!.length === 0 && fds[i]!.length === 0) return;
     const common = {
       id: r.ino,
       key: 0,
