@@ -1,0 +1,58 @@
+// Runs inside a private IPC + mount namespace (test/native/namespaces.test.ts starts it under
+// `unshare`), which plays the host: it makes a private segment there, starts a process in a second,
+// nested IPC + mount namespace attached to its own private segment with the same id, and prints
+// what the façade and the CLI say about both as one JSON line. Everything it makes dies with the
+// namespaces.
+import { spawn, spawnSync } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
+import * as ipc from '../../extension/src/ipc';
+import { CLI } from './ipc';
+import { buildRegions, Fixture } from './regions';
+
+async function main() {
+  const hostId = ipc.createShm({ key: 0, size: 4096, mode: 0o600 });
+  const host = ipc.openShm({ kind: 'shm', id: hostId }, { readWrite: true });
+  host.write(0, Buffer.from('HOSTSEG!'));
+  const bin = buildRegions();
+  const inner = new Fixture(
+    spawn('unshare', ['--ipc', '--mount', '--fork', 'sh', '-c', `mount -t tmpfs none /dev/shm && echo x > /dev/shm/inner-obj && exec ${bin} sysv 4096`], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    }),
+  );
+  try {
+    const ready = await inner.ready();
+    const listing = await ipc.list(undefined, { namespaces: 'all' });
+    const nsBytes = Buffer.from(await ipc.nsShmRead(ready.pid, ready.id!, 0, 12)).toString('latin1');
+    const dump = spawnSync(process.execPath, [CLI, 'dump', `shm:${ready.id}`, '--namespace', String(ready.pid), '--format', 'raw'], { encoding: 'latin1' });
+    const listText = spawnSync(process.execPath, [CLI, 'list', '--namespace', String(ready.pid)], { encoding: 'utf8' });
+    const rmNo = spawnSync(process.execPath, [CLI, 'rm', `shm:${ready.id}`, '--namespace', String(ready.pid)], { encoding: 'utf8' });
+    const rm = spawnSync(process.execPath, [CLI, 'rm', `shm:${ready.id}`, '--namespace', String(ready.pid), '--yes'], { encoding: 'utf8' });
+    const after = await ipc.list(['shm'], { namespaces: ready.pid });
+    const innerIpc = Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${ready.pid}/ns/ipc`))![1]);
+    process.stdout.write(
+      `${JSON.stringify({
+        self: process.pid,
+        hostId,
+        inner: ready,
+        shm: listing.shm,
+        innerIpc,
+        namespaces: listing.namespaces,
+        nsBytes,
+        dump: { status: dump.status, head: dump.stdout.slice(0, 12), stderr: dump.stderr },
+        listText: { status: listText.status, stdout: listText.stdout, stderr: listText.stderr },
+        rmNo: { status: rmNo.status, stderr: rmNo.stderr },
+        rm: { status: rm.status, stderr: rm.stderr },
+        afterRm: after.namespaces?.[0]?.shm.map((s) => ({ id: s.id, removed: s.removed })) ?? null,
+      })}\n`,
+    );
+  } finally {
+    await inner.stop();
+    host.close();
+    ipc.remove({ kind: 'shm', id: hostId });
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});
