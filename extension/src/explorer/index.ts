@@ -128,7 +128,7 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
   getTreeItem(node: Node): vscode.TreeItem {
     switch (node.type) {
       case 'group': {
-        const item = new vscode.TreeItem(node.group.label, node.group.id === 'limits'
+        const item = new vscode.TreeItem(node.group.label, node.group.id === 'limits' || node.group.collapsed
           ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded);
         item.id = `group:${node.group.id}`;
         item.description = String(node.count);

@@ -13,14 +13,16 @@ export interface GroupSpec {
   /** Codicon id. */
   icon: string;
   kinds: readonly Kind[];
+  /** Shown collapsed at first: a desktop's browsers alone hold hundreds of memfds and mapped files. */
+  collapsed?: true;
 }
 
 export const GROUPS: readonly GroupSpec[] = [
   { id: 'shm', label: 'System V Segments', icon: 'database', kinds: ['shm'] },
   { id: 'posix-shm', label: 'POSIX Shared Memory', icon: 'file-binary', kinds: ['posix-shm'] },
-  { id: 'memfd', label: 'memfd Objects', icon: 'file-symlink-file', kinds: ['memfd'] },
-  { id: 'anon', label: 'Shared Anonymous Memory', icon: 'circuit-board', kinds: ['anon'] },
-  { id: 'file', label: 'Shared File Mappings', icon: 'file', kinds: ['file'] },
+  { id: 'memfd', label: 'memfd Objects', icon: 'file-symlink-file', kinds: ['memfd'], collapsed: true },
+  { id: 'anon', label: 'Shared Anonymous Memory', icon: 'circuit-board', kinds: ['anon'], collapsed: true },
+  { id: 'file', label: 'Shared File Mappings', icon: 'file', kinds: ['file'], collapsed: true },
   { id: 'sem', label: 'System V Semaphore Sets', icon: 'symbol-numeric', kinds: ['sem'] },
   { id: 'posix-sem', label: 'POSIX Semaphores', icon: 'symbol-constant', kinds: ['posix-sem'] },
   { id: 'msg', label: 'Message Queues', icon: 'mail', kinds: ['msg', 'posix-mq'] },
