@@ -22,6 +22,8 @@
 #include <map>
 #include <set>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -73,7 +75,6 @@ struct FdRow {
 struct Proc {
   int pid = 0;
   uint64_t ipcNs = 0, mntNs = 0;
-  uint32_t uid = 0;
   bool hit = false;
   std::string command;
 };
@@ -198,34 +199,48 @@ class Scanner {
       }
       closedir(dir);
     }
-    std::string text;
-    for (int pid : pids) {
-      std::string base = "/proc/" + std::to_string(pid);
-      struct stat pst;
-      if (stat(base.c_str(), &pst) < 0) continue;  // exited meanwhile
-      Proc p;
-      p.pid = pid;
-      p.uid = pst.st_uid;
-      p.ipcNs = NsInode(base + "/ns/ipc");
-      p.mntNs = NsInode(base + "/ns/mnt");
-      size_t procIndex = procs_.size();
-      procs_.push_back(p);
-      bool mapsOk = ReadProcFile(base + "/maps", text);
-      int mapsErr = errno;
-      if (mapsOk) {
-        ParseMaps(pid, text, procIndex);
-      } else if (mapsErr != ENOENT && mapsErr != ESRCH) {
-        unreadable_++;
-        procs_.pop_back();  // unreadable: counted, not named
-        continue;
-      } else {
-        procs_.pop_back();  // ended meanwhile
+    // Reading /proc is most of the cost (a few syscalls per process and per fd): two threads read
+    // half the processes each, then one merges in pid order, so the result does not depend on timing.
+    std::vector<Raw> raw(pids.size());
+    unsigned workers = pids.size() > 64 ? 2 : 1;
+    auto readRange = [&](size_t from, size_t step) {
+      for (size_t i = from; i < pids.size(); i += step) ReadProcess(pids[i], raw[i]);
+    };
+    if (workers == 2) {
+      std::thread other;
+      try {
+        other = std::thread(readRange, 1, 2);
+      } catch (const std::system_error&) {
+        workers = 1;
+      }
+      readRange(0, workers);
+      if (other.joinable()) other.join();
+    } else {
+      readRange(0, 1);
+    }
+    for (size_t i = 0; i < pids.size(); i++) {
+      Raw& r = raw[i];
+      if (r.state == Raw::kGone) continue;
+      if (r.state == Raw::kUnreadable) {
+        unreadable_++;  // counted, not named
         continue;
       }
-      ScanFds(pid, base, procIndex);
-    }
-    for (Proc& pr : procs_) {
-      if (pr.hit) pr.command = Command(pr.pid);
+      Proc p;
+      p.pid = pids[i];
+      p.ipcNs = r.ipcNs;
+      p.mntNs = r.mntNs;
+      size_t procIndex = procs_.size();
+      procs_.push_back(p);
+      ParseMaps(p.pid, r.maps, procIndex);
+      for (const RawFd& f : r.fds) {
+        size_t reg = RegionOf(RegionKind::kMemfd, f.st.st_dev, f.st.st_ino, f.name, false);
+        if (regions_[reg].kind != RegionKind::kMemfd) continue;
+        Fill(regions_[reg], f.st);
+        fds_.push_back(FdRow{reg, p.pid, f.fd});
+        procs_[procIndex].hit = true;
+      }
+      if (procs_[procIndex].hit) procs_[procIndex].command = r.command.empty() ? Command(p.pid) : r.command;
+      std::string().swap(r.maps);
     }
     Complete();
   }
@@ -234,6 +249,7 @@ class Scanner {
   std::vector<MapRow> maps_;
   std::vector<FdRow> fds_;
   std::vector<SysvRow> sysv_;
+  std::vector<std::pair<int, std::string>> devShm_;
   std::vector<Proc> procs_;
   int unreadable_ = 0;
   uint64_t selfIpc_ = 0, selfMnt_ = 0;
@@ -275,6 +291,15 @@ class Scanner {
       if (path.compare(0, 5, "/SYSV") == 0) {
         // Which segment ids this process maps, so that callers count attachments per namespace.
         sysv_.push_back(SysvRow{pid, std::strtoull(std::string(line + f[4][0], f[4][1] - f[4][0]).c_str(), nullptr, 10)});
+        procs_[procIndex].hit = true;
+        continue;
+      }
+      if (path.compare(0, 9, "/dev/shm/") == 0 && path.find('/', 9) == std::string::npos) {
+        // A POSIX object (its name, without " (deleted)"): listed by its own kind, mapped by pid.
+        std::string file = path.substr(9);
+        if (EndsWith(file, " (deleted)")) file.resize(file.size() - 10);
+        devShm_.emplace_back(pid, std::move(file));
+        procs_[procIndex].hit = true;
         continue;
       }
       RegionKind kind;
@@ -347,7 +372,42 @@ class Scanner {
     }
   }
 
-  void ScanFds(int pid, const std::string& base, size_t procIndex) {
+  // What one process shows, read without touching the scanner's shared state (see Run).
+  struct RawFd {
+    int fd;
+    std::string name;
+    struct stat st;
+  };
+  struct Raw {
+    enum State { kGone, kUnreadable, kRead } state = kGone;
+    uint64_t ipcNs = 0, mntNs = 0;
+    std::string maps;
+    std::vector<RawFd> fds;
+    std::string command;
+  };
+
+  static bool HasShared(const std::string& maps) {
+    // A shared mapping's perms end in 's' ("rw-s"); only then is the command line worth reading.
+    for (size_t at = maps.find("s "); at != std::string::npos; at = maps.find("s ", at + 1)) {
+      if (at >= 3 && std::strchr("rwx-", maps[at - 1]) && std::strchr("rwx-", maps[at - 2]) && std::strchr("rwx-", maps[at - 3])) return true;
+    }
+    return false;
+  }
+
+  static void ReadProcess(int pid, Raw& r) {
+    std::string base = "/proc/" + std::to_string(pid);
+    if (!ReadProcFile(base + "/maps", r.maps)) {
+      r.state = errno == ENOENT || errno == ESRCH ? Raw::kGone : Raw::kUnreadable;
+      return;
+    }
+    r.state = Raw::kRead;
+    r.ipcNs = NsInode(base + "/ns/ipc");
+    r.mntNs = NsInode(base + "/ns/mnt");
+    ReadFds(base, r);
+    if (!r.fds.empty() || HasShared(r.maps)) r.command = Command(pid);
+  }
+
+  static void ReadFds(const std::string& base, Raw& r) {
     std::string dirPath = base + "/fd";
     int dfd = open(dirPath.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) return;  // not ours to read: its maps were, which is what we count
@@ -365,16 +425,13 @@ class Scanner {
       if (n <= 7) continue;
       link[n] = '\0';
       if (std::strncmp(link, "/memfd:", 7) != 0) continue;
-      struct stat st;
+      RawFd f;
       // fstatat follows the fd's magic link to the memfd itself; it opens nothing.
-      if (fstatat(dfd, e->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode)) continue;
-      std::string name(link + 7, static_cast<size_t>(n) - 7);
-      if (EndsWith(name, " (deleted)")) name.resize(name.size() - 10);
-      size_t r = RegionOf(RegionKind::kMemfd, st.st_dev, st.st_ino, name, false);
-      if (regions_[r].kind != RegionKind::kMemfd) continue;
-      Fill(regions_[r], st);
-      fds_.push_back(FdRow{r, pid, std::atoi(e->d_name)});
-      procs_[procIndex].hit = true;
+      if (fstatat(dfd, e->d_name, &f.st, 0) < 0 || !S_ISREG(f.st.st_mode)) continue;
+      f.name.assign(link + 7, static_cast<size_t>(n) - 7);
+      if (EndsWith(f.name, " (deleted)")) f.name.resize(f.name.size() - 10);
+      f.fd = std::atoi(e->d_name);
+      r.fds.push_back(std::move(f));
     }
     closedir(dir);
   }
@@ -412,11 +469,8 @@ class Scanner {
   std::set<size_t> tried_;
 };
 
-std::string Hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
+// Numbers per mapping row: region, pid, start (high 32 bits), start (low 32 bits), length, offset, writable.
+constexpr size_t kMapFields = 7;
 
 class SharedScanWorker : public Napi::AsyncWorker {
  public:
@@ -445,50 +499,59 @@ class SharedScanWorker : public Napi::AsyncWorker {
       o.Set("mode", r.mode);
       regions.Set(i, o);
     }
-    Napi::Array maps = Napi::Array::New(env, scanner_.maps_.size());
+    // Mappings and fds are many (500 processes x 50 regions is 25 000 rows): flat numbers, not
+    // objects, so that handing them over costs one copy instead of seven property sets per row.
+    // A start address is split in two 32-bit halves (addresses may exceed 2^53).
+    Napi::Float64Array maps = Napi::Float64Array::New(env, scanner_.maps_.size() * kMapFields);
     for (size_t i = 0; i < scanner_.maps_.size(); i++) {
       const MapRow& m = scanner_.maps_[i];
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("region", num(m.region));
-      o.Set("pid", m.pid);
-      o.Set("start", Hex(m.start));
-      o.Set("end", Hex(m.end));
-      o.Set("length", num(m.end - m.start));
-      o.Set("offset", num(m.offset));
-      o.Set("writable", m.writable);
-      maps.Set(i, o);
+      double* row = maps.Data() + i * kMapFields;
+      row[0] = static_cast<double>(m.region);
+      row[1] = m.pid;
+      row[2] = static_cast<double>(m.start >> 32);
+      row[3] = static_cast<double>(m.start & 0xffffffffu);
+      row[4] = static_cast<double>(m.end - m.start);
+      row[5] = static_cast<double>(m.offset);
+      row[6] = m.writable ? 1 : 0;
     }
-    Napi::Array fds = Napi::Array::New(env, scanner_.fds_.size());
+    Napi::Float64Array fds = Napi::Float64Array::New(env, scanner_.fds_.size() * 3);
     for (size_t i = 0; i < scanner_.fds_.size(); i++) {
       const FdRow& f = scanner_.fds_[i];
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("region", num(f.region));
-      o.Set("pid", f.pid);
-      o.Set("fd", f.fd);
-      fds.Set(i, o);
+      fds[i * 3] = static_cast<double>(f.region);
+      fds[i * 3 + 1] = f.pid;
+      fds[i * 3 + 2] = f.fd;
     }
     Napi::Float64Array sysv = Napi::Float64Array::New(env, scanner_.sysv_.size() * 2);
     for (size_t i = 0; i < scanner_.sysv_.size(); i++) {
       sysv[i * 2] = scanner_.sysv_[i].pid;
       sysv[i * 2 + 1] = static_cast<double>(scanner_.sysv_[i].shmid);
     }
-    Napi::Array procs = Napi::Array::New(env, scanner_.procs_.size());
+    Napi::Float64Array procs = Napi::Float64Array::New(env, scanner_.procs_.size() * 3);
+    Napi::Array commands = Napi::Array::New(env);
+    uint32_t nCommands = 0;
     for (size_t i = 0; i < scanner_.procs_.size(); i++) {
       const Proc& p = scanner_.procs_[i];
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("pid", p.pid);
-      o.Set("uid", p.uid);
-      o.Set("ipc", num(p.ipcNs));
-      o.Set("mnt", num(p.mntNs));
-      if (p.hit) o.Set("command", Napi::String::New(env, p.command));
-      procs.Set(i, o);
+      procs[i * 3] = p.pid;
+      procs[i * 3 + 1] = static_cast<double>(p.ipcNs);
+      procs[i * 3 + 2] = static_cast<double>(p.mntNs);
+      if (p.hit) {
+        commands.Set(nCommands++, Napi::Number::New(env, p.pid));
+        commands.Set(nCommands++, Napi::String::New(env, p.command));
+      }
     }
     Napi::Object result = Napi::Object::New(env);
     result.Set("regions", regions);
     result.Set("maps", maps);
     result.Set("fds", fds);
     result.Set("sysv", sysv);
+    Napi::Array devShm = Napi::Array::New(env, scanner_.devShm_.size() * 2);
+    for (size_t i = 0; i < scanner_.devShm_.size(); i++) {
+      devShm.Set(i * 2, scanner_.devShm_[i].first);
+      devShm.Set(i * 2 + 1, Napi::String::New(env, scanner_.devShm_[i].second));
+    }
+    result.Set("devShm", devShm);
     result.Set("processes", procs);
+    result.Set("commands", commands);
     result.Set("unreadable", scanner_.unreadable_);
     Napi::Object self = Napi::Object::New(env);
     self.Set("ipc", num(scanner_.selfIpc_));
@@ -504,8 +567,8 @@ class SharedScanWorker : public Napi::AsyncWorker {
   Scanner scanner_;
 };
 
-// scanShared(pids?: number[]) -> Promise<{ regions, maps, fds, sysv, processes, unreadable, self }>
-// sysv is flat: pid, shmid per System V mapping.
+// scanShared(pids?: number[]) -> Promise<{ regions, maps, fds, sysv, processes, commands, unreadable, self }>
+// maps, fds, sysv and processes are flat Float64Arrays (see OnOK); commands is [pid, text, pid, text, …].
 Napi::Value ScanShared(const Napi::CallbackInfo& info) {
   const char* usage = "scanShared(pids?)";
   std::vector<int> pids;

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { binding } from './native';
-import { emptyScan, isoTime, processExists, readSysv, scanMaps, userNames, type MapsScan, type SysvRow } from './procfs';
+import { emptyScan, isoTime, processExists, readSysv, userNames, type MapsScan, type SysvRow } from './procfs';
 import { scanRegions, withinOwnNamespaces } from './regions';
 import { listNamespaces } from './namespaces';
 import type {
@@ -282,9 +282,10 @@ export async function list(kinds?: readonly Kind[], opts: { namespaces?: 'all' |
   const notes: string[] = [];
   const needMaps = want('shm') || want('posix-shm') || want('posix-sem');
   const users = userNames();
-  // Both scans run off the JS thread; the second also says which processes are in our namespaces.
-  const [mapsScan, regions] = await Promise.all([needMaps ? scanMaps() : emptyScan(), scanRegions()]);
-  const scan = withinOwnNamespaces(mapsScan, regions);
+  // One native pass over every /proc/PID/maps and fd table, off the JS thread: the regions, the
+  // System V and /dev/shm attachments, and which processes are in our namespaces.
+  const regions = await scanRegions();
+  const scan = needMaps ? withinOwnNamespaces(regions.maps, regions) : emptyScan();
   const posix = want('posix-shm') || want('posix-sem') ? await posixRecords(scan, users) : { shm: [], sem: [] };
   return {
     shm: want('shm') ? shmRecords(scan, users) : [],

@@ -106,12 +106,18 @@ export interface RawMsgStat extends RawIpcPerm {
 /** scanShared(): regions by (dev, inode), their mappings and memfd fds, and every readable process. */
 export interface RawSharedScan {
   regions: { kind: 'memfd' | 'anon' | 'file'; dev: number; ino: number; name: string; deleted: boolean; statKnown: boolean; size: number; uid: number; gid: number; mode: number }[];
-  maps: { region: number; pid: number; start: string; end: string; length: number; offset: number; writable: boolean }[];
-  fds: { region: number; pid: number; fd: number }[];
+  /** Flat, 7 numbers per mapping: region, pid, start >> 32, start & 0xffffffff, length, offset, writable (0/1). */
+  maps: Float64Array;
+  /** Flat, 3 numbers per memfd fd: region, pid, fd. */
+  fds: Float64Array;
   /** Flat pairs (pid, shmid), one per System V mapping. */
   sysv: Float64Array;
-  /** `command` only for processes that map or hold a region. */
-  processes: { pid: number; uid: number; ipc: number; mnt: number; command?: string }[];
+  /** pid, name, pid, name, …: one per mapping of a /dev/shm object (name without the folder). */
+  devShm: (number | string)[];
+  /** Flat, 3 numbers per readable process: pid, IPC namespace inode, mount namespace inode. */
+  processes: Float64Array;
+  /** pid, command, pid, command, …: the processes that map or hold a region. */
+  commands: (number | string)[];
   unreadable: number;
   self: { ipc: number; mnt: number };
 }

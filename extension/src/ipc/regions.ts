@@ -5,8 +5,7 @@
 // that works: the file itself, a holder's fd, the mapping's map_files entry, then /proc/PID/mem.
 import { IpcError, native, toIpcError, userError } from './errors';
 import { binding, type RawRegionFile, type RawSharedScan } from './native';
-import type { MapsScan } from './procfs';
-import { userNames } from './procfs';
+import { emptyScan, userNames, type MapsScan } from './procfs';
 import type { RegionTarget } from './target';
 import type { AnonRecord, FdHolder, FileRecord, MemfdRecord, RegionMapping, RegionRecord } from './types';
 
@@ -21,36 +20,44 @@ export interface RegionScan {
   memfd: MemfdRecord[];
   anon: AnonRecord[];
   file: FileRecord[];
-  /** pid → its IPC and mount namespace inodes (0 when unreadable) and uid. */
-  processes: Map<number, { ipc: number; mnt: number; uid: number }>;
+  /** pid → its IPC and mount namespace inodes (0 when unreadable). */
+  processes: Map<number, { ipc: number; mnt: number }>;
   /** Our own namespaces. */
   self: { ipc: number; mnt: number };
   /** pid → System V segment ids it maps, one entry per mapping. */
   sysv: Map<number, number[]>;
+  /** The same scan as procfs.scanMaps gives (System V and /dev/shm attachments), from this one pass over /proc. */
+  maps: MapsScan;
   unreadable: number;
 }
 
 /** Groups the native rows into records, each sorted by pid then address. */
 export function buildRegions(raw: RawSharedScan, userName: (uid: number) => string): RegionScan {
   const commands = new Map<number, string>();
-  const processes = new Map<number, { ipc: number; mnt: number; uid: number }>();
-  for (const p of raw.processes) {
-    processes.set(p.pid, { ipc: p.ipc, mnt: p.mnt, uid: p.uid });
-    if (p.command !== undefined) commands.set(p.pid, p.command);
-  }
+  const processes = new Map<number, { ipc: number; mnt: number }>();
+  const P = raw.processes;
+  for (let i = 0; i + 2 < P.length; i += 3) processes.set(P[i]!, { ipc: P[i + 1]!, mnt: P[i + 2]! });
+  for (let i = 0; i + 1 < raw.commands.length; i += 2) commands.set(raw.commands[i] as number, raw.commands[i + 1] as string);
   const command = (pid: number) => commands.get(pid) ?? '?';
-  const maps: RegionMapping[][] = raw.regions.map(() => []);
+  // Row indices per region, sorted by pid then address before any object is made.
+  const M = raw.maps;
+  const rows: number[][] = raw.regions.map(() => []);
+  for (let i = 0; i + 6 < M.length; i += 7) rows[M[i]!]?.push(i);
+  const byRow = (a: number, b: number) => M[a + 1]! - M[b + 1]! || M[a + 2]! - M[b + 2]! || M[a + 3]! - M[b + 3]!;
+  const mapping = (i: number): RegionMapping => {
+    const hi = M[i + 2]!;
+    const lo = M[i + 3]!;
+    const address = `0x${hi ? hi.toString(16) + lo.toString(16).padStart(8, '0') : lo.toString(16)}`;
+    return { pid: M[i + 1]!, command: command(M[i + 1]!), address, length: M[i + 4]!, offset: M[i + 5]!, writable: M[i + 6] === 1 };
+  };
   const fds: FdHolder[][] = raw.regions.map(() => []);
-  for (const m of raw.maps) {
-    maps[m.region]?.push({ pid: m.pid, command: command(m.pid), address: m.start, length: m.length, offset: m.offset, writable: m.writable });
-  }
   // The fds our own open handles hold are not the user's: a region that only we hold is gone for
   // them (the inspector shows it removed), so it is not listed.
-  for (const f of raw.fds) if (f.pid !== process.pid) fds[f.region]?.push({ pid: f.pid, command: command(f.pid), fd: f.fd });
-  const byAddress = (a: RegionMapping, b: RegionMapping) => a.pid - b.pid || (BigInt(a.address) < BigInt(b.address) ? -1 : 1);
-  const out: RegionScan = { memfd: [], anon: [], file: [], processes, self: raw.self, sysv: new Map(), unreadable: raw.unreadable };
+  const F = raw.fds;
+  for (let i = 0; i + 2 < F.length; i += 3) if (F[i + 1] !== process.pid) fds[F[i]!]?.push({ pid: F[i + 1]!, command: command(F[i + 1]!), fd: F[i + 2]! });
+  const out: RegionScan = { memfd: [], anon: [], file: [], processes, self: raw.self, sysv: new Map(), unreadable: raw.unreadable, maps: emptyScan() };
   raw.regions.forEach((r, i) => {
-    if (maps[i]!.length === 0 && fds[i]!.length === 0) return;
+    if (rows[i]!.length === 0 && fds[i]!.length === 0) return;
     const common = {
       id: r.ino,
       key: 0,
@@ -61,7 +68,7 @@ export function buildRegions(raw: RawSharedScan, userName: (uid: number) => stri
       mode: r.mode & 0o777,
       size: r.size,
       statKnown: r.statKnown,
-      attachedBy: maps[i]!.sort(byAddress),
+      attachedBy: rows[i]!.sort(byRow).map(mapping),
     };
     if (r.kind === 'memfd') out.memfd.push({ kind: 'memfd', name: r.name, ...common, fdHolders: fds[i]!.sort((a, b) => a.pid - b.pid || a.fd - b.fd) });
     else if (r.kind === 'anon') out.anon.push({ kind: 'anon', name: r.name, ...common });
@@ -70,12 +77,30 @@ export function buildRegions(raw: RawSharedScan, userName: (uid: number) => stri
   out.memfd.sort((a, b) => a.name.localeCompare(b.name) || a.id - b.id);
   out.anon.sort((a, b) => a.id - b.id);
   out.file.sort((a, b) => a.path.localeCompare(b.path));
+  const ms = out.maps;
+  ms.unreadable = raw.unreadable;
+  const addPid = <K>(map: Map<K, number[]>, key: K, pid: number) => {
+    const list = map.get(key);
+    if (!list) map.set(key, [pid]);
+    else if (!list.includes(pid)) list.push(pid);
+  };
   for (let i = 0; i + 1 < raw.sysv.length; i += 2) {
     const pid = raw.sysv[i]!;
+    const id = raw.sysv[i + 1]!;
     const list = out.sysv.get(pid);
-    if (list) list.push(raw.sysv[i + 1]!);
-    else out.sysv.set(pid, [raw.sysv[i + 1]!]);
+    if (list) list.push(id);
+    else out.sysv.set(pid, [id]);
+    addPid(ms.sysv, id, pid);
+    ms.sysvMappings.set(id, (ms.sysvMappings.get(id) ?? 0) + 1);
+    ms.commands.set(pid, command(pid));
   }
+  for (let i = 0; i + 1 < raw.devShm.length; i += 2) {
+    const pid = raw.devShm[i] as number;
+    addPid(ms.devShm, raw.devShm[i + 1] as string, pid);
+    ms.commands.set(pid, command(pid));
+  }
+  for (const list of ms.sysv.values()) list.sort((a, b) => a - b);
+  for (const list of ms.devShm.values()) list.sort((a, b) => a - b);
   return out;
 }
 
