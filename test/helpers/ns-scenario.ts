@@ -15,12 +15,18 @@ async function main() {
   host.write(0, Buffer.from('HOSTSEG!'));
   const bin = buildRegions();
   const inner = new Fixture(
-    spawn('unshare', ['--ipc', '--mount', '--fork', 'sh', '-c', `mount -t tmpfs none /dev/shm && echo x > /dev/shm/inner-obj && exec ${bin} sysv 4096`], {
+    spawn('unshare', ['--ipc', '--mount', '--fork', 'sh', '-c', `mount -t tmpfs none /dev/shm && exec 3<&0 && { ${bin} file /dev/shm/inner-obj 4096 <&3 >/dev/null & } && exec ${bin} sysv 4096 3<&-`], {
       stdio: ['pipe', 'pipe', 'pipe'],
     }),
   );
   try {
     const ready = await inner.ready();
+    // The inner /dev/shm object is mapped by a second fixture (and its child): wait until both show.
+    for (let i = 0; i < 500; i++) {
+      const l = await ipc.list(['shm'], { namespaces: ready.pid });
+      if ((l.namespaces?.[0]?.posixShm[0]?.attachedBy.length ?? 0) >= 2) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const listing = await ipc.list(undefined, { namespaces: 'all' });
     const nsBytes = Buffer.from(await ipc.nsShmRead(ready.pid, ready.id!, 0, 12)).toString('latin1');
     const dump = spawnSync(process.execPath, [CLI, 'dump', `shm:${ready.id}`, '--namespace', String(ready.pid), '--format', 'raw'], { encoding: 'latin1' });

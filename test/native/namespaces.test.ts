@@ -64,6 +64,10 @@ describe('IPC namespaces', () => {
     assert.deepEqual(seg.attachedBy.map((a) => a.pid), [r.inner.pid]);
     assert.deepEqual(seg.namespace, ns.namespace);
     assert.deepEqual(ns.posixShm.map((p) => p.name), ['/inner-obj'], 'its own /dev/shm, through /proc/PID/root');
+    const mappers = ns.posixShm[0]!.attachedBy;
+    assert.equal(mappers.length, 2, 'the fixture that maps it and its child, both in that mount namespace');
+    assert.ok(mappers.every((a) => /regions file \/dev\/shm\/inner-obj/.test(a.command)));
+    assert.ok(!r.shm.some((s) => s.attachedBy.some((a) => mappers.some((m) => m.pid === a.pid))), 'and attached to nothing of ours');
   });
 
   it('reads the other namespace\'s segment from a thread that entered it (façade and dump --namespace)', () => {

@@ -50,7 +50,7 @@ function shmRows(raw: RawNsList, ns: NamespaceRef, attach: (id: number) => Attac
   return out.sort((a, b) => a.id - b.id);
 }
 
-async function posixShm(ns: NamespaceRef, userName: (uid: number) => string): Promise<(PosixShmRecord & { namespace: NamespaceRef })[]> {
+async function posixShm(ns: NamespaceRef, attach: (file: string) => Attacher[], userName: (uid: number) => string): Promise<(PosixShmRecord & { namespace: NamespaceRef })[]> {
   const dir = `/proc/${ns.pid}/root/dev/shm`;
   let names: string[];
   try {
@@ -67,7 +67,7 @@ async function posixShm(ns: NamespaceRef, userName: (uid: number) => string): Pr
         if (!st.isFile()) return;
         out.push({
           kind: 'posix-shm', name: `/${file}`, id: st.ino, key: 0, uid: st.uid, user: userName(st.uid), gid: st.gid, mode: st.mode & 0o777,
-          mtime: st.mtime.toISOString(), size: st.size, attachedBy: [], namespace: ns,
+          mtime: st.mtime.toISOString(), size: st.size, attachedBy: attach(file), namespace: ns,
         });
       } catch {
         /* removed meanwhile */
@@ -127,7 +127,16 @@ export async function listNamespaces(
         ctime: isoTime(m.ctime), namespace: ref,
       }));
     }
-    if (ns.mnt !== regions.self.mnt) listing.posixShm = await posixShm(ref, userName);
+    if (ns.mnt !== regions.self.mnt) {
+      // Mapped by the processes that share that namespace's mount namespace (its /dev/shm).
+      const mappers = [...regions.processes].filter(([, p]) => p.mnt === ns.mnt).map(([p]) => p);
+      const byName = new Map<string, number[]>();
+      for (const p of mappers) for (const name of new Set(regions.devShm.get(p) ?? [])) byName.set(name, [...(byName.get(name) ?? []), p]);
+      const commands = new Map<number, string>();
+      await Promise.all([...new Set([...byName.values()].flat())].map(async (p) => commands.set(p, await commandOf(p))));
+      const attach = (file: string) => (byName.get(file) ?? []).sort((a, b) => a - b).map((p) => ({ pid: p, command: commands.get(p) ?? '?' }));
+      listing.posixShm = await posixShm(ref, attach, userName);
+    }
     out.push(listing);
   }
   if (refused > 0) {

@@ -26,6 +26,8 @@ export interface RegionScan {
   self: { ipc: number; mnt: number };
   /** pid → System V segment ids it maps, one entry per mapping. */
   sysv: Map<number, number[]>;
+  /** pid → /dev/shm names it maps (whichever mount namespace's /dev/shm that is). */
+  devShm: Map<number, string[]>;
   /** The same scan as procfs.scanMaps gives (System V and /dev/shm attachments), from this one pass over /proc. */
   maps: MapsScan;
   unreadable: number;
@@ -55,7 +57,7 @@ export function buildRegions(raw: RawSharedScan, userName: (uid: number) => stri
   // them (the inspector shows it removed), so it is not listed.
   const F = raw.fds;
   for (let i = 0; i + 2 < F.length; i += 3) if (F[i + 1] !== process.pid) fds[F[i]!]?.push({ pid: F[i + 1]!, command: command(F[i + 1]!), fd: F[i + 2]! });
-  const out: RegionScan = { memfd: [], anon: [], file: [], processes, self: raw.self, sysv: new Map(), unreadable: raw.unreadable, maps: emptyScan() };
+  const out: RegionScan = { memfd: [], anon: [], file: [], processes, self: raw.self, sysv: new Map(), devShm: new Map(), unreadable: raw.unreadable, maps: emptyScan() };
   raw.regions.forEach((r, i) => {
     if (rows[i]!.length === 0 && fds[i]!.length === 0) return;
     const common = {
@@ -96,7 +98,9 @@ export function buildRegions(raw: RawSharedScan, userName: (uid: number) => stri
   }
   for (let i = 0; i + 1 < raw.devShm.length; i += 2) {
     const pid = raw.devShm[i] as number;
-    addPid(ms.devShm, raw.devShm[i + 1] as string, pid);
+    const name = raw.devShm[i + 1] as string;
+    addPid(ms.devShm, name, pid);
+    out.devShm.set(pid, [...(out.devShm.get(pid) ?? []), name]);
     ms.commands.set(pid, command(pid));
   }
   for (const list of ms.sysv.values()) list.sort((a, b) => a - b);
