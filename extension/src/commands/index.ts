@@ -170,6 +170,19 @@ export function activate(context: vscode.ExtensionContext, { provider }: Command
     return true;
   };
 
+  /** Another namespace's segment, copied whole by a thread that entered it, in a read-only tab (not live). */
+  register('shmscope.namespace.openCopy', 'Open a Copy in the Inspector', async (arg: Arg) => {
+    const r = namespaced(arg);
+    if (!r || r.kind !== 'shm') throw new ipc.IpcError('EINVAL', 0, 'open', 'select a segment of another namespace in the Shared Memory explorer first');
+    const MAX = 256 << 20;
+    if (r.size > MAX) throw new ipc.IpcError('EFBIG', 0, 'open', `segment ${r.id} of namespace ${ipc.printable(r.namespace.label)} is ${r.size} bytes: a copy holds at most ${MAX}`);
+    const bytes = await ipc.nsShmRead(r.namespace.pid, r.id, 0, r.size);
+    const title = `segment ${r.id} in ${ipc.printable(r.namespace.label).slice(0, 40)} (copy)`;
+    openBytes(`ns:${r.namespace.ipc}:shm:${r.id}`, title, bytes);
+    log.info(`opened a copy of segment ${r.id} of IPC namespace ${r.namespace.ipc} (${bytes.length} bytes)`);
+    return { bytes: bytes.length };
+  });
+
   register('shmscope.copyKey', 'Copy Key', async (arg: Arg) => {
     const ns = namespaced(arg);
     if (ns && 'key' in ns && !('name' in ns)) return copy(hexKey(ns.key), 'key');

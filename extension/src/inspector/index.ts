@@ -18,6 +18,8 @@ export function targetOf(arg: unknown, depth = 0): ipc.Target | undefined {
   if (typeof arg === 'string') return ipc.parseTarget(arg, 'shm');
   if (typeof arg !== 'object' || arg === null || depth > 3) return undefined;
   const o = arg as Record<string, unknown>;
+  // Another namespace's object shares ids with ours: it is never opened as ours (see namespace.openCopy).
+  if ('namespace' in o) return undefined;
   if (o.kind === 'shm' && typeof o.id === 'number') return { kind: 'shm', id: o.id };
   if (o.kind === 'posix-shm' && typeof o.name === 'string') return { kind: 'posix-shm', name: o.name };
   if ((o.kind === 'memfd' || o.kind === 'anon') && typeof o.id === 'number') return { kind: o.kind, id: o.id };

@@ -98,6 +98,13 @@ suite('memfd, anonymous and namespace groups', () => {
     assert.match(String(item.description), /^ipc \d+ · pid \d+ · 1$/);
     const kids = objects(ns);
     assert.deepEqual(kids.map((k) => [labelOf(k.item), k.item.contextValue]), [[`private · id ${ready.id}`, 'ns.shm']]);
+    // Open Inspector never takes it for our segment of the same id; its own command copies it.
+    assert.equal(await vscode.commands.executeCommand('shmscope.openInspector', kids[0]!.node), undefined);
+    assert.deepEqual(await vscode.commands.executeCommand('shmscope.namespace.openCopy', kids[0]!.node), { bytes: 4096 });
+    const nsRef = (ns as Extract<Node, { type: 'namespace' }>).ns.namespace;
+    const copy = await until('the copy tab reads', async () => { const st = await state(`ns:${nsRef.ipc}:shm:${ready.id}`); return st?.ready ? st : undefined; });
+    assert.equal(copy.size, 4096);
+    assert.equal(copy.readOnly, true);
     const roots = api.explorer.getChildren();
     const last = roots.at(-1);
     assert.ok(last?.type === 'group' && last.group.id === 'limits', 'Limits stays last');
