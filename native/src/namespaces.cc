@@ -10,6 +10,8 @@
 //   nsList(pid)                      -> Promise<{ shm: Float64Array, sem: [...], msg: [...], hostname }>
 //   nsShmRead(pid, id, offset, len)  -> Promise<Buffer>   (attached read-only, copied, detached)
 //   nsRemove(pid, kind, id)          -> Promise<void>     (kind "shm" | "sem" | "msg")
+//   nsSem(pid, id, num, set, value)  -> Promise<void>     (post without blocking, or SETVAL)
+//   nsMsgPeek(pid, id, index)        -> Promise<{type, data}> (msgrcv MSG_COPY: nothing consumed)
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/ipc.h>
@@ -317,6 +319,66 @@ class RemoveWorker : public NsWorker {
   int id_;
 };
 
+// A non-blocking semaphore operation: post (semop +1, IPC_NOWAIT) or set (semctl SETVAL).
+class SemWorker : public NsWorker {
+ public:
+  SemWorker(Napi::Env env, int pid, int id, int num, bool set, int value)
+      : NsWorker(env, pid), id_(id), num_(num), set_(set), value_(value) {}
+
+ protected:
+  void Job() override {
+    std::string what = "semaphore " + std::to_string(num_) + " of set " + std::to_string(id_);
+    if (set_) {
+      SemunArg a;
+      a.val = value_;
+      if (semctl(id_, num_, SETVAL, a) < 0) Fail("semctl(SETVAL)", errno, what);
+      return;
+    }
+    struct sembuf op = {static_cast<unsigned short>(num_), 1, IPC_NOWAIT};
+    if (semop(id_, &op, 1) < 0) Fail("semop", errno, what);
+  }
+  Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+
+ private:
+  int id_, num_;
+  bool set_;
+  int value_;
+};
+
+// msgrcv(MSG_COPY | IPC_NOWAIT): message `index` copied, the queue left as it was.
+class PeekWorker : public NsWorker {
+ public:
+  PeekWorker(Napi::Env env, int pid, int id, long index) : NsWorker(env, pid), id_(id), index_(index) {}
+
+ protected:
+  void Job() override {
+    std::string what = "message queue " + std::to_string(id_) + ", message " + std::to_string(index_);
+    for (size_t cap = 8192; cap <= (size_t{1} << 26); cap *= 4) {
+      std::vector<uint8_t> buf(sizeof(long) + cap);
+      ssize_t n = msgrcv(id_, buf.data(), cap, index_, MSG_COPY | IPC_NOWAIT);
+      if (n >= 0) {
+        std::memcpy(&type_, buf.data(), sizeof(long));
+        data_.assign(buf.begin() + sizeof(long), buf.begin() + static_cast<long>(sizeof(long)) + n);
+        return;
+      }
+      if (errno != E2BIG) return Fail("msgrcv(MSG_COPY)", errno, what);
+    }
+    Fail("msgrcv(MSG_COPY)", E2BIG, what);
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("type", Napi::Number::New(env, static_cast<double>(type_)));
+    o.Set("data", Napi::Buffer<uint8_t>::Copy(env, data_.data(), data_.size()));
+    return o;
+  }
+
+ private:
+  int id_;
+  long index_;
+  long type_ = 0;
+  std::vector<uint8_t> data_;
+};
+
 constexpr int64_t kMaxPid = 1 << 22;
 
 template <typename W>
@@ -355,9 +417,31 @@ Napi::Value NsRemove(const Napi::CallbackInfo& info) {
   return Start(new RemoveWorker(info.Env(), pid, kind, id));
 }
 
+Napi::Value NsSem(const Napi::CallbackInfo& info) {
+  const char* usage = "nsSem(pid, id, num, set, value)";
+  ExpectArgs(info, 5, usage);
+  int pid = static_cast<int>(IntArg(info, 0, "pid", 1, kMaxPid, usage));
+  int id = static_cast<int>(IntArg(info, 1, "id", 0, INT32_MAX, usage));
+  int num = static_cast<int>(IntArg(info, 2, "num", 0, 65535, usage));
+  bool set = BoolArg(info, 3, "set", usage);
+  int value = static_cast<int>(IntArg(info, 4, "value", 0, 32767, usage));
+  return Start(new SemWorker(info.Env(), pid, id, num, set, value));
+}
+
+Napi::Value NsMsgPeek(const Napi::CallbackInfo& info) {
+  const char* usage = "nsMsgPeek(pid, id, index)";
+  ExpectArgs(info, 3, usage);
+  int pid = static_cast<int>(IntArg(info, 0, "pid", 1, kMaxPid, usage));
+  int id = static_cast<int>(IntArg(info, 1, "id", 0, INT32_MAX, usage));
+  long index = static_cast<long>(IntArg(info, 2, "index", 0, INT32_MAX, usage));
+  return Start(new PeekWorker(info.Env(), pid, id, index));
+}
+
 }  // namespace
 
 void InitNamespaces(Napi::Env env, Napi::Object exports) {
+  exports.Set("nsSem", Napi::Function::New(env, NsSem, "nsSem"));
+  exports.Set("nsMsgPeek", Napi::Function::New(env, NsMsgPeek, "nsMsgPeek"));
   exports.Set("nsList", Napi::Function::New(env, NsList, "nsList"));
   exports.Set("nsShmRead", Napi::Function::New(env, NsShmRead, "nsShmRead"));
   exports.Set("nsRemove", Napi::Function::New(env, NsRemove, "nsRemove"));

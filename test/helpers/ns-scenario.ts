@@ -33,6 +33,15 @@ async function main() {
     const listText = spawnSync(process.execPath, [CLI, 'list', '--namespace', String(ready.pid)], { encoding: 'utf8' });
     const rmNo = spawnSync(process.execPath, [CLI, 'rm', `shm:${ready.id}`, '--namespace', String(ready.pid)], { encoding: 'utf8' });
     const rm = spawnSync(process.execPath, [CLI, 'rm', `shm:${ready.id}`, '--namespace', String(ready.pid), '--yes'], { encoding: 'utf8' });
+    const ns = ['--namespace', String(ready.pid)];
+    const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+    const semBefore = run(['sem', `sem:${ready.sem}`, 'get', '--json', ...ns]);
+    const semPost = run(['sem', `sem:${ready.sem}`, 'post', '1', ...ns]);
+    const semSet = run(['sem', `sem:${ready.sem}`, 'set', '0', '9', ...ns]);
+    const semAfter = run(['sem', `sem:${ready.sem}`, 'get', '--json', ...ns]);
+    const semWait = run(['sem', `sem:${ready.sem}`, 'wait', ...ns]);
+    const peek = run(['peek', `msg:${ready.msg}`, '--json', ...ns]);
+    const peekAgain = run(['peek', `msg:${ready.msg}`, '--index', '0', '--json', ...ns]);
     const after = await ipc.list(['shm'], { namespaces: ready.pid });
     const innerIpc = Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${ready.pid}/ns/ipc`))![1]);
     process.stdout.write(
@@ -48,6 +57,9 @@ async function main() {
         listText: { status: listText.status, stdout: listText.stdout, stderr: listText.stderr },
         rmNo: { status: rmNo.status, stderr: rmNo.stderr },
         rm: { status: rm.status, stderr: rm.stderr },
+        sem: { before: semBefore.stdout, post: semPost.status, set: semSet.status, after: semAfter.stdout, errors: semBefore.stderr + semPost.stderr + semSet.stderr, wait: { status: semWait.status, stderr: semWait.stderr } },
+        peek: { status: peek.status, stdout: peek.stdout, stderr: peek.stderr, again: peekAgain.stdout },
+        msgAfter: after.namespaces?.[0]?.msg.map((m) => m.messages) ?? null,
         afterRm: after.namespaces?.[0]?.shm.map((s) => ({ id: s.id, removed: s.removed })) ?? null,
       })}\n`,
     );

@@ -31,6 +31,8 @@ export interface Ready {
   ino?: number;
   fd?: number;
   id?: number;
+  sem?: number;
+  msg?: number;
 }
 
 /** A running fixture: its ready facts, a byte write through its mapping, and its end. */

@@ -24,6 +24,9 @@ interface Result {
   rmNo: { status: number; stderr: string };
   rm: { status: number; stderr: string };
   afterRm: { id: number; removed: boolean }[] | null;
+  sem: { before: string; post: number; set: number; after: string; errors: string; wait: { status: number; stderr: string } };
+  peek: { status: number; stdout: string; stderr: string; again: string };
+  msgAfter: number[] | null;
 }
 
 let r: Result;
@@ -88,5 +91,23 @@ describe('IPC namespaces', () => {
     assert.equal(r.rm.status, 0, r.rm.stderr);
     assert.deepEqual(r.afterRm, [{ id: r.inner.id, removed: true }]);
     assert.ok(r.shm.some((s) => s.id === r.hostId && !s.removed), 'ours untouched');
+  });
+
+  it('sem --namespace reads, posts and sets a set inside that namespace; wait is refused with a reason', () => {
+    assert.equal(r.sem.errors, '');
+    assert.deepEqual(JSON.parse(r.sem.before).values, [3, 0]);
+    assert.equal(r.sem.post, 0);
+    assert.equal(r.sem.set, 0);
+    assert.deepEqual(JSON.parse(r.sem.after).values, [9, 1]);
+    assert.equal(r.sem.wait.status, 1);
+    assert.match(r.sem.wait.stderr, /wait is not available with --namespace/);
+  });
+
+  it('peek --namespace copies the queue\'s message and leaves it there', () => {
+    assert.equal(r.peek.status, 0, r.peek.stderr);
+    const msgs = JSON.parse(r.peek.stdout) as { type: number; data: string }[];
+    assert.deepEqual(msgs.map((m) => [m.type, Buffer.from(m.data, 'base64').toString('latin1')]), [[7, 'hello-ns\0']]);
+    assert.equal(JSON.parse(r.peek.again).type, 7);
+    assert.deepEqual(r.msgAfter, [1], 'nothing consumed');
   });
 });

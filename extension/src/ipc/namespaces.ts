@@ -181,3 +181,30 @@ export async function nsShmStat(pid: number, id: number): Promise<{ size: number
   for (let i = 0; i + 14 <= raw.shm.length; i += 14) if (raw.shm[i] === id) return { size: raw.shm[i + 7]! };
   return undefined;
 }
+
+/** Posts to (or, with `set`, sets) semaphore `num` of set `id` of the namespace of `pid`; never blocks. */
+export async function nsSem(pid: number, id: number, num: number, set?: { value: number }): Promise<void> {
+  try {
+    await binding().nsSem(pid, id, num, set !== undefined, set?.value ?? 0);
+  } catch (e) {
+    throw toIpcError(e, { action: set ? `setting semaphore ${num} of` : `posting to semaphore ${num} of`, object: `semaphore set ${id} of the IPC namespace of process ${pid}` });
+  }
+}
+
+/** Copies message `index` of queue `id` of the namespace of `pid` (msgrcv MSG_COPY: nothing consumed). */
+export async function nsMsgPeek(pid: number, id: number, index: number): Promise<{ type: number; data: Uint8Array }> {
+  try {
+    return await binding().nsMsgPeek(pid, id, index);
+  } catch (e) {
+    throw toIpcError(e, { action: `peeking at message ${index} of`, object: `message queue ${id} of the IPC namespace of process ${pid}` });
+  }
+}
+
+/** The namespace's listing of the process `pid` (for `sem get` and `peek` there). */
+export async function nsRaw(pid: number): Promise<RawNsList> {
+  try {
+    return await binding().nsList(pid);
+  } catch (e) {
+    throw toIpcError(e, { action: 'entering', object: `the IPC namespace of process ${pid}` });
+  }
+}

@@ -185,6 +185,8 @@ export interface RawBinding {
   nsList(pid: number): Promise<RawNsList>;
   nsShmRead(pid: number, id: number, offset: number, length: number): Promise<Buffer>;
   nsRemove(pid: number, kind: 'shm' | 'sem' | 'msg', id: number): Promise<void>;
+  nsSem(pid: number, id: number, num: number, set: boolean, value: number): Promise<void>;
+  nsMsgPeek(pid: number, id: number, index: number): Promise<{ type: number; data: Buffer }>;
   /** Native wait threads still running (tests check that cancel and timeout end them). */
   waitsInFlight(): number;
 }
