@@ -2,7 +2,7 @@
 // programs make them: listed exactly (sizes, pids, addresses), read back exactly, decoded through
 // a schema, refreshed live, and gone from the list when their last holder exits.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,6 +83,7 @@ describe('memfd objects', () => {
     assert.equal(out.status, 0, out.stderr);
     assert.ok(out.stdout.equals(pattern(size)), 'the dump is the fixture pattern');
     const h = hold(await ipc.openObject({ kind: 'memfd', id: ready.ino! }));
+    assert.match((h as ipc.RegionHandle).via, /^\/proc\/\d+\/fd\/\d+$/, 'a holder\'s fd first');
     assert.equal(h.readOnly, true);
     assert.equal(h.size, size);
     await owner.poke(100, 0xee);
@@ -149,6 +150,7 @@ describe('shared anonymous regions', () => {
     assert.equal(out.status, 0, out.stderr);
     assert.ok(out.stdout.equals(pattern(size)));
     const h = hold(await ipc.openObject({ kind: 'anon', id: ino }));
+    assert.match((h as ipc.RegionHandle).via, /^\/proc\/\d+\/map_files\/[0-9a-f]+-[0-9a-f]+$/, 'as root: map_files');
     await f.poke(65535, 0x11);
     assert.equal(h.read(65535, 1)[0], 0x11);
     assert.deepEqual(ipc.schemaIdentity({ kind: 'anon', id: ino }, h)?.kind, 'anon');
@@ -161,9 +163,10 @@ describe('shared anonymous regions', () => {
     const r = await mine.ready();
     const l = await regionsNow();
     const rec = l.anon.find((x) => x.attachedBy.some((a) => a.pid === r.pid))!;
-    const out = spawnBytes(['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, path.join(__dirname, '..', '..', 'dist', 'cli.js'), 'dump', `anon:${rec.id}`, '--format', 'raw']);
+    const out = spawnBytes(['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', 'env', 'SHMSCOPE_DEBUG=1', process.execPath, path.join(__dirname, '..', '..', 'dist', 'cli.js'), 'dump', `anon:${rec.id}`, '--format', 'raw']);
     assert.equal(out.status, 0, out.stderr);
     assert.ok(out.stdout.equals(pattern(8192)));
+    assert.match(out.stderr, new RegExp(`reading through /proc/${r.pid}/mem`), 'map_files was refused (no CAP_SYS_ADMIN): /proc/PID/mem was next');
     // Another user's region is not even visible to nobody: its maps are not readable.
     const other = cli(['dump', `anon:${ino}`], { asNobody: true });
     assert.equal(other.status, 1);
@@ -180,13 +183,8 @@ describe('shared anonymous regions', () => {
 });
 
 function spawnBytes(argv: string[]): { status: number | null; stdout: Buffer; stderr: string } {
-  try {
-    const stdout = execFileSync(argv[0]!, argv.slice(1), { timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
-    return { status: 0, stdout, stderr: '' };
-  } catch (e) {
-    const x = e as { status: number | null; stdout: Buffer; stderr: Buffer };
-    return { status: x.status, stdout: x.stdout, stderr: x.stderr.toString() };
-  }
+  const r = spawnSync(argv[0]!, argv.slice(1), { timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
 }
 
 describe('shared file mappings', () => {

@@ -43,6 +43,8 @@ export function register(program: Command): void {
       if (opts.format !== 'hex' && opts.format !== 'raw') throw new UserError(`--format must be hex or raw, not "${opts.format}"`);
       const target = parseTarget(targetText, 'shm' as Kind);
       const handle = opts.namespace === undefined ? await openObject(target) : await namespaceHandle(namespacePid(opts.namespace), target);
+      // Which way a region was reached (its fd, map_files, /proc/PID/mem): for SHMSCOPE_DEBUG only.
+      if (process.env.SHMSCOPE_DEBUG && 'via' in handle) process.stderr.write(`shmscope: reading through ${String(handle.via)}\n`);
       try {
         const total = handle.size;
         const offset = num('--offset', opts.offset);
