@@ -4,12 +4,13 @@
 // through the same commands as a segment, and show as removed when their last process exits.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { ShmscopeApi } from '../../../extension/src/extension';
 import type { Node } from '../../../extension/src/explorer';
+import { decodeSnapshot } from '../../../extension/src/shared/inspector/snapshot';
 import { untilWithin } from '../../helpers/wait';
 import { Fixture, startRegions, stopAllRegions, buildRegions } from '../../helpers/regions';
 
@@ -64,6 +65,13 @@ suite('memfd, anonymous and namespace groups', () => {
     assert.equal(s.size, 12288);
     assert.equal(s.readOnly, true);
     assert.equal(s.removed, false);
+    // Snapshots name it by its target, like any other object's.
+    const file = path.join(dir, 'memfd.shmsnap');
+    assert.equal(await vscode.commands.executeCommand('shmscope.inspector.snapshot', file), file);
+    const snap = decodeSnapshot(new Uint8Array(readFileSync(file)));
+    assert.equal(snap.header.target, key);
+    assert.equal(snap.header.size, 12288);
+    assert.equal(Buffer.from(snap.bytes.subarray(0, 8)).toString('latin1'), 'SHMSCOPE');
     await recv.stop();
     await owner.stop();
     await until('the tab says removed', async () => (await state(key))?.removed);
@@ -95,9 +103,11 @@ suite('memfd, anonymous and namespace groups', () => {
     const ns = await until('the namespace group', () => api.explorer.getChildren().find((n) => n.type === 'namespace' && n.ns.shm.some((s) => s.attachedBy.some((a) => a.pid === ready.pid))));
     const item = api.explorer.getTreeItem(ns);
     assert.match(labelOf(item), /^Namespace /);
-    assert.match(String(item.description), /^ipc \d+ · pid \d+ · 1$/);
+    assert.match(String(item.description), /^ipc \d+ · pid \d+ · 3$/);
     const kids = objects(ns);
-    assert.deepEqual(kids.map((k) => [labelOf(k.item), k.item.contextValue]), [[`private · id ${ready.id}`, 'ns.shm']]);
+    assert.deepEqual(kids.map((k) => [labelOf(k.item), k.item.contextValue]), [
+      [`private · id ${ready.id}`, 'ns.shm'], [`private · id ${ready.sem}`, 'ns.sem'], [`private · id ${ready.msg}`, 'ns.msg'],
+    ]);
     // Open Inspector never takes it for our segment of the same id; its own command copies it.
     assert.equal(await vscode.commands.executeCommand('shmscope.openInspector', kids[0]!.node), undefined);
     assert.deepEqual(await vscode.commands.executeCommand('shmscope.namespace.openCopy', kids[0]!.node), { bytes: 4096 });
