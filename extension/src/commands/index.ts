@@ -198,7 +198,9 @@ export function activate(context: vscode.ExtensionContext, { provider }: Command
   });
   register('shmscope.copyName', 'Copy Name', async (arg: Arg) => {
     const t = targetFromArg(arg);
-    return copy('name' in t ? t.name : 'path' in t ? t.path : ipc.formatTarget(t), 'name');
+    // A memfd is named by what its program gave memfd_create; the record has it.
+    const rec = t.kind === 'memfd' ? await recordOf(t) : undefined;
+    return copy('name' in t ? t.name : 'path' in t ? t.path : rec && 'name' in rec ? rec.name : ipc.formatTarget(t), 'name');
   });
 
   register('shmscope.createSegment', 'Create Segment', async (opts?: { key?: number; size?: number; mode?: number }) => {
