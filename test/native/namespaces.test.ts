@@ -4,11 +4,12 @@
 // The whole scenario runs in a private IPC + mount namespace of its own (test/helpers/ns-scenario.ts),
 // so it cannot touch, or leak into, the machine's real tables.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { NamespaceListing, ShmRecord } from '../../extension/src/ipc';
-import { ensureBuilt, ROOT } from '../helpers/ipc';
+import { cli, ensureBuilt, ROOT, until } from '../helpers/ipc';
 import { buildRegions } from '../helpers/regions';
 
 interface Result {
@@ -109,5 +110,29 @@ describe('IPC namespaces', () => {
     assert.deepEqual(msgs.map((m) => [m.type, Buffer.from(m.data, 'base64').toString('latin1')]), [[7, 'hello-ns\0']]);
     assert.equal(JSON.parse(r.peek.again).type, 7);
     assert.deepEqual(r.msgAfter, [1], 'nothing consumed');
+  });
+
+  it('without CAP_SYS_ADMIN another namespace is counted, not listed, and says why', async () => {
+    // nobody owns a user namespace with a new IPC namespace: it may see the process, not enter it.
+    const holder = spawn('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', 'unshare', '--user', '--map-root-user', '--ipc', 'sleep', '120'], { stdio: 'ignore' });
+    try {
+      await until('the process is in its namespace', () => {
+        try {
+          return readlinkSync(`/proc/${holder.pid}/ns/ipc`) !== readlinkSync('/proc/self/ns/ipc');
+        } catch {
+          return false;
+        }
+      });
+      const out = cli(['list', '--namespace', 'all', '--kind', 'shm', '--json'], { asNobody: true });
+      assert.equal(out.status, 0, out.stderr);
+      const j = JSON.parse(out.stdout) as { namespaces: { namespace: { pid: number }; unlisted: string | null; shm: unknown[] }[]; notes: string[] };
+      const ns = j.namespaces.find((n) => n.namespace.pid === holder.pid);
+      assert.ok(ns, 'its namespace is there');
+      assert.equal(ns.unlisted, 'EPERM');
+      assert.deepEqual(ns.shm, []);
+      assert.ok(j.notes.some((n) => /counted, not listed: entering one needs CAP_SYS_ADMIN/.test(n)));
+    } finally {
+      holder.kill('SIGKILL');
+    }
   });
 });
