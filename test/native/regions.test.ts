@@ -10,6 +10,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import * as ipc from '../../extension/src/ipc';
+import { binding } from '../../extension/src/ipc/native';
 import { compileSchema, decodeJson, segmentFor } from '../../extension/src/shared/schema';
 import { cli, cliBytes, ensureBuilt, until } from '../helpers/ipc';
 import { pattern, startRegions, stopAllRegions, type Fixture } from '../helpers/regions';
@@ -255,6 +256,37 @@ describe('shared file mappings', () => {
   it('vanishes when both processes exit', async () => {
     await f.stop();
     assert.equal((await regionsNow()).file.find((x) => x.path === file), undefined);
+  });
+});
+
+describe('when every way in is refused', () => {
+  it('the error names each missing privilege: the fds, CAP_SYS_ADMIN for map_files, ptrace for mem', async () => {
+    // The refusals are made here: as root every way would work. The scan is the addon's own, of
+    // one fixture; only the opens are refused, as they are for a user without those privileges.
+    const f = startRegions(['memfd', `refused-${randomInt(1e9)}`, '4096', path.join(dir, 'refused.sock')]);
+    const r = await f.ready();
+    const raw = binding() as unknown as { RegionFile: unknown };
+    const real = raw.RegionFile;
+    const tried: string[] = [];
+    raw.RegionFile = function RegionFile(p: string) {
+      tried.push(p);
+      throw Object.assign(new Error(`open: Operation not permitted (${p})`), { code: p.endsWith('/mem') ? 'EACCES' : 'EPERM', errno: 1, syscall: 'open' });
+    };
+    try {
+      await assert.rejects(ipc.openObject({ kind: 'memfd', id: r.ino! }), (e: unknown) => {
+        assert.ok(e instanceof ipc.IpcError);
+        assert.equal(e.code, 'EACCES');
+        assert.match(e.message, new RegExp(`^permission denied opening memfd ${r.ino}: it needs access to the fds of process ${r.pid}`));
+        assert.match(e.message, /CAP_SYS_ADMIN \(for \/proc\/PID\/map_files\)/);
+        assert.match(e.message, new RegExp(`ptrace access to process ${r.pid} \\(for /proc/${r.pid}/mem\\)`));
+        return true;
+      });
+      assert.deepEqual(tried.map((p) => p.replace(/[0-9a-f]+-[0-9a-f]+$/, 'RANGE').replace(/\d+/g, 'N')).filter((p, i, a) => a.indexOf(p) === i),
+        ['/proc/N/fd/N', '/proc/N/map_files/RANGE', '/proc/N/mem'], 'least privilege first');
+    } finally {
+      raw.RegionFile = real;
+      await f.stop();
+    }
   });
 });
 
