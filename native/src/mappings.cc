@@ -1,8 +1,9 @@
 // Shared memory that is neither System V nor a /dev/shm name: memfd objects, shared anonymous
 // regions and regular files mapped MAP_SHARED, found in every /proc/PID/maps and /proc/PID/fd.
 //
-// scanShared(pids?) runs on the libuv pool (an AsyncWorker: short, bounded reads of /proc, never
-// the JS thread) and returns one row per region (grouped by device and inode), one per mapping
+// scanShared(pids?, budgetMs?) reads /proc on threads of its own (never the JS thread nor libuv's
+// pool, whose AsyncWorker only waits for them, at most until the budget: another process can hold
+// its memory lock as long as it likes, see Reader) and returns one row per region (grouped by device and inode), one per mapping
 // and one per memfd file descriptor, plus every readable process with its IPC and mount
 // namespace (so that callers match System V and /dev/shm attachments within a namespace).
 //
@@ -25,6 +26,11 @@
 #include <system_error>
 #include <thread>
 #include <utility>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 #include "common.h"
@@ -180,67 +186,265 @@ bool ParseHex(const char* s, size_t len, uint64_t& out) {
   return true;
 }
 
+// What one process shows, read by a reader thread without touching the scanner's shared state.
+struct RawMap {
+  RegionKind kind;
+  uint64_t dev, ino, start, end, offset;
+  bool writable, deleted;
+  std::string name;
+  int statState = 0;  // 0 not tried (or failed), 1 st holds the object's stat, 2 not a regular file
+  struct stat st {};
+};
+struct RawFd {
+  int fd = 0;
+  std::string name;
+  struct stat st {};
+};
+struct Raw {
+  enum State { kGone, kUnreadable, kRead } state = kGone;
+  uint64_t ipcNs = 0, mntNs = 0;
+  std::vector<RawMap> maps;
+  std::vector<std::pair<int, uint64_t>> sysv;  // (pid, shmid) per System V mapping
+  std::vector<std::string> devShm;              // /dev/shm names it maps
+  std::vector<RawFd> fds;
+  std::string command;
+};
+
+// Reading another process's maps, command line or map_files takes its memory lock, which it can
+// hold as long as it likes (a fault on a hung FUSE file, userfaultfd). So the readers are threads
+// of their own, the caller waits for them only until a deadline and answers with the processes
+// read by then (the others are reported as slow), and later scans skip a pid a reader is still
+// stuck on, so stuck threads stay as few as stuck processes.
+std::mutex gStuckMutex;
+std::set<int> gStuck;
+
+bool IsStuck(int pid) {
+  std::lock_guard<std::mutex> lock(gStuckMutex);
+  return gStuck.count(pid) > 0;
+}
+
+struct ReadState {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<int> pids;
+  std::vector<Raw> raw;
+  std::unique_ptr<std::atomic<bool>[]> done;
+  int running = 0;
+  bool settled = false;
+  int current[2] = {0, 0};  // the pid each reader is on now (0 between processes)
+  std::chrono::steady_clock::time_point deadline;
+};
+
+// Classifies and stats (once per region per reader, through `cache`) every shared mapping of one
+// process's maps text.
+void ParseRaw(int pid, const std::string& text, Raw& r, std::map<std::pair<uint64_t, uint64_t>, std::pair<int, struct stat>>& cache) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    const char* line = text.data() + pos;
+    size_t len = end - pos;
+    pos = end + 1;
+    size_t f[5][2];
+    size_t i = 0;
+    int field = 0;
+    for (; field < 5 && i < len; field++) {
+      while (i < len && line[i] == ' ') i++;
+      f[field][0] = i;
+      while (i < len && line[i] != ' ') i++;
+      f[field][1] = i;
+    }
+    if (field < 5) continue;
+    const char* perms = line + f[1][0];
+    if (f[1][1] - f[1][0] < 4 || perms[3] != 's') continue;  // only MAP_SHARED
+    while (i < len && line[i] == ' ') i++;
+    if (i >= len) continue;
+    std::string path(line + i, len - i);
+    if (path.compare(0, 5, "/SYSV") == 0) {
+      // Which segment ids this process maps, so that callers count attachments per namespace.
+      r.sysv.emplace_back(pid, std::strtoull(std::string(line + f[4][0], f[4][1] - f[4][0]).c_str(), nullptr, 10));
+      continue;
+    }
+    if (path.compare(0, 9, "/dev/shm/") == 0 && path.find('/', 9) == std::string::npos) {
+      // A POSIX object (its name, without " (deleted)"): listed by its own kind, mapped by pid.
+      std::string file = path.substr(9);
+      if (EndsWith(file, " (deleted)")) file.resize(file.size() - 10);
+      r.devShm.push_back(std::move(file));
+      continue;
+    }
+    RawMap m;
+    if (!Classify(path, m.kind, m.name, m.deleted)) continue;
+    const char* addr = line + f[0][0];
+    size_t addrLen = f[0][1] - f[0][0];
+    const char* dash = static_cast<const char*>(std::memchr(addr, '-', addrLen));
+    uint64_t major, minor;
+    if (dash == nullptr || !ParseHex(addr, static_cast<size_t>(dash - addr), m.start) ||
+        !ParseHex(dash + 1, addrLen - static_cast<size_t>(dash - addr) - 1, m.end) || m.end < m.start) {
+      continue;
+    }
+    if (!ParseHex(line + f[2][0], f[2][1] - f[2][0], m.offset)) continue;
+    const char* dev = line + f[3][0];
+    size_t devLen = f[3][1] - f[3][0];
+    const char* colon = static_cast<const char*>(std::memchr(dev, ':', devLen));
+    if (colon == nullptr || !ParseHex(dev, static_cast<size_t>(colon - dev), major) ||
+        !ParseHex(colon + 1, devLen - static_cast<size_t>(colon - dev) - 1, minor)) {
+      continue;
+    }
+    char* endp = nullptr;
+    std::string inoText(line + f[4][0], f[4][1] - f[4][0]);
+    m.ino = std::strtoull(inoText.c_str(), &endp, 10);
+    if (endp == inoText.c_str() || m.ino == 0) continue;
+    m.dev = makedev(major, minor);
+    m.writable = perms[1] == 'w';
+    auto key = std::make_pair(m.dev, m.ino);
+    auto hit = cache.find(key);
+    if (hit == cache.end()) {
+      // Size and owner: the file at its path when it is the same inode, else the mapping's own
+      // file through map_files (needs CAP_SYS_ADMIN). Never opens anything.
+      std::pair<int, struct stat> res{0, {}};
+      struct stat st;
+      if (m.kind == RegionKind::kFile && !m.deleted && lstat(m.name.c_str(), &st) == 0 && st.st_dev == m.dev && st.st_ino == m.ino) {
+        res = {S_ISREG(st.st_mode) ? 1 : 2, st};
+      } else {
+        char mf[96];
+        std::snprintf(mf, sizeof mf, "/proc/%d/map_files/%llx-%llx", pid, static_cast<unsigned long long>(m.start),
+                      static_cast<unsigned long long>(m.end));
+        if (stat(mf, &st) == 0 && st.st_dev == m.dev && st.st_ino == m.ino) res = {S_ISREG(st.st_mode) ? 1 : 2, st};
+      }
+      hit = cache.emplace(key, res).first;
+    }
+    m.statState = hit->second.first;
+    m.st = hit->second.second;
+    r.maps.push_back(std::move(m));
+  }
+}
+
+bool HasShared(const Raw& r) { return !r.maps.empty() || !r.sysv.empty() || !r.devShm.empty() || !r.fds.empty(); }
+
+void ReadFds(const std::string& base, Raw& r) {
+  std::string dirPath = base + "/fd";
+  int dfd = open(dirPath.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return;  // not ours to read: its maps were, which is what we count
+  DIR* dir = fdopendir(dfd);
+  if (dir == nullptr) {
+    close(dfd);
+    return;
+  }
+  size_t seen = 0;
+  char link[512];
+  while (struct dirent* e = readdir(dir)) {
+    if (e->d_name[0] == '.') continue;
+    if (++seen > kMaxFds) break;
+    ssize_t n = readlinkat(dfd, e->d_name, link, sizeof link - 1);
+    if (n <= 7) continue;
+    link[n] = '\0';
+    if (std::strncmp(link, "/memfd:", 7) != 0) continue;
+    RawFd f;
+    // fstatat follows the fd's magic link to the memfd itself; it opens nothing.
+    if (fstatat(dfd, e->d_name, &f.st, 0) < 0 || !S_ISREG(f.st.st_mode)) continue;
+    f.name.assign(link + 7, static_cast<size_t>(n) - 7);
+    if (EndsWith(f.name, " (deleted)")) f.name.resize(f.name.size() - 10);
+    f.fd = std::atoi(e->d_name);
+    r.fds.push_back(std::move(f));
+  }
+  closedir(dir);
+}
+
+void ReadProcess(int pid, Raw& r, std::map<std::pair<uint64_t, uint64_t>, std::pair<int, struct stat>>& cache) {
+  std::string base = "/proc/" + std::to_string(pid);
+  std::string text;
+  if (!ReadProcFile(base + "/maps", text)) {
+    r.state = errno == ENOENT || errno == ESRCH ? Raw::kGone : Raw::kUnreadable;
+    return;
+  }
+  r.state = Raw::kRead;
+  r.ipcNs = NsInode(base + "/ns/ipc");
+  r.mntNs = NsInode(base + "/ns/mnt");
+  ParseRaw(pid, text, r, cache);
+  ReadFds(base, r);
+  if (HasShared(r)) r.command = Command(pid);
+}
+
+// One reader: every `step`-th pid from `from`, until done or settled (the caller answered).
+void Reader(std::shared_ptr<ReadState> st, int slot, size_t from, size_t step) {
+  std::map<std::pair<uint64_t, uint64_t>, std::pair<int, struct stat>> cache;
+  for (size_t i = from; i < st->pids.size(); i += step) {
+    int pid = st->pids[i];
+    {
+      std::lock_guard<std::mutex> lock(st->mutex);
+      if (st->settled || std::chrono::steady_clock::now() >= st->deadline) break;
+      st->current[slot] = pid;
+    }
+    if (!IsStuck(pid)) {
+      ReadProcess(pid, st->raw[i], cache);
+      st->done[i].store(true, std::memory_order_release);
+    }
+    std::lock_guard<std::mutex> lock(st->mutex);
+    st->current[slot] = 0;
+    if (st->settled) {
+      std::lock_guard<std::mutex> l2(gStuckMutex);
+      gStuck.erase(pid);  // answered without us meanwhile: no longer stuck
+    }
+  }
+  std::lock_guard<std::mutex> lock(st->mutex);
+  st->running--;
+  st->cv.notify_all();
+}
+
 class Scanner {
  public:
-  explicit Scanner(std::vector<int> only) : only_(std::move(only)) {}
+  Scanner(std::vector<int> only, int64_t budgetMs) : only_(std::move(only)), budgetMs_(budgetMs) {}
 
   void Run() {
     selfIpc_ = NsInode("/proc/self/ns/ipc");
     selfMnt_ = NsInode("/proc/self/ns/mnt");
-    std::vector<int> pids = only_;
-    if (pids.empty()) {
+    auto st = std::make_shared<ReadState>();
+    st->pids = only_;
+    if (st->pids.empty()) {
       DIR* dir = opendir("/proc");
       if (dir == nullptr) return;  // no /proc: nothing is known to map anything
       while (struct dirent* e = readdir(dir)) {
         char* endp = nullptr;
         long pid = std::strtol(e->d_name, &endp, 10);
         if (endp == e->d_name || *endp != '\0' || pid <= 0 || pid > (1L << 22)) continue;
-        pids.push_back(static_cast<int>(pid));
+        st->pids.push_back(static_cast<int>(pid));
       }
       closedir(dir);
     }
-    // Reading /proc is most of the cost (a few syscalls per process and per fd): two threads read
-    // half the processes each, then one merges in pid order, so the result does not depend on timing.
-    std::vector<Raw> raw(pids.size());
-    unsigned workers = pids.size() > 64 ? 2 : 1;
-    auto readRange = [&](size_t from, size_t step) {
-      for (size_t i = from; i < pids.size(); i += step) ReadProcess(pids[i], raw[i]);
-    };
-    if (workers == 2) {
-      std::thread other;
+    size_t n = st->pids.size();
+    st->raw.resize(n);
+    st->done.reset(new std::atomic<bool>[n]);
+    for (size_t i = 0; i < n; i++) st->done[i].store(false);
+    st->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budgetMs_);
+    // Two readers split the processes (most of the cost is the kernel producing maps and fd
+    // links); the merge below goes in pid order, so the result does not depend on timing.
+    unsigned workers = n > 64 ? 2 : 1;
+    for (unsigned w = 0; w < workers; w++) {
       try {
-        other = std::thread(readRange, 1, 2);
+        std::lock_guard<std::mutex> lock(st->mutex);
+        std::thread(Reader, st, static_cast<int>(w), w, workers).detach();
+        st->running++;
       } catch (const std::system_error&) {
-        workers = 1;
+        if (w == 0) return;  // no thread at all: nothing read
+        // one reader fewer: the pids it would have read are reported as slow
       }
-      readRange(0, workers);
-      if (other.joinable()) other.join();
-    } else {
-      readRange(0, 1);
     }
-    for (size_t i = 0; i < pids.size(); i++) {
-      Raw& r = raw[i];
-      if (r.state == Raw::kGone) continue;
-      if (r.state == Raw::kUnreadable) {
-        unreadable_++;  // counted, not named
+    {
+      std::unique_lock<std::mutex> lock(st->mutex);
+      st->cv.wait_until(lock, st->deadline + std::chrono::milliseconds(50), [&] { return st->running == 0; });
+      st->settled = true;
+      for (int pid : st->current) {
+        if (pid == 0) continue;
+        std::lock_guard<std::mutex> l2(gStuckMutex);
+        gStuck.insert(pid);
+      }
+    }
+    for (size_t i = 0; i < n; i++) {
+      if (!st->done[i].load(std::memory_order_acquire)) {
+        slow_.push_back(st->pids[i]);
         continue;
       }
-      Proc p;
-      p.pid = pids[i];
-      p.ipcNs = r.ipcNs;
-      p.mntNs = r.mntNs;
-      size_t procIndex = procs_.size();
-      procs_.push_back(p);
-      ParseMaps(p.pid, r.maps, procIndex);
-      for (const RawFd& f : r.fds) {
-        size_t reg = RegionOf(RegionKind::kMemfd, f.st.st_dev, f.st.st_ino, f.name, false);
-        if (regions_[reg].kind != RegionKind::kMemfd) continue;
-        Fill(regions_[reg], f.st);
-        fds_.push_back(FdRow{reg, p.pid, f.fd});
-        procs_[procIndex].hit = true;
-      }
-      if (procs_[procIndex].hit) procs_[procIndex].command = r.command.empty() ? Command(p.pid) : r.command;
-      std::string().swap(r.maps);
+      Merge(st->pids[i], st->raw[i]);
     }
     Complete();
   }
@@ -251,6 +455,7 @@ class Scanner {
   std::vector<SysvRow> sysv_;
   std::vector<std::pair<int, std::string>> devShm_;
   std::vector<Proc> procs_;
+  std::vector<int> slow_;
   int unreadable_ = 0;
   uint64_t selfIpc_ = 0, selfMnt_ = 0;
 
@@ -264,77 +469,6 @@ class Scanner {
     return regions_.size() - 1;
   }
 
-  void ParseMaps(int pid, const std::string& text, size_t procIndex) {
-    size_t pos = 0;
-    while (pos < text.size()) {
-      size_t end = text.find('\n', pos);
-      if (end == std::string::npos) end = text.size();
-      const char* line = text.data() + pos;
-      size_t len = end - pos;
-      pos = end + 1;
-      // address perms offset dev inode path
-      size_t f[5][2];
-      size_t i = 0;
-      int field = 0;
-      for (; field < 5 && i < len; field++) {
-        while (i < len && line[i] == ' ') i++;
-        f[field][0] = i;
-        while (i < len && line[i] != ' ') i++;
-        f[field][1] = i;
-      }
-      if (field < 5) continue;
-      const char* perms = line + f[1][0];
-      if (f[1][1] - f[1][0] < 4 || perms[3] != 's') continue;  // only MAP_SHARED
-      while (i < len && line[i] == ' ') i++;
-      if (i >= len) continue;
-      std::string path(line + i, len - i);
-      if (path.compare(0, 5, "/SYSV") == 0) {
-        // Which segment ids this process maps, so that callers count attachments per namespace.
-        sysv_.push_back(SysvRow{pid, std::strtoull(std::string(line + f[4][0], f[4][1] - f[4][0]).c_str(), nullptr, 10)});
-        procs_[procIndex].hit = true;
-        continue;
-      }
-      if (path.compare(0, 9, "/dev/shm/") == 0 && path.find('/', 9) == std::string::npos) {
-        // A POSIX object (its name, without " (deleted)"): listed by its own kind, mapped by pid.
-        std::string file = path.substr(9);
-        if (EndsWith(file, " (deleted)")) file.resize(file.size() - 10);
-        devShm_.emplace_back(pid, std::move(file));
-        procs_[procIndex].hit = true;
-        continue;
-      }
-      RegionKind kind;
-      std::string name;
-      bool deleted = false;
-      if (!Classify(path, kind, name, deleted)) continue;
-      const char* addr = line + f[0][0];
-      size_t addrLen = f[0][1] - f[0][0];
-      const char* dash = static_cast<const char*>(std::memchr(addr, '-', addrLen));
-      uint64_t start, stop, offset, major, minor;
-      if (dash == nullptr || !ParseHex(addr, static_cast<size_t>(dash - addr), start) ||
-          !ParseHex(dash + 1, addrLen - static_cast<size_t>(dash - addr) - 1, stop) || stop < start) {
-        continue;
-      }
-      if (!ParseHex(line + f[2][0], f[2][1] - f[2][0], offset)) continue;
-      const char* dev = line + f[3][0];
-      size_t devLen = f[3][1] - f[3][0];
-      const char* colon = static_cast<const char*>(std::memchr(dev, ':', devLen));
-      if (colon == nullptr || !ParseHex(dev, static_cast<size_t>(colon - dev), major) ||
-          !ParseHex(colon + 1, devLen - static_cast<size_t>(colon - dev) - 1, minor)) {
-        continue;
-      }
-      char* endp = nullptr;
-      std::string inoText(line + f[4][0], f[4][1] - f[4][0]);
-      uint64_t ino = std::strtoull(inoText.c_str(), &endp, 10);
-      if (endp == inoText.c_str() || ino == 0) continue;
-      size_t r = RegionOf(kind, makedev(major, minor), ino, name, deleted);
-      maps_.push_back(MapRow{r, pid, start, stop, offset, perms[1] == 'w'});
-      procs_[procIndex].hit = true;
-      uint64_t extent = offset + (stop - start);
-      if (!regions_[r].statKnown && extent > regions_[r].size) regions_[r].size = extent;
-      if (!regions_[r].statKnown) TryStat(r, pid, start, stop);
-    }
-  }
-
   void Fill(Region& reg, const struct stat& st) {
     reg.statKnown = true;
     reg.size = static_cast<uint64_t>(st.st_size);
@@ -343,97 +477,36 @@ class Scanner {
     reg.mode = st.st_mode & 07777;
   }
 
-  // Size and owner of a region: the file at its path when it is the same inode, else the
-  // mapping's own file through map_files (needs CAP_SYS_ADMIN). Never opens anything.
-  void TryStat(size_t r, int pid, uint64_t start, uint64_t stop) {
-    if (tried_.count(r)) return;  // once per region: 500 processes mapping it need not cost 500 stats
-    tried_.insert(r);
-    Region& reg = regions_[r];
-    struct stat st;
-    if (reg.kind == RegionKind::kFile && !reg.deleted && lstat(reg.name.c_str(), &st) == 0) {
-      if (st.st_dev == reg.dev && st.st_ino == reg.ino) {
-        if (!S_ISREG(st.st_mode)) {
-          nonRegular_.insert(r);  // a device node mapped shared (a GPU, a frame buffer): not ours
-          return;
-        }
-        Fill(reg, st);
-        return;
-      }
-    }
-    char path[96];
-    std::snprintf(path, sizeof path, "/proc/%d/map_files/%llx-%llx", pid, static_cast<unsigned long long>(start),
-                  static_cast<unsigned long long>(stop));
-    if (stat(path, &st) == 0 && st.st_dev == reg.dev && st.st_ino == reg.ino) {
-      if (!S_ISREG(st.st_mode)) {
-        nonRegular_.insert(r);
-        return;
-      }
-      Fill(reg, st);
-    }
-  }
-
-  // What one process shows, read without touching the scanner's shared state (see Run).
-  struct RawFd {
-    int fd;
-    std::string name;
-    struct stat st;
-  };
-  struct Raw {
-    enum State { kGone, kUnreadable, kRead } state = kGone;
-    uint64_t ipcNs = 0, mntNs = 0;
-    std::string maps;
-    std::vector<RawFd> fds;
-    std::string command;
-  };
-
-  static bool HasShared(const std::string& maps) {
-    // A shared mapping's perms end in 's' ("rw-s"); only then is the command line worth reading.
-    for (size_t at = maps.find("s "); at != std::string::npos; at = maps.find("s ", at + 1)) {
-      if (at >= 3 && std::strchr("rwx-", maps[at - 1]) && std::strchr("rwx-", maps[at - 2]) && std::strchr("rwx-", maps[at - 3])) return true;
-    }
-    return false;
-  }
-
-  static void ReadProcess(int pid, Raw& r) {
-    std::string base = "/proc/" + std::to_string(pid);
-    if (!ReadProcFile(base + "/maps", r.maps)) {
-      r.state = errno == ENOENT || errno == ESRCH ? Raw::kGone : Raw::kUnreadable;
+  void Merge(int pid, Raw& r) {
+    if (r.state == Raw::kGone) return;  // ended meanwhile
+    if (r.state == Raw::kUnreadable) {
+      unreadable_++;  // counted, not named
       return;
     }
-    r.state = Raw::kRead;
-    r.ipcNs = NsInode(base + "/ns/ipc");
-    r.mntNs = NsInode(base + "/ns/mnt");
-    ReadFds(base, r);
-    if (!r.fds.empty() || HasShared(r.maps)) r.command = Command(pid);
-  }
-
-  static void ReadFds(const std::string& base, Raw& r) {
-    std::string dirPath = base + "/fd";
-    int dfd = open(dirPath.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) return;  // not ours to read: its maps were, which is what we count
-    DIR* dir = fdopendir(dfd);
-    if (dir == nullptr) {
-      close(dfd);
-      return;
+    Proc p;
+    p.pid = pid;
+    p.ipcNs = r.ipcNs;
+    p.mntNs = r.mntNs;
+    p.hit = HasShared(r);
+    p.command = std::move(r.command);
+    for (auto& s : r.sysv) sysv_.push_back(SysvRow{s.first, s.second});
+    for (auto& d : r.devShm) devShm_.emplace_back(pid, std::move(d));
+    for (const RawMap& m : r.maps) {
+      size_t reg = RegionOf(m.kind, m.dev, m.ino, m.name, m.deleted);
+      maps_.push_back(MapRow{reg, pid, m.start, m.end, m.offset, m.writable});
+      Region& rg = regions_[reg];
+      if (m.statState == 2) nonRegular_.insert(reg);  // a device node mapped shared (a GPU): not ours
+      if (!rg.statKnown && m.statState == 1) Fill(rg, m.st);
+      uint64_t extent = m.offset + (m.end - m.start);
+      if (!rg.statKnown && extent > rg.size) rg.size = extent;
     }
-    size_t seen = 0;
-    char link[512];
-    while (struct dirent* e = readdir(dir)) {
-      if (e->d_name[0] == '.') continue;
-      if (++seen > kMaxFds) break;
-      ssize_t n = readlinkat(dfd, e->d_name, link, sizeof link - 1);
-      if (n <= 7) continue;
-      link[n] = '\0';
-      if (std::strncmp(link, "/memfd:", 7) != 0) continue;
-      RawFd f;
-      // fstatat follows the fd's magic link to the memfd itself; it opens nothing.
-      if (fstatat(dfd, e->d_name, &f.st, 0) < 0 || !S_ISREG(f.st.st_mode)) continue;
-      f.name.assign(link + 7, static_cast<size_t>(n) - 7);
-      if (EndsWith(f.name, " (deleted)")) f.name.resize(f.name.size() - 10);
-      f.fd = std::atoi(e->d_name);
-      r.fds.push_back(std::move(f));
+    for (const RawFd& f : r.fds) {
+      size_t reg = RegionOf(RegionKind::kMemfd, f.st.st_dev, f.st.st_ino, f.name, false);
+      if (regions_[reg].kind != RegionKind::kMemfd) continue;
+      Fill(regions_[reg], f.st);
+      fds_.push_back(FdRow{reg, pid, f.fd});
     }
-    closedir(dir);
+    procs_.push_back(std::move(p));
   }
 
   void Complete() {
@@ -464,9 +537,9 @@ class Scanner {
   }
 
   std::vector<int> only_;
+  int64_t budgetMs_;
   std::map<std::pair<uint64_t, uint64_t>, size_t> index_;
   std::set<size_t> nonRegular_;
-  std::set<size_t> tried_;
 };
 
 // Numbers per mapping row: region, pid, start (high 32 bits), start (low 32 bits), length, offset, writable.
@@ -474,8 +547,8 @@ constexpr size_t kMapFields = 7;
 
 class SharedScanWorker : public Napi::AsyncWorker {
  public:
-  SharedScanWorker(Napi::Env env, std::vector<int> pids)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), scanner_(std::move(pids)) {}
+  SharedScanWorker(Napi::Env env, std::vector<int> pids, int64_t budgetMs)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), scanner_(std::move(pids), budgetMs) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override { scanner_.Run(); }
@@ -553,6 +626,9 @@ class SharedScanWorker : public Napi::AsyncWorker {
     result.Set("processes", procs);
     result.Set("commands", commands);
     result.Set("unreadable", scanner_.unreadable_);
+    Napi::Array slow = Napi::Array::New(env, scanner_.slow_.size());
+    for (size_t i = 0; i < scanner_.slow_.size(); i++) slow.Set(i, scanner_.slow_[i]);
+    result.Set("slow", slow);
     Napi::Object self = Napi::Object::New(env);
     self.Set("ipc", num(scanner_.selfIpc_));
     self.Set("mnt", num(scanner_.selfMnt_));
@@ -567,10 +643,11 @@ class SharedScanWorker : public Napi::AsyncWorker {
   Scanner scanner_;
 };
 
-// scanShared(pids?: number[]) -> Promise<{ regions, maps, fds, sysv, processes, commands, unreadable, self }>
+// scanShared(pids?: number[], budgetMs = 2000) -> Promise<{ regions, maps, fds, sysv, devShm, processes, commands, unreadable, slow, self }>
+// Answered by the budget whatever the readers are doing: `slow` lists the pids not read by then.
 // maps, fds, sysv and processes are flat Float64Arrays (see OnOK); commands is [pid, text, pid, text, …].
 Napi::Value ScanShared(const Napi::CallbackInfo& info) {
-  const char* usage = "scanShared(pids?)";
+  const char* usage = "scanShared(pids?, budgetMs?)";
   std::vector<int> pids;
   if (info.Length() > 0 && !info[0].IsUndefined()) {
     if (!info[0].IsArray()) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": pids must be an array");
@@ -587,7 +664,9 @@ Napi::Value ScanShared(const Napi::CallbackInfo& info) {
     }
     if (pids.empty()) pids.push_back(-1);  // asked about no process: scan none (-1 never exists)
   }
-  auto* worker = new SharedScanWorker(info.Env(), std::move(pids));
+  int64_t budgetMs = 2000;
+  if (info.Length() > 1 && !info[1].IsUndefined()) budgetMs = IntArg(info, 1, "budgetMs", 1, 60000, usage);
+  auto* worker = new SharedScanWorker(info.Env(), std::move(pids), budgetMs);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

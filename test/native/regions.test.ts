@@ -307,6 +307,23 @@ describe('hostile /proc', () => {
     }
   });
 
+  it('a scan answers by its budget with what it read, naming the processes it did not reach', async () => {
+    const many = Array.from({ length: 50 }, () => startRegions(['anon', '4096']));
+    try {
+      await Promise.all(many.map((f) => f.ready()));
+      const t0 = Date.now();
+      const raw = await binding().scanShared(undefined, 1);
+      assert.ok(Date.now() - t0 < 1000, 'answered near its 1 ms budget, not after reading everything');
+      assert.ok(raw.slow.length > 0, 'some processes were not reached in 1 ms');
+      const listed = new Set(Array.from({ length: raw.processes.length / 3 }, (_, i) => raw.processes[i * 3]!));
+      assert.ok(raw.slow.every((p) => !listed.has(p)), 'a slow process is not also listed');
+      const full = await binding().scanShared();
+      assert.deepEqual(full.slow, []);
+    } finally {
+      await Promise.all(many.map((f) => f.stop()));
+    }
+  });
+
   it('escapes control characters in names shown as text', async () => {
     const name = `evil\x1b[31m\n${randomInt(1e9)}`;
     const g = startRegions(['memfd', name, '4096', path.join(dir, 'evil.sock')]);

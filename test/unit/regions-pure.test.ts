@@ -40,6 +40,7 @@ const raw = (over: Partial<RawSharedScan> = {}): RawSharedScan => ({
   processes: Float64Array.from([100, 1, 2, 200, 1, 2, 300, 1, 2, 400, 9, 8]),
   commands: [100, './producer', 200, './worker', 300, 'postgres: main', 400, 'other'],
   unreadable: 3,
+  slow: [],
   self: { ipc: 1, mnt: 2 },
   ...over,
 });

@@ -298,7 +298,9 @@ export async function list(kinds?: readonly Kind[], opts: { namespaces?: 'all' |
     anon: want('anon') ? regions.anon : [],
     file: want('file') ? regions.file : [],
     unreadableProcesses: Math.max(scan.unreadable, regions.unreadable),
-    notes,
+    notes: regions.slow.length > 0
+      ? [...notes, `the memory maps of ${regions.slow.length} process(es) did not answer in time (pid ${regions.slow.slice(0, 10).join(', ')}${regions.slow.length > 10 ? ', …' : ''}): what they map is not shown`]
+      : notes,
     ...(opts.namespaces !== undefined ? { namespaces: await listNamespaces(regions, users, notes, opts.namespaces) } : {}),
   };
 }

@@ -119,6 +119,8 @@ export interface RawSharedScan {
   /** pid, command, pid, command, …: the processes that map or hold a region. */
   commands: (number | string)[];
   unreadable: number;
+  /** Processes not read by the budget (their memory lock held, or still stuck from a scan before). */
+  slow: number[];
   self: { ipc: number; mnt: number };
 }
 
@@ -179,7 +181,7 @@ export interface RawBinding {
   /** Who maps what, from every /proc/PID/maps, parsed off the JS thread. */
   scanMaps(): Promise<{ mappings: ({ pid: number; shmid: number } | { pid: number; file: string })[]; unreadable: number }>;
   /** Every shared region of /proc/PID/maps and memfd of /proc/PID/fd (of `pids` only, when given), off the JS thread. */
-  scanShared(pids?: number[]): Promise<RawSharedScan>;
+  scanShared(pids?: number[], budgetMs?: number): Promise<RawSharedScan>;
   RegionFile: new (path: string, readWrite: boolean, dev: number, ino: number, base: string, length: number) => RawRegionFile;
   /** On a thread of its own that enters the IPC namespace of `pid` (CAP_SYS_ADMIN). */
   nsList(pid: number): Promise<RawNsList>;

@@ -31,6 +31,8 @@ export interface RegionScan {
   /** The same scan as procfs.scanMaps gives (System V and /dev/shm attachments), from this one pass over /proc. */
   maps: MapsScan;
   unreadable: number;
+  /** Processes not read within the scan's budget: what they map is not shown. */
+  slow: number[];
 }
 
 /** Groups the native rows into records, each sorted by pid then address. */
@@ -57,7 +59,7 @@ export function buildRegions(raw: RawSharedScan, userName: (uid: number) => stri
   // them (the inspector shows it removed), so it is not listed.
   const F = raw.fds;
   for (let i = 0; i + 2 < F.length; i += 3) if (F[i + 1] !== process.pid) fds[F[i]!]?.push({ pid: F[i + 1]!, command: command(F[i + 1]!), fd: F[i + 2]! });
-  const out: RegionScan = { memfd: [], anon: [], file: [], processes, self: raw.self, sysv: new Map(), devShm: new Map(), unreadable: raw.unreadable, maps: emptyScan() };
+  const out: RegionScan = { memfd: [], anon: [], file: [], processes, self: raw.self, sysv: new Map(), devShm: new Map(), unreadable: raw.unreadable, slow: raw.slow, maps: emptyScan() };
   raw.regions.forEach((r, i) => {
     if (rows[i]!.length === 0 && fds[i]!.length === 0) return;
     const common = {
