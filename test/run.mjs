@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The one test command: unit, native, CLI and editor tests, then a leak check of every IPC
-// namespace the tests touch. Ends with `N passed, N failed`.
-//   node test/run.mjs [--only unit,native,cli,editor] [--skip editor]
+// The one test command: unit, native, CLI, hostile and editor tests, then a leak check of every
+// IPC namespace the tests touch. Ends with `N passed, N failed`. The hostile suite runs in an IPC
+// and mount namespace of its own (test/hostile/namespace.ts), so it cannot leak into this one.
+//   node test/run.mjs [--only unit,native,cli,hostile,editor] [--skip editor]
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -70,7 +71,7 @@ function nodeTests(label, list) {
 
 const before = ipcState();
 const results = [];
-for (const suite of ['unit', 'native', 'cli']) {
+for (const suite of ['unit', 'native', 'cli', 'hostile']) {
   if (wanted(suite)) results.push(await nodeTests(suite, files(suite)));
 }
 if (wanted('editor') && existsSync(path.join(root, 'test', 'editor', 'run.mjs'))) {

@@ -10,6 +10,7 @@ import { readConfig, SECTION } from '../config';
 import type { ExplorerProvider, Node } from '../explorer';
 import { hexKey, objectLabel, targetOf } from '../explorer/model';
 import * as ipc from '../ipc';
+import { escapeControl } from '../shared/escape';
 import type { Target } from '../ipc/target';
 import type { IpcRecord, NamespaceRef, SemRecord } from '../ipc/types';
 import { openBytes } from '../inspector';
@@ -153,7 +154,7 @@ export function activate(context: vscode.ExtensionContext, { provider }: Command
 
   /** Remove… on an object of another namespace: named with its namespace, removed from inside it. */
   const removeNamespaced = async (r: IpcRecord & { namespace: NamespaceRef }): Promise<boolean> => {
-    const where = `in namespace ${ipc.printable(r.namespace.label)} (ipc ${r.namespace.ipc})`;
+    const where = `in namespace ${escapeControl(r.namespace.label)} (ipc ${r.namespace.ipc})`;
     const name = `${ipc.describeTarget(targetOf(r))} ${where}`;
     const attached = r.kind === 'shm' ? r.nattch : 0;
     const ok = await vscode.window.showWarningMessage(`Remove ${name}?`, { modal: true, detail: attached ? `${attached} process(es) of that namespace are attached.` : 'No process is attached.' }, 'Remove');
@@ -175,9 +176,9 @@ export function activate(context: vscode.ExtensionContext, { provider }: Command
     const r = namespaced(arg);
     if (!r || r.kind !== 'shm') throw new ipc.IpcError('EINVAL', 0, 'open', 'select a segment of another namespace in the Shared Memory explorer first');
     const MAX = 256 << 20;
-    if (r.size > MAX) throw new ipc.IpcError('EFBIG', 0, 'open', `segment ${r.id} of namespace ${ipc.printable(r.namespace.label)} is ${r.size} bytes: a copy holds at most ${MAX}`);
+    if (r.size > MAX) throw new ipc.IpcError('EFBIG', 0, 'open', `segment ${r.id} of namespace ${escapeControl(r.namespace.label)} is ${r.size} bytes: a copy holds at most ${MAX}`);
     const bytes = await ipc.nsShmRead(r.namespace.pid, r.id, 0, r.size);
-    const title = `segment ${r.id} in ${ipc.printable(r.namespace.label).slice(0, 40)} (copy)`;
+    const title = `segment ${r.id} in ${escapeControl(r.namespace.label).slice(0, 40)} (copy)`;
     openBytes(`ns:${r.namespace.ipc}:shm:${r.id}`, title, bytes);
     log.info(`opened a copy of segment ${r.id} of IPC namespace ${r.namespace.ipc} (${bytes.length} bytes)`);
     return { bytes: bytes.length };

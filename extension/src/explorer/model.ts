@@ -1,8 +1,8 @@
 // What the explorer shows, as pure functions of the façade's records: groups, labels,
 // descriptions, tooltips (Markdown text), icons, filtering. No vscode import, so it is unit-tested.
-import { printable } from '../ipc/regions';
 import type { IpcRecord, Kind, Limit, Listing, NamespaceListing, RegionRecord } from '../ipc/types';
 import type { Target } from '../ipc/target';
+import { escapeControl } from '../shared/escape';
 
 /** The explorer's top-level groups, in display order. */
 export type GroupId = 'shm' | 'posix-shm' | 'memfd' | 'anon' | 'file' | 'sem' | 'posix-sem' | 'msg' | 'limits';
@@ -51,7 +51,7 @@ export function namespaceRecords(ns: NamespaceListing): IpcRecord[] {
 
 /** "container web-1 · ipc 4026532301": the label of a namespace's group. */
 export function namespaceLabel(ns: NamespaceListing): string {
-  return `Namespace ${printable(ns.namespace.label)}`;
+  return `Namespace ${escapeControl(ns.namespace.label)}`;
 }
 
 export function namespaceDescription(ns: NamespaceListing): string {
@@ -98,6 +98,14 @@ export function targetOf(r: IpcRecord): Target {
   }
 }
 
+/** A region's name as its programs gave it (unescaped): memfd name, the program of an anonymous region, a file's path. */
+function regionTitle(r: RegionRecord): string {
+  if (r.kind === 'memfd') return `${r.name || '(unnamed)'} · ino ${r.id}`;
+  // Users know a shared anonymous region by the program that made it.
+  if (r.kind === 'anon') return `${r.attachedBy[0]?.command.split(' ')[0] ?? r.name} · ino ${r.id}`;
+  return r.path;
+}
+
 /** The processes of a region: those that map it, then (memfd) those that only hold an fd. */
 function regionPids(r: RegionRecord): number[] {
   const pids = new Set(r.attachedBy.map((a) => a.pid));
@@ -105,7 +113,10 @@ function regionPids(r: RegionRecord): number[] {
   return [...pids];
 }
 
-/** The label users name an object by: "key 0x52494e47 · id 32770", "private · id 5", "/ring". */
+/**
+ * The label users name an object by: "key 0x52494e47 · id 32770", "private · id 5", "/ring".
+ * Names come from anyone who may write /dev/shm: control characters are shown escaped.
+ */
 export function objectLabel(r: IpcRecord): string {
   switch (r.kind) {
     case 'shm':
@@ -113,14 +124,11 @@ export function objectLabel(r: IpcRecord): string {
     case 'msg':
       return `${r.key === 0 ? 'private' : `key ${hexKey(r.key)}`} · id ${r.id}`;
     case 'memfd':
-      return `${printable(r.name) || '(unnamed)'} · ino ${r.id}`;
     case 'anon':
-      // Users know a shared anonymous region by the program that made it.
-      return `${printable(r.attachedBy[0]?.command.split(' ')[0] ?? r.name)} · ino ${r.id}`;
     case 'file':
-      return printable(r.path);
+      return escapeControl(regionTitle(r));
     default:
-      return r.name;
+      return escapeControl(r.name);
   }
 }
 
@@ -163,7 +171,7 @@ export function objectDescription(r: IpcRecord, units: 'binary' | 'bytes' = 'bin
       break;
     }
   }
-  parts.push(r.user);
+  parts.push(escapeControl(r.user));
   return parts.join(' · ');
 }
 
@@ -180,7 +188,7 @@ export function contextValue(r: IpcRecord): string {
 }
 
 const perm = (mode: number): string => `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
-const md = (s: string): string => s.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`);
+const md = (s: string): string => escapeControl(s).replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`);
 const when = (t: string | null): string => (t ? md(t) : '—');
 
 /** A Markdown table of every fact the listing has about the object. */
@@ -215,13 +223,13 @@ export function objectTooltip(r: IpcRecord): string {
     case 'memfd':
     case 'anon':
     case 'file':
-      rows.push([r.kind === 'file' ? 'path' : 'name', md(printable(r.kind === 'file' ? r.path : r.name))], ['inode', String(r.id)], ['device', String(r.dev)],
+      rows.push([r.kind === 'file' ? 'path' : 'name', md(r.kind === 'file' ? r.path : r.name)], ['inode', String(r.id)], ['device', String(r.dev)],
         ['size', `${r.size.toLocaleString('en-US')} bytes${r.statKnown ? '' : ' (from its mappings)'}`]);
       if (r.attachedBy.length) {
-        rows.push(['mapped by', r.attachedBy.slice(0, 20).map((a) => md(`${a.pid} ${printable(a.command)} at ${a.address} (${a.length} bytes, ${a.writable ? 'rw' : 'ro'})`)).join('<br>')]);
+        rows.push(['mapped by', r.attachedBy.slice(0, 20).map((a) => md(`${a.pid} ${a.command} at ${a.address} (${a.length} bytes, ${a.writable ? 'rw' : 'ro'})`)).join('<br>')]);
       }
       if (r.kind === 'memfd' && r.fdHolders.length) {
-        rows.push(['fd held by', r.fdHolders.slice(0, 20).map((h) => md(`${h.pid} ${printable(h.command)} (fd ${h.fd})`)).join('<br>')]);
+        rows.push(['fd held by', r.fdHolders.slice(0, 20).map((h) => md(`${h.pid} ${h.command} (fd ${h.fd})`)).join('<br>')]);
       }
       break;
     case 'posix-mq':
@@ -230,7 +238,7 @@ export function objectTooltip(r: IpcRecord): string {
       if (r.unreadable) rows.push(['attributes', md(`not readable (${r.unreadable})`)]);
       break;
   }
-  const title = `**${md(objectLabel(r))}**${r.kind === 'shm' && r.orphan ? ' — orphan: nothing attached and its creator is gone' : ''}`;
+  const title = `**${md(r.kind === 'shm' || r.kind === 'sem' || r.kind === 'msg' ? objectLabel(r) : r.kind === 'memfd' || r.kind === 'anon' || r.kind === 'file' ? regionTitle(r) : r.name)}**${r.kind === 'shm' && r.orphan ? ' — orphan: nothing attached and its creator is gone' : ''}`;
   return `${title}\n\n| | |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}`;
 }
 

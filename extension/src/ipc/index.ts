@@ -3,7 +3,7 @@
 export { IpcError } from './errors';
 export { list, MQUEUE_NOTE } from './list';
 export { namespacePid, nsMsgPeek, nsRaw, nsRemove, nsSem, nsShmRead, nsShmStat } from './namespaces';
-export { openRegion, printable, RegionHandle, scanRegions, type RegionScan } from './regions';
+export { openRegion, RegionHandle, scanRegions, type RegionScan } from './regions';
 export { limits } from './limits';
 export {
   createMsgQueue,
@@ -13,6 +13,7 @@ export {
   createSemSet,
   createShm,
   exists,
+  msgCount,
   msgPeek,
   msgSend,
   openObject,
@@ -23,6 +24,7 @@ export {
   psemWait,
   remove,
   schemaIdentity,
+  semCount,
   semGet,
   semPost,
   semSetValue,

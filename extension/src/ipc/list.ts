@@ -2,9 +2,10 @@
 // `shmscope list` show it. System V tables come from /proc/sysvipc; semaphore values and POSIX
 // objects' state from the native module; attached processes from /proc/PID/maps.
 import { readFileSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { entryType, notAnObjectNote } from './devshm';
 import { binding } from './native';
-import { emptyScan, isoTime, processExists, readSysv, userNames, type MapsScan, type SysvRow } from './procfs';
+import { emptyScan, isoTime, MAPS_BUDGET_MS, processExists, readSysv, userNames, type MapsScan, type SysvRow } from './procfs';
 import { scanRegions, withinOwnNamespaces } from './regions';
 import { listNamespaces } from './namespaces';
 import type {
@@ -148,7 +149,12 @@ function msgRecords(userName: (uid: number) => string): MsgRecord[] {
   });
 }
 
-async function posixRecords(scan: MapsScan, userName: (uid: number) => string): Promise<{ shm: PosixShmRecord[]; sem: PosixSemRecord[] }> {
+/**
+ * POSIX objects and named semaphores: the regular files of /dev/shm, seen with lstat (a symlink is
+ * never followed: its target's owner and size are not the object's). Other entries are left out,
+ * each with a note saying what it is. A semaphore's value is read with pread by the addon.
+ */
+async function posixRecords(scan: MapsScan, userName: (uid: number) => string, note: (file: string, text: string) => void): Promise<{ shm: PosixShmRecord[]; sem: PosixSemRecord[] }> {
   const shm: PosixShmRecord[] = [];
   const sem: PosixSemRecord[] = [];
   let names: string[];
@@ -162,11 +168,16 @@ async function posixRecords(scan: MapsScan, userName: (uid: number) => string): 
     names.map(async (file) => {
       let st;
       try {
-        st = await stat(`/dev/shm/${file}`);
+        st = await lstat(`/dev/shm/${file}`);
       } catch {
         return; // removed meanwhile
       }
-      if (!st.isFile()) return;
+      const type = entryType(st);
+      if (type) {
+        const target = type === 'symlink' ? await readlink(`/dev/shm/${file}`).catch(() => undefined) : undefined;
+        note(file, notAnObjectNote(file, type, target));
+        return;
+      }
       const common = {
         id: st.ino,
         key: 0,
@@ -280,13 +291,22 @@ async function mqRecords(notes: string[], userName: (uid: number) => string): Pr
 export async function list(kinds?: readonly Kind[], opts: { namespaces?: 'all' | number } = {}): Promise<Listing> {
   const want = (k: Kind) => !kinds || kinds.includes(k);
   const notes: string[] = [];
+  const devShmNotes: string[] = [];
   const needMaps = want('shm') || want('posix-shm') || want('posix-sem');
   const users = userNames();
-  // One native pass over every /proc/PID/maps and fd table, off the JS thread: the regions, the
-  // System V and /dev/shm attachments, and which processes are in our namespaces.
-  const regions = await scanRegions();
+  // One native pass over every /proc/PID/maps and fd table, on threads of its own and answered by
+  // MAPS_BUDGET_MS: the regions, the System V and /dev/shm attachments, and which processes are in
+  // our namespaces.
+  const regions = await scanRegions(undefined, MAPS_BUDGET_MS);
   const scan = needMaps ? withinOwnNamespaces(regions.maps, regions) : emptyScan();
-  const posix = want('posix-shm') || want('posix-sem') ? await posixRecords(scan, users) : { shm: [], sem: [] };
+  const posix = want('posix-shm') || want('posix-sem') ? await posixRecords(scan, users, (file, text) => {
+    if (want(file.startsWith('sem.') ? 'posix-sem' : 'posix-shm')) devShmNotes.push(text);
+  }) : { shm: [], sem: [] };
+  notes.push(...devShmNotes.sort());
+  if (regions.slow.length > 0) {
+    const pids = regions.slow.slice(0, 10).join(', ') + (regions.slow.length > 10 ? ', …' : '');
+    notes.push(`the memory maps of ${regions.slow.length} process(es) did not answer within ${MAPS_BUDGET_MS} ms (pid ${pids}): objects they map may not show them`);
+  }
   return {
     shm: want('shm') ? shmRecords(scan, users) : [],
     sem: want('sem') ? semRecords(users) : [],
@@ -298,9 +318,7 @@ export async function list(kinds?: readonly Kind[], opts: { namespaces?: 'all' |
     anon: want('anon') ? regions.anon : [],
     file: want('file') ? regions.file : [],
     unreadableProcesses: Math.max(scan.unreadable, regions.unreadable),
-    notes: regions.slow.length > 0
-      ? [...notes, `the memory maps of ${regions.slow.length} process(es) did not answer in time (pid ${regions.slow.slice(0, 10).join(', ')}${regions.slow.length > 10 ? ', …' : ''}): what they map is not shown`]
-      : notes,
+    notes,
     ...(opts.namespaces !== undefined ? { namespaces: await listNamespaces(regions, users, notes, opts.namespaces) } : {}),
   };
 }

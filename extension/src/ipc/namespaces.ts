@@ -2,11 +2,11 @@
 // each one (setns on a thread of its own: never the JS thread nor a libuv pool thread), and their
 // POSIX shared memory under /proc/PID/root/dev/shm. Entering needs CAP_SYS_ADMIN; without it the
 // namespaces are counted, not listed. No vscode import.
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat, readdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { toIpcError, userError } from './errors';
 import { binding, type RawNsList } from './native';
-import { commandOf, isoTime } from './procfs';
+import { isoTime } from './procfs';
 import type { RegionScan } from './regions';
 import type { Attacher, MsgRecord, NamespaceListing, NamespaceRef, PosixShmRecord, SemRecord, ShmRecord } from './types';
 
@@ -28,9 +28,20 @@ export function otherNamespaces(regions: RegionScan): { ipc: number; mnt: number
   return list.sort((a, b) => a.pids[0]! - b.pids[0]!);
 }
 
-async function label(pid: number, nsHostname: string): Promise<string> {
+/**
+ * How users know a namespace: its hostname when it has its own, else the command of its first
+ * process: its command line when the scan read it, else its comm (which, unlike cmdline, never
+ * waits on the process's memory lock).
+ */
+async function label(pid: number, nsHostname: string, commands: Map<number, string>): Promise<string> {
   if (nsHostname && nsHostname !== hostname()) return nsHostname;
-  return commandOf(pid);
+  const known = commands.get(pid);
+  if (known) return known;
+  try {
+    return (await readFile(`/proc/${pid}/comm`, 'utf8')).trim() || '?';
+  } catch {
+    return '?';
+  }
 }
 
 function shmRows(raw: RawNsList, ns: NamespaceRef, attach: (id: number) => Attacher[], userName: (uid: number) => string): (ShmRecord & { namespace: NamespaceRef })[] {
@@ -106,14 +117,14 @@ export async function listNamespaces(
       if (unlisted === 'EPERM' || unlisted === 'EACCES') refused++;
       if (unlisted === 'ENOENT' || unlisted === 'ESRCH') continue; // it ended meanwhile
     }
-    const ref: NamespaceRef = { ipc: ns.ipc, pid, label: await label(pid, raw?.hostname ?? '') };
+    const ref: NamespaceRef = { ipc: ns.ipc, pid, label: await label(pid, raw?.hostname ?? '', regions.maps.commands) };
     const listing: NamespaceListing = { namespace: ref, shm: [], sem: [], msg: [], posixShm: [], unlisted };
     if (raw) {
       // Attachments of this namespace's segments: its own processes' /SYSV mappings only.
       const byId = new Map<number, number[]>();
       for (const p of members) for (const id of new Set(regions.sysv.get(p) ?? [])) byId.set(id, [...(byId.get(id) ?? []), p]);
-      const commands = new Map<number, string>();
-      await Promise.all([...new Set([...byId.values()].flat())].map(async (p) => commands.set(p, await commandOf(p))));
+      // Their command lines were read by the scan (within its budget), with their mappings.
+      const commands = regions.maps.commands;
       const attach = (id: number) => (byId.get(id) ?? []).map((p) => ({ pid: p, command: commands.get(p) ?? '?' }));
       listing.shm = shmRows(raw, ref, attach, userName);
       listing.sem = raw.sem.map((s): SemRecord & { namespace: NamespaceRef } => ({
@@ -132,8 +143,7 @@ export async function listNamespaces(
       const mappers = [...regions.processes].filter(([, p]) => p.mnt === ns.mnt).map(([p]) => p);
       const byName = new Map<string, number[]>();
       for (const p of mappers) for (const name of new Set(regions.devShm.get(p) ?? [])) byName.set(name, [...(byName.get(name) ?? []), p]);
-      const commands = new Map<number, string>();
-      await Promise.all([...new Set([...byName.values()].flat())].map(async (p) => commands.set(p, await commandOf(p))));
+      const commands = regions.maps.commands;
       const attach = (file: string) => (byName.get(file) ?? []).sort((a, b) => a - b).map((p) => ({ pid: p, command: commands.get(p) ?? '?' }));
       listing.posixShm = await posixShm(ref, attach, userName);
     }

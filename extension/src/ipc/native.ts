@@ -178,8 +178,18 @@ export interface RawBinding {
    */
   shmStatAll(): { rows: Float64Array; used: number };
   shmStatFields: number;
-  /** Who maps what, from every /proc/PID/maps, parsed off the JS thread. */
-  scanMaps(): Promise<{ mappings: ({ pid: number; shmid: number } | { pid: number; file: string })[]; unreadable: number }>;
+  /**
+   * Who maps what, from every /proc/PID/maps, parsed on a thread of its own and answered within
+   * budgetMs: `commands` has the command line of each pid in `mappings`; `slow` the pids whose maps
+   * did not answer in time (a process holding its memory lock); `complete` false when cut short.
+   */
+  scanMaps(budgetMs: number): Promise<{
+    mappings: ({ pid: number; shmid: number } | { pid: number; file: string })[];
+    commands: Record<string, string>;
+    unreadable: number;
+    slow: number[];
+    complete: boolean;
+  }>;
   /** Every shared region of /proc/PID/maps and memfd of /proc/PID/fd (of `pids` only, when given), off the JS thread. */
   scanShared(pids?: number[], budgetMs?: number): Promise<RawSharedScan>;
   RegionFile: new (path: string, readWrite: boolean, dev: number, ino: number, base: string, length: number) => RawRegionFile;

@@ -3,17 +3,13 @@
 // and memfd fd off the JS thread; this module groups its rows into records, matches System V and
 // /dev/shm attachments within our own namespaces, and opens a region through the least privilege
 // that works: the file itself, a holder's fd, the mapping's map_files entry, then /proc/PID/mem.
+import { escapeControl } from '../shared/escape';
 import { IpcError, native, toIpcError, userError } from './errors';
 import { binding, type RawRegionFile, type RawSharedScan } from './native';
-import { emptyScan, userNames, type MapsScan } from './procfs';
+import { emptyScan, MAPS_BUDGET_MS, userNames, type MapsScan } from './procfs';
 import type { RegionTarget } from './target';
 import type { AnonRecord, FdHolder, FileRecord, MemfdRecord, RegionMapping, RegionRecord } from './types';
 
-/** Control characters (and DEL) as \xNN escapes: names come from other users' programs. */
-export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
 
 /** What one scan found: the three kinds of region, and the namespaces of every readable process. */
 export interface RegionScan {
@@ -83,6 +79,7 @@ export function buildRegions(raw: RawSharedScan, userName: (uid: number) => stri
   out.file.sort((a, b) => a.path.localeCompare(b.path));
   const ms = out.maps;
   ms.unreadable = raw.unreadable;
+  ms.slow = raw.slow;
   const addPid = <K>(map: Map<K, number[]>, key: K, pid: number) => {
     const list = map.get(key);
     if (!list) map.set(key, [pid]);
@@ -111,11 +108,11 @@ export function buildRegions(raw: RawSharedScan, userName: (uid: number) => stri
 }
 
 /** Scans every process (or only `pids`) for shared regions, off the JS thread. */
-export async function scanRegions(pids?: number[]): Promise<RegionScan> {
+export async function scanRegions(pids?: number[], budgetMs = MAPS_BUDGET_MS): Promise<RegionScan> {
   const c = { action: 'scanning', object: 'the memory maps of every process' };
   let raw: RawSharedScan;
   try {
-    raw = await native(c, () => binding().scanShared(pids));
+    raw = await native(c, () => binding().scanShared(pids, budgetMs));
   } catch (e) {
     throw toIpcError(e, c);
   }
@@ -157,7 +154,7 @@ export function withinOwnNamespaces(scan: MapsScan, regions: RegionScan): MapsSc
 
 /** How users name a region in a sentence. */
 export function describeRegion(t: RegionTarget): string {
-  return t.kind === 'file' ? `file ${printable(t.path)}` : t.kind === 'memfd' ? `memfd ${t.id}` : `anonymous region ${t.id}`;
+  return t.kind === 'file' ? `file ${escapeControl(t.path)}` : t.kind === 'memfd' ? `memfd ${t.id}` : `anonymous region ${t.id}`;
 }
 
 /** One way to reach the bytes: a path to open, and for /proc/PID/mem the mapping's address and length. */

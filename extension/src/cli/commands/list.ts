@@ -1,8 +1,10 @@
 // shmscope list [--kind K] [--json]: every IPC object on the machine.
 import type { Command } from 'commander';
-import { KINDS, list, namespacePid, printable, type Kind, type Listing, type RegionRecord } from '../../ipc';
+import { KINDS, list, namespacePid, type Kind, type Listing, type RegionRecord } from '../../ipc';
 import { UserError } from '../errors';
 import { hexKey, mode, size, table } from '../format';
+import * as stdout from '../output';
+import { escapeControl as esc } from '../../shared/escape';
 
 const JSON_KEY: Record<Kind, keyof Listing> = {
   shm: 'shm',
@@ -49,7 +51,8 @@ export function listingText(l: Listing, kind?: Kind, only: readonly Kind[] = KIN
       `System V shared memory segments (${l.shm.length})`,
       table(
         ['KEY', 'ID', 'OWNER', 'MODE', 'SIZE', 'NATTCH', 'CPID', 'LPID', 'ATTACHED'],
-        l.shm.map((r) => [hexKey(r.key), r.id, r.user, mode(r.mode), size(r.size), r.nattch, r.cpid, r.lpid, pids(r.attachedBy) + (r.orphan ? '  (orphan)' : '')]),
+        l.shm.map((r) => [hexKey(r.key), r.id, esc(r.user), mode(r.mode), size(r.size), r.nattch, r.cpid, r.lpid,
+          pids(r.attachedBy) + (r.removed ? '  (removed: goes when the last process detaches)' : '') + (r.orphan ? '  (orphan)' : '')]),
       ),
     );
   }
@@ -61,7 +64,7 @@ export function listingText(l: Listing, kind?: Kind, only: readonly Kind[] = KIN
         l.sem.map((r) => [
           hexKey(r.key),
           r.id,
-          r.user,
+          esc(r.user),
           mode(r.mode),
           r.nsems,
           r.unreadable ? `(${r.unreadable})` : r.values.join(' '),
@@ -75,7 +78,7 @@ export function listingText(l: Listing, kind?: Kind, only: readonly Kind[] = KIN
       `System V message queues (${l.msg.length})`,
       table(
         ['KEY', 'ID', 'OWNER', 'MODE', 'MESSAGES', 'BYTES', 'QBYTES', 'LSPID', 'LRPID'],
-        l.msg.map((r) => [hexKey(r.key), r.id, r.user, mode(r.mode), r.messages, r.bytes, r.qbytes ?? '-', r.lspid, r.lrpid]),
+        l.msg.map((r) => [hexKey(r.key), r.id, esc(r.user), mode(r.mode), r.messages, r.bytes, r.qbytes ?? '-', r.lspid, r.lrpid]),
       ),
     );
   }
@@ -84,7 +87,7 @@ export function listingText(l: Listing, kind?: Kind, only: readonly Kind[] = KIN
       `POSIX shared memory (${l.posixShm.length})`,
       table(
         ['NAME', 'OWNER', 'MODE', 'SIZE', 'MAPPED BY'],
-        l.posixShm.map((r) => [r.name, r.user, mode(r.mode), size(r.size), pids(r.attachedBy)]),
+        l.posixShm.map((r) => [esc(r.name), esc(r.user), mode(r.mode), size(r.size), pids(r.attachedBy)]),
       ),
     );
   }
@@ -93,7 +96,7 @@ export function listingText(l: Listing, kind?: Kind, only: readonly Kind[] = KIN
       `POSIX named semaphores (${l.posixSem.length})`,
       table(
         ['NAME', 'OWNER', 'MODE', 'VALUE', 'OPEN BY'],
-        l.posixSem.map((r) => [r.name, r.user, mode(r.mode), r.value ?? `(${r.unreadable})`, pids(r.attachedBy)]),
+        l.posixSem.map((r) => [esc(r.name), esc(r.user), mode(r.mode), r.value ?? `(${r.unreadable})`, pids(r.attachedBy)]),
       ),
     );
   }
@@ -102,7 +105,7 @@ export function listingText(l: Listing, kind?: Kind, only: readonly Kind[] = KIN
       `POSIX message queues (${l.posixMq.length})`,
       table(
         ['NAME', 'OWNER', 'MODE', 'MESSAGES', 'MAX', 'MSGSIZE'],
-        l.posixMq.map((r) => [r.name, r.user, mode(r.mode), r.messages ?? `(${r.unreadable})`, r.maxMessages ?? '-', r.messageSize ?? '-']),
+        l.posixMq.map((r) => [esc(r.name), esc(r.user), mode(r.mode), r.messages ?? `(${r.unreadable})`, r.maxMessages ?? '-', r.messageSize ?? '-']),
       ),
     );
   }
@@ -111,7 +114,7 @@ export function listingText(l: Listing, kind?: Kind, only: readonly Kind[] = KIN
       `memfd objects (${l.memfd.length})`,
       table(
         ['NAME', 'INODE', 'OWNER', 'MODE', 'SIZE', 'MAPPED BY', 'FD HELD BY'],
-        l.memfd.map((r) => [printable(r.name), r.id, r.user, mode(r.mode), size(r.size), mappedBy(r), holders(r)]),
+        l.memfd.map((r) => [esc(r.name), r.id, esc(r.user), mode(r.mode), size(r.size), mappedBy(r), holders(r)]),
       ),
     );
   }
@@ -120,7 +123,7 @@ export function listingText(l: Listing, kind?: Kind, only: readonly Kind[] = KIN
       `Shared anonymous memory (${l.anon.length})`,
       table(
         ['INODE', 'KIND', 'SIZE', 'COMMAND', 'MAPPED BY'],
-        l.anon.map((r) => [r.id, printable(r.name), size(r.size), printable(r.attachedBy[0]?.command ?? '?'), mappedBy(r)]),
+        l.anon.map((r) => [r.id, esc(r.name), size(r.size), esc(r.attachedBy[0]?.command ?? '?'), mappedBy(r)]),
       ),
     );
   }
@@ -129,12 +132,12 @@ export function listingText(l: Listing, kind?: Kind, only: readonly Kind[] = KIN
       `Shared file mappings (${l.file.length})`,
       table(
         ['PATH', 'OWNER', 'MODE', 'SIZE', 'MAPPED BY'],
-        l.file.map((r) => [printable(r.path) + (r.deleted ? ' (deleted)' : ''), r.user, mode(r.mode), size(r.size), mappedBy(r)]),
+        l.file.map((r) => [esc(r.path) + (r.deleted ? ' (deleted)' : ''), esc(r.user), mode(r.mode), size(r.size), mappedBy(r)]),
       ),
     );
   }
   for (const ns of l.namespaces ?? []) {
-    const head = `Namespace ${printable(ns.namespace.label)} (ipc ${ns.namespace.ipc}, pid ${ns.namespace.pid})`;
+    const head = `Namespace ${esc(ns.namespace.label)} (ipc ${ns.namespace.ipc}, pid ${ns.namespace.pid})`;
     if (ns.unlisted) {
       parts.push(`${head}: not listed (${ns.unlisted})`);
       continue;
@@ -142,7 +145,7 @@ export function listingText(l: Listing, kind?: Kind, only: readonly Kind[] = KIN
     const inner: Listing = { ...ns, posixSem: [], posixMq: [], memfd: [], anon: [], file: [], unreadableProcesses: 0, notes: [] };
     parts.push(`${head}\n\n${listingText(inner, kind, NAMESPACE_KINDS).replace(/^/gm, '  ')}`);
   }
-  for (const note of l.notes) parts.push(`note: ${note}`);
+    for (const note of l.notes) parts.push(`note: ${esc(note)}`);
   if (l.unreadableProcesses > 0) {
     parts.push(`note: the memory maps of ${l.unreadableProcesses} process(es) are not readable to us: objects they map do not show them`);
   }
@@ -163,10 +166,7 @@ export function register(program: Command): void {
       }
       const ns = opts.namespace === undefined ? undefined : opts.namespace === 'all' ? 'all' : namespacePid(opts.namespace);
       const listing = await list(kind ? [kind] : undefined, ns === undefined ? {} : { namespaces: ns });
-      if (opts.json) {
-        process.stdout.write(`${JSON.stringify(listingJson(listing, kind), null, 2)}\n`);
-      } else {
-        process.stdout.write(`${listingText(listing, kind)}\n`);
-      }
+      if (opts.json) await stdout.json(listingJson(listing, kind));
+      else await stdout.line(listingText(listing, kind));
     });
 }
