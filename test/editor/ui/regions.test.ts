@@ -4,7 +4,7 @@
 // private segment. The C fixture makes them; after() ends every fixture, even on failure.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -103,7 +103,8 @@ describe('memfd, anonymous and namespace groups in the workbench', () => {
   it('shows another IPC namespace as a group of its own holding its private segment', () => step('namespace', async () => {
     await page.locator('.part.sidebar .action-label[aria-label^="Clear Filter"]:visible').click({ timeout: WAIT });
     // One group at a time: the machine's own browsers fill the memfd and file groups.
-    const ns = page.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: /^Namespace .*regions sysv 4096/ }) }).first();
+    const ipcIno = /\[(\d+)\]/.exec(readlinkSync(`/proc/${inner.pid}/ns/ipc`))![1]!;
+    const ns = page.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: /^Namespace / }), hasText: `ipc ${ipcIno}` }).first();
     await only(ns);
     await row(`private · id ${inner.id}`).waitFor({ timeout: WAIT });
     const file = await screenshot(page, 'regions');
