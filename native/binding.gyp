@@ -15,7 +15,8 @@
         "src/waiter.cc",
         "src/proc_scan.cc",
         "src/mappings.cc",
-        "src/namespaces.cc"
+        "src/namespaces.cc",
+        "src/threads.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

@@ -5,6 +5,7 @@ import './style.css';
 import type { Action, Bookmark, CopyFormat, FieldSpan, FindQuery, FromWebview, Range, RingMark, ToWebview } from '../../extension/src/shared/protocol';
 import { MAX_READ, MAX_WRITE } from '../../extension/src/shared/protocol';
 import * as vp from '../../extension/src/shared/inspector/viewport';
+import { parseProcessAddress } from '../../extension/src/shared/address';
 import { formatOffset, inRange, moveCursor, NAV_KEYS, parseGoto, selectionRange, type NavKey } from '../../extension/src/shared/inspector/navigation';
 import { inspect } from '../../extension/src/shared/inspector/datainspector';
 import { ChangeTracker, changedOffsets } from '../../extension/src/shared/inspector/changes';
@@ -721,8 +722,8 @@ gotoInput.addEventListener('keydown', (e) => {
   if (e.key === 'Escape') return hideBars();
   if (e.key !== 'Enter') return;
   const r = parseGoto(gotoInput.value, state.cursor, state.size);
-  if (!r.ok && structure.bound && /^[A-Za-z_]/.test(gotoInput.value.trim())) {
-    // Not a number: a field name of the bound schema.
+  if (!r.ok && ((structure.bound && /^[A-Za-z_]/.test(gotoInput.value.trim())) || parseProcessAddress(gotoInput.value))) {
+    // Not a number: a field name of the bound schema, or a process's address ("pid 4242: 0x7f…").
     request({ type: 'resolve', requestId: nextId++, text: gotoInput.value.trim() }, (reply) => {
       if (reply.type === 'resolveReply') {
         gotoMsg.textContent = '';
@@ -730,7 +731,7 @@ gotoInput.addEventListener('keydown', (e) => {
         gotoBar.hidden = true;
         grid.focus();
         revealRange(reply.offset, reply.length);
-        structure.reveal(reply.id, reply.row);
+        if (reply.id) structure.reveal(reply.id, reply.row);
       } else if (reply.type === 'error') {
         gotoMsg.textContent = reply.message;
         gotoMsg.classList.add('error');

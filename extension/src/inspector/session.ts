@@ -2,6 +2,10 @@
 // clamps ranges, serves reads, writes (with undo/redo), finds and copies, and tells the page when
 // the object changes size or disappears. The vscode panel (panel.ts) only wires it to a webview,
 // so this is tested directly against real segments (test/native/inspector-session.test.ts).
+import { processViews } from '../ipc/views';
+import { threadLookup } from '../ipc/waits';
+import { addressToOffset, parseProcessAddress, pointerNote, type ProcessView } from '../shared/address';
+import type { ThreadLookup } from '../shared/schema';
 import { formatCopy } from '../shared/inspector/copyas';
 import { compileQuery, findInSource } from '../shared/inspector/find';
 import { StructureTree } from '../shared/inspector/structure';
@@ -43,6 +47,8 @@ export interface SchemaBinding {
 
 /** A decode is reused for this long, so one refresh's read and tree requests share it. */
 const DECODE_TTL_MS = 50;
+/** How often a bound view re-reads who maps the object and which threads exist (background). */
+const PROCESS_TTL_MS = 5000;
 /**
  * Largest range a [[checksum]] covers in the live view: every refresh decodes again, and a JS
  * crc32 runs near 80 MB/s, so 4 MiB keeps a refresh under ~50 ms. Larger ranges show the check
@@ -174,13 +180,46 @@ export class InspectorSession {
     const now = performance.now();
     if (!force && now - this.decodedAt < DECODE_TTL_MS) return;
     this.decodedAt = now;
-    const r = decode(b.schema, b.type, this.source, { maxChecksumBytes: LIVE_CHECKSUM_BYTES });
+    this.refreshProcesses();
+    const views = this.processes.views;
+    const size = this.lastStatus.size;
+    const r = decode(b.schema, b.type, this.source, {
+      maxChecksumBytes: LIVE_CHECKSUM_BYTES,
+      ...(this.processes.threads ? { threads: this.processes.threads } : {}),
+      ...(views.length ? { pointers: (v: bigint) => pointerNote(v, views, size, this.info.target.startsWith('posix:') ? 'object' : 'segment') } : {}),
+    });
     this.tree.setRoot(r.root);
     const why = r.root ? undefined : r.diagnostics[0]?.message;
     if (why !== this.bindingProblem) {
       this.bindingProblem = why;
       if (this.ready) this.host.post(this.schemaMessage());
     }
+  }
+
+  /**
+   * Who maps this object where, and who each TID is: for the owners of decoded mutexes and the
+   * flags on absolute pointers. Re-read in the background at most every PROCESS_TTL_MS; a view of
+   * something that is not a live object (a snapshot) never asks again.
+   */
+  private processes: { views: ProcessView[]; threads?: ThreadLookup; at: number; busy: boolean; off: boolean } = { views: [], at: -Infinity, busy: false, off: false };
+  private refreshProcesses(): void {
+    const p = this.processes;
+    if (p.off || p.busy || performance.now() - p.at < PROCESS_TTL_MS) return;
+    p.busy = true;
+    Promise.all([processViews(this.info.target), threadLookup()])
+      .then(([views, threads]) => {
+        const key = (list: ProcessView[]) => list.map((v) => `${v.pid}:${v.start}:${v.end}:${v.offset}`).join(',');
+        const first = !p.threads;
+        const changed = key(views) !== key(p.views);
+        Object.assign(p, { views, threads, at: performance.now() });
+        if (first || changed) this.decodedAt = -Infinity; // the next refresh decodes with them
+      })
+      .catch(() => {
+        p.off = true; // not a live System V or POSIX object
+      })
+      .finally(() => {
+        p.busy = false;
+      });
   }
 
   /** New settings: the page is re-initialised. */
@@ -275,9 +314,12 @@ export class InspectorSession {
         this.host.post({ type: 'treeReply', requestId: m.requestId, total, first, rows: this.tree.rows(first, m.count), summary: this.tree.summary() });
         return;
       }
-      case 'resolve':
-        this.host.post({ type: 'resolveReply', requestId: m.requestId, ...this.resolveField(m.text) });
+      case 'resolve': {
+        // "pid 4242: 0x7f…": an address of a process that maps this object (offsets, not pointers).
+        const address = parseProcessAddress(m.text);
+        this.host.post({ type: 'resolveReply', requestId: m.requestId, ...(address ? await this.resolveAddress(address) : this.resolveField(m.text)) });
         return;
+      }
       case 'locate': {
         this.needSchema();
         this.decodeNow();
@@ -331,6 +373,21 @@ export class InspectorSession {
   }
 
   /** A field by path or unique name: its bytes, and its tree row (ancestors expanded). */
+  /** A process address → the offset it points to in this object, and the field there when bound. */
+  async resolveAddress(a: { pid: number; address: bigint }): Promise<{ offset: number; length: number; path: string; id: string; row?: number }> {
+    const r = addressToOffset(a.address, a.pid, await processViews(this.info.target), this.lastStatus.size);
+    if (!r.ok) throw Object.assign(new Error(r.message), { code: 'ENOENT' });
+    if (this.binding) {
+      this.decodeNow();
+      const hit = this.tree.locate(r.offset);
+      if (hit) {
+        const row = this.tree.reveal(hit.id);
+        return { offset: r.offset, length: 1, path: hit.node.path, id: hit.id, ...(row !== undefined ? { row } : {}) };
+      }
+    }
+    return { offset: r.offset, length: 1, path: '', id: '' };
+  }
+
   resolveField(text: string): { offset: number; length: number; path: string; id: string; row?: number } {
     this.needSchema();
     this.decodeNow();
