@@ -14,6 +14,8 @@
         "src/msg.cc",
         "src/waiter.cc",
         "src/proc_scan.cc",
+        "src/mappings.cc",
+        "src/namespaces.cc",
         "src/threads.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -65,6 +65,8 @@ void InitPosixSem(Napi::Env env, Napi::Object exports);
 void InitMsg(Napi::Env env, Napi::Object exports);
 void InitWaiter(Napi::Env env, Napi::Object exports);
 void InitProcScan(Napi::Env env, Napi::Object exports);
+void InitMappings(Napi::Env env, Napi::Object exports);
+void InitNamespaces(Napi::Env env, Napi::Object exports);
 void InitThreads(Napi::Env env, Napi::Object exports);
 
 }  // namespace shmscope

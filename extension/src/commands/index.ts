@@ -3,14 +3,16 @@
 // Each takes a tree node from a menu, or a target ("sem:5", a Target) plus options from a script or a
 // test, asks only for what it was not given, and reports a failure through reportError.
 import { existsSync } from 'node:fs';
+import { lstat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { readConfig, SECTION } from '../config';
 import type { ExplorerProvider, Node } from '../explorer';
 import { hexKey, objectLabel, targetOf } from '../explorer/model';
 import * as ipc from '../ipc';
+import { escapeControl } from '../shared/escape';
 import type { Target } from '../ipc/target';
-import type { IpcRecord, SemRecord } from '../ipc/types';
+import type { IpcRecord, NamespaceRef, SemRecord } from '../ipc/types';
 import { openBytes } from '../inspector';
 import { log, reportError } from '../log';
 import { parseSize } from './parse';
@@ -131,8 +133,9 @@ export function activate(context: vscode.ExtensionContext, { provider }: Command
   const recordOf = async (t: Target, fresh = false): Promise<IpcRecord | undefined> => {
     const find = (l: ipc.Listing | undefined) => {
       if (!l) return undefined;
-      const all: IpcRecord[] = [...l.shm, ...l.sem, ...l.msg, ...l.posixShm, ...l.posixSem, ...l.posixMq];
-      return all.find((r) => r.kind === t.kind && ('name' in t ? 'name' in r && r.name === t.name : r.id === t.id));
+      const all: IpcRecord[] = [...l.shm, ...l.sem, ...l.msg, ...l.posixShm, ...l.posixSem, ...l.posixMq, ...l.memfd, ...l.anon, ...l.file];
+      const want = ipc.formatTarget(t);
+      return all.find((r) => r.kind === t.kind && ipc.formatTarget(targetOf(r)) === want);
     };
     if (fresh) return find(await ipc.list());
     return find(provider.listing) ?? find(await ipc.list());
@@ -144,7 +147,46 @@ export function activate(context: vscode.ExtensionContext, { provider }: Command
     return text;
   };
 
+  /** The record of another namespace's tree item (its ids repeat ours: it is never looked up by target). */
+  const namespaced = (arg: Arg): (IpcRecord & { namespace: NamespaceRef }) | undefined =>
+    arg && typeof arg === 'object' && 'type' in arg && arg.type === 'object' && 'namespace' in arg.record
+      ? (arg.record as IpcRecord & { namespace: NamespaceRef }) : undefined;
+
+  /** Remove… on an object of another namespace: named with its namespace, removed from inside it. */
+  const removeNamespaced = async (r: IpcRecord & { namespace: NamespaceRef }): Promise<boolean> => {
+    const where = `in namespace ${escapeControl(r.namespace.label)} (ipc ${r.namespace.ipc})`;
+    const name = `${ipc.describeTarget(targetOf(r))} ${where}`;
+    const attached = r.kind === 'shm' ? r.nattch : 0;
+    const ok = await vscode.window.showWarningMessage(`Remove ${name}?`, { modal: true, detail: attached ? `${attached} process(es) of that namespace are attached.` : 'No process is attached.' }, 'Remove');
+    if (ok !== 'Remove') return false;
+    if (r.kind === 'shm' || r.kind === 'sem' || r.kind === 'msg') await ipc.nsRemove(r.namespace.pid, r.kind, r.id);
+    else if (r.kind === 'posix-shm') {
+      const file = `/proc/${r.namespace.pid}/root/dev/shm${r.name}`;
+      const st = await lstat(file).catch(() => undefined);
+      if (!st?.isFile() || st.ino !== r.id) throw new ipc.IpcError('ENOENT', 0, 'remove', `${name} no longer exists`);
+      await unlink(file);
+    } else throw new ipc.IpcError('EINVAL', 0, 'remove', `${name} cannot be removed`);
+    log.info(`removed ${name}`);
+    await provider.refresh();
+    return true;
+  };
+
+  /** Another namespace's segment, copied whole by a thread that entered it, in a read-only tab (not live). */
+  register('shmscope.namespace.openCopy', 'Open a Copy in the Inspector', async (arg: Arg) => {
+    const r = namespaced(arg);
+    if (!r || r.kind !== 'shm') throw new ipc.IpcError('EINVAL', 0, 'open', 'select a segment of another namespace in the Shared Memory explorer first');
+    const MAX = 256 << 20;
+    if (r.size > MAX) throw new ipc.IpcError('EFBIG', 0, 'open', `segment ${r.id} of namespace ${escapeControl(r.namespace.label)} is ${r.size} bytes: a copy holds at most ${MAX}`);
+    const bytes = await ipc.nsShmRead(r.namespace.pid, r.id, 0, r.size);
+    const title = `segment ${r.id} in ${escapeControl(r.namespace.label).slice(0, 40)} (copy)`;
+    openBytes(`ns:${r.namespace.ipc}:shm:${r.id}`, title, bytes);
+    log.info(`opened a copy of segment ${r.id} of IPC namespace ${r.namespace.ipc} (${bytes.length} bytes)`);
+    return { bytes: bytes.length };
+  });
+
   register('shmscope.copyKey', 'Copy Key', async (arg: Arg) => {
+    const ns = namespaced(arg);
+    if (ns && 'key' in ns && !('name' in ns)) return copy(hexKey(ns.key), 'key');
     const r = await recordOf(targetFromArg(arg));
     if (!r || 'name' in r) throw new ipc.IpcError('EINVAL', 0, 'copy', 'only System V objects have a key');
     return copy(hexKey(r.key), 'key');
@@ -152,11 +194,14 @@ export function activate(context: vscode.ExtensionContext, { provider }: Command
   register('shmscope.copyId', 'Copy Id', async (arg: Arg) => {
     const t = targetFromArg(arg);
     if ('name' in t) throw new ipc.IpcError('EINVAL', 0, 'copy', 'POSIX objects have a name, not an id');
+    if ('path' in t) throw new ipc.IpcError('EINVAL', 0, 'copy', 'a shared file has a path, not an id');
     return copy(String(t.id), 'id');
   });
   register('shmscope.copyName', 'Copy Name', async (arg: Arg) => {
     const t = targetFromArg(arg);
-    return copy('name' in t ? t.name : ipc.formatTarget(t), 'name');
+    // A memfd is named by what its program gave memfd_create; the record has it.
+    const rec = t.kind === 'memfd' ? await recordOf(t) : undefined;
+    return copy('name' in t ? t.name : 'path' in t ? t.path : rec && 'name' in rec ? rec.name : ipc.formatTarget(t), 'name');
   });
 
   register('shmscope.createSegment', 'Create Segment', async (opts?: { key?: number; size?: number; mode?: number }) => {
@@ -191,6 +236,8 @@ export function activate(context: vscode.ExtensionContext, { provider }: Command
   });
 
   register('shmscope.remove', 'Remove', async (arg: Arg) => {
+    const ns = namespaced(arg);
+    if (ns) return removeNamespaced(ns);
     const t = targetFromArg(arg);
     const r = await recordOf(t, true);
     if (!r) throw new ipc.IpcError('ENOENT', 0, 'remove', `${ipc.describeTarget(t)} no longer exists`);

@@ -4,12 +4,12 @@ import { watch, type FSWatcher } from 'node:fs';
 import * as vscode from 'vscode';
 import { readConfig, SECTION, type Config } from '../config';
 import * as ipc from '../ipc';
-import type { IpcRecord, Limit, Listing } from '../ipc/types';
+import type { IpcRecord, Limit, Listing, NamespaceListing } from '../ipc/types';
 import { describeFailure, log } from '../log';
 import { escapeControl } from '../shared/escape';
 import {
-  contextValue, GROUPS, isEmpty, limitDescription, limitLabel, matches, objectDescription, objectIcon, objectLabel,
-  objectTooltip, records, targetOf, type GroupSpec,
+  contextValue, GROUPS, isEmpty, limitDescription, limitLabel, matches, namespaceDescription, namespaceLabel, namespaceRecords,
+  objectDescription, objectIcon, objectLabel, objectTooltip, records, targetOf, type GroupSpec,
 } from './model';
 
 export const VIEW_ID = 'shmscope.explorer';
@@ -17,6 +17,8 @@ export const VIEW_ID = 'shmscope.explorer';
 /** A node of the tree. Commands receive these as their first argument from menus. */
 export type Node =
   | { type: 'group'; group: GroupSpec; count: number }
+  /** Another IPC namespace (a container): its own objects, never mixed with ours. */
+  | { type: 'namespace'; ns: NamespaceListing }
   | { type: 'object'; record: IpcRecord }
   | { type: 'limit'; limit: Limit }
   | { type: 'note'; text: string; icon: string };
@@ -77,7 +79,7 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
       do {
         this.again = false;
         try {
-          const [listing, lim] = await Promise.all([ipc.list(), ipc.limits()]);
+          const [listing, lim] = await Promise.all([ipc.list(undefined, { namespaces: 'all' }), ipc.limits()]);
           this.listing = listing;
           this.limitList = lim;
           // What the listing could not do (no /dev/mqueue, unreadable /proc entries), said once each.
@@ -112,11 +114,19 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
     if (!node) {
       if (this.error) return [{ type: 'note', text: `Listing failed: ${this.error}`, icon: 'error' }];
       if (!this.listing || isEmpty(this.listing)) return []; // the view's welcome content shows
-      return GROUPS.map((group) => ({
+      const groups: Node[] = GROUPS.map((group) => ({
         type: 'group',
         group,
         count: group.id === 'limits' ? this.limitList.length : this.visible(group.kinds).length,
       }));
+      // One group per other namespace, before Limits.
+      const namespaces: Node[] = (this.listing.namespaces ?? []).map((ns) => ({ type: 'namespace', ns }));
+      groups.splice(groups.length - 1, 0, ...namespaces);
+      return groups;
+    }
+    if (node.type === 'namespace') {
+      const uid = this.onlyMine ? process.getuid?.() : undefined;
+      return namespaceRecords(node.ns).filter((r) => matches(r, this.filterText, uid)).map((record) => ({ type: 'object', record }));
     }
     if (node.type !== 'group') return [];
     if (node.group.id === 'limits') return this.limitList.map((limit) => ({ type: 'limit', limit }));
@@ -128,7 +138,7 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
   getTreeItem(node: Node): vscode.TreeItem {
     switch (node.type) {
       case 'group': {
-        const item = new vscode.TreeItem(node.group.label, node.group.id === 'limits'
+        const item = new vscode.TreeItem(node.group.label, node.group.id === 'limits' || node.group.collapsed
           ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded);
         item.id = `group:${node.group.id}`;
         item.description = String(node.count);
@@ -136,22 +146,35 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
         item.contextValue = `group.${node.group.id}`;
         return item;
       }
+      case 'namespace': {
+        const item = new vscode.TreeItem(namespaceLabel(node.ns), vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = `namespace:${node.ns.namespace.ipc}`;
+        item.description = namespaceDescription(node.ns);
+        item.tooltip = node.ns.unlisted
+          ? `IPC namespace ${node.ns.namespace.ipc} (process ${node.ns.namespace.pid}): not listed, entering it failed with ${node.ns.unlisted} (it needs CAP_SYS_ADMIN)`
+          : `IPC namespace ${node.ns.namespace.ipc}, entered through process ${node.ns.namespace.pid}: its System V objects and its /dev/shm`;
+        item.iconPath = new vscode.ThemeIcon('package');
+        item.contextValue = 'namespace';
+        return item;
+      }
       case 'object': {
         const r = node.record;
+        const ns = 'namespace' in r ? (r as { namespace: { ipc: number } }).namespace : undefined;
         const item = new vscode.TreeItem(objectLabel(r), vscode.TreeItemCollapsibleState.None);
-        item.id = `${r.kind}:${'name' in r ? r.name : r.id}`;
+        item.id = `${ns ? `ns${ns.ipc}:` : ''}${r.kind}:${'name' in r ? r.name : 'path' in r ? r.path : r.id}`;
         item.description = objectDescription(r, this.config.sizeUnits);
         const tip = new vscode.MarkdownString(objectTooltip(r));
         tip.supportHtml = true;
         item.tooltip = tip;
         const orphan = r.kind === 'shm' && r.orphan;
         item.iconPath = new vscode.ThemeIcon(objectIcon(r), orphan ? new vscode.ThemeColor('list.warningForeground') : undefined);
-        const waiting = this.waiters.get(ipc.formatTarget(targetOf(r)));
+        // Waits are matched to our own objects: another namespace's share our ids.
+        const waiting = ns ? undefined : this.waiters.get(ipc.formatTarget(targetOf(r)));
         if (waiting) {
           item.description = `${item.description} · ${waiting.count} waiting`;
           if (waiting.alarm) item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('errorForeground'));
         }
-        item.contextValue = contextValue(r);
+        item.contextValue = ns ? `ns.${r.kind}` : contextValue(r);
         item.accessibilityInformation = { label: `${objectLabel(r)}, ${item.description}` };
         return item;
       }

@@ -1,11 +1,11 @@
 // What the explorer shows, as pure functions of the façade's records: groups, labels,
 // descriptions, tooltips (Markdown text), icons, filtering. No vscode import, so it is unit-tested.
-import type { IpcRecord, Kind, Limit, Listing } from '../ipc/types';
+import type { IpcRecord, Kind, Limit, Listing, NamespaceListing, RegionRecord } from '../ipc/types';
 import type { Target } from '../ipc/target';
 import { escapeControl } from '../shared/escape';
 
 /** The explorer's top-level groups, in display order. */
-export type GroupId = 'shm' | 'posix-shm' | 'sem' | 'posix-sem' | 'msg' | 'limits';
+export type GroupId = 'shm' | 'posix-shm' | 'memfd' | 'anon' | 'file' | 'sem' | 'posix-sem' | 'msg' | 'limits';
 
 export interface GroupSpec {
   id: GroupId;
@@ -13,11 +13,16 @@ export interface GroupSpec {
   /** Codicon id. */
   icon: string;
   kinds: readonly Kind[];
+  /** Shown collapsed at first: a desktop's browsers alone hold hundreds of memfds and mapped files. */
+  collapsed?: true;
 }
 
 export const GROUPS: readonly GroupSpec[] = [
   { id: 'shm', label: 'System V Segments', icon: 'database', kinds: ['shm'] },
   { id: 'posix-shm', label: 'POSIX Shared Memory', icon: 'file-binary', kinds: ['posix-shm'] },
+  { id: 'memfd', label: 'memfd Objects', icon: 'file-symlink-file', kinds: ['memfd'], collapsed: true },
+  { id: 'anon', label: 'Shared Anonymous Memory', icon: 'circuit-board', kinds: ['anon'], collapsed: true },
+  { id: 'file', label: 'Shared File Mappings', icon: 'file', kinds: ['file'], collapsed: true },
   { id: 'sem', label: 'System V Semaphore Sets', icon: 'symbol-numeric', kinds: ['sem'] },
   { id: 'posix-sem', label: 'POSIX Semaphores', icon: 'symbol-constant', kinds: ['posix-sem'] },
   { id: 'msg', label: 'Message Queues', icon: 'mail', kinds: ['msg', 'posix-mq'] },
@@ -33,11 +38,30 @@ export function records(l: Listing, kind: Kind): IpcRecord[] {
     case 'posix-shm': return l.posixShm;
     case 'posix-sem': return l.posixSem;
     case 'posix-mq': return l.posixMq;
+    case 'memfd': return l.memfd;
+    case 'anon': return l.anon;
+    case 'file': return l.file;
   }
 }
 
+/** The records of another namespace, in group order (its kinds are System V and POSIX shm only). */
+export function namespaceRecords(ns: NamespaceListing): IpcRecord[] {
+  return [...ns.shm, ...ns.posixShm, ...ns.sem, ...ns.msg];
+}
+
+/** "container web-1 · ipc 4026532301": the label of a namespace's group. */
+export function namespaceLabel(ns: NamespaceListing): string {
+  return `Namespace ${escapeControl(ns.namespace.label)}`;
+}
+
+export function namespaceDescription(ns: NamespaceListing): string {
+  if (ns.unlisted) return `ipc ${ns.namespace.ipc} · not listed (${ns.unlisted})`;
+  return `ipc ${ns.namespace.ipc} · pid ${ns.namespace.pid} · ${namespaceRecords(ns).length}`;
+}
+
 export function isEmpty(l: Listing): boolean {
-  return l.shm.length + l.sem.length + l.msg.length + l.posixShm.length + l.posixSem.length + l.posixMq.length === 0;
+  return l.shm.length + l.sem.length + l.msg.length + l.posixShm.length + l.posixSem.length + l.posixMq.length +
+    l.memfd.length + l.anon.length + l.file.length + (l.namespaces?.length ?? 0) === 0;
 }
 
 export const hexKey = (key: number): string => `0x${(key >>> 0).toString(16).padStart(8, '0')}`;
@@ -64,10 +88,29 @@ export function targetOf(r: IpcRecord): Target {
     case 'shm':
     case 'sem':
     case 'msg':
+    case 'memfd':
+    case 'anon':
       return { kind: r.kind, id: r.id };
+    case 'file':
+      return { kind: 'file', path: r.path };
     default:
       return { kind: r.kind, name: r.name };
   }
+}
+
+/** A region's name as its programs gave it (unescaped): memfd name, the program of an anonymous region, a file's path. */
+function regionTitle(r: RegionRecord): string {
+  if (r.kind === 'memfd') return `${r.name || '(unnamed)'} · ino ${r.id}`;
+  // Users know a shared anonymous region by the program that made it.
+  if (r.kind === 'anon') return `${r.attachedBy[0]?.command.split(' ')[0] ?? r.name} · ino ${r.id}`;
+  return r.path;
+}
+
+/** The processes of a region: those that map it, then (memfd) those that only hold an fd. */
+function regionPids(r: RegionRecord): number[] {
+  const pids = new Set(r.attachedBy.map((a) => a.pid));
+  if (r.kind === 'memfd') for (const h of r.fdHolders) pids.add(h.pid);
+  return [...pids];
 }
 
 /**
@@ -80,6 +123,10 @@ export function objectLabel(r: IpcRecord): string {
     case 'sem':
     case 'msg':
       return `${r.key === 0 ? 'private' : `key ${hexKey(r.key)}`} · id ${r.id}`;
+    case 'memfd':
+    case 'anon':
+    case 'file':
+      return escapeControl(regionTitle(r));
     default:
       return escapeControl(r.name);
   }
@@ -115,6 +162,14 @@ export function objectDescription(r: IpcRecord, units: 'binary' | 'bytes' = 'bin
     case 'posix-mq':
       parts.push('POSIX', r.messages === null ? `messages: ${r.unreadable ?? '?'}` : `${r.messages}/${r.maxMessages ?? '?'} msgs`);
       break;
+    case 'memfd':
+    case 'anon':
+    case 'file': {
+      parts.push(formatSize(r.size, units), plural(regionPids(r).length, 'process', 'processes'));
+      if (r.kind === 'memfd' && r.fdHolders.length) parts.push(plural(r.fdHolders.length, 'fd'));
+      if (r.kind === 'file' && r.deleted) parts.push('deleted');
+      break;
+    }
   }
   parts.push(escapeControl(r.user));
   return parts.join(' · ');
@@ -165,13 +220,25 @@ export function objectTooltip(r: IpcRecord): string {
         ['capacity', r.qbytes === null ? '—' : `${r.qbytes} bytes`], ['last sender', String(r.lspid)], ['last receiver', String(r.lrpid)],
         ['last send', when(r.stime)], ['last receive', when(r.rtime)]);
       break;
+    case 'memfd':
+    case 'anon':
+    case 'file':
+      rows.push([r.kind === 'file' ? 'path' : 'name', md(r.kind === 'file' ? r.path : r.name)], ['inode', String(r.id)], ['device', String(r.dev)],
+        ['size', `${r.size.toLocaleString('en-US')} bytes${r.statKnown ? '' : ' (from its mappings)'}`]);
+      if (r.attachedBy.length) {
+        rows.push(['mapped by', r.attachedBy.slice(0, 20).map((a) => md(`${a.pid} ${a.command} at ${a.address} (${a.length} bytes, ${a.writable ? 'rw' : 'ro'})`)).join('<br>')]);
+      }
+      if (r.kind === 'memfd' && r.fdHolders.length) {
+        rows.push(['fd held by', r.fdHolders.slice(0, 20).map((h) => md(`${h.pid} ${h.command} (fd ${h.fd})`)).join('<br>')]);
+      }
+      break;
     case 'posix-mq':
       rows.push(['name', md(r.name)], ['messages', String(r.messages ?? '—')], ['max messages', String(r.maxMessages ?? '—')],
         ['message size', String(r.messageSize ?? '—')], ['notify pid', String(r.notifyPid ?? '—')]);
       if (r.unreadable) rows.push(['attributes', md(`not readable (${r.unreadable})`)]);
       break;
   }
-  const title = `**${md(r.kind === 'shm' || r.kind === 'sem' || r.kind === 'msg' ? objectLabel(r) : r.name)}**${r.kind === 'shm' && r.orphan ? ' — orphan: nothing attached and its creator is gone' : ''}`;
+  const title = `**${md(r.kind === 'shm' || r.kind === 'sem' || r.kind === 'msg' ? objectLabel(r) : r.kind === 'memfd' || r.kind === 'anon' || r.kind === 'file' ? regionTitle(r) : r.name)}**${r.kind === 'shm' && r.orphan ? ' — orphan: nothing attached and its creator is gone' : ''}`;
   return `${title}\n\n| | |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}`;
 }
 
@@ -189,6 +256,6 @@ export function matches(r: IpcRecord, text: string, onlyUid: number | undefined)
   if (onlyUid !== undefined && r.uid !== onlyUid) return false;
   const t = text.trim().toLowerCase();
   if (!t) return true;
-  const hay = [objectLabel(r), String(r.id), hexKey(r.key), r.user, 'name' in r ? r.name : ''].join('\n').toLowerCase();
+  const hay = [objectLabel(r), String(r.id), hexKey(r.key), r.user, 'name' in r ? r.name : '', 'path' in r ? r.path : ''].join('\n').toLowerCase();
   return hay.includes(t);
 }

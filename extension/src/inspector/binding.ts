@@ -5,12 +5,13 @@
 import * as vscode from 'vscode';
 import { readConfig, SECTION } from '../config';
 import { compileSchema, defaultSegment, findType, segmentFor, type Schema } from '../shared/schema';
+import type { BindingKind } from '../shared/schema/types';
 import { schemaIncludePath } from '../lsp/client';
 import type { SchemaBinding } from './session';
 
 /** How `segment … for` names an object (ipc.schemaIdentity). */
 export interface Identity {
-  kind: 'key' | 'id' | 'posix';
+  kind: BindingKind;
   value: number | string;
 }
 
@@ -28,7 +29,7 @@ const MAX_SCHEMA_BYTES = 4 << 20;
 /** The text users and settings use for an identity: `key:0x52494e47`, `id:32770`, `posix:/ring`. */
 export function identityText(id: Identity): string {
   if (id.kind === 'key') return `key:0x${(Number(id.value) >>> 0).toString(16).padStart(8, '0')}`;
-  return id.kind === 'id' ? `id:${id.value}` : `posix:${id.value}`;
+  return `${id.kind}:${id.value}`;
 }
 
 /** The schema text of a file: the open document's (with unsaved edits), else the file's. */
@@ -99,7 +100,7 @@ export async function findBinding(state: vscode.Memento, id: Identity | undefine
       continue;
     }
     const seg = segmentFor(schema, id);
-    if (seg) return { file, type: seg.name, how: `segment ${seg.name} for ${id.kind === 'posix' ? `posix "${id.value}"` : identityText(id).replace(':', ' ')}` };
+    if (seg) return { file, type: seg.name, how: `segment ${seg.name} for ${typeof id.value === 'string' ? `${id.kind}${id.kind === 'anon' ? ' of' : ''} "${id.value}"` : identityText(id).replace(':', ' ')}` };
   }
   return undefined;
 }

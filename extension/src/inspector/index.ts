@@ -7,6 +7,7 @@ import { compileSchema } from '../shared/schema';
 import { schemaIncludePath } from '../lsp/client';
 import { schemaFiles, schemaText } from './binding';
 import { SnapshotFileSource } from './files';
+import { objectLabel } from '../explorer/model';
 import { InspectorPanel } from './panel';
 import { activateRecording } from './recording';
 import { activateReplay } from './replay';
@@ -21,8 +22,12 @@ export function targetOf(arg: unknown, depth = 0): ipc.Target | undefined {
   if (typeof arg === 'string') return ipc.parseTarget(arg, 'shm');
   if (typeof arg !== 'object' || arg === null || depth > 3) return undefined;
   const o = arg as Record<string, unknown>;
+  // Another namespace's object shares ids with ours: it is never opened as ours (see namespace.openCopy).
+  if ('namespace' in o) return undefined;
   if (o.kind === 'shm' && typeof o.id === 'number') return { kind: 'shm', id: o.id };
   if (o.kind === 'posix-shm' && typeof o.name === 'string') return { kind: 'posix-shm', name: o.name };
+  if ((o.kind === 'memfd' || o.kind === 'anon') && typeof o.id === 'number') return { kind: o.kind, id: o.id };
+  if (o.kind === 'file' && typeof o.path === 'string') return { kind: 'file', path: o.path };
   for (const k of ['target', 'record', 'item', 'data']) {
     if (k in o) {
       const t = targetOf(o[k], depth + 1);
@@ -48,6 +53,11 @@ async function pickTarget(): Promise<ipc.Target | undefined> {
       description: `${r.size} bytes · ${r.user}`,
       target: { kind: 'posix-shm', name: r.name },
     })),
+    ...[...listing.memfd, ...listing.anon, ...listing.file].map((r): Item => ({
+      label: `$(${r.kind === 'memfd' ? 'file-symlink-file' : r.kind === 'anon' ? 'circuit-board' : 'file'}) ${objectLabel(r)}`,
+      description: `${r.kind} · ${r.size} bytes · ${r.attachedBy.length} mapping(s) · ${r.user}`,
+      target: r.kind === 'file' ? { kind: 'file', path: r.path } : { kind: r.kind, id: r.id },
+    })),
   ];
   if (items.length === 0) {
     void vscode.window.showInformationMessage('There are no shared memory segments or POSIX shared memory objects to inspect.');
@@ -71,7 +81,7 @@ export async function openInspector(target: ipc.Target, readWrite: boolean): Pro
     existing.reveal();
     return existing;
   }
-  const source = ipc.openShm(target, { readWrite });
+  const source = await ipc.openObject(target, { readWrite });
   if (existing) {
     // Read-write asked for an object open read-only: the same tab takes the read-write handle.
     existing.upgrade(source);
@@ -80,7 +90,7 @@ export async function openInspector(target: ipc.Target, readWrite: boolean): Pro
   }
   let identity: ReturnType<typeof ipc.schemaIdentity>;
   try {
-    identity = ipc.schemaIdentity(target);
+    identity = ipc.schemaIdentity(target, source);
   } catch (e) {
     out.warn(`inspector ${key}: no key to bind a schema by: ${(e as Error).message}`);
   }

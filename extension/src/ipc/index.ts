@@ -2,6 +2,8 @@
 // No vscode import here: the CLI and tests use it as it is.
 export { IpcError } from './errors';
 export { list, MQUEUE_NOTE } from './list';
+export { namespacePid, nsMsgPeek, nsRaw, nsRemove, nsSem, nsShmRead, nsShmStat } from './namespaces';
+export { openRegion, RegionHandle, scanRegions, type RegionScan } from './regions';
 export { limits } from './limits';
 export {
   createMsgQueue,
@@ -14,6 +16,7 @@ export {
   msgCount,
   msgPeek,
   msgSend,
+  openObject,
   openShm,
   openSource,
   psemPost,
@@ -29,7 +32,7 @@ export {
   type ShmHandle,
   type WaitOptions,
 } from './objects';
-export { describeKind, describeTarget, formatTarget, parseNumber, parseTarget, resolveKey, type Target } from './target';
+export { describeKind, describeTarget, formatTarget, parseNumber, parseTarget, resolveKey, type RegionTarget, type Target } from './target';
 export * from './types';
 export { processViews } from './views';
 export { cycles, objectOfMapping, parseProcLocks, scanWaits, threadLookup, WaitHistory, type Holder, type ProcLock, type Wait, type WaitObject, type WaitsOptions, type WaitsReport } from './waits';

@@ -5,7 +5,9 @@ import { readFileSync } from 'node:fs';
 import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { entryType, notAnObjectNote } from './devshm';
 import { binding } from './native';
-import { emptyScan, isoTime, MAPS_BUDGET_MS, processExists, readSysv, scanMaps, userNames, type MapsScan, type SysvRow } from './procfs';
+import { emptyScan, isoTime, MAPS_BUDGET_MS, processExists, readSysv, userNames, type MapsScan, type SysvRow } from './procfs';
+import { scanRegions, withinOwnNamespaces } from './regions';
+import { listNamespaces } from './namespaces';
 import type {
   Attacher,
   Kind,
@@ -285,21 +287,25 @@ async function mqRecords(notes: string[], userName: (uid: number) => string): Pr
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** Lists the objects of the given kinds (all by default). */
-export async function list(kinds?: readonly Kind[]): Promise<Listing> {
+/** Lists the objects of the given kinds (all by default); `namespaces: 'all'` adds every other IPC namespace's. */
+export async function list(kinds?: readonly Kind[], opts: { namespaces?: 'all' | number } = {}): Promise<Listing> {
   const want = (k: Kind) => !kinds || kinds.includes(k);
   const notes: string[] = [];
   const devShmNotes: string[] = [];
   const needMaps = want('shm') || want('posix-shm') || want('posix-sem');
   const users = userNames();
-  const scan = needMaps ? await scanMaps() : emptyScan();
+  // One native pass over every /proc/PID/maps and fd table, on threads of its own and answered by
+  // MAPS_BUDGET_MS: the regions, the System V and /dev/shm attachments, and which processes are in
+  // our namespaces.
+  const regions = await scanRegions(undefined, MAPS_BUDGET_MS);
+  const scan = needMaps ? withinOwnNamespaces(regions.maps, regions) : emptyScan();
   const posix = want('posix-shm') || want('posix-sem') ? await posixRecords(scan, users, (file, text) => {
     if (want(file.startsWith('sem.') ? 'posix-sem' : 'posix-shm')) devShmNotes.push(text);
   }) : { shm: [], sem: [] };
   notes.push(...devShmNotes.sort());
-  if (scan.slow.length > 0) {
-    const pids = scan.slow.slice(0, 10).join(', ') + (scan.slow.length > 10 ? ', …' : '');
-    notes.push(`the memory maps of ${scan.slow.length} process(es) did not answer within ${MAPS_BUDGET_MS} ms (pid ${pids}): objects they map may not show them`);
+  if (regions.slow.length > 0) {
+    const pids = regions.slow.slice(0, 10).join(', ') + (regions.slow.length > 10 ? ', …' : '');
+    notes.push(`the memory maps of ${regions.slow.length} process(es) did not answer within ${MAPS_BUDGET_MS} ms (pid ${pids}): objects they map may not show them`);
   }
   return {
     shm: want('shm') ? shmRecords(scan, users) : [],
@@ -308,7 +314,11 @@ export async function list(kinds?: readonly Kind[]): Promise<Listing> {
     posixShm: want('posix-shm') ? posix.shm : [],
     posixSem: want('posix-sem') ? posix.sem : [],
     posixMq: want('posix-mq') ? await mqRecords(notes, users) : [],
-    unreadableProcesses: scan.unreadable,
+    memfd: want('memfd') ? regions.memfd : [],
+    anon: want('anon') ? regions.anon : [],
+    file: want('file') ? regions.file : [],
+    unreadableProcesses: Math.max(scan.unreadable, regions.unreadable),
     notes,
+    ...(opts.namespaces !== undefined ? { namespaces: await listNamespaces(regions, users, notes, opts.namespaces) } : {}),
   };
 }

@@ -103,6 +103,47 @@ export interface RawMsgStat extends RawIpcPerm {
   ctime: number;
 }
 
+/** scanShared(): regions by (dev, inode), their mappings and memfd fds, and every readable process. */
+export interface RawSharedScan {
+  regions: { kind: 'memfd' | 'anon' | 'file'; dev: number; ino: number; name: string; deleted: boolean; statKnown: boolean; size: number; uid: number; gid: number; mode: number }[];
+  /** Flat, 7 numbers per mapping: region, pid, start >> 32, start & 0xffffffff, length, offset, writable (0/1). */
+  maps: Float64Array;
+  /** Flat, 3 numbers per memfd fd: region, pid, fd. */
+  fds: Float64Array;
+  /** Flat pairs (pid, shmid), one per System V mapping. */
+  sysv: Float64Array;
+  /** pid, name, pid, name, …: one per mapping of a /dev/shm object (name without the folder). */
+  devShm: (number | string)[];
+  /** Flat, 3 numbers per readable process: pid, IPC namespace inode, mount namespace inode. */
+  processes: Float64Array;
+  /** pid, command, pid, command, …: the processes that map or hold a region. */
+  commands: (number | string)[];
+  unreadable: number;
+  /** Processes not read by the budget (their memory lock held, or still stuck from a scan before). */
+  slow: number[];
+  self: { ipc: number; mnt: number };
+}
+
+/** A region opened by path (length < 0: a regular file) or through /proc/PID/mem at `base`. */
+export interface RawRegionFile {
+  readonly readOnly: boolean;
+  size(): number;
+  stat(): { size: number; links: number };
+  read(offset: number, length: number): Buffer;
+  readInto(target: Uint8Array, offset: number): number;
+  write(offset: number, bytes: Uint8Array): void;
+  close(): void;
+}
+
+/** nsList(): another IPC namespace's System V objects, stat'ed from a thread that entered it. */
+export interface RawNsList {
+  /** Rows as shmStatAll's. */
+  shm: Float64Array;
+  sem: (RawIpcPerm & { nsems: number; otime: number; ctime: number; readable: boolean; values: number[]; ncnt: number[]; zcnt: number[]; pids: number[] })[];
+  msg: (RawIpcPerm & { messages: number; bytes: number; qbytes: number; lspid: number; lrpid: number; stime: number; rtime: number; ctime: number })[];
+  hostname: string;
+}
+
 /** A mapping of /proc/PID/maps (addresses as bigint: they pass 2^53 on some machines). */
 export interface RawMapping {
   start: bigint;
@@ -193,6 +234,15 @@ export interface RawBinding {
     slow: number[];
     complete: boolean;
   }>;
+  /** Every shared region of /proc/PID/maps and memfd of /proc/PID/fd (of `pids` only, when given), off the JS thread. */
+  scanShared(pids?: number[], budgetMs?: number): Promise<RawSharedScan>;
+  RegionFile: new (path: string, readWrite: boolean, dev: number, ino: number, base: string, length: number) => RawRegionFile;
+  /** On a thread of its own that enters the IPC namespace of `pid` (CAP_SYS_ADMIN). */
+  nsList(pid: number): Promise<RawNsList>;
+  nsShmRead(pid: number, id: number, offset: number, length: number): Promise<Buffer>;
+  nsRemove(pid: number, kind: 'shm' | 'sem' | 'msg', id: number): Promise<void>;
+  nsSem(pid: number, id: number, num: number, set: boolean, value: number): Promise<void>;
+  nsMsgPeek(pid: number, id: number, index: number): Promise<{ type: number; data: Buffer }>;
   /**
    * Every thread's system call and, for IPC waits, what it waits on; read on a thread of its own
    * and answered by `budgetMs` with what it has: `slow` lists the processes not read in time.

@@ -5,6 +5,7 @@ import { existsSync, lstatSync } from 'node:fs';
 import { native, userError, type ErrorContext } from './errors';
 import { binding, type RawPosixSem, type RawPosixShm, type RawShmSegment, type RawWait } from './native';
 import { isoTime, readSysv, userName } from './procfs';
+import { openRegion, RegionHandle } from './regions';
 import { describeTarget, parseTarget, type Target } from './target';
 import type { ByteSource, SemRecord } from './types';
 
@@ -19,8 +20,9 @@ function ownerOf(t: Target): string | undefined {
       const row = readSysv(t.kind).find((r) => r[idColumn] === t.id);
       return row ? `mode ${octal(row.perms!)}, owner ${userName(row.uid!)}` : undefined;
     }
+    if (t.kind === 'memfd' || t.kind === 'anon') return undefined;
     const file =
-      t.kind === 'posix-shm' ? `/dev/shm${t.name}` : t.kind === 'posix-sem' ? `/dev/shm/sem.${t.name.slice(1)}` : `/dev/mqueue${t.name}`;
+      t.kind === 'file' ? t.path : t.kind === 'posix-shm' ? `/dev/shm${t.name}` : t.kind === 'posix-sem' ? `/dev/shm/sem.${t.name.slice(1)}` : `/dev/mqueue${t.name}`;
     // lstat: a symlink's target (/etc/shadow) must not lend the object its owner.
     const st = lstatSync(file);
     return st.isFile() ? `mode ${octal(st.mode)}, owner ${userName(st.uid)}` : undefined;
@@ -119,24 +121,42 @@ export function openShm(target: Target | string, opts: { readWrite?: boolean } =
   if (t.kind === 'posix-shm') {
     return new PosixShmHandle(t, native(ctx('opening', t), () => new raw.PosixShm(t.name, rw, false, false, 0)));
   }
-  throw userError('EINVAL', 'open', `${describeTarget(t)} holds no bytes to read: open a segment or POSIX shared memory object`);
+  if (t.kind === 'memfd' || t.kind === 'anon' || t.kind === 'file') {
+    throw userError('EINVAL', 'open', `${describeTarget(t)} is found through /proc: open it with openObject`);
+  }
+  throw userError('EINVAL', 'open', `${describeTarget(t)} holds no bytes to read: open a segment, a POSIX shared memory object, a memfd, an anonymous region or a file`);
+}
+
+/**
+ * Opens any object that holds bytes: a segment or POSIX object as openShm does, and a memfd,
+ * shared anonymous region or mapped file (found by scanning /proc, off the JS thread).
+ */
+export async function openObject(target: Target | string, opts: { readWrite?: boolean } = {}): Promise<ShmHandle> {
+  const t = typeof target === 'string' ? parseTarget(target, 'shm') : target;
+  if (t.kind === 'memfd' || t.kind === 'anon' || t.kind === 'file') return openRegion(t, opts.readWrite === true);
+  return openShm(t, opts);
 }
 
 /**
  * How a schema's `segment … for` names this object: a System V segment by its key (by id when its
  * key is IPC_PRIVATE), a POSIX object by its name.
  */
-export function schemaIdentity(target: Target | string): { kind: 'key' | 'id' | 'posix'; value: number | string } | undefined {
+export function schemaIdentity(
+  target: Target | string,
+  handle?: ShmHandle,
+): { kind: 'key' | 'id' | 'posix' | 'memfd' | 'file' | 'anon'; value: number | string } | undefined {
   const t = asTarget(target);
   if (t.kind === 'posix-shm') return { kind: 'posix', value: t.name };
+  if (t.kind === 'file') return { kind: 'file', value: t.path };
+  if (t.kind === 'memfd' || t.kind === 'anon') return handle instanceof RegionHandle ? handle.identity : undefined;
   if (t.kind !== 'shm') return undefined;
   const key = native(ctx('reading', t), () => binding().shmStat(t.id)).key | 0; // signed, as the schema compiler keeps keys
   return key === 0 ? { kind: 'id', value: t.id } : { kind: 'key', value: key };
 }
 
 /** A read-only byte source over a target, for decoding and dumping. */
-export function openSource(targetText: string): ByteSource & { close(): void } {
-  return openShm(targetText);
+export function openSource(targetText: string): Promise<ByteSource & { close(): void }> {
+  return openObject(targetText);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -386,6 +406,10 @@ export function remove(target: Target | string): void {
         return raw.posixSemUnlink(t.name);
       case 'posix-mq':
         return raw.mqUnlink(t.name);
+      case 'memfd':
+      case 'anon':
+      case 'file':
+        throw userError('EINVAL', 'remove', `${describeTarget(t)} cannot be removed: it goes when the last process that maps or holds it does${t.kind === 'file' ? ' (delete the file itself with rm)' : ''}`);
     }
   });
 }
@@ -405,5 +429,10 @@ export function exists(target: Target): boolean {
       return existsSync(`/dev/shm/sem.${target.name.slice(1)}`);
     case 'posix-mq':
       return existsSync(`/dev/mqueue${target.name}`);
+    case 'file':
+      return existsSync(target.path);
+    case 'memfd':
+    case 'anon':
+      return true; // only a scan of /proc can tell: the listing says
   }
 }

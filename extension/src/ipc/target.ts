@@ -3,6 +3,7 @@
 // "psem:/NAME", "mq:/NAME". Numbers accept decimal and 0x hex.
 import { userError } from './errors';
 import { readSysv, type SysvKind } from './procfs';
+import { describeRegion } from './regions';
 import type { Kind } from './types';
 
 /** One object, resolved: System V objects by id, POSIX objects by name. */
@@ -11,7 +12,9 @@ export type PosixTarget =
   | { kind: 'posix-shm'; name: string }
   | { kind: 'posix-sem'; name: string }
   | { kind: 'posix-mq'; name: string };
-export type Target = SysvTarget | PosixTarget;
+/** Regions found in /proc: a memfd or shared anonymous region by inode, a mapped file by its absolute path. */
+export type RegionTarget = { kind: 'memfd'; id: number } | { kind: 'anon'; id: number } | { kind: 'file'; path: string };
+export type Target = SysvTarget | PosixTarget | RegionTarget;
 
 /** Parses a non-negative integer in decimal or 0x hex; undefined when it is not one. */
 export function parseNumber(text: string): number | undefined {
@@ -33,7 +36,7 @@ const POSIX_PREFIX: Record<string, 'posix-shm' | 'posix-sem' | 'posix-mq'> = {
   mq: 'posix-mq',
 };
 
-const USAGE = 'a target is shm:ID, sem:ID, msg:ID, key:0xKEY, posix:/NAME, psem:/NAME or mq:/NAME';
+const USAGE = 'a target is shm:ID, sem:ID, msg:ID, key:0xKEY, posix:/NAME, psem:/NAME, mq:/NAME, memfd:INODE, anon:INODE or file:/PATH';
 
 /** Parses a target; `key:` is resolved against the current tables, narrowed by `hint`. */
 export function parseTarget(text: string, hint?: Kind): Target {
@@ -53,6 +56,18 @@ export function parseTarget(text: string, hint?: Kind): Target {
       throw userError('EINVAL', 'target', `"${rest}" is not a POSIX name (like /ring) in "${text}"`);
     }
     return { kind: posix, name } as PosixTarget;
+  }
+  if (prefix === 'memfd' || prefix === 'anon') {
+    const id = parseNumber(rest);
+    if (id === undefined || id === 0) throw userError('EINVAL', 'target', `"${rest}" is not an inode number in "${text}"`);
+    return { kind: prefix, id };
+  }
+  if (prefix === 'file') {
+    const p = rest;
+    if (!p.startsWith('/') || p.includes('\0') || p.length > 4096 || p.split('/').some((s) => s === '..')) {
+      throw userError('EINVAL', 'target', `"${rest}" is not an absolute path (like /var/lib/app/lock.mdb) in "${text}"`);
+    }
+    return { kind: 'file', path: p };
   }
   if (prefix === 'key') {
     const key = parseNumber(rest);
@@ -98,6 +113,11 @@ export function formatTarget(t: Target): string {
       return `psem:${t.name}`;
     case 'posix-mq':
       return `mq:${t.name}`;
+    case 'memfd':
+    case 'anon':
+      return `${t.kind}:${t.id}`;
+    case 'file':
+      return `file:${t.path}`;
   }
 }
 
@@ -116,6 +136,10 @@ export function describeTarget(t: Target): string {
       return `POSIX semaphore ${t.name}`;
     case 'posix-mq':
       return `POSIX message queue ${t.name}`;
+    case 'memfd':
+    case 'anon':
+    case 'file':
+      return describeRegion(t);
   }
 }
 
@@ -127,5 +151,8 @@ export function describeKind(kind: Kind): string {
     'posix-shm': 'POSIX shared memory object',
     'posix-sem': 'POSIX semaphore',
     'posix-mq': 'POSIX message queue',
+    memfd: 'memfd object',
+    anon: 'shared anonymous region',
+    file: 'shared file mapping',
   }[kind];
 }

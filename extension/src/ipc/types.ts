@@ -2,8 +2,12 @@
 // shape are the CLI's `list --json` contract (DESIGN.md §5). No vscode import in this layer.
 
 /** The six kinds of object, as `shmscope list --kind` names them. */
-export type Kind = 'shm' | 'sem' | 'msg' | 'posix-shm' | 'posix-sem' | 'posix-mq';
-export const KINDS: readonly Kind[] = ['shm', 'sem', 'msg', 'posix-shm', 'posix-sem', 'posix-mq'];
+export type Kind = 'shm' | 'sem' | 'msg' | 'posix-shm' | 'posix-sem' | 'posix-mq' | RegionKind;
+export const KINDS: readonly Kind[] = ['shm', 'sem', 'msg', 'posix-shm', 'posix-sem', 'posix-mq', 'memfd', 'anon', 'file'];
+
+/** Shared memory found only in /proc/PID/maps and fd tables: memfd objects, shared anonymous regions, files mapped shared. */
+export type RegionKind = 'memfd' | 'anon' | 'file';
+export const REGION_KINDS: readonly RegionKind[] = ['memfd', 'anon', 'file'];
 
 /** A process that has an object mapped, from /proc/PID/maps. */
 export interface Attacher {
@@ -104,7 +108,56 @@ export interface PosixMqRecord extends PosixCommon {
   unreadable: string | null;
 }
 
-export type IpcRecord = ShmRecord | SemRecord | MsgRecord | PosixShmRecord | PosixSemRecord | PosixMqRecord;
+/** One process's mapping of a region: where, how long, and whether it may write. */
+export interface RegionMapping extends Attacher {
+  /** Start address in that process, as hex ("0x7f3a…"): addresses may exceed 2^53. */
+  address: string;
+  length: number;
+  /** Offset in the object of the mapping's first byte. */
+  offset: number;
+  writable: boolean;
+}
+
+/** A process holding a memfd open (fd table), mapped or not. */
+export interface FdHolder extends Attacher {
+  fd: number;
+}
+
+/**
+ * A region found in /proc: grouped by (dev, inode) over every readable process. `id` is the inode,
+ * `key` 0. `size` is the object's when we could stat it, else the largest mapping end seen.
+ */
+interface RegionCommon extends Common {
+  dev: number;
+  size: number;
+  /** False when size, owner and mode could not be read from the object itself (size is the mappings'). */
+  statKnown: boolean;
+  attachedBy: RegionMapping[];
+}
+
+export interface MemfdRecord extends RegionCommon {
+  kind: 'memfd';
+  /** The name given to memfd_create (without the kernel's "memfd:" prefix). */
+  name: string;
+  fdHolders: FdHolder[];
+}
+
+export interface AnonRecord extends RegionCommon {
+  kind: 'anon';
+  /** "dev/zero" (MAP_SHARED|MAP_ANONYMOUS), "anon_hugepage", or a name set with PR_SET_VMA_ANON_NAME. */
+  name: string;
+}
+
+export interface FileRecord extends RegionCommon {
+  kind: 'file';
+  path: string;
+  /** The file's last name was removed while it stays mapped. */
+  deleted: boolean;
+}
+
+export type RegionRecord = MemfdRecord | AnonRecord | FileRecord;
+
+export type IpcRecord = ShmRecord | SemRecord | MsgRecord | PosixShmRecord | PosixSemRecord | PosixMqRecord | RegionRecord;
 
 /** What `list` returns; the JSON keys are DESIGN.md §5's. */
 export interface Listing {
@@ -114,10 +167,34 @@ export interface Listing {
   posixShm: PosixShmRecord[];
   posixSem: PosixSemRecord[];
   posixMq: PosixMqRecord[];
+  memfd: MemfdRecord[];
+  anon: AnonRecord[];
+  file: FileRecord[];
   /** Processes whose /proc/PID/maps we may not read: they may map objects we cannot see. */
   unreadableProcesses: number;
   /** Things the listing could not do, said once each (e.g. /dev/mqueue not mounted). */
   notes: string[];
+  /** With `namespaces: 'all'`: the other IPC namespaces, each with its own objects. */
+  namespaces?: NamespaceListing[];
+}
+
+/** An IPC namespace (a container) other than ours: `ipc` its inode, `pid` a process in it. */
+export interface NamespaceRef {
+  ipc: number;
+  pid: number;
+  /** How users know it: its hostname when it has its own, else the command of its first process. */
+  label: string;
+}
+
+/** The objects of one other namespace; `unlisted` says why not when it could not be entered. */
+export interface NamespaceListing {
+  namespace: NamespaceRef;
+  shm: (ShmRecord & { namespace: NamespaceRef })[];
+  sem: (SemRecord & { namespace: NamespaceRef })[];
+  msg: (MsgRecord & { namespace: NamespaceRef })[];
+  posixShm: (PosixShmRecord & { namespace: NamespaceRef })[];
+  /** The errno name when it could not be entered (EPERM without CAP_SYS_ADMIN), else null. */
+  unlisted: string | null;
 }
 
 /** One kernel limit with its current use where the kernel tells it. */

@@ -2,7 +2,7 @@
 // shmscope decode FILE.shmrec [--at TIME|#FRAME] [--schema FILE.shms] [--type NAME] [--json]
 import type { Command } from 'commander';
 import path from 'node:path';
-import { openShm, parseTarget, schemaIdentity, type Target } from '../../ipc';
+import { namespacePid, nsShmRead, nsShmStat, openObject, parseTarget, schemaIdentity, type ShmHandle, type Target } from '../../ipc';
 import { processViews, threadLookup } from '../../ipc';
 import { pointerNote } from '../../shared/address';
 import {
@@ -23,13 +23,13 @@ export function loadSchema(file: string, options: CompileOptions = {}): Schema {
   return compileSchema(readRegularFile(file, 'schema', SCHEMA_LIMIT).toString('utf8'), path.resolve(file), options);
 }
 
-/** The segment declared `for` this target (by id first, then by key or POSIX name), if any. */
-function boundSegment(schema: Schema, target: Target): StructType | undefined {
+/** The segment declared `for` this target (by id first, then by key, POSIX name, memfd name, path or program), if any. */
+function boundSegment(schema: Schema, target: Target, handle?: ShmHandle): StructType | undefined {
   if (target.kind === 'shm') {
     const byId = segmentFor(schema, { kind: 'id', value: target.id });
     if (byId) return byId;
   }
-  const identity = schemaIdentity(target);
+  const identity = schemaIdentity(target, handle);
   return identity ? segmentFor(schema, identity) : undefined;
 }
 
@@ -77,7 +77,8 @@ export function register(program: Command): void {
     .option('--type <name>', 'the type to decode (default: the segment bound to the target, or the schema\'s segment)')
     .option('--json', 'JSON output (DESIGN.md §5)')
     .option('--max-elements <n>', 'array elements shown per array in the tree view', '16')
-    .action(async (targetText: string | undefined, opts: { schema?: string; file?: string; type?: string; json?: boolean; maxElements: string; include?: string[]; define?: string[]; at: string }) => {
+    .option('--namespace <pid>', 'a segment of the IPC namespace of process PID (a container)')
+    .action(async (targetText: string | undefined, opts: { schema?: string; file?: string; type?: string; json?: boolean; maxElements: string; include?: string[]; define?: string[]; at: string; namespace?: string }) => {
       if (!targetText && !opts.file) throw new UserError('name a target (shm:ID, key:0xKEY, posix:/NAME) or --file PATH');
       if (targetText && opts.file) throw new UserError('give either a target or --file, not both');
       if (targetText && /\.shmrec$/i.test(targetText)) return decodeRecorded(targetText, opts);
@@ -86,7 +87,18 @@ export function register(program: Command): void {
       const schema = loadSchema(schemaFile, schemaOptions(opts));
       // The target is parsed once, here: `posix:ring` and `posix:/ring` are the same object.
       const target = targetText ? parseTarget(targetText, 'shm') : undefined;
-      let type = opts.type ? findType(schema, opts.type) : target ? boundSegment(schema, target) : undefined;
+      let source: ByteSource & { close?(): void };
+      if (opts.file) source = new BufferSource(readRegularFile(opts.file, 'snapshot', SNAPSHOT_LIMIT));
+      else if (opts.namespace !== undefined) {
+        // Another namespace's segment is read whole from a thread that entered it, then decoded here.
+        const pid = namespacePid(opts.namespace);
+        if (target?.kind !== 'shm') throw new UserError('--namespace decodes System V segments (shm:ID)');
+        const st = await nsShmStat(pid, target.id);
+        if (!st) throw new UserError(`no segment ${target.id} in the IPC namespace of process ${pid}`);
+        if (st.size > 1 << 30) throw new UserError(`segment ${target.id} is ${st.size} bytes: --namespace decodes at most 1 GiB`);
+        source = new BufferSource(await nsShmRead(pid, target.id, 0, st.size));
+      } else source = await openObject(target!);
+      let type = opts.type ? findType(schema, opts.type) : target && opts.namespace === undefined ? boundSegment(schema, target, source as ShmHandle) : undefined;
       if (opts.type && !type) {
         const names = schema.structs.map((s) => s.name).filter((n) => !n.startsWith('('));
         throw new UserError(`no type "${opts.type}" in ${schemaFile}${names.length ? ` (it has ${names.join(', ')})` : ''}`);
@@ -101,9 +113,6 @@ export function register(program: Command): void {
       if (others.length) process.stderr.write(`${esc(`shmscope: note: ${others.length} error${others.length === 1 ? '' : 's'} in declarations ${type.name} does not use (run shmscope check --schema ${schemaFile})`)}\n`);
       const maxElements = Math.max(0, Number.parseInt(opts.maxElements, 10) || 0);
 
-      let source: ByteSource & { close?(): void };
-      if (opts.file) source = new BufferSource(readRegularFile(opts.file, 'snapshot', SNAPSHOT_LIMIT));
-      else source = openShm(target!);
       try {
         // Who owns a decoded mutex (process, thread name, alive) comes from one thread scan, for a
         // live object only: the TIDs in a snapshot are those of the time it was taken.

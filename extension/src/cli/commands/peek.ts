@@ -1,6 +1,6 @@
 // shmscope peek TARGET [--index I] [--json]: a System V queue's messages, without consuming them.
 import type { Command } from 'commander';
-import { msgCount, msgPeek, parseTarget, type Target } from '../../ipc';
+import { msgCount, msgPeek, namespacePid, nsMsgPeek, nsRaw, parseTarget, type Target } from '../../ipc';
 import { hexdumpLines } from '../../shared/hexdump';
 import { UserError } from '../errors';
 import { num, table } from '../format';
@@ -25,11 +25,15 @@ export function register(program: Command): void {
     .argument('<target>', 'msg:ID or key:0xKEY')
     .option('--index <i>', 'one message: 0 is the oldest')
     .option('--json', 'print JSON; message bytes as base64')
-    .action(async (targetText: string, opts: { index?: string; json?: boolean }) => {
+    .option('--namespace <pid>', 'a queue (msg:ID) of the IPC namespace of process PID (a container)')
+    .action(async (targetText: string, opts: { index?: string; json?: boolean; namespace?: string }) => {
+      const pid = opts.namespace === undefined ? undefined : namespacePid(opts.namespace);
+      if (pid !== undefined && !/^msg:/i.test(targetText.trim())) throw new UserError('--namespace peeks System V queues by id: msg:ID');
       const t = queue(targetText);
+      const peekAt = async (i: number) => (pid === undefined ? msgPeek(t.id, i) : nsMsgPeek(pid, t.id, i));
       if (opts.index !== undefined) {
         const index = num('--index', opts.index, 0x7fffffff);
-        const m = msgPeek(t.id, index);
+        const m = await peekAt(index);
         if (opts.json) {
           await stdout.line(JSON.stringify({ index, type: m.type, size: m.data.length, data: Buffer.from(m.data).toString('base64') }));
         } else {
@@ -38,11 +42,17 @@ export function register(program: Command): void {
         }
         return;
       }
-      const count = msgCount(t.id);
+      let count: number;
+      if (pid === undefined) count = msgCount(t.id);
+      else {
+        const q = (await nsRaw(pid)).msg.find((m) => m.id === t.id);
+        if (!q) throw new UserError(`no message queue ${t.id} in the IPC namespace of process ${pid}`);
+        count = q.messages;
+      }
       const messages = [];
       for (let i = 0; i < count; i++) {
         try {
-          messages.push({ index: i, ...msgPeek(t.id, i) });
+          messages.push({ index: i, ...(await peekAt(i)) });
         } catch (e) {
           if ((e as { code?: string }).code === 'ENOMSG') break; // consumed meanwhile
           throw e;

@@ -1,6 +1,6 @@
 // shmscope rm TARGET --yes: remove an object. Refuses without --yes; says who still uses it.
 import type { Command } from 'commander';
-import { describeTarget, list, parseTarget, remove } from '../../ipc';
+import { describeTarget, list, namespacePid, nsRemove, parseTarget, remove } from '../../ipc';
 import { UserError } from '../errors';
 import { escapeControl } from '../../shared/escape';
 
@@ -11,9 +11,19 @@ export function register(program: Command): void {
     .argument('<target>', 'shm:ID, sem:ID, msg:ID, key:0xKEY (with --kind), posix:/NAME, psem:/NAME or mq:/NAME')
     .option('--kind <kind>', 'with key:0xKEY when the key names several kinds: shm, sem or msg')
     .option('--yes', 'really remove it')
-    .action(async (targetText: string, opts: { kind?: string; yes?: boolean }) => {
+    .option('--namespace <pid>', 'an object (shm:ID, sem:ID, msg:ID) of the IPC namespace of process PID (a container)')
+    .action(async (targetText: string, opts: { kind?: string; yes?: boolean; namespace?: string }) => {
       const hint = opts.kind as 'shm' | 'sem' | 'msg' | undefined;
       if (hint !== undefined && !['shm', 'sem', 'msg'].includes(hint)) throw new UserError('--kind must be shm, sem or msg');
+      if (opts.namespace !== undefined) {
+        const pid = namespacePid(opts.namespace);
+        const m = /^(shm|sem|msg):(\d+|0x[0-9a-f]+)$/i.exec(targetText.trim());
+        if (!m) throw new UserError('--namespace removes System V objects by id: shm:ID, sem:ID or msg:ID');
+        const what = `${m[1]!.toLowerCase()}:${m[2]} of the IPC namespace of process ${pid}`;
+        if (!opts.yes) throw new UserError(`refusing to remove ${what} without --yes`);
+        await nsRemove(pid, m[1]!.toLowerCase() as 'shm' | 'sem' | 'msg', Number(m[2]));
+        return;
+      }
       const t = parseTarget(targetText, hint);
       const what = describeTarget(t);
       let users = '';

@@ -1,7 +1,7 @@
 // shmscope sem TARGET get | set NUM VALUE | post [NUM] | wait [NUM] [--timeout MS]
 // TARGET is a System V set (sem:ID, key:0xKEY) or a POSIX named semaphore (psem:/NAME).
 import type { Command } from 'commander';
-import { parseTarget, psemPost, psemValue, psemWait, semCount, semGet, semPost, semSetValue, semWait, type Target } from '../../ipc';
+import { namespacePid, nsRaw, nsSem, parseTarget, psemPost, psemValue, psemWait, semCount, semGet, semPost, semSetValue, semWait, type Target } from '../../ipc';
 import { UserError } from '../errors';
 import { num, table } from '../format';
 import * as stdout from '../output';
@@ -27,6 +27,38 @@ function semNum(t: Target, text: string | undefined): number {
   return n;
 }
 
+/** `sem … --namespace PID`: a System V set of another IPC namespace, by id (get, set, post; no wait). */
+async function inNamespace(pidText: string, targetText: string, op: string, args: string[], json: boolean): Promise<void> {
+  const pid = namespacePid(pidText);
+  const m = /^sem:(\d+|0x[0-9a-f]+)$/i.exec(targetText.trim());
+  if (!m) throw new UserError('--namespace works on System V sets by id: sem:ID');
+  const id = Number(m[1]);
+  const set = (await nsRaw(pid)).sem.find((s) => s.id === id);
+  if (!set) throw new UserError(`no semaphore set ${id} in the IPC namespace of process ${pid}`);
+  const semNumIn = (text: string | undefined) => {
+    const n = text === undefined ? 0 : num('NUM', text, 32000);
+    if (n >= set.nsems) throw new UserError(`semaphore set ${id} has ${set.nsems} semaphore(s): NUM must be below ${set.nsems}`);
+    return n;
+  };
+  switch (op) {
+    case 'get':
+      if (!set.readable) throw new UserError(`permission denied reading semaphore set ${id} of the IPC namespace of process ${pid}`);
+      if (json) await stdout.json({ id, key: set.key >>> 0, values: set.values, ncnt: set.ncnt, zcnt: set.zcnt, pids: set.pids });
+      else await stdout.line(table(['NUM', 'VALUE', 'NCNT', 'ZCNT', 'LAST PID'], set.values.map((v, i) => [i, v, set.ncnt[i]!, set.zcnt[i]!, set.pids[i]!])));
+      return;
+    case 'set':
+      if (args.length !== 2) throw new UserError('usage: shmscope sem TARGET set NUM VALUE --namespace PID');
+      return nsSem(pid, id, semNumIn(args[0]), { value: num('VALUE', args[1]!, 32767) });
+    case 'post':
+      if (args.length > 1) throw new UserError('usage: shmscope sem TARGET post [NUM] --namespace PID');
+      return nsSem(pid, id, semNumIn(args[0]));
+    case 'wait':
+      throw new UserError('wait is not available with --namespace (a blocking wait would hold a thread inside the container): use get to watch the value');
+    default:
+      throw new UserError(`unknown operation "${op}": use get, set, post or wait`);
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('sem')
@@ -36,7 +68,9 @@ export function register(program: Command): void {
     .argument('[args...]', 'the operation\'s numbers')
     .option('--timeout <ms>', 'how long wait may block', String(DEFAULT_TIMEOUT_MS))
     .option('--json', 'get: print JSON')
-    .action(async (targetText: string, op: string, args: string[], opts: { timeout: string; json?: boolean }) => {
+    .option('--namespace <pid>', 'a set (sem:ID) of the IPC namespace of process PID (a container): get, set and post')
+    .action(async (targetText: string, op: string, args: string[], opts: { timeout: string; json?: boolean; namespace?: string }) => {
+      if (opts.namespace !== undefined) return inNamespace(opts.namespace, targetText, op, args, opts.json === true);
       const t = semTarget(targetText);
       switch (op) {
         case 'get': {

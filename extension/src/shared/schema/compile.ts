@@ -516,8 +516,9 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
       const b = d.segment.binding;
       if (b) {
         if (typeof b.value === 'string') {
-          if (!b.value.startsWith('/')) err(b.range, `a POSIX name starts with "/", like "/${b.value}"`);
-          t.segment = { binding: { kind: 'posix', value: b.value, range: b.range } };
+          if (b.kind === 'posix' && !b.value.startsWith('/')) err(b.range, `a POSIX name starts with "/", like "/${b.value}"`);
+          if (b.kind === 'file' && !b.value.startsWith('/')) err(b.range, `a file is named by its absolute path, like "/${b.value}"`);
+          t.segment = { binding: { kind: b.kind === 'key' || b.kind === 'id' ? 'posix' : b.kind, value: b.value, range: b.range } };
         } else {
           const v = constInt(b.value, `segment ${b.kind}`);
           t.segment = { binding: v === undefined ? undefined : { kind: b.kind, value: Number(BigInt.asIntN(32, v)), range: b.range } };

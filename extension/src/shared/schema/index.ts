@@ -11,7 +11,7 @@ import { compileSchema, type Schema } from './compile';
 import { decodeType, fieldAt, type CheckResult, type DecodedNode, type DecodeOptions, type JsonValue } from './decode';
 import type { Diagnostic, Range } from './lexer';
 import { toJson, type JsonOptions } from './json';
-import type { StructType, Type } from './types';
+import type { BindingKind, StructType, Type } from './types';
 
 export { compileSchema, findField, allFieldNames, exprText, FORMATS, CHECKSUMS, type Schema, type Definition } from './compile';
 export { decodeType, fieldAt, formatInt, enumName, textOf, type CheckResult, type DecodedNode, type DecodeOptions, type JsonValue, type NodeKind } from './decode';
@@ -68,8 +68,16 @@ export function defaultSegment(schema: Schema): StructType | undefined {
 }
 
 /** The segment bound to a target, e.g. `{kind:'key', value:0x52494E47}` or `{kind:'posix', value:'/ring'}`. */
-export function segmentFor(schema: Schema, binding: { kind: 'key' | 'id' | 'posix'; value: number | string }): StructType | undefined {
-  return schema.segments.find((s) => s.segment?.binding?.kind === binding.kind && s.segment.binding.value === binding.value);
+export function segmentFor(schema: Schema, binding: { kind: BindingKind; value: number | string }): StructType | undefined {
+  return schema.segments.find((s) => {
+    const b = s.segment?.binding;
+    if (b?.kind !== binding.kind) return false;
+    if (b.value === binding.value) return true;
+    // `anon of "postgres"` names a program: its command line's first word, or that word's base name.
+    if (b.kind !== 'anon' || typeof binding.value !== 'string') return false;
+    const argv0 = binding.value.split(' ')[0] ?? '';
+    return b.value === argv0 || b.value === argv0.slice(argv0.lastIndexOf('/') + 1);
+  });
 }
 
 export interface DecodeResult {

@@ -103,7 +103,7 @@ export interface StructType {
   /** Errors in its members: the layout stops at the first member that could not be laid out. */
   errors?: Diagnostic[];
   decl?: StructDecl;
-  segment?: { binding?: { kind: 'key' | 'id' | 'posix'; value: number | string; range: Range } };
+  segment?: { binding?: { kind: BindingKind; value: number | string; range: Range } };
   tailPadding: number;
   /** A built-in glibc primitive (pthread_mutex_t, sem_t, …): decoded to its state (primitives.ts). */
   primitive?: PrimitiveKind;
@@ -179,3 +179,9 @@ export const alignUp = (v: number, a: number): number => (a <= 1 ? v : Math.ceil
 export function typeName(t: Type): string {
   return t.name;
 }
+
+/**
+ * How `segment … for` names an object: a System V `key` or `id`, a `posix` name, a `memfd` name,
+ * a mapped `file`'s path, or `anon of "COMMAND"` (a shared anonymous region of that program).
+ */
+export type BindingKind = 'key' | 'id' | 'posix' | 'memfd' | 'file' | 'anon';

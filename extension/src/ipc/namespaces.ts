@@ -1,0 +1,220 @@
+// Other IPC namespaces (containers): their System V objects, seen from a native thread that enters
+// each one (setns on a thread of its own: never the JS thread nor a libuv pool thread), and their
+// POSIX shared memory under /proc/PID/root/dev/shm. Entering needs CAP_SYS_ADMIN; without it the
+// namespaces are counted, not listed. No vscode import.
+import { lstat, readdir, readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { toIpcError, userError } from './errors';
+import { binding, type RawNsList } from './native';
+import { isoTime } from './procfs';
+import type { RegionScan } from './regions';
+import type { Attacher, MsgRecord, NamespaceListing, NamespaceRef, PosixShmRecord, SemRecord, ShmRecord } from './types';
+
+/** The namespaces other than ours, each with its processes (sorted), from a region scan. */
+export function otherNamespaces(regions: RegionScan): { ipc: number; mnt: number; pids: number[] }[] {
+  const byIpc = new Map<number, { ipc: number; mnt: number; pids: number[] }>();
+  for (const [pid, p] of regions.processes) {
+    if (p.ipc === 0 || p.ipc === regions.self.ipc) continue;
+    const ns = byIpc.get(p.ipc);
+    if (ns) ns.pids.push(pid);
+    else byIpc.set(p.ipc, { ipc: p.ipc, mnt: p.mnt, pids: [pid] });
+  }
+  const list = [...byIpc.values()];
+  for (const ns of list) {
+    ns.pids.sort((a, b) => a - b);
+    // The mount namespace of its first process is where its /dev/shm lives.
+    ns.mnt = regions.processes.get(ns.pids[0]!)!.mnt;
+  }
+  return list.sort((a, b) => a.pids[0]! - b.pids[0]!);
+}
+
+/**
+ * How users know a namespace: its hostname when it has its own, else the command of its first
+ * process: its command line when the scan read it, else its comm (which, unlike cmdline, never
+ * waits on the process's memory lock).
+ */
+async function label(pid: number, nsHostname: string, commands: Map<number, string>): Promise<string> {
+  if (nsHostname && nsHostname !== hostname()) return nsHostname;
+  const known = commands.get(pid);
+  if (known) return known;
+  try {
+    return (await readFile(`/proc/${pid}/comm`, 'utf8')).trim() || '?';
+  } catch {
+    return '?';
+  }
+}
+
+function shmRows(raw: RawNsList, ns: NamespaceRef, attach: (id: number) => Attacher[], userName: (uid: number) => string): (ShmRecord & { namespace: NamespaceRef })[] {
+  const n = 14;
+  const f = raw.shm;
+  const out: (ShmRecord & { namespace: NamespaceRef })[] = [];
+  for (let i = 0; i + n <= f.length; i += n) {
+    const id = f[i]!;
+    const attachedBy = attach(id);
+    out.push({
+      kind: 'shm', id, key: f[i + 1]!, uid: f[i + 2]!, user: userName(f[i + 2]!), gid: f[i + 3]!, mode: f[i + 6]! & 0o777,
+      cuid: f[i + 4]!, cgid: f[i + 5]!, size: f[i + 7]!, nattch: f[i + 8]!, cpid: f[i + 9]!, lpid: f[i + 10]!,
+      atime: isoTime(f[i + 11]!), dtime: isoTime(f[i + 12]!), ctime: isoTime(f[i + 13]!), removed: (f[i + 6]! & 0o1000) !== 0,
+      attachedBy, hiddenAttachers: Math.max(0, f[i + 8]! - attachedBy.length), orphan: false, namespace: ns,
+    });
+  }
+  return out.sort((a, b) => a.id - b.id);
+}
+
+async function posixShm(ns: NamespaceRef, attach: (file: string) => Attacher[], userName: (uid: number) => string): Promise<(PosixShmRecord & { namespace: NamespaceRef })[]> {
+  const dir = `/proc/${ns.pid}/root/dev/shm`;
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const out: (PosixShmRecord & { namespace: NamespaceRef })[] = [];
+  await Promise.all(
+    names.slice(0, 10000).map(async (file) => {
+      if (file.startsWith('sem.')) return;
+      try {
+        const st = await lstat(`${dir}/${file}`); // lstat: a symlink planted there is not followed
+        if (!st.isFile()) return;
+        out.push({
+          kind: 'posix-shm', name: `/${file}`, id: st.ino, key: 0, uid: st.uid, user: userName(st.uid), gid: st.gid, mode: st.mode & 0o777,
+          mtime: st.mtime.toISOString(), size: st.size, attachedBy: attach(file), namespace: ns,
+        });
+      } catch {
+        /* removed meanwhile */
+      }
+    }),
+  );
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The objects of every other IPC namespace we may enter; the others are listed empty with the errno. */
+export async function listNamespaces(
+  regions: RegionScan,
+  userName: (uid: number) => string,
+  notes: string[],
+  /** 'all', or the namespace of this process only. */
+  which: 'all' | number = 'all',
+): Promise<NamespaceListing[]> {
+  const out: NamespaceListing[] = [];
+  let refused = 0;
+  let namespaces = otherNamespaces(regions);
+  if (which !== 'all') {
+    const ipc = regions.processes.get(which)?.ipc;
+    if (ipc === undefined) throw userError('ESRCH', 'namespace', `process ${which} does not exist or its namespaces are not readable to us`);
+    namespaces = namespaces.filter((ns) => ns.ipc === ipc);
+    if (ipc === regions.self.ipc) notes.push(`process ${which} is in our own IPC namespace: its objects are the ones listed above`);
+  }
+  for (const ns of namespaces) {
+    const pid = ns.pids[0]!;
+    const members = new Set(ns.pids);
+    let raw: RawNsList | undefined;
+    let unlisted: string | null = null;
+    try {
+      raw = await binding().nsList(pid);
+    } catch (e) {
+      unlisted = toIpcError(e, { action: 'entering', object: `the IPC namespace of process ${pid}` }).code;
+      if (unlisted === 'EPERM' || unlisted === 'EACCES') refused++;
+      if (unlisted === 'ENOENT' || unlisted === 'ESRCH') continue; // it ended meanwhile
+    }
+    const ref: NamespaceRef = { ipc: ns.ipc, pid, label: await label(pid, raw?.hostname ?? '', regions.maps.commands) };
+    const listing: NamespaceListing = { namespace: ref, shm: [], sem: [], msg: [], posixShm: [], unlisted };
+    if (raw) {
+      // Attachments of this namespace's segments: its own processes' /SYSV mappings only.
+      const byId = new Map<number, number[]>();
+      for (const p of members) for (const id of new Set(regions.sysv.get(p) ?? [])) byId.set(id, [...(byId.get(id) ?? []), p]);
+      // Their command lines were read by the scan (within its budget), with their mappings.
+      const commands = regions.maps.commands;
+      const attach = (id: number) => (byId.get(id) ?? []).map((p) => ({ pid: p, command: commands.get(p) ?? '?' }));
+      listing.shm = shmRows(raw, ref, attach, userName);
+      listing.sem = raw.sem.map((s): SemRecord & { namespace: NamespaceRef } => ({
+        kind: 'sem', id: s.id, key: s.key >>> 0, uid: s.uid, user: userName(s.uid), gid: s.gid, mode: s.mode, cuid: s.cuid, cgid: s.cgid,
+        nsems: s.nsems, values: s.values, ncnt: s.ncnt, zcnt: s.zcnt, pids: s.pids, otime: isoTime(s.otime), ctime: isoTime(s.ctime),
+        unreadable: s.readable ? null : 'EACCES', namespace: ref,
+      }));
+      listing.msg = raw.msg.map((m): MsgRecord & { namespace: NamespaceRef } => ({
+        kind: 'msg', id: m.id, key: m.key >>> 0, uid: m.uid, user: userName(m.uid), gid: m.gid, mode: m.mode, cuid: m.cuid, cgid: m.cgid,
+        messages: m.messages, bytes: m.bytes, qbytes: m.qbytes, lspid: m.lspid, lrpid: m.lrpid, stime: isoTime(m.stime), rtime: isoTime(m.rtime),
+        ctime: isoTime(m.ctime), namespace: ref,
+      }));
+    }
+    if (ns.mnt !== regions.self.mnt) {
+      // Mapped by the processes that share that namespace's mount namespace (its /dev/shm).
+      const mappers = [...regions.processes].filter(([, p]) => p.mnt === ns.mnt).map(([p]) => p);
+      const byName = new Map<string, number[]>();
+      for (const p of mappers) for (const name of new Set(regions.devShm.get(p) ?? [])) byName.set(name, [...(byName.get(name) ?? []), p]);
+      const commands = regions.maps.commands;
+      const attach = (file: string) => (byName.get(file) ?? []).sort((a, b) => a - b).map((p) => ({ pid: p, command: commands.get(p) ?? '?' }));
+      listing.posixShm = await posixShm(ref, attach, userName);
+    }
+    out.push(listing);
+  }
+  if (refused > 0) {
+    notes.push(`${refused} other IPC namespace(s) are counted, not listed: entering one needs CAP_SYS_ADMIN`);
+  }
+  return out;
+}
+
+/** The process whose namespace `--namespace PID` names, checked to exist. */
+export function namespacePid(text: string): number {
+  const pid = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(pid) || pid < 1 || pid > 1 << 22) {
+    throw userError('EINVAL', 'namespace', `--namespace takes a process id (or "all" for list), not "${text}"`);
+  }
+  return pid;
+}
+
+/** Reads bytes of a segment of the namespace of `pid` (attached read-only on a thread that entered it). */
+export async function nsShmRead(pid: number, id: number, offset: number, length: number): Promise<Uint8Array> {
+  try {
+    return await binding().nsShmRead(pid, id, offset, length);
+  } catch (e) {
+    throw toIpcError(e, { action: 'reading', object: `segment ${id} of the IPC namespace of process ${pid}` });
+  }
+}
+
+/** Removes a System V object of the namespace of `pid`. */
+export async function nsRemove(pid: number, kind: 'shm' | 'sem' | 'msg', id: number): Promise<void> {
+  const what = kind === 'shm' ? 'segment' : kind === 'sem' ? 'semaphore set' : 'message queue';
+  try {
+    await binding().nsRemove(pid, kind, id);
+  } catch (e) {
+    throw toIpcError(e, { action: 'removing', object: `${what} ${id} of the IPC namespace of process ${pid}` });
+  }
+}
+
+/** The stat of a segment of another namespace (from its listing), for dump's bounds. */
+export async function nsShmStat(pid: number, id: number): Promise<{ size: number } | undefined> {
+  const raw = await binding().nsList(pid).catch((e: unknown) => {
+    throw toIpcError(e, { action: 'entering', object: `the IPC namespace of process ${pid}` });
+  });
+  for (let i = 0; i + 14 <= raw.shm.length; i += 14) if (raw.shm[i] === id) return { size: raw.shm[i + 7]! };
+  return undefined;
+}
+
+/** Posts to (or, with `set`, sets) semaphore `num` of set `id` of the namespace of `pid`; never blocks. */
+export async function nsSem(pid: number, id: number, num: number, set?: { value: number }): Promise<void> {
+  try {
+    await binding().nsSem(pid, id, num, set !== undefined, set?.value ?? 0);
+  } catch (e) {
+    throw toIpcError(e, { action: set ? `setting semaphore ${num} of` : `posting to semaphore ${num} of`, object: `semaphore set ${id} of the IPC namespace of process ${pid}` });
+  }
+}
+
+/** Copies message `index` of queue `id` of the namespace of `pid` (msgrcv MSG_COPY: nothing consumed). */
+export async function nsMsgPeek(pid: number, id: number, index: number): Promise<{ type: number; data: Uint8Array }> {
+  try {
+    return await binding().nsMsgPeek(pid, id, index);
+  } catch (e) {
+    throw toIpcError(e, { action: `peeking at message ${index} of`, object: `message queue ${id} of the IPC namespace of process ${pid}` });
+  }
+}
+
+/** The namespace's listing of the process `pid` (for `sem get` and `peek` there). */
+export async function nsRaw(pid: number): Promise<RawNsList> {
+  try {
+    return await binding().nsList(pid);
+  } catch (e) {
+    throw toIpcError(e, { action: 'entering', object: `the IPC namespace of process ${pid}` });
+  }
+}

@@ -1,0 +1,329 @@
+// Shared memory that only /proc shows: memfd objects, shared anonymous regions and regular files
+// mapped MAP_SHARED (DESIGN.md §2, "Beyond these"). The native scanner reads every /proc/PID/maps
+// and memfd fd off the JS thread; this module groups its rows into records, matches System V and
+// /dev/shm attachments within our own namespaces, and opens a region through the least privilege
+// that works: the file itself, a holder's fd, the mapping's map_files entry, then /proc/PID/mem.
+import { escapeControl } from '../shared/escape';
+import { IpcError, native, toIpcError, userError } from './errors';
+import { binding, type RawRegionFile, type RawSharedScan } from './native';
+import { emptyScan, MAPS_BUDGET_MS, userNames, type MapsScan } from './procfs';
+import type { RegionTarget } from './target';
+import type { AnonRecord, FdHolder, FileRecord, MemfdRecord, RegionMapping, RegionRecord } from './types';
+
+
+/** What one scan found: the three kinds of region, and the namespaces of every readable process. */
+export interface RegionScan {
+  memfd: MemfdRecord[];
+  anon: AnonRecord[];
+  file: FileRecord[];
+  /** pid → its IPC and mount namespace inodes (0 when unreadable). */
+  processes: Map<number, { ipc: number; mnt: number }>;
+  /** Our own namespaces. */
+  self: { ipc: number; mnt: number };
+  /** pid → System V segment ids it maps, one entry per mapping. */
+  sysv: Map<number, number[]>;
+  /** pid → /dev/shm names it maps (whichever mount namespace's /dev/shm that is). */
+  devShm: Map<number, string[]>;
+  /** The same scan as procfs.scanMaps gives (System V and /dev/shm attachments), from this one pass over /proc. */
+  maps: MapsScan;
+  unreadable: number;
+  /** Processes not read within the scan's budget: what they map is not shown. */
+  slow: number[];
+}
+
+/** Groups the native rows into records, each sorted by pid then address. */
+export function buildRegions(raw: RawSharedScan, userName: (uid: number) => string): RegionScan {
+  const commands = new Map<number, string>();
+  const processes = new Map<number, { ipc: number; mnt: number }>();
+  const P = raw.processes;
+  for (let i = 0; i + 2 < P.length; i += 3) processes.set(P[i]!, { ipc: P[i + 1]!, mnt: P[i + 2]! });
+  for (let i = 0; i + 1 < raw.commands.length; i += 2) commands.set(raw.commands[i] as number, raw.commands[i + 1] as string);
+  const command = (pid: number) => commands.get(pid) ?? '?';
+  // Row indices per region, sorted by pid then address before any object is made.
+  const M = raw.maps;
+  const rows: number[][] = raw.regions.map(() => []);
+  for (let i = 0; i + 6 < M.length; i += 7) rows[M[i]!]?.push(i);
+  const byRow = (a: number, b: number) => M[a + 1]! - M[b + 1]! || M[a + 2]! - M[b + 2]! || M[a + 3]! - M[b + 3]!;
+  const mapping = (i: number): RegionMapping => {
+    const hi = M[i + 2]!;
+    const lo = M[i + 3]!;
+    const address = `0x${hi ? hi.toString(16) + lo.toString(16).padStart(8, '0') : lo.toString(16)}`;
+    return { pid: M[i + 1]!, command: command(M[i + 1]!), address, length: M[i + 4]!, offset: M[i + 5]!, writable: M[i + 6] === 1 };
+  };
+  const fds: FdHolder[][] = raw.regions.map(() => []);
+  // The fds our own open handles hold are not the user's: a region that only we hold is gone for
+  // them (the inspector shows it removed), so it is not listed.
+  const F = raw.fds;
+  for (let i = 0; i + 2 < F.length; i += 3) if (F[i + 1] !== process.pid) fds[F[i]!]?.push({ pid: F[i + 1]!, command: command(F[i + 1]!), fd: F[i + 2]! });
+  const out: RegionScan = { memfd: [], anon: [], file: [], processes, self: raw.self, sysv: new Map(), devShm: new Map(), unreadable: raw.unreadable, slow: raw.slow, maps: emptyScan() };
+  raw.regions.forEach((r, i) => {
+    if (rows[i]!.length === 0 && fds[i]!.length === 0) return;
+    const common = {
+      id: r.ino,
+      key: 0,
+      dev: r.dev,
+      uid: r.uid,
+      user: r.statKnown ? userName(r.uid) : '?',
+      gid: r.gid,
+      mode: r.mode & 0o777,
+      size: r.size,
+      statKnown: r.statKnown,
+      attachedBy: rows[i]!.sort(byRow).map(mapping),
+    };
+    if (r.kind === 'memfd') out.memfd.push({ kind: 'memfd', name: r.name, ...common, fdHolders: fds[i]!.sort((a, b) => a.pid - b.pid || a.fd - b.fd) });
+    else if (r.kind === 'anon') out.anon.push({ kind: 'anon', name: r.name, ...common });
+    else out.file.push({ kind: 'file', path: r.name, deleted: r.deleted, ...common });
+  });
+  out.memfd.sort((a, b) => a.name.localeCompare(b.name) || a.id - b.id);
+  out.anon.sort((a, b) => a.id - b.id);
+  out.file.sort((a, b) => a.path.localeCompare(b.path));
+  const ms = out.maps;
+  ms.unreadable = raw.unreadable;
+  ms.slow = raw.slow;
+  const addPid = <K>(map: Map<K, number[]>, key: K, pid: number) => {
+    const list = map.get(key);
+    if (!list) map.set(key, [pid]);
+    else if (!list.includes(pid)) list.push(pid);
+  };
+  for (let i = 0; i + 1 < raw.sysv.length; i += 2) {
+    const pid = raw.sysv[i]!;
+    const id = raw.sysv[i + 1]!;
+    const list = out.sysv.get(pid);
+    if (list) list.push(id);
+    else out.sysv.set(pid, [id]);
+    addPid(ms.sysv, id, pid);
+    ms.sysvMappings.set(id, (ms.sysvMappings.get(id) ?? 0) + 1);
+    ms.commands.set(pid, command(pid));
+  }
+  for (let i = 0; i + 1 < raw.devShm.length; i += 2) {
+    const pid = raw.devShm[i] as number;
+    const name = raw.devShm[i + 1] as string;
+    addPid(ms.devShm, name, pid);
+    out.devShm.set(pid, [...(out.devShm.get(pid) ?? []), name]);
+    ms.commands.set(pid, command(pid));
+  }
+  for (const list of ms.sysv.values()) list.sort((a, b) => a - b);
+  for (const list of ms.devShm.values()) list.sort((a, b) => a - b);
+  return out;
+}
+
+/** Scans every process (or only `pids`) for shared regions, off the JS thread. */
+export async function scanRegions(pids?: number[], budgetMs = MAPS_BUDGET_MS): Promise<RegionScan> {
+  const c = { action: 'scanning', object: 'the memory maps of every process' };
+  let raw: RawSharedScan;
+  try {
+    raw = await native(c, () => binding().scanShared(pids, budgetMs));
+  } catch (e) {
+    throw toIpcError(e, c);
+  }
+  return buildRegions(raw, userNames());
+}
+
+/**
+ * Keeps, in a maps scan, only the attachments made in our own namespaces: a System V segment
+ * belongs to one IPC namespace, a /dev/shm file to one mount namespace, and a process of another
+ * one that shows the same id or name maps *its* object, not ours. Counts are recomputed from the
+ * processes that stay (`sysvMappings` drives hiddenAttachers).
+ */
+export function withinOwnNamespaces(scan: MapsScan, regions: RegionScan): MapsScan {
+  const { self, processes } = regions;
+  if (!self.ipc && !self.mnt) return scan;
+  const foreign = (pid: number, ns: 'ipc' | 'mnt') => {
+    const p = processes.get(pid);
+    return p !== undefined && p[ns] !== 0 && p[ns] !== self[ns];
+  };
+  for (const [id, pids] of scan.sysv) {
+    const kept = pids.filter((pid) => !foreign(pid, 'ipc'));
+    if (kept.length === pids.length) continue;
+    if (kept.length) scan.sysv.set(id, kept);
+    else scan.sysv.delete(id);
+    let mappings = 0;
+    for (const pid of kept) mappings += (regions.sysv.get(pid) ?? []).filter((s) => s === id).length;
+    scan.sysvMappings.set(id, mappings);
+  }
+  for (const [name, pids] of scan.devShm) {
+    const kept = pids.filter((pid) => !foreign(pid, 'mnt'));
+    if (kept.length) scan.devShm.set(name, kept);
+    else scan.devShm.delete(name);
+  }
+  return scan;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Opening a region.
+
+/** How users name a region in a sentence. */
+export function describeRegion(t: RegionTarget): string {
+  return t.kind === 'file' ? `file ${escapeControl(t.path)}` : t.kind === 'memfd' ? `memfd ${t.id}` : `anonymous region ${t.id}`;
+}
+
+/** One way to reach the bytes: a path to open, and for /proc/PID/mem the mapping's address and length. */
+interface Route {
+  path: string;
+  dev: number;
+  ino: number;
+  base?: string;
+  length?: number;
+  /** What it needs, for the sentence when every route is refused. */
+  needs: string;
+  pid?: number;
+}
+
+function routes(r: MemfdRecord | AnonRecord): Route[] {
+  const out: Route[] = [];
+  if (r.kind === 'memfd') {
+    for (const h of r.fdHolders) out.push({ path: `/proc/${h.pid}/fd/${h.fd}`, dev: r.dev, ino: r.id, needs: `access to the fds of process ${h.pid}`, pid: h.pid });
+  }
+  const hex = (a: string) => BigInt(a).toString(16);
+  for (const m of r.attachedBy) {
+    if (m.offset !== 0) continue; // map_files opens the whole object; mem reads the mapping: keep offsets equal
+    const end = `0x${(BigInt(m.address) + BigInt(m.length)).toString(16)}`;
+    out.push({ path: `/proc/${m.pid}/map_files/${hex(m.address)}-${hex(end)}`, dev: r.dev, ino: r.id, needs: 'CAP_SYS_ADMIN (for /proc/PID/map_files)', pid: m.pid });
+  }
+  // /proc/PID/mem last: the widest mapping first, so that the most bytes are visible.
+  const widest = [...r.attachedBy].filter((m) => m.offset === 0).sort((a, b) => b.length - a.length);
+  for (const m of widest) {
+    out.push({ path: `/proc/${m.pid}/mem`, dev: r.dev, ino: r.id, base: m.address, length: m.length, needs: `ptrace access to process ${m.pid} (for /proc/${m.pid}/mem)`, pid: m.pid });
+  }
+  return out;
+}
+
+/** The byte handle over a region, with the removal banner's status (shared with objects.ts's handles). */
+export class RegionHandle {
+  private holders: number[];
+  private removed = false;
+  private checking = false;
+  private lastCheck = 0;
+
+  constructor(
+    readonly target: RegionTarget,
+    private readonly raw: RawRegionFile,
+    /** Processes that mapped or held it when opened: the status check asks them again. */
+    holders: number[],
+    /** How it was reached: "/proc/123/fd/4", for the log. */
+    readonly via: string,
+    /** How a schema's `segment … for memfd "NAME" | file "/path" | anon of "COMMAND"` names it. */
+    readonly identity: { kind: 'memfd' | 'file' | 'anon'; value: string },
+  ) {
+    this.holders = [...new Set(holders)];
+  }
+
+  private ctx(action: string) {
+    return { action, object: describeRegion(this.target) };
+  }
+  get readOnly(): boolean {
+    return this.raw.readOnly;
+  }
+  get size(): number {
+    return native(this.ctx('reading'), () => this.raw.size());
+  }
+  read(offset: number, length: number): Uint8Array {
+    return native(() => this.ctx('reading'), () => this.raw.read(offset, length));
+  }
+  readInto(buf: Uint8Array, offset: number): number {
+    return native(() => this.ctx('reading'), () => this.raw.readInto(buf, offset));
+  }
+  write(offset: number, bytes: Uint8Array): void {
+    native(() => this.ctx('writing'), () => this.raw.write(offset, bytes));
+  }
+
+  /**
+   * A file is removed when its last name is; a memfd or anonymous region when no process maps or
+   * holds it any more (our own fd keeps its bytes readable). That second check scans /proc, so it
+   * runs in the background, at most once a second, and this answers with what it last found.
+   */
+  status(): { size: number; removed: boolean } {
+    const st = native(this.ctx('reading'), () => this.raw.stat());
+    if (this.target.kind === 'file') return { size: st.size, removed: st.links === 0 };
+    if (!this.removed && !this.checking && Date.now() - this.lastCheck > 1000) {
+      this.checking = true;
+      void this.recheck().finally(() => {
+        this.checking = false;
+        this.lastCheck = Date.now();
+      });
+    }
+    return { size: st.size, removed: this.removed };
+  }
+
+  /** Whether any process still maps or holds it: those seen last, else (to be sure) all of them. */
+  async recheck(): Promise<boolean> {
+    const find = (s: RegionScan) => {
+      const list: (MemfdRecord | AnonRecord)[] = this.target.kind === 'memfd' ? s.memfd : s.anon;
+      const id = (this.target as { id: number }).id;
+      return list.find((r) => r.id === id);
+    };
+    try {
+      let found = find(await scanRegions(this.holders));
+      if (!found) found = find(await scanRegions());
+      const ours = process.pid;
+      const pids = found ? [...found.attachedBy.map((m) => m.pid), ...('fdHolders' in found ? found.fdHolders.map((h) => h.pid) : [])].filter((p) => p !== ours) : [];
+      if (pids.length) this.holders = [...new Set(pids)];
+      else this.removed = true;
+    } catch {
+      /* a failed scan says nothing: ask again later */
+    }
+    return !this.removed;
+  }
+
+  close(): void {
+    this.raw.close();
+  }
+}
+
+function openRoute(route: Route, readWrite: boolean): RawRegionFile {
+  return new (binding().RegionFile)(route.path, readWrite, route.dev, route.ino, route.base ?? '0x0', route.length ?? -1);
+}
+
+/** Finds a region of the listing by its target. */
+export function findRegion(scan: RegionScan, t: RegionTarget): RegionRecord | undefined {
+  if (t.kind === 'file') return scan.file.find((r) => r.path === t.path);
+  return (t.kind === 'memfd' ? scan.memfd : scan.anon).find((r: { id: number }) => r.id === t.id);
+}
+
+/**
+ * Opens a region read-only (or read-write when asked). A file by its path (O_NOFOLLOW, regular
+ * files only, read with pread); a memfd or anonymous region through each route in turn, and when
+ * every one is refused, an EACCES that says which privilege is missing.
+ */
+export async function openRegion(t: RegionTarget, readWrite: boolean): Promise<RegionHandle> {
+  const c = { action: readWrite ? 'opening read-write' : 'opening', object: describeRegion(t) };
+  if (t.kind === 'file') {
+    let raw: RawRegionFile;
+    try {
+      raw = new (binding().RegionFile)(t.path, readWrite, 0, 0, '0x0', -1);
+    } catch (e) {
+      const err = toIpcError(e, c);
+      if (err.code === 'ELOOP') throw userError('ELOOP', 'open', `${c.object} is a symbolic link: name the file it points to`);
+      if (err.code === 'EINVAL' && err.detail.includes('not a regular file')) throw userError('EINVAL', 'open', `${c.object} is not a regular file (a FIFO, a device or a folder holds no mapped bytes)`);
+      throw err;
+    }
+    return new RegionHandle(t, raw, [], t.path, { kind: 'file', value: t.path });
+  }
+  const scan = await scanRegions();
+  const r = findRegion(scan, t) as MemfdRecord | AnonRecord | undefined;
+  if (!r) {
+    const hint = scan.unreadable > 0 ? ` (or it is in one of the ${scan.unreadable} processes whose maps we may not read)` : '';
+    throw userError('ENOENT', 'open', `${describeRegion(t)} does not exist: no process maps or holds it${hint}`);
+  }
+  const refused: Route[] = [];
+  let last: IpcError | undefined;
+  for (const route of routes(r)) {
+    if (route.pid === process.pid) continue; // our own earlier handle: not a holder to borrow from
+    try {
+      const raw = openRoute(route, readWrite);
+      const holders = [...r.attachedBy.map((m) => m.pid), ...(r.kind === 'memfd' ? r.fdHolders.map((h) => h.pid) : [])];
+      const identity = r.kind === 'memfd' ? { kind: 'memfd' as const, value: r.name } : { kind: 'anon' as const, value: r.attachedBy[0]?.command ?? '?' };
+      return new RegionHandle(t, raw, holders, route.path, identity);
+    } catch (e) {
+      const err = toIpcError(e, c);
+      last = err;
+      if (err.code === 'EACCES' || err.code === 'EPERM') refused.push(route);
+      // ENOENT/ESRCH: that process ended meanwhile; ESTALE: its fd is something else now. Next route.
+    }
+  }
+  if (refused.length) {
+    const needs = [...new Set(refused.map((x) => x.needs))];
+    throw userError('EACCES', 'open', `permission denied ${c.action} ${c.object}: it needs ${needs.join(', or ')}`);
+  }
+  throw last ?? userError('ENOENT', 'open', `${c.object} is no longer mapped by any process we can read`);
+}

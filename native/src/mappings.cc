@@ -1,0 +1,869 @@
+// Shared memory that is neither System V nor a /dev/shm name: memfd objects, shared anonymous
+// regions and regular files mapped MAP_SHARED, found in every /proc/PID/maps and /proc/PID/fd.
+//
+// scanShared(pids?, budgetMs?) reads /proc on threads of its own (never the JS thread nor libuv's
+// pool, whose AsyncWorker only waits for them, at most until the budget: another process can hold
+// its memory lock as long as it likes, see Reader) and returns one row per region (grouped by device and inode), one per mapping
+// and one per memfd file descriptor, plus every readable process with its IPC and mount
+// namespace (so that callers match System V and /dev/shm attachments within a namespace).
+//
+// RegionFile opens such a region by a path (a file, /proc/PID/fd/N, /proc/PID/map_files/RANGE)
+// or through /proc/PID/mem at an address, and reads and writes it with pread/pwrite: never
+// through a mapping, so a file truncated meanwhile gives a short read, not SIGBUS.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <set>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "common.h"
+
+namespace shmscope {
+namespace {
+
+enum class RegionKind { kMemfd, kAnon, kFile };
+
+const char* KindName(RegionKind k) {
+  switch (k) {
+    case RegionKind::kMemfd: return "memfd";
+    case RegionKind::kAnon: return "anon";
+    case RegionKind::kFile: return "file";
+  }
+  return "file";
+}
+
+struct Region {
+  RegionKind kind;
+  uint64_t dev;
+  uint64_t ino;
+  std::string name;  // memfd name, anon label, or file path (without " (deleted)")
+  bool deleted = false;
+  bool statKnown = false;  // size/uid/gid/mode come from a stat of the object itself
+  uint64_t size = 0;       // else: the largest mapping end seen (offset + length)
+  uint32_t uid = 0, gid = 0, mode = 0;
+};
+
+struct MapRow {
+  size_t region;
+  int pid;
+  uint64_t start, end, offset;
+  bool writable;
+};
+
+struct SysvRow {
+  int pid;
+  uint64_t shmid;
+};
+
+struct FdRow {
+  size_t region;
+  int pid;
+  int fd;
+};
+
+struct Proc {
+  int pid = 0;
+  uint64_t ipcNs = 0, mntNs = 0;
+  bool hit = false;
+  std::string command;
+};
+
+constexpr size_t kMaxFile = size_t{64} << 20;  // no maps file is this large
+constexpr size_t kMaxFds = 1 << 16;            // fds looked at per process
+
+// Reads a /proc text file whole (bounded); false with errno on failure.
+bool ReadProcFile(const std::string& path, std::string& out, size_t limit = kMaxFile) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return false;
+  out.clear();
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      close(fd);
+      errno = err;
+      return false;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() >= limit) {
+      out.resize(limit);
+      break;
+    }
+  }
+  close(fd);
+  return true;
+}
+
+// "ipc:[4026531839]" -> 4026531839; 0 when unreadable.
+uint64_t NsInode(const std::string& link) {
+  char buf[64];
+  ssize_t n = readlink(link.c_str(), buf, sizeof buf - 1);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  const char* open = std::strchr(buf, '[');
+  return open ? std::strtoull(open + 1, nullptr, 10) : 0;
+}
+
+std::string Command(int pid) {
+  std::string text;
+  std::string base = "/proc/" + std::to_string(pid);
+  if (ReadProcFile(base + "/cmdline", text, 4096)) {
+    while (!text.empty() && text.back() == '\0') text.pop_back();
+    std::replace(text.begin(), text.end(), '\0', ' ');
+    if (!text.empty()) return text;
+  }
+  if (ReadProcFile(base + "/comm", text, 64)) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\0')) text.pop_back();
+    return "[" + text + "]";
+  }
+  return "?";
+}
+
+bool EndsWith(const std::string& s, const char* tail) {
+  size_t n = std::strlen(tail);
+  return s.size() >= n && s.compare(s.size() - n, n, tail) == 0;
+}
+
+// Classifies a shared mapping's path; false for what other listings own or what is not memory.
+bool Classify(const std::string& rawPath, RegionKind& kind, std::string& name, bool& deleted) {
+  std::string path = rawPath;
+  deleted = EndsWith(path, " (deleted)");
+  if (deleted) path.resize(path.size() - 10);
+  if (path.compare(0, 5, "/SYSV") == 0) return false;  // System V: counted apart (see sysv_)
+  if (path.compare(0, 7, "/memfd:") == 0) {
+    kind = RegionKind::kMemfd;
+    name = path.substr(7);
+    return true;
+  }
+  if ((path == "/dev/zero" || path == "/anon_hugepage") && deleted) {
+    kind = RegionKind::kAnon;
+    name = path.substr(1);
+    deleted = false;
+    return true;
+  }
+  if (path.compare(0, 12, "[anon_shmem:") == 0) {  // named with prctl(PR_SET_VMA_ANON_NAME)
+    kind = RegionKind::kAnon;
+    name = path.substr(12, path.size() > 13 ? path.size() - 13 : 0);
+    return true;
+  }
+  if (path.empty() || path[0] != '/') return false;  // [vvar] and other pseudo mappings
+  if (path.compare(0, 9, "/dev/shm/") == 0 && path.find('/', 9) == std::string::npos) return false;  // POSIX shm
+  kind = RegionKind::kFile;
+  name = path;
+  return true;
+}
+
+bool ParseHex(const char* s, size_t len, uint64_t& out) {
+  if (len == 0 || len > 16) return false;
+  uint64_t v = 0;
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) return false;
+    v = (v << 4) | static_cast<uint64_t>(d);
+  }
+  out = v;
+  return true;
+}
+
+// What one process shows, read by a reader thread without touching the scanner's shared state.
+struct RawMap {
+  RegionKind kind;
+  uint64_t dev, ino, start, end, offset;
+  bool writable, deleted;
+  std::string name;
+  int statState = 0;  // 0 not tried (or failed), 1 st holds the object's stat, 2 not a regular file
+  struct stat st {};
+};
+struct RawFd {
+  int fd = 0;
+  std::string name;
+  struct stat st {};
+};
+struct Raw {
+  enum State { kGone, kUnreadable, kRead } state = kGone;
+  uint64_t ipcNs = 0, mntNs = 0;
+  std::vector<RawMap> maps;
+  std::vector<std::pair<int, uint64_t>> sysv;  // (pid, shmid) per System V mapping
+  std::vector<std::string> devShm;              // /dev/shm names it maps
+  std::vector<RawFd> fds;
+  std::string command;
+};
+
+// Reading another process's maps, command line or map_files takes its memory lock, which it can
+// hold as long as it likes (a fault on a hung FUSE file, userfaultfd). So the readers are threads
+// of their own, the caller waits for them only until a deadline and answers with the processes
+// read by then (the others are reported as slow), and later scans skip a pid a reader is still
+// stuck on, so stuck threads stay as few as stuck processes.
+std::mutex gStuckMutex;
+std::set<int> gStuck;
+
+bool IsStuck(int pid) {
+  std::lock_guard<std::mutex> lock(gStuckMutex);
+  return gStuck.count(pid) > 0;
+}
+
+struct ReadState {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<int> pids;
+  std::vector<Raw> raw;
+  std::unique_ptr<std::atomic<bool>[]> done;
+  int running = 0;
+  bool settled = false;
+  int current[2] = {0, 0};  // the pid each reader is on now (0 between processes)
+  std::chrono::steady_clock::time_point deadline;
+};
+
+// Classifies and stats (once per region per reader, through `cache`) every shared mapping of one
+// process's maps text.
+void ParseRaw(int pid, const std::string& text, Raw& r, std::map<std::pair<uint64_t, uint64_t>, std::pair<int, struct stat>>& cache) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    const char* line = text.data() + pos;
+    size_t len = end - pos;
+    pos = end + 1;
+    size_t f[5][2];
+    size_t i = 0;
+    int field = 0;
+    for (; field < 5 && i < len; field++) {
+      while (i < len && line[i] == ' ') i++;
+      f[field][0] = i;
+      while (i < len && line[i] != ' ') i++;
+      f[field][1] = i;
+    }
+    if (field < 5) continue;
+    const char* perms = line + f[1][0];
+    if (f[1][1] - f[1][0] < 4 || perms[3] != 's') continue;  // only MAP_SHARED
+    while (i < len && line[i] == ' ') i++;
+    if (i >= len) continue;
+    std::string path(line + i, len - i);
+    if (path.compare(0, 5, "/SYSV") == 0) {
+      // Which segment ids this process maps, so that callers count attachments per namespace.
+      r.sysv.emplace_back(pid, std::strtoull(std::string(line + f[4][0], f[4][1] - f[4][0]).c_str(), nullptr, 10));
+      continue;
+    }
+    if (path.compare(0, 9, "/dev/shm/") == 0 && path.find('/', 9) == std::string::npos) {
+      // A POSIX object (its name, without " (deleted)"): listed by its own kind, mapped by pid.
+      std::string file = path.substr(9);
+      if (EndsWith(file, " (deleted)")) file.resize(file.size() - 10);
+      r.devShm.push_back(std::move(file));
+      continue;
+    }
+    RawMap m;
+    if (!Classify(path, m.kind, m.name, m.deleted)) continue;
+    const char* addr = line + f[0][0];
+    size_t addrLen = f[0][1] - f[0][0];
+    const char* dash = static_cast<const char*>(std::memchr(addr, '-', addrLen));
+    uint64_t major, minor;
+    if (dash == nullptr || !ParseHex(addr, static_cast<size_t>(dash - addr), m.start) ||
+        !ParseHex(dash + 1, addrLen - static_cast<size_t>(dash - addr) - 1, m.end) || m.end < m.start) {
+      continue;
+    }
+    if (!ParseHex(line + f[2][0], f[2][1] - f[2][0], m.offset)) continue;
+    const char* dev = line + f[3][0];
+    size_t devLen = f[3][1] - f[3][0];
+    const char* colon = static_cast<const char*>(std::memchr(dev, ':', devLen));
+    if (colon == nullptr || !ParseHex(dev, static_cast<size_t>(colon - dev), major) ||
+        !ParseHex(colon + 1, devLen - static_cast<size_t>(colon - dev) - 1, minor)) {
+      continue;
+    }
+    char* endp = nullptr;
+    std::string inoText(line + f[4][0], f[4][1] - f[4][0]);
+    m.ino = std::strtoull(inoText.c_str(), &endp, 10);
+    if (endp == inoText.c_str() || m.ino == 0) continue;
+    m.dev = makedev(major, minor);
+    m.writable = perms[1] == 'w';
+    auto key = std::make_pair(m.dev, m.ino);
+    auto hit = cache.find(key);
+    if (hit == cache.end()) {
+      // Size and owner: the file at its path when it is the same inode, else the mapping's own
+      // file through map_files (needs CAP_SYS_ADMIN). Never opens anything.
+      std::pair<int, struct stat> res{0, {}};
+      struct stat st;
+      if (m.kind == RegionKind::kFile && !m.deleted && lstat(m.name.c_str(), &st) == 0 && st.st_dev == m.dev && st.st_ino == m.ino) {
+        res = {S_ISREG(st.st_mode) ? 1 : 2, st};
+      } else {
+        char mf[96];
+        std::snprintf(mf, sizeof mf, "/proc/%d/map_files/%llx-%llx", pid, static_cast<unsigned long long>(m.start),
+                      static_cast<unsigned long long>(m.end));
+        if (stat(mf, &st) == 0 && st.st_dev == m.dev && st.st_ino == m.ino) res = {S_ISREG(st.st_mode) ? 1 : 2, st};
+      }
+      hit = cache.emplace(key, res).first;
+    }
+    m.statState = hit->second.first;
+    m.st = hit->second.second;
+    r.maps.push_back(std::move(m));
+  }
+}
+
+bool HasShared(const Raw& r) { return !r.maps.empty() || !r.sysv.empty() || !r.devShm.empty() || !r.fds.empty(); }
+
+void ReadFds(const std::string& base, Raw& r) {
+  std::string dirPath = base + "/fd";
+  int dfd = open(dirPath.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return;  // not ours to read: its maps were, which is what we count
+  DIR* dir = fdopendir(dfd);
+  if (dir == nullptr) {
+    close(dfd);
+    return;
+  }
+  size_t seen = 0;
+  char link[512];
+  while (struct dirent* e = readdir(dir)) {
+    if (e->d_name[0] == '.') continue;
+    if (++seen > kMaxFds) break;
+    ssize_t n = readlinkat(dfd, e->d_name, link, sizeof link - 1);
+    if (n <= 7) continue;
+    link[n] = '\0';
+    if (std::strncmp(link, "/memfd:", 7) != 0) continue;
+    RawFd f;
+    // fstatat follows the fd's magic link to the memfd itself; it opens nothing.
+    if (fstatat(dfd, e->d_name, &f.st, 0) < 0 || !S_ISREG(f.st.st_mode)) continue;
+    f.name.assign(link + 7, static_cast<size_t>(n) - 7);
+    if (EndsWith(f.name, " (deleted)")) f.name.resize(f.name.size() - 10);
+    f.fd = std::atoi(e->d_name);
+    r.fds.push_back(std::move(f));
+  }
+  closedir(dir);
+}
+
+void ReadProcess(int pid, Raw& r, std::map<std::pair<uint64_t, uint64_t>, std::pair<int, struct stat>>& cache) {
+  std::string base = "/proc/" + std::to_string(pid);
+  std::string text;
+  if (!ReadProcFile(base + "/maps", text)) {
+    r.state = errno == ENOENT || errno == ESRCH ? Raw::kGone : Raw::kUnreadable;
+    return;
+  }
+  r.state = Raw::kRead;
+  r.ipcNs = NsInode(base + "/ns/ipc");
+  r.mntNs = NsInode(base + "/ns/mnt");
+  ParseRaw(pid, text, r, cache);
+  ReadFds(base, r);
+  if (HasShared(r)) r.command = Command(pid);
+}
+
+// One reader: every `step`-th pid from `from`, until done or settled (the caller answered).
+void Reader(std::shared_ptr<ReadState> st, int slot, size_t from, size_t step) {
+  std::map<std::pair<uint64_t, uint64_t>, std::pair<int, struct stat>> cache;
+  for (size_t i = from; i < st->pids.size(); i += step) {
+    int pid = st->pids[i];
+    {
+      std::lock_guard<std::mutex> lock(st->mutex);
+      if (st->settled || std::chrono::steady_clock::now() >= st->deadline) break;
+      st->current[slot] = pid;
+    }
+    if (!IsStuck(pid)) {
+      ReadProcess(pid, st->raw[i], cache);
+      st->done[i].store(true, std::memory_order_release);
+    }
+    std::lock_guard<std::mutex> lock(st->mutex);
+    st->current[slot] = 0;
+    if (st->settled) {
+      std::lock_guard<std::mutex> l2(gStuckMutex);
+      gStuck.erase(pid);  // answered without us meanwhile: no longer stuck
+    }
+  }
+  std::lock_guard<std::mutex> lock(st->mutex);
+  st->running--;
+  st->cv.notify_all();
+}
+
+class Scanner {
+ public:
+  Scanner(std::vector<int> only, int64_t budgetMs) : only_(std::move(only)), budgetMs_(budgetMs) {}
+
+  void Run() {
+    selfIpc_ = NsInode("/proc/self/ns/ipc");
+    selfMnt_ = NsInode("/proc/self/ns/mnt");
+    auto st = std::make_shared<ReadState>();
+    st->pids = only_;
+    if (st->pids.empty()) {
+      DIR* dir = opendir("/proc");
+      if (dir == nullptr) return;  // no /proc: nothing is known to map anything
+      while (struct dirent* e = readdir(dir)) {
+        char* endp = nullptr;
+        long pid = std::strtol(e->d_name, &endp, 10);
+        if (endp == e->d_name || *endp != '\0' || pid <= 0 || pid > (1L << 22)) continue;
+        st->pids.push_back(static_cast<int>(pid));
+      }
+      closedir(dir);
+    }
+    size_t n = st->pids.size();
+    st->raw.resize(n);
+    st->done.reset(new std::atomic<bool>[n]);
+    for (size_t i = 0; i < n; i++) st->done[i].store(false);
+    st->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budgetMs_);
+    // Two readers split the processes (most of the cost is the kernel producing maps and fd
+    // links); the merge below goes in pid order, so the result does not depend on timing.
+    unsigned workers = n > 64 ? 2 : 1;
+    for (unsigned w = 0; w < workers; w++) {
+      try {
+        std::lock_guard<std::mutex> lock(st->mutex);
+        std::thread(Reader, st, static_cast<int>(w), w, workers).detach();
+        st->running++;
+      } catch (const std::system_error&) {
+        if (w == 0) return;  // no thread at all: nothing read
+        // one reader fewer: the pids it would have read are reported as slow
+      }
+    }
+    {
+      std::unique_lock<std::mutex> lock(st->mutex);
+      st->cv.wait_until(lock, st->deadline + std::chrono::milliseconds(50), [&] { return st->running == 0; });
+      st->settled = true;
+      for (int pid : st->current) {
+        if (pid == 0) continue;
+        std::lock_guard<std::mutex> l2(gStuckMutex);
+        gStuck.insert(pid);
+      }
+    }
+    for (size_t i = 0; i < n; i++) {
+      if (!st->done[i].load(std::memory_order_acquire)) {
+        slow_.push_back(st->pids[i]);
+        continue;
+      }
+      Merge(st->pids[i], st->raw[i]);
+    }
+    Complete();
+  }
+
+  std::vector<Region> regions_;
+  std::vector<MapRow> maps_;
+  std::vector<FdRow> fds_;
+  std::vector<SysvRow> sysv_;
+  std::vector<std::pair<int, std::string>> devShm_;
+  std::vector<Proc> procs_;
+  std::vector<int> slow_;
+  int unreadable_ = 0;
+  uint64_t selfIpc_ = 0, selfMnt_ = 0;
+
+ private:
+  size_t RegionOf(RegionKind kind, uint64_t dev, uint64_t ino, const std::string& name, bool deleted) {
+    auto key = std::make_pair(dev, ino);
+    auto it = index_.find(key);
+    if (it != index_.end()) return it->second;
+    regions_.push_back(Region{kind, dev, ino, name, deleted});
+    index_[key] = regions_.size() - 1;
+    return regions_.size() - 1;
+  }
+
+  void Fill(Region& reg, const struct stat& st) {
+    reg.statKnown = true;
+    reg.size = static_cast<uint64_t>(st.st_size);
+    reg.uid = st.st_uid;
+    reg.gid = st.st_gid;
+    reg.mode = st.st_mode & 07777;
+  }
+
+  void Merge(int pid, Raw& r) {
+    if (r.state == Raw::kGone) return;  // ended meanwhile
+    if (r.state == Raw::kUnreadable) {
+      unreadable_++;  // counted, not named
+      return;
+    }
+    Proc p;
+    p.pid = pid;
+    p.ipcNs = r.ipcNs;
+    p.mntNs = r.mntNs;
+    p.hit = HasShared(r);
+    p.command = std::move(r.command);
+    for (auto& s : r.sysv) sysv_.push_back(SysvRow{s.first, s.second});
+    for (auto& d : r.devShm) devShm_.emplace_back(pid, std::move(d));
+    for (const RawMap& m : r.maps) {
+      size_t reg = RegionOf(m.kind, m.dev, m.ino, m.name, m.deleted);
+      maps_.push_back(MapRow{reg, pid, m.start, m.end, m.offset, m.writable});
+      Region& rg = regions_[reg];
+      if (m.statState == 2) nonRegular_.insert(reg);  // a device node mapped shared (a GPU): not ours
+      if (!rg.statKnown && m.statState == 1) Fill(rg, m.st);
+      uint64_t extent = m.offset + (m.end - m.start);
+      if (!rg.statKnown && extent > rg.size) rg.size = extent;
+    }
+    for (const RawFd& f : r.fds) {
+      size_t reg = RegionOf(RegionKind::kMemfd, f.st.st_dev, f.st.st_ino, f.name, false);
+      if (regions_[reg].kind != RegionKind::kMemfd) continue;
+      Fill(regions_[reg], f.st);
+      fds_.push_back(FdRow{reg, pid, f.fd});
+    }
+    procs_.push_back(std::move(p));
+  }
+
+  void Complete() {
+    // Drop device nodes: renumber the regions that stay.
+    if (nonRegular_.empty()) return;
+    std::vector<size_t> remap(regions_.size(), SIZE_MAX);
+    std::vector<Region> kept;
+    for (size_t i = 0; i < regions_.size(); i++) {
+      if (nonRegular_.count(i)) continue;
+      remap[i] = kept.size();
+      kept.push_back(regions_[i]);
+    }
+    regions_.swap(kept);
+    std::vector<MapRow> maps;
+    for (MapRow m : maps_) {
+      if (remap[m.region] == SIZE_MAX) continue;
+      m.region = remap[m.region];
+      maps.push_back(m);
+    }
+    maps_.swap(maps);
+    std::vector<FdRow> fds;
+    for (FdRow f : fds_) {
+      if (remap[f.region] == SIZE_MAX) continue;
+      f.region = remap[f.region];
+      fds.push_back(f);
+    }
+    fds_.swap(fds);
+  }
+
+  std::vector<int> only_;
+  int64_t budgetMs_;
+  std::map<std::pair<uint64_t, uint64_t>, size_t> index_;
+  std::set<size_t> nonRegular_;
+};
+
+// Numbers per mapping row: region, pid, start (high 32 bits), start (low 32 bits), length, offset, writable.
+constexpr size_t kMapFields = 7;
+
+class SharedScanWorker : public Napi::AsyncWorker {
+ public:
+  SharedScanWorker(Napi::Env env, std::vector<int> pids, int64_t budgetMs)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), scanner_(std::move(pids), budgetMs) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override { scanner_.Run(); }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    auto num = [&](uint64_t v) { return Napi::Number::New(env, static_cast<double>(v)); };
+    Napi::Array regions = Napi::Array::New(env, scanner_.regions_.size());
+    for (size_t i = 0; i < scanner_.regions_.size(); i++) {
+      const Region& r = scanner_.regions_[i];
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("kind", KindName(r.kind));
+      o.Set("dev", num(r.dev));
+      o.Set("ino", num(r.ino));
+      o.Set("name", Napi::String::New(env, r.name));
+      o.Set("deleted", r.deleted);
+      o.Set("statKnown", r.statKnown);
+      o.Set("size", num(r.size));
+      o.Set("uid", r.uid);
+      o.Set("gid", r.gid);
+      o.Set("mode", r.mode);
+      regions.Set(i, o);
+    }
+    // Mappings and fds are many (500 processes x 50 regions is 25 000 rows): flat numbers, not
+    // objects, so that handing them over costs one copy instead of seven property sets per row.
+    // A start address is split in two 32-bit halves (addresses may exceed 2^53).
+    Napi::Float64Array maps = Napi::Float64Array::New(env, scanner_.maps_.size() * kMapFields);
+    for (size_t i = 0; i < scanner_.maps_.size(); i++) {
+      const MapRow& m = scanner_.maps_[i];
+      double* row = maps.Data() + i * kMapFields;
+      row[0] = static_cast<double>(m.region);
+      row[1] = m.pid;
+      row[2] = static_cast<double>(m.start >> 32);
+      row[3] = static_cast<double>(m.start & 0xffffffffu);
+      row[4] = static_cast<double>(m.end - m.start);
+      row[5] = static_cast<double>(m.offset);
+      row[6] = m.writable ? 1 : 0;
+    }
+    Napi::Float64Array fds = Napi::Float64Array::New(env, scanner_.fds_.size() * 3);
+    for (size_t i = 0; i < scanner_.fds_.size(); i++) {
+      const FdRow& f = scanner_.fds_[i];
+      fds[i * 3] = static_cast<double>(f.region);
+      fds[i * 3 + 1] = f.pid;
+      fds[i * 3 + 2] = f.fd;
+    }
+    Napi::Float64Array sysv = Napi::Float64Array::New(env, scanner_.sysv_.size() * 2);
+    for (size_t i = 0; i < scanner_.sysv_.size(); i++) {
+      sysv[i * 2] = scanner_.sysv_[i].pid;
+      sysv[i * 2 + 1] = static_cast<double>(scanner_.sysv_[i].shmid);
+    }
+    Napi::Float64Array procs = Napi::Float64Array::New(env, scanner_.procs_.size() * 3);
+    Napi::Array commands = Napi::Array::New(env);
+    uint32_t nCommands = 0;
+    for (size_t i = 0; i < scanner_.procs_.size(); i++) {
+      const Proc& p = scanner_.procs_[i];
+      procs[i * 3] = p.pid;
+      procs[i * 3 + 1] = static_cast<double>(p.ipcNs);
+      procs[i * 3 + 2] = static_cast<double>(p.mntNs);
+      if (p.hit) {
+        commands.Set(nCommands++, Napi::Number::New(env, p.pid));
+        commands.Set(nCommands++, Napi::String::New(env, p.command));
+      }
+    }
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("regions", regions);
+    result.Set("maps", maps);
+    result.Set("fds", fds);
+    result.Set("sysv", sysv);
+    Napi::Array devShm = Napi::Array::New(env, scanner_.devShm_.size() * 2);
+    for (size_t i = 0; i < scanner_.devShm_.size(); i++) {
+      devShm.Set(i * 2, scanner_.devShm_[i].first);
+      devShm.Set(i * 2 + 1, Napi::String::New(env, scanner_.devShm_[i].second));
+    }
+    result.Set("devShm", devShm);
+    result.Set("processes", procs);
+    result.Set("commands", commands);
+    result.Set("unreadable", scanner_.unreadable_);
+    Napi::Array slow = Napi::Array::New(env, scanner_.slow_.size());
+    for (size_t i = 0; i < scanner_.slow_.size(); i++) slow.Set(i, scanner_.slow_[i]);
+    result.Set("slow", slow);
+    Napi::Object self = Napi::Object::New(env);
+    self.Set("ipc", num(scanner_.selfIpc_));
+    self.Set("mnt", num(scanner_.selfMnt_));
+    result.Set("self", self);
+    deferred_.Resolve(result);
+  }
+
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Scanner scanner_;
+};
+
+// scanShared(pids?: number[], budgetMs = 2000) -> Promise<{ regions, maps, fds, sysv, devShm, processes, commands, unreadable, slow, self }>
+// Answered by the budget whatever the readers are doing: `slow` lists the pids not read by then.
+// maps, fds, sysv and processes are flat Float64Arrays (see OnOK); commands is [pid, text, pid, text, …].
+Napi::Value ScanShared(const Napi::CallbackInfo& info) {
+  const char* usage = "scanShared(pids?, budgetMs?)";
+  std::vector<int> pids;
+  if (info.Length() > 0 && !info[0].IsUndefined()) {
+    if (!info[0].IsArray()) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": pids must be an array");
+    Napi::Array a = info[0].As<Napi::Array>();
+    if (a.Length() > 100000) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": too many pids");
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      Napi::Value v = a.Get(i);
+      if (!v.IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": pids must be numbers");
+      double d = v.As<Napi::Number>().DoubleValue();
+      if (!(d >= 1 && d <= (1 << 22)) || static_cast<int>(d) != d) {
+        throw Napi::TypeError::New(info.Env(), std::string(usage) + ": a pid is out of range");
+      }
+      pids.push_back(static_cast<int>(d));
+    }
+    if (pids.empty()) pids.push_back(-1);  // asked about no process: scan none (-1 never exists)
+  }
+  int64_t budgetMs = 2000;
+  if (info.Length() > 1 && !info[1].IsUndefined()) budgetMs = IntArg(info, 1, "budgetMs", 1, 60000, usage);
+  auto* worker = new SharedScanWorker(info.Env(), std::move(pids), budgetMs);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+// pread/pwrite in a loop (a signal may interrupt, one call moves at most ~2 GiB).
+template <typename Io, typename Ptr>
+int64_t FullIo(Io io, int fd, Ptr buf, size_t length, uint64_t offset) {
+  size_t done = 0;
+  while (done < length) {
+    size_t chunk = std::min<size_t>(length - done, size_t{1} << 30);
+    ssize_t n = io(fd, buf + done, chunk, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (done > 0 && errno == EIO) break;  // /proc/PID/mem past a hole: what was read stays
+      return -1;
+    }
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  return static_cast<int64_t>(done);
+}
+
+// new RegionFile(path, readWrite, dev, ino, base, length)
+//   length < 0: a file (regular, checked to be inode `ino` on `dev` unless ino is 0); size from fstat.
+//   length >= 0: /proc/PID/mem, offsets counted from address `base` (a hex string), at most length.
+class RegionFile : public Napi::ObjectWrap<RegionFile> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "RegionFile",
+                       {
+                           InstanceAccessor<&RegionFile::ReadOnly>("readOnly"),
+                           InstanceMethod<&RegionFile::Size>("size"),
+                           InstanceMethod<&RegionFile::Stat>("stat"),
+                           InstanceMethod<&RegionFile::Read>("read"),
+                           InstanceMethod<&RegionFile::ReadInto>("readInto"),
+                           InstanceMethod<&RegionFile::Write>("write"),
+                           InstanceMethod<&RegionFile::Close>("close"),
+                       });
+  }
+
+  explicit RegionFile(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RegionFile>(info) {
+    const char* usage = "new RegionFile(path, readWrite, dev, ino, base, length)";
+    Napi::Env env = info.Env();
+    ExpectArgs(info, 6, usage);
+    path_ = StringArg(info, 0, "path", 4096, usage);
+    readWrite_ = BoolArg(info, 1, "readWrite", usage);
+    int64_t dev = IntArg(info, 2, "dev", 0, kMaxSafeInteger, usage);
+    int64_t ino = IntArg(info, 3, "ino", 0, kMaxSafeInteger, usage);
+    std::string base = StringArg(info, 4, "base", 18, usage);
+    length_ = IntArg(info, 5, "length", -1, kMaxSafeInteger, usage);
+    if (path_.empty() || path_[0] != '/') throw Napi::TypeError::New(env, std::string(usage) + ": path must be absolute");
+    bool mem = length_ >= 0;
+    if (mem) {
+      if (base.compare(0, 2, "0x") != 0 || !ParseHex(base.data() + 2, base.size() - 2, base_) ||
+          base_ > static_cast<uint64_t>(INT64_MAX) - static_cast<uint64_t>(length_)) {
+        throw Napi::TypeError::New(env, std::string(usage) + ": base must be a hex address");
+      }
+    }
+    // A file named by the user must not be a symlink planted in its place (O_NOFOLLOW), nor a FIFO
+    // that would block the open (O_NONBLOCK). /proc's fd and map_files entries are magic links:
+    // they are followed, and the inode check below says whether we reached the object asked for.
+    bool magic = path_.compare(0, 6, "/proc/") == 0;
+    int flags = (readWrite_ ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (magic ? 0 : O_NOFOLLOW);
+    fd_ = open(path_.c_str(), flags);
+    if (fd_ < 0) ThrowErrno(env, "open", errno, path_);
+    if (mem) return;
+    struct stat st;
+    if (fstat(fd_, &st) < 0) {
+      int err = errno;
+      CloseNow();
+      ThrowErrno(env, "fstat", err, path_);
+    }
+    if (!S_ISREG(st.st_mode)) {
+      CloseNow();
+      ThrowErrno(env, "open", EINVAL, path_ + " is not a regular file");
+    }
+    if (ino != 0 && (st.st_ino != static_cast<ino_t>(ino) || st.st_dev != static_cast<dev_t>(dev))) {
+      CloseNow();
+      ThrowErrno(env, "open", ESTALE, path_ + " is another file now");
+    }
+    // O_NONBLOCK only guarded the open; reads of a regular file ignore it, but clear it anyway.
+    fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) & ~O_NONBLOCK);
+  }
+
+  ~RegionFile() override { CloseNow(); }
+
+ private:
+  void CloseNow() {
+    if (fd_ >= 0) {
+      close(fd_);
+      fd_ = -1;
+    }
+  }
+
+  void RequireOpen(Napi::Env env, const char* what) {
+    if (fd_ < 0) ThrowErrno(env, what, EBADF, path_ + " is closed");
+  }
+
+  int64_t CurrentSize(Napi::Env env) {
+    if (length_ >= 0) return length_;
+    struct stat st;
+    if (fstat(fd_, &st) < 0) ThrowErrno(env, "fstat", errno, path_);
+    return st.st_size;
+  }
+
+  void RequireRange(Napi::Env env, const char* what, int64_t offset, int64_t length, int64_t size) {
+    if (offset > size || length > size - offset) {
+      ThrowErrno(env, what, ERANGE,
+                 "offset " + std::to_string(offset) + " length " + std::to_string(length) + " is outside the region of " +
+                     std::to_string(size) + " bytes");
+    }
+  }
+
+  uint64_t Pos(int64_t offset) const { return (length_ >= 0 ? base_ : 0) + static_cast<uint64_t>(offset); }
+
+  Napi::Value ReadOnly(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !readWrite_); }
+
+  Napi::Value Size(const Napi::CallbackInfo& info) {
+    RequireOpen(info.Env(), "fstat");
+    return Napi::Number::New(info.Env(), static_cast<double>(CurrentSize(info.Env())));
+  }
+
+  // stat() -> { size, links }: links 0 once a file's last name is gone (always 0 for memfd/anon).
+  Napi::Value Stat(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    RequireOpen(env, "fstat");
+    struct stat st;
+    if (fstat(fd_, &st) < 0) ThrowErrno(env, "fstat", errno, path_);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("size", Napi::Number::New(env, static_cast<double>(length_ >= 0 ? length_ : st.st_size)));
+    o.Set("links", Napi::Number::New(env, static_cast<double>(st.st_nlink)));
+    return o;
+  }
+
+  Napi::Value Read(const Napi::CallbackInfo& info) {
+    const char* usage = "region.read(offset, length)";
+    ExpectArgs(info, 2, usage);
+    int64_t offset = IntArg(info, 0, "offset", 0, kMaxSafeInteger, usage);
+    int64_t length = IntArg(info, 1, "length", 0, int64_t{1} << 32, usage);
+    Napi::Env env = info.Env();
+    RequireOpen(env, "read");
+    RequireRange(env, "read", offset, length, CurrentSize(env));
+    Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, static_cast<size_t>(length));
+    int64_t n = FullIo(pread, fd_, out.Data(), static_cast<size_t>(length), Pos(offset));
+    if (n < 0) ThrowErrno(env, "pread", errno, path_);
+    if (n == length) return out;
+    return Napi::Buffer<uint8_t>::Copy(env, out.Data(), static_cast<size_t>(n));
+  }
+
+  Napi::Value ReadInto(const Napi::CallbackInfo& info) {
+    const char* usage = "region.readInto(target, offset)";
+    ExpectArgs(info, 2, usage);
+    Napi::Uint8Array target = BytesArg(info, 0, "target", usage);
+    int64_t offset = IntArg(info, 1, "offset", 0, kMaxSafeInteger, usage);
+    Napi::Env env = info.Env();
+    RequireOpen(env, "read");
+    int64_t size = CurrentSize(env);
+    RequireRange(env, "read", offset, 0, size);
+    size_t want = std::min<size_t>(target.ByteLength(), static_cast<size_t>(size - offset));
+    int64_t n = FullIo(pread, fd_, target.Data(), want, Pos(offset));
+    if (n < 0) ThrowErrno(env, "pread", errno, path_);
+    return Napi::Number::New(env, static_cast<double>(n));
+  }
+
+  Napi::Value Write(const Napi::CallbackInfo& info) {
+    const char* usage = "region.write(offset, bytes)";
+    ExpectArgs(info, 2, usage);
+    int64_t offset = IntArg(info, 0, "offset", 0, kMaxSafeInteger, usage);
+    Napi::Uint8Array bytes = BytesArg(info, 1, "bytes", usage);
+    Napi::Env env = info.Env();
+    RequireOpen(env, "write");
+    if (!readWrite_) ThrowErrno(env, "write", EROFS, path_ + " is open read-only");
+    RequireRange(env, "write", offset, static_cast<int64_t>(bytes.ByteLength()), CurrentSize(env));
+    int64_t n = FullIo(pwrite, fd_, static_cast<const uint8_t*>(bytes.Data()), bytes.ByteLength(), Pos(offset));
+    if (n < 0) ThrowErrno(env, "pwrite", errno, path_);
+    if (n < static_cast<int64_t>(bytes.ByteLength())) ThrowErrno(env, "pwrite", EIO, path_ + ": short write");
+    return env.Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    CloseNow();
+    return info.Env().Undefined();
+  }
+
+  std::string path_;
+  bool readWrite_ = false;
+  int64_t length_ = -1;
+  uint64_t base_ = 0;
+  int fd_ = -1;
+};
+
+}  // namespace
+
+void InitMappings(Napi::Env env, Napi::Object exports) {
+  exports.Set("scanShared", Napi::Function::New(env, ScanShared, "scanShared"));
+  exports.Set("RegionFile", RegionFile::Define(env));
+}
+
+}  // namespace shmscope

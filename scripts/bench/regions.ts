@@ -1,0 +1,70 @@
+// Listing every kind of shared memory (issue 13) on a machine where 500 processes each map 50
+// shared regions (memfd, anonymous, files), against `lsof -n -w` over the same machine state in
+// the same run; and the cost of one explorer refresh there. Prints one JSON line. Skips lsof
+// cleanly when it is not installed.
+//   node --import tsx scripts/bench/regions.ts
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as ipc from '../../extension/src/ipc';
+import { GROUPS, namespaceRecords, objectDescription, objectLabel, objectTooltip, records } from '../../extension/src/explorer/model';
+import { startRegions } from '../../test/helpers/regions';
+
+const PROCESSES = 500;
+const REGIONS = 50;
+const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+const best = async (reps: number, fn: () => unknown): Promise<number> => {
+  let min = Infinity;
+  for (let i = 0; i < reps; i++) {
+    const t = process.hrtime.bigint();
+    await fn();
+    min = Math.min(min, Number(process.hrtime.bigint() - t) / 1e9);
+  }
+  return min;
+};
+
+async function main() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'shmscope-bench-regions-'));
+  log(`starting ${PROCESSES} processes mapping ${REGIONS} shared regions each`);
+  const f = startRegions(['many', String(PROCESSES), String(REGIONS), dir]);
+  try {
+    const ready = await f.ready();
+    // Wait until every child shows (forks finish before "ready", their maps are then complete).
+    const seen = (await ipc.list(['memfd', 'anon', 'file'])).anon.find((r) => r.attachedBy.some((a) => a.pid === ready.pid));
+    if (!seen || seen.attachedBy.length < PROCESSES + 1) throw new Error(`expected ${PROCESSES + 1} mappers, saw ${seen?.attachedBy.length}`);
+    const ours = await best(5, () => ipc.list());
+    // One explorer refresh: the listing it asks for (other namespaces included), the limits, and
+    // the labels, descriptions and tooltips of every item of the tree.
+    const refresh = await best(5, async () => {
+      const [l] = await Promise.all([ipc.list(undefined, { namespaces: 'all' }), ipc.limits()]);
+      let chars = 0;
+      for (const g of GROUPS) for (const k of g.kinds) for (const r of records(l, k)) chars += objectLabel(r).length + objectDescription(r).length + objectTooltip(r).length;
+      for (const ns of l.namespaces ?? []) for (const r of namespaceRecords(ns)) chars += objectLabel(r).length;
+      return chars;
+    });
+    const which = spawnSync('sh', ['-c', 'command -v lsof'], { encoding: 'utf8' });
+    let lsof: number | undefined;
+    if (which.status === 0) {
+      lsof = await best(3, () => {
+        const r = spawnSync('lsof', ['-n', '-w'], { stdio: ['ignore', 'ignore', 'ignore'] });
+        if (r.status !== 0 && r.status !== 1) throw new Error(`lsof failed (${r.status})`);
+      });
+    } else log('lsof is not installed: regions.ratioVsLsof is skipped (apt-get install lsof)');
+    const ms = (s: number) => `${(s * 1000).toFixed(0)} ms`;
+    const out: Record<string, { value: number | string; goal: string; detail: string }> = {};
+    out['regions.ratioVsLsof'] = lsof === undefined
+      ? { value: 'skipped', goal: '≤ 0.1', detail: 'lsof is not installed' }
+      : { value: ours / lsof, goal: '≤ 0.1', detail: `list of every kind with ${PROCESSES} processes × ${REGIONS} shared regions in-process ${ms(ours)} vs lsof -n -w ${ms(lsof)}` };
+    out['regions.explorerRefreshMs'] = { value: Math.round(refresh * 1000), goal: 'shown', detail: `one explorer refresh on that machine (listing with namespaces, limits, every item's label, description and tooltip); ${((refresh / 5) * 100).toFixed(1)} % of the default 5 s interval` };
+    process.stdout.write(`${JSON.stringify(out)}\n`);
+  } finally {
+    await f.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+void main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,92 @@
+// The pure parts of memfd / anonymous / file regions and namespaces: targets, grouping the native
+// scan's flat rows into records, matching attachments within our namespaces, escaping names, the
+// schema's new bindings and the explorer's labels. No kernel objects.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { GROUPS, objectDescription, objectLabel, objectTooltip, targetOf } from '../../extension/src/explorer/model';
+import * as ipc from '../../extension/src/ipc';
+import type { RawSharedScan } from '../../extension/src/ipc/native';
+import { emptyScan } from '../../extension/src/ipc/procfs';
+import { buildRegions, withinOwnNamespaces } from '../../extension/src/ipc/regions';
+import { compileSchema, segmentFor } from '../../extension/src/shared/schema';
+
+const isIpcError = (code: string) => (e: unknown) => e instanceof ipc.IpcError && e.code === code;
+
+test('targets name regions by inode or absolute path, and round-trip', () => {
+  assert.deepEqual(ipc.parseTarget('memfd:123'), { kind: 'memfd', id: 123 });
+  assert.deepEqual(ipc.parseTarget('anon:0x10'), { kind: 'anon', id: 16 });
+  assert.deepEqual(ipc.parseTarget('file:/var/lib/app/lock.mdb'), { kind: 'file', path: '/var/lib/app/lock.mdb' });
+  for (const bad of ['memfd:0', 'memfd:x', 'anon:', 'file:relative', 'file:/a/../etc/shadow']) assert.throws(() => ipc.parseTarget(bad), isIpcError('EINVAL'), bad);
+  for (const t of ['memfd:5', 'anon:7', 'file:/x/y']) assert.equal(ipc.formatTarget(ipc.parseTarget(t)), t);
+  assert.equal(ipc.describeTarget({ kind: 'file', path: '/tmp/a\nb' }), 'file /tmp/a\\nb');
+  assert.equal(ipc.describeTarget({ kind: 'anon', id: 7 }), 'anonymous region 7');
+});
+
+const raw = (over: Partial<RawSharedScan> = {}): RawSharedScan => ({
+  regions: [
+    { kind: 'memfd', dev: 1, ino: 10, name: 'frames', deleted: false, statKnown: true, size: 8192, uid: 0, gid: 0, mode: 0o777 },
+    { kind: 'anon', dev: 1, ino: 11, name: 'dev/zero', deleted: false, statKnown: false, size: 4096, uid: 0, gid: 0, mode: 0 },
+    { kind: 'memfd', dev: 1, ino: 12, name: 'only-ours', deleted: false, statKnown: true, size: 4096, uid: 0, gid: 0, mode: 0o777 },
+  ],
+  // region, pid, start hi, start lo, length, offset, writable
+  maps: Float64Array.from([0, 200, 0x7f, 0x1000, 8192, 0, 1, 0, 100, 0x7f, 0x2000, 8192, 0, 0, 0, 100, 0, 0x5000, 4096, 0, 1, 1, 300, 0x1, 0, 4096, 0, 1]),
+  fds: Float64Array.from([0, 100, 3, 0, process.pid, 9, 2, process.pid, 10]),
+  sysv: Float64Array.from([100, 5, 100, 5, 400, 5]),
+  devShm: [100, 'ring', 400, 'ring'],
+  processes: Float64Array.from([100, 1, 2, 200, 1, 2, 300, 1, 2, 400, 9, 8]),
+  commands: [100, './producer', 200, './worker', 300, 'postgres: main', 400, 'other'],
+  unreadable: 3,
+  slow: [],
+  self: { ipc: 1, mnt: 2 },
+  ...over,
+});
+
+test('the scan\'s flat rows become records sorted by pid then address; our own fds are not holders', () => {
+  const s = buildRegions(raw(), () => 'root');
+  assert.equal(s.memfd.length, 1, 'a region held only by our own fd is not listed');
+  const m = s.memfd[0]!;
+  assert.deepEqual(m.attachedBy.map((a) => [a.pid, a.address, a.writable]), [[100, '0x5000', true], [100, '0x7f00002000', false], [200, '0x7f00001000', true]]);
+  assert.deepEqual(m.fdHolders.map((h) => [h.pid, h.fd, h.command]), [[100, 3, './producer']]);
+  assert.equal(s.anon[0]!.attachedBy[0]!.address, '0x100000000');
+  assert.equal(s.anon[0]!.user, '?', 'no stat: owner unknown');
+  assert.deepEqual([...s.maps.sysv.get(5)!], [100, 400]);
+  assert.equal(s.maps.sysvMappings.get(5), 3);
+  assert.deepEqual(s.maps.devShm.get('ring'), [100, 400]);
+  assert.equal(s.maps.commands.get(400), 'other');
+});
+
+test('attachments of processes in other namespaces are dropped, and the mapping count follows', () => {
+  const s = buildRegions(raw(), () => 'root');
+  const scan = withinOwnNamespaces(s.maps, s);
+  assert.deepEqual(scan.sysv.get(5), [100], 'pid 400 is in IPC namespace 9, not ours (1)');
+  assert.equal(scan.sysvMappings.get(5), 2);
+  assert.deepEqual(scan.devShm.get('ring'), [100], 'pid 400 is in mount namespace 8, not ours (2)');
+  const none = withinOwnNamespaces(emptyScan(), s);
+  assert.equal(none.sysv.size, 0);
+});
+
+test('schemas bind memfd "NAME", file "/path" and anon of "COMMAND"', () => {
+  const schema = compileSchema('segment A for memfd "frames" { int x @ 0; };\nsegment B for file "/var/lib/x" { int y @ 0; };\nsegment C for anon of "postgres" { int z @ 0; };');
+  assert.deepEqual(schema.diagnostics.filter((d) => d.severity === 'error'), []);
+  assert.equal(segmentFor(schema, { kind: 'memfd', value: 'frames' })?.name, 'A');
+  assert.equal(segmentFor(schema, { kind: 'file', value: '/var/lib/x' })?.name, 'B');
+  assert.equal(segmentFor(schema, { kind: 'anon', value: '/usr/lib/postgresql/bin/postgres -D /data' })?.name, 'C');
+  assert.equal(segmentFor(schema, { kind: 'anon', value: 'postgresql' }), undefined);
+  const bad = compileSchema('segment D for file "relative" { int x @ 0; };');
+  assert.match(bad.diagnostics.map((d) => d.message).join('\n'), /absolute path/);
+  const unknown = compileSchema('segment E for socket "x" { int x @ 0; };');
+  assert.match(unknown.diagnostics.map((d) => d.message).join('\n'), /expected key, id, posix, memfd, file or anon/);
+});
+
+test('the explorer labels regions as users know them, with escaped names', () => {
+  const s = buildRegions(raw(), () => 'root');
+  const m = s.memfd[0]!;
+  assert.equal(objectLabel(m), 'frames · ino 10');
+  assert.equal(objectDescription(m), '8 KiB · 2 processes · 1 fd · root');
+  assert.deepEqual(targetOf(m), { kind: 'memfd', id: 10 });
+  assert.equal(objectLabel(s.anon[0]!), 'postgres: · ino 11');
+  assert.match(objectTooltip(s.anon[0]!), /from its mappings/);
+  const evil = { ...m, name: 'x\x1b]0;pwned\x07' };
+  assert.equal(objectLabel(evil), 'x\\x1b]0;pwned\\x07 · ino 10');
+  assert.deepEqual(GROUPS.filter((g) => g.collapsed).map((g) => g.id), ['memfd', 'anon', 'file']);
+});
