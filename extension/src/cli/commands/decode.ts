@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { list, openSource, parseTarget } from '../../ipc';
 import {
-  compileSchema, decode, decodeJson, defaultSegment, findType, formatDiagnostic, segmentFor, type CheckResult, type DecodedNode, type Diagnostic, type Schema, type StructType,
+  countChecks, compileSchema, decode, decodeJson, defaultSegment, findType, formatDiagnostic, segmentFor, type CheckResult, type DecodedNode, type Diagnostic, type Schema, type StructType,
 } from '../../shared/schema';
 import { BufferSource, type ByteSource } from '../../shared/source';
 import { UserError } from '../errors';
@@ -110,8 +110,8 @@ export function register(program: Command): void {
         if (r.root) printTree(r.root, maxElements, lines, checks, diags);
         const seen = new Set<string>();
         process.stdout.write(`${lines.join('\n')}\n`);
-        const failed = checks.filter((c) => c.ok === false).length;
-        if (checks.length) process.stdout.write(`checks: ${checks.length - failed} passed, ${failed} failed\n`);
+        const n = countChecks(checks);
+        if (checks.length) process.stdout.write(`checks: ${n.ok} passed, ${n.failed} failed${n.unknown ? `, ${n.unknown} unknown` : ''}\n`);
         for (const d of diags) {
           const line = `${d.severity}: ${d.message}`;
           if (!seen.has(line)) process.stdout.write(`${line}\n`);

@@ -89,8 +89,20 @@ export function decodeJson(schema: Schema, type: string | Type | undefined, sour
   }
   const body: { [k: string]: JsonValue } = value && typeof value === 'object' && !Array.isArray(value) ? { ...value } : { value };
   body.checks = report.checks.map((c) => ({ path: c.path, kind: c.kind, ok: c.ok, expected: c.expected, actual: c.actual, ...(c.message ? { message: c.message } : {}) }));
+  body.checkCounts = countChecks(report.checks);
   body.diagnostics = report.diagnostics.map(diagJson);
   return { json: body, checks: report.checks, diagnostics: report.diagnostics };
+}
+
+/** Checks by outcome: an unknown (`?`) check is neither passed nor failed, but its own count. */
+export function countChecks(checks: readonly CheckResult[]): { ok: number; failed: number; unknown: number } {
+  let ok = 0;
+  let failed = 0;
+  for (const c of checks) {
+    if (c.ok === true) ok++;
+    else if (c.ok === false) failed++;
+  }
+  return { ok, failed, unknown: checks.length - ok - failed };
 }
 
 /** A diagnostic as JSON: severity, message, 1-based line and column. */
