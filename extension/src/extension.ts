@@ -21,8 +21,8 @@ export interface ShmscopeApi {
 
 export function activate(context: vscode.ExtensionContext): ShmscopeApi {
   try {
-    const channel = logging.activate(context);
-    inspector.activate(context, channel);
+    logging.activate(context);
+    inspector.activate(context);
     const { provider } = explorer.activate(context);
     commands.activate(context, { provider });
     schemaLanguage.activate(context).catch((e) => logging.reportError('starting the schema language server', e));

@@ -1,7 +1,7 @@
 // What the explorer shows, as pure functions of the façade's records: groups, labels,
 // descriptions, tooltips (Markdown text), icons, filtering. No vscode import, so it is unit-tested.
 import type { IpcRecord, Kind, Limit, Listing } from '../ipc/types';
-import type { Target } from '../ipc/target';
+import { hexKey } from '../ipc/target';
 
 /** The explorer's top-level groups, in display order. */
 export type GroupId = 'shm' | 'posix-shm' | 'sem' | 'posix-sem' | 'msg' | 'limits';
@@ -39,7 +39,6 @@ export function isEmpty(l: Listing): boolean {
   return l.shm.length + l.sem.length + l.msg.length + l.posixShm.length + l.posixSem.length + l.posixMq.length === 0;
 }
 
-export const hexKey = (key: number): string => `0x${(key >>> 0).toString(16).padStart(8, '0')}`;
 
 /** "4 KiB" (binary units) or "4,096 B". */
 export function formatSize(bytes: number, units: 'binary' | 'bytes' = 'binary'): string {
@@ -56,18 +55,6 @@ export function formatSize(bytes: number, units: 'binary' | 'bytes' = 'binary'):
 }
 
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
-
-/** The target naming a record, for the façade's calls. */
-export function targetOf(r: IpcRecord): Target {
-  switch (r.kind) {
-    case 'shm':
-    case 'sem':
-    case 'msg':
-      return { kind: r.kind, id: r.id };
-    default:
-      return { kind: r.kind, name: r.name };
-  }
-}
 
 /** The label users name an object by: "key 0x52494e47 · id 32770", "private · id 5", "/ring". */
 export function objectLabel(r: IpcRecord): string {

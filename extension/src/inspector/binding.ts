@@ -3,6 +3,7 @@
 // else a `segment … for key|id|posix` declaration in one of the workspace's .shms files. The text
 // comes from the open editor when the file is open (unsaved edits re-bind as you type), else disk.
 import * as vscode from 'vscode';
+import { hexKey } from '../ipc/target';
 import { readConfig, SECTION } from '../config';
 import { compileSchema, defaultSegment, findType, segmentFor, type Schema } from '../shared/schema';
 import type { SchemaBinding } from './session';
@@ -26,7 +27,7 @@ const MAX_SCHEMA_BYTES = 4 << 20;
 
 /** The text users and settings use for an identity: `key:0x52494e47`, `id:32770`, `posix:/ring`. */
 export function identityText(id: Identity): string {
-  if (id.kind === 'key') return `key:0x${(Number(id.value) >>> 0).toString(16).padStart(8, '0')}`;
+  if (id.kind === 'key') return `key:${hexKey(Number(id.value))}`;
   return id.kind === 'id' ? `id:${id.value}` : `posix:${id.value}`;
 }
 

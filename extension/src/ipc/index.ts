@@ -27,5 +27,5 @@ export {
   type ShmHandle,
   type WaitOptions,
 } from './objects';
-export { describeKind, describeTarget, formatTarget, parseNumber, parseTarget, resolveKey, type Target } from './target';
+export { describeKind, describeTarget, formatTarget, hexKey, parseNumber, parseTarget, resolveKey, targetOf, type Target } from './target';
 export * from './types';

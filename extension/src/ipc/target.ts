@@ -62,9 +62,35 @@ export function parseTarget(text: string, hint?: Kind): Target {
   throw userError('EINVAL', 'target', `unknown target kind "${prefix}": ${USAGE}`);
 }
 
+/** A System V key as users write it: `0x52494e47` (eight hex digits). The one formatter of keys. */
+export const hexKey = (key: number): string => `0x${(key >>> 0).toString(16).padStart(8, '0')}`;
+
+const SYSV_KINDS: readonly string[] = ['shm', 'sem', 'msg'];
+const POSIX_KINDS: readonly string[] = ['posix-shm', 'posix-sem', 'posix-mq'];
+
+/**
+ * The object a command argument names: a target text ("sem:5"), a Target, a listing record, or
+ * something holding one (a tree node's `record`, a menu item's `target`). Undefined when it names
+ * none; a malformed target text throws its one-line sentence.
+ */
+export function targetOf(arg: unknown, hint?: Kind, depth = 0): Target | undefined {
+  if (typeof arg === 'string') return parseTarget(arg, hint);
+  if (typeof arg !== 'object' || arg === null || depth > 3) return undefined;
+  const o = arg as Record<string, unknown>;
+  if (typeof o.kind === 'string' && SYSV_KINDS.includes(o.kind) && typeof o.id === 'number') return { kind: o.kind, id: o.id } as SysvTarget;
+  if (typeof o.kind === 'string' && POSIX_KINDS.includes(o.kind) && typeof o.name === 'string') return { kind: o.kind, name: o.name } as PosixTarget;
+  for (const k of ['record', 'target', 'item', 'data']) {
+    if (k in o) {
+      const t = targetOf(o[k], hint, depth + 1);
+      if (t) return t;
+    }
+  }
+  return undefined;
+}
+
 /** Finds the System V object with this key. */
 export function resolveKey(key: number, hint?: Kind): Target {
-  const hex = `0x${key.toString(16).padStart(8, '0')}`;
+  const hex = hexKey(key);
   if (key === 0) throw userError('EINVAL', 'target', `key 0 (IPC_PRIVATE) names no object: use its id instead`);
   const kinds: SysvKind[] = hint === 'shm' || hint === 'sem' || hint === 'msg' ? [hint] : ['shm', 'sem', 'msg'];
   const found: Target[] = [];

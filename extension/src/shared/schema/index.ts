@@ -89,7 +89,6 @@ export function decodeJson(schema: Schema, type: string | Type | undefined, sour
   }
   const body: { [k: string]: JsonValue } = value && typeof value === 'object' && !Array.isArray(value) ? { ...value } : { value };
   body.checks = report.checks.map((c) => ({ path: c.path, kind: c.kind, ok: c.ok, expected: c.expected, actual: c.actual, ...(c.message ? { message: c.message } : {}) }));
-  body.checkCounts = countChecks(report.checks);
   body.diagnostics = report.diagnostics.map(diagJson);
   return { json: body, checks: report.checks, diagnostics: report.diagnostics };
 }
