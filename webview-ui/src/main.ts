@@ -104,7 +104,7 @@ main.append(splitter(main, side, vscode), side);
 document.body.append(status.banner, toolbar.element, gotoBar.element, findBar.element, main, status.element);
 
 wireInput(page);
-const targets = { toolbar, goto: gotoBar, find: findBar, bookmarks };
+const targets = { tab: vscode, toolbar, goto: gotoBar, find: findBar, bookmarks };
 wireHostNotes(page, targets);
 window.addEventListener('message', (e: MessageEvent<unknown>) => void ch.receive(e.data));
 

@@ -5,9 +5,12 @@ import type { FindBar, GotoBar } from './bars';
 import type { BookmarkList } from './bookmarks';
 import { markOnce } from './marks';
 import type { Page } from './page';
+import type { TabState } from './splitter';
 import type { Toolbar } from './toolbar';
 
 export interface NoteTargets {
+  /** The tab's saved state: it names the object, so a reloaded window can reopen it. */
+  tab: TabState;
   toolbar: Toolbar;
   goto: GotoBar;
   find: FindBar;
@@ -18,6 +21,7 @@ export interface NoteTargets {
 export function applyInit(page: Page, t: NoteTargets, m: InitParams): void {
   const { state, grid, view, reader } = page;
   t.toolbar.setMode(m.readOnly);
+  t.tab.setState({ ...(t.tab.getState() as object | undefined), target: m.target });
   markOnce('initAt');
   if (m.openedAt !== undefined) markOnce('openedAt', m.openedAt);
   const sizeChanged = m.size !== state.size;

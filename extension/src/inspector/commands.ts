@@ -18,11 +18,13 @@ export function activate(context: vscode.ExtensionContext): void {
   const command = <A extends unknown[], R>(id: string, what: string, body: (...args: A) => Promise<R> | R) => registerCommand(context, id, what, body);
   command('shmscope.openInspector', 'Open Inspector', async (arg?: unknown) => {
     const t = arg === undefined ? await pickTarget() : inspectable(arg);
+    // Where the first-paint figure starts: the handler's entry, or the moment the pick answered.
+    const openedAt = Date.now();
     if (!t) {
       if (arg !== undefined) throw new Error('Open Inspector works on a shared memory segment or POSIX shared memory object.');
       return undefined;
     }
-    const p = await openInspector(t, false);
+    const p = await openInspector(t, false, openedAt);
     return { target: p.options.target };
   });
   command('shmscope.openInspectorReadWrite', 'Open Read-Write', async (arg?: unknown, opts?: { confirmed?: boolean }) => {

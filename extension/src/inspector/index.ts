@@ -1,5 +1,6 @@
 // The inspector feature: one tab per object (reused when opened again), read-write after
-// confirmation, snapshots, peeked messages; its commands are in commands.ts.
+// confirmation, snapshots, peeked messages; its commands are in commands.ts, the editors VS Code
+// manages (.shmsnap files, tabs restored after a reload) in editors.ts.
 import * as vscode from 'vscode';
 import * as ipc from '../ipc';
 import { log } from '../log';
@@ -7,7 +8,8 @@ import { compileSchema } from '../shared/schema';
 import { schemaFiles, schemaText } from './binding';
 import { SnapshotFileSource } from './files';
 import * as commands from './commands';
-import { InspectorPanel } from './panel';
+import * as editors from './editors';
+import { InspectorPanel, type PanelOptions } from './panel';
 import type { InspectorSource } from './session';
 
 let ctx: vscode.ExtensionContext | undefined;
@@ -37,14 +39,14 @@ export async function pickTarget(): Promise<ipc.Target | undefined> {
   return pick?.target;
 }
 
-function need(): { context: vscode.ExtensionContext; log: typeof log } {
+function need(): { context: vscode.ExtensionContext } {
   if (!ctx) throw new Error('the inspector is not activated');
-  return { context: ctx, log };
+  return { context: ctx };
 }
 
 /** Opens (or reveals) the inspector tab of a live object. */
-export async function openInspector(target: ipc.Target, readWrite: boolean): Promise<InspectorPanel> {
-  const { context, log: out } = need();
+export async function openInspector(target: ipc.Target, readWrite: boolean, openedAt?: number): Promise<InspectorPanel> {
+  const { context } = need();
   const key = ipc.formatTarget(target);
   const existing = InspectorPanel.get(key);
   if (existing && (!readWrite || !existing.session.readOnly)) {
@@ -58,13 +60,25 @@ export async function openInspector(target: ipc.Target, readWrite: boolean): Pro
     existing.reveal();
     return existing;
   }
+  return InspectorPanel.create(context, { ...liveOptions(target, source), ...(openedAt !== undefined ? { openedAt } : {}) });
+}
+
+/** How a tab shows a live object: keyed by its target, named as users name it, bound by its identity. */
+export function liveOptions(target: ipc.Target, source: InspectorSource): PanelOptions {
+  const key = ipc.formatTarget(target);
   let identity: ReturnType<typeof ipc.schemaIdentity>;
   try {
     identity = ipc.schemaIdentity(target);
   } catch (e) {
-    out.warn(`inspector ${key}: no key to bind a schema by: ${(e as Error).message}`);
+    log.warn(`inspector ${key}: no key to bind a schema by: ${(e as Error).message}`);
   }
-  return InspectorPanel.create(context, { key, target: key, title: ipc.describeTarget(target), source, live: true, ...(identity ? { identity } : {}) });
+  return { key, target: key, title: ipc.describeTarget(target), source, live: true, ...(identity ? { identity } : {}) };
+}
+
+/** How a tab shows a snapshot file (read-only, not live). */
+export function snapshotOptions(path: string, key = `file:${path}`): PanelOptions {
+  const source = new SnapshotFileSource(path);
+  return { key, target: `file:${path}`, title: `${path.split('/').pop()} (${source.header.target}, ${source.header.time})`, source, live: false };
 }
 
 /** Asks which schema (a workspace .shms file, or one browsed to) and which type decodes the tab. */
@@ -97,7 +111,7 @@ export async function pickBinding(p: InspectorPanel): Promise<{ file: vscode.Uri
 
 /** Opens bytes that are not a live object (a peeked message), read-only, in an inspector tab. */
 export function openBytes(key: string, title: string, bytes: Uint8Array): InspectorPanel {
-  const { context, log: out } = need();
+  const { context } = need();
   InspectorPanel.get(key)?.dispose();
   const copy = bytes.slice();
   const source: InspectorSource = {
@@ -114,15 +128,13 @@ export function openBytes(key: string, title: string, bytes: Uint8Array): Inspec
 
 /** Opens a snapshot file read-only. */
 export function openSnapshot(path: string): InspectorPanel {
-  const { context, log: out } = need();
-  const key = `file:${path}`;
-  const existing = InspectorPanel.get(key);
+  const { context } = need();
+  const existing = InspectorPanel.get(`file:${path}`);
   if (existing) {
     existing.reveal();
     return existing;
   }
-  const source = new SnapshotFileSource(path);
-  return InspectorPanel.create(context, { key, target: key, title: `${path.split('/').pop()} (${source.header.target}, ${source.header.time})`, source, live: false });
+  return InspectorPanel.create(context, snapshotOptions(path));
 }
 
 export function activePanel(): InspectorPanel {
@@ -140,4 +152,5 @@ export async function pickSnapshot(title: string): Promise<string | undefined> {
 export function activate(context: vscode.ExtensionContext): void {
   ctx = context;
   commands.activate(context);
+  editors.activate(context);
 }

@@ -45,6 +45,8 @@ export interface PanelOptions {
   live: boolean;
   /** How `segment … for` names the object (live objects); schemas bind through it. */
   identity?: Identity;
+  /** When the command that opened it started (wall clock), for the page's first-paint figure. */
+  openedAt?: number;
 }
 
 /** What the tab's webview may load and run. */
@@ -159,6 +161,7 @@ export class InspectorPanel {
       title: options.title,
       bytesPerRow: settings.bytesPerRow,
       refreshMs: options.live ? settings.refreshMs : 0,
+      ...(options.openedAt !== undefined ? { openedAt: options.openedAt } : {}),
     }, {
       post: (m) => {
         if (this.disposed) return;

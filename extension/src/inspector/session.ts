@@ -40,6 +40,8 @@ export interface SessionInfo {
   title: string;
   bytesPerRow: number;
   refreshMs: number;
+  /** When the command that opened the view started (wall clock). */
+  openedAt?: number;
 }
 
 const fail = (code: string, message: string) => Object.assign(new Error(message), { code });
@@ -116,7 +118,7 @@ export class InspectorSession {
 
   /** What (re)configures the page. */
   init(): InitParams {
-    return { target: this.info.target, title: this.info.title, size: this.lastStatus.size, readOnly: this.source.readOnly, bytesPerRow: this.info.bytesPerRow, refreshMs: this.info.refreshMs };
+    return { target: this.info.target, title: this.info.title, size: this.lastStatus.size, readOnly: this.source.readOnly, bytesPerRow: this.info.bytesPerRow, refreshMs: this.info.refreshMs, ...(this.info.openedAt !== undefined ? { openedAt: this.info.openedAt } : {}) };
   }
 
   /** The schema bound to this view, if any. */

@@ -159,4 +159,17 @@ describe('inspector in the workbench', { timeout: 600_000 }, () => {
     await page.locator('.tab', { hasText: `segment ${small.id}` }).click();
     await openInspector(small.id);
   }));
+
+  it('inspector tabs survive a window reload: a live object reopens, a removed one says so', () => step('reload', async () => {
+    await page.reload();
+    await page.locator('.monaco-workbench').waitFor({ timeout: WAIT });
+    await page.locator('.tab', { hasText: `segment ${small.id}` }).first().click();
+    const f = frame();
+    await f.locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
+    const want = rowText(0, Array.from({ length: 16 }, (_, i) => patternByte(i)));
+    await until('the restored tab shows its bytes', async () => ((await f.locator('.row[data-offset="0"]').textContent()) ?? '').startsWith(want));
+    assert.equal(await f.locator('#mode').textContent(), 'read-only', 'a restored tab is read-only until asked again');
+    await page.locator('.tab', { hasText: `segment ${big.id}` }).first().click();
+    await until('the removed object\'s tab says so', async () => /no longer exists/.test((await frame().locator('#restore-problem').textContent({ timeout: 2000 }).catch(() => '')) ?? ''));
+  }));
 });
