@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// The one test command: unit, native, CLI and editor tests, then a leak check of every IPC
+// The one test command: lint, unit, native, CLI and editor tests, then a leak check of every IPC
 // namespace the tests touch. Ends with `N passed, N failed`.
-//   node test/run.mjs [--only unit,native,cli,editor] [--skip editor]
+//   node test/run.mjs [--only lint,unit,native,cli,editor] [--skip editor]
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -68,8 +68,18 @@ function nodeTests(label, list) {
   });
 }
 
+/** `npm run lint` (ESLint with typescript-eslint's type-checked rules): one result, clean or not. */
+function lint() {
+  console.log('\n=== lint');
+  const bin = path.join(root, 'node_modules', 'eslint', 'bin', 'eslint.js');
+  const r = spawnSync(process.execPath, [bin, '--max-warnings', '0', '.'], { cwd: root, stdio: 'inherit' });
+  console.log(r.status === 0 ? 'lint: clean' : 'lint: FAILED');
+  return r.status === 0 ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 };
+}
+
 const before = ipcState();
 const results = [];
+if (wanted('lint')) results.push(lint());
 for (const suite of ['unit', 'native', 'cli']) {
   if (wanted(suite)) results.push(await nodeTests(suite, files(suite)));
 }

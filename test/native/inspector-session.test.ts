@@ -20,7 +20,6 @@ const made = new Created();
 after(() => made.removeAll());
 
 /** What the page sees, written flat as the tests state it: `{type, requestId?, ...fields}`. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- fields are read as each assertion states them
 type Flat = { type: string; requestId?: number; [k: string]: any };
 
 /** The reply type each request's result is stated as. */
@@ -44,8 +43,8 @@ function open(target: ipc.Target, readWrite = false) {
       } else if (m.t === 'err') posted.push({ type: 'error', requestId: m.id, code: m.code, message: m.message });
       else if (m.t === 'progress') posted.push({ type: 'findProgress', requestId: m.id, done: m.done, total: m.total });
     },
-    writeClipboard: async (t) => { clipboard.push(t); },
-    action: async (a) => { actions.push(a); },
+    writeClipboard: (t) => { clipboard.push(t); return Promise.resolve(); },
+    action: (a) => { actions.push(a); return Promise.resolve(); },
     log: (l) => logs.push(l),
   };
   const handle = ipc.openShm(target, { readWrite });

@@ -17,10 +17,10 @@ function pair() {
   const toB: Envelope[] = [];
   const toA: Envelope[] = [];
   const invalidB: string[] = [];
-  let a!: Endpoint;
-  let b!: Endpoint;
-  a = new Endpoint((m) => { toB.push(m); queueMicrotask(() => void b.receive(structuredClone(m))); });
-  b = new Endpoint((m) => { toA.push(m); queueMicrotask(() => void a.receive(structuredClone(m))); }, (why) => invalidB.push(why));
+  const ends: { a?: Endpoint; b?: Endpoint } = {};
+  const a = new Endpoint((m) => { toB.push(m); queueMicrotask(() => void ends.b?.receive(structuredClone(m))); });
+  const b = new Endpoint((m) => { toA.push(m); queueMicrotask(() => void a.receive(structuredClone(m))); }, (why) => invalidB.push(why));
+  ends.b = b;
   return { a, b, toA, toB, invalidB };
 }
 
@@ -44,7 +44,7 @@ describe('channel', () => {
     const { a, b } = pair();
     b.onRequest(double, () => { throw Object.assign(new Error('not on a read-only tab'), { code: 'EROFS' }); });
     await assert.rejects(a.request(double, { n: 1 }), (e: unknown) => e instanceof ChannelError && e.code === 'EROFS' && e.message === 'not on a read-only tab');
-    b.onRequest(double, async () => { throw new Error('plain'); });
+    b.onRequest(double, () => Promise.reject(new Error('plain')));
     await assert.rejects(a.request(double, { n: 1 }), (e: unknown) => e instanceof ChannelError && e.code === 'EIO');
   });
 

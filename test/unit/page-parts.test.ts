@@ -9,7 +9,7 @@ import type { FieldSpan, RingMark } from '../../extension/src/shared/protocol';
 import { hexKey, targetOf } from '../../extension/src/ipc/target';
 import { byteAt, initialState, spanAt } from '../../webview-ui/src/state';
 
-const span = (offset: number, length: number, o: Partial<FieldSpan> = {}): FieldSpan => ({ path: `f${offset}`, type: 'uint8_t', offset, length, tint: 1, ...o } as FieldSpan);
+const span = (offset: number, length: number, o: Partial<FieldSpan> = {}): FieldSpan => ({ path: `f${offset}`, type: 'uint8_t', offset, length, tint: 1, ...o });
 
 describe('byte decorations', () => {
   it('selection and cursor', () => {

@@ -1,14 +1,9 @@
 // The page's state: what the host said about the object, and where the user is in it. One object
 // shared by the page's modules; each changes only its own part. No DOM.
-import type { Bookmark, FieldSpan, Range, RingMark } from '../../extension/src/shared/protocol';
+import type { Bookmark, FieldSpan, InitParams, Range, RingMark } from '../../extension/src/shared/protocol';
 
-export interface PageState {
-  target: string;
-  title: string;
-  size: number;
-  readOnly: boolean;
-  bytesPerRow: number;
-  refreshMs: number;
+/** What init says (target, title, size, readOnly, bytesPerRow, refreshMs), and the page's own state. */
+export interface PageState extends Omit<InitParams, 'openedAt'> {
   paused: boolean;
   removed: boolean;
   firstRow: number;

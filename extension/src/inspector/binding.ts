@@ -112,7 +112,7 @@ export async function loadBinding(ref: BindingRef): Promise<SchemaBinding> {
     text = await schemaText(ref.file);
   } catch (e) {
     const code = (e as { code?: string }).code;
-    throw new Error(code === 'FileNotFound' || /ENOENT|not found/i.test(String(e)) ? `the schema ${vscode.workspace.asRelativePath(ref.file)} does not exist` : `the schema ${vscode.workspace.asRelativePath(ref.file)} could not be read: ${(e as Error).message}`);
+    throw new Error(code === 'FileNotFound' || /ENOENT|not found/i.test(String(e)) ? `the schema ${vscode.workspace.asRelativePath(ref.file)} does not exist` : `the schema ${vscode.workspace.asRelativePath(ref.file)} could not be read: ${(e as Error).message}`, { cause: e });
   }
   const schema = compileSchema(text, ref.file.toString());
   const t = ref.type ? findType(schema, ref.type) : defaultSegment(schema);

@@ -2,7 +2,7 @@
 // (by key, id or name for live objects, by target otherwise), and the prompt that adds one.
 import * as vscode from 'vscode';
 import { ask } from '../commands/prompt';
-import { BOOKMARK_COLORS, type Bookmark, type BookmarkColor } from '../shared/protocol';
+import { BOOKMARK_COLORS, type Bookmark } from '../shared/protocol';
 
 const BOOKMARKS_KEY = 'shmscope.bookmarks';
 
@@ -65,5 +65,5 @@ export async function askBookmark(sel: { offset: number; length: number }, sugge
     { title: `Colour of "${name}"`, placeHolder: 'The colour marks its bytes on the grid', ignoreFocusOut: true },
   );
   if (!pick) return undefined;
-  return { name, offset: sel.offset, length: Math.max(1, sel.length), color: pick.color as BookmarkColor };
+  return { name, offset: sel.offset, length: Math.max(1, sel.length), color: pick.color };
 }

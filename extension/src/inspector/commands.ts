@@ -24,7 +24,7 @@ export function activate(context: vscode.ExtensionContext): void {
       if (arg !== undefined) throw new Error('Open Inspector works on a shared memory segment or POSIX shared memory object.');
       return undefined;
     }
-    const p = await openInspector(t, false, openedAt);
+    const p = openInspector(t, false, openedAt);
     return { target: p.options.target };
   });
   command('shmscope.openInspectorReadWrite', 'Open Read-Write', async (arg?: unknown, opts?: { confirmed?: boolean }) => {
@@ -41,7 +41,7 @@ export function activate(context: vscode.ExtensionContext): void {
       );
       if (ok !== 'Open Read-Write') return undefined;
     }
-    const p = await openInspector(t, true);
+    const p = openInspector(t, true);
     return { target: p.options.target };
   });
   command('shmscope.inspector.goToOffset', 'Go to Offset', (offset?: number | string) => {

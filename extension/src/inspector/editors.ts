@@ -97,6 +97,6 @@ class SnapshotEditor implements vscode.CustomReadonlyEditorProvider {
 export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     vscode.window.registerCustomEditorProvider(SNAPSHOT_EDITOR, new SnapshotEditor(context), { webviewOptions: { retainContextWhenHidden: true }, supportsMultipleEditorsPerDocument: false }),
-    vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, { deserializeWebviewPanel: async (panel, state) => restore(context, panel, state) }),
+    vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, { deserializeWebviewPanel: (panel, state) => Promise.resolve(restore(context, panel, state)) }),
   );
 }

@@ -45,7 +45,7 @@ function need(): { context: vscode.ExtensionContext } {
 }
 
 /** Opens (or reveals) the inspector tab of a live object. */
-export async function openInspector(target: ipc.Target, readWrite: boolean, openedAt?: number): Promise<InspectorPanel> {
+export function openInspector(target: ipc.Target, readWrite: boolean, openedAt?: number): InspectorPanel {
   const { context } = need();
   const key = ipc.formatTarget(target);
   const existing = InspectorPanel.get(key);

@@ -175,7 +175,7 @@ export class InspectorPanel {
           InspectorPanel.lastActive = this;
           await vscode.commands.executeCommand('shmscope.inspector.bindSchema');
         } else if (a === 'addBookmark') await this.addBookmarkInteractive();
-        else await this.clearDiff();
+        else this.clearDiff();
       },
       log: (line) => log.info(line),
       removeBookmark: (index, name) => this.removeBookmark(index, name),
@@ -298,7 +298,7 @@ export class InspectorPanel {
     }
   }
 
-  async clearDiff(): Promise<void> {
+  clearDiff(): void {
     this.notify(HostNotes.diff, { ranges: [] });
   }
 

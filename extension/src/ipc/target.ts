@@ -44,7 +44,7 @@ export function parseTarget(text: string, hint?: Kind): Target {
   if (prefix === 'shm' || prefix === 'sem' || prefix === 'msg') {
     const id = parseNumber(rest);
     if (id === undefined || id > 0x7fffffff) throw userError('EINVAL', 'target', `"${rest}" is not an id in "${text}"`);
-    return { kind: prefix, id } as SysvTarget;
+    return { kind: prefix, id };
   }
   const posix = POSIX_PREFIX[prefix];
   if (posix) {
@@ -52,7 +52,7 @@ export function parseTarget(text: string, hint?: Kind): Target {
     if (!/^\/[^/\0]{1,250}$/.test(name) || name === '/.' || name === '/..') {
       throw userError('EINVAL', 'target', `"${rest}" is not a POSIX name (like /ring) in "${text}"`);
     }
-    return { kind: posix, name } as PosixTarget;
+    return { kind: posix, name };
   }
   if (prefix === 'key') {
     const key = parseNumber(rest);
@@ -97,7 +97,7 @@ export function resolveKey(key: number, hint?: Kind): Target {
   for (const kind of kinds) {
     const idColumn = kind === 'shm' ? 'shmid' : kind === 'sem' ? 'semid' : 'msqid';
     for (const row of readSysv(kind)) {
-      if (row.key! >>> 0 === key) found.push({ kind, id: row[idColumn]! } as SysvTarget);
+      if (row.key! >>> 0 === key) found.push({ kind, id: row[idColumn]! });
     }
   }
   if (found.length === 0) {

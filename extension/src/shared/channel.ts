@@ -161,7 +161,7 @@ export class Endpoint {
     if (this.closed) return Promise.reject(new ChannelError('ECANCELED', `${type.method}: the view is closed`));
     const id = this.nextId++;
     return new Promise<R>((resolve, reject) => {
-      const p: Pending = { method: type.method, resolve: resolve as (v: unknown) => void, reject, timeoutMs: o.timeoutMs ?? type.timeoutMs, timer: undefined };
+      const p: Pending = { method: type.method, resolve, reject, timeoutMs: o.timeoutMs ?? type.timeoutMs, timer: undefined };
       if (o.onProgress) p.onProgress = o.onProgress;
       this.pending.set(id, p);
       this.arm(id, p);

@@ -1,7 +1,7 @@
 // shmscope dump TARGET [--offset N] [--length N] [--format hex|raw]
 import type { Command } from 'commander';
 import { once } from 'node:events';
-import { openShm, parseTarget, type Kind } from '../../ipc';
+import { openShm, parseTarget } from '../../ipc';
 import { hexdumpLines, offsetDigits } from '../../shared/hexdump';
 import { UserError } from '../errors';
 import { num } from '../format';
@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .option('--format <format>', 'hex or raw (exactly the bytes)', 'hex')
     .action(async (targetText: string, opts: { offset: string; length?: string; format: string }) => {
       if (opts.format !== 'hex' && opts.format !== 'raw') throw new UserError(`--format must be hex or raw, not "${opts.format}"`);
-      const target = parseTarget(targetText, 'shm' as Kind);
+      const target = parseTarget(targetText, 'shm');
       const handle = openShm(target);
       try {
         const total = handle.size;

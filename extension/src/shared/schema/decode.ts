@@ -345,6 +345,7 @@ class Inst implements Rec {
   }
 
   bytes(off: number, len: number): Uint8Array {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- walks up the parent chain from this
     for (let i: Inst | undefined = this; i; i = i.parent) {
       const s = i.snapshot;
       if (s && off >= s.at && off + len <= s.at + s.bytes.length) return s.bytes.subarray(off - s.at, off - s.at + len);
@@ -411,6 +412,7 @@ class Inst implements Rec {
   }
 
   lookup(name: string): Val | undefined {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- walks up the parent chain from this
     for (let i: Inst | undefined = this; i; i = i.parent) {
       const v = i.member(name);
       if (v !== undefined) return v;

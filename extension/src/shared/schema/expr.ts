@@ -32,7 +32,7 @@ export class EvalError extends Error {
   }
 }
 
-const isRec = (v: Val): v is Rec => typeof v === 'object' && v !== null && (v as Rec).rec === true;
+const isRec = (v: Val): v is Rec => typeof v === 'object' && v !== null && (v).rec === true;
 
 function toInt(v: Val, e: Expr): bigint {
   if (typeof v === 'bigint') return v;

@@ -79,7 +79,7 @@ export function lex(text: string): LexResult {
   };
   const rangeOf = (a: number, b: number): Range => ({ start: posAt(a), end: posAt(b) });
 
-  let i = 0;
+  const i = 0;
   let lineStart = true; // only whitespace since the last newline
   const n = text.length;
   let out = tokens;
@@ -167,8 +167,7 @@ export function lex(text: string): LexResult {
       const saved = out;
       const list: Token[] = [];
       out = list;
-      let k = a + (m?.[0].length ?? 1);
-      k = lexRange(k, j);
+      lexRange(a + (m?.[0].length ?? 1), j);
       out = saved;
       const name = list[0];
       if (!name || name.kind !== 'ident') {

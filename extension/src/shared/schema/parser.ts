@@ -239,7 +239,7 @@ export function parse(text: string, knownTypes: ReadonlySet<string>): ParseResul
         try {
           const e = expr(noGreater);
           if (peek().kind !== 'eof') error(t.range, `#define ${t.text} is not a single expression`);
-          return { ...e, range: t.range } as Expr;
+          return { ...e, range: t.range };
         } finally {
           expanding.delete(t.text);
           toks = saved;
