@@ -2,6 +2,7 @@
 // the "Import C Header as Schema…" command (pure engine, no server needed).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { registerCommand } from '../commands/register';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import { importHeader } from '../shared/schema';
 
@@ -22,10 +23,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     initializationOptions: { inlayHints: inlayHintsSetting() },
   };
   client = new LanguageClient('shmscope.schema', 'Shared Memory Schema', serverOptions, clientOptions);
-  context.subscriptions.push(
-    vscode.commands.registerCommand('shmscope.importHeader', (uri?: vscode.Uri) => importHeaderCommand(uri)),
-    { dispose: () => void client?.stop() },
-  );
+  registerCommand(context, 'shmscope.importHeader', 'Import C Header as Schema', (uri?: vscode.Uri) => importHeaderCommand(uri));
+  context.subscriptions.push({ dispose: () => void client?.stop() });
   await client.start();
 }
 
@@ -42,8 +41,7 @@ async function importHeaderCommand(uri?: vscode.Uri): Promise<void> {
   try {
     text = new TextDecoder().decode(await vscode.workspace.fs.readFile(header));
   } catch (e) {
-    void vscode.window.showErrorMessage(`Cannot read ${header.fsPath}: ${(e as Error).message}`);
-    return;
+    throw new Error(`cannot read ${header.fsPath}: ${(e as Error).message}`, { cause: e });
   }
   const result = importHeader(text, path.basename(header.fsPath));
   const target = await vscode.window.showSaveDialog({
