@@ -152,14 +152,18 @@ describe('channel', () => {
     await assert.rejects(p, (e: unknown) => e instanceof ChannelError && e.code === 'ECANCELED');
   });
 
-  it('rejects waiting calls when closed, and a closed side answers nothing', async () => {
+  it('rejects waiting calls when closed, answers what it was running with ECANCELED, and then answers nothing', async () => {
     const { a, b, toA } = pair();
     b.onRequest(slow, () => new Promise<number>(() => undefined));
+    const served = a.request(slow, { n: 2 });
+    await settle();
+    b.close();
+    await assert.rejects(served, (e: unknown) => e instanceof ChannelError && e.code === 'ECANCELED', 'the handler that was running is answered');
+    toA.length = 0;
     const p = a.request(slow, { n: 1 });
     a.close();
     await assert.rejects(p, (e: unknown) => e instanceof ChannelError && e.code === 'ECANCELED');
     await assert.rejects(a.request(double, { n: 1 }), (e: unknown) => e instanceof ChannelError && e.code === 'ECANCELED');
-    b.close();
     await b.receive({ t: 'req', id: 1, method: 'double', params: { n: 1 } });
     await settle();
     assert.equal(toA.length, 0);

@@ -46,6 +46,7 @@ page.view = new View(state, grid, ch, {
 });
 page.reader = new Reader(state, grid, ch, {
   apply: (r) => {
+    delete document.body.dataset.readError;
     if (r.size !== state.size) page.view.applySize(r.size);
     page.view.render();
     page.structure.refresh();

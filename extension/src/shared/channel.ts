@@ -287,12 +287,19 @@ export class Endpoint {
     return this.pending.size;
   }
 
-  /** Stops serving: running handlers are aborted, waiting callers rejected with ECANCELED. */
+  /**
+   * Stops serving: running handlers are aborted and their callers told ECANCELED (the other side
+   * may live on, as a page does when its tab reopens the object read-write), waiting callers here
+   * are rejected with ECANCELED, and nothing more is sent.
+   */
   close(): void {
     if (this.closed) return;
-    this.closed = true;
-    for (const ac of this.running.values()) ac.abort();
+    for (const [id, ac] of this.running) {
+      ac.abort();
+      this.post({ t: 'err', id, code: 'ECANCELED', message: 'the view was closed or reopened before it answered' });
+    }
     this.running.clear();
+    this.closed = true;
     for (const [id, p] of [...this.pending]) {
       this.settle(id, p);
       p.reject(new ChannelError('ECANCELED', `${p.method}: the view is closed`));
