@@ -179,7 +179,18 @@ async function main(): Promise<void> {
 
     // First paint as users meet it: the first inspector of a window whose browser has served
     // webviews before (the workbench's service worker installed), i.e. after a window reload.
-    await page.reload();
+    // The tabs are closed first (open, they would be restored by the reload, not opened), and the
+    // window reloads as a person reloads it (Developer: Reload Window: the workbench saves its state first).
+    const command = async (title: string) => {
+      await page.keyboard.press('F1');
+      const input = page.locator('.quick-input-widget input');
+      await input.fill(`>${title}`);
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: title.split(': ')[1] }).first().waitFor({ timeout: WAIT });
+      await input.press('Enter');
+    };
+    await command('View: Close All Editors');
+    await until('every tab is closed', async () => (await page.locator('.tab').count()) === 0);
+    await Promise.all([page.waitForEvent('load', { timeout: WAIT }), command('Developer: Reload Window')]);
     await page.locator('.monaco-workbench').waitFor({ timeout: WAIT });
     await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').waitFor({ timeout: WAIT });
     const reloadT0 = await open(page, bigId);
@@ -202,6 +213,8 @@ async function main(): Promise<void> {
     const page = browser?.contexts()[0]?.pages()[0];
     if (page) {
       await page.screenshot({ path: path.join(root, '.test-artifacts', 'bench-inspector-failure.png') }).catch(() => {});
+      const logs = wb?.saveLogs(path.join(root, '.test-artifacts', 'bench-inspector-logs'));
+      if (logs) log(`workbench logs: ${logs}`);
       log(`page state: ${JSON.stringify(await dataset(page).catch(() => ({})))} cursor ${await frame(page).locator('#status-cursor').textContent().catch(() => '?')} goto ${await frame(page).locator('#goto-message').textContent().catch(() => '?')}`);
     }
     throw e;
