@@ -181,30 +181,41 @@ async function main(): Promise<void> {
     // webviews before (the workbench's service worker installed), i.e. after a window reload.
     // The tabs are closed first (open, they would be restored by the reload, not opened), and the
     // window reloads as a person reloads it (Developer: Reload Window: the workbench saves its state first).
-    const command = async (title: string) => {
-      await page.keyboard.press('F1');
-      const input = page.locator('.quick-input-widget input');
-      await input.fill(`>${title}`);
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: title.split(': ')[1] }).first().waitFor({ timeout: WAIT });
-      await input.press('Enter');
-    };
-    await command('View: Close All Editors');
-    await until('every tab is closed', async () => (await page.locator('.tab').count()) === 0);
-    await Promise.all([page.waitForEvent('load', { timeout: WAIT }), command('Developer: Reload Window')]);
-    await page.locator('.monaco-workbench').waitFor({ timeout: WAIT });
-    await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').waitFor({ timeout: WAIT });
-    const reloadT0 = await open(page, bigId);
-    await page.locator('.tab.active', { hasText: `segment ${bigId}` }).waitFor({ timeout: WAIT });
-    await frame(page).locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
-    const reloadSet = await dataset(page);
-    const opened = Number(reloadSet.openedAt);
-    const reloaded = Number(reloadSet.firstPaintAt) - opened;
-    const reloadHost = await webviewHostMarks(page, opened);
-    const ours = Number(reloadSet.firstPaintAt) - Number(reloadSet.scriptAt);
-    log(`reloaded-window breakdown: webview content ${reloadHost?.content} ms, script ${Number(reloadSet.scriptAt) - opened} ms, paint ${reloaded} ms after the command (the palette's Enter was ${opened - reloadT0} ms before it)`);
+    // If the reloaded window cannot be measured, the second tab's figure stands in, and says so.
+    let reload: { value: number; ours: number; content: number | undefined; script: number } | string;
+    try {
+      const command = async (title: string) => {
+        await page.keyboard.press('F1');
+        const input = page.locator('.quick-input-widget input');
+        await input.fill(`>${title}`);
+        await page.locator('.quick-input-list .monaco-list-row', { hasText: title.split(': ')[1] }).first().waitFor({ timeout: WAIT });
+        await input.press('Enter');
+      };
+      await command('View: Close All Editors');
+      await until('every tab is closed', async () => (await page.locator('.tab').count()) === 0);
+      await Promise.all([page.waitForEvent('load', { timeout: WAIT }), command('Developer: Reload Window')]);
+      await page.locator('.monaco-workbench').waitFor({ timeout: WAIT });
+      await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').waitFor({ timeout: WAIT });
+      const reloadT0 = await open(page, bigId);
+      await page.locator('.tab.active', { hasText: `segment ${bigId}` }).waitFor({ timeout: WAIT });
+      await frame(page).locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
+      const reloadSet = await dataset(page);
+      const opened = Number(reloadSet.openedAt);
+      const host = await webviewHostMarks(page, opened);
+      reload = { value: Number(reloadSet.firstPaintAt) - opened, ours: Number(reloadSet.firstPaintAt) - Number(reloadSet.scriptAt), content: host?.content, script: Number(reloadSet.scriptAt) - opened };
+      log(`reloaded-window breakdown: webview content ${host?.content} ms, script ${reload.script} ms, paint ${reload.value} ms after the command (the palette's Enter was ${opened - reloadT0} ms before it)`);
+    } catch (e) {
+      const logs = wb.saveLogs(path.join(root, '.test-artifacts', 'bench-inspector-logs'));
+      reload = `the reloaded window could not be measured (${(e instanceof Error ? e.message : String(e)).split('\n')[0]}${logs ? `; its logs: ${logs}` : ''})`;
+      log(reload);
+    }
+    const warmOurs = Number(warmSet.firstPaintAt) - Number(warmSet.scriptAt);
+    const firstPaint = typeof reload === 'string'
+      ? { value: warm, goal: '< 200', detail: `Open Inspector's handler (host clock) to the first rows of a 1 GiB segment painted (page clock), a second tab: the workbench handed the webview its content at ${warmHost?.content ?? '?'} ms, so ours is ${warmOurs} ms from our script; ${reload}; the first webview of a fresh browser profile: ${cold} ms (its service worker was ready only at ${coldHost?.worker ?? '?'} ms)` }
+      : { value: reload.value, goal: '< 200', detail: `Open Inspector's handler (host clock) to the first rows of a 1 GiB segment painted (page clock), first inspector of a reloaded window; the workbench's share: it handed the webview its content at ${reload.content ?? '?'} ms and our script ran at ${reload.script} ms, so ours is ${reload.ours} ms; a second tab: ${warm} ms (ours ${warmOurs} ms); the first webview of a fresh browser profile: ${cold} ms (its service worker was ready only at ${coldHost?.worker ?? '?'} ms)` };
 
     process.stdout.write(`${JSON.stringify({
-      'inspector.firstPaintMs': { value: reloaded, goal: '< 200', detail: `Open Inspector's handler (host clock) to the first rows of a 1 GiB segment painted (page clock), first inspector of a reloaded window; the workbench's share: it handed the webview its content at ${reloadHost?.content ?? '?'} ms and our script ran at ${Number(reloadSet.scriptAt) - opened} ms, so ours is ${ours} ms; a second tab: ${warm} ms; the first webview of a fresh browser profile: ${cold} ms (its service worker was ready only at ${coldHost?.worker ?? '?'} ms)` },
+      'inspector.firstPaintMs': firstPaint,
       'inspector.jumpMs': { value: jumpTotal, goal: '<= 50, and one frame after the bytes', detail: `Go to Offset: the Enter key's event time to the next frame showing the new rows (both page clock), median of ${jumps.length}; bytes arrival to that frame: ${jumpAfterBytes} ms` },
       'inspector.webviewHeapRatio': { value: heap0 > 0 ? Number((heap1 / heap0).toFixed(3)) : 'n/a', goal: '< 2', detail: `webview JS heap after 100 scroll positions across 1 GiB / at first paint (${heap0} -> ${heap1} bytes; ${domRows} row elements)` },
       'inspector.refreshCpu': { value: Number(live.toFixed(4)), goal: '< 0.05', detail: `extension host CPU share (1 = one core) with one inspector refreshing at 10 Hz (${windowBytes}-byte visible window, 64 KiB segment), an upper bound: the same host paused uses ${idle.toFixed(4)}, so the refresh's own share is about ${Math.max(0, live - idle).toFixed(4)}` },
