@@ -32,11 +32,18 @@ async function until(what: string, probe: () => boolean | Promise<boolean>, ms =
 
 /** Opens "Shared Memory: Open Inspector" for segment `id`; returns Date.now() at the final Enter. */
 async function open(page: Page, id: number): Promise<number> {
-  await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible', timeout: WAIT });
-  await input.fill('>Shared Memory: Open Inspector');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Open Inspector' }).first().waitFor({ timeout: WAIT });
+  // The palette lists the commands registered when it opened: right after a reload our extension
+  // may not be registered yet, so ask again until the command is there.
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('F1');
+    await input.waitFor({ state: 'visible', timeout: WAIT });
+    await input.fill('>Shared Memory: Open Inspector');
+    const found = await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Open Inspector' }).first().waitFor({ timeout: 5_000 }).then(() => true, () => false);
+    if (found) break;
+    if (attempt >= 12) throw new Error('the palette never listed Shared Memory: Open Inspector');
+    await page.keyboard.press('Escape');
+  }
   await input.press('Enter');
   await input.fill(`id ${id}`);
   await page.locator('.quick-input-list .monaco-list-row', { hasText: `id ${id}` }).first().waitFor({ timeout: WAIT });
