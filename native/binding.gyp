@@ -26,7 +26,7 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc": [
-        "-std=c++17", "-fexceptions", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter",
+        "-std=c++17", "-fexceptions", "-O2", "-Wall", "-Wextra", "-Werror",
         "-fstack-protector-strong", "-fPIC", "-Wformat", "-Wformat-security"
       ],
       "ldflags": ["-Wl,-z,relro", "-Wl,-z,now", "-Wl,-z,noexecstack"],

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The one test command: lint, unit, native, CLI and editor tests, then a leak check of every IPC
-// namespace the tests touch. Ends with `N passed, N failed`.
-//   node test/run.mjs [--only lint,unit,native,cli,editor] [--skip editor]
+// The one test command: lint, unit, native, CLI, hostile and editor tests, then a leak check of
+// every IPC namespace the tests touch. Ends with `N passed, N failed`. The hostile suite runs in
+// an IPC and mount namespace of its own (test/hostile/namespace.ts), so it cannot leak into this one.
+//   node test/run.mjs [--only lint,unit,native,cli,hostile,editor] [--skip editor]
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -80,7 +81,7 @@ function lint() {
 const before = ipcState();
 const results = [];
 if (wanted('lint')) results.push(lint());
-for (const suite of ['unit', 'native', 'cli']) {
+for (const suite of ['unit', 'native', 'cli', 'hostile']) {
   if (wanted(suite)) results.push(await nodeTests(suite, files(suite)));
 }
 if (wanted('editor') && existsSync(path.join(root, 'test', 'editor', 'run.mjs'))) {

@@ -17,26 +17,29 @@ void ExpectArgs(const Napi::CallbackInfo& info, size_t count, const char* usage)
   }
 }
 
-int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min, int64_t max,
-               const char* usage) {
-  Napi::Value v = info[i];
+int64_t IntValue(Napi::Env env, Napi::Value v, const std::string& name, int64_t min, int64_t max, const char* usage) {
   double d;
   if (v.IsNumber()) {
     d = v.As<Napi::Number>().DoubleValue();
   } else if (v.IsBigInt()) {
     bool lossless = false;
     int64_t n = v.As<Napi::BigInt>().Int64Value(&lossless);
-    if (!lossless || n < min || n > max) Bad(info.Env(), usage, std::string(name) + " is out of range");
+    if (!lossless || n < min || n > max) Bad(env, usage, name + " is out of range");
     return n;
   } else {
-    Bad(info.Env(), usage, std::string(name) + " must be an integer");
+    Bad(env, usage, name + " must be an integer");
   }
-  if (!std::isfinite(d) || std::floor(d) != d) Bad(info.Env(), usage, std::string(name) + " must be an integer");
+  if (!std::isfinite(d) || std::floor(d) != d) Bad(env, usage, name + " must be an integer");
+  // Compared as doubles first: a double far outside int64_t must not reach the cast below.
   if (d < static_cast<double>(min) || d > static_cast<double>(max)) {
-    Bad(info.Env(), usage, std::string(name) + " must be between " + std::to_string(min) + " and " +
-                               std::to_string(max));
+    Bad(env, usage, name + " must be between " + std::to_string(min) + " and " + std::to_string(max));
   }
   return static_cast<int64_t>(d);
+}
+
+int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min, int64_t max,
+               const char* usage) {
+  return IntValue(info.Env(), info[i], name, min, max, usage);
 }
 
 bool BoolArg(const Napi::CallbackInfo& info, size_t i, const char* name, const char* usage) {

@@ -7,6 +7,7 @@
 
 #include <napi.h>
 #include <sys/ipc.h>
+#include <sys/types.h>
 
 #include <cstdint>
 #include <string>
@@ -25,10 +26,23 @@ Napi::Error ErrnoError(Napi::Env env, const char* syscall, int err, const std::s
 // Throws ErrnoError (as a C++ exception that node-addon-api turns into a JS exception).
 [[noreturn]] void ThrowErrno(Napi::Env env, const char* syscall, int err, const std::string& detail = "");
 
+// What a directory entry is when it is not a regular file: "symlink", "fifo", "socket",
+// "directory", "char-device", "block-device" (or "other"); empty for a regular file.
+const char* FileType(mode_t mode);
+
+// Opens `path` (a file under /dev/shm) for an object users call `name`, never blocking and never
+// following a symbolic link (O_NONBLOCK|O_NOFOLLOW), and refuses anything but a regular file.
+// The refusal is an errno error (ELOOP for a symlink, EINVAL otherwise) that also carries
+// `fileType` and, for a symlink, `linkTarget`, so the façade can say what the entry is.
+int OpenRegular(Napi::Env env, const std::string& path, int flags, mode_t mode, const char* syscall,
+                const std::string& name);
+
 // Argument checks: each throws TypeError "<usage>: <what is wrong>" when the argument is unfit.
 void ExpectArgs(const Napi::CallbackInfo& info, size_t count, const char* usage);
 int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min, int64_t max,
                const char* usage);
+// The same check for a value that is not a direct argument (an array element, an object member).
+int64_t IntValue(Napi::Env env, Napi::Value v, const std::string& name, int64_t min, int64_t max, const char* usage);
 bool BoolArg(const Napi::CallbackInfo& info, size_t i, const char* name, const char* usage);
 std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* name, size_t maxLen,
                       const char* usage);

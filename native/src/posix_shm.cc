@@ -3,6 +3,9 @@
 // A mapping of a file that another process truncates raises SIGBUS on the next access, which would
 // kill the extension host. Going through the file descriptor instead turns a truncation into a
 // short read: the worst a shrinking object can do is hand us fewer bytes.
+//
+// The name is opened as shm_open would open it, but never blocking and never through a symlink
+// (OpenRegular): anyone may put a FIFO, a socket or a link to /etc/shadow in /dev/shm.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -58,11 +61,10 @@ class PosixShm : public Napi::ObjectWrap<PosixShm> {
     bool create = BoolArg(info, 2, "create", usage);
     bool exclusive = BoolArg(info, 3, "exclusive", usage);
     mode_t mode = static_cast<mode_t>(IntArg(info, 4, "mode", 0, 0777, usage));
-    int flags = (readWrite_ ? O_RDWR : O_RDONLY) | O_CLOEXEC;
+    int flags = readWrite_ ? O_RDWR : O_RDONLY;
     if (create) flags |= O_CREAT;
     if (exclusive) flags |= O_EXCL;
-    fd_ = shm_open(name_.c_str(), flags, mode);
-    if (fd_ < 0) ThrowErrno(info.Env(), "shm_open", errno, name_);
+    fd_ = OpenRegular(info.Env(), "/dev/shm" + name_, flags, mode, "shm_open", name_);
     if (create) fchmod(fd_, mode);  // the umask must not narrow what the caller asked for
   }
 

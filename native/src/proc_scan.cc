@@ -4,8 +4,9 @@
 // them (no read permission needed) but without the per-segment rss/swap walk that makes that file
 // slow to produce: 4096 segments cost ~10 ms there and ~1 ms here. Returns { rows, used }.
 //
-// scanMaps(): who maps which segment or /dev/shm file, from every /proc/PID/maps, parsed in C++
-// on the libuv pool (a short, bounded job) so the JS thread never blocks on thousands of files.
+// scanMaps(budgetMs): who maps which segment or /dev/shm file, from every /proc/PID/maps, parsed in
+// C++ on a thread of its own and answered by a deadline (see RunScan), so neither the JS thread nor
+// libuv's pool ever waits on another process's memory lock.
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/ipc.h>
@@ -13,6 +14,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <climits>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -74,7 +81,8 @@ struct Mapping {
   std::string file;  // a /dev/shm name otherwise
 };
 
-bool ReadWhole(const std::string& path, std::string& out) {
+// Reads a /proc file whole, up to `limit` bytes.
+bool ReadWhole(const std::string& path, std::string& out, size_t limit) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   out.clear();
@@ -90,7 +98,7 @@ bool ReadWhole(const std::string& path, std::string& out) {
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
-    if (out.size() > (size_t{64} << 20)) break;  // bound: no maps file is this large
+    if (out.size() > limit) break;  // bound: no maps file is this large
   }
   close(fd);
   return true;
@@ -129,60 +137,191 @@ void ParseMaps(int pid, const std::string& text, std::vector<Mapping>& out) {
   }
 }
 
-class ScanWorker : public Napi::AsyncWorker {
- public:
-  explicit ScanWorker(Napi::Env env) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-
-  void Execute() override {
-    DIR* dir = opendir("/proc");
-    if (dir == nullptr) return;  // no /proc: nothing is known to map anything
-    std::string text;
-    while (struct dirent* e = readdir(dir)) {
-      char* endp = nullptr;
-      long pid = std::strtol(e->d_name, &endp, 10);
-      if (endp == e->d_name || *endp != '\0' || pid <= 0) continue;
-      if (!ReadWhole("/proc/" + std::string(e->d_name) + "/maps", text)) {
-        if (errno == EACCES || errno == EPERM) unreadable_++;
-        continue;  // ENOENT: the process ended meanwhile
-      }
-      ParseMaps(static_cast<int>(pid), text, found_);
+// A process's command line: argv joined by spaces, "[comm]" for a kernel thread, "?" unknown.
+std::string CommandOf(int pid) {
+  std::string text;
+  const std::string dir = "/proc/" + std::to_string(pid);
+  if (ReadWhole(dir + "/cmdline", text, 4096)) {
+    if (text.size() > 4096) text.resize(4096);
+    while (!text.empty() && text.back() == '\0') text.pop_back();
+    for (char& c : text) {
+      if (c == '\0') c = ' ';
     }
-    closedir(dir);
-  }
-
-  void OnOK() override {
-    Napi::Env env = Env();
-    Napi::Array list = Napi::Array::New(env, found_.size());
-    for (size_t i = 0; i < found_.size(); i++) {
-      Napi::Object m = Napi::Object::New(env);
-      m.Set("pid", found_[i].pid);
-      if (found_[i].shmid >= 0) {
-        m.Set("shmid", Napi::Number::New(env, static_cast<double>(found_[i].shmid)));
-      } else {
-        m.Set("file", found_[i].file);
-      }
-      list.Set(i, m);
+    if (!text.empty()) return text;
+    if (ReadWhole(dir + "/comm", text, 64)) {
+      while (!text.empty() && (text.back() == '\n' || text.back() == '\0')) text.pop_back();
+      return "[" + text + "]";
     }
-    Napi::Object result = Napi::Object::New(env);
-    result.Set("mappings", list);
-    result.Set("unreadable", unreadable_);
-    deferred_.Resolve(result);
   }
+  return "?";
+}
 
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+// Reading another process's maps or cmdline takes its mmap lock, which a process can hold for as
+// long as it likes (a fault on a hung FUSE file, userfaultfd). So the scan runs on a thread of its
+// own, never on libuv's pool, and the caller gets an answer at its deadline whatever the thread is
+// doing: what was read by then, and the pid it is stuck on. Later scans skip a pid while a scan is
+// still stuck on it, so stuck threads stay as few as the stuck processes.
+std::mutex stuckMutex;
+std::vector<int> stuckPids;
 
- private:
-  Napi::Promise::Deferred deferred_;
-  std::vector<Mapping> found_;
-  int unreadable_ = 0;
+bool IsStuck(int pid) {
+  std::lock_guard<std::mutex> lock(stuckMutex);
+  for (int p : stuckPids) {
+    if (p == pid) return true;
+  }
+  return false;
+}
+
+struct ScanResult {
+  std::vector<Mapping> found;
+  std::vector<std::pair<int, std::string>> commands;
+  std::vector<int> slow;  // pids not read within the budget (blocked, or skipped as still blocked)
+  int unreadable = 0;
+  bool complete = false;
 };
 
+struct ScanState {
+  std::mutex mutex;
+  std::condition_variable cv;
+  ScanResult result;
+  int current = 0;  // the pid being read now, 0 between files
+  bool done = false;
+  bool settled = false;
+  Napi::Promise::Deferred deferred;
+  Napi::ThreadSafeFunction tsfn;
+  explicit ScanState(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
+};
+
+void RunScan(const std::shared_ptr<ScanState>& st, std::chrono::steady_clock::time_point deadline) {
+  DIR* dir = opendir("/proc");
+  std::string text;
+  auto enter = [&](int pid) {
+    std::lock_guard<std::mutex> lock(st->mutex);
+    st->current = pid;
+    return !st->settled;
+  };
+  auto leave = [&]() {
+    std::lock_guard<std::mutex> lock(st->mutex);
+    if (st->settled && st->current != 0) {
+      // The caller was answered while we were blocked on this pid: it is no longer stuck.
+      std::lock_guard<std::mutex> l2(stuckMutex);
+      for (size_t i = 0; i < stuckPids.size(); i++) {
+        if (stuckPids[i] == st->current) {
+          stuckPids.erase(stuckPids.begin() + static_cast<long>(i));
+          break;
+        }
+      }
+    }
+    st->current = 0;
+    return !st->settled;
+  };
+  while (dir != nullptr) {
+    struct dirent* e = readdir(dir);
+    if (e == nullptr) break;
+    char* endp = nullptr;
+    long pid = std::strtol(e->d_name, &endp, 10);
+    if (endp == e->d_name || *endp != '\0' || pid <= 0 || pid > INT32_MAX) continue;
+    if (std::chrono::steady_clock::now() >= deadline || IsStuck(static_cast<int>(pid))) {
+      std::lock_guard<std::mutex> lock(st->mutex);
+      st->result.slow.push_back(static_cast<int>(pid));
+      continue;
+    }
+    if (!enter(static_cast<int>(pid))) break;
+    bool ok = ReadWhole("/proc/" + std::string(e->d_name) + "/maps", text, size_t{64} << 20);
+    int err = errno;
+    std::vector<Mapping> found;
+    std::string command;
+    if (ok) {
+      ParseMaps(static_cast<int>(pid), text, found);
+      if (!found.empty()) command = CommandOf(static_cast<int>(pid));
+    }
+    if (!leave()) break;
+    std::lock_guard<std::mutex> lock(st->mutex);
+    if (!ok) {
+      if (err == EACCES || err == EPERM) st->result.unreadable++;
+      continue;  // ENOENT: the process ended meanwhile
+    }
+    if (!found.empty()) {
+      st->result.found.insert(st->result.found.end(), found.begin(), found.end());
+      st->result.commands.emplace_back(static_cast<int>(pid), command);
+    }
+  }
+  if (dir != nullptr) closedir(dir);
+  std::lock_guard<std::mutex> lock(st->mutex);
+  st->result.complete = true;
+  st->done = true;
+  st->cv.notify_all();
+}
+
+struct ScanHolder {
+  ScanResult result;
+  std::shared_ptr<ScanState> state;
+};
+
+void Deliver(Napi::Env env, Napi::Function fn, ScanHolder* h) {
+  Napi::Array list = Napi::Array::New(env, h->result.found.size());
+  for (size_t i = 0; i < h->result.found.size(); i++) {
+    const Mapping& f = h->result.found[i];
+    Napi::Object m = Napi::Object::New(env);
+    m.Set("pid", f.pid);
+    if (f.shmid >= 0) {
+      m.Set("shmid", Napi::Number::New(env, static_cast<double>(f.shmid)));
+    } else {
+      m.Set("file", f.file);
+    }
+    list.Set(i, m);
+  }
+  Napi::Object commands = Napi::Object::New(env);
+  for (auto& c : h->result.commands) commands.Set(std::to_string(c.first), c.second);
+  Napi::Array slow = Napi::Array::New(env, h->result.slow.size());
+  for (size_t i = 0; i < h->result.slow.size(); i++) slow.Set(i, h->result.slow[i]);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("mappings", list);
+  result.Set("commands", commands);
+  result.Set("unreadable", h->result.unreadable);
+  result.Set("slow", slow);
+  result.Set("complete", h->result.complete);
+  h->state->deferred.Resolve(result);
+  (void)fn;
+  delete h;
+}
+
+// scanMaps(budgetMs) -> Promise<{ mappings, commands, unreadable, slow, complete }>
 Napi::Value ScanMaps(const Napi::CallbackInfo& info) {
-  auto* worker = new ScanWorker(info.Env());
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
+  const char* usage = "scanMaps(budgetMs)";
+  ExpectArgs(info, 1, usage);
+  int64_t budgetMs = IntArg(info, 0, "budgetMs", 1, 600000, usage);
+  Napi::Env env = info.Env();
+  auto st = std::make_shared<ScanState>(env);
+  st->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
+                                           "shmscope-scan", 0, 1);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budgetMs);
+  try {
+    std::thread([st, deadline]() { RunScan(st, deadline); }).detach();
+    // The watchdog answers the caller: when the scan is done, or at the deadline with what it has.
+    std::thread([st, deadline]() {
+      auto* h = new ScanHolder();
+      h->state = st;
+      {
+        std::unique_lock<std::mutex> lock(st->mutex);
+        st->cv.wait_until(lock, deadline + std::chrono::milliseconds(50), [&] { return st->done; });
+        st->settled = true;
+        h->result = st->result;
+        if (!st->done && st->current != 0) {
+          h->result.slow.push_back(st->current);
+          std::lock_guard<std::mutex> l2(stuckMutex);
+          stuckPids.push_back(st->current);
+        }
+      }
+      Napi::ThreadSafeFunction tsfn = st->tsfn;
+      if (tsfn.BlockingCall(h, Deliver) != napi_ok) delete h;  // the environment is gone
+      tsfn.Release();
+    }).detach();
+  } catch (const std::system_error& e) {
+    st->tsfn.Release();
+    ThrowErrno(env, "pthread_create", e.code().value(), "could not start a thread for the /proc scan");
+  }
+  return st->deferred.Promise();
 }
 
 }  // namespace

@@ -24,6 +24,10 @@ union semun {
 constexpr int64_t kSemMax = 32767;  // SEMVMX
 constexpr size_t kMaxOps = 500;     // SEMOPM's default, a generous bound
 
+#ifndef SEM_STAT_ANY
+#define SEM_STAT_ANY 20
+#endif
+
 std::string SetName(int id) { return "semaphore set " + std::to_string(id); }
 
 Napi::Value SemGet(const Napi::CallbackInfo& info) {
@@ -90,24 +94,38 @@ Napi::Value SemSetVal(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// The number of semaphores in set `id`, with read permission or without: SEM_STAT_ANY (Linux 4.17)
+// stats by table index (an id's low 15 bits) and needs no permission; IPC_STAT otherwise.
+int SemCount(Napi::Env env, int id) {
+  struct semid_ds ds;
+  semun arg;
+  arg.buf = &ds;
+  if (semctl(id % 32768, 0, SEM_STAT_ANY, arg) == id) return static_cast<int>(ds.sem_nsems);
+  if (semctl(id, 0, IPC_STAT, arg) < 0) ThrowErrno(env, "semctl(IPC_STAT)", errno, SetName(id));
+  return static_cast<int>(ds.sem_nsems);
+}
+
 Napi::Value SemSetAll(const Napi::CallbackInfo& info) {
   const char* usage = "semSetAll(id, values)";
   ExpectArgs(info, 2, usage);
+  Napi::Env env = info.Env();
   int id = static_cast<int>(IntArg(info, 0, "id", 0, INT32_MAX, usage));
-  if (!info[1].IsArray()) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": values must be an array");
+  if (!info[1].IsArray()) throw Napi::TypeError::New(env, std::string(usage) + ": values must be an array");
   Napi::Array arr = info[1].As<Napi::Array>();
-  std::vector<unsigned short> values(arr.Length() == 0 ? 1 : arr.Length());
+  // SETALL reads sem_nsems values from our buffer, whatever its length: it must match exactly.
+  int nsems = SemCount(env, id);
+  if (arr.Length() != static_cast<uint32_t>(nsems)) {
+    throw Napi::TypeError::New(env, std::string(usage) + ": " + SetName(id) + " has " + std::to_string(nsems) +
+                                        " semaphore(s), got " + std::to_string(arr.Length()) + " value(s)");
+  }
+  std::vector<unsigned short> values(nsems == 0 ? 1 : static_cast<size_t>(nsems));
   for (uint32_t i = 0; i < arr.Length(); i++) {
-    Napi::Value v = arr.Get(i);
-    if (!v.IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": values must be numbers");
-    int64_t x = v.As<Napi::Number>().Int64Value();
-    if (x < 0 || x > kSemMax) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": value out of range");
-    values[i] = static_cast<unsigned short>(x);
+    values[i] = static_cast<unsigned short>(IntValue(env, arr.Get(i), "values[" + std::to_string(i) + "]", 0, kSemMax, usage));
   }
   semun arg;
   arg.array = values.data();
-  if (semctl(id, 0, SETALL, arg) < 0) ThrowErrno(info.Env(), "semctl(SETALL)", errno, SetName(id));
-  return info.Env().Undefined();
+  if (semctl(id, 0, SETALL, arg) < 0) ThrowErrno(env, "semctl(SETALL)", errno, SetName(id));
+  return env.Undefined();
 }
 
 // Reads [{ num, op, undo? }, …] into sembufs.
@@ -123,17 +141,11 @@ std::vector<struct sembuf> OpsArg(const Napi::CallbackInfo& info, size_t i, cons
     Napi::Value v = arr.Get(k);
     if (!v.IsObject()) throw Napi::TypeError::New(env, std::string(usage) + ": each op must be { num, op }");
     Napi::Object o = v.As<Napi::Object>();
-    Napi::Value num = o.Get("num"), op = o.Get("op"), undo = o.Get("undo");
-    if (!num.IsNumber() || !op.IsNumber()) {
-      throw Napi::TypeError::New(env, std::string(usage) + ": each op must be { num, op }");
-    }
-    int64_t n = num.As<Napi::Number>().Int64Value(), d = op.As<Napi::Number>().Int64Value();
-    if (n < 0 || n > 32000 || d < -kSemMax || d > kSemMax) {
-      throw Napi::TypeError::New(env, std::string(usage) + ": num or op out of range");
-    }
+    Napi::Value undo = o.Get("undo");
+    const std::string at = "ops[" + std::to_string(k) + "]";
     struct sembuf b{};
-    b.sem_num = static_cast<unsigned short>(n);
-    b.sem_op = static_cast<short>(d);
+    b.sem_num = static_cast<unsigned short>(IntValue(env, o.Get("num"), at + ".num", 0, 32000, usage));
+    b.sem_op = static_cast<short>(IntValue(env, o.Get("op"), at + ".op", -kSemMax, kSemMax, usage));
     b.sem_flg = (undo.IsBoolean() && undo.As<Napi::Boolean>().Value()) ? SEM_UNDO : 0;
     ops.push_back(b);
   }

@@ -65,7 +65,9 @@ void Settle(Napi::Env env, Napi::Function, WaitState* state) {
   if (state->result == 0) {
     state->deferred.Resolve(env.Undefined());
   } else {
-    state->deferred.Reject(ErrnoError(env, state->syscall.c_str(), state->result, state->detail).Value());
+    const bool ownError = state->result != ETIMEDOUT && state->result != ECANCELED;
+    std::string detail = ownError && state->job->describe ? state->job->describe() : state->detail;
+    state->deferred.Reject(ErrnoError(env, state->syscall.c_str(), state->result, detail).Value());
   }
   delete state;
 }

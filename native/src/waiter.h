@@ -20,6 +20,9 @@ struct WaitJob {
   // One attempt that blocks at most `slice`. Returns 0 on success or an errno; EAGAIN, ETIMEDOUT and
   // EINTR mean "not yet" and lead to another attempt until the deadline.
   std::function<int(const struct timespec& slice)> attempt;
+  // Optional: the detail of the error when the operation failed (not on timeout or cancel), read on
+  // the JS thread once the wait thread has finished.
+  std::function<std::string()> describe;
   std::atomic<bool> cancelled{false};
 };
 

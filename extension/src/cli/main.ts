@@ -2,7 +2,9 @@
 // Exit status: 0 on success, 1 on an expected failure (one line on stderr), 2 on a bug.
 import { Command, CommanderError } from 'commander';
 import { IpcError } from '../ipc';
+import { escapeControl } from '../shared/escape';
 import { UserError } from './errors';
+import { guardStdout, writeFailure } from './output';
 import * as check from './commands/check';
 import * as decode from './commands/decode';
 import * as dump from './commands/dump';
@@ -26,17 +28,16 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** One line on stderr, control characters escaped (a message may quote a hostile name). */
 function fail(message: string, status = 1): never {
-  process.stderr.write(`shmscope: ${message}\n`);
+  process.stderr.write(`shmscope: ${escapeControl(message)}\n`);
   process.exit(status);
 }
 
 export async function main(argv: string[]): Promise<void> {
-  // `shmscope dump … | head` closes our stdout early: that is success, not a crash.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-    throw e;
-  });
+  // `shmscope dump … | head` closes our stdout early: that is success, not a crash. Any other
+  // write error (a full disk, /dev/full) is one line and status 1.
+  guardStdout((e) => fail(writeFailure(e)), () => process.exit(0));
   try {
     await buildProgram().parseAsync(argv);
   } catch (e) {
@@ -45,6 +46,9 @@ export async function main(argv: string[]): Promise<void> {
       process.exit(e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 1);
     }
     if (e instanceof UserError || e instanceof IpcError) fail(e.message);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EPIPE') process.exit(0);
+    if (code && (e as NodeJS.ErrnoException).syscall === 'write') fail(writeFailure(e as NodeJS.ErrnoException));
     if ((e as { code?: string }).code === 'ENOADDON') fail((e as Error).message);
     const err = e as Error;
     if (process.env.SHMSCOPE_DEBUG) process.stderr.write(`${err.stack}\n`);

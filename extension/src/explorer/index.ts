@@ -8,6 +8,7 @@ import { readConfig, SECTION, type Config } from '../config';
 import * as ipc from '../ipc';
 import type { IpcRecord, Limit, Listing } from '../ipc/types';
 import { describeFailure, log } from '../log';
+import { escapeControl } from '../shared/escape';
 import {
   contextValue, GROUPS, isEmpty, limitDescription, limitLabel, matches, objectDescription, objectIcon, objectLabel,
   objectTooltip, records, type GroupSpec,
@@ -152,7 +153,7 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
         return item;
       }
       case 'note': {
-        const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
+        const item = new vscode.TreeItem(escapeControl(node.text), vscode.TreeItemCollapsibleState.None);
         item.iconPath = new vscode.ThemeIcon(node.icon);
         item.contextValue = 'note';
         return item;

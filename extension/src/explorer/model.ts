@@ -2,6 +2,7 @@
 // descriptions, tooltips (Markdown text), icons, filtering. No vscode import, so it is unit-tested.
 import type { IpcRecord, Kind, Limit, Listing } from '../ipc/types';
 import { hexKey } from '../ipc/target';
+import { escapeControl } from '../shared/escape';
 
 /** The explorer's top-level groups, in display order. */
 export type GroupId = 'shm' | 'posix-shm' | 'sem' | 'posix-sem' | 'msg' | 'limits';
@@ -56,7 +57,10 @@ export function formatSize(bytes: number, units: 'binary' | 'bytes' = 'binary'):
 
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
-/** The label users name an object by: "key 0x52494e47 · id 32770", "private · id 5", "/ring". */
+/**
+ * The label users name an object by: "key 0x52494e47 · id 32770", "private · id 5", "/ring".
+ * Names come from anyone who may write /dev/shm: control characters are shown escaped.
+ */
 export function objectLabel(r: IpcRecord): string {
   switch (r.kind) {
     case 'shm':
@@ -64,7 +68,7 @@ export function objectLabel(r: IpcRecord): string {
     case 'msg':
       return `${r.key === 0 ? 'private' : `key ${hexKey(r.key)}`} · id ${r.id}`;
     default:
-      return r.name;
+      return escapeControl(r.name);
   }
 }
 
@@ -99,7 +103,7 @@ export function objectDescription(r: IpcRecord, units: 'binary' | 'bytes' = 'bin
       parts.push('POSIX', r.messages === null ? `messages: ${r.unreadable ?? '?'}` : `${r.messages}/${r.maxMessages ?? '?'} msgs`);
       break;
   }
-  parts.push(r.user);
+  parts.push(escapeControl(r.user));
   return parts.join(' · ');
 }
 
@@ -116,7 +120,7 @@ export function contextValue(r: IpcRecord): string {
 }
 
 const perm = (mode: number): string => `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
-const md = (s: string): string => s.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`);
+const md = (s: string): string => escapeControl(s).replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`);
 const when = (t: string | null): string => (t ? md(t) : '—');
 
 /** A Markdown table of every fact the listing has about the object. */
@@ -154,7 +158,7 @@ export function objectTooltip(r: IpcRecord): string {
       if (r.unreadable) rows.push(['attributes', md(`not readable (${r.unreadable})`)]);
       break;
   }
-  const title = `**${md(objectLabel(r))}**${r.kind === 'shm' && r.orphan ? ' — orphan: nothing attached and its creator is gone' : ''}`;
+  const title = `**${md(r.kind === 'shm' || r.kind === 'sem' || r.kind === 'msg' ? objectLabel(r) : r.name)}**${r.kind === 'shm' && r.orphan ? ' — orphan: nothing attached and its creator is gone' : ''}`;
   return `${title}\n\n| | |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}`;
 }
 

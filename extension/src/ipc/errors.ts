@@ -2,6 +2,7 @@
 // (EACCES, EIDRM, ETIMEDOUT, …), `syscall` what was asked, and `message` a sentence a user
 // understands: what we were doing, to which object, and what to do about it when we know.
 import { constants } from 'node:os';
+import { describeEntry, type EntryType } from './devshm';
 
 /** A failed operation on an IPC object. */
 export class IpcError extends Error {
@@ -37,6 +38,9 @@ interface NativeError {
   errno?: number;
   syscall?: string;
   message: string;
+  /** Set by the addon when a /dev/shm name is not a regular file. */
+  fileType?: EntryType;
+  linkTarget?: string;
 }
 
 function isNativeError(e: unknown): e is NativeError {
@@ -45,10 +49,23 @@ function isNativeError(e: unknown): e is NativeError {
 
 const errnoNumber = (code: string): number => (constants.errno as Record<string, number>)[code] ?? 0;
 
+/**
+ * The detail of an addon message "<syscall>: <strerror> (<detail>)"; the syscall may hold
+ * parentheses ("semctl(IPC_STAT)"), strerror texts hold none.
+ */
+function nativeDetail(message: string): string | undefined {
+  const colon = message.indexOf(': ');
+  const open = colon < 0 ? -1 : message.indexOf(' (', colon);
+  return open >= 0 && message.endsWith(')') ? message.slice(open + 2, -1) : undefined;
+}
+
 /** The user's sentence for an errno in a context. */
 export function sentence(code: string, ctx: ErrorContext, nativeMessage = ''): string {
   const { action, object } = ctx;
-  const detail = /\(([^()]*)\)$/.exec(nativeMessage)?.[1];
+  const detail = nativeDetail(nativeMessage);
+  // The addon's own sentence about the object ("/g is 0 bytes, too small for a semaphore …").
+  const name = object.slice(object.lastIndexOf(' ') + 1);
+  const own = detail?.startsWith(`${name} `) ? `${object}${detail.slice(name.length)}` : undefined;
   switch (code) {
     case 'EACCES':
     case 'EPERM': {
@@ -58,7 +75,10 @@ export function sentence(code: string, ctx: ErrorContext, nativeMessage = ''): s
     case 'ENOENT':
       return `${object} does not exist`;
     case 'EINVAL':
-      return `${object} does not exist or cannot be used this way (${action})`;
+      return own ?? `${object} does not exist or cannot be used this way (${action})`;
+    case 'EFAULT':
+    case 'EOVERFLOW':
+      return own ?? `${action} ${object} failed (${code})`;
     case 'EIDRM':
       return `${object} was removed while ${action} it`;
     case 'EEXIST':
@@ -96,6 +116,10 @@ export function toIpcError(e: unknown, ctx: ErrorContext): IpcError {
   if (e instanceof IpcError) return e;
   if (isNativeError(e)) {
     const syscall = e.syscall ?? ctx.action;
+    if (e.fileType) {
+      const what = `${ctx.object} is not ${ctx.object.startsWith('POSIX semaphore') ? 'a semaphore' : 'a shared memory object'}`;
+      return new IpcError(e.code, e.errno ?? errnoNumber(e.code), syscall, `${what}: it is ${describeEntry(e.fileType, e.linkTarget)}`, e.message);
+    }
     return new IpcError(e.code, e.errno ?? errnoNumber(e.code), syscall, sentence(e.code, ctx, e.message), e.message);
   }
   if (e instanceof TypeError) {

@@ -2,9 +2,10 @@
 // `shmscope list` show it. System V tables come from /proc/sysvipc; semaphore values and POSIX
 // objects' state from the native module; attached processes from /proc/PID/maps.
 import { readFileSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { entryType, notAnObjectNote } from './devshm';
 import { binding } from './native';
-import { emptyScan, isoTime, processExists, readSysv, scanMaps, userNames, type MapsScan, type SysvRow } from './procfs';
+import { emptyScan, isoTime, MAPS_BUDGET_MS, processExists, readSysv, scanMaps, userNames, type MapsScan, type SysvRow } from './procfs';
 import type {
   Attacher,
   Kind,
@@ -146,7 +147,12 @@ function msgRecords(userName: (uid: number) => string): MsgRecord[] {
   });
 }
 
-async function posixRecords(scan: MapsScan, userName: (uid: number) => string): Promise<{ shm: PosixShmRecord[]; sem: PosixSemRecord[] }> {
+/**
+ * POSIX objects and named semaphores: the regular files of /dev/shm, seen with lstat (a symlink is
+ * never followed: its target's owner and size are not the object's). Other entries are left out,
+ * each with a note saying what it is. A semaphore's value is read with pread by the addon.
+ */
+async function posixRecords(scan: MapsScan, userName: (uid: number) => string, note: (file: string, text: string) => void): Promise<{ shm: PosixShmRecord[]; sem: PosixSemRecord[] }> {
   const shm: PosixShmRecord[] = [];
   const sem: PosixSemRecord[] = [];
   let names: string[];
@@ -160,11 +166,16 @@ async function posixRecords(scan: MapsScan, userName: (uid: number) => string): 
     names.map(async (file) => {
       let st;
       try {
-        st = await stat(`/dev/shm/${file}`);
+        st = await lstat(`/dev/shm/${file}`);
       } catch {
         return; // removed meanwhile
       }
-      if (!st.isFile()) return;
+      const type = entryType(st);
+      if (type) {
+        const target = type === 'symlink' ? await readlink(`/dev/shm/${file}`).catch(() => undefined) : undefined;
+        note(file, notAnObjectNote(file, type, target));
+        return;
+      }
       const common = {
         id: st.ino,
         key: 0,
@@ -278,10 +289,18 @@ async function mqRecords(notes: string[], userName: (uid: number) => string): Pr
 export async function list(kinds?: readonly Kind[]): Promise<Listing> {
   const want = (k: Kind) => !kinds || kinds.includes(k);
   const notes: string[] = [];
+  const devShmNotes: string[] = [];
   const needMaps = want('shm') || want('posix-shm') || want('posix-sem');
   const users = userNames();
   const scan = needMaps ? await scanMaps() : emptyScan();
-  const posix = want('posix-shm') || want('posix-sem') ? await posixRecords(scan, users) : { shm: [], sem: [] };
+  const posix = want('posix-shm') || want('posix-sem') ? await posixRecords(scan, users, (file, text) => {
+    if (want(file.startsWith('sem.') ? 'posix-sem' : 'posix-shm')) devShmNotes.push(text);
+  }) : { shm: [], sem: [] };
+  notes.push(...devShmNotes.sort());
+  if (scan.slow.length > 0) {
+    const pids = scan.slow.slice(0, 10).join(', ') + (scan.slow.length > 10 ? ', …' : '');
+    notes.push(`the memory maps of ${scan.slow.length} process(es) did not answer within ${MAPS_BUDGET_MS} ms (pid ${pids}): objects they map may not show them`);
+  }
   return {
     shm: want('shm') ? shmRecords(scan, users) : [],
     sem: want('sem') ? semRecords(users) : [],

@@ -137,8 +137,18 @@ export interface RawBinding {
    */
   shmStatAll(): { rows: Float64Array; used: number };
   shmStatFields: number;
-  /** Who maps what, from every /proc/PID/maps, parsed off the JS thread. */
-  scanMaps(): Promise<{ mappings: ({ pid: number; shmid: number } | { pid: number; file: string })[]; unreadable: number }>;
+  /**
+   * Who maps what, from every /proc/PID/maps, parsed on a thread of its own and answered within
+   * budgetMs: `commands` has the command line of each pid in `mappings`; `slow` the pids whose maps
+   * did not answer in time (a process holding its memory lock); `complete` false when cut short.
+   */
+  scanMaps(budgetMs: number): Promise<{
+    mappings: ({ pid: number; shmid: number } | { pid: number; file: string })[];
+    commands: Record<string, string>;
+    unreadable: number;
+    slow: number[];
+    complete: boolean;
+  }>;
   /** Native wait threads still running (tests check that cancel and timeout end them). */
   waitsInFlight(): number;
 }

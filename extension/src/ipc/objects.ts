@@ -1,7 +1,7 @@
 // Operations on one object: open a segment for reading and writing, semaphore operations,
 // message peeks, create and remove. Arguments are normalised here so the native module sees only
 // canonical input, and every failure leaves as an IpcError with a sentence for the user.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import { native, userError, type ErrorContext } from './errors';
 import { binding, type RawPosixSem, type RawPosixShm, type RawShmSegment, type RawWait } from './native';
 import { isoTime, readSysv, userName } from './procfs';
@@ -21,8 +21,9 @@ function ownerOf(t: Target): string | undefined {
     }
     const file =
       t.kind === 'posix-shm' ? `/dev/shm${t.name}` : t.kind === 'posix-sem' ? `/dev/shm/sem.${t.name.slice(1)}` : `/dev/mqueue${t.name}`;
-    const st = statSync(file);
-    return `mode ${octal(st.mode)}, owner ${userName(st.uid)}`;
+    // lstat: a symlink's target (/etc/shadow) must not lend the object its owner.
+    const st = lstatSync(file);
+    return st.isFile() ? `mode ${octal(st.mode)}, owner ${userName(st.uid)}` : undefined;
   } catch {
     return undefined;
   }
@@ -165,14 +166,41 @@ export function semGet(id: number): SemRecord {
   };
 }
 
+/** Refuses anything but an integer in [min, max] before it reaches the addon (which checks again). */
+function checkInt(what: string, n: number, min: number, max: number, syscall = 'semop'): void {
+  if (!Number.isInteger(n) || n < min || n > max) throw userError('EINVAL', syscall, `${what} ${n} is not an integer from ${min} to ${max}`);
+}
+
 function semNumber(id: number, num: number): Target {
-  if (!Number.isInteger(num) || num < 0) throw userError('EINVAL', 'semop', `semaphore number ${num} is not valid`);
+  checkInt('semaphore number', num, 0, 32000);
   return { kind: 'sem', id };
+}
+
+/** The row of a System V object in /proc/sysvipc, which anyone may read; ENOENT when absent. */
+function sysvRow(t: Target & { kind: 'shm' | 'sem' | 'msg' }) {
+  const idColumn = t.kind === 'shm' ? 'shmid' : t.kind === 'sem' ? 'semid' : 'msqid';
+  const row = readSysv(t.kind).find((r) => r[idColumn] === t.id);
+  if (!row) throw userError('ENOENT', 'stat', `${describeTarget(t)} does not exist`);
+  return row;
+}
+
+/**
+ * How many semaphores set `id` has, without read permission: the kernel lets a user with write
+ * permission alone (mode 0602) post, wait and set, so nothing on that path may need IPC_STAT.
+ */
+export function semCount(id: number): number {
+  return sysvRow({ kind: 'sem', id }).nsems!;
+}
+
+/** How many messages queue `id` holds now (from /proc/sysvipc/msg: no read permission needed). */
+export function msgCount(id: number): number {
+  return sysvRow({ kind: 'msg', id }).qnum!;
 }
 
 /** Adds `count` (default 1) to semaphore `num` of set `id`. */
 export function semPost(id: number, num: number, count = 1): void {
   const t = semNumber(id, num);
+  checkInt('count', count, 1, 32767);
   // A post never blocks; past 32767 the kernel answers ERANGE.
   native(() => ctx(`posting to semaphore ${num} of`, t), () => binding().semOp(id, [{ num, op: count }]));
 }
@@ -180,6 +208,7 @@ export function semPost(id: number, num: number, count = 1): void {
 /** Sets semaphore `num` of set `id` to `value` (0..32767). */
 export function semSetValue(id: number, num: number, value: number): void {
   const t = semNumber(id, num);
+  checkInt('value', value, 0, 32767, 'semctl');
   native(ctx(`setting semaphore ${num} of`, t), () => binding().semSetVal(id, num, value));
 }
 
@@ -222,6 +251,7 @@ function checkTimeout(timeoutMs: number): void {
 export async function semWait(id: number, num: number, opts: WaitOptions): Promise<void> {
   const t = semNumber(id, num);
   checkTimeout(opts.timeoutMs);
+  checkInt('count', opts.count ?? 1, 1, 32767);
   const ops = [{ num, op: -(opts.count ?? 1) }];
   const c = () => ctx(`waiting on semaphore ${num} of`, t, { timeoutMs: opts.timeoutMs });
   if (native(c, () => binding().semOp(id, ops))) return;
@@ -293,6 +323,11 @@ export function createShm(o: { key: number; size: number; mode?: number }): numb
 /** Creates a semaphore set, with initial values when given; returns its id. */
 export function createSemSet(o: { key: number; nsems: number; mode?: number; values?: number[] }): number {
   const c = keyTarget('sem', o.key);
+  checkInt('number of semaphores', o.nsems, 1, 32000, 'semget');
+  if (o.values) {
+    if (o.values.length !== o.nsems) throw userError('EINVAL', 'semctl', `a set of ${o.nsems} semaphore(s) needs ${o.nsems} initial value(s), not ${o.values.length}`);
+    o.values.forEach((v, i) => checkInt(`initial value ${i}:`, v, 0, 32767, 'semctl'));
+  }
   const id = native(c, () => binding().semGet(o.key, o.nsems, o.mode ?? DEFAULT_MODE, true, true));
   if (o.values) {
     try {

@@ -2,7 +2,6 @@
 // /etc/passwd for user names. Listing from these files costs a few reads, where asking per object
 // through system calls would cost several calls per object.
 import { readFileSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { binding } from './native';
 
 /** One row of /proc/sysvipc/{shm,sem,msg}, keyed by the file's own column names. */
@@ -77,9 +76,14 @@ export interface MapsScan {
   unreadable: number;
   /** pid → command line, for every pid above. */
   commands: Map<number, string>;
+  /** Processes whose maps did not answer within the scan's budget (they hold their memory lock). */
+  slow: number[];
 }
 
-export const emptyScan = (): MapsScan => ({ sysv: new Map(), sysvMappings: new Map(), devShm: new Map(), unreadable: 0, commands: new Map() });
+export const emptyScan = (): MapsScan => ({ sysv: new Map(), sysvMappings: new Map(), devShm: new Map(), unreadable: 0, commands: new Map(), slow: [] });
+
+/** How long one listing waits for /proc/PID/maps before it answers with what it has. */
+export const MAPS_BUDGET_MS = 2000;
 
 function addPid<K>(map: Map<K, number[]>, key: K, pid: number): void {
   const list = map.get(key);
@@ -87,23 +91,16 @@ function addPid<K>(map: Map<K, number[]>, key: K, pid: number): void {
   else if (!list.includes(pid)) list.push(pid);
 }
 
-/** Reads the command line of a process: its argv joined by spaces, or [comm] for kernel threads. */
-export async function commandOf(pid: number): Promise<string> {
-  try {
-    const raw = await readFile(`/proc/${pid}/cmdline`, 'utf8');
-    const cmd = raw.replace(/\0+$/, '').split('\0').join(' ');
-    if (cmd) return cmd;
-    return `[${(await readFile(`/proc/${pid}/comm`, 'utf8')).trim()}]`;
-  } catch {
-    return '?';
-  }
-}
-
-/** Scans /proc/PID/maps of every process (natively, off the JS thread), then reads the command lines of the hits. */
-export async function scanMaps(): Promise<MapsScan> {
+/**
+ * Scans /proc/PID/maps of every process natively, on a thread of its own and within
+ * MAPS_BUDGET_MS (reading another process's maps or command line waits on its memory lock), and
+ * reads the command lines of the hits there too.
+ */
+export async function scanMaps(budgetMs = MAPS_BUDGET_MS): Promise<MapsScan> {
   const scan = emptyScan();
-  const raw = await binding().scanMaps();
+  const raw = await binding().scanMaps(budgetMs);
   scan.unreadable = raw.unreadable;
+  scan.slow = raw.slow;
   for (const m of raw.mappings) {
     if ('shmid' in m) {
       addPid(scan.sysv, m.shmid, m.pid);
@@ -112,8 +109,7 @@ export async function scanMaps(): Promise<MapsScan> {
       addPid(scan.devShm, m.file, m.pid);
     }
   }
-  const pids = new Set(raw.mappings.map((m) => m.pid));
-  await Promise.all([...pids].map(async (pid) => scan.commands.set(pid, await commandOf(pid))));
+  for (const [pid, command] of Object.entries(raw.commands)) scan.commands.set(Number(pid), command);
   for (const list of scan.sysv.values()) list.sort((a, b) => a - b);
   for (const list of scan.devShm.values()) list.sort((a, b) => a - b);
   return scan;

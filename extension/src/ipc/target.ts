@@ -37,7 +37,7 @@ const USAGE = 'a target is shm:ID, sem:ID, msg:ID, key:0xKEY, posix:/NAME, psem:
 
 /** Parses a target; `key:` is resolved against the current tables, narrowed by `hint`. */
 export function parseTarget(text: string, hint?: Kind): Target {
-  const m = /^([a-z]+):(.*)$/i.exec(text.trim());
+  const m = /^([a-z]+):(.*)$/is.exec(text.trim());
   if (!m) throw userError('EINVAL', 'target', `"${text}" is not a target: ${USAGE}`);
   const prefix = m[1]!.toLowerCase();
   const rest = m[2]!;

@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import { diagJson, formatDiagnostic } from '../../shared/schema';
 import { loadSchema } from './decode';
+import * as stdout from '../output';
+import { escapeControl as esc } from '../../shared/escape';
 
 export function register(program: Command): void {
   program
@@ -9,11 +11,11 @@ export function register(program: Command): void {
     .description('check an offset schema: syntax, types, layout, static_assert (exit 1 on any error)')
     .requiredOption('--schema <file>', 'the .shms schema')
     .option('--json', 'diagnostics as a JSON array')
-    .action((opts: { schema: string; json?: boolean }) => {
+    .action(async (opts: { schema: string; json?: boolean }) => {
       const schema = loadSchema(opts.schema);
       const diags = [...schema.diagnostics].sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
-      if (opts.json) process.stdout.write(`${JSON.stringify(diags.map(diagJson), null, 2)}\n`);
-      else for (const d of diags) process.stdout.write(`${formatDiagnostic(opts.schema, d)}\n`);
+      if (opts.json) await stdout.json(diags.map(diagJson));
+      else for (const d of diags) await stdout.line(esc(formatDiagnostic(opts.schema, d)));
       if (diags.some((d) => d.severity === 'error')) process.exitCode = 1;
     });
 }

@@ -1,41 +1,28 @@
 // shmscope decode TARGET|--file PATH --schema FILE.shms [--type NAME] [--json]
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
-import { list, openSource, parseTarget } from '../../ipc';
+import { openShm, parseTarget, schemaIdentity, type Target } from '../../ipc';
 import {
   countChecks, compileSchema, decode, decodeJson, defaultSegment, findType, formatDiagnostic, segmentFor, type CheckResult, type DecodedNode, type Diagnostic, type Schema, type StructType,
 } from '../../shared/schema';
 import { BufferSource, type ByteSource } from '../../shared/source';
 import { UserError } from '../errors';
+import { readRegularFile, SCHEMA_LIMIT, SNAPSHOT_LIMIT } from '../input';
+import * as stdout from '../output';
+import { escapeControl as esc } from '../../shared/escape';
 
-/** Reads and compiles a schema file; its errors stop the command (they are printed first). */
+/** Reads and compiles a schema file (a regular file of at most SCHEMA_LIMIT bytes). */
 export function loadSchema(file: string): Schema {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UserError(`cannot read the schema ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
-  return compileSchema(text, file);
+  return compileSchema(readRegularFile(file, 'schema', SCHEMA_LIMIT).toString('utf8'), file);
 }
 
-/** The segment declared `for` this target, if the schema has one. */
-async function boundSegment(schema: Schema, targetText: string): Promise<StructType | undefined> {
-  const t = targetText.trim();
-  const m = /^key:(.*)$/i.exec(t);
-  if (m) return segmentFor(schema, { kind: 'key', value: Number(BigInt.asIntN(32, BigInt(m[1]!.trim()))) });
-  const p = /^posix:(.*)$/i.exec(t);
-  if (p) return segmentFor(schema, { kind: 'posix', value: p[1]!.trim() });
-  try {
-    const target = parseTarget(t);
-    if (target.kind !== 'shm') return undefined;
+/** The segment declared `for` this target (by id first, then by key or POSIX name), if any. */
+function boundSegment(schema: Schema, target: Target): StructType | undefined {
+  if (target.kind === 'shm') {
     const byId = segmentFor(schema, { kind: 'id', value: target.id });
     if (byId) return byId;
-    const rec = (await list()).shm.find((s) => s.id === target.id);
-    return rec ? segmentFor(schema, { kind: 'key', value: rec.key | 0 }) : undefined;
-  } catch {
-    return undefined;
   }
+  const identity = schemaIdentity(target);
+  return identity ? segmentFor(schema, identity) : undefined;
 }
 
 const mark = (c: CheckResult) => (c.ok === true ? '✓' : c.ok === false ? '✗' : '?');
@@ -50,9 +37,10 @@ function printTree(root: DecodedNode, maxElements: number, out: string[], checks
   const walk = (n: DecodedNode, indent: string) => {
     checks.push(...n.checks);
     diags.push(...n.diagnostics);
-    const value = n.childCount && n.kind !== 'offset' ? '' : ` = ${n.display}`;
+    // A struct or array shows its members below it; an empty array says so instead of a value.
+    const value = n.kind === 'array' && n.childCount === 0 ? ' = []' : n.childCount && n.kind !== 'offset' ? '' : ` = ${n.display}`;
     const cs = n.checks.map((c) => `  ${checkText(c)}`).join('');
-    out.push(`0x${n.offset.toString(16).padStart(width, '0')}  ${indent}${n.name}: ${n.type}${value}${cs}`);
+    out.push(esc(`0x${n.offset.toString(16).padStart(width, '0')}  ${indent}${n.name}: ${n.type}${value}${cs}`));
     if (n.kind === 'text') return;
     const shown = n.kind === 'array' ? Math.min(n.childCount, maxElements) : n.childCount;
     for (let i = 0; i < shown; i += 1000) for (const c of n.children(i, Math.min(1000, shown - i))) walk(c, `${indent}  `);
@@ -77,10 +65,12 @@ export function register(program: Command): void {
       const schema = loadSchema(opts.schema);
       const errs = schema.diagnostics.filter((d) => d.severity === 'error');
       if (errs.length) {
-        for (const d of errs.slice(0, 20)) process.stderr.write(`${formatDiagnostic(opts.schema, d)}\n`);
+        for (const d of errs.slice(0, 20)) process.stderr.write(`${esc(formatDiagnostic(opts.schema, d))}\n`);
         throw new UserError(`the schema ${opts.schema} has ${errs.length} error${errs.length === 1 ? '' : 's'} (run shmscope check --schema ${opts.schema})`);
       }
-      let type = opts.type ? findType(schema, opts.type) : targetText ? await boundSegment(schema, targetText) : undefined;
+      // The target is parsed once, here: `posix:ring` and `posix:/ring` are the same object.
+      const target = targetText ? parseTarget(targetText, 'shm') : undefined;
+      let type = opts.type ? findType(schema, opts.type) : target ? boundSegment(schema, target) : undefined;
       if (opts.type && !type) {
         const names = schema.structs.map((s) => s.name).filter((n) => !n.startsWith('('));
         throw new UserError(`no type "${opts.type}" in ${opts.schema}${names.length ? ` (it has ${names.join(', ')})` : ''}`);
@@ -90,17 +80,12 @@ export function register(program: Command): void {
       const maxElements = Math.max(0, Number.parseInt(opts.maxElements, 10) || 0);
 
       let source: ByteSource & { close?(): void };
-      if (opts.file) {
-        try {
-          source = new BufferSource(readFileSync(opts.file));
-        } catch (e) {
-          throw new UserError(`cannot read ${opts.file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-        }
-      } else source = openSource(targetText!);
+      if (opts.file) source = new BufferSource(readRegularFile(opts.file, 'snapshot', SNAPSHOT_LIMIT));
+      else source = openShm(target!);
       try {
         if (opts.json) {
           const r = decodeJson(schema, type, source);
-          process.stdout.write(`${JSON.stringify(r.json, null, 2)}\n`);
+          await stdout.json(r.json);
           return;
         }
         const r = decode(schema, type, source);
@@ -109,12 +94,12 @@ export function register(program: Command): void {
         const diags = [...r.diagnostics];
         if (r.root) printTree(r.root, maxElements, lines, checks, diags);
         const seen = new Set<string>();
-        process.stdout.write(`${lines.join('\n')}\n`);
+        for (const l of lines) await stdout.line(l);
         const n = countChecks(checks);
-        if (checks.length) process.stdout.write(`checks: ${n.ok} passed, ${n.failed} failed${n.unknown ? `, ${n.unknown} unknown` : ''}\n`);
+        if (checks.length) await stdout.line(`checks: ${n.ok} passed, ${n.failed} failed${n.unknown ? `, ${n.unknown} unknown` : ''}`);
         for (const d of diags) {
-          const line = `${d.severity}: ${d.message}`;
-          if (!seen.has(line)) process.stdout.write(`${line}\n`);
+          const line = esc(`${d.severity}: ${d.message}`);
+          if (!seen.has(line)) await stdout.line(line);
           seen.add(line);
         }
       } finally {

@@ -1,17 +1,12 @@
 // shmscope dump TARGET [--offset N] [--length N] [--format hex|raw]
 import type { Command } from 'commander';
-import { once } from 'node:events';
-import { openShm, parseTarget } from '../../ipc';
+import { describeTarget, openShm, parseTarget } from '../../ipc';
 import { hexdumpLines, offsetDigits } from '../../shared/hexdump';
 import { UserError } from '../errors';
 import { num } from '../format';
+import { write } from '../output';
 
 const CHUNK = 1 << 20;
-
-/** Writes to stdout, waiting when the pipe is full so a large dump never piles up in memory. */
-async function write(data: string | Uint8Array): Promise<void> {
-  if (!process.stdout.write(data)) await once(process.stdout, 'drain');
-}
 
 export function register(program: Command): void {
   program
@@ -38,8 +33,14 @@ export function register(program: Command): void {
         for (let at = offset; at < offset + length; ) {
           const want = Math.min(buf.length, offset + length - at);
           const view = want === buf.length ? buf : buf.subarray(0, want);
-          const got = handle.readInto(view, at);
-          if (got === 0) throw new UserError(`the object shrank to ${handle.size} bytes while it was being dumped`);
+          let got = 0;
+          try {
+            got = handle.readInto(view, at);
+          } catch (e) {
+            // Past the end now: the object shrank (a POSIX object can be truncated by anyone who may write it).
+            if ((e as { code?: string }).code !== 'ERANGE') throw e;
+          }
+          if (got === 0) throw new UserError(`${describeTarget(target)} shrank to ${handle.size} bytes while it was being dumped (at byte ${at} of ${offset + length})`);
           const bytes = view.subarray(0, got);
           await write(opts.format === 'raw' ? bytes.slice() : `${hexdumpLines(bytes, at, 16, digits).join('\n')}\n`);
           at += got;

@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { KINDS, list, type Kind, type Listing } from '../../ipc';
 import { UserError } from '../errors';
 import { hexKey, mode, size, table } from '../format';
+import * as stdout from '../output';
+import { escapeControl as esc } from '../../shared/escape';
 
 const JSON_KEY: Record<Kind, keyof Listing> = {
   shm: 'shm',
@@ -32,7 +34,8 @@ export function listingText(l: Listing, kind?: Kind): string {
       `System V shared memory segments (${l.shm.length})`,
       table(
         ['KEY', 'ID', 'OWNER', 'MODE', 'SIZE', 'NATTCH', 'CPID', 'LPID', 'ATTACHED'],
-        l.shm.map((r) => [hexKey(r.key), r.id, r.user, mode(r.mode), size(r.size), r.nattch, r.cpid, r.lpid, pids(r.attachedBy) + (r.orphan ? '  (orphan)' : '')]),
+        l.shm.map((r) => [hexKey(r.key), r.id, esc(r.user), mode(r.mode), size(r.size), r.nattch, r.cpid, r.lpid,
+          pids(r.attachedBy) + (r.removed ? '  (removed: goes when the last process detaches)' : '') + (r.orphan ? '  (orphan)' : '')]),
       ),
     );
   }
@@ -44,7 +47,7 @@ export function listingText(l: Listing, kind?: Kind): string {
         l.sem.map((r) => [
           hexKey(r.key),
           r.id,
-          r.user,
+          esc(r.user),
           mode(r.mode),
           r.nsems,
           r.unreadable ? `(${r.unreadable})` : r.values.join(' '),
@@ -58,7 +61,7 @@ export function listingText(l: Listing, kind?: Kind): string {
       `System V message queues (${l.msg.length})`,
       table(
         ['KEY', 'ID', 'OWNER', 'MODE', 'MESSAGES', 'BYTES', 'QBYTES', 'LSPID', 'LRPID'],
-        l.msg.map((r) => [hexKey(r.key), r.id, r.user, mode(r.mode), r.messages, r.bytes, r.qbytes ?? '-', r.lspid, r.lrpid]),
+        l.msg.map((r) => [hexKey(r.key), r.id, esc(r.user), mode(r.mode), r.messages, r.bytes, r.qbytes ?? '-', r.lspid, r.lrpid]),
       ),
     );
   }
@@ -67,7 +70,7 @@ export function listingText(l: Listing, kind?: Kind): string {
       `POSIX shared memory (${l.posixShm.length})`,
       table(
         ['NAME', 'OWNER', 'MODE', 'SIZE', 'MAPPED BY'],
-        l.posixShm.map((r) => [r.name, r.user, mode(r.mode), size(r.size), pids(r.attachedBy)]),
+        l.posixShm.map((r) => [esc(r.name), esc(r.user), mode(r.mode), size(r.size), pids(r.attachedBy)]),
       ),
     );
   }
@@ -76,7 +79,7 @@ export function listingText(l: Listing, kind?: Kind): string {
       `POSIX named semaphores (${l.posixSem.length})`,
       table(
         ['NAME', 'OWNER', 'MODE', 'VALUE', 'OPEN BY'],
-        l.posixSem.map((r) => [r.name, r.user, mode(r.mode), r.value ?? `(${r.unreadable})`, pids(r.attachedBy)]),
+        l.posixSem.map((r) => [esc(r.name), esc(r.user), mode(r.mode), r.value ?? `(${r.unreadable})`, pids(r.attachedBy)]),
       ),
     );
   }
@@ -85,11 +88,11 @@ export function listingText(l: Listing, kind?: Kind): string {
       `POSIX message queues (${l.posixMq.length})`,
       table(
         ['NAME', 'OWNER', 'MODE', 'MESSAGES', 'MAX', 'MSGSIZE'],
-        l.posixMq.map((r) => [r.name, r.user, mode(r.mode), r.messages ?? `(${r.unreadable})`, r.maxMessages ?? '-', r.messageSize ?? '-']),
+        l.posixMq.map((r) => [esc(r.name), esc(r.user), mode(r.mode), r.messages ?? `(${r.unreadable})`, r.maxMessages ?? '-', r.messageSize ?? '-']),
       ),
     );
   }
-  for (const note of l.notes) parts.push(`note: ${note}`);
+  for (const note of l.notes) parts.push(`note: ${esc(note)}`);
   if (l.unreadableProcesses > 0) {
     parts.push(`note: the memory maps of ${l.unreadableProcesses} process(es) are not readable to us: objects they map do not show them`);
   }
@@ -108,10 +111,7 @@ export function register(program: Command): void {
         throw new UserError(`--kind must be one of ${KINDS.join(', ')}, not "${opts.kind}"`);
       }
       const listing = await list(kind ? [kind] : undefined);
-      if (opts.json) {
-        process.stdout.write(`${JSON.stringify(listingJson(listing, kind), null, 2)}\n`);
-      } else {
-        process.stdout.write(`${listingText(listing, kind)}\n`);
-      }
+      if (opts.json) await stdout.json(listingJson(listing, kind));
+      else await stdout.line(listingText(listing, kind));
     });
 }

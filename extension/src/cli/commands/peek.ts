@@ -1,11 +1,10 @@
 // shmscope peek TARGET [--index I] [--json]: a System V queue's messages, without consuming them.
 import type { Command } from 'commander';
-import { msgPeek, parseTarget, type Target } from '../../ipc';
-import { binding } from '../../ipc/native';
+import { msgCount, msgPeek, parseTarget, type Target } from '../../ipc';
 import { hexdumpLines } from '../../shared/hexdump';
 import { UserError } from '../errors';
 import { num, table } from '../format';
-
+import * as stdout from '../output';
 
 function queue(text: string): Target & { kind: 'msg' } {
   const t = parseTarget(text, 'msg');
@@ -26,20 +25,20 @@ export function register(program: Command): void {
     .argument('<target>', 'msg:ID or key:0xKEY')
     .option('--index <i>', 'one message: 0 is the oldest')
     .option('--json', 'print JSON; message bytes as base64')
-    .action((targetText: string, opts: { index?: string; json?: boolean }) => {
+    .action(async (targetText: string, opts: { index?: string; json?: boolean }) => {
       const t = queue(targetText);
       if (opts.index !== undefined) {
         const index = num('--index', opts.index, 0x7fffffff);
         const m = msgPeek(t.id, index);
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify({ index, type: m.type, size: m.data.length, data: Buffer.from(m.data).toString('base64') })}\n`);
+          await stdout.line(JSON.stringify({ index, type: m.type, size: m.data.length, data: Buffer.from(m.data).toString('base64') }));
         } else {
-          process.stdout.write(`message ${index}: type ${m.type}, ${m.data.length} bytes\n`);
-          if (m.data.length > 0) process.stdout.write(`${hexdumpLines(m.data).join('\n')}\n`);
+          await stdout.line(`message ${index}: type ${m.type}, ${m.data.length} bytes`);
+          if (m.data.length > 0) await stdout.line(hexdumpLines(m.data).join('\n'));
         }
         return;
       }
-      const count = binding().msgStat(t.id).messages;
+      const count = msgCount(t.id);
       const messages = [];
       for (let i = 0; i < count; i++) {
         try {
@@ -51,9 +50,9 @@ export function register(program: Command): void {
       }
       if (opts.json) {
         const out = messages.map((m) => ({ index: m.index, type: m.type, size: m.data.length, data: Buffer.from(m.data).toString('base64') }));
-        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        await stdout.json(out);
       } else {
-        process.stdout.write(`${table(['INDEX', 'TYPE', 'SIZE', 'START'], messages.map((m) => [m.index, m.type, m.data.length, preview(m.data)]))}\n`);
+        await stdout.line(table(['INDEX', 'TYPE', 'SIZE', 'START'], messages.map((m) => [m.index, m.type, m.data.length, preview(m.data)])));
       }
     });
 }

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { describeTarget, list, parseTarget, remove } from '../../ipc';
 import { UserError } from '../errors';
+import { escapeControl } from '../../shared/escape';
 
 export function register(program: Command): void {
   program
@@ -24,6 +25,6 @@ export function register(program: Command): void {
         throw new UserError(`refusing to remove ${what}${users ? ` (it has ${users})` : ''} without --yes`);
       }
       remove(t);
-      if (users) process.stderr.write(`shmscope: ${what} had ${users}; it disappears when the last one detaches\n`);
+      if (users) process.stderr.write(`shmscope: ${escapeControl(what)} had ${users}; it disappears when the last one detaches\n`);
     });
 }

@@ -1,9 +1,10 @@
 // shmscope sem TARGET get | set NUM VALUE | post [NUM] | wait [NUM] [--timeout MS]
 // TARGET is a System V set (sem:ID, key:0xKEY) or a POSIX named semaphore (psem:/NAME).
 import type { Command } from 'commander';
-import { parseTarget, psemPost, psemValue, psemWait, semGet, semPost, semSetValue, semWait, type Target } from '../../ipc';
+import { parseTarget, psemPost, psemValue, psemWait, semCount, semGet, semPost, semSetValue, semWait, type Target } from '../../ipc';
 import { UserError } from '../errors';
 import { num, table } from '../format';
+import * as stdout from '../output';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -19,7 +20,8 @@ function semNum(t: Target, text: string | undefined): number {
   const n = text === undefined ? 0 : num('NUM', text, 32000);
   if (t.kind === 'posix-sem' && n !== 0) throw new UserError('a POSIX semaphore has only semaphore 0');
   if (t.kind === 'sem') {
-    const nsems = semGet(t.id).nsems;
+    // From the table anyone may read: altering needs write permission only, not read.
+    const nsems = semCount(t.id);
     if (n >= nsems) throw new UserError(`semaphore set ${t.id} has ${nsems} semaphore(s): NUM must be below ${nsems}`);
   }
   return n;
@@ -41,16 +43,16 @@ export function register(program: Command): void {
           if (args.length > 0) throw new UserError('get takes no numbers');
           if (t.kind === 'posix-sem') {
             const value = psemValue(t.name);
-            process.stdout.write(opts.json ? `${JSON.stringify({ name: t.name, value })}\n` : `${value}\n`);
+            await stdout.line(opts.json ? JSON.stringify({ name: t.name, value }) : String(value));
             return;
           }
           const r = semGet(t.id);
           if (opts.json) {
-            process.stdout.write(`${JSON.stringify({ id: r.id, key: r.key, values: r.values, ncnt: r.ncnt, zcnt: r.zcnt, pids: r.pids }, null, 2)}\n`);
+            await stdout.json({ id: r.id, key: r.key, values: r.values, ncnt: r.ncnt, zcnt: r.zcnt, pids: r.pids });
             return;
           }
           const rows = r.values.map((v, i) => [i, v, r.ncnt[i]!, r.zcnt[i]!, r.pids[i]!]);
-          process.stdout.write(`${table(['NUM', 'VALUE', 'NCNT', 'ZCNT', 'LAST PID'], rows)}\n`);
+          await stdout.line(table(['NUM', 'VALUE', 'NCNT', 'ZCNT', 'LAST PID'], rows));
           return;
         }
         case 'set': {

@@ -533,7 +533,8 @@ class Inst implements Rec {
     const avail = Math.max(0, this.ctx.size - at);
     if (stride > 0 && count * stride > avail) {
       const fit = Math.floor(avail / stride);
-      diags.push({ range, severity: 'error', message: `array count ${count} (${exprText(t.countExpr!)}) runs past the end of the data: ${fit} element${fit === 1 ? '' : 's'} fit` });
+      // The count as the data holds it (2^63 stays 9223372036854775808, not a clamped 2^53 - 1).
+      diags.push({ range, severity: 'error', message: `array count ${c ?? count} (${exprText(t.countExpr!)}) runs past the end of the data: ${fit} element${fit === 1 ? '' : 's'} fit` });
       count = fit;
     } else if (stride === 0 && count > 1_000_000) count = 1_000_000;
     return { ...t, count, size: stride * count, name: `${t.elem.name}[${count}]` };

@@ -1,0 +1,127 @@
+// What a hostile user can put in /dev/shm, seen from the real workbench: a semaphore file of
+// garbage, a FIFO, a symlink to /etc/shadow and a socket; then a semaphore file truncated while
+// Semaphore Wait… waits on it. The explorer still lists, the wait ends with an error (in the
+// Shared Memory log and the notification centre: toasts do not show under the smoke-test
+// driver), and the extension host is the same process at the end. Everything is removed in
+// after(), even on failure.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import * as ipc from '../../../extension/src/ipc';
+import { chooseFromContextMenu, failureStep, openWorkbench, palette, type OpenWorkbench, ROOT, treeRow } from './driver';
+import { untilWithin } from '../../helpers/wait';
+
+const WAIT = 30_000;
+const tag = `shmscope-hostile-${process.pid}`;
+const files = {
+  garbage: `/dev/shm/sem.${tag}-garbage`,
+  fifo: `/dev/shm/${tag}-fifo`,
+  link: `/dev/shm/${tag}-link`,
+  sock: `/dev/shm/${tag}-sock`,
+};
+const obj = `/${tag}-obj`;
+const sem = `/${tag}-wait`;
+let opened: OpenWorkbench | undefined;
+let page: Page;
+const server = createServer();
+const step = failureStep('hostile', { page: () => page, workbench: () => opened?.wb });
+const until = untilWithin(WAIT);
+const row = (label: string) => treeRow(page, label);
+
+/** The workbench's extension host: the process of its group whose command line says so. */
+function extensionHostPid(group: number): number | undefined {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      if (pgrp !== group) continue;
+      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('extensionHost')) return Number(d);
+    } catch { /* ended meanwhile */ }
+  }
+  return undefined;
+}
+
+function findLog(dir: string): string | undefined {
+  if (!existsSync(dir)) return undefined;
+  for (const name of readdirSync(dir)) {
+    const p = path.join(dir, name);
+    if (statSync(p).isDirectory()) {
+      const f = findLog(p);
+      if (f) return f;
+    } else if (name === 'Shared Memory.log') return p;
+  }
+  return undefined;
+}
+
+describe('a hostile /dev/shm in the workbench', () => {
+  before(async () => {
+    writeFileSync(files.garbage, Buffer.alloc(32, 0xff));
+    assert.equal(spawnSync('mkfifo', [files.fifo]).status, 0);
+    symlinkSync('/etc/shadow', files.link);
+    server.listen(files.sock);
+    await once(server, 'listening');
+    ipc.createPosixShm({ name: obj, size: 4096 });
+    ipc.createPosixSem({ name: sem, value: 0 });
+    opened = await openWorkbench({ root: ROOT, folder: path.join(ROOT, 'test', 'editor', 'workspace'), settings: { 'shmscope.refreshIntervalMs': 0 } });
+    page = opened.page;
+    await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').click();
+  });
+
+  after(async () => {
+    await opened?.close();
+    server.close();
+    for (const f of Object.values(files)) { try { unlinkSync(f); } catch { /* gone */ } }
+    for (const t of [{ kind: 'posix-shm', name: obj }, { kind: 'posix-sem', name: sem }] as ipc.Target[]) {
+      try { if (ipc.exists(t)) ipc.remove(t); } catch { /* gone */ }
+    }
+  });
+
+  it('lists around the entries that are not objects, survives a semaphore truncated during a wait', () => step('wait', async () => {
+    const hostPid = await until('the extension host', () => extensionHostPid(opened!.wb.pid));
+    await palette(page, 'Refresh', WAIT);
+    await row(obj).waitFor({ timeout: WAIT });
+    // The garbage semaphore is listed, its value unreadable; the FIFO, link and socket are not objects.
+    const garbage = row(`/${tag}-garbage`);
+    await garbage.waitFor({ timeout: WAIT });
+    assert.match(await garbage.innerText(), /value: EINVAL/);
+    for (const name of [`/${tag}-fifo`, `/${tag}-link`, `/${tag}-sock`]) assert.equal(await row(name).count(), 0, `${name} is not listed`);
+    assert.equal(readlinkSync(files.link), '/etc/shadow');
+
+    await chooseFromContextMenu(page, sem, 'Semaphore Wait…', WAIT);
+    const input = page.locator('.quick-input-widget');
+    await input.locator('.quick-input-title', { hasText: 'timeout' }).waitFor({ timeout: WAIT });
+    await input.locator('input').fill('120000');
+    await page.keyboard.press('Enter');
+    await page.locator('.statusbar-item', { hasText: `Waiting on ${sem}` }).waitFor({ timeout: WAIT });
+    const file = `/dev/shm/sem.${sem.slice(1)}`;
+    await until('the extension host waits on the semaphore', () => readFileSync(file).readUInt32LE(4) > 0);
+    truncateSync(file, 0);
+    await page.locator('.statusbar-item', { hasText: `Waiting on ${sem}` }).waitFor({ state: 'detached', timeout: WAIT });
+    const sentence = `POSIX semaphore ${sem} was truncated while it was being waited on`;
+    const alt = `POSIX semaphore ${sem} is 0 bytes, too small for a semaphore`;
+    const log = await until('the failed wait in Shared Memory.log', () => {
+      const f = findLog(opened!.wb.logsDir);
+      const t = f ? readFileSync(f, 'utf8') : '';
+      return t.includes(sentence) || t.includes(alt) ? t : undefined;
+    });
+    assert.match(log, /\[error\] Semaphore Wait/);
+    // The error notification is in the notification centre.
+    await page.keyboard.press('Escape');
+    await palette(page, 'Refresh', WAIT);
+    await page.keyboard.press('F1');
+    await input.locator('input').fill('>Notifications: Show Notifications');
+    await input.locator('.monaco-list-row', { hasText: 'Show Notifications' }).first().waitFor({ timeout: WAIT });
+    await page.keyboard.press('Enter');
+    await page.locator('.notifications-center', { hasText: `POSIX semaphore ${sem}` }).first().waitFor({ timeout: WAIT });
+
+    // The explorer still lists, and it is the same extension host.
+    await row(obj).waitFor({ timeout: WAIT });
+    assert.equal(extensionHostPid(opened!.wb.pid), hostPid, 'the extension host is the process it was');
+  }));
+});
