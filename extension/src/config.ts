@@ -4,7 +4,7 @@
 
 /** One setting as package.json's contributes.configuration declares it. */
 export interface SettingSpec<T> {
-  type: 'integer' | 'boolean' | 'string' | 'object';
+  type: 'integer' | 'boolean' | 'string' | 'object' | 'array';
   default: T;
   minimum?: number;
   maximum?: number;
@@ -75,6 +75,16 @@ export const SETTINGS = {
     default: true,
     description: "Show each member's byte offset as an inlay hint in `.shms` schema files.",
   } satisfies SettingSpec<boolean>,
+  'schema.includePath': {
+    type: 'array',
+    default: [],
+    description: 'Folders searched for `#include` files of `.shms` schemas and imported headers, before the system include folders (absolute, or relative to the workspace folder), like `-I` for a compiler.',
+  } satisfies SettingSpec<string[]>,
+  'schema.cpp': {
+    type: 'string',
+    default: '',
+    description: 'A preprocessor command for **Import C Header as Schema…**, e.g. `cc -E -DMY_FLAG`: the header is preprocessed by your own compiler with your flags instead of the engine\'s preprocessor. Empty: the engine\'s.',
+  } satisfies SettingSpec<string>,
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;
@@ -91,6 +101,10 @@ export interface Config {
   bytesPerRow: number;
   /** Target → schema path (with an optional `#Type`); entries that are not strings are dropped. */
   schemas: Record<string, string>;
+  /** `#include` folders of schemas (as written: relative ones are relative to the workspace folder). */
+  schemaIncludePath: string[];
+  /** `shmscope.schema.cpp`: the import's preprocessor command, or '' for the engine's. */
+  schemaCpp: string;
 }
 
 /** Anything that answers `get(key)` for keys under `shmscope.`. */
@@ -119,6 +133,10 @@ function stringMap(v: unknown): Record<string, string> {
   return out;
 }
 
+function stringList(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x.trim() !== '').map((x) => x.trim()) : [];
+}
+
 /** Reads every setting, falling back to the default for a missing or invalid value. */
 export function readConfig(src: ConfigSource): Config {
   const units = src.get<unknown>('explorer.sizeUnits');
@@ -132,5 +150,7 @@ export function readConfig(src: ConfigSource): Config {
     inspectorRefreshMs: num(src, 'inspector.refreshMs'),
     bytesPerRow: num(src, 'inspector.bytesPerRow'),
     schemas: stringMap(src.get<unknown>('schemas')),
+    schemaIncludePath: stringList(src.get<unknown>('schema.includePath')),
+    schemaCpp: typeof src.get<unknown>('schema.cpp') === 'string' ? (src.get<string>('schema.cpp') ?? '').trim() : '',
   };
 }

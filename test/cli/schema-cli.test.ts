@@ -1,7 +1,7 @@
 // shmscope decode / check / lsp, run as a user runs them, on schema and snapshot files in a temp
 // dir and on a real System V segment.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -96,7 +96,7 @@ describe('shmscope decode --file', () => {
     assertUserError(cli(['decode', '--file', snap, '--schema', ring, '--type', 'Nope']), /no type "Nope" .*Header/);
     const bad = path.join(dir, 'broken.shms');
     writeFileSync(bad, 'struct { oops');
-    assertUserError(cli(['decode', '--file', snap, '--schema', bad]), /has \d+ errors? \(run shmscope check/);
+    assertUserError(cli(['decode', '--file', snap, '--schema', bad]), /has no segment declaration/);
     assertUserError(cli(['decode', '--file', path.join(dir, 'none.bin'), '--schema', ring]), /cannot read .*no such file/);
   });
   it('hostile data (a huge count, a truncated file) still exits 0 with diagnostics', () => {
@@ -145,5 +145,73 @@ describe('shmscope decode TARGET', () => {
   });
   it('a target that does not exist is one line, exit 1', () => {
     assertUserError(cli(['decode', 'shm:999999999', '--schema', ring]), /./);
+  });
+});
+
+describe('errors elsewhere in a schema do not stop a decode', () => {
+  it('an unrelated error is reported and the type decodes; an affected type decodes up to its error', () => {
+    const mixed = path.join(dir, 'mixed.shms');
+    writeFileSync(mixed, `${ringText}\nstruct Unrelated { Nope n; };\nstruct Cut { uint32_t a; Missing m; uint32_t after; };\n`);
+    const r = cli(['decode', '--file', snap, '--schema', mixed, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).slots.length, 4);
+    assert.match(r.stderr, /mixed\.shms:\d+:\d+: error: unknown type "Nope"/);
+    assert.match(r.stderr, /note: 2 errors in declarations Ring does not use/);
+    const cut = cli(['decode', '--file', snap, '--schema', mixed, '--type', 'Cut', '--json']);
+    assert.equal(cut.status, 0, cut.stderr);
+    const j = JSON.parse(cut.stdout);
+    assert.equal(typeof j.a, 'number');
+    assert.equal(j.after, undefined, 'nothing is placed after the member that failed');
+    assert.ok(j.diagnostics.some((d: { message: string }) => /Cut is decoded only up to its first error: unknown type "Missing"/.test(d.message)), cut.stdout);
+  });
+});
+
+describe('shmscope import, -I and -D', () => {
+  it('imports a header with its includes and macros into a schema that checks clean', () => {
+    const inc = path.join(dir, 'inc');
+    mkdirSync(inc, { recursive: true });
+    writeFileSync(path.join(inc, 'common.h'), '#pragma once\n#include <stdint.h>\ntypedef struct stats { uint64_t produced, dropped; } stats_t;\ntypedef struct unused { int x; } unused_t;\n');
+    const header = path.join(dir, 'wire.h');
+    writeFileSync(header, '#include "common.h"\n#define PACKED __attribute__((packed))\n#define SLOTS (1 << 4)\n#define NAME "wire"\nint wire_open(void);\n#ifdef BIG_ENDIAN_WIRE\nstruct wire { uint8_t kind; } PACKED;\n#else\nstruct wire { uint8_t kind; uint32_t value; stats_t s; void (*cb)(int); } PACKED;\n#endif\nstruct ring { struct wire slots[SLOTS]; };\n');
+    const out = path.join(dir, 'wire.shms');
+    const r = cli(['import', header, '-I', inc, '-o', out, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const rep = JSON.parse(r.stdout);
+    assert.equal(rep.output, out);
+    assert.deepEqual(rep.diagnostics, []);
+    assert.ok(rep.skipped.some((x: string) => /NAME \(not a numeric constant\)/.test(x)), rep.skipped.join('\n'));
+    assert.ok(rep.skipped.some((x: string) => /PACKED \(not a numeric constant\)/.test(x)));
+    const text = readFileSync(out, 'utf8');
+    assert.match(text, /#define SLOTS \(1 << 4\)|#define SLOTS 16/);
+    assert.match(text, /stats_t/);
+    // The user's own included header keeps all its types; system headers only what is used.
+    assert.match(text, /unused_t/);
+    assert.doesNotMatch(text, /wire_open|#include|__fsid_t/);
+    const check = cli(['check', '--schema', out, '--json']);
+    assert.equal(check.status, 0, check.stdout);
+    const wire = cli(['decode', '--file', snap, '--schema', out, '--type', 'ring', '--json']);
+    assert.equal(wire.status, 0, wire.stderr);
+  });
+  it('--cpp preprocesses with the user\'s compiler and flags', () => {
+    const header = path.join(dir, 'flags.h');
+    writeFileSync(header, '#include <stdint.h>\n#ifdef WIDE\nstruct v { uint64_t x; };\n#else\nstruct v { uint8_t x; };\n#endif\n');
+    const out = path.join(dir, 'flags.shms');
+    const r = cli(['import', header, '--cpp', 'cc -E', '-D', 'WIDE', '-o', out]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /^shmscope: wrote .*flags\.shms: \d+ type declarations/m);
+    assert.match(readFileSync(out, 'utf8'), /struct v \{\n\s+uint64_t x;\n\};/);
+    assert.equal(cli(['check', '--schema', out]).status, 0);
+    assertUserError(cli(['import', header, '--cpp', 'no-such-compiler -E']), /cannot run no-such-compiler: no such command/);
+  });
+  it('check takes -I and -D like a compiler', () => {
+    const inc = path.join(dir, 'inc2');
+    mkdirSync(inc, { recursive: true });
+    writeFileSync(path.join(inc, 'x.h'), 'struct x { long a; };\n');
+    const s = path.join(dir, 'uses-x.shms');
+    writeFileSync(s, '#include <x.h>\nstruct use { struct x v; char n[N]; };\nstatic_assert(sizeof(struct use) == 16);\n');
+    assert.equal(cli(['check', '--schema', s, '-I', inc, '-D', 'N=8']).status, 0);
+    const r = cli(['check', '--schema', s]);
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, /cannot find the include file <x\.h>/);
   });
 });

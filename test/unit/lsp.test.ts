@@ -35,9 +35,9 @@ interface Session {
   waiters: ((p: PublishDiagnosticsParams) => void)[];
 }
 
-function start(args: string[]): Session {
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
-  const conn = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
+function start(args: string[], stderr: 'inherit' | 'pipe' = 'inherit'): Session {
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['pipe', 'pipe', stderr] });
+  const conn = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
   const s: Session = { child, conn, diagnostics: [], waiters: [] };
   conn.onNotification(PublishDiagnosticsNotification.type, (p) => {
     s.diagnostics.push(p);
@@ -177,6 +177,36 @@ describe('shmscope lsp --stdio is the same server', () => {
       const d = await diagnosticsFor(s, 7);
       assert.equal(d.diagnostics[0]?.message, 'expected ";" but found "}"');
     } finally {
+      await stop(s);
+    }
+  });
+});
+
+describe('malformed frames', () => {
+  test('an empty header block, Content-Length: -5 and garbage are logged and dropped; the server keeps answering', async () => {
+    const s = start(['dist/server.js', '--stdio'], 'pipe');
+    let answered = false;
+    let log = '';
+    s.child.stderr!.on('data', (b: Buffer) => (log += b.toString()));
+    try {
+      const body = JSON.stringify({ jsonrpc: '2.0', method: 'nothing' });
+      s.child.stdin!.write('\r\n\r\n');
+      s.child.stdin!.write(`Content-Length: -5\r\n\r\n${body}`);
+      s.child.stdin!.write('Content-Length: abc\r\n\r\n');
+      const init = await Promise.race([
+        initialize(s),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer after the bad frames; log: ${log}`)), 10_000)),
+      ]);
+      answered = true;
+      assert.ok(init.capabilities.hoverProvider);
+      await s.conn.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: 'shms', version: 1, text } });
+      assert.deepEqual((await diagnosticsFor(s, 1)).diagnostics, []);
+      assert.match(log, /empty header block/);
+      assert.match(log, /Content-Length "-5"/);
+      assert.match(log, /Content-Length "abc"/);
+    } finally {
+      // A server that stopped answering would not answer the shutdown either.
+      if (!answered) s.child.kill();
       await stop(s);
     }
   });

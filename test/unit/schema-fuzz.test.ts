@@ -74,6 +74,21 @@ describe('fuzz: parser', () => {
       { numRuns: 400 },
     );
   });
+  test('preprocessor soup (directives, # and ##, calls, includes of itself) never throws and ends', () => {
+    const PP = [
+      '\n#define F(a, ...) a ## __VA_ARGS__ #a F(a)', '\n#define G(x) F(x, x) G', '\n#define E', '\n#define O O + 1', '\n#undef F', '\n#if ', '\n#ifdef F',
+      '\n#elif ', '\n#else', '\n#endif', '\n#include "schema.shms"', '\n#include <stdint.h>', '\n#error e', '\n#pragma pack(1)', 'defined', '__has_include(<x.h>)',
+      'F(', 'G(', 'O', 'E', '(', ')', ',', '##', '#', '1', '0', '+', '/', '?', ':', 'x', '"s"', "'c'", 'struct S { int a; };', '\\\n', '/*', '*/',
+    ];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...PP), { maxLength: 80 }), (words) => {
+        const text = words.join(' ');
+        const s = compileSchema(text, 'schema.shms');
+        rangesInside(s, text);
+      }),
+      { numRuns: 300 },
+    );
+  });
   test('the §4 schema with random edits never throws', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.nat(ring.length), fc.nat(20), fc.constantFrom(...WORDS, '', '}', '{')), { minLength: 1, maxLength: 6 }), (edits) => {

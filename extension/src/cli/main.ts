@@ -8,6 +8,7 @@ import { guardStdout, writeFailure } from './output';
 import * as check from './commands/check';
 import * as decode from './commands/decode';
 import * as dump from './commands/dump';
+import * as importCmd from './commands/import';
 import * as list from './commands/list';
 import * as lsp from './commands/lsp';
 import * as peek from './commands/peek';
@@ -15,7 +16,7 @@ import * as rm from './commands/rm';
 import * as sem from './commands/sem';
 
 /** Each command module registers itself on the program. */
-const commands: { register(program: Command): void }[] = [list, dump, sem, peek, rm, decode, check, lsp];
+const commands: { register(program: Command): void }[] = [list, dump, sem, peek, rm, decode, check, importCmd, lsp];
 
 export function buildProgram(): Command {
   const program = new Command('shmscope')

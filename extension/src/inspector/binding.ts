@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { hexKey } from '../ipc/target';
 import { readConfig, SECTION } from '../config';
 import { compileSchema, defaultSegment, findType, segmentFor, type Schema } from '../shared/schema';
+import { schemaIncludePath } from '../lsp/client';
 import type { SchemaBinding } from './session';
 
 /** How `segment … for` names an object (ipc.schemaIdentity). */
@@ -93,7 +94,7 @@ export async function findBinding(state: vscode.Memento, id: Identity | undefine
   for (const file of await schemaFiles()) {
     let schema: Schema;
     try {
-      schema = compileSchema(await schemaText(file), file.toString());
+      schema = compileSchema(await schemaText(file), file.toString(), { includePath: schemaIncludePath() });
     } catch (e) {
       warn(`schema ${vscode.workspace.asRelativePath(file)}: ${(e as Error).message}`);
       continue;
@@ -114,7 +115,7 @@ export async function loadBinding(ref: BindingRef): Promise<SchemaBinding> {
     const code = (e as { code?: string }).code;
     throw new Error(code === 'FileNotFound' || /ENOENT|not found/i.test(String(e)) ? `the schema ${vscode.workspace.asRelativePath(ref.file)} does not exist` : `the schema ${vscode.workspace.asRelativePath(ref.file)} could not be read: ${(e as Error).message}`, { cause: e });
   }
-  const schema = compileSchema(text, ref.file.toString());
+  const schema = compileSchema(text, ref.file.toString(), { includePath: schemaIncludePath() });
   const t = ref.type ? findType(schema, ref.type) : defaultSegment(schema);
   const typeName = ref.type ?? t?.name;
   return { schema, ...(ref.type ? { type: ref.type } : {}), label: `${name} · ${typeName ?? '(no segment)'}`, how: ref.how };

@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import * as ipc from '../ipc';
 import { log } from '../log';
 import { compileSchema } from '../shared/schema';
+import { schemaIncludePath } from '../lsp/client';
 import { schemaFiles, schemaText } from './binding';
 import { SnapshotFileSource } from './files';
 import * as commands from './commands';
@@ -97,7 +98,7 @@ export async function pickBinding(p: InspectorPanel): Promise<{ file: vscode.Uri
     file = chosen?.[0];
   }
   if (!file) return undefined;
-  const schema = compileSchema(await schemaText(file), file.toString());
+  const schema = compileSchema(await schemaText(file), file.toString(), { includePath: schemaIncludePath() });
   const types: (vscode.QuickPickItem & { type: string })[] = [
     ...schema.segments.map((t) => ({ label: `$(symbol-namespace) ${t.name}`, description: t.segment?.binding ? `segment for ${t.segment.binding.kind} ${typeof t.segment.binding.value === 'number' && t.segment.binding.kind === 'key' ? ipc.hexKey(t.segment.binding.value) : t.segment.binding.value}` : 'segment', detail: `${t.size} bytes`, type: t.name })),
     ...schema.structs.filter((t) => !t.segment && !t.name.startsWith('(')).map((t) => ({ label: `$(symbol-struct) ${t.name}`, description: t.union ? 'union' : 'struct', detail: `${t.size} bytes at offset 0`, type: t.name })),

@@ -1,18 +1,28 @@
 // The editor side of the .shms language: starts dist/server.js through vscode-languageclient, and
-// the "Import C Header as Schema…" command (pure engine, no server needed).
+// the "Import C Header as Schema…" command, which runs `shmscope import` (dist/cli.js) in a child
+// process: one implementation with the CLI, and a big header never blocks the extension host.
+import { fork } from 'node:child_process';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { registerCommand } from '../commands/register';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
-import { importHeader } from '../shared/schema';
+import { readConfig, SECTION } from '../config';
 
 let client: LanguageClient | undefined;
+let cliPath = '';
 
 const inlayHintsSetting = () => vscode.workspace.getConfiguration('shmscope').get<boolean>('schema.inlayHints', true);
+
+/** `shmscope.schema.includePath`, relative folders resolved against the first workspace folder. */
+export function schemaIncludePath(): string[] {
+  const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  return readConfig(vscode.workspace.getConfiguration(SECTION)).schemaIncludePath.map((d) => (path.isAbsolute(d) || !root ? d : path.join(root, d)));
+}
 
 /** Starts the language server and registers the import command. */
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const module = context.asAbsolutePath(path.join('dist', 'server.js'));
+  cliPath = context.asAbsolutePath(path.join('dist', 'cli.js'));
   const serverOptions: ServerOptions = {
     run: { module, transport: TransportKind.stdio },
     debug: { module, transport: TransportKind.stdio, options: { execArgv: ['--nolazy', '--inspect=6011'] } },
@@ -20,10 +30,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ language: 'shms' }],
     synchronize: { configurationSection: 'shmscope' },
-    initializationOptions: { inlayHints: inlayHintsSetting() },
+    initializationOptions: { inlayHints: inlayHintsSetting(), includePath: schemaIncludePath() },
   };
   client = new LanguageClient('shmscope.schema', 'Shared Memory Schema', serverOptions, clientOptions);
-  registerCommand(context, 'shmscope.importHeader', 'Import C Header as Schema', (uri?: vscode.Uri) => importHeaderCommand(uri));
+  registerCommand(context, 'shmscope.importHeader', 'Import C Header as Schema', (uri?: vscode.Uri, to?: vscode.Uri) => importHeaderCommand(uri, to instanceof vscode.Uri ? to : undefined));
   context.subscriptions.push({ dispose: () => void client?.stop() });
   await client.start();
 }
@@ -33,36 +43,81 @@ export async function deactivate(): Promise<void> {
   client = undefined;
 }
 
-/** Writes a .shms beside a C header (or where the user says) and reports what was skipped. */
-async function importHeaderCommand(uri?: vscode.Uri): Promise<void> {
+interface ImportReport {
+  output: string | null;
+  types: number;
+  defines: number;
+  skipped: string[];
+  diagnostics: string[];
+}
+
+/** Runs `shmscope import` in a child process; rejects with its one-line error. */
+function runImport(header: string, output: string, token: vscode.CancellationToken): Promise<ImportReport> {
+  return new Promise((resolve, reject) => {
+    const cpp = readConfig(vscode.workspace.getConfiguration(SECTION)).schemaCpp;
+    const args = ['import', header, '-o', output, '--json', ...schemaIncludePath().flatMap((d) => ['-I', d]), ...(cpp ? ['--cpp', cpp] : [])];
+    const child = fork(cliPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+    const cancel = token.onCancellationRequested(() => child.kill());
+    child.on('error', (e) => {
+      cancel.dispose();
+      reject(e);
+    });
+    child.on('exit', (code, signal) => {
+      cancel.dispose();
+      if (token.isCancellationRequested) return reject(new vscode.CancellationError());
+      if (code !== 0) return reject(new Error(err.trim().split('\n').at(-1)?.replace(/^shmscope: /, '') || `the import failed (${signal ?? `exit ${code}`})`));
+      try {
+        resolve(JSON.parse(out) as ImportReport);
+      } catch {
+        reject(new Error('the import gave no report'));
+      }
+    });
+  });
+}
+
+/**
+ * Writes a .shms beside a C header (or where the user says) and reports what was skipped. Scripts
+ * and tests may pass the header and the target and skip both dialogs.
+ */
+async function importHeaderCommand(uri?: vscode.Uri, to?: vscode.Uri): Promise<void> {
   const header = uri ?? (await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'C headers': ['h', 'hpp', 'hh'] }, openLabel: 'Import' }))?.[0];
   if (!header) return;
-  let text: string;
-  try {
-    text = new TextDecoder().decode(await vscode.workspace.fs.readFile(header));
-  } catch (e) {
-    throw new Error(`cannot read ${header.fsPath}: ${(e as Error).message}`, { cause: e });
-  }
-  const result = importHeader(text, path.basename(header.fsPath));
-  const target = await vscode.window.showSaveDialog({
+  const target = to ?? await vscode.window.showSaveDialog({
     defaultUri: header.with({ path: header.path.replace(/\.(h|hpp|hh)$/i, '') + '.shms' }),
     filters: { 'Offset schema': ['shms'] },
     saveLabel: 'Save Schema',
   });
   if (!target) return;
-  await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(result.text));
+  let result: ImportReport;
+  try {
+    result = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Importing ${path.basename(header.fsPath)}`, cancellable: true },
+      (_p, token) => runImport(header.fsPath, target.fsPath, token),
+    );
+  } catch (e) {
+    if (e instanceof vscode.CancellationError) return;
+    // Reported by the command wrapper: logged, and shown with Show Log.
+    throw new Error(`cannot import ${header.fsPath}: ${(e as Error).message}`, { cause: e });
+  }
   await vscode.window.showTextDocument(target);
   const notes = [...result.skipped, ...result.diagnostics];
   if (notes.length === 0) {
     void vscode.window.showInformationMessage(`Imported ${path.basename(header.fsPath)} into ${path.basename(target.fsPath)}.`);
     return;
   }
-  const choice = await vscode.window.showInformationMessage(
-    `Imported ${path.basename(header.fsPath)}; skipped ${result.skipped.length} item(s) that are not types or numeric #defines${result.diagnostics.length ? `, ${result.diagnostics.length} problem(s)` : ''}.`,
-    'Show Details',
-  );
-  if (choice === 'Show Details') {
-    const doc = await vscode.workspace.openTextDocument({ language: 'plaintext', content: `Skipped while importing ${header.fsPath}:\n${notes.map((n) => `  ${n}`).join('\n')}\n` });
-    await vscode.window.showTextDocument(doc, { preview: true });
-  }
+  // The command is done once the schema is open; the details wait for the user, not the command.
+  void vscode.window
+    .showInformationMessage(
+      `Imported ${path.basename(header.fsPath)}: ${result.types} type declaration(s), ${result.defines} #define(s); skipped ${result.skipped.length} item(s) that are not types or numeric #defines${result.diagnostics.length ? `, ${result.diagnostics.length} problem(s)` : ''}.`,
+      'Show Details',
+    )
+    .then(async (choice) => {
+      if (choice !== 'Show Details') return;
+      const doc = await vscode.workspace.openTextDocument({ language: 'plaintext', content: `Skipped while importing ${header.fsPath}:\n${notes.map((n) => `  ${n}`).join('\n')}\n` });
+      await vscode.window.showTextDocument(doc, { preview: true });
+    });
 }

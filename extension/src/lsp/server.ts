@@ -6,7 +6,10 @@ import {
   CompletionItemKind, createConnection, DiagnosticSeverity, InlayHintKind, ProposedFeatures, SymbolKind, TextDocuments, TextDocumentSyncKind, TextEdit,
   type Connection, type DocumentSymbol,
 } from 'vscode-languageserver/node';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { FrameFilter } from './frames';
 import {
   compileSchema, completionsAt, definitionAt, formatSchema, hoverAt, inlayHints, symbols, type Completion, type Schema, type SchemaSymbol,
 } from '../shared/schema';
@@ -23,17 +26,36 @@ const COMPLETION_KIND: Record<Completion['kind'], CompletionItemKind> = {
   pragma: CompletionItemKind.Keyword, constant: CompletionItemKind.Constant, value: CompletionItemKind.Value,
 };
 
-export function startServer(connection: Connection = createConnection(ProposedFeatures.all, process.stdin, process.stdout)): Connection {
+/** stdin through the frame filter: a malformed frame is logged and dropped, the server keeps serving. */
+function checkedStdin(): NodeJS.ReadableStream {
+  const filter = new FrameFilter((m) => process.stderr.write(`shmscope lsp: ${m}\n`));
+  process.stdin.pipe(filter);
+  // The reader closes the server when its input ends: pass the end on.
+  process.stdin.on('end', () => filter.end());
+  return filter;
+}
+
+export function startServer(connection: Connection = createConnection(ProposedFeatures.all, checkedStdin(), process.stdout)): Connection {
   const documents = new TextDocuments(TextDocument);
   const compiled = new Map<string, { version: number; schema: Schema }>();
   const timers = new Map<string, NodeJS.Timeout>();
   let showInlayHints = true;
+  /** `shmscope.schema.includePath`, relative entries resolved against the workspace folder. */
+  let includePath: string[] = [];
+  let workspaceRoot: string | undefined;
+  const setIncludePath = (v: unknown): boolean => {
+    if (!Array.isArray(v)) return false;
+    const next = v.filter((x): x is string => typeof x === 'string' && x.trim() !== '').map((x) => (path.isAbsolute(x.trim()) || !workspaceRoot ? x.trim() : path.join(workspaceRoot, x.trim())));
+    if (next.join('\0') === includePath.join('\0')) return false;
+    includePath = next;
+    return true;
+  };
 
   /** The compiled schema of a document, once per version. */
   const schemaOf = (doc: TextDocument): Schema => {
     const c = compiled.get(doc.uri);
     if (c && c.version === doc.version) return c.schema;
-    const schema = compileSchema(doc.getText(), doc.uri);
+    const schema = compileSchema(doc.getText(), doc.uri, { includePath });
     compiled.set(doc.uri, { version: doc.version, schema });
     return schema;
   };
@@ -61,8 +83,11 @@ export function startServer(connection: Connection = createConnection(ProposedFe
   };
 
   connection.onInitialize((params) => {
-    const opts = params.initializationOptions as { inlayHints?: boolean } | undefined;
+    const opts = params.initializationOptions as { inlayHints?: boolean; includePath?: unknown } | undefined;
     if (typeof opts?.inlayHints === 'boolean') showInlayHints = opts.inlayHints;
+    const root = params.workspaceFolders?.[0]?.uri ?? params.rootUri;
+    if (root?.startsWith('file:')) workspaceRoot = fileURLToPath(root);
+    setIncludePath(opts?.includePath);
     return {
       capabilities: {
         textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -77,7 +102,13 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     };
   });
   connection.onDidChangeConfiguration((change) => {
-    const v = (change.settings as { shmscope?: { schema?: { inlayHints?: boolean } } } | undefined)?.shmscope?.schema?.inlayHints;
+    const schemaSettings = (change.settings as { shmscope?: { schema?: { inlayHints?: boolean; includePath?: unknown } } } | undefined)?.shmscope?.schema;
+    if (setIncludePath(schemaSettings?.includePath)) {
+      // Includes resolve differently now: every open document is checked again.
+      compiled.clear();
+      for (const doc of documents.all()) schedule(doc, 0);
+    }
+    const v = schemaSettings?.inlayHints;
     if (typeof v === 'boolean' && v !== showInlayHints) {
       showInlayHints = v;
       void connection.languages.inlayHint.refresh().catch(() => undefined);

@@ -3,10 +3,12 @@
 // (started by vscode-languageclient) diagnoses it as the user types, and hover tells a member's
 // layout. Waits on diagnostics events and provider answers, never on time.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
+import { compileSchema } from '../../../extension/src/shared/schema';
+import { untilWithin } from '../../helpers/wait';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'shmscope-schema-'));
 
@@ -33,6 +35,7 @@ function diagnosticsOf(uri: vscode.Uri, accept: (d: readonly vscode.Diagnostic[]
 }
 
 suiteTeardown(async () => {
+  await vscode.workspace.getConfiguration('shmscope').update('schema.includePath', undefined, vscode.ConfigurationTarget.Global);
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   rmSync(dir, { recursive: true, force: true });
 });
@@ -85,5 +88,32 @@ suite('schema language', () => {
     assert.match(hover, /t_ns/);
     assert.match(hover, /offset\D*8/i, hover);
     assert.match(hover, /size\D*8/i, hover);
+  });
+  test('Import C Header as Schema… writes a schema through shmscope import; #include follows shmscope.schema.includePath', async () => {
+    const inc = path.join(dir, 'inc');
+    mkdirSync(inc, { recursive: true });
+    writeFileSync(path.join(inc, 'common.h'), '#pragma once\n#include <stdint.h>\ntypedef struct stats { uint64_t produced, dropped; } stats_t;\n');
+    const header = path.join(dir, 'wire.h');
+    writeFileSync(header, '#include <common.h>\n#define PACKED __attribute__((packed))\n#define SLOTS 16\nstruct wire { uint8_t kind; uint32_t value; stats_t s; } PACKED;\nint wire_open(void);\n');
+    await vscode.workspace.getConfiguration('shmscope').update('schema.includePath', [inc], vscode.ConfigurationTarget.Global);
+    const target = path.join(dir, 'wire.shms');
+    await vscode.commands.executeCommand('shmscope.importHeader', vscode.Uri.file(header), vscode.Uri.file(target));
+    assert.ok(existsSync(target), 'the schema was written');
+    const text = readFileSync(target, 'utf8');
+    assert.match(text, /#define SLOTS 16/);
+    assert.doesNotMatch(text, /wire_open|#include/);
+    const again = compileSchema(text, target);
+    assert.deepEqual(again.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message), []);
+    assert.equal(again.types.get('wire')?.size, 21);
+    // The opened schema is clean for the language server too.
+    await untilWithin(15_000)('the imported schema is opened', () => vscode.window.activeTextEditor?.document.uri.fsPath === target);
+    await diagnosticsOf(vscode.Uri.file(target), (d) => d.length === 0);
+
+    // A schema that includes the header resolves it through the setting, as the server sees it.
+    const uses = path.join(dir, 'uses.shms');
+    writeFileSync(uses, '#include <common.h>\nstruct use { stats_t s; };\nstatic_assert(sizeof(struct use) == 16);\n');
+    const doc = await vscode.workspace.openTextDocument(uses);
+    await vscode.window.showTextDocument(doc);
+    await diagnosticsOf(doc.uri, (d) => d.length === 0);
   });
 });

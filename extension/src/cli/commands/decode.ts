@@ -1,18 +1,21 @@
 // shmscope decode TARGET|--file PATH --schema FILE.shms [--type NAME] [--json]
 import type { Command } from 'commander';
+import path from 'node:path';
 import { openShm, parseTarget, schemaIdentity, type Target } from '../../ipc';
 import {
-  countChecks, compileSchema, decode, decodeJson, defaultSegment, findType, formatDiagnostic, segmentFor, type CheckResult, type DecodedNode, type Diagnostic, type Schema, type StructType,
+  countChecks, compileSchema, decode, decodeJson, defaultSegment, findType, formatDiagnostic, segmentFor, typeErrors, type CheckResult, type CompileOptions, type DecodedNode,
+  type Diagnostic, type Schema, type StructType,
 } from '../../shared/schema';
+import { schemaOptions, withSchemaOptions } from '../schema-options';
 import { BufferSource, type ByteSource } from '../../shared/source';
 import { UserError } from '../errors';
 import { readRegularFile, SCHEMA_LIMIT, SNAPSHOT_LIMIT } from '../input';
 import * as stdout from '../output';
 import { escapeControl as esc } from '../../shared/escape';
 
-/** Reads and compiles a schema file (a regular file of at most SCHEMA_LIMIT bytes). */
-export function loadSchema(file: string): Schema {
-  return compileSchema(readRegularFile(file, 'schema', SCHEMA_LIMIT).toString('utf8'), file);
+/** Reads and compiles a schema file (a regular file of at most SCHEMA_LIMIT bytes), with `-I`/`-D`. */
+export function loadSchema(file: string, options: CompileOptions = {}): Schema {
+  return compileSchema(readRegularFile(file, 'schema', SCHEMA_LIMIT).toString('utf8'), path.resolve(file), options);
 }
 
 /** The segment declared `for` this target (by id first, then by key or POSIX name), if any. */
@@ -50,8 +53,8 @@ function printTree(root: DecodedNode, maxElements: number, out: string[], checks
 }
 
 export function register(program: Command): void {
-  program
-    .command('decode')
+  withSchemaOptions(program
+    .command('decode'))
     .description('decode a segment (or a snapshot file) through an offset schema')
     .argument('[target]', 'shm:ID, key:0xKEY or posix:/NAME (or use --file)')
     .requiredOption('--schema <file>', 'the .shms schema')
@@ -59,15 +62,10 @@ export function register(program: Command): void {
     .option('--type <name>', 'the type to decode (default: the segment bound to the target, or the schema\'s segment)')
     .option('--json', 'JSON output (DESIGN.md §5)')
     .option('--max-elements <n>', 'array elements shown per array in the tree view', '16')
-    .action(async (targetText: string | undefined, opts: { schema: string; file?: string; type?: string; json?: boolean; maxElements: string }) => {
+    .action(async (targetText: string | undefined, opts: { schema: string; file?: string; type?: string; json?: boolean; maxElements: string; include?: string[]; define?: string[] }) => {
       if (!targetText && !opts.file) throw new UserError('name a target (shm:ID, key:0xKEY, posix:/NAME) or --file PATH');
       if (targetText && opts.file) throw new UserError('give either a target or --file, not both');
-      const schema = loadSchema(opts.schema);
-      const errs = schema.diagnostics.filter((d) => d.severity === 'error');
-      if (errs.length) {
-        for (const d of errs.slice(0, 20)) process.stderr.write(`${esc(formatDiagnostic(opts.schema, d))}\n`);
-        throw new UserError(`the schema ${opts.schema} has ${errs.length} error${errs.length === 1 ? '' : 's'} (run shmscope check --schema ${opts.schema})`);
-      }
+      const schema = loadSchema(opts.schema, schemaOptions(opts));
       // The target is parsed once, here: `posix:ring` and `posix:/ring` are the same object.
       const target = targetText ? parseTarget(targetText, 'shm') : undefined;
       let type = opts.type ? findType(schema, opts.type) : target ? boundSegment(schema, target) : undefined;
@@ -77,6 +75,12 @@ export function register(program: Command): void {
       }
       type ??= defaultSegment(schema);
       if (!type) throw new UserError(`${opts.schema} has no segment declaration: name the type with --type`);
+      // Errors in declarations the type does not use are reported, not a refusal; the type's own
+      // errors travel with the fields they affect (the layout stops there).
+      const mine = typeErrors(schema, type);
+      const others = schema.diagnostics.filter((d) => d.severity === 'error' && !mine.includes(d));
+      for (const d of [...mine, ...others].slice(0, 20)) process.stderr.write(`${esc(formatDiagnostic(opts.schema, d))}\n`);
+      if (others.length) process.stderr.write(`${esc(`shmscope: note: ${others.length} error${others.length === 1 ? '' : 's'} in declarations ${type.name} does not use (run shmscope check --schema ${opts.schema})`)}\n`);
       const maxElements = Math.max(0, Number.parseInt(opts.maxElements, 10) || 0);
 
       let source: ByteSource & { close?(): void };

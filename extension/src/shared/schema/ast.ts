@@ -21,13 +21,25 @@ export type TypeSpec =
   | { k: 'named'; name: string; range: Range }
   | { k: 'struct'; union: boolean; tag?: string; tagRange?: Range; body?: StructDecl; range: Range }
   | { k: 'enum'; tag?: string; tagRange?: Range; body?: EnumDecl; range: Range }
-  | { k: 'offset'; target: TypeRef; base: 'segment' | 'self' | Expr; width?: TypeRef; range: Range };
+  | { k: 'offset'; target: TypeRef; base: 'segment' | 'self' | Expr; width?: TypeRef; range: Range }
+  /** `_Atomic(T)` and `__typeof__(T)`: a whole type name in specifier position. */
+  | { k: 'ref'; ref: TypeRef; atomic?: boolean; range: Range };
 
-/** A type as written: specifier, pointer stars, array dimensions. */
+/** One step of a C declarator, from the specifier outward: `int (*f[4])(void)` is fn, ptr, array. */
+export type Derived = { k: 'ptr' } | { k: 'array'; dim: Expr } | { k: 'fn' };
+
+/**
+ * A type as written: specifier, pointer stars, array dimensions (`int *a[3]`: pointers 1, dims [3]).
+ * Declarators of any other shape (function pointers, pointers to arrays) are in `derived`, and then
+ * `pointers` is 0 and `dims` empty.
+ */
 export interface TypeRef {
   spec: TypeSpec;
   pointers: number;
   dims: Expr[];
+  derived?: Derived[];
+  /** `__attribute__((mode(QI|HI|SI|DI|TI|word|pointer)))`: the integer of that size. */
+  mode?: string;
   range: Range;
 }
 
@@ -68,6 +80,10 @@ export interface StructDecl {
   attrs: Attr[];
   range: Range;
   segment?: { binding?: { kind: 'key' | 'id' | 'posix'; value: Expr | string; range: Range } };
+  /** Its body was not read (nested too deeply): the type has no layout. */
+  broken?: string;
+  /** `file:line` when it comes from an included file (not shown in the including file's outline). */
+  origin?: string;
 }
 
 export interface EnumItem {
@@ -84,6 +100,7 @@ export interface EnumDecl {
   flags: boolean;
   packed: boolean;
   range: Range;
+  origin?: string;
 }
 
 export interface TypedefDecl {
@@ -94,6 +111,7 @@ export interface TypedefDecl {
   packed: boolean;
   alignas?: Expr;
   range: Range;
+  origin?: string;
 }
 export interface StaticAssertDecl {
   kind: 'static_assert';

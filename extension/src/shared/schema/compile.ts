@@ -2,9 +2,12 @@
 // once per schema. Every problem becomes a diagnostic with a range; nothing throws.
 import type { Attr, Decl, EnumDecl, Expr, MemberDecl, StructDecl, TypedefDecl, TypeRef, TypeSpec } from './ast';
 import { EvalError, evalInt, namesIn, type Env, type Val } from './expr';
-import type { Define, Diagnostic, Range } from './lexer';
+import type { Define, Diagnostic, Range, Token } from './lexer';
+import { nodeIncludeHost } from './host-node';
+import { ATTRS, brokenPart, layoutMembers, type LayoutContext } from './layout';
 import { parse } from './parser';
-import { alignUp, builtinTypes, type ArrayType, type EnumType, type Field, type IntType, type OffsetType, type StructType, type Type } from './types';
+import type { IncludeHost, Macro } from './preprocess';
+import { builtinTypes, type ArrayType, type EnumType, type Field, type IntType, type OffsetType, type StructType, type Type } from './types';
 
 /** Where a name is defined, for go to definition and symbols. */
 export interface Definition {
@@ -14,6 +17,8 @@ export interface Definition {
   nameRange: Range;
   /** Struct for a field. */
   container?: string;
+  /** `file:line` of a definition that comes from an included file. */
+  origin?: string;
 }
 
 export interface Schema {
@@ -34,28 +39,49 @@ export interface Schema {
   /** What a header import left out. */
   skipped: { text: string; range: Range }[];
   decls: Decl[];
+  /** Every macro at the end of the file, predefined and included ones too. */
+  macros: Map<string, Macro>;
+  /** The preprocessed tokens and the top-level type declarations' spans in them (import). */
+  tokens: Token[];
+  spans: { start: number; end: number; decls: Decl[] }[];
+  /** Files read through #include. */
+  included: string[];
+  /** With `evaluateDefines`: the file's macros that are integer constants. */
+  values?: Map<string, bigint>;
 }
 
-const ATTRS = new Set(['expect', 'checksum', 'seqlock', 'ring', 'format', 'flags', 'if', 'be', 'le', 'text', 'hidden']);
 export const FORMATS = ['hex', 'dec', 'bin', 'char', 'time_s', 'time_ns', 'ipv4', 'bool'] as const;
 export const CHECKSUMS = ['crc32', 'crc32c', 'adler32', 'sum8', 'xor8'] as const;
 const BUILTINS = builtinTypes();
 
+/** How `#include` and `-D` work for one compile. */
+export interface CompileOptions {
+  /** Folders searched for includes before the system ones (`-I`, `shmscope.schema.includePath`). */
+  includePath?: string[];
+  /** `-D NAME[=VALUE]`. */
+  defines?: Record<string, string>;
+  /** File access for includes (default: the real file system). */
+  host?: IncludeHost;
+  /** Also evaluate the file's object-like macros (`Schema.values`), for header import. */
+  evaluateDefines?: boolean;
+}
+
 /** Parses and lays out a schema. Never throws: an engine bug becomes an "internal error" diagnostic. */
-export function compileSchema(text: string, uri = 'schema.shms'): Schema {
+export function compileSchema(text: string, uri = 'schema.shms', options: CompileOptions = {}): Schema {
   try {
-    return compileUnsafe(text, uri);
+    return compileUnsafe(text, uri, options);
   } catch (e) {
     const here = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
     return {
-      uri, text, types: new Map(BUILTINS), structs: [], segments: [], enums: [], constants: new Map(), defines: new Map(), definitions: [], references: [], skipped: [], decls: [],
-      diagnostics: [{ range: here, severity: 'error', message: `internal error in the schema compiler: ${(e as Error).message}` }],
+      uri, text, types: new Map(BUILTINS), structs: [], segments: [], enums: [], constants: new Map(), defines: new Map(), macros: new Map(), definitions: [], references: [], skipped: [], decls: [],
+      tokens: [], spans: [], included: [],
+      diagnostics: [{ range: here, severity: 'error', message: e instanceof RangeError ? 'the schema is nested too deeply to compile' : `internal error in the schema compiler: ${(e as Error).message}` }],
     };
   }
 }
 
-function compileUnsafe(text: string, uri: string): Schema {
-  const parsed = parse(text, new Set(BUILTINS.keys()));
+function compileUnsafe(text: string, uri: string, options: CompileOptions): Schema {
+  const parsed = parse(text, new Set(BUILTINS.keys()), { uri, includePath: options.includePath, defines: options.defines, host: options.host ?? nodeIncludeHost, evaluateDefines: options.evaluateDefines });
   const diagnostics = parsed.diagnostics;
   const err = (range: Range, message: string) => diagnostics.push({ range, severity: 'error', message });
   const warn = (range: Range, message: string) => diagnostics.push({ range, severity: 'warning', message });
@@ -72,13 +98,14 @@ function compileUnsafe(text: string, uri: string): Schema {
   const typedefDecls = new Map<string, TypedefDecl>();
   for (const d of parsed.decls) {
     if (d.kind === 'struct' && d.name) {
-      const prev = tagDecls.get(d.name) ?? typedefDecls.get(d.name);
+      // C keeps tags and typedef names apart (`typedef struct foo foo;`): only two tags clash.
+      const prev = tagDecls.get(d.name);
       if (prev) err(d.nameRange, `"${d.name}" is already defined (line ${prev.range.start.line + 1})`);
       else tagDecls.set(d.name, d);
       definitions.push({ name: d.name, kind: d.segment ? 'segment' : d.union ? 'union' : 'struct', range: d.range, nameRange: d.nameRange });
     } else if (d.kind === 'enum') {
       if (d.name) {
-        const prev = tagDecls.get(d.name) ?? typedefDecls.get(d.name);
+        const prev = tagDecls.get(d.name);
         if (prev) err(d.nameRange, `"${d.name}" is already defined (line ${prev.range.start.line + 1})`);
         else tagDecls.set(d.name, d);
         definitions.push({ name: d.name, kind: 'enum', range: d.range, nameRange: d.nameRange });
@@ -89,7 +116,7 @@ function compileUnsafe(text: string, uri: string): Schema {
       if (prev) {
         // Repeating an identical typedef is fine in C11; keep the first.
       } else typedefDecls.set(d.name, d);
-      definitions.push({ name: d.name, kind: 'typedef', range: d.range, nameRange: d.nameRange });
+      definitions.push({ name: d.name, kind: 'typedef', range: d.range, nameRange: d.nameRange, ...(d.origin ? { origin: d.origin } : {}) });
     }
   }
   for (const def of parsed.defines.values()) definitions.push({ name: def.name, kind: 'define', range: def.range, nameRange: def.range });
@@ -110,7 +137,11 @@ function compileUnsafe(text: string, uri: string): Schema {
     },
     sizeof: (t) => {
       const ty = resolveRef(t, false);
-      return ty && !(ty.k === 'struct' && ty.dynamic) && !(ty.k === 'array' && ty.count === undefined) ? ty.size : undefined;
+      return ty && !(ty.k === 'struct' && (ty.dynamic || ty.incomplete)) && !(ty.k === 'array' && ty.count === undefined) && !brokenPart(ty) ? ty.size : undefined;
+    },
+    sizeofExpr: (e) => {
+      const ty = typeOfExpr(e);
+      return ty && !(ty.k === 'struct' && (ty.dynamic || ty.incomplete)) && !(ty.k === 'array' && ty.count === undefined) ? ty.size : undefined;
     },
     alignof: (t) => resolveRef(t, false)?.align,
     offsetof: (t, path) => {
@@ -131,6 +162,53 @@ function compileUnsafe(text: string, uri: string): Schema {
     },
   });
   const zeroRange: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+
+  /**
+   * The static type of an expression of a constant context, for `sizeof`: `((T *)0)->m`,
+   * `*(T *)0`, `((T *)0)->a[0]`. `ptr` says the value is a pointer to the returned type.
+   */
+  const typeOfExpr = (e: Expr): Type | undefined => {
+    const walk = (x: Expr): { t: Type; ptr: boolean } | undefined => {
+      switch (x.k) {
+        case 'cast': {
+          const r = x.type;
+          const steps = r.derived ?? [];
+          if (r.pointers > 0 && r.dims.length === 0 && !steps.length) {
+            const pointee = resolveRef({ ...r, pointers: r.pointers - 1 }, false);
+            return pointee ? { t: pointee, ptr: true } : undefined;
+          }
+          const t = resolveRef(r, false);
+          return t ? { t, ptr: false } : undefined;
+        }
+        case 'member': {
+          const o = walk(x.obj);
+          if (!o || o.t.k !== 'struct') return undefined;
+          const f = findField(o.t, x.name);
+          return f ? { t: f.field.type, ptr: false } : undefined;
+        }
+        case 'index': {
+          const o = walk(x.obj);
+          if (!o) return undefined;
+          if (o.ptr) return { t: o.t, ptr: false };
+          return o.t.k === 'array' ? { t: o.t.elem, ptr: false } : undefined;
+        }
+        case 'unary':
+          if (x.op === '*') {
+            const o = walk(x.e);
+            return o?.ptr ? { t: o.t, ptr: false } : o?.t.k === 'array' ? { t: o.t.elem, ptr: false } : undefined;
+          }
+          return undefined;
+        case 'name': {
+          const t = types.get(x.name);
+          return t ? { t, ptr: false } : undefined;
+        }
+        default:
+          return undefined;
+      }
+    };
+    const r = walk(e);
+    return r && !r.ptr ? r.t : r ? { k: 'pointer', name: `${r.t.name}*`, size: 8, align: 8 } : undefined;
+  };
 
   /** Evaluates a constant expression; reports and returns undefined when it is not one. */
   const constInt = (e: Expr, what: string, fieldNames?: Set<string>): bigint | undefined => {
@@ -177,8 +255,10 @@ function compileUnsafe(text: string, uri: string): Schema {
       case 'struct': {
         const d = spec.body ?? (spec.tag ? tagDecls.get(spec.tag) : undefined);
         if (!d || d.kind !== 'struct') {
-          if (report) err(spec.range, `${spec.union ? 'union' : 'struct'} "${spec.tag}" is not defined`);
-          return undefined;
+          // Only declared (`struct __dirstream`): an incomplete type, fine behind a pointer or a
+          // typedef, an error where its size is needed.
+          if (d && report) err(spec.range, `"${spec.tag}" is an enum, not a ${spec.union ? 'union' : 'struct'}`);
+          return d ? undefined : opaque(spec.tag ?? '?', spec.union);
         }
         if (d.union !== spec.union && report) warn(spec.range, `"${spec.tag}" is declared as a ${d.union ? 'union' : 'struct'}`);
         return resolveStruct(d);
@@ -190,6 +270,12 @@ function compileUnsafe(text: string, uri: string): Schema {
           return undefined;
         }
         return resolveEnum(d);
+      }
+      case 'ref': {
+        const t = resolveRef(spec.ref, report);
+        if (!t || !spec.atomic) return t;
+        // _Atomic(T) of a power-of-two size up to 16 is aligned to its size (gcc x86-64).
+        return [1, 2, 4, 8, 16].includes(t.size) && t.align < t.size ? ({ ...t, align: t.size } as Type) : t;
       }
       case 'offset': {
         let width = BUILTINS.get('uint64_t') as IntType;
@@ -205,12 +291,68 @@ function compileUnsafe(text: string, uri: string): Schema {
     }
   };
 
-  const resolveRef = (ref: TypeRef, report = true, fieldNames?: Set<string>): Type | undefined => {
-    let t = resolveSpec(ref.spec, report);
-    if (!t) return undefined;
-    if (ref.pointers > 0) t = { k: 'pointer', name: `${t.name}${'*'.repeat(ref.pointers)}`, size: 8, align: 8 };
-    for (let i = ref.dims.length - 1; i >= 0; i--) t = arrayOf(t, ref.dims[i]!, report, fieldNames);
+  const opaques = new Map<string, StructType>();
+  /** An incomplete struct or union: size unknown, usable behind pointers and typedefs. */
+  const opaque = (tag: string, union: boolean): StructType => {
+    const key = `${union ? 'union' : 'struct'} ${tag}`;
+    let t = opaques.get(key);
+    if (!t) {
+      t = { k: 'struct', name: key, union, fields: [], size: 0, align: 1, dynamic: false, incomplete: true, opaque: true, tailPadding: 0 };
+      opaques.set(key, t);
+    }
     return t;
+  };
+
+  /** The name of what a pointer points to, without resolving it (it may be incomplete or itself). */
+  const specName = (spec: TypeSpec): string => {
+    switch (spec.k) {
+      case 'named':
+        return spec.name;
+      case 'struct':
+        return spec.tag ? `${spec.union ? 'union' : 'struct'} ${spec.tag}` : `(anonymous ${spec.union ? 'union' : 'struct'})`;
+      case 'enum':
+        return spec.tag ? `enum ${spec.tag}` : '(anonymous enum)';
+      case 'offset':
+        return 'offset<…>';
+      case 'ref':
+        return 'typeof(…)';
+    }
+  };
+
+  const resolveRef = (ref: TypeRef, report = true, fieldNames?: Set<string>): Type | undefined => {
+    const steps = ref.derived ?? [...Array.from({ length: ref.pointers }, () => ({ k: 'ptr' as const })), ...[...ref.dims].reverse().map((dim) => ({ k: 'array' as const, dim }))];
+    // A pointer is an 8-byte address whatever it points to: the pointee is resolved only for its
+    // name, and only when it is a definition or already known (no "contains itself" for `next`).
+    const firstPtr = steps.findIndex((x) => x.k === 'ptr');
+    let t: Type | undefined;
+    if (firstPtr >= 0 && steps.slice(0, firstPtr).every((x) => x.k === 'fn') && !(ref.spec.k === 'struct' && ref.spec.body) && !(ref.spec.k === 'enum' && ref.spec.body)) {
+      if (ref.spec.k === 'named' && !BUILTINS.has(ref.spec.name) && !typedefDecls.has(ref.spec.name) && !tagDecls.has(ref.spec.name)) {
+        if (report) err(ref.spec.range, `unknown type "${ref.spec.name}"`);
+        return undefined;
+      }
+      t = { k: 'void', name: specName(ref.spec), size: 0, align: 1 };
+    } else t = resolveSpec(ref.spec, report);
+    if (!t) return undefined;
+    if (ref.mode) {
+      const m = modeType(ref.mode, t);
+      if (!m && report) err(ref.range, `unknown machine mode "${ref.mode}"`);
+      if (m) t = m;
+    }
+    for (const step of steps) {
+      if (step.k === 'ptr') t = { k: 'pointer', name: `${t.name}*`, size: 8, align: 8 };
+      else if (step.k === 'fn') t = { k: 'void', name: `${t.name}()`, size: 0, align: 1, fn: true };
+      else t = arrayOf(t, step.dim, report, fieldNames);
+    }
+    return t;
+  };
+
+  /** `__attribute__((mode(QI)))` and friends: the integer of that width, signedness kept. */
+  const modeType = (mode: string, base: Type): Type | undefined => {
+    const bytes = ({ QI: 1, HI: 2, SI: 4, DI: 8, TI: 16, word: 8, pointer: 8, byte: 1 } as Record<string, number>)[mode];
+    if (bytes === undefined || (base.k !== 'int' && base.k !== 'enum')) return undefined;
+    const signed = base.k === 'int' ? base.signed : base.base.signed;
+    const name = bytes === 16 ? (signed ? '__int128' : 'unsigned __int128') : `${signed ? '' : 'u'}int${bytes * 8}_t`;
+    return BUILTINS.get(name);
   };
 
   const arrayOf = (elem: Type, dim: Expr, report: boolean, fieldNames?: Set<string>): ArrayType => {
@@ -250,7 +392,25 @@ function compileUnsafe(text: string, uri: string): Schema {
   const outerNames = new Set<string>();
   for (const d of parsed.decls) if (d.kind === 'struct') for (const m of d.members) if (m.name) outerNames.add(m.name);
 
-  const resolveTypedef = (d: TypedefDecl): Type | undefined => {
+  /** Types resolved inside one another (typedef chains, nested structs): bounded, not the stack. */
+  let nesting = 0;
+  let nestingReported = false;
+  const bounded = <T>(range: Range, run: () => T | undefined): T | undefined => {
+    if (nesting >= 500) {
+      if (!nestingReported) err(range, 'types nested more than 500 deep: not resolved');
+      nestingReported = true;
+      return undefined;
+    }
+    nesting++;
+    try {
+      return run();
+    } finally {
+      nesting--;
+    }
+  };
+
+  const resolveTypedef = (d: TypedefDecl): Type | undefined => (resolved.has(d) ? resolved.get(d) : bounded(d.nameRange, () => resolveTypedefNow(d)));
+  const resolveTypedefNow = (d: TypedefDecl): Type | undefined => {
     const done = resolved.get(d);
     if (done) return done;
     if (inProgress.has(d)) {
@@ -334,7 +494,8 @@ function compileUnsafe(text: string, uri: string): Schema {
     return t;
   };
 
-  const resolveStruct = (d: StructDecl): StructType | undefined => {
+  const resolveStruct = (d: StructDecl): StructType | undefined => (resolved.has(d) ? resolveStructNow(d) : bounded(d.nameRange, () => resolveStructNow(d)));
+  const resolveStructNow = (d: StructDecl): StructType | undefined => {
     const done = resolved.get(d);
     if (done) {
       if ((done as StructType).incomplete) {
@@ -365,123 +526,7 @@ function compileUnsafe(text: string, uri: string): Schema {
     return t;
   };
 
-  const layoutStruct = (d: StructDecl, t: StructType) => {
-    const fieldNames = new Set<string>();
-    const addNames = (m: MemberDecl, ty: Type | undefined) => {
-      if (m.name) {
-        if (fieldNames.has(m.name)) err(m.nameRange, `duplicate member "${m.name}"`);
-        fieldNames.add(m.name);
-      } else if (ty && ty.k === 'struct') for (const f of allFieldNames(ty)) fieldNames.add(f);
-    };
-    let bitpos = 0;
-    let align = 1;
-    let dynamic = false;
-    let lastEnd = 0;
-    const pack = d.pack;
-    for (const m of d.members) {
-      const ty = resolveRef(m.type, true, fieldNames);
-      if (!ty) {
-        addNames(m, undefined);
-        continue;
-      }
-      if (ty.k === 'void') {
-        err(m.type.range, 'a member cannot be void');
-        continue;
-      }
-      if (ty.k === 'struct' && ty.incomplete) continue;
-      const attrs = checkAttrs(m.attrs, ty, fieldNames, m);
-      const cond = m.attrs.find((a) => a.name === 'if')?.args[0]?.expr;
-      const packedField = d.packed || m.packed;
-      const field: Field = {
-        name: m.name ?? '', type: ty, offset: -1, size: ty.size, align: ty.align, attrs,
-        endian: m.attrs.some((a) => a.name === 'be') ? 'be' : m.attrs.some((a) => a.name === 'le') ? 'le' : (m.endian ?? 'le'), range: m.range, nameRange: m.nameRange,
-        paddingBefore: 0, anonymous: !m.name && !m.bits, at: m.at, cond,
-      };
-      const tyDynamic = (ty.k === 'struct' && ty.dynamic) || (ty.k === 'array' && (ty.count === undefined || isDynamicType(ty)));
-      if (m.bits) {
-        const w = constInt(m.bits, 'bit-field width');
-        const base = ty.k === 'enum' ? ty.base : ty;
-        if (base.k !== 'int') {
-          err(m.type.range, 'a bit-field must have an integer, bool or enum type');
-          continue;
-        }
-        if (w === undefined) continue;
-        const width = Number(w);
-        if (width < 0 || width > base.size * 8 || (base.bool && width > 1)) {
-          err(m.bits.range, `bit-field width ${width} does not fit in ${base.name}`);
-          continue;
-        }
-        if (width === 0) {
-          if (m.name) err(m.nameRange, 'a zero-width bit-field must be unnamed');
-          if (!d.union && !dynamic) bitpos = alignUp(bitpos, 8 * (pack ? Math.min(base.align, pack) : base.align));
-          continue;
-        }
-        const start = d.union ? 0 : dynamic ? 0 : placeBitfield(bitpos, width, base.align, packedField, pack);
-        if (m.name) align = Math.max(align, pack ? Math.min(base.align, pack) : packedField ? 1 : base.align);
-        const byte = Math.floor(start / 8);
-        field.offset = dynamic ? -1 : byte;
-        field.bitOffset = start - byte * 8;
-        field.bitWidth = width;
-        field.size = Math.ceil((field.bitOffset + width) / 8);
-        field.align = 1;
-        if (!d.union && !dynamic) {
-          field.paddingBefore = Math.max(0, byte - lastEnd);
-          bitpos = start + width;
-          lastEnd = Math.max(lastEnd, Math.ceil(bitpos / 8));
-        }
-        if (dynamic) t.dynamic = true;
-        if (m.name) t.fields.push(field);
-        addNames(m, ty);
-        continue;
-      }
-      let a = packedField ? 1 : ty.align;
-      if (m.alignas) {
-        const v = constInt(m.alignas, 'alignment');
-        if (v !== undefined && validAlign(v, m.alignas.range)) a = Math.max(a, Number(v));
-      }
-      if (pack) a = Math.min(a, pack);
-      field.align = a;
-      align = Math.max(align, a);
-      if (cond) dynamic = true;
-      if (d.union) {
-        field.offset = tyDynamic || cond ? -1 : 0;
-        if (!tyDynamic) bitpos = Math.max(bitpos, ty.size * 8);
-      } else if (m.at) {
-        const v = isConstant(m.at, fieldNames) ? constInt(m.at, 'placement') : undefined;
-        if (v === undefined) {
-          if (!isConstant(m.at, fieldNames)) checkNames(m.at, fieldNames);
-          dynamic = true;
-        } else if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) err(m.at.range, `placement ${v} is out of range`);
-        else if (!dynamic || d.segment) {
-          field.offset = Number(v);
-          if (!tyDynamic) {
-            bitpos = Math.max(bitpos, (field.offset + ty.size) * 8);
-            lastEnd = Math.max(lastEnd, field.offset + ty.size);
-          }
-        }
-      } else if (!dynamic) {
-        const off = alignUp(Math.ceil(bitpos / 8), a);
-        field.paddingBefore = off - lastEnd;
-        field.offset = off;
-        bitpos = (off + (tyDynamic ? 0 : ty.size)) * 8;
-        lastEnd = off + (tyDynamic ? 0 : ty.size);
-      }
-      if (cond && !d.union) field.offset = -1;
-      if (tyDynamic) dynamic = true;
-      t.fields.push(field);
-      addNames(m, ty);
-    }
-    if (d.alignas) {
-      const v = constInt(d.alignas, 'alignment');
-      if (v !== undefined && validAlign(v, d.alignas.range)) align = Math.max(align, Number(v));
-    }
-    t.align = align;
-    const raw = Math.ceil(bitpos / 8);
-    t.size = alignUp(raw, align);
-    t.tailPadding = t.size - raw;
-    t.dynamic = dynamic || t.dynamic;
-    if (d.attrs.length) for (const a of d.attrs) if (!ATTRS.has(a.name)) warn(a.range, `unknown attribute "${a.name}" ignored`);
-  };
+  const layoutStruct = (d: StructDecl, t: StructType) => layoutMembers(layoutContext, d, t);
 
   const checkAttrs = (attrs: Attr[], ty: Type, fieldNames: Set<string>, m: MemberDecl): Attr[] => {
     for (const a of attrs) {
@@ -533,6 +578,8 @@ function compileUnsafe(text: string, uri: string): Schema {
     return attrs;
   };
 
+  const layoutContext: LayoutContext = { diagnostics, err, warn, resolveRef, constInt, validAlign, isConstant, checkNames, checkAttrs: (a, ty, f, m) => checkAttrs(a, ty, f, m), allFieldNames };
+
   // ------------------------------------------------------------------ run
   for (const d of parsed.decls) {
     if (d.kind === 'struct') resolveStruct(d);
@@ -560,21 +607,8 @@ function compileUnsafe(text: string, uri: string): Schema {
 
   return {
     uri, text, types, structs, segments, enums, constants, defines: parsed.defines, diagnostics, definitions, references, skipped: parsed.skipped, decls: parsed.decls,
+    macros: parsed.macros, tokens: parsed.tokens, spans: parsed.spans, included: parsed.included, ...(parsed.values ? { values: parsed.values } : {}),
   };
-}
-
-/** gcc's bit-field placement: a field may not straddle a unit of its type's alignment, unless packed. */
-export function placeBitfield(bitpos: number, width: number, typeAlign: number, packed: boolean, pack: number): number {
-  if (packed || pack) return bitpos;
-  const unit = typeAlign * 8;
-  if (Math.floor(bitpos / unit) !== Math.floor((bitpos + width - 1) / unit)) return alignUp(bitpos, unit);
-  return bitpos;
-}
-
-function isDynamicType(t: Type): boolean {
-  if (t.k === 'struct') return t.dynamic;
-  if (t.k === 'array') return t.count === undefined || isDynamicType(t.elem);
-  return false;
 }
 
 function hasMemberOrIndex(e: Expr): boolean {

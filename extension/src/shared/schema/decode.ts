@@ -95,11 +95,19 @@ export class DecodeContext {
   work = 0;
   private pages = new Map<number, Uint8Array>();
   private exhausted = false;
+  /** Structs with layout errors already reported in this decode. */
+  readonly brokenReported = new Set<StructType>();
+  /** The size when the decode started; a smaller size later means the object shrank meanwhile. */
+  readonly initialSize: number;
+  /** Why decoding stopped early (the object shrank or could not be read), once known. */
+  halted?: string;
+  private haltReported = false;
   constructor(
     readonly schema: Schema,
     readonly source: ByteSource,
     opts: DecodeOptions = {},
   ) {
+    this.initialSize = this.size;
     this.maxDepth = opts.maxDepth ?? 64;
     this.maxElements = opts.maxElements ?? 1000;
     this.maxWork = opts.maxWork ?? 5_000_000;
@@ -128,11 +136,28 @@ export class DecodeContext {
   }
 
   get size(): number {
+    let s: number;
     try {
-      return this.source.size;
+      s = this.source.size;
     } catch {
-      return 0;
+      s = 0;
     }
+    if (this.initialSize !== undefined && s < this.initialSize && !this.halted) this.halted = `the object shrank from ${this.initialSize} to ${s} bytes during the decode: decoding stopped`;
+    return s;
+  }
+
+  /**
+   * True once the decode has stopped (the object shrank, or a read failed): the first caller
+   * reports why, once for the whole decode; the others add nothing.
+   */
+  stopped(diags: Diagnostic[], range: Range): boolean {
+    void this.size;
+    if (!this.halted) return false;
+    if (!this.haltReported) {
+      this.haltReported = true;
+      diags.push({ range, severity: 'error', message: this.halted });
+    }
+    return true;
   }
 
   /** Bytes at [off, off+len), through a page cache; shorter at the end of the source. */
@@ -165,7 +190,8 @@ export class DecodeContext {
     if (n <= 0 || off < 0) return new Uint8Array(0);
     try {
       return this.source.read(off, n);
-    } catch {
+    } catch (e) {
+      this.halted ??= `the object could not be read at offset ${off} (${(e as Error).message}): decoding stopped`;
       return new Uint8Array(0);
     }
   }
@@ -178,7 +204,8 @@ export class DecodeContext {
         // Sources may refuse a range past their end (a live segment does): ask only for what is there.
         const len = Math.min(PAGE, this.size - p * PAGE);
         pg = len > 0 ? this.source.read(p * PAGE, len) : new Uint8Array(0);
-      } catch {
+      } catch (e) {
+        this.halted ??= `the object could not be read at offset ${p * PAGE} (${(e as Error).message}): decoding stopped`;
         pg = new Uint8Array(0);
       }
       this.pages.set(p, pg);
@@ -744,6 +771,7 @@ class Node implements DecodedNode {
     if (avail >= need) return false;
     this.kind = 'error';
     this.display = '(past the end of the data)';
+    if (this.owner.ctx.stopped(this.diagnostics, this.range)) return true;
     this.diagnostics.push({ range: this.range, severity: 'error', message: `${this.path || this.name} at offset ${this.offset} (${need} bytes) is past the end of the data (${this.owner.ctx.size} bytes)` });
     return true;
   }
@@ -753,6 +781,7 @@ class Node implements DecodedNode {
     this.kind = 'error';
     this.value = undefined;
     this.display = '(unreadable)';
+    if (this.owner.ctx.stopped(this.diagnostics, this.range)) return;
     this.diagnostics.push({ range: this.range, severity: 'error', message: `${this.path || this.name} at offset ${this.offset} could not be read` });
   }
 
@@ -805,6 +834,11 @@ class Node implements DecodedNode {
           this.diagnostics.push({ range: this.range, severity: 'warning', message: `nesting deeper than ${ctx.maxDepth}: not decoded` });
           this.display = '(too deep)';
           return;
+        }
+        if (t.errors?.length && !ctx.brokenReported.has(t)) {
+          // The layout stops at a member with an error: say so beside the struct, once per decode.
+          ctx.brokenReported.add(t);
+          for (const e of t.errors) this.diagnostics.push({ range: e.range, severity: 'error', message: `${t.name} is decoded only up to its first error: ${e.message}` });
         }
         this.inst = p.element ? new Inst(ctx, t, p.offset, this.owner, this.path, this.depth) : this.owner.child(p);
         this.childCount = this.inst.placements().filter((x) => x.present).length;
@@ -1014,6 +1048,7 @@ class Node implements DecodedNode {
     const want = Math.max(0, Math.min(count ?? ctx.maxElements, ctx.maxElements, this.childCount - start));
     const out: DecodedNode[] = [];
     if (want <= 0 || start < 0) return out;
+    if (ctx.stopped(this.diagnostics, this.range)) return out;
     if (!ctx.spend(want, this.diagnostics, this.range)) return out;
     if (this.inst) {
       const list = this.inst.placements().filter((x) => x.present);

@@ -18,6 +18,8 @@ export interface Env {
   offsetof(t: TypeRef, path: string[]): number | undefined;
   /** Integer conversion of a cast (truncation to the type's width and signedness). */
   cast?(t: TypeRef, v: bigint): bigint | undefined;
+  /** `sizeof` of an expression known from types alone (`((T *)0)->m`). */
+  sizeofExpr?(e: Expr): number | undefined;
 }
 
 /** An expression could not be evaluated; `range` says where and `message` why. */
@@ -91,6 +93,9 @@ export function evaluate(e: Expr, env: Env, budget = { steps: 0 }): Val {
           return i === 0n ? 1n : 0n;
         case '~':
           return ~i;
+        case '*':
+        case '&':
+          throw new EvalError(`${e.op === '*' ? 'dereferencing' : 'taking an address'} is not a constant`, e.range);
       }
       throw new EvalError(`unknown operator ${e.op}`, e.range);
     }
@@ -158,6 +163,9 @@ export function evaluate(e: Expr, env: Env, budget = { steps: 0 }): Val {
         if (s === undefined) throw new EvalError('size not known', e.range);
         return BigInt(s);
       }
+      if (e.e!.k === 'str') return BigInt(new TextEncoder().encode(e.e.s).length + 1);
+      const st = env.sizeofExpr?.(e.e!);
+      if (st !== undefined) return BigInt(st);
       const v = evaluate(e.e!, env, budget);
       if (isRec(v)) return BigInt(v.byteSize);
       throw new EvalError('sizeof of a value needs a field name', e.range);

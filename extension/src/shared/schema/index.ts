@@ -9,17 +9,21 @@
 import type { ByteSource } from '../source';
 import { compileSchema, type Schema } from './compile';
 import { decodeType, fieldAt, type CheckResult, type DecodedNode, type DecodeOptions, type JsonValue } from './decode';
-import type { Diagnostic } from './lexer';
+import type { Diagnostic, Range } from './lexer';
 import { toJson, type JsonOptions } from './json';
 import type { StructType, Type } from './types';
 
 export { compileSchema, findField, allFieldNames, exprText, FORMATS, CHECKSUMS, type Schema, type Definition } from './compile';
 export { decodeType, fieldAt, formatInt, enumName, textOf, type CheckResult, type DecodedNode, type DecodeOptions, type JsonValue, type NodeKind } from './decode';
+export { importHeader, type ImportResult, type ImportOptions } from './import';
+export { nodeIncludeHost, systemIncludeDirs } from './host-node';
+export type { IncludeHost } from './preprocess';
+export type { CompileOptions } from './compile';
 export { toJson, fastDecoder, type JsonOptions, type JsonReport } from './json';
 export { checksum, summer, type ChecksumAlgorithm } from './checksum';
 export type { Diagnostic, Range, Pos, Severity } from './lexer';
 export type { Type, StructType, Field, EnumType, ArrayType, OffsetType, IntType } from './types';
-export { layoutOf, symbols, hoverAt, definitionAt, completionsAt, inlayHints, formatSchema, importHeader, wordAt, type LayoutRow, type SchemaSymbol, type Completion } from './service';
+export { layoutOf, symbols, hoverAt, definitionAt, completionsAt, inlayHints, formatSchema, wordAt, type LayoutRow, type SchemaSymbol, type Completion } from './service';
 
 /** Parses, checks and lays out a schema (alias of compileSchema). */
 export function parseSchema(text: string, uri = 'schema.shms'): Schema {
@@ -29,6 +33,32 @@ export function parseSchema(text: string, uri = 'schema.shms'): Schema {
 /** A type by name: a segment, struct, union, enum, typedef or builtin. */
 export function findType(schema: Schema, name: string): Type | undefined {
   return schema.segments.find((s) => s.name === name) ?? schema.types.get(name.replace(/^(struct|union|enum)\s+/, ''));
+}
+
+/**
+ * The errors that affect decoding `type`: those inside its declaration and the declarations of every
+ * type it uses. Errors elsewhere in the file do not keep it from decoding.
+ */
+export function typeErrors(schema: Schema, type: Type): Diagnostic[] {
+  const seen = new Set<Type>();
+  const ranges: Range[] = [];
+  const errs = new Set<Diagnostic>();
+  const visit = (t: Type) => {
+    if (seen.has(t)) return;
+    seen.add(t);
+    if (t.k === 'array') visit(t.elem);
+    else if (t.k === 'offset') visit(t.target);
+    else if (t.k === 'enum' && t.decl) ranges.push(t.decl.range);
+    else if (t.k === 'struct') {
+      if (t.decl) ranges.push(t.decl.range);
+      for (const e of t.errors ?? []) errs.add(e);
+      for (const f of t.fields) visit(f.type);
+    }
+  };
+  visit(type);
+  const inside = (r: Range, o: Range) =>
+    (r.start.line > o.start.line || (r.start.line === o.start.line && r.start.character >= o.start.character)) && (r.end.line < o.end.line || (r.end.line === o.end.line && r.end.character <= o.end.character));
+  return schema.diagnostics.filter((d) => d.severity === 'error' && (errs.has(d) || ranges.some((o) => inside(d.range, o))));
 }
 
 /** The schema's `segment` (the first one), used when no type is named. */

@@ -1,6 +1,7 @@
-// Tokenizer and the small preprocessor of the schema language: comments, numeric `#define`s,
-// `#pragma pack` / `#pragma endian` (kept as tokens so the parser sees them in order), and
-// everything else a header may hold (`#include`, `#if…`) skipped with a note.
+// Tokenizer of the schema language and of C headers: one pass over a file's text giving its
+// preprocessing tokens, each marked with whether it starts a line (directives) and whether space
+// came before it (stringizing). Problems stay on the token (`bad`) until the preprocessor knows the
+// token is used: a stray apostrophe inside `#if 0` is no error, as in gcc.
 
 /** A zero-based position, as LSP counts it. */
 export interface Pos {
@@ -22,75 +23,108 @@ export interface Diagnostic {
 export type TokKind = 'ident' | 'number' | 'string' | 'char' | 'punct' | 'pragma' | 'eof';
 export interface Token {
   kind: TokKind;
+  /** The spelling; for strings, the decoded contents (see `raw`). */
   text: string;
   /** Numeric value of `number` and `char` tokens. */
   value?: bigint;
   /** Float literal value (number tokens with a fraction or exponent). */
   float?: number;
+  /** Integer literal with a `u` suffix (the preprocessor's unsigned arithmetic). */
+  unsigned?: boolean;
   range: Range;
-  /** Character offset of the token start in the text (adjacency checks: `[[`). */
+  /** Character offset of the token start in its file's text (adjacency checks: `[[`). */
   start: number;
   end: number;
+  /** First token of a logical line. */
+  bol?: boolean;
+  /** White space or a comment came before it. */
+  space?: boolean;
+  /** Source spelling of a string or char literal, quotes included. */
+  raw?: string;
+  /** What is wrong with the token, reported only where it is used. */
+  bad?: string;
+  /** Macros this token came out of (the preprocessor's hide set). */
+  hide?: ReadonlySet<string>;
+  /** `file:line` of a token that comes from an included file. */
+  origin?: string;
 }
 
-/** A numeric `#define`: its tokens are substituted where the name appears. */
+/** A `#define` of the main file: hover, completion, definitions, import. */
 export interface Define {
   name: string;
+  /** The replacement list. */
   tokens: Token[];
+  /** Parameters of a function-like macro. */
+  params?: string[];
   range: Range;
-}
-
-export interface LexResult {
-  tokens: Token[];
-  defines: Map<string, Define>;
-  diagnostics: Diagnostic[];
-  /** Directives that were not used (for header import reports). */
-  skipped: { text: string; range: Range }[];
-  comments: Range[];
 }
 
 const PUNCT = [
-  '<<=', '>>=', '...', '->', '<<', '>>', '<=', '>=', '==', '!=', '&&', '||', '++', '--', '::',
+  '<<=', '>>=', '...', '->', '<<', '>>', '<=', '>=', '==', '!=', '&&', '||', '++', '--', '::', '##',
+  '+=', '-=', '*=', '/=', '%=', '&=', '|=', '^=',
   '{', '}', '(', ')', '[', ']', ';', ',', ':', '.', '@', '=', '<', '>', '+', '-', '*', '/', '%',
   '&', '|', '^', '~', '!', '?', '#',
 ];
+const PUNCT_BY_CHAR = new Map<string, string[]>();
+for (const p of PUNCT) {
+  const list = PUNCT_BY_CHAR.get(p[0]!) ?? [];
+  list.push(p);
+  PUNCT_BY_CHAR.set(p[0]!, list);
+}
 
-const MAX_TOKENS = 2_000_000;
+export const MAX_TOKENS = 4_000_000;
 
-/** Splits text into tokens; never throws. */
-export function lex(text: string): LexResult {
+const isIdStart = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 36;
+const isIdChar = (c: number) => isIdStart(c) || (c >= 48 && c <= 57);
+const isDigit = (c: number) => c >= 48 && c <= 57;
+
+export interface TokenizeResult {
+  tokens: Token[];
+  comments: Range[];
+  /** File-level problems (an unterminated comment, the token limit). */
+  diagnostics: Diagnostic[];
+}
+
+/** Splits one file's text into tokens (no eof token); never throws. */
+export function tokenize(text: string): TokenizeResult {
   const tokens: Token[] = [];
-  const diagnostics: Diagnostic[] = [];
-  const defines = new Map<string, Define>();
-  const skipped: { text: string; range: Range }[] = [];
   const comments: Range[] = [];
-  // Line starts, for offset -> position.
+  const diagnostics: Diagnostic[] = [];
   const lineStarts = [0];
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) lineStarts.push(i + 1);
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
+  let hint = 0;
   const posAt = (off: number): Pos => {
+    // Tokens come in order: walk forward from the last answer, else search.
+    if ((lineStarts[hint] ?? 0) <= off && (hint + 1 >= lineStarts.length || lineStarts[hint + 1]! > off)) return { line: hint, character: off - lineStarts[hint]! };
     let lo = 0;
     let hi = lineStarts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if ((lineStarts[mid] ?? 0) <= off) lo = mid;
+      if (lineStarts[mid]! <= off) lo = mid;
       else hi = mid - 1;
     }
-    return { line: lo, character: off - (lineStarts[lo] ?? 0) };
+    hint = lo;
+    return { line: lo, character: off - lineStarts[lo]! };
   };
   const rangeOf = (a: number, b: number): Range => ({ start: posAt(a), end: posAt(b) });
 
-  const i = 0;
-  let lineStart = true; // only whitespace since the last newline
   const n = text.length;
-  let out = tokens;
-
-  const push = (kind: TokKind, a: number, b: number, extra?: Partial<Token>) => {
-    out.push({ kind, text: text.slice(a, b), range: rangeOf(a, b), start: a, end: b, ...extra });
+  let bol = true;
+  let space = false;
+  const push = (kind: TokKind, a: number, b: number, extra?: Partial<Token>): Token => {
+    const t: Token = { kind, text: text.slice(a, b), range: rangeOf(a, b), start: a, end: b, ...extra };
+    if (bol) t.bol = true;
+    if (space) t.space = true;
+    bol = false;
+    space = false;
+    tokens.push(t);
+    return t;
   };
 
   const lexNumber = (a: number): number => {
     let j = a;
     let isFloat = false;
+    const at = (k: number) => text.charCodeAt(k);
     if (text[j] === '0' && (text[j + 1] === 'x' || text[j + 1] === 'X')) {
       j += 2;
       while (j < n && /[0-9a-fA-F']/.test(text[j]!)) j++;
@@ -98,38 +132,42 @@ export function lex(text: string): LexResult {
       j += 2;
       while (j < n && /[01']/.test(text[j]!)) j++;
     } else {
-      while (j < n && /[0-9']/.test(text[j]!)) j++;
-      if (text[j] === '.' && /[0-9]/.test(text[j + 1] ?? '')) {
+      while (j < n && (isDigit(at(j)) || text[j] === "'")) j++;
+      if (text[j] === '.') {
         isFloat = true;
         j++;
-        while (j < n && /[0-9]/.test(text[j]!)) j++;
+        while (j < n && isDigit(at(j))) j++;
       }
       if ((text[j] === 'e' || text[j] === 'E') && /[-+0-9]/.test(text[j + 1] ?? '')) {
         isFloat = true;
         j += 2;
-        while (j < n && /[0-9]/.test(text[j]!)) j++;
+        while (j < n && isDigit(at(j))) j++;
       }
     }
     const body = text.slice(a, j).replace(/'/g, '');
+    const sfx = j;
     while (j < n && /[uUlLfF]/.test(text[j]!)) j++;
-    if (/[A-Za-z0-9_]/.test(text[j] ?? '')) {
-      while (j < n && /[A-Za-z0-9_]/.test(text[j]!)) j++;
-      diagnostics.push({ range: rangeOf(a, j), severity: 'error', message: `malformed number "${text.slice(a, j)}"` });
-      push('number', a, j, { value: 0n });
+    const suffix = text.slice(sfx, j);
+    if (j < n && isIdChar(at(j))) {
+      // A pp-number that is no C number (it may still be pasted or stringized).
+      while (j < n && (isIdChar(at(j)) || text[j] === '.')) j++;
+      push('number', a, j, { value: 0n, bad: `malformed number "${text.slice(a, j)}"` });
       return j;
     }
     if (isFloat) {
-      const f = Number(body);
+      const f = Number(body.endsWith('.') ? body.slice(0, -1) : body);
       push('number', a, j, { float: f, value: Number.isFinite(f) ? BigInt(Math.trunc(f)) : 0n });
     } else {
       let v = 0n;
+      let bad: string | undefined;
       try {
         if (/^0[0-7]+$/.test(body)) v = BigInt('0o' + body.slice(1));
-        else v = BigInt(body.length > 2 || !/^0[xb]$/i.test(body) ? body : '0');
+        else if (/^0[xb]$/i.test(body) || /^0[0-9]*[89]/.test(body)) throw new Error('malformed');
+        else v = BigInt(body);
       } catch {
-        diagnostics.push({ range: rangeOf(a, j), severity: 'error', message: `malformed number "${text.slice(a, j)}"` });
+        bad = `malformed number "${text.slice(a, j)}"`;
       }
-      push('number', a, j, { value: v });
+      push('number', a, j, { value: v, ...(bad ? { bad } : {}), ...(/u/i.test(suffix) ? { unsigned: true } : {}) });
     }
     return j;
   };
@@ -137,7 +175,7 @@ export function lex(text: string): LexResult {
   const escapeValue = (j: number): [number, number] => {
     // j points after the backslash; returns [code, next index]
     const c = text[j];
-    const simple: Record<string, number> = { n: 10, t: 9, r: 13, '0': 0, '\\': 92, "'": 39, '"': 34, a: 7, b: 8, f: 12, v: 11 };
+    const simple: Record<string, number> = { n: 10, t: 9, r: 13, '\\': 92, "'": 39, '"': 34, a: 7, b: 8, f: 12, v: 11, e: 27, '?': 63 };
     if (c === 'x') {
       let k = j + 1;
       while (k < n && /[0-9a-fA-F]/.test(text[k]!) && k < j + 3) k++;
@@ -151,159 +189,143 @@ export function lex(text: string): LexResult {
     return [c !== undefined ? (simple[c] ?? c.charCodeAt(0)) : 0, j + 1];
   };
 
-  /** Lexes one directive line starting at '#'. */
-  const directive = (a: number): number => {
-    // Gather the logical line (with backslash continuations).
-    let j = a + 1;
-    while (j < n && text[j] !== '\n') {
-      if (text[j] === '\\' && text[j + 1] === '\n') j += 2;
-      else j++;
+  let k = 0;
+  while (k < n) {
+    if (tokens.length > MAX_TOKENS) {
+      diagnostics.push({ range: rangeOf(k, k), severity: 'error', message: 'file too large (token limit reached)' });
+      break;
     }
-    const lineText = text.slice(a, j);
-    const m = /^#\s*([A-Za-z_]\w*)/.exec(lineText);
-    const word = m?.[1] ?? '';
-    if (word === 'define') {
-      // Lex the rest of the line into a private token list.
-      const saved = out;
-      const list: Token[] = [];
-      out = list;
-      lexRange(a + (m?.[0].length ?? 1), j);
-      out = saved;
-      const name = list[0];
-      if (!name || name.kind !== 'ident') {
-        diagnostics.push({ range: rangeOf(a, j), severity: 'error', message: '#define needs a name' });
-        return j;
-      }
-      // Function-like macros are not types or numbers: skip them with a note.
-      if (list[1] && list[1].text === '(' && list[1].start === name.end) {
-        skipped.push({ text: `#define ${name.text}(…) (function-like macro)`, range: rangeOf(a, j) });
-        return j;
-      }
-      const body = list.slice(1);
-      const numeric = body.length > 0 && body.every((t) => t.kind === 'number' || t.kind === 'char' || t.kind === 'ident' || (t.kind === 'punct' && /^(?:[-+*/%&|^~!()<>]|<<|>>|==|!=|<=|>=|&&|\|\||\?|:)$/.test(t.text)));
-      if (!numeric) {
-        skipped.push({ text: `#define ${name.text} (not a numeric constant)`, range: rangeOf(a, j) });
-        return j;
-      }
-      defines.set(name.text, { name: name.text, tokens: body, range: name.range });
-      return j;
-    }
-    if (word === 'pragma') {
-      push('pragma', a, j);
-      return j;
-    }
-    if (word === 'include' || word === 'if' || word === 'ifdef' || word === 'ifndef' || word === 'endif' || word === 'else' || word === 'elif' || word === 'undef' || word === 'error' || word === 'warning' || word === 'line') {
-      // Conditionals are not evaluated: every branch is read (headers guard with #ifndef).
-      if (word === 'include' || word === 'undef' || word === 'error' || word === 'warning') skipped.push({ text: lineText.trim(), range: rangeOf(a, j) });
-      return j;
-    }
-    diagnostics.push({ range: rangeOf(a, j), severity: 'warning', message: `unknown directive "${lineText.trim()}" ignored` });
-    return j;
-  };
-
-  const lexRange = (start: number, stop: number): number => {
-    let k = start;
-    while (k < stop) {
-      if (out.length > MAX_TOKENS) {
-        diagnostics.push({ range: rangeOf(k, k), severity: 'error', message: 'schema too large (token limit reached)' });
-        return stop;
-      }
-      const c = text.charCodeAt(k);
-      if (c === 10) {
-        lineStart = true;
-        k++;
-        continue;
-      }
-      if (c === 32 || c === 9 || c === 13 || c === 12 || c === 11) {
-        k++;
-        continue;
-      }
-      if (c === 92 && text[k + 1] === '\n') {
-        k += 2;
-        continue;
-      }
-      const ch = text[k]!;
-      if (ch === '/' && text[k + 1] === '/') {
-        const e = text.indexOf('\n', k);
-        const end = e < 0 || e > stop ? stop : e;
-        comments.push(rangeOf(k, end));
-        k = end;
-        continue;
-      }
-      if (ch === '/' && text[k + 1] === '*') {
-        const e = text.indexOf('*/', k + 2);
-        if (e < 0) {
-          diagnostics.push({ range: rangeOf(k, k + 2), severity: 'error', message: 'unterminated comment' });
-          comments.push(rangeOf(k, n));
-          return n;
-        }
-        comments.push(rangeOf(k, e + 2));
-        k = e + 2;
-        continue;
-      }
-      if (ch === '#' && lineStart && out === tokens) {
-        k = directive(k);
-        continue;
-      }
-      lineStart = false;
-      if (/[A-Za-z_]/.test(ch)) {
-        let j = k + 1;
-        while (j < stop && /[A-Za-z0-9_]/.test(text[j]!)) j++;
-        push('ident', k, j);
-        k = j;
-        continue;
-      }
-      if (/[0-9]/.test(ch) || (ch === '.' && /[0-9]/.test(text[k + 1] ?? ''))) {
-        k = lexNumber(k);
-        continue;
-      }
-      if (ch === '"') {
-        let j = k + 1;
-        let s = '';
-        while (j < stop && text[j] !== '"' && text[j] !== '\n') {
-          if (text[j] === '\\') {
-            const [code, nx] = escapeValue(j + 1);
-            s += String.fromCharCode(code);
-            j = nx;
-          } else s += text[j++];
-        }
-        if (text[j] !== '"') diagnostics.push({ range: rangeOf(k, j), severity: 'error', message: 'unterminated string' });
-        else j++;
-        out.push({ kind: 'string', text: s, range: rangeOf(k, j), start: k, end: j });
-        k = j;
-        continue;
-      }
-      if (ch === "'") {
-        let j = k + 1;
-        let v = 0n;
-        let count = 0;
-        while (j < stop && text[j] !== "'" && text[j] !== '\n') {
-          let code: number;
-          if (text[j] === '\\') [code, j] = escapeValue(j + 1);
-          else code = text.charCodeAt(j++);
-          v = (v << 8n) | BigInt(code & 0xff);
-          count++;
-        }
-        if (text[j] !== "'" || count === 0) diagnostics.push({ range: rangeOf(k, j), severity: 'error', message: 'malformed character constant' });
-        else j++;
-        push('char', k, j, { value: v });
-        k = j;
-        continue;
-      }
-      const p = PUNCT.find((q) => text.startsWith(q, k));
-      if (p) {
-        push('punct', k, k + p.length);
-        k += p.length;
-        continue;
-      }
-      diagnostics.push({ range: rangeOf(k, k + 1), severity: 'error', message: `unexpected character "${ch}"` });
+    const c = text.charCodeAt(k);
+    if (c === 10) {
+      bol = true;
+      space = false;
       k++;
+      continue;
     }
-    return k;
-  };
+    if (c === 32 || c === 9 || c === 13 || c === 12 || c === 11) {
+      space = true;
+      k++;
+      continue;
+    }
+    if (c === 92 && (text[k + 1] === '\n' || (text[k + 1] === '\r' && text[k + 2] === '\n'))) {
+      k += text[k + 1] === '\n' ? 2 : 3;
+      continue;
+    }
+    const ch = text[k]!;
+    if (ch === '/' && text[k + 1] === '/') {
+      // A line comment runs to the end of the line, continuations included.
+      let e = k;
+      for (;;) {
+        e = text.indexOf('\n', e);
+        if (e < 0) break;
+        if (text[e - 1] === '\\' || (text[e - 1] === '\r' && text[e - 2] === '\\')) e++;
+        else break;
+      }
+      const end = e < 0 ? n : e;
+      comments.push(rangeOf(k, end));
+      space = true;
+      k = end;
+      continue;
+    }
+    if (ch === '/' && text[k + 1] === '*') {
+      const e = text.indexOf('*/', k + 2);
+      if (e < 0) {
+        diagnostics.push({ range: rangeOf(k, k + 2), severity: 'error', message: 'unterminated comment' });
+        comments.push(rangeOf(k, n));
+        break;
+      }
+      comments.push(rangeOf(k, e + 2));
+      space = true;
+      k = e + 2;
+      continue;
+    }
+    if (isIdStart(c)) {
+      let j = k + 1;
+      let spliced = false;
+      for (;;) {
+        while (j < n && isIdChar(text.charCodeAt(j))) j++;
+        // A backslash-newline inside a name joins its parts (translation phase 2).
+        if (text[j] === '\\' && (text[j + 1] === '\n' || (text[j + 1] === '\r' && text[j + 2] === '\n')) && isIdChar(text.charCodeAt(j + (text[j + 1] === '\n' ? 2 : 3)))) {
+          j += text[j + 1] === '\n' ? 2 : 3;
+          spliced = true;
+          continue;
+        }
+        break;
+      }
+      if (spliced) {
+        const t = push('ident', k, j);
+        t.text = t.text.replace(/\\\r?\n/g, '');
+        k = j;
+        continue;
+      }
+      // Encoding prefixes of literals: L"x", u8"x", u'x'.
+      if ((text[j] === '"' || text[j] === "'") && /^(L|u|U|u8)$/.test(text.slice(k, j))) {
+        k = j;
+        continue;
+      }
+      push('ident', k, j);
+      k = j;
+      continue;
+    }
+    if (isDigit(c) || (ch === '.' && isDigit(text.charCodeAt(k + 1)))) {
+      k = lexNumber(k);
+      continue;
+    }
+    if (ch === '"') {
+      let j = k + 1;
+      let s = '';
+      while (j < n && text[j] !== '"' && text[j] !== '\n') {
+        if (text[j] === '\\') {
+          if (text[j + 1] === '\n') {
+            j += 2;
+            continue;
+          }
+          const [code, nx] = escapeValue(j + 1);
+          s += String.fromCharCode(code);
+          j = nx;
+        } else s += text[j++];
+      }
+      let bad: string | undefined;
+      if (text[j] !== '"') bad = 'unterminated string';
+      else j++;
+      const t = push('string', k, j, { raw: text.slice(k, j), ...(bad ? { bad } : {}) });
+      t.text = s;
+      k = j;
+      continue;
+    }
+    if (ch === "'") {
+      let j = k + 1;
+      let v = 0n;
+      let count = 0;
+      while (j < n && text[j] !== "'" && text[j] !== '\n') {
+        let code: number;
+        if (text[j] === '\\') [code, j] = escapeValue(j + 1);
+        else code = text.charCodeAt(j++);
+        v = (v << 8n) | BigInt(code & 0xff);
+        count++;
+      }
+      let bad: string | undefined;
+      if (text[j] !== "'" || count === 0) bad = 'malformed character constant';
+      else j++;
+      // A plain char constant is an int holding a (signed) char.
+      if (count === 1) v = BigInt.asIntN(8, v);
+      push('char', k, j, { value: v, raw: text.slice(k, j), ...(bad ? { bad } : {}) });
+      k = j;
+      continue;
+    }
+    const p = PUNCT_BY_CHAR.get(ch)?.find((q) => text.startsWith(q, k));
+    if (p) {
+      push('punct', k, k + p.length);
+      k += p.length;
+      continue;
+    }
+    push('punct', k, k + 1, { bad: `unexpected character "${ch}"` });
+    k++;
+  }
+  return { tokens, comments, diagnostics };
+}
 
-  lexRange(0, n);
-  tokens.push({ kind: 'eof', text: '', range: rangeOf(n, n), start: n, end: n });
-  void i;
-  return { tokens, defines, diagnostics, skipped, comments };
+/** The end-of-input token at `range`. */
+export function eofToken(range: Range, at = 0): Token {
+  return { kind: 'eof', text: '', range, start: at, end: at };
 }

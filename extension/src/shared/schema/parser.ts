@@ -1,30 +1,45 @@
 // Hand-written recursive-descent parser. On an error it reports, skips to the next `;` or `}` at
 // the right nesting depth and carries on, so one typo gives one diagnostic and the rest of the
 // file still has symbols, hovers and layout.
-import type { Attr, AttrArg, Decl, EnumDecl, EnumItem, Expr, MemberDecl, NameRef, StructDecl, TypeRef, TypeSpec } from './ast';
-import { lex, type Define, type Diagnostic, type Range, type Token } from './lexer';
+import type { Attr, AttrArg, Decl, Derived, EnumDecl, EnumItem, Expr, MemberDecl, NameRef, StructDecl, TypeRef, TypeSpec } from './ast';
+import type { Define, Diagnostic, Range, Token } from './lexer';
+import { preprocess, type Macro, type PreprocessOptions } from './preprocess';
 
 export interface ParseResult {
   decls: Decl[];
   defines: Map<string, Define>;
+  macros: Map<string, Macro>;
   diagnostics: Diagnostic[];
   skipped: { text: string; range: Range }[];
   refs: NameRef[];
   tokens: Token[];
   comments: Range[];
+  /** Token index spans [start, end) of the top-level declarations that declare types (import). */
+  spans: { start: number; end: number; decls: Decl[] }[];
+  included: string[];
+  values?: Map<string, bigint>;
 }
 
 /** Words that start a type (besides typedef names and known type names). */
-const TYPE_WORDS = new Set(['struct', 'union', 'enum', 'offset', 'unsigned', 'signed', 'short', 'long', 'int', 'char', 'float', 'double', 'void', 'bool', '_Bool']);
-const QUALIFIERS = new Set(['const', 'volatile', 'restrict', '__restrict', 'register', 'static', 'extern', 'inline', '__inline', '_Atomic', '__extension__']);
+const TYPE_WORDS = new Set(['struct', 'union', 'enum', 'offset', 'unsigned', 'signed', 'short', 'long', 'int', 'char', 'float', 'double', 'void', 'bool', '_Bool', '__signed__', '__signed', '__int128', '_Complex', '__complex__', '__complex', '__typeof__', '__typeof', 'typeof', 'typeof_unqual']);
+const QUALIFIERS = new Set([
+  'const', 'volatile', 'restrict', '__restrict', '__restrict__', '__const', '__const__', '__volatile', '__volatile__', 'register', 'static', 'extern', 'inline', '__inline',
+  '__inline__', '_Atomic', '__extension__', '_Noreturn', '__thread', '_Thread_local', 'auto',
+]);
+/** Words that never name a declarator. */
+const NOT_A_NAME = new Set(['__attribute__', '__attribute', 'alignas', '_Alignas', '__asm__', '__asm', 'asm']);
 const MAX_DEPTH = 200;
+/** GNU attributes that change a layout in ways the engine does not model. */
+const LAYOUT_ATTRS = new Set(['vector_size', 'scalar_storage_order', 'ms_struct', 'gcc_struct', 'designated_init_layout']);
+/** Most binary operators in one expression (a longer chain would overflow the evaluators' stack). */
+const MAX_OPERATORS = 2000;
 
 class Bail extends Error {}
 
-export function parse(text: string, knownTypes: ReadonlySet<string>): ParseResult {
-  const lx = lex(text);
+export function parse(text: string, knownTypes: ReadonlySet<string>, options: PreprocessOptions = {}): ParseResult {
+  const lx = preprocess(text, options);
   const diagnostics = [...lx.diagnostics];
-  const refs: NameRef[] = [];
+  const refs: NameRef[] = lx.uses.map((u) => ({ name: u.name, range: u.range, kind: 'value' as const }));
   const skipped = [...lx.skipped];
   const typeNames = new Set(knownTypes);
   // Tags are types too (C++ style `Header h;`, `sizeof(Header)`), even before their definition.
@@ -38,6 +53,17 @@ export function parse(text: string, knownTypes: ReadonlySet<string>): ParseResul
       let last: string | undefined;
       for (let j = i + 1; j < lx.tokens.length && j < i + 100_000; j++) {
         const x = lx.tokens[j]!;
+        if (x.kind === 'ident' && NOT_A_NAME.has(x.text)) {
+          // Skip the attribute's parentheses: its words are not the typedef's name.
+          let pd = 0;
+          for (j++; j < lx.tokens.length; j++) {
+            const y = lx.tokens[j]!;
+            if (y.text === '(') pd++;
+            else if (y.text === ')' && --pd <= 0) break;
+            if (y.kind === 'eof') break;
+          }
+          continue;
+        }
         if (x.text === '{' || x.text === '(' || x.text === '[') d++;
         else if (x.text === '}' || x.text === ')' || x.text === ']') d--;
         else if (d === 0 && x.kind === 'ident') last = x.text;
@@ -47,7 +73,7 @@ export function parse(text: string, knownTypes: ReadonlySet<string>): ParseResul
       if (last) typeNames.add(last);
     }
   }
-  let toks = lx.tokens;
+  const toks = lx.tokens;
   let p = 0;
   let depth = 0;
   let pack = 0;
@@ -63,7 +89,9 @@ export function parse(text: string, knownTypes: ReadonlySet<string>): ParseResul
   const span = (a: Range, b: Range): Range => ({ start: a.start, end: b.end });
   const prevEnd = (): Range => toks[Math.max(0, p - 1)]!.range;
   const error = (range: Range, message: string): never => {
-    diagnostics.push({ range, severity: 'error', message });
+    // A token of an included file sits at the #include line: say where it really is.
+    const o = peek().origin;
+    diagnostics.push({ range, severity: 'error', message: o && range === peek().range ? `${message} (${o})` : message });
     throw new Bail(message);
   };
   const expect = (s: string): Token => {
@@ -132,12 +160,14 @@ export function parse(text: string, knownTypes: ReadonlySet<string>): ParseResul
       leave();
     }
   };
+  let operators = 0;
   const binary = (min: number, noGreater: boolean): Expr => {
     let left = unary(noGreater);
     for (;;) {
       const t = peek();
       const prec = t.kind === 'punct' ? BIN[t.text] : undefined;
       if (prec === undefined || prec < min || (noGreater && (t.text === '>' || t.text === '>>'))) return left;
+      if (++operators > MAX_OPERATORS) error(t.range, `expression too long (more than ${MAX_OPERATORS} operators)`);
       next();
       enter();
       const right = binary(prec + 1, noGreater);
@@ -152,7 +182,7 @@ export function parse(text: string, knownTypes: ReadonlySet<string>): ParseResul
   };
   const unary = (noGreater: boolean): Expr => {
     const t = peek();
-    if (t.kind === 'punct' && ['-', '+', '!', '~'].includes(t.text)) {
+    if (t.kind === 'punct' && ['-', '+', '!', '~', '*', '&'].includes(t.text)) {
       next();
       enter();
       const e = unary(noGreater);
@@ -209,8 +239,7 @@ export function parse(text: string, knownTypes: ReadonlySet<string>): ParseResul
       } else return e;
     }
   };
-  const expanding = new Set<string>();
-  const primary = (noGreater: boolean): Expr => {
+  const primary = (_noGreater: boolean): Expr => {
     const t = peek();
     if (t.kind === 'number') {
       next();
@@ -223,29 +252,12 @@ export function parse(text: string, knownTypes: ReadonlySet<string>): ParseResul
     }
     if (t.kind === 'string') {
       next();
-      return { k: 'str', s: t.text, range: t.range };
+      let s = t.text;
+      while (peek().kind === 'string') s += next().text;
+      return { k: 'str', s, range: t.range };
     }
     if (t.kind === 'ident') {
       next();
-      const def = lx.defines.get(t.text);
-      if (def && !expanding.has(t.text)) {
-        refs.push({ name: t.text, range: t.range, kind: 'value' });
-        // Parse the macro body in place of the name.
-        const saved = toks;
-        const savedP = p;
-        expanding.add(t.text);
-        toks = [...def.tokens.map((d) => ({ ...d, range: t.range })), { kind: 'eof', text: '', range: t.range, start: t.start, end: t.end }];
-        p = 0;
-        try {
-          const e = expr(noGreater);
-          if (peek().kind !== 'eof') error(t.range, `#define ${t.text} is not a single expression`);
-          return { ...e, range: t.range };
-        } finally {
-          expanding.delete(t.text);
-          toks = saved;
-          p = savedP;
-        }
-      }
       if (t.text === 'true') return { k: 'num', v: 1n, range: t.range };
       if (t.text === 'false') return { k: 'num', v: 0n, range: t.range };
       refs.push({ name: t.text, range: t.range, kind: 'value' });
@@ -266,6 +278,7 @@ export function parse(text: string, knownTypes: ReadonlySet<string>): ParseResul
     attrs: Attr[];
     packed: boolean;
     alignas?: Expr;
+    mode?: string;
   }
   const extras = (into: Extras): boolean => {
     let any = false;
@@ -320,8 +333,16 @@ export function parse(text: string, knownTypes: ReadonlySet<string>): ParseResul
               into.alignas = expr();
               expect(')');
             } else into.alignas = { k: 'num', v: 16n, range: prevEnd() };
+          } else if (name === 'mode' && at('(')) {
+            next();
+            into.mode = ident('a machine mode').text.replace(/^__(.*)__$/, '$1');
+            expect(')');
+          } else if (LAYOUT_ATTRS.has(name)) {
+            // It changes the layout and the engine does not do it: never a silent difference from gcc.
+            diagnostics.push({ range: prevEnd(), severity: 'error', message: `__attribute__((${name})) changes the layout and is not supported` });
+            if (at('(')) skipParens();
           } else if (at('(')) {
-            // Other GNU attributes (mode, unused…) carry no layout: skip their arguments.
+            // Other GNU attributes (unused, nonnull…) carry no layout: skip their arguments.
             let d = 0;
             do {
               const t = next();
@@ -334,6 +355,13 @@ export function parse(text: string, knownTypes: ReadonlySet<string>): ParseResul
         }
         expect(')');
         expect(')');
+        continue;
+      }
+      if ((at('__asm__') || at('__asm') || at('asm')) && at('(', 1)) {
+        // An assembler name (`__asm__ ("stat64")`): nothing for the layout.
+        any = true;
+        next();
+        skipParens();
         continue;
       }
       if (at('alignas') || at('_Alignas')) {
@@ -356,6 +384,7 @@ export function parse(text: string, knownTypes: ReadonlySet<string>): ParseResul
     for (;;) {
       const t = peek();
       if (t.kind !== 'ident') return;
+      if (t.text === '_Atomic' && at('(', 1)) return;
       if (QUALIFIERS.has(t.text)) next();
       else if (t.text === 'be' || t.text === 'le') {
         // `be`/`le` as qualifiers only when a type or a name follows (so a field may be named `le`).
@@ -366,19 +395,37 @@ export function parse(text: string, knownTypes: ReadonlySet<string>): ParseResul
     }
   };
 
-  const BUILTIN_WORDS = new Set(['unsigned', 'signed', 'short', 'long', 'int', 'char', 'float', 'double', 'void', 'bool', '_Bool']);
+  const BUILTIN_WORDS = new Set(['unsigned', 'signed', 'short', 'long', 'int', 'char', 'float', 'double', 'void', 'bool', '_Bool', '__signed__', '__signed', '__int128', '_Complex', '__complex__', '__complex']);
   const typeSpec = (q: { endian?: 'le' | 'be' }, ex: Extras): TypeSpec => {
     qualifiers(q);
     extras(ex);
     qualifiers(q);
+    if (at('_Atomic') && at('(', 1)) {
+      const kw = next();
+      next();
+      const ref = typeRef();
+      expect(')');
+      const spec: TypeSpec = { k: 'ref', ref, atomic: true, range: span(kw.range, prevEnd()) };
+      qualifiers(q);
+      extras(ex);
+      return spec;
+    }
     const t = peek();
     if (t.kind !== 'ident') return error(t.range, `expected a type but found ${t.kind === 'eof' ? 'end of file' : `"${t.text}"`}`);
+    if (t.text === '__typeof__' || t.text === '__typeof' || t.text === 'typeof' || t.text === 'typeof_unqual') {
+      next();
+      expect('(');
+      if (!startsType()) error(peek().range, `${t.text} of an expression is not supported here: write the type`);
+      const ref = typeRef();
+      expect(')');
+      return { k: 'ref', ref, range: span(t.range, prevEnd()) };
+    }
     if (t.text === 'struct' || t.text === 'union') {
       next();
       const union = t.text === 'union';
       extras(ex);
       let tag: Token | undefined;
-      if (peek().kind === 'ident' && !at('__attribute__') && !at('alignas')) {
+      if (peek().kind === 'ident' && !NOT_A_NAME.has(peek().text)) {
         tag = next();
         refs.push({ name: tag.text, range: tag.range, kind: 'tag' });
       }
@@ -423,7 +470,7 @@ export function parse(text: string, knownTypes: ReadonlySet<string>): ParseResul
         extras(enumEx);
         extras(ex);
         body = {
-          kind: 'enum', name: tag?.text, nameRange: tag?.range ?? t.range, underlying, items,
+          kind: 'enum', name: tag?.text, nameRange: tag?.range ?? t.range, underlying, items, ...(t.origin ? { origin: t.origin } : {}),
           flags: enumEx.attrs.some((a) => a.name === 'flags') || ex.attrs.some((a) => a.name === 'flags'),
           packed: enumEx.packed || ex.packed, range: span(t.range, prevEnd()),
         };
@@ -456,44 +503,111 @@ export function parse(text: string, knownTypes: ReadonlySet<string>): ParseResul
     }
     if (BUILTIN_WORDS.has(t.text)) {
       const words: string[] = [];
-      while (peek().kind === 'ident' && (BUILTIN_WORDS.has(peek().text) || QUALIFIERS.has(peek().text))) {
+      while (peek().kind === 'ident' && (BUILTIN_WORDS.has(peek().text) || (QUALIFIERS.has(peek().text) && !(at('_Atomic') && at('(', 1))))) {
         const w = next().text;
         if (!QUALIFIERS.has(w)) words.push(w);
+        extras(ex);
       }
       return { k: 'named', name: canonical(words), range: span(t.range, prevEnd()) };
     }
+    // `float _Complex`-style specifiers after a typedef name are not C; a typedef name stands alone.
     next();
     refs.push({ name: t.text, range: t.range, kind: 'type' });
     return { k: 'named', name: t.text, range: t.range };
   };
 
-  /** A type name as in sizeof/casts/offset arguments: specifier, stars, optional [N]. */
+  /** A type name as in sizeof/casts/offset arguments: specifier and an abstract declarator. */
   const typeRef = (): TypeRef => {
     const q: { endian?: 'le' | 'be' } = {};
     const ex: Extras = { attrs: [], packed: false };
     const spec = typeSpec(q, ex);
-    let pointers = 0;
-    while (at('*')) {
-      next();
-      pointers++;
-      qualifiers(q);
-    }
-    const dims: Expr[] = [];
-    while (at('[') && !at('[', 1)) {
-      next();
-      dims.push(expr());
-      expect(']');
-    }
-    return { spec, pointers, dims, range: span(spec.range, prevEnd()) };
+    const d = declarator(true, q, ex);
+    return refOf(spec, d.derived, span(spec.range, prevEnd()), ex.mode);
   };
 
+  /** After `(` in a declarator: does it group (`(*p)`) rather than open parameters (`(int)`)? */
+  const groups = (o: number): boolean => {
+    const t = peek(o);
+    if (t.kind === 'punct') return t.text === '*' || t.text === '^' || t.text === '(' || (t.text === '[' && peek(o + 1).text === '[');
+    if (t.kind !== 'ident') return false;
+    if (t.text === '__attribute__' || t.text === '__attribute') return true;
+    return !startsType(o) && t.text !== '...';
+  };
+
+  /**
+   * A C declarator (C11 §6.7.6): pointers, a name or a parenthesised declarator, then array and
+   * function suffixes. `derived` lists the steps from the specifier outward.
+   */
+  const declarator = (abstract: boolean, q: { endian?: 'le' | 'be' }, ex: Extras): { name?: Token; derived: Derived[] } => {
+    enter();
+    try {
+      extras(ex);
+      let ptrs = 0;
+      while (at('*') || at('^')) {
+        next();
+        ptrs++;
+        qualifiers(q);
+        extras(ex);
+      }
+      let inner: { name?: Token; derived: Derived[] } | undefined;
+      let name: Token | undefined;
+      if (at('(') && groups(1)) {
+        next();
+        inner = declarator(abstract, q, ex);
+        expect(')');
+      } else if (peek().kind === 'ident' && !NOT_A_NAME.has(peek().text) && !(abstract && startsType())) {
+        const t = peek();
+        // `uint32_t be x;` / `uint32_t x be;`: the byte order words are not names when a name follows.
+        if (!((t.text === 'be' || t.text === 'le') && peek(1).kind === 'ident')) name = next();
+      }
+      extras(ex);
+      const suffixes: Derived[] = [];
+      for (;;) {
+        if (at('[') && !(at('[', 1) && peek(1).start === peek().end)) {
+          next();
+          while (peek().kind === 'ident' && (QUALIFIERS.has(peek().text))) next();
+          if (at(']')) suffixes.push({ k: 'array', dim: { k: 'num', v: 0n, range: peek().range } });
+          else suffixes.push({ k: 'array', dim: expr() });
+          expect(']');
+        } else if (at('(')) {
+          skipParens();
+          suffixes.push({ k: 'fn' });
+        } else break;
+      }
+      const derived: Derived[] = [];
+      for (let i = 0; i < ptrs; i++) derived.push({ k: 'ptr' });
+      for (let i = suffixes.length - 1; i >= 0; i--) derived.push(suffixes[i]!);
+      if (inner) derived.push(...inner.derived);
+      return { name: inner?.name ?? name, derived };
+    } finally {
+      leave();
+    }
+  };
+
+  let tooDeepReported = false;
   const structBody = (union: boolean, tag: Token | undefined, kw: Range, ex: Extras): StructDecl => {
     const open = expect('{');
-    enter();
     const members: MemberDecl[] = [];
     const decl: StructDecl = {
-      kind: 'struct', union, name: tag?.text, nameRange: tag?.range ?? kw, members, packed: false, pack: 0, attrs: [], range: span(kw, open.range),
+      kind: 'struct', union, name: tag?.text, nameRange: tag?.range ?? kw, members, packed: false, pack: 0, attrs: [], range: span(kw, open.range), ...(open.origin ? { origin: open.origin } : {}),
     };
+    if (depth + 1 > MAX_DEPTH - 20) {
+      // Too deep: one diagnostic here, the whole body skipped, the type marked as having no layout;
+      // the declarations around it keep their results.
+      if (!tooDeepReported) diagnostics.push({ range: open.range, severity: 'error', message: `structs nested deeper than ${MAX_DEPTH - 20}: this one is not read` });
+      tooDeepReported = true;
+      let d = 1;
+      while (d > 0 && peek().kind !== 'eof') {
+        const t = next();
+        if (t.text === '{') d++;
+        else if (t.text === '}') d--;
+      }
+      decl.broken = `structs nested deeper than ${MAX_DEPTH - 20}`;
+      decl.range = span(kw, prevEnd());
+      decls.push(decl);
+      return decl;
+    }
+    enter();
     try {
       while (!at('}') && peek().kind !== 'eof') {
         if (peek().kind === 'pragma') {
@@ -529,6 +643,7 @@ export function parse(text: string, knownTypes: ReadonlySet<string>): ParseResul
   };
 
   const memberDecl = (members: MemberDecl[]) => {
+    operators = 0;
     const first = peek();
     if (at('static_assert') || at('_Static_assert')) {
       decls.push(staticAssert());
@@ -547,25 +662,11 @@ export function parse(text: string, knownTypes: ReadonlySet<string>): ParseResul
     }
     for (;;) {
       const mq = { ...q };
-      const mex: Extras = { attrs: [...ex.attrs], packed: ex.packed, alignas: ex.alignas };
+      const mex: Extras = { attrs: [...ex.attrs], packed: ex.packed, alignas: ex.alignas, mode: ex.mode };
       extras(mex);
-      let pointers = 0;
-      while (at('*')) {
-        next();
-        pointers++;
-        qualifiers(mq);
-      }
       qualifiers(mq);
-      let name: Token | undefined;
-      if (peek().kind === 'ident' && !at('__attribute__') && !at('alignas')) name = next();
-      const dims: Expr[] = [];
-      while (at('[') && !(at('[', 1) && peek(1).start === peek().end)) {
-        next();
-        if (at(']')) {
-          dims.push({ k: 'num', v: 0n, range: peek().range });
-        } else dims.push(expr());
-        expect(']');
-      }
+      const dcl = declarator(false, mq, mex);
+      const name = dcl.name;
       let bits: Expr | undefined;
       if (at(':')) {
         next();
@@ -583,7 +684,7 @@ export function parse(text: string, knownTypes: ReadonlySet<string>): ParseResul
       }
       extras(mex);
       members.push({
-        name: name?.text, nameRange: name?.range ?? bits!.range, type: { spec, pointers, dims, range: span(spec.range, prevEnd()) },
+        name: name?.text, nameRange: name?.range ?? bits!.range, type: refOf(spec, dcl.derived, span(spec.range, prevEnd()), mex.mode),
         bits, endian: mq.endian ?? endian, at: atExpr, attrs: mex.attrs, alignas: mex.alignas, packed: mex.packed,
         range: span(first.range, prevEnd()),
       });
@@ -661,6 +762,8 @@ export function parse(text: string, knownTypes: ReadonlySet<string>): ParseResul
   // ---------------------------------------------------------------- top level
   const decls: Decl[] = [];
   const topLevel = () => {
+    operators = 0;
+    while (at('__extension__')) next();
     const t = peek();
     if (t.kind === 'pragma') {
       next();
@@ -706,40 +809,13 @@ export function parse(text: string, knownTypes: ReadonlySet<string>): ParseResul
       const ex: Extras = { attrs: [], packed: false };
       const spec = typeSpec(q, ex);
       for (;;) {
-        const dex: Extras = { attrs: [], packed: ex.packed, alignas: ex.alignas };
-        let pointers = 0;
-        while (at('*')) {
-          next();
-          pointers++;
-          qualifiers(q);
-        }
+        const dex: Extras = { attrs: [], packed: ex.packed, alignas: ex.alignas, mode: ex.mode };
+        const dcl = declarator(false, q, dex);
+        if (!dcl.name) error(peek().range, `expected a typedef name but found ${peek().kind === 'eof' ? 'end of file' : `"${peek().text}"`}`);
+        const name = dcl.name!;
         extras(dex);
-        // Function pointer typedefs: `typedef int (*fn)(int);` — an 8-byte address.
-        if (at('(') && at('*', 1)) {
-          next();
-          next();
-          const name = ident('a typedef name');
-          expect(')');
-          skipParens();
-          typeNames.add(name.text);
-          decls.push({ kind: 'typedef', name: name.text, nameRange: name.range, type: { spec: { k: 'named', name: 'void', range: spec.range }, pointers: 1, dims: [], range: spec.range }, packed: false, range: span(kw.range, prevEnd()) });
-        } else {
-          const name = ident('a typedef name');
-          const dims: Expr[] = [];
-          while (at('[')) {
-            next();
-            dims.push(expr());
-            expect(']');
-          }
-          if (at('(')) {
-            skipParens();
-            skipped.push({ text: `typedef ${name.text} (function type)`, range: name.range });
-          } else {
-            extras(dex);
-            typeNames.add(name.text);
-            decls.push({ kind: 'typedef', name: name.text, nameRange: name.range, type: { spec, pointers, dims, range: span(spec.range, prevEnd()) }, packed: dex.packed, alignas: dex.alignas, range: span(kw.range, prevEnd()) });
-          }
-        }
+        typeNames.add(name.text);
+        decls.push({ kind: 'typedef', name: name.text, nameRange: name.range, type: refOf(spec, dcl.derived, span(spec.range, prevEnd()), dex.mode), packed: dex.packed, alignas: dex.alignas, range: span(kw.range, prevEnd()), ...(name.origin ? { origin: name.origin } : {}) });
         if (at(',')) {
           next();
           continue;
@@ -791,27 +867,50 @@ export function parse(text: string, knownTypes: ReadonlySet<string>): ParseResul
     } while (d > 0 && peek().kind !== 'eof');
   };
 
+  const spans: ParseResult['spans'] = [];
   let guard = 0;
-  while (peek().kind !== 'eof' && guard++ < 1_000_000) {
+  while (peek().kind !== 'eof' && guard++ < 5_000_000) {
     const before = p;
+    const nDecls = decls.length;
+    let ok = true;
     try {
       topLevel();
     } catch (e) {
+      ok = false;
       if (!(e instanceof Bail)) {
-        diagnostics.push({ range: peek().range, severity: 'error', message: `parser failure: ${(e as Error).message}` });
+        const msg = e instanceof RangeError ? 'declaration nested too deeply' : `parser failure: ${(e as Error).message}`;
+        diagnostics.push({ range: peek().range, severity: 'error', message: msg });
       }
       depth = 0;
       recover(false);
     }
+    if (ok && decls.length > nDecls) spans.push({ start: before, end: p, decls: decls.slice(nDecls) });
     if (p === before) next();
   }
-  return { decls, defines: lx.defines, diagnostics, skipped, refs, tokens: lx.tokens, comments: lx.comments };
+  return { decls, defines: lx.defines, macros: lx.macros, diagnostics, skipped, refs, tokens: lx.tokens, comments: lx.comments, spans, included: lx.included, ...(lx.values ? { values: lx.values } : {}) };
+}
+
+/** A TypeRef from a declarator: the `pointers` + `dims` form when it has that shape. */
+function refOf(spec: TypeSpec, derived: Derived[], range: Range, mode?: string): TypeRef {
+  let i = 0;
+  while (i < derived.length && derived[i]!.k === 'ptr') i++;
+  let j = i;
+  while (j < derived.length && derived[j]!.k === 'array') j++;
+  const base = mode ? { mode } : {};
+  if (j === derived.length) return { spec, pointers: i, dims: derived.slice(i).map((d) => (d as { dim: Expr }).dim).reverse(), range, ...base };
+  return { spec, pointers: 0, dims: [], derived, range, ...base };
 }
 
 /** `unsigned long int` -> `unsigned long`, so builtin names have one spelling. */
 function canonical(words: string[]): string {
+  words = words.map((w) => (w === '__signed__' || w === '__signed' ? 'signed' : w === '__complex__' || w === '__complex' ? '_Complex' : w));
   const has = (w: string) => words.includes(w);
   const longs = words.filter((w) => w === 'long').length;
+  if (has('_Complex')) {
+    const base = canonical(words.filter((w) => w !== '_Complex'));
+    return `${has('float') || has('double') ? base : words.length === 1 ? 'double' : base} _Complex`;
+  }
+  if (has('__int128')) return has('unsigned') ? 'unsigned __int128' : '__int128';
   if (has('void')) return 'void';
   if (has('bool') || has('_Bool')) return 'bool';
   if (has('float')) return 'float';

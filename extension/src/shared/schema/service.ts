@@ -1,6 +1,6 @@
 // What editors need from a compiled schema: member layout (hover, inlay hints), symbols,
 // definitions, completion candidates, formatting and C header import. Pure functions.
-import { CHECKSUMS, compileSchema, FORMATS, type Definition, type Schema } from './compile';
+import { CHECKSUMS, FORMATS, type Definition, type Schema } from './compile';
 import type { Pos, Range } from './lexer';
 import type { Field, StructType, Type } from './types';
 
@@ -60,27 +60,28 @@ export interface SchemaSymbol {
 export function symbols(schema: Schema): SchemaSymbol[] {
   const out: SchemaSymbol[] = [];
   for (const s of schema.structs) {
-    if (!s.decl?.name) continue;
+    if (!s.decl?.name || s.decl.origin) continue;
     out.push({
       name: s.name, kind: s.segment ? 'segment' : s.union ? 'union' : 'struct', detail: s.dynamic ? `${s.size}+ bytes` : `${s.size} bytes`, range: s.decl.range, selectionRange: s.decl.nameRange,
       children: s.fields.filter((f) => f.name).map((f) => ({ name: f.name, kind: 'field' as const, detail: `${f.type.name} @ ${f.offset < 0 ? '?' : f.offset}`, range: f.range, selectionRange: f.nameRange, children: [] })),
     });
   }
   for (const e of schema.enums) {
-    if (!e.decl?.name) continue;
+    if (!e.decl?.name || e.decl.origin) continue;
     out.push({
       name: e.name, kind: 'enum', detail: e.base.name, range: e.decl.range, selectionRange: e.decl.nameRange,
       children: e.decl.items.map((i) => ({ name: i.name, kind: 'enumerator' as const, detail: String(e.values.get(i.name)), range: i.range, selectionRange: i.range, children: [] })),
     });
   }
   for (const d of schema.definitions) {
-    if (d.kind === 'typedef' || d.kind === 'define') out.push({ name: d.name, kind: d.kind, detail: d.kind === 'typedef' ? schema.types.get(d.name)?.name ?? '' : '', range: d.range, selectionRange: d.nameRange, children: [] });
+    if ((d.kind === 'typedef' || d.kind === 'define') && !d.origin) out.push({ name: d.name, kind: d.kind, detail: d.kind === 'typedef' ? schema.types.get(d.name)?.name ?? '' : '', range: d.range, selectionRange: d.nameRange, children: [] });
   }
   return out.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
 }
 
 function fieldAtPos(schema: Schema, p: Pos): { s: StructType; f: Field; row?: LayoutRow } | undefined {
   for (const s of schema.structs) {
+    if (s.decl?.origin) continue;
     for (const f of s.fields) if (inRange(f.nameRange, p) || (inRange(f.range, p) && f.name && !f.anonymous)) return { s, f };
   }
   return undefined;
@@ -199,7 +200,7 @@ export function completionsAt(schema: Schema, p: Pos): Completion[] {
 export function inlayHints(schema: Schema): { position: Pos; label: string }[] {
   const out: { position: Pos; label: string }[] = [];
   for (const s of schema.structs) {
-    if (!s.decl) continue;
+    if (!s.decl || s.decl.origin) continue;
     for (const f of s.fields) {
       if (!f.name || f.offset < 0 || f.at) continue;
       out.push({ position: f.nameRange.end, label: f.bitWidth !== undefined ? ` @${f.offset}:${f.bitOffset}` : ` @${f.offset}` });
@@ -238,42 +239,4 @@ export function formatSchema(text: string, indent = '    '): string {
   }
   while (out.length && out[out.length - 1] === '') out.pop();
   return `${out.join('\n')}\n`;
-}
-
-/** A `.shms` from a C header: its types and numeric #defines; what was left out is listed. */
-export function importHeader(header: string, name = 'header.h'): { text: string; skipped: string[]; diagnostics: string[] } {
-  const schema = compileSchema(header, name);
-  const keep: string[] = [];
-  const lines = header.split('\n');
-  const take = (r: Range) => {
-    const first = lines[r.start.line] ?? '';
-    if (r.start.line === r.end.line) return first.slice(r.start.character, r.end.character);
-    return [first.slice(r.start.character), ...lines.slice(r.start.line + 1, r.end.line), (lines[r.end.line] ?? '').slice(0, r.end.character)].join('\n');
-  };
-  for (const d of schema.defines.values()) keep.push(`#define ${d.name} ${d.tokens.map((t) => (t.kind === 'string' ? JSON.stringify(t.text) : t.text)).join(' ')}`);
-  // Top-level declarations in source order: nested ones are inside their parent's text.
-  const tops = schema.decls
-    .filter((d) => d.kind !== 'struct' || !schema.decls.some((o) => o !== d && o.kind === 'struct' && contains(o.range, d.range)))
-    .filter((d) => d.kind !== 'enum' || !schema.decls.some((o) => o.kind === 'struct' && contains(o.range, d.range)))
-    .filter((d) => !schema.decls.some((o) => o.kind === 'typedef' && o !== d && contains(o.range, d.range)));
-  tops.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
-  let packNote = false;
-  for (const d of tops) {
-    let t = take(d.range).trim();
-    if (!t.endsWith(';')) t += ';';
-    if (d.kind === 'struct' && d.pack && !packNote) packNote = true;
-    if (d.kind === 'struct' && d.pack) t = `#pragma pack(push, ${d.pack})\n${t}\n#pragma pack(pop)`;
-    keep.push(t);
-  }
-  const text = `// Imported from ${name} by shmscope: types and numeric #defines.\n${keep.join('\n\n')}\n`;
-  return {
-    text: formatSchema(text),
-    skipped: schema.skipped.map((s) => `line ${s.range.start.line + 1}: ${s.text}`),
-    diagnostics: schema.diagnostics.filter((d) => d.severity === 'error').map((d) => `line ${d.range.start.line + 1}: ${d.message}`),
-  };
-}
-
-function contains(outer: Range, inner: Range): boolean {
-  const le = (a: Pos, b: Pos) => a.line < b.line || (a.line === b.line && a.character <= b.character);
-  return le(outer.start, inner.start) && le(inner.end, outer.end) && !(outer.start.line === inner.start.line && outer.start.character === inner.start.character && outer.end.line === inner.end.line && outer.end.character === inner.end.character);
 }

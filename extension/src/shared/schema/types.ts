@@ -1,6 +1,6 @@
 // Resolved types and their layout (gcc, x86-64 LP64).
 import type { Attr, EnumDecl, Expr, StructDecl } from './ast';
-import type { Range } from './lexer';
+import type { Diagnostic, Range } from './lexer';
 
 export interface IntType {
   k: 'int';
@@ -23,6 +23,8 @@ export interface VoidType {
   name: string;
   size: 0;
   align: 1;
+  /** A function type (`typedef int read_fn(void *)`): only a pointer to it can be a member. */
+  fn?: boolean;
 }
 export interface PointerType {
   k: 'pointer';
@@ -95,6 +97,10 @@ export interface StructType {
   dynamic: boolean;
   /** True while the definition is incomplete (self references are through offsets only). */
   incomplete?: boolean;
+  /** Declared but never defined (`struct __dirstream`): usable only behind a pointer. */
+  opaque?: boolean;
+  /** Errors in its members: the layout stops at the first member that could not be laid out. */
+  errors?: Diagnostic[];
   decl?: StructDecl;
   segment?: { binding?: { kind: 'key' | 'id' | 'posix'; value: number | string; range: Range } };
   tailPadding: number;
@@ -125,7 +131,21 @@ export function builtinTypes(): Map<string, Type> {
   add(int('unsigned long long', 8, false));
   add({ k: 'float', name: 'float', size: 4, align: 4 });
   add({ k: 'float', name: 'double', size: 8, align: 8 });
-  add({ k: 'float', name: 'long double', size: 16, align: 16 });
+  add({ k: 'float', name: 'long double', size: 16, align: 16 }, '_Float64x');
+  add({ k: 'float', name: '_Float128', size: 16, align: 16 }, '__float128');
+  m.set('_Float32', m.get('float')!);
+  m.set('_Float64', m.get('double')!);
+  m.set('_Float32x', m.get('double')!);
+  add(int('__int128', 16, true), '__int128_t');
+  add(int('unsigned __int128', 16, false), '__uint128_t');
+  // _Complex: the real and imaginary parts, as an array of two.
+  for (const f of ['float', 'double', 'long double']) {
+    const part = m.get(f) as FloatType;
+    m.set(`${f} _Complex`, { k: 'array', name: `${f} _Complex`, elem: part, count: 2, size: part.size * 2, align: part.align });
+  }
+  // va_list on x86-64: struct { unsigned gp_offset, fp_offset; void *overflow_arg_area, *reg_save_area; }[1].
+  const u64 = int('unsigned long', 8, false);
+  m.set('__builtin_va_list', { k: 'array', name: '__builtin_va_list', elem: u64, count: 3, size: 24, align: 8 });
   add({ k: 'void', name: 'void', size: 0, align: 1 });
   for (const bits of [8, 16, 32, 64]) {
     add(int(`int${bits}_t`, bits / 8, true), `__int${bits}_t`, `int_least${bits}_t`, `s${bits}`, `__s${bits}`);

@@ -1,0 +1,141 @@
+// Integer constant expressions of `#if` (C11 §6.10.1): after macro expansion, every identifier
+// left is 0, arithmetic is in intmax_t or uintmax_t (64 bits), and `&&`, `||` and `?:` evaluate
+// only what they need (so `#if 0 && 1/0` is fine).
+import type { Token } from './lexer';
+
+interface V {
+  v: bigint;
+  u: boolean;
+}
+
+const norm = (x: V): V => ({ v: x.u ? BigInt.asUintN(64, x.v) : BigInt.asIntN(64, x.v), u: x.u });
+
+/** The value of a `#if` line, or why it is not a constant expression. */
+export function evalDirective(toks: Token[], _defined: (name: string) => boolean): { value: bigint } | { error: string } {
+  let p = 0;
+  let skip = 0; // > 0 inside an operand that is not evaluated
+  class Fail extends Error {}
+  const fail = (m: string): never => {
+    throw new Fail(m);
+  };
+  const peek = () => toks[p];
+  const at = (s: string) => toks[p]?.kind === 'punct' && toks[p]!.text === s;
+  const expect = (s: string) => {
+    if (!at(s)) fail(`expected "${s}"${toks[p] ? ` before "${toks[p]!.text}"` : ' at the end of the line'}`);
+    p++;
+  };
+  const PREC: Record<string, number> = { '||': 1, '&&': 2, '|': 3, '^': 4, '&': 5, '==': 6, '!=': 6, '<': 7, '>': 7, '<=': 7, '>=': 7, '<<': 8, '>>': 8, '+': 9, '-': 9, '*': 10, '/': 10, '%': 10 };
+
+  const primary = (): V => {
+    const t = peek();
+    if (!t) return fail('expression expected');
+    p++;
+    if (t.kind === 'number') {
+      if (t.float !== undefined) fail(`floating constant "${t.text}" in #if`);
+      if (t.bad) fail(t.bad);
+      const v = t.value ?? 0n;
+      return norm({ v, u: !!t.unsigned || v > 0x7fff_ffff_ffff_ffffn });
+    }
+    if (t.kind === 'char') return { v: t.value ?? 0n, u: false };
+    if (t.kind === 'ident') {
+      // A function-like call of an unknown name (`__has_feature(x)`): gcc refuses it too.
+      if (at('(')) fail(`"${t.text}" is not a macro that takes arguments here`);
+      return { v: 0n, u: false };
+    }
+    if (t.kind === 'punct') {
+      if (t.text === '(') {
+        const v = cond();
+        expect(')');
+        return v;
+      }
+      if (t.text === '-' || t.text === '+' || t.text === '~' || t.text === '!') {
+        const x = primary();
+        if (t.text === '-') return norm({ v: -x.v, u: x.u });
+        if (t.text === '+') return x;
+        if (t.text === '~') return norm({ v: ~x.v, u: x.u });
+        return { v: x.v === 0n ? 1n : 0n, u: false };
+      }
+    }
+    if (t.kind === 'string') return fail('a string is not allowed in #if');
+    return fail(`"${t.text}" is not allowed in #if`);
+  };
+
+  const binary = (min: number): V => {
+    let a = primary();
+    for (;;) {
+      const t = peek();
+      const prec = t && t.kind === 'punct' ? PREC[t.text] : undefined;
+      if (prec === undefined || prec < min) return a;
+      p++;
+      const op = t!.text;
+      if (op === '&&' || op === '||') {
+        const short = op === '&&' ? a.v === 0n : a.v !== 0n;
+        if (short) skip++;
+        const b = binary(prec + 1);
+        if (short) skip--;
+        a = { v: (op === '&&' ? a.v !== 0n && b.v !== 0n : a.v !== 0n || b.v !== 0n) ? 1n : 0n, u: false };
+        continue;
+      }
+      const b = binary(prec + 1);
+      const u = a.u || b.u;
+      const x = u ? BigInt.asUintN(64, a.v) : a.v;
+      const y = u ? BigInt.asUintN(64, b.v) : b.v;
+      let r: bigint;
+      switch (op) {
+        case '*': r = x * y; break;
+        case '/':
+        case '%':
+          if (y === 0n) {
+            if (skip) {
+              r = 0n;
+              break;
+            }
+            return fail('division by zero');
+          }
+          r = op === '/' ? x / y : x % y;
+          break;
+        case '+': r = x + y; break;
+        case '-': r = x - y; break;
+        case '<<': r = y < 0n || y > 63n ? 0n : x << y; break;
+        case '>>': r = y < 0n || y > 63n ? (x < 0n ? -1n : 0n) : x >> y; break;
+        case '<': a = { v: x < y ? 1n : 0n, u: false }; continue;
+        case '>': a = { v: x > y ? 1n : 0n, u: false }; continue;
+        case '<=': a = { v: x <= y ? 1n : 0n, u: false }; continue;
+        case '>=': a = { v: x >= y ? 1n : 0n, u: false }; continue;
+        case '==': a = { v: x === y ? 1n : 0n, u: false }; continue;
+        case '!=': a = { v: x !== y ? 1n : 0n, u: false }; continue;
+        case '&': r = x & y; break;
+        case '|': r = x | y; break;
+        case '^': r = x ^ y; break;
+        default: return fail(`unknown operator ${op}`);
+      }
+      a = norm({ v: r, u });
+    }
+  };
+
+  const cond = (): V => {
+    const c = binary(1);
+    if (!at('?')) return c;
+    p++;
+    if (c.v === 0n) skip++;
+    const a = cond();
+    if (c.v === 0n) skip--;
+    expect(':');
+    if (c.v !== 0n) skip++;
+    const b = cond();
+    if (c.v !== 0n) skip--;
+    const u = a.u || b.u;
+    return norm({ v: c.v !== 0n ? a.v : b.v, u });
+  };
+
+  try {
+    if (toks.length === 0) return { error: 'no expression' };
+    const r = cond();
+    if (p < toks.length) fail(`unexpected "${toks[p]!.text}"`);
+    return { value: r.v };
+  } catch (e) {
+    if (e instanceof Fail) return { error: e.message };
+    if (e instanceof RangeError) return { error: 'expression too deep' };
+    throw e;
+  }
+}

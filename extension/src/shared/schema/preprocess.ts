@@ -1,0 +1,785 @@
+// The C preprocessor of the schema engine (C11 §6.10, with gcc's extensions that headers use):
+// conditionals evaluated, object-like and function-like macros expanded (`#`, `##`,
+// `__VA_ARGS__`, GNU named variadics and `, ## __VA_ARGS__`), `#include` resolved, `#error` and
+// `#warning` as diagnostics, and gcc's x86-64 Linux predefined macros, so that a header pastes or
+// imports unchanged. Expansion follows Prosser's algorithm: every token carries the set of macros
+// it came out of, and a name in its own set is not expanded again.
+//
+// Tokens of an included file take the range of the `#include` line of the main file (every
+// diagnostic has a range there) and say where they come from in `origin`.
+import { evalDirective } from './pp-expr';
+import { PREDEFINED } from './pp-predefined';
+import { eofToken, tokenize, type Define, type Diagnostic, type Range, type Token } from './lexer';
+
+/** How included files are found and read. The engine's default reads the real file system. */
+export interface IncludeHost {
+  /** A file's text, or undefined when it cannot be read. */
+  read(path: string): string | undefined;
+  /** The compiler's system include folders, in search order. */
+  systemDirs(): string[];
+}
+
+export interface PreprocessOptions {
+  /** The main file (a path or a file: URI): quoted includes start in its folder. */
+  uri?: string;
+  /** `-I` folders and the `shmscope.schema.includePath` setting, searched before the system. */
+  includePath?: string[];
+  /** `-D NAME[=VALUE]`: NAME to its value ('' is `1`, as on the command line). */
+  defines?: Record<string, string>;
+  host?: IncludeHost;
+  /** Evaluate the main file's object-like macros at its end (header import's numeric #defines). */
+  evaluateDefines?: boolean;
+}
+
+export interface PreprocessResult {
+  /** The tokens the parser reads, ending with an eof token. */
+  tokens: Token[];
+  /** Macros defined in the main file, in order (hover, completion, import). */
+  defines: Map<string, Define>;
+  /** Every macro defined at the end (import evaluates numeric ones). */
+  macros: Map<string, Macro>;
+  diagnostics: Diagnostic[];
+  /** What a header import leaves out or could not use. */
+  skipped: { text: string; range: Range }[];
+  comments: Range[];
+  /** Macro names expanded in the main file (go to definition). */
+  uses: { name: string; range: Range }[];
+  /** Files read through `#include`, in order. */
+  included: string[];
+  /** With `evaluateDefines`: the main file's macros that expand to an integer constant. */
+  values?: Map<string, bigint>;
+}
+
+export interface Macro {
+  name: string;
+  params?: string[];
+  variadic?: boolean;
+  body: Token[];
+  range: Range;
+  /** Defined by the main file (not predefined, not an included header). */
+  main: boolean;
+  /** Handled by the preprocessor itself (`__LINE__`, `__has_include`). */
+  special?: boolean;
+}
+
+const MAX_INCLUDE_DEPTH = 200;
+const MAX_EXPANSION_DEPTH = 200;
+/** Most tokens all macro replacements of one file may produce (`#define f(x) f(x) x` doubles per call). */
+const MAX_EXPANDED_TOKENS = 2_000_000;
+const SPECIAL = ['__FILE__', '__LINE__', '__COUNTER__', '__INCLUDE_LEVEL__', '__BASE_FILE__', '__DATE__', '__TIME__', '__has_include', '__has_include_next', '__has_attribute', '__has_cpp_attribute', '__has_c_attribute', '__has_builtin'];
+
+/** Headers the engine knows without a compiler: their types are builtin. */
+const BUILTIN_HEADERS = new Set(['stddef.h', 'stdint.h', 'stdbool.h', 'stdarg.h', 'stdalign.h', 'stdnoreturn.h', 'float.h', 'iso646.h', 'limits.h']);
+
+interface FileState {
+  path: string;
+  dir: string | undefined;
+  /** Index of the include folder it was found in (for `#include_next`). */
+  dirIndex: number;
+  toks: Token[];
+  /** Indices of directive lines (`#` first on a line). */
+  i: number;
+  main: boolean;
+  /** The `#include` range in the main file that brought this file in. */
+  at?: Range;
+}
+
+/** Tokens of included files, kept across compiles while the host returns the same text. */
+const sharedTokens = new Map<string, { text: string; tokens: Token[]; diagnostics: Diagnostic[] }>();
+function tokensOf(path: string, text: string): { tokens: Token[]; diagnostics: Diagnostic[] } {
+  const c = sharedTokens.get(path);
+  if (c && c.text === text) return c;
+  const r = tokenize(text);
+  if (sharedTokens.size > 2000) sharedTokens.clear();
+  const entry = { text, tokens: r.tokens, diagnostics: r.diagnostics };
+  sharedTokens.set(path, entry);
+  return entry;
+}
+
+const hsUnion = (a: ReadonlySet<string> | undefined, b: ReadonlySet<string>): ReadonlySet<string> => {
+  if (!a || a.size === 0) return b;
+  if (b.size === 0) return a;
+  const s = new Set(a);
+  for (const x of b) s.add(x);
+  return s;
+};
+
+/** Preprocesses `text` (the main file); never throws. */
+export function preprocess(text: string, opts: PreprocessOptions = {}): PreprocessResult {
+  const diagnostics: Diagnostic[] = [];
+  const skipped: { text: string; range: Range }[] = [];
+  const uses: { name: string; range: Range }[] = [];
+  const macros = new Map<string, Macro>();
+  const defines = new Map<string, Define>();
+  const out: Token[] = [];
+  const included: string[] = [];
+  const once = new Set<string>();
+  const tokenCache = new Map<string, Token[]>();
+  const host = opts.host;
+  const mainPath = pathOf(opts.uri);
+  const mainDir = mainPath ? dirname(mainPath) : undefined;
+  let systemDirs: string[] | undefined;
+  const searchDirs = (): string[] => [...(opts.includePath ?? []), ...(systemDirs ??= host?.systemDirs() ?? [])];
+  let expandedCount = 0;
+  let exhausted = false;
+  let counter = 0;
+  let includeDepth = 0;
+
+  const NONE: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+  for (const s of SPECIAL) macros.set(s, { name: s, body: [], range: NONE, main: false, special: true });
+
+  // ------------------------------------------------------------------ reporting
+  let cur: FileState;
+  const where = (t: Token): Range => (cur.main ? t.range : cur.at!);
+  const here = (t: Token) => (cur.main ? '' : ` (${cur.path}:${t.range.start.line + 1})`);
+  const report = (t: Token, severity: Diagnostic['severity'], message: string) => {
+    // Problems inside system headers are not the user's: only errors are kept, at the #include.
+    if (!cur.main && severity !== 'error') return;
+    diagnostics.push({ range: where(t), severity, message: message + here(t) });
+  };
+
+  // ------------------------------------------------------------------ macro expansion
+  /** A token source for the expander: a stack of pushed-back tokens over a stream. */
+  interface Input {
+    next(): Token | undefined;
+    peek(): Token | undefined;
+    push(toks: Token[]): void;
+  }
+  const listInput = (list: Token[]): Input => {
+    const stack: Token[] = [];
+    let i = 0;
+    return {
+      next: () => (stack.length ? stack.pop() : i < list.length ? list[i++] : undefined),
+      peek: () => (stack.length ? stack[stack.length - 1] : list[i]),
+      push: (toks) => {
+        for (let k = toks.length - 1; k >= 0; k--) stack.push(toks[k]!);
+      },
+    };
+  };
+
+  /** Reads a macro call's arguments after its name; undefined when the `(` has no `)`. */
+  const readArgs = (inp: Input, m: Macro): { args: Token[][]; close: Token } | undefined => {
+    inp.next(); // (
+    const args: Token[][] = [[]];
+    let depth = 0;
+    for (;;) {
+      const t = inp.next();
+      if (!t) return undefined;
+      if (t.kind === 'punct') {
+        if (t.text === '(') depth++;
+        else if (t.text === ')') {
+          if (depth === 0) {
+            if (m.params && m.params.length === 0 && args.length === 1 && args[0]!.length === 0) args.length = 0;
+            return { args, close: t };
+          }
+          depth--;
+        } else if (t.text === ',' && depth === 0 && !(m.variadic && args.length === m.params!.length)) {
+          args.push([]);
+          continue;
+        }
+      }
+      args[args.length - 1]!.push(t);
+    }
+  };
+
+  /** `#x`: the argument's spelling as a string literal, `"` and `\` of its literals escaped. */
+  const stringize = (arg: Token[], at: Token): Token => {
+    let lit = '';
+    arg.forEach((t, i) => {
+      if (i > 0 && t.space) lit += ' ';
+      lit += t.kind === 'string' || t.kind === 'char' ? (t.raw ?? t.text).replace(/[\\"]/g, '\\$&') : t.text;
+    });
+    const raw = `"${lit}"`;
+    const text = tokenize(raw).tokens[0]?.text ?? lit;
+    return { kind: 'string', text, raw, range: at.range, start: at.start, end: at.end, ...(at.origin ? { origin: at.origin } : {}) };
+  };
+
+  const paste = (a: Token, b: Token, at: Token): Token[] => {
+    const spell = (t: Token) => (t.kind === 'string' || t.kind === 'char' ? (t.raw ?? t.text) : t.text);
+    const r = tokenize(spell(a) + spell(b));
+    if (r.tokens.length === 1 && !r.tokens[0]!.bad) {
+      const t = r.tokens[0]!;
+      return [{ ...t, bol: undefined, space: a.space, range: a.range, start: a.start, end: a.end, hide: a.hide, ...(a.origin ? { origin: a.origin } : {}) }];
+    }
+    report(at, 'error', `pasting "${spell(a)}" and "${spell(b)}" does not give a valid token`);
+    return [a, b];
+  };
+
+  /** The replacement of one macro call: C11 §6.10.3.1–3. */
+  const substitute = (m: Macro, args: Token[][], hide: ReadonlySet<string>, at: Token, depth: number): Token[] => {
+    const params = m.params ?? [];
+    const index = (t: Token | undefined) => (t && t.kind === 'ident' && m.params ? params.indexOf(t.text) : -1);
+    const expandedArgs = new Map<number, Token[]>();
+    const expandedArg = (i: number): Token[] => {
+      let e = expandedArgs.get(i);
+      if (!e) {
+        e = expandAll(args[i] ?? [], depth + 1);
+        expandedArgs.set(i, e);
+      }
+      return e;
+    };
+    const body = m.body;
+    const res: Token[] = [];
+    let placemarker = false;
+    for (let k = 0; k < body.length; k++) {
+      const b = body[k]!;
+      if (m.params && b.kind === 'punct' && b.text === '#' && index(body[k + 1]) >= 0) {
+        res.push(stringize(args[index(body[k + 1])] ?? [], at));
+        k++;
+        placemarker = false;
+        continue;
+      }
+      if (b.kind === 'punct' && b.text === '##' && k + 1 < body.length) {
+        const rhs = body[k + 1]!;
+        k++;
+        const ri = index(rhs);
+        const rhsToks = ri >= 0 ? (args[ri] ?? []) : [rhs];
+        // GNU: `, ## __VA_ARGS__` drops the comma when there are no variable arguments.
+        if (ri === params.length - 1 && m.variadic && res.length && res[res.length - 1]!.text === ',') {
+          if (rhsToks.length === 0) res.pop();
+          else res.push(...rhsToks);
+          placemarker = false;
+          continue;
+        }
+        if (rhsToks.length === 0) continue;
+        if (placemarker || res.length === 0) {
+          res.push(...rhsToks);
+          placemarker = false;
+          continue;
+        }
+        const lhs = res.pop()!;
+        res.push(...paste(lhs, rhsToks[0]!, at), ...rhsToks.slice(1));
+        continue;
+      }
+      const pi = index(b);
+      if (pi >= 0) {
+        const pasted = body[k + 1]?.kind === 'punct' && body[k + 1]!.text === '##';
+        const arg = pasted ? (args[pi] ?? []) : expandedArg(pi);
+        if (exhausted || expandedCount + res.length + arg.length > MAX_EXPANDED_TOKENS) {
+          if (!exhausted) report(at, 'error', `macro expansion of ${m.name} too deep or too large: macros are not expanded from here`);
+          exhausted = true;
+          return [];
+        }
+        placemarker = arg.length === 0;
+        for (let j = 0; j < arg.length; j++) res.push(j === 0 ? { ...arg[j]!, space: b.space } : arg[j]!);
+        continue;
+      }
+      placemarker = false;
+      res.push(b);
+    }
+    expandedCount += res.length;
+    // Every token of the result gets the call's hide set and the call's place.
+    return res.map((t) => ({ ...t, bol: undefined, hide: hsUnion(t.hide, hide), range: at.range, ...(at.origin ? { origin: at.origin } : {}) }));
+  };
+
+  /** Expands the next macro call of `inp` whose name is `t` (already read); false when `t` is no call. */
+  const tryExpand = (t: Token, inp: Input, depth: number): boolean => {
+    if (t.kind !== 'ident') return false;
+    const m = macros.get(t.text);
+    if (!m || t.hide?.has(t.text)) return false;
+    if (m.special) {
+      const r = special(t, m, inp);
+      if (!r) return false;
+      inp.push(r);
+      return true;
+    }
+    if (depth > MAX_EXPANSION_DEPTH || expandedCount > MAX_EXPANDED_TOKENS) {
+      if (!exhausted) report(t, 'error', `macro expansion of ${t.text} too deep or too large: macros are not expanded from here`);
+      exhausted = true;
+      return false;
+    }
+    if (cur.main && !t.origin) uses.push({ name: t.text, range: t.range });
+    if (!m.params) {
+      inp.push(substitute(m, [], hsUnion(t.hide, new Set([t.text])), t, depth));
+      return true;
+    }
+    const nx = inp.peek();
+    if (!nx || nx.kind !== 'punct' || nx.text !== '(') return false;
+    const got = readArgs(inp, m);
+    if (!got) {
+      report(t, 'error', `unterminated call of the macro ${t.text}`);
+      return true;
+    }
+    const want = m.params.length;
+    const n = got.args.length;
+    if (m.variadic ? n < want - 1 : n !== want) {
+      report(t, 'error', `macro ${t.text} takes ${m.variadic ? `at least ${want - 1}` : want} argument${want === 1 ? '' : 's'}, not ${n}`);
+      return true;
+    }
+    // Prosser: the result's hide set is the call's (name ∩ closing paren) plus the name.
+    const hs = new Set<string>([t.text]);
+    if (t.hide && got.close.hide) for (const x of t.hide) if (got.close.hide.has(x)) hs.add(x);
+    inp.push(substitute(m, got.args, hs, t, depth));
+    return true;
+  };
+
+  /** Fully expands a list in isolation (a macro argument, a directive line). */
+  const expandAll = (list: Token[], depth = 0): Token[] => {
+    const inp = listInput(list);
+    const res: Token[] = [];
+    for (let t = inp.next(); t; t = inp.next()) if (!tryExpand(t, inp, depth)) res.push(t);
+    return res;
+  };
+
+  const numTok = (v: number | bigint, at: Token): Token => ({ kind: 'number', text: String(v), value: BigInt(v), range: at.range, start: at.start, end: at.end, hide: at.hide });
+  const special = (t: Token, m: Macro, inp: Input): Token[] | undefined => {
+    switch (m.name) {
+      case '__LINE__':
+        return [numTok(t.range.start.line + 1, t)];
+      case '__COUNTER__':
+        return [numTok(counter++, t)];
+      case '__INCLUDE_LEVEL__':
+        return [numTok(includeDepth, t)];
+      case '__FILE__':
+      case '__BASE_FILE__': {
+        const f = m.name === '__FILE__' ? cur.path : (mainPath ?? 'schema.shms');
+        return [{ kind: 'string', text: f, raw: JSON.stringify(f), range: t.range, start: t.start, end: t.end }];
+      }
+      case '__DATE__':
+      case '__TIME__': {
+        const s = m.name === '__DATE__' ? 'Jan  1 1970' : '00:00:00';
+        return [{ kind: 'string', text: s, raw: JSON.stringify(s), range: t.range, start: t.start, end: t.end }];
+      }
+      default: {
+        // __has_include(<x.h>) and friends: only meaningful in #if, answered there and here alike.
+        const nx = inp.peek();
+        if (!nx || nx.text !== '(') return undefined;
+        const got = readArgs(inp, { ...m, params: ['x'], variadic: true });
+        if (!got) return undefined;
+        const arg = got.args.flat();
+        return [numTok(hasQuery(m.name, arg, t) ? 1 : 0, t)];
+      }
+    }
+  };
+
+  const hasQuery = (name: string, arg: Token[], at: Token): boolean => {
+    if (name === '__has_include' || name === '__has_include_next') {
+      const h = headerName(arg);
+      if (!h) {
+        report(at, 'error', `${name} needs a header name`);
+        return false;
+      }
+      return find(h.name, h.quoted, name === '__has_include_next') !== undefined;
+    }
+    const word = arg.map((x) => x.text).join('');
+    if (name === '__has_builtin') return /^__builtin_|^__sync_|^__atomic_/.test(word);
+    // gcc knows every attribute headers test for; C++ attributes are not C's.
+    return name !== '__has_cpp_attribute' && word !== '';
+  };
+
+  // ------------------------------------------------------------------ includes
+  const headerName = (toks: Token[]): { name: string; quoted: boolean } | undefined => {
+    if (toks.length === 0) return undefined;
+    if (toks[0]!.kind === 'string') return { name: toks[0]!.text, quoted: true };
+    if (toks[0]!.text === '<') {
+      const close = toks.findIndex((x, i) => i > 0 && x.text === '>');
+      if (close < 0) return undefined;
+      return { name: toks.slice(1, close).map((x) => x.text).join(''), quoted: false };
+    }
+    return undefined;
+  };
+
+  /** Where an include is, or undefined. `next`: search after the current file's folder. */
+  const found = new Map<string, { path: string; dirIndex: number } | undefined>();
+  const find = (name: string, quoted: boolean, next: boolean): { path: string; dirIndex: number } | undefined => {
+    const key = `${quoted ? 'q' : 'a'}${next ? cur.dirIndex : ''}|${quoted ? cur.dir : ''}|${name}`;
+    if (found.has(key)) return found.get(key);
+    const r = findUncached(name, quoted, next);
+    found.set(key, r);
+    return r;
+  };
+  const findUncached = (name: string, quoted: boolean, next: boolean): { path: string; dirIndex: number } | undefined => {
+    if (!host) return undefined;
+    if (name.startsWith('/')) return host.read(name) !== undefined ? { path: name, dirIndex: -1 } : undefined;
+    const dirs = searchDirs();
+    if (quoted && !next && cur.dir !== undefined) {
+      const p = join(cur.dir, name);
+      if (host.read(p) !== undefined) return { path: p, dirIndex: cur.dirIndex };
+    }
+    for (let i = next ? cur.dirIndex + 1 : 0; i < dirs.length; i++) {
+      const p = join(dirs[i]!, name);
+      if (host.read(p) !== undefined) return { path: p, dirIndex: i };
+    }
+    return undefined;
+  };
+
+  const include = (args: Token[], directive: Token, next: boolean) => {
+    let h = headerName(args);
+    if (!h) h = headerName(expandAll(args));
+    if (!h) {
+      report(directive, 'error', '#include expects "FILE" or <FILE>');
+      return;
+    }
+    const found = find(h.name, h.quoted, next);
+    const range = where(directive);
+    if (!found) {
+      if (BUILTIN_HEADERS.has(h.name)) {
+        if (cur.main) skipped.push({ text: `#include ${h.quoted ? `"${h.name}"` : `<${h.name}>`} (its types are builtin)`, range });
+        return;
+      }
+      report(directive, 'error', `cannot find the include file ${h.quoted ? `"${h.name}"` : `<${h.name}>`}${host ? ` (searched ${[...(h.quoted && cur.dir ? [cur.dir] : []), ...searchDirs()].join(', ') || 'nowhere'})` : ''}`);
+      return;
+    }
+    if (once.has(found.path)) return;
+    if (includeDepth >= MAX_INCLUDE_DEPTH) {
+      report(directive, 'error', `#include nested deeper than ${MAX_INCLUDE_DEPTH}`);
+      return;
+    }
+    let toks = tokenCache.get(found.path);
+    if (!toks) {
+      const r = tokensOf(found.path, host!.read(found.path) ?? '');
+      for (const d of r.diagnostics) report({ ...directive, range: d.range }, d.severity, `${d.message} in ${found.path}`);
+      toks = r.tokens;
+      tokenCache.set(found.path, toks);
+    }
+    if (!included.includes(found.path)) included.push(found.path);
+    const saved = cur;
+    includeDepth++;
+    try {
+      runFile({ path: found.path, dir: dirname(found.path), dirIndex: found.dirIndex, toks, i: 0, main: false, at: range });
+    } finally {
+      includeDepth--;
+      cur = saved;
+    }
+  };
+
+  // ------------------------------------------------------------------ directives
+  const define = (line: Token[], directive: Token) => {
+    const name = line[0];
+    if (!name || name.kind !== 'ident') {
+      report(directive, 'error', '#define needs a macro name');
+      return;
+    }
+    if (name.text === 'defined') {
+      report(name, 'error', '"defined" cannot be a macro name');
+      return;
+    }
+    const m: Macro = { name: name.text, body: [], range: where(name), main: cur.main };
+    let k = 1;
+    if (line[1] && line[1].text === '(' && line[1].start === name.end && !line[1].space) {
+      const params: string[] = [];
+      k = 2;
+      for (;;) {
+        const t = line[k];
+        if (!t) {
+          report(directive, 'error', `missing ")" in the parameters of ${name.text}`);
+          return;
+        }
+        k++;
+        if (t.text === ')' && params.length === 0) break;
+        if (t.text === '...') {
+          params.push('__VA_ARGS__');
+          m.variadic = true;
+        } else if (t.kind === 'ident') {
+          params.push(t.text);
+          if (line[k]?.text === '...') {
+            m.variadic = true;
+            k++;
+          }
+        } else {
+          report(t, 'error', `"${t.text}" may not appear in the parameters of ${name.text}`);
+          return;
+        }
+        const sep = line[k++];
+        if (sep?.text === ')') break;
+        if (sep?.text !== ',' || m.variadic) {
+          report(sep ?? directive, 'error', `expected "," or ")" in the parameters of ${name.text}`);
+          return;
+        }
+      }
+      m.params = params;
+    }
+    m.body = line.slice(k).map((t, i) => (i === 0 ? { ...t, bol: undefined, space: false } : t));
+    const prev = macros.get(name.text);
+    if (prev?.special) {
+      report(name, 'warning', `${name.text} is builtin; the #define is ignored`);
+      return;
+    }
+    if (prev && cur.main && prev.main && !sameMacro(prev, m)) report(name, 'warning', `${name.text} redefined (the previous definition is at line ${prev.range.start.line + 1})`);
+    macros.set(name.text, m);
+    if (cur.main) {
+      defines.delete(name.text);
+      defines.set(name.text, { name: name.text, tokens: m.body, range: name.range, ...(m.params ? { params: m.params } : {}) });
+    }
+  };
+
+  /** `#if` / `#elif`: `defined` first, then macros, then `__has_*`, then identifiers are 0. */
+  const condition = (line: Token[], directive: Token): boolean => {
+    const pre: Token[] = [];
+    for (let k = 0; k < line.length; k++) {
+      const t = line[k]!;
+      if (t.kind === 'ident' && t.text === 'defined') {
+        let nameTok = line[k + 1];
+        let skip = 1;
+        if (nameTok?.text === '(') {
+          nameTok = line[k + 2];
+          skip = line[k + 3]?.text === ')' ? 3 : -1;
+        }
+        if (!nameTok || nameTok.kind !== 'ident' || skip < 0) {
+          report(directive, 'error', '"defined" needs a macro name');
+          return false;
+        }
+        pre.push(numTok(macros.has(nameTok.text) ? 1 : 0, t));
+        k += skip;
+        continue;
+      }
+      pre.push(t);
+    }
+    const expanded = expandAll(pre);
+    for (const t of expanded) if (t.bad) {
+      report(t, 'error', t.bad);
+      return false;
+    }
+    const r = evalDirective(expanded, (n) => macros.has(n));
+    if ('error' in r) {
+      report(directive, 'error', `#${directive.text === '#' ? 'if' : directive.text}: ${r.error}`);
+      return false;
+    }
+    return r.value !== 0n;
+  };
+
+  interface Cond {
+    active: boolean;
+    taken: boolean;
+    sawElse: boolean;
+    outer: boolean;
+    at: Token;
+  }
+
+  const directiveText = (file: FileState, line: Token[]): string => line.map((t, i) => (i > 0 && t.space ? ' ' : '') + (t.raw ?? t.text)).join('');
+
+  // ------------------------------------------------------------------ one file
+  const runFile = (file: FileState) => {
+    cur = file;
+    const toks = file.toks;
+    const conds: Cond[] = [];
+    let active = true;
+    const inp: Input = (() => {
+      const stack: Token[] = [];
+      return {
+        next: () => {
+          if (stack.length) return stack.pop();
+          const t = toks[file.i];
+          if (!t || (t.bol && t.kind === 'punct' && t.text === '#')) return undefined;
+          file.i++;
+          return t;
+        },
+        peek: () => {
+          if (stack.length) return stack[stack.length - 1];
+          const t = toks[file.i];
+          return !t || (t.bol && t.kind === 'punct' && t.text === '#') ? undefined : t;
+        },
+        push: (list) => {
+          for (let k = list.length - 1; k >= 0; k--) stack.push(list[k]!);
+        },
+      };
+    })();
+    let originLine = -1;
+    let origin = '';
+    const emit = (t: Token) => {
+      if (t.bad) report(t, 'error', t.bad);
+      if (file.main) out.push(t);
+      else {
+        if (!t.origin && t.range.start.line !== originLine) {
+          originLine = t.range.start.line;
+          origin = `${file.path}:${originLine + 1}`;
+        }
+        out.push({ ...t, range: file.at!, origin: t.origin ?? origin });
+      }
+    };
+    while (file.i < toks.length) {
+      const t = toks[file.i]!;
+      if (t.bol && t.kind === 'punct' && t.text === '#') {
+        let j = file.i + 1;
+        while (j < toks.length && !toks[j]!.bol) j++;
+        const word = toks[file.i + 1];
+        const line = toks.slice(file.i + 2, j);
+        const hashTok = t;
+        const startAt = file.i;
+        file.i = j;
+        if (!word || j === startAt + 1) continue; // the null directive
+        const w = word.kind === 'ident' ? word.text : word.kind === 'number' ? 'line' : '';
+        if (w === 'if' || w === 'ifdef' || w === 'ifndef') {
+          let v = false;
+          if (active) {
+            if (w === 'if') v = condition(line, word);
+            else {
+              const n = line[0];
+              if (!n || n.kind !== 'ident') report(word, 'error', `#${w} needs a macro name`);
+              else v = macros.has(n.text) === (w === 'ifdef');
+            }
+          }
+          conds.push({ active: v, taken: v, sawElse: false, outer: active, at: word });
+          active = active && v;
+          continue;
+        }
+        if (w === 'elif' || w === 'else' || w === 'elifdef' || w === 'elifndef') {
+          const c = conds[conds.length - 1];
+          if (!c) {
+            report(word, 'error', `#${w} without #if`);
+            continue;
+          }
+          if (c.sawElse) report(word, 'error', `#${w} after #else`);
+          if (w === 'else') {
+            c.sawElse = true;
+            c.active = c.outer && !c.taken;
+          } else if (!c.outer || c.taken) c.active = false;
+          else if (w === 'elif') c.active = condition(line, word);
+          else {
+            const n = line[0];
+            c.active = !!n && macros.has(n.text) === (w === 'elifdef');
+          }
+          c.taken ||= c.active;
+          active = c.active;
+          continue;
+        }
+        if (w === 'endif') {
+          const c = conds.pop();
+          if (!c) report(word, 'error', '#endif without #if');
+          else active = c.outer;
+          continue;
+        }
+        if (!active) continue;
+        switch (w) {
+          case 'define':
+            define(line, word);
+            break;
+          case 'undef':
+            if (line[0]?.kind === 'ident') {
+              if (macros.get(line[0].text)?.special) break;
+              macros.delete(line[0].text);
+              if (file.main) defines.delete(line[0].text);
+            } else report(word, 'error', '#undef needs a macro name');
+            break;
+          case 'include':
+          case 'include_next':
+          case 'import':
+            include(line, word, w === 'include_next');
+            cur = file;
+            break;
+          case 'error':
+          case 'warning':
+            report(word, w === 'error' ? 'error' : 'warning', `#${w} ${directiveText(file, line)}`.trim());
+            break;
+          case 'pragma': {
+            const what = line[0]?.text;
+            if (what === 'once') once.add(file.path);
+            else if (what === 'pack' || what === 'endian' || file.main) {
+              const p: Token = { kind: 'pragma', text: `#pragma ${directiveText(file, line)}`, range: where(hashTok), start: hashTok.start, end: hashTok.end };
+              out.push(file.main ? p : { ...p, origin: `${file.path}:${hashTok.range.start.line + 1}` });
+            }
+            break;
+          }
+          case 'line':
+          case 'ident':
+          case 'sccs':
+          case 'assert':
+          case 'unassert':
+            break;
+          default:
+            report(word, 'warning', `unknown directive "#${directiveText(file, [word, ...line])}" ignored`);
+        }
+        continue;
+      }
+      if (!active) {
+        // Skip to the next directive line.
+        let j = file.i + 1;
+        while (j < toks.length && !(toks[j]!.bol && toks[j]!.text === '#' && toks[j]!.kind === 'punct')) j++;
+        file.i = j;
+        continue;
+      }
+      // Text: read a token (pushed-back expansions first) and expand it, or pass it on.
+      for (let x = inp.next(); x; x = inp.next()) {
+        if (!tryExpand(x, inp, 0)) emit(x);
+        if (out.length > 4_000_000) {
+          report(x, 'error', 'too many tokens after preprocessing');
+          file.i = toks.length;
+          break;
+        }
+      }
+    }
+    for (const c of conds) report(c.at, 'error', `#${c.at.text} without #endif`);
+  };
+
+  // ------------------------------------------------------------------ run
+  const virtual = (src: string, path: string) => {
+    const file: FileState = { path, dir: undefined, dirIndex: -1, toks: tokenize(src).tokens, i: 0, main: false, at: NONE };
+    runFile(file);
+  };
+  virtual(PREDEFINED, '<built-in>');
+  if (opts.defines) {
+    const lines = Object.entries(opts.defines).map(([k, v]) => `#define ${k} ${v === '' ? '1' : v}`);
+    virtual(lines.join('\n'), '<command-line>');
+  }
+  const main = tokenize(text);
+  diagnostics.push(...main.diagnostics);
+  runFile({ path: mainPath ?? 'schema.shms', dir: mainDir, dirIndex: -1, toks: main.tokens, i: 0, main: true });
+  let values: Map<string, bigint> | undefined;
+  if (opts.evaluateDefines) {
+    values = new Map();
+    for (const [name, d] of defines) {
+      if (d.params || d.tokens.length === 0) continue;
+      const toks = expandAll(d.tokens);
+      if (toks.some((t) => t.kind === 'ident' || t.kind === 'string' || t.float !== undefined || t.bad)) continue;
+      const r = evalDirective(toks, (n) => macros.has(n));
+      if ('value' in r) values.set(name, r.value);
+    }
+  }
+  const tokens = pragmaOperators(out);
+  const end = main.tokens[main.tokens.length - 1];
+  tokens.push(eofToken(end ? { start: end.range.end, end: end.range.end } : NONE, text.length));
+  return { tokens, defines, macros, diagnostics, skipped, comments: main.comments, uses, included, ...(values ? { values } : {}) };
+}
+
+/** `_Pragma("pack(1)")` becomes the directive it stands for (C11 §6.10.9). */
+function pragmaOperators(toks: Token[]): Token[] {
+  if (!toks.some((t) => t.kind === 'ident' && t.text === '_Pragma')) return toks;
+  const res: Token[] = [];
+  for (let i = 0; i < toks.length; i++) {
+    const t = toks[i]!;
+    if (t.kind === 'ident' && t.text === '_Pragma' && toks[i + 1]?.text === '(' && toks[i + 2]?.kind === 'string' && toks[i + 3]?.text === ')') {
+      const body = toks[i + 2]!.text.trim();
+      if (/^(pack|endian)\b/.test(body)) res.push({ kind: 'pragma', text: `#pragma ${body}`, range: t.range, start: t.start, end: t.end });
+      i += 3;
+      continue;
+    }
+    res.push(t);
+  }
+  return res;
+}
+
+function sameMacro(a: Macro, b: Macro): boolean {
+  if ((a.params?.join(',') ?? null) !== (b.params?.join(',') ?? null) || a.body.length !== b.body.length) return false;
+  return a.body.every((t, i) => t.text === b.body[i]!.text);
+}
+
+/** A file path from a path or a `file:` URI; undefined for other URIs (untitled:, …). */
+function pathOf(uri: string | undefined): string | undefined {
+  if (!uri) return undefined;
+  if (uri.startsWith('file:')) {
+    try {
+      return decodeURIComponent(new URL(uri).pathname);
+    } catch {
+      return undefined;
+    }
+  }
+  if (/^[a-z][a-z0-9+.-]+:/i.test(uri)) return undefined;
+  return uri;
+}
+
+function dirname(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i < 0 ? '.' : i === 0 ? '/' : p.slice(0, i);
+}
+
+function join(dir: string, name: string): string {
+  const raw = dir === '' || dir === '.' ? name : `${dir.replace(/\/+$/, '')}/${name}`;
+  // Normalise a/./b and a/x/../b so that one file has one name (`#pragma once`, caches).
+  const parts: string[] = [];
+  for (const s of raw.split('/')) {
+    if (s === '.' || (s === '' && parts.length > 0)) continue;
+    if (s === '..' && parts.length > 0 && parts[parts.length - 1] !== '..' && parts[parts.length - 1] !== '') parts.pop();
+    else parts.push(s);
+  }
+  return parts.join('/') || '/';
+}
