@@ -37,6 +37,8 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }] }],
       // Tests read what they assert from loosely typed results (command return values, JSON).
       '@typescript-eslint/no-explicit-any': 'off',
+      // Tests match the escape sequences that output must not contain.
+      'no-control-regex': 'off',
       // Assertions check that a method is there (`assert.ok(node.encode)`) before calling it.
       '@typescript-eslint/unbound-method': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',

@@ -13,7 +13,8 @@
         "src/psem.cc",
         "src/msg.cc",
         "src/waiter.cc",
-        "src/proc_scan.cc"
+        "src/proc_scan.cc",
+        "src/threads.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

@@ -17,6 +17,7 @@ export const bundles = [
   { name: 'command line', entry: 'extension/src/cli/main.ts', out: 'dist/cli.js', platform: 'node', banner: '#!/usr/bin/env node' },
   { name: 'language server', entry: 'extension/src/lsp/server.ts', out: 'dist/server.js', platform: 'node' },
   { name: 'inspector page', entry: 'webview-ui/src/main.ts', out: 'dist/webview/main.js', platform: 'browser' },
+  { name: 'wait-for graph page', entry: 'webview-ui/src/graph.ts', out: 'dist/webview/graph.js', platform: 'browser' },
 ];
 
 function nodeDir() {

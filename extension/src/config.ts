@@ -70,6 +70,20 @@ export const SETTINGS = {
     default: {},
     description: 'Schemas to bind to objects when an inspector opens them, besides `segment … for` declarations: keys are targets (`key:0x52494e47`, `shm:32770`, `posix:/ring`), values are `.shms` paths (relative to the workspace folder), optionally with `#Type` to pick the type to decode, e.g. `{ "key:0x52494e47": "schemas/ring.shms#Ring" }`.',
   } satisfies SettingSpec<Record<string, string>>,
+  'waits.refreshMs': {
+    type: 'integer',
+    default: 2000,
+    minimum: 0,
+    maximum: 3_600_000,
+    description: 'How often the Waits view re-scans which threads wait on which object, in milliseconds, while it or the Wait-for Graph is visible (0: only on demand).',
+  } satisfies SettingSpec<number>,
+  'waits.stuckAfterMs': {
+    type: 'integer',
+    default: 10_000,
+    minimum: 100,
+    maximum: 86_400_000,
+    description: 'A wait is marked stuck when its object has not changed for this many milliseconds (the waited word, or a semaphore set\'s last operation).',
+  } satisfies SettingSpec<number>,
   'schema.inlayHints': {
     type: 'boolean',
     default: true,
@@ -105,6 +119,8 @@ export interface Config {
   schemaIncludePath: string[];
   /** `shmscope.schema.cpp`: the import's preprocessor command, or '' for the engine's. */
   schemaCpp: string;
+  waitsRefreshMs: number;
+  stuckAfterMs: number;
 }
 
 /** Anything that answers `get(key)` for keys under `shmscope.`. */
@@ -112,7 +128,7 @@ export interface ConfigSource {
   get<T>(key: string): T | undefined;
 }
 
-type NumberKey = 'refreshIntervalMs' | 'semaphoreWaitTimeoutMs' | 'peekMaxMessages' | 'inspector.refreshMs' | 'inspector.bytesPerRow';
+type NumberKey = 'refreshIntervalMs' | 'semaphoreWaitTimeoutMs' | 'peekMaxMessages' | 'inspector.refreshMs' | 'inspector.bytesPerRow' | 'waits.refreshMs' | 'waits.stuckAfterMs';
 
 function num(src: ConfigSource, key: NumberKey): number {
   const spec = SETTINGS[key];
@@ -152,5 +168,7 @@ export function readConfig(src: ConfigSource): Config {
     schemas: stringMap(src.get<unknown>('schemas')),
     schemaIncludePath: stringList(src.get<unknown>('schema.includePath')),
     schemaCpp: typeof src.get<unknown>('schema.cpp') === 'string' ? (src.get<string>('schema.cpp') ?? '').trim() : '',
+    waitsRefreshMs: num(src, 'waits.refreshMs'),
+    stuckAfterMs: num(src, 'waits.stuckAfterMs'),
   };
 }

@@ -5,6 +5,7 @@ import * as explorer from './explorer';
 import * as inspector from './inspector';
 import * as logging from './log';
 import * as schemaLanguage from './lsp/client';
+import * as waits from './waits';
 import { log } from './log';
 
 /** What the extension returns from activate: used by the editor tests and other extensions. */
@@ -13,6 +14,8 @@ export interface ShmscopeApi {
   refresh(): Promise<void>;
   /** The explorer's provider (tree nodes and items, exactly as the view shows them). */
   explorer: explorer.ExplorerProvider;
+  /** The Waits view's provider (its last scan and tree, exactly as the view shows them). */
+  waits: waits.WaitsProvider;
   /** The last lines of the "Shared Memory" log. */
   recentLog(): readonly string[];
   /** The folder of this extension's log files ("Shared Memory.log" is the channel's). */
@@ -25,8 +28,9 @@ export function activate(context: vscode.ExtensionContext): ShmscopeApi {
     inspector.activate(context);
     const { provider } = explorer.activate(context);
     commands.activate(context, { provider });
+    const { provider: waitsProvider } = waits.activate(context, { explorer: provider });
     schemaLanguage.activate(context).catch((e) => logging.reportError('starting the schema language server', e));
-    return { refresh: () => provider.refresh(), explorer: provider, recentLog: () => log.recent(), logUri: context.logUri };
+    return { refresh: () => provider.refresh(), explorer: provider, waits: waitsProvider, recentLog: () => log.recent(), logUri: context.logUri };
   } catch (e) {
     void vscode.window.showErrorMessage(`Shared Memory failed to start: ${e instanceof Error ? e.message : String(e)}`);
     throw e;

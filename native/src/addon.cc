@@ -10,6 +10,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   shmscope::InitMsg(env, exports);
   shmscope::InitWaiter(env, exports);
   shmscope::InitProcScan(env, exports);
+  shmscope::InitThreads(env, exports);
   exports.Set("abiVersion", Napi::Number::New(env, NAPI_VERSION));
   return exports;
 }

@@ -65,5 +65,6 @@ void InitPosixSem(Napi::Env env, Napi::Object exports);
 void InitMsg(Napi::Env env, Napi::Object exports);
 void InitWaiter(Napi::Env env, Napi::Object exports);
 void InitProcScan(Napi::Env env, Napi::Object exports);
+void InitThreads(Napi::Env env, Napi::Object exports);
 
 }  // namespace shmscope

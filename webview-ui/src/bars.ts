@@ -1,6 +1,7 @@
 // The Go to bar (an offset, relative moves, or a field of the bound schema) and the Find bar
 // (hex bytes, text, or a number of a width and byte order; runs in the host, with progress and
 // Cancel).
+import { parseProcessAddress } from '../../extension/src/shared/address';
 import { ChannelError } from '../../extension/src/shared/channel';
 import { parseGoto, selectionRange } from '../../extension/src/shared/inspector/navigation';
 import { PageRequests, type FindQuery } from '../../extension/src/shared/protocol';
@@ -43,12 +44,12 @@ export class GotoBar {
   private go(text: string): void {
     const { state, view, structure } = this.page;
     const r = parseGoto(text, state.cursor, state.size);
-    if (!r.ok && structure.bound && /^[A-Za-z_]/.test(text.trim())) {
-      // Not a number: a field name of the bound schema.
+    if (!r.ok && ((structure.bound && /^[A-Za-z_]/.test(text.trim())) || parseProcessAddress(text))) {
+      // Not a number: a field name of the bound schema, or a process's address ("pid 4242: 0x7f…").
       this.page.ch.request(PageRequests.resolve, { text: text.trim() }).then((f) => {
         this.done();
         view.revealRange(f.offset, f.length);
-        structure.reveal(f.id, f.row);
+        if (f.id) structure.reveal(f.id, f.row);
       }, (e: unknown) => this.error(why(e)));
       return;
     }

@@ -14,9 +14,10 @@ import * as lsp from './commands/lsp';
 import * as peek from './commands/peek';
 import * as rm from './commands/rm';
 import * as sem from './commands/sem';
+import * as waits from './commands/waits';
 
 /** Each command module registers itself on the program. */
-const commands: { register(program: Command): void }[] = [list, dump, sem, peek, rm, decode, check, importCmd, lsp];
+const commands: { register(program: Command): void }[] = [list, dump, sem, peek, rm, decode, check, importCmd, waits, lsp];
 
 export function buildProgram(): Command {
   const program = new Command('shmscope')

@@ -38,6 +38,8 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
   private inflight: Promise<void> | undefined;
   private again = false;
   private readonly notesLogged = new Set<string>();
+  /** Target → threads blocked on it (from the Waits view's last scan), for a badge on the item. */
+  private waiters = new Map<string, { count: number; alarm: boolean }>();
 
   constructor(private config: Config) {
     this.onlyMine = config.onlyMine;
@@ -48,6 +50,13 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
     this.config = config;
     if (mineChanged) this.onlyMine = config.onlyMine;
     this.changed.fire(undefined);
+  }
+
+  /** The Waits view's last scan: objects with waiters show how many, in the error colour on a deadlock or dead owner. */
+  setWaiters(waiters: Map<string, { count: number; alarm: boolean }>): void {
+    const same = waiters.size === this.waiters.size && [...waiters].every(([k, v]) => this.waiters.get(k)?.count === v.count && this.waiters.get(k)?.alarm === v.alarm);
+    this.waiters = waiters;
+    if (!same) this.changed.fire(undefined);
   }
 
   get filter(): { text: string; onlyMine: boolean } {
@@ -139,6 +148,11 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
         item.tooltip = tip;
         const orphan = r.kind === 'shm' && r.orphan;
         item.iconPath = new vscode.ThemeIcon(objectIcon(r), orphan ? new vscode.ThemeColor('list.warningForeground') : undefined);
+        const waiting = this.waiters.get(ipc.formatTarget(ipc.targetOf(r)!));
+        if (waiting) {
+          item.description = `${item.description} · ${waiting.count} waiting`;
+          if (waiting.alarm) item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('errorForeground'));
+        }
         item.contextValue = contextValue(r);
         item.accessibilityInformation = { label: `${objectLabel(r)}, ${item.description}` };
         return item;

@@ -1,9 +1,12 @@
 // The structure view's host side: the schema bound to an inspector, its decode of the object
 // (reused for a moment, so one refresh's read and tree requests share it), the rows, fields and
 // rings the page asks for, and typed edits of a field. No vscode import.
+import { processViews } from '../ipc/views';
+import { threadLookup } from '../ipc/waits';
+import { addressToOffset, pointerNote, type ProcessView } from '../shared/address';
 import { StructureTree } from '../shared/inspector/structure';
 import type { FieldResult, SchemaParams, TreeParams, TreeResult } from '../shared/protocol';
-import { decode, type Schema } from '../shared/schema';
+import { decode, type Schema, type ThreadLookup } from '../shared/schema';
 import type { ByteSource } from '../shared/source';
 
 /** A schema bound to the view: which type decodes the object, and how the binding came about. */
@@ -18,6 +21,8 @@ export interface SchemaBinding {
 
 /** A decode is reused for this long, so one refresh's read and tree requests share it. */
 const DECODE_TTL_MS = 50;
+/** How often a bound view re-reads who maps the object and which threads exist (background). */
+const PROCESS_TTL_MS = 5000;
 /**
  * Largest range a [[checksum]] covers in the live view: every refresh decodes again, and a JS
  * crc32 runs near 80 MB/s, so 4 MiB keeps a refresh under ~50 ms. Larger ranges show the check
@@ -44,6 +49,8 @@ export class SchemaView {
     private readonly source: ByteSource,
     /** Told when the binding's problem sentence changes (the page's schema line). */
     private readonly onProblem: () => void,
+    /** The object's target text and its size now (who maps it; pointers into it). */
+    private readonly object: () => { target: string; size: number },
   ) {}
 
   get bound(): SchemaBinding | undefined {
@@ -82,13 +89,47 @@ export class SchemaView {
     const now = performance.now();
     if (!force && now - this.decodedAt < DECODE_TTL_MS) return;
     this.decodedAt = now;
-    const r = decode(b.schema, b.type, this.source, { maxChecksumBytes: LIVE_CHECKSUM_BYTES, checksumBudgetBytes: LIVE_CHECKSUM_BUDGET });
+    this.refreshProcesses();
+    const views = this.processes.views;
+    const { target, size } = this.object();
+    const r = decode(b.schema, b.type, this.source, {
+      maxChecksumBytes: LIVE_CHECKSUM_BYTES,
+      checksumBudgetBytes: LIVE_CHECKSUM_BUDGET,
+      ...(this.processes.threads ? { threads: this.processes.threads } : {}),
+      ...(views.length ? { pointers: (v: bigint) => pointerNote(v, views, size, target.startsWith('posix:') ? 'object' : 'segment') } : {}),
+    });
     this.tree.setRoot(r.root);
     const why = r.root ? undefined : r.diagnostics[0]?.message;
     if (why !== this.bindingProblem) {
       this.bindingProblem = why;
       this.onProblem();
     }
+  }
+
+  /**
+   * Who maps this object where, and who each TID is: for the owners of decoded mutexes and the
+   * flags on absolute pointers. Re-read in the background at most every PROCESS_TTL_MS; a view of
+   * something that is not a live object (a snapshot) never asks again.
+   */
+  private processes: { views: ProcessView[]; threads?: ThreadLookup; at: number; busy: boolean; off: boolean } = { views: [], at: -Infinity, busy: false, off: false };
+  private refreshProcesses(): void {
+    const p = this.processes;
+    if (p.off || p.busy || performance.now() - p.at < PROCESS_TTL_MS) return;
+    p.busy = true;
+    Promise.all([processViews(this.object().target), threadLookup()])
+      .then(([views, threads]) => {
+        const key = (list: ProcessView[]) => list.map((v) => `${v.pid}:${v.start}:${v.end}:${v.offset}`).join(',');
+        const first = !p.threads;
+        const changed = key(views) !== key(p.views);
+        Object.assign(p, { views, threads, at: performance.now() });
+        if (first || changed) this.decodedAt = -Infinity; // the next refresh decodes with them
+      })
+      .catch(() => {
+        p.off = true; // not a live System V or POSIX object
+      })
+      .finally(() => {
+        p.busy = false;
+      });
   }
 
   /** The fields and rings over [offset, offset + length), for a read's reply. */
@@ -122,6 +163,22 @@ export class SchemaView {
     }
     const row = this.tree.reveal(hit.id);
     return { offset: hit.node.offset, length: Math.max(1, hit.node.size), path: hit.node.path, id: hit.id, ...(row !== undefined ? { row } : {}) };
+  }
+
+  /** A process address → the offset it points to in this object, and the field there when bound. */
+  async resolveAddress(a: { pid: number; address: bigint }): Promise<FieldResult> {
+    const { target, size } = this.object();
+    const r = addressToOffset(a.address, a.pid, await processViews(target), size);
+    if (!r.ok) throw fail('ENOENT', r.message);
+    if (this.binding) {
+      this.decodeNow();
+      const hit = this.tree.locate(r.offset);
+      if (hit) {
+        const row = this.tree.reveal(hit.id);
+        return { offset: r.offset, length: 1, path: hit.node.path, id: hit.id, ...(row !== undefined ? { row } : {}) };
+      }
+    }
+    return { offset: r.offset, length: 1, path: '', id: '' };
   }
 
   /** The deepest field over a byte, revealed in the tree. */

@@ -3,6 +3,7 @@
 // the page when the object changes size or disappears. The vscode panel (panel.ts) only wires it
 // to a webview, so this is tested directly against real segments (test/native/inspector-session.test.ts).
 import { Endpoint, errorOf, type Envelope, type NotificationType } from '../shared/channel';
+import { parseProcessAddress } from '../shared/address';
 import { formatCopy } from '../shared/inspector/copyas';
 import { compileQuery, findInSource } from '../shared/inspector/find';
 import { HostNotes, MAX_READ, PageNotes, PageRequests, type Action, type Bookmark, type FieldResult, type InitParams, type StateParams } from '../shared/protocol';
@@ -79,7 +80,7 @@ export class InspectorSession {
   ) {
     this.lastStatus = { size: 0, removed: false };
     this.lastStatus.size = this.safeSize();
-    this.view = new SchemaView(source, () => { if (this.ready) this.notify(HostNotes.schema, this.view.params()); });
+    this.view = new SchemaView(source, () => { if (this.ready) this.notify(HostNotes.schema, this.view.params()); }, () => ({ target: this.info.target, size: this.lastStatus.size }));
     this.channel = new Endpoint((m) => host.post(m), (why) => {
       this.stats.dropped++;
       host.log(`inspector ${this.info.target}: ${why}`);
@@ -200,7 +201,11 @@ export class InspectorSession {
       return { offset, bytes, size, spans, rings };
     });
     ch.onRequest(PageRequests.tree, (m) => this.view.rows(m));
-    ch.onRequest(PageRequests.resolve, (m) => this.view.resolve(m.text));
+    ch.onRequest(PageRequests.resolve, (m) => {
+      // "pid 4242: 0x7f…": an address of a process that maps this object (offsets, not pointers).
+      const address = parseProcessAddress(m.text);
+      return address ? this.view.resolveAddress(address) : this.view.resolve(m.text);
+    });
     ch.onRequest(PageRequests.locate, (m) => this.view.locate(m.offset));
     ch.onRequest(PageRequests.setField, (m) => { this.setField(m.id, m.path, m.text); });
     ch.onRequest(PageRequests.copyText, (m) => this.host.writeClipboard(m.text));

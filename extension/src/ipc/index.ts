@@ -31,3 +31,5 @@ export {
 } from './objects';
 export { describeKind, describeTarget, formatTarget, hexKey, parseNumber, parseTarget, resolveKey, targetOf, type Target } from './target';
 export * from './types';
+export { processViews } from './views';
+export { cycles, objectOfMapping, parseProcLocks, scanWaits, threadLookup, WaitHistory, type Holder, type ProcLock, type Wait, type WaitObject, type WaitsOptions, type WaitsReport } from './waits';

@@ -103,6 +103,50 @@ export interface RawMsgStat extends RawIpcPerm {
   ctime: number;
 }
 
+/** A mapping of /proc/PID/maps (addresses as bigint: they pass 2^53 on some machines). */
+export interface RawMapping {
+  start: bigint;
+  end: bigint;
+  /** File offset of `start` (pgoff). */
+  offset: bigint;
+  inode: number;
+  dev: string;
+  perms: string;
+  path: string;
+}
+
+/** One futex word a thread waits on, with its mapping and the bytes around it (pread of /proc/PID/mem). */
+export interface RawFutexRef {
+  addr: bigint;
+  flags: number;
+  map?: RawMapping;
+  windowStart?: bigint;
+  window?: Buffer;
+  /** Why the bytes are missing (errno name). */
+  memError?: string;
+}
+
+/**
+ * One thread of scanThreads(). `nr` is the system call it is in, -1 when in none, -2 running,
+ * -3 when we may not read it. The other fields exist only for the IPC waits the scanner explains.
+ */
+export interface RawThread {
+  pid: number;
+  tid: number;
+  comm: string;
+  state: string;
+  nr: number;
+  args?: bigint[];
+  wchan?: string;
+  futexes?: RawFutexRef[];
+  sembufs?: { num: number; op: number; flg: number }[];
+  sembufError?: string;
+  fdPath?: string;
+  fdDev?: number;
+  fdInode?: number;
+  fdError?: string;
+}
+
 export interface RawBinding {
   abiVersion: number;
   shmGet(key: number, size: number, mode: number, create: boolean, exclusive: boolean): number;
@@ -149,6 +193,15 @@ export interface RawBinding {
     slow: number[];
     complete: boolean;
   }>;
+  /**
+   * Every thread's system call and, for IPC waits, what it waits on; read on a thread of its own
+   * and answered by `budgetMs` with what it has: `slow` lists the processes not read in time.
+   */
+  scanThreads(budgetMs: number): Promise<{ threads: RawThread[]; unreadable: number; truncated: boolean; slow: number[]; complete: boolean }>;
+  /** One process's /proc/PID/maps, parsed on a thread of its own; rejects with the errno of the open, or ETIMEDOUT. */
+  mapsOf(pid: number, budgetMs: number): Promise<RawMapping[]>;
+  /** Command lines of some processes (pid → text), read on a thread of its own by the deadline; missing ones are left out. */
+  commandsOf(pids: number[], budgetMs: number): Promise<Record<string, string>>;
   /** Native wait threads still running (tests check that cancel and timeout end them). */
   waitsInFlight(): number;
 }

@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import path from 'node:path';
 import { openShm, parseTarget, schemaIdentity, type Target } from '../../ipc';
+import { processViews, threadLookup } from '../../ipc';
+import { pointerNote } from '../../shared/address';
 import {
   countChecks, compileSchema, decode, decodeJson, defaultSegment, findType, formatDiagnostic, segmentFor, typeErrors, type CheckResult, type CompileOptions, type DecodedNode,
   type Diagnostic, type Schema, type StructType,
@@ -41,15 +43,24 @@ function printTree(root: DecodedNode, maxElements: number, out: string[], checks
     checks.push(...n.checks);
     diags.push(...n.diagnostics);
     // A struct or array shows its members below it; an empty array says so instead of a value.
-    const value = n.kind === 'array' && n.childCount === 0 ? ' = []' : n.childCount && n.kind !== 'offset' ? '' : ` = ${n.display}`;
+    // A glibc primitive shows its state, not its internal members.
+    const value = n.kind === 'array' && n.childCount === 0 ? ' = []' : n.childCount && n.kind !== 'offset' && !n.lock ? '' : ` = ${n.display}`;
     const cs = n.checks.map((c) => `  ${checkText(c)}`).join('');
     out.push(esc(`0x${n.offset.toString(16).padStart(width, '0')}  ${indent}${n.name}: ${n.type}${value}${cs}`));
-    if (n.kind === 'text') return;
+    if (n.kind === 'text' || n.lock) return;
     const shown = n.kind === 'array' ? Math.min(n.childCount, maxElements) : n.childCount;
     for (let i = 0; i < shown; i += 1000) for (const c of n.children(i, Math.min(1000, shown - i))) walk(c, `${indent}  `);
     if (shown < n.childCount) out.push(`${' '.repeat(width + 4)}${indent}  … ${n.childCount - shown} more (use --json for all)`);
   };
   walk(root, '');
+}
+
+/** Does a type contain a glibc primitive (so its decode names owner threads)? */
+function usesPrimitives(t: import('../../shared/schema').Type, depth = 0): boolean {
+  if (depth > 32) return false;
+  if (t.k === 'struct') return !!t.primitive || t.fields.some((f) => usesPrimitives(f.type, depth + 1));
+  if (t.k === 'array') return usesPrimitives(t.elem, depth + 1);
+  return false;
 }
 
 export function register(program: Command): void {
@@ -87,12 +98,23 @@ export function register(program: Command): void {
       if (opts.file) source = new BufferSource(readRegularFile(opts.file, 'snapshot', SNAPSHOT_LIMIT));
       else source = openShm(target!);
       try {
+        // Who owns a decoded mutex (process, thread name, alive) comes from one thread scan, for a
+        // live object only: the TIDs in a snapshot are those of the time it was taken.
+        const threads = target && usesPrimitives(type) ? await threadLookup() : undefined;
+        // A live object: values equal to an address of some process's mapping of it are flagged.
+        let pointers: ((v: bigint) => string | undefined) | undefined;
+        if (target) {
+          const views = await processViews(target).catch(() => []);
+          const size = source.size;
+          const what = target.kind === 'posix-shm' ? 'object' : 'segment';
+          if (views.length) pointers = (v) => pointerNote(v, views, size, what);
+        }
         if (opts.json) {
-          const r = decodeJson(schema, type, source);
+          const r = decodeJson(schema, type, source, { threads, pointers });
           await stdout.json(r.json);
           return;
         }
-        const r = decode(schema, type, source);
+        const r = decode(schema, type, source, { threads, pointers });
         const lines: string[] = [];
         const checks: CheckResult[] = [];
         const diags = [...r.diagnostics];

@@ -484,9 +484,10 @@ export function preview(n: DecodedNode, budget = 120): string {
     }
     return `${open}${out}${more ? ', …' : ''}${close}`;
   };
+  if (n.lock) return n.display;
   if ((n.kind === 'struct' || n.kind === 'union') && n.childCount > 0) {
     const kids = n.children(0, Math.min(n.childCount, 8));
-    return list(kids.map((k) => `${k.name}: ${k.childCount > 0 && k.kind !== 'text' && k.kind !== 'offset' ? (k.kind === 'array' ? `[${k.childCount}]` : '{…}') : short(k.display)}`), n.childCount > kids.length, '{ ', ' }');
+    return list(kids.map((k) => `${k.name}: ${k.childCount > 0 && !k.lock && k.kind !== 'text' && k.kind !== 'offset' ? (k.kind === 'array' ? `[${k.childCount}]` : '{…}') : short(k.display)}`), n.childCount > kids.length, '{ ', ' }');
   }
   if (n.kind === 'array' && n.childCount > 0) {
     const first = n.children(0, 1)[0];

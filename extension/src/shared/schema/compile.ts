@@ -8,6 +8,7 @@ import { ATTRS, brokenPart, layoutMembers, type LayoutContext } from './layout';
 import { parse } from './parser';
 import type { IncludeHost, Macro } from './preprocess';
 import { builtinTypes, type ArrayType, type EnumType, type Field, type IntType, type OffsetType, type StructType, type Type } from './types';
+import { primitiveTypes } from './primitives';
 
 /** Where a name is defined, for go to definition and symbols. */
 export interface Definition {
@@ -52,7 +53,8 @@ export interface Schema {
 
 export const FORMATS = ['hex', 'dec', 'bin', 'char', 'time_s', 'time_ns', 'ipv4', 'bool'] as const;
 export const CHECKSUMS = ['crc32', 'crc32c', 'adler32', 'sum8', 'xor8'] as const;
-const BUILTINS = builtinTypes();
+// The C scalars, then glibc's process-shared primitives (pthread_mutex_t, sem_t, …).
+const BUILTINS: Map<string, Type> = new Map([...builtinTypes(), ...primitiveTypes()]);
 
 /** How `#include` and `-D` work for one compile. */
 export interface CompileOptions {
@@ -569,6 +571,10 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
           break;
         case 'flags':
           warn(a.range, '[[flags]] belongs on an enum declaration');
+          break;
+        case 'futex':
+          need(0);
+          if (ty.k !== 'int' || ty.size !== 4) err(a.range, '[[futex]] marks a 32-bit integer futex word (uint32_t)');
           break;
         default:
           if (!ATTRS.has(a.name)) warn(a.range, `unknown attribute "${a.name}" ignored`);

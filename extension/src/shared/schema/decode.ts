@@ -8,6 +8,7 @@ import { exprText, findField, type Schema } from './compile';
 import { canEncode, encodeValue } from './encode';
 import { EvalError, evaluate, evalInt, type Env, type Rec, type Val } from './expr';
 import type { Diagnostic, Range } from './lexer';
+import { lockState, type LockState, type ThreadLookup } from './primitives';
 import { alignUp, type ArrayType, type EnumType, type Field, type IntType, type OffsetType, type StructType, type Type } from './types';
 
 export interface DecodeOptions {
@@ -27,6 +28,13 @@ export interface DecodeOptions {
    * sum the same range a hundred times; a check the budget cut short is unknown, saying so.
    */
   checksumBudgetBytes?: number;
+  /** Who a TID is, for the owners of decoded mutexes and rwlocks (from a thread scan). */
+  threads?: ThreadLookup;
+  /**
+   * Says when a 64-bit value is an absolute address into the object as some process maps it
+   * ("pointer into this segment as mapped by pid 4242; offset 0x40"); such fields are flagged.
+   */
+  pointers?: (value: bigint) => string | undefined;
 }
 
 /** The outcome of one check: ok true/false, or null when it could not be evaluated. */
@@ -77,6 +85,8 @@ export interface DecodedNode {
   encode?(text: string, current?: Uint8Array): { offset: number; bytes: Uint8Array };
   /** An array carrying [[ring(head=…, tail=…)]]: the ring as read (indices, not offsets). */
   ring?: { head: number; tail: number; capacity: number; stride: number };
+  /** A glibc primitive (pthread_mutex_t, sem_t, …) or a `[[futex]]` word: its decoded state. */
+  lock?: LockState;
 }
 
 const NO_RANGE: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
@@ -92,6 +102,8 @@ export class DecodeContext {
   /** What is left of the checksum budget (DecodeOptions.checksumBudgetBytes). */
   checksumBudget: number;
   readonly checksumBudgetBytes: number;
+  readonly threads: ThreadLookup | undefined;
+  readonly pointers: ((value: bigint) => string | undefined) | undefined;
   work = 0;
   private pages = new Map<number, Uint8Array>();
   private exhausted = false;
@@ -113,6 +125,8 @@ export class DecodeContext {
     this.maxWork = opts.maxWork ?? 5_000_000;
     this.seqlockRetries = opts.seqlockRetries ?? 100;
     this.maxChecksumBytes = opts.maxChecksumBytes ?? 256 << 20;
+    this.threads = opts.threads;
+    this.pointers = opts.pointers;
     this.checksumBudgetBytes = opts.checksumBudgetBytes ?? Infinity;
     this.checksumBudget = this.checksumBudgetBytes;
   }
@@ -716,6 +730,7 @@ class Node implements DecodedNode {
   bits?: { offset: number; width: number };
   encode?: (text: string, current?: Uint8Array) => { offset: number; bytes: Uint8Array };
   ring?: { head: number; tail: number; capacity: number; stride: number };
+  lock?: LockState;
   private kids = new Map<number, DecodedNode>();
   /** Struct children come from this instance. */
   inst?: Inst;
@@ -805,6 +820,11 @@ class Node implements DecodedNode {
           this.display = fmt ? formatInt(v, t.size, fmt) : n ?? `${v} (not a ${t.name} value)`;
         } else if (t.bool) this.display = v !== 0n ? 'true' : 'false';
         else this.display = formatInt(v, t.size, fmt);
+        if (t.k === 'int' && t.size === 8 && f.bitWidth === undefined && ctx.pointers) this.flagPointer(v);
+        if (t.k === 'int' && t.size === 4 && f.attrs.some((a) => a.name === 'futex')) {
+          this.lock = lockState('futex', this.owner.bytes(p.offset, 4));
+          this.display = `${this.display} (futex${BigInt.asUintN(32, v) & 0x8000_0000n ? ', waiters' : ''})`;
+        }
         break;
       }
       case 'float': {
@@ -823,6 +843,7 @@ class Node implements DecodedNode {
         this.kind = 'pointer';
         this.value = v;
         this.display = `0x${v.toString(16).padStart(16, '0')}`;
+        if (ctx.pointers) this.flagPointer(v);
         break;
       }
       case 'offset':
@@ -843,6 +864,10 @@ class Node implements DecodedNode {
         this.inst = p.element ? new Inst(ctx, t, p.offset, this.owner, this.path, this.depth) : this.owner.child(p);
         this.childCount = this.inst.placements().filter((x) => x.present).length;
         this.display = `{${t.name}}`;
+        if (t.primitive) {
+          this.lock = lockState(t.primitive, this.owner.bytes(p.offset, t.size), ctx.threads);
+          this.display = this.lock.text;
+        }
         break;
       }
       case 'array': {
@@ -876,6 +901,14 @@ class Node implements DecodedNode {
         break;
     }
     this.runChecks();
+  }
+
+  /** An absolute address into the object itself: valid in one process only (offsets, not pointers). */
+  private flagPointer(v: bigint) {
+    const note = this.owner.ctx.pointers?.(BigInt.asUintN(64, v));
+    if (!note) return;
+    this.display += ` (${note})`;
+    this.diagnostics.push({ range: this.range, severity: 'warning', message: `${this.path || this.name}: ${note}: store an offset instead` });
   }
 
   private decodeOffset(t: OffsetType) {

@@ -22,6 +22,7 @@ export type { CompileOptions } from './compile';
 export { toJson, fastDecoder, type JsonOptions, type JsonReport } from './json';
 export { checksum, summer, type ChecksumAlgorithm } from './checksum';
 export type { Diagnostic, Range, Pos, Severity } from './lexer';
+export { primitiveTypes, lockState, plausibleMutexKind, futexWordsOf, PRIMITIVE_SIZE, FUTEX_WAITERS, FUTEX_OWNER_DIED, FUTEX_TID_MASK, type LockState, type PrimitiveKind, type ThreadInfo, type ThreadLookup } from './primitives';
 export type { Type, StructType, Field, EnumType, ArrayType, OffsetType, IntType } from './types';
 export { layoutOf, symbols, hoverAt, definitionAt, completionsAt, inlayHints, formatSchema, wordAt, type LayoutRow, type SchemaSymbol, type Completion } from './service';
 

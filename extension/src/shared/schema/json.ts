@@ -43,7 +43,7 @@ function simple(t: Type, depth = 0): boolean {
     case 'array':
       return t.count !== undefined && !t.countExpr && simple(t.elem, depth + 1);
     case 'struct':
-      return !t.dynamic && t.fields.every((f) => f.offset >= 0 && !f.cond && f.attrs.every((a) => a.name === 'format') && f.bitWidth === undefined && simple(f.type, depth + 1));
+      return !t.dynamic && !t.primitive && t.fields.every((f) => f.offset >= 0 && !f.cond && f.attrs.every((a) => a.name === 'format') && f.bitWidth === undefined && simple(f.type, depth + 1));
     default:
       return false;
   }
@@ -137,9 +137,12 @@ export function toJson(node: DecodedNode, report: JsonReport = { checks: [], dia
   const walk = (n: DecodedNode): JsonValue => {
     report.checks.push(...n.checks);
     report.diagnostics.push(...n.diagnostics);
+    // A glibc primitive is its state ({"primitive": "mutex", "locked": true, "owner": 4242, …}).
+    if (n.lock && n.lock.primitive !== 'futex') return { ...n.lock };
     if (n instanceof NodeImpl) {
       const t = n.placement.type;
-      if ((n.kind === 'array' || n.kind === 'struct' || n.kind === 'union') && n.checks.length === 0 && n.diagnostics.length === 0) {
+      // Generated decoders skip the per-field nodes, and with them the absolute-pointer flags.
+      if ((n.kind === 'array' || n.kind === 'struct' || n.kind === 'union') && n.checks.length === 0 && n.diagnostics.length === 0 && !n.owner.ctx.pointers) {
         const fast = fastArrayOrStruct(n, t, max, report);
         if (fast !== undefined) return fast;
       }

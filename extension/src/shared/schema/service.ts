@@ -103,6 +103,9 @@ export function hoverAt(schema: Schema, p: Pos): { contents: string; range: Rang
     ];
     if (f.bitWidth !== undefined) lines.push('', `bits ${f.bitOffset}..${(f.bitOffset ?? 0) + f.bitWidth - 1} of the ${f.size}-byte unit (width ${f.bitWidth})`);
     if (f.endian === 'be') lines.push('', 'big-endian');
+    const prim = primitiveNote(f.type);
+    if (prim) lines.push('', prim);
+    if (f.attrs.some((a) => a.name === 'futex')) lines.push('', 'a futex word: `shmscope waits` names the threads blocked on it');
     return { contents: lines.join('\n'), range: f.nameRange };
   }
   const ref = schema.references.find((r) => inRange(r.range, p));
@@ -111,13 +114,28 @@ export function hoverAt(schema: Schema, p: Pos): { contents: string; range: Rang
   const t = schema.types.get(name);
   if (t) {
     const extra = t.k === 'struct' && t.tailPadding ? ` · ${t.tailPadding} bytes of tail padding` : '';
-    return { contents: `\`${typeSummary(t)}\`${extra}`, range: ref?.range ?? { start: p, end: p } };
+    const prim = primitiveNote(t);
+    return { contents: `\`${typeSummary(t)}\`${extra}${prim ? `\n\n${prim}` : ''}`, range: ref?.range ?? { start: p, end: p } };
   }
   const c = schema.constants.get(name);
   if (c) return { contents: `\`${name} = ${c.value}\`${c.enumType ? ` (${c.enumType.name})` : ''}`, range: ref?.range ?? { start: p, end: p } };
   const d = schema.defines.get(name);
   if (d) return { contents: `\`#define ${name} ${d.tokens.map((x) => x.text).join(' ')}\``, range: ref?.range ?? { start: p, end: p } };
   return undefined;
+}
+
+/** What a glibc primitive decodes to, for hovers. */
+function primitiveNote(t: Type): string | undefined {
+  if (t.k !== 'struct' || !t.primitive) return undefined;
+  const what: Record<string, string> = {
+    mutex: 'unlocked or locked by a TID (its process and whether it is alive), waiters, kind, robust, owner died',
+    cond: 'the number of threads still in a wait',
+    rwlock: 'its readers, or the writer TID',
+    barrier: 'threads arrived of threads expected',
+    spinlock: 'locked or not',
+    sem: 'its value and waiters',
+  };
+  return `glibc process-shared \`${t.name}\` (x86-64 layout, ${t.size} bytes): decoded to ${what[t.primitive] ?? 'its state'}`;
 }
 
 /** Where the name at a position is defined. */
@@ -140,7 +158,7 @@ export interface Completion {
 const KEYWORDS = ['struct', 'union', 'enum', 'typedef', 'segment', 'static_assert', 'offset', 'alignas', 'sizeof', 'offsetof', 'be', 'le', 'const', 'unsigned', 'signed'];
 const ATTRS: [string, string][] = [
   ['expect', 'expect(${1:value})'], ['checksum', 'checksum(${1|crc32,crc32c,adler32,sum8,xor8|}, ${2:field})'], ['seqlock', 'seqlock'],
-  ['ring', 'ring(head = ${1:hdr.head}, tail = ${2:hdr.tail})'], ['format', 'format(${1|hex,dec,bin,char,time_s,time_ns,ipv4,bool|})'], ['flags', 'flags'], ['if', 'if(${1:condition})'],
+  ['ring', 'ring(head = ${1:hdr.head}, tail = ${2:hdr.tail})'], ['format', 'format(${1|hex,dec,bin,char,time_s,time_ns,ipv4,bool|})'], ['flags', 'flags'], ['if', 'if(${1:condition})'], ['futex', 'futex'],
 ];
 const PRAGMAS = ['pack(${1:1})', 'pack(push, ${1:1})', 'pack(pop)', 'endian little', 'endian big', 'once'];
 

@@ -1,6 +1,7 @@
 // Resolved types and their layout (gcc, x86-64 LP64).
 import type { Attr, EnumDecl, Expr, StructDecl } from './ast';
 import type { Diagnostic, Range } from './lexer';
+import type { PrimitiveKind } from './primitives';
 
 export interface IntType {
   k: 'int';
@@ -104,6 +105,8 @@ export interface StructType {
   decl?: StructDecl;
   segment?: { binding?: { kind: 'key' | 'id' | 'posix'; value: number | string; range: Range } };
   tailPadding: number;
+  /** A built-in glibc primitive (pthread_mutex_t, sem_t, …): decoded to its state (primitives.ts). */
+  primitive?: PrimitiveKind;
 }
 
 export type Type = IntType | FloatType | VoidType | PointerType | EnumType | ArrayType | OffsetType | StructType;

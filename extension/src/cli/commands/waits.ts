@@ -1,0 +1,113 @@
+// shmscope waits [--json] [--watch] [--schema FILE]… [--fail-on deadlock|stuck] [--stuck-after MS]
+// Who waits on what, held by whom; deadlock cycles and dead owners. Exit 3 with --fail-on when found.
+import type { Command } from 'commander';
+import { scanWaits, WaitHistory, type Wait, type WaitsReport } from '../../ipc';
+import type { Schema } from '../../shared/schema';
+import { UserError } from '../errors';
+import { num, table } from '../format';
+import * as stdout from '../output';
+import { escapeControl as esc } from '../../shared/escape';
+import { loadSchema } from './decode';
+
+/** The `waits --json` document (the issue's shape; `thread`, `lock`, `stuck`, `ownerDied` added). */
+export function waitsJson(r: WaitsReport): Record<string, unknown> {
+  return {
+    waits: r.waits.map((w) => ({
+      pid: w.pid, tid: w.tid, command: w.command, thread: w.thread, syscall: w.syscall, object: w.object, offset: w.offset, path: w.path,
+      op: w.op, since: w.since, heldBy: w.heldBy, ...(w.lock ? { lock: w.lock } : {}), stuck: w.stuck, ownerDied: w.ownerDied,
+    })),
+    deadlocks: r.deadlocks,
+    unreadable: r.unreadable,
+    slow: r.slow,
+  };
+}
+
+const objectText = (w: Wait) => {
+  const o = w.object;
+  const name = o.name && o.name !== o.target ? ` ${o.kind === 'shm' ? `key ${o.name}` : o.name}` : '';
+  return `${o.target ?? o.kind}${name}`;
+};
+const holderText = (w: Wait) =>
+  w.heldBy.map((h) => `${h.pid ?? '?'}/${h.tid ?? '?'}${h.command ? ` ${h.command}` : ''}${h.alive ? '' : ' (dead)'}`).join(', ') || '-';
+
+/** The table and notes; command lines, names and paths come from other processes: escaped. */
+export function waitsText(r: WaitsReport): string {
+  const lines: string[] = [];
+  lines.push(`Blocked threads (${r.waits.length})`);
+  lines.push(
+    table(
+      ['PID', 'TID', 'COMMAND', 'WAITS ON', 'OFFSET', 'FIELD', 'OP', 'HELD BY'],
+      r.waits.map((w) => {
+        const command = esc(w.command);
+        return [
+          w.pid, w.tid, command.length > 32 ? `${command.slice(0, 31)}…` : command, esc(objectText(w)),
+          w.offset === null ? '-' : `0x${w.offset.toString(16)}`, esc(w.path ?? '-'), `${w.op}${w.stuck ? ' (stuck)' : ''}`, esc(holderText(w)),
+        ];
+      }),
+    ),
+  );
+  for (const c of r.deadlocks) lines.push(`deadlock: ${[...c, c[0]!].map((t) => `${t.pid}/${t.tid}`).join(' → ')}`);
+  for (const w of r.waits) if (w.ownerDied) lines.push(esc(`owner died: ${w.pid}/${w.tid} waits on ${objectText(w)}${w.path ? ` ${w.path}` : ''}, held by a dead thread`));
+  if (r.slow.length) lines.push(`${r.slow.length} process${r.slow.length === 1 ? '' : 'es'} did not answer in time (${r.slow.slice(0, 10).join(', ')}${r.slow.length > 10 ? ', …' : ''})`);
+  if (r.unreadable) lines.push(`${r.unreadable} thread${r.unreadable === 1 ? '' : 's'} could not be read (run as their owner or root to see them)`);
+  return lines.join('\n');
+}
+
+/** Exit status 3 when --fail-on finds what it names. */
+function failing(r: WaitsReport, failOn: string | undefined): boolean {
+  if (failOn === 'deadlock') return r.deadlocks.length > 0 || r.waits.some((w) => w.ownerDied);
+  if (failOn === 'stuck') return r.waits.some((w) => w.stuck);
+  return false;
+}
+
+export function register(program: Command): void {
+  program
+    .command('waits')
+    .description('show which threads wait on which IPC object, offset and field, who holds it, and deadlocks')
+    .option('--json', 'JSON output')
+    .option('--watch', 're-scan every --interval ms, keeping when each wait was first seen (Ctrl+C stops)')
+    .option('--interval <ms>', 'how often --watch re-scans', '1000')
+    .option('--schema <file>', 'a .shms schema whose segment declarations name the fields waited on (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--fail-on <what>', 'exit 3 when a deadlock (or a dead owner) or a stuck wait is found: deadlock|stuck')
+    .option('--stuck-after <ms>', 'a wait with no change on its object for this long is stuck', '10000')
+    .action(async (opts: { json?: boolean; watch?: boolean; interval: string; schema: string[]; failOn?: string; stuckAfter: string }) => {
+      if (opts.failOn !== undefined && opts.failOn !== 'deadlock' && opts.failOn !== 'stuck') throw new UserError(`--fail-on is deadlock or stuck, not "${opts.failOn}"`);
+      const schemas: Schema[] = opts.schema.map((file) => loadSchema(file));
+      const stuckAfterMs = num('--stuck-after', opts.stuckAfter);
+      const interval = Math.max(100, num('--interval', opts.interval));
+      const print = (r: WaitsReport) => (opts.json ? stdout.json(waitsJson(r), opts.watch ? 0 : 2) : stdout.line(waitsText(r)));
+      if (!opts.watch) {
+        const r = await scanWaits({ schemas, stuckAfterMs });
+        await print(r);
+        if (failing(r, opts.failOn)) process.exitCode = 3;
+        return;
+      }
+      const history = new WaitHistory();
+      let stop = false;
+      let wake: (() => void) | undefined;
+      const onSignal = () => {
+        stop = true;
+        wake?.();
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        while (!stop) {
+          const r = await scanWaits({ schemas, stuckAfterMs, history });
+          if (!opts.json) await stdout.line(`--- ${new Date().toISOString()}`);
+          await print(r);
+          if (failing(r, opts.failOn)) {
+            process.exitCode = 3;
+            return;
+          }
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            setTimeout(resolve, interval);
+          });
+        }
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+}

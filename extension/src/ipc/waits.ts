@@ -1,0 +1,519 @@
+// Who waits for whom: every blocked thread we may read, the IPC object and
+// offset it waits on (and the field, with a bound schema), who holds that object, whether the
+// holder is alive, and the cycles of the wait-for graph (deadlocks).
+//
+// The facts come from the native thread scan (syscall, maps, bytes around each futex word read
+// with pread from /proc/PID/mem); this module only interprets them. No vscode import: the CLI, the
+// editor's Waits view and the tests share it.
+import { readFile } from 'node:fs/promises';
+import {
+  decode, futexWordsOf, lockState, plausibleMutexKind, segmentFor, FUTEX_TID_MASK,
+  type DecodedNode, type LockState, type PrimitiveKind, type Schema, type StructType, type ThreadLookup,
+} from '../shared/schema';
+import { toIpcError } from './errors';
+import { binding, type RawFutexRef, type RawThread } from './native';
+import { schemaIdentity, semGet, openShm } from './objects';
+
+/** The object a wait is on. `target` is what the other commands accept (null when none does yet). */
+export interface WaitObject {
+  target: string | null;
+  kind: 'shm' | 'posix-shm' | 'posix-sem' | 'sem' | 'msg' | 'posix-mq' | 'memfd' | 'anon' | 'file';
+  /** shmid / semid / msqid, or the inode for files and POSIX objects. */
+  id: number | null;
+  /** The key in hex for System V objects, the POSIX name, or the mapped path. */
+  name: string | null;
+}
+
+export interface Holder {
+  pid: number | null;
+  tid: number | null;
+  command: string | null;
+  alive: boolean;
+}
+
+/** One blocked thread (the `shmscope waits --json` entry). */
+export interface Wait {
+  pid: number;
+  tid: number;
+  /** The process's command line. */
+  command: string;
+  /** The thread's own name (comm). */
+  thread: string;
+  syscall: string;
+  object: WaitObject;
+  /** Byte offset in the object (futex waits); null when the wait is on the object as a whole. */
+  offset: number | null;
+  /** The field of the bound schema (`locks.a`), or the semaphore numbers (`sem[1]`); else null. */
+  path: string | null;
+  /** What the thread does: "mutex lock", "sem wait", "semop 1:-1", "msgrcv type 0", … */
+  op: string;
+  /** When first seen waiting (ISO-8601); null on a single scan. */
+  since: string | null;
+  heldBy: Holder[];
+  /** The word decoded as the primitive it belongs to, when known. */
+  lock?: LockState;
+  /** Waiting longer than the stuck threshold with no change on its object. */
+  stuck: boolean;
+  /** A holder is a dead thread (a lock whose owner died). */
+  ownerDied: boolean;
+}
+
+export interface WaitsReport {
+  waits: Wait[];
+  /** Cycles of the wait-for graph, each as the threads in it (smallest TID first). */
+  deadlocks: { pid: number; tid: number }[][];
+  /** Threads whose system call we may not read. */
+  unreadable: number;
+  /** Processes not read within the scan's budget (one that holds its own /proc files, say). */
+  slow: number[];
+}
+
+export interface WaitsOptions {
+  /** Schemas whose `segment … for` declarations name the fields at the waited offsets. */
+  schemas?: Schema[];
+  /** Keeps `since` across calls (the `--watch` loop and the editor's view pass the same one). */
+  history?: WaitHistory;
+  /** A wait counts as stuck after this many ms without a change on its object (default 10 s). */
+  stuckAfterMs?: number;
+  /** The clock (tests). */
+  now?: () => number;
+  /** How long the scan may take before it answers with what it has (default 2 s). */
+  budgetMs?: number;
+}
+
+/** First-seen times and last values of waits across scans. */
+export class WaitHistory {
+  readonly entries = new Map<string, { first: number; value: string; changed: number }>();
+}
+
+// x86-64 system call numbers the native scanner explains.
+const SYSCALLS: Record<number, string> = {
+  202: 'futex', 449: 'futex_waitv', 65: 'semop', 220: 'semtimedop', 69: 'msgsnd', 70: 'msgrcv',
+  242: 'mq_timedsend', 243: 'mq_timedreceive', 73: 'flock', 72: 'fcntl',
+};
+const FUTEX_CMD: Record<number, string> = { 0: 'wait', 9: 'wait', 6: 'lock (PI)', 13: 'lock (PI)', 11: 'wait (requeue PI)' };
+const F_SETLKW = 7;
+const F_OFD_SETLKW = 38;
+
+/** The System V key in maps' "/SYSV0000abcd" form. */
+const SYSV = /^\/SYSV([0-9a-f]{8})(?: \(deleted\))?$/;
+const DELETED = / \(deleted\)$/;
+
+/** Names the object behind a mapping of one process: what the waits and the graph show. */
+export function objectOfMapping(path: string, inode: number, perms: string): WaitObject | undefined {
+  const sysv = SYSV.exec(path);
+  if (sysv) return { target: `shm:${inode}`, kind: 'shm', id: inode, name: `0x${sysv[1]}` };
+  const clean = path.replace(DELETED, '');
+  const unlinked = clean !== path;
+  if (clean.startsWith('/dev/shm/')) {
+    const rest = clean.slice('/dev/shm/'.length);
+    if (!rest.includes('/')) {
+      if (rest.startsWith('sem.')) {
+        const name = `/${rest.slice(4)}`;
+        return { target: unlinked ? null : `psem:${name}`, kind: 'posix-sem', id: inode, name: unlinked ? `${name} (unlinked)` : name };
+      }
+      return { target: unlinked ? null : `posix:/${rest}`, kind: 'posix-shm', id: inode, name: unlinked ? `/${rest} (unlinked)` : `/${rest}` };
+    }
+  }
+  if (!perms.includes('s')) return undefined; // private memory: not shared with anyone
+  // Until memfd/anonymous/file objects have targets of their own, they are named by path and inode.
+  if (clean.startsWith('/memfd:')) return { target: null, kind: 'memfd', id: inode, name: `${clean.slice(1)} (inode ${inode})` };
+  if (clean === '/dev/zero' || clean === '' || clean === '[anon_shmem]' || clean.startsWith('/SYSV')) {
+    return { target: null, kind: 'anon', id: inode, name: `anonymous shared memory (inode ${inode})` };
+  }
+  return { target: null, kind: 'file', id: inode, name: `${clean} (inode ${inode})` };
+}
+
+/** The primitive covering `offset` in a decoded tree, descending only along the way. */
+function primitiveAt(root: DecodedNode, offset: number): { node: DecodedNode; path: string } | undefined {
+  let node = root;
+  let leaf: DecodedNode | undefined;
+  for (let depth = 0; depth < 64; depth++) {
+    if (node.lock && node.lock.primitive !== 'futex') return { node, path: node.path };
+    if (node.childCount === 0 || node.kind === 'offset' || node.kind === 'text') break;
+    let next: DecodedNode | undefined;
+    if (node.kind === 'array') {
+      const first = node.children(0, 1)[0];
+      const stride = first?.size ?? 0;
+      if (first && stride > 0) {
+        const i = Math.floor((offset - node.offset) / stride);
+        next = i >= 0 && i < node.childCount ? node.children(i, 1)[0] : undefined;
+      }
+    } else {
+      for (let i = 0; i < node.childCount && !next; i += 1000) next = node.children(i, 1000).find((c) => offset >= c.offset && offset < c.offset + Math.max(1, c.size));
+    }
+    if (!next) break;
+    node = next;
+    leaf = node;
+  }
+  if (leaf?.lock) return { node: leaf, path: leaf.path };
+  return leaf ? { node: leaf, path: leaf.path } : undefined;
+}
+
+/** How a futex word reads without a schema: a mutex, a semaphore or a condvar, by what the bytes allow. */
+function guessPrimitive(window: Uint8Array, at: number, threads: ThreadLookup): { kind: PrimitiveKind; start: number } | undefined {
+  const dv = new DataView(window.buffer, window.byteOffset, window.byteLength);
+  const u = (o: number) => (o >= 0 && o + 4 <= window.length ? dv.getUint32(o, true) : undefined);
+  const word = u(at);
+  if (word === undefined) return undefined;
+  // A mutex: its lock word is the first member; the kind at +16 has only glibc's bits; an owner TID.
+  const kind = u(at + 16);
+  const owner = u(at + 8);
+  if (word !== 0 && kind !== undefined && plausibleMutexKind(kind | 0) && owner !== undefined) {
+    const robustOrPi = (kind & (16 | 32)) !== 0;
+    const tid = robustOrPi ? word & FUTEX_TID_MASK : owner;
+    if ((tid > 0 && (threads(tid) || robustOrPi || word === 2)) || (robustOrPi && word & 0x4000_0000)) return { kind: 'mutex', start: at };
+  }
+  // A semaphore: value 0, waiters counted beside it, the futex flag word 0 or 128 after that.
+  const nwaiters = u(at + 4);
+  const priv = u(at + 8);
+  if (word === 0 && nwaiters !== undefined && nwaiters > 0 && nwaiters < 1 << 22 && (priv === 0 || priv === 128)) return { kind: 'sem', start: at };
+  // A condvar waits on __g_signals[0 or 1] (40 or 44 from its start); __wrefs (start + 36) counts waiters × 8.
+  for (const back of [40, 44]) {
+    const wrefs = u(at - back + 36);
+    if (wrefs !== undefined && wrefs >= 8 && wrefs >>> 3 < 1 << 20) return { kind: 'cond', start: at - back };
+  }
+  return undefined;
+}
+
+const opOf = (kind: PrimitiveKind, rel: number): string => {
+  const w = futexWordsOf(kind).find((x) => x.offset === rel);
+  const name = { mutex: 'mutex', cond: 'condvar', rwlock: 'rwlock', barrier: 'barrier', spinlock: 'spinlock', sem: 'sem_t', futex: 'futex' }[kind];
+  return w ? `${name} ${w.role}` : `${name} futex at +${rel}`;
+};
+
+/** TID → thread (process, name, alive) from one scan, for decoding the owners of locks. */
+export async function threadLookup(budgetMs = SCAN_BUDGET_MS): Promise<ThreadLookup> {
+  return lookupOf((await scanThreads(budgetMs)).threads);
+}
+
+/** How long a scan may take before it answers with what it has read (a process can hold its /proc files). */
+export const SCAN_BUDGET_MS = 2000;
+
+/** The native scan, its failure as an IpcError ("scanning the threads of /proc failed: …"). */
+async function scanThreads(budgetMs: number): Promise<Awaited<ReturnType<ReturnType<typeof binding>['scanThreads']>>> {
+  try {
+    return await binding().scanThreads(budgetMs);
+  } catch (e) {
+    throw toIpcError(e, { action: 'scanning the threads of', object: '/proc' });
+  }
+}
+
+function lookupOf(list: RawThread[]): ThreadLookup {
+  const byTid = new Map<number, RawThread>();
+  for (const t of list) byTid.set(t.tid, t);
+  return (tid) => {
+    const t = byTid.get(tid);
+    return t ? { pid: t.pid, name: t.comm, alive: t.state !== 'Z' && t.state !== 'X' } : undefined;
+  };
+}
+
+/** One scan of every thread. */
+export async function scanWaits(opts: WaitsOptions = {}): Promise<WaitsReport> {
+  const now = opts.now ?? Date.now;
+  const raw = await scanThreads(opts.budgetMs ?? SCAN_BUDGET_MS);
+  const threads = lookupOf(raw.threads);
+  const decoders = new DecoderCache(opts.schemas ?? [], threads);
+  const locks = await procLocks();
+  const waits: (Wait & { value?: string; changedMs?: number })[] = [];
+  try {
+    for (const t of raw.threads) {
+      const syscall = SYSCALLS[t.nr];
+      if (!syscall || !t.args) continue;
+      for (const w of explain(t, syscall, threads, decoders, locks)) {
+        waits.push({ pid: t.pid, tid: t.tid, command: '', thread: t.comm, syscall, since: null, stuck: false, ownerDied: false, ...w });
+      }
+    }
+  } finally {
+    decoders.close();
+  }
+  // Command lines of the waiting and holding processes, read natively by a deadline.
+  const pids = new Set<number>();
+  for (const w of waits) {
+    pids.add(w.pid);
+    for (const h of w.heldBy) if (h.pid !== null && h.alive) pids.add(h.pid);
+  }
+  const commands = pids.size ? await binding().commandsOf([...pids], opts.budgetMs ?? SCAN_BUDGET_MS).catch((): Record<string, string> => ({})) : {};
+  for (const w of waits) {
+    w.command = commands[w.pid] ?? '?';
+    for (const h of w.heldBy) if (h.pid !== null && h.alive) h.command = commands[h.pid] ?? null;
+    w.ownerDied = w.heldBy.some((h) => !h.alive) || w.lock?.ownerDied === true;
+  }
+  markTimes(waits, opts.history, opts.stuckAfterMs ?? 10_000, now());
+  waits.sort((a, b) => a.pid - b.pid || a.tid - b.tid);
+  return { waits, deadlocks: cycles(waits), unreadable: raw.unreadable, slow: raw.slow };
+}
+
+/** What one wait is; `value` (the waited word) and `changedMs` (the kernel's last change) feed "stuck". */
+type Explained = Pick<Wait, 'object' | 'offset' | 'path' | 'op' | 'heldBy'> & { lock?: LockState; value?: string; changedMs?: number };
+
+function explain(t: RawThread, syscall: string, threads: ThreadLookup, decoders: DecoderCache, locks: ProcLock[]): Explained[] {
+  const args = t.args!;
+  const out: Explained[] = [];
+  switch (syscall) {
+    case 'futex':
+    case 'futex_waitv': {
+      const cmd = Number(args[1]! & 0x7fn);
+      if (syscall === 'futex' && !(cmd in FUTEX_CMD)) break;
+      for (const f of t.futexes ?? []) {
+        const w = explainFutex(f, threads, decoders, syscall === 'futex' ? FUTEX_CMD[cmd]! : 'wait');
+        if (w) out.push(w);
+      }
+      break;
+    }
+    case 'semop':
+    case 'semtimedop': {
+      const id = Number(args[0]!);
+      const ops = t.sembufs ?? [];
+      // The operations that block: a decrement below zero, or a wait for zero.
+      const blocking = ops.filter((o) => o.op <= 0);
+      let pids: number[] = [];
+      let changedMs: number | undefined;
+      try {
+        const rec = semGet(id);
+        pids = rec.pids;
+        const t = Date.parse(rec.otime ?? rec.ctime ?? '');
+        if (Number.isFinite(t)) changedMs = t;
+      } catch {
+        // removed meanwhile, or not readable: no holders to name
+      }
+      const heldBy: Holder[] = [];
+      for (const o of blocking) {
+        const pid = pids[o.num];
+        if (pid && !heldBy.some((h) => h.pid === pid)) heldBy.push({ pid, tid: pid, command: null, alive: threads(pid) !== undefined });
+      }
+      out.push({
+        object: { target: `sem:${id}`, kind: 'sem', id, name: null },
+        offset: null,
+        path: ops.length ? blocking.map((o) => `sem[${o.num}]`).join(',') || null : null,
+        op: ops.length ? `${syscall} ${ops.map((o) => `${o.num}:${o.op > 0 ? '+' : ''}${o.op}`).join(' ')}` : `${syscall} (operations unreadable: ${t.sembufError ?? 'unknown'})`,
+        heldBy,
+        value: `${id}`,
+        changedMs,
+      });
+      break;
+    }
+    case 'msgrcv':
+    case 'msgsnd': {
+      const id = Number(args[0]!);
+      const op = syscall === 'msgrcv' ? `msgrcv type ${BigInt.asIntN(64, args[3]!)}` : 'msgsnd (queue full)';
+      out.push({ object: { target: `msg:${id}`, kind: 'msg', id, name: null }, offset: null, path: null, op, heldBy: [] });
+      break;
+    }
+    case 'mq_timedreceive':
+    case 'mq_timedsend': {
+      const name = t.fdPath && t.fdPath.startsWith('/') && !t.fdPath.slice(1).includes('/') ? t.fdPath : null;
+      out.push({
+        object: { target: name ? `mq:${name}` : null, kind: 'posix-mq', id: t.fdInode ?? null, name: name ?? t.fdPath ?? null },
+        offset: null, path: null, op: syscall === 'mq_timedreceive' ? 'mq receive (queue empty)' : 'mq send (queue full)', heldBy: [],
+      });
+      break;
+    }
+    case 'flock':
+    case 'fcntl': {
+      const cmd = Number(args[1]!);
+      if (syscall === 'fcntl' && cmd !== F_SETLKW && cmd !== F_OFD_SETLKW) break;
+      if (!t.fdPath) break;
+      const obj = objectOfMapping(t.fdPath, t.fdInode ?? 0, 's');
+      if (!obj) break;
+      const holders = locks.filter((l) => !l.blocked && l.inode === t.fdInode && l.pid !== t.pid);
+      out.push({
+        object: obj, offset: null, path: null, op: syscall === 'flock' ? 'flock' : 'fcntl lock',
+        heldBy: holders.map((h) => ({ pid: h.pid, tid: null, command: null, alive: threads(h.pid) !== undefined })),
+      });
+      break;
+    }
+  }
+  return out;
+}
+
+function explainFutex(f: RawFutexRef, threads: ThreadLookup, decoders: DecoderCache, cmd: string): Explained | undefined {
+  const m = f.map;
+  if (!m) return undefined;
+  const object = objectOfMapping(m.path, m.inode, m.perms);
+  if (!object) return undefined;
+  const offset = Number(f.addr - m.start + m.offset);
+  const window = f.window ? new Uint8Array(f.window.buffer, f.window.byteOffset, f.window.byteLength) : undefined;
+  const at = window && f.windowStart !== undefined ? Number(f.addr - f.windowStart) : -1;
+  const word = window && at >= 0 && at + 4 <= window.length ? new DataView(window.buffer, window.byteOffset).getUint32(at, true) : undefined;
+  let path: string | null = null;
+  let lock: LockState | undefined;
+  let op = `futex ${cmd}`;
+  // A bound schema names the field and says which primitive it is.
+  const bound = decoders.at(object, offset);
+  if (bound) {
+    path = bound.path || null;
+    if (bound.node.lock) {
+      lock = bound.node.lock;
+      op = lock.primitive === 'futex' ? `futex ${cmd}` : opOf(lock.primitive, offset - bound.node.offset);
+    }
+  } else if (object.kind === 'posix-sem') {
+    if (window && at >= 0) lock = lockState('sem', window.subarray(at));
+    op = 'sem_t sem wait';
+  } else if (window && at >= 0) {
+    const g = guessPrimitive(window, at, threads);
+    if (g && g.start >= 0) {
+      lock = lockState(g.kind, window.subarray(g.start), threads);
+      if (lock.invalid) lock = undefined;
+      else op = opOf(g.kind, at - g.start);
+    }
+  }
+  const heldBy: Holder[] = [];
+  if (lock?.owner !== undefined && (lock.primitive === 'mutex' || lock.primitive === 'rwlock')) {
+    const th = threads(lock.owner);
+    heldBy.push({ pid: th?.pid ?? null, tid: lock.owner, command: null, alive: th !== undefined && !lock.ownerDied });
+  }
+  return { object, offset, path, op, heldBy, lock, value: word === undefined ? undefined : String(word) };
+}
+
+/** Decoded trees of the objects a schema binds, one per object per scan. */
+class DecoderCache {
+  private roots = new Map<string, DecodedNode | null>();
+  private handles: { close(): void }[] = [];
+  constructor(
+    private readonly schemas: Schema[],
+    private readonly threads: ThreadLookup,
+  ) {}
+
+  at(object: WaitObject, offset: number): { node: DecodedNode; path: string } | undefined {
+    if (!this.schemas.length || !object.target || (object.kind !== 'shm' && object.kind !== 'posix-shm')) return undefined;
+    let root = this.roots.get(object.target);
+    if (root === undefined) {
+      root = this.open(object.target);
+      this.roots.set(object.target, root);
+    }
+    return root ? primitiveAt(root, offset) : undefined;
+  }
+
+  private open(target: string): DecodedNode | null {
+    let identity: ReturnType<typeof schemaIdentity>;
+    try {
+      identity = schemaIdentity(target);
+    } catch {
+      return null;
+    }
+    if (!identity) return null;
+    let seg: StructType | undefined;
+    let schema: Schema | undefined;
+    for (const s of this.schemas) {
+      seg = segmentFor(s, identity);
+      if (seg) {
+        schema = s;
+        break;
+      }
+    }
+    if (!seg || !schema) return null;
+    try {
+      const source = openShm(target);
+      this.handles.push(source);
+      return decode(schema, seg, source, { threads: this.threads }).root ?? null;
+    } catch {
+      return null; // removed meanwhile, or not readable: the wait is still reported by offset
+    }
+  }
+
+  close(): void {
+    for (const h of this.handles) {
+      try {
+        h.close();
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+/** One line of /proc/locks: who holds (or waits for, `blocked`) a lock on which inode. */
+export interface ProcLock {
+  pid: number;
+  inode: number;
+  blocked: boolean;
+  type: string;
+}
+
+/** Parses /proc/locks ("1: POSIX  ADVISORY  WRITE 4242 00:1a:1234 0 EOF"; waiters carry "->"). */
+export function parseProcLocks(text: string): ProcLock[] {
+  const out: ProcLock[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\s*\d+:\s+(->\s+)?(\S+)\s+(\S+)\s+(\S+)\s+(\d+)\s+([0-9a-f]+):([0-9a-f]+):(\d+)\s/i.exec(line);
+    if (!m) continue;
+    const pid = Number(m[5]);
+    const inode = Number(m[8]);
+    if (!Number.isSafeInteger(pid) || !Number.isSafeInteger(inode)) continue;
+    out.push({ pid, inode, blocked: !!m[1], type: m[2]! });
+  }
+  return out;
+}
+
+async function procLocks(): Promise<ProcLock[]> {
+  try {
+    return parseProcLocks(await readFile('/proc/locks', 'latin1'));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * `since` from the history, and "stuck": no change on the object for `stuckAfterMs`. A change is a
+ * new value of the waited word (or of the decoded lock), or the kernel's own time of the last
+ * operation where it keeps one (a System V semaphore set's otime), so one scan can tell it too.
+ */
+function markTimes(waits: (Wait & { changedMs?: number; value?: string })[], history: WaitHistory | undefined, stuckAfterMs: number, now: number): void {
+  const seen = new Set<string>();
+  for (const w of waits) {
+    const key = `${w.tid}|${w.syscall}|${w.object.target ?? w.object.name}|${w.offset}|${w.op}`;
+    const value = `${w.value ?? ''}|${JSON.stringify(w.lock ?? null)}`;
+    let changed = w.changedMs;
+    if (history) {
+      seen.add(key);
+      let h = history.entries.get(key);
+      if (!h) history.entries.set(key, (h = { first: now, value, changed: now }));
+      else if (h.value !== value) Object.assign(h, { value, changed: now });
+      w.since = new Date(h.first).toISOString();
+      changed = Math.max(changed ?? 0, h.changed);
+    }
+    w.stuck = changed !== undefined && now - changed >= stuckAfterMs;
+    delete w.changedMs;
+    delete w.value;
+  }
+  if (history) for (const k of [...history.entries.keys()]) if (!seen.has(k)) history.entries.delete(k);
+}
+
+/** Cycles of the graph thread → holder thread (a holder named by TID), each reported once. */
+export function cycles(waits: Wait[]): { pid: number; tid: number }[][] {
+  const edges = new Map<number, Set<number>>();
+  const pidOf = new Map<number, number>();
+  for (const w of waits) {
+    pidOf.set(w.tid, w.pid);
+    for (const h of w.heldBy) {
+      if (h.tid === null || !h.alive) continue;
+      if (!edges.has(w.tid)) edges.set(w.tid, new Set());
+      edges.get(w.tid)!.add(h.tid);
+      if (h.pid !== null) pidOf.set(h.tid, h.pid);
+    }
+  }
+  const found = new Map<string, number[]>();
+  // Each thread waits on few objects: a bounded DFS from every node finds the simple cycles through it.
+  const start = [...edges.keys()].sort((a, b) => a - b);
+  for (const s of start) {
+    const stack: number[] = [s];
+    const walk = (n: number, depth: number) => {
+      if (depth > 64) return;
+      for (const next of edges.get(n) ?? []) {
+        if (next === s) {
+          const min = Math.min(...stack);
+          const i = stack.indexOf(min);
+          const cyc = [...stack.slice(i), ...stack.slice(0, i)];
+          found.set(cyc.join(','), cyc);
+        } else if (next > s && !stack.includes(next)) {
+          stack.push(next);
+          walk(next, depth + 1);
+          stack.pop();
+        }
+      }
+    };
+    walk(s, 0);
+  }
+  return [...found.values()].map((c) => c.map((tid) => ({ pid: pidOf.get(tid) ?? tid, tid })));
+}
+

@@ -1,0 +1,198 @@
+// The Waits view (beside the explorer in the Shared Memory container): each process with blocked
+// threads → what each thread waits on (object, offset, field) → who holds it. Re-scans on an
+// interval while it (or the graph) is visible, marks deadlocks and dead owners, puts a badge on
+// the view and on the explorer's objects that have waiters, and opens the inspector at a wait's
+// offset. The scan is ipc/waits.ts; the schemas that name fields are the workspace's `.shms`
+// files with `segment … for` declarations and those of the `shmscope.schemas` setting.
+import * as vscode from 'vscode';
+import { readConfig, SECTION, type Config } from '../config';
+import type { ExplorerProvider } from '../explorer';
+import { openInspector } from '../inspector';
+import { schemaText } from '../inspector/binding';
+import * as ipc from '../ipc';
+import { scanWaits, WaitHistory, type Wait, type WaitsReport } from '../ipc/waits';
+import { describeFailure, log, reportError } from '../log';
+import { compileSchema, PRIMITIVE_SIZE, type Schema } from '../shared/schema';
+import { HostNotes } from '../shared/protocol';
+import { WaitGraphPanel } from './graph';
+import { deadlockTids, describe, processNodes, waitersByTarget, type WaitNode } from './model';
+
+export const WAITS_VIEW_ID = 'shmscope.waits';
+const MAX_SCHEMA_FILES = 100;
+
+export class WaitsProvider implements vscode.TreeDataProvider<WaitNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<WaitNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly scanned = new vscode.EventEmitter<WaitsReport>();
+  /** Fires after every completed scan. */
+  readonly onDidScan = this.scanned.event;
+  private readonly failed = new vscode.EventEmitter<string>();
+  /** Fires when a scan fails, with the sentence (the view shows it as its message). */
+  readonly onDidFail = this.failed.event;
+  report: WaitsReport | undefined;
+  private error: string | undefined;
+  private readonly history = new WaitHistory();
+  private inflight: Promise<void> | undefined;
+  private schemaCache = new Map<string, { text: string; schema: Schema }>();
+
+  constructor(private config: Config) {}
+
+  setConfig(config: Config): void {
+    this.config = config;
+  }
+
+  /** Scans now; concurrent calls share one scan. */
+  refresh(): Promise<void> {
+    this.inflight ??= (async () => {
+      try {
+        this.report = await scanWaits({ schemas: await this.schemas(), history: this.history, stuckAfterMs: this.config.stuckAfterMs });
+        this.error = undefined;
+      } catch (e) {
+        this.error = e instanceof Error ? e.message : String(e);
+        log.error(describeFailure('Scan blocked threads', e));
+        this.failed.fire(this.error);
+      }
+    })().finally(() => {
+      this.inflight = undefined;
+      this.changed.fire(undefined);
+      if (this.report) this.scanned.fire(this.report);
+    });
+    return this.inflight;
+  }
+
+  /** The workspace's schemas that bind objects (`segment … for`), and those the setting names. */
+  private async schemas(): Promise<Schema[]> {
+    const uris = new Map<string, vscode.Uri>();
+    try {
+      for (const u of await vscode.workspace.findFiles('**/*.shms', '**/node_modules/**', MAX_SCHEMA_FILES)) uris.set(u.toString(), u);
+    } catch {
+      // no workspace folder
+    }
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    for (const ref of Object.values(this.config.schemas)) {
+      const file = ref.replace(/#.*$/, '');
+      const u = file.startsWith('/') || !folder ? vscode.Uri.file(file) : vscode.Uri.joinPath(folder, file);
+      uris.set(u.toString(), u);
+    }
+    const out: Schema[] = [];
+    for (const [key, uri] of uris) {
+      try {
+        const text = await schemaText(uri);
+        let hit = this.schemaCache.get(key);
+        if (!hit || hit.text !== text) this.schemaCache.set(key, (hit = { text, schema: compileSchema(text, uri.toString()) }));
+        if (hit.schema.segments.length) out.push(hit.schema);
+      } catch {
+        // unreadable or gone: no fields from it
+      }
+    }
+    return out;
+  }
+
+  getChildren(node?: WaitNode): WaitNode[] {
+    const r = this.report;
+    if (!node) return r ? processNodes(r) : [];
+    const cyc = r ? deadlockTids(r) : new Set<number>();
+    if (node.type === 'process') return node.waits.map((wait) => ({ type: 'wait', wait, inDeadlock: cyc.has(wait.tid) }));
+    if (node.type === 'wait') return node.wait.heldBy.map((holder) => ({ type: 'holder', wait: node.wait, holder, inDeadlock: node.inDeadlock }));
+    return [];
+  }
+
+  getTreeItem(node: WaitNode): vscode.TreeItem {
+    const d = describe(node);
+    const state = node.type === 'holder' || (node.type === 'wait' && node.wait.heldBy.length === 0) ? vscode.TreeItemCollapsibleState.None : vscode.TreeItemCollapsibleState.Expanded;
+    const item = new vscode.TreeItem(d.label, state);
+    item.description = d.description;
+    item.tooltip = d.tooltip;
+    const colour = d.alarm === 'error' ? new vscode.ThemeColor('errorForeground') : d.alarm === 'warning' ? new vscode.ThemeColor('list.warningForeground') : undefined;
+    item.iconPath = new vscode.ThemeIcon(d.icon, colour);
+    item.accessibilityInformation = { label: `${d.label}, ${d.description}` };
+    if (node.type === 'process') item.id = `pid:${node.pid}`;
+    if (node.type === 'wait') {
+      const w = node.wait;
+      item.id = `wait:${w.tid}:${w.object.target ?? w.object.name}:${w.offset}`;
+      const openable = w.object.target !== null && (w.object.kind === 'shm' || w.object.kind === 'posix-shm') && w.offset !== null;
+      item.contextValue = openable ? 'wait.open' : 'wait';
+      if (openable) item.command = { command: 'shmscope.waits.goToField', title: 'Go to Field in Inspector', arguments: [node] };
+    }
+    if (node.type === 'holder') item.contextValue = 'holder';
+    return item;
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+    this.scanned.dispose();
+    this.failed.dispose();
+  }
+}
+
+/** Opens the inspector of a wait's object with the waited word (or its whole primitive) selected. */
+export function goToWait(target: string, offset: number, length = 4): Promise<void> {
+  const t = ipc.parseTarget(target, 'shm');
+  const p = openInspector(t, false);
+  p.notify(HostNotes.reveal, { offset, length: Math.max(1, length) });
+  return Promise.resolve();
+}
+
+function waitOf(arg: unknown): Wait | undefined {
+  const n = arg as WaitNode | undefined;
+  return n && (n.type === 'wait' || n.type === 'holder') ? n.wait : undefined;
+}
+
+export function activate(context: vscode.ExtensionContext, deps: { explorer: ExplorerProvider }): { provider: WaitsProvider } {
+  const provider = new WaitsProvider(readConfig(vscode.workspace.getConfiguration(SECTION)));
+  const view = vscode.window.createTreeView(WAITS_VIEW_ID, { treeDataProvider: provider, showCollapseAll: true });
+  let timer: NodeJS.Timeout | undefined;
+  const active = () => view.visible || WaitGraphPanel.open?.visible === true;
+  const schedule = () => {
+    if (timer) clearInterval(timer);
+    timer = undefined;
+    const ms = readConfig(vscode.workspace.getConfiguration(SECTION)).waitsRefreshMs;
+    if (ms > 0) timer = setInterval(() => { if (active()) void provider.refresh(); }, ms);
+  };
+  const openFromGraph = (m: { target: string; offset: number }) => {
+    const w = provider.report?.waits.find((x) => x.object.target === m.target && x.offset === m.offset);
+    const size = w?.lock ? PRIMITIVE_SIZE[w.lock.primitive] : 4;
+    goToWait(m.target, m.offset, Math.min(size, 4)).catch((e) => reportError(`Open ${m.target} at 0x${m.offset.toString(16)}`, e));
+  };
+  schedule();
+  context.subscriptions.push(
+    provider,
+    view,
+    { dispose: () => timer && clearInterval(timer) },
+    view.onDidChangeVisibility((e) => { if (e.visible) void provider.refresh(); }),
+    provider.onDidScan((r) => {
+      const n = r.waits.length;
+      view.badge = n ? { value: n, tooltip: `${n} blocked thread${n === 1 ? '' : 's'}${r.deadlocks.length ? `, ${r.deadlocks.length} deadlock${r.deadlocks.length === 1 ? '' : 's'}` : ''}` } : undefined;
+      view.message = r.deadlocks.length ? `Deadlock: ${r.deadlocks.map((c) => c.map((t) => `${t.pid}/${t.tid}`).join(' → ')).join('; ')}` : undefined;
+      deps.explorer.setWaiters(waitersByTarget(r));
+      WaitGraphPanel.open?.update(r);
+    }),
+    provider.onDidFail((why) => {
+      view.message = `The scan failed: ${why}`;
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (!e.affectsConfiguration(SECTION)) return;
+      provider.setConfig(readConfig(vscode.workspace.getConfiguration(SECTION)));
+      schedule();
+    }),
+    vscode.commands.registerCommand('shmscope.waits.refresh', () => provider.refresh()),
+    vscode.commands.registerCommand('shmscope.waits.goToField', async (arg?: unknown) => {
+      const w = waitOf(arg);
+      if (!w || !w.object.target || w.offset === null) return undefined;
+      try {
+        await goToWait(w.object.target, w.offset, w.lock ? Math.min(PRIMITIVE_SIZE[w.lock.primitive], 4) : 4);
+        return { target: w.object.target, offset: w.offset };
+      } catch (e) {
+        reportError(`Open ${w.object.target} at 0x${w.offset.toString(16)}`, e);
+        return undefined;
+      }
+    }),
+    vscode.commands.registerCommand('shmscope.waits.showGraph', async () => {
+      const panel = WaitGraphPanel.show(context, openFromGraph);
+      await provider.refresh();
+      if (provider.report) panel.update(provider.report);
+      return { waits: provider.report?.waits.length ?? 0, deadlocks: provider.report?.deadlocks.length ?? 0 };
+    }),
+  );
+  return { provider };
+}

@@ -1,0 +1,730 @@
+// scanThreads(): where every thread of the machine blocks, from the kernel's own files.
+//
+// For each /proc/PID/task/TID it reads `stat` (name, state) and `syscall` (the system call the
+// thread is in, with its six arguments), and for the calls that wait on IPC it resolves what the
+// TypeScript side needs to name the object:
+//   futex, futex_waitv       the mapping (from /proc/PID/maps) holding each futex word, and up to
+//                            128 bytes around it read with pread from /proc/PID/mem (a lock's
+//                            owner is in those bytes);
+//   semop, semtimedop        the sembuf array (semaphore numbers and operations), from mem;
+//   msgrcv, msgsnd           nothing more: the arguments name the queue;
+//   mq_timed*, flock, fcntl  the file behind the descriptor (readlink and stat of /proc/PID/fd/N).
+//
+// It runs on a thread of its own and answers by a deadline (RunBounded below): small bounded
+// reads, never a mapping of another process's memory, and a process that holds its locks cannot
+// keep the caller waiting. Threads that end mid-scan are skipped (ENOENT, ESRCH); threads we may
+// not inspect are counted in `unreadable`, processes not read in time listed in `slow`.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <system_error>
+#include <thread>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common.h"
+
+namespace shmscope {
+namespace {
+
+// Bounds: the most threads and processes one scan looks at, and the largest reads it makes.
+constexpr size_t kMaxThreads = 1 << 20;
+constexpr size_t kMaxMapsBytes = size_t{64} << 20;
+constexpr size_t kMaxFutexes = 128;   // futex_waitv's own limit (FUTEX_WAITV_MAX)
+constexpr size_t kMaxSembufs = 64;
+constexpr int64_t kWindowBefore = 64;  // bytes read before a futex word (a condvar's start is 40 before)
+constexpr int64_t kWindowAfter = 64;
+
+// Linux x86-64 system call numbers of the waits we explain.
+constexpr long kFutex = 202;
+constexpr long kFutexWaitv = 449;
+constexpr long kSemop = 65;
+constexpr long kSemtimedop = 220;
+constexpr long kMsgsnd = 69;
+constexpr long kMsgrcv = 70;
+constexpr long kMqTimedsend = 242;
+constexpr long kMqTimedreceive = 243;
+constexpr long kFlock = 73;
+constexpr long kFcntl = 72;
+
+// Reads a small /proc file whole (at most `cap` bytes). Returns 0 or the errno.
+int ReadSmall(const std::string& path, std::string& out, size_t cap) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return errno;
+  out.clear();
+  char buf[8192];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      close(fd);
+      return err;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(std::min<size_t>(static_cast<size_t>(n), cap - std::min(cap, out.size()))));
+    if (out.size() >= cap) break;
+  }
+  close(fd);
+  return 0;
+}
+
+bool ParseLong(const char* s, long& out) {
+  char* end = nullptr;
+  errno = 0;
+  long v = std::strtol(s, &end, 10);
+  if (end == s || *end != '\0' || errno != 0 || v <= 0) return false;
+  out = v;
+  return true;
+}
+
+struct MapEntry {
+  uint64_t start = 0, end = 0, offset = 0;
+  uint64_t inode = 0;
+  std::string dev, perms, path;
+};
+
+// Parses /proc/PID/maps: "start-end perms offset dev inode   path". Malformed lines are skipped.
+std::vector<MapEntry> ParseMapsText(const std::string& text) {
+  std::vector<MapEntry> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    std::string line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    MapEntry m;
+    char* p = line.data();
+    char* end = nullptr;
+    m.start = std::strtoull(p, &end, 16);
+    if (end == p || *end != '-') continue;
+    p = end + 1;
+    m.end = std::strtoull(p, &end, 16);
+    if (end == p || *end != ' ' || m.end <= m.start) continue;
+    p = end + 1;
+    char* sp = std::strchr(p, ' ');
+    if (!sp) continue;
+    m.perms.assign(p, sp - p);
+    p = sp + 1;
+    m.offset = std::strtoull(p, &end, 16);
+    if (end == p || *end != ' ') continue;
+    p = end + 1;
+    sp = std::strchr(p, ' ');
+    if (!sp) continue;
+    m.dev.assign(p, sp - p);
+    p = sp + 1;
+    m.inode = std::strtoull(p, &end, 10);
+    if (end == p) continue;
+    p = end;
+    while (*p == ' ') p++;
+    m.path = p;
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+struct FutexRef {
+  uint64_t addr = 0;
+  uint32_t flags = 0;  // futex_waitv's per-word flags (FUTEX2_SIZE_*, FUTEX2_PRIVATE)
+  bool mapped = false;
+  MapEntry map;
+  uint64_t windowStart = 0;
+  std::string window;  // bytes read at windowStart
+  int memError = 0;
+};
+
+struct Sembuf {
+  unsigned short num;
+  short op;
+  short flg;
+};
+
+struct ThreadRow {
+  int pid = 0, tid = 0;
+  std::string comm;
+  char state = '?';
+  long nr = -1;  // -1: not in a system call; -2: running; -3: unreadable
+  uint64_t args[6] = {0, 0, 0, 0, 0, 0};
+  std::string wchan;
+  std::vector<FutexRef> futexes;
+  std::vector<Sembuf> sembufs;
+  int sembufError = 0;
+  std::string fdPath;
+  uint64_t fdDev = 0, fdInode = 0;
+  int fdError = 0;
+};
+
+// Reads `len` bytes at `addr` of a process with pread on /proc/PID/mem (never a mapping).
+int ReadMem(int memFd, uint64_t addr, size_t len, std::string& out) {
+  out.assign(len, '\0');
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = pread(memFd, out.data() + got, len - got, static_cast<off_t>(addr + got));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      out.resize(got);
+      return got ? 0 : err;
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  out.resize(got);
+  return 0;
+}
+
+// One process's maps and mem descriptor, opened on first need and kept for its other threads.
+struct ProcCache {
+  bool mapsRead = false;
+  int mapsError = 0;
+  std::vector<MapEntry> maps;
+  int memFd = -2;  // -2: not opened yet; -1: failed (memError)
+  int memError = 0;
+  ~ProcCache() {
+    if (memFd >= 0) close(memFd);
+  }
+};
+
+// Scans the tasks of one process into `rows` (a fresh scanner per process: its maps and mem
+// descriptor are read once and kept for its threads).
+class ProcessScanner {
+ public:
+  std::vector<ThreadRow> rows;
+  int unreadable = 0;
+
+  void ScanPid(int pid, size_t room) {
+    std::string base = "/proc/" + std::to_string(pid);
+    DIR* tasks = opendir((base + "/task").c_str());
+    if (tasks == nullptr) return;  // ended meanwhile, or a kernel without task/
+    ProcCache cache;
+    std::string text;
+    while (struct dirent* t = readdir(tasks)) {
+      long tid;
+      if (!ParseLong(t->d_name, tid)) continue;
+      if (rows.size() >= room) break;
+      ScanThread(pid, static_cast<int>(tid), base, cache, text);
+    }
+    closedir(tasks);
+  }
+
+  static Napi::Object RowToJsPublic(Napi::Env env, const ThreadRow& r) { return RowToJs(env, r); }
+
+ private:
+  void ScanThread(int pid, int tid, const std::string& base, ProcCache& cache, std::string& text) {
+    std::string dir = base + "/task/" + std::to_string(tid);
+    ThreadRow row;
+    row.pid = pid;
+    row.tid = tid;
+    if (ReadSmall(dir + "/stat", text, 4096) != 0) return;  // ended meanwhile
+    // "tid (comm) S …": comm may hold spaces and parentheses, so take the last ')'.
+    size_t open = text.find('(');
+    size_t close = text.rfind(')');
+    if (open == std::string::npos || close == std::string::npos || close < open || close + 2 >= text.size()) return;
+    row.comm = text.substr(open + 1, close - open - 1);
+    row.state = text[close + 2];
+    int err = ReadSmall(dir + "/syscall", text, 512);
+    if (err == EACCES || err == EPERM) {
+      row.nr = -3;
+      unreadable++;
+    } else if (err != 0) {
+      return;  // ended meanwhile
+    } else if (text.compare(0, 7, "running") == 0) {
+      row.nr = -2;
+    } else {
+      char* p = text.data();
+      char* end = nullptr;
+      row.nr = std::strtol(p, &end, 10);
+      if (end == p) row.nr = -1;
+      p = end;
+      for (int i = 0; i < 6 && row.nr >= 0; i++) {
+        while (*p == ' ') p++;
+        row.args[i] = std::strtoull(p, &end, 16);  // "0x…"; strtoull base 16 accepts the prefix
+        if (end == p) break;
+        p = end;
+      }
+    }
+    if (row.nr >= 0 && Explained(row.nr)) {
+      if (ReadSmall(dir + "/wchan", row.wchan, 128) != 0) row.wchan.clear();
+      Resolve(row, base, cache);
+    }
+    rows.push_back(std::move(row));
+  }
+
+  static bool Explained(long nr) {
+    switch (nr) {
+      case kFutex: case kFutexWaitv: case kSemop: case kSemtimedop: case kMsgsnd: case kMsgrcv:
+      case kMqTimedsend: case kMqTimedreceive: case kFlock: case kFcntl:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  int Mem(const std::string& base, ProcCache& cache) {
+    if (cache.memFd == -2) {
+      cache.memFd = open((base + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
+      if (cache.memFd < 0) {
+        cache.memError = errno;
+        cache.memFd = -1;
+      }
+    }
+    return cache.memFd;
+  }
+
+  void Resolve(ThreadRow& row, const std::string& base, ProcCache& cache) {
+    switch (row.nr) {
+      case kFutex: {
+        FutexRef f;
+        f.addr = row.args[0];
+        row.futexes.push_back(f);
+        break;
+      }
+      case kFutexWaitv: {
+        size_t n = std::min<uint64_t>(row.args[1], kMaxFutexes);
+        int fd = Mem(base, cache);
+        std::string raw;
+        if (fd >= 0 && n > 0 && ReadMem(fd, row.args[0], n * 24, raw) == 0) {
+          // struct futex_waitv { u64 val; u64 uaddr; u32 flags; u32 __reserved; }
+          for (size_t i = 0; i + 1 <= raw.size() / 24; i++) {
+            FutexRef f;
+            std::memcpy(&f.addr, raw.data() + i * 24 + 8, 8);
+            std::memcpy(&f.flags, raw.data() + i * 24 + 16, 4);
+            row.futexes.push_back(f);
+          }
+        }
+        break;
+      }
+      case kSemop:
+      case kSemtimedop: {
+        size_t n = std::min<uint64_t>(row.args[2], kMaxSembufs);
+        int fd = Mem(base, cache);
+        std::string raw;
+        if (fd < 0) {
+          row.sembufError = cache.memError;
+        } else if ((row.sembufError = ReadMem(fd, row.args[1], n * sizeof(Sembuf), raw)) == 0) {
+          for (size_t i = 0; i < raw.size() / sizeof(Sembuf); i++) {
+            Sembuf s;
+            std::memcpy(&s, raw.data() + i * sizeof(Sembuf), sizeof s);
+            row.sembufs.push_back(s);
+          }
+        }
+        break;
+      }
+      case kMqTimedsend:
+      case kMqTimedreceive:
+      case kFlock:
+      case kFcntl: {
+        if (row.args[0] > 1u << 30) break;
+        std::string link = base + "/fd/" + std::to_string(row.args[0]);
+        char buf[4096];
+        ssize_t n = readlink(link.c_str(), buf, sizeof buf - 1);
+        if (n < 0) {
+          row.fdError = errno;
+          break;
+        }
+        row.fdPath.assign(buf, static_cast<size_t>(n));
+        struct stat st;
+        if (stat(link.c_str(), &st) == 0) {
+          row.fdDev = st.st_dev;
+          row.fdInode = st.st_ino;
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    if (row.futexes.empty()) return;
+    if (!cache.mapsRead) {
+      cache.mapsRead = true;
+      std::string text;
+      cache.mapsError = ReadSmall(base + "/maps", text, kMaxMapsBytes);
+      if (cache.mapsError == 0) cache.maps = ParseMapsText(text);
+    }
+    for (FutexRef& f : row.futexes) {
+      auto it = std::upper_bound(cache.maps.begin(), cache.maps.end(), f.addr,
+                                 [](uint64_t a, const MapEntry& m) { return a < m.start; });
+      if (it == cache.maps.begin()) continue;
+      --it;
+      if (f.addr >= it->end) continue;
+      f.mapped = true;
+      f.map = *it;
+      uint64_t from = f.addr - std::min<uint64_t>(kWindowBefore, f.addr - it->start);
+      uint64_t to = f.addr > UINT64_MAX - kWindowAfter ? it->end : std::min<uint64_t>(it->end, f.addr + kWindowAfter);
+      if (to <= from) continue;
+      int fd = Mem(base, cache);
+      if (fd < 0) {
+        f.memError = cache.memError;
+        continue;
+      }
+      f.windowStart = from;
+      f.memError = ReadMem(fd, from, static_cast<size_t>(to - from), f.window);
+    }
+  }
+
+  static Napi::Value Big(Napi::Env env, uint64_t v) { return Napi::BigInt::New(env, v); }
+
+  static Napi::Object RowToJs(Napi::Env env, const ThreadRow& r) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("pid", r.pid);
+    o.Set("tid", r.tid);
+    o.Set("comm", r.comm);
+    o.Set("state", std::string(1, r.state));
+    o.Set("nr", Napi::Number::New(env, static_cast<double>(r.nr)));
+    if (r.nr < 0 || !Explained(r.nr)) return o;
+    Napi::Array args = Napi::Array::New(env, 6);
+    for (uint32_t i = 0; i < 6; i++) args.Set(i, Big(env, r.args[i]));
+    o.Set("args", args);
+    o.Set("wchan", r.wchan);
+    if (!r.futexes.empty()) {
+      Napi::Array fs = Napi::Array::New(env, r.futexes.size());
+      for (size_t i = 0; i < r.futexes.size(); i++) {
+        const FutexRef& f = r.futexes[i];
+        Napi::Object x = Napi::Object::New(env);
+        x.Set("addr", Big(env, f.addr));
+        x.Set("flags", f.flags);
+        if (f.mapped) {
+          Napi::Object m = Napi::Object::New(env);
+          m.Set("start", Big(env, f.map.start));
+          m.Set("end", Big(env, f.map.end));
+          m.Set("offset", Big(env, f.map.offset));
+          m.Set("inode", Napi::Number::New(env, static_cast<double>(f.map.inode)));
+          m.Set("dev", f.map.dev);
+          m.Set("perms", f.map.perms);
+          m.Set("path", f.map.path);
+          x.Set("map", m);
+          if (f.memError) {
+            x.Set("memError", ErrnoName(f.memError));
+          } else {
+            x.Set("windowStart", Big(env, f.windowStart));
+            x.Set("window", Napi::Buffer<char>::Copy(env, f.window.data(), f.window.size()));
+          }
+        }
+        fs.Set(i, x);
+      }
+      o.Set("futexes", fs);
+    }
+    if (r.nr == kSemop || r.nr == kSemtimedop) {
+      if (r.sembufError) {
+        o.Set("sembufError", ErrnoName(r.sembufError));
+      } else {
+        Napi::Array ss = Napi::Array::New(env, r.sembufs.size());
+        for (size_t i = 0; i < r.sembufs.size(); i++) {
+          Napi::Object s = Napi::Object::New(env);
+          s.Set("num", r.sembufs[i].num);
+          s.Set("op", r.sembufs[i].op);
+          s.Set("flg", r.sembufs[i].flg);
+          ss.Set(i, s);
+        }
+        o.Set("sembufs", ss);
+      }
+    }
+    if (!r.fdPath.empty()) {
+      o.Set("fdPath", r.fdPath);
+      o.Set("fdDev", Napi::Number::New(env, static_cast<double>(r.fdDev)));
+      o.Set("fdInode", Napi::Number::New(env, static_cast<double>(r.fdInode)));
+    } else if (r.fdError) {
+      o.Set("fdError", ErrnoName(r.fdError));
+    }
+    return o;
+  }
+
+};
+
+// Reading another process's maps or mem (and even its syscall file, during an exec) can wait on
+// that process's locks for as long as it holds them. So each scan runs on a thread of its own,
+// never on libuv's pool, and a watchdog answers the caller at the deadline with what was read by
+// then and the pids it did not finish (`slow`). A later scan skips a pid that a scan is still stuck
+// on, so stuck threads stay as few as the stuck processes.
+std::mutex stuckMutex;
+std::vector<int> stuckPids;
+
+bool IsStuck(int pid) {
+  std::lock_guard<std::mutex> lock(stuckMutex);
+  return std::find(stuckPids.begin(), stuckPids.end(), pid) != stuckPids.end();
+}
+void Unstick(int pid) {
+  std::lock_guard<std::mutex> lock(stuckMutex);
+  auto it = std::find(stuckPids.begin(), stuckPids.end(), pid);
+  if (it != stuckPids.end()) stuckPids.erase(it);
+}
+
+// What a bounded job collected; R is the job's own result.
+template <typename R>
+struct Bounded {
+  std::mutex mutex;
+  std::condition_variable cv;
+  R result;
+  std::vector<int> slow;
+  int current = 0;  // the pid being read now (0 between processes)
+  bool done = false;
+  bool settled = false;
+  Napi::Promise::Deferred deferred;
+  Napi::ThreadSafeFunction tsfn;
+  explicit Bounded(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
+
+  // Before reading a process: false once the caller was answered (stop), or skip when stuck.
+  bool Enter(int pid) {
+    std::lock_guard<std::mutex> lock(mutex);
+    current = pid;
+    return !settled;
+  }
+  // After: false once the caller was answered while we read (the pid is no longer stuck then).
+  bool Leave() {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (settled && current != 0) Unstick(current);
+    current = 0;
+    return !settled;
+  }
+  void Finish() {
+    std::lock_guard<std::mutex> lock(mutex);
+    done = true;
+    cv.notify_all();
+  }
+};
+
+template <typename R>
+struct Delivery {
+  std::shared_ptr<Bounded<R>> job;
+  R result;
+  std::vector<int> slow;
+  bool complete = false;
+};
+
+// Runs `work(job, deadline)` on its own thread; `toJs` builds the answer on the JS thread.
+template <typename R, typename Work, typename ToJs>
+Napi::Value RunBounded(Napi::Env env, int64_t budgetMs, const char* name, Work work, ToJs toJs) {
+  auto job = std::make_shared<Bounded<R>>(env);
+  job->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), name, 0, 1);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budgetMs);
+  try {
+    std::thread([job, deadline, work]() {
+      work(*job, deadline);
+      job->Finish();
+    }).detach();
+    std::thread([job, deadline, toJs]() {
+      auto* d = new Delivery<R>();
+      d->job = job;
+      {
+        std::unique_lock<std::mutex> lock(job->mutex);
+        job->cv.wait_until(lock, deadline + std::chrono::milliseconds(50), [&] { return job->done; });
+        job->settled = true;
+        d->result = std::move(job->result);
+        d->slow = job->slow;
+        d->complete = job->done;
+        if (!job->done && job->current != 0) {
+          d->slow.push_back(job->current);
+          std::lock_guard<std::mutex> l2(stuckMutex);
+          stuckPids.push_back(job->current);
+        }
+      }
+      Napi::ThreadSafeFunction tsfn = job->tsfn;
+      auto deliver = [toJs](Napi::Env e, Napi::Function, Delivery<R>* x) {
+        toJs(e, *x);
+        delete x;
+      };
+      if (tsfn.BlockingCall(d, deliver) != napi_ok) delete d;  // the environment is gone
+      tsfn.Release();
+    }).detach();
+  } catch (const std::system_error& e) {
+    job->tsfn.Release();
+    ThrowErrno(env, "pthread_create", e.code().value(), "could not start a thread for the /proc scan");
+  }
+  return job->deferred.Promise();
+}
+
+struct ThreadScanResult {
+  std::vector<ThreadRow> rows;
+  int unreadable = 0;
+  bool truncated = false;
+  int procError = 0;
+};
+
+void RunThreadScan(Bounded<ThreadScanResult>& job, std::chrono::steady_clock::time_point deadline) {
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) {
+    std::lock_guard<std::mutex> lock(job.mutex);
+    job.result.procError = errno;
+    return;
+  }
+  size_t total = 0;
+  while (struct dirent* e = readdir(proc)) {
+    long pid;
+    if (!ParseLong(e->d_name, pid) || pid > INT32_MAX) continue;
+    if (std::chrono::steady_clock::now() >= deadline || IsStuck(static_cast<int>(pid))) {
+      std::lock_guard<std::mutex> lock(job.mutex);
+      job.slow.push_back(static_cast<int>(pid));
+      continue;
+    }
+    if (total >= kMaxThreads) {
+      std::lock_guard<std::mutex> lock(job.mutex);
+      job.result.truncated = true;
+      break;
+    }
+    if (!job.Enter(static_cast<int>(pid))) break;
+    ProcessScanner scanner;
+    scanner.ScanPid(static_cast<int>(pid), kMaxThreads - total);
+    if (!job.Leave()) break;
+    std::lock_guard<std::mutex> lock(job.mutex);
+    total += scanner.rows.size();
+    job.result.unreadable += scanner.unreadable;
+    for (ThreadRow& r : scanner.rows) job.result.rows.push_back(std::move(r));
+  }
+  closedir(proc);
+}
+
+// scanThreads(budgetMs) -> Promise<{ threads, unreadable, truncated, slow, complete }>
+Napi::Value ScanThreads(const Napi::CallbackInfo& info) {
+  static const char* usage = "scanThreads(budgetMs)";
+  ExpectArgs(info, 1, usage);
+  int64_t budgetMs = IntArg(info, 0, "budgetMs", 1, 600000, usage);
+  return RunBounded<ThreadScanResult>(info.Env(), budgetMs, "shmscope-threads", RunThreadScan, [](Napi::Env env, Delivery<ThreadScanResult>& d) {
+    if (d.result.procError != 0) {
+      d.job->deferred.Reject(ErrnoError(env, "opendir(/proc)", d.result.procError, "is /proc mounted?").Value());
+      return;
+    }
+    Napi::Array list = Napi::Array::New(env, d.result.rows.size());
+    for (size_t i = 0; i < d.result.rows.size(); i++) list.Set(i, ProcessScanner::RowToJsPublic(env, d.result.rows[i]));
+    Napi::Array slow = Napi::Array::New(env, d.slow.size());
+    for (size_t i = 0; i < d.slow.size(); i++) slow.Set(i, d.slow[i]);
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("threads", list);
+    result.Set("unreadable", d.result.unreadable);
+    result.Set("truncated", d.result.truncated);
+    result.Set("slow", slow);
+    result.Set("complete", d.complete);
+    d.job->deferred.Resolve(result);
+  });
+}
+
+struct MapsResult {
+  int pid = 0;
+  int err = 0;
+  std::vector<MapEntry> maps;
+};
+
+// mapsOf(pid, budgetMs): one process's /proc/PID/maps, parsed off the JS thread and answered by
+// the deadline (for turning an address of that process into an offset in an object it maps).
+Napi::Value MapsOf(const Napi::CallbackInfo& info) {
+  static const char* usage = "mapsOf(pid, budgetMs)";
+  ExpectArgs(info, 2, usage);
+  int pid = static_cast<int>(IntArg(info, 0, "pid", 1, 0x7fffffff, usage));
+  int64_t budgetMs = IntArg(info, 1, "budgetMs", 1, 600000, usage);
+  if (IsStuck(pid)) ThrowErrno(info.Env(), "read(/proc/PID/maps)", ETIMEDOUT, "pid " + std::to_string(pid) + " is still not answering");
+  auto work = [pid](Bounded<MapsResult>& job, std::chrono::steady_clock::time_point) {
+    if (!job.Enter(pid)) return;
+    std::string text;
+    int err = ReadSmall("/proc/" + std::to_string(pid) + "/maps", text, kMaxMapsBytes);
+    std::vector<MapEntry> maps;
+    if (err == 0) maps = ParseMapsText(text);
+    if (!job.Leave()) return;
+    std::lock_guard<std::mutex> lock(job.mutex);
+    job.result = MapsResult{pid, err, std::move(maps)};
+  };
+  return RunBounded<MapsResult>(info.Env(), budgetMs, "shmscope-maps", work, [pid](Napi::Env env, Delivery<MapsResult>& d) {
+    if (!d.complete) {
+      d.job->deferred.Reject(ErrnoError(env, "read(/proc/PID/maps)", ETIMEDOUT, "pid " + std::to_string(pid) + " did not answer in time").Value());
+      return;
+    }
+    if (d.result.err != 0) {
+      d.job->deferred.Reject(ErrnoError(env, "open(/proc/PID/maps)", d.result.err, "pid " + std::to_string(pid)).Value());
+      return;
+    }
+    Napi::Array list = Napi::Array::New(env, d.result.maps.size());
+    for (size_t i = 0; i < d.result.maps.size(); i++) {
+      const MapEntry& e = d.result.maps[i];
+      Napi::Object m = Napi::Object::New(env);
+      m.Set("start", Napi::BigInt::New(env, e.start));
+      m.Set("end", Napi::BigInt::New(env, e.end));
+      m.Set("offset", Napi::BigInt::New(env, e.offset));
+      m.Set("inode", Napi::Number::New(env, static_cast<double>(e.inode)));
+      m.Set("dev", e.dev);
+      m.Set("perms", e.perms);
+      m.Set("path", e.path);
+      list.Set(i, m);
+    }
+    d.job->deferred.Resolve(list);
+  });
+}
+
+struct CommandsResult {
+  std::vector<std::pair<int, std::string>> commands;
+};
+
+// A process's command line: argv joined by spaces, "[comm]" for a kernel thread; empty if unknown.
+std::string CommandLine(int pid) {
+  std::string text;
+  const std::string dir = "/proc/" + std::to_string(pid);
+  if (ReadSmall(dir + "/cmdline", text, 4096) != 0) return "";
+  while (!text.empty() && text.back() == '\0') text.pop_back();
+  for (char& c : text) {
+    if (c == '\0') c = ' ';
+  }
+  if (!text.empty()) return text;
+  if (ReadSmall(dir + "/comm", text, 64) != 0) return "";
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\0')) text.pop_back();
+  return "[" + text + "]";
+}
+
+// commandsOf(pids, budgetMs): the command lines of some processes (reading one waits on that
+// process's memory lock, so on a thread of its own, answered by the deadline; missing ones are
+// left out).
+Napi::Value CommandsOf(const Napi::CallbackInfo& info) {
+  static const char* usage = "commandsOf(pids, budgetMs)";
+  ExpectArgs(info, 2, usage);
+  if (!info[0].IsArray()) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": pids must be an array");
+  Napi::Array arr = info[0].As<Napi::Array>();
+  if (arr.Length() > 100000) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": too many pids");
+  std::vector<int> pids;
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value v = arr.Get(i);
+    if (!v.IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": pids must be numbers");
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d >= 1 && d <= 0x7fffffff) || static_cast<double>(static_cast<int>(d)) != d) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": a pid is out of range");
+    pids.push_back(static_cast<int>(d));
+  }
+  int64_t budgetMs = IntArg(info, 1, "budgetMs", 1, 600000, usage);
+  auto work = [pids](Bounded<CommandsResult>& job, std::chrono::steady_clock::time_point deadline) {
+    for (int pid : pids) {
+      if (std::chrono::steady_clock::now() >= deadline || IsStuck(pid)) {
+        std::lock_guard<std::mutex> lock(job.mutex);
+        job.slow.push_back(pid);
+        continue;
+      }
+      if (!job.Enter(pid)) return;
+      std::string command = CommandLine(pid);
+      if (!job.Leave()) return;
+      std::lock_guard<std::mutex> lock(job.mutex);
+      if (!command.empty()) job.result.commands.emplace_back(pid, std::move(command));
+    }
+  };
+  return RunBounded<CommandsResult>(info.Env(), budgetMs, "shmscope-commands", work, [](Napi::Env env, Delivery<CommandsResult>& d) {
+    Napi::Object out = Napi::Object::New(env);
+    for (auto& c : d.result.commands) out.Set(std::to_string(c.first), c.second);
+    d.job->deferred.Resolve(out);
+  });
+}
+
+}  // namespace
+
+void InitThreads(Napi::Env env, Napi::Object exports) {
+  exports.Set("scanThreads", Napi::Function::New(env, ScanThreads, "scanThreads"));
+  exports.Set("mapsOf", Napi::Function::New(env, MapsOf, "mapsOf"));
+  exports.Set("commandsOf", Napi::Function::New(env, CommandsOf, "commandsOf"));
+}
+
+}  // namespace shmscope

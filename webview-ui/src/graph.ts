@@ -1,0 +1,93 @@
+// The Wait-for Graph page: threads and objects as boxes, "waits on" and "held by" as arrows,
+// deadlock cycles in the error colour. Laid out by dagre (a layered layout, no hand-made
+// positions), drawn as SVG built node by node (no markup from data), under the page's CSP.
+/* eslint-disable @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call -- @dagrejs/dagre's layout results reach lint untyped; they are read as numbers and points */
+import dagre from '@dagrejs/dagre';
+import { validateGraphMessage, type GraphPageMessage, type WaitGraph } from '../../extension/src/shared/waitgraph';
+import { el } from './dom';
+import './graph.css';
+
+declare function acquireVsCodeApi(): { postMessage(m: GraphPageMessage): void };
+const vscode = acquireVsCodeApi();
+const SVG = 'http://www.w3.org/2000/svg';
+
+function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number> = {}, ...children: (Node | string)[]): SVGElementTagNameMap[K] {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  for (const c of children) e.append(c);
+  return e;
+}
+
+const summary = el('span', { id: 'summary', 'aria-live': 'polite' });
+const legend = el('span', { id: 'legend' }, 'solid arrow: waits on · dashed: held by · red: deadlock cycle or dead owner · click an object to open it');
+const stage = el('div', { id: 'stage', role: 'img', 'aria-label': 'wait-for graph' });
+document.body.append(el('header', {}, el('h1', {}, 'Wait-for Graph'), summary), legend, stage);
+
+// Text width without a layout pass: an estimate from the font size (boxes only need to fit).
+const charWidth = 7.2;
+const lineHeight = 16;
+
+function draw(g: WaitGraph): void {
+  summary.textContent = g.summary;
+  stage.replaceChildren();
+  stage.setAttribute('aria-label', `wait-for graph: ${g.summary}`);
+  if (g.nodes.length === 0) {
+    stage.append(el('div', { id: 'empty' }, 'No thread is blocked on a shared memory object, semaphore or queue.'));
+    return;
+  }
+  const layout = new dagre.graphlib.Graph({ multigraph: true });
+  layout.setGraph({ rankdir: 'LR', nodesep: 24, ranksep: 70, marginx: 8, marginy: 8 });
+  layout.setDefaultEdgeLabel(() => ({}));
+  const shown = (t: string) => (t.length > 48 ? `${t.slice(0, 47)}…` : t);
+  for (const n of g.nodes) {
+    const width = Math.max(shown(n.label).length, shown(n.detail).length) * charWidth + 20;
+    layout.setNode(n.id, { width: Math.min(width, 420), height: lineHeight * 2 + 12 });
+  }
+  g.edges.forEach((e, i) => layout.setEdge(e.from, e.to, { label: e.label, width: e.label.length * 6, height: 14, labelpos: 'c' }, `e${i}`));
+  dagre.layout(layout);
+  const size = layout.graph();
+  // The natural size, scaled down to the page's width by the stylesheet (max-width: 100%).
+  const w = Math.ceil(size.width ?? 0) + 16;
+  const h = Math.ceil(size.height ?? 0) + 16;
+  const root = svg('svg', { width: w, height: h, viewBox: `0 0 ${w} ${h}`, role: 'presentation' });
+  const defs = svg('defs');
+  for (const cls of ['plain', 'cycle']) {
+    defs.append(svg('marker', { id: `arrow-${cls}`, class: cls, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 8, markerHeight: 8, orient: 'auto-start-reverse' }, svg('path', { d: 'M 0 0 L 10 5 L 0 10 z' })));
+  }
+  root.append(defs);
+  g.edges.forEach((e, i) => {
+    const pos = layout.edge({ v: e.from, w: e.to, name: `e${i}` });
+    if (!pos?.points?.length) return;
+    const d = pos.points.map((p: { x: number; y: number }, j: number) => `${j ? 'L' : 'M'} ${p.x.toFixed(1)} ${p.y.toFixed(1)}`).join(' ');
+    const group = svg('g', { class: `edge ${e.kind}${e.inCycle ? ' cycle' : ''}` }, svg('path', { d, 'marker-end': `url(#arrow-${e.inCycle ? 'cycle' : 'plain'})` }));
+    if (pos.x !== undefined && pos.y !== undefined) group.append(svg('text', { x: pos.x, y: pos.y, 'text-anchor': 'middle' }, e.label));
+    root.append(group);
+  });
+  for (const n of g.nodes) {
+    const pos = layout.node(n.id);
+    if (!pos) continue;
+    const x = pos.x - pos.width / 2;
+    const y = pos.y - pos.height / 2;
+    const open = n.kind === 'object' && n.target !== undefined;
+    const group = svg('g', { class: `node ${n.kind} ${n.state}${open ? ' open' : ''}`, 'data-id': n.id, ...(open ? { tabindex: 0, role: 'button', 'aria-label': `open ${n.label} in the inspector` } : {}) },
+      svg('rect', { x, y, width: pos.width, height: pos.height, rx: n.kind === 'thread' ? 10 : 2 }),
+      svg('text', { x: x + 10, y: y + lineHeight + 2 }, shown(n.label)),
+      svg('text', { x: x + 10, y: y + lineHeight * 2 + 4, class: 'detail' }, shown(n.detail)),
+      svg('title', {}, `${n.label}\n${n.detail}${n.state !== 'ok' ? `\n${n.state}` : ''}`));
+    if (open) {
+      const go = () => vscode.postMessage({ type: 'open', target: n.target!, offset: n.offset ?? 0 });
+      group.addEventListener('click', go);
+      group.addEventListener('keydown', (ev) => {
+        if (ev.key === 'Enter' || ev.key === ' ') go();
+      });
+    }
+    root.append(group);
+  }
+  stage.append(root);
+}
+
+window.addEventListener('message', (ev: MessageEvent) => {
+  const m = validateGraphMessage(ev.data);
+  if (m) draw(m.graph);
+});
+vscode.postMessage({ type: 'ready' });
