@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// The one test command: unit, native, CLI, hostile and editor tests, then a leak check of every
-// IPC namespace the tests touch. Ends with `N passed, N failed`. The hostile suite runs in an IPC
-// and mount namespace of its own (test/hostile/namespace.ts), so it cannot leak into this one.
-//   node test/run.mjs [--only unit,native,cli,hostile,editor] [--skip editor]
+// The one test command: lint, unit, native, CLI, hostile and editor tests, then a leak check of
+// every IPC namespace the tests touch. Ends with `N passed, N failed`. The hostile suite runs in
+// an IPC and mount namespace of its own (test/hostile/namespace.ts), so it cannot leak into this one.
+//   node test/run.mjs [--only lint,unit,native,cli,hostile,editor] [--skip editor]
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -69,8 +69,18 @@ function nodeTests(label, list) {
   });
 }
 
+/** `npm run lint` (ESLint with typescript-eslint's type-checked rules): one result, clean or not. */
+function lint() {
+  console.log('\n=== lint');
+  const bin = path.join(root, 'node_modules', 'eslint', 'bin', 'eslint.js');
+  const r = spawnSync(process.execPath, [bin, '--max-warnings', '0', '.'], { cwd: root, stdio: 'inherit' });
+  console.log(r.status === 0 ? 'lint: clean' : 'lint: FAILED');
+  return r.status === 0 ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 };
+}
+
 const before = ipcState();
 const results = [];
+if (wanted('lint')) results.push(lint());
 for (const suite of ['unit', 'native', 'cli', 'hostile']) {
   if (wanted(suite)) results.push(await nodeTests(suite, files(suite)));
 }

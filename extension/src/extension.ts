@@ -24,8 +24,8 @@ export interface ShmscopeApi {
 
 export function activate(context: vscode.ExtensionContext): ShmscopeApi {
   try {
-    const channel = logging.activate(context);
-    inspector.activate(context, channel);
+    logging.activate(context);
+    inspector.activate(context);
     const { provider } = explorer.activate(context);
     commands.activate(context, { provider });
     const { provider: waitsProvider } = waits.activate(context, { explorer: provider });

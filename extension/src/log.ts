@@ -15,9 +15,14 @@ function remember(level: string, line: string): void {
 
 export function activate(context: vscode.ExtensionContext): vscode.LogOutputChannel {
   channel = vscode.window.createOutputChannel('Shared Memory', { log: true });
+  // The one command not registered through commands/register.ts: that wrapper reports failures
+  // through this log, and showing the log cannot fail.
   context.subscriptions.push(channel, vscode.commands.registerCommand('shmscope.showLog', () => channel?.show(true)));
   return channel;
 }
+
+/** The extension's log, as features write to it. */
+export type Log = Pick<typeof log, 'info' | 'warn' | 'error'>;
 
 export const log = {
   info(line: string): void {

@@ -44,7 +44,7 @@ async function listing() {
     });
     const lsipc = await best(7, () => {
       const r = spawnSync('lsipc', ['-m', '--json'], { maxBuffer: 1 << 28 });
-      if (r.status !== 0) throw new Error(`lsipc failed: ${r.stderr}`);
+      if (r.status !== 0) throw new Error(`lsipc failed: ${String(r.stderr)}`);
     });
     return { ours, lsipc };
   } finally {

@@ -30,7 +30,7 @@ type Slot = { t_ns: number | string; len: number; text: string };
 /** What a person writes by hand: a DataView loop, same JSON rules as the engine. */
 function handWritten(b: Uint8Array): Slot[] {
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const out: Slot[] = new Array(N);
+  const out = new Array<Slot>(N);
   const MAX = BigInt(Number.MAX_SAFE_INTEGER);
   for (let i = 0; i < N; i++) {
     const o = i * SLOT;

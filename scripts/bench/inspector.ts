@@ -1,7 +1,11 @@
 // Inspector benchmark (issue 5), measured in a real workbench (code-server + chromium): prints one
-// JSON line with inspector.firstPaintMs, inspector.jumpMs and inspector.refreshCpu. The page stamps
-// Date.now() when bytes arrive, when rows are rendered and at the next animation frame (body
-// data-* attributes); the same clock is read here. Creates and removes its own segments.
+// JSON line with inspector.firstPaintMs, inspector.jumpMs and inspector.refreshCpu. The figures come
+// from timestamps taken where things happen, not from this driver's clock: the host stamps the
+// Open Inspector command's handler (when the pick answered; it travels in init as openedAt), the
+// page stamps the Enter key's event time, when bytes arrive, when rows are rendered and at the
+// next animation frame (body data-* attributes, all on the machine's wall clock). The workbench's
+// share (until its webview frame got our content, from its own performance marks) is reported
+// beside ours. Creates and removes its own segments.
 //   node --import tsx scripts/bench/inspector.ts
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,7 +20,7 @@ const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 const created: ipc.Target[] = [];
 
 const frame = (page: Page) => page.frameLocator('iframe.webview.ready >> visible=true').frameLocator('iframe#active-frame');
-const dataset = async (page: Page) => frame(page).locator('body').evaluate((b) => ({ ...(b as HTMLElement).dataset }));
+const dataset = async (page: Page): Promise<Record<string, string | undefined>> => frame(page).locator('body').evaluate((b) => ({ ...(b as unknown as { dataset: Record<string, string | undefined> }).dataset }));
 
 async function until(what: string, probe: () => boolean | Promise<boolean>, ms = WAIT): Promise<void> {
   const end = Date.now() + ms;
@@ -28,11 +32,18 @@ async function until(what: string, probe: () => boolean | Promise<boolean>, ms =
 
 /** Opens "Shared Memory: Open Inspector" for segment `id`; returns Date.now() at the final Enter. */
 async function open(page: Page, id: number): Promise<number> {
-  await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible', timeout: WAIT });
-  await input.fill('>Shared Memory: Open Inspector');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Open Inspector' }).first().waitFor({ timeout: WAIT });
+  // The palette lists the commands registered when it opened: right after a reload our extension
+  // may not be registered yet, so ask again until the command is there.
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('F1');
+    await input.waitFor({ state: 'visible', timeout: WAIT });
+    await input.fill('>Shared Memory: Open Inspector');
+    const found = await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Open Inspector' }).first().waitFor({ timeout: 5_000 }).then(() => true, () => false);
+    if (found) break;
+    if (attempt >= 12) throw new Error('the palette never listed Shared Memory: Open Inspector');
+    await page.keyboard.press('Escape');
+  }
   await input.press('Enter');
   await input.fill(`id ${id}`);
   await page.locator('.quick-input-list .monaco-list-row', { hasText: `id ${id}` }).first().waitFor({ timeout: WAIT });
@@ -48,7 +59,7 @@ async function open(page: Page, id: number): Promise<number> {
  */
 async function webviewHostMarks(page: Page, t0: number): Promise<{ content: number; worker: number } | undefined> {
   for (const fr of page.frames().filter((x) => x.url().includes('/webview/browser/pre/index.html'))) {
-    const marks = await fr.evaluate(() => Object.fromEntries(performance.getEntriesByType('mark').map((e) => [e.name.replace(/^webview\/index\.html\//, ''), performance.timeOrigin + e.startTime]))).catch(() => ({} as Record<string, number>));
+    const marks = await fr.evaluate(() => Object.fromEntries(performance.getEntriesByType('mark').map((e) => [e.name.replace(/^webview\/index\.html\//, ''), performance.timeOrigin + e.startTime]))).catch((): Record<string, number> => ({}));
     const content = marks['content/started'];
     const worker = marks['content/workerReady'];
     if (content !== undefined && worker !== undefined && content >= t0) return { content: Math.round(content - t0), worker: Math.round(worker - t0) };
@@ -100,16 +111,16 @@ async function main(): Promise<void> {
     const coldT0 = await open(page, bigId);
     await frame(page).locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
     const coldSet = await dataset(page);
-    const cold = Number(coldSet.firstPaintAt) - coldT0;
-    const coldHost = await webviewHostMarks(page, coldT0);
-    log(`cold breakdown: webview content ${coldHost?.content} ms, its service worker ready ${coldHost?.worker} ms, script ${Number(coldSet.scriptAt) - coldT0} ms, init ${Number(coldSet.initAt) - coldT0} ms, paint ${cold} ms`);
+    const cold = Number(coldSet.firstPaintAt) - Number(coldSet.openedAt);
+    const coldHost = await webviewHostMarks(page, Number(coldSet.openedAt));
+    log(`cold breakdown: webview content ${coldHost?.content} ms, its service worker ready ${coldHost?.worker} ms, script ${Number(coldSet.scriptAt) - Number(coldSet.openedAt)} ms, init ${Number(coldSet.initAt) - Number(coldSet.openedAt)} ms, paint ${cold} ms after the command (the palette's Enter was ${Number(coldSet.openedAt) - coldT0} ms before it, on the driver's clock)`);
     const warmT0 = await open(page, warmId);
     await page.locator('.tab.active', { hasText: `segment ${warmId}` }).waitFor({ timeout: WAIT });
     await frame(page).locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
     const warmSet = await dataset(page);
-    const warm = Number(warmSet.firstPaintAt) - warmT0;
-    const warmHost = await webviewHostMarks(page, warmT0);
-    log(`warm breakdown: webview content ${warmHost?.content} ms, its service worker ready ${warmHost?.worker} ms, script ${Number(warmSet.scriptAt) - warmT0} ms, init ${Number(warmSet.initAt) - warmT0} ms, paint ${warm} ms`);
+    const warm = Number(warmSet.firstPaintAt) - Number(warmSet.openedAt);
+    const warmHost = await webviewHostMarks(page, Number(warmSet.openedAt));
+    log(`warm breakdown: webview content ${warmHost?.content} ms, its service worker ready ${warmHost?.worker} ms, script ${Number(warmSet.scriptAt) - Number(warmSet.openedAt)} ms, init ${Number(warmSet.initAt) - Number(warmSet.openedAt)} ms, paint ${warm} ms after the command (the palette's Enter was ${Number(warmSet.openedAt) - warmT0} ms before it)`);
     log(`first paint: cold ${cold} ms, warm ${warm} ms`);
 
     // Go to Offset: paused, so the only read is the jump's.
@@ -120,8 +131,10 @@ async function main(): Promise<void> {
       await f.locator('#grid').click();
       await page.keyboard.press('Control+g');
       await f.locator('#goto-input').fill(`0x${target.toString(16)}`);
-      const t0 = Date.now();
+      const before = Number((await dataset(page)).inputAt ?? 0);
       await f.locator('#goto-input').press('Enter');
+      await until('the page stamps the Enter', async () => Number((await dataset(page)).inputAt ?? 0) > before);
+      const t0 = Number((await dataset(page)).inputAt);
       const hexTarget = `0x${target.toString(16)} `;
       await until(`the jump to 0x${target.toString(16)} is rendered`, async () => {
         const d = await dataset(page);
@@ -144,8 +157,9 @@ async function main(): Promise<void> {
     const heap0 = await heap();
     for (let i = 1; i <= 100; i++) {
       const before = (await dataset(page)).renderedAt;
-      await f.locator('#scroller').evaluate((el, frac) => {
-        el.scrollTop = frac * (el.scrollHeight - el.clientHeight);
+      await f.locator('#scroller').evaluate((el: unknown, frac: number) => {
+        const box = el as { scrollTop: number; scrollHeight: number; clientHeight: number };
+        box.scrollTop = frac * (box.scrollHeight - box.clientHeight);
       }, i / 100);
       await until('the scrolled rows are rendered', async () => (await dataset(page)).renderedAt !== before, 10_000).catch(() => undefined);
     }
@@ -172,20 +186,44 @@ async function main(): Promise<void> {
 
     // First paint as users meet it: the first inspector of a window whose browser has served
     // webviews before (the workbench's service worker installed), i.e. after a window reload.
-    await page.reload();
-    await page.locator('.monaco-workbench').waitFor({ timeout: WAIT });
-    await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').waitFor({ timeout: WAIT });
-    const reloadT0 = await open(page, bigId);
-    await page.locator('.tab.active', { hasText: `segment ${bigId}` }).waitFor({ timeout: WAIT });
-    await frame(page).locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
-    const reloadSet = await dataset(page);
-    const reloaded = Number(reloadSet.firstPaintAt) - reloadT0;
-    const reloadHost = await webviewHostMarks(page, reloadT0);
-    log(`reloaded-window breakdown: webview content ${reloadHost?.content} ms, script ${Number(reloadSet.scriptAt) - reloadT0} ms, paint ${reloaded} ms`);
+    // The tabs are closed first (open, they would be restored by the reload, not opened), and the
+    // window reloads as a person reloads it (Developer: Reload Window: the workbench saves its state first).
+    // If the reloaded window cannot be measured, the second tab's figure stands in, and says so.
+    let reload: { value: number; ours: number; content: number | undefined; script: number } | string;
+    try {
+      const command = async (title: string) => {
+        await page.keyboard.press('F1');
+        const input = page.locator('.quick-input-widget input');
+        await input.fill(`>${title}`);
+        await page.locator('.quick-input-list .monaco-list-row', { hasText: title.split(': ')[1] }).first().waitFor({ timeout: WAIT });
+        await input.press('Enter');
+      };
+      await command('View: Close All Editors');
+      await until('every tab is closed', async () => (await page.locator('.tab').count()) === 0);
+      await Promise.all([page.waitForEvent('load', { timeout: WAIT }), command('Developer: Reload Window')]);
+      await page.locator('.monaco-workbench').waitFor({ timeout: WAIT });
+      await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').waitFor({ timeout: WAIT });
+      const reloadT0 = await open(page, bigId);
+      await page.locator('.tab.active', { hasText: `segment ${bigId}` }).waitFor({ timeout: WAIT });
+      await frame(page).locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
+      const reloadSet = await dataset(page);
+      const opened = Number(reloadSet.openedAt);
+      const host = await webviewHostMarks(page, opened);
+      reload = { value: Number(reloadSet.firstPaintAt) - opened, ours: Number(reloadSet.firstPaintAt) - Number(reloadSet.scriptAt), content: host?.content, script: Number(reloadSet.scriptAt) - opened };
+      log(`reloaded-window breakdown: webview content ${host?.content} ms, script ${reload.script} ms, paint ${reload.value} ms after the command (the palette's Enter was ${opened - reloadT0} ms before it)`);
+    } catch (e) {
+      const logs = wb.saveLogs(path.join(root, '.test-artifacts', 'bench-inspector-logs'));
+      reload = `the reloaded window could not be measured (${(e instanceof Error ? e.message : String(e)).split('\n')[0]}${logs ? `; its logs: ${logs}` : ''})`;
+      log(reload);
+    }
+    const warmOurs = Number(warmSet.firstPaintAt) - Number(warmSet.scriptAt);
+    const firstPaint = typeof reload === 'string'
+      ? { value: warm, goal: '< 200', detail: `Open Inspector's handler (host clock) to the first rows of a 1 GiB segment painted (page clock), a second tab: the workbench handed the webview its content at ${warmHost?.content ?? '?'} ms, so ours is ${warmOurs} ms from our script; ${reload}; the first webview of a fresh browser profile: ${cold} ms (its service worker was ready only at ${coldHost?.worker ?? '?'} ms)` }
+      : { value: reload.value, goal: '< 200', detail: `Open Inspector's handler (host clock) to the first rows of a 1 GiB segment painted (page clock), first inspector of a reloaded window; the workbench's share: it handed the webview its content at ${reload.content ?? '?'} ms and our script ran at ${reload.script} ms, so ours is ${reload.ours} ms; a second tab: ${warm} ms (ours ${warmOurs} ms); the first webview of a fresh browser profile: ${cold} ms (its service worker was ready only at ${coldHost?.worker ?? '?'} ms)` };
 
     process.stdout.write(`${JSON.stringify({
-      'inspector.firstPaintMs': { value: reloaded, goal: '< 200', detail: `open command to first rows of a 1 GiB segment, first inspector of a reloaded window (the workbench handed the webview its content at ${reloadHost?.content ?? '?'} ms, our script ran at ${Number(reloadSet.scriptAt) - reloadT0} ms); a second tab: ${warm} ms; the first webview of a fresh browser profile: ${cold} ms (its service worker was ready only at ${coldHost?.worker ?? '?'} ms)` },
-      'inspector.jumpMs': { value: jumpTotal, goal: 'one frame after bytes', detail: `Go to Offset (Enter) to the next frame with the new rows, median of ${jumps.length}; bytes arrival to that frame: ${jumpAfterBytes} ms` },
+      'inspector.firstPaintMs': firstPaint,
+      'inspector.jumpMs': { value: jumpTotal, goal: '<= 50, and one frame after the bytes', detail: `Go to Offset: the Enter key's event time to the next frame showing the new rows (both page clock), median of ${jumps.length}; bytes arrival to that frame: ${jumpAfterBytes} ms` },
       'inspector.webviewHeapRatio': { value: heap0 > 0 ? Number((heap1 / heap0).toFixed(3)) : 'n/a', goal: '< 2', detail: `webview JS heap after 100 scroll positions across 1 GiB / at first paint (${heap0} -> ${heap1} bytes; ${domRows} row elements)` },
       'inspector.refreshCpu': { value: Number(live.toFixed(4)), goal: '< 0.05', detail: `extension host CPU share (1 = one core) with one inspector refreshing at 10 Hz (${windowBytes}-byte visible window, 64 KiB segment), an upper bound: the same host paused uses ${idle.toFixed(4)}, so the refresh's own share is about ${Math.max(0, live - idle).toFixed(4)}` },
     })}\n`);
@@ -193,6 +231,8 @@ async function main(): Promise<void> {
     const page = browser?.contexts()[0]?.pages()[0];
     if (page) {
       await page.screenshot({ path: path.join(root, '.test-artifacts', 'bench-inspector-failure.png') }).catch(() => {});
+      const logs = wb?.saveLogs(path.join(root, '.test-artifacts', 'bench-inspector-logs'));
+      if (logs) log(`workbench logs: ${logs}`);
       log(`page state: ${JSON.stringify(await dataset(page).catch(() => ({})))} cursor ${await frame(page).locator('#status-cursor').textContent().catch(() => '?')} goto ${await frame(page).locator('#goto-message').textContent().catch(() => '?')}`);
     }
     throw e;
@@ -209,7 +249,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch(async (e) => {
+main().catch((e: unknown) => {
   log(`failed: ${e instanceof Error ? e.stack : String(e)}`);
   process.exit(1);
 });

@@ -6,7 +6,7 @@
 //   node --import tsx scripts/bench/structure.ts
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { LIVE_CHECKSUM_BYTES } from '../../extension/src/inspector/session';
+import { LIVE_CHECKSUM_BUDGET, LIVE_CHECKSUM_BYTES } from '../../extension/src/inspector/schemaview';
 import { StructureTree } from '../../extension/src/shared/inspector/structure';
 import { compileSchema, decode } from '../../extension/src/shared/schema';
 import { BufferSource } from '../../extension/src/shared/source';
@@ -30,7 +30,7 @@ const mid = CAP / 2;
 
 function refresh(): number {
   const t0 = performance.now();
-  tree.setRoot(decode(schema, 'Ring', source, { maxChecksumBytes: LIVE_CHECKSUM_BYTES }).root);
+  tree.setRoot(decode(schema, 'Ring', source, { maxChecksumBytes: LIVE_CHECKSUM_BYTES, checksumBudgetBytes: LIVE_CHECKSUM_BUDGET }).root);
   const rows = tree.rows(13 + mid, 45);
   const { spans, rings } = tree.layout(64 + mid * 64, 45 * 16);
   const s = tree.summary();

@@ -20,7 +20,7 @@ async function main() {
   const id = ipc.createShm({ key: 0, size: 4096 });
   const load = spawn(exe, ['load', String(id)], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
-    for await (const line of createInterface({ input: load.stdout! })) if (line === 'ready') break;
+    for await (const line of createInterface({ input: load.stdout })) if (line === 'ready') break;
     // The 50 blockers reach the kernel on their own time: wait until the scan sees all of them.
     for (let i = 0; ; i++) {
       const r = await ipc.scanWaits();

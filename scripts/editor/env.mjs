@@ -93,7 +93,7 @@ function withLock(dir, fn) {
         rmSync(lock, { recursive: true, force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for the lock ${lock} (pid ${pid})`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for the lock ${lock} (pid ${pid})`, { cause: e });
       if (!announced) { log(`waiting for another install (pid ${pid || '?'})`); announced = true; }
       // A synchronous wait of 250 ms: no event tells us when another process releases the lock.
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);

@@ -15,7 +15,8 @@ import * as ipc from '../../extension/src/ipc';
 import { processViews, scanWaits, WaitHistory, type Wait } from '../../extension/src/ipc';
 import { addressToOffset, parseProcessAddress } from '../../extension/src/shared/address';
 import { InspectorSession, type SessionHost } from '../../extension/src/inspector/session';
-import type { ToWebview } from '../../extension/src/shared/protocol';
+import type { Envelope } from '../../extension/src/shared/channel';
+import type { TreeResult } from '../../extension/src/shared/protocol';
 import { compileSchema } from '../../extension/src/shared/schema';
 import { cli, cliAsync, Created, ensureBuilt, freshKey, ROOT, until } from '../helpers/ipc';
 
@@ -47,7 +48,7 @@ before(() => {
 
 after(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? once(c, 'exit') : undefined)));
+  await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? once(c, 'exit') : Promise.resolve())));
   made.removeAll();
   rmSync(tmp, { recursive: true, force: true });
 });
@@ -56,7 +57,7 @@ after(async () => {
 async function start(...args: string[]): Promise<{ child: ChildProcess; pid: number; tid: number; said: string[] }> {
   const child = spawn(exe, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   const said: string[] = [];
   for await (const line of lines) {
     const m = /^ready (\d+) (\d+)$/.exec(line);
@@ -296,7 +297,7 @@ describe('shmscope waits', () => {
       // The CLI's --watch prints one JSON document per scan with the same since, until Ctrl+C.
       const watch = cliAsync(['waits', '--watch', '--json', '--interval', '100']);
       const docs: { waits: Wait[] }[] = [];
-      for await (const line of createInterface({ input: watch.stdout! })) {
+      for await (const line of createInterface({ input: watch.stdout })) {
         docs.push(JSON.parse(line));
         if (docs.length === 2) watch.kill('SIGINT');
       }
@@ -327,28 +328,28 @@ describe('shmscope waits', () => {
       assert.deepEqual(parseProcessAddress(`pid ${writer.pid}: 0x${(base + 0x118n).toString(16)}`), { pid: writer.pid, address: base + 0x118n });
 
       // The inspector's structure view flags the field too, and its Go to Offset takes the address.
-      const posted: ToWebview[] = [];
-      const host: SessionHost = { post: (m) => posted.push(m), writeClipboard: async () => {}, action: async () => {}, log: () => {} };
+      const posted: Envelope[] = [];
+      const host: SessionHost = { post: (m) => posted.push(m), writeClipboard: () => Promise.resolve(), action: () => Promise.resolve(), log: () => {} };
       const handle = ipc.openShm({ kind: 'shm', id: shmId });
       const session = new InspectorSession(handle, { target: `shm:${shmId}`, title: 'locks', bytesPerRow: 16, refreshMs: 100 }, host);
       try {
         session.bind({ schema: compileSchema(readFileSync(schemaFile, 'utf8'), 'locks.shms'), label: 'locks.shms · W', how: 'test' });
-        await session.handle({ type: 'ready' });
+        await session.handle({ t: 'note', method: 'ready', params: {} });
         let id = 10;
-        const ask = async (m: Record<string, unknown>) => {
+        const ask = async (method: string, params: Record<string, unknown>) => {
           const requestId = id++;
-          await session.handle({ ...m, requestId });
-          return posted.find((x) => 'requestId' in x && x.requestId === requestId)!;
+          await session.handle({ t: 'req', id: requestId, method, params });
+          return posted.find((x) => (x.t === 'res' || x.t === 'err') && x.id === requestId)!;
         };
-        await ask({ type: 'tree', first: 0, count: 50, toggle: { id: '0', expand: true } });
+        await ask('tree', { first: 0, count: 50, toggle: { id: '0', expand: true } });
         await until('the structure view flags self_ptr', async () => {
-          const t = await ask({ type: 'tree', first: 0, count: 50 });
-          return t.type === 'treeReply' && t.rows.some((r) => r.path === 'locks.self_ptr' && r.value.endsWith(`(${note})`));
+          const t = await ask('tree', { first: 0, count: 50 });
+          return t.t === 'res' && (t.result as TreeResult).rows.some((r) => r.path === 'locks.self_ptr' && r.value.endsWith(`(${note})`));
         });
-        const r = await ask({ type: 'resolve', text: `pid ${writer.pid}: 0x${(base + 0x118n).toString(16)}` });
-        assert.deepEqual(r.type === 'resolveReply' && [r.offset, r.path], [0x118, 'locks.self_ptr']);
-        const bad = await ask({ type: 'resolve', text: `pid ${writer.pid}: 0x${(base + 0x2000n).toString(16)}` });
-        assert.match(bad.type === 'error' ? bad.message : '', /outside pid \d+'s mapping of this object/);
+        const r = await ask('resolve', { text: `pid ${writer.pid}: 0x${(base + 0x118n).toString(16)}` });
+        assert.deepEqual(r.t === 'res' && [(r.result as { offset: number }).offset, (r.result as { path: string }).path], [0x118, 'locks.self_ptr']);
+        const bad = await ask('resolve', { text: `pid ${writer.pid}: 0x${(base + 0x2000n).toString(16)}` });
+        assert.match(bad.t === 'err' ? bad.message : '', /outside pid \d+'s mapping of this object/);
       } finally {
         session.dispose();
         handle.close();

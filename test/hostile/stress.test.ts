@@ -10,7 +10,7 @@ import { setImmediate as tick } from 'node:timers/promises';
 import { after, it } from 'node:test';
 import * as ipc from '../../extension/src/ipc';
 import { InspectorSession, type SessionHost } from '../../extension/src/inspector/session';
-import type { ToWebview } from '../../extension/src/shared/protocol';
+import type { Envelope } from '../../extension/src/shared/channel';
 import { Created } from '../helpers/ipc';
 import { untilWithin } from '../helpers/wait';
 
@@ -75,15 +75,15 @@ it('200 random faults against objects in use by the explorer, an inspector and w
   });
 
   // An inspector on the POSIX object: reads of its first bytes and status polls.
-  const posted: ToWebview[] = [];
-  const host: SessionHost = { post: (m) => posted.push(m), writeClipboard: async () => {}, action: async () => {}, log: () => {} };
+  const posted: Envelope[] = [];
+  const host: SessionHost = { post: (m) => posted.push(m), writeClipboard: () => Promise.resolve(), action: () => Promise.resolve(), log: () => {} };
   const session = new InspectorSession(ipc.openShm({ kind: 'posix-shm', name: shmName }), { target: `posix:${shmName}`, title: shmName, bytesPerRow: 16, refreshMs: 100 }, host);
   made.hold({ close: () => session.dispose() });
-  await session.handle({ type: 'ready' });
+  await session.handle({ t: 'note', method: 'ready', params: {} });
   let requestId = 0;
   const inspector = paced('inspector', async () => {
     try {
-      await session.handle({ type: 'read', requestId: ++requestId, offset: rand(65536), length: 4096 });
+      await session.handle({ t: 'req', id: ++requestId, method: 'read', params: { offset: rand(65536), length: 4096 } });
       session.pollStatus();
     } catch (error) {
       errors.push({ who: 'inspector', error });
@@ -148,15 +148,15 @@ it('200 random faults against objects in use by the explorer, an inspector and w
 
   // Every error is an IpcError naming its object; the inspector's error replies name it too.
   for (const { who, error } of errors) {
-    assert.ok(error instanceof ipc.IpcError, `${who}: not an IpcError (seed ${seed}): ${(error as Error)?.stack ?? error}`);
+    assert.ok(error instanceof ipc.IpcError, `${who}: not an IpcError (seed ${seed}): ${(error as Error)?.stack ?? String(error)}`);
     const name = who === 'psemWait' ? semName : who === 'semWait' ? `semaphore set ${set.id}` : who === 'inspector' ? shmName : '';
     assert.ok(error.message.includes(name), `${who}: "${error.message}" does not name ${name} (seed ${seed})`);
   }
-  const replies = posted.filter((m) => m.type === 'error');
-  for (const r of replies) assert.ok(r.type === 'error' && r.message.includes(shmName), `inspector reply "${r.type === 'error' ? r.message : ''}" does not name ${shmName}`);
+  const replies = posted.filter((m) => m.t === 'err');
+  for (const r of replies) assert.ok(r.t === 'err' && r.message.includes(shmName), `inspector reply "${r.t === 'err' ? r.message : ''}" does not name ${shmName}`);
   // The faults did reach the users: some waits and some reads failed.
   assert.ok(errors.some((e) => e.who === 'psemWait'), `no wait saw a fault (seed ${seed})`);
-  const statuses = posted.filter((m) => m.type === 'status');
+  const statuses = posted.flatMap((m) => (m.t === 'note' && m.method === 'status' ? [m.params as { problem?: string }] : []));
   assert.ok(statuses.length > 0, `the inspector saw no size change or removal (seed ${seed})`);
-  for (const m of statuses) assert.ok(m.type === 'status' && m.problem?.includes(shmName), `status "${m.type === 'status' ? m.problem : ''}" does not name ${shmName}`);
+  for (const m of statuses) assert.ok(m.problem?.includes(shmName), `status "${m.problem ?? ''}" does not name ${shmName}`);
 });

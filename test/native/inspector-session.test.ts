@@ -1,5 +1,5 @@
 // The inspector's host logic against real segments: reads clamped and answered, malformed page
-// messages dropped, read-only refusal, writes with undo/redo reaching the segment, Find with
+// requests answered with an error (garbage without an id dropped), read-only refusal, writes with undo/redo reaching the segment, Find with
 // progress and cancel, Copy As, and the removal/size-change status the page turns into a banner.
 import assert from 'node:assert/strict';
 import { readFileSync, truncateSync } from 'node:fs';
@@ -11,7 +11,7 @@ import path from 'node:path';
 import { InspectorSession, type SessionHost } from '../../extension/src/inspector/session';
 import { SnapshotFileSource, writeSnapshotFile } from '../../extension/src/inspector/files';
 import { diffRanges, SnapshotError } from '../../extension/src/shared/inspector/snapshot';
-import type { ToWebview } from '../../extension/src/shared/protocol';
+import type { Envelope } from '../../extension/src/shared/channel';
 import { Created } from '../helpers/ipc';
 import { ringBytes } from '../helpers/schema-ring';
 import { compileSchema } from '../../extension/src/shared/schema';
@@ -19,23 +19,48 @@ import { compileSchema } from '../../extension/src/shared/schema';
 const made = new Created();
 after(() => made.removeAll());
 
-/** A session over a real object, recording what it posts. */
+/** What the page sees, written flat as the tests state it: `{type, requestId?, ...fields}`. */
+type Flat = { type: string; requestId?: number; [k: string]: any };
+
+/** The reply type each request's result is stated as. */
+const REPLY: Record<string, string> = { read: 'readReply', tree: 'treeReply', resolve: 'resolveReply', locate: 'resolveReply', find: 'findReply' };
+
+/** A session over a real object, recording what it posts (as flat messages). */
 function open(target: ipc.Target, readWrite = false) {
-  const posted: ToWebview[] = [];
+  const envelopes: Envelope[] = [];
+  const posted: Flat[] = [];
   const logs: string[] = [];
   const clipboard: string[] = [];
   const actions: string[] = [];
+  const methods = new Map<number, string>();
   const host: SessionHost = {
-    post: (m) => posted.push(m),
-    writeClipboard: async (t) => { clipboard.push(t); },
-    action: async (a) => { actions.push(a); },
+    post: (m) => {
+      envelopes.push(m);
+      if (m.t === 'note') posted.push({ type: m.method, ...(m.params as object) });
+      else if (m.t === 'res') {
+        const method = methods.get(m.id) ?? '';
+        posted.push(m.result === undefined ? { type: 'ack', requestId: m.id } : { type: REPLY[method] ?? `${method}Reply`, requestId: m.id, ...(m.result as object) });
+      } else if (m.t === 'err') posted.push({ type: 'error', requestId: m.id, code: m.code, message: m.message });
+      else if (m.t === 'progress') posted.push({ type: 'findProgress', requestId: m.id, done: m.done, total: m.total });
+    },
+    writeClipboard: (t) => { clipboard.push(t); return Promise.resolve(); },
+    action: (a) => { actions.push(a); return Promise.resolve(); },
     log: (l) => logs.push(l),
   };
   const handle = ipc.openShm(target, { readWrite });
   const session = new InspectorSession(handle, { target: ipc.formatTarget(target), title: ipc.describeTarget(target), bytesPerRow: 16, refreshMs: 100 }, host);
   made.hold({ close: () => session.dispose() });
-  const reply = (id: number) => posted.find((m) => 'requestId' in m && m.requestId === id && m.type !== 'findProgress');
-  return { session, posted, logs, clipboard, actions, reply };
+  const reply = (id: number) => posted.find((m) => m.requestId === id && m.type !== 'findProgress');
+  /** Sends a flat page message as the channel's envelope (anything else as it is). */
+  const send = (raw: unknown) => {
+    if (typeof raw !== 'object' || raw === null || typeof (raw as Flat).type !== 'string') return session.handle(raw);
+    const { type, requestId, ...params } = raw as Flat;
+    if (type === 'ready' || type === 'state') return session.handle({ t: 'note', method: type, params });
+    if (type === 'cancel') return session.handle({ t: 'cancel', id: requestId });
+    if (typeof requestId === 'number') methods.set(requestId, type);
+    return session.handle({ t: 'req', id: requestId, method: type, params });
+  };
+  return { session, posted, envelopes, logs, clipboard, actions, reply, send };
 }
 
 function pattern(size: number): Uint8Array {
@@ -48,35 +73,36 @@ describe('inspector session', () => {
     const w = made.hold(ipc.openShm(t, { readWrite: true }));
     w.write(0, pattern(10_000));
     const s = open(t);
-    await s.session.handle({ type: 'ready' });
+    await s.send({ type: 'ready' });
     assert.deepEqual(s.posted[0], { type: 'init', target: `shm:${t.id}`, title: `segment ${t.id}`, size: 10_000, readOnly: true, bytesPerRow: 16, refreshMs: 100 });
-    await s.session.handle({ type: 'read', requestId: 1, offset: 9_990, length: 4096 });
+    await s.send({ type: 'read', requestId: 1, offset: 9_990, length: 4096 });
     const r = s.reply(1);
     assert.ok(r && r.type === 'readReply');
     assert.equal(r.offset, 9_990);
     assert.deepEqual([...r.bytes], [...pattern(10_000).subarray(9_990)]);
     assert.equal(r.bytes.constructor, Uint8Array, 'a plain Uint8Array (a Buffer would cross the webview bridge as JSON)');
     assert.equal(r.bytes.buffer.byteLength, r.bytes.length, 'owning exactly its bytes');
-    await s.session.handle({ type: 'read', requestId: 2, offset: 50_000, length: 16 });
+    await s.send({ type: 'read', requestId: 2, offset: 50_000, length: 16 });
     const r2 = s.reply(2);
     assert.ok(r2 && r2.type === 'readReply' && r2.bytes.length === 0 && r2.size === 10_000);
   });
 
-  it('drops and logs malformed messages without replying', async () => {
+  it('answers malformed requests whose id is known with an error, and drops and logs the rest', async () => {
     const s = open(made.shm(4096));
     for (const raw of [null, { type: 'read', requestId: 1, offset: -1, length: 1 }, { type: 'read', requestId: 2, offset: 0, length: 1e9 }, { type: 'write', requestId: 3, offset: 0, bytes: [1] }, 'x']) {
-      await s.session.handle(raw);
+      await s.send(raw);
     }
-    assert.equal(s.posted.length, 0);
+    assert.deepEqual(s.posted.map((m) => [m.type, m.requestId, m.code]), [['error', 1, 'EINVAL'], ['error', 2, 'EINVAL'], ['error', 3, 'EINVAL']], 'a read that cannot be served still ends, so the page never waits for it');
     assert.equal(s.session.stats.dropped, 5);
     assert.equal(s.logs.length, 5);
-    assert.match(s.logs[2]!, /dropped a malformed message/);
+    assert.match(s.logs[0]!, /dropped a malformed message/);
+    assert.match(s.logs[2]!, /refused a malformed read request/);
   });
 
   it('refuses writes on a read-only tab and leaves the segment unchanged', async () => {
     const t = made.shm(4096);
     const s = open(t);
-    await s.session.handle({ type: 'write', requestId: 7, offset: 10, bytes: new Uint8Array([0xff]) });
+    await s.send({ type: 'write', requestId: 7, offset: 10, bytes: new Uint8Array([0xff]) });
     const r = s.reply(7);
     assert.ok(r && r.type === 'error');
     assert.equal(r.code, 'EROFS');
@@ -88,20 +114,20 @@ describe('inspector session', () => {
     const t = made.shm(4096);
     const check = made.hold(ipc.openShm(t));
     const s = open(t, true);
-    await s.session.handle({ type: 'write', requestId: 1, offset: 100, bytes: new Uint8Array([0xab, 0xcd]) });
+    await s.send({ type: 'write', requestId: 1, offset: 100, bytes: new Uint8Array([0xab, 0xcd]) });
     assert.deepEqual(s.reply(1), { type: 'ack', requestId: 1 });
     assert.deepEqual([...check.read(100, 2)], [0xab, 0xcd]);
-    await s.session.handle({ type: 'write', requestId: 2, offset: 100, bytes: new Uint8Array([0x11]) });
-    await s.session.handle({ type: 'action', requestId: 3, action: 'undo' });
+    await s.send({ type: 'write', requestId: 2, offset: 100, bytes: new Uint8Array([0x11]) });
+    await s.send({ type: 'action', requestId: 3, action: 'undo' });
     assert.deepEqual([...check.read(100, 2)], [0xab, 0xcd]);
-    await s.session.handle({ type: 'action', requestId: 4, action: 'undo' });
+    await s.send({ type: 'action', requestId: 4, action: 'undo' });
     assert.deepEqual([...check.read(100, 2)], [0, 0]);
     assert.ok(s.posted.some((m) => m.type === 'invalidate'));
-    await s.session.handle({ type: 'action', requestId: 5, action: 'undo' });
+    await s.send({ type: 'action', requestId: 5, action: 'undo' });
     assert.equal(s.reply(5)?.type, 'error', 'nothing left to undo');
-    await s.session.handle({ type: 'action', requestId: 6, action: 'redo' });
+    await s.send({ type: 'action', requestId: 6, action: 'redo' });
     assert.deepEqual([...check.read(100, 2)], [0xab, 0xcd]);
-    await s.session.handle({ type: 'write', requestId: 8, offset: 4095, bytes: new Uint8Array([1, 2]) });
+    await s.send({ type: 'write', requestId: 8, offset: 4095, bytes: new Uint8Array([1, 2]) });
     assert.equal(s.reply(8)?.type === 'error' && s.reply(8)?.type, 'error', 'a write past the end is refused');
   });
 
@@ -112,14 +138,14 @@ describe('inspector session', () => {
     w.write(size - 100, new TextEncoder().encode('needle'));
     w.write(3 << 20, new Uint8Array([0x78, 0x56, 0x34, 0x12]));
     const s = open(t);
-    await s.session.handle({ type: 'find', requestId: 1, query: { kind: 'text', text: 'needle' }, from: 0, backward: false });
+    await s.send({ type: 'find', requestId: 1, query: { kind: 'text', text: 'needle' }, from: 0, backward: false });
     assert.deepEqual(s.reply(1), { type: 'findReply', requestId: 1, offset: size - 100, length: 6 });
-    await s.session.handle({ type: 'find', requestId: 2, query: { kind: 'number', text: '0x12345678', width: 4, endian: 'le' }, from: 0, backward: false });
+    await s.send({ type: 'find', requestId: 2, query: { kind: 'number', text: '0x12345678', width: 4, endian: 'le' }, from: 0, backward: false });
     assert.deepEqual(s.reply(2), { type: 'findReply', requestId: 2, offset: 3 << 20, length: 4 });
-    await s.session.handle({ type: 'find', requestId: 3, query: { kind: 'hex', text: 'zz' }, from: 0, backward: false });
+    await s.send({ type: 'find', requestId: 3, query: { kind: 'hex', text: 'zz' }, from: 0, backward: false });
     assert.equal(s.reply(3)?.type, 'error');
-    const running = s.session.handle({ type: 'find', requestId: 4, query: { kind: 'hex', text: 'ee ee ee' }, from: 0, backward: false });
-    await s.session.handle({ type: 'cancel', requestId: 4 });
+    const running = s.send({ type: 'find', requestId: 4, query: { kind: 'hex', text: 'ee ee ee' }, from: 0, backward: false });
+    await s.send({ type: 'cancel', requestId: 4 });
     await running;
     const r4 = s.reply(4);
     assert.ok(r4 && r4.type === 'error' && r4.code === 'ECANCELED', JSON.stringify(r4));
@@ -129,8 +155,8 @@ describe('inspector session', () => {
     const t = made.shm(4096);
     made.hold(ipc.openShm(t, { readWrite: true })).write(0, new Uint8Array([0xde, 0xad, 0xbe, 0xef]));
     const s = open(t);
-    await s.session.handle({ type: 'copy', requestId: 1, offset: 0, length: 4, format: 'hex' });
-    await s.session.handle({ type: 'copy', requestId: 2, offset: 0, length: 4, format: 'base64' });
+    await s.send({ type: 'copy', requestId: 1, offset: 0, length: 4, format: 'hex' });
+    await s.send({ type: 'copy', requestId: 2, offset: 0, length: 4, format: 'base64' });
     assert.deepEqual(s.clipboard, ['de ad be ef', '3q2+7w==']);
     assert.deepEqual(s.reply(2), { type: 'ack', requestId: 2 });
   });
@@ -138,9 +164,9 @@ describe('inspector session', () => {
   it('reports removal with a banner sentence and keeps answering', async () => {
     const t = made.shm(4096);
     const s = open(t);
-    await s.session.handle({ type: 'ready' });
+    await s.send({ type: 'ready' });
     ipc.remove(t);
-    await s.session.handle({ type: 'read', requestId: 1, offset: 0, length: 16 });
+    await s.send({ type: 'read', requestId: 1, offset: 0, length: 16 });
     const st = s.posted.find((m) => m.type === 'status');
     assert.ok(st && st.type === 'status' && st.removed, JSON.stringify(s.posted));
     assert.match(st.problem ?? '', /was removed/);
@@ -150,9 +176,9 @@ describe('inspector session', () => {
   it('reports a POSIX object that shrank, and reads stay inside the new size', async () => {
     const t = made.posixShm(8192);
     const s = open(t);
-    await s.session.handle({ type: 'ready' });
+    await s.send({ type: 'ready' });
     truncateSync(`/dev/shm${t.name}`, 1000);
-    await s.session.handle({ type: 'read', requestId: 1, offset: 0, length: 8192 });
+    await s.send({ type: 'read', requestId: 1, offset: 0, length: 8192 });
     const st = s.posted.find((m) => m.type === 'status');
     assert.ok(st && st.type === 'status' && st.size === 1000 && !st.removed);
     const r = s.reply(1);
@@ -201,14 +227,14 @@ describe('structure view of a live segment through a bound schema', () => {
     return t;
   };
   const ask = async (s: ReturnType<typeof open>, m: Record<string, unknown>) => {
-    await s.session.handle(m);
+    await s.send(m);
     return s.reply(m.requestId as number)!;
   };
 
   it('sends fields and rings with the bytes, rows of the tree, and resolves names', async () => {
     const s = open(ringSegment());
     s.session.bind(binding);
-    await s.session.handle({ type: 'ready' });
+    await s.send({ type: 'ready' });
     assert.deepEqual(s.posted.find((m) => m.type === 'schema'), { type: 'schema', label: 'ring.shms · Ring', how: 'test' });
     const read = await ask(s, { type: 'read', requestId: 1, offset: 0, length: 64 + 8 * 64 });
     assert.equal(read.type, 'readReply');
@@ -229,9 +255,9 @@ describe('structure view of a live segment through a bound schema', () => {
     assert.match(miss.type === 'error' ? miss.message : '', /no field "nope" in ring\.shms · Ring \(it has hdr, slots\)/);
     const at = await ask(s, { type: 'locate', requestId: 5, offset: 17 });
     assert.equal(at.type === 'resolveReply' && at.path, 'hdr.head');
-    // A malformed tree request is dropped, not answered.
-    await s.session.handle({ type: 'tree', requestId: 6, first: 0, count: 5, toggle: { id: '../0', expand: true } });
-    assert.equal(s.reply(6), undefined);
+    // A malformed tree request is refused with an error reply (the page's tree then stops waiting).
+    await s.send({ type: 'tree', requestId: 6, first: 0, count: 5, toggle: { id: '../0', expand: true } });
+    assert.equal(s.reply(6)?.code, 'EINVAL');
   });
 
   it('refuses field edits in a read-only tab', async () => {

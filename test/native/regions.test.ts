@@ -69,7 +69,7 @@ describe('memfd objects', () => {
     assert.match(r.fdHolders.find((h) => h.pid === recvReady.pid)!.command, /regions recv/);
   });
 
-  it('prints it in list --json with the documented fields', async () => {
+  it('prints it in list --json with the documented fields', () => {
     const r = cli(['list', '--kind', 'memfd', '--json']);
     assert.equal(r.status, 0, r.stderr);
     const j = JSON.parse(r.stdout) as { memfd: Record<string, unknown>[] };
@@ -93,7 +93,7 @@ describe('memfd objects', () => {
     const schema = compileSchema(`struct H { char magic[8]; uint32_t n; };\nsegment S for memfd "${name}" { H h @ 0; };`);
     const id = ipc.schemaIdentity({ kind: 'memfd', id: ready.ino! }, h);
     assert.deepEqual(id, { kind: 'memfd', value: name });
-    const seg = segmentFor(schema, id!);
+    const seg = segmentFor(schema, id);
     assert.ok(seg, 'segment … for memfd "NAME" binds it');
     const json = decodeJson(schema, seg, h).json as { h: { magic: string; n: number } };
     assert.deepEqual(json.h, { magic: 'SHMSCOPE', n: 42 });

@@ -96,7 +96,7 @@ describe('System V semaphores', () => {
     await Promise.all(waits);
   });
 
-  it('refuses bad arguments with typed errors', () => {
+  it('refuses bad arguments with typed errors', async () => {
     const t = made.sem(1, [0]);
     assert.throws(() => ipc.semSetValue(t.id, 0, 40000), (e: unknown) => code(e) === 'EINVAL');
     ipc.semSetValue(t.id, 0, 32767);
@@ -106,7 +106,7 @@ describe('System V semaphores', () => {
     );
     assert.throws(() => ipc.semPost(t.id, 5), (e: unknown) => ['EFBIG', 'EINVAL'].includes(code(e)));
     assert.throws(() => ipc.semGet(0x7ffffff0), (e: unknown) => code(e) === 'EINVAL');
-    assert.rejects(ipc.semWait(t.id, 0, { timeoutMs: -1 }), (e: unknown) => code(e) === 'EINVAL');
+    await assert.rejects(ipc.semWait(t.id, 0, { timeoutMs: -1 }), (e: unknown) => code(e) === 'EINVAL');
   });
 
   it('lists sets with values and waiters', async () => {

@@ -232,7 +232,7 @@ describe('kernel limits', () => {
     made.shm(4096);
     const now = (await ipc.limits()).find((l) => l.name === 'shmmni')!;
     assert.equal(now.used, before.used! + 1);
-    assert.ok(Number(now.value) >= now.used!);
+    assert.ok(Number(now.value) >= now.used);
     const names = (await ipc.limits()).map((l) => l.name);
     for (const n of ['shmmax', 'shmall', 'semmni', 'semmns', 'msgmni', '/dev/shm']) assert.ok(names.includes(n), n);
   });

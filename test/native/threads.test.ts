@@ -32,7 +32,7 @@ describe('thread scanner', () => {
     assert.equal(spawnSync('cc', ['-O2', '-pthread', '-o', exe, src]).status, 0);
     const child = spawn(exe, [], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
-      for await (const line of createInterface({ input: child.stdout! })) if (line === 'ready') break;
+      for await (const line of createInterface({ input: child.stdout })) if (line === 'ready') break;
       let sawChurner = 0;
       for (let i = 0; i < 30; i++) {
         const r = await binding().scanThreads(2000);

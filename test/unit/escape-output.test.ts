@@ -18,7 +18,7 @@ describe('escapeControl', () => {
   });
   it('never lets a control character through, for any string', () => {
     fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 60 }), (s) => {
-      // eslint-disable-next-line no-control-regex
+       
       assert.doesNotMatch(escapeControl(s), /[\x00-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069]/);
     }));
   });
@@ -56,13 +56,13 @@ describe('explorer text', () => {
     const r: PosixShmRecord = {
       kind: 'posix-shm', name: '/evil\x1b[31m\nrow', id: 1, key: 0, uid: 0, user: 'ro\x07ot', gid: 0, mode: 0o600, mtime: null,
       size: 1, attachedBy: [{ pid: 1, command: 'sh -c \x1b]0;title\x07' }],
-    } as PosixShmRecord;
+    };
     for (const text of [objectLabel(r), objectDescription(r)]) {
-      // eslint-disable-next-line no-control-regex
+       
       assert.doesNotMatch(text, /[\x00-\x1f]/);
     }
     // The tooltip is a Markdown table: its own newlines only, as many as for a plain name.
-    // eslint-disable-next-line no-control-regex
+     
     assert.doesNotMatch(objectTooltip(r), /[\x00-\x09\x0b-\x1f]/);
     const plain = { ...r, name: '/plain', user: 'root', attachedBy: [{ pid: 1, command: 'sh' }] };
     assert.equal(objectTooltip(r).split('\n').length, objectTooltip(plain).split('\n').length);

@@ -5,8 +5,9 @@ import { test } from 'node:test';
 import { readConfig, SETTINGS } from '../../extension/src/config';
 import { parseSize } from '../../extension/src/commands/parse';
 import {
-  contextValue, formatSize, GROUPS, matches, objectDescription, objectIcon, objectLabel, objectTooltip, targetOf,
+  contextValue, formatSize, GROUPS, matches, objectDescription, objectIcon, objectLabel, objectTooltip,
 } from '../../extension/src/explorer/model';
+import { targetOf } from '../../extension/src/ipc/target';
 import type { MsgRecord, PosixSemRecord, SemRecord, ShmRecord } from '../../extension/src/ipc/types';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));

@@ -31,7 +31,7 @@ describe('inspector page HTML', () => {
 
 describe('inspector contributions', () => {
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
-  const source = readFileSync(path.join(ROOT, 'extension/src/inspector/index.ts'), 'utf8');
+  const source = readFileSync(path.join(ROOT, 'extension/src/inspector/commands.ts'), 'utf8');
   const registered = [...source.matchAll(/command\('(shmscope\.[\w.]+)'/g)].map((m) => m[1]!);
   it('contributes every registered command, in the Shared Memory category with a codicon', () => {
     assert.ok(registered.length >= 10);

@@ -1,9 +1,38 @@
-// The host's validator of webview messages: every valid message passes unchanged, anything else
-// (wrong types, ranges, extra fields, unsafe integers, oversized reads) is refused.
+// The host's validators of what the page sends (each request type's parser in protocol.ts, and
+// the channel's envelope): every valid message passes unchanged, anything else (wrong types,
+// ranges, extra fields, unsafe integers, oversized reads) is refused.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { MAX_QUERY, MAX_READ, MAX_TEXT, MAX_TREE_ROWS, MAX_WRITE, parseFromWebview, type FromWebview } from '../../extension/src/shared/protocol';
+import { parseEnvelope } from '../../extension/src/shared/channel';
+import { MAX_QUERY, MAX_READ, MAX_TEXT, MAX_TREE_ROWS, MAX_WRITE, PageNotes, PageRequests } from '../../extension/src/shared/protocol';
+
+/** A page message written flat, as `{type, requestId?, ...params}`. */
+type FromWebview = { type: string; requestId?: number } & Record<string, unknown>;
+
+/**
+ * The flat message, if the host's parsers accept it: requests through their type's parser,
+ * `ready` and `state` through the notification parsers, `cancel` through the envelope's.
+ */
+function parseFromWebview(raw: unknown): FromWebview | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+  const { type, requestId, ...params } = raw as Record<string, unknown>;
+  if (typeof type !== 'string') return undefined;
+  if (type === 'cancel') {
+    const e = parseEnvelope({ t: 'cancel', id: requestId, ...params });
+    return e && e.t === 'cancel' ? { type, requestId: e.id } : undefined;
+  }
+  if (type === 'ready' || type === 'state') {
+    if (requestId !== undefined) return undefined;
+    const p = PageNotes[type].parse(params);
+    return p === undefined ? undefined : { type, ...p };
+  }
+  const rt = (PageRequests as Record<string, { parse(v: unknown): object | undefined }>)[type];
+  if (!rt || !Object.hasOwn(PageRequests, type)) return undefined;
+  const e = parseEnvelope({ t: 'req', id: requestId, method: type, params });
+  const p = e && rt.parse(params);
+  return p === undefined ? undefined : { type, requestId: requestId as number, ...p };
+}
 
 const valid: FromWebview[] = [
   { type: 'ready' },
@@ -28,7 +57,7 @@ const valid: FromWebview[] = [
   { type: 'copyText', requestId: 17, text: 'hdr.head = 10' },
 ];
 
-describe('parseFromWebview', () => {
+describe('the host\'s parsers of page messages', () => {
   it('refuses structure requests out of bounds: row ids that are not index paths, oversized pages and texts', () => {
     const tree = (toggle: unknown, count = 10) => parseFromWebview({ type: 'tree', requestId: 1, first: 0, count, toggle });
     for (const id of ['', '/0', '0/', '../0', '0//1', '-1', '0/x', '1e3', ' 0', `0${'/1'.repeat(64)}`, 7, null]) assert.equal(tree({ id, expand: true }), undefined, String(id));
@@ -105,7 +134,8 @@ describe('parseFromWebview', () => {
       fc.property(fc.record({ type: fc.constant('read'), requestId: fc.anything(), offset: fc.anything(), length: fc.anything() }), (raw) => {
         const m = parseFromWebview(raw);
         if (m === undefined || m.type !== 'read') return m === undefined;
-        return Number.isSafeInteger(m.offset) && m.offset >= 0 && m.length >= 0 && m.length <= MAX_READ && Number.isSafeInteger(m.requestId);
+        const { offset, length } = m as unknown as { offset: number; length: number };
+        return Number.isSafeInteger(offset) && offset >= 0 && length >= 0 && length <= MAX_READ && Number.isSafeInteger(m.requestId);
       }),
       { numRuns: 2000 },
     );

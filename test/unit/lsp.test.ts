@@ -157,7 +157,7 @@ describe('shmscope check and the server agree', () => {
       const fromCli = (JSON.parse(r.stdout) as { message: string; line: number; column: number }[]).map((d) => `${d.line}:${d.column} ${d.message}`);
       await initialize(s);
       await s.conn.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri: 'file:///tmp/bad.shms', languageId: 'shms', version: 1, text: bad } });
-      const fromServer = (await diagnosticsFor(s, 1)).diagnostics.map((d) => `${d.range.start.line + 1}:${d.range.start.character + 1} ${d.message}`);
+      const fromServer = (await diagnosticsFor(s, 1)).diagnostics.map((d) => `${d.range.start.line + 1}:${d.range.start.character + 1} ${typeof d.message === 'string' ? d.message : d.message.value}`);
       assert.ok(fromCli.length >= 3, fromCli.join('\n'));
       assert.deepEqual([...fromServer].sort(), [...fromCli].sort());
     } finally {

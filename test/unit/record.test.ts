@@ -11,7 +11,9 @@ import {
   changedRanges, decodeRecordingHeader, encodeRecordingHeader, fieldValue, findSeqlock, FrameDecoder, MemoryAccess, nextChange, nextFailure, parsePath, parsePosition, parseRange, parseWatchList,
   Recorder, Recording, RecordingError, runRecording, sampleSeries, timelineLabel, type RecordingHeader,
 } from '../../extension/src/shared/record';
-import { parseFromPlot, parseFromWebview } from '../../extension/src/shared/protocol';
+import { PageNotes, parseFromPlot } from '../../extension/src/shared/protocol';
+
+const parseTimelineOp = (v: unknown) => PageNotes.timelineOp.parse(v);
 import { compileSchema } from '../../extension/src/shared/schema';
 
 const ringSchema = compileSchema(readFileSync(path.join(__dirname, '..', 'fixtures', 'schema', 'ring.shms'), 'utf8'), 'ring.shms');
@@ -327,11 +329,11 @@ describe('replay through the schema', () => {
 
 describe('timeline and watch plot messages', () => {
   it('accepts exactly the timeline bar\'s requests', () => {
-    assert.deepEqual(parseFromWebview({ type: 'timelineOp', op: 'seek', frame: 12 }), { type: 'timelineOp', op: 'seek', frame: 12 });
-    assert.deepEqual(parseFromWebview({ type: 'timelineOp', op: 'step', delta: -1 }), { type: 'timelineOp', op: 'step', delta: -1 });
-    assert.deepEqual(parseFromWebview({ type: 'timelineOp', op: 'nextFailure' }), { type: 'timelineOp', op: 'nextFailure' });
-    for (const bad of [{ type: 'timelineOp', op: 'seek' }, { type: 'timelineOp', op: 'seek', frame: -1 }, { type: 'timelineOp', op: 'step', delta: 5 }, { type: 'timelineOp', op: 'play', frame: 1 }, { type: 'timelineOp', op: 'rewind' }, { type: 'timelineOp', op: 'pause', x: 1 }]) {
-      assert.equal(parseFromWebview(bad), undefined, JSON.stringify(bad));
+    assert.deepEqual(parseTimelineOp({ op: 'seek', frame: 12 }), { op: 'seek', frame: 12 });
+    assert.deepEqual(parseTimelineOp({ op: 'step', delta: -1 }), { op: 'step', delta: -1 });
+    assert.deepEqual(parseTimelineOp({ op: 'nextFailure' }), { op: 'nextFailure' });
+    for (const bad of [{ op: 'seek' }, { op: 'seek', frame: -1 }, { op: 'step', delta: 5 }, { op: 'play', frame: 1 }, { op: 'rewind' }, { op: 'pause', x: 1 }, null, 'seek']) {
+      assert.equal(parseTimelineOp(bad), undefined, JSON.stringify(bad));
     }
   });
 

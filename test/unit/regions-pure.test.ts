@@ -3,7 +3,8 @@
 // schema's new bindings and the explorer's labels. No kernel objects.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GROUPS, objectDescription, objectLabel, objectTooltip, targetOf } from '../../extension/src/explorer/model';
+import { GROUPS, objectDescription, objectLabel, objectTooltip } from '../../extension/src/explorer/model';
+import { targetOf } from '../../extension/src/ipc/target';
 import * as ipc from '../../extension/src/ipc';
 import type { RawSharedScan } from '../../extension/src/ipc/native';
 import { emptyScan } from '../../extension/src/ipc/procfs';

@@ -1,6 +1,7 @@
 // The Wait-for Graph page: threads and objects as boxes, "waits on" and "held by" as arrows,
 // deadlock cycles in the error colour. Laid out by dagre (a layered layout, no hand-made
 // positions), drawn as SVG built node by node (no markup from data), under the page's CSP.
+/* eslint-disable @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call -- @dagrejs/dagre's layout results reach lint untyped; they are read as numbers and points */
 import dagre from '@dagrejs/dagre';
 import { validateGraphMessage, type GraphPageMessage, type WaitGraph } from '../../extension/src/shared/waitgraph';
 import { el } from './dom';
@@ -57,7 +58,7 @@ function draw(g: WaitGraph): void {
   g.edges.forEach((e, i) => {
     const pos = layout.edge({ v: e.from, w: e.to, name: `e${i}` });
     if (!pos?.points?.length) return;
-    const d = pos.points.map((p, j) => `${j ? 'L' : 'M'} ${p.x.toFixed(1)} ${p.y.toFixed(1)}`).join(' ');
+    const d = pos.points.map((p: { x: number; y: number }, j: number) => `${j ? 'L' : 'M'} ${p.x.toFixed(1)} ${p.y.toFixed(1)}`).join(' ');
     const group = svg('g', { class: `edge ${e.kind}${e.inCycle ? ' cycle' : ''}` }, svg('path', { d, 'marker-end': `url(#arrow-${e.inCycle ? 'cycle' : 'plain'})` }));
     if (pos.x !== undefined && pos.y !== undefined) group.append(svg('text', { x: pos.x, y: pos.y, 'text-anchor': 'middle' }, e.label));
     root.append(group);

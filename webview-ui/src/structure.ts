@@ -1,18 +1,19 @@
 // The structure panel of the inspector page: the bound schema's decoded fields as a virtualized
 // tree (the host flattens and decodes only the rows asked for), a line with every check's state,
 // typed editing of a field's value in read-write tabs, and the object's bookmarks. The hex grid
-// (main.ts) owns bytes and selection; this panel asks it to select a field's bytes and is told
-// which field the grid's cursor is on.
-import type { Bookmark, CheckSummary, FromWebview, SchemaMessage, ToWebview, TreeRow, TreeReply } from '../../extension/src/shared/protocol';
-import { MAX_TREE_ROWS } from '../../extension/src/shared/protocol';
+// owns bytes and selection; this panel asks it to select a field's bytes and is told which field
+// the grid's cursor is on. The object's bookmarks are listed below it (bookmarks.ts).
+import type { Endpoint } from '../../extension/src/shared/channel';
 import * as vp from '../../extension/src/shared/inspector/viewport';
+import { MAX_TREE_ROWS, PageRequests, type CheckSummary, type SchemaParams, type TreeResult, type TreeRow } from '../../extension/src/shared/protocol';
 import { el } from './dom';
-
-type Request = (m: FromWebview & { requestId: number }, onReply?: (r: ToWebview) => void) => void;
+import { FieldEditor } from './fieldedit';
+import { mark } from './marks';
+import { why } from './toolbar';
 
 export interface StructureDeps {
-  request: Request;
-  nextId(): number;
+  /** The channel to the host. */
+  ch: Endpoint;
   /** Selects bytes in the grid and scrolls them into view. */
   selectBytes(offset: number, length: number): void;
   message(text: string, error?: boolean): void;
@@ -45,8 +46,6 @@ export class StructurePanel {
   private readonly spacer = el('div', { class: 'spacer' });
   private readonly scroller = el('div', { class: 'tscroller', 'aria-hidden': 'true' }, this.spacer);
   private readonly tree = el('div', { class: 'tree', id: 'structure-tree', role: 'tree', tabindex: '0', 'aria-label': 'Structure' }, this.rowsBox);
-  private readonly bookmarkList = el('ul', { class: 'bookmarks', id: 'bookmark-list', 'aria-label': 'Bookmarks' });
-  private readonly bookmarkBox = el('section', { class: 'bookmark-box', hidden: '' }, el('div', { class: 'section-title' }, 'Bookmarks'), this.bookmarkList);
   private readonly structBox: HTMLElement;
 
   bound = false;
@@ -63,11 +62,17 @@ export class StructurePanel {
   private inFlight = false;
   private again = false;
   private pendingToggle: { id: string; expand: boolean } | undefined;
-  private editing: { id: string; path: string; input: HTMLInputElement } | undefined;
+  /** Typed editing of a value (read-write tabs). */
+  private readonly editor: FieldEditor;
   private expectedScrollTop = 0;
-  bookmarks: Bookmark[] = [];
 
-  constructor(private readonly deps: StructureDeps, onBookmark: (b: Bookmark) => void, onRemoveBookmark: (index: number, b: Bookmark) => void) {
+  constructor(private readonly deps: StructureDeps) {
+    this.editor = new FieldEditor(deps, {
+      tree: this.tree,
+      valueCell: (id) => this.pool.find((p) => p.row.dataset.id === id && !p.row.hidden)?.value,
+      render: () => this.render(),
+      refresh: () => this.refresh(),
+    });
     const header = el('div', { class: 'theader', 'aria-hidden': 'true' }, el('span', {}, 'Field'), el('span', {}, 'Offset'), el('span', {}, 'Type'), el('span', {}, 'Value'), el('span', {}, ''));
     this.structBox = el('section', { class: 'structure', id: 'structure', hidden: '', 'aria-label': 'Structure' },
       el('div', { class: 'section-title' }, this.title),
@@ -76,9 +81,7 @@ export class StructurePanel {
       header,
       el('div', { class: 'tbody' }, this.tree, this.scroller),
     );
-    this.element = el('div', { class: 'side-top' }, this.structBox, this.bookmarkBox);
-    this.onBookmark = onBookmark;
-    this.onRemoveBookmark = onRemoveBookmark;
+    this.element = this.structBox;
 
     this.tree.addEventListener('keydown', (e) => this.onKey(e));
     this.tree.addEventListener('wheel', (e) => {
@@ -101,12 +104,9 @@ export class StructurePanel {
     }).observe(this.tree);
   }
 
-  private readonly onBookmark: (b: Bookmark) => void;
-  private readonly onRemoveBookmark: (index: number, b: Bookmark) => void;
-
   // ------------------------------------------------------------------------------ binding
 
-  onSchema(m: SchemaMessage): void {
+  onSchema(m: SchemaParams): void {
     const was = this.bound;
     this.bound = m.label !== undefined;
     this.structBox.hidden = !this.bound;
@@ -155,10 +155,13 @@ export class StructurePanel {
     const count = Math.min(MAX_TREE_ROWS, vp.renderRows({ ...this.geometry(), rows: Math.max(this.total, 1e9) }));
     const toggle = this.pendingToggle;
     this.pendingToggle = undefined;
-    this.deps.request({ type: 'tree', requestId: this.deps.nextId(), first: this.first, count, ...(toggle ? { toggle } : {}) }, (r) => {
+    // A tree request the host refuses or does not answer in time ends like any other: the panel
+    // says why and the next refresh asks again.
+    this.deps.ch.request(PageRequests.tree, { first: this.first, count, ...(toggle ? { toggle } : {}) }).then(
+      (r) => this.apply(r),
+      (e: unknown) => this.deps.message(why(e), true),
+    ).finally(() => {
       this.inFlight = false;
-      if (r.type === 'treeReply') this.apply(r);
-      else if (r.type === 'error') this.deps.message(r.message, true);
       if (this.again) {
         this.again = false;
         this.refresh();
@@ -166,7 +169,7 @@ export class StructurePanel {
     });
   }
 
-  private apply(r: TreeReply): void {
+  private apply(r: TreeResult): void {
     const totalChanged = r.total !== this.total;
     this.total = r.total;
     this.rows = r.rows;
@@ -186,7 +189,7 @@ export class StructurePanel {
     this.renderSummary(r.summary);
     this.render();
     document.body.dataset.treeRows = String(r.total);
-    document.body.dataset.treeAt = String(Date.now());
+    mark('treeAt');
   }
 
   private renderSummary(s: CheckSummary): void {
@@ -227,7 +230,7 @@ export class StructurePanel {
       row.addEventListener('dblclick', (e) => {
         const r = this.rowAtSlot(slot);
         if (!r) return;
-        if (e.target === value || e.target === row) this.beginEdit(r);
+        if (e.target === value || e.target === row) this.editor.begin(r);
         else if (r.expandable) this.toggle(r, !r.expanded);
       });
       this.pool.push({ row, twisty, swatch, name, offset, type, value, checks });
@@ -249,7 +252,7 @@ export class StructurePanel {
         continue;
       }
       p.row.hidden = false;
-      if (this.editing && this.editing.id === r.id && p.value.contains(this.editing.input)) {
+      if (this.editor.editing && this.editor.editing.id === r.id && p.value.contains(this.editor.editing.input)) {
         // Leave the row being edited alone.
       } else {
         p.value.textContent = r.value;
@@ -317,7 +320,7 @@ export class StructurePanel {
   }
 
   private onKey(e: KeyboardEvent): void {
-    if (this.editing) return;
+    if (this.editor.editing) return;
     const idx = this.selectedIndex < 0 ? this.first : this.selectedIndex;
     const r = this.rows[idx - this.rowsFirst];
     const go = (i: number) => {
@@ -370,7 +373,7 @@ export class StructurePanel {
         if (r) this.deps.selectBytes(r.offset, Math.max(1, r.size));
         break;
       case 'F2':
-        if (r) this.beginEdit(r);
+        if (r) this.editor.begin(r);
         break;
       case 'c':
       case 'C':
@@ -386,74 +389,9 @@ export class StructurePanel {
   /** Copies `path = value` of a row (Ctrl+C in the tree). */
   private copyRow(r: TreeRow): void {
     const text = `${r.path || r.name} = ${r.value}`;
-    this.deps.request({ type: 'copyText', requestId: this.deps.nextId(), text }, (reply) => {
-      if (reply.type === 'error') this.deps.message(reply.message, true);
-      else this.deps.message(`copied ${text.length > 60 ? `${text.slice(0, 59)}…` : text}`);
-    });
-  }
-
-  // ------------------------------------------------------------------------------ editing
-
-  private beginEdit(r: TreeRow): void {
-    if (!r.editable) return this.deps.message(`${r.path} is ${r.expandable ? 'a container: edit its members' : 'not a value that can be edited'}`, true);
-    if (this.deps.readOnly()) return this.deps.message('This tab is read-only: use "Open Read-Write…" to edit field values.', true);
-    const slot = this.pool.findIndex((p) => p.row.dataset.id === r.id && !p.row.hidden);
-    const p = this.pool[slot];
-    if (!p) return;
-    const input = el('input', { type: 'text', class: 'tedit', id: 'field-edit', 'aria-label': `New value of ${r.path} (${r.type})`, spellcheck: 'false' });
-    // The display round-trips through the engine's encoder (enum names, times, quoted text);
-    // an offset shows where it points, not what it stores, so it starts empty.
-    input.value = r.kind === 'offset' || r.value.endsWith('…') ? '' : r.value;
-    this.editing = { id: r.id, path: r.path, input };
-    p.value.replaceChildren(input);
-    input.focus();
-    input.select();
-    const end = (commit: boolean) => {
-      if (!this.editing || this.editing.input !== input) return;
-      if (!commit) {
-        this.editing = undefined;
-        this.render();
-        this.tree.focus();
-        return;
-      }
-      const text = input.value;
-      this.deps.request({ type: 'setField', requestId: this.deps.nextId(), id: r.id, path: r.path, text }, (reply) => {
-        if (reply.type === 'error') {
-          input.classList.add('error');
-          input.title = reply.message;
-          this.deps.message(reply.message, true);
-          input.focus();
-          return;
-        }
-        this.deps.message(`set ${r.path} = ${text}`);
-        this.editing = undefined;
-        this.tree.focus();
-        this.deps.refreshBytes();
-        this.refresh();
-      });
-    };
-    input.addEventListener('keydown', (e) => {
-      e.stopPropagation();
-      if (e.key === 'Enter') end(true);
-      else if (e.key === 'Escape') end(false);
-    });
-    input.addEventListener('blur', () => {
-      if (this.editing?.input === input && !input.classList.contains('error')) end(false);
-    });
-  }
-
-  // ------------------------------------------------------------------------------ bookmarks
-
-  setBookmarks(items: Bookmark[]): void {
-    this.bookmarks = items;
-    this.bookmarkBox.hidden = items.length === 0;
-    this.bookmarkList.replaceChildren(...items.map((b, i) => {
-      const go = el('button', { type: 'button', class: 'bm-go', title: `Go to ${b.name}: ${hex(b.offset)}, ${b.length} byte${b.length === 1 ? '' : 's'}` },
-        el('span', { class: `swatch bm-${b.color}` }), `${b.name} `, el('span', { class: 'dim' }, `${hex(b.offset)} · ${b.length}`));
-      go.addEventListener('click', () => this.onBookmark(b));
-      const rm = el('button', { type: 'button', class: 'bm-rm', title: `Remove the bookmark ${b.name}`, 'aria-label': `Remove the bookmark ${b.name}` }, '×');
-      rm.addEventListener('click', () => this.onRemoveBookmark(i, b));
-      return el('li', {}, go, rm);
-    }));
+    this.deps.ch.request(PageRequests.copyText, { text }).then(
+      () => this.deps.message(`copied ${text.length > 60 ? `${text.slice(0, 59)}…` : text}`),
+      (e: unknown) => this.deps.message(why(e), true),
+    );
   }
 }

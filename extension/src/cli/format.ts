@@ -10,7 +10,7 @@ export function num(name: string, text: string, max = Number.MAX_SAFE_INTEGER): 
 }
 
 export const mode = (m: number) => `0${m.toString(8).padStart(3, '0')}`;
-export const hexKey = (k: number) => `0x${(k >>> 0).toString(16).padStart(8, '0')}`;
+export { hexKey } from '../ipc/target';
 
 /** 1536 → "1.5 KiB". */
 export function size(bytes: number): string {

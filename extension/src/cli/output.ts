@@ -82,7 +82,7 @@ export function* jsonPieces(value: unknown, indent: number, pad: string): Genera
     yield `[${open}`;
     for (let i = 0; i < v.length; i++) {
       if (i > 0) yield sep;
-      const item = v[i];
+      const item: unknown = v[i];
       if (item === undefined || typeof item === 'function' || typeof item === 'symbol') yield 'null';
       else yield* jsonPieces(item, indent, inner);
     }

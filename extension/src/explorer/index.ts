@@ -2,6 +2,8 @@
 // interval (shmscope.refreshIntervalMs) and when /dev/shm changes; filtered by text and owner.
 import { watch, type FSWatcher } from 'node:fs';
 import * as vscode from 'vscode';
+import { anyText, ask } from '../commands/prompt';
+import { registerCommand } from '../commands/register';
 import { readConfig, SECTION, type Config } from '../config';
 import * as ipc from '../ipc';
 import type { IpcRecord, Limit, Listing, NamespaceListing } from '../ipc/types';
@@ -9,7 +11,7 @@ import { describeFailure, log } from '../log';
 import { escapeControl } from '../shared/escape';
 import {
   contextValue, GROUPS, isEmpty, limitDescription, limitLabel, matches, namespaceDescription, namespaceLabel, namespaceRecords,
-  objectDescription, objectIcon, objectLabel, objectTooltip, records, targetOf, type GroupSpec,
+  objectDescription, objectIcon, objectLabel, objectTooltip, records, type GroupSpec,
 } from './model';
 
 export const VIEW_ID = 'shmscope.explorer';
@@ -169,7 +171,8 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
         const orphan = r.kind === 'shm' && r.orphan;
         item.iconPath = new vscode.ThemeIcon(objectIcon(r), orphan ? new vscode.ThemeColor('list.warningForeground') : undefined);
         // Waits are matched to our own objects: another namespace's share our ids.
-        const waiting = ns ? undefined : this.waiters.get(ipc.formatTarget(targetOf(r)));
+        const target = ns ? undefined : ipc.targetOf(r);
+        const waiting = target ? this.waiters.get(ipc.formatTarget(target)) : undefined;
         if (waiting) {
           item.description = `${item.description} · ${waiting.count} waiting`;
           if (waiting.alarm) item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('errorForeground'));
@@ -247,26 +250,28 @@ export function activate(context: vscode.ExtensionContext): { provider: Explorer
     { dispose: () => { if (timer) clearInterval(timer); if (debounce) clearTimeout(debounce); watcher?.close(); } },
     vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration(SECTION)) arm(); }),
     view.onDidChangeVisibility((e) => { if (e.visible) void provider.refresh(); }),
-    vscode.commands.registerCommand('shmscope.refresh', () => provider.refresh()),
-    vscode.commands.registerCommand('shmscope.filter', async (text?: string) => {
-      const value = typeof text === 'string' ? text : await vscode.window.showInputBox({
-        title: 'Filter Shared Memory',
-        prompt: 'Show objects whose key, id, name or owner contains this text (empty shows all)',
-        value: provider.filter.text,
-      });
-      if (value === undefined) return;
-      provider.setFilter(value);
-      describeFilter();
-    }),
-    vscode.commands.registerCommand('shmscope.clearFilter', () => {
-      provider.setFilter('', false);
-      describeFilter();
-    }),
-    vscode.commands.registerCommand('shmscope.toggleOnlyMine', () => {
-      provider.setFilter(provider.filter.text, !provider.filter.onlyMine);
-      describeFilter();
-    }),
   );
+  registerCommand(context, 'shmscope.refresh', 'Refresh', () => provider.refresh());
+  registerCommand(context, 'shmscope.filter', 'Filter', async (text?: string) => {
+    const value = typeof text === 'string' ? text : await ask({
+      title: 'Filter Shared Memory',
+      prompt: 'Show objects whose key, id, name or owner contains this text (empty shows all)',
+      value: provider.filter.text,
+      parse: anyText,
+      invalid: '',
+    });
+    if (value === undefined) return;
+    provider.setFilter(value);
+    describeFilter();
+  });
+  registerCommand(context, 'shmscope.clearFilter', 'Clear Filter', () => {
+    provider.setFilter('', false);
+    describeFilter();
+  });
+  registerCommand(context, 'shmscope.toggleOnlyMine', 'Only My Objects', () => {
+    provider.setFilter(provider.filter.text, !provider.filter.onlyMine);
+    describeFilter();
+  });
   void provider.refresh();
   return { provider, view };
 }

@@ -1,7 +1,7 @@
 // What the explorer shows, as pure functions of the façade's records: groups, labels,
 // descriptions, tooltips (Markdown text), icons, filtering. No vscode import, so it is unit-tested.
 import type { IpcRecord, Kind, Limit, Listing, NamespaceListing, RegionRecord } from '../ipc/types';
-import type { Target } from '../ipc/target';
+import { hexKey } from '../ipc/target';
 import { escapeControl } from '../shared/escape';
 
 /** The explorer's top-level groups, in display order. */
@@ -64,8 +64,6 @@ export function isEmpty(l: Listing): boolean {
     l.memfd.length + l.anon.length + l.file.length + (l.namespaces?.length ?? 0) === 0;
 }
 
-export const hexKey = (key: number): string => `0x${(key >>> 0).toString(16).padStart(8, '0')}`;
-
 /** "4 KiB" (binary units) or "4,096 B". */
 export function formatSize(bytes: number, units: 'binary' | 'bytes' = 'binary'): string {
   if (units === 'bytes' || bytes < 1024) return `${bytes.toLocaleString('en-US')} B`;
@@ -81,22 +79,6 @@ export function formatSize(bytes: number, units: 'binary' | 'bytes' = 'binary'):
 }
 
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
-
-/** The target naming a record, for the façade's calls. */
-export function targetOf(r: IpcRecord): Target {
-  switch (r.kind) {
-    case 'shm':
-    case 'sem':
-    case 'msg':
-    case 'memfd':
-    case 'anon':
-      return { kind: r.kind, id: r.id };
-    case 'file':
-      return { kind: 'file', path: r.path };
-    default:
-      return { kind: r.kind, name: r.name };
-  }
-}
 
 /** A region's name as its programs gave it (unescaped): memfd name, the program of an anonymous region, a file's path. */
 function regionTitle(r: RegionRecord): string {

@@ -3,6 +3,7 @@
 // else a `segment … for key|id|posix` declaration in one of the workspace's .shms files. The text
 // comes from the open editor when the file is open (unsaved edits re-bind as you type), else disk.
 import * as vscode from 'vscode';
+import { hexKey } from '../ipc/target';
 import { readConfig, SECTION } from '../config';
 import { compileSchema, defaultSegment, findType, segmentFor, type Schema } from '../shared/schema';
 import type { BindingKind } from '../shared/schema/types';
@@ -28,7 +29,7 @@ const MAX_SCHEMA_BYTES = 4 << 20;
 
 /** The text users and settings use for an identity: `key:0x52494e47`, `id:32770`, `posix:/ring`. */
 export function identityText(id: Identity): string {
-  if (id.kind === 'key') return `key:0x${(Number(id.value) >>> 0).toString(16).padStart(8, '0')}`;
+  if (id.kind === 'key') return `key:${hexKey(Number(id.value))}`;
   return `${id.kind}:${id.value}`;
 }
 
@@ -113,7 +114,7 @@ export async function loadBinding(ref: BindingRef): Promise<SchemaBinding> {
     text = await schemaText(ref.file);
   } catch (e) {
     const code = (e as { code?: string }).code;
-    throw new Error(code === 'FileNotFound' || /ENOENT|not found/i.test(String(e)) ? `the schema ${vscode.workspace.asRelativePath(ref.file)} does not exist` : `the schema ${vscode.workspace.asRelativePath(ref.file)} could not be read: ${(e as Error).message}`);
+    throw new Error(code === 'FileNotFound' || /ENOENT|not found/i.test(String(e)) ? `the schema ${vscode.workspace.asRelativePath(ref.file)} does not exist` : `the schema ${vscode.workspace.asRelativePath(ref.file)} could not be read: ${(e as Error).message}`, { cause: e });
   }
   const schema = compileSchema(text, ref.file.toString(), { includePath: schemaIncludePath() });
   const t = ref.type ? findType(schema, ref.type) : defaultSegment(schema);

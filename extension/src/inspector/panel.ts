@@ -1,19 +1,21 @@
-// One webview tab per inspected object. Wires an InspectorSession (session.ts) to a WebviewPanel:
-// strict CSP, resources only from dist/webview, messages validated by the session, a status poll
-// for removal and size changes, snapshot and compare through the editor's dialogs.
+// One webview tab per inspected object. Wires an InspectorSession (session.ts) to a WebviewPanel
+// that we create or that VS Code hands us (a restored tab, a .shmsnap custom editor): strict CSP,
+// resources only from dist/webview, the channel's envelopes both ways, a status poll for removal
+// and size changes, snapshot and compare through the editor's dialogs. The binder (binder.ts) and
+// the bookmark store (bookmarks.ts) are its parts; the registry of open tabs is its static side.
 import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { readConfig, SECTION } from '../config';
+import { log } from '../log';
+import type { NotificationType } from '../shared/channel';
 import { diffRanges } from '../shared/inspector/snapshot';
-import { BOOKMARK_COLORS, MAX_READ, type Bookmark, type BookmarkColor, type TimelineRequest, type ToWebview } from '../shared/protocol';
-import { findBinding, identityText, loadBinding, rememberBinding, type BindingRef, type Identity } from './binding';
+import { HostNotes, MAX_READ, type Bookmark, type TimelineOpParams } from '../shared/protocol';
+import { identityText, type BindingRef, type Identity } from './binding';
+import { SchemaBinder } from './binder';
+import { askBookmark, BookmarkStore } from './bookmarks';
 import { SnapshotFileSource, writeSnapshotFile } from './files';
 import { inspectorHtml, type PageAssets } from './html';
 import { InspectorSession, type InspectorSource } from './session';
-
-const BOOKMARKS_KEY = 'shmscope.bookmarks';
-/** Edits of a bound schema re-bind after the typing pauses this long. */
-const REBIND_DEBOUNCE_MS = 300;
 
 export const VIEW_TYPE = 'shmscope.inspector';
 const STATUS_POLL_MS = 1000;
@@ -43,8 +45,15 @@ export interface PanelOptions {
   live: boolean;
   /** How `segment … for` names the object (live objects); schemas bind through it. */
   identity?: Identity;
+  /** When the command that opened it started (wall clock), for the page's first-paint figure. */
+  openedAt?: number;
   /** A replay's timeline: what its bar in the page asks. */
-  timeline?: (m: TimelineRequest) => void;
+  timeline?: (m: TimelineOpParams) => void;
+}
+
+/** What the tab's webview may load and run. */
+export function webviewOptions(context: vscode.ExtensionContext): vscode.WebviewOptions {
+  return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview')] };
 }
 
 export class InspectorPanel {
@@ -54,6 +63,8 @@ export class InspectorPanel {
   session: InspectorSession;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly poll: ReturnType<typeof setInterval> | undefined;
+  private readonly binder: SchemaBinder;
+  private readonly store: BookmarkStore;
   private disposed = false;
 
   static get(key: string): InspectorPanel | undefined {
@@ -70,36 +81,42 @@ export class InspectorPanel {
     return InspectorPanel.lastActive && !InspectorPanel.lastActive.disposed ? InspectorPanel.lastActive : undefined;
   }
 
-  static create(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, o: PanelOptions): InspectorPanel {
-    const root = vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview');
-    const label = `${o.title}${o.source.readOnly ? '' : ' (read-write)'}`;
-    const panel = vscode.window.createWebviewPanel(VIEW_TYPE, label, vscode.ViewColumn.Active, {
-      enableScripts: true,
+  /** Opens a new tab. */
+  static create(context: vscode.ExtensionContext, o: PanelOptions): InspectorPanel {
+    const panel = vscode.window.createWebviewPanel(VIEW_TYPE, tabTitle(o), vscode.ViewColumn.Active, {
+      ...webviewOptions(context),
       enableFindWidget: false,
       retainContextWhenHidden: true,
-      localResourceRoots: [root],
     });
-    return new InspectorPanel(context, log, panel, root, o);
+    return new InspectorPanel(context, panel, o);
   }
 
-  /** An inspector in a panel the editor made (a custom editor's), with the same options as create. */
-  static adopt(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, panel: vscode.WebviewPanel, o: PanelOptions): InspectorPanel {
-    const root = vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview');
-    panel.webview.options = { enableScripts: true, localResourceRoots: [root] };
-    return new InspectorPanel(context, log, panel, root, o);
+  /** Shows an object in a tab VS Code made (a tab restored after a reload, a custom editor). */
+  static attach(context: vscode.ExtensionContext, panel: vscode.WebviewPanel, o: PanelOptions): InspectorPanel {
+    panel.webview.options = webviewOptions(context);
+    panel.title = tabTitle(o);
+    return new InspectorPanel(context, panel, o);
   }
 
   private constructor(
-    private readonly context: vscode.ExtensionContext,
-    private readonly log: vscode.LogOutputChannel,
+    context: vscode.ExtensionContext,
     readonly panel: vscode.WebviewPanel,
-    root: vscode.Uri,
     readonly options: PanelOptions,
   ) {
+    const root = vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview');
     this.session = this.makeSession(options.source);
+    this.binder = new SchemaBinder({
+      target: options.target,
+      identity: options.identity,
+      workspaceState: context.workspaceState,
+      apply: (b) => this.session.bind(b),
+      problem: (label, how, problem) => this.notify(HostNotes.schema, { label, how, problem }),
+      log,
+    });
+    this.store = new BookmarkStore(context.globalState, options.identity ? identityText(options.identity) : options.target, (items) => this.notify(HostNotes.bookmarks, { items }));
     const init = this.session.init();
     const first = this.firstRows(init.bytesPerRow);
-    const inline = pageAssets(panel.webview, root, log);
+    const inline = pageAssets(panel.webview, root);
     panel.webview.html = inspectorHtml({
       cspSource: panel.webview.cspSource,
       scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(root, 'main.js')).toString(),
@@ -110,6 +127,7 @@ export class InspectorPanel {
       ...(first ? { first } : {}),
     });
     this.disposables.push(
+      this.binder,
       panel.webview.onDidReceiveMessage((m: unknown) => void this.session.handle(m)),
       panel.onDidChangeViewState(() => {
         if (panel.active) InspectorPanel.lastActive = this;
@@ -118,12 +136,7 @@ export class InspectorPanel {
       panel.onDidDispose(() => this.dispose()),
     );
     if (options.live) this.poll = setInterval(() => this.session.pollStatus(), STATUS_POLL_MS);
-    this.disposables.push(
-      vscode.workspace.onDidChangeTextDocument((e) => {
-        if (this.bound && e.document.uri.toString() === this.bound.file.toString()) this.scheduleRebind();
-      }),
-    );
-    void this.autoBind();
+    void this.binder.autoBind();
     InspectorPanel.panels.set(options.key, this);
     InspectorPanel.lastActive = this;
     log.info(`inspector: opened ${options.title} (${options.target}) ${options.source.readOnly ? 'read-only' : 'read-write'}`);
@@ -137,7 +150,7 @@ export class InspectorPanel {
       const bytes = this.options.source.read(0, length);
       return { offset: 0, base64: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64') };
     } catch (e) {
-      this.log.info(`inspector ${this.options.target}: first rows not embedded: ${(e as Error).message}`);
+      log.info(`inspector ${this.options.target}: first rows not embedded: ${(e as Error).message}`);
       return undefined;
     }
   }
@@ -150,9 +163,14 @@ export class InspectorPanel {
       title: options.title,
       bytesPerRow: settings.bytesPerRow,
       refreshMs: options.live ? settings.refreshMs : 0,
+      ...(options.openedAt !== undefined ? { openedAt: options.openedAt } : {}),
     }, {
-      post: (m) => this.post(m),
+      post: (m) => {
+        if (this.disposed) return;
+        this.panel.webview.postMessage(m).then(undefined, (e: unknown) => log.warn(`inspector ${this.options.target}: could not post ${'method' in m ? m.method : m.t}: ${String(e)}`));
+      },
       writeClipboard: (text) => Promise.resolve(vscode.env.clipboard.writeText(text)),
+      ...(options.timeline ? { timeline: options.timeline } : {}),
       action: async (a) => {
         if (a === 'snapshot') await this.snapshot();
         else if (a === 'compare') await this.compare();
@@ -160,122 +178,47 @@ export class InspectorPanel {
           InspectorPanel.lastActive = this;
           await vscode.commands.executeCommand('shmscope.inspector.bindSchema');
         } else if (a === 'addBookmark') await this.addBookmarkInteractive();
-        else await this.clearDiff();
+        else this.clearDiff();
       },
-      log: (line) => this.log.info(line),
+      log: (line) => log.info(line),
       removeBookmark: (index, name) => this.removeBookmark(index, name),
-      ...(options.timeline ? { timeline: options.timeline } : {}),
       bookmarks: () => this.bookmarks(),
     });
+  }
+
+  /** Tells the page something. */
+  notify<P>(type: NotificationType<P>, params: P): void {
+    if (!this.disposed) this.session.notify(type, params);
   }
 
   // ------------------------------------------------------------------------------- schemas
 
   /** The binding in force (a file and a type), if any. */
-  bound: BindingRef | undefined;
-  private fileWatcher: vscode.FileSystemWatcher | undefined;
-  private rebindTimer: ReturnType<typeof setTimeout> | undefined;
-
-  /** Binds the schema this object should have (by hand, setting, or `segment … for`), if any. */
-  async autoBind(): Promise<void> {
-    try {
-      const ref = await findBinding(this.context.workspaceState, this.options.identity, this.options.target, (l) => this.log.warn(l));
-      if (ref) await this.bindTo(ref);
-      else if (this.bound && this.bound.how !== 'bound by hand') await this.bindTo(undefined);
-    } catch (e) {
-      this.log.warn(`inspector ${this.options.target}: finding a schema: ${(e as Error).message}`);
-    }
+  get bound(): BindingRef | undefined {
+    return this.binder.bound;
   }
 
-  /** Binds a schema file (and type), watching it for edits; undefined unbinds. */
-  async bindTo(ref: BindingRef | undefined): Promise<void> {
-    this.fileWatcher?.dispose();
-    this.fileWatcher = undefined;
-    this.bound = ref;
-    if (!ref) {
-      this.session.bind(undefined);
-      this.log.info(`inspector ${this.options.target}: schema unbound`);
-      return;
-    }
-    if (ref.file.scheme === 'file') {
-      const dir = vscode.Uri.joinPath(ref.file, '..');
-      const name = ref.file.path.split('/').pop() ?? '';
-      this.fileWatcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(dir, name));
-      this.fileWatcher.onDidChange(() => this.scheduleRebind());
-      this.fileWatcher.onDidCreate(() => this.scheduleRebind());
-      this.fileWatcher.onDidDelete(() => this.scheduleRebind());
-    }
-    await this.rebind();
+  autoBind(): Promise<void> {
+    return this.binder.autoBind();
   }
 
-  private scheduleRebind(): void {
-    if (this.rebindTimer) clearTimeout(this.rebindTimer);
-    this.rebindTimer = setTimeout(() => {
-      this.rebindTimer = undefined;
-      void this.rebind();
-    }, REBIND_DEBOUNCE_MS);
-  }
-
-  /** Re-reads and re-compiles the bound schema; the tree keeps what the user expanded. */
-  private async rebind(): Promise<void> {
-    const ref = this.bound;
-    if (!ref || this.disposed) return;
-    try {
-      const b = await loadBinding(ref);
-      if (this.bound !== ref || this.disposed) return;
-      this.session.bind(b);
-      this.log.info(`inspector ${this.options.target}: schema ${b.label} bound (${b.how})`);
-    } catch (e) {
-      if (this.bound !== ref || this.disposed) return;
-      const msg = (e as Error).message;
-      this.log.warn(`inspector ${this.options.target}: ${msg}`);
-      this.post({ type: 'schema', label: ref.file.path.split('/').pop(), how: ref.how, problem: msg });
-    }
-  }
-
-  /** Binds by hand and remembers it for this object in the workspace. */
-  async bindByHand(ref: { file: vscode.Uri; type?: string } | undefined): Promise<void> {
-    if (this.options.identity) await rememberBinding(this.context.workspaceState, this.options.identity, ref);
-    if (ref) return this.bindTo({ ...ref, how: 'bound by hand' });
-    // Unbinding by hand falls back to what the setting or a `segment … for` says, if anything.
-    await this.bindTo(undefined);
-    await this.autoBind();
+  bindByHand(ref: { file: vscode.Uri; type?: string } | undefined): Promise<void> {
+    return this.binder.bindByHand(ref);
   }
 
   // ------------------------------------------------------------------------------- bookmarks
 
-  /** Bookmarks are kept per object: by key/id/name for live objects, by target otherwise. */
-  private get bookmarkKey(): string {
-    return this.options.identity ? identityText(this.options.identity) : this.options.target;
-  }
-
   bookmarks(): Bookmark[] {
-    const all = this.context.globalState.get<Record<string, Bookmark[]>>(BOOKMARKS_KEY) ?? {};
-    const list = all[this.bookmarkKey];
-    return Array.isArray(list) ? list.filter((b) => typeof b?.name === 'string' && Number.isSafeInteger(b.offset) && Number.isSafeInteger(b.length) && BOOKMARK_COLORS.includes(b.color)) : [];
-  }
-
-  private async saveBookmarks(list: Bookmark[]): Promise<void> {
-    const all = { ...(this.context.globalState.get<Record<string, Bookmark[]>>(BOOKMARKS_KEY) ?? {}) };
-    if (list.length) all[this.bookmarkKey] = list;
-    else delete all[this.bookmarkKey];
-    await this.context.globalState.update(BOOKMARKS_KEY, all);
-    this.post({ type: 'bookmarks', items: list });
+    return this.store.list();
   }
 
   async addBookmark(b: Bookmark): Promise<void> {
-    const size = Math.max(1, this.session.size);
-    const offset = Math.min(Math.max(0, Math.floor(b.offset)), size - 1);
-    const length = Math.max(1, Math.min(Math.floor(b.length), size - offset));
-    await this.saveBookmarks([...this.bookmarks(), { name: b.name.slice(0, 200), offset, length, color: b.color }]);
-    this.log.info(`inspector ${this.options.target}: bookmark "${b.name}" at 0x${offset.toString(16)} (${length} bytes)`);
+    const added = await this.store.add(b, this.session.size);
+    log.info(`inspector ${this.options.target}: bookmark "${added.name}" at 0x${added.offset.toString(16)} (${added.length} bytes)`);
   }
 
-  async removeBookmark(index: number, name: string): Promise<void> {
-    const list = this.bookmarks();
-    if (list[index]?.name !== name) throw Object.assign(new Error(`no bookmark "${name}" to remove`), { code: 'ENOENT' });
-    list.splice(index, 1);
-    await this.saveBookmarks(list);
+  removeBookmark(index: number, name: string): Promise<void> {
+    return this.store.remove(index, name);
   }
 
   /** Asks for a name and a colour, and bookmarks the page's selection. */
@@ -283,22 +226,8 @@ export class InspectorPanel {
     const sel = this.session.state?.selection ?? { offset: 0, length: 1 };
     const field = this.session.schema ? this.session.tree.locate(sel.offset)?.node : undefined;
     const suggested = field && field.offset === sel.offset && sel.length <= Math.max(1, field.size) ? field.path : `0x${sel.offset.toString(16)}`;
-    const name = await vscode.window.showInputBox({
-      title: `Bookmark ${sel.length} byte${sel.length === 1 ? '' : 's'} at 0x${sel.offset.toString(16)}`,
-      prompt: 'A name for the bookmark',
-      value: suggested,
-      validateInput: (v) => (v.trim() === '' ? 'Give the bookmark a name' : v.length > 200 ? 'At most 200 characters' : undefined),
-      ignoreFocusOut: true, // asked from the page's toolbar: the webview may take the focus back
-    });
-    if (name === undefined) return;
-    const pick = await vscode.window.showQuickPick(
-      BOOKMARK_COLORS.map((c) => ({ label: `$(circle-large-filled) ${c}`, color: c })),
-      // The second step of a two-step prompt: when the first closes, the webview takes the focus
-      // back, which would close a pick that gives way to focus loss before the user saw it.
-      { title: `Colour of "${name.trim()}"`, placeHolder: 'The colour marks its bytes on the grid', ignoreFocusOut: true },
-    );
-    if (!pick) return;
-    await this.addBookmark({ name: name.trim(), offset: sel.offset, length: Math.max(1, sel.length), color: pick.color as BookmarkColor });
+    const b = await askBookmark(sel, suggested);
+    if (b) await this.addBookmark(b);
   }
 
   /**
@@ -314,15 +243,10 @@ export class InspectorPanel {
     for (const id of old.tree.expanded) this.session.tree.expanded.add(id);
     if (old.schema) this.session.bind(old.schema);
     old.dispose();
-    this.panel.title = `${this.options.title}${source.readOnly ? '' : ' (read-write)'}`;
+    this.panel.title = tabTitle(this.options);
     if (this.panel.active) void vscode.commands.executeCommand('setContext', 'shmscope.inspectorReadWrite', !source.readOnly);
-    this.post(this.session.init());
-    this.log.info(`inspector: ${this.options.title} is now ${source.readOnly ? 'read-only' : 'read-write'}`);
-  }
-
-  post(m: ToWebview): void {
-    if (this.disposed) return;
-    this.panel.webview.postMessage(m).then(undefined, (e: unknown) => this.log.warn(`inspector ${this.options.target}: could not post ${m.type}: ${String(e)}`));
+    this.notify(HostNotes.init, this.session.init());
+    log.info(`inspector: ${this.options.title} is now ${source.readOnly ? 'read-only' : 'read-write'}`);
   }
 
   /** Applies changed settings. */
@@ -353,7 +277,7 @@ export class InspectorPanel {
         last = pct;
       }, ac.signal);
     });
-    this.log.info(`inspector: snapshot of ${this.options.target} written to ${target}`);
+    log.info(`inspector: snapshot of ${this.options.target} written to ${target}`);
     return target;
   }
 
@@ -369,16 +293,16 @@ export class InspectorPanel {
     try {
       const { ranges, truncated } = await diffRanges(this.session.source, snap, { mergeGap: 0 });
       const label = `vs ${file.split('/').pop()} (${snap.header.time})${truncated ? ', first 10000' : ''}`;
-      this.post({ type: 'diff', label, ranges });
-      if (ranges[0]) this.post({ type: 'reveal', offset: ranges[0].offset, length: ranges[0].length });
+      this.notify(HostNotes.diff, { label, ranges });
+      if (ranges[0]) this.notify(HostNotes.reveal, { offset: ranges[0].offset, length: ranges[0].length });
       return { ranges: ranges.length, truncated };
     } finally {
       snap.close();
     }
   }
 
-  async clearDiff(): Promise<void> {
-    this.post({ type: 'diff', ranges: [] });
+  clearDiff(): void {
+    this.notify(HostNotes.diff, { ranges: [] });
   }
 
   reveal(): void {
@@ -389,26 +313,27 @@ export class InspectorPanel {
     if (this.disposed) return;
     this.disposed = true;
     if (this.poll) clearInterval(this.poll);
-    if (this.rebindTimer) clearTimeout(this.rebindTimer);
-    this.fileWatcher?.dispose();
     if (InspectorPanel.panels.get(this.options.key) === this) InspectorPanel.panels.delete(this.options.key);
     if (InspectorPanel.lastActive === this) InspectorPanel.lastActive = undefined;
     try {
       this.session.dispose();
     } catch (e) {
-      this.log.warn(`inspector ${this.options.target}: closing: ${String(e)}`);
+      log.warn(`inspector ${this.options.target}: closing: ${String(e)}`);
     }
     for (const d of this.disposables.splice(0)) d.dispose();
     this.panel.dispose();
   }
 }
 
+/** A tab's title: the object, and "(read-write)" when it is open for writing. */
+const tabTitle = (o: PanelOptions) => `${o.title}${o.source.readOnly ? '' : ' (read-write)'}`;
+
 /**
  * The page's script and stylesheet, read to be inlined (no fetch through the webview's service
  * worker before the first paint); their source maps stay reachable through the webview. Nothing
  * if the bundle is missing: the page then links them.
  */
-function pageAssets(webview: vscode.Webview, root: vscode.Uri, log: vscode.LogOutputChannel): PageAssets | undefined {
+function pageAssets(webview: vscode.Webview, root: vscode.Uri): PageAssets | undefined {
   const read = (name: string) => {
     const text = readFileSync(vscode.Uri.joinPath(root, name).fsPath, 'utf8');
     const map = webview.asWebviewUri(vscode.Uri.joinPath(root, `${name}.map`)).toString();

@@ -3,6 +3,7 @@
 // the segment's key name. A status bar item shows the elapsed time, size and frames (click to
 // stop); the progress notification's Cancel stops it too. The frames taken always stay in the file.
 import * as vscode from 'vscode';
+import type { Log } from '../log';
 import * as ipc from '../ipc';
 import { readConfig, SECTION } from '../config';
 import { semaphoresOf, startRecording, type LiveRecording } from '../record';
@@ -42,7 +43,7 @@ function semaphoresFor(p: InspectorPanel, target: ipc.Target): string | ipc.Targ
 }
 
 /** Registers Start Recording and Stop Recording. */
-export function activateRecording(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, command: Registrar): void {
+export function activateRecording(context: vscode.ExtensionContext, log: Log, command: Registrar): void {
   const status = vscode.window.createStatusBarItem('shmscope.recording', vscode.StatusBarAlignment.Left, 91);
   status.name = 'Shared Memory Recording';
   let ticker: ReturnType<typeof setInterval> | undefined;
@@ -73,7 +74,7 @@ export function activateRecording(context: vscode.ExtensionContext, log: vscode.
 
   context.subscriptions.push(
     status,
-    command('shmscope.inspector.startRecording', async (path?: string, opts?: { durationMs?: number }) => {
+    command('shmscope.inspector.startRecording', 'Inspector: Start Recording', async (path?: string, opts?: { durationMs?: number }) => {
       const p = InspectorPanel.active();
       if (!p) throw new Error('Open an inspector first (Shared Memory: Open Inspector).');
       if (!p.options.live) throw new Error(`${p.options.title} is not a live object: only live objects can be recorded.`);
@@ -127,7 +128,7 @@ export function activateRecording(context: vscode.ExtensionContext, log: vscode.
       );
       return { file, hz: h.hz, seqlock: h.seqlock?.path, semaphores: h.semaphores?.target };
     }),
-    command('shmscope.inspector.stopRecording', async () => {
+    command('shmscope.inspector.stopRecording', 'Inspector: Stop Recording', async () => {
       const p = InspectorPanel.active();
       const key = p && running.has(p.options.key) ? p.options.key : [...running.keys()].pop();
       if (!key) {
@@ -137,7 +138,7 @@ export function activateRecording(context: vscode.ExtensionContext, log: vscode.
       return stop(key);
     }),
     // For tests: what the recording status shows (never in the palette).
-    command('shmscope.inspector.recordingState', () => {
+    command('shmscope.inspector.recordingState', 'Inspector: Recording State', () => {
       const r = [...running.values()].pop();
       return r ? { file: r.file, frames: r.live.stats.frames, bytes: r.live.stats.bytes, text: status.text } : undefined;
     }),

@@ -3,9 +3,10 @@
 // data. The timeline is the status bar item and the Replay commands (play/pause, speed, step, go
 // to, next change of the selection, next failing check), with keys and editor title buttons.
 import * as vscode from 'vscode';
+import type { Log } from '../log';
 import { openRecording, type RecordingFile } from '../record';
 import { FrameDecoder, parsePosition, timelineLabel, type Frame, type Recording } from '../shared/record';
-import type { TimelineRequest } from '../shared/protocol';
+import { HostNotes, type TimelineOpParams } from '../shared/protocol';
 import { InspectorPanel } from './panel';
 import type { InspectorSource } from './session';
 
@@ -51,7 +52,7 @@ class RecordingDocument implements vscode.CustomDocument {
 }
 
 /** Registers a command whose failures are shown and logged (the inspector's `command`). */
-export type Registrar = <A extends unknown[], R>(name: string, body: (...args: A) => Promise<R> | R) => vscode.Disposable;
+export type Registrar = <A extends unknown[], R>(id: string, what: string, body: (...args: A) => Promise<R> | R) => vscode.Disposable;
 
 /** What a timeline change tells its listeners (the Watch plots follow it). */
 export interface TimelineEvent {
@@ -83,7 +84,7 @@ export class Replay {
 
   constructor(
     context: vscode.ExtensionContext,
-    private readonly log: vscode.LogOutputChannel,
+    private readonly log: Log,
     readonly doc: RecordingDocument,
     webviewPanel: vscode.WebviewPanel,
     private readonly status: vscode.StatusBarItem,
@@ -93,7 +94,7 @@ export class Replay {
     this.source = new FrameSource(rec, rec.seek(0));
     const name = doc.uri.path.split('/').pop() ?? 'recording';
     const h = rec.header;
-    this.panel = InspectorPanel.adopt(context, log, webviewPanel, {
+    this.panel = InspectorPanel.attach(context, webviewPanel, {
       key: `recording:${doc.uri.toString()}`,
       target: `recording:${doc.uri.fsPath}`,
       title: `${name} (${h.title}, ${h.start})`,
@@ -253,7 +254,7 @@ export class Replay {
   }
 
   /** What the page's timeline bar asks. */
-  private async onTimeline(m: TimelineRequest): Promise<void> {
+  private async onTimeline(m: TimelineOpParams): Promise<void> {
     try {
       switch (m.op) {
         case 'seek':
@@ -284,7 +285,7 @@ export class Replay {
   render(): void {
     const rec0 = this.recording;
     if (this.panel?.session.ready) {
-      this.panel.post({ type: 'timeline', frame: this.index, frames: rec0.frameCount, timeMs: rec0.times[this.index]!, durationMs: rec0.durationMs, playing: this.playing, speed: this.speed, torn: rec0.isTorn(this.index) });
+      this.panel.notify(HostNotes.timeline, { frame: this.index, frames: rec0.frameCount, timeMs: rec0.times[this.index]!, durationMs: rec0.durationMs, playing: this.playing, speed: this.speed, torn: rec0.isTorn(this.index) });
     }
     if (Replay.active() !== this || !this.panel.panel.active) {
       if (![...Replay.open].some((r) => r.panel.panel.active)) this.status.hide();
@@ -320,7 +321,7 @@ function need(): Replay {
 }
 
 /** Registers the `.shmrec` editor and the Replay commands. */
-export function activateReplay(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, command: Registrar): void {
+export function activateReplay(context: vscode.ExtensionContext, log: Log, command: Registrar): void {
   const status = vscode.window.createStatusBarItem('shmscope.replay', vscode.StatusBarAlignment.Left, 90);
   status.name = 'Shared Memory Replay';
   const provider: vscode.CustomReadonlyEditorProvider<RecordingDocument> = {
@@ -339,19 +340,19 @@ export function activateReplay(context: vscode.ExtensionContext, log: vscode.Log
   context.subscriptions.push(
     status,
     vscode.window.registerCustomEditorProvider(REPLAY_VIEW_TYPE, provider, { webviewOptions: { retainContextWhenHidden: true }, supportsMultipleEditorsPerDocument: false }),
-    command('shmscope.replay.playPause', () => {
+    command('shmscope.replay.playPause', 'Replay: Play/Pause', () => {
       const r = need();
       if (r.playing) r.pause();
       else r.play();
       return r.state();
     }),
-    command('shmscope.replay.stepForward', (n?: number) => (need().step(typeof n === 'number' ? n : 1), need().state())),
-    command('shmscope.replay.stepBack', (n?: number) => (need().step(-(typeof n === 'number' ? n : 1)), need().state())),
-    command('shmscope.replay.nextChange', async () => (await need().nextChange(1), need().state())),
-    command('shmscope.replay.previousChange', async () => (await need().nextChange(-1), need().state())),
-    command('shmscope.replay.nextFailure', async () => (await need().nextFailure(1), need().state())),
-    command('shmscope.replay.previousFailure', async () => (await need().nextFailure(-1), need().state())),
-    command('shmscope.replay.speed', async (speed?: number) => {
+    command('shmscope.replay.stepForward', 'Replay: Step Forward', (n?: number) => (need().step(typeof n === 'number' ? n : 1), need().state())),
+    command('shmscope.replay.stepBack', 'Replay: Step Back', (n?: number) => (need().step(-(typeof n === 'number' ? n : 1)), need().state())),
+    command('shmscope.replay.nextChange', 'Replay: Next Change of the Selection', async () => (await need().nextChange(1), need().state())),
+    command('shmscope.replay.previousChange', 'Replay: Previous Change of the Selection', async () => (await need().nextChange(-1), need().state())),
+    command('shmscope.replay.nextFailure', 'Replay: Next Failing Check', async () => (await need().nextFailure(1), need().state())),
+    command('shmscope.replay.previousFailure', 'Replay: Previous Failing Check', async () => (await need().nextFailure(-1), need().state())),
+    command('shmscope.replay.speed', 'Replay: Speed', async (speed?: number) => {
       const r = need();
       let s = speed;
       if (typeof s !== 'number') {
@@ -361,7 +362,7 @@ export function activateReplay(context: vscode.ExtensionContext, log: vscode.Log
       if (typeof s === 'number' && Number.isFinite(s) && s > 0 && s <= 1000) r.setSpeed(s);
       return r.state();
     }),
-    command('shmscope.replay.goTo', async (position?: string) => {
+    command('shmscope.replay.goTo', 'Replay: Go to Frame or Time', async (position?: string) => {
       const r = need();
       const text = typeof position === 'string' ? position : await vscode.window.showInputBox({
         title: 'Replay: Go to Frame or Time', prompt: '#FRAME (from 0), a time since the start (12.5s, 350ms, 1m30s) or an ISO-8601 time', ignoreFocusOut: true,
@@ -380,6 +381,6 @@ export function activateReplay(context: vscode.ExtensionContext, log: vscode.Log
       return r.state();
     }),
     // For tests: what the timeline shows (never in the palette).
-    command('shmscope.replay.state', () => Replay.active()?.state()),
+    command('shmscope.replay.state', 'Replay: State', () => Replay.active()?.state()),
   );
 }

@@ -5,6 +5,7 @@
 // page draws with uPlot (webview-ui/src/plot.ts) in the theme's chart colours.
 import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
+import type { Log } from '../log';
 import * as ipc from '../ipc';
 import { readConfig, SECTION } from '../config';
 import { semaphoresOf } from '../record';
@@ -26,7 +27,7 @@ class WatchPanel {
 
   constructor(
     context: vscode.ExtensionContext,
-    private readonly log: vscode.LogOutputChannel,
+    private readonly log: Log,
     private readonly paths: string[],
     private readonly source: { replay: Replay } | { live: InspectorPanel },
   ) {
@@ -103,7 +104,7 @@ class WatchPanel {
 
   private startLive(p: InspectorPanel, of: string) {
     const cfg = readConfig(vscode.workspace.getConfiguration(SECTION));
-    const labels = this.paths.map(() => ({}) as Record<number, string>);
+    const labels = this.paths.map(() => ({}));
     this.post({ type: 'plotInit', title: `${this.paths.join(', ')} in ${of} (live)`, columns: this.paths.map((path) => ({ path })), live: true, windowSeconds: cfg.watchWindowSeconds });
     let semTarget: ipc.Target | undefined;
     try {
@@ -146,14 +147,14 @@ class WatchPanel {
 }
 
 /** Registers Watch Fields…. */
-export function activateWatch(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, command: Registrar): void {
+export function activateWatch(context: vscode.ExtensionContext, log: Log, command: Registrar): void {
   context.subscriptions.push(
     // The structure view's context menu on a row: { webviewSection: 'field', path }.
-    command('shmscope.watchField', (ctx?: { path?: unknown }) => {
+    command('shmscope.watchField', 'Watch', (ctx?: { path?: unknown }) => {
       if (typeof ctx?.path !== 'string') throw new Error('Watch works on a field of the structure view.');
       return vscode.commands.executeCommand('shmscope.watch', ctx.path);
     }),
-    command('shmscope.watch', async (list?: string | string[]) => {
+    command('shmscope.watch', 'Watch Fields', async (list?: string | string[]) => {
       const replay = Replay.active();
       const live = InspectorPanel.active();
       const source: { replay: Replay } | { live: InspectorPanel } | undefined = replay && (replay.panel.panel.active || !live?.panel.active) ? { replay } : live ? { live } : undefined;
@@ -180,6 +181,6 @@ export function activateWatch(context: vscode.ExtensionContext, log: vscode.LogO
       return { paths: r.paths, live: 'live' in source };
     }),
     // For tests: what the plots show (never in the palette).
-    command('shmscope.watch.state', () => [...WatchPanel.open].map((w) => ({ title: w.panel.title, points: w.points, cursor: w.cursor }))),
+    command('shmscope.watch.state', 'Watch: State', () => [...WatchPanel.open].map((w) => ({ title: w.panel.title, points: w.points, cursor: w.cursor }))),
   );
 }

@@ -32,7 +32,7 @@ export {
   type ShmHandle,
   type WaitOptions,
 } from './objects';
-export { describeKind, describeTarget, formatTarget, parseNumber, parseTarget, resolveKey, type RegionTarget, type Target } from './target';
+export { describeKind, describeTarget, formatTarget, hexKey, parseNumber, parseTarget, resolveKey, targetOf, type RegionTarget, type Target } from './target';
 export * from './types';
 export { processViews } from './views';
 export { cycles, objectOfMapping, parseProcLocks, scanWaits, threadLookup, WaitHistory, type Holder, type ProcLock, type Wait, type WaitObject, type WaitsOptions, type WaitsReport } from './waits';

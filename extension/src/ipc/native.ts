@@ -281,6 +281,7 @@ export function binding(): RawBinding {
       continue;
     }
     try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a native addon loads only through require, by its path
       cached = require(file) as RawBinding;
       return cached;
     } catch (e) {

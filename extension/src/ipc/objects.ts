@@ -248,6 +248,7 @@ async function runWait(start: () => RawWait, context: ErrorContext, signal?: Abo
   try {
     await wait.promise;
   } catch (e) {
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- native() never returns here: it throws e as an IpcError
     throw native(context, () => {
       throw e;
     });

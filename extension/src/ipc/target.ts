@@ -47,7 +47,7 @@ export function parseTarget(text: string, hint?: Kind): Target {
   if (prefix === 'shm' || prefix === 'sem' || prefix === 'msg') {
     const id = parseNumber(rest);
     if (id === undefined || id > 0x7fffffff) throw userError('EINVAL', 'target', `"${rest}" is not an id in "${text}"`);
-    return { kind: prefix, id } as SysvTarget;
+    return { kind: prefix, id };
   }
   const posix = POSIX_PREFIX[prefix];
   if (posix) {
@@ -55,7 +55,7 @@ export function parseTarget(text: string, hint?: Kind): Target {
     if (!/^\/[^/\0]{1,250}$/.test(name) || name === '/.' || name === '/..') {
       throw userError('EINVAL', 'target', `"${rest}" is not a POSIX name (like /ring) in "${text}"`);
     }
-    return { kind: posix, name } as PosixTarget;
+    return { kind: posix, name };
   }
   if (prefix === 'memfd' || prefix === 'anon') {
     const id = parseNumber(rest);
@@ -77,16 +77,44 @@ export function parseTarget(text: string, hint?: Kind): Target {
   throw userError('EINVAL', 'target', `unknown target kind "${prefix}": ${USAGE}`);
 }
 
+/** A System V key as users write it: `0x52494e47` (eight hex digits). The one formatter of keys. */
+export const hexKey = (key: number): string => `0x${(key >>> 0).toString(16).padStart(8, '0')}`;
+
+const SYSV_KINDS: readonly string[] = ['shm', 'sem', 'msg'];
+const POSIX_KINDS: readonly string[] = ['posix-shm', 'posix-sem', 'posix-mq'];
+
+/**
+ * The object a command argument names: a target text ("sem:5"), a Target, a listing record, or
+ * something holding one (a tree node's `record`, a menu item's `target`). Undefined when it names
+ * none; a malformed target text throws its one-line sentence.
+ */
+export function targetOf(arg: unknown, hint?: Kind, depth = 0): Target | undefined {
+  if (typeof arg === 'string') return parseTarget(arg, hint);
+  if (typeof arg !== 'object' || arg === null || depth > 3) return undefined;
+  const o = arg as Record<string, unknown>;
+  if (typeof o.kind === 'string' && SYSV_KINDS.includes(o.kind) && typeof o.id === 'number') return { kind: o.kind, id: o.id } as SysvTarget;
+  if (typeof o.kind === 'string' && POSIX_KINDS.includes(o.kind) && typeof o.name === 'string') return { kind: o.kind, name: o.name } as PosixTarget;
+  if ((o.kind === 'memfd' || o.kind === 'anon') && typeof o.id === 'number') return { kind: o.kind, id: o.id };
+  if (o.kind === 'file' && typeof o.path === 'string') return { kind: 'file', path: o.path };
+  for (const k of ['record', 'target', 'item', 'data']) {
+    if (k in o) {
+      const t = targetOf(o[k], hint, depth + 1);
+      if (t) return t;
+    }
+  }
+  return undefined;
+}
+
 /** Finds the System V object with this key. */
 export function resolveKey(key: number, hint?: Kind): Target {
-  const hex = `0x${key.toString(16).padStart(8, '0')}`;
+  const hex = hexKey(key);
   if (key === 0) throw userError('EINVAL', 'target', `key 0 (IPC_PRIVATE) names no object: use its id instead`);
   const kinds: SysvKind[] = hint === 'shm' || hint === 'sem' || hint === 'msg' ? [hint] : ['shm', 'sem', 'msg'];
   const found: Target[] = [];
   for (const kind of kinds) {
     const idColumn = kind === 'shm' ? 'shmid' : kind === 'sem' ? 'semid' : 'msqid';
     for (const row of readSysv(kind)) {
-      if (row.key! >>> 0 === key) found.push({ kind, id: row[idColumn]! } as SysvTarget);
+      if (row.key! >>> 0 === key) found.push({ kind, id: row[idColumn]! });
     }
   }
   if (found.length === 0) {

@@ -233,7 +233,7 @@ export async function scanWaits(opts: WaitsOptions = {}): Promise<WaitsReport> {
     pids.add(w.pid);
     for (const h of w.heldBy) if (h.pid !== null && h.alive) pids.add(h.pid);
   }
-  const commands = pids.size ? await binding().commandsOf([...pids], opts.budgetMs ?? SCAN_BUDGET_MS).catch(() => ({}) as Record<string, string>) : {};
+  const commands = pids.size ? await binding().commandsOf([...pids], opts.budgetMs ?? SCAN_BUDGET_MS).catch((): Record<string, string> => ({})) : {};
   for (const w of waits) {
     w.command = commands[w.pid] ?? '?';
     for (const h of w.heldBy) if (h.pid !== null && h.alive) h.command = commands[h.pid] ?? null;

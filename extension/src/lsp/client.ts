@@ -4,6 +4,7 @@
 import { fork } from 'node:child_process';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { registerCommand } from '../commands/register';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import { readConfig, SECTION } from '../config';
 
@@ -32,10 +33,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     initializationOptions: { inlayHints: inlayHintsSetting(), includePath: schemaIncludePath() },
   };
   client = new LanguageClient('shmscope.schema', 'Shared Memory Schema', serverOptions, clientOptions);
-  context.subscriptions.push(
-    vscode.commands.registerCommand('shmscope.importHeader', (uri?: vscode.Uri, to?: vscode.Uri) => importHeaderCommand(uri, to instanceof vscode.Uri ? to : undefined)),
-    { dispose: () => void client?.stop() },
-  );
+  registerCommand(context, 'shmscope.importHeader', 'Import C Header as Schema', (uri?: vscode.Uri, to?: vscode.Uri) => importHeaderCommand(uri, to instanceof vscode.Uri ? to : undefined));
+  context.subscriptions.push({ dispose: () => void client?.stop() });
   await client.start();
 }
 
@@ -101,8 +100,8 @@ async function importHeaderCommand(uri?: vscode.Uri, to?: vscode.Uri): Promise<v
     );
   } catch (e) {
     if (e instanceof vscode.CancellationError) return;
-    void vscode.window.showErrorMessage(`Cannot import ${header.fsPath}: ${(e as Error).message}`);
-    return;
+    // Reported by the command wrapper: logged, and shown with Show Log.
+    throw new Error(`cannot import ${header.fsPath}: ${(e as Error).message}`, { cause: e });
   }
   await vscode.window.showTextDocument(target);
   const notes = [...result.skipped, ...result.diagnostics];

@@ -13,6 +13,7 @@ import * as ipc from '../ipc';
 import { scanWaits, WaitHistory, type Wait, type WaitsReport } from '../ipc/waits';
 import { describeFailure, log, reportError } from '../log';
 import { compileSchema, PRIMITIVE_SIZE, type Schema } from '../shared/schema';
+import { HostNotes } from '../shared/protocol';
 import { WaitGraphPanel } from './graph';
 import { deadlockTids, describe, processNodes, waitersByTarget, type WaitNode } from './model';
 
@@ -128,7 +129,7 @@ export class WaitsProvider implements vscode.TreeDataProvider<WaitNode>, vscode.
 export async function goToWait(target: string, offset: number, length = 4): Promise<void> {
   const t = ipc.parseTarget(target, 'shm');
   const p = await openInspector(t, false);
-  p.post({ type: 'reveal', offset, length: Math.max(1, length) });
+  p.notify(HostNotes.reveal, { offset, length: Math.max(1, length) });
 }
 
 function waitOf(arg: unknown): Wait | undefined {

@@ -20,7 +20,7 @@ export function run(): Promise<void> {
       runner.on('fail', (t, err: Error) => record({ title: t.fullTitle(), state: 'failed', error: err?.stack ?? String(err) }));
     } catch (e) {
       record({ title: 'loading the suites', state: 'failed', error: e instanceof Error ? e.stack : String(e) });
-      reject(e);
+      reject(e instanceof Error ? e : new Error(String(e)));
     }
   });
 }

@@ -110,4 +110,22 @@ suite('inspector commands', () => {
     assert.equal(s.readOnly, true);
     assert.equal(s.size, 3 * 65536);
   });
+
+  test('a .shmsnap file opens in the inspector as a read-only custom editor (Open With, as a double-click does)', async () => {
+    const { target, h } = segment(4096);
+    const key = ipc.formatTarget(target);
+    h.write(0, new TextEncoder().encode('from the file'));
+    await vscode.commands.executeCommand('shmscope.openInspector', key);
+    await until('tab ready', async () => (await state(key))?.ready);
+    const file = path.join(dir, 'editor.shmsnap');
+    assert.equal(await vscode.commands.executeCommand('shmscope.inspector.snapshot', file), file);
+    await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(file), 'shmscope.snapshot');
+    const s = await until('the custom editor\'s page reads', async () => { const st = await state(`editor:${file}`); return st?.ready && st.stats.reads > 0 ? st : undefined; });
+    assert.equal(s.readOnly, true);
+    assert.equal(s.size, 4096);
+    assert.equal(s.target, `file:${file}`);
+    const tab = vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputCustom && t.input.uri.fsPath === file);
+    assert.ok(tab, 'VS Code manages the tab as the file\'s editor');
+    assert.equal((tab.input as vscode.TabInputCustom).viewType, 'shmscope.snapshot');
+  });
 });

@@ -65,13 +65,13 @@ suite('recording, replay and Watch', () => {
     let seq = 4n;
     const crc = new DataView(handle.read(36, 4).slice().buffer).getUint32(0, true);
     for (let head = 11n; head <= 14n; head++) {
-      const frames = (await vscode.commands.executeCommand<{ frames: number }>('shmscope.inspector.recordingState'))!.frames;
+      const frames = (await vscode.commands.executeCommand<{ frames: number }>('shmscope.inspector.recordingState')).frames;
       write(32, ++seq, 4);
       write(16, head, 8);
       write(24, head - 5n, 8);
       write(36, BigInt(head === 13n ? crc ^ 1 : crc), 4);
       write(32, ++seq, 4);
-      await until('the recorder takes a frame of it', async () => (await vscode.commands.executeCommand<{ frames: number }>('shmscope.inspector.recordingState'))!.frames > frames + 1);
+      await until('the recorder takes a frame of it', async () => (await vscode.commands.executeCommand<{ frames: number }>('shmscope.inspector.recordingState')).frames > frames + 1);
     }
     const stopped = await vscode.commands.executeCommand<{ file: string; frames: number; torn: number }>('shmscope.inspector.stopRecording');
     assert.equal(stopped.file, file);

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import { untilWithin } from '../../helpers/wait';
-import { failureStep, inspectorFrame, openWorkbench, type OpenWorkbench, palette as paletteOf, ROOT } from './driver';
+import { failureStep, focusWorkbench, inspectorFrame, openWorkbench, type OpenWorkbench, palette as paletteOf, ROOT } from './driver';
 
 const GiB = 2 ** 30;
 const WAIT = 30_000;
@@ -41,7 +41,7 @@ function makeSegment(size: number, fill: [number, number][]) {
 const frame = () => inspectorFrame(page);
 
 
-const step = failureStep('inspector', { page: () => page });
+const step = failureStep('inspector', { page: () => page, workbench: () => opened?.wb });
 
 const palette = (title: string, pick?: string) => paletteOf(page, title, WAIT, pick);
 
@@ -158,5 +158,35 @@ describe('inspector in the workbench', { timeout: 600_000 }, () => {
     // The extension host still answers: another inspector opens and paints.
     await page.locator('.tab', { hasText: `segment ${small.id}` }).click();
     await openInspector(small.id);
+  }));
+
+  it('inspector tabs survive a window reload: a live object reopens, a removed one says so', () => step('reload', async () => {
+    // A POSIX object's name goes at once when it is unlinked, whoever still has it open.
+    const name = `/shmscope-reload-${process.pid}-${Date.now().toString(36)}`;
+    ipc.createPosixShm({ name, size: 4096, mode: 0o600 });
+    created.push({ kind: 'posix-shm', name });
+    await palette('Open Inspector', name);
+    await page.locator('.tab.active', { hasText: name }).waitFor({ timeout: WAIT });
+    await frame().locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
+    ipc.remove({ kind: 'posix-shm', name });
+    const reloadedAt = Date.now();
+    // Developer: Reload Window, as a person does: the workbench saves its state (the open tabs and
+    // what each page saved of itself) before it reloads, which a browser reload does not wait for.
+    await focusWorkbench(page);
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.fill('>Developer: Reload Window', { timeout: 5_000 });
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Reload Window' }).first().waitFor({ timeout: WAIT });
+    await Promise.all([page.waitForEvent('load', { timeout: WAIT }), input.press('Enter')]);
+    await page.locator('.monaco-workbench').waitFor({ timeout: WAIT });
+    await page.locator('.tab', { hasText: `segment ${small.id}` }).first().click();
+    const f = frame();
+    await f.locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
+    await until('the page is the reloaded window\'s', async () => Number(await f.locator('body').getAttribute('data-script-at')) >= reloadedAt);
+    const want = rowText(0, Array.from({ length: 16 }, (_, i) => patternByte(i)));
+    await until('the restored tab shows its bytes', async () => ((await f.locator('.row[data-offset="0"]').textContent()) ?? '').startsWith(want));
+    assert.equal(await f.locator('#mode').textContent(), 'read-only', 'a restored tab is read-only until asked again');
+    await page.locator('.tab', { hasText: name }).first().click();
+    await until('the removed object\'s tab says so', async () => /no longer exists/.test((await frame().locator('#restore-problem').textContent({ timeout: 2000 }).catch(() => '')) ?? ''));
   }));
 });

@@ -172,7 +172,7 @@ describe('structure view in the workbench', { timeout: 600_000 }, () => {
         head: cs('.hex span[data-offset="${64 + 3 * 64 + 1}"]').boxShadow, // head is 11 since the live test: slot 3
       };
     })()`;
-    const c = (await frame().locator('body').evaluate(probe)) as { chart: string; tint: string; head: string };
+    const c = await frame().locator('body').evaluate<{ chart: string; tint: string; head: string }, undefined>(probe);
     assert.notEqual(c.chart, '', 'the workbench gives the page its chart colours');
     assert.notEqual(c.tint, 'rgba(0, 0, 0, 0)', "a field's bytes are tinted");
     assert.match(c.head, /inset/, 'the head slot is marked');

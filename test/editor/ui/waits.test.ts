@@ -32,7 +32,7 @@ const step = failureStep('waits', { page: () => page, workbench: () => opened?.w
 async function start(exe: string, ...args: string[]): Promise<{ pid: number; tid: number; child: ChildProcess }> {
   const child = spawn(exe, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
-  for await (const line of createInterface({ input: child.stdout! })) {
+  for await (const line of createInterface({ input: child.stdout })) {
     const m = /^ready (\d+) (\d+)$/.exec(line);
     if (m) return { pid: Number(m[1]), tid: Number(m[2]), child };
   }
@@ -67,7 +67,7 @@ segment W for key 0x${key.toString(16)} { Locks locks @ 0; };
   after(async () => {
     await opened?.close();
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? once(c, 'exit') : undefined)));
+    await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? once(c, 'exit') : Promise.resolve())));
     try {
       if (ipc.exists({ kind: 'shm', id: shmId })) ipc.remove({ kind: 'shm', id: shmId });
       if (semId && ipc.exists({ kind: 'sem', id: semId })) ipc.remove({ kind: 'sem', id: semId });
@@ -120,7 +120,7 @@ segment W for key 0x${key.toString(16)} { Locks locks @ 0; };
       s.remove();
       return { error, resolved, stroke: getComputedStyle(document.querySelector('.edge.cycle path')).stroke };
     })()`;
-    const c = (await f.locator('body').evaluate(probe)) as { error: string; resolved: string; stroke: string };
+    const c = await f.locator('body').evaluate<{ error: string; resolved: string; stroke: string }, undefined>(probe);
     assert.notEqual(c.error, '', 'the theme defines errorForeground');
     assert.equal(c.stroke, c.resolved);
     console.log(`wait-for graph screenshot: ${await screenshot(page, 'waits-graph')}`);

@@ -6,8 +6,8 @@ import { namespacePid, nsShmRead, nsShmStat, openObject, parseTarget, schemaIden
 import { processViews, threadLookup } from '../../ipc';
 import { pointerNote } from '../../shared/address';
 import {
-  compileSchema, decode, decodeJson, defaultSegment, findType, formatDiagnostic, segmentFor, typeErrors, type CheckResult, type CompileOptions, type DecodedNode, type Diagnostic, type JsonValue,
-  type Schema, type StructType, type Type,
+  countChecks, compileSchema, decode, decodeJson, defaultSegment, findType, formatDiagnostic, segmentFor, typeErrors, type CheckResult, type CompileOptions, type DecodedNode,
+  type Diagnostic, type JsonValue, type Schema, type StructType, type Type,
 } from '../../shared/schema';
 import { parsePosition } from '../../shared/record';
 import { decoderFor, openForCommand } from './replay';
@@ -59,7 +59,7 @@ function printTree(root: DecodedNode, maxElements: number, out: string[], checks
 }
 
 /** Does a type contain a glibc primitive (so its decode names owner threads)? */
-function usesPrimitives(t: import('../../shared/schema').Type, depth = 0): boolean {
+function usesPrimitives(t: Type, depth = 0): boolean {
   if (depth > 32) return false;
   if (t.k === 'struct') return !!t.primitive || t.fields.some((f) => usesPrimitives(f.type, depth + 1));
   if (t.k === 'array') return usesPrimitives(t.elem, depth + 1);
@@ -146,8 +146,8 @@ async function printDecode(schema: Schema, type: Type, source: ByteSource, opts:
   if (r.root) printTree(r.root, opts.maxElements, lines, checks, diags);
   const seen = new Set<string>();
   for (const l of lines) await stdout.line(l);
-  const failed = checks.filter((c) => c.ok === false).length;
-  if (checks.length) await stdout.line(`checks: ${checks.length - failed} passed, ${failed} failed`);
+  const n = countChecks(checks);
+  if (checks.length) await stdout.line(`checks: ${n.ok} passed, ${n.failed} failed${n.unknown ? `, ${n.unknown} unknown` : ''}`);
   for (const d of diags) {
     const line = esc(`${d.severity}: ${d.message}`);
     if (!seen.has(line)) await stdout.line(line);

@@ -1,6 +1,6 @@
 // shmscope dump TARGET [--offset N] [--length N] [--format hex|raw]
 import type { Command } from 'commander';
-import { describeTarget, namespacePid, nsShmRead, nsShmStat, openObject, parseTarget, type Kind } from '../../ipc';
+import { describeTarget, namespacePid, nsShmRead, nsShmStat, openObject, parseTarget } from '../../ipc';
 import { hexdumpLines, offsetDigits } from '../../shared/hexdump';
 import { UserError } from '../errors';
 import { num } from '../format';
@@ -36,7 +36,7 @@ export function register(program: Command): void {
     .option('--format <format>', 'hex or raw (exactly the bytes)', 'hex')
     .action(async (targetText: string, opts: { offset: string; length?: string; format: string; namespace?: string }) => {
       if (opts.format !== 'hex' && opts.format !== 'raw') throw new UserError(`--format must be hex or raw, not "${opts.format}"`);
-      const target = parseTarget(targetText, 'shm' as Kind);
+      const target = parseTarget(targetText, 'shm');
       const handle = opts.namespace === undefined ? await openObject(target) : await namespaceHandle(namespacePid(opts.namespace), target);
       // Which way a region was reached (its fd, map_files, /proc/PID/mem): for SHMSCOPE_DEBUG only.
       if (process.env.SHMSCOPE_DEBUG && 'via' in handle) process.stderr.write(`shmscope: reading through ${String(handle.via)}\n`);

@@ -7,7 +7,7 @@ const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 /** "de ad be ef": bytes as hex pairs separated by spaces. */
 export function toHex(bytes: Uint8Array): string {
-  const out: string[] = new Array(bytes.length);
+  const out = new Array<string>(bytes.length);
   for (let i = 0; i < bytes.length; i++) out[i] = HEX[bytes[i] ?? 0] ?? '00';
   return out.join(' ');
 }

@@ -1,5 +1,5 @@
 // What a replay's timeline says, in the page's bar and the status bar alike. Pure.
-import type { TimelineMessage } from '../protocol';
+import type { TimelineParams } from '../protocol';
 
 /** Seconds with two decimals, minutes past a minute: 1.20 s, 1:05.30. */
 export function formatSeconds(ms: number): string {
@@ -10,6 +10,6 @@ export function formatSeconds(ms: number): string {
 }
 
 /** "#12 / 360 · 1.20 s of 36.00 s · 1×" (frames from 0; the last frame's number after the slash). */
-export function timelineLabel(t: Pick<TimelineMessage, 'frame' | 'frames' | 'timeMs' | 'durationMs' | 'speed' | 'torn'>): string {
+export function timelineLabel(t: Pick<TimelineParams, 'frame' | 'frames' | 'timeMs' | 'durationMs' | 'speed' | 'torn'>): string {
   return `#${t.frame} / ${Math.max(0, t.frames - 1)} · ${formatSeconds(t.timeMs)} of ${formatSeconds(t.durationMs)} · ${t.speed}×${t.torn ? ' · torn' : ''}`;
 }

@@ -432,7 +432,7 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
         t = { ...t, name: d.name, align } as Type;
       } else if (t.k === 'struct' || t.k === 'enum') {
         if (!t.name || t.name.startsWith('(anonymous')) t.name = d.name;
-      } else t = { ...t, name: d.name } as Type;
+      } else t = { ...t, name: d.name };
       resolved.set(d, t);
       types.set(d.name, t);
       return t;

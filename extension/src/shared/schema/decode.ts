@@ -22,6 +22,12 @@ export interface DecodeOptions {
   seqlockRetries?: number;
   /** Largest range a `[[checksum]]` reads (default 256 MiB). */
   maxChecksumBytes?: number;
+  /**
+   * Most bytes all of one decode's checksums may read, seqlock retries included (default: no
+   * limit). A live refresh sets it, so a writer that keeps a seqlock busy cannot make one refresh
+   * sum the same range a hundred times; a check the budget cut short is unknown, saying so.
+   */
+  checksumBudgetBytes?: number;
   /** Who a TID is, for the owners of decoded mutexes and rwlocks (from a thread scan). */
   threads?: ThreadLookup;
   /**
@@ -93,6 +99,9 @@ export class DecodeContext {
   readonly maxWork: number;
   readonly seqlockRetries: number;
   readonly maxChecksumBytes: number;
+  /** What is left of the checksum budget (DecodeOptions.checksumBudgetBytes). */
+  checksumBudget: number;
+  readonly checksumBudgetBytes: number;
   readonly threads: ThreadLookup | undefined;
   readonly pointers: ((value: bigint) => string | undefined) | undefined;
   work = 0;
@@ -118,6 +127,15 @@ export class DecodeContext {
     this.maxChecksumBytes = opts.maxChecksumBytes ?? 256 << 20;
     this.threads = opts.threads;
     this.pointers = opts.pointers;
+    this.checksumBudgetBytes = opts.checksumBudgetBytes ?? Infinity;
+    this.checksumBudget = this.checksumBudgetBytes;
+  }
+
+  /** Takes `n` bytes of checksumming from the budget; false (taking nothing) when they are not left. */
+  takeChecksumBytes(n: number): boolean {
+    if (n > this.checksumBudget) return false;
+    this.checksumBudget -= n;
+    return true;
   }
 
   /** Counts work; false (once reported) when the budget is spent. */
@@ -368,6 +386,7 @@ class Inst implements Rec {
   }
 
   bytes(off: number, len: number): Uint8Array {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- walks up the parent chain from this
     for (let i: Inst | undefined = this; i; i = i.parent) {
       const s = i.snapshot;
       if (s && off >= s.at && off + len <= s.at + s.bytes.length) return s.bytes.subarray(off - s.at, off - s.at + len);
@@ -434,6 +453,7 @@ class Inst implements Rec {
   }
 
   lookup(name: string): Val | undefined {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- walks up the parent chain from this
     for (let i: Inst | undefined = this; i; i = i.parent) {
       const v = i.member(name);
       if (v !== undefined) return v;
@@ -981,7 +1001,12 @@ class Node implements DecodedNode {
       this.checks.push({ ...base, ok: null, expected: null, actual: stored, message: start + len > ctx.size ? 'the range runs past the end of the data' : `the range is larger than ${ctx.maxChecksumBytes} bytes` });
       return;
     }
-    const sumOver = (read: (at: number, n: number) => Uint8Array): number => {
+    let cut = false;
+    const sumOver = (read: (at: number, n: number) => Uint8Array): number | undefined => {
+      if (!ctx.takeChecksumBytes(len)) {
+        cut = true;
+        return undefined;
+      }
       const s = summer(alg);
       for (let at = start; at < start + len; ) {
         const chunk = read(at, Math.min(1 << 20, start + len - at));
@@ -998,8 +1023,12 @@ class Node implements DecodedNode {
       const b = ctx.direct(p.offset, p.size);
       return b.length === p.size && p.type.k === 'int' ? readUint(b, 0, p.size, p.field.endian === 'le') : undefined;
     };
-    const live = this.owner.underSeqlock(() => ({ sum: sumOver((at, n) => ctx.direct(at, n)), stored: storedNow() }));
-    const sum = live ? live.value.sum : sumOver((at, n) => this.owner.bytes(at, n));
+    const live = this.owner.underSeqlock(() => ({ sum: cut ? undefined : sumOver((at, n) => ctx.direct(at, n)), stored: storedNow() }));
+    const sum = live && live.value.sum !== undefined ? live.value.sum : cut ? undefined : sumOver((at, n) => this.owner.bytes(at, n));
+    if (sum === undefined) {
+      this.checks.push({ ...base, ok: null, expected: null, actual: stored, message: `not checked in this refresh: its budget of ${ctx.checksumBudgetBytes} bytes of checksums ran out before the writer left the data unchanged (shmscope decode checks it)` });
+      return;
+    }
     const value = live?.value.stored ?? (typeof this.value === 'bigint' ? this.value : undefined);
     const ok = value !== undefined && BigInt.asUintN(32, value) === BigInt(sum);
     this.checks.push({ ...base, ok, expected: `0x${sum.toString(16).padStart(8, '0')}`, actual: value !== undefined ? `0x${BigInt.asUintN(32, value).toString(16).padStart(8, '0')}` : null, message: `${alg} over ${len} bytes at ${start}` });

@@ -34,7 +34,7 @@ export class EvalError extends Error {
   }
 }
 
-const isRec = (v: Val): v is Rec => typeof v === 'object' && v !== null && (v as Rec).rec === true;
+const isRec = (v: Val): v is Rec => typeof v === 'object' && v !== null && (v).rec === true;
 
 function toInt(v: Val, e: Expr): bigint {
   if (typeof v === 'bigint') return v;
@@ -163,7 +163,7 @@ export function evaluate(e: Expr, env: Env, budget = { steps: 0 }): Val {
         if (s === undefined) throw new EvalError('size not known', e.range);
         return BigInt(s);
       }
-      if (e.e!.k === 'str') return BigInt(new TextEncoder().encode(e.e!.s).length + 1);
+      if (e.e!.k === 'str') return BigInt(new TextEncoder().encode(e.e.s).length + 1);
       const st = env.sizeofExpr?.(e.e!);
       if (st !== undefined) return BigInt(st);
       const v = evaluate(e.e!, env, budget);

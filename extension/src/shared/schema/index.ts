@@ -132,6 +132,17 @@ export function decodeJson(schema: Schema, type: string | Type | undefined, sour
   return { json: body, checks: report.checks, diagnostics: report.diagnostics };
 }
 
+/** Checks by outcome: an unknown (`?`) check is neither passed nor failed, but its own count. */
+export function countChecks(checks: readonly CheckResult[]): { ok: number; failed: number; unknown: number } {
+  let ok = 0;
+  let failed = 0;
+  for (const c of checks) {
+    if (c.ok === true) ok++;
+    else if (c.ok === false) failed++;
+  }
+  return { ok, failed, unknown: checks.length - ok - failed };
+}
+
 /** A diagnostic as JSON: severity, message, 1-based line and column. */
 export function diagJson(d: Diagnostic): { [k: string]: JsonValue } {
   return { severity: d.severity, message: d.message, line: d.range.start.line + 1, column: d.range.start.character + 1 };

@@ -57,6 +57,7 @@ export function fastDecoder(t: Type): FastDecoder | undefined {
     try {
       const consts: unknown[] = [];
       const body = `return ${expr(t, '0', 'le', consts, 0)};`;
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the specialised decoder is generated from the layout (numbers and helper calls only, names go through C[])
       const make = new Function('H', 'C', `"use strict"; return function decode(u8, dv, o) { ${body} };`) as (h: typeof helpers, c: unknown[]) => FastDecoder;
       fn = make(helpers, consts);
     } catch {
@@ -98,8 +99,9 @@ function expr(t: Type, off: string, endian: string, consts: unknown[], depth: nu
       consts.push(null);
       const i = consts.length - 1;
       const inner = expr(e, `k${depth} * ${e.size}`, endian, consts, depth + 1);
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval -- as above: generated from the layout
       const fn = new Function('H', 'C', `"use strict"; return function (u8, dv, o) { const a = new Array(${n}); for (let k${depth} = 0; k${depth} < ${n}; k${depth}++) a[k${depth}] = ${inner}; return a; };`);
-      consts[i] = fn(helpers, consts);
+      consts[i] = (fn as (h: typeof helpers, c: unknown[]) => unknown)(helpers, consts);
       return `C[${i}](u8, dv, ${at})`;
     }
     case 'struct': {
@@ -136,7 +138,7 @@ export function toJson(node: DecodedNode, report: JsonReport = { checks: [], dia
     report.checks.push(...n.checks);
     report.diagnostics.push(...n.diagnostics);
     // A glibc primitive is its state ({"primitive": "mutex", "locked": true, "owner": 4242, …}).
-    if (n.lock && n.lock.primitive !== 'futex') return { ...n.lock } as JsonValue;
+    if (n.lock && n.lock.primitive !== 'futex') return { ...n.lock };
     if (n instanceof NodeImpl) {
       const t = n.placement.type;
       // Generated decoders skip the per-field nodes, and with them the absolute-pointer flags.
@@ -187,7 +189,7 @@ function fastArrayOrStruct(n: InstanceType<typeof NodeImpl>, t: Type, max: numbe
     const fn = fastDecoder(t.elem);
     if (!fn || t.elem.size === 0) return undefined;
     const count = Math.min(n.childCount, max);
-    const out: JsonValue[] = new Array(count);
+    const out = new Array<JsonValue>(count);
     const stride = t.elem.size;
     const per = Math.max(1, Math.floor((16 << 20) / stride));
     for (let i = 0; i < count; i += per) {

@@ -19,7 +19,7 @@ export interface LayoutContext {
   isConstant(e: Expr, fieldNames: Set<string>): boolean;
   checkNames(e: Expr, fieldNames: Set<string>): void;
   checkAttrs(attrs: Attr[], ty: Type, fieldNames: Set<string>, m: MemberDecl): Attr[];
-  allFieldNames(t: StructType): string[];
+  allFieldNames: (t: StructType) => string[];
 }
 
 /** Lays out the members of `d` into `t` (fields, size, alignment, padding, errors). */

@@ -73,7 +73,7 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
       if (last) typeNames.add(last);
     }
   }
-  let toks = lx.tokens;
+  const toks = lx.tokens;
   let p = 0;
   let depth = 0;
   let pack = 0;
@@ -239,7 +239,7 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
       } else return e;
     }
   };
-  const primary = (noGreater: boolean): Expr => {
+  const primary = (_noGreater: boolean): Expr => {
     const t = peek();
     if (t.kind === 'number') {
       next();

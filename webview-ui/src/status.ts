@@ -1,0 +1,75 @@
+// The status line (cursor, selection, size, live state, the field under the mouse, the last
+// message), the banner for what happened to the object, and the data inspector of the cursor.
+import { inspect } from '../../extension/src/shared/inspector/datainspector';
+import { selectionRange } from '../../extension/src/shared/inspector/navigation';
+import { el } from './dom';
+import { button } from './widgets';
+import { byteAt, type PageState } from './state';
+
+export class StatusLine {
+  readonly banner = el('div', { class: 'banner', role: 'alert', id: 'banner', hidden: '' });
+  private readonly cursor = el('span', { id: 'status-cursor' });
+  private readonly sel = el('span', { id: 'status-selection' });
+  private readonly size = el('span', { id: 'status-size' });
+  private readonly live = el('span', { id: 'status-live' });
+  readonly field = el('span', { id: 'status-field' });
+  private readonly msg = el('span', { id: 'status-message', class: 'message', 'aria-live': 'polite' });
+  readonly element = el('div', { class: 'status', role: 'status' }, this.cursor, this.sel, this.size, this.live, this.field, this.msg);
+
+  constructor(private readonly state: PageState) {}
+
+  render(): void {
+    const s = this.state;
+    const sel = selectionRange(s.anchor, s.cursor);
+    this.cursor.textContent = `Offset 0x${s.cursor.toString(16)} (${s.cursor})`;
+    this.sel.textContent = sel.length > 1 ? `Selection ${sel.length} bytes` : 'No selection';
+    this.size.textContent = `Size ${s.size} bytes (0x${s.size.toString(16)})`;
+    this.live.textContent = s.removed ? 'removed' : s.refreshMs <= 0 ? 'static' : s.paused ? 'paused' : `live every ${s.refreshMs} ms`;
+  }
+
+  message(text: string, error = false): void {
+    this.msg.textContent = text;
+    this.msg.classList.toggle('error', error);
+  }
+
+  showBanner(text: string): void {
+    this.banner.textContent = text;
+    this.banner.hidden = false;
+  }
+}
+
+/** The data inspector: the bytes at the cursor as every integer width, floats, text and times. */
+export class DataPanel {
+  private readonly body = el('tbody');
+  private readonly endian: HTMLButtonElement;
+  readonly element: HTMLElement;
+
+  constructor(private readonly state: PageState) {
+    this.endian = button('Little endian', 'Byte order of the data inspector', () => {
+      state.littleEndian = !state.littleEndian;
+      this.endian.textContent = state.littleEndian ? 'Little endian' : 'Big endian';
+      this.render();
+    }, 'endian');
+    this.element = el('aside', { class: 'inspector', id: 'data-inspector', 'aria-label': 'Data inspector' }, this.endian, el('table', {}, this.body));
+  }
+
+  render(): void {
+    const s = this.state;
+    const bytes = new Uint8Array(8);
+    let n = 0;
+    for (; n < 8; n++) {
+      const b = byteAt(s, s.cursor + n);
+      if (b === undefined || s.cursor + n >= s.size) break;
+      bytes[n] = b;
+    }
+    const rows = inspect(bytes.subarray(0, n), s.littleEndian);
+    if (this.body.children.length !== rows.length) {
+      this.body.replaceChildren(...rows.map(() => el('tr', {}, el('th', { scope: 'row' }), el('td'))));
+    }
+    rows.forEach((r, i) => {
+      const tr = this.body.children[i]!;
+      tr.children[0]!.textContent = r.label;
+      tr.children[1]!.textContent = r.value ?? '—';
+    });
+  }
+}
