@@ -117,6 +117,9 @@ describe('explorer in the workbench', () => {
   it('the inline Post action changes the value shown', () => step('post', async () => {
     const semId = (created.find((t) => t.kind === 'sem') as { id: number }).id;
     const label = `private · id ${semId}`;
+    // Selected and pointed at, as a person does: a selected row keeps its inline actions even when
+    // a refresh redraws the tree under the pointer.
+    await row(label).click();
     await row(label).hover();
     await row(label).locator('.action-label[aria-label="Semaphore Post"]').click({ timeout: WAIT });
     await row(label).locator('.label-description', { hasText: '[1]' }).waitFor({ timeout: WAIT });
