@@ -13,6 +13,7 @@
         "src/psem.cc",
         "src/msg.cc",
         "src/waiter.cc",
+        "src/procfs.cc",
         "src/proc_scan.cc",
         "src/mappings.cc",
         "src/namespaces.cc",

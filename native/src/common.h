@@ -37,6 +37,13 @@ const char* FileType(mode_t mode);
 int OpenRegular(Napi::Env env, const std::string& path, int flags, mode_t mode, const char* syscall,
                 const std::string& name);
 
+// Reads a /proc file whole, at most `cap` bytes (opened O_NOFOLLOW|O_NONBLOCK): 0, or the errno
+// (also left in errno) when it cannot be opened or read.
+int ReadProcFile(const std::string& path, std::string& out, size_t cap = size_t{64} << 20);
+
+// A process's command line: argv joined by spaces, "[comm]" for a kernel thread; empty if unknown.
+std::string ProcCommandLine(int pid);
+
 // Argument checks: each throws TypeError "<usage>: <what is wrong>" when the argument is unfit.
 void ExpectArgs(const Napi::CallbackInfo& info, size_t count, const char* usage);
 int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min, int64_t max,

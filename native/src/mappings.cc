@@ -88,32 +88,6 @@ struct Proc {
 constexpr size_t kMaxFile = size_t{64} << 20;  // no maps file is this large
 constexpr size_t kMaxFds = 1 << 16;            // fds looked at per process
 
-// Reads a /proc text file whole (bounded); false with errno on failure.
-bool ReadProcFile(const std::string& path, std::string& out, size_t limit = kMaxFile) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-  if (fd < 0) return false;
-  out.clear();
-  char buf[65536];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      close(fd);
-      errno = err;
-      return false;
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() >= limit) {
-      out.resize(limit);
-      break;
-    }
-  }
-  close(fd);
-  return true;
-}
-
 // "ipc:[4026531839]" -> 4026531839; 0 when unreadable.
 uint64_t NsInode(const std::string& link) {
   char buf[64];
@@ -125,18 +99,8 @@ uint64_t NsInode(const std::string& link) {
 }
 
 std::string Command(int pid) {
-  std::string text;
-  std::string base = "/proc/" + std::to_string(pid);
-  if (ReadProcFile(base + "/cmdline", text, 4096)) {
-    while (!text.empty() && text.back() == '\0') text.pop_back();
-    std::replace(text.begin(), text.end(), '\0', ' ');
-    if (!text.empty()) return text;
-  }
-  if (ReadProcFile(base + "/comm", text, 64)) {
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\0')) text.pop_back();
-    return "[" + text + "]";
-  }
-  return "?";
+  std::string c = ProcCommandLine(pid);
+  return c.empty() ? "?" : c;
 }
 
 bool EndsWith(const std::string& s, const char* tail) {
@@ -353,7 +317,7 @@ void ReadFds(const std::string& base, Raw& r) {
 void ReadProcess(int pid, Raw& r, std::map<std::pair<uint64_t, uint64_t>, std::pair<int, struct stat>>& cache) {
   std::string base = "/proc/" + std::to_string(pid);
   std::string text;
-  if (!ReadProcFile(base + "/maps", text)) {
+  if (ReadProcFile(base + "/maps", text, kMaxFile) != 0) {
     r.state = errno == ENOENT || errno == ESRCH ? Raw::kGone : Raw::kUnreadable;
     return;
   }

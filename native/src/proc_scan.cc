@@ -81,29 +81,6 @@ struct Mapping {
   std::string file;  // a /dev/shm name otherwise
 };
 
-// Reads a /proc file whole, up to `limit` bytes.
-bool ReadWhole(const std::string& path, std::string& out, size_t limit) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  out.clear();
-  char buf[65536];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      close(fd);
-      errno = err;
-      return false;
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > limit) break;  // bound: no maps file is this large
-  }
-  close(fd);
-  return true;
-}
-
 // Parses the maps lines that name /SYSV or /dev/shm/; the path starts at the sixth field.
 void ParseMaps(int pid, const std::string& text, std::vector<Mapping>& out) {
   size_t pos = 0;
@@ -139,21 +116,8 @@ void ParseMaps(int pid, const std::string& text, std::vector<Mapping>& out) {
 
 // A process's command line: argv joined by spaces, "[comm]" for a kernel thread, "?" unknown.
 std::string CommandOf(int pid) {
-  std::string text;
-  const std::string dir = "/proc/" + std::to_string(pid);
-  if (ReadWhole(dir + "/cmdline", text, 4096)) {
-    if (text.size() > 4096) text.resize(4096);
-    while (!text.empty() && text.back() == '\0') text.pop_back();
-    for (char& c : text) {
-      if (c == '\0') c = ' ';
-    }
-    if (!text.empty()) return text;
-    if (ReadWhole(dir + "/comm", text, 64)) {
-      while (!text.empty() && (text.back() == '\n' || text.back() == '\0')) text.pop_back();
-      return "[" + text + "]";
-    }
-  }
-  return "?";
+  std::string c = ProcCommandLine(pid);
+  return c.empty() ? "?" : c;
 }
 
 // Reading another process's maps or cmdline takes its mmap lock, which a process can hold for as
@@ -227,7 +191,7 @@ void RunScan(const std::shared_ptr<ScanState>& st, std::chrono::steady_clock::ti
       continue;
     }
     if (!enter(static_cast<int>(pid))) break;
-    bool ok = ReadWhole("/proc/" + std::string(e->d_name) + "/maps", text, size_t{64} << 20);
+    bool ok = ReadProcFile("/proc/" + std::string(e->d_name) + "/maps", text, size_t{64} << 20) == 0;
     int err = errno;
     std::vector<Mapping> found;
     std::string command;

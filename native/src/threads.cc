@@ -62,28 +62,6 @@ constexpr long kMqTimedreceive = 243;
 constexpr long kFlock = 73;
 constexpr long kFcntl = 72;
 
-// Reads a small /proc file whole (at most `cap` bytes). Returns 0 or the errno.
-int ReadSmall(const std::string& path, std::string& out, size_t cap) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return errno;
-  out.clear();
-  char buf[8192];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      close(fd);
-      return err;
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(std::min<size_t>(static_cast<size_t>(n), cap - std::min(cap, out.size()))));
-    if (out.size() >= cap) break;
-  }
-  close(fd);
-  return 0;
-}
-
 bool ParseLong(const char* s, long& out) {
   char* end = nullptr;
   errno = 0;
@@ -230,14 +208,14 @@ class ProcessScanner {
     ThreadRow row;
     row.pid = pid;
     row.tid = tid;
-    if (ReadSmall(dir + "/stat", text, 4096) != 0) return;  // ended meanwhile
+    if (ReadProcFile(dir + "/stat", text, 4096) != 0) return;  // ended meanwhile
     // "tid (comm) S …": comm may hold spaces and parentheses, so take the last ')'.
     size_t open = text.find('(');
     size_t close = text.rfind(')');
     if (open == std::string::npos || close == std::string::npos || close < open || close + 2 >= text.size()) return;
     row.comm = text.substr(open + 1, close - open - 1);
     row.state = text[close + 2];
-    int err = ReadSmall(dir + "/syscall", text, 512);
+    int err = ReadProcFile(dir + "/syscall", text, 512);
     if (err == EACCES || err == EPERM) {
       row.nr = -3;
       unreadable++;
@@ -259,7 +237,7 @@ class ProcessScanner {
       }
     }
     if (row.nr >= 0 && Explained(row.nr)) {
-      if (ReadSmall(dir + "/wchan", row.wchan, 128) != 0) row.wchan.clear();
+      if (ReadProcFile(dir + "/wchan", row.wchan, 128) != 0) row.wchan.clear();
       Resolve(row, base, cache);
     }
     rows.push_back(std::move(row));
@@ -352,7 +330,7 @@ class ProcessScanner {
     if (!cache.mapsRead) {
       cache.mapsRead = true;
       std::string text;
-      cache.mapsError = ReadSmall(base + "/maps", text, kMaxMapsBytes);
+      cache.mapsError = ReadProcFile(base + "/maps", text, kMaxMapsBytes);
       if (cache.mapsError == 0) cache.maps = ParseMapsText(text);
     }
     for (FutexRef& f : row.futexes) {
@@ -628,7 +606,7 @@ Napi::Value MapsOf(const Napi::CallbackInfo& info) {
   auto work = [pid](Bounded<MapsResult>& job, std::chrono::steady_clock::time_point) {
     if (!job.Enter(pid)) return;
     std::string text;
-    int err = ReadSmall("/proc/" + std::to_string(pid) + "/maps", text, kMaxMapsBytes);
+    int err = ReadProcFile("/proc/" + std::to_string(pid) + "/maps", text, kMaxMapsBytes);
     std::vector<MapEntry> maps;
     if (err == 0) maps = ParseMapsText(text);
     if (!job.Leave()) return;
@@ -665,21 +643,6 @@ struct CommandsResult {
   std::vector<std::pair<int, std::string>> commands;
 };
 
-// A process's command line: argv joined by spaces, "[comm]" for a kernel thread; empty if unknown.
-std::string CommandLine(int pid) {
-  std::string text;
-  const std::string dir = "/proc/" + std::to_string(pid);
-  if (ReadSmall(dir + "/cmdline", text, 4096) != 0) return "";
-  while (!text.empty() && text.back() == '\0') text.pop_back();
-  for (char& c : text) {
-    if (c == '\0') c = ' ';
-  }
-  if (!text.empty()) return text;
-  if (ReadSmall(dir + "/comm", text, 64) != 0) return "";
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\0')) text.pop_back();
-  return "[" + text + "]";
-}
-
 // commandsOf(pids, budgetMs): the command lines of some processes (reading one waits on that
 // process's memory lock, so on a thread of its own, answered by the deadline; missing ones are
 // left out).
@@ -706,7 +669,7 @@ Napi::Value CommandsOf(const Napi::CallbackInfo& info) {
         continue;
       }
       if (!job.Enter(pid)) return;
-      std::string command = CommandLine(pid);
+      std::string command = ProcCommandLine(pid);
       if (!job.Leave()) return;
       std::lock_guard<std::mutex> lock(job.mutex);
       if (!command.empty()) job.result.commands.emplace_back(pid, std::move(command));
