@@ -2,6 +2,7 @@
 // each one (setns on a thread of its own: never the JS thread nor a libuv pool thread), and their
 // POSIX shared memory under /proc/PID/root/dev/shm. Entering needs CAP_SYS_ADMIN; without it the
 // namespaces are counted, not listed. No vscode import.
+import { existsSync } from 'node:fs';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { toIpcError, userError } from './errors';
@@ -158,8 +159,12 @@ export async function listNamespaces(
 /** The process whose namespace `--namespace PID` names, checked to exist. */
 export function namespacePid(text: string): number {
   const pid = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(pid) || pid < 1 || pid > 1 << 22) {
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(pid) || pid < 1) {
     throw userError('EINVAL', 'namespace', `--namespace takes a process id (or "all" for list), not "${text}"`);
+  }
+  // pid_max is at most 2^22 on Linux; past it, or without a /proc entry, the process does not exist.
+  if (pid > 1 << 22 || !existsSync(`/proc/${pid}`)) {
+    throw userError('ESRCH', 'namespace', `--namespace ${pid}: no process has that id`);
   }
   return pid;
 }
