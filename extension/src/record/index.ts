@@ -3,6 +3,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { describeTarget, formatTarget, openShm, parseTarget, psemValue, resolveKey, semGet, type Target } from '../ipc';
+import { describeEntry, entryType } from '../ipc/devshm';
 import { userError } from '../ipc/errors';
 import { binding } from '../ipc/native';
 import { Recorder, Recording, RecordingError, findSeqlock, runRecording, type RandomAccess, type RecordedRange, type RecorderStats, type RecordingHeader } from '../shared/record';
@@ -17,9 +18,10 @@ export class RecordingFile implements RandomAccess {
   constructor(readonly path: string) {
     // O_NONBLOCK: a FIFO named like a recording must not block the open; only a regular file is read.
     this.fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-    if (!fstatSync(this.fd).isFile()) {
+    const type = entryType(fstatSync(this.fd));
+    if (type) {
       closeSync(this.fd);
-      throw new RecordingError(`${path} is not a regular file`);
+      throw new RecordingError(`it is ${describeEntry(type)}, not a regular file`);
     }
   }
   get size(): number {
