@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import type { Target } from '../../../extension/src/ipc/target';
-import { chooseFromContextMenu, clickExplorerAction, explorerAction, failureStep, openWorkbench, type OpenWorkbench, ROOT, treeRow } from './driver';
+import { chooseFromContextMenu, clickExplorerAction, promptFromContextMenu, explorerAction, failureStep, openWorkbench, type OpenWorkbench, ROOT, treeRow } from './driver';
 import { untilWithin } from '../../helpers/wait';
 
 const WAIT = 30_000;
@@ -47,18 +47,7 @@ const contextMenu = (label: string, entry: string) => chooseFromContextMenu(page
  * times) when the prompt does not come up: a menu entry chosen right after another prompt closed
  * is now and then dropped by the workbench, and asking for a prompt twice is harmless.
  */
-async function promptFrom(label: string, entry: string, title: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    await contextMenu(label, entry);
-    try {
-      await quickInput().locator('.quick-input-title', { hasText: title }).waitFor({ timeout: 10_000 });
-      return;
-    } catch (e) {
-      if (attempt >= 3) throw e;
-      await page.keyboard.press('Escape');
-    }
-  }
-}
+const promptFrom = (label: string, entry: string, title: string) => promptFromContextMenu(page, label, entry, title, WAIT);
 
 function findLog(dir: string): string | undefined {
   if (!existsSync(dir)) return undefined;

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
-import { chooseFromContextMenu, failureStep, openWorkbench, palette, type OpenWorkbench, ROOT, treeRow } from './driver';
+import { failureStep, promptFromContextMenu, openWorkbench, palette, type OpenWorkbench, ROOT, treeRow } from './driver';
 import { untilWithin } from '../../helpers/wait';
 
 const WAIT = 30_000;
@@ -93,9 +93,8 @@ describe('a hostile /dev/shm in the workbench', () => {
     for (const name of [`/${tag}-fifo`, `/${tag}-link`, `/${tag}-sock`]) assert.equal(await row(name).count(), 0, `${name} is not listed`);
     assert.equal(readlinkSync(files.link), '/etc/shadow');
 
-    await chooseFromContextMenu(page, sem, 'Semaphore Wait…', WAIT);
+    await promptFromContextMenu(page, sem, 'Semaphore Wait…', 'timeout', WAIT);
     const input = page.locator('.quick-input-widget');
-    await input.locator('.quick-input-title', { hasText: 'timeout' }).waitFor({ timeout: WAIT });
     await input.locator('input').fill('120000');
     await page.keyboard.press('Enter');
     await page.locator('.statusbar-item', { hasText: `Waiting on ${sem}` }).waitFor({ timeout: WAIT });
