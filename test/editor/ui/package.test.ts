@@ -2,10 +2,11 @@
 // nothing else; code-server installs it into a fresh workbench (as a user would) and its explorer
 // lists a segment made here. No development path and no smoke-test driver, so notifications show:
 // the wait's progress notification cancels with its Cancel button, and an error notification's
-// "Show Log" opens the log.
+// "Show Log" opens the log. Import C Header as Schema… runs the command line the .vsix ships
+// (dist/cli.js and the bundles it loads), as it does from the checkout.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,7 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import type { Target } from '../../../extension/src/ipc/target';
 import { launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
-import { chooseFromContextMenu, clickExplorerAction, failureStep, ROOT, treeRow } from './driver';
+import { chooseFromContextMenu, clickExplorerAction, failureStep, palette, ROOT, treeRow } from './driver';
 import { untilWithin } from '../../helpers/wait';
 
 const WAIT = 30_000;
@@ -64,13 +65,15 @@ describe('the packaged .vsix', () => {
 
     const segment = ipc.createShm({ key: 0, size: 4096 });
     created.push({ kind: 'shm', id: segment });
-    wb = await startWorkbench({ folder: path.join(ROOT, 'test', 'editor', 'workspace'), vsix: [vsix], smokeTestDriver: false });
+    wb = await startWorkbench({ folder: path.join(ROOT, 'test', 'editor', 'workspace'), vsix: [vsix], smokeTestDriver: false, settings: { 'shmscope.refreshIntervalMs': 0 } });
     const installed = readdirSync(path.join(wb.runDir, 'extensions')).find((d) => d.startsWith('shmscope.shmscope-'));
     assert.ok(installed, 'code-server installed the extension');
     const shipped = files(path.join(wb.runDir, 'extensions', installed));
     assert.ok(shipped.includes('dist/extension.js'), shipped.join(', '));
     assert.ok(shipped.includes('native/build/Release/shmscope.node'), shipped.join(', '));
-    const allowed = /^(package\.json|readme\.md|LICENSE(\.txt)?|\.vsixmanifest|dist\/(extension|server)\.js|dist\/webview\/[^/]+\.(js|css)|native\/build\/Release\/shmscope\.node|extension\/(resources|syntaxes)\/[^/]+|extension\/language-configuration\.json)$/i;
+    // The command line Import C Header as Schema… forks, with the bundle of the command it runs.
+    for (const f of ['dist/cli.js', 'dist/cli-main.js', 'dist/cli-import.js']) assert.ok(shipped.includes(f), `${f} ships: ${shipped.join(', ')}`);
+    const allowed = /^(package\.json|readme\.md|LICENSE(\.txt)?|\.vsixmanifest|dist\/(extension|server|cli|cli-[a-z]+)\.js|dist\/webview\/[^/]+\.(js|css)|native\/build\/Release\/shmscope\.node|extension\/(resources|syntaxes)\/[^/]+|extension\/language-configuration\.json)$/i;
     assert.deepEqual(shipped.filter((f) => !allowed.test(f)), [], 'nothing but the allow-list ships');
 
     browser = await launchBrowser(wb.runDir);
@@ -79,6 +82,27 @@ describe('the packaged .vsix', () => {
     await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').click({ timeout: 90_000 });
     await row(`private · id ${segment}`).waitFor({ timeout: 60_000 });
     assert.match((await row(`private · id ${segment}`).locator('.label-description').textContent()) ?? '', /^4 KiB · 0 attached/);
+  }));
+
+  it('Import C Header as Schema… writes the schema through the shipped command line', () => step('import', async () => {
+    assert.ok(page, 'the workbench is up');
+    const header = path.join(tmp, 'wire.h');
+    writeFileSync(header, '#include <stdint.h>\n#define SLOTS 16\nstruct wire { uint8_t kind; uint32_t value; } __attribute__((packed));\n');
+    const target = path.join(tmp, 'wire.shms');
+    await palette(page, 'Import C Header as Schema…', WAIT);
+    // The workbench's file dialogs are its simple ones (a quick input): type the path, Enter.
+    const input = page.locator('.quick-input-widget input');
+    await input.fill(header, { timeout: WAIT });
+    await until('the open dialog has the header', async () => (await input.inputValue()) === header);
+    await input.press('Enter');
+    await until('the save dialog offers wire.shms beside it', async () => (await input.inputValue()).endsWith('wire.shms'));
+    await input.fill(target);
+    await input.press('Enter');
+    await until('the schema is written', () => existsSync(target));
+    const text = readFileSync(target, 'utf8');
+    assert.match(text, /#define SLOTS 16/);
+    assert.match(text, /struct wire/);
+    await page.locator('.notification-toast', { hasText: 'Imported wire.h into wire.shms' }).first().waitFor({ timeout: WAIT });
   }));
 
   it('a Semaphore Wait shows a progress notification whose Cancel ends the wait', () => step('wait-cancel', async () => {
