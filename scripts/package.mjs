@@ -25,7 +25,7 @@ function run(args, what) {
 }
 
 if (!argv.includes('--no-build')) run([path.join(root, 'scripts', 'build.mjs')], 'build');
-for (const f of ['dist/extension.js', 'dist/cli.js', 'dist/cli-main.js', 'native/build/Release/shmscope.node']) {
+for (const f of ['dist/extension.js', 'dist/cli.js', 'dist/cli-main.js', 'dist/cli-import.js', 'native/build/Release/shmscope.node']) {
   if (!existsSync(path.join(root, f))) {
     console.error(`package: ${f} is missing; the build did not produce it`);
     process.exit(1);

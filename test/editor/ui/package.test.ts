@@ -14,10 +14,16 @@ import type { Browser, Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import type { Target } from '../../../extension/src/ipc/target';
 import { launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
-import { chooseFromContextMenu, clickExplorerAction, failureStep, palette, ROOT, treeRow } from './driver';
+import { chooseFromContextMenu, clickExplorerAction, failureStep, inspectorFrame, palette, ROOT, treeRow } from './driver';
 import { untilWithin } from '../../helpers/wait';
 
 const WAIT = 30_000;
+/**
+ * The tree changes only when a step refreshes it: neither the explorer's timer nor the /dev/shm
+ * watcher (the browser itself keeps writing /dev/shm) may re-list it between a step's removal of
+ * an object and its menu on that object's row.
+ */
+const SETTINGS = { 'shmscope.refreshIntervalMs': 0, 'shmscope.watchDevShm': false };
 let wb: Workbench | undefined;
 let browser: Browser | undefined;
 let page: Page;
@@ -65,7 +71,7 @@ describe('the packaged .vsix', () => {
 
     const segment = ipc.createShm({ key: 0, size: 4096 });
     created.push({ kind: 'shm', id: segment });
-    wb = await startWorkbench({ folder: path.join(ROOT, 'test', 'editor', 'workspace'), vsix: [vsix], smokeTestDriver: false, settings: { 'shmscope.refreshIntervalMs': 0 } });
+    wb = await startWorkbench({ folder: path.join(ROOT, 'test', 'editor', 'workspace'), vsix: [vsix], smokeTestDriver: false, settings: SETTINGS });
     const installed = readdirSync(path.join(wb.runDir, 'extensions')).find((d) => d.startsWith('shmscope.shmscope-'));
     assert.ok(installed, 'code-server installed the extension');
     const shipped = files(path.join(wb.runDir, 'extensions', installed));
@@ -103,6 +109,21 @@ describe('the packaged .vsix', () => {
     assert.match(text, /#define SLOTS 16/);
     assert.match(text, /struct wire/);
     await page.locator('.notification-toast', { hasText: 'Imported wire.h into wire.shms' }).first().waitFor({ timeout: WAIT });
+  }));
+
+  it('Open Inspector paints a segment\'s bytes (the page bundles ship)', () => step('inspector', async () => {
+    assert.ok(page, 'the workbench is up');
+    const id = ipc.createShm({ key: 0, size: 4096 });
+    created.push({ kind: 'shm', id });
+    const h = ipc.openShm({ kind: 'shm', id }, { readWrite: true });
+    h.write(0, new TextEncoder().encode('shmscope'));
+    h.close();
+    await refresh();
+    await contextMenu(`private · id ${id}`, 'Open Inspector');
+    await page.locator('.tab.active', { hasText: `segment ${id}` }).waitFor({ timeout: WAIT });
+    const f = inspectorFrame(page);
+    await f.locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
+    assert.match((await f.locator('.row[data-offset="0"]').textContent()) ?? '', /^0+73686d73636f7065(00)+shmscope/);
   }));
 
   it('a Semaphore Wait shows a progress notification whose Cancel ends the wait', () => step('wait-cancel', async () => {
