@@ -19,7 +19,7 @@ describe('deadlineMs', () => {
   });
 
   it('names where a bad value came from', () => {
-    assert.throws(() => deadlineMs('soon', undefined), /^Error: --deadline must be a duration like 30s, 5m or 1h, or 0 for none, not "soon"$|--deadline must be/);
+    assert.throws(() => deadlineMs('soon', undefined), /--deadline must be a duration like 30s, 5m or 1h, or 0 for none, not "soon"/);
     assert.throws(() => deadlineMs(undefined, '-1'), /SHMSCOPE_DEADLINE must be a duration/);
   });
 });
