@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import type { Target } from '../../../extension/src/ipc/target';
+import { openRecording } from '../../../extension/src/record';
 import { launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
 import { chooseFromContextMenu, clickExplorerAction, failureStep, inspectorFrame, palette, ROOT, treeRow } from './driver';
 import { untilWithin } from '../../helpers/wait';
@@ -29,6 +30,8 @@ let browser: Browser | undefined;
 let page: Page;
 let tmp = '';
 const created: Target[] = [];
+/** Files a step made where the workbench proposed them (the workspace folder). */
+const made: string[] = [];
 
 /** Every file under dir, relative to it. */
 function files(dir: string, base = dir): string[] {
@@ -61,6 +64,7 @@ describe('the packaged .vsix', () => {
     await browser?.close().catch(() => {});
     await wb?.stop();
     rmSync(tmp, { recursive: true, force: true });
+    for (const f of made) rmSync(f, { force: true });
   });
 
   it('holds only the allow-list, installs into a fresh workbench, and its explorer works', () => step('install', async () => {
@@ -96,13 +100,18 @@ describe('the packaged .vsix', () => {
     writeFileSync(header, '#include <stdint.h>\n#define SLOTS 16\nstruct wire { uint8_t kind; uint32_t value; } __attribute__((packed));\n');
     const target = path.join(tmp, 'wire.shms');
     await palette(page, 'Import C Header as Schema…', WAIT);
-    // The workbench's file dialogs are its simple ones (a quick input): type the path, Enter.
+    // The workbench's file dialogs are its simple ones (a quick input): type the path, and once the
+    // dialog lists the file (it may still be filling in its own folder), Enter.
     const input = page.locator('.quick-input-widget input');
-    await input.fill(header, { timeout: WAIT });
-    await until('the open dialog has the header', async () => (await input.inputValue()) === header);
-    await input.press('Enter');
-    await until('the save dialog offers wire.shms beside it', async () => (await input.inputValue()).endsWith('wire.shms'));
-    await input.fill(target);
+    await until('the open dialog takes the header', async () => {
+      await input.fill(header, { timeout: 5_000 });
+      const listed = await page.locator('.quick-input-list .monaco-list-row', { hasText: 'wire.h' }).first().waitFor({ timeout: 5_000 }).then(() => true, () => false);
+      if (!listed || (await input.inputValue()) !== header) return false;
+      await input.press('Enter');
+      return until('the save dialog', async () => (await input.inputValue().catch(() => '')).endsWith('.shms'), 5_000).then(() => true, () => false);
+    });
+    // The save dialog proposes the schema beside the header.
+    assert.equal(await input.inputValue(), target);
     await input.press('Enter');
     await until('the schema is written', () => existsSync(target));
     const text = readFileSync(target, 'utf8');
@@ -124,6 +133,32 @@ describe('the packaged .vsix', () => {
     const f = inspectorFrame(page);
     await f.locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
     assert.match((await f.locator('.row[data-offset="0"]').textContent()) ?? '', /^0+73686d73636f7065(00)+shmscope/);
+  }));
+
+  it('Start Recording records the inspected segment until Stop Recording', () => step('record', async () => {
+    assert.ok(page, 'the workbench is up');
+    await palette(page, 'Inspector: Start Recording…', WAIT);
+    const input = page.locator('.quick-input-widget input');
+    await until('the save dialog proposes a .shmrec', async () => /\.shmrec$/.test(await input.inputValue().catch(() => '')));
+    const file = await input.inputValue();
+    made.push(file);
+    await input.press('Enter');
+    const frames = () => {
+      try {
+        const r = openRecording(file);
+        r.file.close();
+        return r.recording.frameCount;
+      } catch {
+        return 0;
+      }
+    };
+    await until('two frames are on disk', () => frames() >= 2);
+    await palette(page, 'Inspector: Stop Recording', WAIT);
+    await page.locator('.statusbar-item[id$="shmscope.recording"]').waitFor({ state: 'hidden', timeout: WAIT });
+    const { recording, file: fh } = openRecording(file);
+    fh.close();
+    assert.ok(recording.frameCount >= 2);
+    assert.equal(recording.partialTail, 0, 'no half-written record at the end');
   }));
 
   it('a Semaphore Wait shows a progress notification whose Cancel ends the wait', () => step('wait-cancel', async () => {
