@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // `npm run package`: builds everything, then the .vsix with @vscode/vsce. What goes in is the
-// allow-list in .vscodeignore: the bundles (dist/), the built addon, package.json, README, LICENSE.
+// allow-list in .vscodeignore: the bundles (dist/: the extension, the language server, the command
+// line the extension runs for Import C Header as Schema…, the pages), the built addon,
+// package.json, README, LICENSE.
 // Dependencies are bundled by esbuild, so none ship as node_modules.
 //   node scripts/package.mjs [--out FILE.vsix] [--no-build]
 import { spawnSync } from 'node:child_process';
@@ -23,7 +25,7 @@ function run(args, what) {
 }
 
 if (!argv.includes('--no-build')) run([path.join(root, 'scripts', 'build.mjs')], 'build');
-for (const f of ['dist/extension.js', 'native/build/Release/shmscope.node']) {
+for (const f of ['dist/extension.js', 'dist/cli.js', 'dist/cli-main.js', 'dist/cli-import.js', 'native/build/Release/shmscope.node']) {
   if (!existsSync(path.join(root, f))) {
     console.error(`package: ${f} is missing; the build did not produce it`);
     process.exit(1);

@@ -1,10 +1,18 @@
 #!/usr/bin/env node
-// The one test command: lint, unit, native, CLI, hostile and editor tests, then a leak check of
-// every IPC namespace the tests touch. Ends with `N passed, N failed`. The hostile suite runs in
-// an IPC and mount namespace of its own (test/hostile/namespace.ts), so it cannot leak into this one.
-//   node test/run.mjs [--only lint,unit,native,cli,hostile,editor] [--skip editor]
+// The one test command: lint, type-check, unit, native, CLI, hostile and editor tests, then a leak
+// check. Ends with `N passed, N failed`.
+// Every suite that makes kernel objects (native, cli, hostile, editor) runs in an IPC and mount
+// namespace of its own, with a fresh tmpfs on /dev/shm (and a fresh mqueue on /dev/mqueue): what is
+// left there when the suite ends is the suite's own leak, and nothing another program creates on the
+// machine meanwhile can be blamed on the run (nor can the run touch the machine's objects). Without
+// `unshare` (not root), suites run in the machine's namespace and the check falls back to comparing
+// it before and after, which an unrelated program's objects can fail. The hostile suite also makes a
+// namespace of its own inside (test/hostile/namespace.ts).
+// Each test has a deadline (SHMSCOPE_TEST_TIMEOUT_MS, default 5 min; a test may ask for more in
+// its options): a hung test fails with its name instead of hanging the run.
+//   node test/run.mjs [--only lint,types,unit,native,cli,hostile,editor] [--skip editor]
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,6 +24,8 @@ const pick = (flag) => {
 };
 const only = pick('--only');
 const skip = pick('--skip') ?? new Set();
+/** Per-test deadline for node's runner (ms). */
+const TEST_TIMEOUT_MS = Number(process.env.SHMSCOPE_TEST_TIMEOUT_MS) > 0 ? Number(process.env.SHMSCOPE_TEST_TIMEOUT_MS) : 5 * 60_000;
 const wanted = (suite) => (!only || only.has(suite)) && !skip.has(suite);
 
 /** Everything a test could leave behind: System V objects and POSIX names. */
@@ -36,6 +46,13 @@ function ipcState() {
   ]);
 }
 
+// `node test/run.mjs --probe FILE`: writes this namespace's objects to FILE (run inside a suite's
+// namespace after the suite, by `inNamespace`).
+if (argv[0] === '--probe') {
+  writeFileSync(argv[1], JSON.stringify([...ipcState()]));
+  process.exit(0);
+}
+
 const files = (dir) => {
   const abs = path.join(root, 'test', dir);
   if (!existsSync(abs)) return [];
@@ -45,6 +62,37 @@ const files = (dir) => {
 const artifacts = path.join(root, '.test-artifacts');
 mkdirSync(artifacts, { recursive: true });
 
+/** Whether suites can run in namespaces of their own (root, util-linux's unshare). */
+const namespaces = spawnSync('unshare', ['--ipc', '--mount', '--', 'true']).status === 0;
+if (!namespaces) console.log('note: no `unshare --ipc --mount` here (not root?): suites run in the machine\'s IPC namespace');
+
+/**
+ * The command that runs `cmd args` in a fresh IPC and mount namespace, then writes what is left in
+ * that namespace to `probe` (JSON); its exit status is the command's.
+ */
+function inNamespace(cmd, args, probe) {
+  if (!namespaces) return { cmd, args };
+  const script = [
+    'mount --make-rprivate /',
+    'mount -t tmpfs -o mode=1777 shmscope-test /dev/shm',
+    '{ [ ! -d /dev/mqueue ] || mount -t mqueue shmscope-test /dev/mqueue; }',
+    '{ "$@"; status=$?; "$SHMSCOPE_NODE" "$SHMSCOPE_RUN" --probe "$SHMSCOPE_PROBE"; exit $status; }',
+  ].join(' && ');
+  return { cmd: 'unshare', args: ['--ipc', '--mount', '--', 'sh', '-c', script, 'sh', cmd, ...args], env: { SHMSCOPE_NODE: process.execPath, SHMSCOPE_RUN: fileURLToPath(import.meta.url), SHMSCOPE_PROBE: probe } };
+}
+
+/** Per-suite leaks found in the suites' own namespaces. */
+const leaks = [];
+function readProbe(label, probe) {
+  if (!namespaces) return;
+  if (!existsSync(probe)) {
+    leaks.push(`${label}: the suite's namespace could not be examined`);
+    return;
+  }
+  for (const x of JSON.parse(readFileSync(probe, 'utf8'))) leaks.push(`${label}: ${x}`);
+  rmSync(probe, { force: true });
+}
+
 /** Runs node's test runner over files; counts come from its TAP stream. */
 function nodeTests(label, list) {
   return new Promise((resolve) => {
@@ -52,13 +100,17 @@ function nodeTests(label, list) {
     const tap = path.join(artifacts, `${label}.tap`);
     rmSync(tap, { force: true });
     console.log(`\n=== ${label}: ${list.length} file(s)`);
-    const child = spawn(process.execPath, [
-      '--import', 'tsx', '--test', '--test-concurrency=1',
+    const probe = path.join(artifacts, `${label}-left.json`);
+    rmSync(probe, { force: true });
+    const run = inNamespace(process.execPath, [
+      '--import', 'tsx', '--test', '--test-concurrency=1', `--test-timeout=${TEST_TIMEOUT_MS}`,
       '--test-reporter=spec', '--test-reporter-destination=stdout',
       '--test-reporter=tap', `--test-reporter-destination=${tap}`,
       ...list,
-    ], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, SHMSCOPE_TEST: '1' } });
+    ], probe);
+    const child = spawn(run.cmd, run.args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...run.env, SHMSCOPE_TEST: '1' } });
     child.on('exit', (code) => {
+      readProbe(label, probe);
       const text = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
       const num = (k) => Number(/^# (\w+) (\d+)$/m.exec(text.split('\n').filter((l) => l.startsWith(`# ${k} `)).pop() ?? '')?.[2] ?? 0);
       let passed = num('pass');
@@ -78,32 +130,62 @@ function lint() {
   return r.status === 0 ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 };
 }
 
+/**
+ * `tsc --noEmit` over every TypeScript project (`npm run typecheck`): tests run through tsx, which
+ * strips types without checking them, so without this step a type error passes every test.
+ */
+function typecheck() {
+  console.log('\n=== types');
+  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  let ok = true;
+  for (const project of ['.', 'webview-ui']) {
+    const r = spawnSync(process.execPath, [tsc, '-p', project, '--noEmit'], { cwd: root, stdio: 'inherit' });
+    if (r.status !== 0) {
+      ok = false;
+      console.log(`types: tsc -p ${project} FAILED`);
+    }
+  }
+  if (ok) console.log('types: clean');
+  return ok ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 };
+}
+
 const before = ipcState();
 const results = [];
 if (wanted('lint')) results.push(lint());
+if (wanted('types')) results.push(typecheck());
 for (const suite of ['unit', 'native', 'cli', 'hostile']) {
   if (wanted(suite)) results.push(await nodeTests(suite, files(suite)));
 }
 if (wanted('editor') && existsSync(path.join(root, 'test', 'editor', 'run.mjs'))) {
   console.log('\n=== editor');
-  const r = spawnSync(process.execPath, [path.join(root, 'test', 'editor', 'run.mjs')], { cwd: root, stdio: 'inherit' });
+  const probe = path.join(artifacts, 'editor-left.json');
+  rmSync(probe, { force: true });
+  const run = inNamespace(process.execPath, [path.join(root, 'test', 'editor', 'run.mjs')], probe);
+  const r = spawnSync(run.cmd, run.args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...run.env } });
+  readProbe('editor', probe);
   const summary = path.join(artifacts, 'editor-summary.json');
   if (existsSync(summary)) results.push(JSON.parse(readFileSync(summary, 'utf8')));
   else results.push({ passed: 0, failed: 1 });
   if (r.status !== 0 && results.at(-1).failed === 0) results.at(-1).failed = 1;
 }
 
-// A run must leave every IPC namespace as it found it.
+// A run must leave every IPC namespace as it found it: each suite's own (checked as it ended) and,
+// without namespaces, the machine's.
 const after = ipcState();
-const leaked = [...after].filter((x) => !before.has(x));
+const appeared = [...after].filter((x) => !before.has(x));
+if (!namespaces) leaks.push(...appeared);
+else if (appeared.length > 0) {
+  // Not the run's: its suites made their objects in namespaces of their own.
+  console.log(`\nnote: ${appeared.length} object(s) appeared in the machine's namespace during the run (other programs'): ${appeared.slice(0, 5).join(', ')}${appeared.length > 5 ? ', …' : ''}`);
+}
 const leak = { passed: 1, failed: 0 };
-if (leaked.length > 0) {
+if (leaks.length > 0) {
   leak.passed = 0;
   leak.failed = 1;
-  console.log(`\nleak check FAILED: the tests left ${leaked.length} object(s) behind:`);
-  for (const l of leaked) console.log(`  ${l}`);
+  console.log(`\nleak check FAILED: the tests left ${leaks.length} object(s) behind:`);
+  for (const l of leaks) console.log(`  ${l}`);
 } else {
-  console.log('\nleak check: ipcs and /dev/shm are as the run found them');
+  console.log(namespaces ? '\nleak check: every suite left its namespace empty' : '\nleak check: ipcs and /dev/shm are as the run found them');
 }
 results.push(leak);
 

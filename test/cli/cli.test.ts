@@ -1,10 +1,11 @@
 // The shmscope command line, run as a user would run it, on real objects the tests create.
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import * as ipc from '../../extension/src/ipc';
-import { cli, cliAsync, cliBytes, Created, ensureBuilt, freshKey, until } from '../helpers/ipc';
+import { cli, cliAsync, cliBytes, CLI, Created, ensureBuilt, freshKey, until } from '../helpers/ipc';
 
 const made = new Created();
 before(() => ensureBuilt());
@@ -242,5 +243,41 @@ describe('usage', () => {
     assert.equal(cli(['frobnicate']).status, 1);
     assert.equal(cli(['dump']).status, 1);
     assert.equal(cli(['--help']).status, 0);
+  });
+});
+
+describe('nothing runs away', () => {
+  /** Starts the CLI with its stdout a pipe that this process never reads (but keeps open). */
+  function unread(args: string[], env: Record<string, string> = {}) {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    child.stdout.pause();
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => (stderr += d));
+    return once(child, 'exit').then(([code]) => {
+      child.stdout.destroy();
+      return { status: code as number | null, stderr };
+    });
+  }
+
+  it('a dump whose stdout nobody reads ends at its deadline (--deadline, or SHMSCOPE_DEADLINE), with one line', async () => {
+    // 16 MiB of raw bytes cannot fit in a pipe: without the deadline the dump would wait forever.
+    const t = made.posixShm(16 << 20, 'deadline');
+    assertUserError(await unread(['dump', ipc.formatTarget(t), '--format', 'raw', '--deadline', '1s']), /^shmscope: dump did not finish within 1s; gave up \(--deadline/);
+    assertUserError(await unread(['dump', ipc.formatTarget(t), '--format', 'raw'], { SHMSCOPE_DEADLINE: '500ms' }), /dump did not finish within 500ms/);
+  });
+
+  it('a reader that closes the pipe early ends the command with status 0', () => {
+    const t = made.posixShm(16 << 20, 'epipe');
+    const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${CLI}" dump ${ipc.formatTarget(t)} --format raw | head -c 100 >/dev/null`], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, '');
+  });
+
+  it('--deadline takes a duration or 0 (none); anything else is a one-line error', () => {
+    assertUserError(cli(['list', '--kind', 'sem', '--deadline', 'soon']), /--deadline must be a duration like 30s, 5m or 1h, or 0 for none, not "soon"/);
+    assertUserError(cli(['list', '--kind', 'sem'], { env: { SHMSCOPE_DEADLINE: '-3' } }), /SHMSCOPE_DEADLINE must be a duration/);
+    const r = cli(['list', '--kind', 'sem', '--deadline', '0']);
+    assert.equal(r.status, 0, r.stderr);
   });
 });

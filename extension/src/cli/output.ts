@@ -30,6 +30,10 @@ let failed: ((e: NodeJS.ErrnoException) => void) | undefined;
 export function guardStdout(onError: (e: NodeJS.ErrnoException) => never, onEpipe: () => never): void {
   failed = (e) => (e.code === 'EPIPE' ? onEpipe() : onError(e));
   process.stdout.on('error', (e: NodeJS.ErrnoException) => failed!(e));
+  // Standard error is written with process.stderr.write (one line per failure or note): when it
+  // fails too (a closed pipe, a closed descriptor) nothing can be reported, and the command must
+  // end rather than carry on unheard or die of an unhandled 'error' event.
+  process.stderr.on('error', () => process.exit(1));
 }
 
 /** Writes to stdout, waiting while the pipe is full. */

@@ -296,14 +296,16 @@ export async function list(kinds?: readonly Kind[], opts: { namespaces?: 'all' |
   const users = userNames();
   // One native pass over every /proc/PID/maps and fd table, on threads of its own and answered by
   // MAPS_BUDGET_MS: the regions, the System V and /dev/shm attachments, and which processes are in
-  // our namespaces.
-  const regions = await scanRegions(undefined, MAPS_BUDGET_MS);
-  const scan = needMaps ? withinOwnNamespaces(regions.maps, regions) : emptyScan();
+  // our namespaces. Only when the question needs it: a semaphore's values or a queue's messages
+  // are answered without reading every process (which costs most of a listing on a busy machine).
+  const needRegions = needMaps || want('memfd') || want('anon') || want('file') || opts.namespaces !== undefined;
+  const regions = needRegions ? await scanRegions(undefined, MAPS_BUDGET_MS) : undefined;
+  const scan = needMaps && regions ? withinOwnNamespaces(regions.maps, regions) : emptyScan();
   const posix = want('posix-shm') || want('posix-sem') ? await posixRecords(scan, users, (file, text) => {
     if (want(file.startsWith('sem.') ? 'posix-sem' : 'posix-shm')) devShmNotes.push(text);
   }) : { shm: [], sem: [] };
   notes.push(...devShmNotes.sort());
-  if (regions.slow.length > 0) {
+  if (regions && regions.slow.length > 0) {
     const pids = regions.slow.slice(0, 10).join(', ') + (regions.slow.length > 10 ? ', …' : '');
     notes.push(`the memory maps of ${regions.slow.length} process(es) did not answer within ${MAPS_BUDGET_MS} ms (pid ${pids}): objects they map may not show them`);
   }
@@ -314,11 +316,11 @@ export async function list(kinds?: readonly Kind[], opts: { namespaces?: 'all' |
     posixShm: want('posix-shm') ? posix.shm : [],
     posixSem: want('posix-sem') ? posix.sem : [],
     posixMq: want('posix-mq') ? await mqRecords(notes, users) : [],
-    memfd: want('memfd') ? regions.memfd : [],
-    anon: want('anon') ? regions.anon : [],
-    file: want('file') ? regions.file : [],
-    unreadableProcesses: Math.max(scan.unreadable, regions.unreadable),
+    memfd: regions && want('memfd') ? regions.memfd : [],
+    anon: regions && want('anon') ? regions.anon : [],
+    file: regions && want('file') ? regions.file : [],
+    unreadableProcesses: Math.max(scan.unreadable, regions?.unreadable ?? 0),
     notes,
-    ...(opts.namespaces !== undefined ? { namespaces: await listNamespaces(regions, users, notes, opts.namespaces) } : {}),
+    ...(regions && opts.namespaces !== undefined ? { namespaces: await listNamespaces(regions, users, notes, opts.namespaces) } : {}),
   };
 }

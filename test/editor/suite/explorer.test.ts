@@ -117,6 +117,24 @@ suite('Explorer', () => {
     assert.ok(find(name));
   });
 
+  test('the periodic refresh (shmscope.refreshIntervalMs) shows a new segment without a Refresh', async () => {
+    // The one test of the timer: every other editor test runs with it off (test/editor/run.mjs,
+    // test/editor/ui/driver.ts). A System V segment does not touch /dev/shm, so only the timer
+    // can bring it into the tree.
+    const cfg = vscode.workspace.getConfiguration('shmscope');
+    await cfg.update('refreshIntervalMs', 0, vscode.ConfigurationTarget.Global);
+    await vscode.commands.executeCommand('shmscope.refresh');
+    const id = ipc.createShm({ key: 0, size: 4096 });
+    track({ kind: 'shm', id });
+    assert.equal(find(`private · id ${id}`), undefined, 'not shown before any refresh');
+    try {
+      await cfg.update('refreshIntervalMs', 200, vscode.ConfigurationTarget.Global);
+      await until(`segment ${id} shown by the timer`, () => find(`private · id ${id}`));
+    } finally {
+      await cfg.update('refreshIntervalMs', 0, vscode.ConfigurationTarget.Global);
+    }
+  });
+
   test('filter by text and Clear Filter', async () => {
     const id = ipc.createShm({ key: 0, size: 4096 });
     track({ kind: 'shm', id });

@@ -63,7 +63,7 @@ function findLog(dir: string): string | undefined {
 
 describe('explorer commands in the workbench', () => {
   before(async () => {
-    opened = await openWorkbench({ root: ROOT, folder: path.join(ROOT, 'test', 'editor', 'workspace'), settings: { 'shmscope.refreshIntervalMs': 0 } });
+    opened = await openWorkbench({ root: ROOT, folder: path.join(ROOT, 'test', 'editor', 'workspace') });
     page = opened.page;
     await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').click();
   });

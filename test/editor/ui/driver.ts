@@ -52,6 +52,9 @@ export interface OpenWorkbench {
  * Starts a workbench on `folder` with `settings`, opens it in the system chromium at `width`
  * (height 900+), and waits until the Shared Memory view container is registered (the palette
  * lists what is registered when it opens). One home for what every page-driven test file needs.
+ * The explorer's periodic refresh is off unless `settings` turns it on: a tree re-drawn every 5 s
+ * under an open context menu or a hover makes a page-driven test flaky on a busy machine (the
+ * timer itself is tested in the extension host, test/editor/suite/explorer.test.ts).
  */
 export async function openWorkbench(o: { root: string; folder: string; settings?: Record<string, unknown>; width?: number; height?: number }): Promise<OpenWorkbench> {
   let wb: Workbench | undefined;
@@ -61,7 +64,7 @@ export async function openWorkbench(o: { root: string; folder: string; settings?
     await wb?.stop().catch(() => {});
   };
   try {
-    wb = await startWorkbench({ folder: o.folder, extensionDevelopmentPath: o.root, settings: o.settings ?? {}, keepRunDir: process.env.SHMSCOPE_KEEP_RUN === '1' });
+    wb = await startWorkbench({ folder: o.folder, extensionDevelopmentPath: o.root, settings: { 'shmscope.refreshIntervalMs': 0, ...o.settings }, keepRunDir: process.env.SHMSCOPE_KEEP_RUN === '1' });
     browser = await launchBrowser(wb.runDir);
     const page = await browser.newPage({ viewport: { width: o.width ?? 1400, height: o.height ?? 900 } });
     await page.goto(wb.url);

@@ -54,7 +54,7 @@ describe('explorer in the workbench', () => {
     created.push({ kind: 'sem', id: semId });
     ipc.createPosixShm({ name: `/${tag}`, size: 4096 });
     created.push({ kind: 'posix-shm', name: `/${tag}` });
-    opened = await openWorkbench({ root: ROOT, folder: path.join(ROOT, 'test', 'editor', 'workspace'), settings: { 'shmscope.refreshIntervalMs': 0 } });
+    opened = await openWorkbench({ root: ROOT, folder: path.join(ROOT, 'test', 'editor', 'workspace') });
     page = opened.page;
   });
 

@@ -68,7 +68,7 @@ describe('a hostile /dev/shm in the workbench', () => {
     await once(server, 'listening');
     ipc.createPosixShm({ name: obj, size: 4096 });
     ipc.createPosixSem({ name: sem, value: 0 });
-    opened = await openWorkbench({ root: ROOT, folder: path.join(ROOT, 'test', 'editor', 'workspace'), settings: { 'shmscope.refreshIntervalMs': 0 } });
+    opened = await openWorkbench({ root: ROOT, folder: path.join(ROOT, 'test', 'editor', 'workspace') });
     page = opened.page;
     await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').click();
   });

@@ -56,7 +56,7 @@ describe('memfd, anonymous and namespace groups in the workbench', () => {
     const bin = buildRegions();
     nested = new Fixture(spawn('unshare', ['--ipc', '--mount', '--fork', 'sh', '-c', `mount -t tmpfs none /dev/shm && exec ${bin} sysv 4096`], { stdio: ['pipe', 'pipe', 'pipe'] }));
     inner = await nested.ready();
-    opened = await openWorkbench({ root: ROOT, folder: path.join(ROOT, 'test', 'editor', 'workspace'), settings: { 'shmscope.refreshIntervalMs': 0, 'shmscope.inspector.refreshMs': 200 } });
+    opened = await openWorkbench({ root: ROOT, folder: path.join(ROOT, 'test', 'editor', 'workspace'), settings: { 'shmscope.inspector.refreshMs': 200 } });
     page = opened.page;
   });
 

@@ -60,7 +60,7 @@ segment W for key 0x${key.toString(16)} { Locks locks @ 0; };
       const r = await ipc.scanWaits();
       return r.waits.some((w) => w.tid === ab.tid) && r.waits.some((w) => w.tid === ba.tid);
     });
-    opened = await openWorkbench({ root: ROOT, folder, settings: { 'shmscope.refreshIntervalMs': 0, 'shmscope.waits.refreshMs': 1000 } });
+    opened = await openWorkbench({ root: ROOT, folder, settings: { 'shmscope.waits.refreshMs': 1000 } });
     page = opened.page;
   });
 

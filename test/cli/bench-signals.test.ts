@@ -1,0 +1,119 @@
+// `npm run bench` interrupted: each bench, stopped by SIGINT or SIGTERM at a random moment of its
+// run (or by its timeout), leaves no process and no kernel object behind. A bench runs in an IPC
+// namespace of its own (scripts/bench.mjs): once no process is left in it, the kernel has freed
+// every object it made; the test checks that no process is left in it, none in the bench's process
+// group, and that this namespace's objects are as they were. This file runs in a private namespace
+// itself (test/hostile/namespace.ts), so that other programs' objects cannot come and go in it.
+import '../hostile/namespace';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ensureBuilt, ROOT } from '../helpers/ipc';
+import { untilWithin } from '../helpers/wait';
+
+const until = untilWithin(120_000);
+const benches = readdirSync(path.join(ROOT, 'scripts', 'bench')).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, '')).sort();
+const started: ChildProcess[] = [];
+
+const nsOf = (pid: number | string) => {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/ipc`);
+  } catch {
+    return undefined;
+  }
+};
+const pids = () => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number);
+const ppidOf = (pid: number) => {
+  try {
+    return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
+  } catch {
+    return 0;
+  }
+};
+const groupAlive = (pgid: number) => {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** This namespace's System V objects and POSIX names. */
+function objects(): string[] {
+  const rows = (kind: string) => readFileSync(`/proc/sysvipc/${kind}`, 'utf8').trim().split('\n').slice(1).map((l) => `${kind} ${l.trim().split(/\s+/).slice(0, 2).join(' ')}`);
+  return [...rows('shm'), ...rows('sem'), ...rows('msg'), ...readdirSync('/dev/shm').map((n) => `/dev/shm/${n}`)].sort();
+}
+
+/** Starts `npm run bench -- --only NAME --no-build` in a process group of its own. */
+function startBench(name: string, env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'bench.mjs'), '--only', name, '--no-build'], {
+    cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], detached: true, env: { ...process.env, ...env },
+  });
+  started.push(child);
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d: string) => (stderr += d));
+  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  return { child, exited, stderr: () => stderr };
+}
+
+/** Waits until the bench runs in its own namespace; returns that namespace. */
+async function benchNamespace(benchPid: number, exited: Promise<unknown>): Promise<string | undefined> {
+  let done = false;
+  void exited.then(() => (done = true));
+  const ours = nsOf(process.pid);
+  return until('the bench runs in a namespace of its own', () => {
+    if (done) return 'exited';
+    const child = pids().find((p) => ppidOf(p) === benchPid && nsOf(p) !== undefined && nsOf(p) !== ours);
+    return child === undefined ? undefined : nsOf(child);
+  }).then((ns) => (ns === 'exited' ? undefined : ns));
+}
+
+/** No process in `ns` nor in the group `pgid`, and this namespace's objects as `before`. */
+async function nothingLeft(what: string, ns: string | undefined, pgid: number, before: string[]) {
+  await until(`${what}: no process left in the bench's process group`, () => !groupAlive(pgid), 30_000);
+  if (ns) await until(`${what}: no process left in the bench's IPC namespace ${ns}`, () => !pids().some((p) => nsOf(p) === ns), 30_000);
+  assert.deepEqual(objects(), before, `${what}: this namespace's objects are as they were`);
+}
+
+before(() => ensureBuilt());
+after(() => {
+  for (const c of started) {
+    try {
+      process.kill(-c.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+});
+
+describe('an interrupted bench', () => {
+  for (const [i, name] of benches.entries()) {
+    const signal = i % 2 === 0 ? 'SIGINT' : 'SIGTERM';
+    it(`${name}: ${signal} at a random moment leaves no process and no object`, { timeout: 10 * 60_000 }, async () => {
+      const before = objects();
+      const b = startBench(name);
+      const ns = await benchNamespace(b.child.pid!, b.exited);
+      assert.ok(ns, `the bench ${name} started (${b.stderr()})`);
+      // A random moment of its run: creating objects, measuring, or removing them.
+      await new Promise((r) => setTimeout(r, randomInt(6000)));
+      process.kill(b.child.pid!, signal);
+      const status = await b.exited;
+      if (status !== 0 && status !== 1) assert.equal(status, signal === 'SIGINT' ? 130 : 143, b.stderr());
+      await nothingLeft(name, ns, b.child.pid!, before);
+    });
+  }
+
+  it('a bench that outlives SHMSCOPE_BENCH_TIMEOUT_MS is stopped, reported, and leaves nothing', { timeout: 10 * 60_000 }, async () => {
+    const before = objects();
+    const b = startBench('core', { SHMSCOPE_BENCH_TIMEOUT_MS: '1500' });
+    const ns = await benchNamespace(b.child.pid!, b.exited);
+    assert.equal(await b.exited, 1, b.stderr());
+    assert.match(b.stderr(), /bench core\.ts: still running after 1\.5 s: stopped/);
+    await nothingLeft('core', ns, b.child.pid!, before);
+  });
+});
