@@ -41,6 +41,12 @@ int OpenRegular(Napi::Env env, const std::string& path, int flags, mode_t mode, 
 // (also left in errno) when it cannot be opened or read.
 int ReadProcFile(const std::string& path, std::string& out, size_t cap = size_t{64} << 20);
 
+// Copies from (GuardedRead) or into (GuardedWrite) memory we mapped that the kernel may refuse to
+// back (an empty huge-page pool, a truncated file): 0, or EFAULT where plain memcpy would raise
+// SIGBUS and end the process. Every copy out of or into a shared mapping goes through these.
+int GuardedRead(void* dst, const void* mapped, size_t n);
+int GuardedWrite(void* mapped, const void* src, size_t n);
+
 // A process's command line: argv joined by spaces, "[comm]" for a kernel thread; empty if unknown.
 std::string ProcCommandLine(int pid);
 

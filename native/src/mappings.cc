@@ -187,6 +187,11 @@ bool IsStuck(int pid) {
   return gStuck.count(pid) > 0;
 }
 
+// Readers take pids from one queue, so a process that is slow to read (200 000 mappings, a held
+// memory lock) delays only itself: the other readers go on with the rest, and when every reader
+// has been on one process for a slice of the budget, the scan starts another, up to this many.
+constexpr int kMaxReaders = 8;
+
 struct ReadState {
   std::mutex mutex;
   std::condition_variable cv;
@@ -195,7 +200,10 @@ struct ReadState {
   std::unique_ptr<std::atomic<bool>[]> done;
   int running = 0;
   bool settled = false;
-  int current[2] = {0, 0};  // the pid each reader is on now (0 between processes)
+  size_t next = 0;  // the queue: the index of the next pid any reader takes
+  // The pid each reader is on now (0 between processes), and since when.
+  int current[kMaxReaders] = {};
+  std::chrono::steady_clock::time_point since[kMaxReaders];
   std::chrono::steady_clock::time_point deadline;
 };
 
@@ -329,15 +337,21 @@ void ReadProcess(int pid, Raw& r, std::map<std::pair<uint64_t, uint64_t>, std::p
   if (HasShared(r)) r.command = Command(pid);
 }
 
-// One reader: every `step`-th pid from `from`, until done or settled (the caller answered).
-void Reader(std::shared_ptr<ReadState> st, int slot, size_t from, size_t step) {
+// One reader: the next pid of the queue, until none is left, the deadline passes or the caller
+// answered (settled).
+void Reader(std::shared_ptr<ReadState> st, int slot) {
   std::map<std::pair<uint64_t, uint64_t>, std::pair<int, struct stat>> cache;
-  for (size_t i = from; i < st->pids.size(); i += step) {
-    int pid = st->pids[i];
+  for (;;) {
+    size_t i;
+    int pid;
     {
       std::lock_guard<std::mutex> lock(st->mutex);
-      if (st->settled || std::chrono::steady_clock::now() >= st->deadline) break;
+      auto now = std::chrono::steady_clock::now();
+      if (st->settled || now >= st->deadline || st->next >= st->pids.size()) break;
+      i = st->next++;
+      pid = st->pids[i];
       st->current[slot] = pid;
+      st->since[slot] = now;
     }
     if (!IsStuck(pid)) {
       ReadProcess(pid, st->raw[i], cache);
@@ -380,22 +394,38 @@ class Scanner {
     st->done.reset(new std::atomic<bool>[n]);
     for (size_t i = 0; i < n; i++) st->done[i].store(false);
     st->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budgetMs_);
-    // Two readers split the processes (most of the cost is the kernel producing maps and fd
-    // links); the merge below goes in pid order, so the result does not depend on timing.
-    unsigned workers = n > 64 ? 2 : 1;
-    for (unsigned w = 0; w < workers; w++) {
+    // Two readers share the queue (most of the cost is the kernel producing maps and fd links);
+    // the merge below goes in pid order, so the result does not depend on timing.
+    int readers = 0;
+    auto start = [&](int slot) {
       try {
-        std::lock_guard<std::mutex> lock(st->mutex);
-        std::thread(Reader, st, static_cast<int>(w), w, workers).detach();
+        std::thread(Reader, st, slot).detach();
         st->running++;
+        readers++;
+        return true;
       } catch (const std::system_error&) {
-        if (w == 0) return;  // no thread at all: nothing read
-        // one reader fewer: the pids it would have read are reported as slow
+        return false;  // one reader fewer: the pids nobody read are reported as slow
       }
-    }
+    };
     {
       std::unique_lock<std::mutex> lock(st->mutex);
-      st->cv.wait_until(lock, st->deadline + std::chrono::milliseconds(50), [&] { return st->running == 0; });
+      for (int w = 0; w < (n > 64 ? 2 : 1); w++) start(w);
+      if (readers == 0) return;  // no thread at all: nothing read
+      // A slice of the budget: a reader on one process longer than this is held up by it.
+      const auto slice = std::chrono::milliseconds(std::clamp<int64_t>(budgetMs_ / 8, 20, 250));
+      const auto last = st->deadline + std::chrono::milliseconds(50);
+      for (;;) {
+        auto wake = std::min(last, std::chrono::steady_clock::now() + slice);
+        if (st->cv.wait_until(lock, wake, [&] { return st->running == 0; })) break;
+        auto now = std::chrono::steady_clock::now();
+        if (now >= last) break;
+        if (st->next >= n || readers >= kMaxReaders) continue;
+        bool allHeld = true;
+        for (int r = 0; r < readers; r++) {
+          if (st->current[r] == 0 || now - st->since[r] < slice) allHeld = false;
+        }
+        if (allHeld) start(readers);
+      }
       st->settled = true;
       for (int pid : st->current) {
         if (pid == 0) continue;

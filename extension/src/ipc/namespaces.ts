@@ -11,6 +11,13 @@ import { isoTime } from './procfs';
 import type { RegionScan } from './regions';
 import type { Attacher, MsgRecord, NamespaceListing, NamespaceRef, PosixShmRecord, SemRecord, ShmRecord } from './types';
 
+/** Appends to the list under `key` (never copying it: a listing stays linear in its mappings). */
+function push<K>(map: Map<K, number[]>, key: K, pid: number): void {
+  const list = map.get(key);
+  if (list) list.push(pid);
+  else map.set(key, [pid]);
+}
+
 /** The namespaces other than ours, each with its processes (sorted), from a region scan. */
 export function otherNamespaces(regions: RegionScan): { ipc: number; mnt: number; pids: number[] }[] {
   const byIpc = new Map<number, { ipc: number; mnt: number; pids: number[] }>();
@@ -123,7 +130,7 @@ export async function listNamespaces(
     if (raw) {
       // Attachments of this namespace's segments: its own processes' /SYSV mappings only.
       const byId = new Map<number, number[]>();
-      for (const p of members) for (const id of new Set(regions.sysv.get(p) ?? [])) byId.set(id, [...(byId.get(id) ?? []), p]);
+      for (const p of members) for (const id of new Set(regions.sysv.get(p) ?? [])) push(byId, id, p);
       // Their command lines were read by the scan (within its budget), with their mappings.
       const commands = regions.maps.commands;
       const attach = (id: number) => (byId.get(id) ?? []).map((p) => ({ pid: p, command: commands.get(p) ?? '?' }));
@@ -143,7 +150,7 @@ export async function listNamespaces(
       // Mapped by the processes that share that namespace's mount namespace (its /dev/shm).
       const mappers = [...regions.processes].filter(([, p]) => p.mnt === ns.mnt).map(([p]) => p);
       const byName = new Map<string, number[]>();
-      for (const p of mappers) for (const name of new Set(regions.devShm.get(p) ?? [])) byName.set(name, [...(byName.get(name) ?? []), p]);
+      for (const p of mappers) for (const name of new Set(regions.devShm.get(p) ?? [])) push(byName, name, p);
       const commands = regions.maps.commands;
       const attach = (file: string) => (byName.get(file) ?? []).sort((a, b) => a - b).map((p) => ({ pid: p, command: commands.get(p) ?? '?' }));
       listing.posixShm = await posixShm(ref, attach, userName);

@@ -80,11 +80,19 @@ export function buildRegions(raw: RawSharedScan, userName: (uid: number) => stri
   const ms = out.maps;
   ms.unreadable = raw.unreadable;
   ms.slow = raw.slow;
+  // Linear in the rows: one process may map one object tens of thousands of times, so nothing
+  // here copies a list or searches one per row (a seen-set per key instead).
+  const seen = new Map<unknown, Set<number>>();
   const addPid = <K>(map: Map<K, number[]>, key: K, pid: number) => {
+    let pids = seen.get(key);
+    if (!pids) seen.set(key, (pids = new Set()));
+    if (pids.has(pid)) return;
+    pids.add(pid);
     const list = map.get(key);
     if (!list) map.set(key, [pid]);
-    else if (!list.includes(pid)) list.push(pid);
+    else list.push(pid);
   };
+  seen.clear();
   for (let i = 0; i + 1 < raw.sysv.length; i += 2) {
     const pid = raw.sysv[i]!;
     const id = raw.sysv[i + 1]!;
@@ -95,11 +103,14 @@ export function buildRegions(raw: RawSharedScan, userName: (uid: number) => stri
     ms.sysvMappings.set(id, (ms.sysvMappings.get(id) ?? 0) + 1);
     ms.commands.set(pid, command(pid));
   }
+  seen.clear();
   for (let i = 0; i + 1 < raw.devShm.length; i += 2) {
     const pid = raw.devShm[i] as number;
     const name = raw.devShm[i + 1] as string;
     addPid(ms.devShm, name, pid);
-    out.devShm.set(pid, [...(out.devShm.get(pid) ?? []), name]);
+    const names = out.devShm.get(pid);
+    if (names) names.push(name);
+    else out.devShm.set(pid, [name]);
     ms.commands.set(pid, command(pid));
   }
   for (const list of ms.sysv.values()) list.sort((a, b) => a - b);
@@ -132,13 +143,26 @@ export function withinOwnNamespaces(scan: MapsScan, regions: RegionScan): MapsSc
     const p = processes.get(pid);
     return p !== undefined && p[ns] !== 0 && p[ns] !== self[ns];
   };
+  // Mappings per (pid, segment), counted once: a process may map one segment thousands of times.
+  let perPid: Map<number, Map<number, number>> | undefined;
+  const mappingsOf = (pid: number, id: number) => {
+    if (!perPid) {
+      perPid = new Map();
+      for (const [p, ids] of regions.sysv) {
+        const counts = new Map<number, number>();
+        for (const s of ids) counts.set(s, (counts.get(s) ?? 0) + 1);
+        perPid.set(p, counts);
+      }
+    }
+    return perPid.get(pid)?.get(id) ?? 0;
+  };
   for (const [id, pids] of scan.sysv) {
     const kept = pids.filter((pid) => !foreign(pid, 'ipc'));
     if (kept.length === pids.length) continue;
     if (kept.length) scan.sysv.set(id, kept);
     else scan.sysv.delete(id);
     let mappings = 0;
-    for (const pid of kept) mappings += (regions.sysv.get(pid) ?? []).filter((s) => s === id).length;
+    for (const pid of kept) mappings += mappingsOf(pid, id);
     scan.sysvMappings.set(id, mappings);
   }
   for (const [name, pids] of scan.devShm) {
