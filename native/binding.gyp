@@ -18,6 +18,7 @@
         "src/proc_scan.cc",
         "src/mappings.cc",
         "src/namespaces.cc",
+        "src/ns_devshm.cc",
         "src/threads.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -81,5 +81,6 @@ void InitProcScan(Napi::Env env, Napi::Object exports);
 void InitMappings(Napi::Env env, Napi::Object exports);
 void InitNamespaces(Napi::Env env, Napi::Object exports);
 void InitThreads(Napi::Env env, Napi::Object exports);
+void InitNsDevShm(Napi::Env env, Napi::Object exports);
 
 }  // namespace shmscope
