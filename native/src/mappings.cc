@@ -12,7 +12,9 @@
 // through a mapping, so a file truncated meanwhile gives a short read, not SIGBUS.
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -108,15 +110,43 @@ bool EndsWith(const std::string& s, const char* tail) {
   return s.size() >= n && s.compare(s.size() - n, n, tail) == 0;
 }
 
+// The kernel writes a newline in a maps path as the four characters "\012" (and nothing else
+// escaped): the name as it is.
+std::string Unescape(const std::string& s) {
+  if (s.find("\\012") == std::string::npos) return s;
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); i++) {
+    if (s.compare(i, 4, "\\012") == 0) {
+      out.push_back('\n');
+      i += 3;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+// Whether `path` names inode `ino` of device `dev` now (lstat: a link is not followed).
+bool SameFile(const std::string& path, uint64_t dev, uint64_t ino) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
 // Classifies a shared mapping's path; false for what other listings own or what is not memory.
-bool Classify(const std::string& rawPath, RegionKind& kind, std::string& name, bool& deleted) {
+// A file's name is decided by its device and inode: "x (deleted)" is a live file of that name
+// when that path is the mapped inode, and a name with "\012" is the one that is.
+bool Classify(const std::string& rawPath, uint64_t dev, uint64_t ino, RegionKind& kind, std::string& name, bool& deleted) {
   std::string path = rawPath;
   deleted = EndsWith(path, " (deleted)");
+  if (deleted && path[0] == '/' && path.compare(0, 7, "/memfd:") != 0) {
+    if (SameFile(Unescape(path), dev, ino) || SameFile(path, dev, ino)) deleted = false;  // a live file named so
+  }
   if (deleted) path.resize(path.size() - 10);
   if (path.compare(0, 5, "/SYSV") == 0) return false;  // System V: counted apart (see sysv_)
   if (path.compare(0, 7, "/memfd:") == 0) {
     kind = RegionKind::kMemfd;
-    name = path.substr(7);
+    name = Unescape(path.substr(7));  // an fd of it, when one is seen, gives the name unescaped
     return true;
   }
   if ((path == "/dev/zero" || path == "/anon_hugepage") && deleted) {
@@ -133,7 +163,8 @@ bool Classify(const std::string& rawPath, RegionKind& kind, std::string& name, b
   if (path.empty() || path[0] != '/') return false;  // [vvar] and other pseudo mappings
   if (path.compare(0, 9, "/dev/shm/") == 0 && path.find('/', 9) == std::string::npos) return false;  // POSIX shm
   kind = RegionKind::kFile;
-  name = path;
+  name = Unescape(path);
+  if (name != path && !deleted && !SameFile(name, dev, ino) && SameFile(path, dev, ino)) name = path;  // a real backslash
   return true;
 }
 
@@ -241,11 +272,10 @@ void ParseRaw(int pid, const std::string& text, Raw& r, std::map<std::pair<uint6
       // A POSIX object (its name, without " (deleted)"): listed by its own kind, mapped by pid.
       std::string file = path.substr(9);
       if (EndsWith(file, " (deleted)")) file.resize(file.size() - 10);
-      r.devShm.push_back(std::move(file));
+      r.devShm.push_back(Unescape(file));
       continue;
     }
     RawMap m;
-    if (!Classify(path, m.kind, m.name, m.deleted)) continue;
     const char* addr = line + f[0][0];
     size_t addrLen = f[0][1] - f[0][0];
     const char* dash = static_cast<const char*>(std::memchr(addr, '-', addrLen));
@@ -267,6 +297,7 @@ void ParseRaw(int pid, const std::string& text, Raw& r, std::map<std::pair<uint6
     m.ino = std::strtoull(inoText.c_str(), &endp, 10);
     if (endp == inoText.c_str() || m.ino == 0) continue;
     m.dev = makedev(major, minor);
+    if (!Classify(path, m.dev, m.ino, m.kind, m.name, m.deleted)) continue;
     m.writable = perms[1] == 'w';
     auto key = std::make_pair(m.dev, m.ino);
     auto hit = cache.find(key);
@@ -497,6 +528,7 @@ class Scanner {
     for (const RawFd& f : r.fds) {
       size_t reg = RegionOf(RegionKind::kMemfd, f.st.st_dev, f.st.st_ino, f.name, false);
       if (regions_[reg].kind != RegionKind::kMemfd) continue;
+      regions_[reg].name = f.name;  // the fd link's name is unescaped; the maps line's is not
       Fill(regions_[reg], f.st);
       fds_.push_back(FdRow{reg, pid, f.fd});
     }
@@ -720,12 +752,23 @@ class RegionFile : public Napi::ObjectWrap<RegionFile> {
         throw Napi::TypeError::New(env, std::string(usage) + ": base must be a hex address");
       }
     }
-    // A file named by the user must not be a symlink planted in its place (O_NOFOLLOW), nor a FIFO
-    // that would block the open (O_NONBLOCK). /proc's fd and map_files entries are magic links:
-    // they are followed, and the inode check below says whether we reached the object asked for.
+    // A file named by the user is opened with no symbolic link followed at any component
+    // (openat2 RESOLVE_NO_SYMLINKS: a directory swapped for a link mid-path cannot redirect root
+    // to another file), nor a FIFO that would block the open (O_NONBLOCK). /proc's fd and
+    // map_files entries are magic links: they are followed, and the inode check below says
+    // whether we reached the object asked for.
     bool magic = path_.compare(0, 6, "/proc/") == 0;
-    int flags = (readWrite_ ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (magic ? 0 : O_NOFOLLOW);
-    fd_ = open(path_.c_str(), flags);
+    int flags = (readWrite_ ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+    if (magic) {
+      fd_ = open(path_.c_str(), flags);
+    } else {
+      struct open_how how;
+      std::memset(&how, 0, sizeof how);
+      how.flags = static_cast<uint64_t>(flags | O_NOFOLLOW);
+      how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+      fd_ = static_cast<int>(syscall(SYS_openat2, AT_FDCWD, path_.c_str(), &how, sizeof how));
+      if (fd_ < 0 && errno == ENOSYS) fd_ = open(path_.c_str(), flags | O_NOFOLLOW);  // before Linux 5.6
+    }
     if (fd_ < 0) ThrowErrno(env, "open", errno, path_);
     if (mem) return;
     struct stat st;

@@ -102,3 +102,54 @@ describe('mapped memory the kernel refuses', () => {
     }
   });
 });
+
+describe('names are read by device and inode, as they are', () => {
+  it('a live file named "x (deleted)" beside an unrelated "x": listed live by its name, and dump reads the mapped one', async () => {
+    const live = path.join(DIR, 'x (deleted)');
+    writeFileSync(path.join(DIR, 'x'), 'UNRELATED-FILE\n');
+    await startRegions(['file', live, '4096']).ready();
+    try {
+      const l = listJson();
+      const rows = l.file.filter((f) => f.path.startsWith(`${DIR}/x`)).map((f) => [f.path, f.deleted]);
+      assert.deepEqual(rows, [[live, false]]);
+      const r = run(['dump', `file:${live}`, '--length', '8', '--format', 'raw']);
+      ended(r);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, 'SHMSCOPE');
+    } finally {
+      await stopAllRegions();
+    }
+  });
+
+  it('a newline in a mapped file name and in a memfd name: the JSON has the newline, not the kernel\'s \\012', async () => {
+    const file = path.join(DIR, 'line\nbreak');
+    await startRegions(['file', file, '4096']).ready();
+    await startRegions(['memfd', 'mem\nfd', '4096', path.join(DIR, 'memfd.sock')]).ready();
+    try {
+      const l = listJson();
+      assert.ok(l.file.some((f) => f.path === file), JSON.stringify(l.file.map((f) => f.path)));
+      assert.ok(l.memfd.some((m) => m.name === 'mem\nfd'), JSON.stringify(l.memfd.map((m) => m.name)));
+      assert.ok(!JSON.stringify(l).includes('\\\\012'), 'no escaped newline left');
+    } finally {
+      await stopAllRegions();
+    }
+  });
+
+  it('a file: target reached through a symbolic link in the middle of its path: refused in one line', async () => {
+    mkdirSync(path.join(DIR, 'real'), { recursive: true });
+    const f = path.join(DIR, 'real', 'f.bin');
+    await startRegions(['file', f, '4096']).ready();
+    rmSync(path.join(DIR, 'via'), { force: true });
+    spawnSync('ln', ['-s', path.join(DIR, 'real'), path.join(DIR, 'via')]);
+    try {
+      const r = run(['dump', `file:${path.join(DIR, 'via', 'f.bin')}`, '--length', '8']);
+      ended(r);
+      assert.equal(r.status, 1, r.stderr);
+      const lines = r.stderr.trimEnd().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0]!, /^shmscope: file .*via\/f\.bin is a symbolic link or is reached through one/);
+    } finally {
+      await stopAllRegions();
+    }
+  });
+});

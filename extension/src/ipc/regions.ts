@@ -193,7 +193,7 @@ interface Route {
   pid?: number;
 }
 
-function routes(r: MemfdRecord | AnonRecord): Route[] {
+function routes(r: MemfdRecord | AnonRecord | FileRecord): Route[] {
   const out: Route[] = [];
   if (r.kind === 'memfd') {
     for (const h of r.fdHolders) out.push({ path: `/proc/${h.pid}/fd/${h.fd}`, dev: r.dev, ino: r.id, needs: `access to the fds of process ${h.pid}`, pid: h.pid });
@@ -298,33 +298,45 @@ function openRoute(route: Route, readWrite: boolean): RawRegionFile {
   return new (binding().RegionFile)(route.path, readWrite, route.dev, route.ino, route.base ?? '0x0', route.length ?? -1);
 }
 
-/** Finds a region of the listing by its target. */
+/** Finds a region of the listing by its target (for a file, the live one of that name before a deleted one). */
 export function findRegion(scan: RegionScan, t: RegionTarget): RegionRecord | undefined {
-  if (t.kind === 'file') return scan.file.find((r) => r.path === t.path);
+  if (t.kind === 'file') return scan.file.find((r) => r.path === t.path && !r.deleted) ?? scan.file.find((r) => r.path === t.path);
   return (t.kind === 'memfd' ? scan.memfd : scan.anon).find((r: { id: number }) => r.id === t.id);
 }
 
 /**
- * Opens a region read-only (or read-write when asked). A file by its path (O_NOFOLLOW, regular
- * files only, read with pread); a memfd or anonymous region through each route in turn, and when
- * every one is refused, an EACCES that says which privilege is missing.
+ * Opens a file by its path with no symbolic link followed at any component (regular files only,
+ * read with pread), and when the scan saw it mapped, only if it is still that inode.
+ */
+function openFileByPath(t: RegionTarget & { kind: 'file' }, readWrite: boolean, mapped: FileRecord | undefined): RegionHandle {
+  const c = { action: readWrite ? 'opening read-write' : 'opening', object: describeRegion(t) };
+  let raw: RawRegionFile;
+  try {
+    raw = new (binding().RegionFile)(t.path, readWrite, mapped?.dev ?? 0, mapped?.id ?? 0, '0x0', -1);
+  } catch (e) {
+    const err = toIpcError(e, c);
+    if (err.code === 'ELOOP') throw userError('ELOOP', 'open', `${c.object} is a symbolic link or is reached through one: name the file itself`);
+    if (err.code === 'EINVAL' && err.detail.includes('not a regular file')) throw userError('EINVAL', 'open', `${c.object} is not a regular file (a FIFO, a device or a folder holds no mapped bytes)`);
+    if (err.code === 'ESTALE') throw userError('ESTALE', 'open', `${c.object} is another file now than the one mapped (inode ${mapped?.id}): list again`);
+    throw err;
+  }
+  const holders = mapped ? mapped.attachedBy.map((m) => m.pid) : [];
+  return new RegionHandle(t, raw, holders, t.path, { kind: 'file', value: t.path });
+}
+
+/**
+ * Opens a region read-only (or read-write when asked). A file by its path, checked against the
+ * inode the scan saw mapped under that name (a file not mapped by anyone is opened by its path
+ * alone); a deleted file, a memfd or an anonymous region through each route in turn (a holder's
+ * fd, the mapping's map_files entry, /proc/PID/mem: never a path guessed from the maps line), and
+ * when every one is refused, an EACCES that says which privilege is missing.
  */
 export async function openRegion(t: RegionTarget, readWrite: boolean): Promise<RegionHandle> {
   const c = { action: readWrite ? 'opening read-write' : 'opening', object: describeRegion(t) };
-  if (t.kind === 'file') {
-    let raw: RawRegionFile;
-    try {
-      raw = new (binding().RegionFile)(t.path, readWrite, 0, 0, '0x0', -1);
-    } catch (e) {
-      const err = toIpcError(e, c);
-      if (err.code === 'ELOOP') throw userError('ELOOP', 'open', `${c.object} is a symbolic link: name the file it points to`);
-      if (err.code === 'EINVAL' && err.detail.includes('not a regular file')) throw userError('EINVAL', 'open', `${c.object} is not a regular file (a FIFO, a device or a folder holds no mapped bytes)`);
-      throw err;
-    }
-    return new RegionHandle(t, raw, [], t.path, { kind: 'file', value: t.path });
-  }
   const scan = await scanRegions();
-  const r = findRegion(scan, t) as MemfdRecord | AnonRecord | undefined;
+  const found = findRegion(scan, t);
+  if (t.kind === 'file' && (!found || !(found as FileRecord).deleted)) return openFileByPath(t, readWrite, found as FileRecord | undefined);
+  const r = found;
   if (!r) {
     const hint = scan.unreadable > 0 ? ` (or it is in one of the ${scan.unreadable} processes whose maps we may not read)` : '';
     throw userError('ENOENT', 'open', `${describeRegion(t)} does not exist: no process maps or holds it${hint}`);
@@ -336,7 +348,8 @@ export async function openRegion(t: RegionTarget, readWrite: boolean): Promise<R
     try {
       const raw = openRoute(route, readWrite);
       const holders = [...r.attachedBy.map((m) => m.pid), ...(r.kind === 'memfd' ? r.fdHolders.map((h) => h.pid) : [])];
-      const identity = r.kind === 'memfd' ? { kind: 'memfd' as const, value: r.name } : { kind: 'anon' as const, value: r.attachedBy[0]?.command ?? '?' };
+      const identity =
+        r.kind === 'memfd' ? { kind: 'memfd' as const, value: r.name } : r.kind === 'file' ? { kind: 'file' as const, value: r.path } : { kind: 'anon' as const, value: r.attachedBy[0]?.command ?? '?' };
       return new RegionHandle(t, raw, holders, route.path, identity);
     } catch (e) {
       const err = toIpcError(e, c);
