@@ -12,7 +12,11 @@
 // Each call runs on a detached thread and is answered by a deadline: a /dev/shm on a FUSE mount
 // whose daemon stopped answering leaves that thread behind, never the caller.
 //
+// Our own /dev/shm is listed the same way (devShmList): 100 000 entries are one thread's readdir
+// and fstatat, not 100 000 promises.
+//
 //   nsDevShmList(pid, budgetMs)            -> Promise<{ names, stats, truncated }>
+//   devShmList(budgetMs)                   -> the same for our own /dev/shm
 //       stats: Float64Array, 6 per entry: ino, uid, gid, mode (with type bits), size, mtime (s)
 //   nsDevShmUnlink(pid, name, ino, budgetMs) -> Promise<void>
 #include <fcntl.h>
@@ -59,8 +63,14 @@ struct Outcome {
   bool truncated = false;
 };
 
-// Opens the /dev/shm of the mount namespace of `pid` inside its root; -1 with `o` filled.
+// Opens the /dev/shm of the mount namespace of `pid` inside its root (pid 0: our own
+// /dev/shm, not followed if it is a link); -1 with `o` filled.
 int OpenDevShm(int pid, Outcome& o) {
+  if (pid == 0) {
+    int dir = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+    if (dir < 0) o.syscall = "open", o.err = errno, o.detail = "/dev/shm";
+    return dir;
+  }
   std::string rootPath = "/proc/" + std::to_string(pid) + "/root";
   int root = open(rootPath.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root < 0) {
@@ -268,6 +278,17 @@ Napi::Value NsDevShmList(const Napi::CallbackInfo& info) {
   return p;
 }
 
+// devShmList(budgetMs): our own /dev/shm, the same way (one thread, one answer, no promise per entry).
+Napi::Value DevShmList(const Napi::CallbackInfo& info) {
+  const char* usage = "devShmList(budgetMs)";
+  ExpectArgs(info, 1, usage);
+  int64_t budgetMs = IntArg(info, 0, "budgetMs", 1, 600000, usage);
+  auto* w = new BoundedWorker(info.Env(), budgetMs, [](Outcome& o) { List(0, o); }, true);
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
 Napi::Value NsDevShmUnlink(const Napi::CallbackInfo& info) {
   const char* usage = "nsDevShmUnlink(pid, name, ino, budgetMs)";
   ExpectArgs(info, 4, usage);
@@ -288,6 +309,7 @@ Napi::Value NsDevShmUnlink(const Napi::CallbackInfo& info) {
 
 void InitNsDevShm(Napi::Env env, Napi::Object exports) {
   exports.Set("nsDevShmList", Napi::Function::New(env, NsDevShmList, "nsDevShmList"));
+  exports.Set("devShmList", Napi::Function::New(env, DevShmList, "devShmList"));
   exports.Set("nsDevShmUnlink", Napi::Function::New(env, NsDevShmUnlink, "nsDevShmUnlink"));
 }
 

@@ -6,7 +6,7 @@
 import './namespace';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CLI, ensureBuilt } from '../helpers/ipc';
@@ -81,6 +81,25 @@ describe('listing stays linear and fair', () => {
     } finally {
       await stopAllRegions();
       writeFileSync(sysctl, before);
+    }
+  });
+});
+
+describe('a /dev/shm of 100 000 entries', () => {
+  it('is listed within the bound and the small heap, every object counted, the FIFOs among them in a bounded note', () => {
+    const N = 100_000;
+    for (let i = 0; i < N; i++) closeSync(openSync(`/dev/shm/many-${i}`, 'w', 0o600));
+    for (let i = 0; i < 200; i++) spawnSync('mkfifo', [`/dev/shm/many-fifo-${i}`]);
+    try {
+      const r = run(['list', '--kind', 'posix-shm', '--json']);
+      ended(r);
+      assert.equal(r.status, 0, r.stderr);
+      const l = JSON.parse(r.stdout) as Listed;
+      assert.equal(l.posixShm.filter((o) => o.name.startsWith('/many-')).length, N);
+      assert.ok(l.notes.length <= 60, `${l.notes.length} notes`);
+      assert.ok(l.notes.some((n) => /^\d+ more entries of \/dev\/shm are not shared memory objects/.test(n)), l.notes.join('\n'));
+    } finally {
+      for (const f of readdirSync('/dev/shm')) if (f.startsWith('many-')) rmSync(`/dev/shm/${f}`, { force: true });
     }
   });
 });

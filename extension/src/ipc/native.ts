@@ -244,6 +244,8 @@ export interface RawBinding {
    * inode, uid, gid, mode (with the type bits), size, mtime in seconds.
    */
   nsDevShmList(pid: number, budgetMs: number): Promise<{ names: string[]; stats: Float64Array; truncated: boolean }>;
+  /** Our own /dev/shm, listed the same way (not followed if it is a link). */
+  devShmList(budgetMs: number): Promise<{ names: string[]; stats: Float64Array; truncated: boolean }>;
   /** Removes entry `name` (inode `ino`) of that /dev/shm through the same dirfd, with the filesystem rights of the owner of the process's user namespace when it is not ours. */
   nsDevShmUnlink(pid: number, name: string, ino: number, budgetMs: number): Promise<void>;
   /** On a thread of its own that enters the IPC namespace of `pid` (CAP_SYS_ADMIN). */
