@@ -120,6 +120,22 @@ describe('mapped memory the kernel refuses', () => {
       await f.stop();
     }
   });
+
+  it('the same segment in another IPC namespace: dump --namespace says so in one line, never SIGBUS', async (t) => {
+    if (readFileSync('/proc/sys/vm/nr_hugepages', 'utf8').trim() !== '0') return t.skip('the huge-page pool is not empty here');
+    const f = startRegions(['huge', String(2 << 20)], ['unshare', '--ipc']);
+    const seg = await f.ready();
+    try {
+      const r = run(['dump', `shm:${seg.id}`, '--namespace', String(seg.pid), '--length', '64']);
+      ended(r);
+      assert.equal(r.status, 1, `exit ${r.status}: ${r.stderr}`);
+      const lines = r.stderr.trimEnd().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0]!, /^shmscope: segment \d+ of the IPC namespace of process \d+ has a page the kernel cannot supply/);
+    } finally {
+      await f.stop();
+    }
+  });
 });
 
 describe('names are read by device and inode, as they are', () => {

@@ -203,7 +203,9 @@ export async function nsShmRead(pid: number, id: number, offset: number, length:
   try {
     return await binding().nsShmRead(pid, id, offset, length);
   } catch (e) {
-    throw toIpcError(e, { action: 'reading', object: `segment ${id} of the IPC namespace of process ${pid}` });
+    const err = toIpcError(e, { action: 'reading', object: `segment ${id} of the IPC namespace of process ${pid}` });
+    if (err.code === 'EFAULT') throw userError('EFAULT', 'read', `segment ${id} of the IPC namespace of process ${pid} has a page the kernel cannot supply (a huge-page segment whose pool is empty?)`);
+    throw err;
   }
 }
 
