@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace shmscope {
 
@@ -46,6 +47,16 @@ int ReadProcFile(const std::string& path, std::string& out, size_t cap = size_t{
 // SIGBUS and end the process. Every copy out of or into a shared mapping goes through these.
 int GuardedRead(void* dst, const void* mapped, size_t n);
 int GuardedWrite(void* mapped, const void* src, size_t n);
+
+// Mounts that another process (FUSE) or the network (NFS, CIFS, 9P, Ceph, AFS…) serves, from
+// /proc/PID/mountinfo (pid 0: our own): a stat or read there can wait for ever, even past
+// SIGKILL once the server has taken the request, so the scanners never touch their files.
+struct ServedMount {
+  uint64_t dev;
+  std::string point;
+  std::string type;
+};
+std::vector<ServedMount> ServedMounts(int pid);
 
 // A process's command line: argv joined by spaces, "[comm]" for a kernel thread; empty if unknown.
 std::string ProcCommandLine(int pid);

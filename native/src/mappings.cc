@@ -136,10 +136,12 @@ bool SameFile(const std::string& path, uint64_t dev, uint64_t ino) {
 // Classifies a shared mapping's path; false for what other listings own or what is not memory.
 // A file's name is decided by its device and inode: "x (deleted)" is a live file of that name
 // when that path is the mapped inode, and a name with "\012" is the one that is.
-bool Classify(const std::string& rawPath, uint64_t dev, uint64_t ino, RegionKind& kind, std::string& name, bool& deleted) {
+// `served`: the file is on a FUSE or network mount, which is never asked anything (its name is
+// then taken as the maps line gives it).
+bool Classify(const std::string& rawPath, uint64_t dev, uint64_t ino, bool served, RegionKind& kind, std::string& name, bool& deleted) {
   std::string path = rawPath;
   deleted = EndsWith(path, " (deleted)");
-  if (deleted && path[0] == '/' && path.compare(0, 7, "/memfd:") != 0) {
+  if (deleted && !served && path[0] == '/' && path.compare(0, 7, "/memfd:") != 0) {
     if (SameFile(Unescape(path), dev, ino) || SameFile(path, dev, ino)) deleted = false;  // a live file named so
   }
   if (deleted) path.resize(path.size() - 10);
@@ -164,7 +166,7 @@ bool Classify(const std::string& rawPath, uint64_t dev, uint64_t ino, RegionKind
   if (path.compare(0, 9, "/dev/shm/") == 0 && path.find('/', 9) == std::string::npos) return false;  // POSIX shm
   kind = RegionKind::kFile;
   name = Unescape(path);
-  if (name != path && !deleted && !SameFile(name, dev, ino) && SameFile(path, dev, ino)) name = path;  // a real backslash
+  if (name != path && !deleted && !served && !SameFile(name, dev, ino) && SameFile(path, dev, ino)) name = path;  // a real backslash
   return true;
 }
 
@@ -240,7 +242,15 @@ struct ReadState {
 
 // Classifies and stats (once per region per reader, through `cache`) every shared mapping of one
 // process's maps text.
-void ParseRaw(int pid, const std::string& text, Raw& r, std::map<std::pair<uint64_t, uint64_t>, std::pair<int, struct stat>>& cache) {
+// What one reader keeps between processes: the stat of each region, and the FUSE and network
+// mounts of each mount namespace.
+struct ReaderCache {
+  std::map<std::pair<uint64_t, uint64_t>, std::pair<int, struct stat>> stats;
+  std::map<uint64_t, std::set<uint64_t>> served;
+};
+
+void ParseRaw(int pid, const std::string& text, Raw& r, ReaderCache& rc, const std::set<uint64_t>& served) {
+  auto& cache = rc.stats;
   size_t pos = 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
@@ -297,10 +307,14 @@ void ParseRaw(int pid, const std::string& text, Raw& r, std::map<std::pair<uint6
     m.ino = std::strtoull(inoText.c_str(), &endp, 10);
     if (endp == inoText.c_str() || m.ino == 0) continue;
     m.dev = makedev(major, minor);
-    if (!Classify(path, m.dev, m.ino, m.kind, m.name, m.deleted)) continue;
+    const bool isServed = served.count(m.dev) > 0;
+    if (!Classify(path, m.dev, m.ino, isServed, m.kind, m.name, m.deleted)) continue;
     m.writable = perms[1] == 'w';
     auto key = std::make_pair(m.dev, m.ino);
     auto hit = cache.find(key);
+    if (hit == cache.end() && isServed) {
+      hit = cache.emplace(key, std::pair<int, struct stat>{0, {}}).first;  // never asked: size from the mappings
+    }
     if (hit == cache.end()) {
       // Size and owner: the file at its path when it is the same inode, else the mapping's own
       // file through map_files (needs CAP_SYS_ADMIN). Never opens anything.
@@ -353,7 +367,7 @@ void ReadFds(const std::string& base, Raw& r) {
   closedir(dir);
 }
 
-void ReadProcess(int pid, Raw& r, std::map<std::pair<uint64_t, uint64_t>, std::pair<int, struct stat>>& cache) {
+void ReadProcess(int pid, Raw& r, ReaderCache& cache) {
   std::string base = "/proc/" + std::to_string(pid);
   std::string text;
   if (ReadProcFile(base + "/maps", text, kMaxFile) != 0) {
@@ -363,7 +377,13 @@ void ReadProcess(int pid, Raw& r, std::map<std::pair<uint64_t, uint64_t>, std::p
   r.state = Raw::kRead;
   r.ipcNs = NsInode(base + "/ns/ipc");
   r.mntNs = NsInode(base + "/ns/mnt");
-  ParseRaw(pid, text, r, cache);
+  auto served = cache.served.find(r.mntNs);
+  if (served == cache.served.end() || r.mntNs == 0) {
+    std::set<uint64_t> devs;
+    for (const ServedMount& m : ServedMounts(pid)) devs.insert(m.dev);
+    served = cache.served.insert_or_assign(r.mntNs, std::move(devs)).first;
+  }
+  ParseRaw(pid, text, r, cache, served->second);
   ReadFds(base, r);
   if (HasShared(r)) r.command = Command(pid);
 }
@@ -371,7 +391,7 @@ void ReadProcess(int pid, Raw& r, std::map<std::pair<uint64_t, uint64_t>, std::p
 // One reader: the next pid of the queue, until none is left, the deadline passes or the caller
 // answered (settled).
 void Reader(std::shared_ptr<ReadState> st, int slot) {
-  std::map<std::pair<uint64_t, uint64_t>, std::pair<int, struct stat>> cache;
+  ReaderCache cache;
   for (;;) {
     size_t i;
     int pid;
@@ -758,6 +778,19 @@ class RegionFile : public Napi::ObjectWrap<RegionFile> {
     // map_files entries are magic links: they are followed, and the inode check below says
     // whether we reached the object asked for.
     bool magic = path_.compare(0, 6, "/proc/") == 0;
+    if (!magic) {
+      // A FUSE or network mount can leave an open, a stat or a read waiting for ever (past
+      // SIGKILL once its server took the request), on the caller's thread: it is never asked.
+      // The mount is found in our mountinfo by the longest mount point that prefixes the path
+      // (no link is followed below, so the path is where the file is).
+      const ServedMount* best = nullptr;
+      std::vector<ServedMount> served = ServedMounts(0);
+      for (const ServedMount& m : served) {
+        bool under = m.point == "/" || (path_.compare(0, m.point.size(), m.point) == 0 && (path_.size() == m.point.size() || path_[m.point.size()] == '/'));
+        if (under && (best == nullptr || m.point.size() > best->point.size())) best = &m;
+      }
+      if (best != nullptr) ThrowErrno(env, "open", EXDEV, path_ + " is on a " + best->type + " filesystem");
+    }
     int flags = (readWrite_ ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
     if (magic) {
       fd_ = open(path_.c_str(), flags);

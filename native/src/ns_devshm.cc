@@ -17,7 +17,6 @@
 //
 //   nsDevShmList(pid, budgetMs)            -> Promise<{ names, stats, truncated }>
 //   devShmList(budgetMs)                   -> the same for our own /dev/shm
-//   fsTypeOf(path, budgetMs)               -> Promise<number> (statfs f_type, by the deadline)
 //       stats: Float64Array, 6 per entry: ino, uid, gid, mode (with type bits), size, mtime (s)
 //   nsDevShmUnlink(pid, name, ino, budgetMs) -> Promise<void>
 #include <fcntl.h>
@@ -188,8 +187,6 @@ class BoundedWorker : public Napi::AsyncWorker {
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), budgetMs_(budgetMs), job_(std::move(job)),
         list_(list), out_(std::make_shared<Outcome>()) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
-  /** Answer with the first number of `stats` instead of a listing. */
-  void SetNumber() { number_ = true; }
 
   void Execute() override {
     auto out = out_;
@@ -239,10 +236,6 @@ class BoundedWorker : public Napi::AsyncWorker {
       deferred_.Resolve(env.Undefined());
       return;
     }
-    if (number_) {
-      deferred_.Resolve(Napi::Number::New(env, result_.stats.empty() ? 0 : result_.stats[0]));
-      return;
-    }
     Napi::Object o = Napi::Object::New(env);
     Napi::Array names = Napi::Array::New(env, result_.names.size());
     for (size_t i = 0; i < result_.names.size(); i++) names.Set(i, Napi::String::New(env, result_.names[i]));
@@ -271,7 +264,6 @@ class BoundedWorker : public Napi::AsyncWorker {
   bool list_;
   std::shared_ptr<Outcome> out_;
   bool timedOut_ = false;
-  bool number_ = false;
   Result result_;
 };
 
@@ -292,27 +284,6 @@ Napi::Value DevShmList(const Napi::CallbackInfo& info) {
   ExpectArgs(info, 1, usage);
   int64_t budgetMs = IntArg(info, 0, "budgetMs", 1, 600000, usage);
   auto* w = new BoundedWorker(info.Env(), budgetMs, [](Outcome& o) { List(0, o); }, true);
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
-}
-
-// fsTypeOf(path, budgetMs) -> Promise<number>: statfs's f_type of `path`, asked on a thread of its
-// own (a hung FUSE or NFS mount answers statfs never): ETIMEDOUT by the deadline.
-Napi::Value FsTypeOf(const Napi::CallbackInfo& info) {
-  const char* usage = "fsTypeOf(path, budgetMs)";
-  ExpectArgs(info, 2, usage);
-  std::string path = StringArg(info, 0, "path", 4096, usage);
-  int64_t budgetMs = IntArg(info, 1, "budgetMs", 1, 600000, usage);
-  auto* w = new BoundedWorker(info.Env(), budgetMs, [path](Outcome& o) {
-    struct statfs fs;
-    if (statfs(path.c_str(), &fs) < 0) {
-      o.syscall = "statfs", o.err = errno, o.detail = path;
-      return;
-    }
-    o.stats.push_back(static_cast<double>(static_cast<uint64_t>(fs.f_type)));
-  }, true);
-  w->SetNumber();
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;
@@ -339,7 +310,6 @@ Napi::Value NsDevShmUnlink(const Napi::CallbackInfo& info) {
 void InitNsDevShm(Napi::Env env, Napi::Object exports) {
   exports.Set("nsDevShmList", Napi::Function::New(env, NsDevShmList, "nsDevShmList"));
   exports.Set("devShmList", Napi::Function::New(env, DevShmList, "devShmList"));
-  exports.Set("fsTypeOf", Napi::Function::New(env, FsTypeOf, "fsTypeOf"));
   exports.Set("nsDevShmUnlink", Napi::Function::New(env, NsDevShmUnlink, "nsDevShmUnlink"));
 }
 

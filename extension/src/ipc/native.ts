@@ -244,8 +244,6 @@ export interface RawBinding {
    * inode, uid, gid, mode (with the type bits), size, mtime in seconds.
    */
   nsDevShmList(pid: number, budgetMs: number): Promise<{ names: string[]; stats: Float64Array; truncated: boolean }>;
-  /** statfs's f_type of a path, on a thread of its own, answered by budgetMs (ETIMEDOUT): a hung FUSE or NFS mount never answers. */
-  fsTypeOf(path: string, budgetMs: number): Promise<number>;
   /** Our own /dev/shm, listed the same way (not followed if it is a link). */
   devShmList(budgetMs: number): Promise<{ names: string[]; stats: Float64Array; truncated: boolean }>;
   /** Removes entry `name` (inode `ino`) of that /dev/shm through the same dirfd, with the filesystem rights of the owner of the process's user namespace when it is not ours. */

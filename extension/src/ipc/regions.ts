@@ -304,33 +304,6 @@ export function findRegion(scan: RegionScan, t: RegionTarget): RegionRecord | un
   return (t.kind === 'memfd' ? scan.memfd : scan.anon).find((r: { id: number }) => r.id === t.id);
 }
 
-/** How long the filesystem of a file: target may take to say what it is. */
-export const FS_CHECK_MS = 2000;
-
-/**
- * Filesystems that another process serves (FUSE) or the network does (NFS, CIFS/SMB, 9P, Ceph,
- * AFS…): a read or even a stat there can wait for ever, and the inspector reads on the editor's
- * thread. Their files are refused as file: regions; the statfs that tells is asked with a deadline.
- */
-const SERVED_FILESYSTEMS = new Map<number, string>([
-  [0x65735546, 'FUSE'], [0x6969, 'NFS'], [0xff534d42, 'CIFS'], [0xfe534d42, 'SMB2'], [0x517b, 'SMB'],
-  [0x01021997, '9P'], [0x00c36400, 'Ceph'], [0x5346414f, 'AFS'], [0x6b414653, 'AFS'], [0x47504653, 'GPFS'], [0x0bd00bd0, 'Lustre'],
-]);
-
-async function refuseServedFilesystem(t: RegionTarget & { kind: 'file' }): Promise<void> {
-  const object = describeRegion(t);
-  let type: number;
-  try {
-    type = await binding().fsTypeOf(t.path, FS_CHECK_MS);
-  } catch (e) {
-    const err = toIpcError(e, { action: 'opening', object, timeoutMs: FS_CHECK_MS });
-    if (err.code === 'ETIMEDOUT') throw userError('ETIMEDOUT', 'statfs', `${object}: its filesystem did not answer within ${FS_CHECK_MS} ms (a FUSE or network mount that stopped answering?)`);
-    throw err;
-  }
-  const kind = SERVED_FILESYSTEMS.get(type);
-  if (kind) throw userError('EXDEV', 'open', `${object} is on a ${kind} filesystem, which can stop answering: shmscope does not read files there (dump it from a copy)`);
-}
-
 /**
  * Opens a file by its path with no symbolic link followed at any component (regular files only,
  * read with pread), and when the scan saw it mapped, only if it is still that inode.
@@ -344,6 +317,10 @@ function openFileByPath(t: RegionTarget & { kind: 'file' }, readWrite: boolean, 
     const err = toIpcError(e, c);
     if (err.code === 'ELOOP') throw userError('ELOOP', 'open', `${c.object} is a symbolic link or is reached through one: name the file itself`);
     if (err.code === 'EINVAL' && err.detail.includes('not a regular file')) throw userError('EINVAL', 'open', `${c.object} is not a regular file (a FIFO, a device or a folder holds no mapped bytes)`);
+    if (err.code === 'EXDEV') {
+      const kind = / is on a (\S+) filesystem/.exec(err.detail)?.[1] ?? 'served';
+      throw userError('EXDEV', 'open', `${c.object} is on a ${kind} filesystem, which its server or the network can stop answering: shmscope does not read files there (dump a copy)`);
+    }
     if (err.code === 'ESTALE') throw userError('ESTALE', 'open', `${c.object} is another file now than the one mapped (inode ${mapped?.id}): list again`);
     throw err;
   }
@@ -363,7 +340,6 @@ export async function openRegion(t: RegionTarget, readWrite: boolean): Promise<R
   const scan = await scanRegions();
   const found = findRegion(scan, t);
   if (t.kind === 'file' && (!found || !(found as FileRecord).deleted)) {
-    await refuseServedFilesystem(t);
     return openFileByPath(t, readWrite, found as FileRecord | undefined);
   }
   const r = found;
