@@ -66,6 +66,16 @@ struct Outcome {
 // Opens the /dev/shm of the mount namespace of `pid` inside its root (pid 0: our own
 // /dev/shm, not followed if it is a link); -1 with `o` filled.
 int OpenDevShm(int pid, Outcome& o) {
+  // On a FUSE or network mount (that namespace's mount table says so without asking it), never
+  // looked up: a server that took the request could keep our thread past SIGKILL.
+  for (const ServedMount& m : ServedMounts(pid)) {
+    const std::string& p = m.point;
+    if (p == "/" || p == "/dev" || p == "/dev/shm") {
+      o.syscall = "openat2", o.err = EREMOTE;
+      o.detail = "/dev/shm of process " + std::to_string(pid) + " is on a " + m.type + " filesystem: not listed";
+      return -1;
+    }
+  }
   if (pid == 0) {
     int dir = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
     if (dir < 0) o.syscall = "open", o.err = errno, o.detail = "/dev/shm";

@@ -60,6 +60,6 @@ describe('a FUSE mount that never answers', { skip: !existsSync('/dev/fuse') && 
     assert.equal(r.signal, null);
     assert.equal(r.status, 0, r.stderr);
     const l = JSON.parse(r.stdout) as { notes: string[] };
-    assert.ok(l.notes.some((n) => /its POSIX objects are not listed: its \/dev\/shm did not answer within \d+ ms/.test(n)), l.notes.join('\n'));
+    assert.ok(l.notes.some((n) => /its POSIX objects are not listed: its \/dev\/shm is on a fuse filesystem, which can stop answering/.test(n)), l.notes.join('\n'));
   });
 });

@@ -175,6 +175,7 @@ async function posixRecords(scan: MapsScan, userName: (uid: number) => string, n
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'ETIMEDOUT') notes.push(`/dev/shm did not answer within ${DEVSHM_BUDGET_MS} ms: its objects are not listed`);
+    if (code === 'EREMOTE') notes.push('/dev/shm is on a FUSE or network filesystem, which can stop answering: its objects are not listed');
     return { shm, sem };
   }
   if (dir.truncated) notes.push(`/dev/shm holds more than ${dir.names.length} entries: only the first ${dir.names.length} are listed`);

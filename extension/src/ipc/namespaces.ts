@@ -105,6 +105,7 @@ async function posixShm(ns: NamespaceRef, attach: (file: string) => Attacher[], 
 function nsDevShmReason(err: IpcError): string {
   if (err.code === 'ELOOP') return 'its /dev/shm is a symbolic link (it would resolve outside that namespace)';
   if (err.code === 'EXDEV') return 'its /dev/shm is not a tmpfs';
+  if (err.code === 'EREMOTE') return `its /dev/shm is on a ${/ is on a (\S+) filesystem/.exec(err.detail)?.[1] ?? 'network'} filesystem, which can stop answering`;
   if (err.code === 'ETIMEDOUT') return `its /dev/shm did not answer within ${NS_DEVSHM_BUDGET_MS} ms`;
   return err.message;
 }
