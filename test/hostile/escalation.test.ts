@@ -46,7 +46,7 @@ describe('another user namespace cannot lend root the host', () => {
   it('a /dev/shm that is a symbolic link to a host directory: not listed as its objects, and said so', async () => {
     const pid = await container(`mount -t tmpfs none /dev && ln -s ${HOST} /dev/shm`);
     const t0 = Date.now();
-    const r = spawnSync(process.execPath, [CLI, 'list', '--namespace', String(pid), '--json'], { encoding: 'utf8', timeout: BOUND_MS });
+    const r = spawnSync(process.execPath, [CLI, 'list', '--namespace', String(pid), '--json'], { encoding: 'utf8', timeout: BOUND_MS, maxBuffer: 256 << 20 });
     assert.equal(r.error, undefined, `did not end within ${BOUND_MS} ms`);
     assert.equal(r.status, 0, r.stderr);
     assert.ok(Date.now() - t0 < BOUND_MS);
