@@ -17,7 +17,7 @@
 //
 //   nsDevShmList(pid, budgetMs)            -> Promise<{ names, stats, truncated }>
 //   devShmList(budgetMs)                   -> the same for our own /dev/shm
-//       stats: Float64Array, 6 per entry: ino, uid, gid, mode (with type bits), size, mtime (s)
+//       stats: Float64Array, 6 per entry: ino, uid, gid, mode (with type bits), size, mtime (ms, as Node's mtimeMs)
 //   nsDevShmUnlink(pid, name, ino, budgetMs) -> Promise<void>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -130,7 +130,7 @@ void List(int pid, Outcome& o) {
     o.names.emplace_back(e->d_name);
     const double row[kStatFields] = {static_cast<double>(st.st_ino), static_cast<double>(st.st_uid),
                                      static_cast<double>(st.st_gid), static_cast<double>(st.st_mode),
-                                     static_cast<double>(st.st_size), static_cast<double>(st.st_mtim.tv_sec) + st.st_mtim.tv_nsec / 1e9};
+                                     static_cast<double>(st.st_size), static_cast<double>(st.st_mtim.tv_sec) * 1e3 + st.st_mtim.tv_nsec / 1e6};
     o.stats.insert(o.stats.end(), row, row + kStatFields);
   }
   closedir(d);

@@ -199,7 +199,7 @@ async function posixRecords(scan: MapsScan, userName: (uid: number) => string, n
       user: userName(S[o + 1]!),
       gid: S[o + 2]!,
       mode: mode & 0o777,
-      mtime: new Date(S[o + 5]! * 1000).toISOString(),
+      mtime: new Date(S[o + 5]!).toISOString(),
       attachedBy: attachers(scan.devShm.get(file), scan),
     };
     if (file.startsWith('sem.')) {

@@ -95,7 +95,7 @@ async function posixShm(ns: NamespaceRef, attach: (file: string) => Attacher[], 
     if (file.startsWith('sem.') || (S[o + 3]! & 0o170000) !== 0o100000) return; // regular files only
     out.push({
       kind: 'posix-shm', name: `/${file}`, id: S[o]!, key: 0, uid: S[o + 1]!, user: userName(S[o + 1]!), gid: S[o + 2]!, mode: S[o + 3]! & 0o777,
-      mtime: new Date(S[o + 5]! * 1000).toISOString(), size: S[o + 4]!, attachedBy: attach(file), namespace: ns,
+      mtime: new Date(S[o + 5]!).toISOString(), size: S[o + 4]!, attachedBy: attach(file), namespace: ns,
     });
   });
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

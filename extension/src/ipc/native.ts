@@ -241,7 +241,7 @@ export interface RawBinding {
    * The entries of the /dev/shm of the mount namespace of `pid`, opened inside its root
    * (openat2 RESOLVE_IN_ROOT|RESOLVE_NO_SYMLINKS on /proc/PID/root) and only when it is a tmpfs;
    * on a thread of its own, answered by budgetMs (ETIMEDOUT). `stats` has 6 numbers per name:
-   * inode, uid, gid, mode (with the type bits), size, mtime in seconds.
+   * inode, uid, gid, mode (with the type bits), size, mtime in ms.
    */
   nsDevShmList(pid: number, budgetMs: number): Promise<{ names: string[]; stats: Float64Array; truncated: boolean }>;
   /** Our own /dev/shm, listed the same way (not followed if it is a link). */
