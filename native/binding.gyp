@@ -14,9 +14,11 @@
         "src/msg.cc",
         "src/waiter.cc",
         "src/procfs.cc",
+        "src/guarded.cc",
         "src/proc_scan.cc",
         "src/mappings.cc",
         "src/namespaces.cc",
+        "src/ns_devshm.cc",
         "src/threads.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -13,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   shmscope::InitMappings(env, exports);
   shmscope::InitNamespaces(env, exports);
   shmscope::InitThreads(env, exports);
+  shmscope::InitNsDevShm(env, exports);
   exports.Set("abiVersion", Napi::Number::New(env, NAPI_VERSION));
   return exports;
 }

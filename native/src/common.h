@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace shmscope {
 
@@ -40,6 +41,22 @@ int OpenRegular(Napi::Env env, const std::string& path, int flags, mode_t mode, 
 // Reads a /proc file whole, at most `cap` bytes (opened O_NOFOLLOW|O_NONBLOCK): 0, or the errno
 // (also left in errno) when it cannot be opened or read.
 int ReadProcFile(const std::string& path, std::string& out, size_t cap = size_t{64} << 20);
+
+// Copies from (GuardedRead) or into (GuardedWrite) memory we mapped that the kernel may refuse to
+// back (an empty huge-page pool, a truncated file): 0, or EFAULT where plain memcpy would raise
+// SIGBUS and end the process. Every copy out of or into a shared mapping goes through these.
+int GuardedRead(void* dst, const void* mapped, size_t n);
+int GuardedWrite(void* mapped, const void* src, size_t n);
+
+// Mounts that another process (FUSE) or the network (NFS, CIFS, 9P, Ceph, AFS…) serves, from
+// /proc/PID/mountinfo (pid 0: our own): a stat or read there can wait for ever, even past
+// SIGKILL once the server has taken the request, so the scanners never touch their files.
+struct ServedMount {
+  uint64_t dev;
+  std::string point;
+  std::string type;
+};
+std::vector<ServedMount> ServedMounts(int pid);
 
 // A process's command line: argv joined by spaces, "[comm]" for a kernel thread; empty if unknown.
 std::string ProcCommandLine(int pid);
@@ -75,5 +92,6 @@ void InitProcScan(Napi::Env env, Napi::Object exports);
 void InitMappings(Napi::Env env, Napi::Object exports);
 void InitNamespaces(Napi::Env env, Napi::Object exports);
 void InitThreads(Napi::Env env, Napi::Object exports);
+void InitNsDevShm(Napi::Env env, Napi::Object exports);
 
 }  // namespace shmscope

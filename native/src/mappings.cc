@@ -12,7 +12,9 @@
 // through a mapping, so a file truncated meanwhile gives a short read, not SIGBUS.
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -108,15 +110,45 @@ bool EndsWith(const std::string& s, const char* tail) {
   return s.size() >= n && s.compare(s.size() - n, n, tail) == 0;
 }
 
+// The kernel writes a newline in a maps path as the four characters "\012" (and nothing else
+// escaped): the name as it is.
+std::string Unescape(const std::string& s) {
+  if (s.find("\\012") == std::string::npos) return s;
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); i++) {
+    if (s.compare(i, 4, "\\012") == 0) {
+      out.push_back('\n');
+      i += 3;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+// Whether `path` names inode `ino` of device `dev` now (lstat: a link is not followed).
+bool SameFile(const std::string& path, uint64_t dev, uint64_t ino) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
 // Classifies a shared mapping's path; false for what other listings own or what is not memory.
-bool Classify(const std::string& rawPath, RegionKind& kind, std::string& name, bool& deleted) {
+// A file's name is decided by its device and inode: "x (deleted)" is a live file of that name
+// when that path is the mapped inode, and a name with "\012" is the one that is.
+// `served`: the file is on a FUSE or network mount, which is never asked anything (its name is
+// then taken as the maps line gives it).
+bool Classify(const std::string& rawPath, uint64_t dev, uint64_t ino, bool served, RegionKind& kind, std::string& name, bool& deleted) {
   std::string path = rawPath;
   deleted = EndsWith(path, " (deleted)");
+  if (deleted && !served && path[0] == '/' && path.compare(0, 7, "/memfd:") != 0) {
+    if (SameFile(Unescape(path), dev, ino) || SameFile(path, dev, ino)) deleted = false;  // a live file named so
+  }
   if (deleted) path.resize(path.size() - 10);
   if (path.compare(0, 5, "/SYSV") == 0) return false;  // System V: counted apart (see sysv_)
   if (path.compare(0, 7, "/memfd:") == 0) {
     kind = RegionKind::kMemfd;
-    name = path.substr(7);
+    name = Unescape(path.substr(7));  // an fd of it, when one is seen, gives the name unescaped
     return true;
   }
   if ((path == "/dev/zero" || path == "/anon_hugepage") && deleted) {
@@ -133,7 +165,8 @@ bool Classify(const std::string& rawPath, RegionKind& kind, std::string& name, b
   if (path.empty() || path[0] != '/') return false;  // [vvar] and other pseudo mappings
   if (path.compare(0, 9, "/dev/shm/") == 0 && path.find('/', 9) == std::string::npos) return false;  // POSIX shm
   kind = RegionKind::kFile;
-  name = path;
+  name = Unescape(path);
+  if (name != path && !deleted && !served && !SameFile(name, dev, ino) && SameFile(path, dev, ino)) name = path;  // a real backslash
   return true;
 }
 
@@ -187,6 +220,11 @@ bool IsStuck(int pid) {
   return gStuck.count(pid) > 0;
 }
 
+// Readers take pids from one queue, so a process that is slow to read (200 000 mappings, a held
+// memory lock) delays only itself: the other readers go on with the rest, and when every reader
+// has been on one process for a slice of the budget, the scan starts another, up to this many.
+constexpr int kMaxReaders = 8;
+
 struct ReadState {
   std::mutex mutex;
   std::condition_variable cv;
@@ -195,13 +233,24 @@ struct ReadState {
   std::unique_ptr<std::atomic<bool>[]> done;
   int running = 0;
   bool settled = false;
-  int current[2] = {0, 0};  // the pid each reader is on now (0 between processes)
+  size_t next = 0;  // the queue: the index of the next pid any reader takes
+  // The pid each reader is on now (0 between processes), and since when.
+  int current[kMaxReaders] = {};
+  std::chrono::steady_clock::time_point since[kMaxReaders];
   std::chrono::steady_clock::time_point deadline;
 };
 
 // Classifies and stats (once per region per reader, through `cache`) every shared mapping of one
 // process's maps text.
-void ParseRaw(int pid, const std::string& text, Raw& r, std::map<std::pair<uint64_t, uint64_t>, std::pair<int, struct stat>>& cache) {
+// What one reader keeps between processes: the stat of each region, and the FUSE and network
+// mounts of each mount namespace.
+struct ReaderCache {
+  std::map<std::pair<uint64_t, uint64_t>, std::pair<int, struct stat>> stats;
+  std::map<uint64_t, std::set<uint64_t>> served;
+};
+
+void ParseRaw(int pid, const std::string& text, Raw& r, ReaderCache& rc, const std::set<uint64_t>& served) {
+  auto& cache = rc.stats;
   size_t pos = 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
@@ -233,11 +282,10 @@ void ParseRaw(int pid, const std::string& text, Raw& r, std::map<std::pair<uint6
       // A POSIX object (its name, without " (deleted)"): listed by its own kind, mapped by pid.
       std::string file = path.substr(9);
       if (EndsWith(file, " (deleted)")) file.resize(file.size() - 10);
-      r.devShm.push_back(std::move(file));
+      r.devShm.push_back(Unescape(file));
       continue;
     }
     RawMap m;
-    if (!Classify(path, m.kind, m.name, m.deleted)) continue;
     const char* addr = line + f[0][0];
     size_t addrLen = f[0][1] - f[0][0];
     const char* dash = static_cast<const char*>(std::memchr(addr, '-', addrLen));
@@ -259,9 +307,14 @@ void ParseRaw(int pid, const std::string& text, Raw& r, std::map<std::pair<uint6
     m.ino = std::strtoull(inoText.c_str(), &endp, 10);
     if (endp == inoText.c_str() || m.ino == 0) continue;
     m.dev = makedev(major, minor);
+    const bool isServed = served.count(m.dev) > 0;
+    if (!Classify(path, m.dev, m.ino, isServed, m.kind, m.name, m.deleted)) continue;
     m.writable = perms[1] == 'w';
     auto key = std::make_pair(m.dev, m.ino);
     auto hit = cache.find(key);
+    if (hit == cache.end() && isServed) {
+      hit = cache.emplace(key, std::pair<int, struct stat>{0, {}}).first;  // never asked: size from the mappings
+    }
     if (hit == cache.end()) {
       // Size and owner: the file at its path when it is the same inode, else the mapping's own
       // file through map_files (needs CAP_SYS_ADMIN). Never opens anything.
@@ -314,7 +367,7 @@ void ReadFds(const std::string& base, Raw& r) {
   closedir(dir);
 }
 
-void ReadProcess(int pid, Raw& r, std::map<std::pair<uint64_t, uint64_t>, std::pair<int, struct stat>>& cache) {
+void ReadProcess(int pid, Raw& r, ReaderCache& cache) {
   std::string base = "/proc/" + std::to_string(pid);
   std::string text;
   if (ReadProcFile(base + "/maps", text, kMaxFile) != 0) {
@@ -324,20 +377,32 @@ void ReadProcess(int pid, Raw& r, std::map<std::pair<uint64_t, uint64_t>, std::p
   r.state = Raw::kRead;
   r.ipcNs = NsInode(base + "/ns/ipc");
   r.mntNs = NsInode(base + "/ns/mnt");
-  ParseRaw(pid, text, r, cache);
+  auto served = cache.served.find(r.mntNs);
+  if (served == cache.served.end() || r.mntNs == 0) {
+    std::set<uint64_t> devs;
+    for (const ServedMount& m : ServedMounts(pid)) devs.insert(m.dev);
+    served = cache.served.insert_or_assign(r.mntNs, std::move(devs)).first;
+  }
+  ParseRaw(pid, text, r, cache, served->second);
   ReadFds(base, r);
   if (HasShared(r)) r.command = Command(pid);
 }
 
-// One reader: every `step`-th pid from `from`, until done or settled (the caller answered).
-void Reader(std::shared_ptr<ReadState> st, int slot, size_t from, size_t step) {
-  std::map<std::pair<uint64_t, uint64_t>, std::pair<int, struct stat>> cache;
-  for (size_t i = from; i < st->pids.size(); i += step) {
-    int pid = st->pids[i];
+// One reader: the next pid of the queue, until none is left, the deadline passes or the caller
+// answered (settled).
+void Reader(std::shared_ptr<ReadState> st, int slot) {
+  ReaderCache cache;
+  for (;;) {
+    size_t i;
+    int pid;
     {
       std::lock_guard<std::mutex> lock(st->mutex);
-      if (st->settled || std::chrono::steady_clock::now() >= st->deadline) break;
+      auto now = std::chrono::steady_clock::now();
+      if (st->settled || now >= st->deadline || st->next >= st->pids.size()) break;
+      i = st->next++;
+      pid = st->pids[i];
       st->current[slot] = pid;
+      st->since[slot] = now;
     }
     if (!IsStuck(pid)) {
       ReadProcess(pid, st->raw[i], cache);
@@ -380,22 +445,38 @@ class Scanner {
     st->done.reset(new std::atomic<bool>[n]);
     for (size_t i = 0; i < n; i++) st->done[i].store(false);
     st->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budgetMs_);
-    // Two readers split the processes (most of the cost is the kernel producing maps and fd
-    // links); the merge below goes in pid order, so the result does not depend on timing.
-    unsigned workers = n > 64 ? 2 : 1;
-    for (unsigned w = 0; w < workers; w++) {
+    // Two readers share the queue (most of the cost is the kernel producing maps and fd links);
+    // the merge below goes in pid order, so the result does not depend on timing.
+    int readers = 0;
+    auto start = [&](int slot) {
       try {
-        std::lock_guard<std::mutex> lock(st->mutex);
-        std::thread(Reader, st, static_cast<int>(w), w, workers).detach();
+        std::thread(Reader, st, slot).detach();
         st->running++;
+        readers++;
+        return true;
       } catch (const std::system_error&) {
-        if (w == 0) return;  // no thread at all: nothing read
-        // one reader fewer: the pids it would have read are reported as slow
+        return false;  // one reader fewer: the pids nobody read are reported as slow
       }
-    }
+    };
     {
       std::unique_lock<std::mutex> lock(st->mutex);
-      st->cv.wait_until(lock, st->deadline + std::chrono::milliseconds(50), [&] { return st->running == 0; });
+      for (int w = 0; w < (n > 64 ? 2 : 1); w++) start(w);
+      if (readers == 0) return;  // no thread at all: nothing read
+      // A slice of the budget: a reader on one process longer than this is held up by it.
+      const auto slice = std::chrono::milliseconds(std::clamp<int64_t>(budgetMs_ / 8, 20, 250));
+      const auto last = st->deadline + std::chrono::milliseconds(50);
+      for (;;) {
+        auto wake = std::min(last, std::chrono::steady_clock::now() + slice);
+        if (st->cv.wait_until(lock, wake, [&] { return st->running == 0; })) break;
+        auto now = std::chrono::steady_clock::now();
+        if (now >= last) break;
+        if (st->next >= n || readers >= kMaxReaders) continue;
+        bool allHeld = true;
+        for (int r = 0; r < readers; r++) {
+          if (st->current[r] == 0 || now - st->since[r] < slice) allHeld = false;
+        }
+        if (allHeld) start(readers);
+      }
       st->settled = true;
       for (int pid : st->current) {
         if (pid == 0) continue;
@@ -467,6 +548,7 @@ class Scanner {
     for (const RawFd& f : r.fds) {
       size_t reg = RegionOf(RegionKind::kMemfd, f.st.st_dev, f.st.st_ino, f.name, false);
       if (regions_[reg].kind != RegionKind::kMemfd) continue;
+      regions_[reg].name = f.name;  // the fd link's name is unescaped; the maps line's is not
       Fill(regions_[reg], f.st);
       fds_.push_back(FdRow{reg, pid, f.fd});
     }
@@ -690,12 +772,36 @@ class RegionFile : public Napi::ObjectWrap<RegionFile> {
         throw Napi::TypeError::New(env, std::string(usage) + ": base must be a hex address");
       }
     }
-    // A file named by the user must not be a symlink planted in its place (O_NOFOLLOW), nor a FIFO
-    // that would block the open (O_NONBLOCK). /proc's fd and map_files entries are magic links:
-    // they are followed, and the inode check below says whether we reached the object asked for.
+    // A file named by the user is opened with no symbolic link followed at any component
+    // (openat2 RESOLVE_NO_SYMLINKS: a directory swapped for a link mid-path cannot redirect root
+    // to another file), nor a FIFO that would block the open (O_NONBLOCK). /proc's fd and
+    // map_files entries are magic links: they are followed, and the inode check below says
+    // whether we reached the object asked for.
     bool magic = path_.compare(0, 6, "/proc/") == 0;
-    int flags = (readWrite_ ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (magic ? 0 : O_NOFOLLOW);
-    fd_ = open(path_.c_str(), flags);
+    if (!magic) {
+      // A FUSE or network mount can leave an open, a stat or a read waiting for ever (past
+      // SIGKILL once its server took the request), on the caller's thread: it is never asked.
+      // The mount is found in our mountinfo by the longest mount point that prefixes the path
+      // (no link is followed below, so the path is where the file is).
+      const ServedMount* best = nullptr;
+      std::vector<ServedMount> served = ServedMounts(0);
+      for (const ServedMount& m : served) {
+        bool under = m.point == "/" || (path_.compare(0, m.point.size(), m.point) == 0 && (path_.size() == m.point.size() || path_[m.point.size()] == '/'));
+        if (under && (best == nullptr || m.point.size() > best->point.size())) best = &m;
+      }
+      if (best != nullptr) ThrowErrno(env, "open", EXDEV, path_ + " is on a " + best->type + " filesystem");
+    }
+    int flags = (readWrite_ ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+    if (magic) {
+      fd_ = open(path_.c_str(), flags);
+    } else {
+      struct open_how how;
+      std::memset(&how, 0, sizeof how);
+      how.flags = static_cast<uint64_t>(flags | O_NOFOLLOW);
+      how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+      fd_ = static_cast<int>(syscall(SYS_openat2, AT_FDCWD, path_.c_str(), &how, sizeof how));
+      if (fd_ < 0 && errno == ENOSYS) fd_ = open(path_.c_str(), flags | O_NOFOLLOW);  // before Linux 5.6
+    }
     if (fd_ < 0) ThrowErrno(env, "open", errno, path_);
     if (mem) return;
     struct stat st;

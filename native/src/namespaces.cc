@@ -277,8 +277,10 @@ class ShmReadWorker : public NsWorker {
     void* at = shmat(id_, nullptr, SHM_RDONLY);
     if (at == reinterpret_cast<void*>(-1)) return Fail("shmat", errno, what);
     // The mapping belongs to the process, not the thread: copy, then detach before returning.
-    bytes_.assign(static_cast<const uint8_t*>(at) + offset_, static_cast<const uint8_t*>(at) + offset_ + length_);
+    bytes_.resize(static_cast<size_t>(length_));
+    int err = GuardedRead(bytes_.data(), static_cast<const uint8_t*>(at) + offset_, bytes_.size());
     shmdt(at);
+    if (err != 0) return Fail("read", err, what + " has a page the kernel cannot supply (a huge-page segment whose pool is empty?)");
   }
 
   Napi::Value Result(Napi::Env env) override {

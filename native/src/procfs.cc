@@ -4,7 +4,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <sys/sysmacros.h>
+
+#include <cctype>
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
 
 #include "common.h"
 
@@ -29,6 +34,65 @@ int ReadProcFile(const std::string& path, std::string& out, size_t cap) {
   }
   close(fd);
   return 0;
+}
+
+namespace {
+
+// A mount point as mountinfo writes it: space, tab, newline and backslash as \ooo.
+std::string UnescapeMount(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); i++) {
+    if (s[i] == '\\' && i + 3 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1]))) {
+      out.push_back(static_cast<char>(std::strtol(s.substr(i + 1, 3).c_str(), nullptr, 8)));
+      i += 3;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+bool ServedType(const std::string& t) {
+  static const char* const kinds[] = {"fuse", "nfs", "cifs", "smb", "9p", "ceph", "afs", "lustre", "gpfs", "glusterfs"};
+  for (const char* k : kinds) {
+    if (t.compare(0, std::strlen(k), k) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<ServedMount> ServedMounts(int pid) {
+  std::vector<ServedMount> out;
+  std::string text;
+  std::string path = pid > 0 ? "/proc/" + std::to_string(pid) + "/mountinfo" : "/proc/self/mountinfo";
+  if (ReadProcFile(path, text, size_t{16} << 20) != 0) return out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    // "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue"
+    size_t dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    size_t typeEnd = line.find(' ', dash + 3);
+    std::string type = line.substr(dash + 3, typeEnd == std::string::npos ? std::string::npos : typeEnd - dash - 3);
+    if (!ServedType(type)) continue;
+    std::vector<std::string> f;
+    size_t i = 0;
+    while (i < dash && f.size() < 5) {
+      size_t sp = line.find(' ', i);
+      if (sp == std::string::npos || sp > dash) sp = dash;
+      f.push_back(line.substr(i, sp - i));
+      i = sp + 1;
+    }
+    if (f.size() < 5) continue;
+    unsigned maj = 0, min = 0;
+    if (std::sscanf(f[2].c_str(), "%u:%u", &maj, &min) != 2) continue;
+    out.push_back(ServedMount{makedev(maj, min), UnescapeMount(f[4]), type});
+  }
+  return out;
 }
 
 std::string ProcCommandLine(int pid) {

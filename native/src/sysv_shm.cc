@@ -132,7 +132,16 @@ class ShmSegment : public Napi::ObjectWrap<ShmSegment> {
     int64_t length = IntArg(info, 1, "length", 0, int64_t{1} << 32, usage);
     RequireAttached(info.Env(), "read");
     RequireRange(info.Env(), "read", offset, length);
-    return Napi::Buffer<uint8_t>::Copy(info.Env(), base_ + offset, static_cast<size_t>(length));
+    Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(info.Env(), static_cast<size_t>(length));
+    Refused(info.Env(), "read", GuardedRead(out.Data(), base_ + offset, static_cast<size_t>(length)));
+    return out;
+  }
+
+  // A page the kernel would not supply (SIGBUS for memcpy): EFAULT, with the likely reason.
+  void Refused(Napi::Env env, const char* what, int err) {
+    if (err == 0) return;
+    ThrowErrno(env, what, err,
+               std::to_string(id_) + " has a page the kernel cannot supply (a huge-page segment whose pool is empty?)");
   }
 
   // readInto(target, offset) -> bytes copied: fills target from offset, fewer at the end.
@@ -144,7 +153,7 @@ class ShmSegment : public Napi::ObjectWrap<ShmSegment> {
     RequireAttached(info.Env(), "read");
     RequireRange(info.Env(), "read", offset, 0);
     size_t n = std::min<size_t>(target.ByteLength(), size_ - static_cast<size_t>(offset));
-    std::memcpy(target.Data(), base_ + offset, n);
+    Refused(info.Env(), "read", GuardedRead(target.Data(), base_ + offset, n));
     return Napi::Number::New(info.Env(), static_cast<double>(n));
   }
 
@@ -159,7 +168,7 @@ class ShmSegment : public Napi::ObjectWrap<ShmSegment> {
       ThrowErrno(info.Env(), "write", EROFS, "segment " + std::to_string(id_) + " is attached read-only");
     }
     RequireRange(info.Env(), "write", offset, static_cast<int64_t>(bytes.ByteLength()));
-    std::memcpy(base_ + offset, bytes.Data(), bytes.ByteLength());
+    Refused(info.Env(), "write", GuardedWrite(base_ + offset, bytes.Data(), bytes.ByteLength()));
     return info.Env().Undefined();
   }
 

@@ -35,6 +35,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <set>
 #include <vector>
 
 #include "common.h"
@@ -185,19 +186,29 @@ class ProcessScanner {
   std::vector<ThreadRow> rows;
   int unreadable = 0;
 
-  void ScanPid(int pid, size_t room) {
+  // Reads the threads of `pid` after the first `skip`, at most `count` of them: true when that
+  // reached its last thread (false: more are left, for a later pass).
+  bool ScanPid(int pid, size_t room, size_t skip = 0, size_t count = SIZE_MAX) {
     std::string base = "/proc/" + std::to_string(pid);
     DIR* tasks = opendir((base + "/task").c_str());
-    if (tasks == nullptr) return;  // ended meanwhile, or a kernel without task/
+    if (tasks == nullptr) return true;  // ended meanwhile, or a kernel without task/
     ProcCache cache;
     std::string text;
+    size_t seen = 0, read = 0;
+    bool whole = true;
     while (struct dirent* t = readdir(tasks)) {
       long tid;
       if (!ParseLong(t->d_name, tid)) continue;
-      if (rows.size() >= room) break;
+      if (seen++ < skip) continue;
+      if (rows.size() >= room || read >= count) {
+        whole = false;
+        break;
+      }
+      read++;
       ScanThread(pid, static_cast<int>(tid), base, cache, text);
     }
     closedir(tasks);
+    return whole;
   }
 
   static Napi::Object RowToJsPublic(Napi::Env env, const ThreadRow& r) { return RowToJs(env, r); }
@@ -530,7 +541,13 @@ struct ThreadScanResult {
   int unreadable = 0;
   bool truncated = false;
   int procError = 0;
+  std::vector<int> pids;  // every process of /proc when the scan began
+  std::set<int> read;     // those read whole (or found gone)
 };
+
+// Threads read per process in the first pass: a process with 10 000 threads costs the others no
+// more than this before every process has been visited; its other threads wait for the second.
+constexpr size_t kFirstPassThreads = 128;
 
 void RunThreadScan(Bounded<ThreadScanResult>& job, std::chrono::steady_clock::time_point deadline) {
   DIR* proc = opendir("/proc");
@@ -539,30 +556,42 @@ void RunThreadScan(Bounded<ThreadScanResult>& job, std::chrono::steady_clock::ti
     job.result.procError = errno;
     return;
   }
-  size_t total = 0;
+  std::vector<int> pids;
   while (struct dirent* e = readdir(proc)) {
     long pid;
     if (!ParseLong(e->d_name, pid) || pid > INT32_MAX) continue;
-    if (std::chrono::steady_clock::now() >= deadline || IsStuck(static_cast<int>(pid))) {
-      std::lock_guard<std::mutex> lock(job.mutex);
-      job.slow.push_back(static_cast<int>(pid));
-      continue;
-    }
-    if (total >= kMaxThreads) {
-      std::lock_guard<std::mutex> lock(job.mutex);
-      job.result.truncated = true;
-      break;
-    }
-    if (!job.Enter(static_cast<int>(pid))) break;
-    ProcessScanner scanner;
-    scanner.ScanPid(static_cast<int>(pid), kMaxThreads - total);
-    if (!job.Leave()) break;
-    std::lock_guard<std::mutex> lock(job.mutex);
-    total += scanner.rows.size();
-    job.result.unreadable += scanner.unreadable;
-    for (ThreadRow& r : scanner.rows) job.result.rows.push_back(std::move(r));
+    pids.push_back(static_cast<int>(pid));
   }
   closedir(proc);
+  {
+    std::lock_guard<std::mutex> lock(job.mutex);
+    job.result.pids = pids;
+  }
+  size_t total = 0;
+  std::vector<int> rest;  // processes with threads left after the first pass
+  for (int pass = 0; pass < 2; pass++) {
+    const std::vector<int> order = pass == 0 ? pids : rest;
+    for (int pid : order) {
+      if (std::chrono::steady_clock::now() >= deadline) return;
+      if (IsStuck(pid)) continue;  // still held by an earlier scan: named as skipped
+      if (total >= kMaxThreads) {
+        std::lock_guard<std::mutex> lock(job.mutex);
+        job.result.truncated = true;
+        return;
+      }
+      if (!job.Enter(pid)) return;
+      ProcessScanner scanner;
+      bool whole = pass == 0 ? scanner.ScanPid(pid, kMaxThreads - total, 0, kFirstPassThreads)
+                             : scanner.ScanPid(pid, kMaxThreads - total, kFirstPassThreads);
+      if (!job.Leave()) return;
+      std::lock_guard<std::mutex> lock(job.mutex);
+      total += scanner.rows.size();
+      job.result.unreadable += scanner.unreadable;
+      for (ThreadRow& r : scanner.rows) job.result.rows.push_back(std::move(r));
+      if (whole) job.result.read.insert(pid);
+      else if (pass == 0) rest.push_back(pid);
+    }
+  }
 }
 
 // scanThreads(budgetMs) -> Promise<{ threads, unreadable, truncated, slow, complete }>
@@ -577,8 +606,14 @@ Napi::Value ScanThreads(const Napi::CallbackInfo& info) {
     }
     Napi::Array list = Napi::Array::New(env, d.result.rows.size());
     for (size_t i = 0; i < d.result.rows.size(); i++) list.Set(i, ProcessScanner::RowToJsPublic(env, d.result.rows[i]));
-    Napi::Array slow = Napi::Array::New(env, d.slow.size());
-    for (size_t i = 0; i < d.slow.size(); i++) slow.Set(i, d.slow[i]);
+    // Every process not read whole is named: the one read at the deadline, those after it, those
+    // still held by an earlier scan and those whose threads the second pass did not reach.
+    std::vector<int> skipped;
+    for (int pid : d.result.pids) {
+      if (!d.result.read.count(pid)) skipped.push_back(pid);
+    }
+    Napi::Array slow = Napi::Array::New(env, skipped.size());
+    for (size_t i = 0; i < skipped.size(); i++) slow.Set(i, skipped[i]);
     Napi::Object result = Napi::Object::New(env);
     result.Set("threads", list);
     result.Set("unreadable", d.result.unreadable);

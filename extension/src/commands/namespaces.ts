@@ -1,7 +1,6 @@
 // Commands on the objects of another IPC namespace (a container): open a copy of a segment, and
 // remove an object from inside its namespace. Their ids repeat ours, so they are never looked up
 // by target: each takes the tree node (its record names the namespace).
-import { lstat, unlink } from 'node:fs/promises';
 import * as vscode from 'vscode';
 import type { ExplorerProvider } from '../explorer';
 import { openBytes } from '../inspector';
@@ -25,10 +24,9 @@ export async function removeNamespaced(provider: ExplorerProvider, r: Namespaced
   if (ok !== 'Remove') return false;
   if (r.kind === 'shm' || r.kind === 'sem' || r.kind === 'msg') await ipc.nsRemove(r.namespace.pid, r.kind, r.id);
   else if (r.kind === 'posix-shm') {
-    const file = `/proc/${r.namespace.pid}/root/dev/shm${r.name}`;
-    const st = await lstat(file).catch(() => undefined);
-    if (!st?.isFile() || st.ino !== r.id) throw new ipc.IpcError('ENOENT', 0, 'remove', `${name} no longer exists`);
-    await unlink(file);
+    // Inside that namespace's root, through its /dev/shm dirfd, checked to be the inode listed,
+    // and with the rights of that namespace's owner (never root's over a host file).
+    await ipc.nsPosixShmRemove(r.namespace.pid, r.name, r.id);
   } else throw new ipc.IpcError('EINVAL', 0, 'remove', `${name} cannot be removed`);
   log.info(`removed ${name}`);
   await provider.refresh();

@@ -38,6 +38,8 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
   private filterText = '';
   private onlyMine: boolean;
   private inflight: Promise<void> | undefined;
+  /** What the last listing took (ms): a change seen by the watcher waits in proportion. */
+  lastListingMs = 0;
   private again = false;
   private readonly notesLogged = new Set<string>();
   /** Target → threads blocked on it (from the Waits view's last scan), for a badge on the item. */
@@ -80,8 +82,10 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
     this.inflight = (async () => {
       do {
         this.again = false;
+        const started = Date.now();
         try {
           const [listing, lim] = await Promise.all([ipc.list(undefined, { namespaces: 'all' }), ipc.limits()]);
+          this.lastListingMs = Date.now() - started;
           this.listing = listing;
           this.limitList = lim;
           // What the listing could not do (no /dev/mqueue, unreadable /proc entries), said once each.
@@ -205,6 +209,11 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
   }
 }
 
+/** How long a change seen in /dev/shm waits before the listing it causes: 150 ms, or twice the last listing's cost. */
+export function watchDelay(lastListingMs: number): number {
+  return Math.min(30_000, Math.max(150, 2 * lastListingMs));
+}
+
 /** Registers the view, its refresh triggers and its filter commands. */
 export function activate(context: vscode.ExtensionContext): { provider: ExplorerProvider; view: vscode.TreeView<Node> } {
   const config = () => readConfig(vscode.workspace.getConfiguration(SECTION));
@@ -234,10 +243,16 @@ export function activate(context: vscode.ExtensionContext): { provider: Explorer
     watcher = undefined;
     if (c.watchDevShm) {
       try {
-        // Bursts of changes (a producer creating several objects) become one listing.
+        // Bursts of changes (a producer creating several objects, or one churning /dev/shm for
+        // ever) become one listing per window: the first change arms it and later ones join it.
+        // The window is at least twice what the last listing cost, so a /dev/shm that is slow to
+        // list (100 000 entries) is re-listed at most a third of the time, never back to back.
         watcher = watch('/dev/shm', () => {
-          if (debounce) clearTimeout(debounce);
-          debounce = setTimeout(() => { if (view.visible) void provider.refresh(); }, 150);
+          if (debounce) return;
+          debounce = setTimeout(() => {
+            debounce = undefined;
+            if (view.visible) void provider.refresh();
+          }, watchDelay(provider.lastListingMs));
         });
         watcher.on('error', (e) => log.warn(`watching /dev/shm stopped: ${e.message}`));
       } catch (e) {

@@ -18,6 +18,20 @@ export function entryType(st: Stats): EntryType | undefined {
   return 'other';
 }
 
+/** The same from st_mode (the addon's listing hands over modes, not Stats). */
+export function entryTypeOfMode(mode: number): EntryType | undefined {
+  switch (mode & 0o170000) {
+    case 0o100000: return undefined;
+    case 0o120000: return 'symlink';
+    case 0o010000: return 'fifo';
+    case 0o140000: return 'socket';
+    case 0o040000: return 'directory';
+    case 0o020000: return 'char-device';
+    case 0o060000: return 'block-device';
+    default: return 'other';
+  }
+}
+
 const NAMES: Record<EntryType, string> = {
   symlink: 'a symbolic link',
   fifo: 'a FIFO (named pipe)',

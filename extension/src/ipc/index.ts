@@ -2,7 +2,7 @@
 // No vscode import here: the CLI and tests use it as it is.
 export { IpcError } from './errors';
 export { list, MQUEUE_NOTE } from './list';
-export { namespacePid, nsMsgPeek, nsRaw, nsRemove, nsSem, nsShmRead, nsShmStat } from './namespaces';
+export { namespacePid, nsMsgPeek, nsPosixShmRemove, nsRaw, nsRemove, nsSem, nsShmRead, nsShmStat } from './namespaces';
 export { openRegion, RegionHandle, scanRegions, type RegionScan } from './regions';
 export { limits } from './limits';
 export {

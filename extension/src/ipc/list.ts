@@ -2,8 +2,8 @@
 // `shmscope list` show it. System V tables come from /proc/sysvipc; semaphore values and POSIX
 // objects' state from the native module; attached processes from /proc/PID/maps.
 import { readFileSync } from 'node:fs';
-import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
-import { entryType, notAnObjectNote } from './devshm';
+import { readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { entryTypeOfMode, notAnObjectNote } from './devshm';
 import { binding } from './native';
 import { emptyScan, isoTime, MAPS_BUDGET_MS, processExists, readSysv, userNames, type MapsScan, type SysvRow } from './procfs';
 import { scanRegions, withinOwnNamespaces } from './regions';
@@ -149,67 +149,81 @@ function msgRecords(userName: (uid: number) => string): MsgRecord[] {
   });
 }
 
+/** How long the listing waits for /dev/shm before it goes on without its objects (with a note). */
+export const DEVSHM_BUDGET_MS = 5000;
+/** Entries of /dev/shm that are not objects, each named in a note, at most. */
+const DEVSHM_NOTES = 50;
+/** Symbolic links in /dev/shm whose target a note names (the others are named without it). */
+const LINK_TARGETS = 20;
+/** One collator for every sort of names (localeCompare per call costs a collator each). */
+const byName = new Intl.Collator().compare;
+
 /**
- * POSIX objects and named semaphores: the regular files of /dev/shm, seen with lstat (a symlink is
- * never followed: its target's owner and size are not the object's). Other entries are left out,
- * each with a note saying what it is. A semaphore's value is read with pread by the addon.
+ * POSIX objects and named semaphores: the regular files of /dev/shm, read by the addon on a
+ * thread of its own (readdir and fstatat without following a link: a symlink's target's owner
+ * and size are not the object's), answered by a deadline, linear in the entries. Other entries
+ * are left out, each with a note saying what it is. A semaphore's value is read with pread by
+ * the addon.
  */
-async function posixRecords(scan: MapsScan, userName: (uid: number) => string, note: (file: string, text: string) => void): Promise<{ shm: PosixShmRecord[]; sem: PosixSemRecord[] }> {
+async function posixRecords(scan: MapsScan, userName: (uid: number) => string, note: (file: string, text: string) => void, notes: string[]): Promise<{ shm: PosixShmRecord[]; sem: PosixSemRecord[] }> {
   const shm: PosixShmRecord[] = [];
   const sem: PosixSemRecord[] = [];
-  let names: string[];
+  const raw = binding();
+  let dir: { names: string[]; stats: Float64Array; truncated: boolean };
   try {
-    names = await readdir('/dev/shm');
-  } catch {
+    dir = await raw.devShmList(DEVSHM_BUDGET_MS);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ETIMEDOUT') notes.push(`/dev/shm did not answer within ${DEVSHM_BUDGET_MS} ms: its objects are not listed`);
+    if (code === 'EREMOTE') notes.push('/dev/shm is on a FUSE or network filesystem, which can stop answering: its objects are not listed');
     return { shm, sem };
   }
-  const raw = binding();
-  await Promise.all(
-    names.map(async (file) => {
-      let st;
+  if (dir.truncated) notes.push(`/dev/shm holds more than ${dir.names.length} entries: only the first ${dir.names.length} are listed`);
+  const S = dir.stats;
+  let links = 0;
+  const pending: Promise<void>[] = [];
+  dir.names.forEach((file, i) => {
+    const o = i * 6;
+    const mode = S[o + 3]!;
+    const type = entryTypeOfMode(mode);
+    if (type) {
+      if (type === 'symlink' && links++ < LINK_TARGETS) {
+        pending.push(readlink(`/dev/shm/${file}`).catch(() => undefined).then((target) => note(file, notAnObjectNote(file, type, target))));
+      } else note(file, notAnObjectNote(file, type));
+      return;
+    }
+    const common = {
+      id: S[o]!,
+      key: 0,
+      uid: S[o + 1]!,
+      user: userName(S[o + 1]!),
+      gid: S[o + 2]!,
+      mode: mode & 0o777,
+      mtime: new Date(S[o + 5]!).toISOString(),
+      attachedBy: attachers(scan.devShm.get(file), scan),
+    };
+    if (file.startsWith('sem.')) {
+      const name = `/${file.slice(4)}`;
+      let value: number | null = null;
+      let unreadable: string | null = null;
       try {
-        st = await lstat(`/dev/shm/${file}`);
-      } catch {
-        return; // removed meanwhile
-      }
-      const type = entryType(st);
-      if (type) {
-        const target = type === 'symlink' ? await readlink(`/dev/shm/${file}`).catch(() => undefined) : undefined;
-        note(file, notAnObjectNote(file, type, target));
-        return;
-      }
-      const common = {
-        id: st.ino,
-        key: 0,
-        uid: st.uid,
-        user: userName(st.uid),
-        gid: st.gid,
-        mode: st.mode & 0o777,
-        mtime: st.mtime.toISOString(),
-        attachedBy: attachers(scan.devShm.get(file), scan),
-      };
-      if (file.startsWith('sem.')) {
-        const name = `/${file.slice(4)}`;
-        let value: number | null = null;
-        let unreadable: string | null = null;
+        const s = new raw.PosixSem(name, false, false, 0, 0);
         try {
-          const s = new raw.PosixSem(name, false, false, 0, 0);
-          try {
-            value = s.value();
-          } finally {
-            s.close();
-          }
-        } catch (e) {
-          unreadable = (e as { code?: string }).code ?? 'EIO';
+          value = s.value();
+        } finally {
+          s.close();
         }
-        sem.push({ kind: 'posix-sem', name, ...common, value, unreadable });
-      } else {
-        shm.push({ kind: 'posix-shm', name: `/${file}`, ...common, size: st.size });
+      } catch (e) {
+        unreadable = (e as { code?: string }).code ?? 'EIO';
       }
-    }),
-  );
-  shm.sort((a, b) => a.name.localeCompare(b.name));
-  sem.sort((a, b) => a.name.localeCompare(b.name));
+      sem.push({ kind: 'posix-sem', name, ...common, value, unreadable });
+    } else {
+      shm.push({ kind: 'posix-shm', name: `/${file}`, ...common, size: S[o + 4]! });
+    }
+  });
+  await Promise.all(pending);
+  shm.sort((a, b) => byName(a.name, b.name));
+  sem.sort((a, b) => byName(a.name, b.name));
   return { shm, sem };
 }
 
@@ -303,8 +317,11 @@ export async function list(kinds?: readonly Kind[], opts: { namespaces?: 'all' |
   const scan = needMaps && regions ? withinOwnNamespaces(regions.maps, regions) : emptyScan();
   const posix = want('posix-shm') || want('posix-sem') ? await posixRecords(scan, users, (file, text) => {
     if (want(file.startsWith('sem.') ? 'posix-sem' : 'posix-shm')) devShmNotes.push(text);
-  }) : { shm: [], sem: [] };
-  notes.push(...devShmNotes.sort());
+  }, notes) : { shm: [], sem: [] };
+  // One note per entry that is not an object, up to a few dozen: the rest are counted.
+  devShmNotes.sort();
+  notes.push(...devShmNotes.slice(0, DEVSHM_NOTES));
+  if (devShmNotes.length > DEVSHM_NOTES) notes.push(`${devShmNotes.length - DEVSHM_NOTES} more entries of /dev/shm are not shared memory objects or semaphores: left out`);
   if (regions && regions.slow.length > 0) {
     const pids = regions.slow.slice(0, 10).join(', ') + (regions.slow.length > 10 ? ', …' : '');
     notes.push(`the memory maps of ${regions.slow.length} process(es) did not answer within ${MAPS_BUDGET_MS} ms (pid ${pids}): objects they map may not show them`);

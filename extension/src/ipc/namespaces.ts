@@ -3,13 +3,21 @@
 // POSIX shared memory under /proc/PID/root/dev/shm. Entering needs CAP_SYS_ADMIN; without it the
 // namespaces are counted, not listed. No vscode import.
 import { existsSync } from 'node:fs';
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { toIpcError, userError } from './errors';
+import { IpcError, toIpcError, userError } from './errors';
+import { escapeControl } from '../shared/escape';
 import { binding, type RawNsList } from './native';
 import { isoTime } from './procfs';
 import type { RegionScan } from './regions';
 import type { Attacher, MsgRecord, NamespaceListing, NamespaceRef, PosixShmRecord, SemRecord, ShmRecord } from './types';
+
+/** Appends to the list under `key` (never copying it: a listing stays linear in its mappings). */
+function push<K>(map: Map<K, number[]>, key: K, pid: number): void {
+  const list = map.get(key);
+  if (list) list.push(pid);
+  else map.set(key, [pid]);
+}
 
 /** The namespaces other than ours, each with its processes (sorted), from a region scan. */
 export function otherNamespaces(regions: RegionScan): { ipc: number; mnt: number; pids: number[] }[] {
@@ -62,31 +70,53 @@ function shmRows(raw: RawNsList, ns: NamespaceRef, attach: (id: number) => Attac
   return out.sort((a, b) => a.id - b.id);
 }
 
-async function posixShm(ns: NamespaceRef, attach: (file: string) => Attacher[], userName: (uid: number) => string): Promise<(PosixShmRecord & { namespace: NamespaceRef })[]> {
-  const dir = `/proc/${ns.pid}/root/dev/shm`;
-  let names: string[];
+/** How long the /dev/shm of another namespace may take to list before the listing goes on without it. */
+export const NS_DEVSHM_BUDGET_MS = 2000;
+
+/**
+ * The POSIX objects in the /dev/shm of the namespace's first process: its regular files, read
+ * inside that namespace's root by the addon (never through a symbolic link, only on a tmpfs) and
+ * answered by a deadline. A /dev/shm that is refused or does not answer is a note, not a hang.
+ */
+async function posixShm(ns: NamespaceRef, attach: (file: string) => Attacher[], userName: (uid: number) => string, notes: string[]): Promise<(PosixShmRecord & { namespace: NamespaceRef })[]> {
+  let raw: { names: string[]; stats: Float64Array; truncated: boolean };
   try {
-    names = await readdir(dir);
-  } catch {
+    raw = await binding().nsDevShmList(ns.pid, NS_DEVSHM_BUDGET_MS);
+  } catch (e) {
+    const err = toIpcError(e, { action: 'listing', object: `the /dev/shm of process ${ns.pid}`, timeoutMs: NS_DEVSHM_BUDGET_MS });
+    if (err.code !== 'ENOENT' && err.code !== 'ESRCH') notes.push(`namespace ${escapeControl(ns.label)} (ipc ${ns.ipc}): its POSIX objects are not listed: ${nsDevShmReason(err)}`);
     return [];
   }
+  if (raw.truncated) notes.push(`namespace ${escapeControl(ns.label)} (ipc ${ns.ipc}): only the first ${raw.names.length} entries of its /dev/shm are listed`);
   const out: (PosixShmRecord & { namespace: NamespaceRef })[] = [];
-  await Promise.all(
-    names.slice(0, 10000).map(async (file) => {
-      if (file.startsWith('sem.')) return;
-      try {
-        const st = await lstat(`${dir}/${file}`); // lstat: a symlink planted there is not followed
-        if (!st.isFile()) return;
-        out.push({
-          kind: 'posix-shm', name: `/${file}`, id: st.ino, key: 0, uid: st.uid, user: userName(st.uid), gid: st.gid, mode: st.mode & 0o777,
-          mtime: st.mtime.toISOString(), size: st.size, attachedBy: attach(file), namespace: ns,
-        });
-      } catch {
-        /* removed meanwhile */
-      }
-    }),
-  );
-  return out.sort((a, b) => a.name.localeCompare(b.name));
+  const S = raw.stats;
+  raw.names.forEach((file, i) => {
+    const o = i * 6;
+    if (file.startsWith('sem.') || (S[o + 3]! & 0o170000) !== 0o100000) return; // regular files only
+    out.push({
+      kind: 'posix-shm', name: `/${file}`, id: S[o]!, key: 0, uid: S[o + 1]!, user: userName(S[o + 1]!), gid: S[o + 2]!, mode: S[o + 3]! & 0o777,
+      mtime: new Date(S[o + 5]!).toISOString(), size: S[o + 4]!, attachedBy: attach(file), namespace: ns,
+    });
+  });
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Why another namespace's /dev/shm is not listed, in the words of its refusal. */
+function nsDevShmReason(err: IpcError): string {
+  if (err.code === 'ELOOP') return 'its /dev/shm is a symbolic link (it would resolve outside that namespace)';
+  if (err.code === 'EXDEV') return 'its /dev/shm is not a tmpfs';
+  if (err.code === 'EREMOTE') return `its /dev/shm is on a ${/ is on a (\S+) filesystem/.exec(err.detail)?.[1] ?? 'network'} filesystem, which can stop answering`;
+  if (err.code === 'ETIMEDOUT') return `its /dev/shm did not answer within ${NS_DEVSHM_BUDGET_MS} ms`;
+  return err.message;
+}
+
+/** Removes a POSIX object of another namespace through its /dev/shm dirfd (never by a path walked again), checked to be inode `ino`. */
+export async function nsPosixShmRemove(pid: number, name: string, ino: number): Promise<void> {
+  try {
+    await binding().nsDevShmUnlink(pid, name.replace(/^\//, ''), ino, NS_DEVSHM_BUDGET_MS);
+  } catch (e) {
+    throw toIpcError(e, { action: 'removing', object: `POSIX object ${escapeControl(name)} of the namespace of process ${pid}`, timeoutMs: NS_DEVSHM_BUDGET_MS });
+  }
 }
 
 /** The objects of every other IPC namespace we may enter; the others are listed empty with the errno. */
@@ -123,7 +153,7 @@ export async function listNamespaces(
     if (raw) {
       // Attachments of this namespace's segments: its own processes' /SYSV mappings only.
       const byId = new Map<number, number[]>();
-      for (const p of members) for (const id of new Set(regions.sysv.get(p) ?? [])) byId.set(id, [...(byId.get(id) ?? []), p]);
+      for (const p of members) for (const id of new Set(regions.sysv.get(p) ?? [])) push(byId, id, p);
       // Their command lines were read by the scan (within its budget), with their mappings.
       const commands = regions.maps.commands;
       const attach = (id: number) => (byId.get(id) ?? []).map((p) => ({ pid: p, command: commands.get(p) ?? '?' }));
@@ -143,10 +173,10 @@ export async function listNamespaces(
       // Mapped by the processes that share that namespace's mount namespace (its /dev/shm).
       const mappers = [...regions.processes].filter(([, p]) => p.mnt === ns.mnt).map(([p]) => p);
       const byName = new Map<string, number[]>();
-      for (const p of mappers) for (const name of new Set(regions.devShm.get(p) ?? [])) byName.set(name, [...(byName.get(name) ?? []), p]);
+      for (const p of mappers) for (const name of new Set(regions.devShm.get(p) ?? [])) push(byName, name, p);
       const commands = regions.maps.commands;
       const attach = (file: string) => (byName.get(file) ?? []).sort((a, b) => a - b).map((p) => ({ pid: p, command: commands.get(p) ?? '?' }));
-      listing.posixShm = await posixShm(ref, attach, userName);
+      listing.posixShm = await posixShm(ref, attach, userName, notes);
     }
     out.push(listing);
   }
@@ -174,7 +204,9 @@ export async function nsShmRead(pid: number, id: number, offset: number, length:
   try {
     return await binding().nsShmRead(pid, id, offset, length);
   } catch (e) {
-    throw toIpcError(e, { action: 'reading', object: `segment ${id} of the IPC namespace of process ${pid}` });
+    const err = toIpcError(e, { action: 'reading', object: `segment ${id} of the IPC namespace of process ${pid}` });
+    if (err.code === 'EFAULT') throw userError('EFAULT', 'read', `segment ${id} of the IPC namespace of process ${pid} has a page the kernel cannot supply (a huge-page segment whose pool is empty?)`);
+    throw err;
   }
 }
 

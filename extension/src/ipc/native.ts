@@ -237,6 +237,17 @@ export interface RawBinding {
   /** Every shared region of /proc/PID/maps and memfd of /proc/PID/fd (of `pids` only, when given), off the JS thread. */
   scanShared(pids?: number[], budgetMs?: number): Promise<RawSharedScan>;
   RegionFile: new (path: string, readWrite: boolean, dev: number, ino: number, base: string, length: number) => RawRegionFile;
+  /**
+   * The entries of the /dev/shm of the mount namespace of `pid`, opened inside its root
+   * (openat2 RESOLVE_IN_ROOT|RESOLVE_NO_SYMLINKS on /proc/PID/root) and only when it is a tmpfs;
+   * on a thread of its own, answered by budgetMs (ETIMEDOUT). `stats` has 6 numbers per name:
+   * inode, uid, gid, mode (with the type bits), size, mtime in ms.
+   */
+  nsDevShmList(pid: number, budgetMs: number): Promise<{ names: string[]; stats: Float64Array; truncated: boolean }>;
+  /** Our own /dev/shm, listed the same way (not followed if it is a link). */
+  devShmList(budgetMs: number): Promise<{ names: string[]; stats: Float64Array; truncated: boolean }>;
+  /** Removes entry `name` (inode `ino`) of that /dev/shm through the same dirfd, with the filesystem rights of the owner of the process's user namespace when it is not ours. */
+  nsDevShmUnlink(pid: number, name: string, ino: number, budgetMs: number): Promise<void>;
   /** On a thread of its own that enters the IPC namespace of `pid` (CAP_SYS_ADMIN). */
   nsList(pid: number): Promise<RawNsList>;
   nsShmRead(pid: number, id: number, offset: number, length: number): Promise<Buffer>;

@@ -80,11 +80,19 @@ export function buildRegions(raw: RawSharedScan, userName: (uid: number) => stri
   const ms = out.maps;
   ms.unreadable = raw.unreadable;
   ms.slow = raw.slow;
+  // Linear in the rows: one process may map one object tens of thousands of times, so nothing
+  // here copies a list or searches one per row (a seen-set per key instead).
+  const seen = new Map<unknown, Set<number>>();
   const addPid = <K>(map: Map<K, number[]>, key: K, pid: number) => {
+    let pids = seen.get(key);
+    if (!pids) seen.set(key, (pids = new Set()));
+    if (pids.has(pid)) return;
+    pids.add(pid);
     const list = map.get(key);
     if (!list) map.set(key, [pid]);
-    else if (!list.includes(pid)) list.push(pid);
+    else list.push(pid);
   };
+  seen.clear();
   for (let i = 0; i + 1 < raw.sysv.length; i += 2) {
     const pid = raw.sysv[i]!;
     const id = raw.sysv[i + 1]!;
@@ -95,11 +103,14 @@ export function buildRegions(raw: RawSharedScan, userName: (uid: number) => stri
     ms.sysvMappings.set(id, (ms.sysvMappings.get(id) ?? 0) + 1);
     ms.commands.set(pid, command(pid));
   }
+  seen.clear();
   for (let i = 0; i + 1 < raw.devShm.length; i += 2) {
     const pid = raw.devShm[i] as number;
     const name = raw.devShm[i + 1] as string;
     addPid(ms.devShm, name, pid);
-    out.devShm.set(pid, [...(out.devShm.get(pid) ?? []), name]);
+    const names = out.devShm.get(pid);
+    if (names) names.push(name);
+    else out.devShm.set(pid, [name]);
     ms.commands.set(pid, command(pid));
   }
   for (const list of ms.sysv.values()) list.sort((a, b) => a - b);
@@ -132,13 +143,26 @@ export function withinOwnNamespaces(scan: MapsScan, regions: RegionScan): MapsSc
     const p = processes.get(pid);
     return p !== undefined && p[ns] !== 0 && p[ns] !== self[ns];
   };
+  // Mappings per (pid, segment), counted once: a process may map one segment thousands of times.
+  let perPid: Map<number, Map<number, number>> | undefined;
+  const mappingsOf = (pid: number, id: number) => {
+    if (!perPid) {
+      perPid = new Map();
+      for (const [p, ids] of regions.sysv) {
+        const counts = new Map<number, number>();
+        for (const s of ids) counts.set(s, (counts.get(s) ?? 0) + 1);
+        perPid.set(p, counts);
+      }
+    }
+    return perPid.get(pid)?.get(id) ?? 0;
+  };
   for (const [id, pids] of scan.sysv) {
     const kept = pids.filter((pid) => !foreign(pid, 'ipc'));
     if (kept.length === pids.length) continue;
     if (kept.length) scan.sysv.set(id, kept);
     else scan.sysv.delete(id);
     let mappings = 0;
-    for (const pid of kept) mappings += (regions.sysv.get(pid) ?? []).filter((s) => s === id).length;
+    for (const pid of kept) mappings += mappingsOf(pid, id);
     scan.sysvMappings.set(id, mappings);
   }
   for (const [name, pids] of scan.devShm) {
@@ -169,7 +193,7 @@ interface Route {
   pid?: number;
 }
 
-function routes(r: MemfdRecord | AnonRecord): Route[] {
+function routes(r: MemfdRecord | AnonRecord | FileRecord): Route[] {
   const out: Route[] = [];
   if (r.kind === 'memfd') {
     for (const h of r.fdHolders) out.push({ path: `/proc/${h.pid}/fd/${h.fd}`, dev: r.dev, ino: r.id, needs: `access to the fds of process ${h.pid}`, pid: h.pid });
@@ -274,33 +298,51 @@ function openRoute(route: Route, readWrite: boolean): RawRegionFile {
   return new (binding().RegionFile)(route.path, readWrite, route.dev, route.ino, route.base ?? '0x0', route.length ?? -1);
 }
 
-/** Finds a region of the listing by its target. */
+/** Finds a region of the listing by its target (for a file, the live one of that name before a deleted one). */
 export function findRegion(scan: RegionScan, t: RegionTarget): RegionRecord | undefined {
-  if (t.kind === 'file') return scan.file.find((r) => r.path === t.path);
+  if (t.kind === 'file') return scan.file.find((r) => r.path === t.path && !r.deleted) ?? scan.file.find((r) => r.path === t.path);
   return (t.kind === 'memfd' ? scan.memfd : scan.anon).find((r: { id: number }) => r.id === t.id);
 }
 
 /**
- * Opens a region read-only (or read-write when asked). A file by its path (O_NOFOLLOW, regular
- * files only, read with pread); a memfd or anonymous region through each route in turn, and when
- * every one is refused, an EACCES that says which privilege is missing.
+ * Opens a file by its path with no symbolic link followed at any component (regular files only,
+ * read with pread), and when the scan saw it mapped, only if it is still that inode.
+ */
+function openFileByPath(t: RegionTarget & { kind: 'file' }, readWrite: boolean, mapped: FileRecord | undefined): RegionHandle {
+  const c = { action: readWrite ? 'opening read-write' : 'opening', object: describeRegion(t) };
+  let raw: RawRegionFile;
+  try {
+    raw = new (binding().RegionFile)(t.path, readWrite, mapped?.dev ?? 0, mapped?.id ?? 0, '0x0', -1);
+  } catch (e) {
+    const err = toIpcError(e, c);
+    if (err.code === 'ELOOP') throw userError('ELOOP', 'open', `${c.object} is a symbolic link or is reached through one: name the file itself`);
+    if (err.code === 'EINVAL' && err.detail.includes('not a regular file')) throw userError('EINVAL', 'open', `${c.object} is not a regular file (a FIFO, a device or a folder holds no mapped bytes)`);
+    if (err.code === 'EXDEV') {
+      const kind = / is on a (\S+) filesystem/.exec(err.detail)?.[1] ?? 'served';
+      throw userError('EXDEV', 'open', `${c.object} is on a ${kind} filesystem, which its server or the network can stop answering: shmscope does not read files there (dump a copy)`);
+    }
+    if (err.code === 'ESTALE') throw userError('ESTALE', 'open', `${c.object} is another file now than the one mapped (inode ${mapped?.id}): list again`);
+    throw err;
+  }
+  const holders = mapped ? mapped.attachedBy.map((m) => m.pid) : [];
+  return new RegionHandle(t, raw, holders, t.path, { kind: 'file', value: t.path });
+}
+
+/**
+ * Opens a region read-only (or read-write when asked). A file by its path, checked against the
+ * inode the scan saw mapped under that name (a file not mapped by anyone is opened by its path
+ * alone); a deleted file, a memfd or an anonymous region through each route in turn (a holder's
+ * fd, the mapping's map_files entry, /proc/PID/mem: never a path guessed from the maps line), and
+ * when every one is refused, an EACCES that says which privilege is missing.
  */
 export async function openRegion(t: RegionTarget, readWrite: boolean): Promise<RegionHandle> {
   const c = { action: readWrite ? 'opening read-write' : 'opening', object: describeRegion(t) };
-  if (t.kind === 'file') {
-    let raw: RawRegionFile;
-    try {
-      raw = new (binding().RegionFile)(t.path, readWrite, 0, 0, '0x0', -1);
-    } catch (e) {
-      const err = toIpcError(e, c);
-      if (err.code === 'ELOOP') throw userError('ELOOP', 'open', `${c.object} is a symbolic link: name the file it points to`);
-      if (err.code === 'EINVAL' && err.detail.includes('not a regular file')) throw userError('EINVAL', 'open', `${c.object} is not a regular file (a FIFO, a device or a folder holds no mapped bytes)`);
-      throw err;
-    }
-    return new RegionHandle(t, raw, [], t.path, { kind: 'file', value: t.path });
-  }
   const scan = await scanRegions();
-  const r = findRegion(scan, t) as MemfdRecord | AnonRecord | undefined;
+  const found = findRegion(scan, t);
+  if (t.kind === 'file' && (!found || !(found as FileRecord).deleted)) {
+    return openFileByPath(t, readWrite, found as FileRecord | undefined);
+  }
+  const r = found;
   if (!r) {
     const hint = scan.unreadable > 0 ? ` (or it is in one of the ${scan.unreadable} processes whose maps we may not read)` : '';
     throw userError('ENOENT', 'open', `${describeRegion(t)} does not exist: no process maps or holds it${hint}`);
@@ -312,7 +354,8 @@ export async function openRegion(t: RegionTarget, readWrite: boolean): Promise<R
     try {
       const raw = openRoute(route, readWrite);
       const holders = [...r.attachedBy.map((m) => m.pid), ...(r.kind === 'memfd' ? r.fdHolders.map((h) => h.pid) : [])];
-      const identity = r.kind === 'memfd' ? { kind: 'memfd' as const, value: r.name } : { kind: 'anon' as const, value: r.attachedBy[0]?.command ?? '?' };
+      const identity =
+        r.kind === 'memfd' ? { kind: 'memfd' as const, value: r.name } : r.kind === 'file' ? { kind: 'file' as const, value: r.path } : { kind: 'anon' as const, value: r.attachedBy[0]?.command ?? '?' };
       return new RegionHandle(t, raw, holders, route.path, identity);
     } catch (e) {
       const err = toIpcError(e, c);

@@ -48,16 +48,26 @@ export function waitsText(r: WaitsReport): string {
   );
   for (const c of r.deadlocks) lines.push(`deadlock: ${[...c, c[0]!].map((t) => `${t.pid}/${t.tid}`).join(' → ')}`);
   for (const w of r.waits) if (w.ownerDied) lines.push(esc(`owner died: ${w.pid}/${w.tid} waits on ${objectText(w)}${w.path ? ` ${w.path}` : ''}, held by a dead thread`));
-  if (r.slow.length) lines.push(`${r.slow.length} process${r.slow.length === 1 ? '' : 'es'} did not answer in time (${r.slow.slice(0, 10).join(', ')}${r.slow.length > 10 ? ', …' : ''})`);
+  if (r.slow.length) lines.push(skippedText(r.slow));
   if (r.unreadable) lines.push(`${r.unreadable} thread${r.unreadable === 1 ? '' : 's'} could not be read (run as their owner or root to see them)`);
   return lines.join('\n');
 }
 
-/** Exit status 3 when --fail-on finds what it names. */
-function failing(r: WaitsReport, failOn: string | undefined): boolean {
-  if (failOn === 'deadlock') return r.deadlocks.length > 0 || r.waits.some((w) => w.ownerDied);
-  if (failOn === 'stuck') return r.waits.some((w) => w.stuck);
-  return false;
+/** The processes a partial scan did not read whole, named: nothing is ruled out among them. */
+function skippedText(slow: number[]): string {
+  const pids = `${slow.slice(0, 20).join(', ')}${slow.length > 20 ? `, … (${slow.length - 20} more)` : ''}`;
+  return `${slow.length} process${slow.length === 1 ? ' was' : 'es were'} not read whole within the scan's budget (pid ${pids}): their waits are not shown, and no deadlock among them is ruled out`;
+}
+
+/**
+ * Exit status 3 when --fail-on finds what it names; 4 when it found nothing but the scan was
+ * partial (a process with 10 000 threads, one holding its own /proc files): an absence that the
+ * scan could not see is never reported as success.
+ */
+function failing(r: WaitsReport, failOn: string | undefined): 0 | 3 | 4 {
+  const found = failOn === 'deadlock' ? r.deadlocks.length > 0 || r.waits.some((w) => w.ownerDied) : failOn === 'stuck' ? r.waits.some((w) => w.stuck) : false;
+  if (found) return 3;
+  return failOn !== undefined && r.slow.length > 0 ? 4 : 0;
 }
 
 export function register(program: Command): void {
@@ -79,7 +89,9 @@ export function register(program: Command): void {
       if (!opts.watch) {
         const r = await scanWaits({ schemas, stuckAfterMs });
         await print(r);
-        if (failing(r, opts.failOn)) process.exitCode = 3;
+        const status = failing(r, opts.failOn);
+        if (status === 4) process.stderr.write(`shmscope: ${skippedText(r.slow)}\n`);
+        if (status) process.exitCode = status;
         return;
       }
       const history = new WaitHistory();
@@ -96,7 +108,7 @@ export function register(program: Command): void {
           const r = await scanWaits({ schemas, stuckAfterMs, history });
           if (!opts.json) await stdout.line(`--- ${new Date().toISOString()}`);
           await print(r);
-          if (failing(r, opts.failOn)) {
+          if (failing(r, opts.failOn) === 3) {
             process.exitCode = 3;
             return;
           }

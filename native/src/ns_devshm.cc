@@ -1,0 +1,326 @@
+// The POSIX shared memory of another mount namespace (a container's /dev/shm), reached without
+// ever leaving that namespace's root and removed with no more right than the namespace has.
+//
+// /proc/PID/root/dev/shm is resolved by the kernel against *our* root whenever a component is an
+// absolute symbolic link: a container whose /dev/shm links to /etc would list (and let root
+// remove) the host's files. So the directory is opened with openat2(RESOLVE_IN_ROOT |
+// RESOLVE_NO_SYMLINKS) on a dirfd of /proc/PID/root, and it must be a tmpfs; everything after
+// goes through that dirfd (fstatat, unlinkat) with no path walked again. A removal for a process
+// of another user namespace runs on a thread of its own with that namespace owner's filesystem
+// uid and no supplementary groups, so its permission is the container's, not root's.
+//
+// Each call runs on a detached thread and is answered by a deadline: a /dev/shm on a FUSE mount
+// whose daemon stopped answering leaves that thread behind, never the caller.
+//
+// Our own /dev/shm is listed the same way (devShmList): 100 000 entries are one thread's readdir
+// and fstatat, not 100 000 promises.
+//
+//   nsDevShmList(pid, budgetMs)            -> Promise<{ names, stats, truncated }>
+//   devShmList(budgetMs)                   -> the same for our own /dev/shm
+//       stats: Float64Array, 6 per entry: ino, uid, gid, mode (with type bits), size, mtime (ms, as Node's mtimeMs)
+//   nsDevShmUnlink(pid, name, ino, budgetMs) -> Promise<void>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/nsfs.h>
+#include <linux/openat2.h>
+#include <sys/fsuid.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "common.h"
+
+namespace shmscope {
+namespace {
+
+constexpr size_t kMaxEntries = 200000;  // entries listed per namespace, at most
+constexpr int kStatFields = 6;
+
+struct Outcome {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool done = false;
+  std::string syscall;
+  int err = 0;
+  std::string detail;
+  std::vector<std::string> names;
+  std::vector<double> stats;
+  bool truncated = false;
+};
+
+// Opens the /dev/shm of the mount namespace of `pid` inside its root (pid 0: our own
+// /dev/shm, not followed if it is a link); -1 with `o` filled.
+int OpenDevShm(int pid, Outcome& o) {
+  // On a FUSE or network mount (that namespace's mount table says so without asking it), never
+  // looked up: a server that took the request could keep our thread past SIGKILL.
+  for (const ServedMount& m : ServedMounts(pid)) {
+    const std::string& p = m.point;
+    if (p == "/" || p == "/dev" || p == "/dev/shm") {
+      o.syscall = "openat2", o.err = EREMOTE;
+      o.detail = "/dev/shm of process " + std::to_string(pid) + " is on a " + m.type + " filesystem: not listed";
+      return -1;
+    }
+  }
+  if (pid == 0) {
+    int dir = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+    if (dir < 0) o.syscall = "open", o.err = errno, o.detail = "/dev/shm";
+    return dir;
+  }
+  std::string rootPath = "/proc/" + std::to_string(pid) + "/root";
+  int root = open(rootPath.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) {
+    o.syscall = "open", o.err = errno, o.detail = rootPath;
+    return -1;
+  }
+  struct open_how how;
+  std::memset(&how, 0, sizeof how);
+  how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  int dir = static_cast<int>(syscall(SYS_openat2, root, "dev/shm", &how, sizeof how));
+  int err = errno;
+  close(root);
+  if (dir < 0) {
+    o.syscall = "openat2", o.err = err;
+    o.detail = err == ELOOP ? "/dev/shm of process " + std::to_string(pid) + " is reached through a symbolic link: not listed"
+                            : "/dev/shm of process " + std::to_string(pid);
+    return -1;
+  }
+  struct statfs fs;
+  if (fstatfs(dir, &fs) < 0 || fs.f_type != TMPFS_MAGIC) {
+    close(dir);
+    o.syscall = "openat2", o.err = EXDEV;
+    o.detail = "/dev/shm of process " + std::to_string(pid) + " is not a tmpfs: not listed";
+    return -1;
+  }
+  return dir;
+}
+
+void List(int pid, Outcome& o) {
+  int dir = OpenDevShm(pid, o);
+  if (dir < 0) return;
+  DIR* d = fdopendir(dir);
+  if (d == nullptr) {
+    o.syscall = "fdopendir", o.err = errno;
+    close(dir);
+    return;
+  }
+  while (struct dirent* e = readdir(d)) {
+    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+    if (o.names.size() >= kMaxEntries) {
+      o.truncated = true;
+      break;
+    }
+    struct stat st;
+    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;  // removed meanwhile
+    o.names.emplace_back(e->d_name);
+    const double row[kStatFields] = {static_cast<double>(st.st_ino), static_cast<double>(st.st_uid),
+                                     static_cast<double>(st.st_gid), static_cast<double>(st.st_mode),
+                                     static_cast<double>(st.st_size), static_cast<double>(st.st_mtim.tv_sec) * 1e3 + st.st_mtim.tv_nsec / 1e6};
+    o.stats.insert(o.stats.end(), row, row + kStatFields);
+  }
+  closedir(d);
+}
+
+// The uid that owns the user namespace of `pid` when it is not ours (-1 when it is ours).
+int64_t ForeignOwner(int pid, Outcome& o) {
+  std::string mine = "/proc/self/ns/user", theirs = "/proc/" + std::to_string(pid) + "/ns/user";
+  struct stat a, b;
+  if (stat(mine.c_str(), &a) < 0 || stat(theirs.c_str(), &b) < 0) {
+    o.syscall = "stat", o.err = errno, o.detail = theirs;
+    return -2;
+  }
+  if (a.st_ino == b.st_ino && a.st_dev == b.st_dev) return -1;
+  int fd = open(theirs.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    o.syscall = "open", o.err = errno, o.detail = theirs;
+    return -2;
+  }
+  uid_t owner;
+  int rc = ioctl(fd, NS_GET_OWNER_UID, &owner);
+  int err = errno;
+  close(fd);
+  if (rc < 0) {
+    o.syscall = "ioctl(NS_GET_OWNER_UID)", o.err = err, o.detail = theirs;
+    return -2;
+  }
+  return owner;
+}
+
+void Unlink(int pid, const std::string& name, uint64_t ino, Outcome& o) {
+  int64_t owner = ForeignOwner(pid, o);
+  if (owner == -2) return;
+  int dir = OpenDevShm(pid, o);
+  if (dir < 0) return;
+  if (owner >= 0) {
+    // This thread only (raw system calls, not glibc's wrappers, which change every thread): the
+    // namespace owner's filesystem uid, nobody's group, no supplementary groups. A filesystem
+    // uid other than 0 also clears the capabilities that override file permissions.
+    bool ok = syscall(SYS_setgroups, 0, nullptr) == 0;
+    syscall(SYS_setfsgid, 65534);
+    syscall(SYS_setfsuid, static_cast<uid_t>(owner));
+    ok = ok && syscall(SYS_setfsuid, -1) == owner && syscall(SYS_setfsgid, -1) == 65534;
+    if (!ok) {
+      o.syscall = "setfsuid", o.err = EPERM, o.detail = "the owner of the user namespace of process " + std::to_string(pid);
+      close(dir);
+      return;
+    }
+  }
+  struct stat st;
+  if (fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) || st.st_ino != ino) {
+    o.syscall = "unlinkat", o.err = ENOENT, o.detail = "/dev/shm/" + name + " of process " + std::to_string(pid) + " is not the object listed";
+    close(dir);
+    return;
+  }
+  if (unlinkat(dir, name.c_str(), 0) < 0) o.syscall = "unlinkat", o.err = errno, o.detail = "/dev/shm/" + name;
+  close(dir);
+}
+
+// Runs `job` on a detached thread and waits for it until the deadline (ETIMEDOUT after).
+class BoundedWorker : public Napi::AsyncWorker {
+ public:
+  BoundedWorker(Napi::Env env, int64_t budgetMs, std::function<void(Outcome&)> job, bool list)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), budgetMs_(budgetMs), job_(std::move(job)),
+        list_(list), out_(std::make_shared<Outcome>()) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    auto out = out_;
+    auto job = job_;
+    try {
+      std::thread([out, job] {
+        Outcome local;
+        job(local);
+        std::lock_guard<std::mutex> lock(out->mutex);
+        out->syscall = std::move(local.syscall);
+        out->err = local.err;
+        out->detail = std::move(local.detail);
+        out->names = std::move(local.names);
+        out->stats = std::move(local.stats);
+        out->truncated = local.truncated;
+        out->done = true;
+        out->cv.notify_all();
+      }).detach();
+    } catch (const std::system_error&) {
+      result_.syscall = "pthread_create", result_.err = EAGAIN;
+      return;
+    }
+    std::unique_lock<std::mutex> lock(out->mutex);
+    if (!out->cv.wait_for(lock, std::chrono::milliseconds(budgetMs_), [&] { return out->done; })) {
+      timedOut_ = true;
+      return;
+    }
+    result_.syscall = out->syscall;
+    result_.err = out->err;
+    result_.detail = out->detail;
+    result_.names.swap(out->names);
+    result_.stats.swap(out->stats);
+    result_.truncated = out->truncated;
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (timedOut_) {
+      deferred_.Reject(ErrnoError(env, "read", ETIMEDOUT, "/dev/shm did not answer within " + std::to_string(budgetMs_) + " ms").Value());
+      return;
+    }
+    if (result_.err != 0) {
+      deferred_.Reject(ErrnoError(env, result_.syscall.c_str(), result_.err, result_.detail).Value());
+      return;
+    }
+    if (!list_) {
+      deferred_.Resolve(env.Undefined());
+      return;
+    }
+    Napi::Object o = Napi::Object::New(env);
+    Napi::Array names = Napi::Array::New(env, result_.names.size());
+    for (size_t i = 0; i < result_.names.size(); i++) names.Set(i, Napi::String::New(env, result_.names[i]));
+    Napi::Float64Array stats = Napi::Float64Array::New(env, result_.stats.size());
+    if (!result_.stats.empty()) std::memcpy(stats.Data(), result_.stats.data(), result_.stats.size() * sizeof(double));
+    o.Set("names", names);
+    o.Set("stats", stats);
+    o.Set("truncated", result_.truncated);
+    deferred_.Resolve(o);
+  }
+
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  struct Result {
+    std::string syscall;
+    int err = 0;
+    std::string detail;
+    std::vector<std::string> names;
+    std::vector<double> stats;
+    bool truncated = false;
+  };
+  Napi::Promise::Deferred deferred_;
+  int64_t budgetMs_;
+  std::function<void(Outcome&)> job_;
+  bool list_;
+  std::shared_ptr<Outcome> out_;
+  bool timedOut_ = false;
+  Result result_;
+};
+
+Napi::Value NsDevShmList(const Napi::CallbackInfo& info) {
+  const char* usage = "nsDevShmList(pid, budgetMs)";
+  ExpectArgs(info, 2, usage);
+  int pid = static_cast<int>(IntArg(info, 0, "pid", 1, 1 << 22, usage));
+  int64_t budgetMs = IntArg(info, 1, "budgetMs", 1, 600000, usage);
+  auto* w = new BoundedWorker(info.Env(), budgetMs, [pid](Outcome& o) { List(pid, o); }, true);
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+// devShmList(budgetMs): our own /dev/shm, the same way (one thread, one answer, no promise per entry).
+Napi::Value DevShmList(const Napi::CallbackInfo& info) {
+  const char* usage = "devShmList(budgetMs)";
+  ExpectArgs(info, 1, usage);
+  int64_t budgetMs = IntArg(info, 0, "budgetMs", 1, 600000, usage);
+  auto* w = new BoundedWorker(info.Env(), budgetMs, [](Outcome& o) { List(0, o); }, true);
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Value NsDevShmUnlink(const Napi::CallbackInfo& info) {
+  const char* usage = "nsDevShmUnlink(pid, name, ino, budgetMs)";
+  ExpectArgs(info, 4, usage);
+  int pid = static_cast<int>(IntArg(info, 0, "pid", 1, 1 << 22, usage));
+  std::string name = StringArg(info, 1, "name", 255, usage);
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos || name.find('\0') != std::string::npos) {
+    throw Napi::TypeError::New(info.Env(), std::string(usage) + ": name must be one entry of /dev/shm");
+  }
+  auto ino = static_cast<uint64_t>(IntArg(info, 2, "ino", 1, kMaxSafeInteger, usage));
+  int64_t budgetMs = IntArg(info, 3, "budgetMs", 1, 600000, usage);
+  auto* w = new BoundedWorker(info.Env(), budgetMs, [pid, name, ino](Outcome& o) { Unlink(pid, name, ino, o); }, false);
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+}  // namespace
+
+void InitNsDevShm(Napi::Env env, Napi::Object exports) {
+  exports.Set("nsDevShmList", Napi::Function::New(env, NsDevShmList, "nsDevShmList"));
+  exports.Set("devShmList", Napi::Function::New(env, DevShmList, "devShmList"));
+  exports.Set("nsDevShmUnlink", Napi::Function::New(env, NsDevShmUnlink, "nsDevShmUnlink"));
+}
+
+}  // namespace shmscope
