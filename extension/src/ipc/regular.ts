@@ -1,0 +1,61 @@
+// Files shmscope reads that someone else may have named: a schema, an #include, a snapshot, a
+// recording. Only regular files are read, opened with O_NONBLOCK (a FIFO named x.shmsnap must not
+// park the thread in open), and a size limit counts the bytes actually read: `stat` says 0 for
+// /proc/self/pagemap, whose read never ends, so it is never trusted for a bound.
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { describeEntry, entryType } from './devshm';
+
+/** Why a file was not read: a sentence without the path, and the errno-like code. */
+export class FileRefused extends Error {
+  constructor(message: string, readonly code: string) {
+    super(message);
+  }
+}
+
+/** Opens `path` for reading if it is a regular file (symbolic links followed); the caller closes the fd. */
+export function openRegularFile(path: string): number {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+    throw new FileRefused(code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'ENXIO' ? 'it is a FIFO or socket with no other end, not a regular file' : (e as Error).message, code);
+  }
+  try {
+    const type = entryType(fstatSync(fd));
+    if (type) throw new FileRefused(`it is ${describeEntry(type)}, not a regular file`, 'EINVAL');
+    return fd;
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+}
+
+const mib = (n: number) => (n >= 2 ** 20 ? `${Math.floor(n / 2 ** 20)} MiB` : `${n} bytes`);
+
+/** Reads at most `limit` bytes of an open fd from offset 0; more than that is refused, whatever `stat` said. */
+export function readBounded(fd: number, limit: number): Buffer {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    // One byte more than the limit tells "exactly the limit" from "longer".
+    const want = Math.min(1 << 20, limit + 1 - total);
+    const buf = Buffer.allocUnsafe(want);
+    const n = readSync(fd, buf, 0, want, total);
+    if (n === 0) break;
+    chunks.push(n === want ? buf : buf.subarray(0, n));
+    total += n;
+    if (total > limit) throw new FileRefused(`it has more than the ${mib(limit)} allowed`, 'EFBIG');
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+}
+
+/** The whole of a regular file of at most `limit` bytes (counted as read). */
+export function readRegular(path: string, limit: number): Buffer {
+  const fd = openRegularFile(path);
+  try {
+    return readBounded(fd, limit);
+  } finally {
+    closeSync(fd);
+  }
+}
