@@ -1,9 +1,11 @@
 // The preprocessor's file access on Node (CLI, language server, extension host, tests): files are
 // read once and re-checked after a while, only regular files of sane size are read (a FIFO or
-// /dev/zero named in an #include must not hang), and the system include folders come from the
+// /dev/zero named in an #include must not hang; /proc/self/pagemap, 0 bytes in stat and endless in
+// read, stops at the limit counted as read), and the system include folders come from the
 // compiler itself (`cc -E -v`) when there is one, else the usual Linux folders.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { readRegular } from '../../ipc/regular';
 import type { IncludeHost } from './preprocess';
 
 /** Largest file an #include reads. */
@@ -36,7 +38,7 @@ const cache = new Map<string, { text: string | undefined; checked: number; mtime
 function stamp(path: string): { mtime: number; size: number; ok: boolean } {
   try {
     const st = statSync(path);
-    return { mtime: st.mtimeMs, size: st.size, ok: st.isFile() && st.size <= MAX_INCLUDE_BYTES };
+    return { mtime: st.mtimeMs, size: st.size, ok: st.isFile() };
   } catch {
     return { mtime: 0, size: -1, ok: false };
   }
@@ -56,7 +58,7 @@ export const nodeIncludeHost: IncludeHost = {
     let text: string | undefined;
     if (st.ok) {
       try {
-        text = readFileSync(path, 'utf8');
+        text = readRegular(path, MAX_INCLUDE_BYTES).toString('utf8');
       } catch {
         text = undefined;
       }
