@@ -38,10 +38,15 @@ export function readBounded(fd: number, limit: number): Buffer {
   const chunks: Buffer[] = [];
   let total = 0;
   for (;;) {
-    // One byte more than the limit tells "exactly the limit" from "longer".
-    const want = Math.min(1 << 20, limit + 1 - total);
+    // Whole MiB reads (some /proc files take only aligned sizes); one past the limit is refused.
+    const want = 1 << 20;
     const buf = Buffer.allocUnsafe(want);
-    const n = readSync(fd, buf, 0, want, total);
+    let n: number;
+    try {
+      n = readSync(fd, buf, 0, want, total);
+    } catch (e) {
+      throw new FileRefused(`reading it failed (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, (e as NodeJS.ErrnoException).code ?? 'EIO');
+    }
     if (n === 0) break;
     chunks.push(n === want ? buf : buf.subarray(0, n));
     total += n;

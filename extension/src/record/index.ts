@@ -53,6 +53,17 @@ export function openRecording(path: string): { recording: Recording; file: Recor
   }
 }
 
+/** Opens a `.shmrec` for the editor: the index is built between turns of the event loop. */
+export async function openRecordingAsync(path: string, signal?: AbortSignal): Promise<{ recording: Recording; file: RecordingFile }> {
+  const file = new RecordingFile(path);
+  try {
+    return { recording: await Recording.open(file, signal), file };
+  } catch (e) {
+    file.close();
+    throw e;
+  }
+}
+
 /** What to record. */
 export interface RecordRequest {
   target: Target | string;

@@ -33,7 +33,7 @@ export function systemIncludeDirs(): string[] {
   return (dirs = DEFAULT_DIRS);
 }
 
-const cache = new Map<string, { text: string | undefined; checked: number; mtime: number; size: number }>();
+const cache = new Map<string, { text: string | undefined; checked: number; mtime: number; size: number; why?: string }>();
 
 function stamp(path: string): { mtime: number; size: number; ok: boolean } {
   try {
@@ -56,16 +56,18 @@ export const nodeIncludeHost: IncludeHost = {
       return c.text;
     }
     let text: string | undefined;
+    let why: string | undefined;
     if (st.ok) {
       try {
         text = readRegular(path, MAX_INCLUDE_BYTES).toString('utf8');
-      } catch {
-        text = undefined;
+      } catch (e) {
+        why = (e as Error).message;
       }
-    }
+    } else if (st.size >= 0) why = 'it is not a regular file';
     if (cache.size > 20_000) cache.clear();
-    cache.set(path, { text, checked: now, mtime: st.mtime, size: st.size });
+    cache.set(path, { text, checked: now, mtime: st.mtime, size: st.size, ...(why ? { why } : {}) });
     return text;
   },
+  refused: (path: string) => cache.get(path)?.why,
   systemDirs: systemIncludeDirs,
 };

@@ -15,6 +15,8 @@ import { eofToken, tokenize, type Define, type Diagnostic, type Range, type Toke
 export interface IncludeHost {
   /** A file's text, or undefined when it cannot be read. */
   read(path: string): string | undefined;
+  /** Why `read` gave undefined for a file that is there (a FIFO, too big), if it knows. */
+  refused?(path: string): string | undefined;
   /** The compiler's system include folders, in search order. */
   systemDirs(): string[];
 }
@@ -444,6 +446,11 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
     const found = find(h.name, h.quoted, next);
     const range = where(directive);
     if (!found) {
+      const why = h.name.startsWith('/') ? host?.refused?.(h.name) : undefined;
+      if (why) {
+        report(directive, 'error', `cannot read the include file "${h.name}": ${why}`);
+        return;
+      }
       if (BUILTIN_HEADERS.has(h.name)) {
         if (cur.main) skipped.push({ text: `#include ${h.quoted ? `"${h.name}"` : `<${h.name}>`} (its types are builtin)`, range });
         return;
@@ -731,7 +738,9 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
         }
       }
     }
-    for (const c of conds) report(c.at, 'error', `#${c.at.text} without #endif`);
+    // One error for the innermost, not one per level (a file cut at 1 024 nested #if).
+    const open = conds[conds.length - 1];
+    if (open) report(open.at, 'error', `#${open.at.text} without #endif${conds.length > 1 ? ` (inside ${conds.length - 1} more)` : ''}`);
   };
 
   // ------------------------------------------------------------------ run
