@@ -31,28 +31,35 @@ export function openRegularFile(path: string): number {
   }
 }
 
-const mib = (n: number) => (n >= 2 ** 20 ? `${Math.floor(n / 2 ** 20)} MiB` : `${n} bytes`);
+const mib = (n: number) => (n % 2 ** 20 === 0 ? `${n / 2 ** 20} MiB` : `${n} bytes`);
 
-/** Reads at most `limit` bytes of an open fd from offset 0; more than that is refused, whatever `stat` said. */
+/**
+ * Reads at most `limit` bytes of an open fd from offset 0; more than that is refused, whatever
+ * `stat` said. `stat`'s size is only a hint for the first buffer (one allocation for an honest
+ * file); a file that grows past it doubles the buffer, never past the limit.
+ */
 export function readBounded(fd: number, limit: number): Buffer {
-  const chunks: Buffer[] = [];
+  const CHUNK = 1 << 20;
+  // Whole MiB reads (some /proc files take only aligned sizes), one MiB past the hint.
+  let buf = Buffer.allocUnsafe(Math.min(fstatSync(fd).size, limit) + CHUNK);
   let total = 0;
   for (;;) {
-    // Whole MiB reads (some /proc files take only aligned sizes); one past the limit is refused.
-    const want = 1 << 20;
-    const buf = Buffer.allocUnsafe(want);
+    if (buf.length - total < CHUNK) {
+      const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, limit + CHUNK));
+      buf.copy(bigger, 0, 0, total);
+      buf = bigger;
+    }
     let n: number;
     try {
-      n = readSync(fd, buf, 0, want, total);
+      n = readSync(fd, buf, total, CHUNK, total);
     } catch (e) {
       throw new FileRefused(`reading it failed (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, (e as NodeJS.ErrnoException).code ?? 'EIO');
     }
     if (n === 0) break;
-    chunks.push(n === want ? buf : buf.subarray(0, n));
     total += n;
     if (total > limit) throw new FileRefused(`it has more than the ${mib(limit)} allowed`, 'EFBIG');
   }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+  return buf.subarray(0, total);
 }
 
 /** The whole of a regular file of at most `limit` bytes (counted as read). */

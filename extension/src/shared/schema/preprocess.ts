@@ -72,7 +72,7 @@ const MAX_EXPANSION_DEPTH = 200;
  * macro that doubles per call, is exponential; this bound keeps its worst case under a second
  * (and its memory to tens of MB), far above what real headers take (<pthread.h> is ~60 000).
  */
-export const MAX_PP_WORK = 500_000;
+export const MAX_PP_WORK = 400_000;
 /** What one `#include` directive costs besides its file's tokens (finding it, entering it). */
 const INCLUDE_STEPS = 64;
 
