@@ -40,7 +40,9 @@ export async function schemaText(uri: vscode.Uri): Promise<string> {
   if (open) return open.getText();
   if (uri.scheme === 'file') {
     // Not workspace.fs: it trusts stat, and a ring.shms that links to /proc/self/pagemap (0 bytes in
-    // stat, endless in read) or a FIFO would take the host down. Bytes are counted as read.
+    // stat, endless in read) or a FIFO would take the host down. Bytes are counted as read. A turn
+    // of the event loop first: callers compile file after file, and the host answers in between.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     try {
       return readRegular(uri.fsPath, MAX_SCHEMA_BYTES).toString('utf8');
     } catch (e) {
