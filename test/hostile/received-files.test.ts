@@ -97,6 +97,14 @@ describe('special files where a schema is expected', () => {
     oneLine(cli(['check', '--schema', file('pagemap.shms', '#include "/proc/self/pagemap"\nstruct s { int a; };\n')]), /cannot read the include file "\/proc\/self\/pagemap": it has more than the 16 MiB allowed/);
   });
 
+  it('an #include that is a FIFO or a folder, found beside the schema or through -I, says what it is', () => {
+    const f = path.join(DIR, 'pipe.h');
+    rmSync(f, { force: true });
+    assert.equal(spawnSync('mkfifo', [f]).status, 0);
+    oneLine(cli(['check', '--schema', file('fifo-inc.shms', '#include "pipe.h"\nstruct s { int a; };\n')]), /cannot read the include file "pipe\.h": it is a FIFO \(named pipe\), not a regular file/);
+    oneLine(cli(['check', '--schema', file('fifo-sys.shms', '#include <pipe.h>\nstruct s { int a; };\n'), '-I', DIR]), /cannot read the include file <pipe\.h>: it is a FIFO \(named pipe\), not a regular file/);
+  });
+
   it('a schema that is a symbolic link to /proc/self/pagemap (git stores links) is refused the same way', () => {
     const link = path.join(DIR, 'ring.shms');
     rmSync(link, { force: true });

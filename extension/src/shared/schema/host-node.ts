@@ -5,6 +5,7 @@
 // compiler itself (`cc -E -v`) when there is one, else the usual Linux folders.
 import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
+import { describeEntry, entryType, type EntryType } from '../../ipc/devshm';
 import { readRegular } from '../../ipc/regular';
 import type { IncludeHost } from './preprocess';
 
@@ -35,10 +36,11 @@ export function systemIncludeDirs(): string[] {
 
 const cache = new Map<string, { text: string | undefined; checked: number; mtime: number; size: number; why?: string }>();
 
-function stamp(path: string): { mtime: number; size: number; ok: boolean } {
+function stamp(path: string): { mtime: number; size: number; ok: boolean; type?: EntryType } {
   try {
     const st = statSync(path);
-    return { mtime: st.mtimeMs, size: st.size, ok: st.isFile() };
+    const type = entryType(st);
+    return { mtime: st.mtimeMs, size: st.size, ok: !type, ...(type ? { type } : {}) };
   } catch {
     return { mtime: 0, size: -1, ok: false };
   }
@@ -63,7 +65,7 @@ export const nodeIncludeHost: IncludeHost = {
       } catch (e) {
         why = (e as Error).message;
       }
-    } else if (st.size >= 0) why = 'it is not a regular file';
+    } else if (st.type) why = `it is ${describeEntry(st.type)}, not a regular file`;
     if (cache.size > 20_000) cache.clear();
     cache.set(path, { text, checked: now, mtime: st.mtime, size: st.size, ...(why ? { why } : {}) });
     return text;

@@ -434,6 +434,19 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
     return undefined;
   };
 
+  /** Why a file that is there was not read (a FIFO, too big), looked up where `find` looked. */
+  const refusedWhy = (name: string, quoted: boolean, next: boolean): string | undefined => {
+    if (!host?.refused) return undefined;
+    if (name.startsWith('/')) return host.refused(name);
+    const dirs = searchDirs();
+    const candidates = [...(quoted && !next && cur.dir !== undefined ? [join(cur.dir, name)] : []), ...dirs.slice(next ? cur.dirIndex + 1 : 0).map((d) => join(d, name))];
+    for (const p of candidates) {
+      const why = host.refused(p);
+      if (why) return why;
+    }
+    return undefined;
+  };
+
   const include = (args: Token[], directive: Token, next: boolean) => {
     // Every #include costs, guarded or not: a header that includes itself twice doubles per level.
     if (!spend(INCLUDE_STEPS, directive, () => `#include ${directiveText(cur, args)}`)) return;
@@ -446,9 +459,9 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
     const found = find(h.name, h.quoted, next);
     const range = where(directive);
     if (!found) {
-      const why = h.name.startsWith('/') ? host?.refused?.(h.name) : undefined;
+      const why = refusedWhy(h.name, h.quoted, next);
       if (why) {
-        report(directive, 'error', `cannot read the include file "${h.name}": ${why}`);
+        report(directive, 'error', `cannot read the include file ${h.quoted ? `"${h.name}"` : `<${h.name}>`}: ${why}`);
         return;
       }
       if (BUILTIN_HEADERS.has(h.name)) {
