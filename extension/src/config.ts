@@ -10,6 +10,14 @@ export interface SettingSpec<T> {
   maximum?: number;
   enum?: readonly T[];
   description: string;
+  /** `machine`: only user settings may set it, never a workspace's `.vscode/settings.json`. */
+  scope?: 'machine';
+  /**
+   * It names a command to run or a path to read: listed in package.json's
+   * `capabilities.untrustedWorkspaces.restrictedConfigurations`, so that a cloned repository's
+   * settings count only once the user trusts the folder.
+   */
+  restricted?: true;
 }
 
 /** Keys under the `shmscope.` section. */
@@ -69,6 +77,7 @@ export const SETTINGS = {
     type: 'object',
     default: {},
     description: 'Schemas to bind to objects when an inspector opens them, besides `segment … for` declarations: keys are targets (`key:0x52494e47`, `shm:32770`, `posix:/ring`), values are `.shms` paths (relative to the workspace folder), optionally with `#Type` to pick the type to decode, e.g. `{ "key:0x52494e47": "schemas/ring.shms#Ring" }`.',
+    restricted: true,
   } satisfies SettingSpec<Record<string, string>>,
   'recording.hz': {
     type: 'integer',
@@ -112,11 +121,14 @@ export const SETTINGS = {
     type: 'array',
     default: [],
     description: 'Folders searched for `#include` files of `.shms` schemas and imported headers, before the system include folders (absolute, or relative to the workspace folder), like `-I` for a compiler.',
+    restricted: true,
   } satisfies SettingSpec<string[]>,
   'schema.cpp': {
     type: 'string',
     default: '',
-    description: 'A preprocessor command for **Import C Header as Schema…**, e.g. `cc -E -DMY_FLAG`: the header is preprocessed by your own compiler with your flags instead of the engine\'s preprocessor. Empty: the engine\'s.',
+    description: 'A preprocessor command for **Import C Header as Schema…**, e.g. `cc -E -DMY_FLAG`: the header is preprocessed by your own compiler with your flags instead of the engine\'s preprocessor. Empty: the engine\'s. A command that runs: only your user settings may set it.',
+    scope: 'machine',
+    restricted: true,
   } satisfies SettingSpec<string>,
 } as const;
 

@@ -29,6 +29,18 @@ test('every setting in config.ts is declared in package.json with the same type,
   }
 });
 
+test('workspace trust: a setting that runs a command is machine-scoped, and every setting that names a command or a path to read is restricted in an untrusted folder', () => {
+  const props = pkg.contributes.configuration.properties as Record<string, Record<string, unknown>>;
+  const specs = Object.entries(SETTINGS) as [string, { scope?: string; restricted?: boolean }][];
+  for (const [key, spec] of specs) assert.equal(props[`shmscope.${key}`]!.scope, spec.scope, `scope of ${key}`);
+  const restricted = specs.filter(([, s]) => s.restricted).map(([k]) => `shmscope.${k}`).sort();
+  assert.deepEqual([...pkg.capabilities.untrustedWorkspaces.restrictedConfigurations].sort(), restricted);
+  assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
+  // The ones the hostile run named: Import's command, the schema map, the include folders.
+  for (const k of ['schema.cpp', 'schemas', 'schema.includePath']) assert.ok(restricted.includes(`shmscope.${k}`), `${k} restricted`);
+  assert.equal(props['shmscope.schema.cpp']!.scope, 'machine');
+});
+
 test('readConfig falls back to defaults and clamps to the declared range', () => {
   const c = readConfig({ get: <T>(k: string) => ({ refreshIntervalMs: -5, semaphoreWaitTimeoutMs: 'x', 'explorer.sizeUnits': 'parsecs' } as Record<string, unknown>)[k] as T });
   assert.equal(c.refreshIntervalMs, 0);

@@ -173,7 +173,7 @@ seven
 
   test('macro arguments spanning lines and deep or recursive input end with a diagnostic, never a hang', () => {
     const r = out(`#define f(x) f(x) x\n${'f('.repeat(300)}1${')'.repeat(300)}`);
-    assert.ok(r.diagnostics.some((d) => /too deep/.test(d)), r.diagnostics.join('\n'));
+    assert.ok(r.diagnostics.some((d) => /nested deeper than|preprocessing steps/.test(d)), r.diagnostics.join('\n'));
     const inc = preprocess('#include "self.h"', { host: vfs({ '/v/self.h': '#include "self.h"' }), uri: '/v/main.c' });
     assert.match(inc.diagnostics.map((d) => d.message).join('\n'), /nested deeper than 200/);
   });

@@ -3,6 +3,7 @@
 // else a `segment … for key|id|posix` declaration in one of the workspace's .shms files. The text
 // comes from the open editor when the file is open (unsaved edits re-bind as you type), else disk.
 import * as vscode from 'vscode';
+import { readRegular } from '../ipc/regular';
 import { hexKey } from '../ipc/target';
 import { readConfig, SECTION } from '../config';
 import { compileSchema, defaultSegment, findType, segmentFor, type Schema } from '../shared/schema';
@@ -37,6 +38,17 @@ export function identityText(id: Identity): string {
 export async function schemaText(uri: vscode.Uri): Promise<string> {
   const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
   if (open) return open.getText();
+  if (uri.scheme === 'file') {
+    // Not workspace.fs: it trusts stat, and a ring.shms that links to /proc/self/pagemap (0 bytes in
+    // stat, endless in read) or a FIFO would take the host down. Bytes are counted as read. A turn
+    // of the event loop first: callers compile file after file, and the host answers in between.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    try {
+      return readRegular(uri.fsPath, MAX_SCHEMA_BYTES).toString('utf8');
+    } catch (e) {
+      throw new Error(`cannot read the schema ${vscode.workspace.asRelativePath(uri)}: ${(e as Error).message}`, { cause: e });
+    }
+  }
   const st = await vscode.workspace.fs.stat(uri);
   if (st.size > MAX_SCHEMA_BYTES) throw new Error(`${vscode.workspace.asRelativePath(uri)} is ${st.size} bytes: larger than a schema can be (${MAX_SCHEMA_BYTES})`);
   return new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import * as ipc from '../ipc';
 import { log } from '../log';
-import { liveOptions, snapshotOptions } from './index';
+import { liveOptions, SNAPSHOT_PREFIX, snapshotOptions } from './index';
 import { InspectorPanel, VIEW_TYPE } from './panel';
 
 /** The custom editor of .shmsnap files (package.json contributes.customEditors). */
@@ -47,8 +47,9 @@ export function savedTarget(state: unknown): string | undefined {
 export async function restore(context: vscode.ExtensionContext, panel: vscode.WebviewPanel, state: unknown): Promise<void> {
   const text = savedTarget(state);
   if (!text) return explain(panel, 'Inspector', 'This inspector tab could not be restored: it did not say what it showed. Open the object again from the Shared Memory view.');
-  if (text.startsWith('file:')) {
-    const path = text.slice('file:'.length);
+  // Only a tab that said it showed a snapshot reopens one; a `file:` tab was a live file region.
+  if (text.startsWith(SNAPSHOT_PREFIX)) {
+    const path = text.slice(SNAPSHOT_PREFIX.length);
     if (!existsSync(path)) return explain(panel, path.split('/').pop() ?? path, `The snapshot ${path} no longer exists, so this tab cannot show it again.`);
     try {
       InspectorPanel.attach(context, panel, snapshotOptions(path));

@@ -1,6 +1,7 @@
 // Snapshot files on disk: write one from a live source in chunks, and read one back as a
 // read-only InspectorSource. Node fs only (no vscode), so the tests use it directly.
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { openRegularFile } from '../ipc/regular';
 import { decodeSnapshotHeader, encodeSnapshotHeader, type SnapshotHeader } from '../shared/inspector/snapshot';
 import type { ByteSource } from '../shared/source';
 import type { InspectorSource } from './session';
@@ -36,7 +37,8 @@ export class SnapshotFileSource implements InspectorSource {
   private readonly dataOffset: number;
 
   constructor(readonly path: string) {
-    this.fd = openSync(path, 'r');
+    // Not open(path, 'r'): a FIFO named x.shmsnap would park the extension host's thread in open.
+    this.fd = openRegularFile(path);
     try {
       const fileSize = fstatSync(this.fd).size;
       const head = new Uint8Array(Math.min(fileSize, 64 * 1024 + 12));

@@ -86,10 +86,16 @@ export function liveOptions(target: ipc.Target, source: ipc.ShmHandle): PanelOpt
   return { key, target: key, title: ipc.describeTarget(target), source, live: true, ...(identity ? { identity } : {}) };
 }
 
+/**
+ * What a snapshot tab names itself (and saves for a reload): not `file:PATH`, which is a live file
+ * region, so that a restored region tab is never opened as a snapshot file (nor the reverse).
+ */
+export const SNAPSHOT_PREFIX = 'snapshot:';
+
 /** How a tab shows a snapshot file (read-only, not live). */
-export function snapshotOptions(path: string, key = `file:${path}`): PanelOptions {
+export function snapshotOptions(path: string, key = `${SNAPSHOT_PREFIX}${path}`): PanelOptions {
   const source = new SnapshotFileSource(path);
-  return { key, target: `file:${path}`, title: `${path.split('/').pop()} (${source.header.target}, ${source.header.time})`, source, live: false };
+  return { key, target: `${SNAPSHOT_PREFIX}${path}`, title: `${path.split('/').pop()} (${source.header.target}, ${source.header.time})`, source, live: false };
 }
 
 /** Asks which schema (a workspace .shms file, or one browsed to) and which type decodes the tab. */
@@ -140,7 +146,7 @@ export function openBytes(key: string, title: string, bytes: Uint8Array): Inspec
 /** Opens a snapshot file read-only. */
 export function openSnapshot(path: string): InspectorPanel {
   const { context } = need();
-  const existing = InspectorPanel.get(`file:${path}`);
+  const existing = InspectorPanel.get(`${SNAPSHOT_PREFIX}${path}`);
   if (existing) {
     existing.reveal();
     return existing;

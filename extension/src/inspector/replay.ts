@@ -4,7 +4,7 @@
 // to, next change of the selection, next failing check), with keys and editor title buttons.
 import * as vscode from 'vscode';
 import type { Log } from '../log';
-import { openRecording, type RecordingFile } from '../record';
+import { openRecordingAsync, type RecordingFile } from '../record';
 import { FrameDecoder, parsePosition, timelineLabel, type Frame, type Recording } from '../shared/record';
 import { HostNotes, type TimelineOpParams } from '../shared/protocol';
 import { InspectorPanel } from './panel';
@@ -325,8 +325,18 @@ export function activateReplay(context: vscode.ExtensionContext, log: Log, comma
   const status = vscode.window.createStatusBarItem('shmscope.replay', vscode.StatusBarAlignment.Left, 90);
   status.name = 'Shared Memory Replay';
   const provider: vscode.CustomReadonlyEditorProvider<RecordingDocument> = {
-    openCustomDocument(uri) {
-      const { recording, file } = openRecording(uri.fsPath);
+    async openCustomDocument(uri, _context, token) {
+      // Not synchronous: indexing a big recording must leave the extension host answering.
+      const abort = new AbortController();
+      const sub = token.onCancellationRequested(() => abort.abort());
+      let opened: Awaited<ReturnType<typeof openRecordingAsync>>;
+      try {
+        opened = await openRecordingAsync(uri.fsPath, abort.signal);
+      } finally {
+        sub.dispose();
+      }
+      const { recording, file } = opened;
+      if (recording.framesLeftOut) log.warn(`replay ${uri.fsPath}: more than ${recording.frameCount} frames; only the first ${recording.frameCount} are shown`);
       if (recording.frameCount === 0) {
         file.close();
         throw new Error(`${uri.fsPath} holds no whole frame yet (is it still being recorded?)`);

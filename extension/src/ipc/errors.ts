@@ -116,9 +116,12 @@ export function toIpcError(e: unknown, ctx: ErrorContext): IpcError {
   if (e instanceof IpcError) return e;
   if (isNativeError(e)) {
     const syscall = e.syscall ?? ctx.action;
-    if (e.fileType) {
+    // open(2) refusing a name for what it is: sem_open of /dev/shm/sem.X that is a directory
+    // (EISDIR) or a socket (ENXIO) says so as the FIFO case does, not as a raw errno.
+    const fileType = e.fileType ?? (/open$/.test(syscall) ? (e.code === 'EISDIR' ? 'directory' : e.code === 'ENXIO' ? 'socket' : undefined) : undefined);
+    if (fileType) {
       const what = `${ctx.object} is not ${ctx.object.startsWith('POSIX semaphore') ? 'a semaphore' : 'a shared memory object'}`;
-      return new IpcError(e.code, e.errno ?? errnoNumber(e.code), syscall, `${what}: it is ${describeEntry(e.fileType, e.linkTarget)}`, e.message);
+      return new IpcError(e.code, e.errno ?? errnoNumber(e.code), syscall, `${what}: it is ${describeEntry(fileType, e.linkTarget)}`, e.message);
     }
     return new IpcError(e.code, e.errno ?? errnoNumber(e.code), syscall, sentence(e.code, ctx, e.message), e.message);
   }

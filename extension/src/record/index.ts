@@ -1,9 +1,9 @@
 // Recordings on disk and from live objects: the Node side of `extension/src/shared/record`, used
 // by `shmscope record` and by the inspector's Start Recording. No vscode import.
-import { closeSync, constants, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { describeTarget, formatTarget, openShm, parseTarget, psemValue, resolveKey, semGet, type Target } from '../ipc';
-import { describeEntry, entryType } from '../ipc/devshm';
+import { FileRefused, openRegularFile } from '../ipc/regular';
 import { userError } from '../ipc/errors';
 import { binding } from '../ipc/native';
 import { Recorder, Recording, RecordingError, findSeqlock, runRecording, type RandomAccess, type RecordedRange, type RecorderStats, type RecordingHeader } from '../shared/record';
@@ -16,12 +16,12 @@ const MAX_WINDOW = 64 << 20;
 export class RecordingFile implements RandomAccess {
   private readonly fd: number;
   constructor(readonly path: string) {
-    // O_NONBLOCK: a FIFO named like a recording must not block the open; only a regular file is read.
-    this.fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-    const type = entryType(fstatSync(this.fd));
-    if (type) {
-      closeSync(this.fd);
-      throw new RecordingError(`it is ${describeEntry(type)}, not a regular file`);
+    // A FIFO named like a recording must not block the open; only a regular file is read.
+    try {
+      this.fd = openRegularFile(path);
+    } catch (e) {
+      if (e instanceof FileRefused && e.code !== 'ENOENT' && e.code !== 'EACCES') throw new RecordingError(e.message);
+      throw e;
     }
   }
   get size(): number {
@@ -47,6 +47,17 @@ export function openRecording(path: string): { recording: Recording; file: Recor
   const file = new RecordingFile(path);
   try {
     return { recording: new Recording(file), file };
+  } catch (e) {
+    file.close();
+    throw e;
+  }
+}
+
+/** Opens a `.shmrec` for the editor: the index is built between turns of the event loop. */
+export async function openRecordingAsync(path: string, signal?: AbortSignal): Promise<{ recording: Recording; file: RecordingFile }> {
+  const file = new RecordingFile(path);
+  try {
+    return { recording: await Recording.open(file, signal), file };
   } catch (e) {
     file.close();
     throw e;

@@ -106,7 +106,7 @@ suite('inspector commands', () => {
     h.write(70_000, new Uint8Array([7, 7]));
     assert.deepEqual(await vscode.commands.executeCommand('shmscope.inspector.compareSnapshot', file), { ranges: 2, truncated: false });
     await vscode.commands.executeCommand('shmscope.openSnapshot', file);
-    const s = await until('snapshot tab ready', async () => { const st = await state(`file:${file}`); return st?.ready ? st : undefined; });
+    const s = await until('snapshot tab ready', async () => { const st = await state(`snapshot:${file}`); return st?.ready ? st : undefined; });
     assert.equal(s.readOnly, true);
     assert.equal(s.size, 3 * 65536);
   });
@@ -123,7 +123,7 @@ suite('inspector commands', () => {
     const s = await until('the custom editor\'s page reads', async () => { const st = await state(`editor:${file}`); return st?.ready && st.stats.reads > 0 ? st : undefined; });
     assert.equal(s.readOnly, true);
     assert.equal(s.size, 4096);
-    assert.equal(s.target, `file:${file}`);
+    assert.equal(s.target, `snapshot:${file}`);
     const tab = vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputCustom && t.input.uri.fsPath === file);
     assert.ok(tab, 'VS Code manages the tab as the file\'s editor');
     assert.equal((tab.input as vscode.TabInputCustom).viewType, 'shmscope.snapshot');

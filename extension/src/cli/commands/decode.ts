@@ -9,7 +9,7 @@ import {
   countChecks, compileSchema, decode, decodeJson, defaultSegment, findType, formatDiagnostic, segmentFor, typeErrors, type CheckResult, type CompileOptions, type DecodedNode,
   type Diagnostic, type JsonValue, type Schema, type StructType, type Type,
 } from '../../shared/schema';
-import { parsePosition } from '../../shared/record';
+import { parsePosition, RecordingError } from '../../shared/record';
 import { decoderFor, openForCommand } from './replay';
 import { schemaOptions, withSchemaOptions } from '../schema-options';
 import { BufferSource, type ByteSource } from '../../shared/source';
@@ -168,7 +168,14 @@ async function decodeRecorded(file: string, opts: { schema?: string; type?: stri
     } catch (e) {
       throw new UserError((e as Error).message);
     }
-    const frame = recording.seek(index);
+    let frame: ReturnType<typeof recording.seek>;
+    try {
+      frame = recording.seek(index);
+    } catch (e) {
+      // A damaged record is the file's fault, as replay says it: a user error, not a bug.
+      if (e instanceof RecordingError) throw new UserError(`${file}: ${e.message}`);
+      throw e;
+    }
     const time = new Date(recording.header.startMs + frame.timeMs).toISOString();
     const maxElements = Math.max(0, Number.parseInt(opts.maxElements, 10) || 0);
     if (!opts.json) await stdout.line(`frame ${index} at ${(frame.timeMs / 1000).toFixed(3)} s (${time})${frame.torn ? ', torn' : ''}${frame.sems.length ? `, semaphores ${frame.sems.join(' ')}` : ''}`);

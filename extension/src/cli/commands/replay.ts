@@ -65,6 +65,7 @@ export function register(program: Command): void {
         if (!opts.json && !opts.csv) {
           // The header comes from the file: its texts are escaped before they reach a terminal.
           await write(`${esc(h.title)} (${esc(h.target)}) on ${esc(h.host)}, from ${esc(h.start)}: ${rec.frameCount} frames over ${(rec.durationMs / 1000).toFixed(1)} s at ${h.hz} Hz, ${size(h.size)} per frame${h.seqlock ? `, seqlock ${esc(h.seqlock.path)}` : ''}${h.semaphores ? `, semaphores of ${esc(h.semaphores.target)}` : ''}${h.schema ? `, schema ${esc(h.schema.file)}${h.schema.type ? `#${esc(h.schema.type)}` : ''}` : ''}\n`);
+          if (rec.framesLeftOut) await write(`more than ${rec.frameCount} frames: only the first ${rec.frameCount} are read\n`);
           if (rec.tornCount) await write(`${rec.tornCount} torn frame${rec.tornCount === 1 ? '' : 's'} (no stable seqlock generation within the frame's budget)\n`);
         }
         if (opts.csv) await write(`${['frame', 't_ms', ...opts.csv].map(cell).join(',')}\n`);

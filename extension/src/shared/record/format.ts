@@ -25,6 +25,19 @@ export const RECORD_HEAD = 4 + 1 + 1 + 2 + 4 + 8;
 /** Cost of one delta range beyond its bytes; changed bytes closer than this merge into one range. */
 const RANGE_HEAD = 8;
 
+/**
+ * A key frame comes at least every this many frames: the recorder writes one, and the reader
+ * refuses a file without (a seek then never decodes more than this many records).
+ */
+export const KEY_INTERVAL = 4096;
+/** Most frames a reader indexes (21 bytes each: 88 MiB); later frames are left out, and it says so. */
+export const MAX_INDEXED_FRAMES = 1 << 22;
+
+/** The most bytes of an object replay places (and a window may hold): past it, a header is refused. */
+const MAX_PLACED = 1 << 30;
+/** How far past the recorded ranges replay shows an object's unrecorded bytes (as zeros). */
+const ZEROS_PLACED = 16 << 20;
+
 export const FLAG_TORN = 1;
 export const FLAG_SHORT = 2;
 export const KIND_KEY = 1;
@@ -114,10 +127,12 @@ export function decodeRecordingHeader(start: Uint8Array): { header: RecordingHea
   let total = 0;
   for (const r of h!.ranges!) {
     if (!r || !isCount(r.offset) || !isCount(r.length) || r.length === 0) bad('a range is not {offset, length}');
+    if (r.offset + r.length > h!.objectSize!) bad(`the range ${r.offset}:${r.length} runs past the object's ${h!.objectSize} bytes`);
+    if (r.offset + r.length > MAX_PLACED) bad(`the range ${r.offset}:${r.length} ends past 1 GiB, further than replay places an object's bytes`);
     total += r.length;
   }
   if (total !== h!.size) bad(`the ranges hold ${total} bytes but "size" says ${h!.size}`);
-  if (h!.size! > 1 << 30) bad('a window of more than 1 GiB');
+  if (h!.size! > MAX_PLACED) bad('a window of more than 1 GiB');
   const s = h!.schema;
   if (s !== undefined && (typeof s !== 'object' || typeof s.text !== 'string' || typeof s.file !== 'string' || (s.type !== undefined && typeof s.type !== 'string'))) bad('"schema" is not {file, type, text}');
   const q = h!.seqlock;
@@ -267,7 +282,11 @@ export function applyRecord(rec: Uint8Array, window: Uint8Array): number[] {
 export function placeWindow(header: RecordingHeader, window: Uint8Array, into?: Uint8Array): Uint8Array {
   const single = header.ranges.length === 1 && header.ranges[0]!.offset === 0 && header.ranges[0]!.length >= header.objectSize;
   if (single) return window;
-  const size = Math.max(header.objectSize, ...header.ranges.map((r) => r.offset + r.length));
+  // The header is checked: every range ends within objectSize and within MAX_PLACED. Unrecorded
+  // bytes read as zeros up to the object's size, but a header saying "2^50 bytes" around a small
+  // range must not make every frame allocate that: zeros go at most 16 MiB past the last range.
+  const ends = Math.max(...header.ranges.map((r) => r.offset + r.length));
+  const size = Math.min(header.objectSize, Math.max(ends, ZEROS_PLACED));
   const out = into && into.length === size ? into : new Uint8Array(size);
   let p = 0;
   for (const r of header.ranges) {

@@ -3,7 +3,7 @@
 // records, from that key frame (or from the frame already decoded, when it is on the way) to the
 // frame asked for. Pure: the bytes come through a RandomAccess (a file, or memory in tests).
 import {
-  applyRecord, decodeRecordingHeader, FLAG_SHORT, FLAG_TORN, KIND_DELTA, KIND_KEY, placeWindow, RECORD_HEAD, recordingHeaderLength,
+  applyRecord, decodeRecordingHeader, FLAG_SHORT, FLAG_TORN, KEY_INTERVAL, KIND_DELTA, KIND_KEY, MAX_INDEXED_FRAMES, placeWindow, RECORD_HEAD, recordingHeaderLength,
   RecordingError, type RecordingHeader,
 } from './format';
 
@@ -38,6 +38,90 @@ export interface Frame {
 
 const SCAN_CHUNK = 1 << 20;
 
+/** Growable columns of the frame index (typed arrays: 21 bytes a frame, not four JS arrays). */
+class Columns {
+  offsets = new Float64Array(1024);
+  times = new Float64Array(1024);
+  flags = new Uint8Array(1024);
+  keyOf = new Uint32Array(1024);
+  length = 0;
+  push(offset: number, time: number, flags: number, key: number): void {
+    if (this.length === this.offsets.length) {
+      const grow = <T extends Float64Array | Uint8Array | Uint32Array>(a: T, make: (n: number) => T): T => {
+        const b = make(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.offsets = grow(this.offsets, (n) => new Float64Array(n));
+      this.times = grow(this.times, (n) => new Float64Array(n));
+      this.flags = grow(this.flags, (n) => new Uint8Array(n));
+      this.keyOf = grow(this.keyOf, (n) => new Uint32Array(n));
+    }
+    const i = this.length++;
+    this.offsets[i] = offset;
+    this.times[i] = time;
+    this.flags[i] = flags;
+    this.keyOf[i] = key;
+  }
+}
+
+/** What one pass over the record heads found. */
+interface Index {
+  header: RecordingHeader;
+  cols: Columns;
+  end: number;
+  framesLeftOut: boolean;
+}
+
+/**
+ * Scans the record heads, one MiB read at a time, yielding after each read so that a caller on a
+ * thread that must stay responsive (the extension host) can let other work run in between.
+ */
+function* scan(file: RandomAccess): Generator<void, Index> {
+  const first = file.read(0, 12);
+  const headerEnd = recordingHeaderLength(first);
+  const { header, dataOffset } = decodeRecordingHeader(file.read(0, headerEnd));
+  const cols = new Columns();
+  let lastKey = -1;
+  let pos = dataOffset;
+  let lastTime = 0;
+  let framesLeftOut = false;
+  let chunk: Uint8Array = new Uint8Array(0);
+  let dv = new DataView(chunk.buffer);
+  let chunkAt = pos;
+  const size = file.size;
+  for (;;) {
+    if (pos + RECORD_HEAD > chunkAt + chunk.length) {
+      if (cols.length > 0) yield;
+      chunk = file.read(pos, SCAN_CHUNK);
+      dv = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      chunkAt = pos;
+      if (chunk.length < RECORD_HEAD) break;
+    }
+    const p = pos - chunkAt;
+    const length = dv.getUint32(p, true) + 4;
+    if (length < RECORD_HEAD || pos + length > size) break;
+    const index = cols.length;
+    if (index >= MAX_INDEXED_FRAMES) {
+      framesLeftOut = true;
+      break;
+    }
+    const kind = chunk[p + 4]!;
+    const frame = dv.getUint32(p + 8, true);
+    const time = dv.getFloat64(p + 12, true);
+    if (frame !== index || (kind !== KIND_KEY && kind !== KIND_DELTA)) throw new RecordingError(`record at byte ${pos}: frame ${frame} where frame ${index} was expected`);
+    if (kind === KIND_KEY) lastKey = index;
+    if (lastKey < 0) throw new RecordingError('the first frame is not a key frame');
+    // Enforced: a file without them would make every seek decode from the start.
+    if (index - lastKey >= KEY_INTERVAL) throw new RecordingError(`frame ${index}: no key frame in the ${KEY_INTERVAL} frames before it (a recording has one at least every ${KEY_INTERVAL})`);
+    if (!Number.isFinite(time) || time < lastTime) throw new RecordingError(`frame ${index}: its time goes backwards`);
+    lastTime = time;
+    cols.push(pos, time, chunk[p + 5]!, lastKey);
+    pos += length;
+  }
+  return { header, cols, end: pos, framesLeftOut };
+}
+
 /** An open recording: the header, the frame index, and a cursor that seeks. */
 export class Recording {
   readonly header: RecordingHeader;
@@ -53,59 +137,46 @@ export class Recording {
   private readonly end: number;
   /** Bytes at the end of the file that hold no whole record (a recording cut short). */
   readonly partialTail: number;
+  /** More than MAX_INDEXED_FRAMES frames: those past it are not shown. */
+  readonly framesLeftOut: boolean;
   private readonly window: Uint8Array;
   private current = -1;
   private sems: number[] = [];
 
-  constructor(private readonly file: RandomAccess) {
-    const first = file.read(0, 12);
-    const headerEnd = recordingHeaderLength(first);
-    const { header, dataOffset } = decodeRecordingHeader(file.read(0, headerEnd));
-    this.header = header;
-    this.window = new Uint8Array(header.size);
-    const offsets: number[] = [];
-    const times: number[] = [];
-    const flags: number[] = [];
-    const keyOf: number[] = [];
-    let lastKey = -1;
-    let pos = dataOffset;
-    let lastTime = 0;
-    // Scan record heads in chunks: one read per MiB, not one per record.
-    let chunk: Uint8Array = new Uint8Array(0);
-    let dv = new DataView(chunk.buffer);
-    let chunkAt = pos;
-    const size = file.size;
-    for (;;) {
-      if (pos + RECORD_HEAD > chunkAt + chunk.length) {
-        chunk = file.read(pos, SCAN_CHUNK);
-        dv = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-        chunkAt = pos;
-        if (chunk.length < RECORD_HEAD) break;
+  /** Indexes the recording in one go (the CLI, tests); the editor uses `open`. */
+  constructor(file: RandomAccess, index?: Index) {
+    let ix = index;
+    if (!ix) {
+      const it = scan(file);
+      for (let r = it.next(); ; r = it.next()) if (r.done) {
+        ix = r.value;
+        break;
       }
-      const p = pos - chunkAt;
-      const length = dv.getUint32(p, true) + 4;
-      if (length < RECORD_HEAD || pos + length > size) break;
-      const kind = chunk[p + 4]!;
-      const frame = dv.getUint32(p + 8, true);
-      const time = dv.getFloat64(p + 12, true);
-      const index = offsets.length;
-      if (frame !== index || (kind !== KIND_KEY && kind !== KIND_DELTA)) throw new RecordingError(`record at byte ${pos}: frame ${frame} where frame ${index} was expected`);
-      if (kind === KIND_KEY) lastKey = index;
-      if (lastKey < 0) throw new RecordingError('the first frame is not a key frame');
-      if (!Number.isFinite(time) || time < lastTime) throw new RecordingError(`frame ${index}: its time goes backwards`);
-      lastTime = time;
-      offsets.push(pos);
-      times.push(time);
-      flags.push(chunk[p + 5]!);
-      keyOf.push(lastKey);
-      pos += length;
     }
-    this.offsets = Float64Array.from(offsets);
-    this.times = Float64Array.from(times);
-    this.flags = Uint8Array.from(flags);
-    this.keyOf = Uint32Array.from(keyOf);
-    this.end = pos;
-    this.partialTail = file.size - pos;
+    this.file = file;
+    this.header = ix.header;
+    this.window = new Uint8Array(ix.header.size);
+    // Views, not copies: a copy would double the peak memory of a long recording's index.
+    const n = ix.cols.length;
+    this.offsets = ix.cols.offsets.subarray(0, n);
+    this.times = ix.cols.times.subarray(0, n);
+    this.flags = ix.cols.flags.subarray(0, n);
+    this.keyOf = ix.cols.keyOf.subarray(0, n);
+    this.end = ix.end;
+    this.partialTail = file.size - ix.end;
+    this.framesLeftOut = ix.framesLeftOut;
+  }
+
+  private readonly file: RandomAccess;
+
+  /** Indexes the recording, letting the event loop run between MiB reads; `signal` abandons it. */
+  static async open(file: RandomAccess, signal?: AbortSignal): Promise<Recording> {
+    const it = scan(file);
+    for (let r = it.next(); ; r = it.next()) {
+      if (r.done) return new Recording(file, r.value);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (signal?.aborted) throw new RecordingError('opening the recording was cancelled');
+    }
   }
 
   get frameCount(): number {

@@ -6,7 +6,7 @@
 import type { Schema, StructType, Type } from '../schema';
 import { findType, defaultSegment } from '../schema';
 import {
-  changedRanges, encodeDeltaFrame, encodeKeyFrame, encodeRecordingHeader, FLAG_SHORT, FLAG_TORN, type RecordedRange, type RecordingHeader,
+  changedRanges, encodeDeltaFrame, encodeKeyFrame, encodeRecordingHeader, FLAG_SHORT, FLAG_TORN, KEY_INTERVAL, type RecordedRange, type RecordingHeader,
 } from './format';
 
 /** What the recorder reads: an open object (ShmHandle fits). */
@@ -174,7 +174,7 @@ export class Recorder {
       sems = undefined;
     }
     const f = { frame: this.stats.frames, timeMs: this.elapsedMs(), flags, sems };
-    const interval = this.o.keyInterval ?? 4096;
+    const interval = Math.min(this.o.keyInterval ?? KEY_INTERVAL, KEY_INTERVAL);
     let rec: Uint8Array;
     const ranges = this.stats.frames === 0 ? undefined : changedRanges(this.prev, this.cur);
     let changed = 0;

@@ -1,9 +1,12 @@
 // The preprocessor's file access on Node (CLI, language server, extension host, tests): files are
 // read once and re-checked after a while, only regular files of sane size are read (a FIFO or
-// /dev/zero named in an #include must not hang), and the system include folders come from the
+// /dev/zero named in an #include must not hang; /proc/self/pagemap, 0 bytes in stat and endless in
+// read, stops at the limit counted as read), and the system include folders come from the
 // compiler itself (`cc -E -v`) when there is one, else the usual Linux folders.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { describeEntry, entryType, type EntryType } from '../../ipc/devshm';
+import { readRegular } from '../../ipc/regular';
 import type { IncludeHost } from './preprocess';
 
 /** Largest file an #include reads. */
@@ -31,12 +34,13 @@ export function systemIncludeDirs(): string[] {
   return (dirs = DEFAULT_DIRS);
 }
 
-const cache = new Map<string, { text: string | undefined; checked: number; mtime: number; size: number }>();
+const cache = new Map<string, { text: string | undefined; checked: number; mtime: number; size: number; why?: string }>();
 
-function stamp(path: string): { mtime: number; size: number; ok: boolean } {
+function stamp(path: string): { mtime: number; size: number; ok: boolean; type?: EntryType } {
   try {
     const st = statSync(path);
-    return { mtime: st.mtimeMs, size: st.size, ok: st.isFile() && st.size <= MAX_INCLUDE_BYTES };
+    const type = entryType(st);
+    return { mtime: st.mtimeMs, size: st.size, ok: !type, ...(type ? { type } : {}) };
   } catch {
     return { mtime: 0, size: -1, ok: false };
   }
@@ -54,16 +58,18 @@ export const nodeIncludeHost: IncludeHost = {
       return c.text;
     }
     let text: string | undefined;
+    let why: string | undefined;
     if (st.ok) {
       try {
-        text = readFileSync(path, 'utf8');
-      } catch {
-        text = undefined;
+        text = readRegular(path, MAX_INCLUDE_BYTES).toString('utf8');
+      } catch (e) {
+        why = (e as Error).message;
       }
-    }
+    } else if (st.type) why = `it is ${describeEntry(st.type)}, not a regular file`;
     if (cache.size > 20_000) cache.clear();
-    cache.set(path, { text, checked: now, mtime: st.mtime, size: st.size });
+    cache.set(path, { text, checked: now, mtime: st.mtime, size: st.size, ...(why ? { why } : {}) });
     return text;
   },
+  refused: (path: string) => cache.get(path)?.why,
   systemDirs: systemIncludeDirs,
 };

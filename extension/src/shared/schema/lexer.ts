@@ -73,6 +73,11 @@ for (const p of PUNCT) {
 }
 
 export const MAX_TOKENS = 4_000_000;
+/**
+ * Deepest `#if` nesting a file may have (real headers stay within a few dozen). Counted here, so
+ * that a file of 200 000 nested `#if 1` stops being read at once instead of after all of it.
+ */
+export const MAX_IF_DEPTH = 1024;
 
 const isIdStart = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 36;
 const isIdChar = (c: number) => isIdStart(c) || (c >= 48 && c <= 57);
@@ -94,8 +99,11 @@ export function tokenize(text: string): TokenizeResult {
   for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
   let hint = 0;
   const posAt = (off: number): Pos => {
-    // Tokens come in order: walk forward from the last answer, else search.
-    if ((lineStarts[hint] ?? 0) <= off && (hint + 1 >= lineStarts.length || lineStarts[hint + 1]! > off)) return { line: hint, character: off - lineStarts[hint]! };
+    // Tokens come in order: walk forward from the last answer (linear over the file), else search.
+    if ((lineStarts[hint] ?? 0) <= off) {
+      while (hint + 1 < lineStarts.length && lineStarts[hint + 1]! <= off) hint++;
+      return { line: hint, character: off - lineStarts[hint]! };
+    }
     let lo = 0;
     let hi = lineStarts.length - 1;
     while (lo < hi) {
@@ -123,6 +131,16 @@ export function tokenize(text: string): TokenizeResult {
 
   const lexNumber = (a: number): number => {
     let j = a;
+    // The common case, a plain decimal (`#if 1`, `[16]`): no regular expression, no suffix.
+    if (text.charCodeAt(a) !== 48 || !isDigit(text.charCodeAt(a + 1))) {
+      while (j < n && isDigit(text.charCodeAt(j))) j++;
+      const c = j < n ? text.charCodeAt(j) : 0;
+      if (j > a && j - a < 16 && c !== 46 && c !== 39 && !isIdChar(c)) {
+        push('number', a, j, { value: BigInt(Number(text.slice(a, j))) });
+        return j;
+      }
+      j = a;
+    }
     let isFloat = false;
     const at = (k: number) => text.charCodeAt(k);
     if (text[j] === '0' && (text[j + 1] === 'x' || text[j + 1] === 'X')) {
@@ -189,6 +207,7 @@ export function tokenize(text: string): TokenizeResult {
     return [c !== undefined ? (simple[c] ?? c.charCodeAt(0)) : 0, j + 1];
   };
 
+  let ifDepth = 0;
   let k = 0;
   while (k < n) {
     if (tokens.length > MAX_TOKENS) {
@@ -263,8 +282,17 @@ export function tokenize(text: string): TokenizeResult {
         k = j;
         continue;
       }
-      push('ident', k, j);
+      const t = push('ident', k, j);
       k = j;
+      const hash = tokens[tokens.length - 2];
+      if (hash?.bol && hash.kind === 'punct' && hash.text === '#' && !t.bol) {
+        if (t.text === 'if' || t.text === 'ifdef' || t.text === 'ifndef') ifDepth++;
+        else if (t.text === 'endif' && ifDepth > 0) ifDepth--;
+        if (ifDepth > MAX_IF_DEPTH) {
+          diagnostics.push({ range: t.range, severity: 'error', message: `#if nested deeper than ${MAX_IF_DEPTH}: the rest of the file is not read` });
+          break;
+        }
+      }
       continue;
     }
     if (isDigit(c) || (ch === '.' && isDigit(text.charCodeAt(k + 1)))) {

@@ -10,11 +10,14 @@ interface V {
 
 const norm = (x: V): V => ({ v: x.u ? BigInt.asUintN(64, x.v) : BigInt.asIntN(64, x.v), u: x.u });
 
+/** Why a line is not a constant expression (thrown inside, returned as `{ error }`). */
+class Fail extends Error {}
+const PREC: Readonly<Record<string, number>> = { '||': 1, '&&': 2, '|': 3, '^': 4, '&': 5, '==': 6, '!=': 6, '<': 7, '>': 7, '<=': 7, '>=': 7, '<<': 8, '>>': 8, '+': 9, '-': 9, '*': 10, '/': 10, '%': 10 };
+
 /** The value of a `#if` line, or why it is not a constant expression. */
 export function evalDirective(toks: Token[], _defined: (name: string) => boolean): { value: bigint } | { error: string } {
   let p = 0;
   let skip = 0; // > 0 inside an operand that is not evaluated
-  class Fail extends Error {}
   const fail = (m: string): never => {
     throw new Fail(m);
   };
@@ -24,7 +27,6 @@ export function evalDirective(toks: Token[], _defined: (name: string) => boolean
     if (!at(s)) fail(`expected "${s}"${toks[p] ? ` before "${toks[p]!.text}"` : ' at the end of the line'}`);
     p++;
   };
-  const PREC: Record<string, number> = { '||': 1, '&&': 2, '|': 3, '^': 4, '&': 5, '==': 6, '!=': 6, '<': 7, '>': 7, '<=': 7, '>=': 7, '<<': 8, '>>': 8, '+': 9, '-': 9, '*': 10, '/': 10, '%': 10 };
 
   const primary = (): V => {
     const t = peek();
@@ -128,6 +130,8 @@ export function evalDirective(toks: Token[], _defined: (name: string) => boolean
     return norm({ v: c.v !== 0n ? a.v : b.v, u });
   };
 
+  // A plain `#if 1` or `#if 0`, the commonest line by far: no parser needed.
+  if (toks.length === 1 && toks[0]!.kind === 'number' && toks[0]!.float === undefined && !toks[0]!.bad) return { value: toks[0]!.value ?? 0n };
   try {
     if (toks.length === 0) return { error: 'no expression' };
     const r = cond();

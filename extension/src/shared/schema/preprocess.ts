@@ -15,6 +15,8 @@ import { eofToken, tokenize, type Define, type Diagnostic, type Range, type Toke
 export interface IncludeHost {
   /** A file's text, or undefined when it cannot be read. */
   read(path: string): string | undefined;
+  /** Why `read` gave undefined for a file that is there (a FIFO, too big), if it knows. */
+  refused?(path: string): string | undefined;
   /** The compiler's system include folders, in search order. */
   systemDirs(): string[];
 }
@@ -64,8 +66,16 @@ export interface Macro {
 
 const MAX_INCLUDE_DEPTH = 200;
 const MAX_EXPANSION_DEPTH = 200;
-/** Most tokens all macro replacements of one file may produce (`#define f(x) f(x) x` doubles per call). */
-const MAX_EXPANDED_TOKENS = 2_000_000;
+/**
+ * Most steps one compile's preprocessing may take: a token read by the expander, a token a macro
+ * produces, a token of an included file. A header that includes itself twice at every level, or a
+ * macro that doubles per call, is exponential; this bound keeps its worst case under a second
+ * (and its memory to tens of MB), far above what real headers take (<pthread.h> is ~60 000).
+ */
+export const MAX_PP_WORK = 400_000;
+/** What one `#include` directive costs besides its file's tokens (finding it, entering it). */
+const INCLUDE_STEPS = 64;
+
 const SPECIAL = ['__FILE__', '__LINE__', '__COUNTER__', '__INCLUDE_LEVEL__', '__BASE_FILE__', '__DATE__', '__TIME__', '__has_include', '__has_include_next', '__has_attribute', '__has_cpp_attribute', '__has_c_attribute', '__has_builtin'];
 
 /** Headers the engine knows without a compiler: their types are builtin. */
@@ -120,8 +130,17 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
   const mainDir = mainPath ? dirname(mainPath) : undefined;
   let systemDirs: string[] | undefined;
   const searchDirs = (): string[] => [...(opts.includePath ?? []), ...(systemDirs ??= host?.systemDirs() ?? [])];
-  let expandedCount = 0;
+  let work = 0;
   let exhausted = false;
+  let tooDeep = false;
+  /** Spends `n` steps; false (after one error) once the compile has spent its budget. */
+  const spend = (n: number, at: Token, what: () => string): boolean => {
+    work += n;
+    if (work <= MAX_PP_WORK && !exhausted) return true;
+    if (!exhausted) report(at, 'error', `${what()} needs more than ${MAX_PP_WORK} preprocessing steps (an #include or a macro that multiplies itself?): nothing is included or expanded from here`);
+    exhausted = true;
+    return false;
+  };
   let counter = 0;
   let includeDepth = 0;
 
@@ -255,9 +274,8 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
       if (pi >= 0) {
         const pasted = body[k + 1]?.kind === 'punct' && body[k + 1]!.text === '##';
         const arg = pasted ? (args[pi] ?? []) : expandedArg(pi);
-        if (exhausted || expandedCount + res.length + arg.length > MAX_EXPANDED_TOKENS) {
-          if (!exhausted) report(at, 'error', `macro expansion of ${m.name} too deep or too large: macros are not expanded from here`);
-          exhausted = true;
+        if (exhausted || work + res.length + arg.length > MAX_PP_WORK) {
+          spend(res.length + arg.length, at, () => `the expansion of ${m.name}`);
           return [];
         }
         placemarker = arg.length === 0;
@@ -267,9 +285,18 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
       placemarker = false;
       res.push(b);
     }
-    expandedCount += res.length;
-    // Every token of the result gets the call's hide set and the call's place.
-    return res.map((t) => ({ ...t, bol: undefined, hide: hsUnion(t.hide, hide), range: at.range, ...(at.origin ? { origin: at.origin } : {}) }));
+    if (!spend(res.length, at, () => `the expansion of ${m.name}`)) return [];
+    // Every token of the result gets the call's hide set and the call's place. Neighbours mostly
+    // share a hide set: one union for a run of them, not a new Set per token.
+    let lastIn: ReadonlySet<string> | undefined;
+    let lastOut: ReadonlySet<string> = hide;
+    return res.map((t) => {
+      if (t.hide !== lastIn || lastIn === undefined) {
+        lastIn = t.hide;
+        lastOut = hsUnion(t.hide, hide);
+      }
+      return { ...t, bol: undefined, hide: lastOut, range: at.range, ...(at.origin ? { origin: at.origin } : {}) };
+    });
   };
 
   /** Expands the next macro call of `inp` whose name is `t` (already read); false when `t` is no call. */
@@ -283,8 +310,9 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
       inp.push(r);
       return true;
     }
-    if (depth > MAX_EXPANSION_DEPTH || expandedCount > MAX_EXPANDED_TOKENS) {
-      if (!exhausted) report(t, 'error', `macro expansion of ${t.text} too deep or too large: macros are not expanded from here`);
+    if (exhausted) return false;
+    if (depth > MAX_EXPANSION_DEPTH) {
+      report(t, 'error', `macro expansion of ${t.text} nested deeper than ${MAX_EXPANSION_DEPTH}: macros are not expanded from here`);
       exhausted = true;
       return false;
     }
@@ -317,7 +345,10 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
   const expandAll = (list: Token[], depth = 0): Token[] => {
     const inp = listInput(list);
     const res: Token[] = [];
-    for (let t = inp.next(); t; t = inp.next()) if (!tryExpand(t, inp, depth)) res.push(t);
+    for (let t = inp.next(); t; t = inp.next()) {
+      work++;
+      if (!tryExpand(t, inp, depth)) res.push(t);
+    }
     return res;
   };
 
@@ -403,7 +434,22 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
     return undefined;
   };
 
+  /** Why a file that is there was not read (a FIFO, too big), looked up where `find` looked. */
+  const refusedWhy = (name: string, quoted: boolean, next: boolean): string | undefined => {
+    if (!host?.refused) return undefined;
+    if (name.startsWith('/')) return host.refused(name);
+    const dirs = searchDirs();
+    const candidates = [...(quoted && !next && cur.dir !== undefined ? [join(cur.dir, name)] : []), ...dirs.slice(next ? cur.dirIndex + 1 : 0).map((d) => join(d, name))];
+    for (const p of candidates) {
+      const why = host.refused(p);
+      if (why) return why;
+    }
+    return undefined;
+  };
+
   const include = (args: Token[], directive: Token, next: boolean) => {
+    // Every #include costs, guarded or not: a header that includes itself twice doubles per level.
+    if (!spend(INCLUDE_STEPS, directive, () => `#include ${directiveText(cur, args)}`)) return;
     let h = headerName(args);
     if (!h) h = headerName(expandAll(args));
     if (!h) {
@@ -413,6 +459,11 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
     const found = find(h.name, h.quoted, next);
     const range = where(directive);
     if (!found) {
+      const why = refusedWhy(h.name, h.quoted, next);
+      if (why) {
+        report(directive, 'error', `cannot read the include file ${h.quoted ? `"${h.name}"` : `<${h.name}>`}: ${why}`);
+        return;
+      }
       if (BUILTIN_HEADERS.has(h.name)) {
         if (cur.main) skipped.push({ text: `#include ${h.quoted ? `"${h.name}"` : `<${h.name}>`} (its types are builtin)`, range });
         return;
@@ -420,9 +471,10 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
       report(directive, 'error', `cannot find the include file ${h.quoted ? `"${h.name}"` : `<${h.name}>`}${host ? ` (searched ${[...(h.quoted && cur.dir ? [cur.dir] : []), ...searchDirs()].join(', ') || 'nowhere'})` : ''}`);
       return;
     }
-    if (once.has(found.path)) return;
+    if (once.has(found.path) || exhausted) return;
     if (includeDepth >= MAX_INCLUDE_DEPTH) {
-      report(directive, 'error', `#include nested deeper than ${MAX_INCLUDE_DEPTH}`);
+      if (!tooDeep) report(directive, 'error', `#include nested deeper than ${MAX_INCLUDE_DEPTH}`);
+      tooDeep = true;
       return;
     }
     let toks = tokenCache.get(found.path);
@@ -432,6 +484,7 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
       toks = r.tokens;
       tokenCache.set(found.path, toks);
     }
+    if (!spend(toks.length, directive, () => `#include ${h.quoted ? `"${h.name}"` : `<${h.name}>`}`)) return;
     if (!included.includes(found.path)) included.push(found.path);
     const saved = cur;
     includeDepth++;
@@ -698,7 +751,9 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
         }
       }
     }
-    for (const c of conds) report(c.at, 'error', `#${c.at.text} without #endif`);
+    // One error for the innermost, not one per level (a file cut at 1 024 nested #if).
+    const open = conds[conds.length - 1];
+    if (open) report(open.at, 'error', `#${open.at.text} without #endif${conds.length > 1 ? ` (inside ${conds.length - 1} more)` : ''}`);
   };
 
   // ------------------------------------------------------------------ run
