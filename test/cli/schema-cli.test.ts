@@ -113,6 +113,55 @@ describe('shmscope decode --file', () => {
   });
 });
 
+describe('a limit that cuts decode output exits 4 with one line, and its option lifts it', () => {
+  function assertCutShort(r: { status: number | null; stderr: string }, pattern: RegExp): void {
+    assert.equal(r.status, 4, `exit status (stderr: ${r.stderr})`);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /^shmscope: output cut short: /);
+    assert.match(lines[0]!, pattern);
+  }
+  it('--json writes --max-elements elements per array, says so and exits 4; a larger value writes them all', () => {
+    const twenty = path.join(dir, 'ring20.bin');
+    writeFileSync(twenty, ringBytes(20));
+    const r = cli(['decode', '--file', twenty, '--schema', ring, '--json', '--max-elements', '5']);
+    assertCutShort(r, /slots has 20 elements, the first 5 written \(--max-elements 20 writes them all\)/);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.slots.length, 5);
+    assert.deepEqual(j.slots[4], { t_ns: '1700000000123456793', len: 5, text: 'msg 4' });
+    const all = cli(['decode', '--file', twenty, '--schema', ring, '--json', '--max-elements', '20']);
+    assert.equal(all.status, 0, all.stderr);
+    assert.equal(all.stderr, '');
+    assert.equal(JSON.parse(all.stdout).slots.length, 20);
+  });
+  it('the default of 1 000 000 elements per array is a cut too, lifted by --max-elements', () => {
+    const schema = path.join(dir, 'bytes.shms');
+    writeFileSync(schema, 'segment Bytes { uint8_t v[1000001]; };\n');
+    const file = path.join(dir, 'bytes.bin');
+    const bytes = new Uint8Array(1_000_001);
+    bytes[1_000_000] = 7;
+    writeFileSync(file, bytes);
+    const r = cli(['decode', '--file', file, '--schema', schema, '--json'], { maxBuffer: 64 << 20 });
+    assertCutShort(r, /v has 1000001 elements, the first 1000000 written \(--max-elements 1000001 writes them all\)/);
+    assert.equal(JSON.parse(r.stdout).v.length, 1_000_000);
+    const all = cli(['decode', '--file', file, '--schema', schema, '--json', '--max-elements', '1000001'], { maxBuffer: 64 << 20 });
+    assert.equal(all.status, 0, all.stderr);
+    const v = JSON.parse(all.stdout).v as number[];
+    assert.equal(v.length, 1_000_001);
+    assert.equal(v[1_000_000], 7);
+  });
+  it('the values budget: --max-values cuts (tree and JSON), and a larger one lifts it', () => {
+    const json = cli(['decode', '--file', snap, '--schema', ring, '--json', '--max-values', '3']);
+    assertCutShort(json, /decoding stopped after 3 values \(--max-values raises the limit\)/);
+    JSON.parse(json.stdout);
+    assertCutShort(cli(['decode', '--file', snap, '--schema', ring, '--max-values', '3']), /after 3 values/);
+    assert.equal(cli(['decode', '--file', snap, '--schema', ring, '--json', '--max-values', '1000']).status, 0);
+  });
+  it('a limit that is not a whole number is a user error', () => {
+    assertUserError(cli(['decode', '--file', snap, '--schema', ring, '--json', '--max-elements', 'lots']), /--max-elements takes a whole number/);
+  });
+});
+
 describe('shmscope decode TARGET', () => {
   it('decodes a live segment; the segment bound to its key is picked without --type', () => {
     const key = 0x52494e47;

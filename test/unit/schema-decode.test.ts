@@ -323,6 +323,27 @@ describe('bounds', () => {
     assert.ok(got < 11_000, `${got}`);
     assert.ok(arr.diagnostics.some((d) => /decoding stopped/.test(d.message)));
   });
+  test('an array with checks ([[ring]], a [[checksum]] over it) keeps the generated decoder, with the same JSON as node by node', () => {
+    const s = compileSchema(ring);
+    for (const o of [{}, { badCrc: true }, { head: 3n, tail: 9n }]) {
+      const src = new BufferSource(ringBytes(1000, o));
+      // A budget of 200 values: one node per slot would spend it (and say so); the generated decoder counts the array once.
+      const fast = decodeJson(s, 'Ring', src, { maxWork: 200 });
+      assert.equal(fast.budgetSpent, undefined);
+      assert.equal((fast.json.slots as unknown[]).length, 1000);
+      assert.ok(fast.checks.some((c) => c.kind === 'ring'));
+      // Absolute-pointer flags need per-field nodes: the node-by-node path, for comparison.
+      const slow = decodeJson(s, 'Ring', src, { pointers: () => undefined });
+      assert.deepEqual(fast.json, slow.json);
+      assert.equal(decodeJson(s, 'Ring', src, { maxWork: 200, pointers: () => undefined }).budgetSpent, 200);
+    }
+  });
+  test('an array cut by maxArrayElements is reported in `cut`', () => {
+    const s = compileSchema(ring);
+    const r = decodeJson(s, 'Ring', new BufferSource(ringBytes(50)), { maxArrayElements: 7 });
+    assert.equal((r.json.slots as unknown[]).length, 7);
+    assert.deepEqual(r.cut, [{ path: 'slots', total: 50, written: 7 }]);
+  });
   test('deep nesting is cut at maxDepth', () => {
     let text = 'struct T0 { uint8_t v; };\n';
     for (let i = 1; i < 100; i++) text += `struct T${i} { T${i - 1} in; };\n`;
@@ -335,7 +356,7 @@ describe('bounds', () => {
     const s = compileSchema('struct A { uint16_t v[100]; };');
     const report = { checks: [], diagnostics: [] };
     const { root } = decode(s, 'A', new BufferSource(new Uint8Array(200)));
-    const j = toJson(root!, report, { maxElements: 10 }) as any;
+    const j = toJson(root!, report, { maxArrayElements: 10 }) as any;
     assert.equal(j.v.length, 10);
     assert.equal(report.diagnostics.length, 1);
   });

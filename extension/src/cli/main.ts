@@ -1,9 +1,10 @@
 // The `shmscope` command line (DESIGN.md §5): the same façade and schema engine as the extension.
-// Exit status: 0 on success, 1 on an expected failure (one line on stderr), 2 on a bug.
+// Exit status: 0 on success, 1 on an expected failure (one line on stderr), 2 on a bug, 4 when a
+// limit cut the output short (one line on stderr naming the option that lifts it).
 import { Command, CommanderError } from 'commander';
 import { IpcError } from '../ipc';
 import { escapeControl } from '../shared/escape';
-import { UserError } from './errors';
+import { CutShort, EXIT_CUT_SHORT, UserError } from './errors';
 import { guardStdout, writeFailure } from './output';
 import * as check from './commands/check';
 import * as decode from './commands/decode';
@@ -50,6 +51,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exit(e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 1);
     }
     if (e instanceof UserError || e instanceof IpcError) fail(e.message);
+    if (e instanceof CutShort) fail(e.message, EXIT_CUT_SHORT);
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EPIPE') process.exit(0);
     if (code && (e as NodeJS.ErrnoException).syscall === 'write') fail(writeFailure(e as NodeJS.ErrnoException));

@@ -121,19 +121,35 @@ function expr(t: Type, off: string, endian: string, consts: unknown[], depth: nu
 }
 
 export interface JsonOptions {
-  /** Most array elements written (longer arrays are cut, with a diagnostic). Default 1 000 000. */
-  maxElements?: number;
+  /** Most elements written per array (longer arrays are cut, reported in `cut`). Default 1 000 000. */
+  maxArrayElements?: number;
 }
 
-/** What `toJson` collected while walking: every check and diagnostic seen. */
+/** An array that `toJson` wrote only in part (JsonOptions.maxArrayElements). */
+export interface CutArray {
+  path: string;
+  total: number;
+  written: number;
+}
+
+/** What `toJson` collected while walking: every check and diagnostic seen, and the arrays it cut. */
 export interface JsonReport {
   checks: CheckResult[];
   diagnostics: Diagnostic[];
+  cut?: CutArray[];
+}
+
+/** Default of JsonOptions.maxArrayElements. */
+export const MAX_ARRAY_ELEMENTS = 1_000_000;
+
+function cutArray(n: DecodedNode, max: number, report: JsonReport): void {
+  report.diagnostics.push({ range: n.range, severity: 'warning', message: `${n.path}: ${n.childCount} elements, only the first ${max} written` });
+  (report.cut ??= []).push({ path: n.path, total: n.childCount, written: max });
 }
 
 /** The JSON of a node and everything under it (DESIGN.md §5), collecting checks and diagnostics. */
 export function toJson(node: DecodedNode, report: JsonReport = { checks: [], diagnostics: [] }, opts: JsonOptions = {}): JsonValue {
-  const max = opts.maxElements ?? 1_000_000;
+  const max = opts.maxArrayElements ?? MAX_ARRAY_ELEMENTS;
   const walk = (n: DecodedNode): JsonValue => {
     report.checks.push(...n.checks);
     report.diagnostics.push(...n.diagnostics);
@@ -141,8 +157,10 @@ export function toJson(node: DecodedNode, report: JsonReport = { checks: [], dia
     if (n.lock && n.lock.primitive !== 'futex') return { ...n.lock };
     if (n instanceof NodeImpl) {
       const t = n.placement.type;
-      // Generated decoders skip the per-field nodes, and with them the absolute-pointer flags.
-      if ((n.kind === 'array' || n.kind === 'struct' || n.kind === 'union') && n.checks.length === 0 && n.diagnostics.length === 0 && !n.owner.ctx.pointers) {
+      // Generated decoders skip the per-field nodes, and with them the absolute-pointer flags. The
+      // node's own checks ([[ring]] on an array, [[checksum]] over it) and diagnostics are already
+      // taken above: only its members come from the generated decoder, and those have none.
+      if ((n.kind === 'array' || n.kind === 'struct' || n.kind === 'union') && !n.owner.ctx.pointers) {
         const fast = fastArrayOrStruct(n, t, max, report);
         if (fast !== undefined) return fast;
       }
@@ -168,7 +186,7 @@ export function toJson(node: DecodedNode, report: JsonReport = { checks: [], dia
           if (kids.length === 0) break;
           for (const c of kids) a.push(walk(c));
         }
-        if (n.childCount > max) report.diagnostics.push({ range: n.range, severity: 'warning', message: `${n.path}: ${n.childCount} elements, only the first ${max} written` });
+        if (n.childCount > max) cutArray(n, max, report);
         return a;
       }
       case 'offset': {
@@ -199,8 +217,10 @@ function fastArrayOrStruct(n: InstanceType<typeof NodeImpl>, t: Type, max: numbe
       const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       for (let j = 0; j < k; j++) out[i + j] = fn(bytes, dv, j * stride);
     }
-    if (!n.owner.ctx.spend(count, report.diagnostics, n.range)) return undefined;
-    if (n.childCount > max) report.diagnostics.push({ range: n.range, severity: 'warning', message: `${n.path}: ${n.childCount} elements, only the first ${max} written` });
+    // A fixed-layout array is read straight from its bytes, once: it counts as one value of the
+    // decode's budget (which bounds the nodes a hostile layout can make), not one per element.
+    if (!n.owner.ctx.spend(1, report.diagnostics, n.range)) return undefined;
+    if (n.childCount > max) cutArray(n, max, report);
     return out;
   }
   if (t.k === 'struct') {
