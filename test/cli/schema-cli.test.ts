@@ -1,7 +1,7 @@
 // shmscope decode / check / lsp, run as a user runs them, on schema and snapshot files in a temp
 // dir and on a real System V segment.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -251,6 +251,24 @@ describe('shmscope import, -I and -D', () => {
     assert.match(readFileSync(out, 'utf8'), /struct v \{\n\s+uint64_t x;\n\};/);
     assert.equal(cli(['check', '--schema', out]).status, 0);
     assertUserError(cli(['import', header, '--cpp', 'no-such-compiler -E']), /cannot run no-such-compiler: no such command/);
+  });
+  it('a header past the token limit writes nothing, exits 1 with one line; --max-tokens lifts the limit', () => {
+    const header = path.join(dir, 'many.h');
+    const structs = Array.from({ length: 30 }, (_, i) => `struct s${i} { int a; int b; };`);
+    writeFileSync(header, `${structs.join('\n')}\n`);
+    const out = path.join(dir, 'many.shms');
+    const r = cli(['import', header, '-o', out, '--max-tokens', '100']);
+    assertUserError(r, /many\.h: line 10: too many tokens: the file has more than 100, the rest is not read; nothing written \(--max-tokens 200 /);
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+    assert.equal(existsSync(out), false);
+    const big = cli(['import', header, '-o', out, '--max-tokens', '1000', '--json']);
+    assert.equal(big.status, 0, big.stderr);
+    assert.equal(JSON.parse(big.stdout).types, 30);
+    // The limit on the preprocessed text: few tokens in the file, many after macro expansion.
+    const macro = path.join(dir, 'macro.h');
+    writeFileSync(macro, `#define S(n) struct n { int a; int b; int c; int d; };\n${Array.from({ length: 30 }, (_, i) => `S(m${i})`).join('\n')}\n`);
+    assertUserError(cli(['import', macro, '--max-tokens', '200']), /too many tokens/);
+    assert.equal(cli(['import', macro, '--max-tokens', '2000']).status, 0);
   });
   it('check takes -I and -D like a compiler', () => {
     const inc = path.join(dir, 'inc2');

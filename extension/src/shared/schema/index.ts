@@ -21,6 +21,7 @@ export type { IncludeHost } from './preprocess';
 export type { CompileOptions } from './compile';
 export { toJson, fastDecoder, MAX_ARRAY_ELEMENTS, type CutArray, type JsonOptions, type JsonReport } from './json';
 export { checksum, summer, type ChecksumAlgorithm } from './checksum';
+export { MAX_TOKENS } from './lexer';
 export type { Diagnostic, Range, Pos, Severity } from './lexer';
 export { primitiveTypes, lockState, plausibleMutexKind, futexWordsOf, PRIMITIVE_SIZE, FUTEX_WAITERS, FUTEX_OWNER_DIED, FUTEX_TID_MASK, type LockState, type PrimitiveKind, type ThreadInfo, type ThreadLookup } from './primitives';
 export type { Type, StructType, Field, EnumType, ArrayType, OffsetType, IntType } from './types';
