@@ -332,11 +332,38 @@ describe('bounds', () => {
       assert.equal(fast.budgetSpent, undefined);
       assert.equal((fast.json.slots as unknown[]).length, 1000);
       assert.ok(fast.checks.some((c) => c.kind === 'ring'));
-      // Absolute-pointer flags need per-field nodes: the node-by-node path, for comparison.
-      const slow = decodeJson(s, 'Ring', src, { pointers: () => undefined });
-      assert.deepEqual(fast.json, slow.json);
-      assert.equal(decodeJson(s, 'Ring', src, { maxWork: 200, pointers: () => undefined }).budgetSpent, 200);
+      // The same values as the nodes of each slot.
+      const slots = decode(s, 'Ring', src).root!.children()[1]!;
+      for (const i of [0, 1, 499, 999]) {
+        const [t, len, text] = slots.children(i, 1)[0]!.children();
+        assert.deepEqual((fast.json.slots as unknown[])[i], { t_ns: String(t!.value), len: Number(len!.value), text: text!.value });
+      }
     }
+  });
+  test('absolute-pointer flags on the generated decoder: the same warnings, paths, ranges and order as node by node', () => {
+    const s = compileSchema('struct In { uint64_t a; int64_t b be; void *p; uint32_t small; };\nstruct E { uint64_t x; struct In in; uint64_t v[2]; };\nsegment S { struct E items[50]; uint64_t raw[10]; };\n');
+    assert.deepEqual(s.diagnostics, []);
+    const X = 0x7f00_0000_1000n;
+    const size = 50 * 56 + 80;
+    const bytes = new Uint8Array(size);
+    const dv = new DataView(bytes.buffer);
+    // Every 8-byte slot in turn holds X in the byte order of the member there (b is big-endian).
+    for (let o = 0, k = 0; o + 8 <= size; o += 8, k++) if (k % 3 === 0) dv.setBigUint64(o, X, !(o < 2800 && o % 56 === 16));
+    const note = (v: bigint) => (v === X ? 'pointer into this segment as mapped by pid 42; offset 0x10' : undefined);
+    const fast = decodeJson(s, 'S', new BufferSource(bytes), { pointers: note, maxWork: 100 });
+    assert.equal(fast.budgetSpent, undefined, 'the arrays went through the generated decoder');
+    const nodes: DecodedNode[] = [];
+    const walk = (n: DecodedNode) => {
+      nodes.push(n);
+      for (let i = 0; i < n.childCount; i += 1000) for (const c of n.children(i, 1000)) walk(c);
+    };
+    walk(decode(s, 'S', new BufferSource(bytes), { pointers: note }).root!);
+    const slow = nodes.flatMap((n) => n.diagnostics).filter((d) => /store an offset/.test(d.message));
+    const flagged = fast.diagnostics.filter((d) => /store an offset/.test(d.message));
+    assert.ok(slow.length > 20, `${slow.length}`);
+    assert.deepEqual(flagged.map((d) => [d.message, d.range]), slow.map((d) => [d.message, d.range]));
+    assert.ok(flagged.some((d) => /^items\[\d+\]\.in\.b: /.test(d.message)), 'a big-endian member');
+    assert.ok(flagged.some((d) => d.message.startsWith('raw[')));
   });
   test('an array cut by maxArrayElements is reported in `cut`', () => {
     const s = compileSchema(ring);
