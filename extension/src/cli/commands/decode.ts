@@ -6,14 +6,15 @@ import { namespacePid, nsShmRead, nsShmStat, openObject, parseTarget, schemaIden
 import { processViews, threadLookup } from '../../ipc';
 import { pointerNote } from '../../shared/address';
 import {
-  budgetSpent, countChecks, compileSchema, decode, decodeJson, MAX_ARRAY_ELEMENTS, defaultSegment, findType, formatDiagnostic, segmentFor, typeErrors, type CheckResult, type CompileOptions, type DecodedNode,
+  budgetSpent, countChecks, compileSchema, decode, decodeJson, defaultSegment, findType, formatDiagnostic, segmentFor, typeErrors, type CheckResult, type CompileOptions, type DecodedNode,
   type Diagnostic, type JsonValue, type Schema, type StructType, type Type,
 } from '../../shared/schema';
 import { parsePosition } from '../../shared/record';
 import { decoderFor, openForCommand } from './replay';
 import { schemaOptions, withSchemaOptions } from '../schema-options';
 import { BufferSource, type ByteSource } from '../../shared/source';
-import { CutShort, UserError } from '../errors';
+import { UserError } from '../errors';
+import { cutShort, decodeLimits, limitOptions, type DecodeLimits } from '../limits';
 import { readRegularFile, SCHEMA_LIMIT, SNAPSHOT_LIMIT } from '../input';
 import * as stdout from '../output';
 import { escapeControl as esc } from '../../shared/escape';
@@ -67,8 +68,8 @@ function usesPrimitives(t: Type, depth = 0): boolean {
 }
 
 export function register(program: Command): void {
-  withSchemaOptions(program
-    .command('decode'))
+  limitOptions(withSchemaOptions(program
+    .command('decode')))
     .description('decode a segment (or a snapshot file) through an offset schema')
     .argument('[target]', 'shm:ID, key:0xKEY, posix:/NAME or a recording FILE.shmrec (or use --file)')
     .option('--schema <file>', 'the .shms schema (a recording carries its own)')
@@ -76,8 +77,6 @@ export function register(program: Command): void {
     .option('--file <path>', 'decode a file (a snapshot) instead of a live object')
     .option('--type <name>', 'the type to decode (default: the segment bound to the target, or the schema\'s segment)')
     .option('--json', 'JSON output (DESIGN.md §5)')
-    .option('--max-elements <n>', `elements per array: shown in the tree (default ${TREE_ELEMENTS}), written with --json (default ${MAX_ARRAY_ELEMENTS}); past it, exit 4`)
-    .option('--max-values <n>', `values one decode may produce (default ${MAX_VALUES}; fixed-layout arrays count once); past it, exit 4`)
     .option('--namespace <pid>', 'a segment of the IPC namespace of process PID (a container)')
     .action(async (targetText: string | undefined, opts: DecodeCommandOptions & { file?: string; namespace?: string }) => {
       if (!targetText && !opts.file) throw new UserError('name a target (shm:ID, key:0xKEY, posix:/NAME) or --file PATH');
@@ -133,11 +132,6 @@ export function register(program: Command): void {
     });
 }
 
-/** Elements per array the tree shows unless --max-elements says otherwise. */
-const TREE_ELEMENTS = 16;
-/** Values one decode may produce unless --max-values says otherwise (DecodeOptions.maxWork). */
-const MAX_VALUES = 5_000_000;
-
 interface DecodeCommandOptions {
   schema?: string;
   type?: string;
@@ -147,35 +141,6 @@ interface DecodeCommandOptions {
   at: string;
   include?: string[];
   define?: string[];
-}
-
-interface DecodeLimits {
-  /** Elements per array: shown (tree) or written (JSON). */
-  maxElements: number;
-  maxValues: number;
-}
-
-function count(text: string, option: string): number {
-  const n = Number(text);
-  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(n)) throw new UserError(`${option} takes a whole number, not "${text}"`);
-  return n;
-}
-
-function decodeLimits(opts: DecodeCommandOptions): DecodeLimits {
-  return {
-    maxElements: opts.maxElements !== undefined ? count(opts.maxElements, '--max-elements') : opts.json ? MAX_ARRAY_ELEMENTS : TREE_ELEMENTS,
-    maxValues: opts.maxValues !== undefined ? count(opts.maxValues, '--max-values') : MAX_VALUES,
-  };
-}
-
-/** The one line for a decode that a limit cut short, naming the option that lifts it. */
-function cutShort(cut: readonly { path: string; total: number; written: number }[], budget: number | undefined): CutShort | undefined {
-  if (budget !== undefined) return new CutShort(`output cut short: decoding stopped after ${budget} values (--max-values raises the limit)`);
-  if (!cut.length) return undefined;
-  const first = cut[0]!;
-  const most = Math.max(...cut.map((c) => c.total));
-  const others = cut.length > 1 ? ` and ${cut.length - 1} more array${cut.length === 2 ? '' : 's'}` : '';
-  return new CutShort(`output cut short: ${first.path || 'the array'} has ${first.total} elements, the first ${first.written} written${others} (--max-elements ${most} writes them all)`);
 }
 
 /**
