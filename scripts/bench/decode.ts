@@ -1,12 +1,18 @@
 // Schema decode benchmark (issue 6): 1 M §4 `Slot` structs decoded to JSON values through the
 // engine, against a hand-written DataView loop producing the same values from the same bytes, in
-// the same run; best of several repetitions. Prints one JSON line.
+// the same run; best of several repetitions. And (issue 26) as a user runs it: `shmscope decode
+// --file … --schema demo/workspace/ring.shms --json` of a 1 M-slot snapshot of the demo's ring
+// (its `[[ring]]`, checksum over the slots and all), whole process, against a plain DataView
+// script that prints byte for byte the same text (decode-dataview.mjs). Prints one JSON line.
 //   node --import tsx scripts/bench/decode.ts
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { compileSchema, decodeJson } from '../../extension/src/shared/schema';
 import { BufferSource } from '../../extension/src/shared/source';
+import { checksum } from '../../extension/src/shared/schema';
+import { CLI, compare, figure, ROOT, wallMs, type Run } from './process';
 
 const N = 1_000_000;
 const SLOT = 64;
@@ -72,4 +78,45 @@ for (let round = 0; round < 3; round++) {
 const mEngine = N / tEngine / 1e6;
 const mHand = N / tHand / 1e6;
 const ratio = mEngine / mHand;
-process.stdout.write(`${JSON.stringify({ 'decode.ratioVsDataView': { value: Number(ratio.toFixed(3)), goal: '>= 0.5', detail: `engine ${mEngine.toFixed(2)} Mslots/s, DataView ${mHand.toFixed(2)} Mslots/s` } })}\n`);
+
+// Whole processes: a snapshot of the demo ring with these slots (header, slots, Stats after them).
+const outDir = path.join(ROOT, 'out', 'bench');
+mkdirSync(outDir, { recursive: true });
+const snap = path.join(outDir, 'ring-1m.bin');
+const file = new Uint8Array(64 + N * SLOT + 16);
+const hv = new DataView(file.buffer);
+file.set(bytes, 64);
+hv.setUint32(0, 0x474e4952, true);
+hv.setUint16(4, 3, true);
+hv.setUint32(8, N, true);
+hv.setUint32(12, SLOT, true);
+hv.setBigUint64(16, BigInt(N) + 5n, true);
+hv.setBigUint64(24, 6n, true);
+hv.setUint32(32, 4, true);
+hv.setUint32(36, checksum('crc32', bytes), true);
+hv.setUint32(40, 1, true);
+hv.setBigUint64(48, BigInt(64 + N * SLOT), true);
+hv.setBigUint64(64 + N * SLOT, 42n, true);
+writeFileSync(snap, file);
+const DECODE: Run = { name: 'shmscope decode --json', cmd: process.execPath, args: [CLI, 'decode', '--file', snap, '--schema', path.join(ROOT, 'demo', 'workspace', 'ring.shms'), '--json'] };
+const SCRIPT: Run = { name: 'a DataView script', cmd: process.execPath, args: [path.join(__dirname, 'decode-dataview.mjs'), snap] };
+// Byte for byte the same text, or the comparison means nothing.
+const digest = (r: Run) => {
+  const to = path.join(outDir, `decode-${r === DECODE ? 'ours' : 'dataview'}.json`);
+  wallMs({ ...r, stdout: to });
+  return createHash('sha256').update(readFileSync(to)).digest('hex');
+};
+assert.equal(digest(DECODE), digest(SCRIPT), 'shmscope decode --json and the DataView script print different text');
+const jsonMB = statSync(path.join(outDir, 'decode-ours.json')).size / 1e6;
+for (const f of ['decode-ours.json', 'decode-dataview.json']) rmSync(path.join(outDir, f));
+let whole;
+try {
+  whole = compare(5, DECODE, SCRIPT);
+} finally {
+  rmSync(snap);
+}
+
+process.stdout.write(`${JSON.stringify({
+  'decode.ratioVsDataView': { value: Number(ratio.toFixed(3)), goal: '>= 0.5', detail: `in-process, the Slot array only: engine ${mEngine.toFixed(2)} Mslots/s, DataView ${mHand.toFixed(2)} Mslots/s` },
+  'decode.processRatioVsDataView': figure(whole, 'reported', `1 M slots of the demo ring (${jsonMB.toFixed(0)} MB of JSON)`, DECODE, SCRIPT),
+})}\n`);

@@ -103,7 +103,11 @@ async function main(): Promise<void> {
     wb = await startWorkbench({ folder: path.join(root, 'test', 'editor', 'workspace'), extensionDevelopmentPath: root, settings: { 'shmscope.inspector.refreshMs': 100, 'shmscope.refreshIntervalMs': 0 } });
     browser = await launchBrowser(wb.runDir);
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-    await page.goto(wb.url);
+    // Every wait, the page load and reloads included, gets the same bound (Playwright's own default
+    // of 30 s once cost a loaded run all four figures at the first page load).
+    page.setDefaultTimeout(WAIT);
+    page.setDefaultNavigationTimeout(WAIT);
+    await page.goto(wb.url, { timeout: WAIT });
     await page.locator('.monaco-workbench').waitFor({ timeout: WAIT });
     await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').waitFor({ timeout: WAIT });
 

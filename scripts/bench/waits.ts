@@ -1,6 +1,8 @@
 // Waits benchmark: `shmscope waits`'s scan with 500 extra threads on the machine, 50 of
 // them blocked on a process-shared mutex in a System V segment, against a C loop reading the same
-// /proc files (scripts/bench/waits.c) in the same run. Prints one JSON line; removes what it made.
+// /proc files (scripts/bench/waits.c) in the same run; and the same as whole processes
+// (`shmscope waits --json` against the C program doing one scan). Prints one JSON line; removes
+// what it made.
 //   node --import tsx scripts/bench/waits.ts
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -8,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import * as ipc from '../../extension/src/ipc';
+import { CLI, compare, figure, type Run } from './process';
 
 const root = path.resolve(__dirname, '..', '..');
 const out = path.join(root, 'out', 'bench');
@@ -38,12 +41,17 @@ async function main() {
     }
     const c = Number(execFileSync(exe, ['scan', String(reps)], { encoding: 'utf8' }));
     log(`waits scan ${(ours * 1e3).toFixed(1)} ms, C loop ${(c * 1e3).toFixed(1)} ms, ${seen} waits of the load found`);
+    const WAITS: Run = { name: 'shmscope waits --json', cmd: process.execPath, args: [CLI, 'waits', '--json'] };
+    const C_SCAN: Run = { name: 'the C loop (one scan)', cmd: exe, args: ['scan', '1'] };
+    const whole = compare(5, WAITS, C_SCAN);
+    log(`whole processes: waits ${whole.ours.toFixed(0)} ms, C ${whole.baseline.toFixed(0)} ms`);
     const result = {
       'waits.ratioVsCLoop': {
         value: ours / c,
         goal: '≤ 3',
         detail: `one \`waits\` scan (500 more threads, 50 blocked on a shared mutex) ${(ours * 1e3).toFixed(1)} ms vs a C loop over the same /proc files ${(c * 1e3).toFixed(1)} ms`,
       },
+      'waits.processRatioVsCLoop': figure(whole, 'reported', 'the same machine state', WAITS, C_SCAN),
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {

@@ -1,7 +1,7 @@
 // shmscope decode / check / lsp, run as a user runs them, on schema and snapshot files in a temp
 // dir and on a real System V segment.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -113,6 +113,55 @@ describe('shmscope decode --file', () => {
   });
 });
 
+describe('a limit that cuts decode output exits 4 with one line, and its option lifts it', () => {
+  function assertCutShort(r: { status: number | null; stderr: string }, pattern: RegExp): void {
+    assert.equal(r.status, 4, `exit status (stderr: ${r.stderr})`);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /^shmscope: output cut short: /);
+    assert.match(lines[0]!, pattern);
+  }
+  it('--json writes --max-elements elements per array, says so and exits 4; a larger value writes them all', () => {
+    const twenty = path.join(dir, 'ring20.bin');
+    writeFileSync(twenty, ringBytes(20));
+    const r = cli(['decode', '--file', twenty, '--schema', ring, '--json', '--max-elements', '5']);
+    assertCutShort(r, /slots has 20 elements, the first 5 written \(--max-elements 20 writes them all\)/);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.slots.length, 5);
+    assert.deepEqual(j.slots[4], { t_ns: '1700000000123456793', len: 5, text: 'msg 4' });
+    const all = cli(['decode', '--file', twenty, '--schema', ring, '--json', '--max-elements', '20']);
+    assert.equal(all.status, 0, all.stderr);
+    assert.equal(all.stderr, '');
+    assert.equal(JSON.parse(all.stdout).slots.length, 20);
+  });
+  it('the default of 1 000 000 elements per array is a cut too, lifted by --max-elements', () => {
+    const schema = path.join(dir, 'bytes.shms');
+    writeFileSync(schema, 'segment Bytes { uint8_t v[1000001]; };\n');
+    const file = path.join(dir, 'bytes.bin');
+    const bytes = new Uint8Array(1_000_001);
+    bytes[1_000_000] = 7;
+    writeFileSync(file, bytes);
+    const r = cli(['decode', '--file', file, '--schema', schema, '--json'], { maxBuffer: 64 << 20 });
+    assertCutShort(r, /v has 1000001 elements, the first 1000000 written \(--max-elements 1000001 writes them all\)/);
+    assert.equal(JSON.parse(r.stdout).v.length, 1_000_000);
+    const all = cli(['decode', '--file', file, '--schema', schema, '--json', '--max-elements', '1000001'], { maxBuffer: 64 << 20 });
+    assert.equal(all.status, 0, all.stderr);
+    const v = JSON.parse(all.stdout).v as number[];
+    assert.equal(v.length, 1_000_001);
+    assert.equal(v[1_000_000], 7);
+  });
+  it('the values budget: --max-values cuts (tree and JSON), and a larger one lifts it', () => {
+    const json = cli(['decode', '--file', snap, '--schema', ring, '--json', '--max-values', '3']);
+    assertCutShort(json, /decoding stopped after 3 values \(--max-values raises the limit\)/);
+    JSON.parse(json.stdout);
+    assertCutShort(cli(['decode', '--file', snap, '--schema', ring, '--max-values', '3']), /after 3 values/);
+    assert.equal(cli(['decode', '--file', snap, '--schema', ring, '--json', '--max-values', '1000']).status, 0);
+  });
+  it('a limit that is not a whole number is a user error', () => {
+    assertUserError(cli(['decode', '--file', snap, '--schema', ring, '--json', '--max-elements', 'lots']), /--max-elements takes a whole number/);
+  });
+});
+
 describe('shmscope decode TARGET', () => {
   it('decodes a live segment; the segment bound to its key is picked without --type', () => {
     const key = 0x52494e47;
@@ -202,6 +251,24 @@ describe('shmscope import, -I and -D', () => {
     assert.match(readFileSync(out, 'utf8'), /struct v \{\n\s+uint64_t x;\n\};/);
     assert.equal(cli(['check', '--schema', out]).status, 0);
     assertUserError(cli(['import', header, '--cpp', 'no-such-compiler -E']), /cannot run no-such-compiler: no such command/);
+  });
+  it('a header past the token limit writes nothing, exits 1 with one line; --max-tokens lifts the limit', () => {
+    const header = path.join(dir, 'many.h');
+    const structs = Array.from({ length: 30 }, (_, i) => `struct s${i} { int a; int b; };`);
+    writeFileSync(header, `${structs.join('\n')}\n`);
+    const out = path.join(dir, 'many.shms');
+    const r = cli(['import', header, '-o', out, '--max-tokens', '100']);
+    assertUserError(r, /many\.h: line 10: too many tokens: the file has more than 100, the rest is not read; nothing written \(--max-tokens 200 /);
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+    assert.equal(existsSync(out), false);
+    const big = cli(['import', header, '-o', out, '--max-tokens', '1000', '--json']);
+    assert.equal(big.status, 0, big.stderr);
+    assert.equal(JSON.parse(big.stdout).types, 30);
+    // The limit on the preprocessed text: few tokens in the file, many after macro expansion.
+    const macro = path.join(dir, 'macro.h');
+    writeFileSync(macro, `#define S(n) struct n { int a; int b; int c; int d; };\n${Array.from({ length: 30 }, (_, i) => `S(m${i})`).join('\n')}\n`);
+    assertUserError(cli(['import', macro, '--max-tokens', '200']), /too many tokens/);
+    assert.equal(cli(['import', macro, '--max-tokens', '2000']).status, 0);
   });
   it('check takes -I and -D like a compiler', () => {
     const inc = path.join(dir, 'inc2');

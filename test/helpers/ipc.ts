@@ -85,12 +85,12 @@ export class Created {
 }
 
 /** Runs the built CLI and returns its status and output. */
-export function cli(args: string[], opts: { input?: string; asNobody?: boolean; env?: Record<string, string> } = {}): SpawnSyncReturns<string> {
+export function cli(args: string[], opts: { input?: string; asNobody?: boolean; env?: Record<string, string>; maxBuffer?: number } = {}): SpawnSyncReturns<string> {
   const cmd = opts.asNobody ? 'setpriv' : process.execPath;
   const argv = opts.asNobody
     ? ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, CLI, ...args]
     : [CLI, ...args];
-  return spawnSync(cmd, argv, { encoding: 'utf8', input: opts.input, timeout: 60_000, ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) });
+  return spawnSync(cmd, argv, { encoding: 'utf8', input: opts.input, timeout: 60_000, ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}), ...(opts.maxBuffer ? { maxBuffer: opts.maxBuffer } : {}) });
 }
 
 /** Runs the built CLI as raw bytes (for --format raw). */

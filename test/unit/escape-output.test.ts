@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { escapeControl } from '../../extension/src/shared/escape';
-import { jsonPieces } from '../../extension/src/cli/output';
+import { JsonText, type JsonTextOptions } from '../../extension/src/cli/output';
 import { toIpcError } from '../../extension/src/ipc/errors';
 import { objectDescription, objectLabel, objectTooltip } from '../../extension/src/explorer/model';
 import type { PosixShmRecord } from '../../extension/src/ipc/types';
@@ -24,13 +24,32 @@ describe('escapeControl', () => {
   });
 });
 
+/** The whole text of a JsonText, and that no chunk is much longer than asked. */
+function streamed(v: unknown, indent: number, opts?: JsonTextOptions): string {
+  const t = new JsonText(v, indent, opts);
+  const parts: string[] = [];
+  for (let c = t.next(); c !== undefined; c = t.next()) parts.push(c);
+  return parts.join('');
+}
+
 describe('streamed JSON', () => {
-  it('joins to exactly what JSON.stringify(value, null, 2) prints', () => {
-    fc.assert(fc.property(fc.jsonValue({ maxDepth: 5 }), (v) => {
-      assert.equal([...jsonPieces(v, 2, '')].join(''), JSON.stringify(v, null, 2));
+  const tunings: (JsonTextOptions | undefined)[] = [undefined, { chunk: 1, walkOver: 0 }, { chunk: 16, walkOver: 1 }, { chunk: 64, walkOver: 3 }];
+  it('joins to exactly what JSON.stringify(value, null, indent) prints, walking containers or not', () => {
+    fc.assert(fc.property(fc.jsonValue({ maxDepth: 5 }), fc.constantFrom(0, 1, 2, 4), fc.constantFrom(...tunings), (v, indent, opts) => {
+      assert.equal(streamed(v, indent, opts), JSON.stringify(v, null, indent));
     }));
-    const odd = { a: undefined, b: [undefined, () => 1], c: { toJSON: () => 'x' }, d: 'e' };
-    assert.equal([...jsonPieces(odd, 2, '')].join(''), JSON.stringify(odd, null, 2));
+    const odd = { a: undefined, b: [undefined, () => 1, Symbol('s')], c: { toJSON: () => 'x' }, d: 'e\nf', e: [new Date(0)], f: {} , g: [] };
+    for (const opts of tunings) for (const indent of [0, 2]) assert.equal(streamed(odd, indent, opts), JSON.stringify(odd, null, indent));
+  });
+  it('a big array is walked in runs (chunks stay small) and still equals JSON.stringify', () => {
+    const slots = Array.from({ length: 50_000 }, (_, i) => ({ t_ns: `17000000000${i}`, len: i % 52, text: `message number ${i}`, nested: [i, { k: i }] }));
+    const v = { hdr: { magic: 1, ok: true }, slots, checks: [], diagnostics: [{ message: 'm' }] };
+    const t = new JsonText(v, 2);
+    const parts: string[] = [];
+    for (let c = t.next(); c !== undefined; c = t.next()) parts.push(c);
+    assert.ok(parts.length > 10, `${parts.length} chunks`);
+    assert.ok(parts.every((p) => p.length < 4 << 20));
+    assert.equal(parts.join(''), JSON.stringify(v, null, 2));
   });
 });
 

@@ -3,7 +3,8 @@
 // and then flagged torn, a file cut short reads up to its last whole frame, and damaged files
 // are refused with RecordingError, never a crash.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -247,6 +248,7 @@ describe('recorder and seqlock', () => {
 });
 
 describe('replay through the schema', () => {
+  let lastFile: Uint8Array | undefined;
   /** A recording of the ring fixture whose head moves by one per frame, with its schema inside. */
   async function ringRecording(frames: number, badCrcAt?: number) {
     const { ringBytes } = await import('../helpers/schema-ring');
@@ -261,7 +263,7 @@ describe('replay through the schema', () => {
         source: { readInto: (b, o) => (b.set(mem.subarray(o, o + b.length)), b.length) }, write: (b) => out.push(b.slice()), now: () => clock, sems: () => [7],
       }),
       tick: (ms: number) => (clock += ms),
-      file: () => Buffer.concat(out),
+      file: () => (lastFile = Buffer.concat(out)),
     };
     r.mem.set(base);
     const dv = new DataView(r.mem.buffer);
@@ -275,7 +277,35 @@ describe('replay through the schema', () => {
     }
     return new Recording(new MemoryAccess(r.file()));
   }
+  /** The file bytes of ringRecording(frames). */
+  async function ringRecordingBytes(frames: number): Promise<Uint8Array> {
+    lastFile = undefined;
+    await ringRecording(frames);
+    return lastFile!;
+  }
 
+  it('a limit that cuts a frame\'s JSON is reported, and `replay` exits 4 with one line; --max-elements lifts it', async () => {
+    const rec = await ringRecording(3);
+    const d = new FrameDecoder(rec).decode(1, { maxArrayElements: 2 });
+    assert.equal((d.json!.slots as unknown[]).length, 2);
+    assert.deepEqual(d.cut, [{ path: 'slots', total: 4, written: 2 }]);
+    const { cli, ensureBuilt } = await import('../helpers/ipc');
+    ensureBuilt();
+    const dir = mkdtempSync(path.join(tmpdir(), 'shmrec-cut-'));
+    try {
+      const file = path.join(dir, 'ring.shmrec');
+      writeFileSync(file, await ringRecordingBytes(3));
+      const r = cli(['replay', file, '--json', '--max-elements', '2']);
+      assert.equal(r.status, 4, r.stderr);
+      assert.equal(r.stdout.trim().split('\n').length, 3, 'every frame is written');
+      assert.deepEqual(r.stderr.trimEnd().split('\n'), ['shmscope: frame 0: output cut short: slots has 4 elements, the first 2 written (--max-elements 4 writes them all)']);
+      const all = cli(['replay', file, '--json', '--max-elements', '4']);
+      assert.equal(all.status, 0, all.stderr);
+      assert.equal(JSON.parse(all.stdout.split('\n')[0]!).decoded.slots.length, 4);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
   it('decodes each frame through the schema the recording carries, and picks fields by path', async () => {
     const rec = await ringRecording(10);
     const dec = new FrameDecoder(rec);

@@ -323,6 +323,54 @@ describe('bounds', () => {
     assert.ok(got < 11_000, `${got}`);
     assert.ok(arr.diagnostics.some((d) => /decoding stopped/.test(d.message)));
   });
+  test('an array with checks ([[ring]], a [[checksum]] over it) keeps the generated decoder, with the same JSON as node by node', () => {
+    const s = compileSchema(ring);
+    for (const o of [{}, { badCrc: true }, { head: 3n, tail: 9n }]) {
+      const src = new BufferSource(ringBytes(1000, o));
+      // A budget of 200 values: one node per slot would spend it (and say so); the generated decoder counts the array once.
+      const fast = decodeJson(s, 'Ring', src, { maxWork: 200 });
+      assert.equal(fast.budgetSpent, undefined);
+      assert.equal((fast.json.slots as unknown[]).length, 1000);
+      assert.ok(fast.checks.some((c) => c.kind === 'ring'));
+      // The same values as the nodes of each slot.
+      const slots = decode(s, 'Ring', src).root!.children()[1]!;
+      for (const i of [0, 1, 499, 999]) {
+        const [t, len, text] = slots.children(i, 1)[0]!.children();
+        assert.deepEqual((fast.json.slots as unknown[])[i], { t_ns: String(t!.value), len: Number(len!.value), text: text!.value });
+      }
+    }
+  });
+  test('absolute-pointer flags on the generated decoder: the same warnings, paths, ranges and order as node by node', () => {
+    const s = compileSchema('struct In { uint64_t a; int64_t b be; void *p; uint32_t small; };\nstruct E { uint64_t x; struct In in; uint64_t v[2]; };\nsegment S { struct E items[50]; uint64_t raw[10]; };\n');
+    assert.deepEqual(s.diagnostics, []);
+    const X = 0x7f00_0000_1000n;
+    const size = 50 * 56 + 80;
+    const bytes = new Uint8Array(size);
+    const dv = new DataView(bytes.buffer);
+    // Every 8-byte slot in turn holds X in the byte order of the member there (b is big-endian).
+    for (let o = 0, k = 0; o + 8 <= size; o += 8, k++) if (k % 3 === 0) dv.setBigUint64(o, X, !(o < 2800 && o % 56 === 16));
+    const note = (v: bigint) => (v === X ? 'pointer into this segment as mapped by pid 42; offset 0x10' : undefined);
+    const fast = decodeJson(s, 'S', new BufferSource(bytes), { pointers: note, maxWork: 100 });
+    assert.equal(fast.budgetSpent, undefined, 'the arrays went through the generated decoder');
+    const nodes: DecodedNode[] = [];
+    const walk = (n: DecodedNode) => {
+      nodes.push(n);
+      for (let i = 0; i < n.childCount; i += 1000) for (const c of n.children(i, 1000)) walk(c);
+    };
+    walk(decode(s, 'S', new BufferSource(bytes), { pointers: note }).root!);
+    const slow = nodes.flatMap((n) => n.diagnostics).filter((d) => /store an offset/.test(d.message));
+    const flagged = fast.diagnostics.filter((d) => /store an offset/.test(d.message));
+    assert.ok(slow.length > 20, `${slow.length}`);
+    assert.deepEqual(flagged.map((d) => [d.message, d.range]), slow.map((d) => [d.message, d.range]));
+    assert.ok(flagged.some((d) => /^items\[\d+\]\.in\.b: /.test(d.message)), 'a big-endian member');
+    assert.ok(flagged.some((d) => d.message.startsWith('raw[')));
+  });
+  test('an array cut by maxArrayElements is reported in `cut`', () => {
+    const s = compileSchema(ring);
+    const r = decodeJson(s, 'Ring', new BufferSource(ringBytes(50)), { maxArrayElements: 7 });
+    assert.equal((r.json.slots as unknown[]).length, 7);
+    assert.deepEqual(r.cut, [{ path: 'slots', total: 50, written: 7 }]);
+  });
   test('deep nesting is cut at maxDepth', () => {
     let text = 'struct T0 { uint8_t v; };\n';
     for (let i = 1; i < 100; i++) text += `struct T${i} { T${i - 1} in; };\n`;
@@ -335,7 +383,7 @@ describe('bounds', () => {
     const s = compileSchema('struct A { uint16_t v[100]; };');
     const report = { checks: [], diagnostics: [] };
     const { root } = decode(s, 'A', new BufferSource(new Uint8Array(200)));
-    const j = toJson(root!, report, { maxElements: 10 }) as any;
+    const j = toJson(root!, report, { maxArrayElements: 10 }) as any;
     assert.equal(j.v.length, 10);
     assert.equal(report.diagnostics.length, 1);
   });

@@ -1,5 +1,6 @@
 // The `shmscope` command line (DESIGN.md §5): the same façade and schema engine as the extension.
-// Exit status: 0 on success, 1 on an expected failure (one line on stderr), 2 on a bug.
+// Exit status: 0 on success, 1 on an expected failure (one line on stderr), 2 on a bug, 4 when a
+// limit cut the output short (one line on stderr naming the option that lifts it).
 // Start-up is most of a short call's time, so this module loads only what every command needs;
 // each command's module (and what it imports: the kernel façade, the schema engine, the language
 // server) is loaded when that command runs, from a bundle of its own. dist/cli.js (bin.ts) loads
@@ -9,7 +10,7 @@ import { Command, CommanderError } from 'commander';
 import { IpcError } from '../ipc/errors';
 import { escapeControl } from '../shared/escape';
 import { armDeadline, DEADLINE_COMMANDS, deadlineMs, withDeadline } from './deadline';
-import { UserError } from './errors';
+import { CutShort, EXIT_CUT_SHORT, UserError } from './errors';
 import { guardStdout, writeFailure } from './output';
 
 type CommandModule = { register(program: Command): void };
@@ -77,6 +78,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     // By name: each command's bundle has its own copy of these classes.
     if (e instanceof UserError || e instanceof IpcError || (e instanceof Error && (e.name === 'UserError' || e.name === 'IpcError'))) fail(e.message);
+    if (e instanceof CutShort || (e instanceof Error && e.name === 'CutShort')) fail(e.message, EXIT_CUT_SHORT);
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EPIPE') process.exit(0);
     if (code && (e as NodeJS.ErrnoException).syscall === 'write') fail(writeFailure(e as NodeJS.ErrnoException));

@@ -6,7 +6,7 @@ import { namespacePid, nsShmRead, nsShmStat, openObject, parseTarget, schemaIden
 import { processViews, threadLookup } from '../../ipc';
 import { pointerNote } from '../../shared/address';
 import {
-  countChecks, compileSchema, decode, decodeJson, defaultSegment, findType, formatDiagnostic, segmentFor, typeErrors, type CheckResult, type CompileOptions, type DecodedNode,
+  budgetSpent, countChecks, compileSchema, decode, decodeJson, defaultSegment, findType, formatDiagnostic, segmentFor, typeErrors, type CheckResult, type CompileOptions, type DecodedNode,
   type Diagnostic, type JsonValue, type Schema, type StructType, type Type,
 } from '../../shared/schema';
 import { parsePosition, RecordingError } from '../../shared/record';
@@ -14,6 +14,7 @@ import { decoderFor, openForCommand } from './replay';
 import { schemaOptions, withSchemaOptions } from '../schema-options';
 import { BufferSource, type ByteSource } from '../../shared/source';
 import { UserError } from '../errors';
+import { cutShort, decodeLimits, limitOptions, type DecodeLimits } from '../limits';
 import { readRegularFile, SCHEMA_LIMIT, SNAPSHOT_LIMIT } from '../input';
 import * as stdout from '../output';
 import { escapeControl as esc } from '../../shared/escape';
@@ -67,8 +68,8 @@ function usesPrimitives(t: Type, depth = 0): boolean {
 }
 
 export function register(program: Command): void {
-  withSchemaOptions(program
-    .command('decode'))
+  limitOptions(withSchemaOptions(program
+    .command('decode')))
     .description('decode a segment (or a snapshot file) through an offset schema')
     .argument('[target]', 'shm:ID, key:0xKEY, posix:/NAME or a recording FILE.shmrec (or use --file)')
     .option('--schema <file>', 'the .shms schema (a recording carries its own)')
@@ -76,9 +77,8 @@ export function register(program: Command): void {
     .option('--file <path>', 'decode a file (a snapshot) instead of a live object')
     .option('--type <name>', 'the type to decode (default: the segment bound to the target, or the schema\'s segment)')
     .option('--json', 'JSON output (DESIGN.md §5)')
-    .option('--max-elements <n>', 'array elements shown per array in the tree view', '16')
     .option('--namespace <pid>', 'a segment of the IPC namespace of process PID (a container)')
-    .action(async (targetText: string | undefined, opts: { schema?: string; file?: string; type?: string; json?: boolean; maxElements: string; include?: string[]; define?: string[]; at: string; namespace?: string }) => {
+    .action(async (targetText: string | undefined, opts: DecodeCommandOptions & { file?: string; namespace?: string }) => {
       if (!targetText && !opts.file) throw new UserError('name a target (shm:ID, key:0xKEY, posix:/NAME) or --file PATH');
       if (targetText && opts.file) throw new UserError('give either a target or --file, not both');
       if (targetText && /\.shmrec$/i.test(targetText)) return decodeRecorded(targetText, opts);
@@ -111,7 +111,7 @@ export function register(program: Command): void {
       const others = schema.diagnostics.filter((d) => d.severity === 'error' && !mine.includes(d));
       for (const d of [...mine, ...others].slice(0, 20)) process.stderr.write(`${esc(formatDiagnostic(schemaFile, d))}\n`);
       if (others.length) process.stderr.write(`${esc(`shmscope: note: ${others.length} error${others.length === 1 ? '' : 's'} in declarations ${type.name} does not use (run shmscope check --schema ${schemaFile})`)}\n`);
-      const maxElements = Math.max(0, Number.parseInt(opts.maxElements, 10) || 0);
+      const limits = decodeLimits(opts);
 
       try {
         // Who owns a decoded mutex (process, thread name, alive) comes from one thread scan, for a
@@ -125,25 +125,43 @@ export function register(program: Command): void {
           const what = target.kind === 'posix-shm' ? 'object' : 'segment';
           if (views.length) pointers = (v) => pointerNote(v, views, size, what);
         }
-        await printDecode(schema, type, source, { json: opts.json, maxElements, options: { threads, pointers } });
+        await printDecode(schema, type, source, { json: opts.json, ...limits, options: { threads, pointers } });
       } finally {
         source.close?.();
       }
     });
 }
 
-/** Prints a decode as the tree or, with `json`, DESIGN.md §5 JSON (`extra` leads the JSON object). */
-async function printDecode(schema: Schema, type: Type, source: ByteSource, opts: { json?: boolean; maxElements: number; extra?: { [k: string]: JsonValue }; options?: Parameters<typeof decode>[3] }): Promise<void> {
+interface DecodeCommandOptions {
+  schema?: string;
+  type?: string;
+  json?: boolean;
+  maxElements?: string;
+  maxValues?: string;
+  at: string;
+  include?: string[];
+  define?: string[];
+}
+
+/**
+ * Prints a decode as the tree or, with `json`, DESIGN.md §5 JSON (`extra` leads the JSON object).
+ * Throws CutShort, once everything allowed is written, when a limit left something out.
+ */
+async function printDecode(schema: Schema, type: Type, source: ByteSource, opts: DecodeLimits & { json?: boolean; extra?: { [k: string]: JsonValue }; options?: Parameters<typeof decode>[3] }): Promise<void> {
+  const options = { ...opts.options, maxWork: opts.maxValues };
   if (opts.json) {
-    const r = decodeJson(schema, type, source, opts.options);
+    const r = decodeJson(schema, type, source, { ...options, maxArrayElements: opts.maxElements });
     await stdout.json({ ...opts.extra, ...r.json });
+    const cut = cutShort(r.cut, r.budgetSpent);
+    if (cut) throw cut;
     return;
   }
-  const r = decode(schema, type, source, opts.options);
+  const r = decode(schema, type, source, options);
   const lines: string[] = [];
   const checks: CheckResult[] = [];
   const diags = [...r.diagnostics];
   if (r.root) printTree(r.root, opts.maxElements, lines, checks, diags);
+  const spent = r.root ? budgetSpent(r.root) : undefined;
   const seen = new Set<string>();
   for (const l of lines) await stdout.line(l);
   const n = countChecks(checks);
@@ -153,10 +171,14 @@ async function printDecode(schema: Schema, type: Type, source: ByteSource, opts:
     if (!seen.has(line)) await stdout.line(line);
     seen.add(line);
   }
+  // The tree shows the first elements of each array by design (it says how many more); only the
+  // values budget cuts it short.
+  const cut = cutShort([], spent);
+  if (cut) throw cut;
 }
 
 /** `decode FILE.shmrec --at …`: one frame of a recording, through its schema (or --schema). */
-async function decodeRecorded(file: string, opts: { schema?: string; type?: string; json?: boolean; maxElements: string; at: string; include?: string[]; define?: string[] }): Promise<void> {
+async function decodeRecorded(file: string, opts: DecodeCommandOptions): Promise<void> {
   const { recording, close } = openForCommand(file);
   try {
     const dec = decoderFor(recording, opts);
@@ -177,10 +199,10 @@ async function decodeRecorded(file: string, opts: { schema?: string; type?: stri
       throw e;
     }
     const time = new Date(recording.header.startMs + frame.timeMs).toISOString();
-    const maxElements = Math.max(0, Number.parseInt(opts.maxElements, 10) || 0);
+    const limits = decodeLimits(opts);
     if (!opts.json) await stdout.line(`frame ${index} at ${(frame.timeMs / 1000).toFixed(3)} s (${time})${frame.torn ? ', torn' : ''}${frame.sems.length ? `, semaphores ${frame.sems.join(' ')}` : ''}`);
     const extra: { [k: string]: JsonValue } = { frame: index, t: Number(frame.timeMs.toFixed(3)), time, torn: frame.torn, ...(frame.sems.length ? { sems: frame.sems } : {}) };
-    await printDecode(dec.schema, dec.type, new BufferSource(recording.objectBytes(frame)), { json: opts.json, maxElements, extra: { recording: extra } });
+    await printDecode(dec.schema, dec.type, new BufferSource(recording.objectBytes(frame)), { json: opts.json, ...limits, extra: { recording: extra } });
   } finally {
     close();
   }

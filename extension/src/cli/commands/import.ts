@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { importHeader, type ImportResult } from '../../shared/schema';
+import { importHeader, MAX_TOKENS, type ImportResult } from '../../shared/schema';
 import { escapeControl as esc } from '../../shared/escape';
 import { UserError } from '../errors';
 import { readRegularFile } from '../input';
@@ -32,14 +32,31 @@ export interface ImportCommandOptions {
   allTypes?: boolean;
   include?: string[];
   define?: string[];
+  /** --max-tokens: the token limit (default MAX_TOKENS). */
+  maxTokens?: string;
 }
 
-/** Runs an import as the command does; returns what it wrote. */
+function maxTokensOf(opts: ImportCommandOptions): number {
+  if (opts.maxTokens === undefined) return MAX_TOKENS;
+  const n = Number(opts.maxTokens);
+  if (!/^\s*\d+\s*$/.test(opts.maxTokens) || !Number.isSafeInteger(n) || n < 1) throw new UserError(`--max-tokens takes a whole number, not "${opts.maxTokens}"`);
+  return n;
+}
+
+/**
+ * Runs an import as the command does; returns what it wrote. A header the token limit cuts short
+ * is refused (UserError, nothing written): a schema missing the types after that place would look
+ * complete.
+ */
 export function runImport(header: string, opts: ImportCommandOptions): ImportResult & { output?: string } {
   const file = path.resolve(header);
+  const maxTokens = maxTokensOf(opts);
   const result = opts.cpp
-    ? importHeader(runCpp(opts.cpp, file, opts.include ?? [], opts.define ?? []), file, { allTypes: opts.allTypes ?? true, includePath: [] })
-    : importHeader(readRegularFile(file, 'header', HEADER_LIMIT).toString('utf8'), file, { ...schemaOptions(opts), ...(opts.allTypes !== undefined ? { allTypes: opts.allTypes } : {}) });
+    ? importHeader(runCpp(opts.cpp, file, opts.include ?? [], opts.define ?? []), file, { allTypes: opts.allTypes ?? true, includePath: [], maxTokens })
+    : importHeader(readRegularFile(file, 'header', HEADER_LIMIT).toString('utf8'), file, { ...schemaOptions(opts), maxTokens, ...(opts.allTypes !== undefined ? { allTypes: opts.allTypes } : {}) });
+  if (result.tokenLimit) {
+    throw new UserError(`${header}: ${result.tokenLimit}; nothing written (--max-tokens ${maxTokens * 2} reads twice as much, at a few hundred bytes of memory per token)`);
+  }
   if (opts.output) {
     try {
       writeFileSync(opts.output, result.text);
@@ -59,6 +76,7 @@ export function register(program: Command): void {
     .option('--json', 'a JSON report: {output, types, defines, skipped, diagnostics} (and text without -o)')
     .option('--cpp <command>', 'preprocess with this compiler instead (e.g. "cc -E"), with the -I/-D given')
     .option('--all-types', "keep every type of the header's includes, not only those its types use")
+    .option('--max-tokens <n>', `tokens of a file and of the preprocessed header read at most (default ${MAX_TOKENS}); past it, nothing is written and the exit status is 1`)
     .action(async (header: string, opts: ImportCommandOptions) => {
       const r = runImport(header, opts);
       if (opts.json) {

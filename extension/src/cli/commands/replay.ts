@@ -2,9 +2,10 @@
 import type { Command } from 'commander';
 import { openRecording } from '../../record';
 import { changedRanges, fieldValue, FrameDecoder, RecordingError, type Recording } from '../../shared/record';
-import type { JsonValue } from '../../shared/schema';
+import type { CheckResult, JsonValue } from '../../shared/schema';
 import { escapeControl as esc } from '../../shared/escape';
-import { UserError } from '../errors';
+import { CutShort, UserError } from '../errors';
+import { cutShort, decodeLimits, limitOptions } from '../limits';
 import * as stdout from '../output';
 import { size } from '../format';
 import { loadSchema } from './decode';
@@ -47,16 +48,20 @@ export function decoderFor(recording: Recording, opts: { schema?: string; type?:
 }
 
 export function register(program: Command): void {
-  withSchemaOptions(program
-    .command('replay'))
+  limitOptions(withSchemaOptions(program
+    .command('replay')))
     .description('print a recording frame by frame: a summary, JSONL (--json) or chosen fields as CSV (--csv)')
     .argument('<file>', 'the recording (FILE.shmrec)')
     .option('--json', 'one decoded frame per line (JSONL)')
     .option('--csv <fields...>', 'these fields as CSV, one row per frame (hdr.head, slots[3].len, sem[0])')
     .option('--schema <file>', 'decode through this schema instead of the one the recording carries')
     .option('--type <name>', 'the schema type to decode')
-    .action(async (file: string, opts: { json?: boolean; csv?: string[]; schema?: string; type?: string; include?: string[]; define?: string[] }) => {
+    .action(async (file: string, opts: { json?: boolean; csv?: string[]; schema?: string; type?: string; include?: string[]; define?: string[]; maxElements?: string; maxValues?: string }) => {
       if (opts.json && opts.csv) throw new UserError('give --json or --csv, not both');
+      const limits = decodeLimits({ ...opts, json: true });
+      const decodeOptions = { maxArrayElements: limits.maxElements, maxWork: limits.maxValues };
+      // The first frame a limit cut short: said once, after every frame is written (exit 4).
+      let cut: ReturnType<typeof cutShort>;
       const { recording: rec, close } = openForCommand(file);
       try {
         const dec = decoderFor(rec, opts);
@@ -71,7 +76,11 @@ export function register(program: Command): void {
         if (opts.csv) await write(`${['frame', 't_ms', ...opts.csv].map(cell).join(',')}\n`);
         let prev: Uint8Array | undefined;
         for (let i = 0; i < rec.frameCount; i++) {
-          const d = opts.json || opts.csv || dec.type ? dec.decode(i) : { frame: rec.seek(i), checks: [] };
+          const d = opts.json || opts.csv || dec.type ? dec.decode(i, decodeOptions) : { frame: rec.seek(i), checks: [] as CheckResult[] };
+          if (!cut && 'cut' in d) {
+            const c = cutShort(d.cut ?? [], d.budgetSpent);
+            if (c) cut = new CutShort(`frame ${i}: ${c.message}`);
+          }
           const f = d.frame;
           const t = Number(f.timeMs.toFixed(3));
           if (opts.csv) {
@@ -102,6 +111,7 @@ export function register(program: Command): void {
           const changed = ranges.reduce((a, r) => a + r.length, 0);
           await write(`#${i}  ${(f.timeMs / 1000).toFixed(3)} s  ${changed} byte${changed === 1 ? '' : 's'} changed in ${ranges.length} range${ranges.length === 1 ? '' : 's'}${f.torn ? '  TORN' : ''}${h.semaphores ? `  sems ${f.sems.join(' ')}` : ''}${failed.length ? `  ✗ ${esc(failed.join(', '))}` : ''}\n`);
         }
+        if (cut) throw cut;
       } catch (e) {
         if (e instanceof RecordingError) throw new UserError(`${file}: ${e.message}`);
         throw e;

@@ -1,7 +1,7 @@
 // Replaying a recording through its schema: each frame decoded as `decode --json` decodes a live
 // object, fields picked out by path (`hdr.head`, `slots[3].len`, `sem[0]`), and the searches a
 // timeline needs (the next frame where some bytes change, the next where a check fails). Pure.
-import { compileSchema, decode, decodeJson, defaultSegment, findType, type CheckResult, type DecodedNode, type JsonValue, type Schema, type Type } from '../schema';
+import { compileSchema, decode, decodeJson, defaultSegment, findType, type CheckResult, type CutArray, type DecodedNode, type JsonValue, type Schema, type Type } from '../schema';
 import { MAX_WATCH_FIELDS } from '../protocol';
 import { BufferSource } from '../source';
 import type { Frame, Recording } from './reader';
@@ -11,6 +11,9 @@ export interface DecodedFrame {
   frame: Frame;
   json?: { [k: string]: JsonValue };
   checks: CheckResult[];
+  /** Arrays the JSON holds only in part, and the values budget when it ran out (decodeJson). */
+  cut?: CutArray[];
+  budgetSpent?: number;
 }
 
 /** Decodes a recording's frames through the schema it carries, or one given instead. */
@@ -28,13 +31,13 @@ export class FrameDecoder {
     if (this.schema) this.type = typeName ? findType(this.schema, typeName) : (defaultSegment(this.schema));
   }
 
-  /** Frame `index` with its decode. */
-  decode(index: number): DecodedFrame {
+  /** Frame `index` with its decode (`limits`: JsonOptions.maxArrayElements, DecodeOptions.maxWork). */
+  decode(index: number, limits: { maxArrayElements?: number; maxWork?: number } = {}): DecodedFrame {
     const frame = this.recording.seek(index);
     if (!this.schema || !this.type) return { frame, checks: [] };
     const bytes = this.recording.objectBytes(frame);
-    const r = decodeJson(this.schema, this.type, new BufferSource(bytes));
-    return { frame, json: r.json, checks: r.checks };
+    const r = decodeJson(this.schema, this.type, new BufferSource(bytes), limits);
+    return { frame, json: r.json, checks: r.checks, cut: r.cut, ...(r.budgetSpent !== undefined ? { budgetSpent: r.budgetSpent } : {}) };
   }
 }
 

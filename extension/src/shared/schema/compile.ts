@@ -49,6 +49,8 @@ export interface Schema {
   included: string[];
   /** With `evaluateDefines`: the file's macros that are integer constants. */
   values?: Map<string, bigint>;
+  /** The first diagnostic of a token limit that cut the text short: what follows it was not read. */
+  tokenLimit?: Diagnostic;
 }
 
 export const FORMATS = ['hex', 'dec', 'bin', 'char', 'time_s', 'time_ns', 'ipv4', 'bool'] as const;
@@ -66,6 +68,8 @@ export interface CompileOptions {
   host?: IncludeHost;
   /** Also evaluate the file's object-like macros (`Schema.values`), for header import. */
   evaluateDefines?: boolean;
+  /** Most tokens of a file and of the preprocessed text (PreprocessOptions.maxTokens; default 4 M). */
+  maxTokens?: number;
 }
 
 /** Parses and lays out a schema. Never throws: an engine bug becomes an "internal error" diagnostic. */
@@ -83,7 +87,7 @@ export function compileSchema(text: string, uri = 'schema.shms', options: Compil
 }
 
 function compileUnsafe(text: string, uri: string, options: CompileOptions): Schema {
-  const parsed = parse(text, new Set(BUILTINS.keys()), { uri, includePath: options.includePath, defines: options.defines, host: options.host ?? nodeIncludeHost, evaluateDefines: options.evaluateDefines });
+  const parsed = parse(text, new Set(BUILTINS.keys()), { uri, includePath: options.includePath, defines: options.defines, host: options.host ?? nodeIncludeHost, evaluateDefines: options.evaluateDefines, ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}) });
   const diagnostics = parsed.diagnostics;
   const err = (range: Range, message: string) => diagnostics.push({ range, severity: 'error', message });
   const warn = (range: Range, message: string) => diagnostics.push({ range, severity: 'warning', message });
@@ -615,6 +619,7 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
   return {
     uri, text, types, structs, segments, enums, constants, defines: parsed.defines, diagnostics, definitions, references, skipped: parsed.skipped, decls: parsed.decls,
     macros: parsed.macros, tokens: parsed.tokens, spans: parsed.spans, included: parsed.included, ...(parsed.values ? { values: parsed.values } : {}),
+    ...(parsed.tokenLimit ? { tokenLimit: parsed.tokenLimit } : {}),
   };
 }
 

@@ -106,7 +106,8 @@ export class DecodeContext {
   readonly pointers: ((value: bigint) => string | undefined) | undefined;
   work = 0;
   private pages = new Map<number, Uint8Array>();
-  private exhausted = false;
+  /** True once the work budget (maxWork) ran out: the decode's output is partial. */
+  exhausted = false;
   /** Structs with layout errors already reported in this decode. */
   readonly brokenReported = new Set<StructType>();
   /** The size when the decode started; a smaller size later means the object shrank meanwhile. */
@@ -1171,6 +1172,11 @@ export function decodeType(schema: Schema, type: StructType | Type, source: Byte
   const node = new Node(root, p, type.name, '', 0, undefined);
   if (type.k === 'struct' && type.dynamic && node.inst) p.size = node.inst.totalSize();
   return node;
+}
+
+/** The work budget (DecodeOptions.maxWork) when it ran out in the decode `node` belongs to, else undefined. */
+export function budgetSpent(node: DecodedNode): number | undefined {
+  return node instanceof Node && node.owner.ctx.exhausted ? node.owner.ctx.maxWork : undefined;
 }
 
 /** Finds the deepest node covering byte `offset` (absolute), decoding only along the way. */

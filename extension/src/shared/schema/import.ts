@@ -19,6 +19,11 @@ export interface ImportResult {
   /** How many type declarations and #defines were kept. */
   types: number;
   defines: number;
+  /**
+   * Set when a token limit (ImportOptions.maxTokens) cut the header short (`line 429754: too many
+   * tokens: …`): the types after that place are missing, so the text is incomplete.
+   */
+  tokenLimit?: string;
 }
 
 export interface ImportOptions extends CompileOptions {
@@ -115,6 +120,7 @@ export function importHeader(header: string, name = 'header.h', options: ImportO
     diagnostics: schema.diagnostics.filter((d) => d.severity === 'error').map((d) => `line ${d.range.start.line + 1}: ${d.message}`),
     types,
     defines,
+    ...(schema.tokenLimit ? { tokenLimit: `line ${schema.tokenLimit.range.start.line + 1}: ${schema.tokenLimit.message}` } : {}),
   };
 }
 

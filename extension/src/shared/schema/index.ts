@@ -8,19 +8,20 @@
 //   decodeJson(schema, 'Ring', source)                 // DESIGN.md §5 JSON
 import type { ByteSource } from '../source';
 import { compileSchema, type Schema } from './compile';
-import { decodeType, fieldAt, type CheckResult, type DecodedNode, type DecodeOptions, type JsonValue } from './decode';
+import { budgetSpent, decodeType, fieldAt, type CheckResult, type DecodedNode, type DecodeOptions, type JsonValue } from './decode';
 import type { Diagnostic, Range } from './lexer';
-import { toJson, type JsonOptions } from './json';
+import { toJson, type CutArray, type JsonOptions } from './json';
 import type { BindingKind, StructType, Type } from './types';
 
 export { compileSchema, findField, allFieldNames, exprText, FORMATS, CHECKSUMS, type Schema, type Definition } from './compile';
-export { decodeType, fieldAt, formatInt, enumName, textOf, type CheckResult, type DecodedNode, type DecodeOptions, type JsonValue, type NodeKind } from './decode';
+export { budgetSpent, decodeType, fieldAt, formatInt, enumName, textOf, type CheckResult, type DecodedNode, type DecodeOptions, type JsonValue, type NodeKind } from './decode';
 export { importHeader, type ImportResult, type ImportOptions } from './import';
 export { nodeIncludeHost, systemIncludeDirs } from './host-node';
 export type { IncludeHost } from './preprocess';
 export type { CompileOptions } from './compile';
-export { toJson, fastDecoder, type JsonOptions, type JsonReport } from './json';
+export { toJson, fastDecoder, MAX_ARRAY_ELEMENTS, type CutArray, type JsonOptions, type JsonReport } from './json';
 export { checksum, summer, type ChecksumAlgorithm } from './checksum';
+export { MAX_TOKENS } from './lexer';
 export type { Diagnostic, Range, Pos, Severity } from './lexer';
 export { primitiveTypes, lockState, plausibleMutexKind, futexWordsOf, PRIMITIVE_SIZE, FUTEX_WAITERS, FUTEX_OWNER_DIED, FUTEX_TID_MASK, type LockState, type PrimitiveKind, type ThreadInfo, type ThreadLookup } from './primitives';
 export type { Type, StructType, Field, EnumType, ArrayType, OffsetType, IntType } from './types';
@@ -112,12 +113,16 @@ export interface JsonDecode {
   json: { [k: string]: JsonValue };
   checks: CheckResult[];
   diagnostics: Diagnostic[];
+  /** Arrays written only in part (JsonOptions.maxArrayElements). */
+  cut: CutArray[];
+  /** The work budget (DecodeOptions.maxWork) when it ran out: the JSON is partial. */
+  budgetSpent?: number;
 }
 
 /** The DESIGN.md §5 JSON of a decode (`shmscope decode --json`). */
 export function decodeJson(schema: Schema, type: string | Type | undefined, source: ByteSource, options: DecodeOptions & JsonOptions = {}): JsonDecode {
   const r = decode(schema, type, source, options);
-  const report = { checks: [] as CheckResult[], diagnostics: [...r.diagnostics] };
+  const report = { checks: [] as CheckResult[], diagnostics: [...r.diagnostics], cut: [] as CutArray[] };
   let value: JsonValue = null;
   if (r.root) {
     try {
@@ -129,7 +134,8 @@ export function decodeJson(schema: Schema, type: string | Type | undefined, sour
   const body: { [k: string]: JsonValue } = value && typeof value === 'object' && !Array.isArray(value) ? { ...value } : { value };
   body.checks = report.checks.map((c) => ({ path: c.path, kind: c.kind, ok: c.ok, expected: c.expected, actual: c.actual, ...(c.message ? { message: c.message } : {}) }));
   body.diagnostics = report.diagnostics.map(diagJson);
-  return { json: body, checks: report.checks, diagnostics: report.diagnostics };
+  const spent = r.root ? budgetSpent(r.root) : undefined;
+  return { json: body, checks: report.checks, diagnostics: report.diagnostics, cut: report.cut, ...(spent !== undefined ? { budgetSpent: spent } : {}) };
 }
 
 /** Checks by outcome: an unknown (`?`) check is neither passed nor failed, but its own count. */

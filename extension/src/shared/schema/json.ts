@@ -1,7 +1,7 @@
 // JSON of decoded data (DESIGN.md §5), with generated decoders for fixed-layout types: a struct
 // without checks, offsets or data-driven parts becomes one specialised function (object literal
 // in field order, DataView reads at constant offsets), built once per type and reused.
-import type { Diagnostic } from './lexer';
+import type { Diagnostic, Range } from './lexer';
 import { enumName, intJson, NodeImpl, textOf, type CheckResult, type DecodedNode, type JsonValue } from './decode';
 import type { Type } from './types';
 
@@ -121,19 +121,35 @@ function expr(t: Type, off: string, endian: string, consts: unknown[], depth: nu
 }
 
 export interface JsonOptions {
-  /** Most array elements written (longer arrays are cut, with a diagnostic). Default 1 000 000. */
-  maxElements?: number;
+  /** Most elements written per array (longer arrays are cut, reported in `cut`). Default 1 000 000. */
+  maxArrayElements?: number;
 }
 
-/** What `toJson` collected while walking: every check and diagnostic seen. */
+/** An array that `toJson` wrote only in part (JsonOptions.maxArrayElements). */
+export interface CutArray {
+  path: string;
+  total: number;
+  written: number;
+}
+
+/** What `toJson` collected while walking: every check and diagnostic seen, and the arrays it cut. */
 export interface JsonReport {
   checks: CheckResult[];
   diagnostics: Diagnostic[];
+  cut?: CutArray[];
+}
+
+/** Default of JsonOptions.maxArrayElements. */
+export const MAX_ARRAY_ELEMENTS = 1_000_000;
+
+function cutArray(n: DecodedNode, max: number, report: JsonReport): void {
+  report.diagnostics.push({ range: n.range, severity: 'warning', message: `${n.path}: ${n.childCount} elements, only the first ${max} written` });
+  (report.cut ??= []).push({ path: n.path, total: n.childCount, written: max });
 }
 
 /** The JSON of a node and everything under it (DESIGN.md §5), collecting checks and diagnostics. */
 export function toJson(node: DecodedNode, report: JsonReport = { checks: [], diagnostics: [] }, opts: JsonOptions = {}): JsonValue {
-  const max = opts.maxElements ?? 1_000_000;
+  const max = opts.maxArrayElements ?? MAX_ARRAY_ELEMENTS;
   const walk = (n: DecodedNode): JsonValue => {
     report.checks.push(...n.checks);
     report.diagnostics.push(...n.diagnostics);
@@ -141,8 +157,10 @@ export function toJson(node: DecodedNode, report: JsonReport = { checks: [], dia
     if (n.lock && n.lock.primitive !== 'futex') return { ...n.lock };
     if (n instanceof NodeImpl) {
       const t = n.placement.type;
-      // Generated decoders skip the per-field nodes, and with them the absolute-pointer flags.
-      if ((n.kind === 'array' || n.kind === 'struct' || n.kind === 'union') && n.checks.length === 0 && n.diagnostics.length === 0 && !n.owner.ctx.pointers) {
+      // The node's own checks ([[ring]] on an array, [[checksum]] over it) and diagnostics are
+      // already taken above: only its members come from the generated decoder, and those have
+      // none but the absolute-pointer flags, which flagPointers adds as the nodes would.
+      if (n.kind === 'array' || n.kind === 'struct' || n.kind === 'union') {
         const fast = fastArrayOrStruct(n, t, max, report);
         if (fast !== undefined) return fast;
       }
@@ -168,7 +186,7 @@ export function toJson(node: DecodedNode, report: JsonReport = { checks: [], dia
           if (kids.length === 0) break;
           for (const c of kids) a.push(walk(c));
         }
-        if (n.childCount > max) report.diagnostics.push({ range: n.range, severity: 'warning', message: `${n.path}: ${n.childCount} elements, only the first ${max} written` });
+        if (n.childCount > max) cutArray(n, max, report);
         return a;
       }
       case 'offset': {
@@ -198,9 +216,12 @@ function fastArrayOrStruct(n: InstanceType<typeof NodeImpl>, t: Type, max: numbe
       if (bytes.length < k * stride) return undefined;
       const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       for (let j = 0; j < k; j++) out[i + j] = fn(bytes, dv, j * stride);
+      if (n.owner.ctx.pointers) flagPointers(n.owner.ctx.pointers, t.elem, { range: n.range, le: n.placement.field.endian === 'le' }, dv, stride, i, k, (j) => `${n.path}[${j}]`, report);
     }
-    if (!n.owner.ctx.spend(count, report.diagnostics, n.range)) return undefined;
-    if (n.childCount > max) report.diagnostics.push({ range: n.range, severity: 'warning', message: `${n.path}: ${n.childCount} elements, only the first ${max} written` });
+    // A fixed-layout array is read straight from its bytes, once: it counts as one value of the
+    // decode's budget (which bounds the nodes a hostile layout can make), not one per element.
+    if (!n.owner.ctx.spend(1, report.diagnostics, n.range)) return undefined;
+    if (n.childCount > max) cutArray(n, max, report);
     return out;
   }
   if (t.k === 'struct') {
@@ -209,9 +230,75 @@ function fastArrayOrStruct(n: InstanceType<typeof NodeImpl>, t: Type, max: numbe
     if (!n.owner.ctx.spend(1, report.diagnostics, n.range)) return undefined;
     const bytes = n.owner.bytes(n.offset, t.size);
     if (bytes.length < t.size) return undefined;
-    return fn(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0);
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const v = fn(bytes, dv, 0);
+    if (n.owner.ctx.pointers) flagPointers(n.owner.ctx.pointers, t, { range: n.range, le: n.placement.field.endian === 'le' }, dv, t.size, 0, 1, () => n.path, report);
+    return v;
   }
   return undefined;
+}
+
+/** A 64-bit member of a fixed-layout type that may hold an absolute address: where, its path, its schema range. */
+interface PointerField {
+  at: number;
+  path: string;
+  range: Range;
+  le: boolean;
+}
+const pointerFieldsOf = new WeakMap<Type, PointerField[]>();
+
+/** The members the node path flags as absolute pointers (8-byte integers, pointers), at all depths. */
+function pointerFields(t: Type, range: Range, le: boolean): PointerField[] {
+  if ((t.k === 'int' && t.size === 8) || t.k === 'pointer') return [{ at: 0, path: '', range, le }];
+  // A struct's members carry their own byte order and range: its list is the same wherever it is.
+  if (t.k !== 'struct') {
+    const out: PointerField[] = [];
+    collectPointerFields(t, 0, '', range, le, out, 0);
+    return out;
+  }
+  let r = pointerFieldsOf.get(t);
+  if (!r) {
+    r = [];
+    collectPointerFields(t, 0, '', range, le, r, 0);
+    pointerFieldsOf.set(t, r);
+  }
+  return r;
+}
+function collectPointerFields(t: Type, at: number, path: string, range: Range, le: boolean, out: PointerField[], depth: number): void {
+  if (depth > 32) return;
+  if (t.k === 'struct') {
+    for (const f of t.fields) {
+      const p = f.name === '' ? path : path === '' ? f.name : `${path}.${f.name}`;
+      const fle = f.endian === 'le';
+      if ((f.type.k === 'int' && f.type.size === 8 && f.bitWidth === undefined) || f.type.k === 'pointer') out.push({ at: at + f.offset, path: p, range: f.range, le: fle });
+      else collectPointerFields(f.type, at + f.offset, p, f.range, fle, out, depth + 1);
+    }
+  } else if (t.k === 'array' && !(t.elem.k === 'int' && t.elem.char)) {
+    const e = t.elem;
+    for (let k = 0; k < (t.count ?? 0); k++) {
+      if ((e.k === 'int' && e.size === 8) || e.k === 'pointer') out.push({ at: at + k * e.size, path: `${path}[${k}]`, range, le });
+      else collectPointerFields(e, at + k * e.size, `${path}[${k}]`, range, le, out, depth + 1);
+    }
+  }
+}
+
+/**
+ * The absolute-pointer warnings of `count` values of `t` (`stride` bytes apart in `dv`, the first
+ * being number `first`), as the per-field nodes give them: same message, path, range and order.
+ */
+function flagPointers(note: (v: bigint) => string | undefined, t: Type, at: { range: Range; le: boolean }, dv: DataView, stride: number, first: number, count: number, pathOf: (i: number) => string, report: JsonReport): void {
+  const fields = pointerFields(t, at.range, at.le);
+  if (!fields.length) return;
+  for (let j = 0; j < count; j++) {
+    for (const f of fields) {
+      const v = dv.getBigUint64(j * stride + f.at, f.le);
+      const said = note(v);
+      if (!said) continue;
+      const base = pathOf(first + j);
+      const path = f.path === '' || f.path.startsWith('[') || base === '' ? `${base}${f.path}` : `${base}.${f.path}`;
+      report.diagnostics.push({ range: f.range, severity: 'warning', message: `${path}: ${said}: store an offset instead` });
+    }
+  }
 }
 
 /** The longest array count inside a fixed-layout type (toJson caps arrays). */

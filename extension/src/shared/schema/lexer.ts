@@ -72,12 +72,16 @@ for (const p of PUNCT) {
   PUNCT_BY_CHAR.set(p[0]!, list);
 }
 
+/** Default bound on the tokens of one file, and of one preprocessed translation unit (CompileOptions.maxTokens). */
 export const MAX_TOKENS = 4_000_000;
 /**
  * Deepest `#if` nesting a file may have (real headers stay within a few dozen). Counted here, so
  * that a file of 200 000 nested `#if 1` stops being read at once instead of after all of it.
  */
 export const MAX_IF_DEPTH = 1024;
+
+/** The sentence of a token limit: compile and import tell it apart from other diagnostics by this start. */
+export const TOKEN_LIMIT_MESSAGE = 'too many tokens';
 
 const isIdStart = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 36;
 const isIdChar = (c: number) => isIdStart(c) || (c >= 48 && c <= 57);
@@ -88,10 +92,12 @@ export interface TokenizeResult {
   comments: Range[];
   /** File-level problems (an unterminated comment, the token limit). */
   diagnostics: Diagnostic[];
+  /** The token limit's diagnostic, when the file was cut there. */
+  cut?: Diagnostic;
 }
 
 /** Splits one file's text into tokens (no eof token); never throws. */
-export function tokenize(text: string): TokenizeResult {
+export function tokenize(text: string, maxTokens = MAX_TOKENS): TokenizeResult {
   const tokens: Token[] = [];
   const comments: Range[] = [];
   const diagnostics: Diagnostic[] = [];
@@ -209,9 +215,11 @@ export function tokenize(text: string): TokenizeResult {
 
   let ifDepth = 0;
   let k = 0;
+  let cut: Diagnostic | undefined;
   while (k < n) {
-    if (tokens.length > MAX_TOKENS) {
-      diagnostics.push({ range: rangeOf(k, k), severity: 'error', message: 'file too large (token limit reached)' });
+    if (tokens.length >= maxTokens) {
+      cut = { range: rangeOf(k, k), severity: 'error', message: `${TOKEN_LIMIT_MESSAGE}: the file has more than ${maxTokens}, the rest is not read` };
+      diagnostics.push(cut);
       break;
     }
     const c = text.charCodeAt(k);
@@ -350,7 +358,7 @@ export function tokenize(text: string): TokenizeResult {
     push('punct', k, k + 1, { bad: `unexpected character "${ch}"` });
     k++;
   }
-  return { tokens, comments, diagnostics };
+  return { tokens, comments, diagnostics, ...(cut ? { cut } : {}) };
 }
 
 /** The end-of-input token at `range`. */

@@ -18,6 +18,8 @@ export interface ParseResult {
   spans: { start: number; end: number; decls: Decl[] }[];
   included: string[];
   values?: Map<string, bigint>;
+  /** The first diagnostic of a token limit that cut the input short (PreprocessOptions.maxTokens). */
+  tokenLimit?: Diagnostic;
 }
 
 /** Words that start a type (besides typedef names and known type names). */
@@ -889,7 +891,7 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
     if (ok && decls.length > nDecls) spans.push({ start: before, end: p, decls: decls.slice(nDecls) });
     if (p === before) next();
   }
-  return { decls, defines: lx.defines, macros: lx.macros, diagnostics, skipped, refs, tokens: lx.tokens, comments: lx.comments, spans, included: lx.included, ...(lx.values ? { values: lx.values } : {}) };
+  return { decls, defines: lx.defines, macros: lx.macros, diagnostics, skipped, refs, tokens: lx.tokens, comments: lx.comments, spans, included: lx.included, ...(lx.values ? { values: lx.values } : {}), ...(lx.tokenLimit ? { tokenLimit: lx.tokenLimit } : {}) };
 }
 
 /** A TypeRef from a declarator: the `pointers` + `dims` form when it has that shape. */

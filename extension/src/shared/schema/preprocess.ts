@@ -9,7 +9,7 @@
 // diagnostic has a range there) and say where they come from in `origin`.
 import { evalDirective } from './pp-expr';
 import { PREDEFINED } from './pp-predefined';
-import { eofToken, tokenize, type Define, type Diagnostic, type Range, type Token } from './lexer';
+import { eofToken, MAX_TOKENS, TOKEN_LIMIT_MESSAGE, tokenize, type Define, type Diagnostic, type Range, type Token } from './lexer';
 
 /** How included files are found and read. The engine's default reads the real file system. */
 export interface IncludeHost {
@@ -31,6 +31,11 @@ export interface PreprocessOptions {
   host?: IncludeHost;
   /** Evaluate the main file's object-like macros at its end (header import's numeric #defines). */
   evaluateDefines?: boolean;
+  /**
+   * Most tokens of one file and of the preprocessed output (default MAX_TOKENS); macro expansion
+   * may produce half as many. Memory grows with it (a token with its place is a few hundred bytes).
+   */
+  maxTokens?: number;
 }
 
 export interface PreprocessResult {
@@ -50,6 +55,8 @@ export interface PreprocessResult {
   included: string[];
   /** With `evaluateDefines`: the main file's macros that expand to an integer constant. */
   values?: Map<string, bigint>;
+  /** The first diagnostic of a token limit (maxTokens) that cut the input or the output short. */
+  tokenLimit?: Diagnostic;
 }
 
 export interface Macro {
@@ -95,13 +102,13 @@ interface FileState {
 }
 
 /** Tokens of included files, kept across compiles while the host returns the same text. */
-const sharedTokens = new Map<string, { text: string; tokens: Token[]; diagnostics: Diagnostic[] }>();
-function tokensOf(path: string, text: string): { tokens: Token[]; diagnostics: Diagnostic[] } {
+const sharedTokens = new Map<string, { text: string; maxTokens: number; tokens: Token[]; diagnostics: Diagnostic[]; cut?: Diagnostic }>();
+function tokensOf(path: string, text: string, maxTokens: number): { tokens: Token[]; diagnostics: Diagnostic[]; cut?: Diagnostic } {
   const c = sharedTokens.get(path);
-  if (c && c.text === text) return c;
-  const r = tokenize(text);
+  if (c && c.text === text && c.maxTokens === maxTokens) return c;
+  const r = tokenize(text, maxTokens);
   if (sharedTokens.size > 2000) sharedTokens.clear();
-  const entry = { text, tokens: r.tokens, diagnostics: r.diagnostics };
+  const entry = { text, maxTokens, tokens: r.tokens, diagnostics: r.diagnostics, ...(r.cut ? { cut: r.cut } : {}) };
   sharedTokens.set(path, entry);
   return entry;
 }
@@ -130,14 +137,19 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
   const mainDir = mainPath ? dirname(mainPath) : undefined;
   let systemDirs: string[] | undefined;
   const searchDirs = (): string[] => [...(opts.includePath ?? []), ...(systemDirs ??= host?.systemDirs() ?? [])];
+  const maxTokens = opts.maxTokens ?? MAX_TOKENS;
+  // The work budget: MAX_PP_WORK by default; --max-tokens (opts.maxTokens) sets it too, so a real
+  // header set that needs more can be imported whole, and its cut names the option that lifts it.
+  const maxWork = opts.maxTokens ?? MAX_PP_WORK;
+  let tokenLimit: Diagnostic | undefined;
   let work = 0;
   let exhausted = false;
   let tooDeep = false;
   /** Spends `n` steps; false (after one error) once the compile has spent its budget. */
   const spend = (n: number, at: Token, what: () => string): boolean => {
     work += n;
-    if (work <= MAX_PP_WORK && !exhausted) return true;
-    if (!exhausted) report(at, 'error', `${what()} needs more than ${MAX_PP_WORK} preprocessing steps (an #include or a macro that multiplies itself?): nothing is included or expanded from here`);
+    if (work <= maxWork && !exhausted) return true;
+    if (!exhausted) limitReport(at, `${TOKEN_LIMIT_MESSAGE}: ${what()} needs more than ${maxWork} preprocessing steps (an #include or a macro that multiplies itself?): nothing is included or expanded from here`);
     exhausted = true;
     return false;
   };
@@ -155,6 +167,11 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
     // Problems inside system headers are not the user's: only errors are kept, at the #include.
     if (!cur.main && severity !== 'error') return;
     diagnostics.push({ range: where(t), severity, message: message + here(t) });
+  };
+  /** A token limit: an error, remembered as the first place the input or output was cut. */
+  const limitReport = (t: Token, message: string) => {
+    report(t, 'error', message);
+    tokenLimit ??= diagnostics[diagnostics.length - 1];
   };
 
   // ------------------------------------------------------------------ macro expansion
@@ -274,7 +291,7 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
       if (pi >= 0) {
         const pasted = body[k + 1]?.kind === 'punct' && body[k + 1]!.text === '##';
         const arg = pasted ? (args[pi] ?? []) : expandedArg(pi);
-        if (exhausted || work + res.length + arg.length > MAX_PP_WORK) {
+        if (exhausted || work + res.length + arg.length > maxWork) {
           spend(res.length + arg.length, at, () => `the expansion of ${m.name}`);
           return [];
         }
@@ -479,8 +496,8 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
     }
     let toks = tokenCache.get(found.path);
     if (!toks) {
-      const r = tokensOf(found.path, host!.read(found.path) ?? '');
-      for (const d of r.diagnostics) report({ ...directive, range: d.range }, d.severity, `${d.message} in ${found.path}`);
+      const r = tokensOf(found.path, host!.read(found.path) ?? '', maxTokens);
+      for (const d of r.diagnostics) (d === r.cut ? limitReport : (t: Token, m: string) => report(t, d.severity, m))({ ...directive, range: d.range }, `${d.message} in ${found.path}`);
       toks = r.tokens;
       tokenCache.set(found.path, toks);
     }
@@ -744,8 +761,8 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
       // Text: read a token (pushed-back expansions first) and expand it, or pass it on.
       for (let x = inp.next(); x; x = inp.next()) {
         if (!tryExpand(x, inp, 0)) emit(x);
-        if (out.length > 4_000_000) {
-          report(x, 'error', 'too many tokens after preprocessing');
+        if (out.length > maxTokens) {
+          limitReport(x, `${TOKEN_LIMIT_MESSAGE} after preprocessing: more than ${maxTokens}, the rest is not read`);
           file.i = toks.length;
           break;
         }
@@ -766,8 +783,9 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
     const lines = Object.entries(opts.defines).map(([k, v]) => `#define ${k} ${v === '' ? '1' : v}`);
     virtual(lines.join('\n'), '<command-line>');
   }
-  const main = tokenize(text);
+  const main = tokenize(text, maxTokens);
   diagnostics.push(...main.diagnostics);
+  tokenLimit ??= main.cut;
   runFile({ path: mainPath ?? 'schema.shms', dir: mainDir, dirIndex: -1, toks: main.tokens, i: 0, main: true });
   let values: Map<string, bigint> | undefined;
   if (opts.evaluateDefines) {
@@ -783,7 +801,7 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
   const tokens = pragmaOperators(out);
   const end = main.tokens[main.tokens.length - 1];
   tokens.push(eofToken(end ? { start: end.range.end, end: end.range.end } : NONE, text.length));
-  return { tokens, defines, macros, diagnostics, skipped, comments: main.comments, uses, included, ...(values ? { values } : {}) };
+  return { tokens, defines, macros, diagnostics, skipped, comments: main.comments, uses, included, ...(values ? { values } : {}), ...(tokenLimit ? { tokenLimit } : {}) };
 }
 
 /** `_Pragma("pack(1)")` becomes the directive it stands for (C11 §6.10.9). */
