@@ -3,7 +3,7 @@
 // (esbuild, one per runtime). `npm install` runs it through `prepare`.
 //   node scripts/build.mjs [--no-native] [--watch]
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -21,6 +21,10 @@ export const bundles = [
   { name: 'wait-for graph page', entry: 'webview-ui/src/graph.ts', out: 'dist/webview/graph.js', platform: 'browser' },
 ];
 
+/** elfutils' libdw header: its presence decides whether native/ builds the DWARF reader. */
+const LIBDW_HEADER = '/usr/include/elfutils/libdw.h';
+const LIBDW_HINT = 'install elfutils\' libdw headers (apt-get install libdw-dev), then npm run build';
+
 function nodeDir() {
   // node-gyp must never download headers (there is no network): use the running Node's own.
   if (process.env.npm_config_nodedir) return process.env.npm_config_nodedir;
@@ -37,7 +41,14 @@ function buildNative() {
     const r = spawnSync(process.execPath, [gyp, verb, ...common, '--jobs=max'], { cwd, stdio: 'inherit' });
     if (r.status !== 0) throw new Error(`node-gyp ${verb} failed (exit ${r.status})`);
   };
-  if (!existsSync(path.join(cwd, 'build', 'config.gypi'))) run('configure');
+  // Configure again when binding.gyp changed (a new target) or the optional DWARF reader's libdw
+  // appeared since the last configure.
+  const makefile = path.join(cwd, 'build', 'Makefile');
+  const stale = !existsSync(path.join(cwd, 'build', 'config.gypi')) || !existsSync(makefile) ||
+    statSync(path.join(cwd, 'binding.gyp')).mtimeMs > statSync(makefile).mtimeMs ||
+    (existsSync(LIBDW_HEADER) && !existsSync(path.join(cwd, 'build', 'shmscope_dwarf.target.mk')));
+  if (stale) run('configure');
+  if (!existsSync(LIBDW_HEADER)) console.log(`build: the DWARF reader (shmscope import PROGRAM) is skipped: ${LIBDW_HINT}`);
   run('build');
 }
 
