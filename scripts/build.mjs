@@ -32,7 +32,21 @@ function nodeDir() {
   return existsSync(path.join(guess, 'include', 'node', 'node_api.h')) ? guess : undefined;
 }
 
+/**
+ * The DWARF reader needs libdw's headers. As root on a Debian machine (a fresh CI machine, the
+ * README's two commands) they are installed with apt, as the editor tests install chromium;
+ * elsewhere the reader is skipped with one line and `shmscope import PROGRAM` says what to install.
+ */
+function ensureLibdw() {
+  if (existsSync(LIBDW_HEADER) || process.env.SHMSCOPE_NO_APT || process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) return;
+  console.log('build: installing libdw-dev (elfutils) for the DWARF reader: apt-get install libdw-dev');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const apt = (...a) => spawnSync('apt-get', a, { stdio: ['ignore', 'ignore', 'inherit'], env }).status === 0;
+  if (!apt('install', '-y', '-q', '--no-install-recommends', 'libdw-dev')) apt('update', '-q') && apt('install', '-y', '-q', '--no-install-recommends', 'libdw-dev');
+}
+
 function buildNative() {
+  ensureLibdw();
   const gyp = path.join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
   const cwd = path.join(root, 'native');
   const dir = nodeDir();

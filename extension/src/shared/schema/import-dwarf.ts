@@ -5,6 +5,7 @@
 // unnamed padding where the compiler skipped bits. The text is then compiled and every size and
 // offset compared with the debug information: a difference is an error naming the member, never a
 // silent one.
+import { findField } from './compile';
 import { compileSchema, diagnostics, findType } from './index';
 import { placeBitfield } from './layout';
 import type { StructType } from './types';
@@ -292,7 +293,8 @@ function declare(w: Writer, t: DwarfType, attrs: Map<number, string>): { text: s
   const seen = new Set<string>();
   let anon = 0;
   for (const m of t.members ?? []) {
-    const where = `${t.name}.${m.name || '(anonymous)'}`;
+    const memberName = m.base && m.type?.k === 'agg' ? w.type(m.type.id).name : m.name;
+    const where = `${t.name}.${memberName || '(anonymous)'}`;
     if (m.variant) throw new InexpressibleError(`${t.name}: a Rust enum with data (a DWARF variant part); give it #[repr(C)] on a struct and union`);
     if (m.virtual) throw new InexpressibleError(`${where}: a virtual base (its offset is read from the vtable when the program runs)`);
     if (!m.type) throw new InexpressibleError(`${where}: a member without a type`);
@@ -304,7 +306,7 @@ function declare(w: Writer, t: DwarfType, attrs: Map<number, string>): { text: s
     const s = w.spell(m.type, where);
     uses.push(...s.uses);
     let mname = m.artificial && m.name.startsWith('_vptr') ? '_vptr' : m.name ? w.member(m.name) : '';
-    const baseName = m.base && m.type.k === 'agg' ? w.type(m.type.id).name : m.name;
+    const baseName = memberName;
     if (m.base) mname = w.member(components(baseName).pop() ?? baseName);
     for (let i = 2; mname && seen.has(mname); i++) mname = `${mname}_${i}`;
     if (mname) seen.add(mname);
@@ -443,17 +445,27 @@ function verify(w: Writer, decls: Map<number, unknown>, schema: ReturnType<typeo
     if (t.kind === 'enum') continue;
     const st = findType(schema, w.name(id)) as StructType;
     if (st.size !== t.size) throw new InexpressibleError(`${t.name}: ${t.size} bytes, but ${st.size} in the schema`);
-    const fields = new Map(st.fields.map((f) => [f.name, f]));
-    for (const m of t.members ?? []) {
-      if (!m.name || m.base || m.artificial || w.isEmptyBase(m)) continue;
-      const f = fields.get(w.member(m.name));
-      if (!f) continue;
-      if (m.bitSize !== undefined) {
-        const pos = f.offset * 8 + (f.bitOffset ?? 0);
-        if (pos !== m.bitPos) throw new InexpressibleError(`${t.name}.${m.name}: bit ${m.bitPos} in the program, bit ${pos} in the schema`);
-      } else if (t.kind !== 'union' && f.offset !== m.offset) {
-        throw new InexpressibleError(`${t.name}.${m.name}: offset ${m.offset} in the program, ${f.offset} in the schema`);
-      }
+    verifyMembers(w, t, st, 0, 0);
+  }
+}
+
+/** The members of `t` (and of its unnamed members, at `base`) against the schema's `st`. */
+function verifyMembers(w: Writer, t: DwarfType, st: StructType, base: number, depth: number) {
+  if (depth > 64) return;
+  for (const m of t.members ?? []) {
+    if (m.base || m.artificial || w.isEmptyBase(m)) continue;
+    if (!m.name) {
+      if (m.type?.k === 'agg' && m.offset !== undefined) verifyMembers(w, w.type(m.type.id), st, base + m.offset, depth + 1);
+      continue;
+    }
+    const found = findField(st, w.member(m.name));
+    if (!found) throw new InexpressibleError(`${t.name}.${m.name}: missing from the schema`);
+    const offset = found.offset - base;
+    if (m.bitSize !== undefined) {
+      const pos = offset * 8 + (found.field.bitOffset ?? 0);
+      if (pos !== m.bitPos) throw new InexpressibleError(`${t.name}.${m.name}: bit ${m.bitPos} in the program, bit ${pos} in the schema`);
+    } else if (t.kind !== 'union' && offset !== m.offset) {
+      throw new InexpressibleError(`${t.name}.${m.name}: offset ${m.offset} in the program, ${offset} in the schema`);
     }
   }
 }
