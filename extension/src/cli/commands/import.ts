@@ -57,12 +57,12 @@ function writeOut(output: string, text: string) {
 }
 
 /** Runs an import as the command does; returns what it wrote. */
-export function runImport(header: string, opts: ImportCommandOptions): ImportResult & { output?: string } {
+export function runImport(header: string, opts: ImportCommandOptions): ImportResult & { output?: string; program?: boolean } {
   const file = path.resolve(header);
   if (/^pid:\d+$/.test(header) || isElf(file)) {
     const r = importProgram(header, { types: opts.type ?? [], allTypes: opts.allTypes ?? false });
     if (opts.output) writeOut(opts.output, r.text);
-    return { text: r.text, types: r.types.length, defines: 0, skipped: r.skipped, diagnostics: r.notes, ...(opts.output ? { output: opts.output } : {}) };
+    return { text: r.text, types: r.types.length, defines: 0, skipped: r.skipped, diagnostics: r.notes, program: true, ...(opts.output ? { output: opts.output } : {}) };
   }
   if (opts.type?.length) throw new UserError(`--type picks types of a program or library built with -g; ${header} is not an ELF file`);
   let result: ImportResult;
@@ -96,7 +96,9 @@ export function register(program: Command): void {
       }
       if (!r.output) await stdout.write(r.text);
       for (const d of r.diagnostics) process.stderr.write(`${esc(`${header}:${d}`)}\n`);
-      const summary = `${r.output ? `wrote ${r.output}: ` : ''}${r.types} type declaration${r.types === 1 ? '' : 's'}, ${r.defines} #define${r.defines === 1 ? '' : 's'}; skipped ${r.skipped.length} (functions, variables, other macros: --json lists them)`;
+      const summary = r.program
+        ? `${r.output ? `wrote ${r.output}: ` : ''}${r.types} type declaration${r.types === 1 ? '' : 's'} from the debug information${r.skipped.length ? `; skipped ${r.skipped.length} the schema cannot express (--json lists them)` : ''}`
+        : `${r.output ? `wrote ${r.output}: ` : ''}${r.types} type declaration${r.types === 1 ? '' : 's'}, ${r.defines} #define${r.defines === 1 ? '' : 's'}; skipped ${r.skipped.length} (functions, variables, other macros: --json lists them)`;
       process.stderr.write(`shmscope: ${esc(summary)}\n`);
     });
 }
