@@ -79,7 +79,7 @@ export interface StructDecl {
   alignas?: Expr;
   attrs: Attr[];
   range: Range;
-  segment?: { binding?: { kind: 'key' | 'id' | 'posix' | 'memfd' | 'file' | 'anon'; value: Expr | string; range: Range } };
+  segment?: { binding?: { kind: 'key' | 'id' | 'posix' | 'memfd' | 'file' | 'anon' | 'magic'; value: Expr | string; range: Range } };
   /** Its body was not read (nested too deeply): the type has no layout. */
   broken?: string;
   /** `file:line` when it comes from an included file (not shown in the including file's outline). */

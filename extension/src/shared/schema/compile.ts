@@ -225,6 +225,28 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
       return undefined;
     }
   };
+  /**
+   * The first bytes `magic V` names, as hex: a string's bytes, or an integer's little-endian bytes
+   * in the smallest of 1, 2, 4 or 8 bytes that holds it (`0x52494E47` is `47 4e 49 52`).
+   */
+  const magicHex = (v: Expr | string, range: Range): string | undefined => {
+    if (typeof v === 'string') {
+      if (!v.length) err(range, 'magic needs at least one byte');
+      let hex = '';
+      for (let i = 0; i < v.length; i++) hex += (v.charCodeAt(i) & 0xff).toString(16).padStart(2, '0');
+      return v.length ? hex : undefined;
+    }
+    const n = constInt(v, 'magic');
+    if (n === undefined) return undefined;
+    if (n < 0n || n > 0xffffffffffffffffn) {
+      err(range, 'magic is an unsigned value of at most 64 bits (or a string)');
+      return undefined;
+    }
+    const width = n <= 0xffn ? 1 : n <= 0xffffn ? 2 : n <= 0xffffffffn ? 4 : 8;
+    let hex = '';
+    for (let i = 0; i < width; i++) hex += Number((n >> BigInt(8 * i)) & 0xffn).toString(16).padStart(2, '0');
+    return hex;
+  };
   /** Is `e` constant (no field names)? */
   const isConstant = (e: Expr, fieldNames: Set<string>): boolean =>
     namesIn(e).every((n) => !fieldNames.has(n.name) && (constants.has(n.name) || enumConstant(n.name) !== undefined)) && !hasMemberOrIndex(e);
@@ -515,7 +537,10 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
       segments.push(t);
       const b = d.segment.binding;
       if (b) {
-        if (typeof b.value === 'string') {
+        if (b.kind === 'magic') {
+          const hex = magicHex(b.value, b.range);
+          t.segment = { binding: hex === undefined ? undefined : { kind: 'magic', value: hex, range: b.range } };
+        } else if (typeof b.value === 'string') {
           if (b.kind === 'posix' && !b.value.startsWith('/')) err(b.range, `a POSIX name starts with "/", like "/${b.value}"`);
           if (b.kind === 'file' && !b.value.startsWith('/')) err(b.range, `a file is named by its absolute path, like "/${b.value}"`);
           t.segment = { binding: { kind: b.kind === 'key' || b.kind === 'id' ? 'posix' : b.kind, value: b.value, range: b.range } };
@@ -524,6 +549,13 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
           t.segment = { binding: v === undefined ? undefined : { kind: b.kind, value: Number(BigInt.asIntN(32, v)), range: b.range } };
         }
       } else t.segment = {};
+    }
+    const magicAttr = d.attrs.find((a) => a.name === 'magic');
+    if (magicAttr) {
+      const arg = magicAttr.args[0]?.expr;
+      const hex = arg ? magicHex(arg.k === 'str' ? arg.s : arg, magicAttr.range) : undefined;
+      if (!arg) err(magicAttr.range, 'magic needs the first bytes: [[magic(0x52494E47)]] or [[magic("RING")]]');
+      if (hex !== undefined) t.magic = hex;
     }
     if (d.name) types.set(d.name, t);
     return t;

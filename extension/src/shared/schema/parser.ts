@@ -784,7 +784,7 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
       let binding: NonNullable<StructDecl['segment']>['binding'];
       if (at('for')) {
         next();
-        const how = ident('key, id, posix, memfd, file or anon');
+        const how = ident('key, id, posix, memfd, file, anon or magic');
         const quoted: Record<string, string> = { posix: 'a POSIX name in quotes, like posix "/ring"', memfd: 'a memfd name in quotes, like memfd "frames"', file: 'a path in quotes, like file "/var/lib/app/lock.mdb"', anon: 'a command in quotes, like anon of "postgres"' };
         if (how.text in quoted) {
           if (how.text === 'anon' && at('of')) next();
@@ -792,10 +792,13 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
           if (s.kind !== 'string') error(s.range, `expected ${quoted[how.text]}`);
           next();
           binding = { kind: how.text as 'posix' | 'memfd' | 'file' | 'anon', value: s.text, range: span(how.range, s.range) };
-        } else if (how.text === 'key' || how.text === 'id') {
+        } else if (how.text === 'magic' && peek().kind === 'string') {
+          const s = next();
+          binding = { kind: 'magic', value: s.text, range: span(how.range, s.range) };
+        } else if (how.text === 'key' || how.text === 'id' || how.text === 'magic') {
           const e = expr();
           binding = { kind: how.text, value: e, range: span(how.range, e.range) };
-        } else error(how.range, `expected key, id, posix, memfd, file or anon after "for", not "${how.text}"`);
+        } else error(how.range, `expected key, id, posix, memfd, file, anon or magic after "for", not "${how.text}"`);
       }
       const ex: Extras = { attrs: [], packed: false };
       extras(ex);
