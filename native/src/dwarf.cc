@@ -533,8 +533,28 @@ Napi::Value ReadTypes(const Napi::CallbackInfo& info) {
   }
 }
 
+// listTypes(path) → the qualified names of every type definition (for a searchable pick).
+Napi::Value ListTypes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "usage: listTypes(path: string)");
+  Reader r(env);
+  try {
+    r.Open(info[0].As<Napi::String>());
+    r.Index();
+    std::vector<std::string> names = r.AllNames();
+    Napi::Array out = Napi::Array::New(env, names.size());
+    for (uint32_t i = 0; i < names.size(); i++) out.Set(i, names[i]);
+    return out;
+  } catch (const Fail& f) {
+    Napi::Error e = Napi::Error::New(env, f.message);
+    e.Set("code", "EDWARF");
+    throw e;
+  }
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("readTypes", Napi::Function::New(env, ReadTypes));
+  exports.Set("listTypes", Napi::Function::New(env, ListTypes));
   return exports;
 }
 

@@ -8,6 +8,7 @@ import { UserError } from './errors';
 
 interface DwarfBinding {
   readTypes(file: string, names: string[], all: boolean): DwarfTypes;
+  listTypes(file: string): string[];
 }
 
 const FILE = 'shmscope_dwarf.node';
@@ -60,6 +61,24 @@ function filesOfProcess(pid: number): string[] {
     if (f.startsWith('/') && !f.endsWith(' (deleted)') && !f.startsWith('/dev/') && !files.includes(f)) files.push(f);
   }
   return files.filter((f) => f === files[0] || isElf(f));
+}
+
+/** The names of every type a program (or `pid:N`: its executable and libraries) defines, sorted. */
+export function listProgramTypes(input: string): string[] {
+  const pid = /^pid:(\d+)$/.exec(input);
+  const files = pid ? filesOfProcess(Number(pid[1])) : [path.resolve(input)];
+  const binding = load();
+  const names = new Set<string>();
+  let firstError: string | undefined;
+  for (const file of files) {
+    try {
+      for (const n of binding.listTypes(file)) names.add(n);
+    } catch (e) {
+      firstError ??= `${file}: ${(e as Error).message}`;
+    }
+  }
+  if (!names.size && firstError) throw new UserError(firstError);
+  return [...names].sort();
 }
 
 export interface DwarfImportOptions {

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { importHeader, type ImportResult } from '../../shared/schema';
 import { escapeControl as esc } from '../../shared/escape';
 import { UserError } from '../errors';
-import { importProgram, isElf } from '../dwarf';
+import { importProgram, isElf, listProgramTypes } from '../dwarf';
 import { readRegularFile } from '../input';
 import * as stdout from '../output';
 import { schemaOptions, withSchemaOptions } from '../schema-options';
@@ -35,6 +35,7 @@ export interface ImportCommandOptions {
   include?: string[];
   define?: string[];
   type?: string[];
+  listTypes?: boolean;
 }
 
 /** C++ source: its layouts come from the compiler's ABI, so only the program's debug information is exact. */
@@ -87,8 +88,16 @@ export function register(program: Command): void {
     .option('-o, --output <file>', 'write the schema here (default: standard output)')
     .option('--json', 'a JSON report: {output, types, defines, skipped, diagnostics} (and text without -o)')
     .option('--cpp <command>', 'preprocess with this compiler instead (e.g. "cc -E"), with the -I/-D given')
+    .option('--list-types', 'from a program: list the names of its types (one a line; --json: an array) instead of importing')
     .option('--all-types', "keep every type of the header's includes (of a program: every type), not only those its types use")
     .action(async (header: string, opts: ImportCommandOptions) => {
+      if (opts.listTypes) {
+        if (!/^pid:\d+$/.test(header) && !isElf(path.resolve(header))) throw new UserError(`--list-types reads a program or library built with -g; ${header} is not an ELF file`);
+        const names = listProgramTypes(header);
+        if (opts.json) await stdout.json({ types: names });
+        else await stdout.write(names.map((n) => `${esc(n)}\n`).join(''));
+        return;
+      }
       const r = runImport(header, opts);
       if (opts.json) {
         await stdout.json({ output: r.output ?? null, types: r.types, defines: r.defines, skipped: r.skipped, diagnostics: r.diagnostics, ...(r.output ? {} : { text: r.text }) });
