@@ -153,6 +153,10 @@ describe('shmscope import PROGRAM', { skip: !existsSync(ADDON) && 'the DWARF rea
     const r2 = cli(['import', exe]);
     assert.equal(r2.status, 1);
     assert.match(r2.stderr, /^shmscope: name the types to import with --type NAME/);
+    // --list-types names what there is.
+    const l = cli(['import', exe, '--list-types', '--json']);
+    assert.equal(l.status, 0, l.stderr);
+    assert.ok((JSON.parse(l.stdout) as { types: string[] }).types.includes('s'));
   });
 
   it('pid:N reads the running process', () => {
