@@ -118,7 +118,8 @@ suite('schema language', () => {
     await diagnosticsOf(doc.uri, (d) => d.length === 0);
   });
   test('Import Types from a Program… writes the types of a program built with -g through shmscope import', async function () {
-    if (!existsSync(path.join(__dirname, '..', '..', '..', 'native', 'build', 'Release', 'shmscope_dwarf.node'))) return this.skip();
+    const ext = vscode.extensions.getExtension('shmscope.shmscope')!.extensionPath;
+    if (!existsSync(path.join(ext, 'native', 'build', 'Release', 'shmscope_dwarf.node'))) return this.skip();
     const src = path.join(dir, 'prog.c');
     writeFileSync(src, '#include <stdint.h>\nstruct frame { uint8_t kind; uint64_t t_ns; uint16_t len : 12; } f;\nint main(void) { return f.kind; }\n');
     const exe = path.join(dir, 'prog');

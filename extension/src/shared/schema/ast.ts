@@ -40,6 +40,8 @@ export interface TypeRef {
   derived?: Derived[];
   /** `__attribute__((mode(QI|HI|SI|DI|TI|word|pointer)))`: the integer of that size. */
   mode?: string;
+  /** `__attribute__((vector_size(N)))`: a vector of N bytes of the scalar type (an array aligned to N). */
+  vector?: Expr;
   range: Range;
 }
 

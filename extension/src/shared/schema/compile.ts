@@ -362,6 +362,10 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
       if (!m && report) err(ref.range, `unknown machine mode "${ref.mode}"`);
       if (m) t = m;
     }
+    if (ref.vector) {
+      t = vectorOf(t, ref.vector);
+      if (!t) return undefined;
+    }
     for (const step of steps) {
       if (step.k === 'ptr') t = { k: 'pointer', name: `${t.name}*`, size: 8, align: 8 };
       else if (step.k === 'fn') t = { k: 'void', name: `${t.name}()`, size: 0, align: 1, fn: true };
@@ -370,6 +374,27 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
     return t;
   };
 
+  /** gcc's vector types: N bytes of a scalar, N a power of two and a multiple of it, aligned to N. */
+  const vectorOf = (elem: Type, e: Expr): Type | undefined => {
+    const n = constInt(e, 'vector_size');
+    if (n === undefined) return undefined;
+    if ((elem.k !== 'int' && elem.k !== 'float') || elem.size === 0) {
+      err(e.range, `vector_size applies to an integer or floating type, not ${elem.name}`);
+      return undefined;
+    }
+    const size = Number(n);
+    if (n <= 0n || n > 1n << 16n || (size & (size - 1)) !== 0 || size % elem.size !== 0) {
+      err(e.range, `vector_size(${n}) is not a power of two multiple of ${elem.name}'s ${elem.size} bytes`);
+      return undefined;
+    }
+    // Wider vectors: gcc places them at their size's alignment in a struct but gives the struct
+    // less; not modelled, so refused rather than laid out differently.
+    if (size > 16) {
+      err(e.range, `vector_size(${size}): vectors wider than 16 bytes are not supported`);
+      return undefined;
+    }
+    return { k: 'array', name: `${elem.name} __attribute__((vector_size(${size})))`, elem, count: size / elem.size, size, align: size };
+  };
   /** `__attribute__((mode(QI)))` and friends: the integer of that width, signedness kept. */
   const modeType = (mode: string, base: Type): Type | undefined => {
     const bytes = ({ QI: 1, HI: 2, SI: 4, DI: 8, TI: 16, word: 8, pointer: 8, byte: 1 } as Record<string, number>)[mode];
