@@ -3,7 +3,7 @@
 // (esbuild, one per runtime). `npm install` runs it through `prepare`.
 //   node scripts/build.mjs [--no-native] [--watch]
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -27,6 +27,10 @@ export const bundles = [
   { name: 'wait-for graph page', entry: 'webview-ui/src/graph.ts', out: 'dist/webview/graph.js', platform: 'browser' },
 ];
 
+/** elfutils' libdw header: its presence decides whether native/ builds the DWARF reader. */
+const LIBDW_HEADER = '/usr/include/elfutils/libdw.h';
+const LIBDW_HINT = 'install elfutils\' libdw headers (apt-get install libdw-dev), then npm run build';
+
 function nodeDir() {
   // node-gyp must never download headers (there is no network): use the running Node's own.
   if (process.env.npm_config_nodedir) return process.env.npm_config_nodedir;
@@ -34,7 +38,21 @@ function nodeDir() {
   return existsSync(path.join(guess, 'include', 'node', 'node_api.h')) ? guess : undefined;
 }
 
+/**
+ * The DWARF reader needs libdw's headers. As root on a Debian machine (a fresh CI machine, the
+ * README's two commands) they are installed with apt, as the editor tests install chromium;
+ * elsewhere the reader is skipped with one line and `shmscope import PROGRAM` says what to install.
+ */
+function ensureLibdw() {
+  if (existsSync(LIBDW_HEADER) || process.env.SHMSCOPE_NO_APT || process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) return;
+  console.log('build: installing libdw-dev (elfutils) for the DWARF reader: apt-get install libdw-dev');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const apt = (...a) => spawnSync('apt-get', a, { stdio: ['ignore', 'ignore', 'inherit'], env }).status === 0;
+  if (!apt('install', '-y', '-q', '--no-install-recommends', 'libdw-dev')) apt('update', '-q') && apt('install', '-y', '-q', '--no-install-recommends', 'libdw-dev');
+}
+
 function buildNative() {
+  ensureLibdw();
   const gyp = path.join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
   const cwd = path.join(root, 'native');
   const dir = nodeDir();
@@ -43,7 +61,14 @@ function buildNative() {
     const r = spawnSync(process.execPath, [gyp, verb, ...common, '--jobs=max'], { cwd, stdio: 'inherit' });
     if (r.status !== 0) throw new Error(`node-gyp ${verb} failed (exit ${r.status})`);
   };
-  if (!existsSync(path.join(cwd, 'build', 'config.gypi'))) run('configure');
+  // Configure again when binding.gyp changed (a new target) or the optional DWARF reader's libdw
+  // appeared since the last configure.
+  const makefile = path.join(cwd, 'build', 'Makefile');
+  const stale = !existsSync(path.join(cwd, 'build', 'config.gypi')) || !existsSync(makefile) ||
+    statSync(path.join(cwd, 'binding.gyp')).mtimeMs > statSync(makefile).mtimeMs ||
+    (existsSync(LIBDW_HEADER) && !existsSync(path.join(cwd, 'build', 'shmscope_dwarf.target.mk')));
+  if (stale) run('configure');
+  if (!existsSync(LIBDW_HEADER)) console.log(`build: the DWARF reader (shmscope import PROGRAM) is skipped: ${LIBDW_HINT}`);
   run('build');
 }
 

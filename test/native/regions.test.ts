@@ -157,6 +157,12 @@ describe('shared anonymous regions', () => {
     assert.deepEqual(ipc.schemaIdentity({ kind: 'anon', id: ino }, h)?.kind, 'anon');
     const schema = compileSchema(`segment S for anon of "regions" { char magic[8] @ 0; };`);
     assert.ok(segmentFor(schema, ipc.schemaIdentity({ kind: 'anon', id: ino }, h)!), 'anon of "COMMAND" matches the program base name');
+    // Bound by content: the region's first bytes are "SHMSCOPE" then 0x2a.
+    const file = path.join(dir, 'magic.shms');
+    writeFileSync(file, 'segment Other for key 0x1234 { uint8_t x @ 0; };\nsegment Head for magic "SHMSCOPE" { char tag[8] @ 0; uint8_t v @ 8; };\n');
+    const r = cli(['decode', `anon:${ino}`, '--schema', file, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { tag: 'SHMSCOPE', v: 0x2a, checks: [], diagnostics: [] });
   });
 
   it('without CAP_SYS_ADMIN (map_files refused), reads through /proc/PID/mem of a process of the same user', async () => {

@@ -76,7 +76,29 @@ test('schemas bind memfd "NAME", file "/path" and anon of "COMMAND"', () => {
   const bad = compileSchema('segment D for file "relative" { int x @ 0; };');
   assert.match(bad.diagnostics.map((d) => d.message).join('\n'), /absolute path/);
   const unknown = compileSchema('segment E for socket "x" { int x @ 0; };');
-  assert.match(unknown.diagnostics.map((d) => d.message).join('\n'), /expected key, id, posix, memfd, file or anon/);
+  assert.match(unknown.diagnostics.map((d) => d.message).join('\n'), /expected key, id, posix, memfd, file, anon or magic/);
+});
+
+test('bind by content: segment … for magic and [[magic]] bind an unnamed memfd or anonymous region by its first bytes', () => {
+  const schema = compileSchema([
+    'segment Named for memfd "frames" { int x @ 0; };',
+    'segment Ring for magic 0x52494E47 { uint32_t magic @ 0; uint32_t n @ 4; };',
+    'segment Text for magic "SHMSCOPE" { char tag[8] @ 0; };',
+    'struct Frame [[magic(0xCAFE)]] { uint16_t magic; uint16_t len; };',
+  ].join('\n'));
+  assert.deepEqual(schema.diagnostics.filter((d) => d.severity === 'error'), []);
+  const head = (...b: number[]) => Uint8Array.from(b);
+  // 0x52494E47 is the little-endian bytes 47 4e 49 52 ("GNIR").
+  assert.equal(segmentFor(schema, { kind: 'memfd', value: 'other' }, head(0x47, 0x4e, 0x49, 0x52, 9, 0, 0, 0))?.name, 'Ring');
+  assert.equal(segmentFor(schema, { kind: 'anon', value: 'prog' }, new TextEncoder().encode('SHMSCOPE*'))?.name, 'Text');
+  assert.equal(segmentFor(schema, { kind: 'anon', value: 'prog' }, head(0xfe, 0xca, 4, 0))?.name, 'Frame');
+  assert.equal(segmentFor(schema, { kind: 'memfd', value: 'other' }, head(0x52, 0x49, 0x4e, 0x47)), undefined, 'big-endian bytes do not match');
+  assert.equal(segmentFor(schema, { kind: 'memfd', value: 'other' }, head(0x47, 0x4e)), undefined, 'too short');
+  // A name binding wins; System V and POSIX objects are never bound by content.
+  assert.equal(segmentFor(schema, { kind: 'memfd', value: 'frames' }, head(0x47, 0x4e, 0x49, 0x52))?.name, 'Named');
+  assert.equal(segmentFor(schema, { kind: 'posix', value: '/x' }, head(0x47, 0x4e, 0x49, 0x52)), undefined);
+  const bad = compileSchema('segment A for magic -1 { int x @ 0; };\nstruct B [[magic]] { int y; };');
+  assert.equal(bad.diagnostics.filter((d) => d.severity === 'error').length, 2);
 });
 
 test('the explorer labels regions as users know them, with escaped names', () => {

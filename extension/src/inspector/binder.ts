@@ -12,6 +12,8 @@ export interface BinderHost {
   readonly target: string;
   readonly identity: Identity | undefined;
   readonly workspaceState: vscode.Memento;
+  /** The object's first bytes, for `segment … for magic` (an unnamed memfd or anonymous region). */
+  head?(): Uint8Array | undefined;
   /** Binds (or unbinds) in the tab's session. */
   apply(b: SchemaBinding | undefined): void;
   /** The schema could not be loaded: the page says so. */
@@ -36,7 +38,7 @@ export class SchemaBinder implements vscode.Disposable {
   /** Binds the schema this object should have (by hand, setting, or `segment … for`), if any. */
   async autoBind(): Promise<void> {
     try {
-      const ref = await findBinding(this.host.workspaceState, this.host.identity, this.host.target, (l) => this.host.log.warn(l));
+      const ref = await findBinding(this.host.workspaceState, this.host.identity, this.host.target, (l) => this.host.log.warn(l), this.host.head?.());
       if (ref) await this.bindTo(ref);
       else if (this.bound && this.bound.how !== 'bound by hand') await this.bindTo(undefined);
     } catch (e) {

@@ -91,9 +91,10 @@ export async function schemaFiles(): Promise<vscode.Uri[]> {
 
 /**
  * The binding for an object: by hand, by setting (keyed by its target text or its identity), or by a
- * `segment … for` declaration in a workspace schema. `warn` hears of schema files that could not be read.
+ * `segment … for` declaration in a workspace schema (for an unnamed memfd or anonymous region, by
+ * its first bytes `head`: `segment … for magic`). `warn` hears of schema files that could not be read.
  */
-export async function findBinding(state: vscode.Memento, id: Identity | undefined, target: string, warn: (line: string) => void): Promise<BindingRef | undefined> {
+export async function findBinding(state: vscode.Memento, id: Identity | undefined, target: string, warn: (line: string) => void, head?: Uint8Array): Promise<BindingRef | undefined> {
   if (id) {
     const manual = manualBindings(state)[identityText(id)];
     if (manual && typeof manual.file === 'string') return { file: vscode.Uri.parse(manual.file), ...(manual.type ? { type: manual.type } : {}), how: 'bound by hand' };
@@ -112,7 +113,8 @@ export async function findBinding(state: vscode.Memento, id: Identity | undefine
       warn(`schema ${vscode.workspace.asRelativePath(file)}: ${(e as Error).message}`);
       continue;
     }
-    const seg = segmentFor(schema, id);
+    const seg = segmentFor(schema, id, head);
+    if (seg && (seg.segment?.binding?.kind === 'magic' || !seg.segment)) return { file, type: seg.name, how: `${seg.name} by its first bytes (magic ${seg.segment?.binding?.value ?? seg.magic})` };
     if (seg) return { file, type: seg.name, how: `segment ${seg.name} for ${typeof id.value === 'string' ? `${id.kind}${id.kind === 'anon' ? ' of' : ''} "${id.value}"` : identityText(id).replace(':', ' ')}` };
   }
   return undefined;

@@ -3,6 +3,7 @@
 // resources only from dist/webview, the channel's envelopes both ways, a status poll for removal
 // and size changes, snapshot and compare through the editor's dialogs. The binder (binder.ts) and
 // the bookmark store (bookmarks.ts) are its parts; the registry of open tabs is its static side.
+import { MAGIC_BYTES } from '../shared/schema';
 import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { readConfig, SECTION } from '../config';
@@ -109,6 +110,13 @@ export class InspectorPanel {
       target: options.target,
       identity: options.identity,
       workspaceState: context.workspaceState,
+      head: () => {
+        try {
+          return this.options.source.read(0, Math.min(this.session.size, MAGIC_BYTES));
+        } catch {
+          return undefined;
+        }
+      },
       apply: (b) => this.session.bind(b),
       problem: (label, how, problem) => this.notify(HostNotes.schema, { label, how, problem }),
       log,

@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { registerCommand } from '../commands/register';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import { readConfig, SECTION } from '../config';
+import { importProgramCommand } from '../commands/import-program';
 
 let client: LanguageClient | undefined;
 let cliPath = '';
@@ -33,6 +34,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     initializationOptions: { inlayHints: inlayHintsSetting(), includePath: schemaIncludePath() },
   };
   client = new LanguageClient('shmscope.schema', 'Shared Memory Schema', serverOptions, clientOptions);
+  registerCommand(context, 'shmscope.importProgram', 'Import Types from a Program', (input?: string, types?: string[], to?: vscode.Uri) =>
+    importProgramCommand(typeof input === 'string' ? input : undefined, Array.isArray(types) ? types.filter((t) => typeof t === 'string') : undefined, to instanceof vscode.Uri ? to : undefined));
   registerCommand(context, 'shmscope.importHeader', 'Import C Header as Schema', (uri?: vscode.Uri, to?: vscode.Uri) => importHeaderCommand(uri, to instanceof vscode.Uri ? to : undefined));
   context.subscriptions.push({ dispose: () => void client?.stop() });
   await client.start();
@@ -53,9 +56,16 @@ interface ImportReport {
 
 /** Runs `shmscope import` in a child process; rejects with its one-line error. */
 function runImport(header: string, output: string, token: vscode.CancellationToken): Promise<ImportReport> {
+  const cpp = readConfig(vscode.workspace.getConfiguration(SECTION)).schemaCpp;
+  return runCliJson<ImportReport>(['import', header, '-o', output, '--json', ...schemaIncludePath().flatMap((d) => ['-I', d]), ...(cpp ? ['--cpp', cpp] : [])], token);
+}
+
+/**
+ * Runs the CLI (dist/cli.js) in a child process with `--json` among `args`, so big inputs never
+ * block the extension host; resolves with its report, rejects with its one-line error.
+ */
+export function runCliJson<T>(args: string[], token: vscode.CancellationToken): Promise<T> {
   return new Promise((resolve, reject) => {
-    const cpp = readConfig(vscode.workspace.getConfiguration(SECTION)).schemaCpp;
-    const args = ['import', header, '-o', output, '--json', ...schemaIncludePath().flatMap((d) => ['-I', d]), ...(cpp ? ['--cpp', cpp] : [])];
     const child = fork(cliPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     let out = '';
     let err = '';
@@ -69,11 +79,11 @@ function runImport(header: string, output: string, token: vscode.CancellationTok
     child.on('exit', (code, signal) => {
       cancel.dispose();
       if (token.isCancellationRequested) return reject(new vscode.CancellationError());
-      if (code !== 0) return reject(new Error(err.trim().split('\n').at(-1)?.replace(/^shmscope: /, '') || `the import failed (${signal ?? `exit ${code}`})`));
+      if (code !== 0) return reject(new Error(err.trim().split('\n').at(-1)?.replace(/^shmscope: /, '') || `shmscope ${args[0]} failed (${signal ?? `exit ${code}`})`));
       try {
-        resolve(JSON.parse(out) as ImportReport);
+        resolve(JSON.parse(out) as T);
       } catch {
-        reject(new Error('the import gave no report'));
+        reject(new Error(`shmscope ${args[0]} gave no report`));
       }
     });
   });

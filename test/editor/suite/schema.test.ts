@@ -3,6 +3,7 @@
 // (started by vscode-languageclient) diagnoses it as the user types, and hover tells a member's
 // layout. Waits on diagnostics events and provider answers, never on time.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -115,5 +116,20 @@ suite('schema language', () => {
     const doc = await vscode.workspace.openTextDocument(uses);
     await vscode.window.showTextDocument(doc);
     await diagnosticsOf(doc.uri, (d) => d.length === 0);
+  });
+  test('Import Types from a Program… writes the types of a program built with -g through shmscope import', async function () {
+    const ext = vscode.extensions.getExtension('shmscope.shmscope')!.extensionPath;
+    if (!existsSync(path.join(ext, 'native', 'build', 'Release', 'shmscope_dwarf.node'))) return this.skip();
+    const src = path.join(dir, 'prog.c');
+    writeFileSync(src, '#include <stdint.h>\nstruct frame { uint8_t kind; uint64_t t_ns; uint16_t len : 12; } f;\nint main(void) { return f.kind; }\n');
+    const exe = path.join(dir, 'prog');
+    execFileSync('cc', ['-g', '-o', exe, src]);
+    const target = path.join(dir, 'frame.shms');
+    await vscode.commands.executeCommand('shmscope.importProgram', exe, ['frame'], vscode.Uri.file(target));
+    const again = compileSchema(readFileSync(target, 'utf8'), target);
+    assert.deepEqual(again.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message), []);
+    assert.equal(again.types.get('frame')?.size, 24);
+    await untilWithin(15_000)('the imported schema is opened', () => vscode.window.activeTextEditor?.document.uri.fsPath === target);
+    await diagnosticsOf(vscode.Uri.file(target), (d) => d.length === 0);
   });
 });

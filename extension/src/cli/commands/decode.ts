@@ -6,7 +6,7 @@ import { namespacePid, nsShmRead, nsShmStat, openObject, parseTarget, schemaIden
 import { processViews, threadLookup } from '../../ipc';
 import { pointerNote } from '../../shared/address';
 import {
-  budgetSpent, countChecks, compileSchema, decode, decodeJson, defaultSegment, findType, formatDiagnostic, segmentFor, typeErrors, type CheckResult, type CompileOptions, type DecodedNode,
+  budgetSpent, countChecks, compileSchema, decode, decodeJson, defaultSegment, findType, formatDiagnostic, MAGIC_BYTES, segmentFor, typeErrors, type CheckResult, type CompileOptions, type DecodedNode,
   type Diagnostic, type JsonValue, type Schema, type StructType, type Type,
 } from '../../shared/schema';
 import { parsePosition, RecordingError } from '../../shared/record';
@@ -31,7 +31,9 @@ function boundSegment(schema: Schema, target: Target, handle?: ShmHandle): Struc
     if (byId) return byId;
   }
   const identity = schemaIdentity(target, handle);
-  return identity ? segmentFor(schema, identity) : undefined;
+  // An unnamed memfd or anonymous region is bound by its first bytes (`segment … for magic`).
+  const head = handle && identity ? handle.read(0, Math.min(handle.size, MAGIC_BYTES)) : undefined;
+  return identity ? segmentFor(schema, identity, head) : undefined;
 }
 
 const mark = (c: CheckResult) => (c.ok === true ? '✓' : c.ok === false ? '✗' : '?');

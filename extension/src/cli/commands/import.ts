@@ -1,4 +1,5 @@
 // shmscope import HEADER.h [-I DIR]… [-D NAME[=VALUE]]… [-o OUT.shms] [--json] [--cpp "cc -E"]
+// shmscope import PROGRAM|LIBRARY|DEBUGFILE|pid:N [--type NAME]… [-o OUT.shms] [--json] [--all-types]
 // The one implementation of header import: the editor's "Import C Header as Schema…" runs this
 // command in a child process, so a big header never blocks the extension host.
 import { spawnSync } from 'node:child_process';
@@ -8,6 +9,7 @@ import type { Command } from 'commander';
 import { importHeader, MAX_TOKENS, type ImportResult } from '../../shared/schema';
 import { escapeControl as esc } from '../../shared/escape';
 import { UserError } from '../errors';
+import { importProgram, isElf, listProgramTypes } from '../dwarf';
 import { readRegularFile } from '../input';
 import * as stdout from '../output';
 import { schemaOptions, withSchemaOptions } from '../schema-options';
@@ -32,6 +34,8 @@ export interface ImportCommandOptions {
   allTypes?: boolean;
   include?: string[];
   define?: string[];
+  type?: string[];
+  listTypes?: boolean;
   /** --max-tokens: the token limit (default MAX_TOKENS). */
   maxTokens?: string;
 }
@@ -43,41 +47,75 @@ function maxTokensOf(opts: ImportCommandOptions): number {
   return n;
 }
 
+/** C++ source: its layouts come from the compiler's ABI, so only the program's debug information is exact. */
+const CXX_EXT = /\.(hpp|hh|hxx|h\+\+|cpp|cc|cxx|ipp|tcc)$/i;
+const CXX_TEXT = /^[ \t]*(?:namespace[ \t]+\w+[ \t]*\{|template[ \t]*<|class[ \t]+\w+[^;()]*\{|(?:public|private|protected)[ \t]*:)/m;
+
+function refuseCxx(file: string, text: string | undefined): void {
+  const plainText = text?.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, '');
+  if (CXX_EXT.test(file) || (plainText !== undefined && CXX_TEXT.test(plainText))) {
+    throw new UserError(`${file} is C++: its classes are laid out by the compiler's ABI (bases, vtables, templates), which a header cannot say exactly; build the program with -g and import from it: shmscope import PROGRAM --type NAME`);
+  }
+}
+
+function writeOut(output: string, text: string) {
+  try {
+    writeFileSync(output, text);
+  } catch (e) {
+    throw new UserError(`cannot write ${output}: ${(e as Error).message}`);
+  }
+}
+
 /**
  * Runs an import as the command does; returns what it wrote. A header the token limit cuts short
  * is refused (UserError, nothing written): a schema missing the types after that place would look
  * complete.
  */
-export function runImport(header: string, opts: ImportCommandOptions): ImportResult & { output?: string } {
+export function runImport(header: string, opts: ImportCommandOptions): ImportResult & { output?: string; program?: boolean } {
   const file = path.resolve(header);
+  if (/^pid:\d+$/.test(header) || isElf(file)) {
+    const r = importProgram(header, { types: opts.type ?? [], allTypes: opts.allTypes ?? false });
+    if (opts.output) writeOut(opts.output, r.text);
+    return { text: r.text, types: r.types.length, defines: 0, skipped: r.skipped, diagnostics: r.notes, program: true, ...(opts.output ? { output: opts.output } : {}) };
+  }
+  if (opts.type?.length) throw new UserError(`--type picks types of a program or library built with -g; ${header} is not an ELF file`);
   const maxTokens = maxTokensOf(opts);
-  const result = opts.cpp
-    ? importHeader(runCpp(opts.cpp, file, opts.include ?? [], opts.define ?? []), file, { allTypes: opts.allTypes ?? true, includePath: [], maxTokens })
-    : importHeader(readRegularFile(file, 'header', HEADER_LIMIT).toString('utf8'), file, { ...schemaOptions(opts), maxTokens, ...(opts.allTypes !== undefined ? { allTypes: opts.allTypes } : {}) });
+  let result: ImportResult;
+  if (opts.cpp) {
+    refuseCxx(file, undefined);
+    result = importHeader(runCpp(opts.cpp, file, opts.include ?? [], opts.define ?? []), file, { allTypes: opts.allTypes ?? true, includePath: [], maxTokens });
+  } else {
+    const text = readRegularFile(file, 'header', HEADER_LIMIT).toString('utf8');
+    refuseCxx(file, text);
+    result = importHeader(text, file, { ...schemaOptions(opts), maxTokens, ...(opts.allTypes !== undefined ? { allTypes: opts.allTypes } : {}) });
+  }
   if (result.tokenLimit) {
     throw new UserError(`${header}: ${result.tokenLimit}; nothing written (--max-tokens ${maxTokens * 2} reads twice as much, at a few hundred bytes of memory per token)`);
   }
-  if (opts.output) {
-    try {
-      writeFileSync(opts.output, result.text);
-    } catch (e) {
-      throw new UserError(`cannot write ${opts.output}: ${(e as Error).message}`);
-    }
-  }
+  if (opts.output) writeOut(opts.output, result.text);
   return { ...result, ...(opts.output ? { output: opts.output } : {}) };
 }
 
 export function register(program: Command): void {
   withSchemaOptions(program
     .command('import'))
-    .description('write an offset schema from a C header: its types (macros expanded) and numeric #defines; lists what it skipped')
-    .argument('<header>', 'the C header')
+    .description('write an offset schema from a C header (its types, macros expanded, and numeric #defines), or from the debug information of a program, library, debug file or pid:N')
+    .argument('<input>', 'the C header, or an ELF file built with -g, or pid:N')
+    .option('--type <name>', 'from a program: import this type and what it uses (repeatable; app::Shared)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('-o, --output <file>', 'write the schema here (default: standard output)')
     .option('--json', 'a JSON report: {output, types, defines, skipped, diagnostics} (and text without -o)')
     .option('--cpp <command>', 'preprocess with this compiler instead (e.g. "cc -E"), with the -I/-D given')
-    .option('--all-types', "keep every type of the header's includes, not only those its types use")
+    .option('--list-types', 'from a program: list the names of its types (one a line; --json: an array) instead of importing')
+    .option('--all-types', "keep every type of the header's includes (of a program: every type), not only those its types use")
     .option('--max-tokens <n>', `tokens of a file and of the preprocessed header read at most (default ${MAX_TOKENS}); past it, nothing is written and the exit status is 1`)
     .action(async (header: string, opts: ImportCommandOptions) => {
+      if (opts.listTypes) {
+        if (!/^pid:\d+$/.test(header) && !isElf(path.resolve(header))) throw new UserError(`--list-types reads a program or library built with -g; ${header} is not an ELF file`);
+        const names = listProgramTypes(header);
+        if (opts.json) await stdout.json({ types: names });
+        else await stdout.write(names.map((n) => `${esc(n)}\n`).join(''));
+        return;
+      }
       const r = runImport(header, opts);
       if (opts.json) {
         await stdout.json({ output: r.output ?? null, types: r.types, defines: r.defines, skipped: r.skipped, diagnostics: r.diagnostics, ...(r.output ? {} : { text: r.text }) });
@@ -85,7 +123,9 @@ export function register(program: Command): void {
       }
       if (!r.output) await stdout.write(r.text);
       for (const d of r.diagnostics) process.stderr.write(`${esc(`${header}:${d}`)}\n`);
-      const summary = `${r.output ? `wrote ${r.output}: ` : ''}${r.types} type declaration${r.types === 1 ? '' : 's'}, ${r.defines} #define${r.defines === 1 ? '' : 's'}; skipped ${r.skipped.length} (functions, variables, other macros: --json lists them)`;
+      const summary = r.program
+        ? `${r.output ? `wrote ${r.output}: ` : ''}${r.types} type declaration${r.types === 1 ? '' : 's'} from the debug information${r.skipped.length ? `; skipped ${r.skipped.length} the schema cannot express (--json lists them)` : ''}`
+        : `${r.output ? `wrote ${r.output}: ` : ''}${r.types} type declaration${r.types === 1 ? '' : 's'}, ${r.defines} #define${r.defines === 1 ? '' : 's'}; skipped ${r.skipped.length} (functions, variables, other macros: --json lists them)`;
       process.stderr.write(`shmscope: ${esc(summary)}\n`);
     });
 }

@@ -40,6 +40,8 @@ export interface TypeRef {
   derived?: Derived[];
   /** `__attribute__((mode(QI|HI|SI|DI|TI|word|pointer)))`: the integer of that size. */
   mode?: string;
+  /** `__attribute__((vector_size(N)))`: a vector of N bytes of the scalar type (an array aligned to N). */
+  vector?: Expr;
   range: Range;
 }
 
@@ -79,7 +81,7 @@ export interface StructDecl {
   alignas?: Expr;
   attrs: Attr[];
   range: Range;
-  segment?: { binding?: { kind: 'key' | 'id' | 'posix' | 'memfd' | 'file' | 'anon'; value: Expr | string; range: Range } };
+  segment?: { binding?: { kind: 'key' | 'id' | 'posix' | 'memfd' | 'file' | 'anon' | 'magic'; value: Expr | string; range: Range } };
   /** Its body was not read (nested too deeply): the type has no layout. */
   broken?: string;
   /** `file:line` when it comes from an included file (not shown in the including file's outline). */

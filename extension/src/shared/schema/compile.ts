@@ -229,6 +229,28 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
       return undefined;
     }
   };
+  /**
+   * The first bytes `magic V` names, as hex: a string's bytes, or an integer's little-endian bytes
+   * in the smallest of 1, 2, 4 or 8 bytes that holds it (`0x52494E47` is `47 4e 49 52`).
+   */
+  const magicHex = (v: Expr | string, range: Range): string | undefined => {
+    if (typeof v === 'string') {
+      if (!v.length) err(range, 'magic needs at least one byte');
+      let hex = '';
+      for (let i = 0; i < v.length; i++) hex += (v.charCodeAt(i) & 0xff).toString(16).padStart(2, '0');
+      return v.length ? hex : undefined;
+    }
+    const n = constInt(v, 'magic');
+    if (n === undefined) return undefined;
+    if (n < 0n || n > 0xffffffffffffffffn) {
+      err(range, 'magic is an unsigned value of at most 64 bits (or a string)');
+      return undefined;
+    }
+    const width = n <= 0xffn ? 1 : n <= 0xffffn ? 2 : n <= 0xffffffffn ? 4 : 8;
+    let hex = '';
+    for (let i = 0; i < width; i++) hex += Number((n >> BigInt(8 * i)) & 0xffn).toString(16).padStart(2, '0');
+    return hex;
+  };
   /** Is `e` constant (no field names)? */
   const isConstant = (e: Expr, fieldNames: Set<string>): boolean =>
     namesIn(e).every((n) => !fieldNames.has(n.name) && (constants.has(n.name) || enumConstant(n.name) !== undefined)) && !hasMemberOrIndex(e);
@@ -344,6 +366,10 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
       if (!m && report) err(ref.range, `unknown machine mode "${ref.mode}"`);
       if (m) t = m;
     }
+    if (ref.vector) {
+      t = vectorOf(t, ref.vector);
+      if (!t) return undefined;
+    }
     for (const step of steps) {
       if (step.k === 'ptr') t = { k: 'pointer', name: `${t.name}*`, size: 8, align: 8 };
       else if (step.k === 'fn') t = { k: 'void', name: `${t.name}()`, size: 0, align: 1, fn: true };
@@ -352,6 +378,27 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
     return t;
   };
 
+  /** gcc's vector types: N bytes of a scalar, N a power of two and a multiple of it, aligned to N. */
+  const vectorOf = (elem: Type, e: Expr): Type | undefined => {
+    const n = constInt(e, 'vector_size');
+    if (n === undefined) return undefined;
+    if ((elem.k !== 'int' && elem.k !== 'float') || elem.size === 0) {
+      err(e.range, `vector_size applies to an integer or floating type, not ${elem.name}`);
+      return undefined;
+    }
+    const size = Number(n);
+    if (n <= 0n || n > 1n << 16n || (size & (size - 1)) !== 0 || size % elem.size !== 0) {
+      err(e.range, `vector_size(${n}) is not a power of two multiple of ${elem.name}'s ${elem.size} bytes`);
+      return undefined;
+    }
+    // Wider vectors: gcc places them at their size's alignment in a struct but gives the struct
+    // less; not modelled, so refused rather than laid out differently.
+    if (size > 16) {
+      err(e.range, `vector_size(${size}): vectors wider than 16 bytes are not supported`);
+      return undefined;
+    }
+    return { k: 'array', name: `${elem.name} __attribute__((vector_size(${size})))`, elem, count: size / elem.size, size, align: size };
+  };
   /** `__attribute__((mode(QI)))` and friends: the integer of that width, signedness kept. */
   const modeType = (mode: string, base: Type): Type | undefined => {
     const bytes = ({ QI: 1, HI: 2, SI: 4, DI: 8, TI: 16, word: 8, pointer: 8, byte: 1 } as Record<string, number>)[mode];
@@ -519,7 +566,10 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
       segments.push(t);
       const b = d.segment.binding;
       if (b) {
-        if (typeof b.value === 'string') {
+        if (b.kind === 'magic') {
+          const hex = magicHex(b.value, b.range);
+          t.segment = { binding: hex === undefined ? undefined : { kind: 'magic', value: hex, range: b.range } };
+        } else if (typeof b.value === 'string') {
           if (b.kind === 'posix' && !b.value.startsWith('/')) err(b.range, `a POSIX name starts with "/", like "/${b.value}"`);
           if (b.kind === 'file' && !b.value.startsWith('/')) err(b.range, `a file is named by its absolute path, like "/${b.value}"`);
           t.segment = { binding: { kind: b.kind === 'key' || b.kind === 'id' ? 'posix' : b.kind, value: b.value, range: b.range } };
@@ -528,6 +578,13 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
           t.segment = { binding: v === undefined ? undefined : { kind: b.kind, value: Number(BigInt.asIntN(32, v)), range: b.range } };
         }
       } else t.segment = {};
+    }
+    const magicAttr = d.attrs.find((a) => a.name === 'magic');
+    if (magicAttr) {
+      const arg = magicAttr.args[0]?.expr;
+      const hex = arg ? magicHex(arg.k === 'str' ? arg.s : arg, magicAttr.range) : undefined;
+      if (!arg) err(magicAttr.range, 'magic needs the first bytes: [[magic(0x52494E47)]] or [[magic("RING")]]');
+      if (hex !== undefined) t.magic = hex;
     }
     if (d.name) types.set(d.name, t);
     return t;

@@ -68,8 +68,24 @@ export function defaultSegment(schema: Schema): StructType | undefined {
   return schema.segments[0];
 }
 
-/** The segment bound to a target, e.g. `{kind:'key', value:0x52494E47}` or `{kind:'posix', value:'/ring'}`. */
-export function segmentFor(schema: Schema, binding: { kind: BindingKind; value: number | string }): StructType | undefined {
+/**
+ * The segment bound to a target, e.g. `{kind:'key', value:0x52494E47}` or `{kind:'posix', value:'/ring'}`.
+ * A memfd, anonymous region or file that no declaration names is bound by content when `head`
+ * (its first bytes) starts with a `segment … for magic` value, or a `[[magic]]` type's.
+ */
+export function segmentFor(schema: Schema, binding: { kind: BindingKind; value: number | string }, head?: Uint8Array): StructType | undefined {
+  const named = segmentByName(schema, binding);
+  if (named || !head || !['memfd', 'anon', 'file'].includes(binding.kind)) return named;
+  let hex = '';
+  for (const b of head.subarray(0, MAGIC_BYTES)) hex += b.toString(16).padStart(2, '0');
+  const bySegment = schema.segments.find((s) => s.segment?.binding?.kind === 'magic' && hex.startsWith(String(s.segment.binding.value)));
+  return bySegment ?? schema.structs.find((s) => s.magic !== undefined && hex.startsWith(s.magic));
+}
+
+/** How many first bytes of an object `segmentFor` compares with magic values. */
+export const MAGIC_BYTES = 64;
+
+function segmentByName(schema: Schema, binding: { kind: BindingKind; value: number | string }): StructType | undefined {
   return schema.segments.find((s) => {
     const b = s.segment?.binding;
     if (b?.kind !== binding.kind) return false;

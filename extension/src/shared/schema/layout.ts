@@ -6,7 +6,7 @@ import type { Diagnostic, Range } from './lexer';
 import { alignUp, type Field, type StructType, type Type } from './types';
 
 /** Attribute names the language knows (others are reported as ignored). */
-export const ATTRS = new Set(['expect', 'checksum', 'seqlock', 'ring', 'format', 'flags', 'if', 'be', 'le', 'text', 'hidden', 'futex']);
+export const ATTRS = new Set(['expect', 'checksum', 'seqlock', 'ring', 'format', 'flags', 'if', 'be', 'le', 'text', 'hidden', 'futex', 'magic']);
 
 /** What the layout needs from the compiler: type resolution, constants and reporting. */
 export interface LayoutContext {

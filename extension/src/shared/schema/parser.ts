@@ -32,7 +32,7 @@ const QUALIFIERS = new Set([
 const NOT_A_NAME = new Set(['__attribute__', '__attribute', 'alignas', '_Alignas', '__asm__', '__asm', 'asm']);
 const MAX_DEPTH = 200;
 /** GNU attributes that change a layout in ways the engine does not model. */
-const LAYOUT_ATTRS = new Set(['vector_size', 'scalar_storage_order', 'ms_struct', 'gcc_struct', 'designated_init_layout']);
+const LAYOUT_ATTRS = new Set(['scalar_storage_order', 'ms_struct', 'gcc_struct', 'designated_init_layout']);
 /** Most binary operators in one expression (a longer chain would overflow the evaluators' stack). */
 const MAX_OPERATORS = 2000;
 
@@ -281,6 +281,8 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
     packed: boolean;
     alignas?: Expr;
     mode?: string;
+    /** `__attribute__((vector_size(N)))`: N bytes of the element type. */
+    vector?: Expr;
   }
   const extras = (into: Extras): boolean => {
     let any = false;
@@ -338,6 +340,10 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
           } else if (name === 'mode' && at('(')) {
             next();
             into.mode = ident('a machine mode').text.replace(/^__(.*)__$/, '$1');
+            expect(')');
+          } else if (name === 'vector_size' && at('(')) {
+            next();
+            into.vector = expr();
             expect(')');
           } else if (LAYOUT_ATTRS.has(name)) {
             // It changes the layout and the engine does not do it: never a silent difference from gcc.
@@ -524,7 +530,7 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
     const ex: Extras = { attrs: [], packed: false };
     const spec = typeSpec(q, ex);
     const d = declarator(true, q, ex);
-    return refOf(spec, d.derived, span(spec.range, prevEnd()), ex.mode);
+    return refOf(spec, d.derived, span(spec.range, prevEnd()), ex.mode, ex.vector);
   };
 
   /** After `(` in a declarator: does it group (`(*p)`) rather than open parameters (`(int)`)? */
@@ -664,7 +670,7 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
     }
     for (;;) {
       const mq = { ...q };
-      const mex: Extras = { attrs: [...ex.attrs], packed: ex.packed, alignas: ex.alignas, mode: ex.mode };
+      const mex: Extras = { attrs: [...ex.attrs], packed: ex.packed, alignas: ex.alignas, mode: ex.mode, vector: ex.vector };
       extras(mex);
       qualifiers(mq);
       const dcl = declarator(false, mq, mex);
@@ -686,7 +692,7 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
       }
       extras(mex);
       members.push({
-        name: name?.text, nameRange: name?.range ?? bits!.range, type: refOf(spec, dcl.derived, span(spec.range, prevEnd()), mex.mode),
+        name: name?.text, nameRange: name?.range ?? bits!.range, type: refOf(spec, dcl.derived, span(spec.range, prevEnd()), mex.mode, mex.vector),
         bits, endian: mq.endian ?? endian, at: atExpr, attrs: mex.attrs, alignas: mex.alignas, packed: mex.packed,
         range: span(first.range, prevEnd()),
       });
@@ -786,7 +792,7 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
       let binding: NonNullable<StructDecl['segment']>['binding'];
       if (at('for')) {
         next();
-        const how = ident('key, id, posix, memfd, file or anon');
+        const how = ident('key, id, posix, memfd, file, anon or magic');
         const quoted: Record<string, string> = { posix: 'a POSIX name in quotes, like posix "/ring"', memfd: 'a memfd name in quotes, like memfd "frames"', file: 'a path in quotes, like file "/var/lib/app/lock.mdb"', anon: 'a command in quotes, like anon of "postgres"' };
         if (how.text in quoted) {
           if (how.text === 'anon' && at('of')) next();
@@ -794,10 +800,13 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
           if (s.kind !== 'string') error(s.range, `expected ${quoted[how.text]}`);
           next();
           binding = { kind: how.text as 'posix' | 'memfd' | 'file' | 'anon', value: s.text, range: span(how.range, s.range) };
-        } else if (how.text === 'key' || how.text === 'id') {
+        } else if (how.text === 'magic' && peek().kind === 'string') {
+          const s = next();
+          binding = { kind: 'magic', value: s.text, range: span(how.range, s.range) };
+        } else if (how.text === 'key' || how.text === 'id' || how.text === 'magic') {
           const e = expr();
           binding = { kind: how.text, value: e, range: span(how.range, e.range) };
-        } else error(how.range, `expected key, id, posix, memfd, file or anon after "for", not "${how.text}"`);
+        } else error(how.range, `expected key, id, posix, memfd, file, anon or magic after "for", not "${how.text}"`);
       }
       const ex: Extras = { attrs: [], packed: false };
       extras(ex);
@@ -813,13 +822,13 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
       const ex: Extras = { attrs: [], packed: false };
       const spec = typeSpec(q, ex);
       for (;;) {
-        const dex: Extras = { attrs: [], packed: ex.packed, alignas: ex.alignas, mode: ex.mode };
+        const dex: Extras = { attrs: [], packed: ex.packed, alignas: ex.alignas, mode: ex.mode, vector: ex.vector };
         const dcl = declarator(false, q, dex);
         if (!dcl.name) error(peek().range, `expected a typedef name but found ${peek().kind === 'eof' ? 'end of file' : `"${peek().text}"`}`);
         const name = dcl.name!;
         extras(dex);
         typeNames.add(name.text);
-        decls.push({ kind: 'typedef', name: name.text, nameRange: name.range, type: refOf(spec, dcl.derived, span(spec.range, prevEnd()), dex.mode), packed: dex.packed, alignas: dex.alignas, range: span(kw.range, prevEnd()), ...(name.origin ? { origin: name.origin } : {}) });
+        decls.push({ kind: 'typedef', name: name.text, nameRange: name.range, type: refOf(spec, dcl.derived, span(spec.range, prevEnd()), dex.mode, dex.vector), packed: dex.packed, alignas: dex.alignas, range: span(kw.range, prevEnd()), ...(name.origin ? { origin: name.origin } : {}) });
         if (at(',')) {
           next();
           continue;
@@ -895,12 +904,12 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
 }
 
 /** A TypeRef from a declarator: the `pointers` + `dims` form when it has that shape. */
-function refOf(spec: TypeSpec, derived: Derived[], range: Range, mode?: string): TypeRef {
+function refOf(spec: TypeSpec, derived: Derived[], range: Range, mode?: string, vector?: Expr): TypeRef {
   let i = 0;
   while (i < derived.length && derived[i]!.k === 'ptr') i++;
   let j = i;
   while (j < derived.length && derived[j]!.k === 'array') j++;
-  const base = mode ? { mode } : {};
+  const base = { ...(mode ? { mode } : {}), ...(vector ? { vector } : {}) };
   if (j === derived.length) return { spec, pointers: i, dims: derived.slice(i).map((d) => (d as { dim: Expr }).dim).reverse(), range, ...base };
   return { spec, pointers: 0, dims: [], derived, range, ...base };
 }

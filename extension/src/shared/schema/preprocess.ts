@@ -83,6 +83,14 @@ export const MAX_PP_WORK = 400_000;
 /** What one `#include` directive costs besides its file's tokens (finding it, entering it). */
 const INCLUDE_STEPS = 64;
 
+/** The attributes gcc 12 accepts on x86-64 (what `__has_attribute` answers 1 for). */
+const GCC_ATTRIBUTES = new Set(('access alias aligned alloc_align alloc_size always_inline artificial assume_aligned cleanup cold common const constructor copy ' +
+  'deprecated designated_init destructor error externally_visible fallthrough flatten format format_arg gnu_inline hot ifunc interrupt leaf malloc ' +
+  'may_alias mode ms_abi ms_struct gcc_struct no_icf no_instrument_function no_profile_instrument_function no_reorder no_sanitize no_sanitize_address ' +
+  'no_sanitize_thread no_sanitize_undefined no_split_stack no_stack_limit no_stack_protector noclone nocommon noinit noinline noipa nonnull nonstring ' +
+  'noplt noreturn nothrow optimize packed patchable_function_entry persistent pure regparm retain returns_nonnull returns_twice scalar_storage_order ' +
+  'section sentinel simd stack_protect symver sysv_abi target target_clones tls_model transparent_union unavailable unused used vector_size visibility ' +
+  'warn_if_not_aligned warn_unused_result warning weak weakref zero_call_used_regs').split(' '));
 const SPECIAL = ['__FILE__', '__LINE__', '__COUNTER__', '__INCLUDE_LEVEL__', '__BASE_FILE__', '__DATE__', '__TIME__', '__has_include', '__has_include_next', '__has_attribute', '__has_cpp_attribute', '__has_c_attribute', '__has_builtin'];
 
 /** Headers the engine knows without a compiler: their types are builtin. */
@@ -411,8 +419,9 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
     }
     const word = arg.map((x) => x.text).join('');
     if (name === '__has_builtin') return /^__builtin_|^__sync_|^__atomic_/.test(word);
-    // gcc knows every attribute headers test for; C++ attributes are not C's.
-    return name !== '__has_cpp_attribute' && word !== '';
+    // The attributes gcc 12 has (headers test for newer ones, such as counted_by, and must get 0);
+    // C++ attributes are not C's.
+    return name !== '__has_cpp_attribute' && GCC_ATTRIBUTES.has(word.replace(/^(gnu::)?__(.*)__$/, '$2').replace(/^gnu::/, ''));
   };
 
   // ------------------------------------------------------------------ includes

@@ -104,6 +104,8 @@ export interface StructType {
   errors?: Diagnostic[];
   decl?: StructDecl;
   segment?: { binding?: { kind: BindingKind; value: number | string; range: Range } };
+  /** `[[magic(V)]]` on the type: the hex of the first bytes that bind an unnamed object to it. */
+  magic?: string;
   tailPadding: number;
   /** A built-in glibc primitive (pthread_mutex_t, sem_t, …): decoded to its state (primitives.ts). */
   primitive?: PrimitiveKind;
@@ -182,6 +184,7 @@ export function typeName(t: Type): string {
 
 /**
  * How `segment … for` names an object: a System V `key` or `id`, a `posix` name, a `memfd` name,
- * a mapped `file`'s path, or `anon of "COMMAND"` (a shared anonymous region of that program).
+ * a mapped `file`'s path, `anon of "COMMAND"` (a shared anonymous region of that program), or
+ * `magic 0x…`/`magic "TEXT"` (an object whose first bytes are these; the value is their hex).
  */
-export type BindingKind = 'key' | 'id' | 'posix' | 'memfd' | 'file' | 'anon';
+export type BindingKind = 'key' | 'id' | 'posix' | 'memfd' | 'file' | 'anon' | 'magic';
