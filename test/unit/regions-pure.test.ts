@@ -3,9 +3,10 @@
 // schema's new bindings and the explorer's labels. No kernel objects.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GROUPS, objectDescription, objectLabel, objectTooltip } from '../../extension/src/explorer/model';
+import { GROUPS, objectDescription, objectId, objectLabel, objectTooltip } from '../../extension/src/explorer/model';
 import { targetOf } from '../../extension/src/ipc/target';
 import * as ipc from '../../extension/src/ipc';
+import type { ShmRecord } from '../../extension/src/ipc/types';
 import type { RawSharedScan } from '../../extension/src/ipc/native';
 import { emptyScan } from '../../extension/src/ipc/procfs';
 import { buildRegions, withinOwnNamespaces } from '../../extension/src/ipc/regions';
@@ -90,4 +91,20 @@ test('the explorer labels regions as users know them, with escaped names', () =>
   const evil = { ...m, name: 'x\x1b]0;pwned\x07' };
   assert.equal(objectLabel(evil), 'x\\x1b]0;pwned\\x07 · ino 10');
   assert.deepEqual(GROUPS.filter((g) => g.collapsed).map((g) => g.id), ['memfd', 'anon', 'file']);
+});
+
+test('every explorer row id is its object\'s full identity: memfds of one name and anonymous regions differ', () => {
+  const s = buildRegions(raw(), () => 'root');
+  const m = s.memfd[0]!;
+  const a = s.anon[0]!;
+  const ids = [
+    objectId(m), objectId({ ...m, id: m.id + 100 }), objectId({ ...m, dev: m.dev + 1 }),
+    objectId(a), objectId({ ...a, id: a.id + 1 }), objectId({ ...a, kind: 'memfd', fdHolders: [] }),
+    objectId({ ...m, kind: 'file', path: '/x', deleted: false }),
+  ];
+  assert.equal(new Set(ids).size, ids.length, ids.join(' '));
+  assert.equal(objectId(m), `memfd:nsown:dev${m.dev}:ino${m.id}`);
+  // The same System V id in another IPC namespace is another object.
+  const shm = { kind: 'shm', id: 3, key: 0, uid: 0, user: 'root', gid: 0, mode: 0o600, cuid: 0, cgid: 0, ctime: null, size: 1, nattch: 0, cpid: 1, lpid: 1, atime: null, dtime: null, removed: false, attachedBy: [], hiddenAttachers: 0, orphan: false } as ShmRecord;
+  assert.notEqual(objectId(shm), objectId({ ...shm, namespace: { ipc: 4026532301, pid: 9, label: 'web-1' } } as ShmRecord));
 });

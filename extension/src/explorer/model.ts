@@ -157,6 +157,29 @@ export function objectDescription(r: IpcRecord, units: 'binary' | 'bytes' = 'bin
   return parts.join(' · ');
 }
 
+/**
+ * The tree id of an object: its full identity, so no two rows share one (VS Code merges rows of one
+ * id, and a command on one of them may receive the other). Kind and namespace first; then the
+ * device and inode of regions (every anonymous region is named "dev/zero", memfds share names),
+ * the inode and name of POSIX objects, the id of System V objects.
+ */
+export function objectId(r: IpcRecord): string {
+  const ns = 'namespace' in r ? (r as { namespace: { ipc: number } }).namespace.ipc : 'own';
+  const head = `${r.kind}:ns${ns}`;
+  switch (r.kind) {
+    case 'shm':
+    case 'sem':
+    case 'msg':
+      return `${head}:id${r.id}`;
+    case 'memfd':
+    case 'anon':
+    case 'file':
+      return `${head}:dev${r.dev}:ino${r.id}`;
+    default:
+      return `${head}:ino${r.id}:${r.name}`;
+  }
+}
+
 /** Codicon id for an object; orphans get a warning. */
 export function objectIcon(r: IpcRecord): string {
   if (r.kind === 'shm' && r.orphan) return 'warning';

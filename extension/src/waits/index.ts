@@ -15,7 +15,7 @@ import { describeFailure, log, reportError } from '../log';
 import { compileSchema, PRIMITIVE_SIZE, type Schema } from '../shared/schema';
 import { HostNotes } from '../shared/protocol';
 import { WaitGraphPanel } from './graph';
-import { deadlockTids, describe, processNodes, waitersByTarget, type WaitNode } from './model';
+import { deadlockTids, describe, processNodes, waitChildren, waitersByTarget, type WaitNode } from './model';
 
 export const WAITS_VIEW_ID = 'shmscope.waits';
 const MAX_SCHEMA_FILES = 100;
@@ -93,13 +93,14 @@ export class WaitsProvider implements vscode.TreeDataProvider<WaitNode>, vscode.
     if (!node) return r ? processNodes(r) : [];
     const cyc = r ? deadlockTids(r) : new Set<number>();
     if (node.type === 'process') return node.waits.map((wait) => ({ type: 'wait', wait, inDeadlock: cyc.has(wait.tid) }));
-    if (node.type === 'wait') return node.wait.heldBy.map((holder) => ({ type: 'holder', wait: node.wait, holder, inDeadlock: node.inDeadlock }));
+    if (node.type === 'wait') return waitChildren(node.wait, node.inDeadlock);
     return [];
   }
 
   getTreeItem(node: WaitNode): vscode.TreeItem {
     const d = describe(node);
-    const state = node.type === 'holder' || (node.type === 'wait' && node.wait.heldBy.length === 0) ? vscode.TreeItemCollapsibleState.None : vscode.TreeItemCollapsibleState.Expanded;
+    const leaf = node.type === 'holder' || node.type === 'changer' || (node.type === 'wait' && waitChildren(node.wait, false).length === 0);
+    const state = leaf ? vscode.TreeItemCollapsibleState.None : vscode.TreeItemCollapsibleState.Expanded;
     const item = new vscode.TreeItem(d.label, state);
     item.description = d.description;
     item.tooltip = d.tooltip;
@@ -115,6 +116,7 @@ export class WaitsProvider implements vscode.TreeDataProvider<WaitNode>, vscode.
       if (openable) item.command = { command: 'shmscope.waits.goToField', title: 'Go to Field in Inspector', arguments: [node] };
     }
     if (node.type === 'holder') item.contextValue = 'holder';
+    if (node.type === 'changer') item.contextValue = 'changer';
     return item;
   }
 
@@ -134,7 +136,7 @@ export async function goToWait(target: string, offset: number, length = 4): Prom
 
 function waitOf(arg: unknown): Wait | undefined {
   const n = arg as WaitNode | undefined;
-  return n && (n.type === 'wait' || n.type === 'holder') ? n.wait : undefined;
+  return n && (n.type === 'wait' || n.type === 'holder' || n.type === 'changer') ? n.wait : undefined;
 }
 
 export function activate(context: vscode.ExtensionContext, deps: { explorer: ExplorerProvider }): { provider: WaitsProvider } {
