@@ -3,12 +3,12 @@
 // schema's new bindings and the explorer's labels. No kernel objects.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GROUPS, objectDescription, objectId, objectLabel, objectTooltip } from '../../extension/src/explorer/model';
+import { GROUPS, isEmpty, objectDescription, objectId, objectLabel, objectTooltip } from '../../extension/src/explorer/model';
 import { targetOf } from '../../extension/src/ipc/target';
 import * as ipc from '../../extension/src/ipc';
-import type { ShmRecord } from '../../extension/src/ipc/types';
+import type { Listing, ShmRecord } from '../../extension/src/ipc/types';
 import type { RawSharedScan } from '../../extension/src/ipc/native';
-import { emptyScan } from '../../extension/src/ipc/procfs';
+import { ancestry, emptyScan, parentOfStat } from '../../extension/src/ipc/procfs';
 import { buildRegions, withinOwnNamespaces } from '../../extension/src/ipc/regions';
 import { compileSchema, segmentFor } from '../../extension/src/shared/schema';
 
@@ -107,4 +107,19 @@ test('every explorer row id is its object\'s full identity: memfds of one name a
   // The same System V id in another IPC namespace is another object.
   const shm = { kind: 'shm', id: 3, key: 0, uid: 0, user: 'root', gid: 0, mode: 0o600, cuid: 0, cgid: 0, ctime: null, size: 1, nattch: 0, cpid: 1, lpid: 1, atime: null, dtime: null, removed: false, attachedBy: [], hiddenAttachers: 0, orphan: false } as ShmRecord;
   assert.notEqual(objectId(shm), objectId({ ...shm, namespace: { ipc: 4026532301, pid: 9, label: 'web-1' } } as ShmRecord));
+});
+
+test('the welcome view: regions that only the editor itself maps or holds are no objects of the user\'s', () => {
+  const s = buildRegions(raw(), () => 'root');
+  const listing: Listing = { shm: [], sem: [], msg: [], posixShm: [], posixSem: [], posixMq: [], memfd: [], anon: [], file: [], unreadableProcesses: 0, notes: [] };
+  assert.equal(isEmpty(listing), true);
+  const file = { ...s.memfd[0]!, kind: 'file' as const, path: '/root/.cache/editor/state.vscdb', deleted: false, fdHolders: undefined };
+  const pids = new Set(file.attachedBy.map((a) => a.pid));
+  assert.equal(isEmpty({ ...listing, file: [file] }), false);
+  assert.equal(isEmpty({ ...listing, file: [file] }, pids), true, 'the editor\'s own cache mapping');
+  assert.equal(isEmpty({ ...listing, memfd: [s.memfd[0]!] }, new Set([...pids].slice(0, 1))), false, 'another process holds it too');
+  // The editor's processes: this one and its ancestors, read from /proc/PID/stat.
+  assert.equal(parentOfStat('42 (a) b) c) S 17 42 42 0'), 17, 'a command with parentheses and spaces');
+  const mine = ancestry(process.pid);
+  assert.ok(mine.has(process.pid) && mine.has(process.ppid) && !mine.has(1));
 });

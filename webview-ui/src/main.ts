@@ -65,6 +65,7 @@ page.structure = new StructurePanel({
   message: (t, e) => status.message(t, e),
   readOnly: () => state.readOnly,
   refreshBytes: () => page.reader.read(),
+  undo: (redo) => page.action(redo ? 'redo' : 'undo'),
 });
 const toolbar = new Toolbar(page);
 const hideBars = () => {

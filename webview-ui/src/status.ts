@@ -61,7 +61,7 @@ export class DataPanel {
       this.endian.textContent = state.littleEndian ? 'Little endian' : 'Big endian';
       this.render();
     }, 'endian');
-    this.element = el('aside', { class: 'inspector', id: 'data-inspector', 'aria-label': 'Data inspector' }, this.endian, el('table', {}, this.body));
+    this.element = el('aside', { class: 'inspector', id: 'data-inspector', 'aria-label': 'Data inspector', tabindex: '0' }, this.endian, el('table', {}, this.body));
   }
 
   render(): void {

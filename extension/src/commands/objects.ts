@@ -14,6 +14,10 @@ import { parseSize } from './parse';
 import { ask, numberIn } from './prompt';
 import { registerCommand as register } from './register';
 
+/** What Run the Demo needs, said when the extension was installed without them. */
+export const DEMO_NEEDS = 'Run the Demo needs a checkout of shmscope (its demo/ C programs, scripts/demo.mjs and the built CLI), Node.js 20 or later and a C compiler (cc, gcc or clang). ' +
+  'The installed extension ships none of them: clone shmscope, run `npm install` and `npm run demo` there; it starts the demo\'s producer and consumer and opens a window on them.';
+
 export function activate(context: vscode.ExtensionContext, { provider }: CommandDeps): void {
   const copy = async (text: string, what: string): Promise<string> => {
     await vscode.env.clipboard.writeText(text);
@@ -105,8 +109,9 @@ export function activate(context: vscode.ExtensionContext, { provider }: Command
     // The demo lives in the project's checkout. From inside an editor it runs only the producer and
     // consumer (--no-editor: this window is the editor) and opens the demo's schema beside them.
     const schema = path.join(context.extensionPath, 'demo', 'workspace', 'ring.shms');
-    if (!existsSync(schema)) {
-      void vscode.window.showInformationMessage('The demo runs from a checkout of shmscope: `npm run demo` there.');
+    if (!existsSync(schema) || !existsSync(path.join(context.extensionPath, 'scripts', 'demo.mjs'))) {
+      // The installed extension ships no C sources nor scripts: say what the demo needs.
+      void vscode.window.showInformationMessage(DEMO_NEEDS);
       return false;
     }
     const term = vscode.window.createTerminal({ name: 'shmscope demo', cwd: context.extensionPath });

@@ -45,6 +45,8 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
   private readonly notesLogged = new Set<string>();
   /** Target → threads blocked on it (from the Waits view's last scan), for a badge on the item. */
   private waiters = new Map<string, { count: number; alarm: boolean }>();
+  /** The editor's own processes (this extension host and its ancestors): their regions are not the user's objects. */
+  private readonly editorPids = ipc.ancestry(process.pid);
 
   constructor(private config: Config) {
     this.onlyMine = config.onlyMine;
@@ -102,7 +104,7 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
       } while (this.again);
     })().finally(() => {
       this.inflight = undefined;
-      void vscode.commands.executeCommand('setContext', 'shmscope.empty', this.listing !== undefined && isEmpty(this.listing) && !this.error);
+      void vscode.commands.executeCommand('setContext', 'shmscope.empty', this.listing !== undefined && isEmpty(this.listing, this.editorPids) && !this.error);
       this.changed.fire(undefined);
       if (this.listing) this.refreshed.fire(this.listing);
     });
@@ -127,7 +129,7 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
   getChildren(node?: Node): Node[] {
     if (!node) {
       if (this.error) return [{ type: 'note', text: `Listing failed: ${this.error}`, icon: 'error' }];
-      if (!this.listing || isEmpty(this.listing)) return []; // the view's welcome content shows
+      if (!this.listing || isEmpty(this.listing, this.editorPids)) return []; // the view's welcome content shows
       const groups: Node[] = GROUPS.map((group) => ({
         type: 'group',
         group,

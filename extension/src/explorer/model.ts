@@ -59,9 +59,14 @@ export function namespaceDescription(ns: NamespaceListing): string {
   return `ipc ${ns.namespace.ipc} · pid ${ns.namespace.pid} · ${namespaceRecords(ns).length}`;
 }
 
-export function isEmpty(l: Listing): boolean {
+/**
+ * Nothing to show but the welcome view. Regions that only `editorPids` map or hold (the editor's
+ * own cache files and buffers) are no objects of the user's: they do not count.
+ */
+export function isEmpty(l: Listing, editorPids: ReadonlySet<number> = new Set()): boolean {
+  const theirs = (r: RegionRecord) => regionPids(r).some((pid) => !editorPids.has(pid));
   return l.shm.length + l.sem.length + l.msg.length + l.posixShm.length + l.posixSem.length + l.posixMq.length +
-    l.memfd.length + l.anon.length + l.file.length + (l.namespaces?.length ?? 0) === 0;
+    [...l.memfd, ...l.anon, ...l.file].filter(theirs).length + (l.namespaces?.length ?? 0) === 0;
 }
 
 /** "4 KiB" (binary units) or "4,096 B". */
