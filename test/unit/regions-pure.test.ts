@@ -123,3 +123,13 @@ test('the welcome view: regions that only the editor itself maps or holds are no
   const mine = ancestry(process.pid);
   assert.ok(mine.has(process.pid) && mine.has(process.ppid) && !mine.has(1));
 });
+
+test('a limit the kernel leaves open (shmmax = 2^64 - 2^24 - 1) reads "no limit", not a rounded number', async () => {
+  const { limitValue } = await import('../../extension/src/ipc/limits');
+  const { limitDescription } = await import('../../extension/src/explorer/model');
+  assert.equal(limitValue(Number('18446744073692774399')), 'no limit');
+  assert.equal(limitValue(32000), 32000);
+  assert.equal(limitDescription({ name: 'shmmax', value: 'no limit', used: null, description: '' }), 'no limit');
+  assert.equal(limitDescription({ name: 'shmall', value: 'no limit', used: 12, description: '' }), '12 used, no limit');
+  assert.equal(limitDescription({ name: 'shmmni', value: 4096, used: 3, description: '' }), '3 of 4,096');
+});

@@ -258,7 +258,8 @@ export function limitLabel(l: Limit): string {
 
 export function limitDescription(l: Limit): string {
   const value = typeof l.value === 'number' ? l.value.toLocaleString('en-US') : l.value;
-  return l.used === null ? value : `${l.used.toLocaleString('en-US')} of ${value}`;
+  if (l.used === null) return value;
+  return typeof l.value === 'number' ? `${l.used.toLocaleString('en-US')} of ${value}` : `${l.used.toLocaleString('en-US')} used, ${value}`;
 }
 
 /** Filter: text matches label, name, key, id or owner (case-insensitive); onlyMine keeps uid. */
