@@ -133,3 +133,17 @@ test('a limit the kernel leaves open (shmmax = 2^64 - 2^24 - 1) reads "no limit"
   assert.equal(limitDescription({ name: 'shmall', value: 'no limit', used: 12, description: '' }), '12 used, no limit');
   assert.equal(limitDescription({ name: 'shmmni', value: 4096, used: 3, description: '' }), '3 of 4,096');
 });
+
+test('tooltips give times on the user\'s clock; Copy Target gives the CLI\'s name of every object', async () => {
+  const { localTime, cliTarget } = await import('../../extension/src/explorer/model');
+  assert.equal(localTime('2026-12-04T18:09:02.000Z', 60), '2026-12-04 19:09:02 (UTC+01:00)');
+  assert.equal(localTime('2026-12-04T00:30:00.000Z', -330), '2026-12-03 19:00:00 (UTC-05:30)');
+  assert.equal(localTime('not a time', 0), 'not a time');
+  const s = buildRegions(raw(), () => 'root');
+  assert.equal(cliTarget(s.memfd[0]!), 'memfd:10');
+  assert.equal(cliTarget(s.anon[0]!), 'anon:11');
+  const shm = { kind: 'shm', id: 3, key: 0, uid: 0, user: 'root', gid: 0, mode: 0o600, cuid: 0, cgid: 0, ctime: '2026-12-04T18:09:02.000Z', size: 1, nattch: 0, cpid: 1, lpid: 1, atime: null, dtime: null, removed: false, attachedBy: [], hiddenAttachers: 0, orphan: false } as unknown as ShmRecord;
+  assert.equal(cliTarget(shm), 'shm:3');
+  assert.equal(cliTarget({ ...shm, namespace: { ipc: 4026532301, pid: 5100, label: 'web-1' } } as ShmRecord), '--namespace 5100 shm:3');
+  assert.match(objectTooltip(shm), /changed \| 2026\\-12\\-04 \d\d:09:02 \\\(UTC\\[+-]\d\d:\d\d\\\)/, 'escaped for Markdown');
+});

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { objectLabel } from '../explorer/model';
+import { cliTarget, objectLabel } from '../explorer/model';
 import * as ipc from '../ipc';
 import { hexKey } from '../ipc/target';
 import { log } from '../log';
@@ -44,6 +44,11 @@ export function activate(context: vscode.ExtensionContext, { provider }: Command
     // A memfd is named by what its program gave memfd_create; the record has it.
     const rec = t.kind === 'memfd' ? await recordOf(provider, t) : undefined;
     return copy('name' in t ? t.name : 'path' in t ? t.path : rec && 'name' in rec ? rec.name : ipc.formatTarget(t), 'name');
+  });
+
+  register(context, 'shmscope.copyTarget', 'Copy Target', async (arg: unknown) => {
+    const r = namespacedRecord(arg) ?? (await recordOf(provider, targetFromArg(arg)));
+    return copy(r ? cliTarget(r) : ipc.formatTarget(targetFromArg(arg)), 'target');
   });
 
   register(context, 'shmscope.createSegment', 'Create Segment', async (opts?: { key?: number; size?: number; mode?: number }) => {

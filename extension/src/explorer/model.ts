@@ -1,7 +1,7 @@
 // What the explorer shows, as pure functions of the façade's records: groups, labels,
 // descriptions, tooltips (Markdown text), icons, filtering. No vscode import, so it is unit-tested.
 import type { IpcRecord, Kind, Limit, Listing, NamespaceListing, RegionRecord } from '../ipc/types';
-import { hexKey } from '../ipc/target';
+import { formatTarget, hexKey, targetOf } from '../ipc/target';
 import { escapeControl } from '../shared/escape';
 
 /** The explorer's top-level groups, in display order. */
@@ -185,6 +185,16 @@ export function objectId(r: IpcRecord): string {
   }
 }
 
+/**
+ * The CLI's name for an object (`shm:3`, `posix:/ring`, `memfd:9633`, `file:/var/lib/x`); another
+ * namespace's object adds the `--namespace PID` that reaches it (its ids repeat ours).
+ */
+export function cliTarget(r: IpcRecord): string {
+  const t = formatTarget(targetOf(r)!);
+  const ns = 'namespace' in r ? (r as { namespace: { pid: number } }).namespace : undefined;
+  return ns ? `--namespace ${ns.pid} ${t}` : t;
+}
+
 /** Codicon id for an object; orphans get a warning. */
 export function objectIcon(r: IpcRecord): string {
   if (r.kind === 'shm' && r.orphan) return 'warning';
@@ -199,7 +209,22 @@ export function contextValue(r: IpcRecord): string {
 
 const perm = (mode: number): string => `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
 const md = (s: string): string => escapeControl(s).replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`);
-const when = (t: string | null): string => (t ? md(t) : '—');
+const two = (n: number): string => String(n).padStart(2, '0');
+
+/**
+ * An ISO-8601 time as the user's clock reads it: "2026-12-04 19:09:02 (UTC+01:00)". `offsetMinutes`
+ * east of UTC, the local zone's at that time unless given (tests).
+ */
+export function localTime(iso: string, offsetMinutes?: number): string {
+  const ms = Date.parse(iso);
+  if (!Number.isFinite(ms)) return iso;
+  const off = offsetMinutes ?? -new Date(ms).getTimezoneOffset();
+  const d = new Date(ms + off * 60_000);
+  const zone = `UTC${off < 0 ? '-' : '+'}${two(Math.floor(Math.abs(off) / 60))}:${two(Math.abs(off) % 60)}`;
+  return `${d.getUTCFullYear()}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} (${zone})`;
+}
+
+const when = (t: string | null): string => (t ? md(localTime(t)) : '—');
 
 /** A Markdown table of every fact the listing has about the object. */
 export function objectTooltip(r: IpcRecord): string {
