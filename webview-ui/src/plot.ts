@@ -59,6 +59,18 @@ function plotHeight(): number {
   return Math.max(120, host.clientHeight - legend - 8);
 }
 
+const measure = document.createElement('canvas').getContext('2d');
+
+/** The y axis as wide as its widest label (uPlot's fixed 50 px cut "13,000" to "3,000"). */
+function axisWidth(font: string): uPlot.Axis.Size {
+  return (_u, values) => {
+    if (!measure) return 60;
+    measure.font = font;
+    const widest = Math.max(0, ...(values ?? []).map((v) => measure.measureText(String(v)).width));
+    return Math.ceil(widest) + 18; // the tick and the gap beside it
+  };
+}
+
 function build(): void {
   if (!init) return;
   plot?.destroy();
@@ -78,6 +90,7 @@ function build(): void {
       { ...axis, label: 'seconds', labelFont: font },
       {
         ...axis,
+        size: axisWidth(font),
         // An enum field alone on a plot: its names on the axis instead of numbers.
         ...(single !== undefined ? { values: (_u: uPlot, splits: number[]) => splits.map((v) => labels[0]?.[v] ?? String(v)) } : {}),
       },
