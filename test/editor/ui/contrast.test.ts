@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import { untilWithin } from '../../helpers/wait';
-import { failureStep, focusWorkbench, inspectorFrame, openWorkbench, type OpenWorkbench, palette, ROOT, screenshot } from './driver';
+import { failureStep, inspectorFrame, openWorkbench, type OpenWorkbench, palette, ROOT, screenshot } from './driver';
 
 const WAIT = 30_000;
 const until = untilWithin(WAIT);
@@ -23,17 +23,17 @@ const step = failureStep('contrast', { page: () => page, workbench: () => opened
 /** The byte kinds a person meets: the grid's classes on one span. */
 const KINDS = ['', 'zero', 'sel', 'chg-3', 'chg-2', 'chg-1', 'sel chg-3', 'sel chg-2', 'zero chg-3', 't0', 't2 alt', 't3 sel', 't4 chg-3', 't1 sel chg-3', 'cur', 'zero sel'];
 
-/** The themes by the names the Color Theme pick shows, and the kind the webview is told. */
+/** The themes (their setting ids) and the kind the webview is told. */
 const THEMES: [string, string][] = [
-  ['Dark Modern', 'vscode-dark'],
-  ['Light Modern', 'vscode-light'],
-  ['Dark High Contrast', 'vscode-high-contrast'],
-  ['Light High Contrast', 'vscode-high-contrast-light'],
+  ['Default Dark Modern', 'vscode-dark'],
+  ['Default Light Modern', 'vscode-light'],
+  ['Default High Contrast', 'vscode-high-contrast'],
+  ['Default High Contrast Light', 'vscode-high-contrast-light'],
 ];
 
 /** In the page: contrast of each probe's text with its composited background. */
 const PROBE = `((kinds) => {
-  const hex = document.querySelector('.grid .row .hex');
+  const hex = document.querySelector('.grid .row[data-offset] .hex');
   const canvas = document.createElement('canvas');
   canvas.width = canvas.height = 1;
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
@@ -66,25 +66,10 @@ const PROBE = `((kinds) => {
   return { kind: document.body.className, out };
 })(${JSON.stringify(KINDS)})`;
 
-/** Preferences: Color Theme, as a person picks one. */
-async function colorTheme(theme: string): Promise<void> {
-  const input = page.locator('.quick-input-widget input');
-  await focusWorkbench(page);
-  await page.keyboard.press('F1');
-  await input.fill('>Preferences: Color Theme');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Preferences: Color Theme' }).first().waitFor({ timeout: WAIT });
-  await input.press('Enter');
-  await input.fill(theme);
-  await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: theme }).first().waitFor({ timeout: WAIT });
-  await input.press('Enter');
-}
-
 describe('contrast of the grid in the default and high-contrast themes', () => {
-  before(async () => {
+  before(() => {
     const id = ipc.createShm({ key: 0, size: 4096, mode: 0o600 });
     target = { kind: 'shm', id };
-    opened = await openWorkbench({ root: ROOT, folder: path.join(ROOT, 'test', 'editor', 'workspace'), settings: { 'shmscope.refreshIntervalMs': 0 } });
-    page = opened.page;
   });
 
   after(async () => {
@@ -96,21 +81,25 @@ describe('contrast of the grid in the default and high-contrast themes', () => {
     }
   });
 
-  it('every kind of byte reads at 4.5:1 or more in each theme', () => step('themes', async () => {
-    await palette(page, 'Open Inspector', WAIT, `id ${target!.kind === 'shm' ? target!.id : ''}`);
-    const f = inspectorFrame(page);
-    await f.locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
-    const failures: string[] = [];
-    for (const [theme, kind] of THEMES) {
-      await colorTheme(theme);
-      await until(`the page takes ${theme}`, async () => (await f.locator('body').getAttribute('data-vscode-theme-kind')) === kind);
-      const probe = await f.locator('body').evaluate<{ kind: string; out: { cls: string; fg: number[]; bg: number[]; ratio: number }[] }, undefined>(PROBE);
-      for (const p of probe.out) {
-        if (p.ratio < 4.5) failures.push(`${theme}: "${p.cls || 'plain'}" ${p.ratio}:1 (text rgb(${p.fg.join(',')}) on rgb(${p.bg.join(',')}))`);
+  // One workbench per theme, started in it (the theme as a user's setting).
+  for (const [theme, kind] of THEMES) {
+    it(`every kind of byte reads at 4.5:1 or more in ${theme}`, () => step(kind, async () => {
+      opened = await openWorkbench({ root: ROOT, folder: path.join(ROOT, 'test', 'editor', 'workspace'), settings: { 'shmscope.refreshIntervalMs': 0, 'workbench.colorTheme': theme } });
+      page = opened.page;
+      try {
+        await palette(page, 'Open Inspector', WAIT, `id ${target!.kind === 'shm' ? target!.id : ''}`);
+        const f = inspectorFrame(page);
+        await f.locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
+        await until(`the page is in ${theme}`, async () => (await f.locator('body').getAttribute('data-vscode-theme-kind')) === kind);
+        const probe = await f.locator('body').evaluate<{ kind: string; out: { cls: string; fg: number[]; bg: number[]; ratio: number }[] }, undefined>(PROBE);
+        console.log(`${theme}: ${probe.out.map((p) => `${p.cls || 'plain'} ${p.ratio}`).join(', ')}`);
+        const failures = probe.out.filter((p) => p.ratio < 4.5).map((p) => `"${p.cls || 'plain'}" ${p.ratio}:1 (text rgb(${p.fg.join(',')}) on rgb(${p.bg.join(',')}))`);
+        if (failures.length) console.log(`contrast screenshot: ${await screenshot(page, `contrast-${kind}`)}`);
+        assert.deepEqual(failures, []);
+      } finally {
+        await opened.close();
+        opened = undefined;
       }
-      console.log(`${theme}: ${probe.out.map((p) => `${p.cls || 'plain'} ${p.ratio}`).join(', ')}`);
-    }
-    if (failures.length) console.log(`contrast screenshot: ${await screenshot(page, 'contrast')}`);
-    assert.deepEqual(failures, []);
-  }));
+    }));
+  }
 });
