@@ -108,7 +108,11 @@ describe('the status line', () => {
     const had = g.document;
     g.document = { createElement: () => new FakeElement() };
     try {
-      const { StatusLine } = await import('../../webview-ui/src/status');
+      // By a computed name: the page's modules type-check against the DOM library, this file does not.
+      const page = '../../webview-ui/src/status';
+      const { StatusLine } = (await import(page)) as {
+        StatusLine: new (s: ReturnType<typeof initialState>) => { message(t: string, error?: boolean, condition?: string): void; clear(condition: string): void };
+      };
       const status = new StatusLine(initialState());
       const msg = (status as unknown as { msg: FakeElement }).msg;
       status.message('no answer to read within 5 s: the rows shown are the last read; it tries again', true, 'read');
