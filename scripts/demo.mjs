@@ -302,7 +302,9 @@ async function openEditor() {
   }
   say('starting the browser workbench (the first run installs it into ~/.cache/shmscope: a few minutes)');
   const { startWorkbench } = await import(pathToFileURL(module).href);
-  workbenchStarting = startWorkbench({ folder: workspace, extensionDevelopmentPath: root });
+  // Installed (linked), not the development path: that needs the test driver's option, which hides
+  // every notification toast; the demo is a user's first contact and behaves as a normal window.
+  workbenchStarting = startWorkbench({ folder: workspace, extensionLink: root });
   workbench = await workbenchStarting;
   if (stopping) return;
   // On its own line, so scripts and people can pick it up.

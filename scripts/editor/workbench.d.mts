@@ -19,6 +19,8 @@ export interface Workbench {
 export interface WorkbenchOptions {
   folder: string;
   extensionDevelopmentPath?: string;
+  /** Install this checkout as an ordinary extension (linked): a normal window, with toasts. */
+  extensionLink?: string;
   extensionTestsPath?: string;
   extensionEnvironment?: Record<string, string>;
   port?: number;

@@ -8,7 +8,7 @@
 // Every run gets throw-away user-data, extensions, XDG and TMPDIR folders under one run folder, and
 // nothing reaches the network: no gallery (EXTENSIONS_GALLERY='{}'), no updates, no telemetry.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -79,6 +79,8 @@ export function installVsix(vsix, extensionsDir, runDir) {
  * @param {Record<string,string>} [o.extensionEnvironment] environment for the extension host (with the above)
  * @param {number} [o.port] fixed port (default: a free one)
  * @param {string[]} [o.vsix] install these .vsix files into the throw-away extensions folder first
+ * @param {string} [o.extensionLink] install this checkout as an ordinary extension (a link in the
+ *   throw-away extensions folder): a normal window, with notification toasts, as the demo needs
  * @param {boolean} [o.smokeTestDriver] enable the driver option (needed for the development path and
  *   in-host tests; it hides notification toasts). Default: true when either path is given.
  * @param {Record<string,unknown>} [o.settings] extra user settings
@@ -96,6 +98,11 @@ export async function startWorkbench(o) {
   mkdirSync(extensionsDir, { recursive: true });
   writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({ ...QUIET_SETTINGS, ...(o.settings ?? {}) }, null, 2));
   for (const vsix of o.vsix ?? []) installVsix(vsix, extensionsDir, runDir);
+  if (o.extensionLink) {
+    // An empty extensions folder picks up a folder named publisher.name-version (no extensions.json yet).
+    const manifest = JSON.parse(readFileSync(path.join(o.extensionLink, 'package.json'), 'utf8'));
+    symlinkSync(path.resolve(o.extensionLink), path.join(extensionsDir, `${manifest.publisher}.${manifest.name}-${manifest.version}`), 'dir');
+  }
 
   const driver = o.smokeTestDriver ?? Boolean(o.extensionDevelopmentPath || o.extensionTestsPath);
   const args = [

@@ -154,11 +154,34 @@ describe('shmscope waits', () => {
       await blocked(consumer.tid);
       const w = of(waitsJson(), consumer.tid);
       assert.deepEqual([w.pid, w.syscall, w.object, w.offset, w.path, w.op], [consumer.pid, 'semtimedop', { target: `sem:${sem.id}`, kind: 'sem', id: sem.id, name: null }, null, 'sem[1]', 'semtimedop 1:-1']);
-      assert.deepEqual(holders(w), [{ pid: process.pid, tid: process.pid, alive: true }]);
+      // A semaphore has no owner: this process set it last, a hint, not a holder.
+      assert.deepEqual(holders(w), []);
+      assert.deepEqual(w.lastChangedBy.map((h) => ({ pid: h.pid, tid: h.tid, alive: h.alive })), [{ pid: process.pid, tid: null, alive: true }]);
       // One scan can already call it stuck: the set's own change time is older than the threshold.
       await until('the wait outlives 1 s without a change on the set', () => Date.now() - Date.parse(ipc.semGet(sem.id).ctime ?? '') > 1000);
       assert.equal(of(waitsJson(['--stuck-after', '1000']), consumer.tid).stuck, true);
       assert.equal(of(waitsJson(['--stuck-after', '3600000']), consumer.tid).stuck, false);
+    } finally {
+      await kill(consumer.child);
+    }
+  });
+
+  it('a consumer that changed its semaphore last waits on it without a deadlock (the demo\'s case)', async () => {
+    const sem = made.sem(2, [3, 0]);
+    const consumer = await start('semop', String(sem.id), '1', 'self');
+    try {
+      await blocked(consumer.tid);
+      const doc = waitsJson();
+      const w = of(doc, consumer.tid);
+      assert.deepEqual([w.heldBy, w.lastChangedBy.map((h) => h.pid), w.ownerDied], [[], [consumer.pid], false]);
+      assert.deepEqual(doc.deadlocks.filter((c) => c.some((t) => t.pid === consumer.pid)), []);
+      const text = cli(['waits']);
+      assert.match(text.stdout, new RegExp(`\\(last changed by ${consumer.pid}\\b`));
+      assert.doesNotMatch(text.stdout, new RegExp(`deadlock: [^\\n]*\\b${consumer.pid}/`));
+      // Other tests' waits may be running, so the exit status is read on this consumer's own: none.
+      const r = cli(['waits', '--json', '--fail-on', 'deadlock']);
+      const mine = (JSON.parse(r.stdout) as { deadlocks: { pid: number }[][] }).deadlocks.some((c) => c.some((t) => t.pid === consumer.pid));
+      assert.equal(mine, false);
     } finally {
       await kill(consumer.child);
     }

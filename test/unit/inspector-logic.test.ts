@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { BufferSource, type ByteSource } from '../../extension/src/shared/source';
 import * as vp from '../../extension/src/shared/inspector/viewport';
 import { formatOffset, moveCursor, parseGoto, selectionRange } from '../../extension/src/shared/inspector/navigation';
-import { inspect, utf8At } from '../../extension/src/shared/inspector/datainspector';
+import { inspect, inspectedOffset, utf8At } from '../../extension/src/shared/inspector/datainspector';
 import { formatCopy, toBase64 } from '../../extension/src/shared/inspector/copyas';
 import { CancelledError, compileQuery, findInSource, indexOfBytes, lastIndexOfBytes, QueryError } from '../../extension/src/shared/inspector/find';
 import { ChangeTracker, changedOffsets } from '../../extension/src/shared/inspector/changes';
@@ -304,5 +304,18 @@ describe('snapshot files', () => {
     assert.equal(capped.truncated, true);
     assert.equal(capped.ranges.length, 2);
     assert.deepEqual((await diffRanges(new BufferSource(a), new BufferSource(a))).ranges, []);
+  });
+});
+
+describe('the data inspector reads from the selection\'s start', () => {
+  it('a field selected by a drag or Shift+Right (cursor on its last byte) decodes from its first', () => {
+    // hdr.flags = 7 (uint16 LE at 0x10): selected 0x10..0x11, the cursor on 0x11.
+    const bytes = new Uint8Array(32);
+    bytes[0x10] = 7;
+    const at = inspectedOffset(0x10, 0x11);
+    assert.equal(at, 0x10);
+    assert.equal(inspect(bytes.subarray(at, at + 8), true).find((r) => r.label === 'uint16 LE')?.value, '7');
+    assert.equal(inspectedOffset(0x11, 0x10), 0x10, 'selected backwards');
+    assert.equal(inspectedOffset(5, 5), 5, 'no selection: the cursor');
   });
 });

@@ -89,3 +89,41 @@ describe('targetOf and hexKey', () => {
     assert.equal(hexKey(-1), '0xffffffff');
   });
 });
+
+describe('the status line', () => {
+  it('a message about a condition goes when the condition ends; a later message stays', async () => {
+    // The status line builds its elements through document.createElement: a small stand-in.
+    class FakeElement {
+      textContent = '';
+      className = '';
+      hidden = false;
+      readonly attrs = new Map<string, string>();
+      readonly classes = new Set<string>();
+      readonly classList = { toggle: (c: string, on: boolean) => (on ? this.classes.add(c) : this.classes.delete(c)) };
+      setAttribute(k: string, v: string) { this.attrs.set(k, v); }
+      append() { /* children are not looked at */ }
+      addEventListener() { /* no events here */ }
+    }
+    const g = globalThis as { document?: unknown };
+    const had = g.document;
+    g.document = { createElement: () => new FakeElement() };
+    try {
+      // By a computed name: the page's modules type-check against the DOM library, this file does not.
+      const page = '../../webview-ui/src/status';
+      const { StatusLine } = (await import(page)) as {
+        StatusLine: new (s: ReturnType<typeof initialState>) => { message(t: string, error?: boolean, condition?: string): void; clear(condition: string): void };
+      };
+      const status = new StatusLine(initialState());
+      const msg = (status as unknown as { msg: FakeElement }).msg;
+      status.message('no answer to read within 5 s: the rows shown are the last read; it tries again', true, 'read');
+      assert.deepEqual([msg.textContent !== '', msg.classes.has('error')], [true, true]);
+      status.clear('read');
+      assert.deepEqual([msg.textContent, msg.classes.has('error')], ['', false]);
+      status.message('wrote 0x41 at 0x10');
+      status.clear('read');
+      assert.equal(msg.textContent, 'wrote 0x41 at 0x10', 'reads answering again do not take away another message');
+    } finally {
+      g.document = had;
+    }
+  });
+});

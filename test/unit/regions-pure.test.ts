@@ -3,11 +3,12 @@
 // schema's new bindings and the explorer's labels. No kernel objects.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GROUPS, objectDescription, objectLabel, objectTooltip } from '../../extension/src/explorer/model';
+import { GROUPS, isEmpty, objectDescription, objectId, objectLabel, objectTooltip } from '../../extension/src/explorer/model';
 import { targetOf } from '../../extension/src/ipc/target';
 import * as ipc from '../../extension/src/ipc';
+import type { Listing, ShmRecord } from '../../extension/src/ipc/types';
 import type { RawSharedScan } from '../../extension/src/ipc/native';
-import { emptyScan } from '../../extension/src/ipc/procfs';
+import { ancestry, emptyScan, parentOfStat } from '../../extension/src/ipc/procfs';
 import { buildRegions, withinOwnNamespaces } from '../../extension/src/ipc/regions';
 import { compileSchema, segmentFor } from '../../extension/src/shared/schema';
 
@@ -112,4 +113,59 @@ test('the explorer labels regions as users know them, with escaped names', () =>
   const evil = { ...m, name: 'x\x1b]0;pwned\x07' };
   assert.equal(objectLabel(evil), 'x\\x1b]0;pwned\\x07 · ino 10');
   assert.deepEqual(GROUPS.filter((g) => g.collapsed).map((g) => g.id), ['memfd', 'anon', 'file']);
+});
+
+test('every explorer row id is its object\'s full identity: memfds of one name and anonymous regions differ', () => {
+  const s = buildRegions(raw(), () => 'root');
+  const m = s.memfd[0]!;
+  const a = s.anon[0]!;
+  const ids = [
+    objectId(m), objectId({ ...m, id: m.id + 100 }), objectId({ ...m, dev: m.dev + 1 }),
+    objectId(a), objectId({ ...a, id: a.id + 1 }), objectId({ ...a, kind: 'memfd', fdHolders: [] }),
+    objectId({ ...m, kind: 'file', path: '/x', deleted: false }),
+  ];
+  assert.equal(new Set(ids).size, ids.length, ids.join(' '));
+  assert.equal(objectId(m), `memfd:nsown:dev${m.dev}:ino${m.id}`);
+  // The same System V id in another IPC namespace is another object.
+  const shm = { kind: 'shm', id: 3, key: 0, uid: 0, user: 'root', gid: 0, mode: 0o600, cuid: 0, cgid: 0, ctime: null, size: 1, nattch: 0, cpid: 1, lpid: 1, atime: null, dtime: null, removed: false, attachedBy: [], hiddenAttachers: 0, orphan: false } as ShmRecord;
+  assert.notEqual(objectId(shm), objectId({ ...shm, namespace: { ipc: 4026532301, pid: 9, label: 'web-1' } } as ShmRecord));
+});
+
+test('the welcome view: regions that only the editor itself maps or holds are no objects of the user\'s', () => {
+  const s = buildRegions(raw(), () => 'root');
+  const listing: Listing = { shm: [], sem: [], msg: [], posixShm: [], posixSem: [], posixMq: [], memfd: [], anon: [], file: [], unreadableProcesses: 0, notes: [] };
+  assert.equal(isEmpty(listing), true);
+  const file = { ...s.memfd[0]!, kind: 'file' as const, path: '/root/.cache/editor/state.vscdb', deleted: false, fdHolders: undefined };
+  const pids = new Set(file.attachedBy.map((a) => a.pid));
+  assert.equal(isEmpty({ ...listing, file: [file] }), false);
+  assert.equal(isEmpty({ ...listing, file: [file] }, pids), true, 'the editor\'s own cache mapping');
+  assert.equal(isEmpty({ ...listing, memfd: [s.memfd[0]!] }, new Set([...pids].slice(0, 1))), false, 'another process holds it too');
+  // The editor's processes: this one and its ancestors, read from /proc/PID/stat.
+  assert.equal(parentOfStat('42 (a) b) c) S 17 42 42 0'), 17, 'a command with parentheses and spaces');
+  const mine = ancestry(process.pid);
+  assert.ok(mine.has(process.pid) && mine.has(process.ppid) && !mine.has(1));
+});
+
+test('a limit the kernel leaves open (shmmax = 2^64 - 2^24 - 1) reads "no limit", not a rounded number', async () => {
+  const { limitValue } = await import('../../extension/src/ipc/limits');
+  const { limitDescription } = await import('../../extension/src/explorer/model');
+  assert.equal(limitValue(Number('18446744073692774399')), 'no limit');
+  assert.equal(limitValue(32000), 32000);
+  assert.equal(limitDescription({ name: 'shmmax', value: 'no limit', used: null, description: '' }), 'no limit');
+  assert.equal(limitDescription({ name: 'shmall', value: 'no limit', used: 12, description: '' }), '12 used, no limit');
+  assert.equal(limitDescription({ name: 'shmmni', value: 4096, used: 3, description: '' }), '3 of 4,096');
+});
+
+test('tooltips give times on the user\'s clock; Copy Target gives the CLI\'s name of every object', async () => {
+  const { localTime, cliTarget } = await import('../../extension/src/explorer/model');
+  assert.equal(localTime('2026-12-04T18:09:02.000Z', 60), '2026-12-04 19:09:02 (UTC+01:00)');
+  assert.equal(localTime('2026-12-04T00:30:00.000Z', -330), '2026-12-03 19:00:00 (UTC-05:30)');
+  assert.equal(localTime('not a time', 0), 'not a time');
+  const s = buildRegions(raw(), () => 'root');
+  assert.equal(cliTarget(s.memfd[0]!), 'memfd:10');
+  assert.equal(cliTarget(s.anon[0]!), 'anon:11');
+  const shm = { kind: 'shm', id: 3, key: 0, uid: 0, user: 'root', gid: 0, mode: 0o600, cuid: 0, cgid: 0, ctime: '2026-12-04T18:09:02.000Z', size: 1, nattch: 0, cpid: 1, lpid: 1, atime: null, dtime: null, removed: false, attachedBy: [], hiddenAttachers: 0, orphan: false } as unknown as ShmRecord;
+  assert.equal(cliTarget(shm), 'shm:3');
+  assert.equal(cliTarget({ ...shm, namespace: { ipc: 4026532301, pid: 5100, label: 'web-1' } } as ShmRecord), '--namespace 5100 shm:3');
+  assert.match(objectTooltip(shm), /changed \| 2026\\-12\\-04 \d\d:09:02 \\\(UTC\\[+-]\d\d:\d\d\\\)/, 'escaped for Markdown');
 });

@@ -6,12 +6,14 @@ import fc from 'fast-check';
 import { cycles, objectOfMapping, parseProcLocks, type Wait } from '../../extension/src/ipc/waits';
 import { addressToOffset, parseProcessAddress, pointerNote } from '../../extension/src/shared/address';
 import { buildWaitGraph, validateGraphMessage, validateGraphPageMessage } from '../../extension/src/shared/waitgraph';
-import { describe as describeNode, processNodes, waitersByTarget } from '../../extension/src/waits/model';
+import { describe as describeNode, processNodes, waitChildren, waitersByTarget } from '../../extension/src/waits/model';
 
 const wait = (o: Partial<Wait> & { pid: number; tid: number }): Wait => ({
   command: `./p${o.pid}`, thread: 'p', syscall: 'futex', object: { target: 'shm:7', kind: 'shm', id: 7, name: '0x00001234' }, offset: 0, path: null,
-  op: 'mutex lock', since: null, heldBy: [], stuck: false, ownerDied: false, ...o,
+  op: 'mutex lock', since: null, heldBy: [], lastChangedBy: [], stuck: false, ownerDied: false, ...o,
 });
+
+const held = (pid: number, tid: number, alive = true) => ({ pid, tid, command: null, alive });
 
 describe('naming what a mapping is', () => {
   test('System V, POSIX shm, named semaphores (also unlinked), memfd, anonymous, files, private', () => {
@@ -38,7 +40,6 @@ test('/proc/locks: holders and blocked waiters by inode; garbage lines are skipp
 });
 
 describe('deadlock cycles', () => {
-  const held = (pid: number, tid: number, alive = true) => ({ pid, tid, command: null, alive });
   test('an AB–BA pair is one cycle, smallest TID first; a chain is none', () => {
     const ws = [wait({ pid: 20, tid: 21, heldBy: [held(10, 11)] }), wait({ pid: 10, tid: 11, heldBy: [held(20, 21)] }), wait({ pid: 30, tid: 31, heldBy: [held(10, 11)] })];
     assert.deepEqual(cycles(ws), [[{ pid: 10, tid: 11 }, { pid: 20, tid: 21 }]]);
@@ -47,6 +48,35 @@ describe('deadlock cycles', () => {
     const ws = [wait({ pid: 1, tid: 1, heldBy: [held(2, 2)] }), wait({ pid: 2, tid: 2, heldBy: [held(3, 3)] }), wait({ pid: 3, tid: 3, heldBy: [held(1, 1)] })];
     assert.deepEqual(cycles(ws), [[{ pid: 1, tid: 1 }, { pid: 2, tid: 2 }, { pid: 3, tid: 3 }]]);
     assert.deepEqual(cycles([wait({ pid: 1, tid: 1, heldBy: [held(2, 2, false)] }), wait({ pid: 2, tid: 2, heldBy: [held(1, 1)] })]), []);
+  });
+});
+
+describe('a semaphore has no owner', () => {
+  const self = { pid: 30, tid: null, command: './consumer', alive: true };
+  const consumer = wait({ pid: 30, tid: 30, object: { target: 'sem:3', kind: 'sem', id: 3, name: null }, offset: null, path: 'sem[1]', op: 'semtimedop 1:-1', syscall: 'semtimedop', lastChangedBy: [self] });
+  const producer = wait({ pid: 40, tid: 40, object: { target: 'sem:3', kind: 'sem', id: 3, name: null }, offset: null, path: 'sem[0]', op: 'semtimedop 0:-1', syscall: 'semtimedop', lastChangedBy: [{ ...self, pid: 30 }] });
+  const report = { waits: [consumer, producer], deadlocks: cycles([consumer, producer]), unreadable: 0, slow: [] };
+  test('its last changer is never an edge of a cycle, and a thread never waits for itself', () => {
+    assert.deepEqual(report.deadlocks, []);
+    // Even an owner named as the waiter itself (a stale owner field) is no cycle.
+    assert.deepEqual(cycles([wait({ pid: 5, tid: 5, heldBy: [held(5, 5)] })]), []);
+  });
+  test('the view shows the last changer as a hint, with no alarm; the graph draws no arrow back to the waiter', () => {
+    assert.deepEqual(processNodes(report).map((p) => p.type === 'process' && p.alarm), [false, false]);
+    const rows = waitChildren(consumer, false);
+    assert.deepEqual(rows.map((r) => r.type), ['changer']);
+    const d = describeNode(rows[0]!);
+    assert.deepEqual([d.label, d.description, d.icon, d.alarm], ['last changed by pid 30 ./consumer', 'this process · a hint', 'history', undefined]);
+    assert.equal(describeNode(waitChildren(producer, false)[0]!).description, 'a hint');
+    const g = buildWaitGraph(report.waits, report.deadlocks);
+    assert.deepEqual(g.nodes.filter((n) => n.state !== 'ok'), []);
+    assert.deepEqual(g.edges.map((e) => [e.from, e.to, e.kind, e.inCycle]), [
+      ['t:30/30', 'o:sem:3@', 'waits', false],
+      ['t:40/40', 'o:sem:3@', 'waits', false],
+      ['o:sem:3@', 't:30/30', 'changed', false],
+    ]);
+    assert.ok(validateGraphMessage({ type: 'graph', graph: g }));
+    assert.equal(waitersByTarget(report).get('sem:3')?.alarm, false);
   });
 });
 

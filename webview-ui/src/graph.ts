@@ -19,9 +19,51 @@ function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string,
 }
 
 const summary = el('span', { id: 'summary', 'aria-live': 'polite' });
-const legend = el('span', { id: 'legend' }, 'solid arrow: waits on · dashed: held by · red: deadlock cycle or dead owner · click an object to open it');
+const legend = el('span', { id: 'legend' }, 'solid arrow: waits on · dashed: held by · dotted: last changed by (a hint, semaphores have no owner) · red: deadlock cycle or dead owner · click an object to open it');
 const stage = el('div', { id: 'stage', role: 'img', 'aria-label': 'wait-for graph' });
-document.body.append(el('header', {}, el('h1', {}, 'Wait-for Graph'), summary), legend, stage);
+
+// Zoom: "fit" shrinks a wide graph to the page, but never below MIN_FIT (its text stays readable:
+// the page scrolls instead); +/− (buttons, keys, Ctrl+wheel) zoom by steps, 0 fits again.
+const MIN_FIT = 0.9;
+let zoom: number | 'fit' = 'fit';
+let natural = { w: 0, h: 0 };
+const zoomLabel = el('span', { id: 'zoom-level' });
+const zoomButton = (text: string, title: string, id: string, act: () => void) => {
+  const b = el('button', { type: 'button', title, 'aria-label': title, id }, text);
+  b.addEventListener('click', act);
+  return b;
+};
+const scale = (): number => (zoom === 'fit' ? Math.min(1, Math.max(MIN_FIT, (stage.clientWidth - 4) / Math.max(1, natural.w))) : zoom);
+function applyZoom(): void {
+  const root = stage.querySelector('svg');
+  const k = scale();
+  zoomLabel.textContent = `${Math.round(k * 100)} %`;
+  if (!root) return;
+  root.setAttribute('width', String(Math.round(natural.w * k)));
+  root.setAttribute('height', String(Math.round(natural.h * k)));
+}
+const step = (dir: number) => {
+  zoom = Math.min(4, Math.max(0.25, Math.round((scale() * (dir > 0 ? 1.25 : 0.8)) * 100) / 100));
+  applyZoom();
+};
+const fit = () => {
+  zoom = 'fit';
+  applyZoom();
+};
+const zoomBar = el('span', { id: 'zoom', role: 'group', 'aria-label': 'Zoom' },
+  zoomButton('−', 'Zoom out (−)', 'zoom-out', () => step(-1)), zoomLabel, zoomButton('+', 'Zoom in (+)', 'zoom-in', () => step(1)), zoomButton('Fit', 'Fit to the page (0)', 'zoom-fit', fit));
+document.body.append(el('header', {}, el('h1', {}, 'Wait-for Graph'), summary, zoomBar), legend, stage);
+window.addEventListener('keydown', (e) => {
+  if (e.key === '+' || e.key === '=') step(1);
+  else if (e.key === '-') step(-1);
+  else if (e.key === '0') fit();
+});
+stage.addEventListener('wheel', (e) => {
+  if (!e.ctrlKey) return;
+  e.preventDefault();
+  step(e.deltaY < 0 ? 1 : -1);
+}, { passive: false });
+new ResizeObserver(() => { if (zoom === 'fit') applyZoom(); }).observe(stage);
 
 // Text width without a layout pass: an estimate from the font size (boxes only need to fit).
 const charWidth = 7.2;
@@ -43,12 +85,13 @@ function draw(g: WaitGraph): void {
     const width = Math.max(shown(n.label).length, shown(n.detail).length) * charWidth + 20;
     layout.setNode(n.id, { width: Math.min(width, 420), height: lineHeight * 2 + 12 });
   }
-  g.edges.forEach((e, i) => layout.setEdge(e.from, e.to, { label: e.label, width: e.label.length * 6, height: 14, labelpos: 'c' }, `e${i}`));
+  g.edges.forEach((e, i) => layout.setEdge(e.from, e.to, { label: e.label, width: e.label.length * 7, height: 16, labelpos: 'c' }, `e${i}`));
   dagre.layout(layout);
   const size = layout.graph();
-  // The natural size, scaled down to the page's width by the stylesheet (max-width: 100%).
+  // The natural size; applyZoom scales it.
   const w = Math.ceil(size.width ?? 0) + 16;
   const h = Math.ceil(size.height ?? 0) + 16;
+  natural = { w, h };
   const root = svg('svg', { width: w, height: h, viewBox: `0 0 ${w} ${h}`, role: 'presentation' });
   const defs = svg('defs');
   for (const cls of ['plain', 'cycle']) {
@@ -84,6 +127,7 @@ function draw(g: WaitGraph): void {
     root.append(group);
   }
   stage.append(root);
+  applyZoom();
 }
 
 window.addEventListener('message', (ev: MessageEvent) => {

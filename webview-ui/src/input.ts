@@ -1,5 +1,5 @@
-// Input on the hex grid: mouse selection and dragging, the keyboard (navigation, Tab between the
-// hex and ASCII columns, Copy, Undo/Redo), what the byte under the mouse is, the page's own
+// Input on the hex grid: mouse selection and dragging, the keyboard (navigation, Tab from the hex to
+// the ASCII column and then out of the grid, Copy, Undo/Redo), what the byte under the mouse is, the page's own
 // shortcuts (Ctrl+G, Ctrl+F, F3), and typing over bytes in read-write tabs.
 import { inRange, moveCursor, NAV_KEYS, type NavKey } from '../../extension/src/shared/inspector/navigation';
 import { MAX_WRITE, PageRequests } from '../../extension/src/shared/protocol';
@@ -76,7 +76,9 @@ export function wireInput(page: Page): void {
       view.setCursor(moveCursor(state.cursor, e.key as NavKey, { bytesPerRow: state.bytesPerRow, size: state.size, pageRows: view.pageRows(), ctrl }), e.shiftKey);
       return;
     }
-    if (e.key === 'Tab' && !ctrl) {
+    // Tab goes hex → ASCII, then on to the structure tree and the data inspector (Shift+Tab back):
+    // the grid's two columns are two stops, never a trap.
+    if (e.key === 'Tab' && !ctrl && !e.altKey && state.asciiActive === e.shiftKey) {
       e.preventDefault();
       state.asciiActive = !state.asciiActive;
       state.pendingNibble = undefined;

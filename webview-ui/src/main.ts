@@ -48,12 +48,13 @@ page.view = new View(state, grid, ch, {
 page.reader = new Reader(state, grid, ch, {
   apply: (r) => {
     delete document.body.dataset.readError;
+    status.clear('read');
     if (r.size !== state.size) page.view.applySize(r.size);
     page.view.render();
     page.structure.refresh();
   },
   failed: (e) => {
-    status.message(e.code === 'ETIMEDOUT' ? `${e.message}: the rows shown are the last read; it tries again` : e.message, true);
+    status.message(e.code === 'ETIMEDOUT' ? `${e.message}: the rows shown are the last read; it tries again` : e.message, true, 'read');
     document.body.dataset.readError = e.code;
   },
   changed: () => status.render(),
@@ -64,6 +65,7 @@ page.structure = new StructurePanel({
   message: (t, e) => status.message(t, e),
   readOnly: () => state.readOnly,
   refreshBytes: () => page.reader.read(),
+  undo: (redo) => page.action(redo ? 'redo' : 'undo'),
 });
 const toolbar = new Toolbar(page);
 const hideBars = () => {

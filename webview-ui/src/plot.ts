@@ -59,6 +59,18 @@ function plotHeight(): number {
   return Math.max(120, host.clientHeight - legend - 8);
 }
 
+const measure = document.createElement('canvas').getContext('2d');
+
+/** The y axis as wide as its widest label (uPlot's fixed 50 px cut "13,000" to "3,000"). */
+function axisWidth(font: string): uPlot.Axis.Size {
+  return (_u, values) => {
+    if (!measure) return 60;
+    measure.font = font;
+    const widest = Math.max(0, ...(values ?? []).map((v) => measure.measureText(String(v)).width));
+    return Math.ceil(widest) + 18; // the tick and the gap beside it
+  };
+}
+
 function build(): void {
   if (!init) return;
   plot?.destroy();
@@ -67,26 +79,34 @@ function build(): void {
   const font = `12px ${getComputedStyle(document.body).fontFamily || 'sans-serif'}`;
   const single = init.columns.length === 1 ? 0 : undefined;
   const axis: uPlot.Axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font };
+  const colour = (i: number) => themeColor(CHART[i % CHART.length]!, '#4a9');
+  // Two to four series: each on its own y axis (a counter and a flag share no range), in its
+  // colour, alternating left and right; more share one axis.
+  const perSeries = init.columns.length > 1 && init.columns.length <= 4;
+  const named = (i: number) => (_u: uPlot, splits: number[]) => splits.map((v) => labels[i]?.[v] ?? v.toLocaleString('en-US'));
+  const yAxes: uPlot.Axis[] = perSeries
+    ? init.columns.map((_c, i) => ({ ...axis, scale: `y${i}`, side: i % 2 ? 1 : 3, stroke: colour(i), grid: { show: i === 0, stroke: grid, width: 1 }, size: axisWidth(font), values: named(i) }))
+    : [{
+      ...axis,
+      size: axisWidth(font),
+      // An enum field alone on a plot: its names on the axis instead of numbers.
+      ...(single !== undefined ? { values: (_u: uPlot, splits: number[]) => splits.map((v) => labels[0]?.[v] ?? String(v)) } : {}),
+    }];
   const opts: uPlot.Options = {
     width: Math.max(200, host.clientWidth),
     height: plotHeight(),
     plugins: [cursorPlugin],
     scales: { x: { time: false } },
     legend: { show: true },
-    cursor: { drag: { x: false, y: false } },
-    axes: [
-      { ...axis, label: 'seconds', labelFont: font },
-      {
-        ...axis,
-        // An enum field alone on a plot: its names on the axis instead of numbers.
-        ...(single !== undefined ? { values: (_u: uPlot, splits: number[]) => splits.map((v) => labels[0]?.[v] ?? String(v)) } : {}),
-      },
-    ],
+    // Drag across the plot to zoom into that time; a double click shows it all again.
+    cursor: { drag: { x: true, y: false, setScale: true } },
+    axes: [{ ...axis, label: 'seconds', labelFont: font }, ...yAxes],
     series: [
       { label: 't (s)' },
       ...init.columns.map((c, i) => ({
         label: c.path,
-        stroke: themeColor(CHART[i % CHART.length]!, '#4a9'),
+        ...(perSeries ? { scale: `y${i}` } : {}),
+        stroke: colour(i),
         width: 1.5,
         points: { show: false },
         spanGaps: false,
@@ -96,8 +116,11 @@ function build(): void {
   };
   plot = new uPlot(opts, [xs, ...ys] as uPlot.AlignedData, host);
   host.setAttribute('aria-label', `${init.title}: ${init.columns.map((c) => c.path).join(', ')} over time`);
+  let down = 0;
+  plot.over.addEventListener('mousedown', (e) => { down = e.clientX; });
   plot.over.addEventListener('click', (e) => {
-    if (!plot) return;
+    // The end of a zooming drag is no click on a time.
+    if (!plot || Math.abs(e.clientX - down) > 3) return;
     const t = plot.posToVal(e.offsetX, 'x');
     if (Number.isFinite(t)) vscode.postMessage({ type: 'plotSeek', t });
   });

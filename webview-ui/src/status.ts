@@ -1,6 +1,6 @@
 // The status line (cursor, selection, size, live state, the field under the mouse, the last
-// message), the banner for what happened to the object, and the data inspector of the cursor.
-import { inspect } from '../../extension/src/shared/inspector/datainspector';
+// message), the banner for what happened to the object, and the data inspector of the selection.
+import { inspect, inspectedOffset } from '../../extension/src/shared/inspector/datainspector';
 import { selectionRange } from '../../extension/src/shared/inspector/navigation';
 import { el } from './dom';
 import { button } from './widgets';
@@ -27,9 +27,20 @@ export class StatusLine {
     this.live.textContent = s.removed ? 'removed' : s.refreshMs <= 0 ? 'static' : s.paused ? 'paused' : `live every ${s.refreshMs} ms`;
   }
 
-  message(text: string, error = false): void {
+  /** What the message shown is about, when it states a condition that can end ("read"). */
+  private condition: string | undefined;
+
+  /** Shows a message; with `condition`, `clear(condition)` takes it away when that condition ends. */
+  message(text: string, error = false, condition?: string): void {
     this.msg.textContent = text;
     this.msg.classList.toggle('error', error);
+    this.condition = condition;
+  }
+
+  /** The condition ended (reads answer again): its message goes, a later one stays. */
+  clear(condition: string): void {
+    if (this.condition !== condition) return;
+    this.message('');
   }
 
   showBanner(text: string): void {
@@ -38,7 +49,7 @@ export class StatusLine {
   }
 }
 
-/** The data inspector: the bytes at the cursor as every integer width, floats, text and times. */
+/** The data inspector: the bytes at the selection's start (or the cursor) as every integer width, floats, text and times. */
 export class DataPanel {
   private readonly body = el('tbody');
   private readonly endian: HTMLButtonElement;
@@ -50,16 +61,17 @@ export class DataPanel {
       this.endian.textContent = state.littleEndian ? 'Little endian' : 'Big endian';
       this.render();
     }, 'endian');
-    this.element = el('aside', { class: 'inspector', id: 'data-inspector', 'aria-label': 'Data inspector' }, this.endian, el('table', {}, this.body));
+    this.element = el('aside', { class: 'inspector', id: 'data-inspector', 'aria-label': 'Data inspector', tabindex: '0' }, this.endian, el('table', {}, this.body));
   }
 
   render(): void {
     const s = this.state;
+    const at = inspectedOffset(s.anchor, s.cursor);
     const bytes = new Uint8Array(8);
     let n = 0;
     for (; n < 8; n++) {
-      const b = byteAt(s, s.cursor + n);
-      if (b === undefined || s.cursor + n >= s.size) break;
+      const b = byteAt(s, at + n);
+      if (b === undefined || at + n >= s.size) break;
       bytes[n] = b;
     }
     const rows = inspect(bytes.subarray(0, n), s.littleEndian);

@@ -20,6 +20,8 @@ export interface StructureDeps {
   readOnly(): boolean;
   /** The grid re-reads (after an edit). */
   refreshBytes(): void;
+  /** Ctrl+Z / Ctrl+Y (Ctrl+Shift+Z) in the tree: the tab's undo and redo, which field edits join. */
+  undo(redo: boolean): void;
 }
 
 const hex = (n: number) => `0x${n.toString(16)}`;
@@ -321,6 +323,15 @@ export class StructurePanel {
 
   private onKey(e: KeyboardEvent): void {
     if (this.editor.editing) return;
+    // Alt combinations are the workbench's (a replay's Alt+PageDown finds the next change of the
+    // selection): paging the tree too would move the selection it follows.
+    if (e.altKey) return;
+    const k = e.key.toLowerCase();
+    if ((e.ctrlKey || e.metaKey) && (k === 'z' || k === 'y')) {
+      e.preventDefault();
+      this.deps.undo(k === 'y' || e.shiftKey);
+      return;
+    }
     const idx = this.selectedIndex < 0 ? this.first : this.selectedIndex;
     const r = this.rows[idx - this.rowsFirst];
     const go = (i: number) => {

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { objectLabel } from '../explorer/model';
+import { cliTarget, objectLabel } from '../explorer/model';
 import * as ipc from '../ipc';
 import { hexKey } from '../ipc/target';
 import { log } from '../log';
@@ -13,6 +13,10 @@ import { removeNamespaced } from './namespaces';
 import { parseSize } from './parse';
 import { ask, numberIn } from './prompt';
 import { registerCommand as register } from './register';
+
+/** What Run the Demo needs, said when the extension was installed without them. */
+export const DEMO_NEEDS = 'Run the Demo needs a checkout of shmscope (its demo/ C programs, scripts/demo.mjs and the built CLI), Node.js 20 or later and a C compiler (cc, gcc or clang). ' +
+  'The installed extension ships none of them: clone shmscope, run `npm install` and `npm run demo` there; it starts the demo\'s producer and consumer and opens a window on them.';
 
 export function activate(context: vscode.ExtensionContext, { provider }: CommandDeps): void {
   const copy = async (text: string, what: string): Promise<string> => {
@@ -40,6 +44,11 @@ export function activate(context: vscode.ExtensionContext, { provider }: Command
     // A memfd is named by what its program gave memfd_create; the record has it.
     const rec = t.kind === 'memfd' ? await recordOf(provider, t) : undefined;
     return copy('name' in t ? t.name : 'path' in t ? t.path : rec && 'name' in rec ? rec.name : ipc.formatTarget(t), 'name');
+  });
+
+  register(context, 'shmscope.copyTarget', 'Copy Target', async (arg: unknown) => {
+    const r = namespacedRecord(arg) ?? (await recordOf(provider, targetFromArg(arg)));
+    return copy(r ? cliTarget(r) : ipc.formatTarget(targetFromArg(arg)), 'target');
   });
 
   register(context, 'shmscope.createSegment', 'Create Segment', async (opts?: { key?: number; size?: number; mode?: number }) => {
@@ -105,8 +114,9 @@ export function activate(context: vscode.ExtensionContext, { provider }: Command
     // The demo lives in the project's checkout. From inside an editor it runs only the producer and
     // consumer (--no-editor: this window is the editor) and opens the demo's schema beside them.
     const schema = path.join(context.extensionPath, 'demo', 'workspace', 'ring.shms');
-    if (!existsSync(schema)) {
-      void vscode.window.showInformationMessage('The demo runs from a checkout of shmscope: `npm run demo` there.');
+    if (!existsSync(schema) || !existsSync(path.join(context.extensionPath, 'scripts', 'demo.mjs'))) {
+      // The installed extension ships no C sources nor scripts: say what the demo needs.
+      void vscode.window.showInformationMessage(DEMO_NEEDS);
       return false;
     }
     const term = vscode.window.createTerminal({ name: 'shmscope demo', cwd: context.extensionPath });

@@ -11,10 +11,13 @@ import { describeFailure, log } from '../log';
 import { escapeControl } from '../shared/escape';
 import {
   contextValue, GROUPS, isEmpty, limitDescription, limitLabel, matches, namespaceDescription, namespaceLabel, namespaceRecords,
-  objectDescription, objectIcon, objectLabel, objectTooltip, records, type GroupSpec,
+  objectDescription, objectIcon, objectId, objectLabel, objectTooltip, records, type GroupSpec,
 } from './model';
 
 export const VIEW_ID = 'shmscope.explorer';
+
+/** The kinds the inspector opens (package.json's Open Inspector menu names the same). */
+const INSPECTABLE: ReadonlySet<IpcRecord['kind']> = new Set(['shm', 'posix-shm', 'memfd', 'anon', 'file']);
 
 /** A node of the tree. Commands receive these as their first argument from menus. */
 export type Node =
@@ -44,6 +47,8 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
   private readonly notesLogged = new Set<string>();
   /** Target → threads blocked on it (from the Waits view's last scan), for a badge on the item. */
   private waiters = new Map<string, { count: number; alarm: boolean }>();
+  /** The editor's own processes (this extension host and its ancestors): their regions are not the user's objects. */
+  private readonly editorPids = ipc.ancestry(process.pid);
 
   constructor(private config: Config) {
     this.onlyMine = config.onlyMine;
@@ -103,7 +108,7 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
       } while (this.again);
     })().finally(() => {
       this.inflight = undefined;
-      void vscode.commands.executeCommand('setContext', 'shmscope.empty', this.listing !== undefined && isEmpty(this.listing) && !this.error);
+      void vscode.commands.executeCommand('setContext', 'shmscope.empty', this.listing !== undefined && isEmpty(this.listing, this.editorPids) && !this.error);
       this.changed.fire(undefined);
       if (this.listing) this.refreshed.fire(this.listing);
     });
@@ -116,10 +121,19 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
     return kinds.flatMap((k) => records(this.listing!, k)).filter((r) => matches(r, this.filterText, uid));
   }
 
+  private get filtering(): boolean {
+    return this.filterText.trim() !== '' || this.onlyMine;
+  }
+
+  private namespaceMatches(ns: NamespaceListing): IpcRecord[] {
+    const uid = this.onlyMine ? process.getuid?.() : undefined;
+    return namespaceRecords(ns).filter((r) => matches(r, this.filterText, uid));
+  }
+
   getChildren(node?: Node): Node[] {
     if (!node) {
       if (this.error) return [{ type: 'note', text: `Listing failed: ${this.error}`, icon: 'error' }];
-      if (!this.listing || isEmpty(this.listing)) return []; // the view's welcome content shows
+      if (!this.listing || isEmpty(this.listing, this.editorPids)) return []; // the view's welcome content shows
       const groups: Node[] = GROUPS.map((group) => ({
         type: 'group',
         group,
@@ -128,17 +142,15 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
       // One group per other namespace, before Limits.
       const namespaces: Node[] = (this.listing.namespaces ?? []).map((ns) => ({ type: 'namespace', ns }));
       groups.splice(groups.length - 1, 0, ...namespaces);
-      return groups;
+      if (!this.filtering) return groups;
+      // Filtered, as VS Code's own trees: only the groups with a match (Limits are no objects).
+      const shown = groups.filter((g) => (g.type === 'group' ? g.group.id !== 'limits' && g.count > 0 : g.type === 'namespace' && this.namespaceMatches(g.ns).length > 0));
+      return shown.length ? shown : [{ type: 'note', text: 'Nothing matches the filter', icon: 'filter' }];
     }
-    if (node.type === 'namespace') {
-      const uid = this.onlyMine ? process.getuid?.() : undefined;
-      return namespaceRecords(node.ns).filter((r) => matches(r, this.filterText, uid)).map((record) => ({ type: 'object', record }));
-    }
+    if (node.type === 'namespace') return this.namespaceMatches(node.ns).map((record) => ({ type: 'object', record }));
     if (node.type !== 'group') return [];
     if (node.group.id === 'limits') return this.limitList.map((limit) => ({ type: 'limit', limit }));
-    const items: Node[] = this.visible(node.group.kinds).map((record) => ({ type: 'object', record }));
-    if (items.length === 0 && (this.filterText || this.onlyMine)) return [{ type: 'note', text: 'Nothing matches the filter', icon: 'filter' }];
-    return items;
+    return this.visible(node.group.kinds).map((record) => ({ type: 'object', record }));
   }
 
   getTreeItem(node: Node): vscode.TreeItem {
@@ -167,7 +179,7 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
         const r = node.record;
         const ns = 'namespace' in r ? (r as { namespace: { ipc: number } }).namespace : undefined;
         const item = new vscode.TreeItem(objectLabel(r), vscode.TreeItemCollapsibleState.None);
-        item.id = `${ns ? `ns${ns.ipc}:` : ''}${r.kind}:${'name' in r ? r.name : 'path' in r ? r.path : r.id}`;
+        item.id = objectId(r);
         item.description = objectDescription(r, this.config.sizeUnits);
         const tip = new vscode.MarkdownString(objectTooltip(r));
         tip.supportHtml = true;
@@ -182,6 +194,8 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
           if (waiting.alarm) item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('errorForeground'));
         }
         item.contextValue = ns ? `ns.${r.kind}` : contextValue(r);
+        // The default action (click, Enter), as files open from the Explorer: what has bytes opens in the inspector.
+        if (!ns && INSPECTABLE.has(r.kind)) item.command = { command: 'shmscope.openInspector', title: 'Open Inspector', arguments: [node] };
         item.accessibilityInformation = { label: `${objectLabel(r)}, ${item.description}` };
         return item;
       }

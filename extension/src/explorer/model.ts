@@ -1,7 +1,7 @@
 // What the explorer shows, as pure functions of the façade's records: groups, labels,
 // descriptions, tooltips (Markdown text), icons, filtering. No vscode import, so it is unit-tested.
 import type { IpcRecord, Kind, Limit, Listing, NamespaceListing, RegionRecord } from '../ipc/types';
-import { hexKey } from '../ipc/target';
+import { formatTarget, hexKey, targetOf } from '../ipc/target';
 import { escapeControl } from '../shared/escape';
 
 /** The explorer's top-level groups, in display order. */
@@ -59,9 +59,14 @@ export function namespaceDescription(ns: NamespaceListing): string {
   return `ipc ${ns.namespace.ipc} · pid ${ns.namespace.pid} · ${namespaceRecords(ns).length}`;
 }
 
-export function isEmpty(l: Listing): boolean {
+/**
+ * Nothing to show but the welcome view. Regions that only `editorPids` map or hold (the editor's
+ * own cache files and buffers) are no objects of the user's: they do not count.
+ */
+export function isEmpty(l: Listing, editorPids: ReadonlySet<number> = new Set()): boolean {
+  const theirs = (r: RegionRecord) => regionPids(r).some((pid) => !editorPids.has(pid));
   return l.shm.length + l.sem.length + l.msg.length + l.posixShm.length + l.posixSem.length + l.posixMq.length +
-    l.memfd.length + l.anon.length + l.file.length + (l.namespaces?.length ?? 0) === 0;
+    [...l.memfd, ...l.anon, ...l.file].filter(theirs).length + (l.namespaces?.length ?? 0) === 0;
 }
 
 /** "4 KiB" (binary units) or "4,096 B". */
@@ -157,6 +162,39 @@ export function objectDescription(r: IpcRecord, units: 'binary' | 'bytes' = 'bin
   return parts.join(' · ');
 }
 
+/**
+ * The tree id of an object: its full identity, so no two rows share one (VS Code merges rows of one
+ * id, and a command on one of them may receive the other). Kind and namespace first; then the
+ * device and inode of regions (every anonymous region is named "dev/zero", memfds share names),
+ * the inode and name of POSIX objects, the id of System V objects.
+ */
+export function objectId(r: IpcRecord): string {
+  const ns = 'namespace' in r ? (r as { namespace: { ipc: number } }).namespace.ipc : 'own';
+  const head = `${r.kind}:ns${ns}`;
+  switch (r.kind) {
+    case 'shm':
+    case 'sem':
+    case 'msg':
+      return `${head}:id${r.id}`;
+    case 'memfd':
+    case 'anon':
+    case 'file':
+      return `${head}:dev${r.dev}:ino${r.id}`;
+    default:
+      return `${head}:ino${r.id}:${r.name}`;
+  }
+}
+
+/**
+ * The CLI's name for an object (`shm:3`, `posix:/ring`, `memfd:9633`, `file:/var/lib/x`); another
+ * namespace's object adds the `--namespace PID` that reaches it (its ids repeat ours).
+ */
+export function cliTarget(r: IpcRecord): string {
+  const t = formatTarget(targetOf(r)!);
+  const ns = 'namespace' in r ? (r as { namespace: { pid: number } }).namespace : undefined;
+  return ns ? `--namespace ${ns.pid} ${t}` : t;
+}
+
 /** Codicon id for an object; orphans get a warning. */
 export function objectIcon(r: IpcRecord): string {
   if (r.kind === 'shm' && r.orphan) return 'warning';
@@ -171,7 +209,22 @@ export function contextValue(r: IpcRecord): string {
 
 const perm = (mode: number): string => `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
 const md = (s: string): string => escapeControl(s).replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`);
-const when = (t: string | null): string => (t ? md(t) : '—');
+const two = (n: number): string => String(n).padStart(2, '0');
+
+/**
+ * An ISO-8601 time as the user's clock reads it: "2026-12-04 19:09:02 (UTC+01:00)". `offsetMinutes`
+ * east of UTC, the local zone's at that time unless given (tests).
+ */
+export function localTime(iso: string, offsetMinutes?: number): string {
+  const ms = Date.parse(iso);
+  if (!Number.isFinite(ms)) return iso;
+  const off = offsetMinutes ?? -new Date(ms).getTimezoneOffset();
+  const d = new Date(ms + off * 60_000);
+  const zone = `UTC${off < 0 ? '-' : '+'}${two(Math.floor(Math.abs(off) / 60))}:${two(Math.abs(off) % 60)}`;
+  return `${d.getUTCFullYear()}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} (${zone})`;
+}
+
+const when = (t: string | null): string => (t ? md(localTime(t)) : '—');
 
 /** A Markdown table of every fact the listing has about the object. */
 export function objectTooltip(r: IpcRecord): string {
@@ -230,7 +283,8 @@ export function limitLabel(l: Limit): string {
 
 export function limitDescription(l: Limit): string {
   const value = typeof l.value === 'number' ? l.value.toLocaleString('en-US') : l.value;
-  return l.used === null ? value : `${l.used.toLocaleString('en-US')} of ${value}`;
+  if (l.used === null) return value;
+  return typeof l.value === 'number' ? `${l.used.toLocaleString('en-US')} of ${value}` : `${l.used.toLocaleString('en-US')} used, ${value}`;
 }
 
 /** Filter: text matches label, name, key, id or owner (case-insensitive); onlyMine keeps uid. */

@@ -175,7 +175,14 @@ export class InspectorPanel {
     }, {
       post: (m) => {
         if (this.disposed) return;
-        this.panel.webview.postMessage(m).then(undefined, (e: unknown) => log.warn(`inspector ${this.options.target}: could not post ${'method' in m ? m.method : m.t}: ${String(e)}`));
+        // The tab may close before its panel hears of it (the webview is gone first): not an error.
+        let webview: vscode.Webview;
+        try {
+          webview = this.panel.webview;
+        } catch {
+          return;
+        }
+        webview.postMessage(m).then(undefined, (e: unknown) => log.warn(`inspector ${this.options.target}: could not post ${'method' in m ? m.method : m.t}: ${String(e)}`));
       },
       writeClipboard: (text) => Promise.resolve(vscode.env.clipboard.writeText(text)),
       ...(options.timeline ? { timeline: options.timeline } : {}),

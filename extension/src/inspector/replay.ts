@@ -68,6 +68,8 @@ export class Replay {
   playing = false;
   speed = 1;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** The tab closed: nothing may touch its webview any more. */
+  private closed = false;
   private readonly changed = new vscode.EventEmitter<TimelineEvent>();
   /** Fires after the cursor moved (seek, step, play). */
   readonly onDidMove = this.changed.event;
@@ -283,6 +285,8 @@ export class Replay {
 
   /** The timeline in the page's bar and in the status bar (while this replay is the active editor). */
   render(): void {
+    // A closed tab's webview is gone: touching it throws "Webview is disposed".
+    if (this.closed) return;
     const rec0 = this.recording;
     if (this.panel?.session.ready) {
       this.panel.notify(HostNotes.timeline, { frame: this.index, frames: rec0.frameCount, timeMs: rec0.times[this.index]!, durationMs: rec0.durationMs, playing: this.playing, speed: this.speed, torn: rec0.isTorn(this.index) });
@@ -305,12 +309,12 @@ export class Replay {
   }
 
   dispose(): void {
+    this.closed = true;
     this.pause();
     Replay.open.delete(this);
     if (Replay.last === this) Replay.last = undefined;
     this.changed.dispose();
-    this.render();
-    if (Replay.open.size === 0) this.status.hide();
+    if (![...Replay.open].some((r) => r.panel.panel.active)) this.status.hide();
   }
 }
 

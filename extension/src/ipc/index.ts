@@ -36,3 +36,4 @@ export { describeKind, describeTarget, formatTarget, hexKey, parseNumber, parseT
 export * from './types';
 export { processViews } from './views';
 export { cycles, objectOfMapping, parseProcLocks, scanWaits, threadLookup, WaitHistory, type Holder, type ProcLock, type Wait, type WaitObject, type WaitsOptions, type WaitsReport } from './waits';
+export { ancestry } from './procfs';

@@ -5,6 +5,14 @@ import type { Limit } from './types';
 
 const PAGE = 4096;
 
+/**
+ * A limit as users read it: the kernel says "no limit" with a value near 2^64 (shmmax and shmall
+ * default to ULONG_MAX - 2^24), which a number cannot even hold exactly.
+ */
+export function limitValue(value: number | string): number | string {
+  return typeof value === 'number' && !Number.isSafeInteger(value) ? 'no limit' : value;
+}
+
 export async function limits(): Promise<Limit[]> {
   const shm = readSysv('shm');
   const sem = readSysv('sem');
@@ -12,7 +20,7 @@ export async function limits(): Promise<Limit[]> {
   const one = (file: string) => readSysctl(file)?.[0];
   const out: Limit[] = [];
   const add = (name: string, value: number | string | undefined, used: number | null, description: string) => {
-    if (value !== undefined) out.push({ name, value, used, description });
+    if (value !== undefined) out.push({ name, value: limitValue(value), used, description });
   };
   add('shmmni', one('/proc/sys/kernel/shmmni'), shm.length, 'System V segments, at most');
   add('shmmax', one('/proc/sys/kernel/shmmax'), null, 'bytes in one segment, at most');

@@ -126,6 +126,27 @@ export function processExists(pid: number): boolean {
   }
 }
 
+/** The parent pid from the text of /proc/PID/stat (after the command's closing parenthesis). */
+export function parentOfStat(stat: string): number | undefined {
+  const rest = stat.slice(stat.lastIndexOf(')') + 1).trim().split(' ');
+  const ppid = Number(rest[1]);
+  return Number.isSafeInteger(ppid) && ppid >= 0 ? ppid : undefined;
+}
+
+/** `pid` and its ancestors, up to (not including) init: the processes of the program running us. */
+export function ancestry(pid: number): Set<number> {
+  const out = new Set<number>();
+  for (let p: number | undefined = pid; p !== undefined && p > 1 && !out.has(p) && out.size < 64;) {
+    out.add(p);
+    try {
+      p = parentOfStat(readFileSync(`/proc/${p}/stat`, 'latin1'));
+    } catch {
+      break;
+    }
+  }
+  return out;
+}
+
 /** Seconds since the epoch → ISO-8601, or null for 0 ("never"). */
 export function isoTime(seconds: number): string | null {
   return seconds > 0 ? new Date(seconds * 1000).toISOString() : null;

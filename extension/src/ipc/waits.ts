@@ -49,7 +49,14 @@ export interface Wait {
   op: string;
   /** When first seen waiting (ISO-8601); null on a single scan. */
   since: string | null;
+  /** The owners of what it waits for (a mutex's owner thread, a file lock's holders): edges of the wait-for graph. */
   heldBy: Holder[];
+  /**
+   * A System V semaphore has no owner: the processes that last changed the semaphores it waits on
+   * (semctl's GETPID), a hint at who posts them — sometimes the waiter itself. Never a holder, never
+   * an edge of a deadlock cycle, never an owner that died.
+   */
+  lastChangedBy: Holder[];
   /** The word decoded as the primitive it belongs to, when known. */
   lock?: LockState;
   /** Waiting longer than the stuck threshold with no change on its object. */
@@ -221,7 +228,7 @@ export async function scanWaits(opts: WaitsOptions = {}): Promise<WaitsReport> {
       const syscall = SYSCALLS[t.nr];
       if (!syscall || !t.args) continue;
       for (const w of explain(t, syscall, threads, decoders, locks)) {
-        waits.push({ pid: t.pid, tid: t.tid, command: '', thread: t.comm, syscall, since: null, stuck: false, ownerDied: false, ...w });
+        waits.push({ pid: t.pid, tid: t.tid, command: '', thread: t.comm, syscall, since: null, stuck: false, ownerDied: false, lastChangedBy: [], ...w });
       }
     }
   } finally {
@@ -231,12 +238,12 @@ export async function scanWaits(opts: WaitsOptions = {}): Promise<WaitsReport> {
   const pids = new Set<number>();
   for (const w of waits) {
     pids.add(w.pid);
-    for (const h of w.heldBy) if (h.pid !== null && h.alive) pids.add(h.pid);
+    for (const h of [...w.heldBy, ...w.lastChangedBy]) if (h.pid !== null && h.alive) pids.add(h.pid);
   }
   const commands = pids.size ? await binding().commandsOf([...pids], opts.budgetMs ?? SCAN_BUDGET_MS).catch((): Record<string, string> => ({})) : {};
   for (const w of waits) {
     w.command = commands[w.pid] ?? '?';
-    for (const h of w.heldBy) if (h.pid !== null && h.alive) h.command = commands[h.pid] ?? null;
+    for (const h of [...w.heldBy, ...w.lastChangedBy]) if (h.pid !== null && h.alive) h.command = commands[h.pid] ?? null;
     w.ownerDied = w.heldBy.some((h) => !h.alive) || w.lock?.ownerDied === true;
   }
   markTimes(waits, opts.history, opts.stuckAfterMs ?? 10_000, now());
@@ -245,7 +252,7 @@ export async function scanWaits(opts: WaitsOptions = {}): Promise<WaitsReport> {
 }
 
 /** What one wait is; `value` (the waited word) and `changedMs` (the kernel's last change) feed "stuck". */
-type Explained = Pick<Wait, 'object' | 'offset' | 'path' | 'op' | 'heldBy'> & { lock?: LockState; value?: string; changedMs?: number };
+type Explained = Pick<Wait, 'object' | 'offset' | 'path' | 'op' | 'heldBy'> & Partial<Pick<Wait, 'lastChangedBy'>> & { lock?: LockState; value?: string; changedMs?: number };
 
 function explain(t: RawThread, syscall: string, threads: ThreadLookup, decoders: DecoderCache, locks: ProcLock[]): Explained[] {
   const args = t.args!;
@@ -277,17 +284,19 @@ function explain(t: RawThread, syscall: string, threads: ThreadLookup, decoders:
       } catch {
         // removed meanwhile, or not readable: no holders to name
       }
-      const heldBy: Holder[] = [];
+      // The kernel keeps only the pid of the last operation: a hint, not an owner (it has none).
+      const lastChangedBy: Holder[] = [];
       for (const o of blocking) {
         const pid = pids[o.num];
-        if (pid && !heldBy.some((h) => h.pid === pid)) heldBy.push({ pid, tid: pid, command: null, alive: threads(pid) !== undefined });
+        if (pid && !lastChangedBy.some((h) => h.pid === pid)) lastChangedBy.push({ pid, tid: null, command: null, alive: threads(pid) !== undefined });
       }
       out.push({
         object: { target: `sem:${id}`, kind: 'sem', id, name: null },
         offset: null,
         path: ops.length ? blocking.map((o) => `sem[${o.num}]`).join(',') || null : null,
         op: ops.length ? `${syscall} ${ops.map((o) => `${o.num}:${o.op > 0 ? '+' : ''}${o.op}`).join(' ')}` : `${syscall} (operations unreadable: ${t.sembufError ?? 'unknown'})`,
-        heldBy,
+        heldBy: [],
+        lastChangedBy,
         value: `${id}`,
         changedMs,
       });
@@ -479,14 +488,18 @@ function markTimes(waits: (Wait & { changedMs?: number; value?: string })[], his
   if (history) for (const k of [...history.entries.keys()]) if (!seen.has(k)) history.entries.delete(k);
 }
 
-/** Cycles of the graph thread → holder thread (a holder named by TID), each reported once. */
-export function cycles(waits: Wait[]): { pid: number; tid: number }[][] {
+/**
+ * Cycles of the graph thread → holder thread (a holder named by TID, alive), each reported once.
+ * Only owners are edges (`heldBy`; a semaphore's last changer is not one), and a thread never
+ * waits for itself: a waiter named as its own holder is a stale or ambiguous reading, not a cycle.
+ */
+export function cycles(waits: Pick<Wait, 'pid' | 'tid' | 'heldBy'>[]): { pid: number; tid: number }[][] {
   const edges = new Map<number, Set<number>>();
   const pidOf = new Map<number, number>();
   for (const w of waits) {
     pidOf.set(w.tid, w.pid);
     for (const h of w.heldBy) {
-      if (h.tid === null || !h.alive) continue;
+      if (h.tid === null || !h.alive || h.tid === w.tid) continue;
       if (!edges.has(w.tid)) edges.set(w.tid, new Set());
       edges.get(w.tid)!.add(h.tid);
       if (h.pid !== null) pidOf.set(h.tid, h.pid);

@@ -5,6 +5,7 @@ import { fork } from 'node:child_process';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { registerCommand } from '../commands/register';
+import { reportError } from '../log';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import { readConfig, SECTION } from '../config';
 import { importProgramCommand } from '../commands/import-program';
@@ -20,7 +21,10 @@ export function schemaIncludePath(): string[] {
   return readConfig(vscode.workspace.getConfiguration(SECTION)).schemaIncludePath.map((d) => (path.isAbsolute(d) || !root ? d : path.join(root, d)));
 }
 
-/** Starts the language server and registers the import command. */
+/**
+ * Registers the import command, and starts the language server when the first `.shms` document
+ * opens (a window that never shows one never pays for the server's process).
+ */
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const module = context.asAbsolutePath(path.join('dist', 'server.js'));
   cliPath = context.asAbsolutePath(path.join('dist', 'cli.js'));
@@ -38,7 +42,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     importProgramCommand(typeof input === 'string' ? input : undefined, Array.isArray(types) ? types.filter((t) => typeof t === 'string') : undefined, to instanceof vscode.Uri ? to : undefined));
   registerCommand(context, 'shmscope.importHeader', 'Import C Header as Schema', (uri?: vscode.Uri, to?: vscode.Uri) => importHeaderCommand(uri, to instanceof vscode.Uri ? to : undefined));
   context.subscriptions.push({ dispose: () => void client?.stop() });
-  await client.start();
+  let started: Promise<void> | undefined;
+  const isSchema = (d: vscode.TextDocument) => d.languageId === 'shms';
+  const start = () => (started ??= client!.start());
+  context.subscriptions.push(vscode.workspace.onDidOpenTextDocument((d) => {
+    if (isSchema(d)) start().catch((e) => reportError('starting the schema language server', e));
+  }));
+  if (vscode.workspace.textDocuments.some(isSchema)) await start();
 }
 
 export async function deactivate(): Promise<void> {

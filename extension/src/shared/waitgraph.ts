@@ -13,6 +13,8 @@ export interface GraphWait {
   path: string | null;
   op: string;
   heldBy: { pid: number | null; tid: number | null; command: string | null; alive: boolean }[];
+  /** A semaphore's last changers: drawn as a hint, never in a cycle, never an alarm. */
+  lastChangedBy?: { pid: number | null; tid: number | null; command: string | null; alive: boolean }[];
   stuck: boolean;
   ownerDied: boolean;
 }
@@ -33,8 +35,8 @@ export interface GraphNode {
 export interface GraphEdge {
   from: string;
   to: string;
-  /** waits: thread → object; holds: object → holder thread. */
-  kind: 'waits' | 'holds';
+  /** waits: thread → object; holds: object → holder thread; changed: semaphore → its last changer (a hint). */
+  kind: 'waits' | 'holds' | 'changed';
   label: string;
   inCycle: boolean;
 }
@@ -82,6 +84,12 @@ export function buildWaitGraph(waits: GraphWait[], deadlocks: { pid: number; tid
       const hid = thread(h.pid, h.tid, h.command, h.alive);
       edges.push({ from: objKey, to: hid, kind: 'holds', label: h.alive ? 'held by' : 'held by (dead)', inCycle: h.tid !== null && cycleEdge.has(`${w.tid}>${h.tid}`) });
     }
+    for (const h of w.lastChangedBy ?? []) {
+      // A process, not a thread: the kernel keeps the pid of the last operation only. Its death is no alarm.
+      const hid = thread(h.pid, h.pid, h.command ?? (h.alive ? null : 'exited'), true);
+      if (hid === t) continue; // the waiter changed it last: no arrow back to itself
+      edges.push({ from: objKey, to: hid, kind: 'changed', label: 'last changed by (a hint)', inCycle: false });
+    }
   }
   const dead = waits.filter((w) => w.ownerDied).length;
   const parts = [`${waits.length} wait${waits.length === 1 ? '' : 's'}`];
@@ -123,7 +131,7 @@ export function validateGraphMessage(m: unknown): GraphMessage | undefined {
     ids.add(n.id);
   }
   for (const e of g.edges) {
-    if (!e || !ids.has(e.from) || !ids.has(e.to) || (e.kind !== 'waits' && e.kind !== 'holds') || !str(e.label) || typeof e.inCycle !== 'boolean') return undefined;
+    if (!e || !ids.has(e.from) || !ids.has(e.to) || (e.kind !== 'waits' && e.kind !== 'holds' && e.kind !== 'changed') || !str(e.label) || typeof e.inCycle !== 'boolean') return undefined;
   }
   return m as GraphMessage;
 }

@@ -8,17 +8,16 @@ import * as vscode from 'vscode';
 import { readConfig, SECTION, type Config } from '../config';
 import type { ExplorerProvider } from '../explorer';
 import { openInspector } from '../inspector';
-import { schemaText } from '../inspector/binding';
+import { schemaFiles, schemaText } from '../inspector/binding';
 import * as ipc from '../ipc';
 import { scanWaits, WaitHistory, type Wait, type WaitsReport } from '../ipc/waits';
 import { describeFailure, log, reportError } from '../log';
 import { compileSchema, PRIMITIVE_SIZE, type Schema } from '../shared/schema';
 import { HostNotes } from '../shared/protocol';
 import { WaitGraphPanel } from './graph';
-import { deadlockTids, describe, processNodes, waitersByTarget, type WaitNode } from './model';
+import { deadlockTids, describe, processNodes, waitChildren, waitersByTarget, type WaitNode } from './model';
 
 export const WAITS_VIEW_ID = 'shmscope.waits';
-const MAX_SCHEMA_FILES = 100;
 
 export class WaitsProvider implements vscode.TreeDataProvider<WaitNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<WaitNode | undefined>();
@@ -34,18 +33,32 @@ export class WaitsProvider implements vscode.TreeDataProvider<WaitNode>, vscode.
   private readonly history = new WaitHistory();
   private inflight: Promise<void> | undefined;
   private schemaCache = new Map<string, { text: string; schema: Schema }>();
+  /** The schemas of the last look; undefined when a .shms file, an open schema or the settings changed since. */
+  private schemaList: Schema[] | undefined;
+  private readonly watchers: vscode.Disposable[];
 
-  constructor(private config: Config) {}
+  constructor(private config: Config) {
+    // Watch the schema files rather than search the workspace on every scan (every 2 s while visible).
+    const stale = () => { this.schemaList = undefined; };
+    const files = vscode.workspace.createFileSystemWatcher('**/*.shms');
+    this.watchers = [
+      files, files.onDidCreate(stale), files.onDidChange(stale), files.onDidDelete(stale),
+      vscode.workspace.onDidChangeTextDocument((e) => { if (e.document.uri.path.endsWith('.shms')) stale(); }),
+      vscode.workspace.onDidChangeWorkspaceFolders(stale),
+    ];
+  }
 
   setConfig(config: Config): void {
     this.config = config;
+    this.schemaList = undefined;
   }
 
   /** Scans now; concurrent calls share one scan. */
   refresh(): Promise<void> {
     this.inflight ??= (async () => {
       try {
-        this.report = await scanWaits({ schemas: await this.schemas(), history: this.history, stuckAfterMs: this.config.stuckAfterMs });
+        this.schemaList ??= await this.schemas();
+        this.report = await scanWaits({ schemas: this.schemaList, history: this.history, stuckAfterMs: this.config.stuckAfterMs });
         this.error = undefined;
       } catch (e) {
         this.error = e instanceof Error ? e.message : String(e);
@@ -64,9 +77,9 @@ export class WaitsProvider implements vscode.TreeDataProvider<WaitNode>, vscode.
   private async schemas(): Promise<Schema[]> {
     const uris = new Map<string, vscode.Uri>();
     try {
-      for (const u of await vscode.workspace.findFiles('**/*.shms', '**/node_modules/**', MAX_SCHEMA_FILES)) uris.set(u.toString(), u);
-    } catch {
-      // no workspace folder
+      for (const u of await schemaFiles()) uris.set(u.toString(), u);
+    } catch (e) {
+      log.warn(`Waits: listing the workspace's schemas failed: ${e instanceof Error ? e.message : String(e)}`);
     }
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
     for (const ref of Object.values(this.config.schemas)) {
@@ -93,13 +106,14 @@ export class WaitsProvider implements vscode.TreeDataProvider<WaitNode>, vscode.
     if (!node) return r ? processNodes(r) : [];
     const cyc = r ? deadlockTids(r) : new Set<number>();
     if (node.type === 'process') return node.waits.map((wait) => ({ type: 'wait', wait, inDeadlock: cyc.has(wait.tid) }));
-    if (node.type === 'wait') return node.wait.heldBy.map((holder) => ({ type: 'holder', wait: node.wait, holder, inDeadlock: node.inDeadlock }));
+    if (node.type === 'wait') return waitChildren(node.wait, node.inDeadlock);
     return [];
   }
 
   getTreeItem(node: WaitNode): vscode.TreeItem {
     const d = describe(node);
-    const state = node.type === 'holder' || (node.type === 'wait' && node.wait.heldBy.length === 0) ? vscode.TreeItemCollapsibleState.None : vscode.TreeItemCollapsibleState.Expanded;
+    const leaf = node.type === 'holder' || node.type === 'changer' || (node.type === 'wait' && waitChildren(node.wait, false).length === 0);
+    const state = leaf ? vscode.TreeItemCollapsibleState.None : vscode.TreeItemCollapsibleState.Expanded;
     const item = new vscode.TreeItem(d.label, state);
     item.description = d.description;
     item.tooltip = d.tooltip;
@@ -115,10 +129,12 @@ export class WaitsProvider implements vscode.TreeDataProvider<WaitNode>, vscode.
       if (openable) item.command = { command: 'shmscope.waits.goToField', title: 'Go to Field in Inspector', arguments: [node] };
     }
     if (node.type === 'holder') item.contextValue = 'holder';
+    if (node.type === 'changer') item.contextValue = 'changer';
     return item;
   }
 
   dispose(): void {
+    for (const w of this.watchers) w.dispose();
     this.changed.dispose();
     this.scanned.dispose();
     this.failed.dispose();
@@ -134,7 +150,7 @@ export async function goToWait(target: string, offset: number, length = 4): Prom
 
 function waitOf(arg: unknown): Wait | undefined {
   const n = arg as WaitNode | undefined;
-  return n && (n.type === 'wait' || n.type === 'holder') ? n.wait : undefined;
+  return n && (n.type === 'wait' || n.type === 'holder' || n.type === 'changer') ? n.wait : undefined;
 }
 
 export function activate(context: vscode.ExtensionContext, deps: { explorer: ExplorerProvider }): { provider: WaitsProvider } {

@@ -5,7 +5,9 @@ import type { Holder, Wait, WaitsReport } from '../ipc/waits';
 export type WaitNode =
   | { type: 'process'; pid: number; command: string; waits: Wait[]; alarm: boolean }
   | { type: 'wait'; wait: Wait; inDeadlock: boolean }
-  | { type: 'holder'; wait: Wait; holder: Holder; inDeadlock: boolean };
+  | { type: 'holder'; wait: Wait; holder: Holder; inDeadlock: boolean }
+  /** A semaphore's last changer: a hint at who posts it, never a holder nor an alarm. */
+  | { type: 'changer'; wait: Wait; holder: Holder };
 
 /** Processes with blocked threads, in pid order; `alarm` when one is in a deadlock or waits on a dead owner. */
 export function processNodes(r: WaitsReport): WaitNode[] {
@@ -36,6 +38,14 @@ export function holderText(h: Holder): string {
   return `pid ${h.pid ?? '?'}${h.tid !== null && h.tid !== h.pid ? ` · tid ${h.tid}` : ''}${h.command ? ` ${h.command}` : ''}${h.alive ? '' : ' (dead)'}`;
 }
 
+/** The rows under a wait: its holders, then (semaphores) who changed it last. */
+export function waitChildren(w: Wait, inDeadlock: boolean): WaitNode[] {
+  return [
+    ...w.heldBy.map((holder): WaitNode => ({ type: 'holder', wait: w, holder, inDeadlock })),
+    ...w.lastChangedBy.map((holder): WaitNode => ({ type: 'changer', wait: w, holder })),
+  ];
+}
+
 /** Label, description and tooltip of a node. */
 export function describe(node: WaitNode): { label: string; description: string; tooltip: string; icon: string; alarm: 'error' | 'warning' | undefined } {
   switch (node.type) {
@@ -63,6 +73,14 @@ export function describe(node: WaitNode): { label: string; description: string; 
         tooltip: node.holder.alive ? `held by ${holderText(node.holder)}` : `held by thread ${node.holder.tid ?? node.holder.pid}, which no longer exists: the lock will never be released`,
         icon: node.holder.alive ? 'lock' : 'error', alarm: node.inDeadlock || !node.holder.alive ? 'error' : undefined,
       };
+    case 'changer': {
+      const self = node.holder.pid === node.wait.pid;
+      return {
+        label: `last changed by ${holderText(node.holder)}`, description: self ? 'this process · a hint' : 'a hint',
+        tooltip: `A semaphore has no owner. pid ${node.holder.pid ?? '?'} made the last change to it${self ? ' (the waiting process itself)' : ''}: a hint at who posts it, not a holder.`,
+        icon: 'history', alarm: undefined,
+      };
+    }
   }
 }
 

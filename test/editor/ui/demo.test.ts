@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import { launchBrowser } from '../../../scripts/editor/workbench.mjs';
-import { chooseFromContextMenu, failureStep, ROOT, screenshot } from './driver';
+import { chooseFromContextMenu, failureStep, palette, ROOT, screenshot } from './driver';
 import { untilWithin } from '../../helpers/wait';
 
 const WAIT = 60_000;
@@ -118,6 +118,14 @@ describe('the demo in the workbench', { timeout: 15 * 60_000 }, () => {
       return ++seen >= 5;
     });
     console.log(`demo inspector screenshot: ${await screenshot(page, 'demo-inspector')}`);
+  }));
+
+  it('is a normal window: notification toasts show (the test driver\'s option is off)', () => step('toasts', async () => {
+    assert.doesNotMatch(await page.title(), /Extension Development Host/);
+    // The ring's read-only tab is active: Undo Write has nothing to undo and says so in a toast.
+    await palette(page, 'Inspector: Undo Write', WAIT);
+    await page.locator('.notification-toast', { hasText: 'Nothing to undo in this inspector.' }).waitFor({ state: 'visible', timeout: WAIT });
+    console.log(`demo toast screenshot: ${await screenshot(page, 'demo-toast')}`);
   }));
 
   it('SIGINT stops the demo and the workbench and removes every object within 10 s', () => step('stop', async () => {

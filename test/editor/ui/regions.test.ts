@@ -10,10 +10,12 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
+import { untilWithin } from '../../helpers/wait';
 import { buildRegions, Fixture, pattern, startRegions, stopAllRegions, type Ready } from '../../helpers/regions';
 import { chooseFromContextMenu, clickExplorerAction, failureStep, inspectorFrame, openWorkbench, type OpenWorkbench, ROOT, screenshot, treeRow } from './driver';
 
 const WAIT = 30_000;
+const until = untilWithin(WAIT);
 let opened: OpenWorkbench | undefined;
 let page: Page;
 let dir = '';
@@ -98,6 +100,36 @@ describe('memfd, anonymous and namespace groups in the workbench', () => {
     const text = (await f.locator('.row[data-offset="0"]').textContent()) ?? '';
     assert.equal(text.slice(0, firstRow().length), firstRow());
     assert.match((await f.locator('#status-size').textContent()) ?? '', /16384 bytes/);
+  }));
+
+  it('two memfds of one name and two anonymous regions are rows of their own; a click opens the right inode', () => step('identity', async () => {
+    const twin = await startRegions(['memfd', name, '12288', path.join(dir, 'twin.sock')]).ready();
+    const other = await startRegions(['anon', '32768']).ready();
+    const scan = await ipc.scanRegions();
+    const otherIno = scan.anon.find((r) => r.attachedBy.some((a) => a.pid === other.pid))!.id;
+    assert.notEqual(twin.ino, memfd.ino);
+    await clickExplorerAction(page, 'Refresh', WAIT);
+    await filter(name);
+    // A filter hides the groups with no match, as VS Code's own trees do.
+    await row('memfd Objects').waitFor({ timeout: WAIT });
+    await until('only the memfd group is left', async () => (await row('System V Segments').count()) === 0 && (await row('Limits').count()) === 0);
+    await only(row('memfd Objects'));
+    const opens = async (label: string, tab: string, size: number) => {
+      const r = row(label);
+      await r.waitFor({ timeout: WAIT });
+      await r.click(); // the default action, as the Explorer opens a file
+      await page.locator('.tab.active', { hasText: new RegExp(`${tab}$`) }).waitFor({ timeout: WAIT });
+      const f = inspectorFrame(page);
+      await until(`${tab} shows ${size} bytes`, async () => new RegExp(`\\b${size} bytes`).test((await f.locator('#status-size').textContent().catch(() => '')) ?? ''));
+    };
+    await opens(`${name} · ino ${memfd.ino}`, `memfd ${memfd.ino}`, 8192);
+    await opens(`${name} · ino ${twin.ino}`, `memfd ${twin.ino}`, 12288);
+    await opens(`${name} · ino ${memfd.ino}`, `memfd ${memfd.ino}`, 8192);
+    await filter('regions · ino');
+    await only(row('Shared Anonymous Memory'));
+    await opens(`regions · ino ${anonIno}`, `anonymous region ${anonIno}`, 16384);
+    await opens(`regions · ino ${otherIno}`, `anonymous region ${otherIno}`, 32768);
+    await opens(`regions · ino ${anonIno}`, `anonymous region ${anonIno}`, 16384);
   }));
 
   it('shows another IPC namespace as a group of its own holding its private segment', () => step('namespace', async () => {

@@ -146,6 +146,7 @@ describe('structure view in the workbench', { timeout: 600_000 }, () => {
   it('edits a field value in a read-write tab, in its width and byte order', () => step('edit', async () => {
     await openTab(true);
     const f = frame();
+    const flagsBefore = handle!.read(6, 2).join();
     await row('hdr.flags').waitFor({ timeout: WAIT });
     await row('hdr.flags').locator('.tval').dblclick();
     const input = f.locator('#field-edit');
@@ -160,6 +161,36 @@ describe('structure view in the workbench', { timeout: 600_000 }, () => {
     await until('an out-of-range value is refused with a reason', async () => /70000 does not fit in uint16_t/.test(await text('#status-message')));
     await input.press('Escape');
     assert.equal(handle!.read(4, 2).join(), '3,0');
+    // The data inspector reads a selected field from its first byte (the cursor is on its last).
+    await row('hdr.flags').locator('.name').click();
+    await until('flags is selected', async () => /Selection 2 bytes/.test(await text('#status-selection')));
+    const uint16 = f.locator('#data-inspector tr', { has: f.locator('th', { hasText: /^uint16 LE$/ }) }).locator('td');
+    await until('the data inspector shows flags as uint16', async () => (await uint16.textContent()) === '4660');
+    // Ctrl+Z with the structure tree focused undoes the field edit.
+    await page.keyboard.press('Control+z');
+    await until('the edit is undone in the segment', () => handle!.read(6, 2).join() === flagsBefore);
+  }));
+
+  it('Tab leaves the grid for the structure tree and the data inspector, Shift+Tab comes back', () => step('tab', async () => {
+    const f = frame();
+    const focused = () => f.locator('body').evaluate<string, undefined>(`(() => { const a = document.activeElement; return a?.closest('#data-inspector') ? 'data-inspector' : a?.id ?? ''; })()`);
+    await f.locator('.hex span[data-offset="9"]').click();
+    assert.equal(await focused(), 'grid');
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'grid', 'the first Tab goes to the ASCII column');
+    // Then out of the grid: the splitter, the structure tree, …, the data inspector.
+    const seen: string[] = [];
+    for (let i = 0; i < 20 && seen.at(-1) !== 'data-inspector'; i++) {
+      await page.keyboard.press('Tab');
+      seen.push(await focused());
+    }
+    assert.equal(seen.at(-1), 'data-inspector', `Tab reached ${seen.join(' → ')}`);
+    assert.ok(seen.indexOf('structure-tree') >= 0 && seen.indexOf('structure-tree') <= 1, `Tab reached ${seen.join(' → ')}`);
+    assert.ok(!seen.includes('grid'), `Tab reached ${seen.join(' → ')}`);
+    await f.locator('.hex span[data-offset="9"]').click();
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Shift+Tab');
+    assert.equal(await focused(), 'grid', 'Shift+Tab from the ASCII column returns to the hex column');
   }));
 
   it('tints fields and marks the ring with colours the theme defines', () => step('colours', async () => {

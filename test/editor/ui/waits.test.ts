@@ -25,6 +25,7 @@ let opened: OpenWorkbench | undefined;
 let page: Page;
 let shmId = 0;
 let semId = 0;
+let selfSemId = 0;
 let exe = '';
 const key = (0x57000000 | (process.pid & 0xffff)) >>> 0;
 const step = failureStep('waits', { page: () => page, workbench: () => opened?.wb });
@@ -71,6 +72,7 @@ segment W for key 0x${key.toString(16)} { Locks locks @ 0; };
     try {
       if (ipc.exists({ kind: 'shm', id: shmId })) ipc.remove({ kind: 'shm', id: shmId });
       if (semId && ipc.exists({ kind: 'sem', id: semId })) ipc.remove({ kind: 'sem', id: semId });
+      if (selfSemId && ipc.exists({ kind: 'sem', id: selfSemId })) ipc.remove({ kind: 'sem', id: selfSemId });
     } catch {
       /* gone */
     }
@@ -142,8 +144,32 @@ segment W for key 0x${key.toString(16)} { Locks locks @ 0; };
     const sem = treeRow(page, `sem:${semId} sem[1]`);
     await sem.waitFor({ timeout: WAIT });
     assert.match((await sem.locator('.label-description').textContent()) ?? '', new RegExp(`^tid ${consumer.tid} · semtimedop 1:-1`));
-    await treeRow(page, `held by pid ${process.pid}`).waitFor({ timeout: WAIT });
+    // A semaphore has no owner: this process set it last, shown as a hint.
+    const hint = treeRow(page, `last changed by pid ${process.pid}`);
+    await hint.waitFor({ timeout: WAIT });
+    assert.equal(await hint.locator('.label-description').textContent(), 'a hint');
+    assert.equal(await treeRow(page, `held by pid ${process.pid}`).count(), 0);
     console.log(`waits view screenshot (dead owner, semaphore): ${await screenshot(page, 'waits-dead-sem')}`);
+  }));
+
+  it('a consumer that changed its semaphore last is no deadlock (the demo\'s consumer), in the view and the graph', () => step('sem-self', async () => {
+    selfSemId = ipc.createSemSet({ key: 0, nsems: 1, values: [0], mode: 0o600 });
+    const consumer = await start(exe, 'semop', String(selfSemId), '0', 'self');
+    const row = treeRow(page, `sem:${selfSemId} sem[0]`);
+    await row.waitFor({ timeout: 60_000 });
+    const hint = treeRow(page, `last changed by pid ${consumer.pid}`);
+    await hint.waitFor({ timeout: WAIT });
+    assert.equal(await hint.locator('.label-description').textContent(), 'this process · a hint');
+    assert.equal(await row.locator('.label-description').textContent(), `tid ${consumer.tid} · semtimedop 0:-1`);
+    assert.equal(await row.locator('.codicon-error').count(), 0);
+    const message = (await page.locator('.pane-body .message', { hasText: 'Deadlock' }).allTextContents()).join(' ');
+    assert.doesNotMatch(message, new RegExp(`\\b${consumer.pid}/${consumer.tid}\\b`));
+    await palette(page, 'Show Wait-for Graph', WAIT);
+    const f = inspectorFrame(page);
+    const node = f.locator('.node.thread', { hasText: `pid ${consumer.pid} · tid ${consumer.tid}` });
+    await node.first().waitFor({ timeout: 60_000 });
+    assert.equal(await f.locator('.node.thread.deadlock', { hasText: `pid ${consumer.pid} · tid ${consumer.tid}` }).count(), 0);
+    assert.equal(await f.locator('.node.object.dead', { hasText: `sem:${selfSemId}` }).count(), 0);
   }));
 
   it('opens the inspector at the waited field from an object of the graph', () => step('goto', async () => {

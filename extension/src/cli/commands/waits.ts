@@ -9,12 +9,12 @@ import * as stdout from '../output';
 import { escapeControl as esc } from '../../shared/escape';
 import { loadSchema } from './decode';
 
-/** The `waits --json` document (the issue's shape; `thread`, `lock`, `stuck`, `ownerDied` added). */
+/** The `waits --json` document (the issue's shape; `thread`, `lastChangedBy`, `lock`, `stuck`, `ownerDied` added). */
 export function waitsJson(r: WaitsReport): Record<string, unknown> {
   return {
     waits: r.waits.map((w) => ({
       pid: w.pid, tid: w.tid, command: w.command, thread: w.thread, syscall: w.syscall, object: w.object, offset: w.offset, path: w.path,
-      op: w.op, since: w.since, heldBy: w.heldBy, ...(w.lock ? { lock: w.lock } : {}), stuck: w.stuck, ownerDied: w.ownerDied,
+      op: w.op, since: w.since, heldBy: w.heldBy, lastChangedBy: w.lastChangedBy, ...(w.lock ? { lock: w.lock } : {}), stuck: w.stuck, ownerDied: w.ownerDied,
     })),
     deadlocks: r.deadlocks,
     unreadable: r.unreadable,
@@ -27,8 +27,10 @@ const objectText = (w: Wait) => {
   const name = o.name && o.name !== o.target ? ` ${o.kind === 'shm' ? `key ${o.name}` : o.name}` : '';
   return `${o.target ?? o.kind}${name}`;
 };
+const who = (h: Wait['heldBy'][number]) => `${h.pid ?? '?'}/${h.tid ?? '?'}${h.command ? ` ${h.command}` : ''}${h.alive ? '' : ' (dead)'}`;
+/** The owners; a semaphore has none, so its last changers show as the hint they are. */
 const holderText = (w: Wait) =>
-  w.heldBy.map((h) => `${h.pid ?? '?'}/${h.tid ?? '?'}${h.command ? ` ${h.command}` : ''}${h.alive ? '' : ' (dead)'}`).join(', ') || '-';
+  w.heldBy.map(who).join(', ') || (w.lastChangedBy.length ? `(last changed by ${w.lastChangedBy.map((h) => `${h.pid ?? '?'}${h.command ? ` ${h.command}` : ''}`).join(', ')})` : '-');
 
 /** The table and notes; command lines, names and paths come from other processes: escaped. */
 export function waitsText(r: WaitsReport): string {

@@ -1,4 +1,6 @@
-// The data inspector: what the bytes at the cursor mean as each common type. Pure: no DOM.
+// The data inspector: what the bytes at the selection's start (or the cursor) mean as each common
+// type. Pure: no DOM.
+import { selectionRange } from './navigation';
 
 /** One line of the inspector: a label and its value, or undefined when too few bytes remain. */
 export interface InspectorRow {
@@ -73,7 +75,15 @@ export function isoFromMs(ms: number): string | undefined {
   return new Date(ms).toISOString();
 }
 
-/** Every row of the data inspector for the bytes at the cursor (pass up to 8 bytes). */
+/**
+ * Where the inspector reads: the selection's first byte, as a selected field reads from its start
+ * (the cursor sits on its last byte after a drag or Shift+Right); the cursor when nothing is selected.
+ */
+export function inspectedOffset(anchor: number, cursor: number): number {
+  return selectionRange(anchor, cursor).offset;
+}
+
+/** Every row of the data inspector for the bytes at inspectedOffset (pass up to 8 bytes). */
 export function inspect(bytes: Uint8Array, littleEndian: boolean): InspectorRow[] {
   const rows: InspectorRow[] = [];
   const e = littleEndian ? 'LE' : 'BE';
