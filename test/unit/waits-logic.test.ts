@@ -56,10 +56,11 @@ describe('a semaphore has no owner', () => {
   const consumer = wait({ pid: 30, tid: 30, object: { target: 'sem:3', kind: 'sem', id: 3, name: null }, offset: null, path: 'sem[1]', op: 'semtimedop 1:-1', syscall: 'semtimedop', lastChangedBy: [self] });
   const producer = wait({ pid: 40, tid: 40, object: { target: 'sem:3', kind: 'sem', id: 3, name: null }, offset: null, path: 'sem[0]', op: 'semtimedop 0:-1', syscall: 'semtimedop', lastChangedBy: [{ ...self, pid: 30 }] });
   const report = { waits: [consumer, producer], deadlocks: cycles([consumer, producer]), unreadable: 0, slow: [] };
-  test('its last changer is never an edge of a cycle, and a thread never waits for itself', () => {
+  test('its last changer is never an edge of a cycle, even when it is the waiter itself', () => {
     assert.deepEqual(report.deadlocks, []);
-    // Even an owner named as the waiter itself (a stale owner field) is no cycle.
-    assert.deepEqual(cycles([wait({ pid: 5, tid: 5, heldBy: [held(5, 5)] })]), []);
+  });
+  test('a thread blocked on a mutex it owns itself (a normal mutex locked twice) is a cycle of one', () => {
+    assert.deepEqual(cycles([wait({ pid: 5, tid: 5, heldBy: [held(5, 5)] })]), [[{ pid: 5, tid: 5 }]]);
   });
   test('the view shows the last changer as a hint, with no alarm; the graph draws no arrow back to the waiter', () => {
     assert.deepEqual(processNodes(report).map((p) => p.type === 'process' && p.alarm), [false, false]);

@@ -490,8 +490,9 @@ function markTimes(waits: (Wait & { changedMs?: number; value?: string })[], his
 
 /**
  * Cycles of the graph thread → holder thread (a holder named by TID, alive), each reported once.
- * Only owners are edges (`heldBy`; a semaphore's last changer is not one), and a thread never
- * waits for itself: a waiter named as its own holder is a stale or ambiguous reading, not a cycle.
+ * Only owners are edges (`heldBy`; a semaphore's last changer is not one, so a consumer that last
+ * changed the set it waits on is no cycle). A thread blocked on a mutex that it owns itself (a
+ * normal mutex locked twice) is a real deadlock: a cycle of one.
  */
 export function cycles(waits: Pick<Wait, 'pid' | 'tid' | 'heldBy'>[]): { pid: number; tid: number }[][] {
   const edges = new Map<number, Set<number>>();
@@ -499,7 +500,7 @@ export function cycles(waits: Pick<Wait, 'pid' | 'tid' | 'heldBy'>[]): { pid: nu
   for (const w of waits) {
     pidOf.set(w.tid, w.pid);
     for (const h of w.heldBy) {
-      if (h.tid === null || !h.alive || h.tid === w.tid) continue;
+      if (h.tid === null || !h.alive) continue;
       if (!edges.has(w.tid)) edges.set(w.tid, new Set());
       edges.get(w.tid)!.add(h.tid);
       if (h.pid !== null) pidOf.set(h.tid, h.pid);
