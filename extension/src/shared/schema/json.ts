@@ -294,8 +294,8 @@ interface ElementExpect {
   expected: JsonValue;
   show: (v: Val) => JsonValue;
   /** The last actual value shown and its bits (elements mostly repeat one value). */
-  lastBits?: number | bigint;
-  lastShown?: JsonValue;
+  lastBits: number | bigint | undefined;
+  lastShown: JsonValue;
 }
 
 /** Most `[[expect]]`s one element may carry for the loop (more: the nodes check them). */
@@ -336,13 +336,9 @@ function expectPlan(n: InstanceType<typeof NodeImpl>, elem: Type): ElementExpect
           const it = f.type.k === 'enum' ? f.type.base : f.type;
           const width = BigInt(f.size * 8);
           const bits = BigInt.asUintN(Number(width), want);
-          out.push({
-            at: at + f.offset, size: f.size, le: f.endian === 'le', signed: it.signed, path: p, range: a.range, bits: f.size <= 4 ? Number(bits) : bits,
-            ...(() => {
-              const show = expectShow(f.type, f.size, f.attrs, want);
-              return { show, expected: show(want) };
-            })(),
-          });
+          const show = expectShow(f.type, f.size, f.attrs, want);
+          // Every property set here, in one order: one shape for the loop.
+          out.push({ at: at + f.offset, size: f.size, le: f.endian === 'le', signed: it.signed, path: p, range: a.range, bits: f.size <= 4 ? Number(bits) : bits, expected: show(want), show, lastBits: undefined, lastShown: null });
         }
         if (!collect(f.type, at + f.offset, p, depth + 1)) return false;
       }
@@ -403,7 +399,7 @@ function runExpects(plan: ElementExpect[], u8: Uint8Array, dv: DataView, stride:
       const at = o + x.at;
       const bits: number | bigint = x.size === 1 ? u8[at]! : x.size === 2 ? dv.getUint16(at, x.le) : x.size === 4 ? dv.getUint32(at, x.le) : dv.getBigUint64(at, x.le);
       let actual: JsonValue;
-      if (bits === x.lastBits) actual = x.lastShown!;
+      if (bits === x.lastBits) actual = x.lastShown;
       else {
         const raw = BigInt(bits);
         actual = x.show(x.signed ? BigInt.asIntN(x.size * 8, raw) : raw);
