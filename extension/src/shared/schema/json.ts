@@ -1,6 +1,7 @@
 // JSON of decoded data (DESIGN.md §5), with generated decoders for fixed-layout types: a struct
 // without checks, offsets or data-driven parts becomes one specialised function (object literal
-// in field order, DataView reads at constant offsets), built once per type and reused.
+// in field order, DataView reads at constant offsets), built once per type and reused. An array's
+// elements may carry [[expect]]s of constant values: those are checked in a loop beside it.
 import type { Expr } from './ast';
 import type { Diagnostic, Range } from './lexer';
 import { enumName, expectShow, intJson, NodeImpl, textOf, type CheckResult, type DecodedNode, type JsonValue, type StructInstance } from './decode';
@@ -193,7 +194,8 @@ export function toJson(node: DecodedNode, report: JsonReport = { checks: [], dia
       const t = n.placement.type;
       // The node's own checks ([[ring]] on an array, [[checksum]] over it) and diagnostics are
       // already taken above: only its members come from the generated decoder, and those have
-      // none but the absolute-pointer flags, which flagPointers adds as the nodes would.
+      // none but the absolute-pointer flags, which flagPointers adds as the nodes would, and an
+      // array's elements' [[expect]]s, which runExpects makes as the nodes would.
       if (opts.generated !== false && (n.kind === 'array' || n.kind === 'struct' || n.kind === 'union')) {
         const fast = fastArrayOrStruct(n, t, max, report);
         if (fast !== undefined) return fast;
@@ -324,7 +326,7 @@ function expectPlan(n: InstanceType<typeof NodeImpl>, elem: Type): ElementExpect
           if (a.name !== 'expect') continue;
           const e = a.args[0]?.expr;
           if (!e) continue;
-          if (f.type.k !== 'int' && f.type.k !== 'enum') return false;
+          if ((f.type.k !== 'int' && f.type.k !== 'enum') || ![1, 2, 4, 8].includes(f.size)) return false;
           if (!constantExpr(e, shadow, constants, 0)) return false;
           let want: Val;
           try {
