@@ -416,6 +416,21 @@ segment S { uint32_t n; Slot slots[N]; };
       { numRuns: 150 },
     );
   });
+  test('element checks: a member named like a constant (in the element or around the array) is what the expectation reads, as node by node', () => {
+    for (const [where, text] of [
+      ['around', 'enum Lim : uint8_t { LIMIT = 0x51 };\nstruct Slot { uint32_t magic [[expect(LIMIT)]]; };\nsegment S { uint32_t LIMIT; Slot slots[3]; };\n'],
+      ['in the element', 'enum Lim : uint8_t { LIMIT = 0x51 };\nstruct Slot { uint32_t LIMIT; uint32_t magic [[expect(LIMIT)]]; };\nsegment S { uint32_t n; Slot slots[2]; };\n'],
+    ] as const) {
+      const s = compileSchema(text);
+      assert.deepEqual(s.diagnostics, []);
+      const bytes = new Uint8Array(20);
+      bytes.set([7, 0, 0, 0, 7, 0, 0, 0, 0x51, 0, 0, 0, 7], 0);
+      const src = new BufferSource(bytes);
+      const fast = decodeJson(s, 'S', src);
+      assert.deepEqual(fast.json, decodeJson(s, 'S', src, { generated: false }).json, where);
+      assert.ok(fast.checks.length > 0 && fast.checks.every((c) => c.expected === 7), where);
+    }
+  });
   test('element checks on the generated decoder: a failure in the middle of a long array, as expected and actual', () => {
     const s = compileSchema('struct Slot { uint32_t magic [[expect(0x51)]]; uint32_t seq; };\nsegment S { Slot slots[5000]; };\n');
     const bytes = new Uint8Array(8 * 5000);
