@@ -113,6 +113,41 @@ describe('shmscope decode --file', () => {
   });
 });
 
+describe('decode of an array whose element type carries [[expect]]s', () => {
+  it('--json keeps the generated decoder (a values budget of 100 is enough for 20 000 slots) and lists every check, failures in place; the tree agrees', () => {
+    const schema = path.join(dir, 'checked.shms');
+    writeFileSync(schema, 'struct Slot { uint32_t magic [[expect(0x51)]]; uint32_t seq; uint8_t state [[expect(1)]]; uint8_t pad[7]; };\nsegment Slots { Slot slots[20000]; };\n');
+    const file = path.join(dir, 'checked.bin');
+    const bytes = new Uint8Array(16 * 20000);
+    const dv = new DataView(bytes.buffer);
+    for (let i = 0; i < 20000; i++) {
+      dv.setUint32(i * 16, i === 2 || i === 12345 ? 0x52 : 0x51, true);
+      dv.setUint32(i * 16 + 4, i, true);
+      bytes[i * 16 + 8] = i === 19999 ? 9 : 1;
+    }
+    writeFileSync(file, bytes);
+    const r = cli(['decode', '--file', file, '--schema', schema, '--json', '--max-values', '100'], { maxBuffer: 64 << 20 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.slots.length, 20000);
+    assert.deepEqual(j.slots[12345], { magic: 0x52, seq: 12345, state: 1, pad: [0, 0, 0, 0, 0, 0, 0] });
+    assert.equal(j.checks.length, 40000);
+    assert.deepEqual(j.checks[1], { path: 'slots[0].state', kind: 'expect', ok: true, expected: 1, actual: 1 });
+    assert.deepEqual(j.checks.filter((c: { ok: boolean }) => !c.ok), [
+      { path: 'slots[2].magic', kind: 'expect', ok: false, expected: '0x51', actual: '0x52' },
+      { path: 'slots[12345].magic', kind: 'expect', ok: false, expected: '0x51', actual: '0x52' },
+      { path: 'slots[19999].state', kind: 'expect', ok: false, expected: 1, actual: 9 },
+    ]);
+    assert.deepEqual(j.diagnostics, []);
+    // The tree (node by node, its first elements) shows the same failure of slots[2].
+    const tree = cli(['decode', '--file', file, '--schema', schema, '--max-elements', '4']);
+    assert.equal(tree.status, 0, tree.stderr);
+    assert.match(tree.stdout, /magic: uint32_t = 82 {2}✗ expect expected "0x51", actual "0x52"/);
+    assert.match(tree.stdout, /checks: 7 passed, 1 failed/);
+  });
+});
+
 describe('a limit that cuts decode output exits 4 with one line, and its option lifts it', () => {
   function assertCutShort(r: { status: number | null; stderr: string }, pattern: RegExp): void {
     assert.equal(r.status, 4, `exit status (stderr: ${r.stderr})`);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import {
   checksum, compileSchema, decode, decodeJson, fieldAt, findType, segmentFor, toJson, type CheckResult, type DecodedNode,
   type StructType,
@@ -364,6 +365,84 @@ describe('bounds', () => {
     assert.deepEqual(flagged.map((d) => [d.message, d.range]), slow.map((d) => [d.message, d.range]));
     assert.ok(flagged.some((d) => /^items\[\d+\]\.in\.b: /.test(d.message)), 'a big-endian member');
     assert.ok(flagged.some((d) => d.message.startsWith('raw[')));
+  });
+  test('an array whose element type carries [[expect]]s keeps the generated decoder: JSON, checks and diagnostics as node by node, failures anywhere', () => {
+    const text = `#define MAGIC 0x51
+enum State : uint8_t { IDLE = 0, READY = 1 };
+struct Inner { uint16_t tag be [[expect(7)]]; int8_t sign [[expect(-1)]]; uint8_t r; };
+struct Slot {
+  uint32_t magic [[expect(MAGIC)]];
+  State state [[expect(READY)]];
+  uint8_t flags [[format(hex)]] [[expect(3)]];
+  uint16_t small [[expect(5)]] [[expect(MAGIC + 1)]];
+  uint64_t big [[expect(0x123456789abcdef0)]];
+  Inner in;
+  Inner two[2];
+  struct { int32_t minus [[expect(-2)]]; };
+  float f;
+};
+segment S { uint32_t n; Slot slots[N]; };
+`;
+    // 36 bytes of members, 40 with the tail padding of an 8-byte alignment; the slots start at 8.
+    const SLOT = 40;
+    // Each check's member (offset, size, big-endian) and the bytes that pass it.
+    const good: [number, number[]][] = [
+      [0, [0x51, 0, 0, 0]], [4, [1]], [5, [3]], [6, [5, 0]], [8, [0xf0, 0xde, 0xbc, 0x9a, 0x78, 0x56, 0x34, 0x12]],
+      [16, [0, 7]], [18, [0xff]], [20, [0, 7]], [22, [0xff]], [24, [0, 7]], [26, [0xff]], [28, [0xfe, 0xff, 0xff, 0xff]],
+    ];
+    const slot = fc.record({ raw: fc.uint8Array({ minLength: SLOT, maxLength: SLOT }), pass: fc.array(fc.boolean(), { minLength: good.length, maxLength: good.length }) });
+    fc.assert(
+      fc.property(fc.array(slot, { minLength: 1, maxLength: 40 }), fc.boolean(), (slots, dataDriven) => {
+        // With an expected value from data (`small` against `magic`), the nodes check every element: still the same result.
+        const s = compileSchema((dataDriven ? text.replace('[[expect(MAGIC + 1)]]', '[[expect(magic)]]') : text).replace('[N]', `[${slots.length}]`));
+        assert.deepEqual(s.diagnostics, []);
+        assert.equal(findType(s, 'Slot')?.size, SLOT);
+        const bytes = new Uint8Array(8 + SLOT * slots.length);
+        slots.forEach((e, i) => {
+          const o = 8 + i * SLOT;
+          bytes.set(e.raw, o);
+          e.pass.forEach((ok, k) => ok && bytes.set(good[k]![1], o + good[k]![0]));
+        });
+        const src = new BufferSource(bytes);
+        const slow = decodeJson(s, 'S', src, { generated: false, maxWork: 1e9 });
+        // A budget the nodes of even one slot would overrun: only the generated decoder stays within it.
+        const fast = decodeJson(s, 'S', src, { maxWork: dataDriven ? 1e9 : 10 });
+        assert.equal(fast.budgetSpent, undefined);
+        assert.deepEqual(fast.json, slow.json);
+        assert.deepEqual(fast.checks, slow.checks);
+        assert.deepEqual(fast.diagnostics, slow.diagnostics);
+        assert.equal(slow.checks.length, slots.length * 13, "13 checks a slot (two on `small`)");
+      }),
+      { numRuns: 150 },
+    );
+  });
+  test('element checks: a member named like a constant (in the element or around the array) is what the expectation reads, as node by node', () => {
+    for (const [where, text] of [
+      ['around', 'enum Lim : uint8_t { LIMIT = 0x51 };\nstruct Slot { uint32_t magic [[expect(LIMIT)]]; };\nsegment S { uint32_t LIMIT; Slot slots[3]; };\n'],
+      ['in the element', 'enum Lim : uint8_t { LIMIT = 0x51 };\nstruct Slot { uint32_t LIMIT; uint32_t magic [[expect(LIMIT)]]; };\nsegment S { uint32_t n; Slot slots[2]; };\n'],
+    ] as const) {
+      const s = compileSchema(text);
+      assert.deepEqual(s.diagnostics, []);
+      const bytes = new Uint8Array(20);
+      bytes.set([7, 0, 0, 0, 7, 0, 0, 0, 0x51, 0, 0, 0, 7], 0);
+      const src = new BufferSource(bytes);
+      const fast = decodeJson(s, 'S', src);
+      assert.deepEqual(fast.json, decodeJson(s, 'S', src, { generated: false }).json, where);
+      assert.ok(fast.checks.length > 0 && fast.checks.every((c) => c.expected === 7), where);
+    }
+  });
+  test('element checks on the generated decoder: a failure in the middle of a long array, as expected and actual', () => {
+    const s = compileSchema('struct Slot { uint32_t magic [[expect(0x51)]]; uint32_t seq; };\nsegment S { Slot slots[5000]; };\n');
+    const bytes = new Uint8Array(8 * 5000);
+    const dv = new DataView(bytes.buffer);
+    for (let i = 0; i < 5000; i++) dv.setUint32(i * 8, i === 2500 ? 0x52 : 0x51, true);
+    const r = decodeJson(s, 'S', new BufferSource(bytes), { maxWork: 10 });
+    assert.equal(r.budgetSpent, undefined);
+    assert.equal(r.checks.length, 5000);
+    const failed = r.checks.filter((c) => c.ok === false);
+    assert.deepEqual(failed.map((c) => [c.path, c.expected, c.actual]), [['slots[2500].magic', '0x51', '0x52']]);
+    assert.deepEqual(r.checks[2499]!.path, 'slots[2499].magic');
+    assert.equal(r.checks[2499]!.ok, true);
   });
   test('an array cut by maxArrayElements is reported in `cut`', () => {
     const s = compileSchema(ring);

@@ -972,9 +972,7 @@ class Node implements DecodedNode {
     if (typeof this.value === 'string') ok = typeof want === 'string' && want === this.value;
     else if (typeof want === 'bigint' && typeof this.value === 'bigint') ok = want === this.value || BigInt.asUintN(this.size * 8, want) === BigInt.asUintN(this.size * 8, this.value);
     else ok = Number(want) === Number(this.value);
-    const p = this.placement.type;
-    const hex = formatOf(this.field.attrs) === 'hex' || (typeof want === 'bigint' && want > 9n && p.k === 'int' && !p.bool);
-    const show = (v: Val) => (typeof v === 'bigint' ? (p.k === 'enum' ? enumName(p, v) ?? intJson(v) : hex ? `0x${BigInt.asUintN(this.size * 8, v).toString(16)}` : intJson(v)) : plain(v));
+    const show = expectShow(this.placement.type, this.size, this.field.attrs, want);
     this.checks.push({ ...base, ok, expected: show(want), actual: typeof this.value === 'bigint' ? show(this.value) : actual });
   }
 
@@ -1126,6 +1124,16 @@ class Node implements DecodedNode {
     }
     return k;
   }
+}
+
+/**
+ * How an `[[expect]]` shows its expected and actual values on a member of type `t` (`size` bytes,
+ * attributes `attrs`) expecting `want`: enum names, hex for `[[format(hex)]]` or a wanted value
+ * above 9 (magic numbers), else the integer. The nodes and toJson's loop over array elements share it.
+ */
+export function expectShow(t: Type, size: number, attrs: Attr[], want: Val): (v: Val) => JsonValue {
+  const hex = formatOf(attrs) === 'hex' || (typeof want === 'bigint' && want > 9n && t.k === 'int' && !t.bool);
+  return (v: Val) => (typeof v === 'bigint' ? (t.k === 'enum' ? enumName(t, v) ?? intJson(v) : hex ? `0x${BigInt.asUintN(size * 8, v).toString(16)}` : intJson(v)) : plain(v));
 }
 
 function plain(v: Val): JsonValue {

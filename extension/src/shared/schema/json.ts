@@ -1,13 +1,17 @@
 // JSON of decoded data (DESIGN.md §5), with generated decoders for fixed-layout types: a struct
 // without checks, offsets or data-driven parts becomes one specialised function (object literal
-// in field order, DataView reads at constant offsets), built once per type and reused.
+// in field order, DataView reads at constant offsets), built once per type and reused. An array's
+// elements may carry [[expect]]s of constant values: those are checked in a loop beside it.
+import type { Expr } from './ast';
 import type { Diagnostic, Range } from './lexer';
-import { enumName, intJson, NodeImpl, textOf, type CheckResult, type DecodedNode, type JsonValue } from './decode';
+import { enumName, expectShow, intJson, NodeImpl, textOf, type CheckResult, type DecodedNode, type JsonValue, type StructInstance } from './decode';
+import { evaluate, type Val } from './expr';
 import type { Type } from './types';
 
 export type FastDecoder = (u8: Uint8Array, dv: DataView, o: number) => JsonValue;
 
 const generated = new WeakMap<Type, FastDecoder | null>();
+const generatedWithExpects = new WeakMap<Type, FastDecoder | null>();
 
 const TWO32 = 4294967296;
 const helpers = {
@@ -28,8 +32,12 @@ const helpers = {
   text: textOf,
 };
 
-/** Is `t` decodable by a generated function (fixed layout, nothing to check or follow)? */
-function simple(t: Type, depth = 0): boolean {
+/**
+ * Is `t` decodable by a generated function (fixed layout, nothing to check or follow)? With
+ * `expects`, `[[expect]]` on integer and enum members is allowed too: the values are still
+ * generated, and the checks come from expectPlan's loop.
+ */
+function simple(t: Type, depth = 0, expects = false): boolean {
   if (depth > 32) return false;
   switch (t.k) {
     case 'int':
@@ -41,9 +49,12 @@ function simple(t: Type, depth = 0): boolean {
     case 'enum':
       return t.base.size <= 4;
     case 'array':
-      return t.count !== undefined && !t.countExpr && simple(t.elem, depth + 1);
+      return t.count !== undefined && !t.countExpr && simple(t.elem, depth + 1, expects);
     case 'struct':
-      return !t.dynamic && !t.primitive && t.fields.every((f) => f.offset >= 0 && !f.cond && f.attrs.every((a) => a.name === 'format') && f.bitWidth === undefined && simple(f.type, depth + 1));
+      return (
+        !t.dynamic && !t.primitive &&
+        t.fields.every((f) => f.offset >= 0 && !f.cond && f.attrs.every((a) => a.name === 'format' || (expects && a.name === 'expect' && (f.type.k === 'int' || f.type.k === 'enum'))) && f.bitWidth === undefined && simple(f.type, depth + 1, expects))
+      );
     default:
       return false;
   }
@@ -51,9 +62,28 @@ function simple(t: Type, depth = 0): boolean {
 
 /** The generated decoder of `t`, or undefined when it needs the general path. */
 export function fastDecoder(t: Type): FastDecoder | undefined {
-  if (generated.has(t)) return generated.get(t) ?? undefined;
+  return generate(t, false);
+}
+
+/**
+ * The generated decoder of `t`'s values when its members may carry `[[expect]]` (the checks are
+ * not its part: see expectPlan), or undefined when it needs the general path.
+ */
+function valueDecoder(t: Type): FastDecoder | undefined {
+  return generate(t, true);
+}
+
+function generate(t: Type, expects: boolean): FastDecoder | undefined {
+  const cache = expects ? generatedWithExpects : generated;
+  if (cache.has(t)) return cache.get(t) ?? undefined;
+  // Without any [[expect]] the two decoders are the same function.
+  if (expects && simple(t)) {
+    const same = generate(t, false);
+    cache.set(t, same ?? null);
+    return same;
+  }
   let fn: FastDecoder | null = null;
-  if (simple(t)) {
+  if (simple(t, 0, expects)) {
     try {
       const consts: unknown[] = [];
       const body = `return ${expr(t, '0', 'le', consts, 0)};`;
@@ -64,7 +94,7 @@ export function fastDecoder(t: Type): FastDecoder | undefined {
       fn = null;
     }
   }
-  generated.set(t, fn);
+  cache.set(t, fn);
   return fn ?? undefined;
 }
 
@@ -123,6 +153,11 @@ function expr(t: Type, off: string, endian: string, consts: unknown[], depth: nu
 export interface JsonOptions {
   /** Most elements written per array (longer arrays are cut, reported in `cut`). Default 1 000 000. */
   maxArrayElements?: number;
+  /**
+   * False: every value goes through the decode nodes, none through a generated decoder (the
+   * reference the generated decoders are tested against). Default true.
+   */
+  generated?: boolean;
 }
 
 /** An array that `toJson` wrote only in part (JsonOptions.maxArrayElements). */
@@ -159,8 +194,9 @@ export function toJson(node: DecodedNode, report: JsonReport = { checks: [], dia
       const t = n.placement.type;
       // The node's own checks ([[ring]] on an array, [[checksum]] over it) and diagnostics are
       // already taken above: only its members come from the generated decoder, and those have
-      // none but the absolute-pointer flags, which flagPointers adds as the nodes would.
-      if (n.kind === 'array' || n.kind === 'struct' || n.kind === 'union') {
+      // none but the absolute-pointer flags, which flagPointers adds as the nodes would, and an
+      // array's elements' [[expect]]s, which runExpects makes as the nodes would.
+      if (opts.generated !== false && (n.kind === 'array' || n.kind === 'struct' || n.kind === 'union')) {
         const fast = fastArrayOrStruct(n, t, max, report);
         if (fast !== undefined) return fast;
       }
@@ -204,20 +240,27 @@ export function toJson(node: DecodedNode, report: JsonReport = { checks: [], dia
 
 function fastArrayOrStruct(n: InstanceType<typeof NodeImpl>, t: Type, max: number, report: JsonReport): JsonValue | undefined {
   if (t.k === 'array') {
-    const fn = fastDecoder(t.elem);
+    const fn = valueDecoder(t.elem);
     if (!fn || t.elem.size === 0) return undefined;
+    // The elements' [[expect]]s, each with its expected value known before the loop (else the nodes do it).
+    const plan = expectPlan(n, t.elem);
+    if (!plan) return undefined;
     const count = Math.min(n.childCount, max);
     const out = new Array<JsonValue>(count);
     const stride = t.elem.size;
     const per = Math.max(1, Math.floor((16 << 20) / stride));
+    // Checks are kept aside until the whole array is read: a short read falls back to the nodes, which make them again.
+    const checks: CheckResult[] = [];
     for (let i = 0; i < count; i += per) {
       const k = Math.min(per, count - i);
       const bytes = n.owner.bytes(n.offset + i * stride, k * stride);
       if (bytes.length < k * stride) return undefined;
       const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       for (let j = 0; j < k; j++) out[i + j] = fn(bytes, dv, j * stride);
+      if (plan.length) runExpects(plan, bytes, dv, stride, i, k, n.path, checks);
       if (n.owner.ctx.pointers) flagPointers(n.owner.ctx.pointers, t.elem, { range: n.range, le: n.placement.field.endian === 'le' }, dv, stride, i, k, (j) => `${n.path}[${j}]`, report);
     }
+    for (const c of checks) report.checks.push(c);
     // A fixed-layout array is read straight from its bytes, once: it counts as one value of the
     // decode's budget (which bounds the nodes a hostile layout can make), not one per element.
     if (!n.owner.ctx.spend(1, report.diagnostics, n.range)) return undefined;
@@ -236,6 +279,139 @@ function fastArrayOrStruct(n: InstanceType<typeof NodeImpl>, t: Type, max: numbe
     return v;
   }
   return undefined;
+}
+
+/** One `[[expect]]` on a member of a fixed-layout array element, ready for a loop over the elements. */
+interface ElementExpect {
+  /** Byte offset of the member in the element. */
+  at: number;
+  size: number;
+  le: boolean;
+  signed: boolean;
+  /** The member's path after `array[i]` (`.magic`, `.hdr.magic`, `.ids[2]`). */
+  path: string;
+  range: Range;
+  /** The wanted value as the member's bits: a number up to 4 bytes, a bigint for 8. */
+  bits: number | bigint;
+  expected: JsonValue;
+  show: (v: Val) => JsonValue;
+  /** The last actual value shown and its bits (elements mostly repeat one value). */
+  lastBits: number | bigint | undefined;
+  lastShown: JsonValue;
+}
+
+/** Most `[[expect]]`s one element may carry for the loop (more: the nodes check them). */
+const MAX_ELEMENT_EXPECTS = 4096;
+
+/**
+ * The `[[expect]]`s of `elem` in the order the nodes check them (members depth first, attributes
+ * in order), each with its wanted value evaluated once. Undefined when one depends on data or on
+ * a name a member could shadow (the nodes then evaluate it per element, as always).
+ */
+function expectPlan(n: InstanceType<typeof NodeImpl>, elem: Type): ElementExpect[] | undefined {
+  const out: ElementExpect[] = [];
+  if (!hasExpect(elem, 0)) return out;
+  // Expressions see the members of every enclosing struct before the schema's constants.
+  const shadow = new Set<string>();
+  memberNames(elem, shadow, 0);
+  for (let i: StructInstance | undefined = n.owner; i; i = i.parent) memberNames(i.type, shadow, 0);
+  const constants = n.owner.ctx.schema.constants;
+  const env = { name: (x: string) => constants.get(x)?.value, sizeof: () => undefined, alignof: () => undefined, offsetof: () => undefined };
+  const collect = (t: Type, at: number, path: string, depth: number): boolean => {
+    if (depth > 32 || out.length > MAX_ELEMENT_EXPECTS) return false;
+    if (t.k === 'struct') {
+      for (const f of t.fields) {
+        const p = f.name === '' ? path : `${path}.${f.name}`;
+        for (const a of f.attrs) {
+          if (a.name !== 'expect') continue;
+          const e = a.args[0]?.expr;
+          if (!e) continue;
+          if ((f.type.k !== 'int' && f.type.k !== 'enum') || ![1, 2, 4, 8].includes(f.size)) return false;
+          if (!constantExpr(e, shadow, constants, 0)) return false;
+          let want: Val;
+          try {
+            want = evaluate(e, env);
+          } catch {
+            return false;
+          }
+          if (typeof want !== 'bigint') return false;
+          const it = f.type.k === 'enum' ? f.type.base : f.type;
+          const width = BigInt(f.size * 8);
+          const bits = BigInt.asUintN(Number(width), want);
+          const show = expectShow(f.type, f.size, f.attrs, want);
+          // Every property set here, in one order: one shape for the loop.
+          out.push({ at: at + f.offset, size: f.size, le: f.endian === 'le', signed: it.signed, path: p, range: a.range, bits: f.size <= 4 ? Number(bits) : bits, expected: show(want), show, lastBits: undefined, lastShown: null });
+        }
+        if (!collect(f.type, at + f.offset, p, depth + 1)) return false;
+      }
+    } else if (t.k === 'array' && hasExpect(t.elem, depth + 1)) {
+      for (let k = 0; k < (t.count ?? 0); k++) if (!collect(t.elem, at + k * t.elem.size, `${path}[${k}]`, depth + 1)) return false;
+    }
+    return true;
+  };
+  return collect(elem, 0, '', 0) ? out : undefined;
+}
+
+function hasExpect(t: Type, depth: number): boolean {
+  if (depth > 32) return true;
+  if (t.k === 'array') return hasExpect(t.elem, depth + 1);
+  return t.k === 'struct' && t.fields.some((f) => f.attrs.some((a) => a.name === 'expect') || hasExpect(f.type, depth + 1));
+}
+
+/** Every member name in `t`, at all depths (more than expressions can see: safe for shadowing). */
+function memberNames(t: Type, out: Set<string>, depth: number): void {
+  if (depth > 32) return;
+  if (t.k === 'array') memberNames(t.elem, out, depth + 1);
+  else if (t.k === 'struct') {
+    for (const f of t.fields) {
+      if (f.name) out.add(f.name);
+      memberNames(f.type, out, depth + 1);
+    }
+  }
+}
+
+/** Is `e` made of literals, operators and constants no member name shadows? */
+function constantExpr(e: Expr, shadow: Set<string>, constants: Map<string, unknown>, depth: number): boolean {
+  if (depth > 64) return false;
+  switch (e.k) {
+    case 'num':
+      return true;
+    case 'name':
+      return !shadow.has(e.name) && constants.has(e.name);
+    case 'unary':
+      return constantExpr(e.e, shadow, constants, depth + 1);
+    case 'binary':
+      return constantExpr(e.a, shadow, constants, depth + 1) && constantExpr(e.b, shadow, constants, depth + 1);
+    case 'cond':
+      return constantExpr(e.c, shadow, constants, depth + 1) && constantExpr(e.a, shadow, constants, depth + 1) && constantExpr(e.b, shadow, constants, depth + 1);
+    default:
+      return false;
+  }
+}
+
+/**
+ * The checks of elements `first .. first+count` (`stride` bytes apart in `dv`), as the nodes make
+ * them: same path, values, order. A passing check costs a comparison and one small object.
+ */
+function runExpects(plan: ElementExpect[], u8: Uint8Array, dv: DataView, stride: number, first: number, count: number, arrayPath: string, out: CheckResult[]): void {
+  for (let j = 0; j < count; j++) {
+    const o = j * stride;
+    let base: string | undefined;
+    for (const x of plan) {
+      const at = o + x.at;
+      const bits: number | bigint = x.size === 1 ? u8[at]! : x.size === 2 ? dv.getUint16(at, x.le) : x.size === 4 ? dv.getUint32(at, x.le) : dv.getBigUint64(at, x.le);
+      let actual: JsonValue;
+      if (bits === x.lastBits) actual = x.lastShown;
+      else {
+        const raw = BigInt(bits);
+        actual = x.show(x.signed ? BigInt.asIntN(x.size * 8, raw) : raw);
+        x.lastBits = bits;
+        x.lastShown = actual;
+      }
+      base ??= `${arrayPath}[${first + j}]`;
+      out.push({ path: base + x.path, kind: 'expect', range: x.range, ok: bits === x.bits, expected: x.expected, actual });
+    }
+  }
 }
 
 /** A 64-bit member of a fixed-layout type that may hold an absolute address: where, its path, its schema range. */
