@@ -778,6 +778,20 @@ class RegionFile : public Napi::ObjectWrap<RegionFile> {
     // map_files entries are magic links: they are followed, and the inode check below says
     // whether we reached the object asked for.
     bool magic = path_.compare(0, 6, "/proc/") == 0;
+    if (magic && dev != 0) {
+      // A holder's fd, map_files entry or /proc/PID/mem of a file on a FUSE or network mount (a
+      // deleted file there is still that server's inode): opening or faulting it asks the server,
+      // so it is refused by its device, found in our mount table or the holder's.
+      int pid = std::atoi(path_.c_str() + 6);
+      std::vector<ServedMount> served = ServedMounts(0);
+      if (pid > 0) {
+        std::vector<ServedMount> theirs = ServedMounts(pid);
+        served.insert(served.end(), theirs.begin(), theirs.end());
+      }
+      for (const ServedMount& m : served) {
+        if (m.dev == static_cast<dev_t>(dev)) ThrowErrno(env, "open", EXDEV, path_ + " is on a " + m.type + " filesystem");
+      }
+    }
     if (!magic) {
       // A FUSE or network mount can leave an open, a stat or a read waiting for ever (past
       // SIGKILL once its server took the request), on the caller's thread: it is never asked.

@@ -7,6 +7,7 @@ import './namespace';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CLI, ensureBuilt } from '../helpers/ipc';
 import { Fixture } from '../helpers/regions';
@@ -23,9 +24,20 @@ function hung(args: string[], script: string): Fixture {
   return f;
 }
 
+// The server that answers and then stops (fuse-stall.c, built here): a process maps its file "x",
+// and another maps "y" and deletes it, while it still answers; then it takes every request and
+// answers none.
+const STALL = `${DIR}/fuse-stall`;
+const SERVED = `${DIR}/served`;
+const TOP = '/dev/shm/hostile-hung-top'; // a mount on an entry of /dev/shm itself
+
 before(() => {
   ensureBuilt();
   mkdirSync(MNT, { recursive: true });
+  mkdirSync(SERVED, { recursive: true });
+  mkdirSync(TOP, { recursive: true });
+  const cc = spawnSync('cc', ['-O1', '-o', STALL, path.join(__dirname, 'fuse-stall.c')], { encoding: 'utf8' });
+  assert.equal(cc.status, 0, cc.stderr);
 });
 after(async () => {
   // Closing /dev/fuse (its holder ends) aborts the connection: whatever still waits there fails.
@@ -33,8 +45,9 @@ after(async () => {
     f.proc.stdin.end();
     await f.exited;
   }
-  spawnSync('umount', ['-l', MNT]);
+  for (const m of [MNT, SERVED, TOP]) spawnSync('umount', ['-l', m]);
   rmSync(DIR, { recursive: true, force: true });
+  rmSync(TOP, { recursive: true, force: true });
 });
 
 function run(args: string[]): SpawnSyncReturns<string> {
@@ -61,5 +74,90 @@ describe('a FUSE mount that never answers', { skip: !existsSync('/dev/fuse') && 
     assert.equal(r.status, 0, r.stderr);
     const l = JSON.parse(r.stdout) as { notes: string[] };
     assert.ok(l.notes.some((n) => /its POSIX objects are not listed: its \/dev\/shm is on a fuse filesystem, which can stop answering/.test(n)), l.notes.join('\n'));
+  });
+});
+
+/** Runs the CLI and resolves when it has exited; fails when it has not within the bound, even after SIGKILL. */
+async function runBounded(args: string[], killAfterOutput?: NodeJS.Signals): Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  const p = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  p.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+    if (killAfterOutput) p.kill(killAfterOutput);
+  });
+  p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  let timer: NodeJS.Timeout | undefined;
+  const ended = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => p.on('close', (code, sig) => resolve([code, sig])));
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => {
+      p.kill('SIGKILL');
+      resolve('late');
+    }, BOUND_MS);
+  });
+  const r = await Promise.race([ended, late]);
+  clearTimeout(timer);
+  assert.notEqual(r, 'late', `${args.join(' ')} did not end within ${BOUND_MS} ms (not even on SIGKILL): ${stderr}`);
+  const [status, signal] = r as [number | null, NodeJS.Signals | null];
+  return { status, signal, stdout, stderr };
+}
+
+describe('a FUSE server that answers, then stops, with its files mapped', { skip: !existsSync('/dev/fuse') && 'no /dev/fuse here' }, () => {
+  let server: Fixture;
+  before(async () => {
+    server = new Fixture(spawn(STALL, ['serve', SERVED], { stdio: ['pipe', 'pipe', 'pipe'] }));
+    running.push(server);
+    await server.ready();
+    const top = new Fixture(spawn(STALL, ['serve', TOP], { stdio: ['pipe', 'pipe', 'pipe'] }));
+    running.push(top);
+    await top.ready();
+    for (const args of [['map', `${SERVED}/x`], ['map', `${SERVED}/y`, 'unlink']]) {
+      const m = new Fixture(spawn(STALL, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
+      running.push(m);
+      await m.ready();
+    }
+    for (const f of [server, top]) {
+      f.proc.stdin.write('stall\n');
+      await f.line('stalled');
+    }
+  });
+
+  it('list: answers with the mapped file, its size from the mapping, and exits', async () => {
+    const r = await runBounded(['list', '--json']);
+    assert.equal(r.signal, null);
+    assert.equal(r.status, 0, r.stderr);
+    const l = JSON.parse(r.stdout) as { file: { path: string; deleted: boolean; size: number }[]; notes: string[] };
+    const x = l.file.find((f) => f.path === `${SERVED}/x`);
+    assert.ok(x && !x.deleted, r.stdout.slice(0, 2000));
+    assert.ok(l.file.some((f) => f.path === `${SERVED}/y` && f.deleted), 'the deleted file is listed too');
+    assert.ok(l.notes.includes(`${TOP} is the mount point of a FUSE or network filesystem, which can stop answering: left out, not asked anything`), l.notes.join('\n'));
+  });
+
+  it('list --namespace all: answers and exits', async () => {
+    const r = await runBounded(['list', '--namespace', 'all', '--json']);
+    assert.equal(r.signal, null);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok((JSON.parse(r.stdout) as { file: { path: string }[] }).file.some((f) => f.path === `${SERVED}/x`));
+  });
+
+  it('list ends on SIGTERM and on SIGKILL once it has printed', async () => {
+    for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
+      const r = await runBounded(['list'], sig);
+      assert.ok(r.stdout.length > 0);
+    }
+  });
+
+  it('dump file: of the mapped file: one line within the bound, and the CLI exits', async () => {
+    const r = await runBounded(['dump', `file:${SERVED}/x`, '--length', '16']);
+    assert.equal(r.signal, null);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /^shmscope: file .*\/served\/x is on a fuse filesystem, which its server or the network can stop answering[^\n]*\n$/);
+  });
+
+  it('dump file: of the deleted file: not reached through map_files or /proc/PID/mem, one line', async () => {
+    const r = await runBounded(['dump', `file:${SERVED}/y`, '--length', '16']);
+    assert.equal(r.signal, null);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /^shmscope: file .*\/served\/y is on a fuse filesystem, which its server or the network can stop answering[^\n]*\n$/);
   });
 });

@@ -185,6 +185,11 @@ async function posixRecords(scan: MapsScan, userName: (uid: number) => string, n
   dir.names.forEach((file, i) => {
     const o = i * 6;
     const mode = S[o + 3]!;
+    if (mode === -1) {
+      // The addon did not stat it: a FUSE or network filesystem is mounted there.
+      note(file, `/dev/shm/${file} is the mount point of a FUSE or network filesystem, which can stop answering: left out, not asked anything`);
+      return;
+    }
     const type = entryTypeOfMode(mode);
     if (type) {
       if (type === 'symlink' && links++ < LINK_TARGETS) {

@@ -304,6 +304,13 @@ export function findRegion(scan: RegionScan, t: RegionTarget): RegionRecord | un
   return (t.kind === 'memfd' ? scan.memfd : scan.anon).find((r: { id: number }) => r.id === t.id);
 }
 
+/** A file on a FUSE or network mount (by its path, or a deleted one through a holder): refused, one sentence. */
+function refuseServed(err: IpcError, object: string): void {
+  if (err.code !== 'EXDEV' || !/ is on a \S+ filesystem/.test(err.detail)) return;
+  const kind = / is on a (\S+) filesystem/.exec(err.detail)?.[1] ?? 'served';
+  throw userError('EXDEV', 'open', `${object} is on a ${kind} filesystem, which its server or the network can stop answering: shmscope does not read files there (dump a copy)`);
+}
+
 /**
  * Opens a file by its path with no symbolic link followed at any component (regular files only,
  * read with pread), and when the scan saw it mapped, only if it is still that inode.
@@ -317,10 +324,7 @@ function openFileByPath(t: RegionTarget & { kind: 'file' }, readWrite: boolean, 
     const err = toIpcError(e, c);
     if (err.code === 'ELOOP') throw userError('ELOOP', 'open', `${c.object} is a symbolic link or is reached through one: name the file itself`);
     if (err.code === 'EINVAL' && err.detail.includes('not a regular file')) throw userError('EINVAL', 'open', `${c.object} is not a regular file (a FIFO, a device or a folder holds no mapped bytes)`);
-    if (err.code === 'EXDEV') {
-      const kind = / is on a (\S+) filesystem/.exec(err.detail)?.[1] ?? 'served';
-      throw userError('EXDEV', 'open', `${c.object} is on a ${kind} filesystem, which its server or the network can stop answering: shmscope does not read files there (dump a copy)`);
-    }
+    refuseServed(err, c.object);
     if (err.code === 'ESTALE') throw userError('ESTALE', 'open', `${c.object} is another file now than the one mapped (inode ${mapped?.id}): list again`);
     throw err;
   }
@@ -359,6 +363,7 @@ export async function openRegion(t: RegionTarget, readWrite: boolean): Promise<R
       return new RegionHandle(t, raw, holders, route.path, identity);
     } catch (e) {
       const err = toIpcError(e, c);
+      refuseServed(err, c.object);
       last = err;
       if (err.code === 'EACCES' || err.code === 'EPERM') refused.push(route);
       // ENOENT/ESRCH: that process ended meanwhile; ESTALE: its fd is something else now. Next route.
