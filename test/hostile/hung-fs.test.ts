@@ -9,6 +9,7 @@ import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { binding } from '../../extension/src/ipc/native';
 import { CLI, ensureBuilt } from '../helpers/ipc';
 import { Fixture } from '../helpers/regions';
 
@@ -159,5 +160,22 @@ describe('a FUSE server that answers, then stops, with its files mapped', { skip
     assert.equal(r.signal, null);
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /^shmscope: file .*\/served\/y is on a fuse filesystem, which its server or the network can stop answering[^\n]*\n$/);
+  });
+});
+
+// Nothing a namespace holds makes its System V listing hang, but it can be slow (a set of 32 000
+// semaphores is 96 000 semctl calls): with a budget far below that, the thread that entered it is
+// left behind and named, and the addon goes on answering (the default budget lists it whole).
+describe('a namespace whose System V listing does not finish within its budget', () => {
+  it('nsList rejects with ETIMEDOUT naming the thread left behind; a later listing answers', async () => {
+    const c = await hung(['unshare', '--ipc'], 'ipcmk -S 32000 >/dev/null').ready();
+    await assert.rejects(binding().nsList(c.pid, 1), (e: NodeJS.ErrnoException) => {
+      assert.equal(e.code, 'ETIMEDOUT');
+      assert.match(e.message, new RegExp(`the thread that entered the IPC namespace of process ${c.pid} did not finish within 1 ms: it is left behind`));
+      return true;
+    });
+    const whole = await binding().nsList(c.pid);
+    assert.equal(whole.sem.length, 1);
+    assert.equal(whole.sem[0]!.nsems, 32000);
   });
 });
