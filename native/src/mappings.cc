@@ -58,6 +58,7 @@ struct Region {
   std::string name;  // memfd name, anon label, or file path (without " (deleted)")
   bool deleted = false;
   bool statKnown = false;  // size/uid/gid/mode come from a stat of the object itself
+  bool served = false;     // a file on a FUSE or network mount: never asked anything
   uint64_t size = 0;       // else: the largest mapping end seen (offset + length)
   uint32_t uid = 0, gid = 0, mode = 0;
 };
@@ -190,6 +191,7 @@ struct RawMap {
   bool writable, deleted;
   std::string name;
   int statState = 0;  // 0 not tried (or failed), 1 st holds the object's stat, 2 not a regular file
+  bool served = false;
   struct stat st {};
 };
 struct RawFd {
@@ -330,6 +332,7 @@ void ParseRaw(int pid, const std::string& text, Raw& r, ReaderCache& rc, const s
       }
       hit = cache.emplace(key, res).first;
     }
+    m.served = isServed;
     m.statState = hit->second.first;
     m.st = hit->second.second;
     r.maps.push_back(std::move(m));
@@ -541,6 +544,7 @@ class Scanner {
       maps_.push_back(MapRow{reg, pid, m.start, m.end, m.offset, m.writable});
       Region& rg = regions_[reg];
       if (m.statState == 2) nonRegular_.insert(reg);  // a device node mapped shared (a GPU): not ours
+      if (m.served) rg.served = true;
       if (!rg.statKnown && m.statState == 1) Fill(rg, m.st);
       uint64_t extent = m.offset + (m.end - m.start);
       if (!rg.statKnown && extent > rg.size) rg.size = extent;
@@ -612,6 +616,7 @@ class SharedScanWorker : public Napi::AsyncWorker {
       o.Set("name", Napi::String::New(env, r.name));
       o.Set("deleted", r.deleted);
       o.Set("statKnown", r.statKnown);
+      o.Set("served", r.served);
       o.Set("size", num(r.size));
       o.Set("uid", r.uid);
       o.Set("gid", r.gid);

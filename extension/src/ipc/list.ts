@@ -327,6 +327,9 @@ export async function list(kinds?: readonly Kind[], opts: { namespaces?: 'all' |
   devShmNotes.sort();
   notes.push(...devShmNotes.slice(0, DEVSHM_NOTES));
   if (devShmNotes.length > DEVSHM_NOTES) notes.push(`${devShmNotes.length - DEVSHM_NOTES} more entries of /dev/shm are not shared memory objects or semaphores: left out`);
+  if (regions?.served && want('file')) {
+    notes.push(`${regions.served} mapped file(s) are on a FUSE or network filesystem, which can stop answering: never asked anything (owner unknown, size from the mappings)`);
+  }
   if (regions && regions.slow.length > 0) {
     const pids = regions.slow.slice(0, 10).join(', ') + (regions.slow.length > 10 ? ', …' : '');
     notes.push(`the memory maps of ${regions.slow.length} process(es) did not answer within ${MAPS_BUDGET_MS} ms (pid ${pids}): objects they map may not show them`);

@@ -29,6 +29,8 @@ export interface RegionScan {
   unreadable: number;
   /** Processes not read within the scan's budget: what they map is not shown. */
   slow: number[];
+  /** Mapped files on FUSE or network mounts: never asked anything (owner unknown, size from the mappings). */
+  served?: number;
 }
 
 /** Groups the native rows into records, each sorted by pid then address. */
@@ -73,6 +75,7 @@ export function buildRegions(raw: RawSharedScan, userName: (uid: number) => stri
     if (r.kind === 'memfd') out.memfd.push({ kind: 'memfd', name: r.name, ...common, fdHolders: fds[i]!.sort((a, b) => a.pid - b.pid || a.fd - b.fd) });
     else if (r.kind === 'anon') out.anon.push({ kind: 'anon', name: r.name, ...common });
     else out.file.push({ kind: 'file', path: r.name, deleted: r.deleted, ...common });
+    if (r.served) out.served = (out.served ?? 0) + 1;
   });
   out.memfd.sort((a, b) => a.name.localeCompare(b.name) || a.id - b.id);
   out.anon.sort((a, b) => a.id - b.id);
