@@ -145,6 +145,16 @@ describe('a FUSE server that answers, then stops, with its files mapped', { skip
     assert.ok((JSON.parse(r.stdout) as { file: { path: string }[] }).file.some((f) => f.path === `${SERVED}/x`));
   });
 
+  it('waits and decode of the mapped file: each ends within the bound', async () => {
+    const w = await runBounded(['waits', '--json']);
+    assert.equal(w.signal, null);
+    assert.equal(w.status, 0, w.stderr);
+    const d = await runBounded(['decode', `file:${SERVED}/x`, '--schema', path.join(__dirname, '..', 'fixtures', 'schema', 'ring.shms')]);
+    assert.equal(d.signal, null);
+    assert.notEqual(d.status, 0);
+    assert.match(d.stderr, /^shmscope: file .*\/served\/x is on a fuse filesystem, which its server or the network can stop answering[^\n]*\n$/);
+  });
+
   it('list ends on SIGTERM and on SIGKILL once it has printed', async () => {
     for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
       const r = await runBounded(['list'], sig);
