@@ -7,6 +7,7 @@ import './namespace';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { binding } from '../../extension/src/ipc/native';
@@ -28,7 +29,7 @@ function hung(args: string[], script: string): Fixture {
 // The server that answers and then stops (fuse-stall.c, built here): a process maps its file "x",
 // and another maps "y" and deletes it, while it still answers; then it takes every request and
 // answers none.
-const STALL = `${DIR}/fuse-stall`;
+const STALL = path.join(tmpdir(), `shmscope-fuse-stall-${process.pid}`); // outside /dev/shm: a container below hides it
 const SERVED = `${DIR}/served`;
 const TOP = '/dev/shm/hostile-hung-top'; // a mount on an entry of /dev/shm itself
 
@@ -49,6 +50,7 @@ after(async () => {
   for (const m of [MNT, SERVED, TOP]) spawnSync('umount', ['-l', m]);
   rmSync(DIR, { recursive: true, force: true });
   rmSync(TOP, { recursive: true, force: true });
+  rmSync(STALL, { force: true });
 });
 
 function run(args: string[]): SpawnSyncReturns<string> {
@@ -153,6 +155,20 @@ describe('a FUSE server that answers, then stops, with its files mapped', { skip
     assert.equal(d.signal, null);
     assert.notEqual(d.status, 0);
     assert.match(d.stderr, /^shmscope: file .*\/served\/x is on a fuse filesystem, which its server or the network can stop answering[^\n]*\n$/);
+  });
+
+  it('list --namespace of a container with such a mount on an entry of its /dev/shm: its objects listed, the entry unasked', async () => {
+    const setup = `mount -t tmpfs none /dev/shm && mkdir /dev/shm/m && : > /dev/shm/obj && exec ${STALL} serve /dev/shm/m`;
+    const c = new Fixture(spawn('unshare', ['--mount', '--ipc', '--propagation', 'private', 'sh', '-c', setup], { stdio: ['pipe', 'pipe', 'pipe'] }));
+    running.push(c);
+    const { pid } = await c.ready();
+    c.proc.stdin.write('stall\n');
+    await c.line('stalled');
+    const r = await runBounded(['list', '--namespace', String(pid), '--json']);
+    assert.equal(r.signal, null);
+    assert.equal(r.status, 0, r.stderr);
+    const l = JSON.parse(r.stdout) as { namespaces: { namespace: { pid: number }; posixShm: { name: string }[] }[] };
+    assert.deepEqual(l.namespaces.find((n) => n.namespace.pid === pid)?.posixShm.map((o) => o.name), ['/obj']);
   });
 
   it('list ends on SIGTERM and on SIGKILL once it has printed', async () => {
