@@ -58,6 +58,7 @@ struct Region {
   std::string name;  // memfd name, anon label, or file path (without " (deleted)")
   bool deleted = false;
   bool statKnown = false;  // size/uid/gid/mode come from a stat of the object itself
+  bool served = false;     // a file on a FUSE or network mount: never asked anything
   uint64_t size = 0;       // else: the largest mapping end seen (offset + length)
   uint32_t uid = 0, gid = 0, mode = 0;
 };
@@ -190,6 +191,7 @@ struct RawMap {
   bool writable, deleted;
   std::string name;
   int statState = 0;  // 0 not tried (or failed), 1 st holds the object's stat, 2 not a regular file
+  bool served = false;
   struct stat st {};
 };
 struct RawFd {
@@ -330,6 +332,7 @@ void ParseRaw(int pid, const std::string& text, Raw& r, ReaderCache& rc, const s
       }
       hit = cache.emplace(key, res).first;
     }
+    m.served = isServed;
     m.statState = hit->second.first;
     m.st = hit->second.second;
     r.maps.push_back(std::move(m));
@@ -541,6 +544,7 @@ class Scanner {
       maps_.push_back(MapRow{reg, pid, m.start, m.end, m.offset, m.writable});
       Region& rg = regions_[reg];
       if (m.statState == 2) nonRegular_.insert(reg);  // a device node mapped shared (a GPU): not ours
+      if (m.served) rg.served = true;
       if (!rg.statKnown && m.statState == 1) Fill(rg, m.st);
       uint64_t extent = m.offset + (m.end - m.start);
       if (!rg.statKnown && extent > rg.size) rg.size = extent;
@@ -612,6 +616,7 @@ class SharedScanWorker : public Napi::AsyncWorker {
       o.Set("name", Napi::String::New(env, r.name));
       o.Set("deleted", r.deleted);
       o.Set("statKnown", r.statKnown);
+      o.Set("served", r.served);
       o.Set("size", num(r.size));
       o.Set("uid", r.uid);
       o.Set("gid", r.gid);
@@ -778,6 +783,20 @@ class RegionFile : public Napi::ObjectWrap<RegionFile> {
     // map_files entries are magic links: they are followed, and the inode check below says
     // whether we reached the object asked for.
     bool magic = path_.compare(0, 6, "/proc/") == 0;
+    if (magic && dev != 0) {
+      // A holder's fd, map_files entry or /proc/PID/mem of a file on a FUSE or network mount (a
+      // deleted file there is still that server's inode): opening or faulting it asks the server,
+      // so it is refused by its device, found in our mount table or the holder's.
+      int pid = std::atoi(path_.c_str() + 6);
+      std::vector<ServedMount> served = ServedMounts(0);
+      if (pid > 0) {
+        std::vector<ServedMount> theirs = ServedMounts(pid);
+        served.insert(served.end(), theirs.begin(), theirs.end());
+      }
+      for (const ServedMount& m : served) {
+        if (m.dev == static_cast<dev_t>(dev)) ThrowErrno(env, "open", EXDEV, path_ + " is on a " + m.type + " filesystem");
+      }
+    }
     if (!magic) {
       // A FUSE or network mount can leave an open, a stat or a read waiting for ever (past
       // SIGKILL once its server took the request), on the caller's thread: it is never asked.

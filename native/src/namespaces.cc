@@ -7,7 +7,7 @@
 // non-blocking job (stat every object, read a segment's bytes, remove one object) and exits; its
 // namespace ends with it. Entering a namespace needs CAP_SYS_ADMIN: EPERM says so.
 //
-//   nsList(pid)                      -> Promise<{ shm: Float64Array, sem: [...], msg: [...], hostname }>
+//   nsList(pid[, budgetMs])          -> Promise<{ shm: Float64Array, sem: [...], msg: [...], hostname }>
 //   nsShmRead(pid, id, offset, len)  -> Promise<Buffer>   (attached read-only, copied, detached)
 //   nsRemove(pid, kind, id)          -> Promise<void>     (kind "shm" | "sem" | "msg")
 //   nsSem(pid, id, num, set, value)  -> Promise<void>     (post without blocking, or SETVAL)
@@ -22,8 +22,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -92,19 +96,40 @@ struct MsgRow {
 
 constexpr int kShmFields = 14;
 
-// Runs a job on a fresh thread that first enters the IPC namespace of pid; joins it.
+// How long a call waits for its thread unless told otherwise.
+constexpr int64_t kDefaultBudgetMs = 5000;
+
+// Runs a job on a fresh thread that first enters the IPC namespace of pid, and waits for it until
+// a deadline. A thread still inside then is abandoned (left running, detached): the call fails
+// with ETIMEDOUT naming it, and this worker is never freed, since that thread still writes to it.
 class NsWorker : public Napi::AsyncWorker {
  public:
   NsWorker(Napi::Env env, int pid) : Napi::AsyncWorker(env), pid_(pid), deferred_(Napi::Promise::Deferred::New(env)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
+  void SetBudget(int64_t ms) { budgetMs_ = ms; }
 
   void Execute() override {
+    struct Run {
+      std::mutex mutex;
+      std::condition_variable cv;
+      bool done = false;
+    };
+    auto run = std::make_shared<Run>();
     try {
-      std::thread t([this] {
-        if (!Enter(pid_, "ipc", CLONE_NEWIPC, failure_)) return;
-        Job();
+      std::thread t([this, run] {
+        if (Enter(pid_, "ipc", CLONE_NEWIPC, failure_)) Job();
+        std::lock_guard<std::mutex> lock(run->mutex);
+        run->done = true;
+        run->cv.notify_all();
       });
-      t.join();
+      std::unique_lock<std::mutex> lock(run->mutex);
+      if (run->cv.wait_for(lock, std::chrono::milliseconds(budgetMs_), [&] { return run->done; })) {
+        lock.unlock();
+        t.join();
+      } else {
+        t.detach();
+        abandoned_ = true;
+      }
     } catch (const std::system_error& e) {
       failure_ = {"pthread_create", e.code().value() != 0 ? e.code().value() : EAGAIN, "a thread to enter the namespace"};
     }
@@ -112,6 +137,14 @@ class NsWorker : public Napi::AsyncWorker {
 
   void OnOK() override {
     Napi::Env env = Env();
+    if (abandoned_) {
+      SuppressDestruct();  // its thread may still write to it
+      deferred_.Reject(ErrnoError(env, "setns", ETIMEDOUT,
+                                  "the thread that entered the IPC namespace of process " + std::to_string(pid_) +
+                                      " did not finish within " + std::to_string(budgetMs_) + " ms: it is left behind")
+                           .Value());
+      return;
+    }
     if (failure_.err != 0) {
       deferred_.Reject(ErrnoError(env, failure_.syscall.c_str(), failure_.err, failure_.detail).Value());
       return;
@@ -130,6 +163,8 @@ class NsWorker : public Napi::AsyncWorker {
  private:
   Napi::Promise::Deferred deferred_;
   Failure failure_;
+  int64_t budgetMs_ = kDefaultBudgetMs;
+  bool abandoned_ = false;
 };
 
 class ListWorker : public NsWorker {
@@ -391,10 +426,12 @@ Napi::Value Start(W* worker) {
 }
 
 Napi::Value NsList(const Napi::CallbackInfo& info) {
-  const char* usage = "nsList(pid)";
+  const char* usage = "nsList(pid[, budgetMs])";
   ExpectArgs(info, 1, usage);
   int pid = static_cast<int>(IntArg(info, 0, "pid", 1, kMaxPid, usage));
-  return Start(new ListWorker(info.Env(), pid));
+  auto* worker = new ListWorker(info.Env(), pid);
+  if (info.Length() > 1 && !info[1].IsUndefined()) worker->SetBudget(IntArg(info, 1, "budgetMs", 0, 600000, usage));
+  return Start(worker);
 }
 
 Napi::Value NsShmRead(const Napi::CallbackInfo& info) {

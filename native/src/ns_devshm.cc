@@ -38,6 +38,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -113,6 +114,12 @@ int OpenDevShm(int pid, Outcome& o) {
 void List(int pid, Outcome& o) {
   int dir = OpenDevShm(pid, o);
   if (dir < 0) return;
+  // A FUSE or network filesystem mounted on an entry (any user may mount one on a folder of
+  // their own with fusermount): stat would ask its server, so the entry is not asked anything.
+  std::set<std::string> served;
+  for (const ServedMount& m : ServedMounts(pid)) {
+    if (m.point.compare(0, 9, "/dev/shm/") == 0 && m.point.find('/', 9) == std::string::npos) served.insert(m.point.substr(9));
+  }
   DIR* d = fdopendir(dir);
   if (d == nullptr) {
     o.syscall = "fdopendir", o.err = errno;
@@ -124,6 +131,12 @@ void List(int pid, Outcome& o) {
     if (o.names.size() >= kMaxEntries) {
       o.truncated = true;
       break;
+    }
+    if (served.count(e->d_name) > 0) {  // a row with mode -1: "a mount of a served filesystem"
+      o.names.emplace_back(e->d_name);
+      const double row[kStatFields] = {0, 0, 0, -1, 0, 0};
+      o.stats.insert(o.stats.end(), row, row + kStatFields);
+      continue;
     }
     struct stat st;
     if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;  // removed meanwhile

@@ -185,6 +185,11 @@ async function posixRecords(scan: MapsScan, userName: (uid: number) => string, n
   dir.names.forEach((file, i) => {
     const o = i * 6;
     const mode = S[o + 3]!;
+    if (mode === -1) {
+      // The addon did not stat it: a FUSE or network filesystem is mounted there.
+      note(file, `/dev/shm/${file} is the mount point of a FUSE or network filesystem, which can stop answering: left out, not asked anything`);
+      return;
+    }
     const type = entryTypeOfMode(mode);
     if (type) {
       if (type === 'symlink' && links++ < LINK_TARGETS) {
@@ -322,6 +327,9 @@ export async function list(kinds?: readonly Kind[], opts: { namespaces?: 'all' |
   devShmNotes.sort();
   notes.push(...devShmNotes.slice(0, DEVSHM_NOTES));
   if (devShmNotes.length > DEVSHM_NOTES) notes.push(`${devShmNotes.length - DEVSHM_NOTES} more entries of /dev/shm are not shared memory objects or semaphores: left out`);
+  if (regions?.served && want('file')) {
+    notes.push(`${regions.served} mapped file(s) are on a FUSE or network filesystem, which can stop answering: never asked anything (owner unknown, size from the mappings)`);
+  }
   if (regions && regions.slow.length > 0) {
     const pids = regions.slow.slice(0, 10).join(', ') + (regions.slow.length > 10 ? ', …' : '');
     notes.push(`the memory maps of ${regions.slow.length} process(es) did not answer within ${MAPS_BUDGET_MS} ms (pid ${pids}): objects they map may not show them`);

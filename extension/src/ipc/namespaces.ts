@@ -72,6 +72,8 @@ function shmRows(raw: RawNsList, ns: NamespaceRef, attach: (id: number) => Attac
 
 /** How long the /dev/shm of another namespace may take to list before the listing goes on without it. */
 export const NS_DEVSHM_BUDGET_MS = 2000;
+/** How long listing the System V objects of one other namespace may take before its thread is left behind. */
+export const NS_LIST_BUDGET_MS = 5000;
 
 /**
  * The POSIX objects in the /dev/shm of the namespace's first process: its regular files, read
@@ -142,7 +144,7 @@ export async function listNamespaces(
     let raw: RawNsList | undefined;
     let unlisted: string | null = null;
     try {
-      raw = await binding().nsList(pid);
+      raw = await binding().nsList(pid, NS_LIST_BUDGET_MS);
     } catch (e) {
       unlisted = toIpcError(e, { action: 'entering', object: `the IPC namespace of process ${pid}` }).code;
       if (unlisted === 'EPERM' || unlisted === 'EACCES') refused++;
@@ -150,6 +152,9 @@ export async function listNamespaces(
     }
     const ref: NamespaceRef = { ipc: ns.ipc, pid, label: await label(pid, raw?.hostname ?? '', regions.maps.commands) };
     const listing: NamespaceListing = { namespace: ref, shm: [], sem: [], msg: [], posixShm: [], unlisted };
+    if (unlisted === 'ETIMEDOUT') {
+      notes.push(`namespace ${escapeControl(ref.label)} (ipc ${ns.ipc}): its System V objects are not listed: the thread that entered it did not finish within ${NS_LIST_BUDGET_MS} ms and is left behind`);
+    }
     if (raw) {
       // Attachments of this namespace's segments: its own processes' /SYSV mappings only.
       const byId = new Map<number, number[]>();

@@ -105,7 +105,7 @@ export interface RawMsgStat extends RawIpcPerm {
 
 /** scanShared(): regions by (dev, inode), their mappings and memfd fds, and every readable process. */
 export interface RawSharedScan {
-  regions: { kind: 'memfd' | 'anon' | 'file'; dev: number; ino: number; name: string; deleted: boolean; statKnown: boolean; size: number; uid: number; gid: number; mode: number }[];
+  regions: { kind: 'memfd' | 'anon' | 'file'; dev: number; ino: number; name: string; deleted: boolean; statKnown: boolean; served?: boolean; size: number; uid: number; gid: number; mode: number }[];
   /** Flat, 7 numbers per mapping: region, pid, start >> 32, start & 0xffffffff, length, offset, writable (0/1). */
   maps: Float64Array;
   /** Flat, 3 numbers per memfd fd: region, pid, fd. */
@@ -248,8 +248,11 @@ export interface RawBinding {
   devShmList(budgetMs: number): Promise<{ names: string[]; stats: Float64Array; truncated: boolean }>;
   /** Removes entry `name` (inode `ino`) of that /dev/shm through the same dirfd, with the filesystem rights of the owner of the process's user namespace when it is not ours. */
   nsDevShmUnlink(pid: number, name: string, ino: number, budgetMs: number): Promise<void>;
-  /** On a thread of its own that enters the IPC namespace of `pid` (CAP_SYS_ADMIN). */
-  nsList(pid: number): Promise<RawNsList>;
+  /**
+   * On a thread of its own that enters the IPC namespace of `pid` (CAP_SYS_ADMIN), waited for at
+   * most `budgetMs` (5000 by default): then ETIMEDOUT, and that thread is left behind.
+   */
+  nsList(pid: number, budgetMs?: number): Promise<RawNsList>;
   nsShmRead(pid: number, id: number, offset: number, length: number): Promise<Buffer>;
   nsRemove(pid: number, kind: 'shm' | 'sem' | 'msg', id: number): Promise<void>;
   nsSem(pid: number, id: number, num: number, set: boolean, value: number): Promise<void>;

@@ -29,6 +29,8 @@ export interface RegionScan {
   unreadable: number;
   /** Processes not read within the scan's budget: what they map is not shown. */
   slow: number[];
+  /** Mapped files on FUSE or network mounts: never asked anything (owner unknown, size from the mappings). */
+  served?: number;
 }
 
 /** Groups the native rows into records, each sorted by pid then address. */
@@ -73,6 +75,7 @@ export function buildRegions(raw: RawSharedScan, userName: (uid: number) => stri
     if (r.kind === 'memfd') out.memfd.push({ kind: 'memfd', name: r.name, ...common, fdHolders: fds[i]!.sort((a, b) => a.pid - b.pid || a.fd - b.fd) });
     else if (r.kind === 'anon') out.anon.push({ kind: 'anon', name: r.name, ...common });
     else out.file.push({ kind: 'file', path: r.name, deleted: r.deleted, ...common });
+    if (r.served) out.served = (out.served ?? 0) + 1;
   });
   out.memfd.sort((a, b) => a.name.localeCompare(b.name) || a.id - b.id);
   out.anon.sort((a, b) => a.id - b.id);
@@ -304,6 +307,13 @@ export function findRegion(scan: RegionScan, t: RegionTarget): RegionRecord | un
   return (t.kind === 'memfd' ? scan.memfd : scan.anon).find((r: { id: number }) => r.id === t.id);
 }
 
+/** A file on a FUSE or network mount (by its path, or a deleted one through a holder): refused, one sentence. */
+function refuseServed(err: IpcError, object: string): void {
+  if (err.code !== 'EXDEV' || !/ is on a \S+ filesystem/.test(err.detail)) return;
+  const kind = / is on a (\S+) filesystem/.exec(err.detail)?.[1] ?? 'served';
+  throw userError('EXDEV', 'open', `${object} is on a ${kind} filesystem, which its server or the network can stop answering: shmscope does not read files there (dump a copy)`);
+}
+
 /**
  * Opens a file by its path with no symbolic link followed at any component (regular files only,
  * read with pread), and when the scan saw it mapped, only if it is still that inode.
@@ -317,10 +327,7 @@ function openFileByPath(t: RegionTarget & { kind: 'file' }, readWrite: boolean, 
     const err = toIpcError(e, c);
     if (err.code === 'ELOOP') throw userError('ELOOP', 'open', `${c.object} is a symbolic link or is reached through one: name the file itself`);
     if (err.code === 'EINVAL' && err.detail.includes('not a regular file')) throw userError('EINVAL', 'open', `${c.object} is not a regular file (a FIFO, a device or a folder holds no mapped bytes)`);
-    if (err.code === 'EXDEV') {
-      const kind = / is on a (\S+) filesystem/.exec(err.detail)?.[1] ?? 'served';
-      throw userError('EXDEV', 'open', `${c.object} is on a ${kind} filesystem, which its server or the network can stop answering: shmscope does not read files there (dump a copy)`);
-    }
+    refuseServed(err, c.object);
     if (err.code === 'ESTALE') throw userError('ESTALE', 'open', `${c.object} is another file now than the one mapped (inode ${mapped?.id}): list again`);
     throw err;
   }
@@ -359,6 +366,7 @@ export async function openRegion(t: RegionTarget, readWrite: boolean): Promise<R
       return new RegionHandle(t, raw, holders, route.path, identity);
     } catch (e) {
       const err = toIpcError(e, c);
+      refuseServed(err, c.object);
       last = err;
       if (err.code === 'EACCES' || err.code === 'EPERM') refused.push(route);
       // ENOENT/ESRCH: that process ended meanwhile; ESTALE: its fd is something else now. Next route.
