@@ -78,8 +78,12 @@ export class InspectorPanel {
 
   /** The focused inspector, or the one focused last. */
   static active(): InspectorPanel | undefined {
+    // The panel opened or focused last comes first: another panel's `active` flag stays true until
+    // the workbench's view-state event reaches us, so right after a new tab opens it is stale.
+    const last = InspectorPanel.lastActive && !InspectorPanel.lastActive.disposed ? InspectorPanel.lastActive : undefined;
+    if (last?.panel.active || last?.panel.visible) return last;
     for (const p of InspectorPanel.panels.values()) if (p.panel.active) return p;
-    return InspectorPanel.lastActive && !InspectorPanel.lastActive.disposed ? InspectorPanel.lastActive : undefined;
+    return last;
   }
 
   /** Opens a new tab. */
