@@ -1,6 +1,6 @@
 // What the page-driven tests share: finding a tree row as a person reads it, and choosing a
 // context-menu entry.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
@@ -141,6 +141,35 @@ export async function promptFromContextMenu(page: Page, label: string, entry: st
 
 /** The inspector page inside the visible webview. */
 export const inspectorFrame = (page: Page) => page.frameLocator('iframe.webview.ready >> visible=true').frameLocator('iframe#active-frame');
+
+/** The workbench's extension host: the process of its group whose command line says so. */
+export function extensionHostPid(group: number): number | undefined {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      if (pgrp !== group) continue;
+      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('extensionHost')) return Number(d);
+    } catch { /* ended meanwhile */ }
+  }
+  return undefined;
+}
+
+/**
+ * Developer: Reload Window, as a person does: the workbench saves its state (the open tabs and
+ * what each page saved of itself) before it reloads, which a browser reload does not wait for.
+ * Returns once the reloaded workbench is drawn.
+ */
+export async function reloadWindow(page: Page, timeout: number): Promise<void> {
+  await focusWorkbench(page);
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.fill('>Developer: Reload Window', { timeout: 5_000 });
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Reload Window' }).first().waitFor({ timeout });
+  await Promise.all([page.waitForEvent('load', { timeout }), input.press('Enter')]);
+  await page.locator('.monaco-workbench').waitFor({ timeout });
+}
 
 /** Gives the keyboard to the workbench (the side bar's title), not to a webview's iframe. */
 export async function focusWorkbench(page: Page): Promise<void> {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
-import { failureStep, promptFromContextMenu, openWorkbench, palette, type OpenWorkbench, ROOT, treeRow } from './driver';
+import { extensionHostPid, failureStep, promptFromContextMenu, openWorkbench, palette, type OpenWorkbench, ROOT, treeRow } from './driver';
 import { untilWithin } from '../../helpers/wait';
 
 const WAIT = 30_000;
@@ -33,19 +33,6 @@ const step = failureStep('hostile', { page: () => page, workbench: () => opened?
 const until = untilWithin(WAIT);
 const row = (label: string) => treeRow(page, label);
 
-/** The workbench's extension host: the process of its group whose command line says so. */
-function extensionHostPid(group: number): number | undefined {
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-      if (pgrp !== group) continue;
-      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('extensionHost')) return Number(d);
-    } catch { /* ended meanwhile */ }
-  }
-  return undefined;
-}
 
 function findLog(dir: string): string | undefined {
   if (!existsSync(dir)) return undefined;

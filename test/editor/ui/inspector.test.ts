@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import { untilWithin } from '../../helpers/wait';
-import { failureStep, focusWorkbench, inspectorFrame, openWorkbench, type OpenWorkbench, palette as paletteOf, ROOT } from './driver';
+import { failureStep, inspectorFrame, openWorkbench, type OpenWorkbench, palette as paletteOf, reloadWindow, ROOT } from './driver';
 
 const GiB = 2 ** 30;
 const WAIT = 30_000;
@@ -170,15 +170,7 @@ describe('inspector in the workbench', { timeout: 600_000 }, () => {
     await frame().locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
     ipc.remove({ kind: 'posix-shm', name });
     const reloadedAt = Date.now();
-    // Developer: Reload Window, as a person does: the workbench saves its state (the open tabs and
-    // what each page saved of itself) before it reloads, which a browser reload does not wait for.
-    await focusWorkbench(page);
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget input');
-    await input.fill('>Developer: Reload Window', { timeout: 5_000 });
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Reload Window' }).first().waitFor({ timeout: WAIT });
-    await Promise.all([page.waitForEvent('load', { timeout: WAIT }), input.press('Enter')]);
-    await page.locator('.monaco-workbench').waitFor({ timeout: WAIT });
+    await reloadWindow(page, WAIT);
     await page.locator('.tab', { hasText: `segment ${small.id}` }).first().click();
     const f = frame();
     await f.locator('body[data-painted="true"]').waitFor({ timeout: WAIT });

@@ -6,13 +6,13 @@
 // Everything is removed in after(), even on failure.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import { encodeSnapshotHeader } from '../../../extension/src/shared/inspector/snapshot';
-import { failureStep, focusWorkbench, openWorkbench, type OpenWorkbench, palette, ROOT } from './driver';
+import { extensionHostPid, failureStep, focusWorkbench, openWorkbench, type OpenWorkbench, palette, reloadWindow, ROOT } from './driver';
 import { untilWithin } from '../../helpers/wait';
 
 const WAIT = 30_000;
@@ -28,19 +28,6 @@ let page: Page;
 const step = failureStep('received', { page: () => page, workbench: () => opened?.wb });
 const until = untilWithin(WAIT);
 
-/** The workbench's extension host: the process of its group whose command line says so. */
-function extensionHostPid(group: number): number | undefined {
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-      if (pgrp !== group) continue;
-      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('extensionHost')) return Number(d);
-    } catch { /* ended meanwhile */ }
-  }
-  return undefined;
-}
 
 function fifo(p: string): void {
   rmSync(p, { force: true });
@@ -106,13 +93,7 @@ describe('received files in the workbench', () => {
     const f = page.frameLocator('iframe.webview.ready >> visible=true').frameLocator('iframe#active-frame');
     await f.locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
     fifo(path.join(workspace, 'good.shmsnap'));
-    await focusWorkbench(page);
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget input');
-    await input.fill('>Developer: Reload Window', { timeout: 5_000 });
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Reload Window' }).first().waitFor({ timeout: WAIT });
-    await Promise.all([page.waitForEvent('load', { timeout: WAIT }), input.press('Enter')]);
-    await page.locator('.monaco-workbench').waitFor({ timeout: WAIT });
+    await reloadWindow(page, WAIT);
     await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').waitFor({ timeout: WAIT });
     // The reloaded window has an extension host of its own (the old one ends).
     const reloadedPid = await untilWithin(2 * WAIT)('the reloaded window\'s extension host', () => {
