@@ -275,7 +275,7 @@ describe('nothing runs away', () => {
   });
 
   it('--deadline takes a duration or 0 (none); anything else is a one-line error', () => {
-    assertUserError(cli(['list', '--kind', 'sem', '--deadline', 'soon']), /--deadline must be a duration like 30s, 5m or 1h, or 0 for none, not "soon"/);
+    assertUserError(cli(['list', '--kind', 'sem', '--deadline', 'soon']), /--deadline must be a duration like 500ms, 12.5s, 5m, 1h or 1m30s \(a bare number is seconds\), or 0 for none, not "soon"/);
     assertUserError(cli(['list', '--kind', 'sem'], { env: { SHMSCOPE_DEADLINE: '-3' } }), /SHMSCOPE_DEADLINE must be a duration/);
     const r = cli(['list', '--kind', 'sem', '--deadline', '0']);
     assert.equal(r.status, 0, r.stderr);

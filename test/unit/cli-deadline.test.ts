@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { deadlineMs, DEFAULT_DEADLINE } from '../../extension/src/cli/deadline';
-import { duration } from '../../extension/src/cli/format';
+import { duration } from '../../extension/src/cli/times';
 
 describe('deadlineMs', () => {
   it('takes the option over the environment, the environment over the default', () => {
@@ -19,7 +19,7 @@ describe('deadlineMs', () => {
   });
 
   it('names where a bad value came from', () => {
-    assert.throws(() => deadlineMs('soon', undefined), /--deadline must be a duration like 30s, 5m or 1h, or 0 for none, not "soon"/);
+    assert.throws(() => deadlineMs('soon', undefined), /--deadline must be a duration like 500ms, 12.5s, 5m, 1h or 1m30s \(a bare number is seconds\), or 0 for none, not "soon"/);
     assert.throws(() => deadlineMs(undefined, '-1'), /SHMSCOPE_DEADLINE must be a duration/);
   });
 });

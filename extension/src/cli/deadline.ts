@@ -3,8 +3,7 @@
 // (and a core, and its memory) busy after its caller gave up. `--deadline D` or SHMSCOPE_DEADLINE;
 // `0` turns it off (a dump piped into a pager that a user reads for longer, say).
 import type { Command } from 'commander';
-import { UserError } from './errors';
-import { duration } from './format';
+import { DURATION_OPTIONS } from './times';
 
 /** The commands that get a deadline. */
 export const DEADLINE_COMMANDS: ReadonlySet<string> = new Set(['list', 'dump', 'decode', 'check']);
@@ -14,18 +13,14 @@ export const DEFAULT_DEADLINE = '2m';
 
 /** Adds --deadline to a command. */
 export function withDeadline(cmd: Command): Command {
-  return cmd.option('--deadline <d>', `give up after this long (10s, 5m; 0: never; default: $SHMSCOPE_DEADLINE or ${DEFAULT_DEADLINE})`);
+  return cmd.option('--deadline <d>', `give up after this long (30s, 5m, 1h30m; 0: never; default: $SHMSCOPE_DEADLINE or ${DEFAULT_DEADLINE})`);
 }
 
 /** The deadline in milliseconds (0: none) from the option, else the environment, else the default. */
 export function deadlineMs(option: string | undefined, env: string | undefined = process.env.SHMSCOPE_DEADLINE): number {
-  const [name, text] = option !== undefined ? ['--deadline', option] : env !== undefined && env.trim() !== '' ? ['SHMSCOPE_DEADLINE', env] : ['--deadline', DEFAULT_DEADLINE];
-  if (/^\s*0+(\.0*)?\s*(ms|s|m|h)?\s*$/.test(text)) return 0;
-  try {
-    return duration(name, text);
-  } catch {
-    throw new UserError(`${name} must be a duration like 30s, 5m or 1h, or 0 for none, not "${text}"`);
-  }
+  if (option !== undefined) return DURATION_OPTIONS['--deadline'](option);
+  if (env !== undefined && env.trim() !== '') return DURATION_OPTIONS.SHMSCOPE_DEADLINE(env);
+  return DURATION_OPTIONS['--deadline'](DEFAULT_DEADLINE);
 }
 
 /**

@@ -39,13 +39,3 @@ export function table(header: string[], rows: (string | number)[][]): string {
     )
     .join('\n');
 }
-
-/** Parses a duration: `10` (seconds), `500ms`, `30s`, `5m`, `1h`, `1m30s`; in milliseconds. */
-export function duration(name: string, text: string): number {
-  const m = /^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)(ms|s)?)?$/.exec(text.trim());
-  const ms = m && (m[1] || m[2] || m[3])
-    ? Number(m[1] ?? 0) * 3_600_000 + Number(m[2] ?? 0) * 60_000 + (m[3] ? Number(m[3]) * (m[4] === 'ms' ? 1 : 1000) : 0)
-    : NaN;
-  if (!Number.isFinite(ms) || ms <= 0) throw new UserError(`${name} must be a duration like 10s, 500ms, 5m or 1h, not "${text}"`);
-  return ms;
-}

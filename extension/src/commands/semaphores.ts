@@ -6,6 +6,7 @@ import * as ipc from '../ipc';
 import { hexKey } from '../ipc/target';
 import type { SemRecord } from '../ipc/types';
 import { log } from '../log';
+import { DURATION_FORMS, parseDuration } from '../shared/time';
 import { targetFromArg, type CommandDeps } from './common';
 import { ask, numberIn } from './prompt';
 import { registerCommand as register } from './register';
@@ -120,10 +121,13 @@ export function activate(context: vscode.ExtensionContext, { provider }: Command
     }
     const timeoutMs = opts?.timeoutMs ?? await ask({
       title: 'Semaphore Wait: timeout',
-      prompt: 'Give up after this many milliseconds',
+      prompt: 'Give up after this long (500ms, 30s, 5m; a bare number is milliseconds)',
       value: String(config().semaphoreWaitTimeoutMs),
-      parse: numberIn(0, 86_400_000),
-      invalid: 'milliseconds, 0 to 86400000',
+      parse: (v) => {
+        const ms = parseDuration(v, 'ms');
+        return ms !== undefined && ms <= 86_400_000 ? Math.ceil(ms) : undefined;
+      },
+      invalid: `a duration like ${DURATION_FORMS} (a bare number is milliseconds), at most 24h`,
     });
     if (timeoutMs === undefined) return undefined;
     const label = t.kind === 'sem' ? `semaphore ${num} of set ${t.id}` : t.name;

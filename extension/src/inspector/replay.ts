@@ -379,7 +379,7 @@ export function activateReplay(context: vscode.ExtensionContext, log: Log, comma
     command('shmscope.replay.goTo', 'Replay: Go to Frame or Time', async (position?: string) => {
       const r = need();
       const text = typeof position === 'string' ? position : await vscode.window.showInputBox({
-        title: 'Replay: Go to Frame or Time', prompt: '#FRAME (from 0), a time since the start (12.5s, 350ms, 1m30s) or an ISO-8601 time', ignoreFocusOut: true,
+        title: 'Replay: Go to Frame or Time', prompt: '#FRAME (from 0), a time since the start (500ms, 12.5s, 5m, 1m30s) or an ISO-8601 time', ignoreFocusOut: true,
         validateInput: (v) => {
           try {
             parsePosition(r.recording, v);

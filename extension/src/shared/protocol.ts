@@ -7,6 +7,7 @@
 // Pure: no vscode, no DOM.
 import { notificationType, requestType, trusted } from './channel';
 import type { CheckSummary, FieldSpan, RingMark, TreeRow } from './inspector/structure';
+import type { TimelinePosition } from './record/timeline';
 
 export type { CheckSummary, FieldSpan, RingMark, TreeRow };
 
@@ -113,16 +114,9 @@ export const HostNotes = {
   timeline: notificationType<TimelineParams>('timeline', trusted),
 };
 
-/** Where a replay's cursor is. Times are milliseconds since the recording started. */
-export interface TimelineParams {
-  frame: number;
-  frames: number;
-  /** Of this frame, and of the last one. */
-  timeMs: number;
-  durationMs: number;
+/** Where a replay's cursor is (times in milliseconds since the recording started), and whether it plays. */
+export interface TimelineParams extends TimelinePosition {
   playing: boolean;
-  speed: number;
-  torn: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -320,8 +314,6 @@ export const PageNotes = {
 // The Watch plot page (webview-ui/src/plot.ts): fields over time, from a recording or live. A
 // page of its own with one-way notes, so it keeps its own small message set.
 
-/** Most fields one plot shows. */
-export const MAX_WATCH_FIELDS = 8;
 
 /** Host → plot page: what is plotted. `live` plots keep the last `windowSeconds`. */
 export interface PlotInitMessage {

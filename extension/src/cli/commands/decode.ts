@@ -75,7 +75,7 @@ export function register(program: Command): void {
     .description('decode a segment (or a snapshot file) through an offset schema')
     .argument('[target]', 'shm:ID, key:0xKEY, posix:/NAME or a recording FILE.shmrec (or use --file)')
     .option('--schema <file>', 'the .shms schema (a recording carries its own)')
-    .option('--at <position>', 'in a recording: the frame (#N) or time since its start (12.5s, 350ms) or ISO-8601 time', '#0')
+    .option('--at <position>', 'in a recording: the frame (#N), a time since its start (500ms, 12.5s, 5m, 1h, 1m30s) or an ISO-8601 time (2026-12-04T20:41:03Z)', '#0')
     .option('--file <path>', 'decode a file (a snapshot) instead of a live object')
     .option('--type <name>', 'the type to decode (default: the segment bound to the target, or the schema\'s segment)')
     .option('--json', 'JSON output (DESIGN.md §5)')

@@ -7,7 +7,8 @@ import { escapeControl as esc } from '../../shared/escape';
 import { findType, formatDiagnostic } from '../../shared/schema';
 import { UserError } from '../errors';
 import { readRegularFile, SCHEMA_LIMIT } from '../input';
-import { duration, size } from '../format';
+import { size } from '../format';
+import { DURATION_OPTIONS } from '../times';
 import { loadSchema } from './decode';
 import { schemaOptions, withSchemaOptions } from '../schema-options';
 
@@ -18,7 +19,7 @@ export function register(program: Command): void {
     .argument('<target>', 'shm:ID, key:0xKEY or posix:/NAME')
     .requiredOption('-o, --output <file>', 'the recording to write (FILE.shmrec)')
     .option('--hz <n>', 'frames per second (0.1 to 1000)', '10')
-    .option('--duration <d>', 'stop after this long (10s, 500ms, 5m, 1h; default: until Ctrl+C)')
+    .option('--duration <d>', 'stop after this long (500ms, 12.5s, 5m, 1h, 1m30s; default: until Ctrl+C)')
     .option('--range <off:len>', 'record only these bytes (repeatable; decimal or 0x hex)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--schema <file>', 'the .shms schema whose [[seqlock]] makes each frame consistent (kept in the recording)')
     .option('--type <name>', 'the schema type the object holds (default: the schema\'s segment)')
@@ -27,7 +28,7 @@ export function register(program: Command): void {
     .action(async (targetText: string, opts: { output: string; hz: string; duration?: string; range: string[]; schema?: string; type?: string; sem?: string | boolean; include?: string[]; define?: string[] }) => {
       const hz = Number(opts.hz);
       if (!Number.isFinite(hz) || hz < 0.1 || hz > 1000) throw new UserError(`--hz must be a number from 0.1 to 1000, not "${opts.hz}"`);
-      const durationMs = opts.duration === undefined ? undefined : duration('--duration', opts.duration);
+      const durationMs = opts.duration === undefined ? undefined : DURATION_OPTIONS['--duration'](opts.duration);
       const ranges: RecordedRange[] = opts.range.map((r) => {
         const got = parseRange(r);
         if (!got) throw new UserError(`--range must be OFF:LEN (like 0x40:1024), not "${r}"`);

@@ -1,12 +1,13 @@
-// shmscope sem TARGET get | set NUM VALUE | post [NUM] | wait [NUM] [--timeout MS]
+// shmscope sem TARGET get | set NUM VALUE | post [NUM] | wait [NUM] [--timeout D]
 // TARGET is a System V set (sem:ID, key:0xKEY) or a POSIX named semaphore (psem:/NAME).
 import type { Command } from 'commander';
 import { namespacePid, nsRaw, nsSem, parseTarget, psemPost, psemValue, psemWait, semCount, semGet, semPost, semSetValue, semWait, type Target } from '../../ipc';
 import { UserError } from '../errors';
 import { num, table } from '../format';
+import { DURATION_OPTIONS } from '../times';
 import * as stdout from '../output';
 
-const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_TIMEOUT = '30s';
 
 function semTarget(text: string): Target & { kind: 'sem' | 'posix-sem' } {
   const t = parseTarget(text, 'sem');
@@ -66,7 +67,7 @@ export function register(program: Command): void {
     .argument('<target>', 'sem:ID, key:0xKEY or psem:/NAME')
     .argument('<operation>', 'get | set NUM VALUE | post [NUM] | wait [NUM]')
     .argument('[args...]', 'the operation\'s numbers')
-    .option('--timeout <ms>', 'how long wait may block', String(DEFAULT_TIMEOUT_MS))
+    .option('--timeout <d>', 'how long wait may block (500ms, 30s, 5m; a bare number is milliseconds)', DEFAULT_TIMEOUT)
     .option('--json', 'get: print JSON')
     .option('--namespace <pid>', 'a set (sem:ID) of the IPC namespace of process PID (a container): get, set and post')
     .action(async (targetText: string, op: string, args: string[], opts: { timeout: string; json?: boolean; namespace?: string }) => {
@@ -105,9 +106,9 @@ export function register(program: Command): void {
           return;
         }
         case 'wait': {
-          if (args.length > 1) throw new UserError('usage: shmscope sem TARGET wait [NUM] [--timeout MS]');
+          if (args.length > 1) throw new UserError('usage: shmscope sem TARGET wait [NUM] [--timeout D]');
           const n = semNum(t, args[0]);
-          const timeoutMs = num('--timeout', opts.timeout, 86_400_000);
+          const timeoutMs = DURATION_OPTIONS['--timeout'](opts.timeout);
           // Ctrl+C cancels the wait on its native thread instead of killing the process mid-call.
           const abort = new AbortController();
           const onSigint = () => abort.abort();

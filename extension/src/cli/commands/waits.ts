@@ -1,10 +1,11 @@
-// shmscope waits [--json] [--watch] [--schema FILE]… [--fail-on deadlock|stuck] [--stuck-after MS]
+// shmscope waits [--json] [--watch] [--schema FILE]… [--fail-on deadlock|stuck] [--stuck-after D] [--interval D]
 // Who waits on what, held by whom; deadlock cycles and dead owners. Exit 3 with --fail-on when found.
 import type { Command } from 'commander';
 import { scanWaits, WaitHistory, type Wait, type WaitsReport } from '../../ipc';
 import type { Schema } from '../../shared/schema';
 import { UserError } from '../errors';
-import { num, table } from '../format';
+import { table } from '../format';
+import { DURATION_OPTIONS } from '../times';
 import * as stdout from '../output';
 import { escapeControl as esc } from '../../shared/escape';
 import { loadSchema } from './decode';
@@ -77,16 +78,16 @@ export function register(program: Command): void {
     .command('waits')
     .description('show which threads wait on which IPC object, offset and field, who holds it, and deadlocks')
     .option('--json', 'JSON output')
-    .option('--watch', 're-scan every --interval ms, keeping when each wait was first seen (Ctrl+C stops)')
-    .option('--interval <ms>', 'how often --watch re-scans', '1000')
+    .option('--watch', 're-scan every --interval, keeping when each wait was first seen (Ctrl+C stops)')
+    .option('--interval <d>', 'how often --watch re-scans (500ms, 2s; a bare number is milliseconds)', '1s')
     .option('--schema <file>', 'a .shms schema whose segment declarations name the fields waited on (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--fail-on <what>', 'exit 3 when a deadlock (or a dead owner) or a stuck wait is found: deadlock|stuck')
-    .option('--stuck-after <ms>', 'a wait with no change on its object for this long is stuck', '10000')
+    .option('--stuck-after <d>', 'a wait with no change on its object for this long is stuck (30s, 1m; a bare number is milliseconds)', '10s')
     .action(async (opts: { json?: boolean; watch?: boolean; interval: string; schema: string[]; failOn?: string; stuckAfter: string }) => {
       if (opts.failOn !== undefined && opts.failOn !== 'deadlock' && opts.failOn !== 'stuck') throw new UserError(`--fail-on is deadlock or stuck, not "${opts.failOn}"`);
       const schemas: Schema[] = opts.schema.map((file) => loadSchema(file));
-      const stuckAfterMs = num('--stuck-after', opts.stuckAfter);
-      const interval = Math.max(100, num('--interval', opts.interval));
+      const stuckAfterMs = DURATION_OPTIONS['--stuck-after'](opts.stuckAfter);
+      const interval = DURATION_OPTIONS['--interval'](opts.interval);
       const print = (r: WaitsReport) => (opts.json ? stdout.json(waitsJson(r), opts.watch ? 0 : 2) : stdout.line(waitsText(r)));
       if (!opts.watch) {
         const r = await scanWaits({ schemas, stuckAfterMs });

@@ -6,6 +6,7 @@ import {
   applyRecord, decodeRecordingHeader, FLAG_SHORT, FLAG_TORN, KEY_INTERVAL, KIND_DELTA, KIND_KEY, MAX_INDEXED_FRAMES, placeWindow, RECORD_HEAD, recordingHeaderLength,
   RecordingError, type RecordingHeader,
 } from './format';
+import { DURATION_FORMS, formatSeconds, parseTimePoint } from '../time';
 
 /** Positional reads of a file's bytes: fewer bytes only at the end. */
 export interface RandomAccess {
@@ -244,8 +245,10 @@ export class Recording {
 }
 
 /**
- * Parses a position the way `decode --at` takes it: `#N` a frame number, else a time since the
- * start (`12.5`, `12.5s`, `350ms`, `2m`, `1m30s`) or an ISO-8601 time. Returns a frame index.
+ * Parses a position the way `decode --at` and Go to Frame or Time take it: `#N` a frame number,
+ * else a point in time (shared/time.ts): a time since the start (`12.5s`, `350ms`, `1m30s`; a bare
+ * number is seconds) or an ISO-8601 time. Returns a frame index. A time outside the recording is
+ * an error that says its span, never its first or last frame.
  */
 export function parsePosition(rec: Recording, text: string): number {
   const t = text.trim();
@@ -255,13 +258,14 @@ export function parsePosition(rec: Recording, text: string): number {
     if (n >= rec.frameCount) throw new RecordingError(`frame ${n} is not in the recording (it has frames 0 to ${rec.frameCount - 1})`);
     return n;
   }
-  let ms: number | undefined;
-  const dur = /^(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)(ms|s)?)?$/.exec(t);
-  if (t && dur && (dur[1] || dur[2])) {
-    ms = Number(dur[1] ?? 0) * 60_000 + (dur[2] ? Number(dur[2]) * (dur[3] === 'ms' ? 1 : 1000) : 0);
-  } else if (/^\d{4}-\d\d-\d\dT/.test(t) && Number.isFinite(Date.parse(t))) {
-    ms = Date.parse(t) - rec.header.startMs;
+  const point = parseTimePoint(t, 's');
+  if (!point) throw new RecordingError(`"${text}" is not a position: give #FRAME, a time since the start (${DURATION_FORMS}) or an ISO-8601 time`);
+  if (rec.frameCount === 0) throw new RecordingError('the recording has no frames');
+  const ms = 'afterMs' in point ? point.afterMs : point.epochMs - rec.header.startMs;
+  const endMs = rec.times[rec.frameCount - 1]!;
+  if (ms < 0 || ms > endMs) {
+    const iso = (offset: number) => new Date(rec.header.startMs + offset).toISOString();
+    throw new RecordingError(`${t} is ${ms < 0 ? 'before the start' : 'past the end'} of the recording, which spans 0 to ${formatSeconds(endMs)} (${iso(0)} to ${iso(endMs)})`);
   }
-  if (ms === undefined) throw new RecordingError(`"${text}" is not a position: give #FRAME, a time since the start (12.5s, 350ms, 1m30s) or an ISO-8601 time`);
   return rec.frameAt(ms);
 }

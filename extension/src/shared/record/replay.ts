@@ -2,7 +2,6 @@
 // object, fields picked out by path (`hdr.head`, `slots[3].len`, `sem[0]`), and the searches a
 // timeline needs (the next frame where some bytes change, the next where a check fails). Pure.
 import { compileSchema, decode, decodeJson, defaultSegment, findType, type CheckResult, type CutArray, type DecodedNode, type JsonValue, type Schema, type Type } from '../schema';
-import { MAX_WATCH_FIELDS } from '../protocol';
 import { BufferSource } from '../source';
 import type { Frame, Recording } from './reader';
 
@@ -56,6 +55,9 @@ export function parsePath(path: string): (string | number)[] | undefined {
   }
   return out.length ? out : undefined;
 }
+
+/** Most fields one plot shows. */
+export const MAX_WATCH_FIELDS = 8;
 
 /** Splits "hdr.head, hdr.tail sem[0]" into paths (at most MAX_WATCH_FIELDS); a sentence when one is not a path. */
 export function parseWatchList(text: string): { paths: string[] } | { problem: string } {
