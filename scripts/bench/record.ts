@@ -31,7 +31,7 @@ async function cpuAt100Hz() {
   try {
     const slot = new Uint8Array(64);
     let n = 0;
-    const live = startRecording({ target: t, hz: 100, output: path.join(dir, 'cpu.shmrec') }, {
+    const live = await startRecording({ target: t, hz: 100, output: path.join(dir, 'cpu.shmrec') }, {
       durationMs: 5000,
       onFrame: () => {
         for (let k = 0; k < 3; k++) {
@@ -96,7 +96,7 @@ async function demoRingHour() {
     const schemaFile = path.join(root, 'demo', 'workspace', 'ring.shms');
     const { compileSchema } = await import('../../extension/src/shared/schema');
     const text = (await import('node:fs')).readFileSync(schemaFile, 'utf8');
-    const live = startRecording({ target: ipc.resolveKey(key, 'shm'), hz: 100, output: file, schema: { schema: compileSchema(text, schemaFile), file: schemaFile, text } }, { durationMs: 10_000 });
+    const live = await startRecording({ target: ipc.resolveKey(key, 'shm'), hz: 100, output: file, schema: { schema: compileSchema(text, schemaFile), file: schemaFile, text } }, { durationMs: 10_000 });
     const s = await live.done;
     const { recording, file: fh } = openRecording(file);
     const seconds = recording.durationMs / 1000;

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import * as ipc from '../../extension/src/ipc';
 import { openRecording } from '../../extension/src/record';
 import { cli, cliAsync, ensureBuilt, freshKey, freshName, ROOT, until } from '../helpers/ipc';
+import { pattern, startRegions, stopAllRegions } from '../helpers/regions';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'shmscope-record-'));
 const schema = path.join(ROOT, 'demo', 'workspace', 'ring.shms');
@@ -55,6 +56,7 @@ before(() => ensureBuilt());
 after(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
   await Promise.all(children.map(exited));
+  await stopAllRegions();
   removeKeys();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -185,6 +187,25 @@ describe('shmscope record on the demo ring', () => {
       assert.equal(r.status, 1, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, pattern);
       assert.doesNotMatch(r.stderr, /\n\s+at /);
+    }
+  });
+});
+
+describe('shmscope record on a memfd object', () => {
+  it('records it through a process that maps it, as dump and decode read it', async () => {
+    const size = 8192;
+    const owner = startRegions(['memfd', `shmscope-record-${process.pid}`, String(size), path.join(dir, 'memfd.sock')]);
+    const { ino } = await owner.ready();
+    const file = path.join(dir, 'memfd.shmrec');
+    const r = cli(['record', `memfd:${ino}`, '--hz', '20', '--duration', '300ms', '--no-sem', '-o', file]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`recording memfd ${ino}, 8.0 KiB per frame`));
+    const { recording, file: fh } = openRecording(file);
+    try {
+      assert.equal(recording.header.target, `memfd:${ino}`);
+      assert.deepEqual(Buffer.from(recording.objectBytes(recording.seek(0))), pattern(size), 'the first frame holds the object\'s bytes');
+    } finally {
+      fh.close();
     }
   });
 });

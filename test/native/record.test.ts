@@ -24,7 +24,7 @@ describe('recording real objects', () => {
     rw.write(0, new Uint8Array(4096).fill(0xab));
     const file = path.join(dir, 'posix.shmrec');
     let frames = 0;
-    const live = startRecording({ target: t, hz: 200, output: file }, { onFrame: (s) => void (frames = s.frames) });
+    const live = await startRecording({ target: t, hz: 200, output: file }, { onFrame: (s) => void (frames = s.frames) });
     await until('two whole frames', () => frames >= 2);
     truncateSync(`/dev/shm${t.name}`, 100);
     const at = frames;
@@ -50,7 +50,7 @@ describe('recording real objects', () => {
     const t = made.shm(256);
     const file = path.join(dir, 'removed.shmrec');
     let frames = 0;
-    const live = startRecording({ target: t, hz: 200, output: file }, { onFrame: (s) => void (frames = s.frames) });
+    const live = await startRecording({ target: t, hz: 200, output: file }, { onFrame: (s) => void (frames = s.frames) });
     await until('a frame', () => frames >= 1);
     ipc.remove(t);
     const at = frames;

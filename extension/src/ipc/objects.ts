@@ -122,7 +122,7 @@ export function openShm(target: Target | string, opts: { readWrite?: boolean } =
     return new PosixShmHandle(t, native(ctx('opening', t), () => new raw.PosixShm(t.name, rw, false, false, 0)));
   }
   if (t.kind === 'memfd' || t.kind === 'anon' || t.kind === 'file') {
-    throw userError('EINVAL', 'open', `${describeTarget(t)} is found through /proc: open it with openObject`);
+    throw userError('EINVAL', 'open', `${describeTarget(t)} has no name to open: it is read through a process that maps or holds it`);
   }
   throw userError('EINVAL', 'open', `${describeTarget(t)} holds no bytes to read: open a segment, a POSIX shared memory object, a memfd, an anonymous region or a file`);
 }

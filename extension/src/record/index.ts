@@ -2,7 +2,7 @@
 // by `shmscope record` and by the inspector's Start Recording. No vscode import.
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { describeTarget, formatTarget, openShm, parseTarget, psemValue, resolveKey, semGet, type Target } from '../ipc';
+import { describeTarget, formatTarget, openObject, parseTarget, psemValue, resolveKey, semGet, type Target } from '../ipc';
 import { FileRefused, openRegularFile } from '../ipc/regular';
 import { userError } from '../ipc/errors';
 import { binding } from '../ipc/native';
@@ -112,10 +112,14 @@ function titleOf(t: Target): string {
   return t.kind === 'posix-shm' ? t.name : describeTarget(t);
 }
 
-/** Starts recording `req.target` into `req.output` (created, or replaced when it exists: the save dialog asks first). */
-export function startRecording(req: RecordRequest, opts: { durationMs?: number; onFrame?: (s: RecorderStats) => void } = {}): LiveRecording {
+/**
+ * Starts recording `req.target` (a segment, a POSIX object, or a memfd, shared anonymous region or
+ * mapped file found through /proc) into `req.output` (created, or replaced when it exists: the
+ * save dialog asks first).
+ */
+export async function startRecording(req: RecordRequest, opts: { durationMs?: number; onFrame?: (s: RecorderStats) => void } = {}): Promise<LiveRecording> {
   const t = typeof req.target === 'string' ? parseTarget(req.target, 'shm') : req.target;
-  const handle = openShm(t);
+  const handle = await openObject(t);
   let fd: number | undefined;
   try {
     const objectSize = handle.size;

@@ -15,8 +15,8 @@ import { schemaOptions, withSchemaOptions } from '../schema-options';
 export function register(program: Command): void {
   withSchemaOptions(program
     .command('record'))
-    .description('record a segment or POSIX shared memory object over time into a .shmrec (Ctrl+C ends it)')
-    .argument('<target>', 'shm:ID, key:0xKEY or posix:/NAME')
+    .description('record a segment, POSIX shared memory object, memfd, shared anonymous region or mapped file over time into a .shmrec (Ctrl+C ends it)')
+    .argument('<target>', 'shm:ID, key:0xKEY, posix:/NAME, memfd:INODE, anon:INODE or file:/PATH')
     .requiredOption('-o, --output <file>', 'the recording to write (FILE.shmrec)')
     .option('--hz <n>', 'frames per second (0.1 to 1000)', '10')
     .option('--duration <d>', 'stop after this long (500ms, 12.5s, 5m, 1h, 1m30s; default: until Ctrl+C)')
@@ -47,7 +47,7 @@ export function register(program: Command): void {
       } else if (opts.type) throw new UserError('--type needs --schema');
       const target = parseTarget(targetText, 'shm');
       const sem = typeof opts.sem === 'string' ? opts.sem : opts.sem === false ? undefined : semaphoresOf(target);
-      const live = startRecording({ target, hz, ranges, schema, semaphores: sem, output: opts.output }, { durationMs });
+      const live = await startRecording({ target, hz, ranges, schema, semaphores: sem, output: opts.output }, { durationMs });
       const onSigint = () => live.stop();
       process.once('SIGINT', onSigint);
       process.once('SIGTERM', onSigint);
