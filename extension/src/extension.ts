@@ -3,10 +3,10 @@ import * as vscode from 'vscode';
 import * as commands from './commands';
 import * as explorer from './explorer';
 import * as inspector from './inspector';
-import * as logging from './log';
+import * as logging from './platform/log';
 import * as schemaLanguage from './lsp/client';
 import * as waits from './waits';
-import { log } from './log';
+import { log } from './platform/log';
 
 /** What the extension returns from activate: used by the editor tests and other extensions. */
 export interface ShmscopeApi {

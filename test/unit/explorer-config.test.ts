@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { readConfig, SETTINGS } from '../../extension/src/config';
+import { readConfig, SETTINGS } from '../../extension/src/platform/config';
 import { parseSize } from '../../extension/src/commands/parse';
 import {
   contextValue, formatSize, GROUPS, matches, objectDescription, objectIcon, objectLabel, objectTooltip,

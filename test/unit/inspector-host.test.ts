@@ -58,7 +58,7 @@ describe('inspector contributions', () => {
     assert.equal(bpr.minimum, 1);
     assert.equal(bpr.maximum, 64);
     assert.ok(refresh.markdownDescription || refresh.description);
-    const { readConfig } = await import('../../extension/src/config');
+    const { readConfig } = await import('../../extension/src/platform/config');
     const c = readConfig({ get: () => undefined });
     assert.equal(c.inspectorRefreshMs, refresh.default);
     assert.equal(c.bytesPerRow, bpr.default);

@@ -1,11 +1,11 @@
 // Message queue commands: Peek Messages reads a queue's messages without consuming them
 // (msgrcv with MSG_COPY); the chosen message opens read-only in the inspector.
 import * as vscode from 'vscode';
-import { readConfig, SECTION } from '../config';
+import { readConfig, SECTION } from '../platform/config';
 import * as ipc from '../ipc';
 import { openBytes } from '../inspector';
 import { recordOf, targetFromArg, type CommandDeps } from './common';
-import { registerCommand as register } from './register';
+import { registerCommand as register } from '../platform/register';
 
 export function activate(context: vscode.ExtensionContext, { provider }: CommandDeps): void {
   const config = () => readConfig(vscode.workspace.getConfiguration(SECTION));

@@ -5,10 +5,10 @@ import * as vscode from 'vscode';
 import type { ExplorerProvider } from '../explorer';
 import { openBytes } from '../inspector';
 import * as ipc from '../ipc';
-import { log } from '../log';
+import { log } from '../platform/log';
 import { escapeControl } from '../shared/escape';
 import { namespacedRecord, type CommandDeps, type NamespacedRecord } from './common';
-import { registerCommand as register } from './register';
+import { registerCommand as register } from '../platform/register';
 
 /** A copy holds at most this many bytes. */
 const MAX_COPY = 256 << 20;

@@ -7,12 +7,12 @@ import * as vscode from 'vscode';
 import { cliTarget, objectLabel } from '../explorer/model';
 import * as ipc from '../ipc';
 import { hexKey } from '../ipc/target';
-import { log } from '../log';
+import { log } from '../platform/log';
 import { namespacedRecord, recordOf, targetFromArg, type CommandDeps } from './common';
 import { removeNamespaced } from './namespaces';
 import { parseSize } from './parse';
-import { ask, numberIn } from './prompt';
-import { registerCommand as register } from './register';
+import { ask, numberIn } from '../platform/prompt';
+import { registerCommand as register } from '../platform/register';
 
 /** What Run the Demo needs, said when the extension was installed without them. */
 export const DEMO_NEEDS = 'Run the Demo needs a checkout of shmscope (its demo/ C programs, scripts/demo.mjs and the built CLI), Node.js 20 or later and a C compiler (cc, gcc or clang). ' +

@@ -1,15 +1,15 @@
 // Semaphore commands: post, set a value, wait (progress with Cancel, also from the status bar,
 // bounded by a timeout), cancel the waits, and show a set's details.
 import * as vscode from 'vscode';
-import { readConfig, SECTION } from '../config';
+import { readConfig, SECTION } from '../platform/config';
 import * as ipc from '../ipc';
 import { hexKey } from '../ipc/target';
 import type { SemRecord } from '../ipc/types';
-import { log } from '../log';
+import { log } from '../platform/log';
 import { DURATION_FORMS, parseDuration } from '../shared/time';
 import { targetFromArg, type CommandDeps } from './common';
-import { ask, numberIn } from './prompt';
-import { registerCommand as register } from './register';
+import { ask, numberIn } from '../platform/prompt';
+import { registerCommand as register } from '../platform/register';
 import { TextProvider } from './texts';
 
 /** Active semaphore waits, shown in the status bar; clicking it cancels them. */

@@ -2,12 +2,12 @@
 // interval (shmscope.refreshIntervalMs) and when /dev/shm changes; filtered by text and owner.
 import { watch, type FSWatcher } from 'node:fs';
 import * as vscode from 'vscode';
-import { anyText, ask } from '../commands/prompt';
-import { registerCommand } from '../commands/register';
-import { readConfig, SECTION, type Config } from '../config';
+import { anyText, ask } from '../platform/prompt';
+import { registerCommand } from '../platform/register';
+import { readConfig, SECTION, type Config } from '../platform/config';
 import * as ipc from '../ipc';
 import type { IpcRecord, Limit, Listing, NamespaceListing } from '../ipc/types';
-import { describeFailure, log } from '../log';
+import { describeFailure, log } from '../platform/log';
 import { escapeControl } from '../shared/escape';
 import {
   contextValue, GROUPS, isEmpty, limitDescription, limitLabel, matches, namespaceDescription, namespaceLabel, namespaceRecords,

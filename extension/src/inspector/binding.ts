@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { readRegular } from '../ipc/regular';
 import { hexKey } from '../ipc/target';
-import { readConfig, SECTION } from '../config';
+import { readConfig, SECTION } from '../platform/config';
 import { compileSchema, defaultSegment, findType, segmentFor, type Schema } from '../shared/schema';
 import type { BindingKind } from '../shared/schema/types';
 import { schemaIncludePath } from '../lsp/client';

@@ -1,7 +1,7 @@
 // An object's bookmarks: named, coloured byte ranges kept in the editor's global state per object
 // (by key, id or name for live objects, by target otherwise), and the prompt that adds one.
 import * as vscode from 'vscode';
-import { ask } from '../commands/prompt';
+import { ask } from '../platform/prompt';
 import { BOOKMARK_COLORS, type Bookmark } from '../shared/protocol';
 
 const BOOKMARKS_KEY = 'shmscope.bookmarks';

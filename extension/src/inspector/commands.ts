@@ -1,8 +1,8 @@
 // The inspector's commands (Open Inspector, Go to Offset, Bind Schema, bookmarks, undo, snapshots),
-// registered through the one command wrapper (commands/register.ts), and the settings it follows.
+// registered through the one command wrapper (platform/register.ts), and the settings it follows.
 import * as vscode from 'vscode';
 import { namespacedRecord } from '../commands/common';
-import { registerCommand } from '../commands/register';
+import { registerCommand } from '../platform/register';
 import * as ipc from '../ipc';
 import { BOOKMARK_COLORS, HostNotes, type Bookmark } from '../shared/protocol';
 import { activePanel, openInspector, openSnapshot, pickBinding, pickSnapshot, pickTarget } from './index';

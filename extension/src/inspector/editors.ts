@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import * as ipc from '../ipc';
-import { log } from '../log';
+import { log } from '../platform/log';
 import { liveOptions, SNAPSHOT_PREFIX, snapshotOptions } from './index';
 import { InspectorPanel, VIEW_TYPE } from './panel';
 

@@ -3,13 +3,13 @@
 // manages (.shmsnap files, tabs restored after a reload) in editors.ts.
 import * as vscode from 'vscode';
 import * as ipc from '../ipc';
-import { log } from '../log';
+import { log } from '../platform/log';
 import { compileSchema } from '../shared/schema';
 import { schemaIncludePath } from '../lsp/client';
 import { schemaFiles, schemaText } from './binding';
 import { SnapshotFileSource } from './files';
 import { objectLabel } from '../explorer/model';
-import { wrapCommand } from '../commands/register';
+import { wrapCommand } from '../platform/register';
 import * as commands from './commands';
 import * as editors from './editors';
 import { InspectorPanel, type PanelOptions } from './panel';

@@ -6,8 +6,8 @@
 import { MAGIC_BYTES } from '../shared/schema';
 import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
-import { readConfig, SECTION } from '../config';
-import { log } from '../log';
+import { readConfig, SECTION } from '../platform/config';
+import { log } from '../platform/log';
 import type { NotificationType } from '../shared/channel';
 import { diffRanges } from '../shared/inspector/snapshot';
 import { HostNotes, MAX_READ, type Bookmark, type TimelineOpParams } from '../shared/protocol';
@@ -23,7 +23,7 @@ const STATUS_POLL_MS = 1000;
 /** Rows of bytes that travel with the page, so it paints them before any round trip (taller than any screen). */
 const FIRST_ROWS = 256;
 
-/** The inspector's settings (shmscope.inspector.*; keys, defaults and ranges live in config.ts). */
+/** The inspector's settings (shmscope.inspector.*; keys, defaults and ranges live in platform/config.ts). */
 export interface InspectorSettings {
   refreshMs: number;
   bytesPerRow: number;

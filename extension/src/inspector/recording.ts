@@ -3,9 +3,9 @@
 // the segment's key name. A status bar item shows the elapsed time, size and frames (click to
 // stop); the progress notification's Cancel stops it too. The frames taken always stay in the file.
 import * as vscode from 'vscode';
-import type { Log } from '../log';
+import type { Log } from '../platform/log';
 import * as ipc from '../ipc';
-import { readConfig, SECTION } from '../config';
+import { readConfig, SECTION } from '../platform/config';
 import { semaphoresOf, startRecording, type LiveRecording } from '../record';
 import { schemaText } from './binding';
 import { InspectorPanel } from './panel';

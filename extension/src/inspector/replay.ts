@@ -3,7 +3,7 @@
 // data. The timeline is the status bar item and the Replay commands (play/pause, speed, step, go
 // to, next change of the selection, next failing check), with keys and editor title buttons.
 import * as vscode from 'vscode';
-import type { Log } from '../log';
+import type { Log } from '../platform/log';
 import { openRecordingAsync, type RecordingFile } from '../record';
 import { FrameDecoder, parsePosition, timelineLabel, type Frame, type Recording } from '../shared/record';
 import { HostNotes, type TimelineOpParams } from '../shared/protocol';

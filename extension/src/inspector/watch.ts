@@ -5,9 +5,9 @@
 // page draws with uPlot (webview-ui/src/plot.ts) in the theme's chart colours.
 import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
-import type { Log } from '../log';
+import type { Log } from '../platform/log';
 import * as ipc from '../ipc';
-import { readConfig, SECTION } from '../config';
+import { readConfig, SECTION } from '../platform/config';
 import { semaphoresOf } from '../record';
 import { lazyField, parseWatchList, plotField, sampleSeries } from '../shared/record';
 import { parseFromPlot, type ToPlot } from '../shared/protocol';

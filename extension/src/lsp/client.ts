@@ -4,10 +4,10 @@
 import { fork } from 'node:child_process';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { registerCommand } from '../commands/register';
-import { reportError } from '../log';
+import { registerCommand } from '../platform/register';
+import { reportError } from '../platform/log';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
-import { readConfig, SECTION } from '../config';
+import { readConfig, SECTION } from '../platform/config';
 import { importProgramCommand } from '../commands/import-program';
 
 let client: LanguageClient | undefined;

@@ -2,7 +2,7 @@
 // with a per-load nonce, no inline markup from data) that draws the Waits view's latest report.
 import * as vscode from 'vscode';
 import { inspectorHtml } from '../inspector/html';
-import { log } from '../log';
+import { log } from '../platform/log';
 import { buildWaitGraph, validateGraphPageMessage, type GraphMessage, type GraphPageMessage } from '../shared/waitgraph';
 import type { WaitsReport } from '../ipc/waits';
 

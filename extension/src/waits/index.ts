@@ -5,13 +5,14 @@
 // offset. The scan is ipc/waits.ts; the schemas that name fields are the workspace's `.shms`
 // files with `segment … for` declarations and those of the `shmscope.schemas` setting.
 import * as vscode from 'vscode';
-import { readConfig, SECTION, type Config } from '../config';
+import { readConfig, SECTION, type Config } from '../platform/config';
 import type { ExplorerProvider } from '../explorer';
 import { openInspector } from '../inspector';
 import { schemaFiles, schemaText } from '../inspector/binding';
 import * as ipc from '../ipc';
 import { scanWaits, WaitHistory, type Wait, type WaitsReport } from '../ipc/waits';
-import { describeFailure, log, reportError } from '../log';
+import { describeFailure, log, reportError } from '../platform/log';
+import { wrapCommand } from '../platform/register';
 import { compileSchema, PRIMITIVE_SIZE, type Schema } from '../shared/schema';
 import { HostNotes } from '../shared/protocol';
 import { WaitGraphPanel } from './graph';
@@ -190,19 +191,14 @@ export function activate(context: vscode.ExtensionContext, deps: { explorer: Exp
       provider.setConfig(readConfig(vscode.workspace.getConfiguration(SECTION)));
       schedule();
     }),
-    vscode.commands.registerCommand('shmscope.waits.refresh', () => provider.refresh()),
-    vscode.commands.registerCommand('shmscope.waits.goToField', async (arg?: unknown) => {
+    wrapCommand('shmscope.waits.refresh', 'Refresh Waits', () => provider.refresh()),
+    wrapCommand('shmscope.waits.goToField', 'Go to Field in Inspector', async (arg?: unknown) => {
       const w = waitOf(arg);
       if (!w || !w.object.target || w.offset === null) return undefined;
-      try {
-        await goToWait(w.object.target, w.offset, w.lock ? Math.min(PRIMITIVE_SIZE[w.lock.primitive], 4) : 4);
-        return { target: w.object.target, offset: w.offset };
-      } catch (e) {
-        reportError(`Open ${w.object.target} at 0x${w.offset.toString(16)}`, e);
-        return undefined;
-      }
+      await goToWait(w.object.target, w.offset, w.lock ? Math.min(PRIMITIVE_SIZE[w.lock.primitive], 4) : 4);
+      return { target: w.object.target, offset: w.offset };
     }),
-    vscode.commands.registerCommand('shmscope.waits.showGraph', async () => {
+    wrapCommand('shmscope.waits.showGraph', 'Show Wait-for Graph', async () => {
       const panel = WaitGraphPanel.show(context, openFromGraph);
       await provider.refresh();
       if (provider.report) panel.update(provider.report);

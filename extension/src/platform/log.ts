@@ -1,7 +1,7 @@
 // The "Shared Memory" log channel, and the one way an operation's failure reaches the user: the log
 // gets what was asked, the errno name and the sentence; the user gets the sentence with "Show Log".
 import * as vscode from 'vscode';
-import { IpcError } from './ipc';
+import { IpcError } from '../ipc';
 
 let channel: vscode.LogOutputChannel | undefined;
 /** The last lines logged, newest last: the editor tests read them through the extension's API. */
@@ -15,7 +15,7 @@ function remember(level: string, line: string): void {
 
 export function activate(context: vscode.ExtensionContext): vscode.LogOutputChannel {
   channel = vscode.window.createOutputChannel('Shared Memory', { log: true });
-  // The one command not registered through commands/register.ts: that wrapper reports failures
+  // The one command not registered through register.ts: that wrapper reports failures
   // through this log, and showing the log cannot fail.
   context.subscriptions.push(channel, vscode.commands.registerCommand('shmscope.showLog', () => channel?.show(true)));
   return channel;

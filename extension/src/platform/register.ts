@@ -2,7 +2,7 @@
 // asked, the errno name, the sentence) and shown with a "Show Log" button (log.ts reportError), a
 // cancellation is logged and not shown as an error, and nothing is thrown into the workbench.
 import * as vscode from 'vscode';
-import { log, reportError } from '../log';
+import { log, reportError } from './log';
 
 /** Whether a failure is the user (or a timeout they chose) stopping the command, not an error. */
 const isCancel = (e: unknown): boolean => (e as { code?: unknown } | null)?.code === 'ECANCELED';
