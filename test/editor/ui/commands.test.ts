@@ -121,7 +121,7 @@ describe('explorer commands in the workbench', () => {
 
     await promptFrom(label, 'Semaphore Wait…', 'timeout');
     const t0 = Date.now();
-    await answer('timeout', '600');
+    await answer('timeout', '0.6s'); // the duration grammar (a bare number is milliseconds, as above)
     await status.waitFor({ timeout: WAIT });
     await status.waitFor({ state: 'detached', timeout: WAIT });
     assert.ok(Date.now() - t0 >= 550, 'the wait lasted its timeout');
