@@ -4,6 +4,7 @@
 // to, next change of the selection, next failing check), with keys and editor title buttons.
 import * as vscode from 'vscode';
 import type { Log } from '../platform/log';
+import { ask } from '../platform/prompt';
 import { openRecordingAsync, type RecordingFile } from '../record';
 import { FrameDecoder, parsePosition, timelineLabel, type Frame, type Recording } from '../shared/record';
 import { HostNotes, type TimelineOpParams } from '../shared/protocol';
@@ -378,20 +379,23 @@ export function activateReplay(context: vscode.ExtensionContext, log: Log, comma
     }),
     command('shmscope.replay.goTo', 'Replay: Go to Frame or Time', async (position?: string) => {
       const r = need();
-      const text = typeof position === 'string' ? position : await vscode.window.showInputBox({
-        title: 'Replay: Go to Frame or Time', prompt: '#FRAME (from 0), a time since the start (500ms, 12.5s, 5m, 1m30s) or an ISO-8601 time', ignoreFocusOut: true,
-        validateInput: (v) => {
-          try {
-            parsePosition(r.recording, v);
-            return undefined;
-          } catch (e) {
-            return (e as Error).message;
-          }
-        },
+      /** The frame a text names, else the sentence why not. */
+      const at = (v: string): number | string => {
+        try {
+          return parsePosition(r.recording, v);
+        } catch (e) {
+          return (e as Error).message;
+        }
+      };
+      const index = typeof position === 'string' ? parsePosition(r.recording, position) : await ask({
+        title: 'Replay: Go to Frame or Time',
+        prompt: '#FRAME (from 0), a time since the start (500ms, 12.5s, 5m, 1m30s) or an ISO-8601 time',
+        parse: (v) => { const i = at(v); return typeof i === 'number' ? i : undefined; },
+        invalid: (v) => String(at(v)),
       });
-      if (text === undefined) return undefined;
+      if (index === undefined) return undefined;
       r.pause();
-      r.seek(parsePosition(r.recording, text));
+      r.seek(index);
       return r.state();
     }),
     // For tests: what the timeline shows (never in the palette).
