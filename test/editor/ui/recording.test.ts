@@ -2,7 +2,7 @@
 // under its seqlock, recorded from the inspector (Start Recording, the status bar counting frames,
 // Stop Recording), the .shmrec opened in its editor, scrubbed with the keyboard (the page shows each
 // frame's head as the recording holds it), and hdr.head plotted in a Watch panel whose cursor
-// follows the timeline (asked from the tree row's context menu). The plot's screenshot is kept as .test-artifacts/editor/recording-plot.png.
+// follows the timeline (asked from the tree row's context menu); Go to Frame or Time refuses a time past the end. The plot's screenshot is kept as .test-artifacts/editor/recording-plot.png.
 //   node --import tsx --test test/editor/ui/recording.test.ts
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -152,6 +152,23 @@ describe('recording, replay and Watch in the workbench', { timeout: 600_000 }, (
       await grid.locator('#timeline-back').click();
       await until('the bar steps back', async () => new RegExp(`#${moves} / `).test(await statusText('shmscope.replay')));
       await grid.locator('#timeline-back').click();
+
+      // Go to Frame or Time… reads the one duration grammar: a time past the end is refused with
+      // the recording's span (not taken as its last frame), a frame's own time lands on it.
+      await palette('Replay: Go to Frame or Time…');
+      const box = page.locator('.quick-input-widget');
+      await box.locator('.quick-input-title', { hasText: 'Go to Frame or Time' }).waitFor({ timeout: WAIT });
+      await box.locator('input').fill('10m');
+      await box.getByText(/10m is past the end of the recording, which spans 0 to /).first().waitFor({ timeout: WAIT });
+      await box.locator('input').fill(`${recording.seek(3).timeMs}ms`);
+      await page.keyboard.press('Enter');
+      await until('Go to lands on frame 3', async () => /#3 \/ /.test(await statusText('shmscope.replay')));
+      // Back where the keys left it (the plot below starts there), by frame number.
+      await palette('Replay: Go to Frame or Time…');
+      await box.locator('.quick-input-title', { hasText: 'Go to Frame or Time' }).waitFor({ timeout: WAIT });
+      await box.locator('input').fill(`#${moves - 1}`);
+      await page.keyboard.press('Enter');
+      await until(`Go to lands on frame ${moves - 1}`, async () => new RegExp(`#${moves - 1} / `).test(await statusText('shmscope.replay')));
     } finally {
       file.close();
     }
