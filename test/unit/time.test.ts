@@ -96,9 +96,11 @@ describe('every CLI option that takes a duration or a time reads the same forms'
     assert.equal(parsePosition(rec, '1h30m'), 6, 'the last frame, exactly');
 
     const short = await recordingAt([0, 1000, 2000]);
-    const span = /which spans 0 to 2\.00 s \(2026-12-04T20:41:03\.000Z to 2026-12-04T20:41:05\.000Z\)$/;
+    // It spans its start to one period (1 s at 1 Hz) after its last frame.
+    const span = /which spans 0 to 3\.00 s \(2026-12-04T20:41:03\.000Z to 2026-12-04T20:41:06\.000Z\)$/;
     assert.throws(() => parsePosition(short, '10m'), (e: Error) => /^10m is past the end of the recording, /.test(e.message) && span.test(e.message));
-    assert.throws(() => parsePosition(short, '2026-12-04T20:41:05.001Z'), /past the end/);
+    assert.throws(() => parsePosition(short, '2026-12-04T20:41:06.001Z'), /past the end/);
+    assert.equal(parsePosition(short, '2026-12-04T20:41:06Z'), 2, 'within the last frame\'s period: the last frame');
     assert.throws(() => parsePosition(short, '2026-12-04T20:41:02Z'), /^Error: 2026-12-04T20:41:02Z is before the start of the recording/);
     assert.equal(parsePosition(short, '2s'), 2);
     assert.throws(() => parsePosition(short, 'soon'), /not a position: give #FRAME, a time since the start \(500ms, 12\.5s, 5m, 1h or 1m30s\) or an ISO-8601 time/);

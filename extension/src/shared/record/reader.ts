@@ -247,8 +247,9 @@ export class Recording {
 /**
  * Parses a position the way `decode --at` and Go to Frame or Time take it: `#N` a frame number,
  * else a point in time (shared/time.ts): a time since the start (`12.5s`, `350ms`, `1m30s`; a bare
- * number is seconds) or an ISO-8601 time. Returns a frame index. A time outside the recording is
- * an error that says its span, never its first or last frame.
+ * number is seconds) or an ISO-8601 time. Returns a frame index. A time outside the recording (its
+ * start to one frame period after its last frame) is an error that says its span, never its first
+ * or last frame.
  */
 export function parsePosition(rec: Recording, text: string): number {
   const t = text.trim();
@@ -262,7 +263,8 @@ export function parsePosition(rec: Recording, text: string): number {
   if (!point) throw new RecordingError(`"${text}" is not a position: give #FRAME, a time since the start (${DURATION_FORMS}) or an ISO-8601 time`);
   if (rec.frameCount === 0) throw new RecordingError('the recording has no frames');
   const ms = 'afterMs' in point ? point.afterMs : point.epochMs - rec.header.startMs;
-  const endMs = rec.times[rec.frameCount - 1]!;
+  // The last frame stands for the object until the next one would have been taken: one period.
+  const endMs = rec.times[rec.frameCount - 1]! + 1000 / rec.header.hz;
   if (ms < 0 || ms > endMs) {
     const iso = (offset: number) => new Date(rec.header.startMs + offset).toISOString();
     throw new RecordingError(`${t} is ${ms < 0 ? 'before the start' : 'past the end'} of the recording, which spans 0 to ${formatSeconds(endMs)} (${iso(0)} to ${iso(endMs)})`);
