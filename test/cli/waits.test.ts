@@ -12,7 +12,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import * as ipc from '../../extension/src/ipc';
-import { processViews, scanWaits, WaitHistory, type Wait } from '../../extension/src/ipc';
+import { processViews, scanWaits, WaitHistory, type Wait } from '../../extension/src/analysis';
 import { addressToOffset, parseProcessAddress } from '../../extension/src/shared/address';
 import { InspectorSession, type SessionHost } from '../../extension/src/inspector/session';
 import type { Envelope } from '../../extension/src/shared/channel';
