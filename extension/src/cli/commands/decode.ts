@@ -6,7 +6,7 @@ import { namespacePid, nsShmRead, nsShmStat, openObject, parseTarget, type ShmHa
 import { ownerLookup, processViews, resolveBinding, Scope, subjectOf } from '../../analysis';
 import { pointerNote } from '../../shared/address';
 import {
-  budgetSpent, countChecks, compileSchema, decode, decodeJson, defaultSegment, findType, formatDiagnostic,  typeErrors, type CheckResult, type CompileOptions, type DecodedNode,
+  budgetSpent, countChecks, compileSchema, decode, decodeJson, defaultSegment, findType, formatDiagnostic, typeErrors, type CheckResult, type CompileOptions, type DecodedNode,
   type Diagnostic, type JsonValue, type Schema, type StructType, type Type,
 } from '../../shared/schema';
 import { parsePosition, RecordingError } from '../../shared/record';
