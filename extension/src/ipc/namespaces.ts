@@ -99,7 +99,7 @@ export function containerOfCgroup(text: string): string | undefined {
   const engine = (part: string): string | undefined => {
     const id = short(part);
     if (!id) return undefined;
-    if (/^(cri-containerd-|containerd)/.test(part) || parts.includes('containerd')) return `containerd ${id}`;
+    if (/^(cri-containerd-|containerd)/.test(part) || parts.some((p) => p.startsWith('containerd'))) return `containerd ${id}`;
     if (/^crio-/.test(part)) return `cri-o ${id}`;
     if (/^libpod-/.test(part) || parts.includes('libpod_parent')) return `podman ${id}`;
     return `docker ${id}`;
