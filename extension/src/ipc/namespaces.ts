@@ -367,10 +367,10 @@ export async function nsMsgPeek(pid: number, id: number, index: number): Promise
   }
 }
 
-/** The namespace's listing of the process `pid` (for `sem get` and `peek` there). */
-export async function nsRaw(pid: number): Promise<RawNsList> {
+/** The namespace's listing of the process `pid` (for `sem get` and `peek` there, and waits' semaphore sets), by `budgetMs` when given. */
+export async function nsRaw(pid: number, budgetMs?: number): Promise<RawNsList> {
   try {
-    return await binding().nsList(pid);
+    return await (budgetMs === undefined ? binding().nsList(pid) : binding().nsList(pid, budgetMs));
   } catch (e) {
     throw toIpcError(e, { action: 'entering', object: `the IPC namespace of process ${pid}` });
   }
