@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import * as ipc from '../../extension/src/ipc';
+import { scanWaits } from '../../extension/src/analysis';
 import { CLI, compare, figure, type Run } from './process';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -26,7 +27,7 @@ async function main() {
     for await (const line of createInterface({ input: load.stdout })) if (line === 'ready') break;
     // The 50 blockers reach the kernel on their own time: wait until the scan sees all of them.
     for (let i = 0; ; i++) {
-      const r = await ipc.scanWaits();
+      const r = await scanWaits();
       if (r.waits.filter((w) => w.pid === load.pid).length >= 50) break;
       if (i > 500) throw new Error('the 50 blocked threads did not show up');
     }
@@ -35,7 +36,7 @@ async function main() {
     let seen = 0;
     for (let i = 0; i < reps; i++) {
       const t = process.hrtime.bigint();
-      const r = await ipc.scanWaits();
+      const r = await scanWaits();
       ours = Math.min(ours, Number(process.hrtime.bigint() - t) / 1e9);
       seen = r.waits.filter((w) => w.pid === load.pid).length;
     }

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { cycles, objectOfMapping, parseProcLocks, type Wait } from '../../extension/src/ipc/waits';
+import { cycles, objectOfMapping, parseProcLocks, type Wait } from '../../extension/src/analysis/waits';
 import { addressToOffset, parseProcessAddress, pointerNote } from '../../extension/src/shared/address';
 import { buildWaitGraph, validateGraphMessage, validateGraphPageMessage } from '../../extension/src/shared/waitgraph';
 import { describe as describeNode, processNodes, waitChildren, waitersByTarget } from '../../extension/src/waits/model';
@@ -21,9 +21,9 @@ describe('naming what a mapping is', () => {
     assert.deepEqual(objectOfMapping('/dev/shm/ring', 99, 'rw-s'), { target: 'posix:/ring', kind: 'posix-shm', id: 99, name: '/ring' });
     assert.deepEqual(objectOfMapping('/dev/shm/sem.ready', 5, 'rw-s'), { target: 'psem:/ready', kind: 'posix-sem', id: 5, name: '/ready' });
     assert.deepEqual(objectOfMapping('/dev/shm/sem.ready (deleted)', 5, 'rw-s'), { target: null, kind: 'posix-sem', id: 5, name: '/ready (unlinked)' });
-    assert.deepEqual(objectOfMapping('/memfd:pool (deleted)', 12, 'rw-s'), { target: null, kind: 'memfd', id: 12, name: 'memfd:pool (inode 12)' });
-    assert.deepEqual(objectOfMapping('/dev/zero (deleted)', 3, 'rw-s'), { target: null, kind: 'anon', id: 3, name: 'anonymous shared memory (inode 3)' });
-    assert.deepEqual(objectOfMapping('/var/lib/db/lock.tbl', 44, 'rw-s'), { target: null, kind: 'file', id: 44, name: '/var/lib/db/lock.tbl (inode 44)' });
+    assert.deepEqual(objectOfMapping('/memfd:pool (deleted)', 12, 'rw-s'), { target: 'memfd:12', kind: 'memfd', id: 12, name: 'memfd:pool (inode 12)' });
+    assert.deepEqual(objectOfMapping('/dev/zero (deleted)', 3, 'rw-s'), { target: 'anon:3', kind: 'anon', id: 3, name: 'anonymous shared memory (inode 3)' });
+    assert.deepEqual(objectOfMapping('/var/lib/db/lock.tbl', 44, 'rw-s'), { target: 'file:/var/lib/db/lock.tbl', kind: 'file', id: 44, name: '/var/lib/db/lock.tbl (inode 44)' });
     assert.equal(objectOfMapping('/usr/lib/libc.so.6', 44, 'r-xp'), undefined);
     assert.equal(objectOfMapping('[heap]', 0, 'rw-p'), undefined);
   });

@@ -9,6 +9,7 @@ import * as ipc from '../ipc';
 import type { IpcRecord, Limit, Listing, NamespaceListing } from '../ipc/types';
 import { describeFailure, log } from '../platform/log';
 import { escapeControl } from '../shared/escape';
+import { waiterKey } from '../waits/model';
 import {
   contextValue, GROUPS, isEmpty, limitDescription, limitLabel, matches, namespaceDescription, namespaceLabel, namespaceRecords,
   objectDescription, objectIcon, objectId, objectLabel, objectTooltip, records, type GroupSpec,
@@ -186,9 +187,9 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
         item.tooltip = tip;
         const orphan = r.kind === 'shm' && r.orphan;
         item.iconPath = new vscode.ThemeIcon(objectIcon(r), orphan ? new vscode.ThemeColor('list.warningForeground') : undefined);
-        // Waits are matched to our own objects: another namespace's share our ids.
-        const target = ns ? undefined : ipc.targetOf(r);
-        const waiting = target ? this.waiters.get(ipc.formatTarget(target)) : undefined;
+        // Waits are matched within a namespace: another namespace's objects share our ids.
+        const target = ipc.targetOf(r);
+        const waiting = target ? this.waiters.get(waiterKey(ipc.formatTarget(target), ns)) : undefined;
         if (waiting) {
           item.description = `${item.description} · ${waiting.count} waiting`;
           if (waiting.alarm) item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('errorForeground'));

@@ -1,21 +1,18 @@
 // Which schema decodes an inspected object, found the way a user expects: a schema bound by hand
 // ("Bind Schema…", remembered per object in the workspace), else the `shmscope.schemas` setting,
-// else a `segment … for key|id|posix` declaration in one of the workspace's .shms files. The text
-// comes from the open editor when the file is open (unsaved edits re-bind as you type), else disk.
+// else a `segment … for` declaration in one of the workspace's .shms files, resolved as `decode`
+// and `waits` resolve it (analysis/binding.ts). The text comes from the open editor when the file
+// is open (unsaved edits re-bind as you type), else disk.
 import * as vscode from 'vscode';
 import { readRegular } from '../ipc/regular';
 import { hexKey } from '../ipc/target';
 import { readConfig, SECTION } from '../platform/config';
-import { compileSchema, defaultSegment, findType, segmentFor, type Schema } from '../shared/schema';
-import type { BindingKind } from '../shared/schema/types';
+import { resolveBinding, type Identity } from '../analysis/binding';
+import { compileSchema, defaultSegment, findType, type Schema } from '../shared/schema';
 import { schemaIncludePath } from '../lsp/client';
 import type { SchemaBinding } from './session';
 
-/** How `segment … for` names an object (ipc.schemaIdentity). */
-export interface Identity {
-  kind: BindingKind;
-  value: number | string;
-}
+export type { Identity };
 
 /** Where a binding points: a schema file and the type in it (the first segment when undefined). */
 export interface BindingRef {
@@ -113,7 +110,11 @@ export async function findBinding(state: vscode.Memento, id: Identity | undefine
       warn(`schema ${vscode.workspace.asRelativePath(file)}: ${(e as Error).message}`);
       continue;
     }
-    const seg = segmentFor(schema, id, head);
+    // A System V segment binds by its id first (`for id N`), keyed or not.
+    const shmId = /^shm:(\d+)$/.exec(target)?.[1];
+    const bound = resolveBinding([schema], { identity: id, ...(shmId !== undefined ? { shmId: Number(shmId) } : {}), ...(head ? { head } : {}) });
+    const seg = bound?.segment;
+    if (seg && shmId !== undefined && seg.segment?.binding?.kind === 'id') return { file, type: seg.name, how: `segment ${seg.name} for id ${shmId}` };
     if (seg && (seg.segment?.binding?.kind === 'magic' || !seg.segment)) return { file, type: seg.name, how: `${seg.name} by its first bytes (magic ${seg.segment?.binding?.value ?? seg.magic})` };
     if (seg) return { file, type: seg.name, how: `segment ${seg.name} for ${typeof id.value === 'string' ? `${id.kind}${id.kind === 'anon' ? ' of' : ''} "${id.value}"` : identityText(id).replace(':', ' ')}` };
   }

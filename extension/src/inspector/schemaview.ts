@@ -1,8 +1,7 @@
 // The structure view's host side: the schema bound to an inspector, its decode of the object
 // (reused for a moment, so one refresh's read and tree requests share it), the rows, fields and
 // rings the page asks for, and typed edits of a field. No vscode import.
-import { processViews } from '../ipc/views';
-import { threadLookup } from '../ipc/waits';
+import { ownerLookup, processViews, Scope } from '../analysis';
 import { addressToOffset, pointerNote, type ProcessView } from '../shared/address';
 import { StructureTree } from '../shared/inspector/structure';
 import type { FieldResult, SchemaParams, TreeParams, TreeResult } from '../shared/protocol';
@@ -116,7 +115,11 @@ export class SchemaView {
     const p = this.processes;
     if (p.off || p.busy || performance.now() - p.at < PROCESS_TTL_MS) return;
     p.busy = true;
-    Promise.all([processViews(this.object().target), threadLookup()])
+    // One scope for both: the views of this object only (not a container's of the same id), and
+    // the owners' TIDs counted where its mappers count them.
+    const scope = new Scope();
+    processViews(this.object().target, scope)
+      .then(async (views) => [views, await ownerLookup(views, scope)] as const)
       .then(([views, threads]) => {
         const key = (list: ProcessView[]) => list.map((v) => `${v.pid}:${v.start}:${v.end}:${v.offset}`).join(',');
         const first = !p.threads;

@@ -2,7 +2,7 @@
 // No vscode import here: the CLI and tests use it as it is.
 export { IpcError } from './errors';
 export { list, MQUEUE_NOTE } from './list';
-export { namespacePid, nsMsgPeek, nsPosixShmRemove, nsRaw, nsRemove, nsSem, nsShmRead, nsShmStat } from './namespaces';
+export { containerOf, containerOfCgroup, namespacePid, namespacesOf, nsMsgPeek, nsPidsOf, parseNsPid, nsPosixShmRemove, nsRaw, nsRemove, nsSem, nsShmRead, nsShmStat } from './namespaces';
 export { openRegion, RegionHandle, scanRegions, type RegionScan } from './regions';
 export { limits } from './limits';
 export {
@@ -34,6 +34,4 @@ export {
 } from './objects';
 export { describeKind, describeTarget, formatTarget, hexKey, parseNumber, parseTarget, resolveKey, targetOf, type RegionTarget, type Target } from './target';
 export * from './types';
-export { processViews } from './views';
-export { cycles, objectOfMapping, parseProcLocks, scanWaits, threadLookup, WaitHistory, type Holder, type ProcLock, type Wait, type WaitObject, type WaitsOptions, type WaitsReport } from './waits';
 export { ancestry } from './procfs';

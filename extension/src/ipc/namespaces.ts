@@ -2,13 +2,14 @@
 // each one (setns on a thread of its own: never the JS thread nor a libuv pool thread), and their
 // POSIX shared memory under /proc/PID/root/dev/shm. Entering needs CAP_SYS_ADMIN; without it the
 // namespaces are counted, not listed. No vscode import.
-import { existsSync } from 'node:fs';
+import { existsSync, readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { IpcError, toIpcError, userError } from './errors';
 import { escapeControl } from '../shared/escape';
 import { binding, type RawNsList } from './native';
 import { isoTime } from './procfs';
+import { readRegular } from './regular';
 import type { RegionScan } from './regions';
 import type { Attacher, MsgRecord, NamespaceListing, NamespaceRef, PosixShmRecord, SemRecord, ShmRecord } from './types';
 
@@ -37,13 +38,118 @@ export function otherNamespaces(regions: RegionScan): { ipc: number; mnt: number
   return list.sort((a, b) => a.pids[0]! - b.pids[0]!);
 }
 
+/** The namespaces of one process, by inode (0 for one whose link we may not read). */
+export interface ProcessNamespaces {
+  ipc: number;
+  mnt: number;
+  pid: number;
+  uts: number;
+}
+
+const NS_LINK = /^[a-z_]+:\[(\d+)\]$/;
+
 /**
- * How users know a namespace: its hostname when it has its own, else the command of its first
- * process: its command line when the scan read it, else its comm (which, unlike cmdline, never
- * waits on the process's memory lock).
+ * The namespaces of process `pid`, from its /proc/PID/ns links (a readlink: it never waits on the
+ * process's memory lock); undefined when it is gone or none of its links is readable to us.
  */
-async function label(pid: number, nsHostname: string, commands: Map<number, string>): Promise<string> {
+export function namespacesOf(pid: number): ProcessNamespaces | undefined {
+  const read = (name: string): number => {
+    try {
+      return Number(NS_LINK.exec(readlinkSync(`/proc/${pid}/ns/${name}`))?.[1] ?? 0);
+    } catch {
+      return 0;
+    }
+  };
+  const ns = { ipc: read('ipc'), mnt: read('mnt'), pid: read('pid'), uts: read('uts') };
+  return ns.ipc || ns.mnt || ns.pid || ns.uts ? ns : undefined;
+}
+
+/** The NSpid line of a /proc/PID/status text: the ids of the thread from our PID namespace down to its own. */
+export function parseNsPid(status: string): number[] | undefined {
+  const m = /^NSpid:\s*([\d\s]+)$/m.exec(status);
+  const ids = m?.[1]!.trim().split(/\s+/).map(Number);
+  return ids?.length && ids.every((n) => Number.isSafeInteger(n) && n > 0) ? ids : undefined;
+}
+
+/** The ids of thread `tid` of process `pid` in every PID namespace from ours to its own (NSpid), read bounded. */
+export function nsPidsOf(pid: number, tid: number = pid): number[] | undefined {
+  try {
+    return parseNsPid(readRegular(`/proc/${pid}/task/${tid}/status`, 1 << 16).toString('latin1'));
+  } catch {
+    return undefined;
+  }
+}
+
+const HEX64 = /[0-9a-f]{64}/;
+
+/**
+ * How the users of a container name it, from one line's path of /proc/PID/cgroup (the host's view):
+ * a Kubernetes pod and container, a Docker, containerd, CRI-O or Podman container by its id
+ * shortened to 12 hex digits, a systemd-nspawn machine, else the systemd unit. Undefined for the
+ * root cgroup or a path that names none of these. Pure: the text is another process's.
+ */
+export function containerOfCgroup(text: string): string | undefined {
+  // The unified (v2) line "0::/path" first, else the systemd hierarchy of v1, else any line.
+  const lines = text.split('\n').map((l) => /^\d+:([^:]*):(.*)$/.exec(l)).filter((m): m is RegExpExecArray => m !== null);
+  const line = lines.find((m) => m[1] === '') ?? lines.find((m) => m[1] === 'name=systemd') ?? lines[0];
+  const path = line?.[2]?.trim() ?? '';
+  if (path === '' || path === '/') return undefined;
+  const parts = path.split('/').filter(Boolean);
+  const short = (part: string) => HEX64.exec(part)?.[0].slice(0, 12);
+  const engine = (part: string): string | undefined => {
+    const id = short(part);
+    if (!id) return undefined;
+    if (/^(cri-containerd-|containerd)/.test(part) || parts.some((p) => p.startsWith('containerd'))) return `containerd ${id}`;
+    if (/^crio-/.test(part)) return `cri-o ${id}`;
+    if (/^libpod-/.test(part) || parts.includes('libpod_parent')) return `podman ${id}`;
+    return `docker ${id}`;
+  };
+  const last = parts[parts.length - 1]!;
+  // Kubernetes: kubepods[-class]-pod<UID>.slice (systemd driver) or kubepods/<class>/pod<UID> (cgroupfs).
+  if (parts.some((p) => p.startsWith('kubepods'))) {
+    const pod = parts.map((p) => /(?:^|-)pod([0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12})(?:\.slice)?$/.exec(p)).find(Boolean)?.[1];
+    if (pod) {
+      const container = short(last);
+      return `pod ${pod.replace(/_/g, '-')}${container ? ` container ${container}` : ''}`;
+    }
+  }
+  for (const p of [...parts].reverse()) {
+    const e = engine(p);
+    if (e) return e;
+  }
+  const machine = parts.map((p) => /^(?:systemd-nspawn@(.+)\.service|machine-(.+)\.scope)$/.exec(p)).find(Boolean);
+  if (machine) return `machine ${(machine[1] ?? machine[2])!.replace(/\\x2d/g, '-')}`;
+  // A unit of its own; a login session, a user's manager or init is where anything runs, not a name.
+  const unit = [...parts].reverse().find((p) => /\.(service|scope)$/.test(p) && !/^(session-.*\.scope|user@.*\.service|init\.scope)$/.test(p));
+  return unit ? `unit ${unit}` : undefined;
+}
+
+/** The cgroup text of a process (bounded: it is another process's), or undefined. */
+function cgroupOf(pid: number | 'self'): string | undefined {
+  try {
+    return readRegular(`/proc/${pid}/cgroup`, 1 << 16).toString('utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The container name of process `pid` from its /proc/PID/cgroup, if the path names one and it is
+ * not our own cgroup (a namespace made by `unshare` in our unit is not a container of that unit).
+ */
+export function containerOf(pid: number): string | undefined {
+  const text = cgroupOf(pid);
+  return text === undefined || text === cgroupOf('self') ? undefined : containerOfCgroup(text);
+}
+
+/**
+ * How users know a namespace: its hostname when it has its own, else its container's name from
+ * its cgroup path, else the command of its first process: its command line when the scan read
+ * it, else its comm (which, unlike cmdline, never waits on the process's memory lock).
+ */
+async function label(pid: number, nsHostname: string, commands: Map<number, string>, container?: string): Promise<string> {
   if (nsHostname && nsHostname !== hostname()) return nsHostname;
+  if (container) return container;
   const known = commands.get(pid);
   if (known) return known;
   try {
@@ -121,6 +227,15 @@ export async function nsPosixShmRemove(pid: number, name: string, ino: number): 
   }
 }
 
+/** The reference to another namespace that listings and waits carry: its inode, a process in it, its names. */
+export async function namespaceRef(ipc: number, pid: number, nsHostname: string, commands: Map<number, string> = new Map()): Promise<NamespaceRef> {
+  const container = containerOf(pid);
+  const ref: NamespaceRef = { ipc, pid, label: await label(pid, nsHostname, commands, container) };
+  if (nsHostname && nsHostname !== hostname()) ref.hostname = nsHostname;
+  if (container) ref.container = container;
+  return ref;
+}
+
 /** The objects of every other IPC namespace we may enter; the others are listed empty with the errno. */
 export async function listNamespaces(
   regions: RegionScan,
@@ -150,7 +265,7 @@ export async function listNamespaces(
       if (unlisted === 'EPERM' || unlisted === 'EACCES') refused++;
       if (unlisted === 'ENOENT' || unlisted === 'ESRCH') continue; // it ended meanwhile
     }
-    const ref: NamespaceRef = { ipc: ns.ipc, pid, label: await label(pid, raw?.hostname ?? '', regions.maps.commands) };
+    const ref = await namespaceRef(ns.ipc, pid, raw?.hostname ?? '', regions.maps.commands);
     const listing: NamespaceListing = { namespace: ref, shm: [], sem: [], msg: [], posixShm: [], unlisted };
     if (unlisted === 'ETIMEDOUT') {
       notes.push(`namespace ${escapeControl(ref.label)} (ipc ${ns.ipc}): its System V objects are not listed: the thread that entered it did not finish within ${NS_LIST_BUDGET_MS} ms and is left behind`);
@@ -252,10 +367,10 @@ export async function nsMsgPeek(pid: number, id: number, index: number): Promise
   }
 }
 
-/** The namespace's listing of the process `pid` (for `sem get` and `peek` there). */
-export async function nsRaw(pid: number): Promise<RawNsList> {
+/** The namespace's listing of the process `pid` (for `sem get` and `peek` there, and waits' semaphore sets), by `budgetMs` when given. */
+export async function nsRaw(pid: number, budgetMs?: number): Promise<RawNsList> {
   try {
-    return await binding().nsList(pid);
+    return await (budgetMs === undefined ? binding().nsList(pid) : binding().nsList(pid, budgetMs));
   } catch (e) {
     throw toIpcError(e, { action: 'entering', object: `the IPC namespace of process ${pid}` });
   }

@@ -182,8 +182,12 @@ export interface Listing {
 export interface NamespaceRef {
   ipc: number;
   pid: number;
-  /** How users know it: its hostname when it has its own, else the command of its first process. */
+  /** How users know it: its hostname when it has its own, else its container's name, else the command of its first process. */
   label: string;
+  /** Its UTS namespace's hostname, when not the host's. */
+  hostname?: string;
+  /** Its container as its cgroup path names it: "docker 3f2a1b4c5d6e", "pod UID container ID", "machine web", "unit x.service". */
+  container?: string;
 }
 
 /** The objects of one other namespace; `unlisted` says why not when it could not be entered. */

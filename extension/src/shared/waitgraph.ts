@@ -2,13 +2,13 @@
 // on" and "held by" as edges, deadlock cycles and dead owners marked. Pure: built in the host from
 // a waits report, validated on both sides, drawn by webview-ui/src/graph.ts (laid out by dagre).
 
-/** A waits report as the graph needs it (ipc/waits.ts's Wait, structurally). */
+/** A waits report as the graph needs it (analysis/waits.ts's Wait, structurally). */
 export interface GraphWait {
   pid: number;
   tid: number;
   command: string;
   thread: string;
-  object: { target: string | null; kind: string; id: number | null; name: string | null };
+  object: { target: string | null; kind: string; id: number | null; name: string | null; namespace?: { ipc: number; label: string } };
   offset: number | null;
   path: string | null;
   op: string;
@@ -69,13 +69,15 @@ export function buildWaitGraph(waits: GraphWait[], deadlocks: { pid: number; tid
   for (const w of waits) {
     const t = thread(w.pid, w.tid, w.command, true, w.thread);
     if (w.stuck && nodes.get(t)!.state === 'ok') nodes.get(t)!.state = 'stuck';
-    const objKey = `o:${w.object.target ?? w.object.name}@${w.offset ?? ''}`;
+    // A container's object is its own node (its ids repeat ours), and not one the inspector opens.
+    const ns = w.object.namespace;
+    const objKey = `o:${ns ? `ipc${ns.ipc}:` : ''}${w.object.target ?? w.object.name}@${w.offset ?? ''}`;
     if (!nodes.has(objKey)) {
       const where = w.path ?? (w.offset !== null ? `0x${w.offset.toString(16)}` : '');
       nodes.set(objKey, {
-        id: objKey, kind: 'object', label: `${w.object.target ?? w.object.kind}${where ? ` ${where}` : ''}`,
+        id: objKey, kind: 'object', label: `${w.object.target ?? w.object.kind}${where ? ` ${where}` : ''}${ns ? ` [${ns.label}]` : ''}`,
         detail: w.object.name ?? w.object.kind, state: w.ownerDied ? 'dead' : 'ok',
-        ...(w.object.target ? { target: w.object.target } : {}), ...(w.offset !== null ? { offset: w.offset } : {}),
+        ...(w.object.target && !ns ? { target: w.object.target } : {}), ...(w.offset !== null ? { offset: w.offset } : {}),
       });
     }
     const holderCycle = w.heldBy.some((h) => h.tid !== null && cycleEdge.has(`${w.tid}>${h.tid}`));

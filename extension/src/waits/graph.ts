@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import { inspectorHtml } from '../inspector/html';
 import { log } from '../platform/log';
 import { buildWaitGraph, validateGraphPageMessage, type GraphMessage, type GraphPageMessage } from '../shared/waitgraph';
-import type { WaitsReport } from '../ipc/waits';
+import type { WaitsReport } from '../analysis/waits';
 
 export const GRAPH_VIEW_TYPE = 'shmscope.waitGraph';
 

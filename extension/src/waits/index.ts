@@ -2,7 +2,7 @@
 // threads → what each thread waits on (object, offset, field) → who holds it. Re-scans on an
 // interval while it (or the graph) is visible, marks deadlocks and dead owners, puts a badge on
 // the view and on the explorer's objects that have waiters, and opens the inspector at a wait's
-// offset. The scan is ipc/waits.ts; the schemas that name fields are the workspace's `.shms`
+// offset. The scan is analysis/waits.ts; the schemas that name fields are the workspace's `.shms`
 // files with `segment … for` declarations and those of the `shmscope.schemas` setting.
 import * as vscode from 'vscode';
 import { readConfig, SECTION, type Config } from '../platform/config';
@@ -10,15 +10,19 @@ import type { ExplorerProvider } from '../explorer';
 import { openInspector } from '../inspector';
 import { schemaFiles, schemaText } from '../inspector/binding';
 import * as ipc from '../ipc';
-import { scanWaits, WaitHistory, type Wait, type WaitsReport } from '../ipc/waits';
+import { scanWaits, WaitHistory, type Wait, type WaitsReport } from '../analysis/waits';
 import { describeFailure, log, reportError } from '../platform/log';
 import { wrapCommand } from '../platform/register';
 import { compileSchema, PRIMITIVE_SIZE, type Schema } from '../shared/schema';
 import { HostNotes } from '../shared/protocol';
+import { schemaIncludePath } from '../lsp/client';
 import { WaitGraphPanel } from './graph';
 import { deadlockTids, describe, processNodes, waitChildren, waitersByTarget, type WaitNode } from './model';
 
 export const WAITS_VIEW_ID = 'shmscope.waits';
+
+/** The kinds of wait object the inspector opens at the waited offset. */
+const INSPECTABLE_WAITS = new Set(['shm', 'posix-shm', 'memfd', 'anon', 'file']);
 
 export class WaitsProvider implements vscode.TreeDataProvider<WaitNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<WaitNode | undefined>();
@@ -93,7 +97,9 @@ export class WaitsProvider implements vscode.TreeDataProvider<WaitNode>, vscode.
       try {
         const text = await schemaText(uri);
         let hit = this.schemaCache.get(key);
-        if (!hit || hit.text !== text) this.schemaCache.set(key, (hit = { text, schema: compileSchema(text, uri.toString()) }));
+        // With the include path the inspector and the language server use: a schema that
+        // includes a header binds here as it does there.
+        if (!hit || hit.text !== text) this.schemaCache.set(key, (hit = { text, schema: compileSchema(text, uri.toString(), { includePath: schemaIncludePath() }) }));
         if (hit.schema.segments.length) out.push(hit.schema);
       } catch {
         // unreadable or gone: no fields from it
@@ -125,7 +131,7 @@ export class WaitsProvider implements vscode.TreeDataProvider<WaitNode>, vscode.
     if (node.type === 'wait') {
       const w = node.wait;
       item.id = `wait:${w.tid}:${w.object.target ?? w.object.name}:${w.offset}`;
-      const openable = w.object.target !== null && (w.object.kind === 'shm' || w.object.kind === 'posix-shm') && w.offset !== null;
+      const openable = w.object.target !== null && !w.object.namespace && INSPECTABLE_WAITS.has(w.object.kind) && w.offset !== null;
       item.contextValue = openable ? 'wait.open' : 'wait';
       if (openable) item.command = { command: 'shmscope.waits.goToField', title: 'Go to Field in Inspector', arguments: [node] };
     }
@@ -166,7 +172,8 @@ export function activate(context: vscode.ExtensionContext, deps: { explorer: Exp
     if (ms > 0) timer = setInterval(() => { if (active()) void provider.refresh(); }, ms);
   };
   const openFromGraph = (m: { target: string; offset: number }) => {
-    const w = provider.report?.waits.find((x) => x.object.target === m.target && x.offset === m.offset);
+    const w = provider.report?.waits.find((x) => x.object.target === m.target && !x.object.namespace && x.offset === m.offset);
+    if (!w) return;
     const size = w?.lock ? PRIMITIVE_SIZE[w.lock.primitive] : 4;
     goToWait(m.target, m.offset, Math.min(size, 4)).catch((e) => reportError(`Open ${m.target} at 0x${m.offset.toString(16)}`, e));
   };
@@ -194,7 +201,8 @@ export function activate(context: vscode.ExtensionContext, deps: { explorer: Exp
     wrapCommand('shmscope.waits.refresh', 'Refresh Waits', () => provider.refresh()),
     wrapCommand('shmscope.waits.goToField', 'Go to Field in Inspector', async (arg?: unknown) => {
       const w = waitOf(arg);
-      if (!w || !w.object.target || w.offset === null) return undefined;
+      // Another namespace's object is not ours to open by its id.
+      if (!w || !w.object.target || w.object.namespace || w.offset === null) return undefined;
       await goToWait(w.object.target, w.offset, w.lock ? Math.min(PRIMITIVE_SIZE[w.lock.primitive], 4) : 4);
       return { target: w.object.target, offset: w.offset };
     }),

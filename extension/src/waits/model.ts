@@ -1,6 +1,6 @@
 // The Waits view's pure side: how a waits report becomes a tree (process → what each of its
 // threads waits on → who holds it) and how each row reads. No vscode import: tested directly.
-import type { Holder, Wait, WaitsReport } from '../ipc/waits';
+import type { Holder, Wait, WaitsReport } from '../analysis/waits';
 
 export type WaitNode =
   | { type: 'process'; pid: number; command: string; waits: Wait[]; alarm: boolean }
@@ -27,9 +27,9 @@ export function deadlockTids(r: WaitsReport): Set<number> {
   return new Set(r.deadlocks.flat().map((t) => t.tid));
 }
 
-/** Where a wait is: `shm:5 locks.b` / `sem:3 sem[1]` / `msg:2` / `posix:/ring +0x40`. */
+/** Where a wait is: `shm:5 locks.b` / `sem:3 sem[1]` / `msg:2` / `posix:/ring +0x40` / `sem:0 [web-1]`. */
 export function whereText(w: Wait): string {
-  const obj = w.object.target ?? w.object.name ?? w.object.kind;
+  const obj = `${w.object.target ?? w.object.name ?? w.object.kind}${w.object.namespace ? ` [${w.object.namespace.label}]` : ''}`;
   if (w.path) return `${obj} ${w.path}`;
   return w.offset !== null ? `${obj} +0x${w.offset.toString(16)}` : obj;
 }
@@ -58,6 +58,7 @@ export function describe(node: WaitNode): { label: string; description: string; 
       const w = node.wait;
       const state = node.inDeadlock ? 'deadlock' : w.ownerDied ? 'the holder is dead' : w.stuck ? 'stuck' : '';
       const lines = [`thread ${w.tid} (${w.thread}) in ${w.syscall}: ${w.op}`, `on ${w.object.kind} ${w.object.target ?? ''} ${w.object.name ?? ''}`.trim()];
+      if (w.object.namespace) lines.push(`of namespace ${w.object.namespace.label} (ipc ${w.object.namespace.ipc}, pid ${w.object.namespace.pid})`);
       if (w.offset !== null) lines.push(`offset 0x${w.offset.toString(16)}${w.path ? ` (${w.path})` : ''}`);
       if (w.lock) lines.push(w.lock.text);
       if (w.since) lines.push(`waiting since ${w.since}`);
@@ -84,16 +85,25 @@ export function describe(node: WaitNode): { label: string; description: string; 
   }
 }
 
-/** Per target: how many threads wait on it and whether one of them is in a deadlock or on a dead owner. */
+/** The key of an object's waiters: its target, prefixed by its IPC namespace when not ours (`ipc 4026532301 sem:0`). */
+export function waiterKey(target: string, namespace?: { ipc: number }): string {
+  return namespace ? `ipc ${namespace.ipc} ${target}` : target;
+}
+
+/**
+ * Per object (waiterKey): how many threads wait on it and whether one of them is in a deadlock or
+ * on a dead owner. A container's `sem:0` is keyed apart from ours: its waiters are never ours.
+ */
 export function waitersByTarget(r: WaitsReport): Map<string, { count: number; alarm: boolean }> {
   const cyc = deadlockTids(r);
   const out = new Map<string, { count: number; alarm: boolean }>();
   for (const w of r.waits) {
     if (!w.object.target) continue;
-    const e = out.get(w.object.target) ?? { count: 0, alarm: false };
+    const key = waiterKey(w.object.target, w.object.namespace);
+    const e = out.get(key) ?? { count: 0, alarm: false };
     e.count++;
     e.alarm ||= w.ownerDied || cyc.has(w.tid);
-    out.set(w.object.target, e);
+    out.set(key, e);
   }
   return out;
 }

@@ -14,6 +14,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
+import { scanWaits } from '../../../extension/src/analysis';
 import { untilWithin } from '../../helpers/wait';
 import { failureStep, inspectorFrame, openWorkbench, palette, ROOT, screenshot, treeRow, type OpenWorkbench } from './driver';
 
@@ -58,7 +59,7 @@ segment W for key 0x${key.toString(16)} { Locks locks @ 0; };
 `);
     [ab, ba] = await Promise.all([start(exe, 'ab', String(shmId)), start(exe, 'ba', String(shmId))]);
     await until('both threads block in the kernel', async () => {
-      const r = await ipc.scanWaits();
+      const r = await scanWaits();
       return r.waits.some((w) => w.tid === ab.tid) && r.waits.some((w) => w.tid === ba.tid);
     });
     opened = await openWorkbench({ root: ROOT, folder, settings: { 'shmscope.waits.refreshMs': 1000 } });

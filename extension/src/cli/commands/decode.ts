@@ -2,11 +2,11 @@
 // shmscope decode FILE.shmrec [--at TIME|#FRAME] [--schema FILE.shms] [--type NAME] [--json]
 import type { Command } from 'commander';
 import path from 'node:path';
-import { namespacePid, nsShmRead, nsShmStat, openObject, parseTarget, schemaIdentity, type ShmHandle, type Target } from '../../ipc';
-import { processViews, threadLookup } from '../../ipc';
+import { namespacePid, nsShmRead, nsShmStat, openObject, parseTarget, type ShmHandle, type Target } from '../../ipc';
+import { ownerLookup, processViews, resolveBinding, Scope, subjectOf } from '../../analysis';
 import { pointerNote } from '../../shared/address';
 import {
-  budgetSpent, countChecks, compileSchema, decode, decodeJson, defaultSegment, findType, formatDiagnostic, MAGIC_BYTES, segmentFor, typeErrors, type CheckResult, type CompileOptions, type DecodedNode,
+  budgetSpent, countChecks, compileSchema, decode, decodeJson, defaultSegment, findType, formatDiagnostic, typeErrors, type CheckResult, type CompileOptions, type DecodedNode,
   type Diagnostic, type JsonValue, type Schema, type StructType, type Type,
 } from '../../shared/schema';
 import { parsePosition, RecordingError } from '../../shared/record';
@@ -26,14 +26,7 @@ export function loadSchema(file: string, options: CompileOptions = {}): Schema {
 
 /** The segment declared `for` this target (by id first, then by key, POSIX name, memfd name, path or program), if any. */
 function boundSegment(schema: Schema, target: Target, handle?: ShmHandle): StructType | undefined {
-  if (target.kind === 'shm') {
-    const byId = segmentFor(schema, { kind: 'id', value: target.id });
-    if (byId) return byId;
-  }
-  const identity = schemaIdentity(target, handle);
-  // An unnamed memfd or anonymous region is bound by its first bytes (`segment … for magic`).
-  const head = handle && identity ? handle.read(0, Math.min(handle.size, MAGIC_BYTES)) : undefined;
-  return identity ? segmentFor(schema, identity, head) : undefined;
+  return resolveBinding([schema], subjectOf(target, handle))?.segment;
 }
 
 const mark = (c: CheckResult) => (c.ok === true ? '✓' : c.ok === false ? '✗' : '?');
@@ -90,10 +83,12 @@ export function register(program: Command): void {
       // The target is parsed once, here: `posix:ring` and `posix:/ring` are the same object.
       const target = targetText ? parseTarget(targetText, 'shm') : undefined;
       let source: ByteSource & { close?(): void };
+      // The process whose namespace holds the object (--namespace), else ours.
+      const pid = opts.namespace !== undefined ? namespacePid(opts.namespace) : undefined;
       if (opts.file) source = new BufferSource(readRegularFile(opts.file, 'snapshot', SNAPSHOT_LIMIT));
       else if (opts.namespace !== undefined) {
         // Another namespace's segment is read whole from a thread that entered it, then decoded here.
-        const pid = namespacePid(opts.namespace);
+        if (pid === undefined) throw new UserError('--namespace takes a process id');
         if (target?.kind !== 'shm') throw new UserError('--namespace decodes System V segments (shm:ID)');
         const st = await nsShmStat(pid, target.id);
         if (!st) throw new UserError(`no segment ${target.id} in the IPC namespace of process ${pid}`);
@@ -118,11 +113,14 @@ export function register(program: Command): void {
       try {
         // Who owns a decoded mutex (process, thread name, alive) comes from one thread scan, for a
         // live object only: the TIDs in a snapshot are those of the time it was taken.
-        const threads = target && usesPrimitives(type) ? await threadLookup() : undefined;
+        // Both in one scope: the mappers of this object (of the namespace --namespace names, else
+        // ours), and the owners' TIDs counted in their PID namespace.
+        const scope = new Scope();
+        const views = target ? await processViews(target, scope, pid).catch(() => []) : [];
+        const threads = target && usesPrimitives(type) ? await ownerLookup(views, scope) : undefined;
         // A live object: values equal to an address of some process's mapping of it are flagged.
         let pointers: ((v: bigint) => string | undefined) | undefined;
         if (target) {
-          const views = await processViews(target).catch(() => []);
           const size = source.size;
           const what = target.kind === 'posix-shm' ? 'object' : 'segment';
           if (views.length) pointers = (v) => pointerNote(v, views, size, what);

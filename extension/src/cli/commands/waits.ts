@@ -1,7 +1,7 @@
 // shmscope waits [--json] [--watch] [--schema FILE]… [--fail-on deadlock|stuck] [--stuck-after D] [--interval D]
 // Who waits on what, held by whom; deadlock cycles and dead owners. Exit 3 with --fail-on when found.
 import type { Command } from 'commander';
-import { scanWaits, WaitHistory, type Wait, type WaitsReport } from '../../ipc';
+import { scanWaits, WaitHistory, type Wait, type WaitsReport } from '../../analysis';
 import type { Schema } from '../../shared/schema';
 import { UserError } from '../errors';
 import { table } from '../format';
@@ -9,6 +9,7 @@ import { DURATION_OPTIONS } from '../times';
 import * as stdout from '../output';
 import { escapeControl as esc } from '../../shared/escape';
 import { loadSchema } from './decode';
+import { schemaOptions, withSchemaOptions } from '../schema-options';
 
 /** The `waits --json` document (the issue's shape; `thread`, `lastChangedBy`, `lock`, `stuck`, `ownerDied` added). */
 export function waitsJson(r: WaitsReport): Record<string, unknown> {
@@ -23,10 +24,14 @@ export function waitsJson(r: WaitsReport): Record<string, unknown> {
   };
 }
 
+/** The object, with the namespace it belongs to when not ours (its ids repeat ours). */
 const objectText = (w: Wait) => {
   const o = w.object;
   const name = o.name && o.name !== o.target ? ` ${o.kind === 'shm' ? `key ${o.name}` : o.name}` : '';
-  return `${o.target ?? o.kind}${name}`;
+  // A label may be a whole command line: cut as the COMMAND column is.
+  const label = o.namespace && o.namespace.label.length > 32 ? `${o.namespace.label.slice(0, 31)}…` : o.namespace?.label;
+  const ns = o.namespace ? ` [namespace ${label} (ipc ${o.namespace.ipc}, pid ${o.namespace.pid})]` : '';
+  return `${o.target ?? o.kind}${name}${ns}`;
 };
 const who = (h: Wait['heldBy'][number]) => `${h.pid ?? '?'}/${h.tid ?? '?'}${h.command ? ` ${h.command}` : ''}${h.alive ? '' : ' (dead)'}`;
 /** The owners; a semaphore has none, so its last changers show as the hint they are. */
@@ -52,8 +57,13 @@ export function waitsText(r: WaitsReport): string {
   for (const c of r.deadlocks) lines.push(`deadlock: ${[...c, c[0]!].map((t) => `${t.pid}/${t.tid}`).join(' → ')}`);
   for (const w of r.waits) if (w.ownerDied) lines.push(esc(`owner died: ${w.pid}/${w.tid} waits on ${objectText(w)}${w.path ? ` ${w.path}` : ''}, held by a dead thread`));
   if (r.slow.length) lines.push(skippedText(r.slow));
-  if (r.unreadable) lines.push(`${r.unreadable} thread${r.unreadable === 1 ? '' : 's'} could not be read (run as their owner or root to see them)`);
+  if (r.unreadable) lines.push(`${r.unreadable} thread${r.unreadable === 1 ? '' : 's'} could not be read${unreadableWhy()}`);
   return lines.join('\n');
+}
+
+/** Why threads are unreadable: not ours to read, unless we are root (then they ended meanwhile, or the kernel hides them). */
+function unreadableWhy(): string {
+  return process.getuid?.() === 0 ? ' (they ended during the scan, or the kernel refused their /proc files)' : ' (run as their owner or root to see them)';
 }
 
 /** The processes a partial scan did not read whole, named: nothing is ruled out among them. */
@@ -74,8 +84,8 @@ function failing(r: WaitsReport, failOn: string | undefined): 0 | 3 | 4 {
 }
 
 export function register(program: Command): void {
-  program
-    .command('waits')
+  withSchemaOptions(program
+    .command('waits'))
     .description('show which threads wait on which IPC object, offset and field, who holds it, and deadlocks')
     .option('--json', 'JSON output')
     .option('--watch', 're-scan every --interval, keeping when each wait was first seen (Ctrl+C stops)')
@@ -83,9 +93,11 @@ export function register(program: Command): void {
     .option('--schema <file>', 'a .shms schema whose segment declarations name the fields waited on (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--fail-on <what>', 'exit 3 when a deadlock (or a dead owner) or a stuck wait is found: deadlock|stuck')
     .option('--stuck-after <d>', 'a wait with no change on its object for this long is stuck (30s, 1m; a bare number is milliseconds)', '10s')
-    .action(async (opts: { json?: boolean; watch?: boolean; interval: string; schema: string[]; failOn?: string; stuckAfter: string }) => {
+    .action(async (opts: { json?: boolean; watch?: boolean; interval: string; schema: string[]; failOn?: string; stuckAfter: string; include?: string[]; define?: string[] }) => {
       if (opts.failOn !== undefined && opts.failOn !== 'deadlock' && opts.failOn !== 'stuck') throw new UserError(`--fail-on is deadlock or stuck, not "${opts.failOn}"`);
-      const schemas: Schema[] = opts.schema.map((file) => loadSchema(file));
+      // With -I/-D as decode takes them: a schema binds in waits exactly as it does in decode.
+      const compile = schemaOptions(opts);
+      const schemas: Schema[] = opts.schema.map((file) => loadSchema(file, compile));
       const stuckAfterMs = DURATION_OPTIONS['--stuck-after'](opts.stuckAfter);
       const interval = DURATION_OPTIONS['--interval'](opts.interval);
       const print = (r: WaitsReport) => (opts.json ? stdout.json(waitsJson(r), opts.watch ? 0 : 2) : stdout.line(waitsText(r)));

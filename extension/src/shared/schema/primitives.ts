@@ -92,6 +92,8 @@ export function primitiveTypes(): Map<string, StructType> {
 /** What the decoder knows of a thread named by TID. */
 export interface ThreadInfo {
   pid: number;
+  /** The thread's TID in our PID namespace, when the TID looked up was counted in another (a container's). */
+  tid?: number;
   /** The thread's name (comm). */
   name: string;
   alive: boolean;
@@ -143,7 +145,8 @@ function who(tid: number, threads?: ThreadLookup): Pick<LockState, 'ownerPid' | 
   const t = threads?.(tid);
   if (!threads) return { words: `TID ${tid}` };
   if (!t) return { ownerAlive: false, words: `TID ${tid} (dead)` };
-  return { ownerPid: t.pid, ownerName: t.name, ownerAlive: t.alive, words: `TID ${tid} (pid ${t.pid}, ${t.name}${t.alive ? '' : ', dead'})` };
+  const host = t.tid !== undefined && t.tid !== tid ? `host TID ${t.tid}, ` : '';
+  return { ownerPid: t.pid, ownerName: t.name, ownerAlive: t.alive, words: `TID ${tid} (${host}pid ${t.pid}, ${t.name}${t.alive ? '' : ', dead'})` };
 }
 
 /** Decodes a primitive's bytes (at least its size; shorter gives `invalid`). */

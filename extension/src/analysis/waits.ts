@@ -3,16 +3,22 @@
 // holder is alive, and the cycles of the wait-for graph (deadlocks).
 //
 // The facts come from the native thread scan (syscall, maps, bytes around each futex word read
-// with pread from /proc/PID/mem); this module only interprets them. No vscode import: the CLI, the
-// editor's Waits view and the tests share it.
+// with pread from /proc/PID/mem); this module only interprets them, in the scope of each waiting
+// process (./scope): a semop on set 0 in a container waits on the container's set 0, marked with
+// its namespace, and a mutex owner's TID is translated from the waiter's PID namespace before it is
+// judged alive or dead. No vscode import: the CLI, the editor's Waits view and the tests share it.
 import { readFile } from 'node:fs/promises';
 import {
-  decode, futexWordsOf, lockState, plausibleMutexKind, segmentFor, FUTEX_TID_MASK,
-  type DecodedNode, type LockState, type PrimitiveKind, type Schema, type StructType, type ThreadLookup,
+  futexWordsOf, lockState, plausibleMutexKind, FUTEX_TID_MASK,
+  type DecodedNode, type LockState, type PrimitiveKind, type Schema, type ThreadLookup,
 } from '../shared/schema';
-import { toIpcError } from './errors';
-import { binding, type RawFutexRef, type RawThread } from './native';
-import { schemaIdentity, semGet, openShm } from './objects';
+import { toIpcError } from '../ipc/errors';
+import { namespaceRef, nsRaw } from '../ipc/namespaces';
+import { binding, type RawFutexRef, type RawNsList, type RawThread } from '../ipc/native';
+import { semGet } from '../ipc/objects';
+import type { NamespaceRef } from '../ipc/types';
+import { Scope, type HostThread } from './scope';
+import { BoundDecoders } from './binding';
 
 /** The object a wait is on. `target` is what the other commands accept (null when none does yet). */
 export interface WaitObject {
@@ -22,11 +28,16 @@ export interface WaitObject {
   id: number | null;
   /** The key in hex for System V objects, the POSIX name, or the mapped path. */
   name: string | null;
+  /** Another IPC namespace's object (a container's): its ids and names are that namespace's, never ours. */
+  namespace?: NamespaceRef;
 }
 
 export interface Holder {
+  /** Process and thread ids in our PID namespace (translated from a container's). */
   pid: number | null;
   tid: number | null;
+  /** The TID as stored in the object, when the waiter counts TIDs in another PID namespace. */
+  nsTid?: number;
   command: string | null;
   alive: boolean;
 }
@@ -123,12 +134,12 @@ export function objectOfMapping(path: string, inode: number, perms: string): Wai
     }
   }
   if (!perms.includes('s')) return undefined; // private memory: not shared with anyone
-  // Until memfd/anonymous/file objects have targets of their own, they are named by path and inode.
-  if (clean.startsWith('/memfd:')) return { target: null, kind: 'memfd', id: inode, name: `${clean.slice(1)} (inode ${inode})` };
+  // memfd and anonymous regions by inode, files by path (the targets `dump`, `decode` and the inspector take).
+  if (clean.startsWith('/memfd:')) return { target: `memfd:${inode}`, kind: 'memfd', id: inode, name: `${clean.slice(1)} (inode ${inode})` };
   if (clean === '/dev/zero' || clean === '' || clean === '[anon_shmem]' || clean.startsWith('/SYSV')) {
-    return { target: null, kind: 'anon', id: inode, name: `anonymous shared memory (inode ${inode})` };
+    return { target: `anon:${inode}`, kind: 'anon', id: inode, name: `anonymous shared memory (inode ${inode})` };
   }
-  return { target: null, kind: 'file', id: inode, name: `${clean} (inode ${inode})` };
+  return { target: unlinked ? null : `file:${clean}`, kind: 'file', id: inode, name: `${clean} (inode ${inode})` };
 }
 
 /** The primitive covering `offset` in a decoded tree, descending only along the way. */
@@ -198,7 +209,7 @@ export async function threadLookup(budgetMs = SCAN_BUDGET_MS): Promise<ThreadLoo
 export const SCAN_BUDGET_MS = 2000;
 
 /** The native scan, its failure as an IpcError ("scanning the threads of /proc failed: …"). */
-async function scanThreads(budgetMs: number): Promise<Awaited<ReturnType<ReturnType<typeof binding>['scanThreads']>>> {
+export async function scanThreads(budgetMs: number): Promise<Awaited<ReturnType<ReturnType<typeof binding>['scanThreads']>>> {
   try {
     return await binding().scanThreads(budgetMs);
   } catch (e) {
@@ -206,7 +217,12 @@ async function scanThreads(budgetMs: number): Promise<Awaited<ReturnType<ReturnT
   }
 }
 
-function lookupOf(list: RawThread[]): ThreadLookup {
+/** The threads of a scan as the host counts them. */
+export function hostThreadsOf(list: readonly RawThread[]): HostThread[] {
+  return list.map((t) => ({ pid: t.pid, tid: t.tid, comm: t.comm, alive: t.state !== 'Z' && t.state !== 'X' }));
+}
+
+export function lookupOf(list: readonly RawThread[]): ThreadLookup {
   const byTid = new Map<number, RawThread>();
   for (const t of list) byTid.set(t.tid, t);
   return (tid) => {
@@ -220,20 +236,20 @@ export async function scanWaits(opts: WaitsOptions = {}): Promise<WaitsReport> {
   const now = opts.now ?? Date.now;
   const raw = await scanThreads(opts.budgetMs ?? SCAN_BUDGET_MS);
   const threads = lookupOf(raw.threads);
-  const decoders = new DecoderCache(opts.schemas ?? [], threads);
+  const hostThreads = hostThreadsOf(raw.threads);
+  const scope = new Scope();
   const locks = await procLocks();
-  const waits: (Wait & { value?: string; changedMs?: number })[] = [];
-  try {
-    for (const t of raw.threads) {
-      const syscall = SYSCALLS[t.nr];
-      if (!syscall || !t.args) continue;
-      for (const w of explain(t, syscall, threads, decoders, locks)) {
-        waits.push({ pid: t.pid, tid: t.tid, command: '', thread: t.comm, syscall, since: null, stuck: false, ownerDied: false, lastChangedBy: [], ...w });
-      }
+  const waiting = raw.threads.filter((t) => SYSCALLS[t.nr] !== undefined && t.args);
+  const namespaces = await foreignNamespaces(waiting.filter(onIpcObject).map((t) => t.pid), raw.threads, scope, opts.budgetMs ?? SCAN_BUDGET_MS);
+  const waits: (Wait & { value?: string; changedMs?: number; futexCmd?: string })[] = [];
+  for (const t of waiting) {
+    const syscall = SYSCALLS[t.nr]!;
+    const ctx: Context = { scope, threads: scope.lookupFor(t.pid, hostThreads, threads), host: threads, locks, ns: namespaces.get(scope.foreignIpc(t.pid) ?? 0) };
+    for (const w of explain(t, syscall, ctx)) {
+      waits.push({ pid: t.pid, tid: t.tid, command: '', thread: t.comm, syscall, since: null, stuck: false, ownerDied: false, lastChangedBy: [], ...w });
     }
-  } finally {
-    decoders.close();
   }
+  await nameFields(waits, opts.schemas ?? [], scope, hostThreads, threads);
   // Command lines of the waiting and holding processes, read natively by a deadline.
   const pids = new Set<number>();
   for (const w of waits) {
@@ -251,10 +267,66 @@ export async function scanWaits(opts: WaitsOptions = {}): Promise<WaitsReport> {
   return { waits, deadlocks: cycles(waits), unreadable: raw.unreadable, slow: raw.slow };
 }
 
-/** What one wait is; `value` (the waited word) and `changedMs` (the kernel's last change) feed "stuck". */
-type Explained = Pick<Wait, 'object' | 'offset' | 'path' | 'op' | 'heldBy'> & Partial<Pick<Wait, 'lastChangedBy'>> & { lock?: LockState; value?: string; changedMs?: number };
+/** Could this thread wait on an object of its IPC or mount namespace (not on private memory, not on a region)? */
+function onIpcObject(t: RawThread): boolean {
+  const syscall = SYSCALLS[t.nr];
+  if (syscall === 'futex' || syscall === 'futex_waitv') return (t.futexes ?? []).some((f) => f.map !== undefined && /^\/(SYSV|dev\/shm\/)/.test(f.map.path));
+  if (syscall === 'flock' || syscall === 'fcntl') return t.fdPath?.startsWith('/dev/shm/') === true;
+  return syscall !== undefined;
+}
 
-function explain(t: RawThread, syscall: string, threads: ThreadLookup, decoders: DecoderCache, locks: ProcLock[]): Explained[] {
+/** Another IPC namespace a waiter is in: how it is named, and its System V objects as seen from inside. */
+interface ForeignNamespace {
+  ref: NamespaceRef;
+  /** Its listing (semaphore sets with their last pids); undefined when it could not be entered. */
+  raw?: RawNsList;
+}
+
+/**
+ * The other IPC namespaces of the waiting processes, each entered once (its semaphore sets and
+ * hostname) and named by the first process the scan saw in it, as `list` names it.
+ */
+async function foreignNamespaces(waiters: number[], all: RawThread[], scope: Scope, budgetMs: number): Promise<Map<number, ForeignNamespace>> {
+  const wanted = new Set<number>();
+  for (const pid of waiters) {
+    const ipc = scope.foreignIpc(pid);
+    if (ipc !== undefined) wanted.add(ipc);
+  }
+  const out = new Map<number, ForeignNamespace>();
+  if (!wanted.size) return out;
+  const first = new Map<number, number>();
+  for (const t of all) {
+    const ipc = scope.foreignIpc(t.pid);
+    if (ipc !== undefined && wanted.has(ipc) && !(first.get(ipc)! <= t.pid)) first.set(ipc, t.pid);
+  }
+  await Promise.all([...first].map(async ([ipc, pid]) => {
+    // Entered by the scan's budget: a namespace that does not answer gives no last pids, never a hang.
+    const raw = await nsRaw(pid, budgetMs).catch(() => undefined);
+    out.set(ipc, { ref: await namespaceRef(ipc, pid, raw?.hostname ?? ''), ...(raw ? { raw } : {}) });
+  }));
+  return out;
+}
+
+/** What explaining one thread needs: TIDs as it counts them, the host's, /proc/locks, its namespace when not ours. */
+interface Context {
+  scope: Scope;
+  /** TID → host thread, for TIDs the waiter (and whoever shares its memory) wrote. */
+  threads: ThreadLookup;
+  /** Host pid → thread, for pids the kernel tells (a semaphore's last pid, /proc/locks). */
+  host: ThreadLookup;
+  locks: ProcLock[];
+  ns?: ForeignNamespace;
+}
+
+/** What one wait is; `value` (the waited word) and `changedMs` (the kernel's last change) feed "stuck". */
+type Explained = Pick<Wait, 'object' | 'offset' | 'path' | 'op' | 'heldBy'> & Partial<Pick<Wait, 'lastChangedBy'>> & { lock?: LockState; value?: string; changedMs?: number; futexCmd?: string };
+
+/** The object in the waiter's namespace: marked with it when that is not ours. */
+function scoped(object: WaitObject, ns: ForeignNamespace | undefined): WaitObject {
+  return ns ? { ...object, namespace: ns.ref } : object;
+}
+
+function explain(t: RawThread, syscall: string, ctx: Context): Explained[] {
   const args = t.args!;
   const out: Explained[] = [];
   switch (syscall) {
@@ -263,7 +335,7 @@ function explain(t: RawThread, syscall: string, threads: ThreadLookup, decoders:
       const cmd = Number(args[1]! & 0x7fn);
       if (syscall === 'futex' && !(cmd in FUTEX_CMD)) break;
       for (const f of t.futexes ?? []) {
-        const w = explainFutex(f, threads, decoders, syscall === 'futex' ? FUTEX_CMD[cmd]! : 'wait');
+        const w = explainFutex(t.pid, f, ctx, syscall === 'futex' ? FUTEX_CMD[cmd]! : 'wait');
         if (w) out.push(w);
       }
       break;
@@ -276,22 +348,32 @@ function explain(t: RawThread, syscall: string, threads: ThreadLookup, decoders:
       const blocking = ops.filter((o) => o.op <= 0);
       let pids: number[] = [];
       let changedMs: number | undefined;
-      try {
-        const rec = semGet(id);
-        pids = rec.pids;
-        const t = Date.parse(rec.otime ?? rec.ctime ?? '');
-        if (Number.isFinite(t)) changedMs = t;
-      } catch {
-        // removed meanwhile, or not readable: no holders to name
+      // The set the id names in the waiter's IPC namespace: a container's set 0 is not ours.
+      if (ctx.ns) {
+        const rec = ctx.ns.raw?.sem.find((s) => s.id === id);
+        if (rec) {
+          pids = rec.pids;
+          if (rec.otime || rec.ctime) changedMs = (rec.otime || rec.ctime) * 1000;
+        }
+      } else {
+        try {
+          const rec = semGet(id);
+          pids = rec.pids;
+          const t = Date.parse(rec.otime ?? rec.ctime ?? '');
+          if (Number.isFinite(t)) changedMs = t;
+        } catch {
+          // removed meanwhile, or not readable: no holders to name
+        }
       }
-      // The kernel keeps only the pid of the last operation: a hint, not an owner (it has none).
+      // The kernel keeps only the pid of the last operation (a hint, not an owner: it has none),
+      // counted in the PID namespace of whoever asks: ours, here.
       const lastChangedBy: Holder[] = [];
       for (const o of blocking) {
         const pid = pids[o.num];
-        if (pid && !lastChangedBy.some((h) => h.pid === pid)) lastChangedBy.push({ pid, tid: null, command: null, alive: threads(pid) !== undefined });
+        if (pid && !lastChangedBy.some((h) => h.pid === pid)) lastChangedBy.push({ pid, tid: null, command: null, alive: ctx.host(pid) !== undefined });
       }
       out.push({
-        object: { target: `sem:${id}`, kind: 'sem', id, name: null },
+        object: scoped({ target: `sem:${id}`, kind: 'sem', id, name: null }, ctx.ns),
         offset: null,
         path: ops.length ? blocking.map((o) => `sem[${o.num}]`).join(',') || null : null,
         op: ops.length ? `${syscall} ${ops.map((o) => `${o.num}:${o.op > 0 ? '+' : ''}${o.op}`).join(' ')}` : `${syscall} (operations unreadable: ${t.sembufError ?? 'unknown'})`,
@@ -306,14 +388,15 @@ function explain(t: RawThread, syscall: string, threads: ThreadLookup, decoders:
     case 'msgsnd': {
       const id = Number(args[0]!);
       const op = syscall === 'msgrcv' ? `msgrcv type ${BigInt.asIntN(64, args[3]!)}` : 'msgsnd (queue full)';
-      out.push({ object: { target: `msg:${id}`, kind: 'msg', id, name: null }, offset: null, path: null, op, heldBy: [] });
+      out.push({ object: scoped({ target: `msg:${id}`, kind: 'msg', id, name: null }, ctx.ns), offset: null, path: null, op, heldBy: [] });
       break;
     }
     case 'mq_timedreceive':
     case 'mq_timedsend': {
       const name = t.fdPath && t.fdPath.startsWith('/') && !t.fdPath.slice(1).includes('/') ? t.fdPath : null;
       out.push({
-        object: { target: name ? `mq:${name}` : null, kind: 'posix-mq', id: t.fdInode ?? null, name: name ?? t.fdPath ?? null },
+        // POSIX message queues live in the IPC namespace too (its mqueue filesystem).
+        object: scoped({ target: name ? `mq:${name}` : null, kind: 'posix-mq', id: t.fdInode ?? null, name: name ?? t.fdPath ?? null }, ctx.ns),
         offset: null, path: null, op: syscall === 'mq_timedreceive' ? 'mq receive (queue empty)' : 'mq send (queue full)', heldBy: [],
       });
       break;
@@ -325,10 +408,11 @@ function explain(t: RawThread, syscall: string, threads: ThreadLookup, decoders:
       if (!t.fdPath) break;
       const obj = objectOfMapping(t.fdPath, t.fdInode ?? 0, 's');
       if (!obj) break;
-      const holders = locks.filter((l) => !l.blocked && l.inode === t.fdInode && l.pid !== t.pid);
+      // /proc/locks counts pids in our PID namespace.
+      const holders = ctx.locks.filter((l) => !l.blocked && l.inode === t.fdInode && l.pid !== t.pid);
       out.push({
-        object: obj, offset: null, path: null, op: syscall === 'flock' ? 'flock' : 'fcntl lock',
-        heldBy: holders.map((h) => ({ pid: h.pid, tid: null, command: null, alive: threads(h.pid) !== undefined })),
+        object: inScope(obj, t.pid, ctx), offset: null, path: null, op: syscall === 'flock' ? 'flock' : 'fcntl lock',
+        heldBy: holders.map((h) => ({ pid: h.pid, tid: null, command: null, alive: ctx.host(h.pid) !== undefined })),
       });
       break;
     }
@@ -336,99 +420,87 @@ function explain(t: RawThread, syscall: string, threads: ThreadLookup, decoders:
   return out;
 }
 
-function explainFutex(f: RawFutexRef, threads: ThreadLookup, decoders: DecoderCache, cmd: string): Explained | undefined {
+/**
+ * A mapped object in the waiter's scope: a System V segment belongs to its IPC namespace, a
+ * /dev/shm object or a mapped path to its mount namespace. Another namespace's is marked with it
+ * (and a region path of another mount namespace is no target of ours).
+ */
+function inScope(object: WaitObject, pid: number, ctx: Context): WaitObject {
+  if (object.kind === 'shm') return scoped(object, ctx.ns);
+  if (ctx.scope.sameMnt(pid)) return object;
+  if (object.kind === 'posix-shm' || object.kind === 'posix-sem') return scoped(object, ctx.ns ?? { ref: { ipc: ctx.scope.of(pid)?.ipc ?? 0, pid, label: `mount namespace ${ctx.scope.of(pid)?.mnt ?? '?'}` } });
+  if (object.kind === 'file') return { ...object, target: null };
+  return object;
+}
+
+function explainFutex(pid: number, f: RawFutexRef, ctx: Context, cmd: string): Explained | undefined {
   const m = f.map;
   if (!m) return undefined;
-  const object = objectOfMapping(m.path, m.inode, m.perms);
-  if (!object) return undefined;
+  const mapped = objectOfMapping(m.path, m.inode, m.perms);
+  if (!mapped) return undefined;
+  const object = inScope(mapped, pid, ctx);
   const offset = Number(f.addr - m.start + m.offset);
   const window = f.window ? new Uint8Array(f.window.buffer, f.window.byteOffset, f.window.byteLength) : undefined;
   const at = window && f.windowStart !== undefined ? Number(f.addr - f.windowStart) : -1;
   const word = window && at >= 0 && at + 4 <= window.length ? new DataView(window.buffer, window.byteOffset).getUint32(at, true) : undefined;
-  let path: string | null = null;
   let lock: LockState | undefined;
   let op = `futex ${cmd}`;
-  // A bound schema names the field and says which primitive it is.
-  const bound = decoders.at(object, offset);
-  if (bound) {
-    path = bound.path || null;
-    if (bound.node.lock) {
-      lock = bound.node.lock;
-      op = lock.primitive === 'futex' ? `futex ${cmd}` : opOf(lock.primitive, offset - bound.node.offset);
-    }
-  } else if (object.kind === 'posix-sem') {
+  if (object.kind === 'posix-sem') {
     if (window && at >= 0) lock = lockState('sem', window.subarray(at));
     op = 'sem_t sem wait';
   } else if (window && at >= 0) {
-    const g = guessPrimitive(window, at, threads);
+    const g = guessPrimitive(window, at, ctx.threads);
     if (g && g.start >= 0) {
-      lock = lockState(g.kind, window.subarray(g.start), threads);
+      lock = lockState(g.kind, window.subarray(g.start), ctx.threads);
       if (lock.invalid) lock = undefined;
       else op = opOf(g.kind, at - g.start);
     }
   }
-  const heldBy: Holder[] = [];
-  if (lock?.owner !== undefined && (lock.primitive === 'mutex' || lock.primitive === 'rwlock')) {
-    const th = threads(lock.owner);
-    heldBy.push({ pid: th?.pid ?? null, tid: lock.owner, command: null, alive: th !== undefined && !lock.ownerDied });
-  }
-  return { object, offset, path, op, heldBy, lock, value: word === undefined ? undefined : String(word) };
+  return { object, offset, path: null, op, heldBy: holdersOf(lock, ctx.threads, !ctx.scope.samePid(pid)), lock, value: word === undefined ? undefined : String(word), futexCmd: cmd };
 }
 
-/** Decoded trees of the objects a schema binds, one per object per scan. */
-class DecoderCache {
-  private roots = new Map<string, DecodedNode | null>();
-  private handles: { close(): void }[] = [];
-  constructor(
-    private readonly schemas: Schema[],
-    private readonly threads: ThreadLookup,
-  ) {}
+/**
+ * The owner of a mutex or rwlock, its TID translated to ours through `threads` (`foreign` when
+ * the waiter counts TIDs in another PID namespace: then an owner not found there has no TID of ours).
+ */
+function holdersOf(lock: LockState | undefined, threads: ThreadLookup, foreign: boolean): Holder[] {
+  if (lock?.owner === undefined || (lock.primitive !== 'mutex' && lock.primitive !== 'rwlock')) return [];
+  const th = threads(lock.owner);
+  return [{
+    pid: th?.pid ?? null,
+    tid: th?.tid ?? (foreign ? null : lock.owner),
+    ...(foreign ? { nsTid: lock.owner } : {}),
+    command: null,
+    alive: th !== undefined && th.alive && !lock.ownerDied,
+  }];
+}
 
-  at(object: WaitObject, offset: number): { node: DecodedNode; path: string } | undefined {
-    if (!this.schemas.length || !object.target || (object.kind !== 'shm' && object.kind !== 'posix-shm')) return undefined;
-    let root = this.roots.get(object.target);
-    if (root === undefined) {
-      root = this.open(object.target);
-      this.roots.set(object.target, root);
-    }
-    return root ? primitiveAt(root, offset) : undefined;
-  }
-
-  private open(target: string): DecodedNode | null {
-    let identity: ReturnType<typeof schemaIdentity>;
-    try {
-      identity = schemaIdentity(target);
-    } catch {
-      return null;
-    }
-    if (!identity) return null;
-    let seg: StructType | undefined;
-    let schema: Schema | undefined;
-    for (const s of this.schemas) {
-      seg = segmentFor(s, identity);
-      if (seg) {
-        schema = s;
-        break;
+/**
+ * Names the fields of futex waits with the bound schemas: the field at the waited offset, and the
+ * primitive it is (a bound schema knows better than a guess). Objects of another namespace are
+ * not opened: their ids and names are not ours.
+ */
+async function nameFields(waits: (Wait & { value?: string; futexCmd?: string })[], schemas: readonly Schema[], scope: Scope, hostThreads: HostThread[], host: ThreadLookup): Promise<void> {
+  const decoders = new BoundDecoders(schemas);
+  try {
+    for (const w of waits) {
+      const cmd = w.futexCmd;
+      delete w.futexCmd;
+      if (decoders.empty || w.offset === null || !w.object.target || w.object.namespace || cmd === undefined) continue;
+      const threads = scope.lookupFor(w.pid, hostThreads, host);
+      const root = await decoders.root(w.object.target, threads, String(scope.of(w.pid)?.pid ?? 0));
+      const bound = root ? primitiveAt(root, w.offset) : undefined;
+      if (!bound) continue;
+      w.path = bound.path || null;
+      if (bound.node.lock) {
+        const lock = bound.node.lock;
+        w.lock = lock;
+        w.op = lock.primitive === 'futex' ? `futex ${cmd}` : opOf(lock.primitive, w.offset - bound.node.offset);
+        w.heldBy = holdersOf(lock, threads, !scope.samePid(w.pid));
       }
     }
-    if (!seg || !schema) return null;
-    try {
-      const source = openShm(target);
-      this.handles.push(source);
-      return decode(schema, seg, source, { threads: this.threads }).root ?? null;
-    } catch {
-      return null; // removed meanwhile, or not readable: the wait is still reported by offset
-    }
-  }
-
-  close(): void {
-    for (const h of this.handles) {
-      try {
-        h.close();
-      } catch {
-        // already gone
-      }
-    }
+  } finally {
+    decoders.close();
   }
 }
 

@@ -1,0 +1,8 @@
+// The analysis layer: what the views (CLI, explorer, Waits view, inspector) ask of the facts the
+// native façade (../ipc) reads: who waits for whom, which schema segment binds an object, where
+// processes map it (address ↔ offset), all in the scope of each process's namespaces. Pure
+// TypeScript, no vscode import.
+export { BoundDecoders, resolveBinding, subjectOf, type BindingSubject, type Identity } from './binding';
+export { Scope, procReader, type HostThread, type ScopeReader } from './scope';
+export { mappersInScope, ownerLookup, processViews } from './views';
+export { cycles, objectOfMapping, parseProcLocks, scanWaits, threadLookup, WaitHistory, type Holder, type ProcLock, type Wait, type WaitObject, type WaitsOptions, type WaitsReport } from './waits';
