@@ -37,6 +37,7 @@ export function activate(context: vscode.ExtensionContext, { provider }: Command
     const t = targetFromArg(arg);
     if ('name' in t) throw new ipc.IpcError('EINVAL', 0, 'copy', 'POSIX objects have a name, not an id');
     if ('path' in t) throw new ipc.IpcError('EINVAL', 0, 'copy', 'a shared file has a path, not an id');
+    if (t.kind === 'ring') throw new ipc.IpcError('EINVAL', 0, 'copy', 'a ring is named by its process and address, not an id');
     return copy(String(t.id), 'id');
   });
   register(context, 'shmscope.copyName', 'Copy Name', async (arg: unknown) => {

@@ -2,7 +2,7 @@
 // by `shmscope record` and by the inspector's Start Recording. No vscode import.
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { describeTarget, formatTarget, openShm, parseTarget, psemValue, resolveKey, semGet, type Target } from '../ipc';
+import { describeTarget, formatTarget, openShm, parseTarget, psemValue, resolveKey, semGet, type ShmHandle, type Target } from '../ipc';
 import { FileRefused, openRegularFile } from '../ipc/regular';
 import { userError } from '../ipc/errors';
 import { binding } from '../ipc/native';
@@ -75,6 +75,11 @@ export interface RecordRequest {
   semaphores?: Target | string;
   output: string;
   title?: string;
+  /**
+   * The object already open (a region, an unlinked POSIX object or a ring, which only a scan of
+   * /proc reaches: see ipc.openObject); the recording closes it. Else `target` is opened here.
+   */
+  handle?: ShmHandle;
 }
 
 /** A recording being taken: its stats, and stop. */
@@ -115,7 +120,7 @@ function titleOf(t: Target): string {
 /** Starts recording `req.target` into `req.output` (created, or replaced when it exists: the save dialog asks first). */
 export function startRecording(req: RecordRequest, opts: { durationMs?: number; onFrame?: (s: RecorderStats) => void } = {}): LiveRecording {
   const t = typeof req.target === 'string' ? parseTarget(req.target, 'shm') : req.target;
-  const handle = openShm(t);
+  const handle = req.handle ?? openShm(t);
   let fd: number | undefined;
   try {
     const objectSize = handle.size;

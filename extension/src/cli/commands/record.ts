@@ -1,6 +1,6 @@
 // shmscope record TARGET [--hz N] [--duration D] [--range OFF:LEN]… [--schema S.shms [--type T]] [--sem TARGET | --no-sem] -o FILE.shmrec
 import type { Command } from 'commander';
-import { parseTarget } from '../../ipc';
+import { openObject, parseTarget } from '../../ipc';
 import { semaphoresOf, startRecording } from '../../record';
 import { parseRange, type RecordedRange } from '../../shared/record';
 import { escapeControl as esc } from '../../shared/escape';
@@ -46,7 +46,10 @@ export function register(program: Command): void {
       } else if (opts.type) throw new UserError('--type needs --schema');
       const target = parseTarget(targetText, 'shm');
       const sem = typeof opts.sem === 'string' ? opts.sem : opts.sem === false ? undefined : semaphoresOf(target);
-      const live = startRecording({ target, hz, ranges, schema, semaphores: sem, output: opts.output }, { durationMs });
+      // What only /proc reaches (regions, unlinked objects, rings) is found and opened first.
+      const viaProc = target.kind === 'memfd' || target.kind === 'anon' || target.kind === 'file' || target.kind === 'unlinked' || target.kind === 'ring';
+      const handle = viaProc ? await openObject(target) : undefined;
+      const live = startRecording({ target, hz, ranges, schema, semaphores: sem, output: opts.output, handle }, { durationMs });
       const onSigint = () => live.stop();
       process.once('SIGINT', onSigint);
       process.once('SIGTERM', onSigint);
