@@ -91,7 +91,9 @@ export function activateRecording(context: vscode.ExtensionContext, log: Log, co
       }
       const cfg = readConfig(vscode.workspace.getConfiguration(SECTION));
       const bound = p.bound && p.session.schema ? { schema: p.session.schema.schema, file: p.bound.file.fsPath, text: await schemaText(p.bound.file), type: p.session.schema.type } : undefined;
-      const live = startRecording({ target, hz: cfg.recordingHz, schema: bound, semaphores: semaphoresFor(p, target), output: file, title: p.options.title }, { durationMs: opts?.durationMs });
+      // Its own read-only handle, found as the inspector found it (a region, an unlinked object or a ring through /proc).
+      const handle = await ipc.openObject(target, { readWrite: false });
+      const live = startRecording({ target, hz: cfg.recordingHz, schema: bound, semaphores: semaphoresFor(p, target), output: file, title: p.options.title, handle }, { durationMs: opts?.durationMs });
       const key = p.options.key;
       const entry: Running = { live, file, panel: p };
       running.set(key, entry);
