@@ -119,6 +119,12 @@ describe('POSIX objects unlinked while held (Python multiprocessing, SharedMemor
     const d = cli(['decode', `posix:@${shm.id}`, '--schema', schema, '--type', 'S', '--json']);
     assert.equal(d.status, 0, d.stderr);
     assert.equal((JSON.parse(d.stdout) as { tag: { text: string } }).tag.text, 'ABCD');
+    const get = cli(['sem', `psem:@${lock.id}`, 'get']);
+    assert.equal(get.status, 0, get.stderr);
+    assert.equal(get.stdout.trim(), '1');
+    const post = cli(['sem', `psem:@${lock.id}`, 'post']);
+    assert.equal(post.status, 1);
+    assert.match(post.stderr, /unlinked: it has no name to open, so only get reads it/);
     const s = cli(['decode', `psem:@${lock.id}`, '--schema', schema, '--type', 'Sem', '--json']);
     assert.equal(s.status, 0, s.stderr);
     assert.match(s.stdout, /"value": 1\b/);
@@ -270,13 +276,17 @@ describe('every list --json entry has a target the other commands take', () => {
         assert.equal(typeof target, 'string', `${key} entry without a target`);
         assert.deepEqual(ipc.targetOf(e), ipc.parseTarget(target), `${target} names its entry`);
         const cmd =
-          e.kind === 'sem' || (e.kind === 'posix-sem' && !e.unlinked) ? ['sem', target, 'get']
+          e.kind === 'sem' || e.kind === 'posix-sem' ? ['sem', target, 'get']
           : e.kind === 'msg' || e.kind === 'posix-mq' ? ['peek', target]
           : ['dump', target, '--length', '16'];
         if (e.kind === 'ring' && e.subkind === 'perf') continue; // may be unreadable: the ring test says so
         const out = cli(cmd);
         assert.equal(out.status, 0, `${cmd.join(' ')}: ${out.stderr}`);
         seen.add(e.unlinked ? `${e.kind as string}/unlinked` : (e.kind as string));
+        if (e.kind === 'posix-sem' && e.unlinked) {
+          const d = cli(['dump', target, '--length', '8']);
+          assert.equal(d.status, 0, `dump ${target}: ${d.stderr}`);
+        }
       }
     }
     const want = ['shm', 'sem', 'msg', 'posix-shm', 'posix-sem', 'posix-shm/unlinked', 'posix-sem/unlinked', 'memfd', 'anon', 'file', 'ring'];
