@@ -217,8 +217,14 @@ describe('kernel-shared rings (io_uring, PACKET_MMAP, AF_XDP, perf)', () => {
     assert.deepEqual([sqe.opcode, sqe.user_data], [0, 0x5348534d]);
   });
 
-  it('open read-only even in a read-write session, and are never written', async () => {
+  it('open read-only even in a read-write session, are never written, and record', async () => {
     const io = rings.io_uring as { addr: string };
+    const rec = path.join(dir, 'ring.shmrec');
+    const r = cli(['record', `ring:${rings.pid}@${io.addr}`, '-o', rec, '--hz', '50', '--duration', '200ms']);
+    assert.equal(r.status, 0, r.stderr);
+    const at = cli(['decode', rec, '--at', '#0', '--schema', path.join(ROOT, 'schemas', 'io_uring.shms'), '--type', 'IoUringRings', '--json']);
+    assert.equal(at.status, 0, at.stderr);
+    assert.equal((JSON.parse(at.stdout) as { hdr: { cq: { tail: number } } }).hdr.cq.tail, 1);
     const h = await ipc.openObject(`ring:${rings.pid}@${io.addr}`, { readWrite: true });
     try {
       assert.equal(h.readOnly, true);
