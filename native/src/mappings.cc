@@ -155,7 +155,10 @@ bool SameFile(const std::string& path, uint64_t dev, uint64_t ino) {
 bool Classify(const std::string& rawPath, uint64_t dev, uint64_t ino, bool served, RegionKind& kind, std::string& name, bool& deleted) {
   std::string path = rawPath;
   deleted = EndsWith(path, " (deleted)");
-  if (deleted && !served && path[0] == '/' && path.compare(0, 7, "/memfd:") != 0) {
+  // An entry of /dev/shm itself is never looked up by path (a FUSE mount there would take the
+  // lookup): whether it is unlinked, its link count says once stat'ed through map_files (ParseRaw).
+  const bool devShmEntry = path.compare(0, 9, "/dev/shm/") == 0 && path.find('/', 9) == std::string::npos;
+  if (deleted && !served && !devShmEntry && path[0] == '/' && path.compare(0, 7, "/memfd:") != 0) {
     if (SameFile(Unescape(path), dev, ino) || SameFile(path, dev, ino)) deleted = false;  // a live file named so
   }
   if (deleted) path.resize(path.size() - 10);
@@ -359,6 +362,10 @@ void ParseRaw(int pid, const std::string& text, Raw& r, ReaderCache& rc, const s
     m.served = isServed;
     m.statState = hit->second.first;
     m.st = hit->second.second;
+    if (m.kind == RegionKind::kPosix && m.statState == 1 && m.st.st_nlink > 0) {
+      r.devShm.push_back(Unescape(path.substr(9)));  // linked: a live object named "x (deleted)"
+      continue;
+    }
     r.maps.push_back(std::move(m));
   }
 }

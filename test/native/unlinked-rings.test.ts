@@ -33,7 +33,7 @@ function start(cmd: string, args: string[]): Promise<Record<string, unknown>> {
   });
 }
 
-let py: { pid: number; shm: string; fdOnly: string; fdOnlyFd: number; memfdIno: number; file: string };
+let py: { pid: number; shm: string; fdOnly: string; fdOnlyFd: number; memfdIno: number; file: string; tricky: string };
 type Ring = { fd: number; addr: string; length: number } | { skip: string };
 let rings: Record<string, Ring> & { pid: number; io_uring_sq_off: Record<string, number>; io_uring_cq_off: Record<string, number>; io_uring_entries: number[] };
 
@@ -80,6 +80,11 @@ describe('POSIX objects unlinked while held (Python multiprocessing, SharedMemor
     assert.ok(fdOnly, 'a /dev/shm file only an fd holds');
     assert.deepEqual(fdOnly.fdHolders!.map((h) => [h.pid, h.fd]), [[py.pid, py.fdOnlyFd]]);
     assert.deepEqual(fdOnly.mappings, []);
+    const tricky = l.posixShm.find((r) => r.name === `/${py.tricky}`)!;
+    assert.ok(tricky, 'a live object named "x (deleted)" is listed by its name');
+    assert.equal(tricky.unlinked, undefined);
+    assert.deepEqual(tricky.attachedBy.map((a) => a.pid), [py.pid]);
+    assert.ok(!l.posixShm.some((r) => r.unlinked && r.id === tricky.id), 'and not as unlinked');
 
     const text = cli(['list', '--kind', 'posix-sem']);
     assert.equal(text.status, 0, text.stderr);
