@@ -1,10 +1,12 @@
 // Shared memory that is neither System V nor a /dev/shm name: memfd objects, shared anonymous
-// regions and regular files mapped MAP_SHARED, found in every /proc/PID/maps and /proc/PID/fd.
+// regions and regular files mapped MAP_SHARED, /dev/shm objects unlinked while still mapped or
+// held, and kernel-shared rings (io_uring, packet and AF_XDP sockets, perf events), found in every
+// /proc/PID/maps and /proc/PID/fd.
 //
 // scanShared(pids?, budgetMs?) reads /proc on threads of its own (never the JS thread nor libuv's
 // pool, whose AsyncWorker only waits for them, at most until the budget: another process can hold
 // its memory lock as long as it likes, see Reader) and returns one row per region (grouped by device and inode), one per mapping
-// and one per memfd file descriptor, plus every readable process with its IPC and mount
+// and one per file descriptor of a memfd, an unlinked /dev/shm object or a mapped ring, plus every readable process with its IPC and mount
 // namespace (so that callers match System V and /dev/shm attachments within a namespace).
 //
 // RegionFile opens such a region by a path (a file, /proc/PID/fd/N, /proc/PID/map_files/RANGE)

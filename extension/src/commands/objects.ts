@@ -42,8 +42,8 @@ export function activate(context: vscode.ExtensionContext, { provider }: Command
   });
   register(context, 'shmscope.copyName', 'Copy Name', async (arg: unknown) => {
     const t = targetFromArg(arg);
-    // A memfd is named by what its program gave memfd_create; the record has it.
-    const rec = t.kind === 'memfd' ? await recordOf(provider, t) : undefined;
+    // A memfd is named by what its program gave memfd_create, an unlinked object by the name it had; the record has it.
+    const rec = t.kind === 'memfd' || t.kind === 'unlinked' ? await recordOf(provider, t) : undefined;
     return copy('name' in t ? t.name : 'path' in t ? t.path : rec && 'name' in rec ? rec.name : ipc.formatTarget(t), 'name');
   });
 
