@@ -1,10 +1,12 @@
 // Shared memory that is neither System V nor a /dev/shm name: memfd objects, shared anonymous
-// regions and regular files mapped MAP_SHARED, found in every /proc/PID/maps and /proc/PID/fd.
+// regions and regular files mapped MAP_SHARED, /dev/shm objects unlinked while still mapped or
+// held, and kernel-shared rings (io_uring, packet and AF_XDP sockets, perf events), found in every
+// /proc/PID/maps and /proc/PID/fd.
 //
 // scanShared(pids?, budgetMs?) reads /proc on threads of its own (never the JS thread nor libuv's
 // pool, whose AsyncWorker only waits for them, at most until the budget: another process can hold
 // its memory lock as long as it likes, see Reader) and returns one row per region (grouped by device and inode), one per mapping
-// and one per memfd file descriptor, plus every readable process with its IPC and mount
+// and one per file descriptor of a memfd, an unlinked /dev/shm object or a mapped ring, plus every readable process with its IPC and mount
 // namespace (so that callers match System V and /dev/shm attachments within a namespace).
 //
 // RegionFile opens such a region by a path (a file, /proc/PID/fd/N, /proc/PID/map_files/RANGE)
@@ -27,6 +29,7 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <atomic>
 #include <chrono>
@@ -40,22 +43,34 @@
 namespace shmscope {
 namespace {
 
-enum class RegionKind { kMemfd, kAnon, kFile };
+// kPosix: a /dev/shm object (POSIX shared memory or a named semaphore) unlinked while mapped or
+// held, which only its holders still reach. kRing: memory the kernel shares with a process
+// through an fd that is not a file (an io_uring's rings, a packet or AF_XDP socket's ring, a perf
+// event's pages), read only through /proc/PID/mem.
+enum class RegionKind { kMemfd, kAnon, kFile, kPosix, kRing };
 
 const char* KindName(RegionKind k) {
   switch (k) {
     case RegionKind::kMemfd: return "memfd";
     case RegionKind::kAnon: return "anon";
     case RegionKind::kFile: return "file";
+    case RegionKind::kPosix: return "posix";
+    case RegionKind::kRing: return "ring";
   }
   return "file";
+}
+
+// The fd links and maps paths of kernel-shared rings ("socket:[N]" for any socket: which family
+// it is, the caller tells from /proc/PID/net/packet and the mapping's offset).
+bool IsRingPath(const std::string& path) {
+  return path == "anon_inode:[io_uring]" || path == "anon_inode:[perf_event]" || (path.compare(0, 8, "socket:[") == 0 && path.back() == ']');
 }
 
 struct Region {
   RegionKind kind;
   uint64_t dev;
   uint64_t ino;
-  std::string name;  // memfd name, anon label, or file path (without " (deleted)")
+  std::string name;  // memfd name, anon label, file path (without " (deleted)"), /dev/shm entry name, or ring fd link
   bool deleted = false;
   bool statKnown = false;  // size/uid/gid/mode come from a stat of the object itself
   bool served = false;     // a file on a FUSE or network mount: never asked anything
@@ -142,7 +157,10 @@ bool SameFile(const std::string& path, uint64_t dev, uint64_t ino) {
 bool Classify(const std::string& rawPath, uint64_t dev, uint64_t ino, bool served, RegionKind& kind, std::string& name, bool& deleted) {
   std::string path = rawPath;
   deleted = EndsWith(path, " (deleted)");
-  if (deleted && !served && path[0] == '/' && path.compare(0, 7, "/memfd:") != 0) {
+  // An entry of /dev/shm itself is never looked up by path (a FUSE mount there would take the
+  // lookup): whether it is unlinked, its link count says once stat'ed through map_files (ParseRaw).
+  const bool devShmEntry = path.compare(0, 9, "/dev/shm/") == 0 && path.find('/', 9) == std::string::npos;
+  if (deleted && !served && !devShmEntry && path[0] == '/' && path.compare(0, 7, "/memfd:") != 0) {
     if (SameFile(Unescape(path), dev, ino) || SameFile(path, dev, ino)) deleted = false;  // a live file named so
   }
   if (deleted) path.resize(path.size() - 10);
@@ -163,8 +181,19 @@ bool Classify(const std::string& rawPath, uint64_t dev, uint64_t ino, bool serve
     name = path.substr(12, path.size() > 13 ? path.size() - 13 : 0);
     return true;
   }
+  if (IsRingPath(path)) {
+    kind = RegionKind::kRing;
+    name = path;
+    deleted = false;
+    return true;
+  }
   if (path.empty() || path[0] != '/') return false;  // [vvar] and other pseudo mappings
-  if (path.compare(0, 9, "/dev/shm/") == 0 && path.find('/', 9) == std::string::npos) return false;  // POSIX shm
+  if (path.compare(0, 9, "/dev/shm/") == 0 && path.find('/', 9) == std::string::npos) {
+    if (!deleted) return false;  // a POSIX object by its name: listed from /dev/shm
+    kind = RegionKind::kPosix;    // unlinked while mapped: only its holders reach it
+    name = Unescape(path.substr(9));
+    return true;
+  }
   kind = RegionKind::kFile;
   name = Unescape(path);
   if (name != path && !deleted && !served && !SameFile(name, dev, ino) && SameFile(path, dev, ino)) name = path;  // a real backslash
@@ -195,6 +224,7 @@ struct RawMap {
   struct stat st {};
 };
 struct RawFd {
+  RegionKind kind = RegionKind::kMemfd;  // kMemfd, kPosix (an unlinked /dev/shm object) or kRing
   int fd = 0;
   std::string name;
   struct stat st {};
@@ -280,13 +310,6 @@ void ParseRaw(int pid, const std::string& text, Raw& r, ReaderCache& rc, const s
       r.sysv.emplace_back(pid, std::strtoull(std::string(line + f[4][0], f[4][1] - f[4][0]).c_str(), nullptr, 10));
       continue;
     }
-    if (path.compare(0, 9, "/dev/shm/") == 0 && path.find('/', 9) == std::string::npos) {
-      // A POSIX object (its name, without " (deleted)"): listed by its own kind, mapped by pid.
-      std::string file = path.substr(9);
-      if (EndsWith(file, " (deleted)")) file.resize(file.size() - 10);
-      r.devShm.push_back(Unescape(file));
-      continue;
-    }
     RawMap m;
     const char* addr = line + f[0][0];
     size_t addrLen = f[0][1] - f[0][0];
@@ -310,11 +333,17 @@ void ParseRaw(int pid, const std::string& text, Raw& r, ReaderCache& rc, const s
     if (endp == inoText.c_str() || m.ino == 0) continue;
     m.dev = makedev(major, minor);
     const bool isServed = served.count(m.dev) > 0;
-    if (!Classify(path, m.dev, m.ino, isServed, m.kind, m.name, m.deleted)) continue;
+    if (!Classify(path, m.dev, m.ino, isServed, m.kind, m.name, m.deleted)) {
+      // A POSIX object by its name (a live file named "x (deleted)" keeps that name): listed by
+      // its own kind, mapped by pid. One unlinked is classified above (kPosix), by its inode.
+      if (path.compare(0, 9, "/dev/shm/") == 0 && path.find('/', 9) == std::string::npos) r.devShm.push_back(Unescape(path.substr(9)));
+      continue;
+    }
     m.writable = perms[1] == 'w';
     auto key = std::make_pair(m.dev, m.ino);
     auto hit = cache.find(key);
-    if (hit == cache.end() && isServed) {
+    if (hit == cache.end() && (isServed || m.kind == RegionKind::kRing)) {
+      // A served file is never asked; a ring is no file to stat (its size is its mapping's).
       hit = cache.emplace(key, std::pair<int, struct stat>{0, {}}).first;  // never asked: size from the mappings
     }
     if (hit == cache.end()) {
@@ -335,13 +364,20 @@ void ParseRaw(int pid, const std::string& text, Raw& r, ReaderCache& rc, const s
     m.served = isServed;
     m.statState = hit->second.first;
     m.st = hit->second.second;
+    if (m.kind == RegionKind::kPosix && m.statState == 1 && m.st.st_nlink > 0) {
+      r.devShm.push_back(Unescape(path.substr(9)));  // linked: a live object named "x (deleted)"
+      continue;
+    }
     r.maps.push_back(std::move(m));
   }
 }
 
 bool HasShared(const Raw& r) { return !r.maps.empty() || !r.sysv.empty() || !r.devShm.empty() || !r.fds.empty(); }
 
+// The fds of memfd objects, of unlinked /dev/shm objects and (when the process maps a ring, so
+// that a process with 10 000 sockets costs nothing more otherwise) of rings.
 void ReadFds(const std::string& base, Raw& r) {
+  const bool rings = std::any_of(r.maps.begin(), r.maps.end(), [](const RawMap& m) { return m.kind == RegionKind::kRing; });
   std::string dirPath = base + "/fd";
   int dfd = open(dirPath.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return;  // not ours to read: its maps were, which is what we count
@@ -358,11 +394,22 @@ void ReadFds(const std::string& base, Raw& r) {
     ssize_t n = readlinkat(dfd, e->d_name, link, sizeof link - 1);
     if (n <= 7) continue;
     link[n] = '\0';
-    if (std::strncmp(link, "/memfd:", 7) != 0) continue;
     RawFd f;
-    // fstatat follows the fd's magic link to the memfd itself; it opens nothing.
-    if (fstatat(dfd, e->d_name, &f.st, 0) < 0 || !S_ISREG(f.st.st_mode)) continue;
-    f.name.assign(link + 7, static_cast<size_t>(n) - 7);
+    if (std::strncmp(link, "/memfd:", 7) == 0) {
+      f.name.assign(link + 7, static_cast<size_t>(n) - 7);
+    } else if (std::strncmp(link, "/dev/shm/", 9) == 0 && std::strchr(link + 9, '/') == nullptr && EndsWith(link, " (deleted)")) {
+      f.kind = RegionKind::kPosix;  // unlinked if its link count says so (below)
+      f.name.assign(link + 9, static_cast<size_t>(n) - 9);
+    } else if (rings && IsRingPath(link)) {
+      f.kind = RegionKind::kRing;
+      f.name = link;
+    } else {
+      continue;
+    }
+    // fstatat follows the fd's magic link to the object itself; it opens nothing.
+    if (fstatat(dfd, e->d_name, &f.st, 0) < 0) continue;
+    if (f.kind != RegionKind::kRing && !S_ISREG(f.st.st_mode)) continue;
+    if (f.kind == RegionKind::kPosix && f.st.st_nlink != 0) continue;  // a live file named "x (deleted)"
     if (EndsWith(f.name, " (deleted)")) f.name.resize(f.name.size() - 10);
     f.fd = std::atoi(e->d_name);
     r.fds.push_back(std::move(f));
@@ -509,6 +556,15 @@ class Scanner {
 
  private:
   size_t RegionOf(RegionKind kind, uint64_t dev, uint64_t ino, const std::string& name, bool deleted) {
+    if (kind == RegionKind::kRing) {
+      // perf events share one anonymous inode: a ring is told apart by its fd link's name too.
+      auto rkey = std::make_tuple(dev, ino, name);
+      auto rit = ringIndex_.find(rkey);
+      if (rit != ringIndex_.end()) return rit->second;
+      regions_.push_back(Region{kind, dev, ino, name, deleted});
+      ringIndex_[rkey] = regions_.size() - 1;
+      return regions_.size() - 1;
+    }
     auto key = std::make_pair(dev, ino);
     auto it = index_.find(key);
     if (it != index_.end()) return it->second;
@@ -550,8 +606,14 @@ class Scanner {
       if (!rg.statKnown && extent > rg.size) rg.size = extent;
     }
     for (const RawFd& f : r.fds) {
-      size_t reg = RegionOf(RegionKind::kMemfd, f.st.st_dev, f.st.st_ino, f.name, false);
-      if (regions_[reg].kind != RegionKind::kMemfd) continue;
+      if (f.kind == RegionKind::kRing) {
+        // Only the fd of a ring some process maps (a socket's fd alone is no shared memory).
+        auto rit = ringIndex_.find(std::make_tuple(static_cast<uint64_t>(f.st.st_dev), static_cast<uint64_t>(f.st.st_ino), f.name));
+        if (rit != ringIndex_.end()) fds_.push_back(FdRow{rit->second, pid, f.fd});
+        continue;
+      }
+      size_t reg = RegionOf(f.kind, f.st.st_dev, f.st.st_ino, f.name, f.kind == RegionKind::kPosix);
+      if (regions_[reg].kind != f.kind) continue;
       regions_[reg].name = f.name;  // the fd link's name is unescaped; the maps line's is not
       Fill(regions_[reg], f.st);
       fds_.push_back(FdRow{reg, pid, f.fd});
@@ -589,6 +651,7 @@ class Scanner {
   std::vector<int> only_;
   int64_t budgetMs_;
   std::map<std::pair<uint64_t, uint64_t>, size_t> index_;
+  std::map<std::tuple<uint64_t, uint64_t, std::string>, size_t> ringIndex_;
   std::set<size_t> nonRegular_;
 };
 

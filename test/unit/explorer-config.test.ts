@@ -109,7 +109,7 @@ test('filter matches key, id, name and owner; only-mine keeps the uid', () => {
 
 test('groups cover every kind once, then Limits', () => {
   const kinds = GROUPS.flatMap((g) => g.kinds).sort();
-  assert.deepEqual(kinds, ['anon', 'file', 'memfd', 'msg', 'posix-mq', 'posix-sem', 'posix-shm', 'sem', 'shm']);
+  assert.deepEqual(kinds, ['anon', 'file', 'memfd', 'msg', 'posix-mq', 'posix-sem', 'posix-shm', 'ring', 'sem', 'shm']);
   assert.equal(GROUPS.at(-1)!.id, 'limits');
 });
 

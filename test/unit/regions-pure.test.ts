@@ -112,7 +112,7 @@ test('the explorer labels regions as users know them, with escaped names', () =>
   assert.match(objectTooltip(s.anon[0]!), /from its mappings/);
   const evil = { ...m, name: 'x\x1b]0;pwned\x07' };
   assert.equal(objectLabel(evil), 'x\\x1b]0;pwned\\x07 · ino 10');
-  assert.deepEqual(GROUPS.filter((g) => g.collapsed).map((g) => g.id), ['memfd', 'anon', 'file']);
+  assert.deepEqual(GROUPS.filter((g) => g.collapsed).map((g) => g.id), ['memfd', 'anon', 'file', 'ring']);
 });
 
 test('every explorer row id is its object\'s full identity: memfds of one name and anonymous regions differ', () => {
@@ -133,7 +133,7 @@ test('every explorer row id is its object\'s full identity: memfds of one name a
 
 test('the welcome view: regions that only the editor itself maps or holds are no objects of the user\'s', () => {
   const s = buildRegions(raw(), () => 'root');
-  const listing: Listing = { shm: [], sem: [], msg: [], posixShm: [], posixSem: [], posixMq: [], memfd: [], anon: [], file: [], unreadableProcesses: 0, notes: [] };
+  const listing: Listing = { shm: [], sem: [], msg: [], posixShm: [], posixSem: [], posixMq: [], memfd: [], anon: [], file: [], ring: [], unreadableProcesses: 0, notes: [] };
   assert.equal(isEmpty(listing), true);
   const file = { ...s.memfd[0]!, kind: 'file' as const, path: '/root/.cache/editor/state.vscdb', deleted: false, fdHolders: undefined };
   const pids = new Set(file.attachedBy.map((a) => a.pid));
@@ -168,4 +168,36 @@ test('tooltips give times on the user\'s clock; Copy Target gives the CLI\'s nam
   assert.equal(cliTarget(shm), 'shm:3');
   assert.equal(cliTarget({ ...shm, namespace: { ipc: 4026532301, pid: 5100, label: 'web-1' } } as ShmRecord), '--namespace 5100 shm:3');
   assert.match(objectTooltip(shm), /changed \| 2026\\-12\\-04 \d\d:09:02 \\\(UTC\\[+-]\d\d:\d\d\\\)/, 'escaped for Markdown');
+});
+
+test('unlinked POSIX objects and rings: grouped into their kinds, with targets that round-trip', () => {
+  const s = buildRegions(raw({
+    regions: [
+      { kind: 'posix', dev: 30, ino: 40, name: 'sem.mp-abc', deleted: true, statKnown: true, size: 32, uid: 0, gid: 0, mode: 0o600 },
+      { kind: 'posix', dev: 30, ino: 41, name: 'psm_1', deleted: true, statKnown: true, size: 8192, uid: 0, gid: 0, mode: 0o600 },
+      { kind: 'ring', dev: 16, ino: 50, name: 'anon_inode:[io_uring]', deleted: false, statKnown: false, size: 0, uid: 0, gid: 0, mode: 0 },
+      { kind: 'ring', dev: 9, ino: 51, name: 'socket:[51]', deleted: false, statKnown: false, size: 0, uid: 0, gid: 0, mode: 0 },
+    ],
+    maps: Float64Array.from([0, 100, 0, 0x1000, 4096, 0, 1, 2, 100, 0, 0x2000, 4096, 0, 1, 2, 100, 0, 0x3000, 4096, 0x10000000, 1, 3, 100, 0, 0x4000, 4096, 0x100000000, 1]),
+    fds: Float64Array.from([1, 200, 7, 2, 100, 3]),
+  }), () => 'root');
+  assert.deepEqual(s.posixSem.map((r) => [r.name, r.id, r.unlinked, r.attachedBy.map((a) => a.pid)]), [['/mp-abc', 40, true, [100]]]);
+  assert.deepEqual(s.posixShm.map((r) => [r.name, r.size, r.attachedBy.map((a) => a.pid), r.fdHolders!.map((h) => h.fd)]), [['/psm_1', 8192, [200], [7]]], 'held by an fd only');
+  assert.deepEqual(s.ring.map((r) => [r.subkind, r.part, r.pid, r.fd, r.address]), [
+    ['io_uring', 'SQ/CQ rings', 100, 3, '0x2000'],
+    ['io_uring', 'SQEs', 100, 3, '0x3000'],
+    ['xdp', 'fill ring', 100, null, '0x4000'],
+  ]);
+  const targets = [...s.posixSem, ...s.posixShm, ...s.ring].map((r) => ipc.formatTarget(targetOf(r)!));
+  assert.deepEqual(targets, ['psem:@40', 'posix:@41', 'ring:100@0x2000', 'ring:100@0x3000', 'ring:100@0x4000']);
+  for (const t of targets) assert.equal(ipc.formatTarget(ipc.parseTarget(t)), t);
+  assert.deepEqual(ipc.parseTarget('ring:100@0x0002000'), { kind: 'ring', pid: 100, address: '0x2000' });
+  assert.deepEqual(ipc.parseTarget('posix:/@41'), { kind: 'posix-shm', name: '/@41' }, 'a name starts with /: never an inode');
+  for (const bad of ['posix:@0', 'psem:@x', 'mq:@4', 'ring:0@0x1', 'ring:12', 'ring:1@2000']) assert.throws(() => ipc.parseTarget(bad), isIpcError('EINVAL'), bad);
+  const ids = [...s.posixSem, ...s.posixShm, ...s.ring].map(objectId);
+  assert.equal(new Set(ids).size, ids.length);
+  assert.equal(objectLabel(s.posixShm[0]!), '/psm_1 (unlinked)');
+  assert.equal(objectLabel(s.ring[0]!), 'io_uring SQ/CQ rings · pid 100 fd 3');
+  assert.match(objectDescription(s.posixSem[0]!), /unlinked · psem:@40/);
+  assert.match(objectTooltip(s.ring[1]!), /read-only/);
 });

@@ -19,9 +19,13 @@ export function targetFromArg(arg: unknown): Target {
 export async function recordOf(provider: ExplorerProvider, t: Target, fresh = false): Promise<IpcRecord | undefined> {
   const find = (l: ipc.Listing | undefined) => {
     if (!l) return undefined;
-    const all: IpcRecord[] = [...l.shm, ...l.sem, ...l.msg, ...l.posixShm, ...l.posixSem, ...l.posixMq, ...l.memfd, ...l.anon, ...l.file];
-    // POSIX objects by name, a shared file by path, the rest (System V, memfd, anon) by id or inode.
-    return all.find((r) => r.kind === t.kind && ('name' in t ? 'name' in r && r.name === t.name : 'path' in t ? 'path' in r && r.path === t.path : r.id === t.id));
+    const all: IpcRecord[] = [...l.shm, ...l.sem, ...l.msg, ...l.posixShm, ...l.posixSem, ...l.posixMq, ...l.memfd, ...l.anon, ...l.file, ...l.ring];
+    // The record whose target is this one (its one identity: an id, a name, a path, an inode, a mapping).
+    const want = ipc.formatTarget(t);
+    return all.find((r) => {
+      const rt = ipc.targetOf(r);
+      return rt !== undefined && ipc.formatTarget(rt) === want;
+    });
   };
   if (fresh) return find(await ipc.list());
   return find(provider.listing) ?? find(await ipc.list());

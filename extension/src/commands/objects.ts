@@ -37,12 +37,13 @@ export function activate(context: vscode.ExtensionContext, { provider }: Command
     const t = targetFromArg(arg);
     if ('name' in t) throw new ipc.IpcError('EINVAL', 0, 'copy', 'POSIX objects have a name, not an id');
     if ('path' in t) throw new ipc.IpcError('EINVAL', 0, 'copy', 'a shared file has a path, not an id');
+    if (t.kind === 'ring') throw new ipc.IpcError('EINVAL', 0, 'copy', 'a ring is named by its process and address, not an id');
     return copy(String(t.id), 'id');
   });
   register(context, 'shmscope.copyName', 'Copy Name', async (arg: unknown) => {
     const t = targetFromArg(arg);
-    // A memfd is named by what its program gave memfd_create; the record has it.
-    const rec = t.kind === 'memfd' ? await recordOf(provider, t) : undefined;
+    // A memfd is named by what its program gave memfd_create, an unlinked object by the name it had; the record has it.
+    const rec = t.kind === 'memfd' || t.kind === 'unlinked' ? await recordOf(provider, t) : undefined;
     return copy('name' in t ? t.name : 'path' in t ? t.path : rec && 'name' in rec ? rec.name : ipc.formatTarget(t), 'name');
   });
 

@@ -1,11 +1,11 @@
 // What the explorer shows, as pure functions of the façade's records: groups, labels,
 // descriptions, tooltips (Markdown text), icons, filtering. No vscode import, so it is unit-tested.
-import type { IpcRecord, Kind, Limit, Listing, NamespaceListing, RegionRecord } from '../ipc/types';
+import type { IpcRecord, Kind, Limit, Listing, NamespaceListing, RegionRecord, RingRecord } from '../ipc/types';
 import { formatTarget, hexKey, targetOf } from '../ipc/target';
 import { escapeControl } from '../shared/escape';
 
 /** The explorer's top-level groups, in display order. */
-export type GroupId = 'shm' | 'posix-shm' | 'memfd' | 'anon' | 'file' | 'sem' | 'posix-sem' | 'msg' | 'limits';
+export type GroupId = 'shm' | 'posix-shm' | 'memfd' | 'anon' | 'file' | 'ring' | 'sem' | 'posix-sem' | 'msg' | 'limits';
 
 export interface GroupSpec {
   id: GroupId;
@@ -23,6 +23,7 @@ export const GROUPS: readonly GroupSpec[] = [
   { id: 'memfd', label: 'memfd Objects', icon: 'file-symlink-file', kinds: ['memfd'], collapsed: true },
   { id: 'anon', label: 'Shared Anonymous Memory', icon: 'circuit-board', kinds: ['anon'], collapsed: true },
   { id: 'file', label: 'Shared File Mappings', icon: 'file', kinds: ['file'], collapsed: true },
+  { id: 'ring', label: 'Kernel-Shared Rings', icon: 'sync', kinds: ['ring'], collapsed: true },
   { id: 'sem', label: 'System V Semaphore Sets', icon: 'symbol-numeric', kinds: ['sem'] },
   { id: 'posix-sem', label: 'POSIX Semaphores', icon: 'symbol-constant', kinds: ['posix-sem'] },
   { id: 'msg', label: 'Message Queues', icon: 'mail', kinds: ['msg', 'posix-mq'] },
@@ -41,6 +42,7 @@ export function records(l: Listing, kind: Kind): IpcRecord[] {
     case 'memfd': return l.memfd;
     case 'anon': return l.anon;
     case 'file': return l.file;
+    case 'ring': return l.ring;
   }
 }
 
@@ -67,7 +69,7 @@ export function namespaceDescription(ns: NamespaceListing): string {
 export function isEmpty(l: Listing, editorPids: ReadonlySet<number> = new Set()): boolean {
   const theirs = (r: RegionRecord) => regionPids(r).some((pid) => !editorPids.has(pid));
   return l.shm.length + l.sem.length + l.msg.length + l.posixShm.length + l.posixSem.length + l.posixMq.length +
-    [...l.memfd, ...l.anon, ...l.file].filter(theirs).length + (l.namespaces?.length ?? 0) === 0;
+    [...l.memfd, ...l.anon, ...l.file].filter(theirs).length + l.ring.filter((r) => !editorPids.has(r.pid)).length + (l.namespaces?.length ?? 0) === 0;
 }
 
 /** "4 KiB" (binary units) or "4,096 B". */
@@ -115,9 +117,16 @@ export function objectLabel(r: IpcRecord): string {
     case 'anon':
     case 'file':
       return escapeControl(regionTitle(r));
+    case 'ring':
+      return ringTitle(r);
     default:
-      return escapeControl(r.name);
+      return escapeControl(r.name) + (r.kind !== 'posix-mq' && r.unlinked ? ' (unlinked)' : '');
   }
+}
+
+/** "io_uring SQ/CQ rings · pid 4242 fd 3". */
+function ringTitle(r: RingRecord): string {
+  return `${r.subkind} ${r.part} · pid ${r.pid}${r.fd === null ? '' : ` fd ${r.fd}`}`;
 }
 
 /** The short facts after the label: size, attachments, values, owner. */
@@ -131,6 +140,7 @@ export function objectDescription(r: IpcRecord, units: 'binary' | 'bytes' = 'bin
       break;
     case 'posix-shm':
       parts.push(formatSize(r.size, units), `${r.attachedBy.length} mapping`);
+      if (r.unlinked) parts.push(`unlinked · posix:@${r.id}`);
       break;
     case 'sem':
       parts.push(plural(r.nsems, 'sem'));
@@ -143,6 +153,10 @@ export function objectDescription(r: IpcRecord, units: 'binary' | 'bytes' = 'bin
       break;
     case 'posix-sem':
       parts.push(r.value === null ? `value: ${r.unreadable ?? '?'}` : `value ${r.value}`);
+      if (r.unlinked) parts.push(`unlinked · psem:@${r.id}`);
+      break;
+    case 'ring':
+      parts.push(formatSize(r.size, units), escapeControl(r.command.split(' ')[0] ?? r.command), 'read-only');
       break;
     case 'msg':
       parts.push(plural(r.messages, 'msg'), formatSize(r.bytes, units));
@@ -181,8 +195,11 @@ export function objectId(r: IpcRecord): string {
     case 'anon':
     case 'file':
       return `${head}:dev${r.dev}:ino${r.id}`;
+    case 'ring':
+      return `${head}:pid${r.pid}:${r.address}`;
     default:
-      return `${head}:ino${r.id}:${r.name}`;
+      // An unlinked one: by its device too (another container's /dev/shm numbers its own inodes).
+      return r.kind !== 'posix-mq' && r.unlinked ? `${head}:unlinked:dev${r.dev ?? 0}:ino${r.id}:${r.name}` : `${head}:ino${r.id}:${r.name}`;
   }
 }
 
@@ -205,6 +222,7 @@ export function objectIcon(r: IpcRecord): string {
 
 /** The tree item's context value, matched by package.json menus (`viewItem == shm`, …). */
 export function contextValue(r: IpcRecord): string {
+  if ((r.kind === 'posix-shm' || r.kind === 'posix-sem') && r.unlinked) return `${r.kind}.unlinked`;
   return r.kind === 'shm' && r.orphan ? 'shm.orphan' : r.kind;
 }
 
@@ -240,6 +258,7 @@ export function objectTooltip(r: IpcRecord): string {
       break;
     case 'posix-shm':
       rows.push(['name', md(r.name)], ['size', `${r.size.toLocaleString('en-US')} bytes`], ['modified', when(r.mtime)]);
+      if (r.unlinked) rows.push(['unlinked', md(`its name is gone; its holders keep it (inode ${r.id}, target posix:@${r.id})`)]);
       if (r.attachedBy.length) rows.push(['processes', r.attachedBy.map((a) => md(`${a.pid} ${a.command}`)).join('<br>')]);
       break;
     case 'sem':
@@ -250,6 +269,8 @@ export function objectTooltip(r: IpcRecord): string {
       break;
     case 'posix-sem':
       rows.push(['name', md(r.name)], ['value', r.value === null ? md(`not readable (${r.unreadable ?? '?'})`) : String(r.value)]);
+      if (r.unlinked) rows.push(['unlinked', md(`its name is gone; its holders keep it (inode ${r.id}, target psem:@${r.id})`)]);
+      if (r.attachedBy.length) rows.push(['processes', r.attachedBy.map((a) => md(`${a.pid} ${a.command}`)).join('<br>')]);
       break;
     case 'msg':
       rows.push(['key', hexKey(r.key)], ['id', String(r.id)], ['messages', String(r.messages)], ['bytes', String(r.bytes)],
@@ -268,13 +289,17 @@ export function objectTooltip(r: IpcRecord): string {
         rows.push(['fd held by', r.fdHolders.slice(0, 20).map((h) => md(`${h.pid} ${h.command} (fd ${h.fd})`)).join('<br>')]);
       }
       break;
+    case 'ring':
+      rows.push(['kind', md(`${r.subkind} (${r.part})`)], ['process', md(`${r.pid} ${r.command}`)], ['fd', r.fd === null ? '—' : String(r.fd)],
+        ['address', md(r.address)], ['size', `${r.size.toLocaleString('en-US')} bytes`], ['inode', String(r.id)], ['access', 'read-only, through /proc/PID/mem']);
+      break;
     case 'posix-mq':
       rows.push(['name', md(r.name)], ['messages', String(r.messages ?? '—')], ['max messages', String(r.maxMessages ?? '—')],
         ['message size', String(r.messageSize ?? '—')], ['notify pid', String(r.notifyPid ?? '—')]);
       if (r.unreadable) rows.push(['attributes', md(`not readable (${r.unreadable})`)]);
       break;
   }
-  const title = `**${md(r.kind === 'shm' || r.kind === 'sem' || r.kind === 'msg' ? objectLabel(r) : r.kind === 'memfd' || r.kind === 'anon' || r.kind === 'file' ? regionTitle(r) : r.name)}**${r.kind === 'shm' && r.orphan ? ' — orphan: nothing attached and its creator is gone' : ''}`;
+  const title = `**${md(r.kind === 'shm' || r.kind === 'sem' || r.kind === 'msg' ? objectLabel(r) : r.kind === 'memfd' || r.kind === 'anon' || r.kind === 'file' ? regionTitle(r) : r.kind === 'ring' ? ringTitle(r) : r.name)}**${r.kind === 'shm' && r.orphan ? ' — orphan: nothing attached and its creator is gone' : ''}`;
   return `${title}\n\n| | |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}`;
 }
 

@@ -32,14 +32,19 @@ export async function pickTarget(): Promise<ipc.Target | undefined> {
       target: { kind: 'shm', id: r.id },
     })),
     ...listing.posixShm.map((r): Item => ({
-      label: `$(file-binary) ${r.name}`,
+      label: `$(file-binary) ${objectLabel(r)}`,
       description: `${r.size} bytes · ${r.user}`,
-      target: { kind: 'posix-shm', name: r.name },
+      target: ipc.targetOf(r)!, // an unlinked one by its inode
     })),
     ...[...listing.memfd, ...listing.anon, ...listing.file].map((r): Item => ({
       label: `$(${r.kind === 'memfd' ? 'file-symlink-file' : r.kind === 'anon' ? 'circuit-board' : 'file'}) ${objectLabel(r)}`,
       description: `${r.kind} · ${r.size} bytes · ${r.attachedBy.length} mapping(s) · ${r.user}`,
       target: r.kind === 'file' ? { kind: 'file', path: r.path } : { kind: r.kind, id: r.id },
+    })),
+    ...[...listing.posixSem.filter((r) => r.unlinked), ...listing.ring].map((r): Item => ({
+      label: `$(${r.kind === 'ring' ? 'sync' : 'symbol-constant'}) ${objectLabel(r)}`,
+      description: r.kind === 'ring' ? `ring · ${r.size} bytes · read-only` : 'unlinked POSIX semaphore',
+      target: ipc.targetOf(r)!,
     })),
   ];
   if (items.length === 0) {

@@ -6,7 +6,7 @@ import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { entryTypeOfMode, notAnObjectNote } from './devshm';
 import { binding } from './native';
 import { emptyScan, isoTime, MAPS_BUDGET_MS, processExists, readSysv, userNames, type MapsScan, type SysvRow } from './procfs';
-import { scanRegions, withinOwnNamespaces } from './regions';
+import { openFound, scanRegions, withinOwnNamespaces } from './regions';
 import { listNamespaces } from './namespaces';
 import type {
   Attacher,
@@ -232,6 +232,25 @@ async function posixRecords(scan: MapsScan, userName: (uid: number) => string, n
   return { shm, sem };
 }
 
+/** glibc's sem_t value: the low 32 bits of its first 64-bit word (see native/src/psem.cc). */
+const SEM_VALUE_MAX = 0x7fffffff;
+
+/** An unlinked semaphore's value, read through one of its holders (it has no name to open). */
+function unlinkedSemValue(r: PosixSemRecord): PosixSemRecord {
+  try {
+    const h = openFound({ kind: 'unlinked', of: 'posix-sem', id: r.id }, r, false);
+    try {
+      const b = h.read(0, 8);
+      const v = b.length === 8 ? new DataView(b.buffer, b.byteOffset, 8).getUint32(0, true) : -1;
+      return v >= 0 && v <= SEM_VALUE_MAX ? { ...r, value: v } : { ...r, unreadable: 'EINVAL' };
+    } finally {
+      h.close();
+    }
+  } catch (e) {
+    return { ...r, unreadable: (e as { code?: string }).code ?? 'EIO' };
+  }
+}
+
 /** Whether the mqueue filesystem is mounted at /dev/mqueue (a bare directory there lists nothing). */
 function mqueueMounted(): boolean {
   try {
@@ -317,7 +336,7 @@ export async function list(kinds?: readonly Kind[], opts: { namespaces?: 'all' |
   // MAPS_BUDGET_MS: the regions, the System V and /dev/shm attachments, and which processes are in
   // our namespaces. Only when the question needs it: a semaphore's values or a queue's messages
   // are answered without reading every process (which costs most of a listing on a busy machine).
-  const needRegions = needMaps || want('memfd') || want('anon') || want('file') || opts.namespaces !== undefined;
+  const needRegions = needMaps || want('memfd') || want('anon') || want('file') || want('ring') || opts.namespaces !== undefined;
   const regions = needRegions ? await scanRegions(undefined, MAPS_BUDGET_MS) : undefined;
   const scan = needMaps && regions ? withinOwnNamespaces(regions.maps, regions) : emptyScan();
   const posix = want('posix-shm') || want('posix-sem') ? await posixRecords(scan, users, (file, text) => {
@@ -334,6 +353,11 @@ export async function list(kinds?: readonly Kind[], opts: { namespaces?: 'all' |
     const pids = regions.slow.slice(0, 10).join(', ') + (regions.slow.length > 10 ? ', …' : '');
     notes.push(`the memory maps of ${regions.slow.length} process(es) did not answer within ${MAPS_BUDGET_MS} ms (pid ${pids}): objects they map may not show them`);
   }
+  // Unlinked while mapped or held: listed in their kind, after the named ones.
+  if (regions) {
+    posix.shm.push(...regions.posixShm);
+    if (want('posix-sem')) for (const r of regions.posixSem) posix.sem.push(unlinkedSemValue(r));
+  }
   return {
     shm: want('shm') ? shmRecords(scan, users) : [],
     sem: want('sem') ? semRecords(users) : [],
@@ -344,6 +368,7 @@ export async function list(kinds?: readonly Kind[], opts: { namespaces?: 'all' |
     memfd: regions && want('memfd') ? regions.memfd : [],
     anon: regions && want('anon') ? regions.anon : [],
     file: regions && want('file') ? regions.file : [],
+    ring: regions && want('ring') ? regions.ring : [],
     unreadableProcesses: Math.max(scan.unreadable, regions?.unreadable ?? 0),
     notes,
     ...(regions && opts.namespaces !== undefined ? { namespaces: await listNamespaces(regions, users, notes, opts.namespaces) } : {}),

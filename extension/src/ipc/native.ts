@@ -105,10 +105,10 @@ export interface RawMsgStat extends RawIpcPerm {
 
 /** scanShared(): regions by (dev, inode), their mappings and memfd fds, and every readable process. */
 export interface RawSharedScan {
-  regions: { kind: 'memfd' | 'anon' | 'file'; dev: number; ino: number; name: string; deleted: boolean; statKnown: boolean; served?: boolean; size: number; uid: number; gid: number; mode: number }[];
+  regions: { kind: 'memfd' | 'anon' | 'file' | 'posix' | 'ring'; dev: number; ino: number; name: string; deleted: boolean; statKnown: boolean; served?: boolean; size: number; uid: number; gid: number; mode: number }[];
   /** Flat, 7 numbers per mapping: region, pid, start >> 32, start & 0xffffffff, length, offset, writable (0/1). */
   maps: Float64Array;
-  /** Flat, 3 numbers per memfd fd: region, pid, fd. */
+  /** Flat, 3 numbers per fd of a memfd, an unlinked /dev/shm object or a mapped ring: region, pid, fd. */
   fds: Float64Array;
   /** Flat pairs (pid, shmid), one per System V mapping. */
   sysv: Float64Array;

@@ -20,7 +20,7 @@ function ownerOf(t: Target): string | undefined {
       const row = readSysv(t.kind).find((r) => r[idColumn] === t.id);
       return row ? `mode ${octal(row.perms!)}, owner ${userName(row.uid!)}` : undefined;
     }
-    if (t.kind === 'memfd' || t.kind === 'anon') return undefined;
+    if (t.kind === 'memfd' || t.kind === 'anon' || t.kind === 'unlinked' || t.kind === 'ring') return undefined;
     const file =
       t.kind === 'file' ? t.path : t.kind === 'posix-shm' ? `/dev/shm${t.name}` : t.kind === 'posix-sem' ? `/dev/shm/sem.${t.name.slice(1)}` : `/dev/mqueue${t.name}`;
     // lstat: a symlink's target (/etc/shadow) must not lend the object its owner.
@@ -121,7 +121,7 @@ export function openShm(target: Target | string, opts: { readWrite?: boolean } =
   if (t.kind === 'posix-shm') {
     return new PosixShmHandle(t, native(ctx('opening', t), () => new raw.PosixShm(t.name, rw, false, false, 0)));
   }
-  if (t.kind === 'memfd' || t.kind === 'anon' || t.kind === 'file') {
+  if (t.kind === 'memfd' || t.kind === 'anon' || t.kind === 'file' || t.kind === 'unlinked' || t.kind === 'ring') {
     throw userError('EINVAL', 'open', `${describeTarget(t)} has no name to open: it is read through a process that maps or holds it`);
   }
   throw userError('EINVAL', 'open', `${describeTarget(t)} holds no bytes to read: open a segment, a POSIX shared memory object, a memfd, an anonymous region or a file`);
@@ -133,7 +133,7 @@ export function openShm(target: Target | string, opts: { readWrite?: boolean } =
  */
 export async function openObject(target: Target | string, opts: { readWrite?: boolean } = {}): Promise<ShmHandle> {
   const t = typeof target === 'string' ? parseTarget(target, 'shm') : target;
-  if (t.kind === 'memfd' || t.kind === 'anon' || t.kind === 'file') return openRegion(t, opts.readWrite === true);
+  if (t.kind === 'memfd' || t.kind === 'anon' || t.kind === 'file' || t.kind === 'unlinked' || t.kind === 'ring') return openRegion(t, opts.readWrite === true);
   return openShm(t, opts);
 }
 
@@ -148,7 +148,7 @@ export function schemaIdentity(
   const t = asTarget(target);
   if (t.kind === 'posix-shm') return { kind: 'posix', value: t.name };
   if (t.kind === 'file') return { kind: 'file', value: t.path };
-  if (t.kind === 'memfd' || t.kind === 'anon') return handle instanceof RegionHandle ? handle.identity : undefined;
+  if (t.kind === 'memfd' || t.kind === 'anon' || t.kind === 'unlinked' || t.kind === 'ring') return handle instanceof RegionHandle ? handle.identity : undefined;
   if (t.kind !== 'shm') return undefined;
   const key = native(ctx('reading', t), () => binding().shmStat(t.id)).key | 0; // signed, as the schema compiler keeps keys
   return key === 0 ? { kind: 'id', value: t.id } : { kind: 'key', value: key };
@@ -410,6 +410,8 @@ export function remove(target: Target | string): void {
       case 'memfd':
       case 'anon':
       case 'file':
+      case 'unlinked':
+      case 'ring':
         throw userError('EINVAL', 'remove', `${describeTarget(t)} cannot be removed: it goes when the last process that maps or holds it does${t.kind === 'file' ? ' (delete the file itself with rm)' : ''}`);
     }
   });
@@ -434,6 +436,8 @@ export function exists(target: Target): boolean {
       return existsSync(target.path);
     case 'memfd':
     case 'anon':
+    case 'unlinked':
+    case 'ring':
       return true; // only a scan of /proc can tell: the listing says
   }
 }

@@ -3,19 +3,24 @@
 // and memfd fd off the JS thread; this module groups its rows into records, matches System V and
 // /dev/shm attachments within our own namespaces, and opens a region through the least privilege
 // that works: the file itself, a holder's fd, the mapping's map_files entry, then /proc/PID/mem.
+import { readFileSync } from 'node:fs';
 import { escapeControl } from '../shared/escape';
 import { IpcError, native, toIpcError, userError } from './errors';
 import { binding, type RawRegionFile, type RawSharedScan } from './native';
 import { emptyScan, MAPS_BUDGET_MS, userNames, type MapsScan } from './procfs';
 import type { RegionTarget } from './target';
-import type { AnonRecord, FdHolder, FileRecord, MemfdRecord, RegionMapping, RegionRecord } from './types';
-
+import type { AnonRecord, Attacher, FdHolder, FileRecord, MemfdRecord, PosixSemRecord, PosixShmRecord, RegionMapping, RegionRecord, RingRecord, RingSubkind } from './types';
 
 /** What one scan found: the three kinds of region, and the namespaces of every readable process. */
 export interface RegionScan {
   memfd: MemfdRecord[];
   anon: AnonRecord[];
   file: FileRecord[];
+  /** /dev/shm objects and named semaphores unlinked while mapped or held (`unlinked: true`). */
+  posixShm: PosixShmRecord[];
+  posixSem: PosixSemRecord[];
+  /** Kernel-shared rings, one per mapping. */
+  ring: RingRecord[];
   /** pid → its IPC and mount namespace inodes (0 when unreadable). */
   processes: Map<number, { ipc: number; mnt: number }>;
   /** Our own namespaces. */
@@ -57,7 +62,8 @@ export function buildRegions(raw: RawSharedScan, userName: (uid: number) => stri
   // them (the inspector shows it removed), so it is not listed.
   const F = raw.fds;
   for (let i = 0; i + 2 < F.length; i += 3) if (F[i + 1] !== process.pid) fds[F[i]!]?.push({ pid: F[i + 1]!, command: command(F[i + 1]!), fd: F[i + 2]! });
-  const out: RegionScan = { memfd: [], anon: [], file: [], processes, self: raw.self, sysv: new Map(), devShm: new Map(), unreadable: raw.unreadable, slow: raw.slow, maps: emptyScan() };
+  const out: RegionScan = { memfd: [], anon: [], file: [], posixShm: [], posixSem: [], ring: [], processes, self: raw.self, sysv: new Map(), devShm: new Map(), unreadable: raw.unreadable, slow: raw.slow, maps: emptyScan() };
+  const packets = new Map<number, Set<number>>();
   raw.regions.forEach((r, i) => {
     if (rows[i]!.length === 0 && fds[i]!.length === 0) return;
     const common = {
@@ -72,14 +78,20 @@ export function buildRegions(raw: RawSharedScan, userName: (uid: number) => stri
       statKnown: r.statKnown,
       attachedBy: rows[i]!.sort(byRow).map(mapping),
     };
-    if (r.kind === 'memfd') out.memfd.push({ kind: 'memfd', name: r.name, ...common, fdHolders: fds[i]!.sort((a, b) => a.pid - b.pid || a.fd - b.fd) });
+    const holders = () => fds[i]!.sort((a, b) => a.pid - b.pid || a.fd - b.fd);
+    if (r.kind === 'memfd') out.memfd.push({ kind: 'memfd', name: r.name, ...common, fdHolders: holders() });
     else if (r.kind === 'anon') out.anon.push({ kind: 'anon', name: r.name, ...common });
+    else if (r.kind === 'posix') unlinkedRecord(r.name, common, holders(), out);
+    else if (r.kind === 'ring') out.ring.push(...ringRecords(r.name, common, fds[i]!, packets));
     else out.file.push({ kind: 'file', path: r.name, deleted: r.deleted, ...common });
     if (r.served) out.served = (out.served ?? 0) + 1;
   });
   out.memfd.sort((a, b) => a.name.localeCompare(b.name) || a.id - b.id);
   out.anon.sort((a, b) => a.id - b.id);
   out.file.sort((a, b) => a.path.localeCompare(b.path));
+  out.posixShm.sort((a, b) => a.name.localeCompare(b.name) || a.id - b.id);
+  out.posixSem.sort((a, b) => a.name.localeCompare(b.name) || a.id - b.id);
+  out.ring.sort((a, b) => a.pid - b.pid || a.address.localeCompare(b.address));
   const ms = out.maps;
   ms.unreadable = raw.unreadable;
   ms.slow = raw.slow;
@@ -119,6 +131,78 @@ export function buildRegions(raw: RawSharedScan, userName: (uid: number) => stri
   for (const list of ms.sysv.values()) list.sort((a, b) => a - b);
   for (const list of ms.devShm.values()) list.sort((a, b) => a - b);
   return out;
+}
+
+type RegionFields = Omit<RegionRecord, 'kind' | 'name' | 'path' | 'deleted' | 'fdHolders'>;
+
+/**
+ * An unlinked /dev/shm entry ("sem.NAME" is a named semaphore, as glibc names them): a POSIX
+ * record of its kind, reached through its holders. Its semaphore value is left to the caller.
+ */
+function unlinkedRecord(file: string, r: RegionFields, fdHolders: FdHolder[], out: RegionScan): void {
+  const pids = new Map<number, Attacher>();
+  for (const h of [...r.attachedBy, ...fdHolders]) if (!pids.has(h.pid)) pids.set(h.pid, { pid: h.pid, command: h.command });
+  const attachedBy = [...pids.values()].sort((a, b) => a.pid - b.pid);
+  const common = { id: r.id, key: 0, uid: r.uid, user: r.user, gid: r.gid, mode: r.mode, mtime: null, attachedBy, unlinked: true as const, dev: r.dev, mappings: r.attachedBy, fdHolders };
+  if (file.startsWith('sem.')) out.posixSem.push({ kind: 'posix-sem', name: `/${file.slice(4)}`, ...common, value: null, unreadable: null });
+  else out.posixShm.push({ kind: 'posix-shm', name: `/${file}`, ...common, size: r.size });
+}
+
+/** What part of a ring a mapping is, by the offset its owner mapped (the kernel's IORING_OFF_*, XDP_PGOFF_*). */
+function ringPart(subkind: RingSubkind, offset: number): string {
+  if (subkind === 'io_uring') return offset === 0 ? 'SQ/CQ rings' : offset === 0x8000000 ? 'CQ ring' : offset === 0x10000000 ? 'SQEs' : `offset 0x${offset.toString(16)}`;
+  if (subkind === 'xdp') {
+    const parts: Record<number, string> = { 0: 'RX ring', 0x80000000: 'TX ring', 0x100000000: 'fill ring', 0x180000000: 'completion ring' };
+    return parts[offset] ?? `offset 0x${offset.toString(16)}`;
+  }
+  if (subkind === 'packet') return 'RX/TX ring';
+  if (subkind === 'perf') return offset === 0 ? 'metadata and data pages' : 'aux pages';
+  return `offset 0x${offset.toString(16)}`;
+}
+
+/** Inodes of the packet sockets of a process's network namespace, read once per scan per pid. */
+function packetInodes(pid: number, cache: Map<number, Set<number>>): Set<number> {
+  let inodes = cache.get(pid);
+  if (inodes) return inodes;
+  inodes = new Set();
+  try {
+    // "sk RefCnt Type Proto Iface R Rmem User Inode": the inode is the last column.
+    for (const line of readFileSync(`/proc/${pid}/net/packet`, 'utf8').split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length >= 9) inodes.add(Number(cols[cols.length - 1]));
+    }
+  } catch {
+    /* gone, or no packet sockets: none */
+  }
+  cache.set(pid, inodes);
+  return inodes;
+}
+
+/**
+ * One record per mapping of a ring. A socket is a packet socket when its network namespace's
+ * /proc/net/packet lists its inode; else an AF_XDP socket when mapped writable (its rings are),
+ * else some other socket (TCP's zero-copy receive maps read-only).
+ */
+function ringRecords(link: string, r: RegionFields, fds: FdHolder[], packets: Map<number, Set<number>>): RingRecord[] {
+  return r.attachedBy.map((m) => {
+    let subkind: RingSubkind = link === 'anon_inode:[io_uring]' ? 'io_uring' : link === 'anon_inode:[perf_event]' ? 'perf' : 'socket';
+    if (subkind === 'socket') subkind = packetInodes(m.pid, packets).has(r.id) ? 'packet' : m.writable ? 'xdp' : 'socket';
+    const mine = fds.filter((f) => f.pid === m.pid);
+    return {
+      kind: 'ring',
+      subkind,
+      part: ringPart(subkind, m.offset),
+      ...r,
+      size: m.length,
+      statKnown: false,
+      user: '?',
+      attachedBy: [m],
+      pid: m.pid,
+      command: m.command,
+      fd: mine.length === 1 ? mine[0]!.fd : null,
+      address: m.address,
+    };
+  });
 }
 
 /** Scans every process (or only `pids`) for shared regions, off the JS thread. */
@@ -181,7 +265,27 @@ export function withinOwnNamespaces(scan: MapsScan, regions: RegionScan): MapsSc
 
 /** How users name a region in a sentence. */
 export function describeRegion(t: RegionTarget): string {
-  return t.kind === 'file' ? `file ${escapeControl(t.path)}` : t.kind === 'memfd' ? `memfd ${t.id}` : `anonymous region ${t.id}`;
+  switch (t.kind) {
+    case 'file':
+      return `file ${escapeControl(t.path)}`;
+    case 'memfd':
+      return `memfd ${t.id}`;
+    case 'anon':
+      return `anonymous region ${t.id}`;
+    case 'unlinked':
+      return `unlinked ${t.of === 'posix-shm' ? 'POSIX shared memory' : 'POSIX semaphore'} (inode ${t.id})`;
+    case 'ring':
+      return `ring of process ${t.pid} at ${t.address}`;
+  }
+}
+
+/** What a region target finds in a scan: a region, an unlinked POSIX object or a ring. */
+export type FoundRegion = RegionRecord | PosixShmRecord | PosixSemRecord | RingRecord;
+
+/** Its mappings and fds, whatever its kind (the routes to its bytes and the processes to ask again). */
+function reach(r: FoundRegion): { dev: number; id: number; mappings: RegionMapping[]; fds: FdHolder[] } {
+  if (r.kind === 'posix-shm' || r.kind === 'posix-sem') return { dev: r.dev ?? 0, id: r.id, mappings: r.mappings ?? [], fds: r.fdHolders ?? [] };
+  return { dev: r.dev, id: r.id, mappings: r.attachedBy, fds: r.kind === 'memfd' ? r.fdHolders : [] };
 }
 
 /** One way to reach the bytes: a path to open, and for /proc/PID/mem the mapping's address and length. */
@@ -196,19 +300,23 @@ interface Route {
   pid?: number;
 }
 
-function routes(r: MemfdRecord | AnonRecord | FileRecord): Route[] {
+function routes(found: FoundRegion): Route[] {
   const out: Route[] = [];
-  if (r.kind === 'memfd') {
-    for (const h of r.fdHolders) out.push({ path: `/proc/${h.pid}/fd/${h.fd}`, dev: r.dev, ino: r.id, needs: `access to the fds of process ${h.pid}`, pid: h.pid });
+  const r = reach(found);
+  if (found.kind === 'ring') {
+    // Only its owner's memory: a ring is no file (map_files and fd routes cannot open it).
+    const m = found.attachedBy[0]!;
+    return [{ path: `/proc/${m.pid}/mem`, dev: 0, ino: 0, base: m.address, length: m.length, needs: `ptrace access to process ${m.pid} (for /proc/${m.pid}/mem)`, pid: m.pid }];
   }
+  for (const h of r.fds) out.push({ path: `/proc/${h.pid}/fd/${h.fd}`, dev: r.dev, ino: r.id, needs: `access to the fds of process ${h.pid}`, pid: h.pid });
   const hex = (a: string) => BigInt(a).toString(16);
-  for (const m of r.attachedBy) {
+  for (const m of r.mappings) {
     if (m.offset !== 0) continue; // map_files opens the whole object; mem reads the mapping: keep offsets equal
     const end = `0x${(BigInt(m.address) + BigInt(m.length)).toString(16)}`;
     out.push({ path: `/proc/${m.pid}/map_files/${hex(m.address)}-${hex(end)}`, dev: r.dev, ino: r.id, needs: 'CAP_SYS_ADMIN (for /proc/PID/map_files)', pid: m.pid });
   }
   // /proc/PID/mem last: the widest mapping first, so that the most bytes are visible.
-  const widest = [...r.attachedBy].filter((m) => m.offset === 0).sort((a, b) => b.length - a.length);
+  const widest = [...r.mappings].filter((m) => m.offset === 0).sort((a, b) => b.length - a.length);
   for (const m of widest) {
     out.push({ path: `/proc/${m.pid}/mem`, dev: r.dev, ino: r.id, base: m.address, length: m.length, needs: `ptrace access to process ${m.pid} (for /proc/${m.pid}/mem)`, pid: m.pid });
   }
@@ -229,8 +337,8 @@ export class RegionHandle {
     holders: number[],
     /** How it was reached: "/proc/123/fd/4", for the log. */
     readonly via: string,
-    /** How a schema's `segment … for memfd "NAME" | file "/path" | anon of "COMMAND"` names it. */
-    readonly identity: { kind: 'memfd' | 'file' | 'anon'; value: string },
+    /** How a schema's `segment … for memfd "NAME" | file "/path" | anon of "COMMAND" | posix "/NAME"` names it (a ring: by nothing). */
+    readonly identity: { kind: 'memfd' | 'file' | 'anon' | 'posix'; value: string } | undefined,
   ) {
     this.holders = [...new Set(holders)];
   }
@@ -274,16 +382,13 @@ export class RegionHandle {
 
   /** Whether any process still maps or holds it: those seen last, else (to be sure) all of them. */
   async recheck(): Promise<boolean> {
-    const find = (s: RegionScan) => {
-      const list: (MemfdRecord | AnonRecord)[] = this.target.kind === 'memfd' ? s.memfd : s.anon;
-      const id = (this.target as { id: number }).id;
-      return list.find((r) => r.id === id);
-    };
+    const find = (s: RegionScan) => findRegion(s, this.target);
     try {
       let found = find(await scanRegions(this.holders));
       if (!found) found = find(await scanRegions());
       const ours = process.pid;
-      const pids = found ? [...found.attachedBy.map((m) => m.pid), ...('fdHolders' in found ? found.fdHolders.map((h) => h.pid) : [])].filter((p) => p !== ours) : [];
+      const r = found && reach(found);
+      const pids = r ? [...r.mappings.map((m) => m.pid), ...r.fds.map((h) => h.pid)].filter((p) => p !== ours) : [];
       if (pids.length) this.holders = [...new Set(pids)];
       else this.removed = true;
     } catch {
@@ -297,13 +402,30 @@ export class RegionHandle {
   }
 }
 
+/**
+ * Reads a ring's first byte: some are mapped by the kernel as raw page frames (perf's pages, by
+ * remap_pfn_range), which /proc/PID/mem cannot read (EIO). Said at open, in one sentence, rather
+ * than as a failed read later.
+ */
+function probeRing(raw: RawRegionFile, r: RingRecord): void {
+  try {
+    raw.read(0, 1);
+  } catch (e) {
+    raw.close();
+    if ((e as { code?: string }).code !== 'EIO') throw e;
+    throw userError('EIO', 'read', `the ${r.subkind} ${r.part} of process ${r.pid} at ${r.address} is mapped by the kernel as raw page frames, which /proc/${r.pid}/mem cannot read: it is listed, not readable`);
+  }
+}
+
 function openRoute(route: Route, readWrite: boolean): RawRegionFile {
   return new (binding().RegionFile)(route.path, readWrite, route.dev, route.ino, route.base ?? '0x0', route.length ?? -1);
 }
 
 /** Finds a region of the listing by its target (for a file, the live one of that name before a deleted one). */
-export function findRegion(scan: RegionScan, t: RegionTarget): RegionRecord | undefined {
+export function findRegion(scan: RegionScan, t: RegionTarget): FoundRegion | undefined {
   if (t.kind === 'file') return scan.file.find((r) => r.path === t.path && !r.deleted) ?? scan.file.find((r) => r.path === t.path);
+  if (t.kind === 'ring') return scan.ring.find((r) => r.pid === t.pid && BigInt(r.address) === BigInt(t.address));
+  if (t.kind === 'unlinked') return (t.of === 'posix-shm' ? scan.posixShm : scan.posixSem).find((r: { id: number }) => r.id === t.id);
   return (t.kind === 'memfd' ? scan.memfd : scan.anon).find((r: { id: number }) => r.id === t.id);
 }
 
@@ -338,31 +460,44 @@ function openFileByPath(t: RegionTarget & { kind: 'file' }, readWrite: boolean, 
 /**
  * Opens a region read-only (or read-write when asked). A file by its path, checked against the
  * inode the scan saw mapped under that name (a file not mapped by anyone is opened by its path
- * alone); a deleted file, a memfd or an anonymous region through each route in turn (a holder's
- * fd, the mapping's map_files entry, /proc/PID/mem: never a path guessed from the maps line), and
+ * alone); a deleted file, a memfd, an anonymous region or an unlinked POSIX object through each
+ * route in turn (a holder's fd, the mapping's map_files entry, /proc/PID/mem: never a path guessed
+ * from the maps line), a ring through its process's /proc/PID/mem only and always read-only; and
  * when every one is refused, an EACCES that says which privilege is missing.
  */
 export async function openRegion(t: RegionTarget, readWrite: boolean): Promise<RegionHandle> {
-  const c = { action: readWrite ? 'opening read-write' : 'opening', object: describeRegion(t) };
   const scan = await scanRegions();
   const found = findRegion(scan, t);
   if (t.kind === 'file' && (!found || !(found as FileRecord).deleted)) {
     return openFileByPath(t, readWrite, found as FileRecord | undefined);
   }
-  const r = found;
-  if (!r) {
+  if (!found) {
     const hint = scan.unreadable > 0 ? ` (or it is in one of the ${scan.unreadable} processes whose maps we may not read)` : '';
     throw userError('ENOENT', 'open', `${describeRegion(t)} does not exist: no process maps or holds it${hint}`);
   }
+  return openFound(t, found, readWrite);
+}
+
+/** Opens what a scan found (see openRegion) through each of its holders in turn. */
+export function openFound(t: RegionTarget, r: FoundRegion, readWrite: boolean): RegionHandle {
+  const c = { action: readWrite ? 'opening read-write' : 'opening', object: describeRegion(t) };
   const refused: Route[] = [];
   let last: IpcError | undefined;
+  // A ring is the kernel's: read, never written, whatever the session asked.
+  const rw = readWrite && r.kind !== 'ring';
   for (const route of routes(r)) {
     if (route.pid === process.pid) continue; // our own earlier handle: not a holder to borrow from
     try {
-      const raw = openRoute(route, readWrite);
-      const holders = [...r.attachedBy.map((m) => m.pid), ...(r.kind === 'memfd' ? r.fdHolders.map((h) => h.pid) : [])];
+      const raw = openRoute(route, rw);
+      if (r.kind === 'ring') probeRing(raw, r);
+      const { mappings, fds } = reach(r);
+      const holders = [...mappings.map((m) => m.pid), ...fds.map((h) => h.pid)];
       const identity =
-        r.kind === 'memfd' ? { kind: 'memfd' as const, value: r.name } : r.kind === 'file' ? { kind: 'file' as const, value: r.path } : { kind: 'anon' as const, value: r.attachedBy[0]?.command ?? '?' };
+        r.kind === 'memfd' ? { kind: 'memfd' as const, value: r.name }
+        : r.kind === 'file' ? { kind: 'file' as const, value: r.path }
+        : r.kind === 'posix-shm' ? { kind: 'posix' as const, value: r.name }
+        : r.kind === 'anon' ? { kind: 'anon' as const, value: r.attachedBy[0]?.command ?? '?' }
+        : undefined;
       return new RegionHandle(t, raw, holders, route.path, identity);
     } catch (e) {
       const err = toIpcError(e, c);

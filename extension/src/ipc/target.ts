@@ -1,6 +1,8 @@
 // Targets: how users and scripts name one object. "shm:ID", "sem:ID", "msg:ID", "key:0xKEY"
 // (resolved to an id; needs a kind when the key names objects of several kinds), "posix:/NAME",
-// "psem:/NAME", "mq:/NAME". Numbers accept decimal and 0x hex.
+// "psem:/NAME", "mq:/NAME"; an unlinked POSIX object by its inode, "posix:@INODE" or
+// "psem:@INODE" (a name always starts with "/", so the two never meet); a kernel-shared ring by
+// its process and address, "ring:PID@0xADDRESS". Numbers accept decimal and 0x hex.
 import { userError } from './errors';
 import { readSysv, type SysvKind } from './procfs';
 import { describeRegion } from './regions';
@@ -12,8 +14,20 @@ export type PosixTarget =
   | { kind: 'posix-shm'; name: string }
   | { kind: 'posix-sem'; name: string }
   | { kind: 'posix-mq'; name: string };
-/** Regions found in /proc: a memfd or shared anonymous region by inode, a mapped file by its absolute path. */
-export type RegionTarget = { kind: 'memfd'; id: number } | { kind: 'anon'; id: number } | { kind: 'file'; path: string };
+/**
+ * Regions found in /proc: a memfd or shared anonymous region by inode, a mapped file by its
+ * absolute path, a POSIX object unlinked while held by its inode, a ring by its mapping.
+ */
+export type RegionTarget =
+  | { kind: 'memfd'; id: number }
+  | { kind: 'anon'; id: number }
+  | { kind: 'file'; path: string }
+  | UnlinkedTarget
+  | RingTarget;
+/** A POSIX shared memory object or named semaphore unlinked while still mapped or held. */
+export type UnlinkedTarget = { kind: 'unlinked'; of: 'posix-shm' | 'posix-sem'; id: number };
+/** One mapping of a kernel-shared ring: the process and the mapping's start address (hex). */
+export type RingTarget = { kind: 'ring'; pid: number; address: string };
 export type Target = SysvTarget | PosixTarget | RegionTarget;
 
 /** Parses a non-negative integer in decimal or 0x hex; undefined when it is not one. */
@@ -36,7 +50,8 @@ const POSIX_PREFIX: Record<string, 'posix-shm' | 'posix-sem' | 'posix-mq'> = {
   mq: 'posix-mq',
 };
 
-const USAGE = 'a target is shm:ID, sem:ID, msg:ID, key:0xKEY, posix:/NAME, psem:/NAME, mq:/NAME, memfd:INODE, anon:INODE or file:/PATH';
+const USAGE =
+  'a target is shm:ID, sem:ID, msg:ID, key:0xKEY, posix:/NAME, psem:/NAME, mq:/NAME, posix:@INODE or psem:@INODE (unlinked), memfd:INODE, anon:INODE, file:/PATH or ring:PID@0xADDRESS';
 
 /** Parses a target; `key:` is resolved against the current tables, narrowed by `hint`. */
 export function parseTarget(text: string, hint?: Kind): Target {
@@ -50,6 +65,12 @@ export function parseTarget(text: string, hint?: Kind): Target {
     return { kind: prefix, id };
   }
   const posix = POSIX_PREFIX[prefix];
+  if (posix && rest.startsWith('@')) {
+    if (posix === 'posix-mq') throw userError('EINVAL', 'target', `"${text}": a message queue is named by its name (mq:/NAME), never by an inode`);
+    const id = parseNumber(rest.slice(1));
+    if (id === undefined || id === 0) throw userError('EINVAL', 'target', `"${rest}" is not @INODE (an unlinked object's inode, as list shows it) in "${text}"`);
+    return { kind: 'unlinked', of: posix, id };
+  }
   if (posix) {
     const name = rest.startsWith('/') ? rest : `/${rest}`;
     if (!/^\/[^/\0]{1,250}$/.test(name) || name === '/.' || name === '/..') {
@@ -61,6 +82,12 @@ export function parseTarget(text: string, hint?: Kind): Target {
     const id = parseNumber(rest);
     if (id === undefined || id === 0) throw userError('EINVAL', 'target', `"${rest}" is not an inode number in "${text}"`);
     return { kind: prefix, id };
+  }
+  if (prefix === 'ring') {
+    const r = /^(\d+)@(0x[0-9a-f]{1,16})$/i.exec(rest);
+    const pid = r ? Number(r[1]) : 0;
+    if (!r || pid < 1 || pid > 1 << 22) throw userError('EINVAL', 'target', `"${rest}" is not PID@0xADDRESS (a ring's process and mapping, as list shows it) in "${text}"`);
+    return { kind: 'ring', pid, address: `0x${BigInt(r[2]!).toString(16)}` };
   }
   if (prefix === 'file') {
     const p = rest;
@@ -93,7 +120,10 @@ export function targetOf(arg: unknown, hint?: Kind, depth = 0): Target | undefin
   if (typeof arg !== 'object' || arg === null || depth > 3) return undefined;
   const o = arg as Record<string, unknown>;
   if (typeof o.kind === 'string' && SYSV_KINDS.includes(o.kind) && typeof o.id === 'number') return { kind: o.kind, id: o.id } as SysvTarget;
+  if ((o.kind === 'posix-shm' || o.kind === 'posix-sem') && o.unlinked === true && typeof o.id === 'number') return { kind: 'unlinked', of: o.kind, id: o.id };
   if (typeof o.kind === 'string' && POSIX_KINDS.includes(o.kind) && typeof o.name === 'string') return { kind: o.kind, name: o.name } as PosixTarget;
+  if (o.kind === 'unlinked' && (o.of === 'posix-shm' || o.of === 'posix-sem') && typeof o.id === 'number') return { kind: 'unlinked', of: o.of, id: o.id };
+  if (o.kind === 'ring' && typeof o.pid === 'number' && typeof o.address === 'string') return { kind: 'ring', pid: o.pid, address: o.address };
   if ((o.kind === 'memfd' || o.kind === 'anon') && typeof o.id === 'number') return { kind: o.kind, id: o.id };
   if (o.kind === 'file' && typeof o.path === 'string') return { kind: 'file', path: o.path };
   for (const k of ['record', 'target', 'item', 'data']) {
@@ -146,6 +176,10 @@ export function formatTarget(t: Target): string {
       return `${t.kind}:${t.id}`;
     case 'file':
       return `file:${t.path}`;
+    case 'unlinked':
+      return `${t.of === 'posix-shm' ? 'posix' : 'psem'}:@${t.id}`;
+    case 'ring':
+      return `ring:${t.pid}@${t.address}`;
   }
 }
 
@@ -167,6 +201,8 @@ export function describeTarget(t: Target): string {
     case 'memfd':
     case 'anon':
     case 'file':
+    case 'unlinked':
+    case 'ring':
       return describeRegion(t);
   }
 }
@@ -182,5 +218,6 @@ export function describeKind(kind: Kind): string {
     memfd: 'memfd object',
     anon: 'shared anonymous region',
     file: 'shared file mapping',
+    ring: 'kernel-shared ring',
   }[kind];
 }

@@ -1,9 +1,9 @@
 // The records the façade lists: one per IPC kind of DESIGN.md §2. Their field names and JSON
 // shape are the CLI's `list --json` contract (DESIGN.md §5). No vscode import in this layer.
 
-/** The six kinds of object, as `shmscope list --kind` names them. */
-export type Kind = 'shm' | 'sem' | 'msg' | 'posix-shm' | 'posix-sem' | 'posix-mq' | RegionKind;
-export const KINDS: readonly Kind[] = ['shm', 'sem', 'msg', 'posix-shm', 'posix-sem', 'posix-mq', 'memfd', 'anon', 'file'];
+/** The kinds of object, as `shmscope list --kind` names them. */
+export type Kind = 'shm' | 'sem' | 'msg' | 'posix-shm' | 'posix-sem' | 'posix-mq' | RegionKind | 'ring';
+export const KINDS: readonly Kind[] = ['shm', 'sem', 'msg', 'posix-shm', 'posix-sem', 'posix-mq', 'memfd', 'anon', 'file', 'ring'];
 
 /** Shared memory found only in /proc/PID/maps and fd tables: memfd objects, shared anonymous regions, files mapped shared. */
 export type RegionKind = 'memfd' | 'anon' | 'file';
@@ -83,14 +83,28 @@ interface PosixCommon extends Common {
   mtime: string | null;
 }
 
-export interface PosixShmRecord extends PosixCommon {
+/**
+ * A /dev/shm object unlinked while still mapped or held by an fd (`shm_unlink`, `sem_unlink`):
+ * the kernel keeps it for its holders, who are the only way to its bytes. `id` is its inode
+ * (targets `posix:@INODE`, `psem:@INODE`), its name the one it had.
+ */
+interface UnlinkedFields {
+  /** Present (true) only once its name is gone from /dev/shm while processes still map or hold it. */
+  unlinked?: true;
+  /** Only when unlinked: its device, every mapping of it and every fd holding it. */
+  dev?: number;
+  mappings?: RegionMapping[];
+  fdHolders?: FdHolder[];
+}
+
+export interface PosixShmRecord extends PosixCommon, UnlinkedFields {
   kind: 'posix-shm';
   size: number;
-  /** Processes that map it, as far as /proc lets us see (see Listing.unreadableProcesses). */
+  /** Processes that map it (or, unlinked, hold it), as far as /proc lets us see (see Listing.unreadableProcesses). */
   attachedBy: Attacher[];
 }
 
-export interface PosixSemRecord extends PosixCommon {
+export interface PosixSemRecord extends PosixCommon, UnlinkedFields {
   kind: 'posix-sem';
   /** Processes that have it open (a named semaphore is a small mapped file). */
   attachedBy: Attacher[];
@@ -157,7 +171,29 @@ export interface FileRecord extends RegionCommon {
 
 export type RegionRecord = MemfdRecord | AnonRecord | FileRecord;
 
-export type IpcRecord = ShmRecord | SemRecord | MsgRecord | PosixShmRecord | PosixSemRecord | PosixMqRecord | RegionRecord;
+/** Which kernel object shares a ring: told by its fd (io_uring, perf) or, for a socket, /proc/PID/net/packet. */
+export type RingSubkind = 'io_uring' | 'packet' | 'xdp' | 'perf' | 'socket';
+
+/**
+ * Memory the kernel shares with one process through an fd that is no file: an io_uring's SQ/CQ
+ * rings and SQE array, a PACKET_MMAP or AF_XDP ring, a perf event's pages. One record per mapping
+ * (`attachedBy` is that one mapping); `id` is the fd's inode (shared by every perf event), size
+ * the mapping's length. Read only through /proc/PID/mem, never written (target `ring:PID@ADDRESS`).
+ */
+export interface RingRecord extends RegionCommon {
+  kind: 'ring';
+  subkind: RingSubkind;
+  /** Which part of it this mapping is, by its offset: "SQ/CQ rings", "SQEs", "RX ring", "fill ring", "metadata and data pages", … */
+  part: string;
+  pid: number;
+  command: string;
+  /** The process's fd of that ring; null when none is open any more (or several could be it). */
+  fd: number | null;
+  /** Start address of the mapping in that process, as hex. */
+  address: string;
+}
+
+export type IpcRecord = ShmRecord | SemRecord | MsgRecord | PosixShmRecord | PosixSemRecord | PosixMqRecord | RegionRecord | RingRecord;
 
 /** What `list` returns; the JSON keys are DESIGN.md §5's. */
 export interface Listing {
@@ -170,6 +206,7 @@ export interface Listing {
   memfd: MemfdRecord[];
   anon: AnonRecord[];
   file: FileRecord[];
+  ring: RingRecord[];
   /** Processes whose /proc/PID/maps we may not read: they may map objects we cannot see. */
   unreadableProcesses: number;
   /** Things the listing could not do, said once each (e.g. /dev/mqueue not mounted). */

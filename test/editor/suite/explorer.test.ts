@@ -92,7 +92,7 @@ suite('Explorer', () => {
 
     // Other IPC namespaces (containers) get groups of their own between these; not counted here.
     const groups = api.explorer.getChildren().filter((g) => g.type !== 'namespace').map((g) => (g.type === 'group' ? g.group.label : g.type));
-    assert.deepEqual(groups, ['System V Segments', 'POSIX Shared Memory', 'memfd Objects', 'Shared Anonymous Memory', 'Shared File Mappings', 'System V Semaphore Sets', 'POSIX Semaphores', 'Message Queues', 'Limits']);
+    assert.deepEqual(groups, ['System V Segments', 'POSIX Shared Memory', 'memfd Objects', 'Shared Anonymous Memory', 'Shared File Mappings', 'Kernel-Shared Rings', 'System V Semaphore Sets', 'POSIX Semaphores', 'Message Queues', 'Limits']);
     const limits = api.explorer.getChildren().find((g) => g.type === 'group' && g.group.id === 'limits')!;
     assert.ok(api.explorer.getChildren(limits).some((n) => n.type === 'limit' && n.limit.name === 'shmmni'));
   });

@@ -1,6 +1,6 @@
 // shmscope list [--kind K] [--json]: every IPC object on the machine.
 import type { Command } from 'commander';
-import { KINDS, list, namespacePid, type Kind, type Listing, type RegionRecord } from '../../ipc';
+import { formatTarget, KINDS, list, namespacePid, targetOf, type IpcRecord, type Kind, type Listing, type RegionRecord } from '../../ipc';
 import { UserError } from '../errors';
 import { hexKey, mode, size, table } from '../format';
 import * as stdout from '../output';
@@ -16,21 +16,30 @@ const JSON_KEY: Record<Kind, keyof Listing> = {
   memfd: 'memfd',
   anon: 'anon',
   file: 'file',
+  ring: 'ring',
 };
 
 /** The kinds another IPC namespace lists (its own System V objects and /dev/shm). */
 const NAMESPACE_KINDS: readonly Kind[] = ['shm', 'sem', 'msg', 'posix-shm'];
 
-/** The `list --json` document: the six arrays (only the asked kind with --kind), then notes. */
+/** An entry with, after its kind, the target string the other commands take for it. */
+function withTarget(r: IpcRecord): Record<string, unknown> {
+  const t = targetOf(r);
+  const { kind, ...rest } = r;
+  return { kind, target: t ? formatTarget(t) : null, ...rest };
+}
+
+/** The `list --json` document: one array per kind (only the asked kind with --kind), then notes. */
 export function listingJson(l: Listing, kind?: Kind): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const k of KINDS) if (!kind || k === kind) out[JSON_KEY[k]] = l[JSON_KEY[k]];
+  for (const k of KINDS) if (!kind || k === kind) out[JSON_KEY[k]] = (l[JSON_KEY[k]] as IpcRecord[]).map(withTarget);
   out.unreadableProcesses = l.unreadableProcesses;
   out.notes = l.notes;
   if (l.namespaces) {
     out.namespaces = l.namespaces.map((ns) => {
       const o: Record<string, unknown> = { namespace: ns.namespace, unlisted: ns.unlisted };
-      for (const k of NAMESPACE_KINDS) if (!kind || k === kind) o[JSON_KEY[k]] = ns[JSON_KEY[k] as 'shm' | 'sem' | 'msg' | 'posixShm'];
+      // The same target, taken with `--namespace PID` (the namespace's pid).
+      for (const k of NAMESPACE_KINDS) if (!kind || k === kind) o[JSON_KEY[k]] = (ns[JSON_KEY[k] as 'shm' | 'sem' | 'msg' | 'posixShm'] as IpcRecord[]).map(withTarget);
       return o;
     });
   }
@@ -42,6 +51,8 @@ const mappedBy = (r: RegionRecord) => r.attachedBy.map((a) => `${a.pid}@${a.addr
 const holders = (r: RegionRecord) => (r.kind === 'memfd' ? r.fdHolders.map((h) => `${h.pid} fd ${h.fd}`).join(',') || '-' : '');
 
 const pids = (list: { pid: number }[]) => list.map((a) => a.pid).join(',') || '-';
+/** " (unlinked) posix:@INODE": the marker and the target that reaches it (it has no name to give). */
+const unlinked = (r: { unlinked?: true; id: number; kind: 'posix-shm' | 'posix-sem' }) => (r.unlinked ? ` (unlinked) ${r.kind === 'posix-shm' ? 'posix' : 'psem'}:@${r.id}` : '');
 
 export function listingText(l: Listing, kind?: Kind, only: readonly Kind[] = KINDS): string {
   const parts: string[] = [];
@@ -87,7 +98,7 @@ export function listingText(l: Listing, kind?: Kind, only: readonly Kind[] = KIN
       `POSIX shared memory (${l.posixShm.length})`,
       table(
         ['NAME', 'OWNER', 'MODE', 'SIZE', 'MAPPED BY'],
-        l.posixShm.map((r) => [esc(r.name), esc(r.user), mode(r.mode), size(r.size), pids(r.attachedBy)]),
+        l.posixShm.map((r) => [esc(r.name) + unlinked(r), esc(r.user), mode(r.mode), size(r.size), pids(r.attachedBy)]),
       ),
     );
   }
@@ -96,7 +107,7 @@ export function listingText(l: Listing, kind?: Kind, only: readonly Kind[] = KIN
       `POSIX named semaphores (${l.posixSem.length})`,
       table(
         ['NAME', 'OWNER', 'MODE', 'VALUE', 'OPEN BY'],
-        l.posixSem.map((r) => [esc(r.name), esc(r.user), mode(r.mode), r.value ?? `(${r.unreadable})`, pids(r.attachedBy)]),
+        l.posixSem.map((r) => [esc(r.name) + unlinked(r), esc(r.user), mode(r.mode), r.value ?? `(${r.unreadable})`, pids(r.attachedBy)]),
       ),
     );
   }
@@ -136,6 +147,15 @@ export function listingText(l: Listing, kind?: Kind, only: readonly Kind[] = KIN
       ),
     );
   }
+  if (show('ring')) {
+    parts.push(
+      `Kernel-shared rings (${l.ring.length})`,
+      table(
+        ['TARGET', 'KIND', 'PART', 'SIZE', 'PID', 'FD', 'COMMAND'],
+        l.ring.map((r) => [`ring:${r.pid}@${r.address}`, r.subkind, r.part, size(r.size), r.pid, r.fd ?? '?', esc(r.command)]),
+      ),
+    );
+  }
   for (const ns of l.namespaces ?? []) {
     const container = ns.namespace.container && ns.namespace.container !== ns.namespace.label ? `, ${esc(ns.namespace.container)}` : '';
     const head = `Namespace ${esc(ns.namespace.label)} (ipc ${ns.namespace.ipc}, pid ${ns.namespace.pid}${container})`;
@@ -143,7 +163,7 @@ export function listingText(l: Listing, kind?: Kind, only: readonly Kind[] = KIN
       parts.push(`${head}: not listed (${ns.unlisted})`);
       continue;
     }
-    const inner: Listing = { ...ns, posixSem: [], posixMq: [], memfd: [], anon: [], file: [], unreadableProcesses: 0, notes: [] };
+    const inner: Listing = { ...ns, posixSem: [], posixMq: [], memfd: [], anon: [], file: [], ring: [], unreadableProcesses: 0, notes: [] };
     parts.push(`${head}\n\n${listingText(inner, kind, NAMESPACE_KINDS).replace(/^/gm, '  ')}`);
   }
     for (const note of l.notes) parts.push(`note: ${esc(note)}`);

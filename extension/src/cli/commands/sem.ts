@@ -1,7 +1,9 @@
 // shmscope sem TARGET get | set NUM VALUE | post [NUM] | wait [NUM] [--timeout D]
-// TARGET is a System V set (sem:ID, key:0xKEY) or a POSIX named semaphore (psem:/NAME).
+// TARGET is a System V set (sem:ID, key:0xKEY) or a POSIX named semaphore (psem:/NAME; an
+// unlinked one, psem:@INODE, is only read).
 import type { Command } from 'commander';
-import { namespacePid, nsRaw, nsSem, parseTarget, psemPost, psemValue, psemWait, semCount, semGet, semPost, semSetValue, semWait, type Target } from '../../ipc';
+import { escapeControl as esc } from '../../shared/escape';
+import { list, namespacePid, nsRaw, nsSem, parseTarget, psemPost, psemValue, psemWait, semCount, semGet, semPost, semSetValue, semWait, type Target } from '../../ipc';
 import { UserError } from '../errors';
 import { num, table } from '../format';
 import { DURATION_OPTIONS } from '../times';
@@ -26,6 +28,19 @@ function semNum(t: Target, text: string | undefined): number {
     if (n >= nsems) throw new UserError(`semaphore set ${t.id} has ${nsems} semaphore(s): NUM must be below ${nsems}`);
   }
   return n;
+}
+
+/**
+ * `sem psem:@INODE get`: an unlinked semaphore's value, read through a holder as `list` reads it.
+ * It has no name to open, so it is never posted or waited on from here (its holders do that).
+ */
+async function unlinkedSem(id: number, op: string, args: string[], json: boolean): Promise<void> {
+  if (op !== 'get') throw new UserError(`psem:@${id} is unlinked: it has no name to open, so only get reads it (its holders post and wait)`);
+  if (args.length > 0) throw new UserError('get takes no numbers');
+  const r = (await list(['posix-sem'])).posixSem.find((x) => x.unlinked && x.id === id);
+  if (!r) throw new UserError(`no unlinked POSIX semaphore has inode ${id}: no process we may read holds it`);
+  if (r.value === null) throw new UserError(`the value of unlinked semaphore ${esc(r.name)} (inode ${id}) is not readable (${r.unreadable ?? 'EIO'})`);
+  await stdout.line(json ? JSON.stringify({ name: r.name, id, unlinked: true, value: r.value }) : String(r.value));
 }
 
 /** `sem … --namespace PID`: a System V set of another IPC namespace, by id (get, set, post; no wait). */
@@ -72,6 +87,8 @@ export function register(program: Command): void {
     .option('--namespace <pid>', 'a set (sem:ID) of the IPC namespace of process PID (a container): get, set and post')
     .action(async (targetText: string, op: string, args: string[], opts: { timeout: string; json?: boolean; namespace?: string }) => {
       if (opts.namespace !== undefined) return inNamespace(opts.namespace, targetText, op, args, opts.json === true);
+      const unlinked = parseTarget(targetText, 'sem');
+      if (unlinked.kind === 'unlinked' && unlinked.of === 'posix-sem') return unlinkedSem(unlinked.id, op, args, opts.json === true);
       const t = semTarget(targetText);
       switch (op) {
         case 'get': {
