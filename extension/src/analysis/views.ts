@@ -40,7 +40,7 @@ export async function processViews(target: Target | string, scope: Scope = new S
         return; // ended meanwhile, or not ours to read
       }
       for (const m of maps) {
-        const hit = t.kind === 'shm' ? SYSV.test(m.path) && m.inode === t.id : m.path.replace(/ \(deleted\)$/, '') === `/dev/shm${t.name}`;
+        const hit = t.kind === 'shm' ? SYSV.test(m.path) && m.inode === t.id : m.path === `/dev/shm${t.name}`; // an unlinked object once of that name is another object
         if (hit) views.push({ pid, start: m.start, end: m.end, offset: m.offset });
       }
     }),
