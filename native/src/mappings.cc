@@ -3,8 +3,9 @@
 //
 // scanShared(pids?, budgetMs?) is a view over the one /proc runner (scan.h: threads of its own,
 // never the JS thread nor libuv's pool, answered by the budget) and returns one row per region
-// (grouped by device and inode), one per mapping and one per memfd file descriptor, plus every readable process with its IPC and mount
-// namespace (so that callers match System V and /dev/shm attachments within a namespace).
+// (grouped by device and inode), one per mapping and one per memfd file descriptor, plus every
+// readable process with its IPC and mount namespace (so that callers match System V and /dev/shm
+// attachments within a namespace).
 //
 // RegionFile opens such a region by a path (a file, /proc/PID/fd/N, /proc/PID/map_files/RANGE)
 // or through /proc/PID/mem at an address, and reads and writes it with pread/pwrite: never
