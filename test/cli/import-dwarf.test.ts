@@ -4,6 +4,7 @@
 // values the program wrote. Hostile ELF and DWARF give one line, never a hang.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -159,7 +160,7 @@ describe('shmscope import PROGRAM', { skip: !existsSync(ADDON) && 'the DWARF rea
     assert.ok((JSON.parse(l.stdout) as { types: string[] }).types.includes('s'));
   });
 
-  it('pid:N reads the running process', () => {
+  it('pid:N reads the running process', async () => {
     const exe = path.join(dir, 'sleeper');
     writeFileSync(`${exe}.c`, '#include <unistd.h>\nstruct live { long a; char b; } v;\nint main(void) { v.a = 1; pause(); return 0; }\n');
     run('gcc', ['-g', '-o', exe, `${exe}.c`]);
@@ -170,9 +171,18 @@ describe('shmscope import PROGRAM', { skip: !existsSync(ADDON) && 'the DWARF rea
       const r = cli(['import', `pid:${pid}`, '--type', 'live']);
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /struct live \{\n {4}int64_t a @ 0;\n {4}char b @ 8;\n\};/);
+      // Its maps come through the addon's maps parser: --list-types too, and a process that is
+      // gone is named in one line.
+      const l = cli(['import', `pid:${pid}`, '--list-types', '--json']);
+      assert.equal(l.status, 0, l.stderr);
+      assert.ok((JSON.parse(l.stdout) as { types: string[] }).types.includes('live'));
     } finally {
       child.kill('SIGKILL');
     }
+    await once(child, 'exit');
+    const gone = cli(['import', `pid:${pid}`, '--type', 'live']);
+    assert.equal(gone.status, 1);
+    assert.equal(gone.stderr, `shmscope: cannot read the mappings of pid ${pid}: no such process\n`);
   });
 
   describe('hostile ELF and DWARF: one line, exit 1, no hang', () => {

@@ -1,9 +1,10 @@
 // `shmscope import PROGRAM|LIBRARY|DEBUGFILE|pid:N`: types from a program's debug information,
 // read by native/src/dwarf.cc (elfutils' libdw) in this CLI process only (the editor runs the CLI
 // as a child), then written as a schema by the engine's DWARF front end.
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { writeDwarfSchema, InexpressibleError, type DwarfImportResult, type DwarfTypes } from '../shared/schema/import-dwarf';
+import { binding, type RawMapping } from '../ipc/native';
 import { UserError } from './errors';
 
 interface DwarfBinding {
@@ -46,27 +47,33 @@ export function isElf(file: string): boolean {
   }
 }
 
-/** A process's executable and the ELF files it has mapped (its shared libraries). */
-function filesOfProcess(pid: number): string[] {
-  let maps: string;
+/** How long `pid:N` waits for the process's memory maps (a process can hold them indefinitely). */
+const MAPS_BUDGET_MS = 2000;
+
+/**
+ * A process's executable and the ELF files it has mapped (its shared libraries), from its
+ * /proc/PID/maps read by the addon's one maps parser, off the JS thread and by a deadline.
+ */
+async function filesOfProcess(pid: number): Promise<string[]> {
+  let maps: RawMapping[];
   try {
-    maps = readFileSync(`/proc/${pid}/maps`, 'utf8');
+    maps = await binding().mapsOf(pid, MAPS_BUDGET_MS);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(`cannot read the mappings of pid ${pid}: ${code === 'ENOENT' ? 'no such process' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
+    const why = code === 'ENOENT' ? 'no such process' : code === 'EACCES' ? 'permission denied' : code === 'ETIMEDOUT' ? `they did not answer within ${MAPS_BUDGET_MS} ms` : (e as Error).message;
+    throw new UserError(`cannot read the mappings of pid ${pid}: ${why}`);
   }
   const files = [`/proc/${pid}/exe`];
-  for (const line of maps.split('\n')) {
-    const f = line.split(/\s+/).slice(5).join(' ');
+  for (const { path: f } of maps) {
     if (f.startsWith('/') && !f.endsWith(' (deleted)') && !f.startsWith('/dev/') && !files.includes(f)) files.push(f);
   }
   return files.filter((f) => f === files[0] || isElf(f));
 }
 
 /** The names of every type a program (or `pid:N`: its executable and libraries) defines, sorted. */
-export function listProgramTypes(input: string): string[] {
+export async function listProgramTypes(input: string): Promise<string[]> {
   const pid = /^pid:(\d+)$/.exec(input);
-  const files = pid ? filesOfProcess(Number(pid[1])) : [path.resolve(input)];
+  const files = pid ? await filesOfProcess(Number(pid[1])) : [path.resolve(input)];
   const binding = load();
   const names = new Set<string>();
   let firstError: string | undefined;
@@ -87,9 +94,9 @@ export interface DwarfImportOptions {
 }
 
 /** The schema of the named types (or all) of a program, library, debug file or `pid:N`. */
-export function importProgram(input: string, opts: DwarfImportOptions): DwarfImportResult {
+export async function importProgram(input: string, opts: DwarfImportOptions): Promise<DwarfImportResult> {
   const pid = /^pid:(\d+)$/.exec(input);
-  const files = pid ? filesOfProcess(Number(pid[1])) : [path.resolve(input)];
+  const files = pid ? await filesOfProcess(Number(pid[1])) : [path.resolve(input)];
   if (!opts.types.length && !opts.allTypes) throw new UserError('name the types to import with --type NAME (repeatable), or --all-types');
   const binding = load();
   let wanted = [...opts.types];

@@ -71,10 +71,10 @@ function writeOut(output: string, text: string) {
  * is refused (UserError, nothing written): a schema missing the types after that place would look
  * complete.
  */
-export function runImport(header: string, opts: ImportCommandOptions): ImportResult & { output?: string; program?: boolean } {
+export async function runImport(header: string, opts: ImportCommandOptions): Promise<ImportResult & { output?: string; program?: boolean }> {
   const file = path.resolve(header);
   if (/^pid:\d+$/.test(header) || isElf(file)) {
-    const r = importProgram(header, { types: opts.type ?? [], allTypes: opts.allTypes ?? false });
+    const r = await importProgram(header, { types: opts.type ?? [], allTypes: opts.allTypes ?? false });
     if (opts.output) writeOut(opts.output, r.text);
     return { text: r.text, types: r.types.length, defines: 0, skipped: r.skipped, diagnostics: r.notes, program: true, ...(opts.output ? { output: opts.output } : {}) };
   }
@@ -111,12 +111,12 @@ export function register(program: Command): void {
     .action(async (header: string, opts: ImportCommandOptions) => {
       if (opts.listTypes) {
         if (!/^pid:\d+$/.test(header) && !isElf(path.resolve(header))) throw new UserError(`--list-types reads a program or library built with -g; ${header} is not an ELF file`);
-        const names = listProgramTypes(header);
+        const names = await listProgramTypes(header);
         if (opts.json) await stdout.json({ types: names });
         else await stdout.write(names.map((n) => `${esc(n)}\n`).join(''));
         return;
       }
-      const r = runImport(header, opts);
+      const r = await runImport(header, opts);
       if (opts.json) {
         await stdout.json({ output: r.output ?? null, types: r.types, defines: r.defines, skipped: r.skipped, diagnostics: r.diagnostics, ...(r.output ? {} : { text: r.text }) });
         return;
