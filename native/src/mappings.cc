@@ -206,6 +206,7 @@ struct Raw {
   std::vector<std::pair<int, uint64_t>> sysv;  // (pid, shmid) per System V mapping
   std::vector<std::string> devShm;              // /dev/shm names it maps
   std::vector<RawFd> fds;
+  std::vector<RawFd> devShmFds;                 // descriptors of /dev/shm files (name without the folder)
   std::string command;
 };
 
@@ -339,7 +340,7 @@ void ParseRaw(int pid, const std::string& text, Raw& r, ReaderCache& rc, const s
   }
 }
 
-bool HasShared(const Raw& r) { return !r.maps.empty() || !r.sysv.empty() || !r.devShm.empty() || !r.fds.empty(); }
+bool HasShared(const Raw& r) { return !r.maps.empty() || !r.sysv.empty() || !r.devShm.empty() || !r.fds.empty() || !r.devShmFds.empty(); }
 
 void ReadFds(const std::string& base, Raw& r) {
   std::string dirPath = base + "/fd";
@@ -358,6 +359,17 @@ void ReadFds(const std::string& base, Raw& r) {
     ssize_t n = readlinkat(dfd, e->d_name, link, sizeof link - 1);
     if (n <= 7) continue;
     link[n] = '\0';
+    if (std::strncmp(link, "/dev/shm/", 9) == 0 && n > 9 && std::strchr(link + 9, '/') == nullptr) {
+      // A POSIX object held open (mapped or not): its inode tells it from another namespace's
+      // object of the same name. fstatat follows the fd's magic link; it opens nothing.
+      RawFd f;
+      if (fstatat(dfd, e->d_name, &f.st, 0) < 0 || !S_ISREG(f.st.st_mode)) continue;
+      f.name.assign(link + 9, static_cast<size_t>(n) - 9);
+      if (EndsWith(f.name, " (deleted)")) continue;  // unlinked: no longer a name in /dev/shm
+      f.fd = std::atoi(e->d_name);
+      r.devShmFds.push_back(std::move(f));
+      continue;
+    }
     if (std::strncmp(link, "/memfd:", 7) != 0) continue;
     RawFd f;
     // fstatat follows the fd's magic link to the memfd itself; it opens nothing.
@@ -502,6 +514,13 @@ class Scanner {
   std::vector<FdRow> fds_;
   std::vector<SysvRow> sysv_;
   std::vector<std::pair<int, std::string>> devShm_;
+  struct DevShmFd {
+    int pid, fd;
+    uint64_t ino;
+    std::string name;
+  };
+  std::vector<DevShmFd> devShmFds_;
+  std::vector<int> unreadablePids_;
   std::vector<Proc> procs_;
   std::vector<int> slow_;
   int unreadable_ = 0;
@@ -528,7 +547,8 @@ class Scanner {
   void Merge(int pid, Raw& r) {
     if (r.state == Raw::kGone) return;  // ended meanwhile
     if (r.state == Raw::kUnreadable) {
-      unreadable_++;  // counted, not named
+      unreadable_++;
+      unreadablePids_.push_back(pid);
       return;
     }
     Proc p;
@@ -539,6 +559,7 @@ class Scanner {
     p.command = std::move(r.command);
     for (auto& s : r.sysv) sysv_.push_back(SysvRow{s.first, s.second});
     for (auto& d : r.devShm) devShm_.emplace_back(pid, std::move(d));
+    for (auto& f : r.devShmFds) devShmFds_.push_back(DevShmFd{pid, f.fd, static_cast<uint64_t>(f.st.st_ino), std::move(f.name)});
     for (const RawMap& m : r.maps) {
       size_t reg = RegionOf(m.kind, m.dev, m.ino, m.name, m.deleted);
       maps_.push_back(MapRow{reg, pid, m.start, m.end, m.offset, m.writable});
@@ -674,6 +695,18 @@ class SharedScanWorker : public Napi::AsyncWorker {
       devShm.Set(i * 2 + 1, Napi::String::New(env, scanner_.devShm_[i].second));
     }
     result.Set("devShm", devShm);
+    Napi::Array devShmFds = Napi::Array::New(env, scanner_.devShmFds_.size() * 4);
+    for (size_t i = 0; i < scanner_.devShmFds_.size(); i++) {
+      const auto& f = scanner_.devShmFds_[i];
+      devShmFds.Set(i * 4, f.pid);
+      devShmFds.Set(i * 4 + 1, Napi::String::New(env, f.name));
+      devShmFds.Set(i * 4 + 2, f.fd);
+      devShmFds.Set(i * 4 + 3, num(f.ino));
+    }
+    result.Set("devShmFds", devShmFds);
+    Napi::Array unreadablePids = Napi::Array::New(env, scanner_.unreadablePids_.size());
+    for (size_t i = 0; i < scanner_.unreadablePids_.size(); i++) unreadablePids.Set(i, scanner_.unreadablePids_[i]);
+    result.Set("unreadablePids", unreadablePids);
     result.Set("processes", procs);
     result.Set("commands", commands);
     result.Set("unreadable", scanner_.unreadable_);
@@ -694,7 +727,7 @@ class SharedScanWorker : public Napi::AsyncWorker {
   Scanner scanner_;
 };
 
-// scanShared(pids?: number[], budgetMs = 2000) -> Promise<{ regions, maps, fds, sysv, devShm, processes, commands, unreadable, slow, self }>
+// scanShared(pids?: number[], budgetMs = 2000) -> Promise<{ regions, maps, fds, sysv, devShm, devShmFds, processes, commands, unreadable, unreadablePids, slow, self }>
 // Answered by the budget whatever the readers are doing: `slow` lists the pids not read by then.
 // maps, fds, sysv and processes are flat Float64Arrays (see OnOK); commands is [pid, text, pid, text, …].
 Napi::Value ScanShared(const Napi::CallbackInfo& info) {

@@ -112,3 +112,8 @@ test('listingFacts: the listing\'s unreadable and slow processes are named, comm
   assert.equal(asked, 1);
   assert.equal(verdictOf(posix({}), f).verdict, 'unknown');
 });
+
+test('reasons name a program by its base name, not its whole command line', () => {
+  const v = verdictOf(posix({ attachedBy: [{ pid: 100, command: '/usr/bin/python3 -c import time; time.sleep(9)' }] }), facts());
+  assert.deepEqual(v.reasons, ['mapped by pid 100 (python3)']);
+});

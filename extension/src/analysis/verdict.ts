@@ -107,16 +107,23 @@ export function targetText(rec: IpcRecord): string | undefined {
 
 const MAX_NAMED = 5;
 
+/** A command line as a reason names it: its program's base name (`/usr/bin/python3 -c …` → `python3`). */
+export function programName(command: string): string {
+  const first = command.trim().split(/\s+/)[0] ?? '';
+  const base = first.slice(first.lastIndexOf('/') + 1).replace(/:$/, '');
+  return base.length > 40 ? `${base.slice(0, 39)}…` : base;
+}
+
 /** `pid 12 (worker), pid 13 (worker) and 3 more` */
 function pidList(list: { pid: number; command?: string }[]): string {
-  const named = list.slice(0, MAX_NAMED).map((p) => (p.command && p.command !== '?' ? `pid ${p.pid} (${p.command})` : `pid ${p.pid}`));
+  const named = list.slice(0, MAX_NAMED).map((p) => (p.command && p.command !== '?' ? `pid ${p.pid} (${programName(p.command)})` : `pid ${p.pid}`));
   const more = list.length - named.length;
   return named.join(', ') + (more > 0 ? ` and ${more} more` : '');
 }
 
 function pidWords(facts: VerdictFacts, pid: number): string {
   const c = facts.command?.(pid);
-  return c ? `pid ${pid} (${c})` : `pid ${pid}`;
+  return c ? `pid ${pid} (${programName(c)})` : `pid ${pid}`;
 }
 
 function unreadClause(facts: VerdictFacts): string {
@@ -215,8 +222,8 @@ export function waitsByTarget(report: { waits: { pid: number; command: string; o
   for (const w of report.waits) {
     const t = w.object.target;
     if (!t) continue;
-    add(t, `pid ${w.pid} (${w.command}) waits on it (${w.op})`);
-    for (const h of w.heldBy) if (h.pid !== null && h.alive) add(t, `pid ${h.pid}${h.command ? ` (${h.command})` : ''} holds a lock in it`);
+    add(t, `pid ${w.pid} (${programName(w.command)}) waits on it (${w.op})`);
+    for (const h of w.heldBy) if (h.pid !== null && h.alive) add(t, `pid ${h.pid}${h.command ? ` (${programName(h.command)})` : ''} holds a lock in it`);
   }
   return out;
 }

@@ -10,6 +10,7 @@ import { scanRegions, withinOwnNamespaces } from './regions';
 import { listNamespaces } from './namespaces';
 import type {
   Attacher,
+  FdHolder,
   Kind,
   Listing,
   MsgRecord,
@@ -29,6 +30,14 @@ export const MQUEUE_NOTE =
 
 function attachers(pids: number[] | undefined, scan: MapsScan): Attacher[] {
   return (pids ?? []).map((pid) => ({ pid, command: scan.commands.get(pid) ?? '?' }));
+}
+
+/** The processes holding /dev/shm/FILE (inode `ino`) open, by pid then fd. */
+function fdHolders(scan: MapsScan, file: string, ino: number): FdHolder[] {
+  return (scan.devShmFds.get(file) ?? [])
+    .filter((f) => f.ino === ino)
+    .map((f) => ({ pid: f.pid, command: scan.commands.get(f.pid) ?? '?', fd: f.fd }))
+    .sort((a, b) => a.pid - b.pid || a.fd - b.fd);
 }
 
 /** The same rows from /proc/sysvipc/shm: slower, but complete on kernels without SHM_STAT_ANY. */
@@ -206,6 +215,7 @@ async function posixRecords(scan: MapsScan, userName: (uid: number) => string, n
       mode: mode & 0o777,
       mtime: new Date(S[o + 5]!).toISOString(),
       attachedBy: attachers(scan.devShm.get(file), scan),
+      ...(scan.fdTablesRead ? { fdHolders: fdHolders(scan, file, S[o]!) } : {}),
     };
     if (file.startsWith('sem.')) {
       const name = `/${file.slice(4)}`;
@@ -345,6 +355,9 @@ export async function list(kinds?: readonly Kind[], opts: { namespaces?: 'all' |
     anon: regions && want('anon') ? regions.anon : [],
     file: regions && want('file') ? regions.file : [],
     unreadableProcesses: Math.max(scan.unreadable, regions?.unreadable ?? 0),
+    unreadablePids: regions?.maps.unreadablePids ?? [],
+    slow: regions?.slow ?? [],
+    fdTablesRead: scan.fdTablesRead,
     notes,
     ...(regions && opts.namespaces !== undefined ? { namespaces: await listNamespaces(regions, users, notes, opts.namespaces) } : {}),
   };

@@ -10,7 +10,7 @@ import { escapeControl } from '../shared/escape';
 import { binding, type RawNsList } from './native';
 import { isoTime } from './procfs';
 import type { RegionScan } from './regions';
-import type { Attacher, MsgRecord, NamespaceListing, NamespaceRef, PosixShmRecord, SemRecord, ShmRecord } from './types';
+import type { Attacher, FdHolder, MsgRecord, NamespaceListing, NamespaceRef, PosixShmRecord, SemRecord, ShmRecord } from './types';
 
 /** Appends to the list under `key` (never copying it: a listing stays linear in its mappings). */
 function push<K>(map: Map<K, number[]>, key: K, pid: number): void {
@@ -80,7 +80,7 @@ export const NS_LIST_BUDGET_MS = 5000;
  * inside that namespace's root by the addon (never through a symbolic link, only on a tmpfs) and
  * answered by a deadline. A /dev/shm that is refused or does not answer is a note, not a hang.
  */
-async function posixShm(ns: NamespaceRef, attach: (file: string) => Attacher[], userName: (uid: number) => string, notes: string[]): Promise<(PosixShmRecord & { namespace: NamespaceRef })[]> {
+async function posixShm(ns: NamespaceRef, attach: (file: string) => Attacher[], holders: (file: string, ino: number) => FdHolder[], userName: (uid: number) => string, notes: string[]): Promise<(PosixShmRecord & { namespace: NamespaceRef })[]> {
   let raw: { names: string[]; stats: Float64Array; truncated: boolean };
   try {
     raw = await binding().nsDevShmList(ns.pid, NS_DEVSHM_BUDGET_MS);
@@ -97,7 +97,7 @@ async function posixShm(ns: NamespaceRef, attach: (file: string) => Attacher[], 
     if (file.startsWith('sem.') || (S[o + 3]! & 0o170000) !== 0o100000) return; // regular files only
     out.push({
       kind: 'posix-shm', name: `/${file}`, id: S[o]!, key: 0, uid: S[o + 1]!, user: userName(S[o + 1]!), gid: S[o + 2]!, mode: S[o + 3]! & 0o777,
-      mtime: new Date(S[o + 5]!).toISOString(), size: S[o + 4]!, attachedBy: attach(file), namespace: ns,
+      mtime: new Date(S[o + 5]!).toISOString(), size: S[o + 4]!, attachedBy: attach(file), fdHolders: holders(file, S[o]!), namespace: ns,
     });
   });
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -181,7 +181,19 @@ export async function listNamespaces(
       for (const p of mappers) for (const name of new Set(regions.devShm.get(p) ?? [])) push(byName, name, p);
       const commands = regions.maps.commands;
       const attach = (file: string) => (byName.get(file) ?? []).sort((a, b) => a - b).map((p) => ({ pid: p, command: commands.get(p) ?? '?' }));
-      listing.posixShm = await posixShm(ref, attach, userName, notes);
+      const inNs = new Set(mappers);
+      const fdsByName = new Map<string, { pid: number; fd: number; ino: number }[]>();
+      for (const f of regions.devShmFds) {
+        if (!inNs.has(f.pid)) continue;
+        const list = fdsByName.get(f.name);
+        if (list) list.push(f);
+        else fdsByName.set(f.name, [f]);
+      }
+      const holders = (file: string, ino: number): FdHolder[] => (fdsByName.get(file) ?? [])
+        .filter((f) => f.ino === ino)
+        .map((f) => ({ pid: f.pid, command: commands.get(f.pid) ?? '?', fd: f.fd }))
+        .sort((a, b) => a.pid - b.pid || a.fd - b.fd);
+      listing.posixShm = await posixShm(ref, attach, holders, userName, notes);
     }
     out.push(listing);
   }

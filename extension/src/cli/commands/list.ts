@@ -1,6 +1,7 @@
 // shmscope list [--kind K] [--json]: every IPC object on the machine.
 import type { Command } from 'commander';
-import { KINDS, list, namespacePid, type Kind, type Listing, type RegionRecord } from '../../ipc';
+import { listingFacts, verdictOf, type VerdictFacts } from '../../analysis/verdict';
+import { KINDS, list, namespacePid, type IpcRecord, type Kind, type Listing, type RegionRecord } from '../../ipc';
 import { UserError } from '../errors';
 import { hexKey, mode, size, table } from '../format';
 import * as stdout from '../output';
@@ -21,16 +22,28 @@ const JSON_KEY: Record<Kind, keyof Listing> = {
 /** The kinds another IPC namespace lists (its own System V objects and /dev/shm). */
 const NAMESPACE_KINDS: readonly Kind[] = ['shm', 'sem', 'msg', 'posix-shm'];
 
-/** The `list --json` document: the six arrays (only the asked kind with --kind), then notes. */
-export function listingJson(l: Listing, kind?: Kind): Record<string, unknown> {
+/** Each record with its verdict and reasons (and its owner, when a rule named one). */
+function judged<T extends IpcRecord>(records: T[], facts: VerdictFacts | undefined): T[] {
+  if (!facts) return records;
+  return records.map((r) => {
+    const v = verdictOf(r, facts);
+    return { ...r, ...(v.owner ? { owner: v.owner } : {}), verdict: v.verdict, reasons: v.reasons };
+  });
+}
+
+/**
+ * The `list --json` document: the arrays (only the asked kind with --kind), then notes. With
+ * `facts`, every record carries its `verdict` and `reasons` (analysis/verdict.ts).
+ */
+export function listingJson(l: Listing, kind?: Kind, facts?: VerdictFacts): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const k of KINDS) if (!kind || k === kind) out[JSON_KEY[k]] = l[JSON_KEY[k]];
+  for (const k of KINDS) if (!kind || k === kind) out[JSON_KEY[k]] = judged(l[JSON_KEY[k]] as IpcRecord[], facts);
   out.unreadableProcesses = l.unreadableProcesses;
   out.notes = l.notes;
   if (l.namespaces) {
     out.namespaces = l.namespaces.map((ns) => {
       const o: Record<string, unknown> = { namespace: ns.namespace, unlisted: ns.unlisted };
-      for (const k of NAMESPACE_KINDS) if (!kind || k === kind) o[JSON_KEY[k]] = ns[JSON_KEY[k] as 'shm' | 'sem' | 'msg' | 'posixShm'];
+      for (const k of NAMESPACE_KINDS) if (!kind || k === kind) o[JSON_KEY[k]] = judged(ns[JSON_KEY[k] as 'shm' | 'sem' | 'msg' | 'posixShm'] as IpcRecord[], facts);
       return o;
     });
   }
@@ -42,6 +55,8 @@ const mappedBy = (r: RegionRecord) => r.attachedBy.map((a) => `${a.pid}@${a.addr
 const holders = (r: RegionRecord) => (r.kind === 'memfd' ? r.fdHolders.map((h) => `${h.pid} fd ${h.fd}`).join(',') || '-' : '');
 
 const pids = (list: { pid: number }[]) => list.map((a) => a.pid).join(',') || '-';
+/** The descriptors of a POSIX object held open, "4243 fd 5"; "?" when the fd tables were not read. */
+const fdHeld = (r: { fdHolders?: { pid: number; fd: number }[] }) => (r.fdHolders ? r.fdHolders.map((h) => `${h.pid} fd ${h.fd}`).join(',') || '-' : '?');
 
 export function listingText(l: Listing, kind?: Kind, only: readonly Kind[] = KINDS): string {
   const parts: string[] = [];
@@ -86,8 +101,8 @@ export function listingText(l: Listing, kind?: Kind, only: readonly Kind[] = KIN
     parts.push(
       `POSIX shared memory (${l.posixShm.length})`,
       table(
-        ['NAME', 'OWNER', 'MODE', 'SIZE', 'MAPPED BY'],
-        l.posixShm.map((r) => [esc(r.name), esc(r.user), mode(r.mode), size(r.size), pids(r.attachedBy)]),
+        ['NAME', 'OWNER', 'MODE', 'SIZE', 'MAPPED BY', 'FD HELD BY'],
+        l.posixShm.map((r) => [esc(r.name), esc(r.user), mode(r.mode), size(r.size), pids(r.attachedBy), fdHeld(r)]),
       ),
     );
   }
@@ -95,8 +110,8 @@ export function listingText(l: Listing, kind?: Kind, only: readonly Kind[] = KIN
     parts.push(
       `POSIX named semaphores (${l.posixSem.length})`,
       table(
-        ['NAME', 'OWNER', 'MODE', 'VALUE', 'OPEN BY'],
-        l.posixSem.map((r) => [esc(r.name), esc(r.user), mode(r.mode), r.value ?? `(${r.unreadable})`, pids(r.attachedBy)]),
+        ['NAME', 'OWNER', 'MODE', 'VALUE', 'OPEN BY', 'FD HELD BY'],
+        l.posixSem.map((r) => [esc(r.name), esc(r.user), mode(r.mode), r.value ?? `(${r.unreadable})`, pids(r.attachedBy), fdHeld(r)]),
       ),
     );
   }
@@ -166,7 +181,7 @@ export function register(program: Command): void {
       }
       const ns = opts.namespace === undefined ? undefined : opts.namespace === 'all' ? 'all' : namespacePid(opts.namespace);
       const listing = await list(kind ? [kind] : undefined, ns === undefined ? {} : { namespaces: ns });
-      if (opts.json) await stdout.json(listingJson(listing, kind));
+      if (opts.json) await stdout.json(listingJson(listing, kind, listingFacts(listing)));
       else await stdout.line(listingText(listing, kind));
     });
 }
