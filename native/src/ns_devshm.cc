@@ -235,6 +235,8 @@ class BoundedWorker : public Napi::AsyncWorker {
         out->detail = std::move(local.detail);
         out->names = std::move(local.names);
         out->stats = std::move(local.stats);
+        out->blocks = std::move(local.blocks);
+        std::memcpy(out->fs, local.fs, sizeof out->fs);
         out->truncated = local.truncated;
         out->done = true;
         out->cv.notify_all();

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -674,6 +675,104 @@ Napi::Value MapsOf(const Napi::CallbackInfo& info) {
   });
 }
 
+// One shared mapping's memory from /proc/PID/smaps: its inode and path, and its Rss, Pss and Swap
+// in bytes.
+struct SmapsRow {
+  int pid = 0;
+  uint64_t inode = 0;
+  std::string path;
+  double rss = 0, pss = 0, swap = 0;
+};
+
+// Parses /proc/PID/smaps, keeping the shared mappings ('s' in perms) of an object (inode != 0).
+void ParseSmaps(int pid, const std::string& text, std::vector<SmapsRow>& out) {
+  SmapsRow* cur = nullptr;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    const char* line = text.data() + pos;
+    size_t len = nl - pos;
+    pos = nl + 1;
+    // A field line: "Rss:   1234 kB"; a header line starts with a hex address.
+    const char* colon = static_cast<const char*>(std::memchr(line, ':', len));
+    bool field = colon != nullptr && std::isupper(static_cast<unsigned char>(line[0])) && std::memchr(line, ' ', colon - line) == nullptr;
+    if (field) {
+      if (cur == nullptr) continue;
+      double kb = std::strtod(colon + 1, nullptr) * 1024;
+      std::string name(line, colon - line);
+      if (name == "Rss") cur->rss = kb;
+      else if (name == "Pss") cur->pss = kb;
+      else if (name == "Swap") cur->swap = kb;
+      continue;
+    }
+    std::vector<MapEntry> one = ParseMapsText(std::string(line, len));
+    cur = nullptr;
+    if (one.empty() || one[0].inode == 0 || one[0].perms.size() < 4 || one[0].perms[3] != 's') continue;
+    out.push_back(SmapsRow{pid, one[0].inode, std::move(one[0].path), 0, 0, 0});
+    cur = &out.back();
+  }
+}
+
+struct SmapsResult {
+  std::vector<SmapsRow> rows;
+};
+
+// smapsOf(pids, budgetMs): the Rss, Pss and Swap of every shared mapping of an object by these
+// processes, from /proc/PID/smaps (which waits on each process's memory lock: on a thread of its
+// own, answered by the deadline; a process not read by then is in `slow`).
+Napi::Value SmapsOf(const Napi::CallbackInfo& info) {
+  static const char* usage = "smapsOf(pids, budgetMs)";
+  ExpectArgs(info, 2, usage);
+  if (!info[0].IsArray()) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": pids must be an array");
+  Napi::Array arr = info[0].As<Napi::Array>();
+  if (arr.Length() > 100000) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": too many pids");
+  std::vector<int> pids;
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value v = arr.Get(i);
+    if (!v.IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": pids must be numbers");
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d >= 1 && d <= 0x7fffffff) || static_cast<double>(static_cast<int>(d)) != d) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": a pid is out of range");
+    pids.push_back(static_cast<int>(d));
+  }
+  int64_t budgetMs = IntArg(info, 1, "budgetMs", 1, 600000, usage);
+  auto work = [pids](Bounded<SmapsResult>& job, std::chrono::steady_clock::time_point deadline) {
+    for (int pid : pids) {
+      if (std::chrono::steady_clock::now() >= deadline || IsStuck(pid)) {
+        std::lock_guard<std::mutex> lock(job.mutex);
+        job.slow.push_back(pid);
+        continue;
+      }
+      if (!job.Enter(pid)) return;
+      std::string text;
+      int err = ReadProcFile("/proc/" + std::to_string(pid) + "/smaps", text, kMaxMapsBytes * 4);
+      std::vector<SmapsRow> rows;
+      if (err == 0) ParseSmaps(pid, text, rows);
+      if (!job.Leave()) return;
+      std::lock_guard<std::mutex> lock(job.mutex);
+      for (auto& r : rows) job.result.rows.push_back(std::move(r));
+    }
+  };
+  return RunBounded<SmapsResult>(info.Env(), budgetMs, "shmscope-smaps", work, [](Napi::Env env, Delivery<SmapsResult>& d) {
+    Napi::Array rows = Napi::Array::New(env, d.result.rows.size() * 6);
+    for (size_t i = 0; i < d.result.rows.size(); i++) {
+      const SmapsRow& r = d.result.rows[i];
+      rows.Set(i * 6, r.pid);
+      rows.Set(i * 6 + 1, static_cast<double>(r.inode));
+      rows.Set(i * 6 + 2, r.path);
+      rows.Set(i * 6 + 3, r.rss);
+      rows.Set(i * 6 + 4, r.pss);
+      rows.Set(i * 6 + 5, r.swap);
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("rows", rows);
+    Napi::Array slow = Napi::Array::New(env, d.slow.size());
+    for (size_t i = 0; i < d.slow.size(); i++) slow.Set(i, d.slow[i]);
+    out.Set("slow", slow);
+    d.job->deferred.Resolve(out);
+  });
+}
+
 struct CommandsResult {
   std::vector<std::pair<int, std::string>> commands;
 };
@@ -723,6 +822,7 @@ void InitThreads(Napi::Env env, Napi::Object exports) {
   exports.Set("scanThreads", Napi::Function::New(env, ScanThreads, "scanThreads"));
   exports.Set("mapsOf", Napi::Function::New(env, MapsOf, "mapsOf"));
   exports.Set("commandsOf", Napi::Function::New(env, CommandsOf, "commandsOf"));
+  exports.Set("smapsOf", Napi::Function::New(env, SmapsOf, "smapsOf"));
 }
 
 }  // namespace shmscope

@@ -5,7 +5,7 @@
 // or holds a lock in it, or when a creator that may attach again still runs; `leftover` when
 // nothing maps or holds it and its creator is gone; `unknown` when we could not read every
 // process (which ones is said) or the kernel keeps nothing that tells.
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { IpcRecord, Listing, NamespaceRef } from '../ipc/types';
 import { formatTarget, targetOf } from '../ipc/target';
 
@@ -43,9 +43,15 @@ export interface VerdictFacts {
   refine?(rec: IpcRecord, verdict: Verdict): Verdict;
 }
 
-/** True when /proc/PID exists now. */
+/** True when a process with this pid runs now: /proc/PID exists and it is not a zombie (it has exited). */
 export function pidAlive(pid: number): boolean {
-  return pid > 0 && existsSync(`/proc/${pid}`);
+  if (pid <= 0) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 /** The facts a listing gives: its unreadable processes, and liveness from /proc (memoised). */

@@ -4,12 +4,13 @@
 import { readFileSync } from 'node:fs';
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { entryTypeOfMode, notAnObjectNote } from './devshm';
-import { binding } from './native';
+import { binding, type RawDevShmList } from './native';
 import { emptyScan, isoTime, MAPS_BUDGET_MS, processExists, readSysv, userNames, type MapsScan, type SysvRow } from './procfs';
 import { scanRegions, withinOwnNamespaces } from './regions';
 import { listNamespaces } from './namespaces';
 import type {
   Attacher,
+  DevShmSpace,
   FdHolder,
   Kind,
   Listing,
@@ -83,6 +84,7 @@ function shmRecords(scan: MapsScan, userName: (uid: number) => string): ShmRecor
       dtime: isoTime(f[i + 12]!),
       ctime: isoTime(f[i + 13]!),
       removed: (f[i + 6]! & 0o1000) !== 0,
+      locked: (f[i + 6]! & 0o2000) !== 0,
       attachedBy: attachers(scan.sysv.get(id), scan),
       hiddenAttachers: Math.max(0, nattch - (scan.sysvMappings.get(id) ?? 0)),
       orphan: nattch === 0 && !isAlive(cpid),
@@ -174,11 +176,11 @@ const byName = new Intl.Collator().compare;
  * are left out, each with a note saying what it is. A semaphore's value is read with pread by
  * the addon.
  */
-async function posixRecords(scan: MapsScan, userName: (uid: number) => string, note: (file: string, text: string) => void, notes: string[]): Promise<{ shm: PosixShmRecord[]; sem: PosixSemRecord[] }> {
+async function posixRecords(scan: MapsScan, userName: (uid: number) => string, note: (file: string, text: string) => void, notes: string[]): Promise<{ shm: PosixShmRecord[]; sem: PosixSemRecord[]; fs?: DevShmSpace }> {
   const shm: PosixShmRecord[] = [];
   const sem: PosixSemRecord[] = [];
   const raw = binding();
-  let dir: { names: string[]; stats: Float64Array; truncated: boolean };
+  let dir: RawDevShmList;
   try {
     dir = await raw.devShmList(DEVSHM_BUDGET_MS);
   } catch (e) {
@@ -216,6 +218,7 @@ async function posixRecords(scan: MapsScan, userName: (uid: number) => string, n
       mtime: new Date(S[o + 5]!).toISOString(),
       attachedBy: attachers(scan.devShm.get(file), scan),
       ...(scan.fdTablesRead ? { fdHolders: fdHolders(scan, file, S[o]!) } : {}),
+      ...(dir.blocks ? { allocated: dir.blocks[i]! } : {}),
     };
     if (file.startsWith('sem.')) {
       const name = `/${file.slice(4)}`;
@@ -239,7 +242,7 @@ async function posixRecords(scan: MapsScan, userName: (uid: number) => string, n
   await Promise.all(pending);
   shm.sort((a, b) => byName(a.name, b.name));
   sem.sort((a, b) => byName(a.name, b.name));
-  return { shm, sem };
+  return { shm, sem, ...(dir.fs ? { fs: dir.fs } : {}) };
 }
 
 /** Whether the mqueue filesystem is mounted at /dev/mqueue (a bare directory there lists nothing). */
@@ -358,6 +361,7 @@ export async function list(kinds?: readonly Kind[], opts: { namespaces?: 'all' |
     unreadablePids: regions?.maps.unreadablePids ?? [],
     slow: regions?.slow ?? [],
     fdTablesRead: scan.fdTablesRead,
+    ...(posix.fs ? { devShm: posix.fs } : {}),
     notes,
     ...(regions && opts.namespaces !== undefined ? { namespaces: await listNamespaces(regions, users, notes, opts.namespaces) } : {}),
   };

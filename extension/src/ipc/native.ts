@@ -279,6 +279,12 @@ export interface RawBinding {
   mapsOf(pid: number, budgetMs: number): Promise<RawMapping[]>;
   /** Command lines of some processes (pid → text), read on a thread of its own by the deadline; missing ones are left out. */
   commandsOf(pids: number[], budgetMs: number): Promise<Record<string, string>>;
+  /**
+   * Rss, Pss and Swap (bytes) of every shared mapping of an object (inode != 0) by these processes,
+   * from /proc/PID/smaps, on a thread of its own by the deadline: flat, 6 per mapping: pid, inode,
+   * path, rss, pss, swap; `slow` the processes not read in time.
+   */
+  smapsOf(pids: number[], budgetMs: number): Promise<{ rows: (number | string)[]; slow: number[] }>;
   /** Native wait threads still running (tests check that cancel and timeout end them). */
   waitsInFlight(): number;
 }
