@@ -92,6 +92,14 @@ describe('verdicts, df, gc and limits on real objects', () => {
     assert.equal(dead.locked, false);
   });
 
+  it('list --json --memory: resident, swapped and PSS bytes per object, from its mapper\'s smaps', () => {
+    const l = json<{ posixShm: { name: string; resident: number | null; swapped: number | null; pss: number | null }[] }>(['list', '--json', '--memory', '--kind', 'posix-shm']);
+    const mapped = l.posixShm.find((r) => r.name === '/u-mapped')!;
+    assert.deepEqual([mapped.resident, mapped.swapped, mapped.pss], [131072, 0, 131072]);
+    const fdOnly = l.posixShm.find((r) => r.name === '/u-fdonly')!;
+    assert.deepEqual([fdOnly.resident, fdOnly.pss], [0, null], 'nobody maps it: its file\'s pages, no PSS');
+  });
+
   it('rm names a POSIX object\'s descriptor holders before it removes anything', () => {
     const r = cli(['rm', 'posix:/u-fdonly']);
     assert.equal(r.status, 1);

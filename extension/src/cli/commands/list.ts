@@ -1,6 +1,7 @@
 // shmscope list [--kind K] [--json]: every IPC object on the machine.
 import type { Command } from 'commander';
-import { listingFacts, verdictOf, type VerdictFacts } from '../../analysis/verdict';
+import { memoryOf, type MemoryUse } from '../../analysis/memory';
+import { allRecords, listingFacts, verdictOf, type VerdictFacts } from '../../analysis/verdict';
 import { KINDS, list, namespacePid, type IpcRecord, type Kind, type Listing, type RegionRecord } from '../../ipc';
 import { UserError } from '../errors';
 import { hexKey, mode, size, table } from '../format';
@@ -22,12 +23,13 @@ const JSON_KEY: Record<Kind, keyof Listing> = {
 /** The kinds another IPC namespace lists (its own System V objects and /dev/shm). */
 const NAMESPACE_KINDS: readonly Kind[] = ['shm', 'sem', 'msg', 'posix-shm'];
 
-/** Each record with its verdict and reasons (and its owner, when a rule named one). */
-function judged<T extends IpcRecord>(records: T[], facts: VerdictFacts | undefined): T[] {
-  if (!facts) return records;
+/** Each record with its verdict and reasons (and its owner, when a rule named one), and its memory when read. */
+function judged<T extends IpcRecord>(records: T[], facts: VerdictFacts | undefined, memory?: Map<IpcRecord, MemoryUse>): T[] {
+  if (!facts && !memory) return records;
   return records.map((r) => {
-    const v = verdictOf(r, facts);
-    return { ...r, ...(v.owner ? { owner: v.owner } : {}), verdict: v.verdict, reasons: v.reasons };
+    const v = facts ? verdictOf(r, facts) : undefined;
+    const m = memory?.get(r);
+    return { ...r, ...(m ? m : {}), ...(v?.owner ? { owner: v.owner } : {}), ...(v ? { verdict: v.verdict, reasons: v.reasons } : {}) };
   });
 }
 
@@ -35,15 +37,15 @@ function judged<T extends IpcRecord>(records: T[], facts: VerdictFacts | undefin
  * The `list --json` document: the arrays (only the asked kind with --kind), then notes. With
  * `facts`, every record carries its `verdict` and `reasons` (analysis/verdict.ts).
  */
-export function listingJson(l: Listing, kind?: Kind, facts?: VerdictFacts): Record<string, unknown> {
+export function listingJson(l: Listing, kind?: Kind, facts?: VerdictFacts, memory?: Map<IpcRecord, MemoryUse>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const k of KINDS) if (!kind || k === kind) out[JSON_KEY[k]] = judged(l[JSON_KEY[k]] as IpcRecord[], facts);
+  for (const k of KINDS) if (!kind || k === kind) out[JSON_KEY[k]] = judged(l[JSON_KEY[k]] as IpcRecord[], facts, memory);
   out.unreadableProcesses = l.unreadableProcesses;
   out.notes = l.notes;
   if (l.namespaces) {
     out.namespaces = l.namespaces.map((ns) => {
       const o: Record<string, unknown> = { namespace: ns.namespace, unlisted: ns.unlisted };
-      for (const k of NAMESPACE_KINDS) if (!kind || k === kind) o[JSON_KEY[k]] = judged(ns[JSON_KEY[k] as 'shm' | 'sem' | 'msg' | 'posixShm'] as IpcRecord[], facts);
+      for (const k of NAMESPACE_KINDS) if (!kind || k === kind) o[JSON_KEY[k]] = judged(ns[JSON_KEY[k] as 'shm' | 'sem' | 'msg' | 'posixShm'] as IpcRecord[], facts, memory);
       return o;
     });
   }
@@ -173,15 +175,18 @@ export function register(program: Command): void {
     .description('list shared memory and IPC objects: System V, POSIX, memfd, shared anonymous and shared file mappings, and other namespaces\' objects')
     .option('--kind <kind>', `only one kind: ${KINDS.join('|')}`)
     .option('--json', 'print JSON (see the README for its shape)')
+    .option('--memory', 'with --json: each object\'s resident, swapped and proportional (PSS) bytes, from its mappers\' /proc/PID/smaps')
     .option('--namespace <pid|all>', "also list every other IPC namespace's objects (all), or only those of the namespace of process PID")
-    .action(async (opts: { kind?: string; json?: boolean; namespace?: string }) => {
+    .action(async (opts: { kind?: string; json?: boolean; memory?: boolean; namespace?: string }) => {
       const kind = opts.kind as Kind | undefined;
       if (kind !== undefined && !KINDS.includes(kind)) {
         throw new UserError(`--kind must be one of ${KINDS.join(', ')}, not "${opts.kind}"`);
       }
       const ns = opts.namespace === undefined ? undefined : opts.namespace === 'all' ? 'all' : namespacePid(opts.namespace);
       const listing = await list(kind ? [kind] : undefined, ns === undefined ? {} : { namespaces: ns });
-      if (opts.json) await stdout.json(listingJson(listing, kind, listingFacts(listing)));
+      const memory = opts.memory ? await memoryOf(allRecords(listing)) : undefined;
+      if (memory?.slow.length) listing.notes.push(`the memory use (smaps) of ${memory.slow.length} process(es) did not answer in time: their objects' resident bytes may be low`);
+      if (opts.json) await stdout.json(listingJson(listing, kind, listingFacts(listing), memory?.use));
       else await stdout.line(listingText(listing, kind));
     });
 }
