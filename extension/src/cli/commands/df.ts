@@ -3,6 +3,7 @@
 // with its memory, holders and verdict. Exit 3 with --fail-over when a mount is fuller.
 import type { Command } from 'commander';
 import { mountLabel, usageListing, usageReport, type UsageMount, type UsageObject, type UsageReport } from '../../analysis/usage';
+import { factsWithRules } from '../../analysis/rules';
 import { namespacePid } from '../../ipc/namespaces';
 import { escapeControl as esc } from '../../shared/escape';
 import { UserError } from '../errors';
@@ -71,7 +72,8 @@ export function register(program: Command): void {
     .action(async (opts: { json?: boolean; namespace?: string; failOver?: string }) => {
       const over = opts.failOver === undefined ? undefined : percentOption(opts.failOver);
       const ns = opts.namespace === undefined ? undefined : opts.namespace === 'all' ? 'all' : namespacePid(opts.namespace);
-      const report = await usageReport(await usageListing(ns));
+      const listing = await usageListing(ns);
+      const report = await usageReport(listing, factsWithRules(listing, process.cwd()));
       if (opts.json) await stdout.json(usageJson(report));
       else await stdout.line(usageText(report));
       if (over === undefined) return;

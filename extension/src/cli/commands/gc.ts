@@ -3,7 +3,7 @@
 // or unknown is never a candidate.
 import type { Command } from 'commander';
 import { GC_KINDS, gcCandidates, removeLeftover, usageListing, type GcCandidate } from '../../analysis/usage';
-import { listingFacts } from '../../analysis/verdict';
+import { factsWithRules } from '../../analysis/rules';
 import { namespacePid } from '../../ipc/namespaces';
 import type { Kind } from '../../ipc/types';
 import { escapeControl as esc } from '../../shared/escape';
@@ -32,7 +32,7 @@ export function register(program: Command): void {
       const kinds = kindsOption(opts.kind);
       const ns = opts.namespace === undefined ? undefined : opts.namespace === 'all' ? 'all' : namespacePid(opts.namespace);
       const listing = await usageListing(ns);
-      const found = gcCandidates(listing, listingFacts(listing), kinds);
+      const found = gcCandidates(listing, factsWithRules(listing, process.cwd()), kinds);
       let freed: number | undefined;
       if (opts.yes) {
         freed = 0;

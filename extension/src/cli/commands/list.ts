@@ -1,7 +1,8 @@
 // shmscope list [--kind K] [--json]: every IPC object on the machine.
 import type { Command } from 'commander';
 import { memoryOf, type MemoryUse } from '../../analysis/memory';
-import { allRecords, listingFacts, verdictOf, type VerdictFacts } from '../../analysis/verdict';
+import { factsWithRules } from '../../analysis/rules';
+import { allRecords, verdictOf, type VerdictFacts } from '../../analysis/verdict';
 import { KINDS, list, namespacePid, type IpcRecord, type Kind, type Listing, type RegionRecord } from '../../ipc';
 import { UserError } from '../errors';
 import { hexKey, mode, size, table } from '../format';
@@ -186,7 +187,7 @@ export function register(program: Command): void {
       const listing = await list(kind ? [kind] : undefined, ns === undefined ? {} : { namespaces: ns });
       const memory = opts.memory ? await memoryOf(allRecords(listing)) : undefined;
       if (memory?.slow.length) listing.notes.push(`the memory use (smaps) of ${memory.slow.length} process(es) did not answer in time: their objects' resident bytes may be low`);
-      if (opts.json) await stdout.json(listingJson(listing, kind, listingFacts(listing), memory?.use));
+      if (opts.json) await stdout.json(listingJson(listing, kind, factsWithRules(listing, process.cwd()), memory?.use));
       else await stdout.line(listingText(listing, kind));
     });
 }
