@@ -205,6 +205,7 @@ struct Raw {
   std::vector<RawMap> maps;
   std::vector<std::pair<int, uint64_t>> sysv;  // (pid, shmid) per System V mapping
   std::vector<std::string> devShm;              // /dev/shm names it maps
+  std::vector<uint64_t> devShmIno;              // and their inodes (a named semaphore maps its temporary name)
   std::vector<RawFd> fds;
   std::vector<RawFd> devShmFds;                 // descriptors of /dev/shm files (name without the folder)
   std::string command;
@@ -286,6 +287,7 @@ void ParseRaw(int pid, const std::string& text, Raw& r, ReaderCache& rc, const s
       std::string file = path.substr(9);
       if (EndsWith(file, " (deleted)")) file.resize(file.size() - 10);
       r.devShm.push_back(Unescape(file));
+      r.devShmIno.push_back(std::strtoull(std::string(line + f[4][0], f[4][1] - f[4][0]).c_str(), nullptr, 10));
       continue;
     }
     RawMap m;
@@ -514,6 +516,7 @@ class Scanner {
   std::vector<FdRow> fds_;
   std::vector<SysvRow> sysv_;
   std::vector<std::pair<int, std::string>> devShm_;
+  std::vector<uint64_t> devShmIno_;  // beside devShm_, one per row
   struct DevShmFd {
     int pid, fd;
     uint64_t ino;
@@ -559,6 +562,7 @@ class Scanner {
     p.command = std::move(r.command);
     for (auto& s : r.sysv) sysv_.push_back(SysvRow{s.first, s.second});
     for (auto& d : r.devShm) devShm_.emplace_back(pid, std::move(d));
+    devShmIno_.insert(devShmIno_.end(), r.devShmIno.begin(), r.devShmIno.end());
     for (auto& f : r.devShmFds) devShmFds_.push_back(DevShmFd{pid, f.fd, static_cast<uint64_t>(f.st.st_ino), std::move(f.name)});
     for (const RawMap& m : r.maps) {
       size_t reg = RegionOf(m.kind, m.dev, m.ino, m.name, m.deleted);
@@ -695,6 +699,9 @@ class SharedScanWorker : public Napi::AsyncWorker {
       devShm.Set(i * 2 + 1, Napi::String::New(env, scanner_.devShm_[i].second));
     }
     result.Set("devShm", devShm);
+    Napi::Float64Array devShmIno = Napi::Float64Array::New(env, scanner_.devShmIno_.size());
+    for (size_t i = 0; i < scanner_.devShmIno_.size(); i++) devShmIno[i] = static_cast<double>(scanner_.devShmIno_[i]);
+    result.Set("devShmInodes", devShmIno);
     Napi::Array devShmFds = Napi::Array::New(env, scanner_.devShmFds_.size() * 4);
     for (size_t i = 0; i < scanner_.devShmFds_.size(); i++) {
       const auto& f = scanner_.devShmFds_[i];

@@ -41,7 +41,8 @@ test('the shipped rules name owners in the user\'s terms', () => {
   assert.equal(owner({ kind: 'file', id: 5, ...common, dev: 1, size: 8192, statKnown: true, path: '/var/lib/app/lock.mdb', deleted: false, attachedBy: [] }), 'LMDB lock table of /var/lib/app');
   const seg: ShmRecord = { kind: 'shm', id: 1, ...common, key: 5432001, cuid: 0, cgid: 0, ctime: null, size: 56, nattch: 0, cpid: 1, lpid: 1, atime: null, dtime: null, removed: false, attachedBy: [], hiddenAttachers: 0, orphan: true };
   const pgMagic = (r: IpcRecord) => (r.kind === 'shm' ? Uint8Array.from([0x0e, 0x75, 0x85, 0x28]) : undefined);
-  assert.equal(recognise(seg, SHIPPED_RULES, pgMagic)?.owner, 'PostgreSQL main shared memory of the cluster on port 5432');
+  assert.equal(recognise(seg, SHIPPED_RULES, pgMagic)?.owner, 'PostgreSQL main shared memory of postmaster pid 1');
+  assert.equal(recognise({ ...seg, cpid: 4242 }, [{ program: 'X', objects: [{ kind: ['shm'], owner: 'app on port {key/1000}' }] }], noBytes)?.owner, 'app on port 5432');
   assert.equal(recognise(seg, SHIPPED_RULES, noBytes), undefined, 'without its magic a segment is nobody\'s');
 });
 

@@ -9,7 +9,7 @@
 //     "objects": [{
 //       "kind": ["posix-shm"], "name": "^/PostgreSQL\\.(\\d+)$",   // regexes; all given must match
 //       "key": "…", "path": "…", "command": "…", "magic": { "offset": 0, "hex": "323d509a" },
-//       "owner": "PostgreSQL DSM segment {1}",   // {1}…{9} the name's groups, {name} {pid} {command} {key} {key/1000} {dir}
+//       "owner": "PostgreSQL DSM segment {1}",   // {1}…{9} the name's groups, {name} {pid} {cpid} {command} {key} {key/1000} {dir}
 //       "schema": "postgres-dsm.shms",            // relative to the rule file
 //       "inUseWhileRunning": "^postgres",         // in use while a process whose command matches runs
 //       "registry": { … }                         // a table in another object that lists the live ones (below)
@@ -173,6 +173,7 @@ function fill(template: string, r: IpcRecord, m: RegExpExecArray | null): string
     if (/^\d$/.test(k)) return m?.[Number(k)] ?? whole;
     if (k === 'name') return name;
     if (k === 'pid') return pid !== undefined ? String(pid) : '?';
+    if (k === 'cpid') return r.kind === 'shm' ? String(r.cpid) : '?';
     if (k === 'command') return command ?? '?';
     if (k === 'dir') return path.dirname(name);
     if (k === 'key') return div ? String(Math.floor((r.key >>> 0) / Number(div))) : `0x${(r.key >>> 0).toString(16).padStart(8, '0')}`;

@@ -33,6 +33,17 @@ function attachers(pids: number[] | undefined, scan: MapsScan): Attacher[] {
   return (pids ?? []).map((pid) => ({ pid, command: scan.commands.get(pid) ?? '?' }));
 }
 
+/**
+ * The processes mapping /dev/shm/FILE: by its name, and by its inode under another name (glibc's
+ * sem_open maps a temporary file, then links it to the semaphore's name and removes the temporary).
+ */
+function mappers(scan: MapsScan, file: string, ino: number): number[] | undefined {
+  const byName = scan.devShm.get(file);
+  const byIno = scan.devShmByInode.get(ino);
+  if (!byIno) return byName;
+  return [...new Set([...(byName ?? []), ...byIno])].sort((a, b) => a - b);
+}
+
 /** The processes holding /dev/shm/FILE (inode `ino`) open, by pid then fd. */
 function fdHolders(scan: MapsScan, file: string, ino: number): FdHolder[] {
   return (scan.devShmFds.get(file) ?? [])
@@ -216,7 +227,7 @@ async function posixRecords(scan: MapsScan, userName: (uid: number) => string, n
       gid: S[o + 2]!,
       mode: mode & 0o777,
       mtime: new Date(S[o + 5]!).toISOString(),
-      attachedBy: attachers(scan.devShm.get(file), scan),
+      attachedBy: attachers(mappers(scan, file, S[o]!), scan),
       ...(scan.fdTablesRead ? { fdHolders: fdHolders(scan, file, S[o]!) } : {}),
       ...(dir.blocks ? { allocated: dir.blocks[i]! } : {}),
     };

@@ -123,6 +123,8 @@ export interface RawSharedScan {
   sysv: Float64Array;
   /** pid, name, pid, name, …: one per mapping of a /dev/shm object (name without the folder). */
   devShm: (number | string)[];
+  /** The inode of each devShm row's mapping (a named semaphore is mapped under its temporary, deleted name). */
+  devShmInodes?: Float64Array;
   /** pid, name, fd, inode, …: one per descriptor of a /dev/shm file (name without the folder). */
   devShmFds?: (number | string)[];
   /** Flat, 3 numbers per readable process: pid, IPC namespace inode, mount namespace inode. */

@@ -129,6 +129,8 @@ export function buildRegions(raw: RawSharedScan, userName: (uid: number) => stri
     const pid = raw.devShm[i] as number;
     const name = raw.devShm[i + 1] as string;
     addPid(ms.devShm, name, pid);
+    const ino = raw.devShmInodes?.[i / 2];
+    if (ino) addPid(ms.devShmByInode, ino, pid);
     const names = out.devShm.get(pid);
     if (names) names.push(name);
     else out.devShm.set(pid, [name]);
@@ -190,6 +192,11 @@ export function withinOwnNamespaces(scan: MapsScan, regions: RegionScan): MapsSc
     const kept = pids.filter((pid) => !foreign(pid, 'mnt'));
     if (kept.length) scan.devShm.set(name, kept);
     else scan.devShm.delete(name);
+  }
+  for (const [ino, pids] of scan.devShmByInode) {
+    const kept = pids.filter((pid) => !foreign(pid, 'mnt'));
+    if (kept.length) scan.devShmByInode.set(ino, kept);
+    else scan.devShmByInode.delete(ino);
   }
   for (const [name, fds] of scan.devShmFds) {
     const kept = fds.filter((f) => !foreign(f.pid, 'mnt'));
