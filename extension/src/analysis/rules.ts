@@ -135,9 +135,14 @@ function nameOf(r: IpcRecord): string | undefined {
   return undefined;
 }
 
-/** The first bytes of an object of ours (a segment, attached read-only for the read; a POSIX object) that a rule's magic or registry needs, else undefined. */
+/**
+ * The first bytes of an object of ours that a rule's magic or registry needs, else undefined: a
+ * POSIX object (mapped read-only for the read, which changes nothing the kernel reports), or a
+ * segment nothing is attached to (attached read-only for a moment: its last attach time and pid
+ * change; a segment in use is recognised by its holders' command instead, never attached).
+ */
 function readBytes(r: Rec, length: number): Uint8Array | undefined {
-  if ((r.kind !== 'posix-shm' && r.kind !== 'shm') || r.namespace) return undefined;
+  if ((r.kind !== 'posix-shm' && r.kind !== 'shm') || r.namespace || (r.kind === 'shm' && r.nattch > 0)) return undefined;
   try {
     const h = openShm(r.kind === 'shm' ? { kind: 'shm', id: r.id } : { kind: 'posix-shm', name: r.name });
     try {
