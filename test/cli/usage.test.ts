@@ -58,6 +58,9 @@ before(async () => {
     `mount -t tmpfs -o size=64m shmscope-container /dev/shm && head -c ${CONTAINER_FILL} /dev/zero > /dev/shm/fill && echo ready && exec cat`]);
   assert.equal(c.ready.line, 'ready');
   container = c.child.pid!;
+  // A second container whose /dev/shm is not a tmpfs (ramfs): not listed, so not measured.
+  const odd = await start('unshare', ['--ipc', '--mount', '--fork', 'sh', '-c', 'mount -t ramfs shmscope-ramfs /dev/shm && echo ready && exec cat']);
+  assert.equal(odd.ready.line, 'ready');
 });
 
 after(async () => {
@@ -130,13 +133,16 @@ describe('verdicts, df, gc and limits on real objects', () => {
     assert.deepEqual(df.sysv.objects.map((o) => o.verdict).sort(), ['in use', 'leftover']);
   });
 
-  it('df --fail-over: past the threshold exits 3 with one line naming the mount and what fills it; under it, 0', () => {
+  it('df --fail-over: past the threshold exits 3 with one line naming the mount and what fills it; under it, 4 while a container\'s /dev/shm could not be measured, else 0', () => {
     const r = cli(['df', '--namespace', 'all', '--fail-over', '80']);
     assert.equal(r.status, 3, r.stderr);
     const lines = r.stderr.trimEnd().split('\n');
     assert.equal(lines.length, 1);
     assert.match(lines[0]!, /^shmscope: \/dev\/shm of container .* \(pid \d+\) is 9\d\.\d % full, over 80 %: \/fill 58 MiB \(leftover\)/);
-    assert.equal(cli(['df', '--namespace', 'all', '--fail-over', '95']).status, 0);
+    const incomplete = cli(['df', '--namespace', 'all', '--fail-over', '95']);
+    assert.equal(incomplete.status, 4, incomplete.stderr);
+    assert.match(incomplete.stderr, /^shmscope: no mount is over 95 %, but the \/dev\/shm of 1 container\(s\) could not be measured \(.*its \/dev\/shm is not a tmpfs\)\n$/);
+    assert.equal(cli(['df', '--fail-over', '95']).status, 0, 'our own namespace only: complete, and under the threshold');
     assert.equal(cli(['df', '--fail-over', 'lots']).status, 1);
   });
 

@@ -80,13 +80,16 @@ export const NS_LIST_BUDGET_MS = 5000;
  * inside that namespace's root by the addon (never through a symbolic link, only on a tmpfs) and
  * answered by a deadline. A /dev/shm that is refused or does not answer is a note, not a hang.
  */
-async function posixShm(ns: NamespaceRef, attach: (file: string) => Attacher[], holders: (file: string, ino: number) => FdHolder[], userName: (uid: number) => string, notes: string[], space: (fs: DevShmSpace) => void): Promise<(PosixShmRecord & { namespace: NamespaceRef })[]> {
+async function posixShm(ns: NamespaceRef, attach: (file: string) => Attacher[], holders: (file: string, ino: number) => FdHolder[], userName: (uid: number) => string, notes: string[], space: (fs: DevShmSpace) => void, failed: (reason: string) => void): Promise<(PosixShmRecord & { namespace: NamespaceRef })[]> {
   let raw: RawDevShmList;
   try {
     raw = await binding().nsDevShmList(ns.pid, NS_DEVSHM_BUDGET_MS);
   } catch (e) {
     const err = toIpcError(e, { action: 'listing', object: `the /dev/shm of process ${ns.pid}`, timeoutMs: NS_DEVSHM_BUDGET_MS });
-    if (err.code !== 'ENOENT' && err.code !== 'ESRCH') notes.push(`namespace ${escapeControl(ns.label)} (ipc ${ns.ipc}): its POSIX objects are not listed: ${nsDevShmReason(err)}`);
+    if (err.code !== 'ENOENT' && err.code !== 'ESRCH') {
+      notes.push(`namespace ${escapeControl(ns.label)} (ipc ${ns.ipc}): its POSIX objects are not listed: ${nsDevShmReason(err)}`);
+      failed(nsDevShmReason(err));
+    }
     return [];
   }
   if (raw.fs) space(raw.fs);
@@ -195,7 +198,7 @@ export async function listNamespaces(
         .filter((f) => f.ino === ino)
         .map((f) => ({ pid: f.pid, command: commands.get(f.pid) ?? '?', fd: f.fd }))
         .sort((a, b) => a.pid - b.pid || a.fd - b.fd);
-      listing.posixShm = await posixShm(ref, attach, holders, userName, notes, (fs) => (listing.devShm = fs));
+      listing.posixShm = await posixShm(ref, attach, holders, userName, notes, (fs) => (listing.devShm = fs), (reason) => (listing.devShmUnread = reason));
     }
     out.push(listing);
   }

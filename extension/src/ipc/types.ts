@@ -215,6 +215,8 @@ export interface NamespaceListing {
   unlisted: string | null;
   /** Its own /dev/shm's size, free and available bytes (another mount namespace's), when listed. */
   devShm?: DevShmSpace;
+  /** Why its own /dev/shm could not be listed, when it could not. */
+  devShmUnread?: string;
 }
 
 /** A /dev/shm filesystem's space, from fstatfs on the directory the listing read. */

@@ -12,6 +12,8 @@ import * as stdout from '../output';
 
 /** Exit status when a check asked with --fail-over finds a mount past its threshold (as `waits --fail-on`). */
 export const EXIT_OVER = 3;
+/** Exit status when nothing is over but some mount could not be measured (README: an incomplete answer). */
+const EXIT_INCOMPLETE = 4;
 /** Objects named in the one line of --fail-over. */
 const NAMED = 3;
 
@@ -78,7 +80,15 @@ export function register(program: Command): void {
       else await stdout.line(usageText(report));
       if (over === undefined) return;
       const full = report.mounts.filter((m) => m.percent !== null && m.percent > over);
-      if (!full.length) return;
+      if (!full.length) {
+        // Nothing over, but a container's /dev/shm could not be measured: the answer is incomplete.
+        const unmeasured = (listing.namespaces ?? []).filter((n) => n.devShmUnread !== undefined);
+        if (unmeasured.length) {
+          process.stderr.write(`shmscope: ${esc(`no mount is over ${over} %, but the /dev/shm of ${unmeasured.length} container(s) could not be measured (${unmeasured.map((n) => `${n.namespace.label}: ${n.devShmUnread}`).join('; ')})`)}\n`);
+          process.exitCode = EXIT_INCOMPLETE;
+        }
+        return;
+      }
       const lines = full.map((m) => {
         const top = m.objects.slice(0, NAMED).map((o) => `${o.name} ${size(o.resident ?? o.size)} (${o.verdict})`).join(', ');
         return `${mountLabel(m)} is ${m.percent} % full, over ${over} %${top ? `: ${top}` : ''}`;
