@@ -208,6 +208,7 @@ struct Raw {
   std::vector<uint64_t> devShmIno;              // and their inodes (a named semaphore maps its temporary name)
   std::vector<RawFd> fds;
   std::vector<RawFd> devShmFds;                 // descriptors of /dev/shm files (name without the folder)
+  std::vector<RawFd> mqFds;                     // descriptors of POSIX message queues of our /dev/mqueue (name with its slash)
   std::string command;
 };
 
@@ -251,6 +252,9 @@ struct ReadState {
 struct ReaderCache {
   std::map<std::pair<uint64_t, uint64_t>, std::pair<int, struct stat>> stats;
   std::map<uint64_t, std::set<uint64_t>> served;
+  // The device of our /dev/mqueue (0 when not mounted): a descriptor whose file is on it is a
+  // POSIX message queue of our namespace (another mqueue instance has another device).
+  int64_t mqueueDev = -1;
 };
 
 void ParseRaw(int pid, const std::string& text, Raw& r, ReaderCache& rc, const std::set<uint64_t>& served) {
@@ -342,9 +346,13 @@ void ParseRaw(int pid, const std::string& text, Raw& r, ReaderCache& rc, const s
   }
 }
 
-bool HasShared(const Raw& r) { return !r.maps.empty() || !r.sysv.empty() || !r.devShm.empty() || !r.fds.empty() || !r.devShmFds.empty(); }
+bool HasShared(const Raw& r) { return !r.maps.empty() || !r.sysv.empty() || !r.devShm.empty() || !r.fds.empty() || !r.devShmFds.empty() || !r.mqFds.empty(); }
 
-void ReadFds(const std::string& base, Raw& r) {
+void ReadFds(const std::string& base, Raw& r, ReaderCache& cache) {
+  if (cache.mqueueDev < 0) {
+    struct stat mq;
+    cache.mqueueDev = stat("/dev/mqueue", &mq) == 0 ? static_cast<int64_t>(mq.st_dev) : 0;
+  }
   std::string dirPath = base + "/fd";
   int dfd = open(dirPath.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return;  // not ours to read: its maps were, which is what we count
@@ -370,6 +378,15 @@ void ReadFds(const std::string& base, Raw& r) {
       if (EndsWith(f.name, " (deleted)")) continue;  // unlinked: no longer a name in /dev/shm
       f.fd = std::atoi(e->d_name);
       r.devShmFds.push_back(std::move(f));
+      continue;
+    }
+    if (cache.mqueueDev > 0 && link[0] == '/' && std::strchr(link + 1, '/') == nullptr && std::strncmp(link, "/memfd:", 7) != 0) {
+      // A message queue's descriptor reads "/NAME"; its file is on the mqueue filesystem.
+      RawFd f;
+      if (fstatat(dfd, e->d_name, &f.st, 0) < 0 || static_cast<int64_t>(f.st.st_dev) != cache.mqueueDev) continue;
+      f.name.assign(link, static_cast<size_t>(n));
+      f.fd = std::atoi(e->d_name);
+      r.mqFds.push_back(std::move(f));
       continue;
     }
     if (std::strncmp(link, "/memfd:", 7) != 0) continue;
@@ -401,7 +418,7 @@ void ReadProcess(int pid, Raw& r, ReaderCache& cache) {
     served = cache.served.insert_or_assign(r.mntNs, std::move(devs)).first;
   }
   ParseRaw(pid, text, r, cache, served->second);
-  ReadFds(base, r);
+  ReadFds(base, r, cache);
   if (HasShared(r)) r.command = Command(pid);
 }
 
@@ -523,6 +540,7 @@ class Scanner {
     std::string name;
   };
   std::vector<DevShmFd> devShmFds_;
+  std::vector<DevShmFd> mqFds_;
   std::vector<int> unreadablePids_;
   std::vector<Proc> procs_;
   std::vector<int> slow_;
@@ -564,6 +582,7 @@ class Scanner {
     for (auto& d : r.devShm) devShm_.emplace_back(pid, std::move(d));
     devShmIno_.insert(devShmIno_.end(), r.devShmIno.begin(), r.devShmIno.end());
     for (auto& f : r.devShmFds) devShmFds_.push_back(DevShmFd{pid, f.fd, static_cast<uint64_t>(f.st.st_ino), std::move(f.name)});
+    for (auto& f : r.mqFds) mqFds_.push_back(DevShmFd{pid, f.fd, static_cast<uint64_t>(f.st.st_ino), std::move(f.name)});
     for (const RawMap& m : r.maps) {
       size_t reg = RegionOf(m.kind, m.dev, m.ino, m.name, m.deleted);
       maps_.push_back(MapRow{reg, pid, m.start, m.end, m.offset, m.writable});
@@ -711,6 +730,15 @@ class SharedScanWorker : public Napi::AsyncWorker {
       devShmFds.Set(i * 4 + 3, num(f.ino));
     }
     result.Set("devShmFds", devShmFds);
+    Napi::Array mqFds = Napi::Array::New(env, scanner_.mqFds_.size() * 4);
+    for (size_t i = 0; i < scanner_.mqFds_.size(); i++) {
+      const auto& f = scanner_.mqFds_[i];
+      mqFds.Set(i * 4, f.pid);
+      mqFds.Set(i * 4 + 1, Napi::String::New(env, f.name));
+      mqFds.Set(i * 4 + 2, f.fd);
+      mqFds.Set(i * 4 + 3, num(f.ino));
+    }
+    result.Set("mqFds", mqFds);
     Napi::Array unreadablePids = Napi::Array::New(env, scanner_.unreadablePids_.size());
     for (size_t i = 0; i < scanner_.unreadablePids_.size(); i++) unreadablePids.Set(i, scanner_.unreadablePids_[i]);
     result.Set("unreadablePids", unreadablePids);

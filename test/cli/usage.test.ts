@@ -9,7 +9,7 @@ import { reexecInNamespaces } from '../helpers/private-ns';
 reexecInNamespaces(
   'SHMSCOPE_USAGE_NAMESPACE',
   ['--ipc', '--mount', '--pid', '--fork', '--mount-proc'],
-  'mount --make-rprivate / && mount -t tmpfs -o mode=1777,size=256m shmscope-usage /dev/shm',
+  'mount --make-rprivate / && mount -t tmpfs -o mode=1777,size=256m shmscope-usage /dev/shm && mkdir -p /dev/mqueue && mount -t mqueue shmscope-usage /dev/mqueue',
   'the df/gc tests need their own IPC, mount and pid namespace',
 );
 
@@ -44,6 +44,7 @@ let mapper: number;
 let liveSysv: number;
 let deadSysv: number;
 let container: number;
+let mqHolder: number;
 
 before(async () => {
   ensureBuilt();
@@ -54,6 +55,9 @@ before(async () => {
   deadSysv = dead.ready.id as number;
   await exited(dead.child); // reaped: its pid is gone, not a zombie
   writeFileSync('/dev/shm/u-left', Buffer.alloc(4096, 1));
+  mqHolder = (await start('python3', [HOLDER, 'mq', '/u-mq-held'])).ready.pid as number;
+  const mqDead = await start('python3', [HOLDER, 'mq-exit', '/u-mq-left']);
+  await exited(mqDead.child);
   const c = await start('unshare', ['--ipc', '--mount', '--fork', 'sh', '-c',
     `mount -t tmpfs -o size=64m shmscope-container /dev/shm && head -c ${CONTAINER_FILL} /dev/zero > /dev/shm/fill && echo ready && exec cat`]);
   assert.equal(c.ready.line, 'ready');
@@ -93,6 +97,13 @@ describe('verdicts, df, gc and limits on real objects', () => {
     assert.match(dead.reasons[0]!, /^created by pid \d+, exited$/);
     assert.equal(l.shm.find((r) => r.id === liveSysv)!.verdict, 'in use');
     assert.equal(dead.locked, false);
+    const mq = json<{ posixMq: (Obj & { fdHolders: { pid: number }[] })[] }>(['list', '--json']).posixMq;
+    const held = mq.find((r) => r.name === '/u-mq-held')!;
+    assert.equal(held.verdict, 'in use', held.reasons.join('; '));
+    assert.deepEqual(held.fdHolders.map((h) => h.pid), [mqHolder]);
+    assert.equal(mq.find((r) => r.name === '/u-mq-left')!.verdict, 'leftover');
+    // Asked for queues alone, no process is read: whether one is held is not known.
+    assert.equal(json<{ posixMq: Obj[] }>(['list', '--json', '--kind', 'posix-mq']).posixMq.find((r) => r.name === '/u-mq-left')!.verdict, 'unknown');
   });
 
   it('list --json --memory: resident, swapped and PSS bytes per object, from its mapper\'s smaps', () => {
@@ -154,16 +165,17 @@ describe('verdicts, df, gc and limits on real objects', () => {
 
   it('gc: a dry run lists exactly the leftovers; --yes removes exactly those, in the container too, and leaves every object in use', () => {
     const dry = json<{ candidates: { target: string; size: number; namespace: unknown }[]; freed?: number }>(['gc', '--json', '--namespace', 'all']);
-    assert.deepEqual(dry.candidates.map((c) => c.target), ['posix:/fill', `shm:${deadSysv}`, 'posix:/u-left']);
+    assert.deepEqual(dry.candidates.map((c) => c.target), ['posix:/fill', `shm:${deadSysv}`, 'posix:/u-left', 'mq:/u-mq-left']);
     assert.equal(dry.freed, undefined);
     assert.ok(existsSync('/dev/shm/u-left'), 'a dry run removes nothing');
     const onlyShm = json<{ candidates: { target: string }[] }>(['gc', '--json', '--kind', 'shm']);
     assert.deepEqual(onlyShm.candidates.map((c) => c.target), [`shm:${deadSysv}`]);
     const done = json<{ candidates: { target: string; error: string | null }[]; freed: number }>(['gc', '--json', '--yes', '--namespace', 'all']);
-    assert.deepEqual(done.candidates.map((c) => c.error), [null, null, null]);
+    assert.deepEqual(done.candidates.map((c) => c.error), [null, null, null, null]);
     assert.equal(done.freed, CONTAINER_FILL + 16384 + 4096);
     assert.ok(!existsSync('/dev/shm/u-left'));
     for (const name of ['u-fdonly', 'u-mapped']) assert.ok(existsSync(`/dev/shm/${name}`), `${name} is in use and stays`);
+    assert.ok(existsSync('/dev/mqueue/u-mq-held') && !existsSync('/dev/mqueue/u-mq-left'));
     const after = json<{ mounts: Mount[]; sysv: { objects: Obj[] } }>(['df', '--json', '--namespace', String(container)]);
     assert.deepEqual(after.sysv.objects.map((o) => o.target), [`shm:${liveSysv}`]);
     assert.deepEqual(after.mounts.find((m) => m.namespace !== null)!.objects, []);

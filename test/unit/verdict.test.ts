@@ -82,7 +82,9 @@ test('System V semaphores and queues: waiters and live last users mean in use; n
   assert.deepEqual(q.reasons, ['last used by pid 4242, pid 4243, exited', '3 message(s) nobody received']);
   const mq: PosixMqRecord = { kind: 'posix-mq', id: 1, ...common, name: '/q', mtime: null, maxMessages: 10, messageSize: 8, messages: 0, notifyPid: 300, unreadable: null };
   assert.equal(verdictOf(mq, facts()).verdict, 'in use');
-  assert.equal(verdictOf({ ...mq, notifyPid: null }, facts()).verdict, 'unknown');
+  assert.equal(verdictOf({ ...mq, notifyPid: null }, facts()).verdict, 'unknown', 'descriptors not looked for');
+  assert.equal(verdictOf({ ...mq, notifyPid: null, fdHolders: [] }, facts()).verdict, 'leftover');
+  assert.deepEqual(verdictOf({ ...mq, notifyPid: null, fdHolders: [{ pid: 200, command: 'worker', fd: 4 }] }, facts()).reasons, ['held open (a descriptor, not mapped) by pid 200 (worker)']);
 });
 
 test('a waiter or lock holder from the waits analysis makes an object in use; program knowledge refines last', () => {

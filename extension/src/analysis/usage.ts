@@ -69,7 +69,7 @@ function nameOf(r: IpcRecord): string {
 function sizeOf(r: IpcRecord): number {
   if ('size' in r) return r.size;
   if (r.kind === 'posix-sem') return r.allocated ?? 0;
-  if (r.kind === 'posix-mq') return (r.maxMessages ?? 0) * (r.messageSize ?? 0);
+  if (r.kind === 'posix-mq') return (r.messages ?? 0) * (r.messageSize ?? 0); // at most: its queued messages
   if (r.kind === 'msg') return r.bytes;
   return 0;
 }

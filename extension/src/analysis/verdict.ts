@@ -196,8 +196,12 @@ function baseVerdict(rec: IpcRecord, facts: VerdictFacts): Verdict {
       return { verdict: 'leftover', reasons: ['no process maps it or holds it open', 'a POSIX object records no creator: its name and owner say whose it was'] };
     }
     case 'posix-mq': {
-      if (rec.notifyPid !== null && facts.alive(rec.notifyPid)) return inUse([`${pidWords(facts, rec.notifyPid)} waits to be notified of its messages`]);
-      return { verdict: 'unknown', reasons: ['open message queue descriptors are not looked for, and a queue records no creator'] };
+      const reasons = holderClauses(holdersOf(rec));
+      if (rec.notifyPid !== null && facts.alive(rec.notifyPid)) reasons.push(`${pidWords(facts, rec.notifyPid)} waits to be notified of its messages`);
+      if (reasons.length) return inUse(reasons);
+      if (!rec.fdHolders) return { verdict: 'unknown', reasons: ['open message queue descriptors were not looked for, and a queue records no creator'] };
+      if (facts.unread.count > 0) return { verdict: 'unknown', reasons: ['no process we could read holds it open', unreadClause(facts)] };
+      return { verdict: 'leftover', reasons: ['no process holds it open', `${rec.messages ? `${rec.messages} message(s) nobody received; ` : ''}a queue records no creator: its name and owner say whose it was`] };
     }
     case 'memfd':
     case 'anon':

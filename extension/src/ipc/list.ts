@@ -270,7 +270,7 @@ function mqueueMounted(): boolean {
   }
 }
 
-async function mqRecords(notes: string[], userName: (uid: number) => string): Promise<PosixMqRecord[]> {
+async function mqRecords(notes: string[], userName: (uid: number) => string, scan: MapsScan): Promise<PosixMqRecord[]> {
   if (!mqueueMounted()) {
     notes.push(MQUEUE_NOTE);
     return [];
@@ -307,6 +307,9 @@ async function mqRecords(notes: string[], userName: (uid: number) => string): Pr
         messages: null,
         notifyPid: null,
         unreadable: null,
+        ...(scan.fdTablesRead
+          ? { fdHolders: (scan.mqFds.get(`/${file}`) ?? []).filter((f) => f.ino === st.ino).map((f) => ({ pid: f.pid, command: scan.commands.get(f.pid) ?? '?', fd: f.fd })).sort((a, b) => a.pid - b.pid || a.fd - b.fd) }
+          : {}),
       };
       try {
         const a = raw.mqGetattr(rec.name);
@@ -364,7 +367,7 @@ export async function list(kinds?: readonly Kind[], opts: { namespaces?: 'all' |
     msg: want('msg') ? msgRecords(users) : [],
     posixShm: want('posix-shm') ? posix.shm : [],
     posixSem: want('posix-sem') ? posix.sem : [],
-    posixMq: want('posix-mq') ? await mqRecords(notes, users) : [],
+    posixMq: want('posix-mq') ? await mqRecords(notes, users, scan) : [],
     memfd: regions && want('memfd') ? regions.memfd : [],
     anon: regions && want('anon') ? regions.anon : [],
     file: regions && want('file') ? regions.file : [],

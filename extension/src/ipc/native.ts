@@ -127,6 +127,8 @@ export interface RawSharedScan {
   devShmInodes?: Float64Array;
   /** pid, name, fd, inode, …: one per descriptor of a /dev/shm file (name without the folder). */
   devShmFds?: (number | string)[];
+  /** pid, name ("/jobs"), fd, inode, …: one per descriptor of a POSIX message queue of our /dev/mqueue. */
+  mqFds?: (number | string)[];
   /** Flat, 3 numbers per readable process: pid, IPC namespace inode, mount namespace inode. */
   processes: Float64Array;
   /** pid, command, pid, command, …: the processes that map or hold a region. */

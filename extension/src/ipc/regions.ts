@@ -86,6 +86,17 @@ export function buildRegions(raw: RawSharedScan, userName: (uid: number) => stri
   ms.unreadable = raw.unreadable;
   ms.unreadablePids = raw.unreadablePids ?? [];
   ms.slow = raw.slow;
+  const Q = raw.mqFds ?? [];
+  for (let i = 0; i + 3 < Q.length; i += 4) {
+    const pid = Q[i] as number;
+    if (pid === process.pid) continue;
+    const name = Q[i + 1] as string;
+    const row = { pid, fd: Q[i + 2] as number, ino: Q[i + 3] as number };
+    const list = ms.mqFds.get(name);
+    if (list) list.push(row);
+    else ms.mqFds.set(name, [row]);
+    ms.commands.set(pid, command(pid));
+  }
   if (raw.devShmFds) {
     ms.fdTablesRead = true;
     const D = raw.devShmFds;

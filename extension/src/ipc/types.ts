@@ -116,6 +116,8 @@ export interface PosixMqRecord extends PosixCommon {
   messages: number | null;
   notifyPid: number | null;
   unreadable: string | null;
+  /** Processes holding it open (fd table); absent when the fd tables were not read. */
+  fdHolders?: FdHolder[];
 }
 
 /** One process's mapping of a region: where, how long, and whether it may write. */
