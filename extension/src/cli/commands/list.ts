@@ -122,8 +122,8 @@ export function listingText(l: Listing, kind?: Kind, only: readonly Kind[] = KIN
     parts.push(
       `POSIX message queues (${l.posixMq.length})`,
       table(
-        ['NAME', 'OWNER', 'MODE', 'MESSAGES', 'MAX', 'MSGSIZE'],
-        l.posixMq.map((r) => [esc(r.name), esc(r.user), mode(r.mode), r.messages ?? `(${r.unreadable})`, r.maxMessages ?? '-', r.messageSize ?? '-']),
+        ['NAME', 'OWNER', 'MODE', 'MESSAGES', 'MAX', 'MSGSIZE', 'FD HELD BY'],
+        l.posixMq.map((r) => [esc(r.name), esc(r.user), mode(r.mode), r.messages ?? `(${r.unreadable})`, r.maxMessages ?? '-', r.messageSize ?? '-', fdHeld(r)]),
       ),
     );
   }
