@@ -73,8 +73,11 @@ before(async () => {
   ensurePostgres();
   dir = mkdtempSync('/tmp/shmscope-pg-');
   mkdirSync(path.join(dir, 'sock'));
-  chownSync(dir, 101, 104);
-  chownSync(path.join(dir, 'sock'), 101, 104);
+  const id = (flag: string) => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout.trim());
+  const [uid, gid] = [id('-u'), id('-g')];
+  assert.ok(uid > 0, 'the postgres user exists (the postgresql-15 package makes it)');
+  chownSync(dir, uid, gid);
+  chownSync(path.join(dir, 'sock'), uid, gid);
   const asPostgres = (cmd: string, args: string[]) => ['-u', 'postgres', '--', cmd, ...args];
   const init = spawnSync('runuser', asPostgres(`${PG}/initdb`, ['-D', path.join(dir, 'data'), '-A', 'trust', '--no-sync', '-U', 'postgres']), { encoding: 'utf8' });
   assert.equal(init.status, 0, init.stderr);
