@@ -236,7 +236,10 @@ struct Raw {
   std::vector<RawMap> maps;
   std::vector<std::pair<int, uint64_t>> sysv;  // (pid, shmid) per System V mapping
   std::vector<std::string> devShm;              // /dev/shm names it maps
+  std::vector<uint64_t> devShmIno;              // and their inodes (a named semaphore maps its temporary name)
   std::vector<RawFd> fds;
+  std::vector<RawFd> devShmFds;                 // descriptors of /dev/shm files (name without the folder)
+  std::vector<RawFd> mqFds;                     // descriptors of POSIX message queues of our /dev/mqueue (name with its slash)
   std::string command;
 };
 
@@ -257,6 +260,9 @@ struct ReaderCache {
     bool deleted = false;
   };
   std::map<std::pair<uint64_t, uint64_t>, Classified> classified;
+  // The device of our /dev/mqueue (0 when not mounted): a descriptor whose file is on it is a
+  // POSIX message queue of our namespace (another mqueue instance has another device).
+  int64_t mqueueDev = -1;
 };
 
 // Classifies and stats (once per region per reader, through `cache`) every shared mapping of one
@@ -287,7 +293,10 @@ void ParseRaw(int pid, const std::string& text, Raw& r, ReaderCache& rc, const s
     if (!c.ok) {
       // A POSIX object by its name (a live file named "x (deleted)" keeps that name): listed by
       // its own kind, mapped by pid. One unlinked is classified (kPosix), by its inode.
-      if (line.path.substr(0, 9) == "/dev/shm/" && line.path.find('/', 9) == std::string_view::npos) r.devShm.push_back(Unescape(std::string(line.path.substr(9))));
+      if (line.path.substr(0, 9) == "/dev/shm/" && line.path.find('/', 9) == std::string_view::npos) {
+        r.devShm.push_back(Unescape(std::string(line.path.substr(9))));
+        r.devShmIno.push_back(line.inode);
+      }
       return;
     }
     m.kind = c.kind;
@@ -320,20 +329,26 @@ void ParseRaw(int pid, const std::string& text, Raw& r, ReaderCache& rc, const s
     m.st = hit->second.second;
     if (m.kind == RegionKind::kPosix && m.statState == 1 && m.st.st_nlink > 0) {
       r.devShm.push_back(Unescape(std::string(line.path.substr(9))));  // linked: a live object named "x (deleted)"
+      r.devShmIno.push_back(line.inode);
       return;
     }
     r.maps.push_back(std::move(m));
   });
 }
 
-bool HasShared(const Raw& r) { return !r.maps.empty() || !r.sysv.empty() || !r.devShm.empty() || !r.fds.empty(); }
+bool HasShared(const Raw& r) { return !r.maps.empty() || !r.sysv.empty() || !r.devShm.empty() || !r.fds.empty() || !r.devShmFds.empty() || !r.mqFds.empty(); }
 
-// The fds of memfd objects, of unlinked /dev/shm objects and (when the process maps a ring, so
+// The fds of memfd objects, of /dev/shm objects (live ones, by inode, as holders; unlinked ones
+// as objects of their own), of our /dev/mqueue's queues, and (when the process maps a ring, so
 // that a process with 10 000 sockets costs nothing more otherwise) of rings: a readlink of each fd
 // (which opens nothing and asks no filesystem), then a stat of those only. The directory is read
 // with getdents64 into a buffer of ours (opendir/fdopendir would add an fstat and two fcntl).
-void ReadFds(const std::string& base, Raw& r) {
+void ReadFds(const std::string& base, Raw& r, ReaderCache& cache) {
   const bool rings = std::any_of(r.maps.begin(), r.maps.end(), [](const RawMap& m) { return m.kind == RegionKind::kRing; });
+  if (cache.mqueueDev < 0) {
+    struct stat mq;
+    cache.mqueueDev = stat("/dev/mqueue", &mq) == 0 ? static_cast<int64_t>(mq.st_dev) : 0;
+  }
   std::string dirPath = base + "/fd";
   int dfd = open(dirPath.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return;  // not ours to read: its maps were, which is what we count
@@ -352,21 +367,40 @@ void ReadFds(const std::string& base, Raw& r) {
       if (n <= 7) continue;
       link[n] = '\0';
       RawFd f;
+      // fstatat follows the fd's magic link to the object itself; it opens nothing.
+      if (std::strncmp(link, "/dev/shm/", 9) == 0 && n > 9 && std::strchr(link + 9, '/') == nullptr) {
+        if (fstatat(dfd, e->d_name, &f.st, 0) < 0 || !S_ISREG(f.st.st_mode)) continue;
+        f.name.assign(link + 9, static_cast<size_t>(n) - 9);
+        f.fd = std::atoi(e->d_name);
+        if (f.st.st_nlink == 0 && EndsWith(f.name, " (deleted)")) {
+          f.kind = RegionKind::kPosix;  // unlinked: an object of its own, found by its inode
+          f.name.resize(f.name.size() - 10);
+          r.fds.push_back(std::move(f));
+        } else {
+          // A POSIX object held open (mapped or not; a live file may be named "x (deleted)"): its
+          // inode tells it from another namespace's object of the same name.
+          r.devShmFds.push_back(std::move(f));
+        }
+        continue;
+      }
+      if (cache.mqueueDev > 0 && link[0] == '/' && std::strchr(link + 1, '/') == nullptr && std::strncmp(link, "/memfd:", 7) != 0) {
+        // A message queue's descriptor reads "/NAME"; its file is on the mqueue filesystem.
+        if (fstatat(dfd, e->d_name, &f.st, 0) < 0 || static_cast<int64_t>(f.st.st_dev) != cache.mqueueDev) continue;
+        f.name.assign(link, static_cast<size_t>(n));
+        f.fd = std::atoi(e->d_name);
+        r.mqFds.push_back(std::move(f));
+        continue;
+      }
       if (std::strncmp(link, "/memfd:", 7) == 0) {
         f.name.assign(link + 7, static_cast<size_t>(n) - 7);
-      } else if (std::strncmp(link, "/dev/shm/", 9) == 0 && std::strchr(link + 9, '/') == nullptr && EndsWith(link, " (deleted)")) {
-        f.kind = RegionKind::kPosix;  // unlinked if its link count says so (below)
-        f.name.assign(link + 9, static_cast<size_t>(n) - 9);
       } else if (rings && IsRingPath(link)) {
         f.kind = RegionKind::kRing;
         f.name = link;
       } else {
         continue;
       }
-      // fstatat follows the fd's magic link to the object itself; it opens nothing.
       if (fstatat(dfd, e->d_name, &f.st, 0) < 0) continue;
       if (f.kind != RegionKind::kRing && !S_ISREG(f.st.st_mode)) continue;
-      if (f.kind == RegionKind::kPosix && f.st.st_nlink != 0) continue;  // a live file named "x (deleted)"
       if (EndsWith(f.name, " (deleted)")) f.name.resize(f.name.size() - 10);
       f.fd = std::atoi(e->d_name);
       r.fds.push_back(std::move(f));
@@ -393,7 +427,7 @@ void ReadProcess(int pid, Raw& r, ReaderCache& cache) {
     served = cache.served.insert_or_assign(r.mntNs, std::move(devs)).first;
   }
   ParseRaw(pid, text, r, cache, served->second);
-  ReadFds(base, r);
+  ReadFds(base, r, cache);
   if (HasShared(r)) r.command = Command(pid);
 }
 
@@ -434,6 +468,15 @@ class Scanner {
   std::vector<FdRow> fds_;
   std::vector<SysvRow> sysv_;
   std::vector<std::pair<int, std::string>> devShm_;
+  std::vector<uint64_t> devShmIno_;  // beside devShm_, one per row
+  struct DevShmFd {
+    int pid, fd;
+    uint64_t ino;
+    std::string name;
+  };
+  std::vector<DevShmFd> devShmFds_;
+  std::vector<DevShmFd> mqFds_;
+  std::vector<int> unreadablePids_;
   std::vector<Proc> procs_;
   std::vector<int> slow_;
   int unreadable_ = 0;
@@ -469,7 +512,8 @@ class Scanner {
   void Merge(int pid, Raw& r) {
     if (r.state == Raw::kGone) return;  // ended meanwhile
     if (r.state == Raw::kUnreadable) {
-      unreadable_++;  // counted, not named
+      unreadable_++;
+      unreadablePids_.push_back(pid);
       return;
     }
     Proc p;
@@ -480,6 +524,9 @@ class Scanner {
     p.command = std::move(r.command);
     for (auto& s : r.sysv) sysv_.push_back(SysvRow{s.first, s.second});
     for (auto& d : r.devShm) devShm_.emplace_back(pid, std::move(d));
+    devShmIno_.insert(devShmIno_.end(), r.devShmIno.begin(), r.devShmIno.end());
+    for (auto& f : r.devShmFds) devShmFds_.push_back(DevShmFd{pid, f.fd, static_cast<uint64_t>(f.st.st_ino), std::move(f.name)});
+    for (auto& f : r.mqFds) mqFds_.push_back(DevShmFd{pid, f.fd, static_cast<uint64_t>(f.st.st_ino), std::move(f.name)});
     for (const RawMap& m : r.maps) {
       size_t reg = RegionOf(m.kind, m.dev, m.ino, m.name, m.deleted);
       maps_.push_back(MapRow{reg, pid, m.start, m.end, m.offset, m.writable});
@@ -614,6 +661,30 @@ void AnswerScan(Napi::Env env, Napi::Promise::Deferred& deferred, const Scanner&
       devShm.Set(i * 2 + 1, Napi::String::New(env, s.devShm_[i].second));
     }
     result.Set("devShm", devShm);
+    Napi::Float64Array devShmIno = Napi::Float64Array::New(env, s.devShmIno_.size());
+    for (size_t i = 0; i < s.devShmIno_.size(); i++) devShmIno[i] = static_cast<double>(s.devShmIno_[i]);
+    result.Set("devShmInodes", devShmIno);
+    Napi::Array devShmFds = Napi::Array::New(env, s.devShmFds_.size() * 4);
+    for (size_t i = 0; i < s.devShmFds_.size(); i++) {
+      const auto& f = s.devShmFds_[i];
+      devShmFds.Set(i * 4, f.pid);
+      devShmFds.Set(i * 4 + 1, Napi::String::New(env, f.name));
+      devShmFds.Set(i * 4 + 2, f.fd);
+      devShmFds.Set(i * 4 + 3, num(f.ino));
+    }
+    result.Set("devShmFds", devShmFds);
+    Napi::Array mqFds = Napi::Array::New(env, s.mqFds_.size() * 4);
+    for (size_t i = 0; i < s.mqFds_.size(); i++) {
+      const auto& f = s.mqFds_[i];
+      mqFds.Set(i * 4, f.pid);
+      mqFds.Set(i * 4 + 1, Napi::String::New(env, f.name));
+      mqFds.Set(i * 4 + 2, f.fd);
+      mqFds.Set(i * 4 + 3, num(f.ino));
+    }
+    result.Set("mqFds", mqFds);
+    Napi::Array unreadablePids = Napi::Array::New(env, s.unreadablePids_.size());
+    for (size_t i = 0; i < s.unreadablePids_.size(); i++) unreadablePids.Set(i, s.unreadablePids_[i]);
+    result.Set("unreadablePids", unreadablePids);
     result.Set("processes", procs);
     result.Set("commands", commands);
     result.Set("unreadable", s.unreadable_);
@@ -628,7 +699,7 @@ void AnswerScan(Napi::Env env, Napi::Promise::Deferred& deferred, const Scanner&
 
 }
 
-// scanShared(pids?: number[], budgetMs = 2000) -> Promise<{ regions, maps, fds, sysv, devShm, processes, commands, unreadable, slow, self }>
+// scanShared(pids?: number[], budgetMs = 2000) -> Promise<{ regions, maps, fds, sysv, devShm, devShmFds, processes, commands, unreadable, unreadablePids, slow, self }>
 // Answered by the budget whatever the readers are doing: `slow` lists the pids not read by then.
 // maps, fds, sysv and processes are flat Float64Arrays (see OnOK); commands is [pid, text, pid, text, …].
 Napi::Value ScanShared(const Napi::CallbackInfo& info) {

@@ -16,9 +16,10 @@
 // Our own /dev/shm is listed the same way (devShmList): 100 000 entries are one thread's readdir
 // and fstatat, not 100 000 promises.
 //
-//   nsDevShmList(pid, budgetMs)            -> Promise<{ names, stats, truncated }>
+//   nsDevShmList(pid, budgetMs)            -> Promise<{ names, stats, blocks, fs?, truncated }>
 //   devShmList(budgetMs)                   -> the same for our own /dev/shm
 //       stats: Float64Array, 6 per entry: ino, uid, gid, mode (with type bits), size, mtime (ms, as Node's mtimeMs)
+//       blocks: Float64Array, bytes allocated per entry (st_blocks * 512); fs: { size, free, available } (fstatfs)
 //   nsDevShmUnlink(pid, name, ino, budgetMs) -> Promise<void>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -60,6 +61,8 @@ struct Outcome {
   std::string detail;
   std::vector<std::string> names;
   std::vector<double> stats;
+  std::vector<double> blocks;  // bytes allocated per entry (st_blocks * 512), beside stats
+  double fs[3] = {-1, -1, -1};  // the filesystem's size, free and available bytes (fstatfs)
   bool truncated = false;
 };
 
@@ -119,6 +122,12 @@ void List(int pid, Outcome& o) {
   for (const ServedMount& m : ServedMounts(pid)) {
     if (m.point.compare(0, 9, "/dev/shm/") == 0 && m.point.find('/', 9) == std::string::npos) served.insert(m.point.substr(9));
   }
+  struct statfs fs;
+  if (fstatfs(dir, &fs) == 0) {
+    o.fs[0] = static_cast<double>(fs.f_blocks) * static_cast<double>(fs.f_bsize);
+    o.fs[1] = static_cast<double>(fs.f_bfree) * static_cast<double>(fs.f_bsize);
+    o.fs[2] = static_cast<double>(fs.f_bavail) * static_cast<double>(fs.f_bsize);
+  }
   DIR* d = fdopendir(dir);
   if (d == nullptr) {
     o.syscall = "fdopendir", o.err = errno;
@@ -135,6 +144,7 @@ void List(int pid, Outcome& o) {
       o.names.emplace_back(e->d_name);
       const double row[kStatFields] = {0, 0, 0, -1, 0, 0};
       o.stats.insert(o.stats.end(), row, row + kStatFields);
+      o.blocks.push_back(0);
       continue;
     }
     struct stat st;
@@ -144,6 +154,7 @@ void List(int pid, Outcome& o) {
                                      static_cast<double>(st.st_gid), static_cast<double>(st.st_mode),
                                      static_cast<double>(st.st_size), static_cast<double>(st.st_mtim.tv_sec) * 1e3 + st.st_mtim.tv_nsec / 1e6};
     o.stats.insert(o.stats.end(), row, row + kStatFields);
+    o.blocks.push_back(static_cast<double>(st.st_blocks) * 512);
   }
   closedir(d);
 }
@@ -227,6 +238,16 @@ Napi::Value Bounded(Napi::Env env, int64_t budgetMs, std::function<void(Outcome&
     o.Set("names", names);
     o.Set("stats", stats);
     o.Set("truncated", out->truncated);
+    Napi::Float64Array blocks = Napi::Float64Array::New(e, out->blocks.size());
+    if (!out->blocks.empty()) std::memcpy(blocks.Data(), out->blocks.data(), out->blocks.size() * sizeof(double));
+    o.Set("blocks", blocks);
+    if (out->fs[0] >= 0) {
+      Napi::Object fs = Napi::Object::New(e);
+      fs.Set("size", out->fs[0]);
+      fs.Set("free", out->fs[1]);
+      fs.Set("available", out->fs[2]);
+      o.Set("fs", fs);
+    }
     deferred.Resolve(o);
   });
 }

@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -551,6 +552,104 @@ Napi::Value MapsOf(const Napi::CallbackInfo& info) {
   });
 }
 
+// One shared mapping's memory from /proc/PID/smaps: its inode and path, and its Rss, Pss and Swap
+// in bytes.
+struct SmapsRow {
+  int pid = 0;
+  uint64_t inode = 0;
+  std::string path;
+  double rss = 0, pss = 0, swap = 0;
+};
+
+// Parses /proc/PID/smaps, keeping the shared mappings ('s' in perms) of an object (inode != 0).
+// A mapping's header line is a maps line (the one parser reads it); its fields follow it.
+void ParseSmaps(int pid, const std::string& text, std::vector<SmapsRow>& out) {
+  bool current = false;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    const char* line = text.data() + pos;
+    size_t len = nl - pos;
+    pos = nl + 1;
+    // A field line: "Rss:   1234 kB"; a header line starts with a hex address.
+    const char* colon = static_cast<const char*>(std::memchr(line, ':', len));
+    bool field = colon != nullptr && std::isupper(static_cast<unsigned char>(line[0])) && std::memchr(line, ' ', colon - line) == nullptr;
+    if (field) {
+      if (!current) continue;
+      double kb = std::strtod(colon + 1, nullptr) * 1024;
+      std::string_view name(line, colon - line);
+      if (name == "Rss") out.back().rss = kb;
+      else if (name == "Pss") out.back().pss = kb;
+      else if (name == "Swap") out.back().swap = kb;
+      continue;
+    }
+    current = false;
+    ForEachMapsLine(std::string_view(line, len), MapsFilter::kShared, [&](const MapsLine& l) {
+      if (l.inode == 0) return;
+      out.push_back(SmapsRow{pid, l.inode, std::string(l.path), 0, 0, 0});
+      current = true;
+    });
+  }
+}
+
+// smapsOf(pids, budgetMs): the Rss, Pss and Swap of every shared mapping of an object by these
+// processes, from /proc/PID/smaps (which waits on each process's memory lock: read by the one
+// runner, answered by the deadline; a process not read by then is in `slow`).
+Napi::Value SmapsOf(const Napi::CallbackInfo& info) {
+  static const char* usage = "smapsOf(pids, budgetMs)";
+  ExpectArgs(info, 2, usage);
+  if (!info[0].IsArray()) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": pids must be an array");
+  Napi::Array arr = info[0].As<Napi::Array>();
+  if (arr.Length() > 100000) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": too many pids");
+  std::vector<int> pids;
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value v = arr.Get(i);
+    if (!v.IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": pids must be numbers");
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d >= 1 && d <= 0x7fffffff) || static_cast<double>(static_cast<int>(d)) != d) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": a pid is out of range");
+    pids.push_back(static_cast<int>(d));
+  }
+  int64_t budgetMs = IntArg(info, 1, "budgetMs", 1, 600000, usage);
+  struct Result {
+    std::vector<SmapsRow> rows;
+    std::vector<int> slow;
+  };
+  auto result = std::make_shared<Result>();
+  auto work = [pids, budgetMs, result]() {
+    auto per = std::make_shared<std::vector<std::vector<SmapsRow>>>(pids.size());
+    std::vector<char> read = ReadProcesses(pids, Clock::now() + std::chrono::milliseconds(budgetMs), 1, [per](int, size_t i, int pid) {
+      std::string text;
+      if (ReadProcFile("/proc/" + std::to_string(pid) + "/smaps", text, kMaxMapsBytes * 4) == 0) ParseSmaps(pid, text, (*per)[i]);
+    });
+    for (size_t i = 0; i < pids.size(); i++) {
+      if (!read[i]) {
+        result->slow.push_back(pids[i]);
+        continue;
+      }
+      for (auto& row : (*per)[i]) result->rows.push_back(std::move(row));
+    }
+  };
+  return OffThread(info.Env(), "shmscope-smaps", -1, work, [result](Napi::Env env, Napi::Promise::Deferred& deferred, bool) {
+    Napi::Array rows = Napi::Array::New(env, result->rows.size() * 6);
+    for (size_t i = 0; i < result->rows.size(); i++) {
+      const SmapsRow& r = result->rows[i];
+      rows.Set(i * 6, r.pid);
+      rows.Set(i * 6 + 1, static_cast<double>(r.inode));
+      rows.Set(i * 6 + 2, r.path);
+      rows.Set(i * 6 + 3, r.rss);
+      rows.Set(i * 6 + 4, r.pss);
+      rows.Set(i * 6 + 5, r.swap);
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("rows", rows);
+    Napi::Array slow = Napi::Array::New(env, result->slow.size());
+    for (size_t i = 0; i < result->slow.size(); i++) slow.Set(i, result->slow[i]);
+    out.Set("slow", slow);
+    deferred.Resolve(out);
+  });
+}
+
 // commandsOf(pids, budgetMs): the command lines of some processes (reading one waits on that
 // process's memory lock: through the runner, answered by the deadline; missing ones are left out).
 Napi::Value CommandsOf(const Napi::CallbackInfo& info) {
@@ -590,6 +689,7 @@ void InitThreads(Napi::Env env, Napi::Object exports) {
   exports.Set("scanThreads", Napi::Function::New(env, ScanThreads, "scanThreads"));
   exports.Set("mapsOf", Napi::Function::New(env, MapsOf, "mapsOf"));
   exports.Set("commandsOf", Napi::Function::New(env, CommandsOf, "commandsOf"));
+  exports.Set("smapsOf", Napi::Function::New(env, SmapsOf, "smapsOf"));
 }
 
 }  // namespace shmscope

@@ -1,5 +1,6 @@
 // The `shmscope` command line (DESIGN.md §5): the same façade and schema engine as the extension.
-// Exit status: 0 on success, 1 on an expected failure (one line on stderr), 2 on a bug, 4 when a
+// Exit status: 0 on success, 1 on an expected failure (one line on stderr), 2 on a bug, 3 when a
+// check asked for (waits --fail-on, df --fail-over) found what it looks for, 4 when a
 // limit cut the output short (one line on stderr naming the option that lifts it).
 // Start-up is most of a short call's time, so this module loads only what every command needs;
 // each command's module (and what it imports: the kernel façade, the schema engine, the language
@@ -16,7 +17,7 @@ import { guardStdout, writeFailure } from './output';
 type CommandModule = { register(program: Command): void };
 
 /** Every command, in the order --help lists them. */
-const COMMAND_NAMES = ['list', 'dump', 'sem', 'peek', 'rm', 'decode', 'record', 'replay', 'check', 'import', 'waits', 'lsp'] as const;
+const COMMAND_NAMES = ['list', 'df', 'gc', 'limits', 'dump', 'sem', 'peek', 'rm', 'decode', 'record', 'replay', 'check', 'import', 'waits', 'lsp'] as const;
 
 /** Set by the build (scripts/build.mjs): each command is a bundle of its own beside this one. */
 declare const SHMSCOPE_BUNDLED: boolean | undefined;

@@ -4,12 +4,14 @@
 import { readFileSync } from 'node:fs';
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { entryTypeOfMode, notAnObjectNote } from './devshm';
-import { binding } from './native';
+import { binding, type RawDevShmList } from './native';
 import { emptyScan, isoTime, MAPS_BUDGET_MS, processExists, readSysv, userNames, type MapsScan, type SysvRow } from './procfs';
 import { openFound, scanRegions, withinOwnNamespaces } from './regions';
 import { listNamespaces } from './namespaces';
 import type {
   Attacher,
+  DevShmSpace,
+  FdHolder,
   Kind,
   Listing,
   MsgRecord,
@@ -29,6 +31,25 @@ export const MQUEUE_NOTE =
 
 function attachers(pids: number[] | undefined, scan: MapsScan): Attacher[] {
   return (pids ?? []).map((pid) => ({ pid, command: scan.commands.get(pid) ?? '?' }));
+}
+
+/**
+ * The processes mapping /dev/shm/FILE: by its name, and by its inode under another name (glibc's
+ * sem_open maps a temporary file, then links it to the semaphore's name and removes the temporary).
+ */
+function mappers(scan: MapsScan, file: string, ino: number): number[] | undefined {
+  const byName = scan.devShm.get(file);
+  const byIno = scan.devShmByInode.get(ino);
+  if (!byIno) return byName;
+  return [...new Set([...(byName ?? []), ...byIno])].sort((a, b) => a - b);
+}
+
+/** The processes holding /dev/shm/FILE (inode `ino`) open, by pid then fd. */
+function fdHolders(scan: MapsScan, file: string, ino: number): FdHolder[] {
+  return (scan.devShmFds.get(file) ?? [])
+    .filter((f) => f.ino === ino)
+    .map((f) => ({ pid: f.pid, command: scan.commands.get(f.pid) ?? '?', fd: f.fd }))
+    .sort((a, b) => a.pid - b.pid || a.fd - b.fd);
 }
 
 /** The same rows from /proc/sysvipc/shm: slower, but complete on kernels without SHM_STAT_ANY. */
@@ -74,6 +95,7 @@ function shmRecords(scan: MapsScan, userName: (uid: number) => string): ShmRecor
       dtime: isoTime(f[i + 12]!),
       ctime: isoTime(f[i + 13]!),
       removed: (f[i + 6]! & 0o1000) !== 0,
+      locked: (f[i + 6]! & 0o2000) !== 0,
       attachedBy: attachers(scan.sysv.get(id), scan),
       hiddenAttachers: Math.max(0, nattch - (scan.sysvMappings.get(id) ?? 0)),
       orphan: nattch === 0 && !isAlive(cpid),
@@ -165,11 +187,11 @@ const byName = new Intl.Collator().compare;
  * are left out, each with a note saying what it is. A semaphore's value is read with pread by
  * the addon.
  */
-async function posixRecords(scan: MapsScan, userName: (uid: number) => string, note: (file: string, text: string) => void, notes: string[]): Promise<{ shm: PosixShmRecord[]; sem: PosixSemRecord[] }> {
+async function posixRecords(scan: MapsScan, userName: (uid: number) => string, note: (file: string, text: string) => void, notes: string[]): Promise<{ shm: PosixShmRecord[]; sem: PosixSemRecord[]; fs?: DevShmSpace }> {
   const shm: PosixShmRecord[] = [];
   const sem: PosixSemRecord[] = [];
   const raw = binding();
-  let dir: { names: string[]; stats: Float64Array; truncated: boolean };
+  let dir: RawDevShmList;
   try {
     dir = await raw.devShmList(DEVSHM_BUDGET_MS);
   } catch (e) {
@@ -205,7 +227,9 @@ async function posixRecords(scan: MapsScan, userName: (uid: number) => string, n
       gid: S[o + 2]!,
       mode: mode & 0o777,
       mtime: new Date(S[o + 5]!).toISOString(),
-      attachedBy: attachers(scan.devShm.get(file), scan),
+      attachedBy: attachers(mappers(scan, file, S[o]!), scan),
+      ...(scan.fdTablesRead ? { fdHolders: fdHolders(scan, file, S[o]!) } : {}),
+      ...(dir.blocks ? { allocated: dir.blocks[i]! } : {}),
     };
     if (file.startsWith('sem.')) {
       const name = `/${file.slice(4)}`;
@@ -229,7 +253,7 @@ async function posixRecords(scan: MapsScan, userName: (uid: number) => string, n
   await Promise.all(pending);
   shm.sort((a, b) => byName(a.name, b.name));
   sem.sort((a, b) => byName(a.name, b.name));
-  return { shm, sem };
+  return { shm, sem, ...(dir.fs ? { fs: dir.fs } : {}) };
 }
 
 /** glibc's sem_t value: the low 32 bits of its first 64-bit word (see native/src/psem.cc). */
@@ -265,7 +289,7 @@ function mqueueMounted(): boolean {
   }
 }
 
-async function mqRecords(notes: string[], userName: (uid: number) => string): Promise<PosixMqRecord[]> {
+async function mqRecords(notes: string[], userName: (uid: number) => string, scan: MapsScan): Promise<PosixMqRecord[]> {
   if (!mqueueMounted()) {
     notes.push(MQUEUE_NOTE);
     return [];
@@ -302,6 +326,9 @@ async function mqRecords(notes: string[], userName: (uid: number) => string): Pr
         messages: null,
         notifyPid: null,
         unreadable: null,
+        ...(scan.fdTablesRead
+          ? { fdHolders: (scan.mqFds.get(`/${file}`) ?? []).filter((f) => f.ino === st.ino).map((f) => ({ pid: f.pid, command: scan.commands.get(f.pid) ?? '?', fd: f.fd })).sort((a, b) => a.pid - b.pid || a.fd - b.fd) }
+          : {}),
       };
       try {
         const a = raw.mqGetattr(rec.name);
@@ -364,12 +391,16 @@ export async function list(kinds?: readonly Kind[], opts: { namespaces?: 'all' |
     msg: want('msg') ? msgRecords(users) : [],
     posixShm: want('posix-shm') ? posix.shm : [],
     posixSem: want('posix-sem') ? posix.sem : [],
-    posixMq: want('posix-mq') ? await mqRecords(notes, users) : [],
+    posixMq: want('posix-mq') ? await mqRecords(notes, users, scan) : [],
     memfd: regions && want('memfd') ? regions.memfd : [],
     anon: regions && want('anon') ? regions.anon : [],
     file: regions && want('file') ? regions.file : [],
     ring: regions && want('ring') ? regions.ring : [],
     unreadableProcesses: Math.max(scan.unreadable, regions?.unreadable ?? 0),
+    unreadablePids: regions?.maps.unreadablePids ?? [],
+    slow: regions?.slow ?? [],
+    fdTablesRead: scan.fdTablesRead,
+    ...(posix.fs ? { devShm: posix.fs } : {}),
     notes,
     ...(regions && opts.namespaces !== undefined ? { namespaces: await listNamespaces(regions, users, notes, opts.namespaces) } : {}),
   };

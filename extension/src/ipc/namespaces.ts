@@ -7,11 +7,11 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { IpcError, toIpcError, userError } from './errors';
 import { escapeControl } from '../shared/escape';
-import { binding, type RawNsList } from './native';
+import { binding, type RawDevShmList, type RawNsList } from './native';
 import { isoTime } from './procfs';
 import { readRegular } from './regular';
 import type { RegionScan } from './regions';
-import type { Attacher, MsgRecord, NamespaceListing, NamespaceRef, PosixShmRecord, SemRecord, ShmRecord } from './types';
+import type { Attacher, DevShmSpace, FdHolder, MsgRecord, NamespaceListing, NamespaceRef, PosixShmRecord, SemRecord, ShmRecord } from './types';
 
 /** Appends to the list under `key` (never copying it: a listing stays linear in its mappings). */
 function push<K>(map: Map<K, number[]>, key: K, pid: number): void {
@@ -169,7 +169,7 @@ function shmRows(raw: RawNsList, ns: NamespaceRef, attach: (id: number) => Attac
     out.push({
       kind: 'shm', id, key: f[i + 1]!, uid: f[i + 2]!, user: userName(f[i + 2]!), gid: f[i + 3]!, mode: f[i + 6]! & 0o777,
       cuid: f[i + 4]!, cgid: f[i + 5]!, size: f[i + 7]!, nattch: f[i + 8]!, cpid: f[i + 9]!, lpid: f[i + 10]!,
-      atime: isoTime(f[i + 11]!), dtime: isoTime(f[i + 12]!), ctime: isoTime(f[i + 13]!), removed: (f[i + 6]! & 0o1000) !== 0,
+      atime: isoTime(f[i + 11]!), dtime: isoTime(f[i + 12]!), ctime: isoTime(f[i + 13]!), removed: (f[i + 6]! & 0o1000) !== 0, locked: (f[i + 6]! & 0o2000) !== 0,
       attachedBy, hiddenAttachers: Math.max(0, f[i + 8]! - attachedBy.length), orphan: false, namespace: ns,
     });
   }
@@ -186,15 +186,19 @@ export const NS_LIST_BUDGET_MS = 5000;
  * inside that namespace's root by the addon (never through a symbolic link, only on a tmpfs) and
  * answered by a deadline. A /dev/shm that is refused or does not answer is a note, not a hang.
  */
-async function posixShm(ns: NamespaceRef, attach: (file: string) => Attacher[], userName: (uid: number) => string, notes: string[]): Promise<(PosixShmRecord & { namespace: NamespaceRef })[]> {
-  let raw: { names: string[]; stats: Float64Array; truncated: boolean };
+async function posixShm(ns: NamespaceRef, attach: (file: string) => Attacher[], holders: (file: string, ino: number) => FdHolder[], userName: (uid: number) => string, notes: string[], space: (fs: DevShmSpace) => void, failed: (reason: string) => void): Promise<(PosixShmRecord & { namespace: NamespaceRef })[]> {
+  let raw: RawDevShmList;
   try {
     raw = await binding().nsDevShmList(ns.pid, NS_DEVSHM_BUDGET_MS);
   } catch (e) {
     const err = toIpcError(e, { action: 'listing', object: `the /dev/shm of process ${ns.pid}`, timeoutMs: NS_DEVSHM_BUDGET_MS });
-    if (err.code !== 'ENOENT' && err.code !== 'ESRCH') notes.push(`namespace ${escapeControl(ns.label)} (ipc ${ns.ipc}): its POSIX objects are not listed: ${nsDevShmReason(err)}`);
+    if (err.code !== 'ENOENT' && err.code !== 'ESRCH') {
+      notes.push(`namespace ${escapeControl(ns.label)} (ipc ${ns.ipc}): its POSIX objects are not listed: ${nsDevShmReason(err)}`);
+      failed(nsDevShmReason(err));
+    }
     return [];
   }
+  if (raw.fs) space(raw.fs);
   if (raw.truncated) notes.push(`namespace ${escapeControl(ns.label)} (ipc ${ns.ipc}): only the first ${raw.names.length} entries of its /dev/shm are listed`);
   const out: (PosixShmRecord & { namespace: NamespaceRef })[] = [];
   const S = raw.stats;
@@ -203,7 +207,8 @@ async function posixShm(ns: NamespaceRef, attach: (file: string) => Attacher[], 
     if (file.startsWith('sem.') || (S[o + 3]! & 0o170000) !== 0o100000) return; // regular files only
     out.push({
       kind: 'posix-shm', name: `/${file}`, id: S[o]!, key: 0, uid: S[o + 1]!, user: userName(S[o + 1]!), gid: S[o + 2]!, mode: S[o + 3]! & 0o777,
-      mtime: new Date(S[o + 5]!).toISOString(), size: S[o + 4]!, attachedBy: attach(file), namespace: ns,
+      mtime: new Date(S[o + 5]!).toISOString(), size: S[o + 4]!, attachedBy: attach(file), fdHolders: holders(file, S[o]!),
+      ...(raw.blocks ? { allocated: raw.blocks[i]! } : {}), namespace: ns,
     });
   });
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -296,7 +301,19 @@ export async function listNamespaces(
       for (const p of mappers) for (const name of new Set(regions.devShm.get(p) ?? [])) push(byName, name, p);
       const commands = regions.maps.commands;
       const attach = (file: string) => (byName.get(file) ?? []).sort((a, b) => a - b).map((p) => ({ pid: p, command: commands.get(p) ?? '?' }));
-      listing.posixShm = await posixShm(ref, attach, userName, notes);
+      const inNs = new Set(mappers);
+      const fdsByName = new Map<string, { pid: number; fd: number; ino: number }[]>();
+      for (const f of regions.devShmFds) {
+        if (!inNs.has(f.pid)) continue;
+        const list = fdsByName.get(f.name);
+        if (list) list.push(f);
+        else fdsByName.set(f.name, [f]);
+      }
+      const holders = (file: string, ino: number): FdHolder[] => (fdsByName.get(file) ?? [])
+        .filter((f) => f.ino === ino)
+        .map((f) => ({ pid: f.pid, command: commands.get(f.pid) ?? '?', fd: f.fd }))
+        .sort((a, b) => a.pid - b.pid || a.fd - b.fd);
+      listing.posixShm = await posixShm(ref, attach, holders, userName, notes, (fs) => (listing.devShm = fs), (reason) => (listing.devShmUnread = reason));
     }
     out.push(listing);
   }

@@ -103,6 +103,15 @@ export interface RawMsgStat extends RawIpcPerm {
   ctime: number;
 }
 
+/** A /dev/shm listed by the addon: names, 6 stat fields per name, allocated bytes per name, the filesystem's totals. */
+export interface RawDevShmList {
+  names: string[];
+  stats: Float64Array;
+  blocks?: Float64Array;
+  fs?: { size: number; free: number; available: number };
+  truncated: boolean;
+}
+
 /** scanShared(): regions by (dev, inode), their mappings and memfd fds, and every readable process. */
 export interface RawSharedScan {
   regions: { kind: 'memfd' | 'anon' | 'file' | 'posix' | 'ring'; dev: number; ino: number; name: string; deleted: boolean; statKnown: boolean; served?: boolean; size: number; uid: number; gid: number; mode: number }[];
@@ -114,11 +123,19 @@ export interface RawSharedScan {
   sysv: Float64Array;
   /** pid, name, pid, name, …: one per mapping of a /dev/shm object (name without the folder). */
   devShm: (number | string)[];
+  /** The inode of each devShm row's mapping (a named semaphore is mapped under its temporary, deleted name). */
+  devShmInodes?: Float64Array;
+  /** pid, name, fd, inode, …: one per descriptor of a /dev/shm file (name without the folder). */
+  devShmFds?: (number | string)[];
+  /** pid, name ("/jobs"), fd, inode, …: one per descriptor of a POSIX message queue of our /dev/mqueue. */
+  mqFds?: (number | string)[];
   /** Flat, 3 numbers per readable process: pid, IPC namespace inode, mount namespace inode. */
   processes: Float64Array;
   /** pid, command, pid, command, …: the processes that map or hold a region. */
   commands: (number | string)[];
   unreadable: number;
+  /** The pids of the processes counted in `unreadable`. */
+  unreadablePids?: number[];
   /** Processes not read by the budget (their memory lock held, or still stuck from a scan before). */
   slow: number[];
   self: { ipc: number; mnt: number };
@@ -243,9 +260,9 @@ export interface RawBinding {
    * on a thread of its own, answered by budgetMs (ETIMEDOUT). `stats` has 6 numbers per name:
    * inode, uid, gid, mode (with the type bits), size, mtime in ms.
    */
-  nsDevShmList(pid: number, budgetMs: number): Promise<{ names: string[]; stats: Float64Array; truncated: boolean }>;
+  nsDevShmList(pid: number, budgetMs: number): Promise<RawDevShmList>;
   /** Our own /dev/shm, listed the same way (not followed if it is a link). */
-  devShmList(budgetMs: number): Promise<{ names: string[]; stats: Float64Array; truncated: boolean }>;
+  devShmList(budgetMs: number): Promise<RawDevShmList>;
   /** Removes entry `name` (inode `ino`) of that /dev/shm through the same dirfd, with the filesystem rights of the owner of the process's user namespace when it is not ours. */
   nsDevShmUnlink(pid: number, name: string, ino: number, budgetMs: number): Promise<void>;
   /**
@@ -266,6 +283,12 @@ export interface RawBinding {
   mapsOf(pid: number, budgetMs: number): Promise<RawMapping[]>;
   /** Command lines of some processes (pid → text), read on a thread of its own by the deadline; missing ones are left out. */
   commandsOf(pids: number[], budgetMs: number): Promise<Record<string, string>>;
+  /**
+   * Rss, Pss and Swap (bytes) of every shared mapping of an object (inode != 0) by these processes,
+   * from /proc/PID/smaps, on a thread of its own by the deadline: flat, 6 per mapping: pid, inode,
+   * path, rss, pss, swap; `slow` the processes not read in time.
+   */
+  smapsOf(pids: number[], budgetMs: number): Promise<{ rows: (number | string)[]; slow: number[] }>;
   /** Native wait threads still running (tests check that cancel and timeout end them). */
   waitsInFlight(): number;
   /** Test mode only (SHMSCOPE_TEST=1 when the addon loads): scans over every process started so far. */

@@ -72,6 +72,16 @@ export interface MapsScan {
   sysvMappings: Map<number, number>;
   /** /dev/shm file name (without the directory) → pids. */
   devShm: Map<string, number[]>;
+  /** /dev/shm file name → the descriptors processes hold of it (whichever namespace's file: the inode tells). */
+  devShmFds: Map<string, { pid: number; fd: number; ino: number }[]>;
+  /** /dev/shm inode → pids that map it (whatever name the mapping shows). */
+  devShmByInode: Map<number, number[]>;
+  /** POSIX message queue name ("/jobs") → the descriptors processes hold of it. */
+  mqFds: Map<string, { pid: number; fd: number; ino: number }[]>;
+  /** Whether fd tables were read (devShmFds and mqFds are complete). */
+  fdTablesRead: boolean;
+  /** The pids counted in `unreadable`, when the scan named them. */
+  unreadablePids: number[];
   /** Processes whose maps we could not read. */
   unreadable: number;
   /** pid → command line, for every pid above. */
@@ -80,7 +90,7 @@ export interface MapsScan {
   slow: number[];
 }
 
-export const emptyScan = (): MapsScan => ({ sysv: new Map(), sysvMappings: new Map(), devShm: new Map(), unreadable: 0, commands: new Map(), slow: [] });
+export const emptyScan = (): MapsScan => ({ sysv: new Map(), sysvMappings: new Map(), devShm: new Map(), devShmByInode: new Map(), devShmFds: new Map(), mqFds: new Map(), fdTablesRead: false, unreadablePids: [], unreadable: 0, commands: new Map(), slow: [] });
 
 /** How long one listing waits for /proc/PID/maps before it answers with what it has. */
 export const MAPS_BUDGET_MS = 2000;

@@ -29,6 +29,8 @@ export interface RegionScan {
   sysv: Map<number, number[]>;
   /** pid → /dev/shm names it maps (whichever mount namespace's /dev/shm that is). */
   devShm: Map<number, string[]>;
+  /** Every descriptor of a /dev/shm file, in any mount namespace (the inode tells which file). */
+  devShmFds: { pid: number; name: string; fd: number; ino: number }[];
   /** The same scan as procfs.scanMaps gives (System V and /dev/shm attachments), from this one pass over /proc. */
   maps: MapsScan;
   unreadable: number;
@@ -75,7 +77,7 @@ export function buildRegions(raw: RawSharedScan, userName: (uid: number) => stri
   // them (the inspector shows it removed), so it is not listed.
   const F = raw.fds;
   for (let i = 0; i + 2 < F.length; i += 3) if (F[i + 1] !== process.pid) fds[F[i]!]?.push({ pid: F[i + 1]!, command: command(F[i + 1]!), fd: F[i + 2]! });
-  const out: RegionScan = { memfd: [], anon: [], file: [], posixShm: [], posixSem: [], ring: [], processes, self: raw.self, sysv: new Map(), devShm: new Map(), unreadable: raw.unreadable, slow: raw.slow, maps: emptyScan() };
+  const out: RegionScan = { memfd: [], anon: [], file: [], posixShm: [], posixSem: [], ring: [], processes, self: raw.self, sysv: new Map(), devShm: new Map(), devShmFds: [], unreadable: raw.unreadable, slow: raw.slow, maps: emptyScan() };
   const packets = new Map<number, Set<number>>();
   raw.regions.forEach((r, i) => {
     if (rows[i]!.length === 0 && fds[i]!.length === 0) return;
@@ -107,7 +109,34 @@ export function buildRegions(raw: RawSharedScan, userName: (uid: number) => stri
   out.ring.sort((a, b) => a.pid - b.pid || a.address.localeCompare(b.address));
   const ms = out.maps;
   ms.unreadable = raw.unreadable;
+  ms.unreadablePids = raw.unreadablePids ?? [];
   ms.slow = raw.slow;
+  const Q = raw.mqFds ?? [];
+  for (let i = 0; i + 3 < Q.length; i += 4) {
+    const pid = Q[i] as number;
+    if (pid === process.pid) continue;
+    const name = Q[i + 1] as string;
+    const row = { pid, fd: Q[i + 2] as number, ino: Q[i + 3] as number };
+    const list = ms.mqFds.get(name);
+    if (list) list.push(row);
+    else ms.mqFds.set(name, [row]);
+    ms.commands.set(pid, command(pid));
+  }
+  if (raw.devShmFds) {
+    ms.fdTablesRead = true;
+    const D = raw.devShmFds;
+    for (let i = 0; i + 3 < D.length; i += 4) {
+      const pid = D[i] as number;
+      if (pid === process.pid) continue; // our own handles are not the user's
+      const name = D[i + 1] as string;
+      const row = { pid, fd: D[i + 2] as number, ino: D[i + 3] as number };
+      out.devShmFds.push({ name, ...row });
+      const list = ms.devShmFds.get(name);
+      if (list) list.push(row);
+      else ms.devShmFds.set(name, [row]);
+      ms.commands.set(pid, command(pid));
+    }
+  }
   // Linear in the rows: one process may map one object tens of thousands of times, so nothing
   // here copies a list or searches one per row (a seen-set per key instead).
   const seen = new Map<unknown, Set<number>>();
@@ -136,6 +165,8 @@ export function buildRegions(raw: RawSharedScan, userName: (uid: number) => stri
     const pid = raw.devShm[i] as number;
     const name = raw.devShm[i + 1] as string;
     addPid(ms.devShm, name, pid);
+    const ino = raw.devShmInodes?.[i / 2];
+    if (ino) addPid(ms.devShmByInode, ino, pid);
     const names = out.devShm.get(pid);
     if (names) names.push(name);
     else out.devShm.set(pid, [name]);
@@ -269,6 +300,16 @@ export function withinOwnNamespaces(scan: MapsScan, regions: RegionScan): MapsSc
     const kept = pids.filter((pid) => !foreign(pid, 'mnt'));
     if (kept.length) scan.devShm.set(name, kept);
     else scan.devShm.delete(name);
+  }
+  for (const [ino, pids] of scan.devShmByInode) {
+    const kept = pids.filter((pid) => !foreign(pid, 'mnt'));
+    if (kept.length) scan.devShmByInode.set(ino, kept);
+    else scan.devShmByInode.delete(ino);
+  }
+  for (const [name, fds] of scan.devShmFds) {
+    const kept = fds.filter((f) => !foreign(f.pid, 'mnt'));
+    if (kept.length) scan.devShmFds.set(name, kept);
+    else scan.devShmFds.delete(name);
   }
   return scan;
 }

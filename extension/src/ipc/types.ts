@@ -43,6 +43,8 @@ export interface ShmRecord extends SysvCommon {
   dtime: string | null;
   /** Marked for removal (IPC_RMID) while still attached: it goes when the last process detaches. */
   removed: boolean;
+  /** Locked in memory (shmctl SHM_LOCK): never swapped out. */
+  locked?: boolean;
   /** Processes that map it, as far as /proc lets us see. */
   attachedBy: Attacher[];
   /** Attachments the kernel counts (nattch) that no readable /proc/PID/maps shows. */
@@ -102,12 +104,20 @@ export interface PosixShmRecord extends PosixCommon, UnlinkedFields {
   size: number;
   /** Processes that map it (or, unlinked, hold it), as far as /proc lets us see (see Listing.unreadableProcesses). */
   attachedBy: Attacher[];
+  /** Processes holding it open (fd table), mapped or not; absent when the fd tables were not read. */
+  fdHolders?: FdHolder[];
+  /** Bytes its pages take (tmpfs blocks, in RAM or swap), when the listing read them. */
+  allocated?: number;
 }
 
 export interface PosixSemRecord extends PosixCommon, UnlinkedFields {
   kind: 'posix-sem';
   /** Processes that have it open (a named semaphore is a small mapped file). */
   attachedBy: Attacher[];
+  /** Processes holding its file open (fd table), mapped or not; absent when the fd tables were not read. */
+  fdHolders?: FdHolder[];
+  /** Bytes its pages take (tmpfs blocks), when the listing read them. */
+  allocated?: number;
   /** Null when the semaphore cannot be opened (see `unreadable`). */
   value: number | null;
   unreadable: string | null;
@@ -120,6 +130,8 @@ export interface PosixMqRecord extends PosixCommon {
   messages: number | null;
   notifyPid: number | null;
   unreadable: string | null;
+  /** Processes holding it open (fd table); absent when the fd tables were not read. */
+  fdHolders?: FdHolder[];
 }
 
 /** One process's mapping of a region: where, how long, and whether it may write. */
@@ -209,6 +221,14 @@ export interface Listing {
   ring: RingRecord[];
   /** Processes whose /proc/PID/maps we may not read: they may map objects we cannot see. */
   unreadableProcesses: number;
+  /** Their pids, when the scan named them. */
+  unreadablePids?: number[];
+  /** Processes whose maps did not answer within the scan's budget. */
+  slow?: number[];
+  /** Whether the scan read the fd tables (POSIX objects' `fdHolders` are then complete). */
+  fdTablesRead?: boolean;
+  /** The size, free and available bytes of our /dev/shm, when it was listed. */
+  devShm?: DevShmSpace;
   /** Things the listing could not do, said once each (e.g. /dev/mqueue not mounted). */
   notes: string[];
   /** With `namespaces: 'all'`: the other IPC namespaces, each with its own objects. */
@@ -236,6 +256,17 @@ export interface NamespaceListing {
   posixShm: (PosixShmRecord & { namespace: NamespaceRef })[];
   /** The errno name when it could not be entered (EPERM without CAP_SYS_ADMIN), else null. */
   unlisted: string | null;
+  /** Its own /dev/shm's size, free and available bytes (another mount namespace's), when listed. */
+  devShm?: DevShmSpace;
+  /** Why its own /dev/shm could not be listed, when it could not. */
+  devShmUnread?: string;
+}
+
+/** A /dev/shm filesystem's space, from fstatfs on the directory the listing read. */
+export interface DevShmSpace {
+  size: number;
+  free: number;
+  available: number;
 }
 
 /** One kernel limit with its current use where the kernel tells it. */

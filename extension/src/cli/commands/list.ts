@@ -1,6 +1,9 @@
 // shmscope list [--kind K] [--json]: every IPC object on the machine.
 import type { Command } from 'commander';
-import { formatTarget, KINDS, list, namespacePid, targetOf, type IpcRecord, type Kind, type Listing, type RegionRecord } from '../../ipc';
+import { memoryOf, type MemoryUse } from '../../analysis/memory';
+import { factsWithRules } from '../../analysis/rules';
+import { allRecords, verdictOf, type VerdictFacts } from '../../analysis/verdict';
+import { formatTarget, KINDS, list, namespacePid, type IpcRecord, targetOf, type Kind, type Listing, type RegionRecord } from '../../ipc';
 import { UserError } from '../errors';
 import { hexKey, mode, size, table } from '../format';
 import * as stdout from '../output';
@@ -29,17 +32,29 @@ function withTarget(r: IpcRecord): Record<string, unknown> {
   return { kind, target: t ? formatTarget(t) : null, ...rest };
 }
 
-/** The `list --json` document: one array per kind (only the asked kind with --kind), then notes. */
-export function listingJson(l: Listing, kind?: Kind): Record<string, unknown> {
+/** Each record with its target, its verdict and reasons (and its owner, when a rule named one), and its memory when read. */
+function judged(records: IpcRecord[], facts: VerdictFacts | undefined, memory?: Map<IpcRecord, MemoryUse>): Record<string, unknown>[] {
+  return records.map((r) => {
+    const v = facts ? verdictOf(r, facts) : undefined;
+    const m = memory?.get(r);
+    return { ...withTarget(r), ...(m ? m : {}), ...(v?.owner ? { owner: v.owner } : {}), ...(v ? { verdict: v.verdict, reasons: v.reasons } : {}) };
+  });
+}
+
+/**
+ * The `list --json` document: the arrays (only the asked kind with --kind), then notes. Every
+ * entry carries its `target`; with `facts`, its `verdict` and `reasons` (analysis/verdict.ts).
+ */
+export function listingJson(l: Listing, kind?: Kind, facts?: VerdictFacts, memory?: Map<IpcRecord, MemoryUse>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const k of KINDS) if (!kind || k === kind) out[JSON_KEY[k]] = (l[JSON_KEY[k]] as IpcRecord[]).map(withTarget);
+  for (const k of KINDS) if (!kind || k === kind) out[JSON_KEY[k]] = judged(l[JSON_KEY[k]] as IpcRecord[], facts, memory);
   out.unreadableProcesses = l.unreadableProcesses;
   out.notes = l.notes;
   if (l.namespaces) {
     out.namespaces = l.namespaces.map((ns) => {
       const o: Record<string, unknown> = { namespace: ns.namespace, unlisted: ns.unlisted };
       // The same target, taken with `--namespace PID` (the namespace's pid).
-      for (const k of NAMESPACE_KINDS) if (!kind || k === kind) o[JSON_KEY[k]] = (ns[JSON_KEY[k] as 'shm' | 'sem' | 'msg' | 'posixShm'] as IpcRecord[]).map(withTarget);
+      for (const k of NAMESPACE_KINDS) if (!kind || k === kind) o[JSON_KEY[k]] = judged(ns[JSON_KEY[k] as 'shm' | 'sem' | 'msg' | 'posixShm'] as IpcRecord[], facts, memory);
       return o;
     });
   }
@@ -53,6 +68,8 @@ const holders = (r: RegionRecord) => (r.kind === 'memfd' ? r.fdHolders.map((h) =
 const pids = (list: { pid: number }[]) => list.map((a) => a.pid).join(',') || '-';
 /** " (unlinked) posix:@INODE": the marker and the target that reaches it (it has no name to give). */
 const unlinked = (r: { unlinked?: true; id: number; kind: 'posix-shm' | 'posix-sem' }) => (r.unlinked ? ` (unlinked) ${r.kind === 'posix-shm' ? 'posix' : 'psem'}:@${r.id}` : '');
+/** The descriptors of a POSIX object held open, "4243 fd 5"; "?" when the fd tables were not read. */
+const fdHeld = (r: { fdHolders?: { pid: number; fd: number }[] }) => (r.fdHolders ? r.fdHolders.map((h) => `${h.pid} fd ${h.fd}`).join(',') || '-' : '?');
 
 export function listingText(l: Listing, kind?: Kind, only: readonly Kind[] = KINDS): string {
   const parts: string[] = [];
@@ -97,8 +114,8 @@ export function listingText(l: Listing, kind?: Kind, only: readonly Kind[] = KIN
     parts.push(
       `POSIX shared memory (${l.posixShm.length})`,
       table(
-        ['NAME', 'OWNER', 'MODE', 'SIZE', 'MAPPED BY'],
-        l.posixShm.map((r) => [esc(r.name) + unlinked(r), esc(r.user), mode(r.mode), size(r.size), pids(r.attachedBy)]),
+        ['NAME', 'OWNER', 'MODE', 'SIZE', 'MAPPED BY', 'FD HELD BY'],
+        l.posixShm.map((r) => [esc(r.name) + unlinked(r), esc(r.user), mode(r.mode), size(r.size), pids(r.attachedBy), fdHeld(r)]),
       ),
     );
   }
@@ -106,8 +123,8 @@ export function listingText(l: Listing, kind?: Kind, only: readonly Kind[] = KIN
     parts.push(
       `POSIX named semaphores (${l.posixSem.length})`,
       table(
-        ['NAME', 'OWNER', 'MODE', 'VALUE', 'OPEN BY'],
-        l.posixSem.map((r) => [esc(r.name) + unlinked(r), esc(r.user), mode(r.mode), r.value ?? `(${r.unreadable})`, pids(r.attachedBy)]),
+        ['NAME', 'OWNER', 'MODE', 'VALUE', 'OPEN BY', 'FD HELD BY'],
+        l.posixSem.map((r) => [esc(r.name) + unlinked(r), esc(r.user), mode(r.mode), r.value ?? `(${r.unreadable})`, pids(r.attachedBy), fdHeld(r)]),
       ),
     );
   }
@@ -115,8 +132,8 @@ export function listingText(l: Listing, kind?: Kind, only: readonly Kind[] = KIN
     parts.push(
       `POSIX message queues (${l.posixMq.length})`,
       table(
-        ['NAME', 'OWNER', 'MODE', 'MESSAGES', 'MAX', 'MSGSIZE'],
-        l.posixMq.map((r) => [esc(r.name), esc(r.user), mode(r.mode), r.messages ?? `(${r.unreadable})`, r.maxMessages ?? '-', r.messageSize ?? '-']),
+        ['NAME', 'OWNER', 'MODE', 'MESSAGES', 'MAX', 'MSGSIZE', 'FD HELD BY'],
+        l.posixMq.map((r) => [esc(r.name), esc(r.user), mode(r.mode), r.messages ?? `(${r.unreadable})`, r.maxMessages ?? '-', r.messageSize ?? '-', fdHeld(r)]),
       ),
     );
   }
@@ -179,15 +196,18 @@ export function register(program: Command): void {
     .description('list shared memory and IPC objects: System V, POSIX, memfd, shared anonymous and shared file mappings, and other namespaces\' objects')
     .option('--kind <kind>', `only one kind: ${KINDS.join('|')}`)
     .option('--json', 'print JSON (see the README for its shape)')
+    .option('--memory', 'with --json: each object\'s resident, swapped and proportional (PSS) bytes, from its mappers\' /proc/PID/smaps')
     .option('--namespace <pid|all>', "also list every other IPC namespace's objects (all), or only those of the namespace of process PID")
-    .action(async (opts: { kind?: string; json?: boolean; namespace?: string }) => {
+    .action(async (opts: { kind?: string; json?: boolean; memory?: boolean; namespace?: string }) => {
       const kind = opts.kind as Kind | undefined;
       if (kind !== undefined && !KINDS.includes(kind)) {
         throw new UserError(`--kind must be one of ${KINDS.join(', ')}, not "${opts.kind}"`);
       }
       const ns = opts.namespace === undefined ? undefined : opts.namespace === 'all' ? 'all' : namespacePid(opts.namespace);
       const listing = await list(kind ? [kind] : undefined, ns === undefined ? {} : { namespaces: ns });
-      if (opts.json) await stdout.json(listingJson(listing, kind));
+      const memory = opts.memory ? await memoryOf(allRecords(listing)) : undefined;
+      if (memory?.slow.length) listing.notes.push(`the memory use (smaps) of ${memory.slow.length} process(es) did not answer in time: their objects' resident bytes may be low`);
+      if (opts.json) await stdout.json(listingJson(listing, kind, factsWithRules(listing, process.cwd()), memory?.use));
       else await stdout.line(listingText(listing, kind));
     });
 }

@@ -1,6 +1,7 @@
 // shmscope rm TARGET --yes: remove an object. Refuses without --yes; says who still uses it.
 import type { Command } from 'commander';
 import { describeTarget, list, namespacePid, nsRemove, parseTarget, remove } from '../../ipc';
+import { holdersOf } from '../../analysis/verdict';
 import { UserError } from '../errors';
 import { escapeControl } from '../../shared/escape';
 
@@ -30,11 +31,17 @@ export function register(program: Command): void {
       if (t.kind === 'shm') {
         const rec = (await list(['shm'])).shm.find((r) => r.id === t.id);
         if (rec && rec.nattch > 0) users = `${rec.nattch} attachment(s)${rec.attachedBy.length ? ` by pid ${rec.attachedBy.map((a) => a.pid).join(', ')}` : ''}`;
+      } else if (t.kind === 'posix-shm' || t.kind === 'posix-sem') {
+        const l = await list([t.kind]);
+        const rec = (t.kind === 'posix-shm' ? l.posixShm : l.posixSem).find((r) => r.name === t.name);
+        const holders = rec ? holdersOf(rec) : [];
+        if (holders.length) users = `holders: ${holders.map((h) => `pid ${h.pid}${h.how === 'fd' ? ' (an open descriptor)' : ' (mapped)'}`).join(', ')}`;
       }
       if (!opts.yes) {
         throw new UserError(`refusing to remove ${what}${users ? ` (it has ${users})` : ''} without --yes`);
       }
       remove(t);
-      if (users) process.stderr.write(`shmscope: ${escapeControl(what)} had ${users}; it disappears when the last one detaches\n`);
+      const after = t.kind === 'shm' ? 'it disappears when the last one detaches' : 'its name is gone; they keep its memory until they close it';
+      if (users) process.stderr.write(`shmscope: ${escapeControl(what)} had ${users}; ${after}\n`);
     });
 }
