@@ -54,7 +54,7 @@ export function listingJson(l: Listing, kind?: Kind, facts?: VerdictFacts, memor
     out.namespaces = l.namespaces.map((ns) => {
       const o: Record<string, unknown> = { namespace: ns.namespace, unlisted: ns.unlisted };
       // The same target, taken with `--namespace PID` (the namespace's pid).
-      for (const k of NAMESPACE_KINDS) if (!kind || k === kind) o[JSON_KEY[k]] = judged(ns[JSON_KEY[k] as 'shm' | 'sem' | 'msg' | 'posixShm'] as IpcRecord[], facts, memory);
+      for (const k of NAMESPACE_KINDS) if (!kind || k === kind) o[JSON_KEY[k]] = judged(ns[JSON_KEY[k] as 'shm' | 'sem' | 'msg' | 'posixShm'], facts, memory);
       return o;
     });
   }
