@@ -25,7 +25,7 @@ export function loadSchema(file: string, options: CompileOptions = {}): Schema {
 }
 
 /** The segment declared `for` this target (by id first, then by key, POSIX name, memfd name, path or program), if any. */
-function boundSegment(schema: Schema, target: Target, handle?: ShmHandle): StructType | undefined {
+export function boundSegment(schema: Schema, target: Target, handle?: ShmHandle): StructType | undefined {
   if (target.kind === 'shm') {
     const byId = segmentFor(schema, { kind: 'id', value: target.id });
     if (byId) return byId;
