@@ -83,6 +83,11 @@ before(async () => {
   const shm = made.shm(8192, { key });
   shmTarget = `shm:${shm.id}`;
   made.sem(2, [1, 0]);
+  // A leftover: a segment whose creator (ipcmk) has exited, nothing attached.
+  const mk = spawnSync('ipcmk', ['-M', '12288'], { encoding: 'utf8' });
+  const leftover = /(\d+)\s*$/.exec(mk.stdout.trim());
+  assert.ok(leftover, mk.stdout + mk.stderr);
+  made.track({ kind: 'shm', id: Number(leftover[1]) });
   const q = made.msg();
   ipc.msgSend(q.id, 1, Buffer.from('hello'));
   const posix = made.posixShm(4096, 'metrics');
@@ -149,8 +154,8 @@ describe('shmscope metrics', () => {
     assert.equal(check.stdout + check.stderr, '', 'no lint finding');
     const s = samples(text);
     for (const kind of KINDS) assert.ok((s.get(`shmscope_objects{kind="${kind}"}`) ?? 0) >= 1, `a ${kind} object is counted`);
-    assert.ok(s.get('shmscope_objects{kind="shm"}')! >= 3, 'our two segments and the container\'s');
-    assert.ok(s.get('shmscope_bytes{kind="shm"}')! >= 8192 + 4096 + 4096);
+    assert.ok(s.get('shmscope_objects{kind="shm"}')! >= 4, 'our three segments and the container\'s');
+    assert.ok(s.get('shmscope_bytes{kind="shm"}')! >= 8192 + 12288 + 4096 + 4096);
     assert.ok(s.get('shmscope_bytes{kind="msg"}')! >= 5, 'the queued message');
     assert.ok(s.get('shmscope_devshm_used_bytes{mount="/dev/shm",namespace="host"}')! >= 4096);
     const nsIpc = readlinkSync(`/proc/${nsPid}/ns/ipc`).replace(/\D/g, '');
@@ -165,6 +170,9 @@ describe('shmscope metrics', () => {
     assert.ok(s.has('shmscope_unreadable_processes'));
     assert.ok(s.get('shmscope_scan_duration_seconds')! > 0);
     assert.equal(s.get('shmscope_dropped_series'), 0);
+    // The triage verdict: ipcmk's segment is a leftover; ours (their creator runs) are not.
+    assert.equal(s.get('shmscope_leftover_objects{kind="shm"}'), 1);
+    assert.equal(s.get('shmscope_leftover_bytes{kind="shm"}'), 12288);
     assert.equal(s.get(`shmscope_object_bytes{kind="shm",target="${shmTarget}",namespace="host"}`), 8192);
     assert.equal(s.get(`shmscope_object_bytes{kind="posix-shm",target="posix:${posixName}",namespace="host"}`), 4096);
     // No label carries a pid or a name unless asked: without --per-object no target label at all.
@@ -229,7 +237,7 @@ describe('shmscope metrics', () => {
     const prom = await Prometheus.start(ex.address, [path.join(DEPLOY, 'prometheus', 'shmscope-rules.yml')]);
     try {
       await until('Prometheus has scraped the exporter', async () => (await prom.query('up{job="shmscope"} == 1')).length === 1, 60_000);
-      const names = ['objects', 'bytes', 'resident_bytes', 'devshm_size_bytes', 'devshm_used_bytes', 'limit', 'limit_used', 'waiting_threads', 'deadlocks',
+      const names = ['objects', 'bytes', 'resident_bytes', 'leftover_objects', 'leftover_bytes', 'devshm_size_bytes', 'devshm_used_bytes', 'limit', 'limit_used', 'waiting_threads', 'deadlocks',
         'dead_owners', 'stuck_waits', 'scan_duration_seconds', 'unreadable_processes', 'dropped_series', 'scan_late'];
       for (const n of names) assert.ok((await prom.query(`shmscope_${n}`)).length >= 1, `shmscope_${n} is in Prometheus`);
       const kinds = (await prom.query('shmscope_objects > 0')).map((r) => r.metric.kind).sort();

@@ -9,8 +9,9 @@
 // what the cap cut. No vscode import: the CLI, the editor and the tests share it.
 import { statfs } from 'node:fs/promises';
 import { Gauge, Registry } from 'prom-client';
-import { KINDS, formatTarget, limits, list, scanWaits, targetOf, type IpcRecord, type Kind, type Limit, type Listing, type NamespaceRef, type WaitHistory } from '../ipc';
+import { KINDS, limits, list, scanWaits, type IpcRecord, type Kind, type Limit, type NamespaceRef, type WaitHistory } from '../ipc';
 import { readSysv } from '../ipc/procfs';
+import { allRecords, listingFacts, targetText, verdictOf, waitsByTarget } from './verdict';
 
 /** A schema field to export: `--field key:0x52494e47:hdr.dropped`. `read` gives its value now. */
 export interface FieldReader {
@@ -18,9 +19,6 @@ export interface FieldReader {
   field: string;
   read(): Promise<number | null>;
 }
-
-/** Which objects are leftovers (the triage verdict); kinds absent from the answer count 0. */
-export type LeftoverCounter = (listing: Listing) => { kind: Kind; bytes: number }[];
 
 export interface MetricsOptions {
   /** One series per object (`shmscope_object_bytes{kind,target,namespace}`). */
@@ -33,8 +31,6 @@ export interface MetricsOptions {
   history?: WaitHistory;
   /** A wait counts as stuck after this long without a change on its object (default 10 min). */
   stuckAfterMs?: number;
-  /** The leftover verdict; without one the leftover series are not written. */
-  leftovers?: LeftoverCounter;
 }
 
 export const DEFAULT_MAX_SERIES = 1000;
@@ -56,6 +52,7 @@ export interface MetricsScan {
   objects: Map<Kind, number>;
   bytes: Map<Kind, number>;
   resident: Map<Kind, number>;
+  /** By the triage verdict (analysis/verdict.ts); absent when the listing failed. */
   leftoverObjects?: Map<Kind, number>;
   leftoverBytes?: Map<Kind, number>;
   devshm: DevShmUse[];
@@ -93,16 +90,7 @@ function bytesOf(r: IpcRecord): number | undefined {
 
 const BYTE_KINDS: readonly Kind[] = ['shm', 'msg', 'posix-shm', 'memfd', 'anon', 'file'];
 
-const RECORD_KEYS = ['shm', 'sem', 'msg', 'posixShm', 'posixSem', 'posixMq', 'memfd', 'anon', 'file'] as const;
-
-/** Every record of a listing with the namespace label it goes under: "host", or "ipc:INODE". */
-function* records(l: Listing): Generator<[IpcRecord, string]> {
-  for (const k of RECORD_KEYS) for (const r of l[k] as IpcRecord[]) yield [r, 'host'];
-  for (const ns of l.namespaces ?? []) {
-    for (const k of ['shm', 'sem', 'msg', 'posixShm'] as const) for (const r of ns[k] as IpcRecord[]) yield [r, namespaceLabel(ns.namespace)];
-  }
-}
-
+/** The namespace label of a series: "host" (the exporter's own IPC namespace) or "ipc:INODE". */
 export const namespaceLabel = (ns: NamespaceRef): string => `ipc:${ns.ipc}`;
 
 /** statfs of a /dev/shm, by a deadline (a stalled mount never holds a scrape). */
@@ -149,39 +137,35 @@ export async function scanMetrics(opts: MetricsOptions = {}): Promise<MetricsSca
   let leftoverObjects: Map<Kind, number> | undefined;
   let leftoverBytes: Map<Kind, number> | undefined;
   if (listing) {
-    for (const [r, ns] of records(listing)) {
+    // The triage verdict, with the waits as evidence of use (a waiter or a lock holder).
+    const facts = listingFacts(listing, waits ? { waits: waitsByTarget(waits) } : {});
+    leftoverObjects = new Map(KINDS.map((k) => [k, 0]));
+    leftoverBytes = new Map(BYTE_KINDS.map((k) => [k, 0]));
+    for (const r of allRecords(listing)) {
       objects.set(r.kind, (objects.get(r.kind) ?? 0) + 1);
       const b = bytesOf(r);
+      const leftover = verdictOf(r, facts).verdict === 'leftover';
+      if (leftover) leftoverObjects.set(r.kind, leftoverObjects.get(r.kind)! + 1);
       if (b === undefined) continue;
       bytes.set(r.kind, (bytes.get(r.kind) ?? 0) + b);
+      if (leftover) leftoverBytes.set(r.kind, leftoverBytes.get(r.kind)! + b);
       if (!opts.perObject) continue;
-      const t = targetOf(r);
-      if (!t) continue;
+      const target = targetText(r);
+      if (!target) continue;
       if (room > 0) {
-        objectBytes.push({ kind: r.kind, target: formatTarget(t), namespace: ns, bytes: b });
+        objectBytes.push({ kind: r.kind, target, namespace: r.namespace ? namespaceLabel(r.namespace) : 'host', bytes: b });
         room--;
       } else dropped++;
     }
-    if (opts.leftovers) {
-      const counted = await part('leftovers', failed, () => Promise.resolve(opts.leftovers!(listing)));
-      if (counted) {
-        leftoverObjects = new Map(KINDS.map((k) => [k, 0]));
-        leftoverBytes = new Map(BYTE_KINDS.map((k) => [k, 0]));
-        for (const c of counted) {
-          leftoverObjects.set(c.kind, (leftoverObjects.get(c.kind) ?? 0) + 1);
-          if (leftoverBytes.has(c.kind)) leftoverBytes.set(c.kind, leftoverBytes.get(c.kind)! + c.bytes);
-        }
-      }
-    }
-    // Another namespace's /dev/shm is statted through its first process's root, only when the
-    // listing entered it (a tmpfs it could list: never a FUSE or network mount).
-    const others = (listing.namespaces ?? []).filter((n) => n.unlisted === null);
-    const uses = await Promise.all([
-      devShmUse('/dev/shm', '/dev/shm', 'host'),
-      ...others.map((n) => devShmUse(`/proc/${n.namespace.pid}/root/dev/shm`, '/dev/shm', namespaceLabel(n.namespace))),
-    ]);
-    for (const u of uses) if (u) devshm.push(u);
   }
+  // Another namespace's /dev/shm is statted through its first process's root, only when the
+  // listing entered it (a tmpfs it could list: never a FUSE or network mount).
+  const others = (listing?.namespaces ?? []).filter((n) => n.unlisted === null);
+  const uses = await Promise.all([
+    devShmUse('/dev/shm', '/dev/shm', 'host'),
+    ...others.map((n) => devShmUse(`/proc/${n.namespace.pid}/root/dev/shm`, '/dev/shm', namespaceLabel(n.namespace))),
+  ]);
+  for (const u of uses) if (u) devshm.push(u);
   // Resident: what the kernel counts as present in memory, where it tells it. System V segments:
   // their rss; POSIX objects: the pages their tmpfs holds (present or swapped).
   const shmRows = readSysv('shm');
