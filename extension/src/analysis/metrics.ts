@@ -241,9 +241,25 @@ export class MetricsRenderer {
     add('dropped_series', 'Per-object and field series left out by --max-series.');
   }
 
-  /** The text exposition of `scan` (Prometheus text format 0.0.4). */
+  /**
+   * The text exposition of `scan` (Prometheus text format 0.0.4). A metric that a failed part of
+   * the scan would have given is left out, not written as 0 (prom-client writes an unlabelled
+   * gauge as 0 until it is set): the registry holds, on each render, only what the scan knows.
+   */
   async render(scan: MetricsScan, late = false): Promise<string> {
-    this.registry.resetMetrics();
+    this.registry.clear();
+    const absent = new Set<string>();
+    const without: Record<string, string[]> = {
+      waits: ['waiting_threads', 'deadlocks', 'dead_owners', 'stuck_waits'],
+      list: ['objects', 'bytes', 'object_bytes', 'unreadable_processes'],
+      limits: ['limit', 'limit_used'],
+    };
+    for (const p of scan.failed) for (const n of without[p] ?? []) absent.add(n);
+    if (!scan.leftoverObjects) for (const n of ['leftover_objects', 'leftover_bytes']) absent.add(n);
+    for (const [name, gauge] of Object.entries(this.g)) {
+      gauge.reset();
+      if (!absent.has(name)) this.registry.registerMetric(gauge);
+    }
     const g = this.g;
     for (const [k, v] of scan.objects) g.objects!.set({ kind: k }, v);
     for (const [k, v] of scan.bytes) g.bytes!.set({ kind: k }, v);
@@ -260,12 +276,10 @@ export class MetricsRenderer {
       if (l.used !== null) g.limit_used!.set({ name: l.name }, l.used);
     }
     for (const k of WAIT_KINDS) g.waiting_threads!.set({ kind: k }, scan.waiting.get(k) ?? 0);
-    if (!scan.failed.includes('waits')) {
-      g.deadlocks!.set(scan.deadlocks);
-      g.dead_owners!.set(scan.deadOwners);
-      g.stuck_waits!.set(scan.stuckWaits);
-    }
-    if (!scan.failed.includes('list')) g.unreadable_processes!.set(scan.unreadableProcesses);
+    g.deadlocks!.set(scan.deadlocks);
+    g.dead_owners!.set(scan.deadOwners);
+    g.stuck_waits!.set(scan.stuckWaits);
+    g.unreadable_processes!.set(scan.unreadableProcesses);
     g.scan_duration_seconds!.set(scan.durationSeconds);
     g.scan_timestamp_seconds!.set(scan.at / 1000);
     g.scan_late!.set(late ? 1 : 0);
