@@ -158,7 +158,7 @@ export function register(program: Command): void {
     .option('--field <target:path>', 'add a schema field as shmscope_field{target,field}: key:0x52494e47:hdr.dropped (repeatable; needs --schema)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--schema <file>', 'a .shms schema whose `segment … for` declarations bind the --field targets (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--max-series <n>', 'per-object and field series together, at most; shmscope_dropped_series counts the rest', String(DEFAULT_MAX_SERIES))
-    .option('--stuck-after <d>', 'a wait with no change on its object for this long counts in shmscope_stuck_waits', '10m')
+    .option('--stuck-after <d>', 'a wait with no change on its object for this long counts in shmscope_stuck_waits', `${DEFAULT_STUCK_AFTER_MS / 60_000}m`)
     .action(async (opts: MetricsCommandOptions) => {
       if (opts.listen !== undefined && opts.textfile !== undefined) throw new UserError('give --listen or --textfile, not both');
       const schemas = opts.schema.map((f) => loadSchema(f));
@@ -167,7 +167,7 @@ export function register(program: Command): void {
         perObject: opts.perObject === true,
         fields,
         maxSeries: num('--max-series', opts.maxSeries),
-        stuckAfterMs: opts.stuckAfter === '10m' ? DEFAULT_STUCK_AFTER_MS : duration('--stuck-after', opts.stuckAfter),
+        stuckAfterMs: duration('--stuck-after', opts.stuckAfter),
       };
       const renderer = new MetricsRenderer();
       if (opts.listen === undefined) {
