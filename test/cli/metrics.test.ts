@@ -184,7 +184,8 @@ describe('shmscope metrics', () => {
     const all = [...samples(text).keys()].filter((k) => k.startsWith('shmscope_object_bytes{')).length;
     assert.ok(all >= 6);
     const r = cli(['metrics', '--per-object', '--max-series', '2']);
-    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.status, 4, 'a limit cut the output: exit 4');
+    assert.equal(r.stderr, `shmscope: output cut short: ${all - 2} per-object or field series left out, counted in shmscope_dropped_series (--max-series ${all} writes them all)\n`);
     const s = samples(r.stdout);
     assert.equal([...s.keys()].filter((k) => k.startsWith('shmscope_object_bytes{')).length, 2);
     assert.equal(s.get('shmscope_dropped_series'), all - 2);
@@ -198,8 +199,9 @@ describe('shmscope metrics', () => {
     const s = samples(r.stdout);
     assert.equal(s.get(`shmscope_field{target="posix:${posixName}",field="hdr.dropped"}`), 4242);
     assert.equal(s.get(`shmscope_field{target="posix:${posixName}",field="hdr.magic"}`), 0x52494e47);
-    const cut = samples(cli(['metrics', '--schema', schema, '--field', `posix:${posixName}:hdr.dropped`, '--field', `posix:${posixName}:hdr.magic`, '--max-series', '1']).stdout);
-    assert.equal(cut.get('shmscope_dropped_series'), 1);
+    const cutRun = cli(['metrics', '--schema', schema, '--field', `posix:${posixName}:hdr.dropped`, '--field', `posix:${posixName}:hdr.magic`, '--max-series', '1']);
+    assert.equal(cutRun.status, 4);
+    assert.equal(samples(cutRun.stdout).get('shmscope_dropped_series'), 1);
     const bad = cli(['metrics', '--field', 'hdr.dropped']);
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /--field takes TARGET:FIELD/);

@@ -13,7 +13,7 @@ import { lazyField } from '../../shared/record/replay';
 import { decode, defaultSegment, type Schema, type StructType } from '../../shared/schema';
 import { escapeControl as esc } from '../../shared/escape';
 import { armDeadline, deadlineMs, withDeadline } from '../deadline';
-import { UserError } from '../errors';
+import { CutShort, UserError } from '../errors';
 import { duration, num } from '../format';
 import * as stdout from '../output';
 import { boundSegment, loadSchema } from './decode';
@@ -176,9 +176,15 @@ export function register(program: Command): void {
           process.stderr.write(`shmscope: ${esc(m)}\n`);
           process.exit(1);
         });
-        const text = await renderer.render(await scanMetrics(options));
+        const scan = await scanMetrics(options);
+        const text = await renderer.render(scan);
         if (opts.textfile !== undefined) writeTextfile(opts.textfile, text);
         else await stdout.write(text);
+        // As every command whose output a limit cut: all of it written, then one line and exit 4.
+        if (scan.droppedSeries > 0) {
+          const wanted = options.maxSeries! + scan.droppedSeries;
+          throw new CutShort(`output cut short: ${scan.droppedSeries} per-object or field series left out, counted in shmscope_dropped_series (--max-series ${wanted} writes them all)`);
+        }
         return;
       }
       const { host, port } = parseListen(opts.listen);
