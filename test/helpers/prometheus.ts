@@ -31,7 +31,7 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** A running Prometheus scraping `target` (HOST:PORT) every second, evaluating `rules` every second. */
+/** A running Prometheus scraping `target` (HOST:PORT) every 2 s (timeout 2 s), evaluating `rules` every second. */
 export class Prometheus {
   private constructor(private readonly child: ChildProcess, private readonly dir: string, readonly url: string, readonly log: string[]) {}
 
@@ -40,8 +40,8 @@ export class Prometheus {
     const config = path.join(dir, 'prometheus.yml');
     writeFileSync(config, [
       'global:',
-      '  scrape_interval: 1s',
-      '  scrape_timeout: 1s',
+      '  scrape_interval: 2s',
+      '  scrape_timeout: 2s',
       '  evaluation_interval: 1s',
       `rule_files: [${rules.map((r) => JSON.stringify(r)).join(', ')}]`,
       'scrape_configs:',

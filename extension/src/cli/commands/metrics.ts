@@ -193,7 +193,10 @@ export function register(program: Command): void {
       // The history makes "stuck" visible across scrapes: a wait seen unchanged for --stuck-after.
       const history = new WaitHistory();
       const cache = new ScrapeCache(() => scanMetrics({ ...options, history }), ms > 0 ? ms : 2 ** 31 - 1);
-      await serve(metricsServer(cache, renderer), host, port);
+      const server = metricsServer(cache, renderer);
+      // A first scan at once, so that the first scrape finds one (shared, or finished) rather than a 503.
+      void cache.get();
+      await serve(server, host, port);
     });
 }
 
