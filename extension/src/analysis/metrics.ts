@@ -93,12 +93,21 @@ const BYTE_KINDS: readonly Kind[] = ['shm', 'msg', 'posix-shm', 'memfd', 'anon',
 /** The namespace label of a series: "host" (the exporter's own IPC namespace) or "ipc:INODE". */
 export const namespaceLabel = (ns: NamespaceRef): string => `ipc:${ns.ipc}`;
 
+/**
+ * The /dev/shm paths whose statfs has not answered yet: never asked again until it does, so that
+ * a mount that stopped answering holds at most one of libuv's few threads, not one per scrape.
+ */
+const unanswered = new Set<string>();
+
 /** statfs of a /dev/shm, by a deadline (a stalled mount never holds a scrape). */
 async function devShmUse(dir: string, mount: string, namespace: string): Promise<DevShmUse | undefined> {
+  if (unanswered.has(dir)) return undefined;
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), STATFS_BUDGET_MS)));
+  unanswered.add(dir);
+  const asked = statfs(dir).finally(() => unanswered.delete(dir));
   try {
-    const fs = await Promise.race([statfs(dir), late]);
+    const fs = await Promise.race([asked, late]);
     return fs ? { mount, namespace, size: fs.blocks * fs.bsize, used: (fs.blocks - fs.bfree) * fs.bsize } : undefined;
   } catch {
     return undefined;
