@@ -19,7 +19,7 @@ export const bundles = [
   { name: 'command line commands', entry: 'extension/src/cli/main.ts', out: 'dist/cli-main.js', platform: 'node', define: { SHMSCOPE_BUNDLED: 'true' } },
   // One bundle per command, loaded by dist/cli-main.js when that command runs: a call parses only
   // what its command needs (`list --kind sem` neither the schema engine nor the language server).
-  ...['list', 'df', 'gc', 'limits', 'dump', 'sem', 'peek', 'rm', 'decode', 'record', 'replay', 'check', 'import', 'waits', 'lsp'].map((c) => (
+  ...['list', 'df', 'gc', 'limits', 'dump', 'sem', 'peek', 'rm', 'decode', 'record', 'replay', 'check', 'import', 'waits', 'metrics', 'lsp'].map((c) => (
     { name: `command ${c}`, entry: `extension/src/cli/commands/${c}.ts`, out: `dist/cli-${c}.js`, platform: 'node' })),
   { name: 'language server', entry: 'extension/src/lsp/server.ts', out: 'dist/server.js', platform: 'node' },
   { name: 'inspector page', entry: 'webview-ui/src/main.ts', out: 'dist/webview/main.js', platform: 'browser' },

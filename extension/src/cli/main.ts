@@ -17,7 +17,7 @@ import { guardStdout, writeFailure } from './output';
 type CommandModule = { register(program: Command): void };
 
 /** Every command, in the order --help lists them. */
-const COMMAND_NAMES = ['list', 'df', 'gc', 'limits', 'dump', 'sem', 'peek', 'rm', 'decode', 'record', 'replay', 'check', 'import', 'waits', 'lsp'] as const;
+const COMMAND_NAMES = ['list', 'df', 'gc', 'limits', 'dump', 'sem', 'peek', 'rm', 'decode', 'record', 'replay', 'check', 'import', 'waits', 'metrics', 'lsp'] as const;
 
 /** Set by the build (scripts/build.mjs): each command is a bundle of its own beside this one. */
 declare const SHMSCOPE_BUNDLED: boolean | undefined;

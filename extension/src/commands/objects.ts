@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
+import { metricsText } from '../analysis/metrics';
 import { cliTarget, objectLabel } from '../explorer/model';
 import * as ipc from '../ipc';
 import { hexKey } from '../ipc/target';
@@ -50,6 +51,16 @@ export function activate(context: vscode.ExtensionContext, { provider }: Command
   register(context, 'shmscope.copyTarget', 'Copy Target', async (arg: unknown) => {
     const r = namespacedRecord(arg) ?? (await recordOf(provider, targetFromArg(arg)));
     return copy(r ? cliTarget(r) : ipc.formatTarget(targetFromArg(arg)), 'target');
+  });
+
+  // The Prometheus exposition of this machine, as `shmscope metrics` prints it (to paste into a
+  // ticket, or to try an alert's expression against).
+  register(context, 'shmscope.copyMetrics', 'Copy Metrics (Prometheus)', async () => {
+    const text = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Shared Memory: scanning for metrics' }, () => metricsText());
+    await vscode.env.clipboard.writeText(text);
+    const series = text.split('\n').filter((l) => l && !l.startsWith('#')).length;
+    vscode.window.setStatusBarMessage(`Copied the metrics of this machine (${series} series)`, 3000);
+    return text;
   });
 
   register(context, 'shmscope.createSegment', 'Create Segment', async (opts?: { key?: number; size?: number; mode?: number }) => {

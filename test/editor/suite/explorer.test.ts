@@ -163,7 +163,7 @@ suite('Commands', () => {
     assert.ok(find(`key 0x${key.toString(16).padStart(8, '0')} · id ${id}`), 'shown without a manual refresh');
   });
 
-  test('Copy Key and Copy Id put the values on the clipboard', async () => {
+  test('Copy Key, Copy Id and Copy Metrics put the values on the clipboard', async () => {
     const key = freshKey();
     const id = ipc.createShm({ key, size: 4096 });
     track({ kind: 'shm', id });
@@ -173,6 +173,11 @@ suite('Commands', () => {
     assert.equal(await vscode.env.clipboard.readText(), `0x${key.toString(16).padStart(8, '0')}`);
     await vscode.commands.executeCommand('shmscope.copyId', node);
     assert.equal(await vscode.env.clipboard.readText(), String(id));
+    // Copy Metrics (Prometheus): this machine's exposition, that segment counted.
+    await vscode.commands.executeCommand('shmscope.copyMetrics');
+    const metrics = await vscode.env.clipboard.readText();
+    assert.match(metrics, /^# HELP shmscope_objects /m);
+    assert.ok(Number(/^shmscope_objects\{kind="shm"\} (\d+)$/m.exec(metrics)?.[1]) >= 1, metrics.slice(0, 400));
   });
 
   test('Semaphore Post and Set Value change the value shown', async () => {

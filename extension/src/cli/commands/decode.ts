@@ -25,7 +25,7 @@ export function loadSchema(file: string, options: CompileOptions = {}): Schema {
 }
 
 /** The segment declared `for` this target (by id first, then by key, POSIX name, memfd name, path or program), if any. */
-function boundSegment(schema: Schema, target: Target, handle?: ShmHandle): StructType | undefined {
+export function boundSegment(schema: Schema, target: Target, handle?: ShmHandle): StructType | undefined {
   return resolveBinding([schema], subjectOf(target, handle))?.segment;
 }
 

@@ -1,0 +1,172 @@
+// The Prometheus exporter (issue 22): the CPU of one scrape of `shmscope metrics --listen` (the
+// process stays up: no start-up cost) on a machine with 500 processes and 1 000 objects (50
+// regions mapped by all 500 processes, as the regions bench, and 950 System V and POSIX objects), from the exporter's own
+// /proc/PID/stat; and the memory of the long-running exporter over many scrapes (10 000 unless
+// SHMSCOPE_BENCH_METRICS_SCRAPES says otherwise): the same listen-mode code (scrape cache, HTTP
+// server, renderer) in this process, scraped over loopback, its RSS and its heap after a full
+// garbage collection at the start (after 100 scrapes, warm) and at the end. Prints one JSON line.
+//   node --import tsx scripts/bench/metrics.ts
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { scanWaits, WaitHistory } from '../../extension/src/analysis/waits';
+import { MetricsRenderer, ScrapeCache, scanMetrics } from '../../extension/src/analysis/metrics';
+import { metricsServer } from '../../extension/src/cli/commands/metrics';
+import * as ipc from '../../extension/src/ipc';
+import { CLI, ensureBuilt } from '../../test/helpers/ipc';
+import { startRegions } from '../../test/helpers/regions';
+
+const PROCESSES = 500;
+const REGIONS = 50;
+const SCRAPES = Number(process.env.SHMSCOPE_BENCH_METRICS_SCRAPES) > 0 ? Number(process.env.SHMSCOPE_BENCH_METRICS_SCRAPES) : 10_000;
+const CPU_SCRAPES = 20;
+const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+const TICK_MS = 1000 / 100; // USER_HZ
+
+/** utime + stime of a process, in ms. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * TICK_MS;
+}
+
+const rssMB = (pid: number | 'self') => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+
+async function scrape(url: string): Promise<string> {
+  const r = await fetch(url);
+  const text = await r.text();
+  if (r.status !== 200) throw new Error(`scrape answered ${r.status}: ${text}`);
+  return text;
+}
+
+/** 950 System V and POSIX objects (with the 50 regions: 1 000 objects); removed at the end (outside a namespace of its own too). */
+function makeObjects(): ipc.Target[] {
+  const made: ipc.Target[] = [];
+  for (let i = 0; i < 400; i++) made.push({ kind: 'shm', id: ipc.createShm({ key: 0, size: 4096, mode: 0o600 }) });
+  for (let i = 0; i < 100; i++) made.push({ kind: 'sem', id: ipc.createSemSet({ key: 0, nsems: 4, mode: 0o600 }) });
+  for (let i = 0; i < 100; i++) made.push({ kind: 'msg', id: ipc.createMsgQueue({ key: 0, mode: 0o600 }) });
+  for (let i = 0; i < 250; i++) {
+    const name = `/bench-metrics-${process.pid}-${i}`;
+    ipc.createPosixShm({ name, size: 4096, mode: 0o600 });
+    made.push({ kind: 'posix-shm', name });
+  }
+  for (let i = 0; i < 50; i++) {
+    const name = `/bench-metrics-sem-${process.pid}-${i}`;
+    ipc.createPosixSem({ name, value: 0, mode: 0o600 });
+    made.push({ kind: 'posix-sem', name });
+  }
+  return made;
+}
+
+async function cpuPerScrape(): Promise<{ cpu: number; wall: number; objects: number }> {
+  const child = spawn(process.execPath, [CLI, 'metrics', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    let address = '';
+    for await (const line of createInterface({ input: child.stderr })) {
+      const m = /serving metrics at http:\/\/(\S+)\/metrics/.exec(line);
+      if (m) {
+        address = m[1]!;
+        break;
+      }
+    }
+    if (!address) throw new Error('the exporter did not start');
+    const url = `http://${address}/metrics`;
+    let text = '';
+    for (let i = 0; i < 3; i++) text = await scrape(url); // warm: JIT, caches
+    const objects = text.split('\n').filter((l) => l.startsWith('shmscope_objects{')).reduce((a, l) => a + Number(l.split(' ').pop()), 0);
+    const c0 = cpuMs(child.pid!);
+    const t0 = performance.now();
+    for (let i = 0; i < CPU_SCRAPES; i++) await scrape(url);
+    return { cpu: (cpuMs(child.pid!) - c0) / CPU_SCRAPES, wall: (performance.now() - t0) / CPU_SCRAPES, objects };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+/** CPU of the scan's parts in this process (mean of 5 after one warm), to say where a scrape's time goes. */
+async function parts(): Promise<string> {
+  const cpu = async (f: () => Promise<unknown>) => {
+    await f();
+    const c = process.cpuUsage();
+    for (let i = 0; i < 5; i++) await f();
+    const d = process.cpuUsage(c);
+    return (d.user + d.system) / 5000;
+  };
+  const all = await cpu(() => scanMetrics());
+  const listing = await cpu(() => ipc.list(undefined, { namespaces: 'all' }));
+  const waits = await cpu(() => scanWaits());
+  return `in-process scan ${all.toFixed(0)} ms CPU: listing ${listing.toFixed(0)} ms, wait scan ${waits.toFixed(0)} ms, limits, verdicts and /dev/shm the rest`;
+}
+
+async function memoryOverScrapes(): Promise<{ rss: [number, number]; heap: [number, number] }> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const server = metricsServer(new ScrapeCache(() => scanMetrics({ history: new WaitHistory() }), 8000), new MetricsRenderer());
+  server.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+  const sample = () => {
+    gc();
+    return { rss: rssMB('self'), heap: process.memoryUsage().heapUsed / (1 << 20) };
+  };
+  try {
+    const warm = Math.min(100, Math.floor(SCRAPES / 10));
+    for (let i = 0; i < warm; i++) await scrape(url);
+    const start = sample();
+    for (let i = warm; i < SCRAPES; i++) {
+      await scrape(url);
+      if (i % 1000 === 0) log(`memory: ${i} scrapes, heap ${sample().heap.toFixed(1)} MB`);
+    }
+    const end = sample();
+    return { rss: [start.rss, end.rss], heap: [start.heap, end.heap] };
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+}
+
+async function main() {
+  ensureBuilt();
+  const dir = mkdtempSync(path.join(tmpdir(), 'shmscope-bench-metrics-'));
+  log(`making 950 objects and ${PROCESSES} processes mapping ${REGIONS} regions`);
+  const made = makeObjects();
+  const f = startRegions(['many', String(PROCESSES - 1), String(REGIONS), dir]);
+  const out: Record<string, { value: number | string; goal: string; detail: string }> = {};
+  try {
+    await f.ready();
+    const { cpu, wall, objects } = await cpuPerScrape();
+    const where = await parts();
+    out['metrics.scrapeCpuMs'] = {
+      value: Math.round(cpu), goal: '< 200',
+      detail: `CPU of the exporter per scrape (scan, render, HTTP) with ${PROCESSES} processes and ${objects} objects, mean of ${CPU_SCRAPES} after 3 warm; wall ${wall.toFixed(0)} ms; ${where}`,
+    };
+  } finally {
+    await f.stop();
+  }
+  try {
+    log(`memory: ${SCRAPES} scrapes of the listen-mode exporter in this process`);
+    const m = await memoryOverScrapes();
+    out['metrics.memoryRssMB'] = { value: `${m.rss[0].toFixed(1)} → ${m.rss[1].toFixed(1)}`, goal: 'flat', detail: `RSS after ${Math.min(100, Math.floor(SCRAPES / 10))} warm scrapes → after ${SCRAPES} (with the 950 objects, the processes stopped)` };
+    out['metrics.memoryHeapMB'] = { value: `${m.heap[0].toFixed(1)} → ${m.heap[1].toFixed(1)}`, goal: 'flat', detail: 'V8 heap used after a full garbage collection, same points' };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    for (const t of made) {
+      try {
+        ipc.remove(t);
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+void main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});
