@@ -5,13 +5,16 @@ import * as vscode from 'vscode';
 import { anyText, ask } from '../commands/prompt';
 import { registerCommand } from '../commands/register';
 import { readConfig, SECTION, type Config } from '../config';
+import { containerLookup, groupByProgram, isReadOnlyFileMapping, type ProgramGroup } from '../analysis/programs';
 import * as ipc from '../ipc';
-import type { IpcRecord, Limit, Listing, NamespaceListing } from '../ipc/types';
+import { devShmMounts, type MountUse } from '../ipc/mounts';
+import type { IpcRecord, Limit, Listing, NamespaceListing, RegionRecord } from '../ipc/types';
 import { describeFailure, log } from '../log';
 import { escapeControl } from '../shared/escape';
 import {
-  contextValue, GROUPS, isEmpty, limitDescription, limitLabel, matches, namespaceDescription, namespaceLabel, namespaceRecords,
-  objectDescription, objectIcon, objectId, objectLabel, objectTooltip, records, type GroupSpec,
+  BY_PROGRAM, contextValue, GROUPS, isEmpty, limitDescription, limitLabel, matches, mountDescription, mountLabel, mountTooltip, mountWarns,
+  namespaceDescription, namespaceLabel, namespaceRecords, objectDescription, objectIcon, objectId, objectLabel, objectTooltip,
+  programDescription, programId, programLabel, programTooltip, records, type GroupSpec,
 } from './model';
 
 export const VIEW_ID = 'shmscope.explorer';
@@ -24,9 +27,13 @@ export type Node =
   | { type: 'group'; group: GroupSpec; count: number }
   /** Another IPC namespace (a container): its own objects, never mixed with ours. */
   | { type: 'namespace'; ns: NamespaceListing }
+  /** The memfd, anonymous or file regions of one program (in one container). */
+  | { type: 'program'; group: GroupSpec; program: ProgramGroup }
   | { type: 'object'; record: IpcRecord }
+  | { type: 'mount'; mount: MountUse }
   | { type: 'limit'; limit: Limit }
-  | { type: 'note'; text: string; icon: string };
+  /** A line of text; `command` runs on a click (the hidden read-only mappings' "show them"). */
+  | { type: 'note'; text: string; icon: string; command?: string; tooltip?: string };
 
 export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
@@ -37,6 +44,8 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
 
   listing: Listing | undefined;
   private limitList: Limit[] = [];
+  /** Each /dev/shm we can see (ours and containers') with its use. */
+  private mountList: MountUse[] = [];
   private error: string | undefined;
   private filterText = '';
   private onlyMine: boolean;
@@ -93,6 +102,10 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
           this.lastListingMs = Date.now() - started;
           this.listing = listing;
           this.limitList = lim;
+          this.mountList = await devShmMounts((listing.namespaces ?? []).map((ns) => ns.namespace)).catch((e: unknown) => {
+            log.warn(`/dev/shm mounts: ${e instanceof Error ? e.message : String(e)}`);
+            return [];
+          });
           // What the listing could not do (no /dev/mqueue, unreadable /proc entries), said once each.
           for (const note of listing.notes) {
             if (!this.notesLogged.has(note)) {
@@ -118,7 +131,21 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
   private visible(kinds: GroupSpec['kinds']): IpcRecord[] {
     if (!this.listing) return [];
     const uid = this.onlyMine ? process.getuid?.() : undefined;
-    return kinds.flatMap((k) => records(this.listing!, k)).filter((r) => matches(r, this.filterText, uid));
+    const shown = (r: IpcRecord) => this.config.showReadOnlyFiles || r.kind !== 'file' || !isReadOnlyFileMapping(r);
+    return kinds.flatMap((k) => records(this.listing!, k)).filter((r) => shown(r) && matches(r, this.filterText, uid));
+  }
+
+  /** Read-only mappings of ordinary files the filter would show but the setting hides. */
+  private hiddenFiles(): number {
+    if (!this.listing || this.config.showReadOnlyFiles) return 0;
+    const uid = this.onlyMine ? process.getuid?.() : undefined;
+    return this.listing.file.filter((r) => isReadOnlyFileMapping(r) && matches(r, this.filterText, uid)).length;
+  }
+
+  /** A group's regions under their owning programs, biggest first. */
+  private programs(group: GroupSpec): ProgramGroup[] {
+    if (!this.listing) return [];
+    return groupByProgram(this.visible(group.kinds) as RegionRecord[], containerLookup(this.listing));
   }
 
   private get filtering(): boolean {
@@ -137,20 +164,32 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
       const groups: Node[] = GROUPS.map((group) => ({
         type: 'group',
         group,
-        count: group.id === 'limits' ? this.limitList.length : this.visible(group.kinds).length,
+        count: group.id === 'limits' ? this.limitList.length : group.id === 'mounts' ? this.mountList.length : this.visible(group.kinds).length,
       }));
       // One group per other namespace, before Limits.
       const namespaces: Node[] = (this.listing.namespaces ?? []).map((ns) => ({ type: 'namespace', ns }));
       groups.splice(groups.length - 1, 0, ...namespaces);
       if (!this.filtering) return groups;
       // Filtered, as VS Code's own trees: only the groups with a match (Limits are no objects).
-      const shown = groups.filter((g) => (g.type === 'group' ? g.group.id !== 'limits' && g.count > 0 : g.type === 'namespace' && this.namespaceMatches(g.ns).length > 0));
+      const shown = groups.filter((g) => (g.type === 'group' ? g.group.id !== 'limits' && g.group.id !== 'mounts' && g.count > 0 : g.type === 'namespace' && this.namespaceMatches(g.ns).length > 0));
       return shown.length ? shown : [{ type: 'note', text: 'Nothing matches the filter', icon: 'filter' }];
     }
     if (node.type === 'namespace') return this.namespaceMatches(node.ns).map((record) => ({ type: 'object', record }));
+    if (node.type === 'program') return node.program.records.map((record) => ({ type: 'object', record }));
     if (node.type !== 'group') return [];
     if (node.group.id === 'limits') return this.limitList.map((limit) => ({ type: 'limit', limit }));
-    return this.visible(node.group.kinds).map((record) => ({ type: 'object', record }));
+    if (node.group.id === 'mounts') return this.mountList.map((mount) => ({ type: 'mount', mount }));
+    if (!BY_PROGRAM.has(node.group.id)) return this.visible(node.group.kinds).map((record) => ({ type: 'object', record }));
+    const out: Node[] = this.programs(node.group).map((program) => ({ type: 'program', group: node.group, program }));
+    const hidden = node.group.id === 'file' ? this.hiddenFiles() : 0;
+    if (hidden > 0) {
+      out.push({
+        type: 'note', icon: 'eye-closed', command: 'shmscope.toggleReadOnlyFiles',
+        text: `${hidden} read-only ${hidden === 1 ? 'mapping' : 'mappings'} of ordinary files hidden`,
+        tooltip: 'Shared mappings no process may write through (gconv-modules.cache, font caches): click to show them (shmscope.explorer.showReadOnlyFiles)',
+      });
+    }
+    return out;
   }
 
   getTreeItem(node: Node): vscode.TreeItem {
@@ -161,6 +200,9 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
         item.id = `group:${node.group.id}`;
         item.description = String(node.count);
         item.iconPath = new vscode.ThemeIcon(node.group.icon);
+        if (node.group.id === 'mounts' && this.mountList.some((m) => mountWarns(m, this.config.devShmWarnPercent))) {
+          item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
+        }
         item.contextValue = `group.${node.group.id}`;
         return item;
       }
@@ -199,6 +241,29 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
         item.accessibilityInformation = { label: `${objectLabel(r)}, ${item.description}` };
         return item;
       }
+      case 'program': {
+        const g = node.program;
+        const item = new vscode.TreeItem(programLabel(g), vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = programId(node.group.id, g);
+        item.description = programDescription(g, this.config.sizeUnits);
+        item.tooltip = new vscode.MarkdownString(programTooltip(g));
+        item.iconPath = new vscode.ThemeIcon(g.container ? 'package' : 'symbol-method');
+        item.contextValue = 'program';
+        item.accessibilityInformation = { label: `${programLabel(g)}, ${item.description}` };
+        return item;
+      }
+      case 'mount': {
+        const m = node.mount;
+        const warn = mountWarns(m, this.config.devShmWarnPercent);
+        const item = new vscode.TreeItem(mountLabel(m), vscode.TreeItemCollapsibleState.None);
+        item.id = `mount:${m.device}`;
+        item.description = mountDescription(m, this.config.sizeUnits);
+        item.tooltip = new vscode.MarkdownString(mountTooltip(m, this.config.devShmWarnPercent));
+        item.iconPath = warn ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground')) : new vscode.ThemeIcon('server');
+        item.contextValue = warn ? 'mount.full' : 'mount';
+        item.accessibilityInformation = { label: `${mountLabel(m)}, ${item.description}${warn ? ', above the warning threshold' : ''}` };
+        return item;
+      }
       case 'limit': {
         const item = new vscode.TreeItem(limitLabel(node.limit), vscode.TreeItemCollapsibleState.None);
         item.id = `limit:${node.limit.name}`;
@@ -211,6 +276,8 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
       case 'note': {
         const item = new vscode.TreeItem(escapeControl(node.text), vscode.TreeItemCollapsibleState.None);
         item.iconPath = new vscode.ThemeIcon(node.icon);
+        if (node.command) item.command = { command: node.command, title: node.text };
+        if (node.tooltip) item.tooltip = node.tooltip;
         item.contextValue = 'note';
         return item;
       }
@@ -296,6 +363,10 @@ export function activate(context: vscode.ExtensionContext): { provider: Explorer
   registerCommand(context, 'shmscope.clearFilter', 'Clear Filter', () => {
     provider.setFilter('', false);
     describeFilter();
+  });
+  registerCommand(context, 'shmscope.toggleReadOnlyFiles', 'Show Read-Only File Mappings', async () => {
+    const cfg = vscode.workspace.getConfiguration(SECTION);
+    await cfg.update('explorer.showReadOnlyFiles', !config().showReadOnlyFiles, vscode.ConfigurationTarget.Global);
   });
   registerCommand(context, 'shmscope.toggleOnlyMine', 'Only My Objects', () => {
     provider.setFilter(provider.filter.text, !provider.filter.onlyMine);

@@ -23,8 +23,10 @@ let api: ShmscopeApi;
 let dir = '';
 let nested: Fixture | undefined;
 
+/** The object items under `parent`, through the program groups of the region kinds. */
 function objects(parent: Node): { node: Node; item: vscode.TreeItem }[] {
-  return api.explorer.getChildren(parent).filter((n) => n.type === 'object').map((node) => ({ node, item: api.explorer.getTreeItem(node) }));
+  return api.explorer.getChildren(parent).flatMap((n) => (n.type === 'program' ? api.explorer.getChildren(n) : [n]))
+    .filter((n) => n.type === 'object').map((node) => ({ node, item: api.explorer.getTreeItem(node) }));
 }
 function group(label: string): Node | undefined {
   return api.explorer.getChildren().find((g) => g.type === 'group' && g.group.label === label);
