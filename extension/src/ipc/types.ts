@@ -88,12 +88,16 @@ export interface PosixShmRecord extends PosixCommon {
   size: number;
   /** Processes that map it, as far as /proc lets us see (see Listing.unreadableProcesses). */
   attachedBy: Attacher[];
+  /** Processes holding it open (fd table), mapped or not; absent when the fd tables were not read. */
+  fdHolders?: FdHolder[];
 }
 
 export interface PosixSemRecord extends PosixCommon {
   kind: 'posix-sem';
   /** Processes that have it open (a named semaphore is a small mapped file). */
   attachedBy: Attacher[];
+  /** Processes holding its file open (fd table), mapped or not; absent when the fd tables were not read. */
+  fdHolders?: FdHolder[];
   /** Null when the semaphore cannot be opened (see `unreadable`). */
   value: number | null;
   unreadable: string | null;
@@ -172,6 +176,12 @@ export interface Listing {
   file: FileRecord[];
   /** Processes whose /proc/PID/maps we may not read: they may map objects we cannot see. */
   unreadableProcesses: number;
+  /** Their pids, when the scan named them. */
+  unreadablePids?: number[];
+  /** Processes whose maps did not answer within the scan's budget. */
+  slow?: number[];
+  /** Whether the scan read the fd tables (POSIX objects' `fdHolders` are then complete). */
+  fdTablesRead?: boolean;
   /** Things the listing could not do, said once each (e.g. /dev/mqueue not mounted). */
   notes: string[];
   /** With `namespaces: 'all'`: the other IPC namespaces, each with its own objects. */
