@@ -3,10 +3,12 @@
 // mountinfo text, their use in percent, the warning threshold). Records are built here.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { cleanupPrompt, findLeftovers, recordBytes } from '../../extension/src/analysis/leftovers';
+import { listingFacts } from '../../extension/src/analysis/verdict';
 import { containerLookup, groupByProgram, isReadOnlyFileMapping, ownerOf, programName } from '../../extension/src/analysis/programs';
-import { mountDescription, mountLabel, mountTooltip, mountWarns, programDescription, programId, programLabel, programTooltip } from '../../extension/src/explorer/model';
+import { formatSize, leftoverId, leftoverTooltip, mountDescription, mountLabel, mountTooltip, mountWarns, programDescription, programId, programLabel, programTooltip } from '../../extension/src/explorer/model';
 import { findMount, usedPercent, type MountUse } from '../../extension/src/ipc/mounts';
-import type { AnonRecord, FileRecord, Listing, MemfdRecord, RegionMapping } from '../../extension/src/ipc/types';
+import type { AnonRecord, FileRecord, Listing, MemfdRecord, PosixShmRecord, RegionMapping, ShmRecord } from '../../extension/src/ipc/types';
 
 const map = (pid: number, command: string, writable = true): RegionMapping => ({ pid, command, address: '0x7f0000000000', length: 4096, offset: 0, writable });
 const common = { key: 0, uid: 1000, user: 'ann', gid: 1000, mode: 0o600, dev: 1, statKnown: true };
@@ -115,4 +117,36 @@ test('/dev/shm mounts: the covering mount in mountinfo, percent used, the warnin
   assert.equal(mountWarns(fuse, 1), false);
   assert.equal(mountLabel(fuse), '/dev/shm');
   assert.equal(mountDescription(fuse), 'fuse · fuse: not asked');
+});
+
+test('Clean Up\'s candidates are exactly the leftovers of the one verdict, biggest first, with the bytes they free', () => {
+  const posix = (name: string, size: number, attachedBy: { pid: number; command: string }[] = [], fdHolders: { pid: number; command: string; fd: number }[] = []): PosixShmRecord =>
+    ({ kind: 'posix-shm', id: ino++, key: 0, uid: 0, user: 'root', gid: 0, mode: 0o600, name, mtime: null, size, attachedBy, fdHolders });
+  const shm = (id: number, cpid: number, nattch: number): ShmRecord => ({
+    kind: 'shm', id, key: 0, uid: 0, user: 'root', gid: 0, mode: 0o600, cuid: 0, cgid: 0, ctime: null, size: 65536, nattch, cpid, lpid: cpid,
+    atime: null, dtime: null, removed: false, attachedBy: [], hiddenAttachers: nattch, orphan: nattch === 0,
+  });
+  const listing: Listing = {
+    shm: [shm(1, 4242, 0), shm(2, 77, 0), shm(3, 4242, 1)], sem: [], msg: [],
+    posixShm: [posix('/gone', 4096), posix('/mapped', 8192, [{ pid: 77, command: 'app' }]), posix('/held', 8192, [], [{ pid: 78, command: 'app', fd: 5 }])],
+    posixSem: [], posixMq: [], memfd: [memfd(1 << 20, [])], anon: [], file: [], unreadableProcesses: 0, notes: [], fdTablesRead: true,
+  };
+  const facts = listingFacts(listing, { alive: (pid) => pid === 77 || pid === 78 });
+  const list = findLeftovers(listing, facts);
+  assert.deepEqual(list.map((c) => [c.record.kind, c.record.id, c.bytes]), [['shm', 1, 65536], ['posix-shm', listing.posixShm[0]!.id, 4096]]);
+  assert.ok(list.every((c) => c.verdict.verdict === 'leftover' && c.verdict.reasons.length > 0));
+  // A filter narrows them; the in-use ones (mapped, held by an fd, a live creator, attached) never come.
+  assert.deepEqual(findLeftovers(listing, facts, (r) => r.kind === 'posix-shm').map((c) => c.record.kind), ['posix-shm']);
+  // Processes we could not read make POSIX objects unknown: not candidates.
+  const blind = listingFacts({ ...listing, unreadableProcesses: 2 }, { alive: (pid) => pid === 77 || pid === 78 });
+  assert.deepEqual(findLeftovers({ ...listing, unreadableProcesses: 2 }, blind).map((c) => c.record.kind), ['shm']);
+  const p = cleanupPrompt(list, (r) => ('name' in r ? `posix:${r.name}` : `shm:${r.id}`), (b) => formatSize(b));
+  assert.equal(p.message, 'Remove 2 leftovers, freeing 68 KiB?');
+  const lines = p.detail.split('\n');
+  assert.match(lines[0]!, /^shm:1 \(64 KiB\): created by pid 4242, exited; /);
+  assert.match(lines[1]!, /^posix:\/gone \(4 KiB\): no process maps it or holds it open/);
+  assert.equal(cleanupPrompt(list, () => 'x', String, 1).detail.split('\n')[1], '… and 1 more (the log lists them all)');
+  assert.equal(recordBytes(listing.posixShm[0]!), 4096);
+  assert.equal(leftoverId(listing.shm[0]!), `leftovers/${'shm:nsown:id1'}`);
+  assert.match(leftoverTooltip(list[1]!), /^\*\*Leftover\*\*: Clean Up Leftovers… removes it\n\n- no process maps it or holds it open/);
 });

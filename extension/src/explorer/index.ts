@@ -4,7 +4,10 @@ import { watch, type FSWatcher } from 'node:fs';
 import * as vscode from 'vscode';
 import { anyText, ask } from '../commands/prompt';
 import { registerCommand } from '../commands/register';
+import { activate as activateCleanUp } from './cleanup';
 import { readConfig, SECTION, type Config } from '../config';
+import { findLeftovers, type Leftover } from '../analysis/leftovers';
+import { listingFacts } from '../analysis/verdict';
 import { containerLookup, groupByProgram, isReadOnlyFileMapping, type ProgramGroup } from '../analysis/programs';
 import * as ipc from '../ipc';
 import { devShmMounts, type MountUse } from '../ipc/mounts';
@@ -12,7 +15,7 @@ import type { IpcRecord, Limit, Listing, NamespaceListing, RegionRecord } from '
 import { describeFailure, log } from '../log';
 import { escapeControl } from '../shared/escape';
 import {
-  BY_PROGRAM, contextValue, GROUPS, isEmpty, limitDescription, limitLabel, matches, mountDescription, mountLabel, mountTooltip, mountWarns,
+  BY_PROGRAM, contextValue, GROUPS, isEmpty, leftoverId, leftoverTooltip, limitDescription, limitLabel, matches, mountDescription, mountLabel, mountTooltip, mountWarns,
   namespaceDescription, namespaceLabel, namespaceRecords, objectDescription, objectIcon, objectId, objectLabel, objectTooltip,
   programDescription, programId, programLabel, programTooltip, records, type GroupSpec,
 } from './model';
@@ -29,7 +32,8 @@ export type Node =
   | { type: 'namespace'; ns: NamespaceListing }
   /** The memfd, anonymous or file regions of one program (in one container). */
   | { type: 'program'; group: GroupSpec; program: ProgramGroup }
-  | { type: 'object'; record: IpcRecord }
+  /** `leftover`: the row is in the Leftovers group, with its verdict. */
+  | { type: 'object'; record: IpcRecord; leftover?: Leftover }
   | { type: 'mount'; mount: MountUse }
   | { type: 'limit'; limit: Limit }
   /** A line of text; `command` runs on a click (the hidden read-only mappings' "show them"). */
@@ -46,6 +50,8 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
   private limitList: Limit[] = [];
   /** Each /dev/shm we can see (ours and containers') with its use. */
   private mountList: MountUse[] = [];
+  /** The listing's leftovers (every namespace's, unfiltered), biggest first. */
+  private leftoverList: Leftover[] = [];
   private error: string | undefined;
   private filterText = '';
   private onlyMine: boolean;
@@ -87,6 +93,28 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
     this.changed.fire(undefined);
   }
 
+  /** The leftovers of a listing: the one verdict, told what the Waits view last saw waiting. */
+  private judge(listing: Listing): Leftover[] {
+    const waits = new Map([...this.waiters].map(([t, w]) => [t, [`${w.count} thread(s) wait on it (the Waits view's last scan)`]]));
+    try {
+      return findLeftovers(listing, listingFacts(listing, { waits }));
+    } catch (e) {
+      log.error(describeFailure('Judge leftovers', e));
+      return [];
+    }
+  }
+
+  /** Every leftover of the last listing, in every namespace, whatever the filter. */
+  get allLeftovers(): readonly Leftover[] {
+    return this.leftoverList;
+  }
+
+  /** The leftovers the filter shows: what Clean Up Leftovers… offers to remove. */
+  visibleLeftovers(): Leftover[] {
+    const uid = this.onlyMine ? process.getuid?.() : undefined;
+    return this.leftoverList.filter((c) => matches(c.record, this.filterText, uid));
+  }
+
   /** Re-lists every object; concurrent calls share one listing and a call during one queues another. */
   refresh(): Promise<void> {
     if (this.inflight) {
@@ -102,6 +130,7 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
           this.lastListingMs = Date.now() - started;
           this.listing = listing;
           this.limitList = lim;
+          this.leftoverList = this.judge(listing);
           this.mountList = await devShmMounts((listing.namespaces ?? []).map((ns) => ns.namespace)).catch((e: unknown) => {
             log.warn(`/dev/shm mounts: ${e instanceof Error ? e.message : String(e)}`);
             return [];
@@ -164,7 +193,8 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
       const groups: Node[] = GROUPS.map((group) => ({
         type: 'group',
         group,
-        count: group.id === 'limits' ? this.limitList.length : group.id === 'mounts' ? this.mountList.length : this.visible(group.kinds).length,
+        count: group.id === 'limits' ? this.limitList.length : group.id === 'mounts' ? this.mountList.length
+          : group.id === 'leftovers' ? this.visibleLeftovers().length : this.visible(group.kinds).length,
       }));
       // One group per other namespace, before Limits.
       const namespaces: Node[] = (this.listing.namespaces ?? []).map((ns) => ({ type: 'namespace', ns }));
@@ -179,6 +209,7 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
     if (node.type !== 'group') return [];
     if (node.group.id === 'limits') return this.limitList.map((limit) => ({ type: 'limit', limit }));
     if (node.group.id === 'mounts') return this.mountList.map((mount) => ({ type: 'mount', mount }));
+    if (node.group.id === 'leftovers') return this.visibleLeftovers().map((leftover) => ({ type: 'object', record: leftover.record, leftover }));
     if (!BY_PROGRAM.has(node.group.id)) return this.visible(node.group.kinds).map((record) => ({ type: 'object', record }));
     const out: Node[] = this.programs(node.group).map((program) => ({ type: 'program', group: node.group, program }));
     const hidden = node.group.id === 'file' ? this.hiddenFiles() : 0;
@@ -199,6 +230,10 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
           ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded);
         item.id = `group:${node.group.id}`;
         item.description = String(node.count);
+        if (node.group.id === 'leftovers') {
+          item.tooltip = 'Objects nothing maps, holds open or waits on, whose creators are gone: each one\'s reasons are in its tooltip. Clean Up Leftovers… removes them after you confirm.';
+          if (node.count === 0) item.collapsibleState = vscode.TreeItemCollapsibleState.None;
+        }
         item.iconPath = new vscode.ThemeIcon(node.group.icon);
         if (node.group.id === 'mounts' && this.mountList.some((m) => mountWarns(m, this.config.devShmWarnPercent))) {
           item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
@@ -219,15 +254,16 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
       }
       case 'object': {
         const r = node.record;
-        const ns = 'namespace' in r ? (r as { namespace: { ipc: number } }).namespace : undefined;
+        const ns = 'namespace' in r ? (r as { namespace: { ipc: number; label: string } }).namespace : undefined;
         const item = new vscode.TreeItem(objectLabel(r), vscode.TreeItemCollapsibleState.None);
-        item.id = objectId(r);
+        item.id = node.leftover ? leftoverId(r) : objectId(r);
         item.description = objectDescription(r, this.config.sizeUnits);
-        const tip = new vscode.MarkdownString(objectTooltip(r));
+        const tip = new vscode.MarkdownString(node.leftover ? leftoverTooltip(node.leftover) : objectTooltip(r));
         tip.supportHtml = true;
         item.tooltip = tip;
         const orphan = r.kind === 'shm' && r.orphan;
-        item.iconPath = new vscode.ThemeIcon(objectIcon(r), orphan ? new vscode.ThemeColor('list.warningForeground') : undefined);
+        item.iconPath = new vscode.ThemeIcon(objectIcon(r), orphan || node.leftover ? new vscode.ThemeColor('list.warningForeground') : undefined);
+        if (node.leftover) item.description = `${item.description} · ${ns ? `container ${escapeControl(ns.label)} · ` : ''}leftover`;
         // Waits are matched to our own objects: another namespace's share our ids.
         const target = ns ? undefined : ipc.targetOf(r);
         const waiting = target ? this.waiters.get(ipc.formatTarget(target)) : undefined;
@@ -372,6 +408,7 @@ export function activate(context: vscode.ExtensionContext): { provider: Explorer
     provider.setFilter(provider.filter.text, !provider.filter.onlyMine);
     describeFilter();
   });
+  activateCleanUp(context, provider, () => config().sizeUnits);
   void provider.refresh();
   return { provider, view };
 }

@@ -1,13 +1,14 @@
 // What the explorer shows, as pure functions of the façade's records: groups, labels,
 // descriptions, tooltips (Markdown text), icons, filtering. No vscode import, so it is unit-tested.
 import type { IpcRecord, Kind, Limit, Listing, NamespaceListing, RegionRecord } from '../ipc/types';
+import type { Leftover } from '../analysis/leftovers';
 import { describeCounts, type ProgramGroup } from '../analysis/programs';
 import { usedPercent, type MountUse } from '../ipc/mounts';
 import { formatTarget, hexKey, targetOf } from '../ipc/target';
 import { escapeControl } from '../shared/escape';
 
 /** The explorer's top-level groups, in display order. */
-export type GroupId = 'shm' | 'posix-shm' | 'memfd' | 'anon' | 'file' | 'sem' | 'posix-sem' | 'msg' | 'mounts' | 'limits';
+export type GroupId = 'leftovers' | 'shm' | 'posix-shm' | 'memfd' | 'anon' | 'file' | 'sem' | 'posix-sem' | 'msg' | 'mounts' | 'limits';
 
 export interface GroupSpec {
   id: GroupId;
@@ -20,6 +21,8 @@ export interface GroupSpec {
 }
 
 export const GROUPS: readonly GroupSpec[] = [
+  /** Objects whose verdict is `leftover` (analysis/verdict.ts), also listed in their kind's group. */
+  { id: 'leftovers', label: 'Leftovers', icon: 'trash', kinds: [] },
   { id: 'shm', label: 'System V Segments', icon: 'database', kinds: ['shm'] },
   { id: 'posix-shm', label: 'POSIX Shared Memory', icon: 'file-binary', kinds: ['posix-shm'] },
   { id: 'memfd', label: 'memfd Objects', icon: 'file-symlink-file', kinds: ['memfd'], collapsed: true },
@@ -355,4 +358,22 @@ export function mountTooltip(m: MountUse, warnPercent: number): string {
   const pct = usedPercent(m);
   const head = mountWarns(m, warnPercent) ? ` — ${pct} % used, above the warning threshold of ${warnPercent} % (shmscope.devShmWarnPercent)` : '';
   return `**${md(mountLabel(m))}**${md(head)}\n\n| | |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}`;
+}
+
+/** The tree id of an object's row in the Leftovers group: its full identity under the group's. */
+export function leftoverId(r: IpcRecord): string {
+  return `leftovers/${objectId(r)}`;
+}
+
+/** "posix-shm /ring" or "segment 5 in namespace web-1": how the Clean Up modal and log name an object. */
+export function leftoverName(r: IpcRecord): string {
+  const t = formatTarget(targetOf(r)!);
+  const ns = 'namespace' in r ? (r as { namespace: { label: string } }).namespace : undefined;
+  return escapeControl(ns ? `${t} in container ${ns.label}` : t);
+}
+
+/** An object's tooltip in the Leftovers group: why it is one, then every fact. */
+export function leftoverTooltip(c: Leftover): string {
+  const why = c.verdict.reasons.map((x) => `- ${md(x)}`).join('\n');
+  return `**Leftover**${c.verdict.owner ? ` (${md(c.verdict.owner)})` : ''}: Clean Up Leftovers… removes it\n\n${why}\n\n---\n\n${objectTooltip(c.record)}`;
 }
