@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { cleanupPrompt, findLeftovers, recordBytes } from '../../extension/src/analysis/leftovers';
 import { listingFacts } from '../../extension/src/analysis/verdict';
 import { containerLookup, groupByProgram, isReadOnlyFileMapping, ownerOf, programName } from '../../extension/src/analysis/programs';
-import { formatSize, leftoverId, leftoverTooltip, mountDescription, mountLabel, mountTooltip, mountWarns, programDescription, programId, programLabel, programTooltip } from '../../extension/src/explorer/model';
+import { formatSize, leftoverId, leftoverTooltip, mountBrief, mountDescription, mountLabel, mountTooltip, mountWarns, programDescription, programId, programLabel, programTooltip } from '../../extension/src/explorer/model';
 import { findMount, usedPercent, type MountUse } from '../../extension/src/ipc/mounts';
 import type { AnonRecord, FileRecord, Listing, MemfdRecord, PosixShmRecord, RegionMapping, ShmRecord } from '../../extension/src/ipc/types';
 
@@ -110,6 +110,7 @@ test('/dev/shm mounts: the covering mount in mountinfo, percent used, the warnin
   assert.equal(mountWarns(full, 95), false);
   assert.equal(mountLabel(full), '/dev/shm · container web-1');
   assert.equal(mountDescription(full), '58 MiB of 64 MiB (90.6 %) · 6 MiB free');
+  assert.equal(mountBrief(full), '/dev/shm 58 MiB of 64 MiB (90.6 %)');
   assert.match(mountTooltip(full, 80), /above the warning threshold of 80 %/);
   assert.doesNotMatch(mountTooltip(full, 95), /threshold/);
   const fuse: MountUse = { path: '/dev/shm', namespace: null, fstype: 'fuse', device: '0:50', size: null, used: null, available: null, why: 'fuse: not asked' };
@@ -117,6 +118,7 @@ test('/dev/shm mounts: the covering mount in mountinfo, percent used, the warnin
   assert.equal(mountWarns(fuse, 1), false);
   assert.equal(mountLabel(fuse), '/dev/shm');
   assert.equal(mountDescription(fuse), 'fuse · fuse: not asked');
+  assert.equal(mountBrief(fuse), '/dev/shm fuse, size unknown');
 });
 
 test('Clean Up\'s candidates are exactly the leftovers of the one verdict, biggest first, with the bytes they free', () => {

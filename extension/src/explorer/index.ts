@@ -15,7 +15,7 @@ import type { IpcRecord, Limit, Listing, NamespaceListing, RegionRecord } from '
 import { describeFailure, log } from '../log';
 import { escapeControl } from '../shared/escape';
 import {
-  BY_PROGRAM, contextValue, GROUPS, isEmpty, leftoverId, leftoverTooltip, limitDescription, limitLabel, matches, mountDescription, mountLabel, mountTooltip, mountWarns,
+  BY_PROGRAM, contextValue, GROUPS, isEmpty, leftoverId, leftoverTooltip, limitDescription, limitLabel, matches, mountBrief, mountDescription, mountTooltip, mountWarns,
   namespaceDescription, namespaceLabel, namespaceRecords, objectDescription, objectIcon, objectId, objectLabel, objectTooltip,
   programDescription, programId, programLabel, programTooltip, records, type GroupSpec,
 } from './model';
@@ -34,7 +34,6 @@ export type Node =
   | { type: 'program'; group: GroupSpec; program: ProgramGroup }
   /** `leftover`: the row is in the Leftovers group, with its verdict. */
   | { type: 'object'; record: IpcRecord; leftover?: Leftover }
-  | { type: 'mount'; mount: MountUse }
   | { type: 'limit'; limit: Limit }
   /** A line of text; `command` runs on a click (the hidden read-only mappings' "show them"). */
   | { type: 'note'; text: string; icon: string; command?: string; tooltip?: string };
@@ -190,25 +189,25 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
     if (!node) {
       if (this.error) return [{ type: 'note', text: `Listing failed: ${this.error}`, icon: 'error' }];
       if (!this.listing || isEmpty(this.listing, this.editorPids)) return []; // the view's welcome content shows
-      const groups: Node[] = GROUPS.map((group) => ({
+      const groups: Node[] = GROUPS.map((group): Node => ({
         type: 'group',
         group,
-        count: group.id === 'limits' ? this.limitList.length : group.id === 'mounts' ? this.mountList.length
-          : group.id === 'leftovers' ? this.visibleLeftovers().length : this.visible(group.kinds).length,
-      }));
+        count: group.id === 'limits' ? this.limitList.length : group.id === 'leftovers' ? this.visibleLeftovers().length : this.visible(group.kinds).length,
+      }))
+        // Leftovers show when there are some: an answer, not a kind of object.
+        .filter((g) => g.type !== 'group' || g.group.id !== 'leftovers' || g.count > 0);
       // One group per other namespace, before Limits.
       const namespaces: Node[] = (this.listing.namespaces ?? []).map((ns) => ({ type: 'namespace', ns }));
       groups.splice(groups.length - 1, 0, ...namespaces);
       if (!this.filtering) return groups;
       // Filtered, as VS Code's own trees: only the groups with a match (Limits are no objects).
-      const shown = groups.filter((g) => (g.type === 'group' ? g.group.id !== 'limits' && g.group.id !== 'mounts' && g.count > 0 : g.type === 'namespace' && this.namespaceMatches(g.ns).length > 0));
+      const shown = groups.filter((g) => (g.type === 'group' ? g.group.id !== 'limits' && g.count > 0 : g.type === 'namespace' && this.namespaceMatches(g.ns).length > 0));
       return shown.length ? shown : [{ type: 'note', text: 'Nothing matches the filter', icon: 'filter' }];
     }
     if (node.type === 'namespace') return this.namespaceMatches(node.ns).map((record) => ({ type: 'object', record }));
     if (node.type === 'program') return node.program.records.map((record) => ({ type: 'object', record }));
     if (node.type !== 'group') return [];
     if (node.group.id === 'limits') return this.limitList.map((limit) => ({ type: 'limit', limit }));
-    if (node.group.id === 'mounts') return this.mountList.map((mount) => ({ type: 'mount', mount }));
     if (node.group.id === 'leftovers') return this.visibleLeftovers().map((leftover) => ({ type: 'object', record: leftover.record, leftover }));
     if (!BY_PROGRAM.has(node.group.id)) return this.visible(node.group.kinds).map((record) => ({ type: 'object', record }));
     const out: Node[] = this.programs(node.group).map((program) => ({ type: 'program', group: node.group, program }));
@@ -232,12 +231,11 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
         item.description = String(node.count);
         if (node.group.id === 'leftovers') {
           item.tooltip = 'Objects nothing maps, holds open or waits on, whose creators are gone: each one\'s reasons are in its tooltip. Clean Up Leftovers… removes them after you confirm.';
-          if (node.count === 0) item.collapsibleState = vscode.TreeItemCollapsibleState.None;
         }
         item.iconPath = new vscode.ThemeIcon(node.group.icon);
-        if (node.group.id === 'mounts' && this.mountList.some((m) => mountWarns(m, this.config.devShmWarnPercent))) {
-          item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
-        }
+        // Where POSIX objects live: our /dev/shm's use, in the warning colour above the threshold.
+        const mount = node.group.id === 'posix-shm' ? this.mountList.find((m) => m.namespace === null) : undefined;
+        if (mount) this.describeMount(item, mount);
         item.contextValue = `group.${node.group.id}`;
         return item;
       }
@@ -250,6 +248,8 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
           : `IPC namespace ${node.ns.namespace.ipc}, entered through process ${node.ns.namespace.pid}: its System V objects and its /dev/shm`;
         item.iconPath = new vscode.ThemeIcon('package');
         item.contextValue = 'namespace';
+        const mount = this.mountList.find((m) => m.namespace?.ipc === node.ns.namespace.ipc);
+        if (mount) this.describeMount(item, mount);
         return item;
       }
       case 'object': {
@@ -288,18 +288,6 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
         item.accessibilityInformation = { label: `${programLabel(g)}, ${item.description}` };
         return item;
       }
-      case 'mount': {
-        const m = node.mount;
-        const warn = mountWarns(m, this.config.devShmWarnPercent);
-        const item = new vscode.TreeItem(mountLabel(m), vscode.TreeItemCollapsibleState.None);
-        item.id = `mount:${m.device}`;
-        item.description = mountDescription(m, this.config.sizeUnits);
-        item.tooltip = new vscode.MarkdownString(mountTooltip(m, this.config.devShmWarnPercent));
-        item.iconPath = warn ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground')) : new vscode.ThemeIcon('server');
-        item.contextValue = warn ? 'mount.full' : 'mount';
-        item.accessibilityInformation = { label: `${mountLabel(m)}, ${item.description}${warn ? ', above the warning threshold' : ''}` };
-        return item;
-      }
       case 'limit': {
         const item = new vscode.TreeItem(limitLabel(node.limit), vscode.TreeItemCollapsibleState.None);
         item.id = `limit:${node.limit.name}`;
@@ -317,6 +305,17 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
         item.contextValue = 'note';
         return item;
       }
+    }
+  }
+
+  /** A /dev/shm's use after the group's count, its details in the tooltip, a warning above the threshold. */
+  private describeMount(item: vscode.TreeItem, m: MountUse): void {
+    const warn = mountWarns(m, this.config.devShmWarnPercent);
+    item.description = `${String(item.description ?? '')} · ${mountBrief(m, this.config.sizeUnits)}`;
+    const tip = new vscode.MarkdownString(`${typeof item.tooltip === 'string' ? `${item.tooltip.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`)}\n\n` : ''}${mountTooltip(m, this.config.devShmWarnPercent)}\n\n${mountDescription(m, this.config.sizeUnits)}`);
+    item.tooltip = tip;
+    if (warn) {
+      item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
     }
   }
 

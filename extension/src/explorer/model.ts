@@ -8,7 +8,7 @@ import { formatTarget, hexKey, targetOf } from '../ipc/target';
 import { escapeControl } from '../shared/escape';
 
 /** The explorer's top-level groups, in display order. */
-export type GroupId = 'leftovers' | 'shm' | 'posix-shm' | 'memfd' | 'anon' | 'file' | 'sem' | 'posix-sem' | 'msg' | 'mounts' | 'limits';
+export type GroupId = 'leftovers' | 'shm' | 'posix-shm' | 'memfd' | 'anon' | 'file' | 'sem' | 'posix-sem' | 'msg' | 'limits';
 
 export interface GroupSpec {
   id: GroupId;
@@ -31,7 +31,6 @@ export const GROUPS: readonly GroupSpec[] = [
   { id: 'sem', label: 'System V Semaphore Sets', icon: 'symbol-numeric', kinds: ['sem'] },
   { id: 'posix-sem', label: 'POSIX Semaphores', icon: 'symbol-constant', kinds: ['posix-sem'] },
   { id: 'msg', label: 'Message Queues', icon: 'mail', kinds: ['msg', 'posix-mq'] },
-  { id: 'mounts', label: '/dev/shm Mounts', icon: 'server', kinds: [] },
   { id: 'limits', label: 'Limits', icon: 'dashboard', kinds: [] },
 ];
 
@@ -327,6 +326,12 @@ export function programTooltip(g: ProgramGroup): string {
   rows.push(['objects', md(describeCounts(g, (b) => `${b.toLocaleString('en-US')} bytes`))]);
   if (pids) rows.push(['processes', md(pids)]);
   return `**${md(g.program)}**: the shared memory its processes hold (the oldest of an object's processes is taken as its owner)\n\n| | |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}`;
+}
+
+/** "/dev/shm 12 MiB of 64 MiB (18.7 %)": a mount's use after its group's count (POSIX Shared Memory, a namespace's group). */
+export function mountBrief(m: MountUse, units: 'binary' | 'bytes' = 'binary'): string {
+  if (m.size === null || m.used === null) return `/dev/shm ${m.fstype}, size unknown`;
+  return `/dev/shm ${formatSize(m.used, units)} of ${formatSize(m.size, units)} (${usedPercent(m) ?? '?'} %)`;
 }
 
 /** "/dev/shm", or "/dev/shm · container web-1". */

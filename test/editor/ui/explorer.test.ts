@@ -1,15 +1,17 @@
 // The Shared Memory explorer as a person sees it, in a real workbench (code-server + chromium):
 // the activity bar entry, the groups and items, the context menu's Remove… with its modal
-// confirmations (and a second one while a process is attached), and the inline Post action.
+// confirmations (and a second one while a process is attached), the inline Post action, and Clean
+// Up Leftovers… (a modal listing exactly the leftover planted here; the in-use object stays).
 // A screenshot of the explorer is always kept (.test-artifacts/editor/explorer.png); a failing
 // step keeps one named after it. Objects are made here and removed in after(), even on failure.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import type { Target } from '../../../extension/src/ipc/target';
-import { chooseFromContextMenu, failureStep, openWorkbench, type OpenWorkbench, ROOT, screenshot, treeRow } from './driver';
+import { chooseFromContextMenu, clickExplorerAction, failureStep, openWorkbench, type OpenWorkbench, ROOT, screenshot, treeRow } from './driver';
 import { untilWithin } from '../../helpers/wait';
 
 const WAIT = 30_000;
@@ -124,5 +126,44 @@ describe('explorer in the workbench', () => {
     await row(label).locator('.action-label[aria-label="Semaphore Post"]').click({ timeout: WAIT });
     await row(label).locator('.label-description', { hasText: '[1]' }).waitFor({ timeout: WAIT });
     assert.equal(ipc.semGet(semId).values[0], 1);
+  }));
+
+  it('Clean Up Leftovers… lists exactly the leftover, removes only it after confirmation, and keeps the object in use', () => step('cleanup', async () => {
+    const left = `/${tag}-gc-left`;
+    const used = `/${tag}-gc-used`;
+    // A POSIX object whose creator exited (a shell that wrote it), and one this test process maps.
+    created.push({ kind: 'posix-shm', name: left }, { kind: 'posix-shm', name: used });
+    assert.equal(spawnSync('sh', ['-c', `head -c 8192 /dev/zero > /dev/shm${left}`]).status, 0);
+    ipc.createPosixShm({ name: used, size: 4096 });
+    handles.push(ipc.openShm({ kind: 'posix-shm', name: used }));
+    // The filter keeps the candidates to this test's own objects (other programs' leftovers stay).
+    await clickExplorerAction(page, 'Filter', WAIT);
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: WAIT });
+    await input.fill(`${tag}-gc`);
+    await input.press('Enter');
+    await command('Refresh');
+    const group = row('Leftovers');
+    await until('the Leftovers group counts the one leftover', async () => (await group.locator('.label-description').textContent().catch(() => '')) === '1');
+    await command('Clean Up Leftovers…');
+    await dialog().waitFor({ timeout: WAIT });
+    let text = (await dialog().textContent()) ?? '';
+    assert.match(text, /Remove 1 leftover, freeing 8 KiB\?/);
+    assert.ok(text.includes(`posix:${left} (8 KiB): no process maps it or holds it open`), text);
+    assert.ok(!text.includes(used), 'the object in use is not offered');
+    await dialogButton('Cancel').click();
+    await dialog().waitFor({ state: 'hidden', timeout: WAIT });
+    assert.ok(ipc.exists({ kind: 'posix-shm', name: left }), 'Cancel keeps the leftover');
+
+    await command('Clean Up Leftovers…');
+    await dialog().waitFor({ timeout: WAIT });
+    text = (await dialog().textContent()) ?? '';
+    assert.ok(text.includes(`posix:${left}`) && !text.includes(used), text);
+    await dialogButton('Remove 1 Object').click();
+    await until('the leftover to go', () => !ipc.exists({ kind: 'posix-shm', name: left }));
+    assert.ok(ipc.exists({ kind: 'posix-shm', name: used }), 'the object in use stays');
+    await until('the Leftovers group to be empty', async () => (await row('Leftovers').count()) === 0);
+    await row(used).waitFor({ timeout: WAIT });
+    await clickExplorerAction(page, 'Clear Filter', WAIT);
   }));
 });
