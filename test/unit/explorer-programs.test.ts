@@ -7,7 +7,7 @@ import { cleanupPrompt, findLeftovers, recordBytes } from '../../extension/src/a
 import { listingFacts } from '../../extension/src/analysis/verdict';
 import { containerLookup, groupByProgram, isReadOnlyFileMapping, ownerOf, programName } from '../../extension/src/analysis/programs';
 import { formatSize, leftoverId, leftoverTooltip, mountBrief, mountDescription, mountLabel, mountTooltip, mountWarns, programDescription, programId, programLabel, programTooltip } from '../../extension/src/explorer/model';
-import { findMount, usedPercent, type MountUse } from '../../extension/src/ipc/mounts';
+import { findMount, ownDevShm, usedPercent, type MountUse } from '../../extension/src/ipc/mounts';
 import type { AnonRecord, FileRecord, Listing, MemfdRecord, PosixShmRecord, RegionMapping, ShmRecord } from '../../extension/src/ipc/types';
 
 const map = (pid: number, command: string, writable = true): RegionMapping => ({ pid, command, address: '0x7f0000000000', length: 4096, offset: 0, writable });
@@ -119,6 +119,8 @@ test('/dev/shm mounts: the covering mount in mountinfo, percent used, the warnin
   assert.equal(mountLabel(fuse), '/dev/shm');
   assert.equal(mountDescription(fuse), 'fuse · fuse: not asked');
   assert.equal(mountBrief(fuse), '/dev/shm fuse, size unknown');
+  // Only a namespace listed with a /dev/shm row of its own has POSIX objects of its own.
+  assert.deepEqual([...ownDevShm([fuse, full])], [9]);
 });
 
 test('Clean Up\'s candidates are exactly the leftovers of the one verdict, biggest first, with the bytes they free', () => {

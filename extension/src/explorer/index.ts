@@ -10,7 +10,7 @@ import { findLeftovers, type Leftover } from '../analysis/leftovers';
 import { listingFacts } from '../analysis/verdict';
 import { containerLookup, groupByProgram, isReadOnlyFileMapping, type ProgramGroup } from '../analysis/programs';
 import * as ipc from '../ipc';
-import { devShmMounts, type MountUse } from '../ipc/mounts';
+import { devShmMounts, ownDevShm, type MountUse } from '../ipc/mounts';
 import type { IpcRecord, Limit, Listing, NamespaceListing, RegionRecord } from '../ipc/types';
 import { describeFailure, log } from '../log';
 import { escapeControl } from '../shared/escape';
@@ -92,11 +92,15 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
     this.changed.fire(undefined);
   }
 
-  /** The leftovers of a listing: the one verdict, told what the Waits view last saw waiting. */
-  private judge(listing: Listing): Leftover[] {
+  /**
+   * The leftovers of a listing: the one verdict, told what the Waits view last saw waiting. Another
+   * namespace's POSIX objects count only when its /dev/shm is not ours (else they are ours, seen twice).
+   */
+  private judge(listing: Listing, mounts: readonly MountUse[]): Leftover[] {
     const waits = new Map([...this.waiters].map(([t, w]) => [t, [`${w.count} thread(s) wait on it (the Waits view's last scan)`]]));
+    const own = ownDevShm(mounts);
     try {
-      return findLeftovers(listing, listingFacts(listing, { waits }));
+      return findLeftovers(listing, listingFacts(listing, { waits }), (r) => r.kind !== 'posix-shm' || !r.namespace || own.has(r.namespace.ipc));
     } catch (e) {
       log.error(describeFailure('Judge leftovers', e));
       return [];
@@ -129,11 +133,11 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
           this.lastListingMs = Date.now() - started;
           this.listing = listing;
           this.limitList = lim;
-          this.leftoverList = this.judge(listing);
           this.mountList = await devShmMounts((listing.namespaces ?? []).map((ns) => ns.namespace)).catch((e: unknown) => {
             log.warn(`/dev/shm mounts: ${e instanceof Error ? e.message : String(e)}`);
             return [];
           });
+          this.leftoverList = this.judge(listing, this.mountList);
           // What the listing could not do (no /dev/mqueue, unreadable /proc entries), said once each.
           for (const note of listing.notes) {
             if (!this.notesLogged.has(note)) {

@@ -22,7 +22,7 @@ export interface GroupSpec {
 
 export const GROUPS: readonly GroupSpec[] = [
   /** Objects whose verdict is `leftover` (analysis/verdict.ts), also listed in their kind's group. */
-  { id: 'leftovers', label: 'Leftovers', icon: 'trash', kinds: [] },
+  { id: 'leftovers', label: 'Leftovers', icon: 'trash', kinds: [], collapsed: true },
   { id: 'shm', label: 'System V Segments', icon: 'database', kinds: ['shm'] },
   { id: 'posix-shm', label: 'POSIX Shared Memory', icon: 'file-binary', kinds: ['posix-shm'] },
   { id: 'memfd', label: 'memfd Objects', icon: 'file-symlink-file', kinds: ['memfd'], collapsed: true },

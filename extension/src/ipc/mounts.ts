@@ -89,3 +89,12 @@ export async function devShmMounts(namespaces: readonly NamespaceRef[] = [], bud
   }
   return out;
 }
+
+/**
+ * The IPC namespaces (by inode) whose /dev/shm is a filesystem of their own. A namespace made with
+ * `unshare --ipc` alone sees our /dev/shm: its POSIX objects are ours, listed twice, and judged as
+ * theirs they would look unused. `mounts` as devShmMounts gives them (one row per filesystem).
+ */
+export function ownDevShm(mounts: readonly MountUse[]): Set<number> {
+  return new Set(mounts.flatMap((m) => (m.namespace ? [m.namespace.ipc] : [])));
+}
