@@ -4,15 +4,21 @@ import { watch, type FSWatcher } from 'node:fs';
 import * as vscode from 'vscode';
 import { anyText, ask } from '../platform/prompt';
 import { registerCommand } from '../platform/register';
+import { activate as activateCleanUp } from './cleanup';
 import { readConfig, SECTION, type Config } from '../platform/config';
+import { findLeftovers, type Leftover } from '../analysis/leftovers';
+import { listingFacts } from '../analysis/verdict';
+import { containerLookup, groupByProgram, isReadOnlyFileMapping, type ProgramGroup } from '../analysis/programs';
 import * as ipc from '../ipc';
-import type { IpcRecord, Limit, Listing, NamespaceListing } from '../ipc/types';
+import { devShmMounts, ownDevShm, type MountUse } from '../ipc/mounts';
+import type { IpcRecord, Limit, Listing, NamespaceListing, RegionRecord } from '../ipc/types';
 import { describeFailure, log } from '../platform/log';
 import { escapeControl } from '../shared/escape';
 import { waiterKey } from '../waits/model';
 import {
-  contextValue, GROUPS, isEmpty, limitDescription, limitLabel, matches, namespaceDescription, namespaceLabel, namespaceRecords,
-  objectDescription, objectIcon, objectId, objectLabel, objectTooltip, records, type GroupSpec,
+  BY_PROGRAM, contextValue, GROUPS, isEmpty, leftoverId, leftoverTooltip, limitDescription, limitLabel, matches, mountBrief, mountDescription, mountTooltip, mountWarns,
+  namespaceDescription, namespaceLabel, namespaceRecords, objectDescription, objectIcon, objectId, objectLabel, objectTooltip,
+  programDescription, programId, programLabel, programTooltip, records, type GroupSpec,
 } from './model';
 
 export const VIEW_ID = 'shmscope.explorer';
@@ -25,9 +31,13 @@ export type Node =
   | { type: 'group'; group: GroupSpec; count: number }
   /** Another IPC namespace (a container): its own objects, never mixed with ours. */
   | { type: 'namespace'; ns: NamespaceListing }
-  | { type: 'object'; record: IpcRecord }
+  /** The memfd, anonymous or file regions of one program (in one container). */
+  | { type: 'program'; group: GroupSpec; program: ProgramGroup }
+  /** `leftover`: the row is in the Leftovers group, with its verdict. */
+  | { type: 'object'; record: IpcRecord; leftover?: Leftover }
   | { type: 'limit'; limit: Limit }
-  | { type: 'note'; text: string; icon: string };
+  /** A line of text; `command` runs on a click (the hidden read-only mappings' "show them"). */
+  | { type: 'note'; text: string; icon: string; command?: string; tooltip?: string };
 
 export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
@@ -38,6 +48,10 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
 
   listing: Listing | undefined;
   private limitList: Limit[] = [];
+  /** Each /dev/shm we can see (ours and containers') with its use. */
+  private mountList: MountUse[] = [];
+  /** The listing's leftovers (every namespace's, unfiltered), biggest first. */
+  private leftoverList: Leftover[] = [];
   private error: string | undefined;
   private filterText = '';
   private onlyMine: boolean;
@@ -79,6 +93,32 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
     this.changed.fire(undefined);
   }
 
+  /**
+   * The leftovers of a listing: the one verdict, told what the Waits view last saw waiting. Another
+   * namespace's POSIX objects count only when its /dev/shm is not ours (else they are ours, seen twice).
+   */
+  private judge(listing: Listing, mounts: readonly MountUse[]): Leftover[] {
+    const waits = new Map([...this.waiters].map(([t, w]) => [t, [`${w.count} thread(s) wait on it (the Waits view's last scan)`]]));
+    const own = ownDevShm(mounts);
+    try {
+      return findLeftovers(listing, listingFacts(listing, { waits }), (r) => r.kind !== 'posix-shm' || !r.namespace || own.has(r.namespace.ipc));
+    } catch (e) {
+      log.error(describeFailure('Judge leftovers', e));
+      return [];
+    }
+  }
+
+  /** Every leftover of the last listing, in every namespace, whatever the filter. */
+  get allLeftovers(): readonly Leftover[] {
+    return this.leftoverList;
+  }
+
+  /** The leftovers the filter shows: what Clean Up Leftovers… offers to remove. */
+  visibleLeftovers(): Leftover[] {
+    const uid = this.onlyMine ? process.getuid?.() : undefined;
+    return this.leftoverList.filter((c) => matches(c.record, this.filterText, uid));
+  }
+
   /** Re-lists every object; concurrent calls share one listing and a call during one queues another. */
   refresh(): Promise<void> {
     if (this.inflight) {
@@ -94,6 +134,11 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
           this.lastListingMs = Date.now() - started;
           this.listing = listing;
           this.limitList = lim;
+          this.mountList = await devShmMounts((listing.namespaces ?? []).map((ns) => ns.namespace)).catch((e: unknown) => {
+            log.warn(`/dev/shm mounts: ${e instanceof Error ? e.message : String(e)}`);
+            return [];
+          });
+          this.leftoverList = this.judge(listing, this.mountList);
           // What the listing could not do (no /dev/mqueue, unreadable /proc entries), said once each.
           for (const note of listing.notes) {
             if (!this.notesLogged.has(note)) {
@@ -119,7 +164,21 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
   private visible(kinds: GroupSpec['kinds']): IpcRecord[] {
     if (!this.listing) return [];
     const uid = this.onlyMine ? process.getuid?.() : undefined;
-    return kinds.flatMap((k) => records(this.listing!, k)).filter((r) => matches(r, this.filterText, uid));
+    const shown = (r: IpcRecord) => this.config.showReadOnlyFiles || r.kind !== 'file' || !isReadOnlyFileMapping(r);
+    return kinds.flatMap((k) => records(this.listing!, k)).filter((r) => shown(r) && matches(r, this.filterText, uid));
+  }
+
+  /** Read-only mappings of ordinary files the filter would show but the setting hides. */
+  private hiddenFiles(): number {
+    if (!this.listing || this.config.showReadOnlyFiles) return 0;
+    const uid = this.onlyMine ? process.getuid?.() : undefined;
+    return this.listing.file.filter((r) => isReadOnlyFileMapping(r) && matches(r, this.filterText, uid)).length;
+  }
+
+  /** A group's regions under their owning programs, biggest first. */
+  private programs(group: GroupSpec): ProgramGroup[] {
+    if (!this.listing) return [];
+    return groupByProgram(this.visible(group.kinds) as RegionRecord[], containerLookup(this.listing));
   }
 
   private get filtering(): boolean {
@@ -135,11 +194,13 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
     if (!node) {
       if (this.error) return [{ type: 'note', text: `Listing failed: ${this.error}`, icon: 'error' }];
       if (!this.listing || isEmpty(this.listing, this.editorPids)) return []; // the view's welcome content shows
-      const groups: Node[] = GROUPS.map((group) => ({
+      const groups: Node[] = GROUPS.map((group): Node => ({
         type: 'group',
         group,
-        count: group.id === 'limits' ? this.limitList.length : this.visible(group.kinds).length,
-      }));
+        count: group.id === 'limits' ? this.limitList.length : group.id === 'leftovers' ? this.visibleLeftovers().length : this.visible(group.kinds).length,
+      }))
+        // Leftovers show when there are some: an answer, not a kind of object.
+        .filter((g) => g.type !== 'group' || g.group.id !== 'leftovers' || g.count > 0);
       // One group per other namespace, before Limits.
       const namespaces: Node[] = (this.listing.namespaces ?? []).map((ns) => ({ type: 'namespace', ns }));
       groups.splice(groups.length - 1, 0, ...namespaces);
@@ -149,9 +210,21 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
       return shown.length ? shown : [{ type: 'note', text: 'Nothing matches the filter', icon: 'filter' }];
     }
     if (node.type === 'namespace') return this.namespaceMatches(node.ns).map((record) => ({ type: 'object', record }));
+    if (node.type === 'program') return node.program.records.map((record) => ({ type: 'object', record }));
     if (node.type !== 'group') return [];
     if (node.group.id === 'limits') return this.limitList.map((limit) => ({ type: 'limit', limit }));
-    return this.visible(node.group.kinds).map((record) => ({ type: 'object', record }));
+    if (node.group.id === 'leftovers') return this.visibleLeftovers().map((leftover) => ({ type: 'object', record: leftover.record, leftover }));
+    if (!BY_PROGRAM.has(node.group.id)) return this.visible(node.group.kinds).map((record) => ({ type: 'object', record }));
+    const out: Node[] = this.programs(node.group).map((program) => ({ type: 'program', group: node.group, program }));
+    const hidden = node.group.id === 'file' ? this.hiddenFiles() : 0;
+    if (hidden > 0) {
+      out.push({
+        type: 'note', icon: 'eye-closed', command: 'shmscope.toggleReadOnlyFiles',
+        text: `${hidden} read-only ${hidden === 1 ? 'mapping' : 'mappings'} of ordinary files hidden`,
+        tooltip: 'Shared mappings no process may write through (gconv-modules.cache, font caches): click to show them (shmscope.explorer.showReadOnlyFiles)',
+      });
+    }
+    return out;
   }
 
   getTreeItem(node: Node): vscode.TreeItem {
@@ -161,7 +234,13 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
           ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded);
         item.id = `group:${node.group.id}`;
         item.description = String(node.count);
+        if (node.group.id === 'leftovers') {
+          item.tooltip = 'Objects nothing maps, holds open or waits on, whose creators are gone: each one\'s reasons are in its tooltip. Clean Up Leftovers… removes them after you confirm.';
+        }
         item.iconPath = new vscode.ThemeIcon(node.group.icon);
+        // Where POSIX objects live: our /dev/shm's use, in the warning colour above the threshold.
+        const mount = node.group.id === 'posix-shm' ? this.mountList.find((m) => m.namespace === null) : undefined;
+        if (mount) this.describeMount(item, mount);
         item.contextValue = `group.${node.group.id}`;
         return item;
       }
@@ -174,19 +253,22 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
           : `IPC namespace ${node.ns.namespace.ipc}, entered through process ${node.ns.namespace.pid}: its System V objects and its /dev/shm`;
         item.iconPath = new vscode.ThemeIcon('package');
         item.contextValue = 'namespace';
+        const mount = this.mountList.find((m) => m.namespace?.ipc === node.ns.namespace.ipc);
+        if (mount) this.describeMount(item, mount);
         return item;
       }
       case 'object': {
         const r = node.record;
-        const ns = 'namespace' in r ? (r as { namespace: { ipc: number } }).namespace : undefined;
+        const ns = 'namespace' in r ? (r as { namespace: { ipc: number; label: string } }).namespace : undefined;
         const item = new vscode.TreeItem(objectLabel(r), vscode.TreeItemCollapsibleState.None);
-        item.id = objectId(r);
+        item.id = node.leftover ? leftoverId(r) : objectId(r);
         item.description = objectDescription(r, this.config.sizeUnits);
-        const tip = new vscode.MarkdownString(objectTooltip(r));
+        const tip = new vscode.MarkdownString(node.leftover ? leftoverTooltip(node.leftover) : objectTooltip(r));
         tip.supportHtml = true;
         item.tooltip = tip;
         const orphan = r.kind === 'shm' && r.orphan;
-        item.iconPath = new vscode.ThemeIcon(objectIcon(r), orphan ? new vscode.ThemeColor('list.warningForeground') : undefined);
+        item.iconPath = new vscode.ThemeIcon(objectIcon(r), orphan || node.leftover ? new vscode.ThemeColor('list.warningForeground') : undefined);
+        if (node.leftover) item.description = `${item.description} · ${ns ? `container ${escapeControl(ns.label)} · ` : ''}leftover`;
         // Waits are matched within a namespace: another namespace's objects share our ids.
         const target = ipc.targetOf(r);
         const waiting = target ? this.waiters.get(waiterKey(ipc.formatTarget(target), ns)) : undefined;
@@ -198,6 +280,17 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
         // The default action (click, Enter), as files open from the Explorer: what has bytes opens in the inspector.
         if (!ns && INSPECTABLE.has(r.kind)) item.command = { command: 'shmscope.openInspector', title: 'Open Inspector', arguments: [node] };
         item.accessibilityInformation = { label: `${objectLabel(r)}, ${item.description}` };
+        return item;
+      }
+      case 'program': {
+        const g = node.program;
+        const item = new vscode.TreeItem(programLabel(g), vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = programId(node.group.id, g);
+        item.description = programDescription(g, this.config.sizeUnits);
+        item.tooltip = new vscode.MarkdownString(programTooltip(g));
+        item.iconPath = new vscode.ThemeIcon(g.container ? 'package' : 'symbol-method');
+        item.contextValue = 'program';
+        item.accessibilityInformation = { label: `${programLabel(g)}, ${item.description}` };
         return item;
       }
       case 'limit': {
@@ -212,9 +305,22 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
       case 'note': {
         const item = new vscode.TreeItem(escapeControl(node.text), vscode.TreeItemCollapsibleState.None);
         item.iconPath = new vscode.ThemeIcon(node.icon);
+        if (node.command) item.command = { command: node.command, title: node.text };
+        if (node.tooltip) item.tooltip = node.tooltip;
         item.contextValue = 'note';
         return item;
       }
+    }
+  }
+
+  /** A /dev/shm's use after the group's count, its details in the tooltip, a warning above the threshold. */
+  private describeMount(item: vscode.TreeItem, m: MountUse): void {
+    const warn = mountWarns(m, this.config.devShmWarnPercent);
+    item.description = `${String(item.description ?? '')} · ${mountBrief(m, this.config.sizeUnits)}`;
+    const tip = new vscode.MarkdownString(`${typeof item.tooltip === 'string' ? `${item.tooltip.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`)}\n\n` : ''}${mountTooltip(m, this.config.devShmWarnPercent)}\n\n${mountDescription(m, this.config.sizeUnits)}`);
+    item.tooltip = tip;
+    if (warn) {
+      item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
     }
   }
 
@@ -298,10 +404,15 @@ export function activate(context: vscode.ExtensionContext): { provider: Explorer
     provider.setFilter('', false);
     describeFilter();
   });
+  registerCommand(context, 'shmscope.toggleReadOnlyFiles', 'Show Read-Only File Mappings', async () => {
+    const cfg = vscode.workspace.getConfiguration(SECTION);
+    await cfg.update('explorer.showReadOnlyFiles', !config().showReadOnlyFiles, vscode.ConfigurationTarget.Global);
+  });
   registerCommand(context, 'shmscope.toggleOnlyMine', 'Only My Objects', () => {
     provider.setFilter(provider.filter.text, !provider.filter.onlyMine);
     describeFilter();
   });
+  activateCleanUp(context, provider, () => config().sizeUnits);
   void provider.refresh();
   return { provider, view };
 }

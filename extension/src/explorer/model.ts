@@ -1,11 +1,14 @@
 // What the explorer shows, as pure functions of the façade's records: groups, labels,
 // descriptions, tooltips (Markdown text), icons, filtering. No vscode import, so it is unit-tested.
 import type { IpcRecord, Kind, Limit, Listing, NamespaceListing, RegionRecord, RingRecord } from '../ipc/types';
+import type { Leftover } from '../analysis/leftovers';
+import { describeCounts, type ProgramGroup } from '../analysis/programs';
+import { usedPercent, type MountUse } from '../ipc/mounts';
 import { formatTarget, hexKey, targetOf } from '../ipc/target';
 import { escapeControl } from '../shared/escape';
 
 /** The explorer's top-level groups, in display order. */
-export type GroupId = 'shm' | 'posix-shm' | 'memfd' | 'anon' | 'file' | 'ring' | 'sem' | 'posix-sem' | 'msg' | 'limits';
+export type GroupId = 'leftovers' | 'shm' | 'posix-shm' | 'memfd' | 'anon' | 'file' | 'ring' | 'sem' | 'posix-sem' | 'msg' | 'limits';
 
 export interface GroupSpec {
   id: GroupId;
@@ -18,6 +21,8 @@ export interface GroupSpec {
 }
 
 export const GROUPS: readonly GroupSpec[] = [
+  /** Objects whose verdict is `leftover` (analysis/verdict.ts), also listed in their kind's group. */
+  { id: 'leftovers', label: 'Leftovers', icon: 'trash', kinds: [], collapsed: true },
   { id: 'shm', label: 'System V Segments', icon: 'database', kinds: ['shm'] },
   { id: 'posix-shm', label: 'POSIX Shared Memory', icon: 'file-binary', kinds: ['posix-shm'] },
   { id: 'memfd', label: 'memfd Objects', icon: 'file-symlink-file', kinds: ['memfd'], collapsed: true },
@@ -29,6 +34,9 @@ export const GROUPS: readonly GroupSpec[] = [
   { id: 'msg', label: 'Message Queues', icon: 'mail', kinds: ['msg', 'posix-mq'] },
   { id: 'limits', label: 'Limits', icon: 'dashboard', kinds: [] },
 ];
+
+/** The groups whose objects are listed under their owning programs (a desktop has hundreds). */
+export const BY_PROGRAM: ReadonlySet<GroupId> = new Set(['memfd', 'anon', 'file']);
 
 /** Every record of a listing, in group order. */
 export function records(l: Listing, kind: Kind): IpcRecord[] {
@@ -320,4 +328,83 @@ export function matches(r: IpcRecord, text: string, onlyUid: number | undefined)
   if (!t) return true;
   const hay = [objectLabel(r), String(r.id), hexKey(r.key), r.user, 'name' in r ? r.name : '', 'path' in r ? r.path : ''].join('\n').toLowerCase();
   return hay.includes(t);
+}
+
+/** "chromium", or "chromium · container web-1" when the program runs in another namespace. */
+export function programLabel(g: ProgramGroup): string {
+  return escapeControl(g.container ? `${g.program} · container ${g.container}` : g.program);
+}
+
+/** "148 memfd, 310 MiB": what the program holds. */
+export function programDescription(g: ProgramGroup, units: 'binary' | 'bytes' = 'binary'): string {
+  return describeCounts(g, (b) => formatSize(b, units));
+}
+
+/** The tree id of a program group: its group, container and name (ids never repeat). */
+export function programId(group: GroupId, g: ProgramGroup): string {
+  return `program:${group}:ns${g.containerIpc ?? 'own'}:${g.program}`;
+}
+
+export function programTooltip(g: ProgramGroup): string {
+  const pids = g.pids.slice(0, 20).join(', ') + (g.pids.length > 20 ? `, … (${g.pids.length} in all)` : '');
+  const rows: [string, string][] = [['program', md(g.program)]];
+  if (g.container) rows.push(['container', md(g.container)]);
+  rows.push(['objects', md(describeCounts(g, (b) => `${b.toLocaleString('en-US')} bytes`))]);
+  if (pids) rows.push(['processes', md(pids)]);
+  return `**${md(g.program)}**: the shared memory its processes hold (the oldest of an object's processes is taken as its owner)\n\n| | |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}`;
+}
+
+/** "/dev/shm 12 MiB of 64 MiB (18.7 %)": a mount's use after its group's count (POSIX Shared Memory, a namespace's group). */
+export function mountBrief(m: MountUse, units: 'binary' | 'bytes' = 'binary'): string {
+  if (m.size === null || m.used === null) return `/dev/shm ${m.fstype}, size unknown`;
+  return `/dev/shm ${formatSize(m.used, units)} of ${formatSize(m.size, units)} (${usedPercent(m) ?? '?'} %)`;
+}
+
+/** "/dev/shm", or "/dev/shm · container web-1". */
+export function mountLabel(m: MountUse): string {
+  return m.namespace ? `/dev/shm · container ${escapeControl(m.namespace.label)}` : '/dev/shm';
+}
+
+/** "12 MiB of 64 MiB (18.7 %) · 52 MiB free", or why the sizes are missing. */
+export function mountDescription(m: MountUse, units: 'binary' | 'bytes' = 'binary'): string {
+  if (m.size === null || m.used === null) return `${m.fstype} · ${m.why ?? 'size unknown'}`;
+  const pct = usedPercent(m);
+  return `${formatSize(m.used, units)} of ${formatSize(m.size, units)} (${pct ?? '?'} %) · ${formatSize(m.available ?? 0, units)} free`;
+}
+
+/** Above the threshold (`shmscope.devShmWarnPercent`): the mount shows in the warning colour. */
+export function mountWarns(m: MountUse, warnPercent: number): boolean {
+  const pct = usedPercent(m);
+  return pct !== null && pct > warnPercent;
+}
+
+export function mountTooltip(m: MountUse, warnPercent: number): string {
+  const bytes = (n: number | null) => (n === null ? '—' : `${n.toLocaleString('en-US')} bytes`);
+  const rows: [string, string][] = [
+    ['whose', m.namespace ? md(`container ${m.namespace.label} (ipc ${m.namespace.ipc}, seen through pid ${m.namespace.pid})`) : 'this machine\'s (our mount namespace)'],
+    ['filesystem', md(`${m.fstype} (device ${m.device})`)],
+    ['size', bytes(m.size)], ['used', bytes(m.used)], ['available', bytes(m.available)],
+  ];
+  if (m.why) rows.push(['sizes', md(m.why)]);
+  const pct = usedPercent(m);
+  const head = mountWarns(m, warnPercent) ? ` — ${pct} % used, above the warning threshold of ${warnPercent} % (shmscope.devShmWarnPercent)` : '';
+  return `**${md(mountLabel(m))}**${md(head)}\n\n| | |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}`;
+}
+
+/** The tree id of an object's row in the Leftovers group: its full identity under the group's. */
+export function leftoverId(r: IpcRecord): string {
+  return `leftovers/${objectId(r)}`;
+}
+
+/** "posix-shm /ring" or "segment 5 in namespace web-1": how the Clean Up modal and log name an object. */
+export function leftoverName(r: IpcRecord): string {
+  const t = formatTarget(targetOf(r)!);
+  const ns = 'namespace' in r ? (r as { namespace: { label: string } }).namespace : undefined;
+  return escapeControl(ns ? `${t} in container ${ns.label}` : t);
+}
+
+/** An object's tooltip in the Leftovers group: why it is one, then every fact. */
+export function leftoverTooltip(c: Leftover): string {
+  const why = c.verdict.reasons.map((x) => `- ${md(x)}`).join('\n');
+  return `**Leftover**${c.verdict.owner ? ` (${md(c.verdict.owner)})` : ''}: Clean Up Leftovers… removes it\n\n${why}\n\n---\n\n${objectTooltip(c.record)}`;
 }

@@ -59,6 +59,18 @@ export const SETTINGS = {
     enum: ['binary', 'bytes'] as const,
     description: 'How sizes appear in the explorer: binary units (4 KiB) or exact bytes.',
   } satisfies SettingSpec<string>,
+  'explorer.showReadOnlyFiles': {
+    type: 'boolean',
+    default: false,
+    description: 'Show read-only shared mappings of ordinary files (`gconv-modules.cache`, font caches) in the Shared Memory explorer. Hidden by default: no process writes through them.',
+  } satisfies SettingSpec<boolean>,
+  devShmWarnPercent: {
+    type: 'integer',
+    default: 80,
+    minimum: 1,
+    maximum: 100,
+    description: 'A `/dev/shm` mount (ours or a container\'s) fuller than this percent shows in the warning colour in the Shared Memory explorer.',
+  } satisfies SettingSpec<number>,
   'inspector.refreshMs': {
     type: 'integer',
     default: 500,
@@ -141,6 +153,9 @@ export interface Config {
   semaphoreWaitTimeoutMs: number;
   peekMaxMessages: number;
   onlyMine: boolean;
+  /** `shmscope.explorer.showReadOnlyFiles`: list read-only mappings of ordinary files too. */
+  showReadOnlyFiles: boolean;
+  devShmWarnPercent: number;
   sizeUnits: 'binary' | 'bytes';
   inspectorRefreshMs: number;
   bytesPerRow: number;
@@ -163,7 +178,7 @@ export interface ConfigSource {
   get<T>(key: string): T | undefined;
 }
 
-type NumberKey = 'refreshIntervalMs' | 'semaphoreWaitTimeoutMs' | 'peekMaxMessages' | 'inspector.refreshMs' | 'inspector.bytesPerRow' | 'recording.hz' | 'watch.windowSeconds' | 'waits.refreshMs' | 'waits.stuckAfterMs';
+type NumberKey = 'refreshIntervalMs' | 'devShmWarnPercent' | 'semaphoreWaitTimeoutMs' | 'peekMaxMessages' | 'inspector.refreshMs' | 'inspector.bytesPerRow' | 'recording.hz' | 'watch.windowSeconds' | 'waits.refreshMs' | 'waits.stuckAfterMs';
 
 function num(src: ConfigSource, key: NumberKey): number {
   const spec = SETTINGS[key];
@@ -172,7 +187,7 @@ function num(src: ConfigSource, key: NumberKey): number {
   return Math.min(spec.maximum, Math.max(spec.minimum, Math.floor(v)));
 }
 
-function bool(src: ConfigSource, key: 'watchDevShm' | 'explorer.onlyMine'): boolean {
+function bool(src: ConfigSource, key: 'watchDevShm' | 'explorer.onlyMine' | 'explorer.showReadOnlyFiles'): boolean {
   const v = src.get<unknown>(key);
   return typeof v === 'boolean' ? v : SETTINGS[key].default;
 }
@@ -197,6 +212,8 @@ export function readConfig(src: ConfigSource): Config {
     semaphoreWaitTimeoutMs: num(src, 'semaphoreWaitTimeoutMs'),
     peekMaxMessages: num(src, 'peekMaxMessages'),
     onlyMine: bool(src, 'explorer.onlyMine'),
+    showReadOnlyFiles: bool(src, 'explorer.showReadOnlyFiles'),
+    devShmWarnPercent: num(src, 'devShmWarnPercent'),
     sizeUnits: units === 'bytes' || units === 'binary' ? units : 'binary',
     inspectorRefreshMs: num(src, 'inspector.refreshMs'),
     bytesPerRow: num(src, 'inspector.bytesPerRow'),

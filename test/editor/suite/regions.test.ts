@@ -23,8 +23,10 @@ let api: ShmscopeApi;
 let dir = '';
 let nested: Fixture | undefined;
 
+/** The object items under `parent`, through the program groups of the region kinds. */
 function objects(parent: Node): { node: Node; item: vscode.TreeItem }[] {
-  return api.explorer.getChildren(parent).filter((n) => n.type === 'object').map((node) => ({ node, item: api.explorer.getTreeItem(node) }));
+  return api.explorer.getChildren(parent).flatMap((n) => (n.type === 'program' ? api.explorer.getChildren(n) : [n]))
+    .filter((n) => n.type === 'object').map((node) => ({ node, item: api.explorer.getTreeItem(node) }));
 }
 function group(label: string): Node | undefined {
   return api.explorer.getChildren().find((g) => g.type === 'group' && g.group.label === label);
@@ -103,7 +105,8 @@ suite('memfd, anonymous and namespace groups', () => {
     const ns = await until('the namespace group', () => api.explorer.getChildren().find((n) => n.type === 'namespace' && n.ns.shm.some((s) => s.attachedBy.some((a) => a.pid === ready.pid))));
     const item = api.explorer.getTreeItem(ns);
     assert.match(labelOf(item), /^Namespace /);
-    assert.match(String(item.description), /^ipc \d+ · pid \d+ · 3$/);
+    // Its own /dev/shm (the tmpfs mounted above), with its use.
+    assert.match(String(item.description), /^ipc \d+ · pid \d+ · 3 · \/dev\/shm \S+ \S+ of \S+ \S+ \([\d.]+ %\)$/);
     const kids = objects(ns);
     assert.deepEqual(kids.map((k) => [labelOf(k.item), k.item.contextValue]), [
       [`private · id ${ready.id}`, 'ns.shm'], [`private · id ${ready.sem}`, 'ns.sem'], [`private · id ${ready.msg}`, 'ns.msg'],

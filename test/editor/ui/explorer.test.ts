@@ -1,15 +1,18 @@
 // The Shared Memory explorer as a person sees it, in a real workbench (code-server + chromium):
 // the activity bar entry, the groups and items, the context menu's Remove… with its modal
-// confirmations (and a second one while a process is attached), and the inline Post action.
+// confirmations (and a second one while a process is attached), the inline Post action, and Clean
+// Up Leftovers… (a modal listing exactly the leftover planted here; the in-use object stays).
 // A screenshot of the explorer is always kept (.test-artifacts/editor/explorer.png); a failing
 // step keeps one named after it. Objects are made here and removed in after(), even on failure.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import type { Target } from '../../../extension/src/ipc/target';
-import { chooseFromContextMenu, failureStep, openWorkbench, type OpenWorkbench, ROOT, screenshot, treeRow } from './driver';
+import { chooseFromContextMenu, clickExplorerAction, failureStep, openWorkbench, type OpenWorkbench, ROOT, screenshot, treeRow } from './driver';
+import { startRegions, stopAllRegions } from '../../helpers/regions';
 import { untilWithin } from '../../helpers/wait';
 
 const WAIT = 30_000;
@@ -59,6 +62,7 @@ describe('explorer in the workbench', () => {
   });
 
   after(async () => {
+    await stopAllRegions();
     for (const h of handles.splice(0)) { try { h.close(); } catch { /* closed */ } }
     for (const t of created.splice(0)) { try { if (ipc.exists(t)) ipc.remove(t); } catch { /* gone */ } }
     await opened?.close();
@@ -124,5 +128,57 @@ describe('explorer in the workbench', () => {
     await row(label).locator('.action-label[aria-label="Semaphore Post"]').click({ timeout: WAIT });
     await row(label).locator('.label-description', { hasText: '[1]' }).waitFor({ timeout: WAIT });
     assert.equal(ipc.semGet(semId).values[0], 1);
+  }));
+
+  it('Clean Up Leftovers… lists exactly the leftover, removes only it after confirmation, and keeps the object in use', () => step('cleanup', async () => {
+    const left = `/${tag}-gc-left`;
+    const used = `/${tag}-gc-used`;
+    // A POSIX object whose creator exited (a shell that wrote it), and one a live fixture maps.
+    created.push({ kind: 'posix-shm', name: left }, { kind: 'posix-shm', name: used });
+    assert.equal(spawnSync('sh', ['-c', `head -c 8192 /dev/zero > /dev/shm${left}`]).status, 0);
+    await startRegions(['file', `/dev/shm${used}`, '4096']).ready();
+    // The view shows (when this test runs alone too).
+    if (!(await page.locator('.pane-header[aria-label*="Objects"]').isVisible())) await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').click({ timeout: 60_000 });
+    // The filter keeps the candidates to this test's own objects (other programs' leftovers stay).
+    const filtered = page.locator('.pane-header[aria-label*="Objects"] .description', { hasText: `${tag}-gc` });
+    for (let attempt = 1; ; attempt++) {
+      await clickExplorerAction(page, 'Filter', WAIT);
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible', timeout: WAIT });
+      await input.fill(`${tag}-gc`);
+      await input.press('Enter');
+      try {
+        await filtered.waitFor({ timeout: 10_000 });
+        break;
+      } catch (e) {
+        if (attempt >= 3) throw e;
+        await page.keyboard.press('Escape');
+      }
+    }
+    await command('Refresh');
+    // In the side bar only: the palette keeps its rows (Clean Up Leftovers…) in the page once closed.
+    const group = page.locator('.part.sidebar .monaco-list-row', { has: page.locator('.label-name', { hasText: /^Leftovers$/ }) });
+    await until('the Leftovers group counts the one leftover', async () => (await group.locator('.label-description').textContent().catch(() => '')) === '1');
+    await command('Clean Up Leftovers…');
+    await dialog().waitFor({ timeout: WAIT });
+    let text = (await dialog().textContent()) ?? '';
+    assert.match(text, /Remove 1 leftover, freeing 8 KiB\?/);
+    assert.ok(text.includes(`posix:${left} (8 KiB): no process maps it or holds it open`), text);
+    assert.ok(!text.includes(used), 'the object in use is not offered');
+    await dialogButton('Cancel').click();
+    await dialog().waitFor({ state: 'hidden', timeout: WAIT });
+    assert.ok(ipc.exists({ kind: 'posix-shm', name: left }), 'Cancel keeps the leftover');
+
+    await command('Clean Up Leftovers…');
+    await dialog().waitFor({ timeout: WAIT });
+    text = (await dialog().textContent()) ?? '';
+    assert.ok(text.includes(`posix:${left}`) && !text.includes(used), text);
+    await dialogButton('Remove 1 Object').click();
+    await until('the leftover to go', () => !ipc.exists({ kind: 'posix-shm', name: left }));
+    assert.ok(ipc.exists({ kind: 'posix-shm', name: used }), 'the object in use stays');
+    // The listing after a removal enters every container on the machine: it may take a while here.
+    await untilWithin(3 * WAIT)('the Leftovers group to be empty', async () => (await group.count()) === 0);
+    await row(used).waitFor({ timeout: WAIT });
+    await clickExplorerAction(page, 'Clear Filter', WAIT);
   }));
 });

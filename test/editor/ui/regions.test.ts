@@ -38,6 +38,17 @@ async function filter(text: string): Promise<void> {
   await input.fill(text);
   await input.press('Enter');
 }
+/**
+ * The row of the program group `program` under the one expanded kind group, expanded: the memfd,
+ * anonymous and file groups list their regions under the programs that hold them.
+ */
+async function expandProgram(program: string): Promise<ReturnType<typeof row>> {
+  const r = page.locator('.monaco-list-row[aria-level="2"]', { has: page.locator('.label-name', { hasText: new RegExp(`^${program}$`) }) }).first();
+  await r.waitFor({ timeout: WAIT });
+  if ((await r.getAttribute('aria-expanded')) !== 'true') await r.click();
+  await page.waitForFunction((el) => el?.getAttribute('aria-expanded') === 'true', await r.elementHandle(), { timeout: WAIT });
+  return r;
+}
 const firstRow = () => `00000000${[...pattern(16)].map(hex).join('')}`;
 
 describe('memfd, anonymous and namespace groups in the workbench', () => {
@@ -74,6 +85,9 @@ describe('memfd, anonymous and namespace groups in the workbench', () => {
     for (const g of ['memfd Objects', 'Shared Anonymous Memory', 'Shared File Mappings']) await row(g).waitFor({ timeout: 60_000 });
     await filter(name);
     await only(row('memfd Objects'));
+    // Grouped by the program that holds it, with what that program holds (the filter keeps ours).
+    const program = await expandProgram('regions');
+    assert.equal(await program.locator('.label-description').textContent(), '1 memfd, 8 KiB');
     await row(`${name} · ino ${memfd.ino}`).waitFor({ timeout: WAIT });
     const desc = await row(`${name} · ino ${memfd.ino}`).locator('.label-description').textContent();
     assert.equal(desc, '8 KiB · 3 processes · 3 fds · root');
@@ -92,6 +106,7 @@ describe('memfd, anonymous and namespace groups in the workbench', () => {
   it('opens the anonymous region the same way', () => step('anon', async () => {
     await filter(`ino ${anonIno}`);
     await only(row('Shared Anonymous Memory'));
+    await expandProgram('regions');
     await row(`regions · ino ${anonIno}`).waitFor({ timeout: WAIT });
     await chooseFromContextMenu(page, `regions · ino ${anonIno}`, 'Open Inspector', WAIT);
     await page.locator('.tab.active', { hasText: `anonymous region ${anonIno}` }).waitFor({ timeout: WAIT });
@@ -114,6 +129,9 @@ describe('memfd, anonymous and namespace groups in the workbench', () => {
     await row('memfd Objects').waitFor({ timeout: WAIT });
     await until('only the memfd group is left', async () => (await row('System V Segments').count()) === 0 && (await row('Limits').count()) === 0);
     await only(row('memfd Objects'));
+    // One program holding both memfds: one group row with both counted.
+    const program = await expandProgram('regions');
+    await until('the program counts both memfds', async () => (await program.locator('.label-description').textContent()) === '2 memfd, 20 KiB');
     const opens = async (label: string, tab: string, size: number) => {
       const r = row(label);
       await r.waitFor({ timeout: WAIT });
@@ -127,6 +145,7 @@ describe('memfd, anonymous and namespace groups in the workbench', () => {
     await opens(`${name} · ino ${memfd.ino}`, `memfd ${memfd.ino}`, 8192);
     await filter('regions · ino');
     await only(row('Shared Anonymous Memory'));
+    await expandProgram('regions');
     await opens(`regions · ino ${anonIno}`, `anonymous region ${anonIno}`, 16384);
     await opens(`regions · ino ${otherIno}`, `anonymous region ${otherIno}`, 32768);
     await opens(`regions · ino ${anonIno}`, `anonymous region ${anonIno}`, 16384);
