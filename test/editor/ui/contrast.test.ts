@@ -87,7 +87,7 @@ describe('contrast of the grid in the default and high-contrast themes', () => {
       opened = await openWorkbench({ root: ROOT, folder: path.join(ROOT, 'test', 'editor', 'workspace'), settings: { 'shmscope.refreshIntervalMs': 0, 'workbench.colorTheme': theme } });
       page = opened.page;
       try {
-        await palette(page, 'Open Inspector', WAIT, `id ${target!.kind === 'shm' ? target!.id : ''}`);
+        await palette(page, 'Open Inspector', WAIT, `id ${target!.kind === 'shm' ? target.id : ''}`);
         const f = inspectorFrame(page);
         await f.locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
         await until(`the page is in ${theme}`, async () => (await f.locator('body').getAttribute('data-vscode-theme-kind')) === kind);
