@@ -14,6 +14,7 @@
         "src/msg.cc",
         "src/waiter.cc",
         "src/procfs.cc",
+        "src/scan.cc",
         "src/guarded.cc",
         "src/proc_scan.cc",
         "src/mappings.cc",

@@ -1,5 +1,6 @@
 // Entry point of the shmscope addon: registers each part (one source file per kind of object).
 #include "common.h"
+#include "scan.h"
 
 namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -14,6 +15,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   shmscope::InitNamespaces(env, exports);
   shmscope::InitThreads(env, exports);
   shmscope::InitNsDevShm(env, exports);
+  shmscope::InitScan(env, exports);
   exports.Set("abiVersion", Napi::Number::New(env, NAPI_VERSION));
   return exports;
 }

@@ -1,10 +1,9 @@
 // Shared memory that is neither System V nor a /dev/shm name: memfd objects, shared anonymous
 // regions and regular files mapped MAP_SHARED, found in every /proc/PID/maps and /proc/PID/fd.
 //
-// scanShared(pids?, budgetMs?) reads /proc on threads of its own (never the JS thread nor libuv's
-// pool, whose AsyncWorker only waits for them, at most until the budget: another process can hold
-// its memory lock as long as it likes, see Reader) and returns one row per region (grouped by device and inode), one per mapping
-// and one per memfd file descriptor, plus every readable process with its IPC and mount
+// scanShared(pids?, budgetMs?) is a view over the one /proc runner (scan.h: threads of its own,
+// never the JS thread nor libuv's pool, answered by the budget) and returns one row per region
+// (grouped by device and inode), one per mapping and one per memfd file descriptor, plus every readable process with its IPC and mount
 // namespace (so that callers match System V and /dev/shm attachments within a namespace).
 //
 // RegionFile opens such a region by a path (a file, /proc/PID/fd/N, /proc/PID/map_files/RANGE)
@@ -36,6 +35,7 @@
 #include <vector>
 
 #include "common.h"
+#include "scan.h"
 
 namespace shmscope {
 namespace {
@@ -209,41 +209,6 @@ struct Raw {
   std::string command;
 };
 
-// Reading another process's maps, command line or map_files takes its memory lock, which it can
-// hold as long as it likes (a fault on a hung FUSE file, userfaultfd). So the readers are threads
-// of their own, the caller waits for them only until a deadline and answers with the processes
-// read by then (the others are reported as slow), and later scans skip a pid a reader is still
-// stuck on, so stuck threads stay as few as stuck processes.
-std::mutex gStuckMutex;
-std::set<int> gStuck;
-
-bool IsStuck(int pid) {
-  std::lock_guard<std::mutex> lock(gStuckMutex);
-  return gStuck.count(pid) > 0;
-}
-
-// Readers take pids from one queue, so a process that is slow to read (200 000 mappings, a held
-// memory lock) delays only itself: the other readers go on with the rest, and when every reader
-// has been on one process for a slice of the budget, the scan starts another, up to this many.
-constexpr int kMaxReaders = 8;
-
-struct ReadState {
-  std::mutex mutex;
-  std::condition_variable cv;
-  std::vector<int> pids;
-  std::vector<Raw> raw;
-  std::unique_ptr<std::atomic<bool>[]> done;
-  int running = 0;
-  bool settled = false;
-  size_t next = 0;  // the queue: the index of the next pid any reader takes
-  // The pid each reader is on now (0 between processes), and since when.
-  int current[kMaxReaders] = {};
-  std::chrono::steady_clock::time_point since[kMaxReaders];
-  std::chrono::steady_clock::time_point deadline;
-};
-
-// Classifies and stats (once per region per reader, through `cache`) every shared mapping of one
-// process's maps text.
 // What one reader keeps between processes: the stat of each region, and the FUSE and network
 // mounts of each mount namespace.
 struct ReaderCache {
@@ -251,67 +216,36 @@ struct ReaderCache {
   std::map<uint64_t, std::set<uint64_t>> served;
 };
 
+// Classifies and stats (once per region per reader, through `cache`) every shared mapping of one
+// process's maps text.
 void ParseRaw(int pid, const std::string& text, Raw& r, ReaderCache& rc, const std::set<uint64_t>& served) {
   auto& cache = rc.stats;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    const char* line = text.data() + pos;
-    size_t len = end - pos;
-    pos = end + 1;
-    size_t f[5][2];
-    size_t i = 0;
-    int field = 0;
-    for (; field < 5 && i < len; field++) {
-      while (i < len && line[i] == ' ') i++;
-      f[field][0] = i;
-      while (i < len && line[i] != ' ') i++;
-      f[field][1] = i;
-    }
-    if (field < 5) continue;
-    const char* perms = line + f[1][0];
-    if (f[1][1] - f[1][0] < 4 || perms[3] != 's') continue;  // only MAP_SHARED
-    while (i < len && line[i] == ' ') i++;
-    if (i >= len) continue;
-    std::string path(line + i, len - i);
-    if (path.compare(0, 5, "/SYSV") == 0) {
+  std::string path;
+  ForEachMapsLine(text, MapsFilter::kShared, [&](const MapsLine& line) {
+    if (line.path.empty()) return;
+    if (line.path.substr(0, 5) == "/SYSV") {
       // Which segment ids this process maps, so that callers count attachments per namespace.
-      r.sysv.emplace_back(pid, std::strtoull(std::string(line + f[4][0], f[4][1] - f[4][0]).c_str(), nullptr, 10));
-      continue;
+      r.sysv.emplace_back(pid, line.inode);
+      return;
     }
-    if (path.compare(0, 9, "/dev/shm/") == 0 && path.find('/', 9) == std::string::npos) {
+    if (line.path.substr(0, 9) == "/dev/shm/" && line.path.find('/', 9) == std::string_view::npos) {
       // A POSIX object (its name, without " (deleted)"): listed by its own kind, mapped by pid.
-      std::string file = path.substr(9);
+      std::string file(line.path.substr(9));
       if (EndsWith(file, " (deleted)")) file.resize(file.size() - 10);
       r.devShm.push_back(Unescape(file));
-      continue;
+      return;
     }
+    if (line.inode == 0) return;
     RawMap m;
-    const char* addr = line + f[0][0];
-    size_t addrLen = f[0][1] - f[0][0];
-    const char* dash = static_cast<const char*>(std::memchr(addr, '-', addrLen));
-    uint64_t major, minor;
-    if (dash == nullptr || !ParseHex(addr, static_cast<size_t>(dash - addr), m.start) ||
-        !ParseHex(dash + 1, addrLen - static_cast<size_t>(dash - addr) - 1, m.end) || m.end < m.start) {
-      continue;
-    }
-    if (!ParseHex(line + f[2][0], f[2][1] - f[2][0], m.offset)) continue;
-    const char* dev = line + f[3][0];
-    size_t devLen = f[3][1] - f[3][0];
-    const char* colon = static_cast<const char*>(std::memchr(dev, ':', devLen));
-    if (colon == nullptr || !ParseHex(dev, static_cast<size_t>(colon - dev), major) ||
-        !ParseHex(colon + 1, devLen - static_cast<size_t>(colon - dev) - 1, minor)) {
-      continue;
-    }
-    char* endp = nullptr;
-    std::string inoText(line + f[4][0], f[4][1] - f[4][0]);
-    m.ino = std::strtoull(inoText.c_str(), &endp, 10);
-    if (endp == inoText.c_str() || m.ino == 0) continue;
-    m.dev = makedev(major, minor);
+    m.start = line.start;
+    m.end = line.end;
+    m.offset = line.offset;
+    m.ino = line.inode;
+    m.dev = makedev(line.major, line.minor);
+    path.assign(line.path);
     const bool isServed = served.count(m.dev) > 0;
-    if (!Classify(path, m.dev, m.ino, isServed, m.kind, m.name, m.deleted)) continue;
-    m.writable = perms[1] == 'w';
+    if (!Classify(path, m.dev, m.ino, isServed, m.kind, m.name, m.deleted)) return;
+    m.writable = line.Writable();
     auto key = std::make_pair(m.dev, m.ino);
     auto hit = cache.find(key);
     if (hit == cache.end() && isServed) {
@@ -336,7 +270,7 @@ void ParseRaw(int pid, const std::string& text, Raw& r, ReaderCache& rc, const s
     m.statState = hit->second.first;
     m.st = hit->second.second;
     r.maps.push_back(std::move(m));
-  }
+  });
 }
 
 bool HasShared(const Raw& r) { return !r.maps.empty() || !r.sysv.empty() || !r.devShm.empty() || !r.fds.empty(); }
@@ -391,108 +325,33 @@ void ReadProcess(int pid, Raw& r, ReaderCache& cache) {
   if (HasShared(r)) r.command = Command(pid);
 }
 
-// One reader: the next pid of the queue, until none is left, the deadline passes or the caller
-// answered (settled).
-void Reader(std::shared_ptr<ReadState> st, int slot) {
-  ReaderCache cache;
-  for (;;) {
-    size_t i;
-    int pid;
-    {
-      std::lock_guard<std::mutex> lock(st->mutex);
-      auto now = std::chrono::steady_clock::now();
-      if (st->settled || now >= st->deadline || st->next >= st->pids.size()) break;
-      i = st->next++;
-      pid = st->pids[i];
-      st->current[slot] = pid;
-      st->since[slot] = now;
-    }
-    if (!IsStuck(pid)) {
-      ReadProcess(pid, st->raw[i], cache);
-      st->done[i].store(true, std::memory_order_release);
-    }
-    std::lock_guard<std::mutex> lock(st->mutex);
-    st->current[slot] = 0;
-    if (st->settled) {
-      std::lock_guard<std::mutex> l2(gStuckMutex);
-      gStuck.erase(pid);  // answered without us meanwhile: no longer stuck
-    }
-  }
-  std::lock_guard<std::mutex> lock(st->mutex);
-  st->running--;
-  st->cv.notify_all();
-}
-
 class Scanner {
  public:
   Scanner(std::vector<int> only, int64_t budgetMs) : only_(std::move(only)), budgetMs_(budgetMs) {}
 
+  // Reads every process (or only those asked about) through the runner (scan.h), then merges
+  // what was read in pid order, so the result does not depend on timing.
   void Run() {
     selfIpc_ = NsInode("/proc/self/ns/ipc");
     selfMnt_ = NsInode("/proc/self/ns/mnt");
-    auto st = std::make_shared<ReadState>();
-    st->pids = only_;
-    if (st->pids.empty()) {
-      DIR* dir = opendir("/proc");
-      if (dir == nullptr) return;  // no /proc: nothing is known to map anything
-      while (struct dirent* e = readdir(dir)) {
-        char* endp = nullptr;
-        long pid = std::strtol(e->d_name, &endp, 10);
-        if (endp == e->d_name || *endp != '\0' || pid <= 0 || pid > (1L << 22)) continue;
-        st->pids.push_back(static_cast<int>(pid));
-      }
-      closedir(dir);
+    const auto deadline = Clock::now() + std::chrono::milliseconds(budgetMs_);
+    std::vector<int> pids = only_;
+    if (pids.empty()) {
+      CountProcScan();
+      pids = ProcPids();  // no /proc: nothing is known to map anything
     }
-    size_t n = st->pids.size();
-    st->raw.resize(n);
-    st->done.reset(new std::atomic<bool>[n]);
-    for (size_t i = 0; i < n; i++) st->done[i].store(false);
-    st->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budgetMs_);
-    // Two readers share the queue (most of the cost is the kernel producing maps and fd links);
-    // the merge below goes in pid order, so the result does not depend on timing.
-    int readers = 0;
-    auto start = [&](int slot) {
-      try {
-        std::thread(Reader, st, slot).detach();
-        st->running++;
-        readers++;
-        return true;
-      } catch (const std::system_error&) {
-        return false;  // one reader fewer: the pids nobody read are reported as slow
-      }
-    };
-    {
-      std::unique_lock<std::mutex> lock(st->mutex);
-      for (int w = 0; w < (n > 64 ? 2 : 1); w++) start(w);
-      if (readers == 0) return;  // no thread at all: nothing read
-      // A slice of the budget: a reader on one process longer than this is held up by it.
-      const auto slice = std::chrono::milliseconds(std::clamp<int64_t>(budgetMs_ / 8, 20, 250));
-      const auto last = st->deadline + std::chrono::milliseconds(50);
-      for (;;) {
-        auto wake = std::min(last, std::chrono::steady_clock::now() + slice);
-        if (st->cv.wait_until(lock, wake, [&] { return st->running == 0; })) break;
-        auto now = std::chrono::steady_clock::now();
-        if (now >= last) break;
-        if (st->next >= n || readers >= kMaxReaders) continue;
-        bool allHeld = true;
-        for (int r = 0; r < readers; r++) {
-          if (st->current[r] == 0 || now - st->since[r] < slice) allHeld = false;
-        }
-        if (allHeld) start(readers);
-      }
-      st->settled = true;
-      for (int pid : st->current) {
-        if (pid == 0) continue;
-        std::lock_guard<std::mutex> l2(gStuckMutex);
-        gStuck.insert(pid);
-      }
-    }
-    for (size_t i = 0; i < n; i++) {
-      if (!st->done[i].load(std::memory_order_acquire)) {
-        slow_.push_back(st->pids[i]);
+    auto raw = std::make_shared<std::vector<Raw>>(pids.size());
+    auto caches = std::make_shared<std::vector<ReaderCache>>(kMaxReaders);
+    // Two readers to start with (most of the cost is the kernel producing maps and fd links).
+    std::vector<char> read = ReadProcesses(pids, deadline, pids.size() > 64 ? 2 : 1, [raw, caches](int slot, size_t i, int pid) {
+      ReadProcess(pid, (*raw)[i], (*caches)[static_cast<size_t>(slot)]);
+    });
+    for (size_t i = 0; i < pids.size(); i++) {
+      if (!read[i]) {
+        slow_.push_back(pids[i]);
         continue;
       }
-      Merge(st->pids[i], st->raw[i]);
+      Merge(pids[i], (*raw)[i]);
     }
     Complete();
   }
@@ -595,20 +454,12 @@ class Scanner {
 // Numbers per mapping row: region, pid, start (high 32 bits), start (low 32 bits), length, offset, writable.
 constexpr size_t kMapFields = 7;
 
-class SharedScanWorker : public Napi::AsyncWorker {
- public:
-  SharedScanWorker(Napi::Env env, std::vector<int> pids, int64_t budgetMs)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), scanner_(std::move(pids), budgetMs) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-
-  void Execute() override { scanner_.Run(); }
-
-  void OnOK() override {
-    Napi::Env env = Env();
+// The scan's answer, built on the JS thread.
+void AnswerScan(Napi::Env env, Napi::Promise::Deferred& deferred, const Scanner& s) {
     auto num = [&](uint64_t v) { return Napi::Number::New(env, static_cast<double>(v)); };
-    Napi::Array regions = Napi::Array::New(env, scanner_.regions_.size());
-    for (size_t i = 0; i < scanner_.regions_.size(); i++) {
-      const Region& r = scanner_.regions_[i];
+    Napi::Array regions = Napi::Array::New(env, s.regions_.size());
+    for (size_t i = 0; i < s.regions_.size(); i++) {
+      const Region& r = s.regions_[i];
       Napi::Object o = Napi::Object::New(env);
       o.Set("kind", KindName(r.kind));
       o.Set("dev", num(r.dev));
@@ -626,9 +477,9 @@ class SharedScanWorker : public Napi::AsyncWorker {
     // Mappings and fds are many (500 processes x 50 regions is 25 000 rows): flat numbers, not
     // objects, so that handing them over costs one copy instead of seven property sets per row.
     // A start address is split in two 32-bit halves (addresses may exceed 2^53).
-    Napi::Float64Array maps = Napi::Float64Array::New(env, scanner_.maps_.size() * kMapFields);
-    for (size_t i = 0; i < scanner_.maps_.size(); i++) {
-      const MapRow& m = scanner_.maps_[i];
+    Napi::Float64Array maps = Napi::Float64Array::New(env, s.maps_.size() * kMapFields);
+    for (size_t i = 0; i < s.maps_.size(); i++) {
+      const MapRow& m = s.maps_[i];
       double* row = maps.Data() + i * kMapFields;
       row[0] = static_cast<double>(m.region);
       row[1] = m.pid;
@@ -638,23 +489,23 @@ class SharedScanWorker : public Napi::AsyncWorker {
       row[5] = static_cast<double>(m.offset);
       row[6] = m.writable ? 1 : 0;
     }
-    Napi::Float64Array fds = Napi::Float64Array::New(env, scanner_.fds_.size() * 3);
-    for (size_t i = 0; i < scanner_.fds_.size(); i++) {
-      const FdRow& f = scanner_.fds_[i];
+    Napi::Float64Array fds = Napi::Float64Array::New(env, s.fds_.size() * 3);
+    for (size_t i = 0; i < s.fds_.size(); i++) {
+      const FdRow& f = s.fds_[i];
       fds[i * 3] = static_cast<double>(f.region);
       fds[i * 3 + 1] = f.pid;
       fds[i * 3 + 2] = f.fd;
     }
-    Napi::Float64Array sysv = Napi::Float64Array::New(env, scanner_.sysv_.size() * 2);
-    for (size_t i = 0; i < scanner_.sysv_.size(); i++) {
-      sysv[i * 2] = scanner_.sysv_[i].pid;
-      sysv[i * 2 + 1] = static_cast<double>(scanner_.sysv_[i].shmid);
+    Napi::Float64Array sysv = Napi::Float64Array::New(env, s.sysv_.size() * 2);
+    for (size_t i = 0; i < s.sysv_.size(); i++) {
+      sysv[i * 2] = s.sysv_[i].pid;
+      sysv[i * 2 + 1] = static_cast<double>(s.sysv_[i].shmid);
     }
-    Napi::Float64Array procs = Napi::Float64Array::New(env, scanner_.procs_.size() * 3);
+    Napi::Float64Array procs = Napi::Float64Array::New(env, s.procs_.size() * 3);
     Napi::Array commands = Napi::Array::New(env);
     uint32_t nCommands = 0;
-    for (size_t i = 0; i < scanner_.procs_.size(); i++) {
-      const Proc& p = scanner_.procs_[i];
+    for (size_t i = 0; i < s.procs_.size(); i++) {
+      const Proc& p = s.procs_[i];
       procs[i * 3] = p.pid;
       procs[i * 3 + 1] = static_cast<double>(p.ipcNs);
       procs[i * 3 + 2] = static_cast<double>(p.mntNs);
@@ -668,31 +519,25 @@ class SharedScanWorker : public Napi::AsyncWorker {
     result.Set("maps", maps);
     result.Set("fds", fds);
     result.Set("sysv", sysv);
-    Napi::Array devShm = Napi::Array::New(env, scanner_.devShm_.size() * 2);
-    for (size_t i = 0; i < scanner_.devShm_.size(); i++) {
-      devShm.Set(i * 2, scanner_.devShm_[i].first);
-      devShm.Set(i * 2 + 1, Napi::String::New(env, scanner_.devShm_[i].second));
+    Napi::Array devShm = Napi::Array::New(env, s.devShm_.size() * 2);
+    for (size_t i = 0; i < s.devShm_.size(); i++) {
+      devShm.Set(i * 2, s.devShm_[i].first);
+      devShm.Set(i * 2 + 1, Napi::String::New(env, s.devShm_[i].second));
     }
     result.Set("devShm", devShm);
     result.Set("processes", procs);
     result.Set("commands", commands);
-    result.Set("unreadable", scanner_.unreadable_);
-    Napi::Array slow = Napi::Array::New(env, scanner_.slow_.size());
-    for (size_t i = 0; i < scanner_.slow_.size(); i++) slow.Set(i, scanner_.slow_[i]);
+    result.Set("unreadable", s.unreadable_);
+    Napi::Array slow = Napi::Array::New(env, s.slow_.size());
+    for (size_t i = 0; i < s.slow_.size(); i++) slow.Set(i, s.slow_[i]);
     result.Set("slow", slow);
     Napi::Object self = Napi::Object::New(env);
-    self.Set("ipc", num(scanner_.selfIpc_));
-    self.Set("mnt", num(scanner_.selfMnt_));
+    self.Set("ipc", num(s.selfIpc_));
+    self.Set("mnt", num(s.selfMnt_));
     result.Set("self", self);
-    deferred_.Resolve(result);
-  }
+    deferred.Resolve(result);
 
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  Scanner scanner_;
-};
+}
 
 // scanShared(pids?: number[], budgetMs = 2000) -> Promise<{ regions, maps, fds, sysv, devShm, processes, commands, unreadable, slow, self }>
 // Answered by the budget whatever the readers are doing: `slow` lists the pids not read by then.
@@ -717,10 +562,9 @@ Napi::Value ScanShared(const Napi::CallbackInfo& info) {
   }
   int64_t budgetMs = 2000;
   if (info.Length() > 1 && !info[1].IsUndefined()) budgetMs = IntArg(info, 1, "budgetMs", 1, 60000, usage);
-  auto* worker = new SharedScanWorker(info.Env(), std::move(pids), budgetMs);
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
+  auto scanner = std::make_shared<Scanner>(std::move(pids), budgetMs);
+  return OffThread(info.Env(), "shmscope-shared", -1, [scanner]() { scanner->Run(); },
+                   [scanner](Napi::Env env, Napi::Promise::Deferred& deferred, bool) { AnswerScan(env, deferred, *scanner); });
 }
 
 // pread/pwrite in a loop (a signal may interrupt, one call moves at most ~2 GiB).

@@ -2,8 +2,8 @@
 //
 // setns() changes the namespace of the calling thread only. It must never be the JS thread (every
 // later shmget/semget of the editor would act in the container) nor a libuv pool thread (the next
-// fs call queued on it would too). So each call below is an AsyncWorker whose Execute starts a
-// std::thread of its own, which opens /proc/PID/ns/ipc, setns()es into it, does a short, bounded,
+// fs call queued on it would too). So each call below runs on a std::thread of its own (OffThread,
+// scan.h, answered by a deadline), which opens /proc/PID/ns/ipc, setns()es into it, does a short, bounded,
 // non-blocking job (stat every object, read a segment's bytes, remove one object) and exits; its
 // namespace ends with it. Entering a namespace needs CAP_SYS_ADMIN: EPERM says so.
 //
@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "common.h"
+#include "scan.h"
 
 #ifndef SHM_STAT_ANY
 #define SHM_STAT_ANY 15
@@ -99,60 +100,33 @@ constexpr int kShmFields = 14;
 // How long a call waits for its thread unless told otherwise.
 constexpr int64_t kDefaultBudgetMs = 5000;
 
-// Runs a job on a fresh thread that first enters the IPC namespace of pid, and waits for it until
-// a deadline. A thread still inside then is abandoned (left running, detached): the call fails
-// with ETIMEDOUT naming it, and this worker is never freed, since that thread still writes to it.
-class NsWorker : public Napi::AsyncWorker {
+// Runs a job on a thread of its own (OffThread, scan.h) that first enters the IPC namespace of
+// pid, and answers by a deadline. A thread still inside then is abandoned (left running): the
+// call fails with ETIMEDOUT naming it, and the worker lives on with that thread, which owns it.
+class NsWorker {
  public:
-  NsWorker(Napi::Env env, int pid) : Napi::AsyncWorker(env), pid_(pid), deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
+  NsWorker(Napi::Env, int pid) : pid_(pid) {}
+  virtual ~NsWorker() = default;
   void SetBudget(int64_t ms) { budgetMs_ = ms; }
 
-  void Execute() override {
-    struct Run {
-      std::mutex mutex;
-      std::condition_variable cv;
-      bool done = false;
-    };
-    auto run = std::make_shared<Run>();
-    try {
-      std::thread t([this, run] {
-        if (Enter(pid_, "ipc", CLONE_NEWIPC, failure_)) Job();
-        std::lock_guard<std::mutex> lock(run->mutex);
-        run->done = true;
-        run->cv.notify_all();
-      });
-      std::unique_lock<std::mutex> lock(run->mutex);
-      if (run->cv.wait_for(lock, std::chrono::milliseconds(budgetMs_), [&] { return run->done; })) {
-        lock.unlock();
-        t.join();
-      } else {
-        t.detach();
-        abandoned_ = true;
+  static Napi::Value Start(Napi::Env env, std::shared_ptr<NsWorker> w) {
+    return OffThread(env, "shmscope-ns", w->budgetMs_, [w]() {
+      if (Enter(w->pid_, "ipc", CLONE_NEWIPC, w->failure_)) w->Job();
+    }, [w](Napi::Env e, Napi::Promise::Deferred& deferred, bool finished) {
+      if (!finished) {
+        deferred.Reject(ErrnoError(e, "setns", ETIMEDOUT,
+                                   "the thread that entered the IPC namespace of process " + std::to_string(w->pid_) +
+                                       " did not finish within " + std::to_string(w->budgetMs_) + " ms: it is left behind")
+                            .Value());
+        return;
       }
-    } catch (const std::system_error& e) {
-      failure_ = {"pthread_create", e.code().value() != 0 ? e.code().value() : EAGAIN, "a thread to enter the namespace"};
-    }
+      if (w->failure_.err != 0) {
+        deferred.Reject(ErrnoError(e, w->failure_.syscall.c_str(), w->failure_.err, w->failure_.detail).Value());
+        return;
+      }
+      deferred.Resolve(w->Result(e));
+    });
   }
-
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (abandoned_) {
-      SuppressDestruct();  // its thread may still write to it
-      deferred_.Reject(ErrnoError(env, "setns", ETIMEDOUT,
-                                  "the thread that entered the IPC namespace of process " + std::to_string(pid_) +
-                                      " did not finish within " + std::to_string(budgetMs_) + " ms: it is left behind")
-                           .Value());
-      return;
-    }
-    if (failure_.err != 0) {
-      deferred_.Reject(ErrnoError(env, failure_.syscall.c_str(), failure_.err, failure_.detail).Value());
-      return;
-    }
-    deferred_.Resolve(Result(env));
-  }
-
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  protected:
   virtual void Job() = 0;
@@ -161,10 +135,8 @@ class NsWorker : public Napi::AsyncWorker {
   int pid_;
 
  private:
-  Napi::Promise::Deferred deferred_;
   Failure failure_;
   int64_t budgetMs_ = kDefaultBudgetMs;
-  bool abandoned_ = false;
 };
 
 class ListWorker : public NsWorker {
@@ -418,12 +390,7 @@ class PeekWorker : public NsWorker {
 
 constexpr int64_t kMaxPid = 1 << 22;
 
-template <typename W>
-Napi::Value Start(W* worker) {
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
-}
+Napi::Value Start(Napi::Env env, NsWorker* worker) { return NsWorker::Start(env, std::shared_ptr<NsWorker>(worker)); }
 
 Napi::Value NsList(const Napi::CallbackInfo& info) {
   const char* usage = "nsList(pid[, budgetMs])";
@@ -431,7 +398,7 @@ Napi::Value NsList(const Napi::CallbackInfo& info) {
   int pid = static_cast<int>(IntArg(info, 0, "pid", 1, kMaxPid, usage));
   auto* worker = new ListWorker(info.Env(), pid);
   if (info.Length() > 1 && !info[1].IsUndefined()) worker->SetBudget(IntArg(info, 1, "budgetMs", 0, 600000, usage));
-  return Start(worker);
+  return Start(info.Env(), worker);
 }
 
 Napi::Value NsShmRead(const Napi::CallbackInfo& info) {
@@ -441,7 +408,7 @@ Napi::Value NsShmRead(const Napi::CallbackInfo& info) {
   int id = static_cast<int>(IntArg(info, 1, "id", 0, INT32_MAX, usage));
   int64_t offset = IntArg(info, 2, "offset", 0, kMaxSafeInteger, usage);
   int64_t length = IntArg(info, 3, "length", 0, int64_t{1} << 30, usage);
-  return Start(new ShmReadWorker(info.Env(), pid, id, offset, length));
+  return Start(info.Env(), new ShmReadWorker(info.Env(), pid, id, offset, length));
 }
 
 Napi::Value NsRemove(const Napi::CallbackInfo& info) {
@@ -453,7 +420,7 @@ Napi::Value NsRemove(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(info.Env(), std::string(usage) + ": kind must be shm, sem or msg");
   }
   int id = static_cast<int>(IntArg(info, 2, "id", 0, INT32_MAX, usage));
-  return Start(new RemoveWorker(info.Env(), pid, kind, id));
+  return Start(info.Env(), new RemoveWorker(info.Env(), pid, kind, id));
 }
 
 Napi::Value NsSem(const Napi::CallbackInfo& info) {
@@ -464,7 +431,7 @@ Napi::Value NsSem(const Napi::CallbackInfo& info) {
   int num = static_cast<int>(IntArg(info, 2, "num", 0, 65535, usage));
   bool set = BoolArg(info, 3, "set", usage);
   int value = static_cast<int>(IntArg(info, 4, "value", 0, 32767, usage));
-  return Start(new SemWorker(info.Env(), pid, id, num, set, value));
+  return Start(info.Env(), new SemWorker(info.Env(), pid, id, num, set, value));
 }
 
 Napi::Value NsMsgPeek(const Napi::CallbackInfo& info) {
@@ -473,7 +440,7 @@ Napi::Value NsMsgPeek(const Napi::CallbackInfo& info) {
   int pid = static_cast<int>(IntArg(info, 0, "pid", 1, kMaxPid, usage));
   int id = static_cast<int>(IntArg(info, 1, "id", 0, INT32_MAX, usage));
   long index = static_cast<long>(IntArg(info, 2, "index", 0, INT32_MAX, usage));
-  return Start(new PeekWorker(info.Env(), pid, id, index));
+  return Start(info.Env(), new PeekWorker(info.Env(), pid, id, index));
 }
 
 }  // namespace

@@ -9,8 +9,9 @@
 // of another user namespace runs on a thread of its own with that namespace owner's filesystem
 // uid and no supplementary groups, so its permission is the container's, not root's.
 //
-// Each call runs on a detached thread and is answered by a deadline: a /dev/shm on a FUSE mount
-// whose daemon stopped answering leaves that thread behind, never the caller.
+// Each call runs on a thread of its own and is answered by a deadline (OffThread, scan.h): a
+// /dev/shm on a FUSE mount whose daemon stopped answering leaves that thread behind, never the
+// caller, nor a thread of libuv's pool.
 //
 // Our own /dev/shm is listed the same way (devShmList): 100 000 entries are one thread's readdir
 // and fstatat, not 100 000 promises.
@@ -45,6 +46,7 @@
 #include <vector>
 
 #include "common.h"
+#include "scan.h"
 
 namespace shmscope {
 namespace {
@@ -53,9 +55,6 @@ constexpr size_t kMaxEntries = 200000;  // entries listed per namespace, at most
 constexpr int kStatFields = 6;
 
 struct Outcome {
-  std::mutex mutex;
-  std::condition_variable cv;
-  bool done = false;
   std::string syscall;
   int err = 0;
   std::string detail;
@@ -203,102 +202,41 @@ void Unlink(int pid, const std::string& name, uint64_t ino, Outcome& o) {
   close(dir);
 }
 
-// Runs `job` on a detached thread and waits for it until the deadline (ETIMEDOUT after).
-class BoundedWorker : public Napi::AsyncWorker {
- public:
-  BoundedWorker(Napi::Env env, int64_t budgetMs, std::function<void(Outcome&)> job, bool list)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), budgetMs_(budgetMs), job_(std::move(job)),
-        list_(list), out_(std::make_shared<Outcome>()) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-
-  void Execute() override {
-    auto out = out_;
-    auto job = job_;
-    try {
-      std::thread([out, job] {
-        Outcome local;
-        job(local);
-        std::lock_guard<std::mutex> lock(out->mutex);
-        out->syscall = std::move(local.syscall);
-        out->err = local.err;
-        out->detail = std::move(local.detail);
-        out->names = std::move(local.names);
-        out->stats = std::move(local.stats);
-        out->truncated = local.truncated;
-        out->done = true;
-        out->cv.notify_all();
-      }).detach();
-    } catch (const std::system_error&) {
-      result_.syscall = "pthread_create", result_.err = EAGAIN;
+// Runs `job` on a thread of its own (scan.h) and answers by the deadline (ETIMEDOUT after).
+Napi::Value Bounded(Napi::Env env, int64_t budgetMs, std::function<void(Outcome&)> job, bool list) {
+  auto out = std::make_shared<Outcome>();
+  return OffThread(env, "shmscope-devshm", budgetMs, [out, job]() { job(*out); },
+                   [out, budgetMs, list](Napi::Env e, Napi::Promise::Deferred& deferred, bool finished) {
+    if (!finished) {
+      deferred.Reject(ErrnoError(e, "read", ETIMEDOUT, "/dev/shm did not answer within " + std::to_string(budgetMs) + " ms").Value());
       return;
     }
-    std::unique_lock<std::mutex> lock(out->mutex);
-    if (!out->cv.wait_for(lock, std::chrono::milliseconds(budgetMs_), [&] { return out->done; })) {
-      timedOut_ = true;
+    if (out->err != 0) {
+      deferred.Reject(ErrnoError(e, out->syscall.c_str(), out->err, out->detail).Value());
       return;
     }
-    result_.syscall = out->syscall;
-    result_.err = out->err;
-    result_.detail = out->detail;
-    result_.names.swap(out->names);
-    result_.stats.swap(out->stats);
-    result_.truncated = out->truncated;
-  }
-
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (timedOut_) {
-      deferred_.Reject(ErrnoError(env, "read", ETIMEDOUT, "/dev/shm did not answer within " + std::to_string(budgetMs_) + " ms").Value());
+    if (!list) {
+      deferred.Resolve(e.Undefined());
       return;
     }
-    if (result_.err != 0) {
-      deferred_.Reject(ErrnoError(env, result_.syscall.c_str(), result_.err, result_.detail).Value());
-      return;
-    }
-    if (!list_) {
-      deferred_.Resolve(env.Undefined());
-      return;
-    }
-    Napi::Object o = Napi::Object::New(env);
-    Napi::Array names = Napi::Array::New(env, result_.names.size());
-    for (size_t i = 0; i < result_.names.size(); i++) names.Set(i, Napi::String::New(env, result_.names[i]));
-    Napi::Float64Array stats = Napi::Float64Array::New(env, result_.stats.size());
-    if (!result_.stats.empty()) std::memcpy(stats.Data(), result_.stats.data(), result_.stats.size() * sizeof(double));
+    Napi::Object o = Napi::Object::New(e);
+    Napi::Array names = Napi::Array::New(e, out->names.size());
+    for (size_t i = 0; i < out->names.size(); i++) names.Set(i, Napi::String::New(e, out->names[i]));
+    Napi::Float64Array stats = Napi::Float64Array::New(e, out->stats.size());
+    if (!out->stats.empty()) std::memcpy(stats.Data(), out->stats.data(), out->stats.size() * sizeof(double));
     o.Set("names", names);
     o.Set("stats", stats);
-    o.Set("truncated", result_.truncated);
-    deferred_.Resolve(o);
-  }
-
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  struct Result {
-    std::string syscall;
-    int err = 0;
-    std::string detail;
-    std::vector<std::string> names;
-    std::vector<double> stats;
-    bool truncated = false;
-  };
-  Napi::Promise::Deferred deferred_;
-  int64_t budgetMs_;
-  std::function<void(Outcome&)> job_;
-  bool list_;
-  std::shared_ptr<Outcome> out_;
-  bool timedOut_ = false;
-  Result result_;
-};
+    o.Set("truncated", out->truncated);
+    deferred.Resolve(o);
+  });
+}
 
 Napi::Value NsDevShmList(const Napi::CallbackInfo& info) {
   const char* usage = "nsDevShmList(pid, budgetMs)";
   ExpectArgs(info, 2, usage);
   int pid = static_cast<int>(IntArg(info, 0, "pid", 1, 1 << 22, usage));
   int64_t budgetMs = IntArg(info, 1, "budgetMs", 1, 600000, usage);
-  auto* w = new BoundedWorker(info.Env(), budgetMs, [pid](Outcome& o) { List(pid, o); }, true);
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return Bounded(info.Env(), budgetMs, [pid](Outcome& o) { List(pid, o); }, true);
 }
 
 // devShmList(budgetMs): our own /dev/shm, the same way (one thread, one answer, no promise per entry).
@@ -306,10 +244,7 @@ Napi::Value DevShmList(const Napi::CallbackInfo& info) {
   const char* usage = "devShmList(budgetMs)";
   ExpectArgs(info, 1, usage);
   int64_t budgetMs = IntArg(info, 0, "budgetMs", 1, 600000, usage);
-  auto* w = new BoundedWorker(info.Env(), budgetMs, [](Outcome& o) { List(0, o); }, true);
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return Bounded(info.Env(), budgetMs, [](Outcome& o) { List(0, o); }, true);
 }
 
 Napi::Value NsDevShmUnlink(const Napi::CallbackInfo& info) {
@@ -322,10 +257,7 @@ Napi::Value NsDevShmUnlink(const Napi::CallbackInfo& info) {
   }
   auto ino = static_cast<uint64_t>(IntArg(info, 2, "ino", 1, kMaxSafeInteger, usage));
   int64_t budgetMs = IntArg(info, 3, "budgetMs", 1, 600000, usage);
-  auto* w = new BoundedWorker(info.Env(), budgetMs, [pid, name, ino](Outcome& o) { Unlink(pid, name, ino, o); }, false);
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return Bounded(info.Env(), budgetMs, [pid, name, ino](Outcome& o) { Unlink(pid, name, ino, o); }, false);
 }
 
 }  // namespace

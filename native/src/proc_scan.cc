@@ -4,9 +4,9 @@
 // them (no read permission needed) but without the per-segment rss/swap walk that makes that file
 // slow to produce: 4096 segments cost ~10 ms there and ~1 ms here. Returns { rows, used }.
 //
-// scanMaps(budgetMs): who maps which segment or /dev/shm file, from every /proc/PID/maps, parsed in
-// C++ on a thread of its own and answered by a deadline (see RunScan), so neither the JS thread nor
-// libuv's pool ever waits on another process's memory lock.
+// scanMaps(budgetMs): who maps which segment or /dev/shm file, from every /proc/PID/maps: a view
+// over the one runner (scan.h), so neither the JS thread nor libuv's pool ever waits on another
+// process's memory lock.
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/ipc.h>
@@ -15,16 +15,13 @@
 
 #include <cerrno>
 #include <chrono>
-#include <climits>
-#include <condition_variable>
-#include <memory>
-#include <mutex>
-#include <thread>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common.h"
+#include "scan.h"
 
 #ifndef SHM_STAT_ANY
 #define SHM_STAT_ANY 15
@@ -81,59 +78,36 @@ struct Mapping {
   std::string file;  // a /dev/shm name otherwise
 };
 
-// Parses the maps lines that name /SYSV or /dev/shm/; the path starts at the sixth field.
-void ParseMaps(int pid, const std::string& text, std::vector<Mapping>& out) {
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    const char* line = text.data() + pos;
-    size_t len = end - pos;
-    pos = end + 1;
-    // Skip five fields: address perms offset dev inode.
-    size_t i = 0;
-    long inode = -1;
-    for (int field = 0; field < 5 && i < len; field++) {
-      while (i < len && line[i] == ' ') i++;
-      size_t start = i;
-      while (i < len && line[i] != ' ') i++;
-      if (field == 4) inode = std::strtol(std::string(line + start, i - start).c_str(), nullptr, 10);
-    }
-    while (i < len && line[i] == ' ') i++;
-    if (i >= len || line[i] != '/') continue;
-    std::string path(line + i, len - i);
-    const std::string deleted = " (deleted)";
-    if (path.size() > deleted.size() && path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0) {
-      path.resize(path.size() - deleted.size());
-    }
-    if (path.compare(0, 5, "/SYSV") == 0) {
-      out.push_back({pid, inode, ""});
-    } else if (path.compare(0, 9, "/dev/shm/") == 0) {
-      out.push_back({pid, -1, path.substr(9)});
-    }
+// What one process maps of System V segments and /dev/shm names (shared mappings, as the regions
+// scan counts them); the path starts at the sixth field.
+struct Attachments {
+  bool read = false;
+  bool unreadable = false;
+  std::vector<Mapping> found;
+  std::string command;
+};
+
+void ReadAttachments(int pid, Attachments& a) {
+  std::string text;
+  if (ReadProcFile("/proc/" + std::to_string(pid) + "/maps", text, size_t{64} << 20) != 0) {
+    a.unreadable = errno == EACCES || errno == EPERM;  // ENOENT: the process ended meanwhile
+    return;
   }
-}
-
-// A process's command line: argv joined by spaces, "[comm]" for a kernel thread, "?" unknown.
-std::string CommandOf(int pid) {
-  std::string c = ProcCommandLine(pid);
-  return c.empty() ? "?" : c;
-}
-
-// Reading another process's maps or cmdline takes its mmap lock, which a process can hold for as
-// long as it likes (a fault on a hung FUSE file, userfaultfd). So the scan runs on a thread of its
-// own, never on libuv's pool, and the caller gets an answer at its deadline whatever the thread is
-// doing: what was read by then, and the pid it is stuck on. Later scans skip a pid while a scan is
-// still stuck on it, so stuck threads stay as few as the stuck processes.
-std::mutex stuckMutex;
-std::vector<int> stuckPids;
-
-bool IsStuck(int pid) {
-  std::lock_guard<std::mutex> lock(stuckMutex);
-  for (int p : stuckPids) {
-    if (p == pid) return true;
+  a.read = true;
+  ForEachMapsLine(text, MapsFilter::kShared, [&](const MapsLine& m) {
+    std::string_view path = m.path;
+    constexpr std::string_view deleted = " (deleted)";
+    if (path.size() > deleted.size() && path.substr(path.size() - deleted.size()) == deleted) path.remove_suffix(deleted.size());
+    if (path.substr(0, 5) == "/SYSV") {
+      a.found.push_back({pid, static_cast<long>(m.inode), ""});
+    } else if (path.substr(0, 9) == "/dev/shm/") {
+      a.found.push_back({pid, -1, std::string(path.substr(9))});
+    }
+  });
+  if (!a.found.empty()) {
+    a.command = ProcCommandLine(pid);
+    if (a.command.empty()) a.command = "?";
   }
-  return false;
 }
 
 struct ScanResult {
@@ -141,151 +115,59 @@ struct ScanResult {
   std::vector<std::pair<int, std::string>> commands;
   std::vector<int> slow;  // pids not read within the budget (blocked, or skipped as still blocked)
   int unreadable = 0;
-  bool complete = false;
 };
 
-struct ScanState {
-  std::mutex mutex;
-  std::condition_variable cv;
-  ScanResult result;
-  int current = 0;  // the pid being read now, 0 between files
-  bool done = false;
-  bool settled = false;
-  Napi::Promise::Deferred deferred;
-  Napi::ThreadSafeFunction tsfn;
-  explicit ScanState(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
-};
-
-void RunScan(const std::shared_ptr<ScanState>& st, std::chrono::steady_clock::time_point deadline) {
-  DIR* dir = opendir("/proc");
-  std::string text;
-  auto enter = [&](int pid) {
-    std::lock_guard<std::mutex> lock(st->mutex);
-    st->current = pid;
-    return !st->settled;
-  };
-  auto leave = [&]() {
-    std::lock_guard<std::mutex> lock(st->mutex);
-    if (st->settled && st->current != 0) {
-      // The caller was answered while we were blocked on this pid: it is no longer stuck.
-      std::lock_guard<std::mutex> l2(stuckMutex);
-      for (size_t i = 0; i < stuckPids.size(); i++) {
-        if (stuckPids[i] == st->current) {
-          stuckPids.erase(stuckPids.begin() + static_cast<long>(i));
-          break;
-        }
-      }
-    }
-    st->current = 0;
-    return !st->settled;
-  };
-  while (dir != nullptr) {
-    struct dirent* e = readdir(dir);
-    if (e == nullptr) break;
-    char* endp = nullptr;
-    long pid = std::strtol(e->d_name, &endp, 10);
-    if (endp == e->d_name || *endp != '\0' || pid <= 0 || pid > INT32_MAX) continue;
-    if (std::chrono::steady_clock::now() >= deadline || IsStuck(static_cast<int>(pid))) {
-      std::lock_guard<std::mutex> lock(st->mutex);
-      st->result.slow.push_back(static_cast<int>(pid));
-      continue;
-    }
-    if (!enter(static_cast<int>(pid))) break;
-    bool ok = ReadProcFile("/proc/" + std::string(e->d_name) + "/maps", text, size_t{64} << 20) == 0;
-    int err = errno;
-    std::vector<Mapping> found;
-    std::string command;
-    if (ok) {
-      ParseMaps(static_cast<int>(pid), text, found);
-      if (!found.empty()) command = CommandOf(static_cast<int>(pid));
-    }
-    if (!leave()) break;
-    std::lock_guard<std::mutex> lock(st->mutex);
-    if (!ok) {
-      if (err == EACCES || err == EPERM) st->result.unreadable++;
-      continue;  // ENOENT: the process ended meanwhile
-    }
-    if (!found.empty()) {
-      st->result.found.insert(st->result.found.end(), found.begin(), found.end());
-      st->result.commands.emplace_back(static_cast<int>(pid), command);
-    }
-  }
-  if (dir != nullptr) closedir(dir);
-  std::lock_guard<std::mutex> lock(st->mutex);
-  st->result.complete = true;
-  st->done = true;
-  st->cv.notify_all();
-}
-
-struct ScanHolder {
-  ScanResult result;
-  std::shared_ptr<ScanState> state;
-};
-
-void Deliver(Napi::Env env, Napi::Function fn, ScanHolder* h) {
-  Napi::Array list = Napi::Array::New(env, h->result.found.size());
-  for (size_t i = 0; i < h->result.found.size(); i++) {
-    const Mapping& f = h->result.found[i];
-    Napi::Object m = Napi::Object::New(env);
-    m.Set("pid", f.pid);
-    if (f.shmid >= 0) {
-      m.Set("shmid", Napi::Number::New(env, static_cast<double>(f.shmid)));
-    } else {
-      m.Set("file", f.file);
-    }
-    list.Set(i, m);
-  }
-  Napi::Object commands = Napi::Object::New(env);
-  for (auto& c : h->result.commands) commands.Set(std::to_string(c.first), c.second);
-  Napi::Array slow = Napi::Array::New(env, h->result.slow.size());
-  for (size_t i = 0; i < h->result.slow.size(); i++) slow.Set(i, h->result.slow[i]);
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("mappings", list);
-  result.Set("commands", commands);
-  result.Set("unreadable", h->result.unreadable);
-  result.Set("slow", slow);
-  result.Set("complete", h->result.complete);
-  h->state->deferred.Resolve(result);
-  (void)fn;
-  delete h;
-}
-
-// scanMaps(budgetMs) -> Promise<{ mappings, commands, unreadable, slow, complete }>
+// scanMaps(budgetMs) -> Promise<{ mappings, commands, unreadable, slow, complete }>: the System V
+// and /dev/shm attachments of every process, a view over the one runner (scan.h).
 Napi::Value ScanMaps(const Napi::CallbackInfo& info) {
   const char* usage = "scanMaps(budgetMs)";
   ExpectArgs(info, 1, usage);
   int64_t budgetMs = IntArg(info, 0, "budgetMs", 1, 600000, usage);
-  Napi::Env env = info.Env();
-  auto st = std::make_shared<ScanState>(env);
-  st->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
-                                           "shmscope-scan", 0, 1);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budgetMs);
-  try {
-    std::thread([st, deadline]() { RunScan(st, deadline); }).detach();
-    // The watchdog answers the caller: when the scan is done, or at the deadline with what it has.
-    std::thread([st, deadline]() {
-      auto* h = new ScanHolder();
-      h->state = st;
-      {
-        std::unique_lock<std::mutex> lock(st->mutex);
-        st->cv.wait_until(lock, deadline + std::chrono::milliseconds(50), [&] { return st->done; });
-        st->settled = true;
-        h->result = st->result;
-        if (!st->done && st->current != 0) {
-          h->result.slow.push_back(st->current);
-          std::lock_guard<std::mutex> l2(stuckMutex);
-          stuckPids.push_back(st->current);
-        }
+  auto result = std::make_shared<ScanResult>();
+  auto work = [result, budgetMs]() {
+    const auto deadline = Clock::now() + std::chrono::milliseconds(budgetMs);
+    CountProcScan();
+    std::vector<int> pids = ProcPids();
+    auto per = std::make_shared<std::vector<Attachments>>(pids.size());
+    std::vector<char> read = ReadProcesses(pids, deadline, pids.size() > 64 ? 2 : 1,
+                                           [per](int, size_t i, int pid) { ReadAttachments(pid, (*per)[i]); });
+    for (size_t i = 0; i < pids.size(); i++) {
+      if (!read[i]) {
+        result->slow.push_back(pids[i]);
+        continue;
       }
-      Napi::ThreadSafeFunction tsfn = st->tsfn;
-      if (tsfn.BlockingCall(h, Deliver) != napi_ok) delete h;  // the environment is gone
-      tsfn.Release();
-    }).detach();
-  } catch (const std::system_error& e) {
-    st->tsfn.Release();
-    ThrowErrno(env, "pthread_create", e.code().value(), "could not start a thread for the /proc scan");
-  }
-  return st->deferred.Promise();
+      Attachments& a = (*per)[i];
+      if (a.unreadable) result->unreadable++;
+      if (a.found.empty()) continue;
+      result->found.insert(result->found.end(), a.found.begin(), a.found.end());
+      result->commands.emplace_back(pids[i], std::move(a.command));
+    }
+  };
+  return OffThread(info.Env(), "shmscope-scan", -1, work, [result](Napi::Env env, Napi::Promise::Deferred& deferred, bool) {
+    Napi::Array list = Napi::Array::New(env, result->found.size());
+    for (size_t i = 0; i < result->found.size(); i++) {
+      const Mapping& f = result->found[i];
+      Napi::Object m = Napi::Object::New(env);
+      m.Set("pid", f.pid);
+      if (f.shmid >= 0) {
+        m.Set("shmid", Napi::Number::New(env, static_cast<double>(f.shmid)));
+      } else {
+        m.Set("file", f.file);
+      }
+      list.Set(i, m);
+    }
+    Napi::Object commands = Napi::Object::New(env);
+    for (auto& c : result->commands) commands.Set(std::to_string(c.first), c.second);
+    Napi::Array slow = Napi::Array::New(env, result->slow.size());
+    for (size_t i = 0; i < result->slow.size(); i++) slow.Set(i, result->slow[i]);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("mappings", list);
+    out.Set("commands", commands);
+    out.Set("unreadable", result->unreadable);
+    out.Set("slow", slow);
+    out.Set("complete", result->slow.empty());
+    deferred.Resolve(out);
+  });
 }
 
 }  // namespace

@@ -10,9 +10,9 @@
 //   msgrcv, msgsnd           nothing more: the arguments name the queue;
 //   mq_timed*, flock, fcntl  the file behind the descriptor (readlink and stat of /proc/PID/fd/N).
 //
-// It runs on a thread of its own and answers by a deadline (RunBounded below): small bounded
-// reads, never a mapping of another process's memory, and a process that holds its locks cannot
-// keep the caller waiting. Threads that end mid-scan are skipped (ENOENT, ESRCH); threads we may
+// It is a view over the one /proc runner (scan.h: threads of its own, answered by a deadline):
+// small bounded reads, never a mapping of another process's memory, and a process that holds its
+// locks cannot keep the caller waiting. Threads that end mid-scan are skipped (ENOENT, ESRCH); threads we may
 // not inspect are counted in `unreadable`, processes not read in time listed in `slow`.
 #include <dirent.h>
 #include <fcntl.h>
@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -39,6 +40,7 @@
 #include <vector>
 
 #include "common.h"
+#include "scan.h"
 
 namespace shmscope {
 namespace {
@@ -78,43 +80,16 @@ struct MapEntry {
   std::string dev, perms, path;
 };
 
-// Parses /proc/PID/maps: "start-end perms offset dev inode   path". Malformed lines are skipped.
-std::vector<MapEntry> ParseMapsText(const std::string& text) {
-  std::vector<MapEntry> out;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    std::string line = text.substr(pos, nl - pos);
-    pos = nl + 1;
-    MapEntry m;
-    char* p = line.data();
-    char* end = nullptr;
-    m.start = std::strtoull(p, &end, 16);
-    if (end == p || *end != '-') continue;
-    p = end + 1;
-    m.end = std::strtoull(p, &end, 16);
-    if (end == p || *end != ' ' || m.end <= m.start) continue;
-    p = end + 1;
-    char* sp = std::strchr(p, ' ');
-    if (!sp) continue;
-    m.perms.assign(p, sp - p);
-    p = sp + 1;
-    m.offset = std::strtoull(p, &end, 16);
-    if (end == p || *end != ' ') continue;
-    p = end + 1;
-    sp = std::strchr(p, ' ');
-    if (!sp) continue;
-    m.dev.assign(p, sp - p);
-    p = sp + 1;
-    m.inode = std::strtoull(p, &end, 10);
-    if (end == p) continue;
-    p = end;
-    while (*p == ' ') p++;
-    m.path = p;
-    out.push_back(std::move(m));
-  }
-  return out;
+MapEntry EntryOf(const MapsLine& l) {
+  MapEntry m;
+  m.start = l.start;
+  m.end = l.end;
+  m.offset = l.offset;
+  m.inode = l.inode;
+  m.dev.assign(l.dev);
+  m.perms.assign(l.perms);
+  m.path.assign(l.path);
+  return m;
 }
 
 struct FutexRef {
@@ -171,7 +146,8 @@ int ReadMem(int memFd, uint64_t addr, size_t len, std::string& out) {
 struct ProcCache {
   bool mapsRead = false;
   int mapsError = 0;
-  std::vector<MapEntry> maps;
+  std::string mapsText;
+  std::vector<MapsLine> maps;  // views into mapsText
   int memFd = -2;  // -2: not opened yet; -1: failed (memError)
   int memError = 0;
   ~ProcCache() {
@@ -340,18 +316,19 @@ class ProcessScanner {
     if (row.futexes.empty()) return;
     if (!cache.mapsRead) {
       cache.mapsRead = true;
-      std::string text;
-      cache.mapsError = ReadProcFile(base + "/maps", text, kMaxMapsBytes);
-      if (cache.mapsError == 0) cache.maps = ParseMapsText(text);
+      cache.mapsError = ReadProcFile(base + "/maps", cache.mapsText, kMaxMapsBytes);
+      if (cache.mapsError == 0) {
+        ForEachMapsLine(cache.mapsText, MapsFilter::kAll, [&](const MapsLine& l) { cache.maps.push_back(l); });
+      }
     }
     for (FutexRef& f : row.futexes) {
       auto it = std::upper_bound(cache.maps.begin(), cache.maps.end(), f.addr,
-                                 [](uint64_t a, const MapEntry& m) { return a < m.start; });
+                                 [](uint64_t a, const MapsLine& m) { return a < m.start; });
       if (it == cache.maps.begin()) continue;
       --it;
       if (f.addr >= it->end) continue;
       f.mapped = true;
-      f.map = *it;
+      f.map = EntryOf(*it);
       uint64_t from = f.addr - std::min<uint64_t>(kWindowBefore, f.addr - it->start);
       uint64_t to = f.addr > UINT64_MAX - kWindowAfter ? it->end : std::min<uint64_t>(it->end, f.addr + kWindowAfter);
       if (to <= from) continue;
@@ -434,108 +411,6 @@ class ProcessScanner {
 
 };
 
-// Reading another process's maps or mem (and even its syscall file, during an exec) can wait on
-// that process's locks for as long as it holds them. So each scan runs on a thread of its own,
-// never on libuv's pool, and a watchdog answers the caller at the deadline with what was read by
-// then and the pids it did not finish (`slow`). A later scan skips a pid that a scan is still stuck
-// on, so stuck threads stay as few as the stuck processes.
-std::mutex stuckMutex;
-std::vector<int> stuckPids;
-
-bool IsStuck(int pid) {
-  std::lock_guard<std::mutex> lock(stuckMutex);
-  return std::find(stuckPids.begin(), stuckPids.end(), pid) != stuckPids.end();
-}
-void Unstick(int pid) {
-  std::lock_guard<std::mutex> lock(stuckMutex);
-  auto it = std::find(stuckPids.begin(), stuckPids.end(), pid);
-  if (it != stuckPids.end()) stuckPids.erase(it);
-}
-
-// What a bounded job collected; R is the job's own result.
-template <typename R>
-struct Bounded {
-  std::mutex mutex;
-  std::condition_variable cv;
-  R result;
-  std::vector<int> slow;
-  int current = 0;  // the pid being read now (0 between processes)
-  bool done = false;
-  bool settled = false;
-  Napi::Promise::Deferred deferred;
-  Napi::ThreadSafeFunction tsfn;
-  explicit Bounded(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
-
-  // Before reading a process: false once the caller was answered (stop), or skip when stuck.
-  bool Enter(int pid) {
-    std::lock_guard<std::mutex> lock(mutex);
-    current = pid;
-    return !settled;
-  }
-  // After: false once the caller was answered while we read (the pid is no longer stuck then).
-  bool Leave() {
-    std::lock_guard<std::mutex> lock(mutex);
-    if (settled && current != 0) Unstick(current);
-    current = 0;
-    return !settled;
-  }
-  void Finish() {
-    std::lock_guard<std::mutex> lock(mutex);
-    done = true;
-    cv.notify_all();
-  }
-};
-
-template <typename R>
-struct Delivery {
-  std::shared_ptr<Bounded<R>> job;
-  R result;
-  std::vector<int> slow;
-  bool complete = false;
-};
-
-// Runs `work(job, deadline)` on its own thread; `toJs` builds the answer on the JS thread.
-template <typename R, typename Work, typename ToJs>
-Napi::Value RunBounded(Napi::Env env, int64_t budgetMs, const char* name, Work work, ToJs toJs) {
-  auto job = std::make_shared<Bounded<R>>(env);
-  job->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), name, 0, 1);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budgetMs);
-  try {
-    std::thread([job, deadline, work]() {
-      work(*job, deadline);
-      job->Finish();
-    }).detach();
-    std::thread([job, deadline, toJs]() {
-      auto* d = new Delivery<R>();
-      d->job = job;
-      {
-        std::unique_lock<std::mutex> lock(job->mutex);
-        job->cv.wait_until(lock, deadline + std::chrono::milliseconds(50), [&] { return job->done; });
-        job->settled = true;
-        d->result = std::move(job->result);
-        d->slow = job->slow;
-        d->complete = job->done;
-        if (!job->done && job->current != 0) {
-          d->slow.push_back(job->current);
-          std::lock_guard<std::mutex> l2(stuckMutex);
-          stuckPids.push_back(job->current);
-        }
-      }
-      Napi::ThreadSafeFunction tsfn = job->tsfn;
-      auto deliver = [toJs](Napi::Env e, Napi::Function, Delivery<R>* x) {
-        toJs(e, *x);
-        delete x;
-      };
-      if (tsfn.BlockingCall(d, deliver) != napi_ok) delete d;  // the environment is gone
-      tsfn.Release();
-    }).detach();
-  } catch (const std::system_error& e) {
-    job->tsfn.Release();
-    ThrowErrno(env, "pthread_create", e.code().value(), "could not start a thread for the /proc scan");
-  }
-  return job->deferred.Promise();
-}
-
 struct ThreadScanResult {
   std::vector<ThreadRow> rows;
   int unreadable = 0;
@@ -543,55 +418,51 @@ struct ThreadScanResult {
   int procError = 0;
   std::vector<int> pids;  // every process of /proc when the scan began
   std::set<int> read;     // those read whole (or found gone)
+  bool complete = false;
 };
 
 // Threads read per process in the first pass: a process with 10 000 threads costs the others no
 // more than this before every process has been visited; its other threads wait for the second.
 constexpr size_t kFirstPassThreads = 128;
 
-void RunThreadScan(Bounded<ThreadScanResult>& job, std::chrono::steady_clock::time_point deadline) {
-  DIR* proc = opendir("/proc");
-  if (proc == nullptr) {
-    std::lock_guard<std::mutex> lock(job.mutex);
-    job.result.procError = errno;
-    return;
-  }
-  std::vector<int> pids;
-  while (struct dirent* e = readdir(proc)) {
-    long pid;
-    if (!ParseLong(e->d_name, pid) || pid > INT32_MAX) continue;
-    pids.push_back(static_cast<int>(pid));
-  }
-  closedir(proc);
-  {
-    std::lock_guard<std::mutex> lock(job.mutex);
-    job.result.pids = pids;
-  }
-  size_t total = 0;
+void RunThreadScan(ThreadScanResult& out, Clock::time_point deadline) {
+  CountProcScan();
+  std::vector<int> pids = ProcPids(&out.procError);
+  if (out.procError != 0) return;
+  out.pids = pids;
+  auto total = std::make_shared<std::atomic<size_t>>(0);
   std::vector<int> rest;  // processes with threads left after the first pass
+  bool complete = true;
   for (int pass = 0; pass < 2; pass++) {
     const std::vector<int> order = pass == 0 ? pids : rest;
-    for (int pid : order) {
-      if (std::chrono::steady_clock::now() >= deadline) return;
-      if (IsStuck(pid)) continue;  // still held by an earlier scan: named as skipped
-      if (total >= kMaxThreads) {
-        std::lock_guard<std::mutex> lock(job.mutex);
-        job.result.truncated = true;
-        return;
-      }
-      if (!job.Enter(pid)) return;
+    struct One {
       ProcessScanner scanner;
-      bool whole = pass == 0 ? scanner.ScanPid(pid, kMaxThreads - total, 0, kFirstPassThreads)
-                             : scanner.ScanPid(pid, kMaxThreads - total, kFirstPassThreads);
-      if (!job.Leave()) return;
-      std::lock_guard<std::mutex> lock(job.mutex);
-      total += scanner.rows.size();
-      job.result.unreadable += scanner.unreadable;
-      for (ThreadRow& r : scanner.rows) job.result.rows.push_back(std::move(r));
-      if (whole) job.result.read.insert(pid);
-      else if (pass == 0) rest.push_back(pid);
+      bool whole = false;
+    };
+    auto per = std::make_shared<std::vector<One>>(order.size());
+    std::vector<char> read = ReadProcesses(order, deadline, order.size() > 64 ? 2 : 1, [per, total, pass](int, size_t i, int pid) {
+      size_t used = total->load();
+      size_t room = used < kMaxThreads ? kMaxThreads - used : 0;
+      One& one = (*per)[i];
+      one.whole = pass == 0 ? one.scanner.ScanPid(pid, room, 0, kFirstPassThreads) : one.scanner.ScanPid(pid, room, kFirstPassThreads);
+      *total += one.scanner.rows.size();
+    });
+    for (size_t i = 0; i < order.size(); i++) {
+      if (!read[i]) {
+        complete = false;
+        continue;
+      }
+      One& one = (*per)[i];
+      if (out.rows.size() + one.scanner.rows.size() > kMaxThreads) out.truncated = true;
+      out.unreadable += one.scanner.unreadable;
+      for (ThreadRow& r : one.scanner.rows) {
+        if (out.rows.size() < kMaxThreads) out.rows.push_back(std::move(r));
+      }
+      if (one.whole) out.read.insert(order[i]);
+      else if (pass == 0) rest.push_back(order[i]);
     }
   }
+  out.complete = complete;
 }
 
 // scanThreads(budgetMs) -> Promise<{ threads, unreadable, truncated, slow, complete }>
@@ -599,35 +470,39 @@ Napi::Value ScanThreads(const Napi::CallbackInfo& info) {
   static const char* usage = "scanThreads(budgetMs)";
   ExpectArgs(info, 1, usage);
   int64_t budgetMs = IntArg(info, 0, "budgetMs", 1, 600000, usage);
-  return RunBounded<ThreadScanResult>(info.Env(), budgetMs, "shmscope-threads", RunThreadScan, [](Napi::Env env, Delivery<ThreadScanResult>& d) {
-    if (d.result.procError != 0) {
-      d.job->deferred.Reject(ErrnoError(env, "opendir(/proc)", d.result.procError, "is /proc mounted?").Value());
+  auto result = std::make_shared<ThreadScanResult>();
+  auto work = [result, budgetMs]() { RunThreadScan(*result, Clock::now() + std::chrono::milliseconds(budgetMs)); };
+  return OffThread(info.Env(), "shmscope-threads", -1, work, [result](Napi::Env env, Napi::Promise::Deferred& deferred, bool) {
+    ThreadScanResult& d = *result;
+    if (d.procError != 0) {
+      deferred.Reject(ErrnoError(env, "opendir(/proc)", d.procError, "is /proc mounted?").Value());
       return;
     }
-    Napi::Array list = Napi::Array::New(env, d.result.rows.size());
-    for (size_t i = 0; i < d.result.rows.size(); i++) list.Set(i, ProcessScanner::RowToJsPublic(env, d.result.rows[i]));
-    // Every process not read whole is named: the one read at the deadline, those after it, those
-    // still held by an earlier scan and those whose threads the second pass did not reach.
+    Napi::Array list = Napi::Array::New(env, d.rows.size());
+    for (size_t i = 0; i < d.rows.size(); i++) list.Set(i, ProcessScanner::RowToJsPublic(env, d.rows[i]));
+    // Every process not read whole is named: those not reached by the deadline, those still held
+    // by an earlier scan and those whose threads the second pass did not reach.
     std::vector<int> skipped;
-    for (int pid : d.result.pids) {
-      if (!d.result.read.count(pid)) skipped.push_back(pid);
+    for (int pid : d.pids) {
+      if (!d.read.count(pid)) skipped.push_back(pid);
     }
     Napi::Array slow = Napi::Array::New(env, skipped.size());
     for (size_t i = 0; i < skipped.size(); i++) slow.Set(i, skipped[i]);
-    Napi::Object result = Napi::Object::New(env);
-    result.Set("threads", list);
-    result.Set("unreadable", d.result.unreadable);
-    result.Set("truncated", d.result.truncated);
-    result.Set("slow", slow);
-    result.Set("complete", d.complete);
-    d.job->deferred.Resolve(result);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("threads", list);
+    out.Set("unreadable", d.unreadable);
+    out.Set("truncated", d.truncated);
+    out.Set("slow", slow);
+    out.Set("complete", d.complete);
+    deferred.Resolve(out);
   });
 }
 
 struct MapsResult {
-  int pid = 0;
   int err = 0;
-  std::vector<MapEntry> maps;
+  std::string text;
+  std::vector<MapsLine> maps;  // views into text
+  bool read = false;
 };
 
 // mapsOf(pid, budgetMs): one process's /proc/PID/maps, parsed off the JS thread and answered by
@@ -638,49 +513,46 @@ Napi::Value MapsOf(const Napi::CallbackInfo& info) {
   int pid = static_cast<int>(IntArg(info, 0, "pid", 1, 0x7fffffff, usage));
   int64_t budgetMs = IntArg(info, 1, "budgetMs", 1, 600000, usage);
   if (IsStuck(pid)) ThrowErrno(info.Env(), "read(/proc/PID/maps)", ETIMEDOUT, "pid " + std::to_string(pid) + " is still not answering");
-  auto work = [pid](Bounded<MapsResult>& job, std::chrono::steady_clock::time_point) {
-    if (!job.Enter(pid)) return;
-    std::string text;
-    int err = ReadProcFile("/proc/" + std::to_string(pid) + "/maps", text, kMaxMapsBytes);
-    std::vector<MapEntry> maps;
-    if (err == 0) maps = ParseMapsText(text);
-    if (!job.Leave()) return;
-    std::lock_guard<std::mutex> lock(job.mutex);
-    job.result = MapsResult{pid, err, std::move(maps)};
+  auto result = std::make_shared<MapsResult>();
+  auto work = [result, pid, budgetMs]() {
+    auto one = std::make_shared<MapsResult>();
+    std::vector<char> read = ReadProcesses({pid}, Clock::now() + std::chrono::milliseconds(budgetMs), 1, [one](int, size_t, int p) {
+      one->err = ReadProcFile("/proc/" + std::to_string(p) + "/maps", one->text, kMaxMapsBytes);
+    });
+    if (!read[0]) return;
+    result->read = true;
+    result->err = one->err;
+    result->text = std::move(one->text);
+    if (result->err == 0) ForEachMapsLine(result->text, MapsFilter::kAll, [&](const MapsLine& l) { result->maps.push_back(l); });
   };
-  return RunBounded<MapsResult>(info.Env(), budgetMs, "shmscope-maps", work, [pid](Napi::Env env, Delivery<MapsResult>& d) {
-    if (!d.complete) {
-      d.job->deferred.Reject(ErrnoError(env, "read(/proc/PID/maps)", ETIMEDOUT, "pid " + std::to_string(pid) + " did not answer in time").Value());
+  return OffThread(info.Env(), "shmscope-maps", -1, work, [result, pid](Napi::Env env, Napi::Promise::Deferred& deferred, bool) {
+    if (!result->read) {
+      deferred.Reject(ErrnoError(env, "read(/proc/PID/maps)", ETIMEDOUT, "pid " + std::to_string(pid) + " did not answer in time").Value());
       return;
     }
-    if (d.result.err != 0) {
-      d.job->deferred.Reject(ErrnoError(env, "open(/proc/PID/maps)", d.result.err, "pid " + std::to_string(pid)).Value());
+    if (result->err != 0) {
+      deferred.Reject(ErrnoError(env, "open(/proc/PID/maps)", result->err, "pid " + std::to_string(pid)).Value());
       return;
     }
-    Napi::Array list = Napi::Array::New(env, d.result.maps.size());
-    for (size_t i = 0; i < d.result.maps.size(); i++) {
-      const MapEntry& e = d.result.maps[i];
+    Napi::Array list = Napi::Array::New(env, result->maps.size());
+    for (size_t i = 0; i < result->maps.size(); i++) {
+      const MapsLine& e = result->maps[i];
       Napi::Object m = Napi::Object::New(env);
       m.Set("start", Napi::BigInt::New(env, e.start));
       m.Set("end", Napi::BigInt::New(env, e.end));
       m.Set("offset", Napi::BigInt::New(env, e.offset));
       m.Set("inode", Napi::Number::New(env, static_cast<double>(e.inode)));
-      m.Set("dev", e.dev);
-      m.Set("perms", e.perms);
-      m.Set("path", e.path);
+      m.Set("dev", Napi::String::New(env, e.dev.data(), e.dev.size()));
+      m.Set("perms", Napi::String::New(env, e.perms.data(), e.perms.size()));
+      m.Set("path", Napi::String::New(env, e.path.data(), e.path.size()));
       list.Set(i, m);
     }
-    d.job->deferred.Resolve(list);
+    deferred.Resolve(list);
   });
 }
 
-struct CommandsResult {
-  std::vector<std::pair<int, std::string>> commands;
-};
-
 // commandsOf(pids, budgetMs): the command lines of some processes (reading one waits on that
-// process's memory lock, so on a thread of its own, answered by the deadline; missing ones are
-// left out).
+// process's memory lock: through the runner, answered by the deadline; missing ones are left out).
 Napi::Value CommandsOf(const Napi::CallbackInfo& info) {
   static const char* usage = "commandsOf(pids, budgetMs)";
   ExpectArgs(info, 2, usage);
@@ -696,24 +568,19 @@ Napi::Value CommandsOf(const Napi::CallbackInfo& info) {
     pids.push_back(static_cast<int>(d));
   }
   int64_t budgetMs = IntArg(info, 1, "budgetMs", 1, 600000, usage);
-  auto work = [pids](Bounded<CommandsResult>& job, std::chrono::steady_clock::time_point deadline) {
-    for (int pid : pids) {
-      if (std::chrono::steady_clock::now() >= deadline || IsStuck(pid)) {
-        std::lock_guard<std::mutex> lock(job.mutex);
-        job.slow.push_back(pid);
-        continue;
-      }
-      if (!job.Enter(pid)) return;
-      std::string command = ProcCommandLine(pid);
-      if (!job.Leave()) return;
-      std::lock_guard<std::mutex> lock(job.mutex);
-      if (!command.empty()) job.result.commands.emplace_back(pid, std::move(command));
+  auto commands = std::make_shared<std::vector<std::pair<int, std::string>>>();
+  auto work = [pids, budgetMs, commands]() {
+    auto per = std::make_shared<std::vector<std::string>>(pids.size());
+    std::vector<char> read = ReadProcesses(pids, Clock::now() + std::chrono::milliseconds(budgetMs), 1,
+                                           [per](int, size_t i, int pid) { (*per)[i] = ProcCommandLine(pid); });
+    for (size_t i = 0; i < pids.size(); i++) {
+      if (read[i] && !(*per)[i].empty()) commands->emplace_back(pids[i], std::move((*per)[i]));
     }
   };
-  return RunBounded<CommandsResult>(info.Env(), budgetMs, "shmscope-commands", work, [](Napi::Env env, Delivery<CommandsResult>& d) {
+  return OffThread(info.Env(), "shmscope-commands", -1, work, [commands](Napi::Env env, Napi::Promise::Deferred& deferred, bool) {
     Napi::Object out = Napi::Object::New(env);
-    for (auto& c : d.result.commands) out.Set(std::to_string(c.first), c.second);
-    d.job->deferred.Resolve(out);
+    for (auto& c : *commands) out.Set(std::to_string(c.first), c.second);
+    deferred.Resolve(out);
   });
 }
 

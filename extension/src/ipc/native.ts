@@ -268,6 +268,10 @@ export interface RawBinding {
   commandsOf(pids: number[], budgetMs: number): Promise<Record<string, string>>;
   /** Native wait threads still running (tests check that cancel and timeout end them). */
   waitsInFlight(): number;
+  /** Test mode only (SHMSCOPE_TEST=1 when the addon loads): scans over every process started so far. */
+  _testProcScans?: () => number;
+  /** Test mode only: holds every /proc scan and off-thread job at its start (true) until released (false), as a process that does not answer would. */
+  _testHoldScans?: (hold: boolean) => void;
 }
 
 const FILE = 'shmscope.node';

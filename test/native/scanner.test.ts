@@ -1,0 +1,98 @@
+// The addon's one /proc scanner (native/src/scan.h): its scans never hold a thread of libuv's pool,
+// a listing that needs no mappings starts none, and its one maps parser reads lines as the kernel
+// writes them. Uses the addon's test mode (SHMSCOPE_TEST=1): a counter of scans over every process
+// and a hold that keeps every scan from finishing, as a process that does not answer would.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as ipc from '../../extension/src/ipc';
+import { binding } from '../../extension/src/ipc/native';
+import { ensureBuilt, ROOT } from '../helpers/ipc';
+import { startRegions, stopAllRegions } from '../helpers/regions';
+
+const tmp = mkdtempSync(path.join(tmpdir(), 'shmscope-scanner-'));
+before(() => ensureBuilt());
+after(async () => {
+  await stopAllRegions();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+function testMode() {
+  const b = binding();
+  assert.ok(b._testProcScans && b._testHoldScans, 'the addon is in test mode (SHMSCOPE_TEST=1)');
+  return { scans: b._testProcScans, hold: b._testHoldScans };
+}
+
+// Run in a process of its own with one libuv pool thread: every scan is held, then a readFile is
+// started. The hold is released when the readFile completes, so the scans can only finish after it;
+// if a scan sat on the pool's only thread the readFile could not complete until the hold ended,
+// which then happens by a fallback timer, and the order printed is reversed.
+const ORDERING = `
+const { readFile } = require('node:fs');
+const { binding } = require(${JSON.stringify(path.join(ROOT, 'extension', 'src', 'ipc', 'native.ts'))});
+const b = binding();
+const order = [];
+b._testHoldScans(true);
+const scans = [
+  b.scanShared(undefined, 60000).then(() => order.push('scanShared')),
+  b.scanThreads(60000).then(() => order.push('scanThreads')),
+  b.scanMaps(60000).then(() => order.push('scanMaps')),
+  b.devShmList(60000).then(() => order.push('devShmList'), () => order.push('devShmList')),
+  b.commandsOf([process.pid], 60000).then(() => order.push('commandsOf')),
+];
+const fallback = setTimeout(() => b._testHoldScans(false), 30000);
+readFile('/proc/self/status', () => {
+  order.push('readFile');
+  b._testHoldScans(false);
+  clearTimeout(fallback);
+});
+Promise.all(scans).then(() => process.stdout.write(JSON.stringify(order)));
+`;
+
+describe('the /proc scanner', () => {
+  it('no scan holds a thread of libuv\'s pool: a readFile completes while every scan is still in flight', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', ORDERING], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, SHMSCOPE_TEST: '1', UV_THREADPOOL_SIZE: '1' },
+      timeout: 120_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const order = JSON.parse(r.stdout) as string[];
+    assert.equal(order[0], 'readFile', `completion order: ${order.join(', ')}`);
+    assert.deepEqual([...order].sort(), ['commandsOf', 'devShmList', 'readFile', 'scanMaps', 'scanShared', 'scanThreads']);
+  });
+
+  it('listing semaphores, queues or POSIX message queues reads no process; a kind that needs mappings does', async () => {
+    const { scans } = testMode();
+    const before = scans();
+    for (const kinds of [['sem'], ['msg'], ['posix-mq'], ['sem', 'msg', 'posix-mq']] as const) await ipc.list(kinds);
+    assert.equal(scans(), before, 'no scan over every process for sem, msg and posix-mq');
+    await ipc.list(['memfd']);
+    assert.equal(scans(), before + 1, 'one scan for memfd');
+    await ipc.list(['shm']);
+    assert.equal(scans(), before + 2, 'one scan for System V segments (who attaches them)');
+  });
+
+  it('parses maps lines as the kernel writes them: every line in order, a path with spaces whole, anonymous lines', async () => {
+    const file = path.join(tmp, 'a name with  spaces.bin');
+    const f = await startRegions(['file', file, '8192']).ready();
+    const maps = await binding().mapsOf(f.pid, 60_000);
+    // The kernel's own text, split the simple way: every line is parsed, in order, field by field.
+    const lines = readFileSync(`/proc/${f.pid}/maps`, 'latin1').trimEnd().split('\n');
+    assert.equal(maps.length, lines.length);
+    lines.forEach((line, i) => {
+      const m = /^([0-9a-f]+)-([0-9a-f]+) (\S+) ([0-9a-f]+) (\S+) (\d+) *(.*)$/.exec(line);
+      assert.ok(m, line);
+      const got = maps[i]!;
+      assert.deepEqual(
+        [got.start, got.end, got.perms, got.offset, got.dev, got.inode, got.path],
+        [BigInt(`0x${m[1]}`), BigInt(`0x${m[2]}`), m[3], BigInt(`0x${m[4]}`), m[5], Number(m[6]), m[7]],
+      );
+    });
+    assert.ok(maps.some((m) => m.path === file && m.perms.endsWith('s')), 'the shared file mapping, its path whole');
+  });
+});
