@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -302,6 +302,31 @@ describe('shmscope waits', () => {
       assert.deepEqual(holders(w), [{ pid: holder.pid, tid: null, alive: true }]);
     } finally {
       await Promise.all([kill(waiter.child), kill(holder.child)]);
+    }
+  });
+
+  it('names the field of a wait in a mapped file (`for file`, the schema through -I) and in shared anonymous memory (`anon of "program"`)', async () => {
+    const dir = path.join(tmp, 'mapwait');
+    mkdirSync(path.join(dir, 'include'), { recursive: true });
+    const file = path.join(dir, 'lock.mdb');
+    writeFileSync(file, Buffer.alloc(4096));
+    writeFileSync(path.join(dir, 'include', 'lockhdr.h'), 'struct LockHdr { uint64_t magic; uint32_t word; uint32_t pad; };\n');
+    const schema = path.join(dir, 'maps.shms');
+    writeFileSync(schema, `#include "lockhdr.h"\nsegment Lock for file "${file}" { LockHdr hdr @ 0; };\nsegment Sems for anon of "waiters" { uint64_t pad @ 0; uint32_t sems[4] @ 8; };\n`);
+    const [inFile, inAnon] = await Promise.all([start('mapwait', 'file', file), start('mapwait', 'anon')]);
+    try {
+      await blocked(inFile.tid);
+      await blocked(inAnon.tid);
+      const doc = waitsJson(['--schema', schema, '-I', path.join(dir, 'include')]);
+      const wf = of(doc, inFile.tid);
+      const wa = of(doc, inAnon.tid);
+      assert.deepEqual([wf.object.kind, wf.object.target, wf.offset, wf.path], ['file', `file:${file}`, 8, 'hdr.word']);
+      assert.deepEqual([wa.object.kind, wa.object.target, wa.offset, wa.path], ['anon', `anon:${wa.object.id}`, 8, 'sems[0]']);
+      // Without the schema: the same objects, by offset only.
+      const plain = waitsJson();
+      assert.deepEqual([of(plain, inFile.tid).path, of(plain, inAnon.tid).path], [null, null]);
+    } finally {
+      await Promise.all([kill(inFile.child), kill(inAnon.child)]);
     }
   });
 
