@@ -1,7 +1,9 @@
-// shmscope waits [--json] [--watch] [--schema FILE]… [--fail-on deadlock|stuck] [--stuck-after MS]
-// Who waits on what, held by whom; deadlock cycles and dead owners. Exit 3 with --fail-on when found.
+// shmscope waits [--json] [--all] [--stacks] [--watch] [--schema FILE]… [--fail-on deadlock|stuck] [--stuck-after MS]
+// Who waits on what, held by whom; deadlock cycles and dead owners, what to do about them; with
+// --all every other blocked thread (pipes, sockets, event loops, sleeps). Exit 3 with --fail-on
+// when found.
 import type { Command } from 'commander';
-import { scanWaits, WaitHistory, type Wait, type WaitsReport } from '../../analysis';
+import { adviceOf, scanWaits, WaitHistory, type OtherWait, type Wait, type WaitsReport } from '../../analysis';
 import type { Schema } from '../../shared/schema';
 import { UserError } from '../errors';
 import { num, table } from '../format';
@@ -15,12 +17,42 @@ export function waitsJson(r: WaitsReport): Record<string, unknown> {
   return {
     waits: r.waits.map((w) => ({
       pid: w.pid, tid: w.tid, command: w.command, thread: w.thread, syscall: w.syscall, object: w.object, offset: w.offset, path: w.path,
-      op: w.op, since: w.since, heldBy: w.heldBy, lastChangedBy: w.lastChangedBy, ...(w.lock ? { lock: w.lock } : {}), stuck: w.stuck, ownerDied: w.ownerDied,
+      op: w.op, since: w.since, blockedMs: w.blockedMs ?? null, heldBy: w.heldBy, lastChangedBy: w.lastChangedBy, ...(w.lock ? { lock: w.lock } : {}), stuck: w.stuck, ownerDied: w.ownerDied,
+      ...(adviceOf(w, r) ? { advice: adviceOf(w, r) } : {}),
     })),
     deadlocks: r.deadlocks,
     unreadable: r.unreadable,
     slow: r.slow,
+    others: r.others ?? [],
+    otherBlocked: r.otherBlocked ?? 0,
+    blockedTimes: r.blockedTimes ?? false,
   };
+}
+
+/** A duration said for people: 850 ms, 12 s, 3 min 4 s, 2 h 5 min. */
+export function durationText(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '?';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ''}`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h${Math.floor(s / 60) % 60 ? ` ${Math.floor(s / 60) % 60} min` : ''}`;
+  return `${Math.floor(s / 86400)} d ${Math.floor(s / 3600) % 24} h`;
+}
+
+const peerText = (o: OtherWait) =>
+  o.peers.map((p) => `${p.pid}${p.pid === o.pid ? ' (itself)' : ''}${p.command ? ` ${p.command}` : ''} fd ${p.fd}${p.end ? ` ${p.end} end` : ''}`).join(', ') || '-';
+
+/** Every other blocked thread, one row each: its call, the kernel's wait channel, what it waits on, for how long, the other end. */
+export function othersText(others: readonly OtherWait[]): string {
+  const cut = (t: string, n: number) => (t.length > n ? `${t.slice(0, n - 1)}…` : t);
+  return [
+    `Other blocked threads (${others.length})`,
+    table(
+      ['PID', 'TID', 'COMMAND', 'SYSCALL', 'WCHAN', 'BLOCKED', 'WAITS ON', 'OTHER END'],
+      others.map((o) => [o.pid, o.tid, cut(esc(o.command), 32), o.syscall, esc(o.wchan || '-'), durationText(o.blockedMs), esc(o.on), esc(peerText(o))]),
+    ),
+  ].join('\n');
 }
 
 /** The object, with the namespace it belongs to when not ours (its ids repeat ours). */
@@ -41,18 +73,28 @@ export function waitsText(r: WaitsReport): string {
   lines.push(`Blocked threads (${r.waits.length})`);
   lines.push(
     table(
-      ['PID', 'TID', 'COMMAND', 'WAITS ON', 'OFFSET', 'FIELD', 'OP', 'HELD BY'],
+      ['PID', 'TID', 'COMMAND', 'WAITS ON', 'OFFSET', 'FIELD', 'OP', 'BLOCKED', 'HELD BY'],
       r.waits.map((w) => {
         const command = esc(w.command);
         return [
           w.pid, w.tid, command.length > 32 ? `${command.slice(0, 31)}…` : command, esc(objectText(w)),
-          w.offset === null ? '-' : `0x${w.offset.toString(16)}`, esc(w.path ?? '-'), `${w.op}${w.stuck ? ' (stuck)' : ''}`, esc(holderText(w)),
+          w.offset === null ? '-' : `0x${w.offset.toString(16)}`, esc(w.path ?? '-'), `${w.op}${w.stuck ? ' (stuck)' : ''}`, durationText(w.blockedMs), esc(holderText(w)),
         ];
       }),
     ),
   );
   for (const c of r.deadlocks) lines.push(`deadlock: ${[...c, c[0]!].map((t) => `${t.pid}/${t.tid}`).join(' → ')}`);
   for (const w of r.waits) if (w.ownerDied) lines.push(esc(`owner died: ${w.pid}/${w.tid} waits on ${objectText(w)}${w.path ? ` ${w.path}` : ''}, held by a dead thread`));
+  const advised = new Set<string>();
+  for (const w of r.waits) {
+    const a = adviceOf(w, r);
+    if (a && !advised.has(a)) {
+      advised.add(a);
+      lines.push(esc(`what to do (${objectText(w)}${w.path ? ` ${w.path}` : ''}): ${a}`));
+    }
+  }
+  if (r.others?.length) lines.push('', othersText(r.others));
+  else if (r.otherBlocked) lines.push(`${r.otherBlocked} other thread${r.otherBlocked === 1 ? ' is' : 's are'} blocked outside IPC objects (pipes, sockets, event loops, sleeps, …): waits --all shows them`);
   if (r.slow.length) lines.push(skippedText(r.slow));
   if (r.unreadable) lines.push(`${r.unreadable} thread${r.unreadable === 1 ? '' : 's'} could not be read${unreadableWhy()}`);
   return lines.join('\n');
@@ -80,17 +122,26 @@ function failing(r: WaitsReport, failOn: string | undefined): 0 | 3 | 4 {
   return failOn !== undefined && r.slow.length > 0 ? 4 : 0;
 }
 
+/**
+ * The waits one scan cannot judge stuck: without --watch, a wait whose blocked time the kernel did
+ * not tell (no /proc/…/sched, another clock) and whose object keeps no time of its last change.
+ */
+export function untoldStuck(r: WaitsReport): Wait[] {
+  return r.waits.filter((w) => !w.stuck && (w.blockedMs === null || w.blockedMs === undefined) && w.object.kind !== 'sem');
+}
+
 export function register(program: Command): void {
   withSchemaOptions(program
     .command('waits'))
     .description('show which threads wait on which IPC object, offset and field, who holds it, and deadlocks')
     .option('--json', 'JSON output')
+    .option('--all', 'also every other blocked thread: its system call, wait channel, and the pipe, socket, event loop or sleep it waits on')
     .option('--watch', 're-scan every --interval ms, keeping when each wait was first seen (Ctrl+C stops)')
     .option('--interval <ms>', 'how often --watch re-scans', '1000')
     .option('--schema <file>', 'a .shms schema whose segment declarations name the fields waited on (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--fail-on <what>', 'exit 3 when a deadlock (or a dead owner) or a stuck wait is found: deadlock|stuck')
     .option('--stuck-after <ms>', 'a wait with no change on its object for this long is stuck', '10000')
-    .action(async (opts: { json?: boolean; watch?: boolean; interval: string; schema: string[]; failOn?: string; stuckAfter: string; include?: string[]; define?: string[] }) => {
+    .action(async (opts: { json?: boolean; all?: boolean; watch?: boolean; interval: string; schema: string[]; failOn?: string; stuckAfter: string; include?: string[]; define?: string[] }) => {
       if (opts.failOn !== undefined && opts.failOn !== 'deadlock' && opts.failOn !== 'stuck') throw new UserError(`--fail-on is deadlock or stuck, not "${opts.failOn}"`);
       // With -I/-D as decode takes them: a schema binds in waits exactly as it does in decode.
       const compile = schemaOptions(opts);
@@ -99,9 +150,15 @@ export function register(program: Command): void {
       const interval = Math.max(100, num('--interval', opts.interval));
       const print = (r: WaitsReport) => (opts.json ? stdout.json(waitsJson(r), opts.watch ? 0 : 2) : stdout.line(waitsText(r)));
       if (!opts.watch) {
-        const r = await scanWaits({ schemas, stuckAfterMs });
+        const r = await scanWaits({ schemas, stuckAfterMs, all: opts.all });
         await print(r);
-        const status = failing(r, opts.failOn);
+        let status: number = failing(r, opts.failOn);
+        if (status === 0 && opts.failOn === 'stuck' && untoldStuck(r).length) {
+          // Never a silent pass: one scan could not tell how long these have waited.
+          const n = untoldStuck(r).length;
+          process.stderr.write(`shmscope: --fail-on stuck cannot tell in one scan how long ${n} wait${n === 1 ? ' has' : 's have'} lasted (this kernel does not show when a thread last ran); use --watch\n`);
+          status = 1;
+        }
         if (status === 4) process.stderr.write(`shmscope: ${skippedText(r.slow)}\n`);
         if (status) process.exitCode = status;
         return;
@@ -117,7 +174,7 @@ export function register(program: Command): void {
       process.once('SIGTERM', onSignal);
       try {
         while (!stop) {
-          const r = await scanWaits({ schemas, stuckAfterMs, history });
+          const r = await scanWaits({ schemas, stuckAfterMs, history, all: opts.all });
           if (!opts.json) await stdout.line(`--- ${new Date().toISOString()}`);
           await print(r);
           if (failing(r, opts.failOn) === 3) {
