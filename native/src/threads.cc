@@ -260,6 +260,20 @@ class ProcessScanner {
     if (open == std::string::npos || close == std::string::npos || close < open || close + 2 >= text.size()) return;
     row.comm = text.substr(open + 1, close - open - 1);
     row.state = text[close + 2];
+    // A kernel thread (PF_KTHREAD in field 9, flags) is in no system call, whatever its syscall file says.
+    {
+      const char* p = text.c_str() + close + 2;
+      for (int field = 3; field < 9 && *p; field++) {
+        p = std::strchr(p, ' ');
+        if (p == nullptr) break;
+        p++;
+      }
+      if (p != nullptr && (std::strtoul(p, nullptr, 10) & 0x00200000u) != 0) {
+        row.nr = -1;
+        rows.push_back(std::move(row));
+        return;
+      }
+    }
     int err = ReadProcFile(dir + "/syscall", text, 512);
     if (err == EACCES || err == EPERM) {
       row.nr = -3;

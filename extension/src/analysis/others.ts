@@ -38,6 +38,17 @@ export interface OtherWait {
   blockedMs: number | null;
 }
 
+/** A duration said for people: 850 ms, 12 s, 3 min 4 s, 2 h 5 min. */
+export function durationText(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '?';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ''}`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h${Math.floor(s / 60) % 60 ? ` ${Math.floor(s / 60) % 60} min` : ''}`;
+  return `${Math.floor(s / 86400)} d ${Math.floor(s / 3600) % 24} h`;
+}
+
 // x86-64 system call names of the waits a thread is commonly blocked in.
 export const SYSCALL_NAMES: Record<number, string> = {
   0: 'read', 1: 'write', 7: 'poll', 16: 'ioctl', 17: 'pread64', 18: 'pwrite64', 19: 'readv', 20: 'writev', 23: 'select', 34: 'pause',

@@ -3,7 +3,7 @@
 // --all every other blocked thread (pipes, sockets, event loops, sleeps). Exit 3 with --fail-on
 // when found.
 import type { Command } from 'commander';
-import { adviceOf, scanWaits, WaitHistory, type OtherWait, type Wait, type WaitsReport } from '../../analysis';
+import { adviceOf, durationText, scanWaits, stackText, threadStack, WaitHistory, type OtherWait, type ThreadStack, type Wait, type WaitsReport } from '../../analysis';
 import type { Schema } from '../../shared/schema';
 import { UserError } from '../errors';
 import { num, table } from '../format';
@@ -29,23 +29,12 @@ export function waitsJson(r: WaitsReport): Record<string, unknown> {
   };
 }
 
-/** A duration said for people: 850 ms, 12 s, 3 min 4 s, 2 h 5 min. */
-export function durationText(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return '?';
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ''}`;
-  if (s < 86400) return `${Math.floor(s / 3600)} h${Math.floor(s / 60) % 60 ? ` ${Math.floor(s / 60) % 60} min` : ''}`;
-  return `${Math.floor(s / 86400)} d ${Math.floor(s / 3600) % 24} h`;
-}
-
+const cut = (t: string, n: number) => (t.length > n ? `${t.slice(0, n - 1)}…` : t);
 const peerText = (o: OtherWait) =>
-  o.peers.map((p) => `${p.pid}${p.pid === o.pid ? ' (itself)' : ''}${p.command ? ` ${p.command}` : ''} fd ${p.fd}${p.end ? ` ${p.end} end` : ''}`).join(', ') || '-';
+  o.peers.map((p) => `${p.pid}${p.pid === o.pid ? ' (itself)' : ''}${p.command ? ` ${cut(p.command, 32)}` : ''} fd ${p.fd}${p.end ? ` ${p.end} end` : ''}`).join(', ') || '-';
 
 /** Every other blocked thread, one row each: its call, the kernel's wait channel, what it waits on, for how long, the other end. */
 export function othersText(others: readonly OtherWait[]): string {
-  const cut = (t: string, n: number) => (t.length > n ? `${t.slice(0, n - 1)}…` : t);
   return [
     `Other blocked threads (${others.length})`,
     table(
@@ -73,12 +62,12 @@ export function waitsText(r: WaitsReport): string {
   lines.push(`Blocked threads (${r.waits.length})`);
   lines.push(
     table(
-      ['PID', 'TID', 'COMMAND', 'WAITS ON', 'OFFSET', 'FIELD', 'OP', 'BLOCKED', 'HELD BY'],
+      ['PID', 'TID', 'COMMAND', 'WAITS ON', 'OFFSET', 'FIELD', 'OP', 'HELD BY', 'BLOCKED'],
       r.waits.map((w) => {
         const command = esc(w.command);
         return [
           w.pid, w.tid, command.length > 32 ? `${command.slice(0, 31)}…` : command, esc(objectText(w)),
-          w.offset === null ? '-' : `0x${w.offset.toString(16)}`, esc(w.path ?? '-'), `${w.op}${w.stuck ? ' (stuck)' : ''}`, durationText(w.blockedMs), esc(holderText(w)),
+          w.offset === null ? '-' : `0x${w.offset.toString(16)}`, esc(w.path ?? '-'), `${w.op}${w.stuck ? ' (stuck)' : ''}`, esc(holderText(w)), durationText(w.blockedMs),
         ];
       }),
     ),
@@ -122,6 +111,25 @@ function failing(r: WaitsReport, failOn: string | undefined): 0 | 3 | 4 {
   return failOn !== undefined && r.slow.length > 0 ? 4 : 0;
 }
 
+/** The most stacks --stacks reads in one run (each stops its process for a moment). */
+const MAX_STACKS = 16;
+
+/**
+ * The threads whose stacks --stacks shows: each live holder of a lock someone waits on (an
+ * unwinder stops its process for a moment: never every pipe's other end on the machine).
+ */
+export function stackSubjects(r: WaitsReport): { pid: number; tid: number }[] {
+  const out = new Map<string, { pid: number; tid: number }>();
+  for (const w of r.waits) for (const h of w.heldBy) if (h.alive && h.pid !== null) out.set(`${h.pid}/${h.tid ?? h.pid}`, { pid: h.pid, tid: h.tid ?? h.pid });
+  return [...out.values()].slice(0, MAX_STACKS);
+}
+
+async function stacksOf(r: WaitsReport): Promise<ThreadStack[]> {
+  const out: ThreadStack[] = [];
+  for (const s of stackSubjects(r)) out.push(await threadStack(s.pid, s.tid));
+  return out;
+}
+
 /**
  * The waits one scan cannot judge stuck: without --watch, a wait whose blocked time the kernel did
  * not tell (no /proc/…/sched, another clock) and whose object keeps no time of its last change.
@@ -136,19 +144,27 @@ export function register(program: Command): void {
     .description('show which threads wait on which IPC object, offset and field, who holds it, and deadlocks')
     .option('--json', 'JSON output')
     .option('--all', 'also every other blocked thread: its system call, wait channel, and the pipe, socket, event loop or sleep it waits on')
+    .option('--stacks', "the kernel and user stacks of each lock's holder (and each pipe's or socket's other end), through eu-stack or gdb")
     .option('--watch', 're-scan every --interval ms, keeping when each wait was first seen (Ctrl+C stops)')
     .option('--interval <ms>', 'how often --watch re-scans', '1000')
     .option('--schema <file>', 'a .shms schema whose segment declarations name the fields waited on (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--fail-on <what>', 'exit 3 when a deadlock (or a dead owner) or a stuck wait is found: deadlock|stuck')
     .option('--stuck-after <ms>', 'a wait with no change on its object for this long is stuck', '10000')
-    .action(async (opts: { json?: boolean; all?: boolean; watch?: boolean; interval: string; schema: string[]; failOn?: string; stuckAfter: string; include?: string[]; define?: string[] }) => {
+    .action(async (opts: { json?: boolean; all?: boolean; stacks?: boolean; watch?: boolean; interval: string; schema: string[]; failOn?: string; stuckAfter: string; include?: string[]; define?: string[] }) => {
       if (opts.failOn !== undefined && opts.failOn !== 'deadlock' && opts.failOn !== 'stuck') throw new UserError(`--fail-on is deadlock or stuck, not "${opts.failOn}"`);
       // With -I/-D as decode takes them: a schema binds in waits exactly as it does in decode.
       const compile = schemaOptions(opts);
       const schemas: Schema[] = opts.schema.map((file) => loadSchema(file, compile));
       const stuckAfterMs = num('--stuck-after', opts.stuckAfter);
       const interval = Math.max(100, num('--interval', opts.interval));
-      const print = (r: WaitsReport) => (opts.json ? stdout.json(waitsJson(r), opts.watch ? 0 : 2) : stdout.line(waitsText(r)));
+      const print = async (r: WaitsReport) => {
+        const stacks = opts.stacks ? await stacksOf(r) : undefined;
+        if (opts.json) return stdout.json({ ...waitsJson(r), ...(stacks ? { stacks } : {}) }, opts.watch ? 0 : 2);
+        const text = waitsText(r);
+        if (!stacks) return stdout.line(text);
+        const said = stacks.length ? stacks.flatMap((s) => stackText(s).map(esc)) : ['no holder to show a stack of'];
+        return stdout.line([text, '', "Holders' stacks", ...said].join('\n'));
+      };
       if (!opts.watch) {
         const r = await scanWaits({ schemas, stuckAfterMs, all: opts.all });
         await print(r);
