@@ -80,3 +80,28 @@ describe('other waits in the Waits view', () => {
     assert.deepEqual([durationText(null), durationText(850.4), durationText(12_000), durationText(184_000), durationText(7_500_000), durationText(90_000_000)], ['?', '850 ms', '12 s', '3 min 4 s', '2 h 5 min', '1 d 1 h']);
   });
 });
+
+describe('the Wait-for Graph draws pipe and socket peers', () => {
+  test('a reader → the process holding the other end, labelled; the peer node is its main thread; the waiter itself is no peer', async () => {
+    const { buildWaitGraph, validateGraphMessage } = await import('../../extension/src/shared/waitgraph');
+    const g = buildWaitGraph([], [], [
+      { pid: 10, tid: 10, command: './reader', thread: 'reader', kind: 'pipe', on: 'pipe 77 (fd 3, read)', peers: [{ pid: 11, command: './writer' }, { pid: 10, command: './reader' }] },
+      { pid: 20, tid: 21, command: './client', thread: 'io', kind: 'socket', on: 'socket 5 (fd 3, read), peer socket 6', peers: [{ pid: 22, command: './server' }] },
+    ]);
+    assert.deepEqual(g.edges.map((e) => [e.from, e.to, e.kind, e.label]), [
+      ['t:10/10', 't:11/11', 'peer', 'pipe 77 (fd 3, read)'],
+      ['t:20/21', 't:22/22', 'peer', 'socket 5 (fd 3, read)'],
+    ]);
+    assert.deepEqual(g.nodes.find((n) => n.id === 't:22/22'), { id: 't:22/22', kind: 'thread', pid: 22, tid: 22, label: 'pid 22 · tid 22', detail: './server', state: 'ok' });
+    assert.equal(g.summary, '0 waits · 2 pipe or socket peers');
+    assert.ok(validateGraphMessage({ type: 'graph', graph: g }));
+  });
+
+  test('the page may ask for a thread\'s stack, with ids in range only', async () => {
+    const { validateGraphPageMessage } = await import('../../extension/src/shared/waitgraph');
+    assert.deepEqual(validateGraphPageMessage({ type: 'stack', pid: 4, tid: 5 }), { type: 'stack', pid: 4, tid: 5 });
+    for (const bad of [{ type: 'stack', pid: 0, tid: 5 }, { type: 'stack', pid: 4 }, { type: 'stack', pid: 4, tid: 2 ** 31 }, { type: 'stack', pid: '4', tid: 5 }]) {
+      assert.equal(validateGraphPageMessage(bad), undefined, JSON.stringify(bad));
+    }
+  });
+});
