@@ -227,6 +227,7 @@ std::vector<int> ProcPids(int* error) {
   }
   closedir(dir);
   if (error) *error = 0;
+  std::sort(pids.begin(), pids.end());  // the views merge in this order: by pid, whatever readdir gave
   return pids;
 }
 

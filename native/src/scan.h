@@ -54,8 +54,8 @@ void ForEachMapsLine(std::string_view text, MapsFilter filter, const std::functi
 // processes.
 bool IsStuck(int pid);
 
-// Every process of /proc (its numeric entries), in readdir order; errno left set when /proc
-// cannot be opened (then empty).
+// Every process of /proc (its numeric entries), by pid; `error` gets the errno when /proc cannot
+// be opened (then empty).
 std::vector<int> ProcPids(int* error = nullptr);
 
 // ---------------------------------------------------------------------------------------------

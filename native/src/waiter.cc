@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common.h"
+#include "scan.h"
 
 namespace shmscope {
 namespace {
@@ -53,66 +54,45 @@ int RunLoop(WaitJob& job, int64_t timeoutMs) {
   }
 }
 
-struct WaitState {
-  Napi::Promise::Deferred deferred;
-  std::shared_ptr<WaitJob> job;
-  std::string syscall;
-  std::string detail;
-  int result = 0;
-};
-
-void Settle(Napi::Env env, Napi::Function, WaitState* state) {
-  if (state->result == 0) {
-    state->deferred.Resolve(env.Undefined());
-  } else {
-    const bool ownError = state->result != ETIMEDOUT && state->result != ECANCELED;
-    std::string detail = ownError && state->job->describe ? state->job->describe() : state->detail;
-    state->deferred.Reject(ErrnoError(env, state->syscall.c_str(), state->result, detail).Value());
-  }
-  delete state;
-}
-
 Napi::Value WaitsInFlight(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), inFlight.load()); }
 
 }  // namespace
 
 Napi::Object StartWait(Napi::Env env, std::shared_ptr<WaitJob> job, int64_t timeoutMs, const std::string& syscall,
                        const std::string& detail) {
-  auto deferred = Napi::Promise::Deferred::New(env);
-  auto* state = new WaitState{deferred, job, syscall, detail, 0};
-  Napi::ThreadSafeFunction tsfn;
-  try {
-    tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
-                                         "shmscope-wait", 0, 1);
-  } catch (...) {
-    delete state;
-    throw;
-  }
+  auto result = std::make_shared<int>(0);
   Register(job);
   inFlight++;
+  Napi::Value promise;
+  // The wait bounds itself (its slices honour the deadline and cancel), so no watchdog: the one
+  // off-thread helper of the addon (scan.h) with no deadline of its own.
   try {
-    std::thread([tsfn, state, timeoutMs]() mutable {
-      state->result = RunLoop(*state->job, timeoutMs);
+    promise = OffThread(env, "shmscope-wait", -1, [job, timeoutMs, result]() {
+      *result = RunLoop(*job, timeoutMs);
       inFlight--;
-      if (tsfn.BlockingCall(state, Settle) != napi_ok) delete state;  // the environment is gone
-      tsfn.Release();
-    }).detach();
-  } catch (const std::system_error& e) {
+    }, [job, result, syscall, detail](Napi::Env e, Napi::Promise::Deferred& deferred, bool) {
+      if (*result == 0) {
+        deferred.Resolve(e.Undefined());
+        return;
+      }
+      const bool ownError = *result != ETIMEDOUT && *result != ECANCELED;
+      std::string why = ownError && job->describe ? job->describe() : detail;
+      deferred.Reject(ErrnoError(e, syscall.c_str(), *result, why).Value());
+    });
+  } catch (...) {
     inFlight--;
-    tsfn.Release();
-    delete state;
-    ThrowErrno(env, "pthread_create", e.code().value(), "could not start a thread for the wait");
+    throw;
   }
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("promise", deferred.Promise());
-  result.Set("cancel", Napi::Function::New(
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("promise", promise);
+  out.Set("cancel", Napi::Function::New(
                            env,
                            [job](const Napi::CallbackInfo& info) {
                              job->cancelled = true;
                              return info.Env().Undefined();
                            },
                            "cancel"));
-  return result;
+  return out;
 }
 
 void InitWaiter(Napi::Env env, Napi::Object exports) {

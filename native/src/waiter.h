@@ -3,7 +3,7 @@
 // The libuv pool has four threads shared by every fs call of the extension host: a few stuck
 // semaphore waits there would starve the whole editor. Each wait gets a dedicated thread instead,
 // which retries the operation in short slices so that it can honour both a deadline and a cancel
-// request promptly, then settles a Promise on the JS thread through a thread-safe function.
+// request promptly, then settles a Promise on the JS thread (OffThread, scan.h).
 #pragma once
 
 #include <napi.h>

@@ -46,11 +46,24 @@ export function buildRegions(raw: RawSharedScan, userName: (uid: number) => stri
   const rows: number[][] = raw.regions.map(() => []);
   for (let i = 0; i + 6 < M.length; i += 7) rows[M[i]!]?.push(i);
   const byRow = (a: number, b: number) => M[a + 1]! - M[b + 1]! || M[a + 2]! - M[b + 2]! || M[a + 3]! - M[b + 3]!;
+  // The scanner gives the processes in pid order and each one's mappings in address order, so a
+  // region's rows are sorted already: checked in one pass, sorted only when they are not.
+  const inOrder = <T>(list: T[], cmp: (a: T, b: T) => number): T[] => {
+    for (let k = 1; k < list.length; k++) if (cmp(list[k - 1]!, list[k]!) > 0) return list.sort(cmp);
+    return list;
+  };
+  // Forked processes map a region at the same address: one string per address, not per mapping.
+  const addresses = new Map<number, Map<number, string>>();
+  const addressOf = (hi: number, lo: number): string => {
+    let byLo = addresses.get(hi);
+    if (!byLo) addresses.set(hi, (byLo = new Map<number, string>()));
+    let a = byLo.get(lo);
+    if (a === undefined) byLo.set(lo, (a = `0x${hi ? hi.toString(16) + lo.toString(16).padStart(8, '0') : lo.toString(16)}`));
+    return a;
+  };
   const mapping = (i: number): RegionMapping => {
-    const hi = M[i + 2]!;
-    const lo = M[i + 3]!;
-    const address = `0x${hi ? hi.toString(16) + lo.toString(16).padStart(8, '0') : lo.toString(16)}`;
-    return { pid: M[i + 1]!, command: command(M[i + 1]!), address, length: M[i + 4]!, offset: M[i + 5]!, writable: M[i + 6] === 1 };
+    const pid = M[i + 1]!;
+    return { pid, command: command(pid), address: addressOf(M[i + 2]!, M[i + 3]!), length: M[i + 4]!, offset: M[i + 5]!, writable: M[i + 6] === 1 };
   };
   const fds: FdHolder[][] = raw.regions.map(() => []);
   // The fds our own open handles hold are not the user's: a region that only we hold is gone for
@@ -70,9 +83,9 @@ export function buildRegions(raw: RawSharedScan, userName: (uid: number) => stri
       mode: r.mode & 0o777,
       size: r.size,
       statKnown: r.statKnown,
-      attachedBy: rows[i]!.sort(byRow).map(mapping),
+      attachedBy: inOrder(rows[i]!, byRow).map(mapping),
     };
-    if (r.kind === 'memfd') out.memfd.push({ kind: 'memfd', name: r.name, ...common, fdHolders: fds[i]!.sort((a, b) => a.pid - b.pid || a.fd - b.fd) });
+    if (r.kind === 'memfd') out.memfd.push({ kind: 'memfd', name: r.name, ...common, fdHolders: inOrder(fds[i]!, (a, b) => a.pid - b.pid || a.fd - b.fd) });
     else if (r.kind === 'anon') out.anon.push({ kind: 'anon', name: r.name, ...common });
     else out.file.push({ kind: 'file', path: r.name, deleted: r.deleted, ...common });
     if (r.served) out.served = (out.served ?? 0) + 1;
