@@ -5,18 +5,23 @@
 // mutexes in its segment, and a semop wait on its set. `waits` must report the container's waits on
 // the container's objects (marked with its namespace), with host pids, live holders found through
 // NSpid and the cycle, nothing on ours, and `--fail-on deadlock` must exit 3 for that deadlock only.
+// A container process also stores a pointer into its own mapping of its segment 0, and we store the
+// same value in ours: `decode` flags it in the container's segment (`--namespace`), never in ours,
+// and Go to Offset by address finds no mapping of ours in the container's process.
 // Everything dies with the namespaces; the processes are killed in `after`.
 import '../hostile/namespace';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import * as ipc from '../../extension/src/ipc';
 import type { Wait } from '../../extension/src/analysis';
+import { processViews } from '../../extension/src/analysis';
+import { addressToOffset } from '../../extension/src/shared/address';
 import { cli, ensureBuilt, ROOT, until } from '../helpers/ipc';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'shmscope-waits-ns-'));
@@ -53,6 +58,7 @@ function hostPid(pidNs: string, nsPid: number): number {
 
 type Ready = { pid: number; tid: number };
 const inContainer: Record<string, Ready> = {};
+let pointerBase = 0n;
 let containerIpc = 0;
 
 before(async () => {
@@ -74,6 +80,7 @@ before(async () => {
     '$W ab $shm | sed -u "s/^/ab /" &',
     '$W ba $shm | sed -u "s/^/ba /" &',
     '$W semop $sem 0 self | sed -u "s/^/semop /" &',
+    '$W pointer $shm | sed -u "s/^/pointer /" &',
     'wait',
   ].join('\n');
   container = spawn('unshare', ['--ipc', '--pid', '--fork', '--kill-child', '--mount-proc', 'sh', '-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -81,9 +88,11 @@ before(async () => {
   let ids = '';
   for await (const line of lines) {
     if (line.startsWith('ids ')) ids = line.slice(4);
-    const m = /^(ab|ba|semop) ready (\d+) (\d+)$/.exec(line);
+    const base = /^pointer base (0x[0-9a-f]+)$/.exec(line);
+    if (base) pointerBase = BigInt(base[1]!);
+    const m = /^(ab|ba|semop|pointer) ready (\d+) (\d+)$/.exec(line);
     if (m) inContainer[m[1]!] = { pid: Number(m[2]), tid: Number(m[3]) };
-    if (Object.keys(inContainer).length === 3) break;
+    if (Object.keys(inContainer).length === 4) break;
   }
   assert.equal(ids, '0 0', 'the container\'s objects have our ids');
   // Host pids: the container's init is unshare's child; its PID namespace is the container's.
@@ -145,5 +154,30 @@ describe('waits with a container that has objects with our ids', () => {
     assert.match(fail.stdout, new RegExp(`deadlock: ${[ab, ba].sort((x, y) => x.tid - y.tid).map((t) => `${t.pid}/${t.tid}`).join(' → ')}`));
     // Our objects have no waiters: the container's semop is not on our set.
     assert.deepEqual(ipc.semGet(ourSem).ncnt, [0]);
+  });
+
+  it('flags a pointer only in the segment it points into: the container\'s (decode --namespace), never ours with the same id', async () => {
+    const { pointer } = inContainer as Record<'pointer', Ready>;
+    const value = pointerBase + 0x40n;
+    // Our segment 0 holds the same value at the same place (struct Locks' self_ptr, 0x118).
+    const ours = ipc.openShm({ kind: 'shm', id: ourShm }, { readWrite: true });
+    const bytes = Buffer.alloc(8);
+    bytes.writeBigUInt64LE(value);
+    ours.write(0x118, bytes);
+    ours.close();
+    const schema = path.join(tmp, 'ptr.shms');
+    writeFileSync(schema, 'segment P for id 0 { uint64_t self_ptr @ 0x118; };\n');
+    const note = `pointer into this segment as mapped by pid ${pointer.pid}; offset 0x40`;
+    const theirs = cli(['decode', 'shm:0', '--schema', schema, '--namespace', String(pointer.pid)]);
+    assert.equal(theirs.status, 0, theirs.stderr);
+    assert.match(theirs.stdout, new RegExp(`self_ptr: uint64_t = ${value} \\(${note.replace(/[()]/g, '\\$&')}\\)`));
+    const mine = cli(['decode', `shm:${ourShm}`, '--schema', schema]);
+    assert.equal(mine.status, 0, mine.stderr);
+    assert.match(mine.stdout, new RegExp(`self_ptr: uint64_t = ${value}$`, 'm'));
+    assert.doesNotMatch(mine.stdout + mine.stderr, /pointer into/);
+    // Go to Offset by the container process's address: it does not map our segment.
+    const views = await processViews(`shm:${ourShm}`);
+    assert.ok(!views.some((v) => v.pid === pointer.pid), JSON.stringify(views.map((v) => v.pid)));
+    assert.deepEqual(addressToOffset(value, pointer.pid, views, 4096), { ok: false, message: `pid ${pointer.pid} does not map this object` });
   });
 });

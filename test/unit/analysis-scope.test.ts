@@ -12,6 +12,8 @@ import { buildWaitGraph } from '../../extension/src/shared/waitgraph';
 import { compileSchema, lockState } from '../../extension/src/shared/schema';
 import type { Wait } from '../../extension/src/analysis/waits';
 import { whereText, waitersByTarget, waiterKey } from '../../extension/src/waits/model';
+import { namespaceDescription } from '../../extension/src/explorer/model';
+import { waitsText } from '../../extension/src/cli/commands/waits';
 
 // The host: us (pid 100) and a kernel thread 22; a container (IPC, mount and PID namespaces of
 // its own) whose process is host pid 600 (its pid 1), with a second thread host 601 (its TID 22).
@@ -123,8 +125,22 @@ describe('containers named as their users name them', () => {
     assert.equal(containerOfCgroup('0::/machine.slice/machine-web\\x2d1.scope/payload'), 'machine web-1');
     assert.equal(containerOfCgroup('0::/system.slice/postgresql@16-main.service'), 'unit postgresql@16-main.service');
     assert.equal(containerOfCgroup('0::/\n'), undefined);
-    assert.equal(containerOfCgroup('0::/user.slice/user-1000.slice/session-3'), undefined);
+    assert.equal(containerOfCgroup('0::/user.slice/user-1000.slice/session-3.scope'), undefined, 'a login session is no container');
+    assert.equal(containerOfCgroup('0::/user.slice/user-1000.slice/user@1000.service/app.slice/app-gnome-terminal.scope'), 'unit app-gnome-terminal.scope');
+    assert.equal(containerOfCgroup('0::/init.scope'), undefined);
     assert.equal(containerOfCgroup('garbage\0\n'), undefined);
+  });
+
+  test('the explorer\'s namespace group says the container beside its hostname', () => {
+    const ns = { namespace: { ipc: 11, pid: 600, label: 'web-1', hostname: 'web-1', container: 'docker f3a1b2c3d4e5' }, shm: [], sem: [], msg: [], posixShm: [], unlisted: null };
+    assert.equal(namespaceDescription(ns), 'docker f3a1b2c3d4e5 · ipc 11 · pid 600 · 0');
+    assert.equal(namespaceDescription({ ...ns, namespace: { ipc: 11, pid: 600, label: 'docker f3a1b2c3d4e5', container: 'docker f3a1b2c3d4e5' } }), 'ipc 11 · pid 600 · 0');
+  });
+
+  test('waits as root never advises running as root', () => {
+    const text = waitsText({ waits: [], deadlocks: [], unreadable: 2, slow: [] });
+    if (process.getuid?.() === 0) assert.match(text, /^2 threads could not be read \(they ended during the scan, or the kernel refused their \/proc files\)$/m);
+    else assert.match(text, /run as their owner or root/);
   });
 
   test('NSpid: our id first, the innermost last', () => {

@@ -82,19 +82,19 @@ export class Scope {
   lookupFor(viewer: number, threads: readonly HostThread[], host: ThreadLookup): ThreadLookup {
     if (this.samePid(viewer)) return host;
     const pidNs = this.of(viewer)!.pid;
-    let table = this.tables.get(pidNs);
-    if (!table) {
-      table = new Map();
-      for (const t of threads) {
-        if (this.of(t.pid)?.pid !== pidNs) continue;
-        const ids = this.reader.nsPids(t.pid, t.tid);
-        if (ids && ids[0] === t.tid) table.set(ids[ids.length - 1]!, t);
-      }
-      this.tables.set(pidNs, table);
-    }
-    const found = table;
+    // Built on the first TID asked (most waits are on private memory and ask none), once per namespace.
     return (tid): ThreadInfo | undefined => {
-      const t = found.get(tid);
+      let table = this.tables.get(pidNs);
+      if (!table) {
+        table = new Map();
+        for (const t of threads) {
+          if (this.of(t.pid)?.pid !== pidNs) continue;
+          const ids = this.reader.nsPids(t.pid, t.tid);
+          if (ids && ids[0] === t.tid) table.set(ids[ids.length - 1]!, t);
+        }
+        this.tables.set(pidNs, table);
+      }
+      const t = table.get(tid);
       return t ? { pid: t.pid, tid: t.tid, name: t.comm, alive: t.alive } : undefined;
     };
   }

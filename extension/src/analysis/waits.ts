@@ -251,7 +251,7 @@ export async function scanWaits(opts: WaitsOptions = {}): Promise<WaitsReport> {
   const scope = new Scope();
   const locks = await procLocks();
   const waiting = raw.threads.filter((t) => SYSCALLS[t.nr] !== undefined && t.args);
-  const namespaces = await foreignNamespaces(waiting.map((t) => t.pid), raw.threads, scope);
+  const namespaces = await foreignNamespaces(waiting.filter(onIpcObject).map((t) => t.pid), raw.threads, scope, opts.budgetMs ?? SCAN_BUDGET_MS);
   const waits: (Wait & { value?: string; changedMs?: number; futexCmd?: string })[] = [];
   for (const t of waiting) {
     const syscall = SYSCALLS[t.nr]!;
@@ -282,6 +282,14 @@ export async function scanWaits(opts: WaitsOptions = {}): Promise<WaitsReport> {
   return { waits, deadlocks: cycles(waits), unreadable: raw.unreadable, slow: raw.slow, others, otherBlocked, blockedTimes: raw.blockedTimes };
 }
 
+/** Could this thread wait on an object of its IPC or mount namespace (not on private memory, not on a region)? */
+function onIpcObject(t: RawThread): boolean {
+  const syscall = SYSCALLS[t.nr];
+  if (syscall === 'futex' || syscall === 'futex_waitv') return (t.futexes ?? []).some((f) => f.map !== undefined && /^\/(SYSV|dev\/shm\/)/.test(f.map.path));
+  if (syscall === 'flock' || syscall === 'fcntl') return t.fdPath?.startsWith('/dev/shm/') === true;
+  return syscall !== undefined;
+}
+
 /** Another IPC namespace a waiter is in: how it is named, and its System V objects as seen from inside. */
 interface ForeignNamespace {
   ref: NamespaceRef;
@@ -293,7 +301,7 @@ interface ForeignNamespace {
  * The other IPC namespaces of the waiting processes, each entered once (its semaphore sets and
  * hostname) and named by the first process the scan saw in it, as `list` names it.
  */
-async function foreignNamespaces(waiters: number[], all: RawThread[], scope: Scope): Promise<Map<number, ForeignNamespace>> {
+async function foreignNamespaces(waiters: number[], all: RawThread[], scope: Scope, budgetMs: number): Promise<Map<number, ForeignNamespace>> {
   const wanted = new Set<number>();
   for (const pid of waiters) {
     const ipc = scope.foreignIpc(pid);
@@ -307,7 +315,8 @@ async function foreignNamespaces(waiters: number[], all: RawThread[], scope: Sco
     if (ipc !== undefined && wanted.has(ipc) && !(first.get(ipc)! <= t.pid)) first.set(ipc, t.pid);
   }
   await Promise.all([...first].map(async ([ipc, pid]) => {
-    const raw = await nsRaw(pid).catch(() => undefined);
+    // Entered by the scan's budget: a namespace that does not answer gives no last pids, never a hang.
+    const raw = await nsRaw(pid, budgetMs).catch(() => undefined);
     out.set(ipc, { ref: await namespaceRef(ipc, pid, raw?.hostname ?? ''), ...(raw ? { raw } : {}) });
   }));
   return out;

@@ -56,7 +56,8 @@ export function namespaceLabel(ns: NamespaceListing): string {
 
 export function namespaceDescription(ns: NamespaceListing): string {
   if (ns.unlisted) return `ipc ${ns.namespace.ipc} · not listed (${ns.unlisted})`;
-  return `ipc ${ns.namespace.ipc} · pid ${ns.namespace.pid} · ${namespaceRecords(ns).length}`;
+  const container = ns.namespace.container && ns.namespace.container !== ns.namespace.label ? `${escapeControl(ns.namespace.container)} · ` : '';
+  return `${container}ipc ${ns.namespace.ipc} · pid ${ns.namespace.pid} · ${namespaceRecords(ns).length}`;
 }
 
 /**

@@ -119,17 +119,27 @@ export function containerOfCgroup(text: string): string | undefined {
   }
   const machine = parts.map((p) => /^(?:systemd-nspawn@(.+)\.service|machine-(.+)\.scope)$/.exec(p)).find(Boolean);
   if (machine) return `machine ${(machine[1] ?? machine[2])!.replace(/\\x2d/g, '-')}`;
-  const unit = [...parts].reverse().find((p) => /\.(service|scope)$/.test(p));
+  // A unit of its own; a login session, a user's manager or init is where anything runs, not a name.
+  const unit = [...parts].reverse().find((p) => /\.(service|scope)$/.test(p) && !/^(session-.*\.scope|user@.*\.service|init\.scope)$/.test(p));
   return unit ? `unit ${unit}` : undefined;
 }
 
-/** The container name of process `pid` from its /proc/PID/cgroup (read bounded), if the path names one. */
-export function containerOf(pid: number): string | undefined {
+/** The cgroup text of a process (bounded: it is another process's), or undefined. */
+function cgroupOf(pid: number | 'self'): string | undefined {
   try {
-    return containerOfCgroup(readRegular(`/proc/${pid}/cgroup`, 1 << 16).toString('utf8'));
+    return readRegular(`/proc/${pid}/cgroup`, 1 << 16).toString('utf8');
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The container name of process `pid` from its /proc/PID/cgroup, if the path names one and it is
+ * not our own cgroup (a namespace made by `unshare` in our unit is not a container of that unit).
+ */
+export function containerOf(pid: number): string | undefined {
+  const text = cgroupOf(pid);
+  return text === undefined || text === cgroupOf('self') ? undefined : containerOfCgroup(text);
 }
 
 /**
@@ -357,10 +367,10 @@ export async function nsMsgPeek(pid: number, id: number, index: number): Promise
   }
 }
 
-/** The namespace's listing of the process `pid` (for `sem get` and `peek` there). */
-export async function nsRaw(pid: number): Promise<RawNsList> {
+/** The namespace's listing of the process `pid` (for `sem get` and `peek` there, and waits' semaphore sets), by `budgetMs` when given. */
+export async function nsRaw(pid: number, budgetMs?: number): Promise<RawNsList> {
   try {
-    return await binding().nsList(pid);
+    return await (budgetMs === undefined ? binding().nsList(pid) : binding().nsList(pid, budgetMs));
   } catch (e) {
     throw toIpcError(e, { action: 'entering', object: `the IPC namespace of process ${pid}` });
   }

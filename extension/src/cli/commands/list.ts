@@ -137,7 +137,8 @@ export function listingText(l: Listing, kind?: Kind, only: readonly Kind[] = KIN
     );
   }
   for (const ns of l.namespaces ?? []) {
-    const head = `Namespace ${esc(ns.namespace.label)} (ipc ${ns.namespace.ipc}, pid ${ns.namespace.pid})`;
+    const container = ns.namespace.container && ns.namespace.container !== ns.namespace.label ? `, ${esc(ns.namespace.container)}` : '';
+    const head = `Namespace ${esc(ns.namespace.label)} (ipc ${ns.namespace.ipc}, pid ${ns.namespace.pid}${container})`;
     if (ns.unlisted) {
       parts.push(`${head}: not listed (${ns.unlisted})`);
       continue;

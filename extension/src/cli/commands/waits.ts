@@ -48,7 +48,9 @@ export function othersText(others: readonly OtherWait[]): string {
 const objectText = (w: Wait) => {
   const o = w.object;
   const name = o.name && o.name !== o.target ? ` ${o.kind === 'shm' ? `key ${o.name}` : o.name}` : '';
-  const ns = o.namespace ? ` [namespace ${o.namespace.label} (ipc ${o.namespace.ipc}, pid ${o.namespace.pid})]` : '';
+  // A label may be a whole command line: cut as the COMMAND column is.
+  const label = o.namespace && o.namespace.label.length > 32 ? `${o.namespace.label.slice(0, 31)}…` : o.namespace?.label;
+  const ns = o.namespace ? ` [namespace ${label} (ipc ${o.namespace.ipc}, pid ${o.namespace.pid})]` : '';
   return `${o.target ?? o.kind}${name}${ns}`;
 };
 const who = (h: Wait['heldBy'][number]) => `${h.pid ?? '?'}/${h.tid ?? '?'}${h.command ? ` ${h.command}` : ''}${h.alive ? '' : ' (dead)'}`;
