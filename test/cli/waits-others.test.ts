@@ -109,12 +109,14 @@ describe('waits: every blocked thread', () => {
   });
 
   it('waits --all --json carries the others array; the text has its table', () => {
-    const res = cli(['waits', '--all', '--json']);
+    // Every blocked thread of the machine: many megabytes on a busy one.
+    const big = { maxBuffer: 256 << 20 };
+    const res = cli(['waits', '--all', '--json'], big);
     assert.equal(res.status, 0, res.stderr);
     const doc = JSON.parse(res.stdout) as { others: { pid: number; kind: string; peers: { pid: number }[] }[]; blockedTimes: boolean };
     assert.equal(doc.blockedTimes, true);
     assert.deepEqual(doc.others.find((o) => o.pid === fixture.pipe.waiter)?.peers.map((p) => p.pid), [fixture.pipe.peer]);
-    const text = cli(['waits', '--all']);
+    const text = cli(['waits', '--all'], big);
     assert.match(text.stdout, /^Other blocked threads \(\d+\)$/m);
     assert.match(text.stdout, new RegExp(`^\\s*${fixture.socket.waiter}\\s+${fixture.socket.waiter}\\s+.*recvfrom\\s+unix.*socket \\d+ \\(fd 3, read\\), peer socket \\d+\\s+${fixture.socket.peer} .* fd 4$`, 'm'));
   });
