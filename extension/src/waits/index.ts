@@ -35,6 +35,8 @@ export class WaitsProvider implements vscode.TreeDataProvider<WaitNode>, vscode.
   /** Fires when a scan fails, with the sentence (the view shows it as its message). */
   readonly onDidFail = this.failed.event;
   report: WaitsReport | undefined;
+  /** Whether the Other waits group is expanded (then each scan reads what they wait on). */
+  othersOpen = false;
   private error: string | undefined;
   private readonly history = new WaitHistory();
   private inflight: Promise<void> | undefined;
@@ -64,7 +66,9 @@ export class WaitsProvider implements vscode.TreeDataProvider<WaitNode>, vscode.
     this.inflight ??= (async () => {
       try {
         this.schemaList ??= await this.schemas();
-        this.report = await scanWaits({ schemas: this.schemaList, history: this.history, stuckAfterMs: this.config.stuckAfterMs, all: true });
+        // Every other blocked thread is read only while its group is open: on a busy machine that
+        // is thousands of threads and every process's descriptors, every refresh; else only counted.
+        this.report = await scanWaits({ schemas: this.schemaList, history: this.history, stuckAfterMs: this.config.stuckAfterMs, all: this.othersOpen });
         this.error = undefined;
       } catch (e) {
         this.error = e instanceof Error ? e.message : String(e);
@@ -120,7 +124,7 @@ export class WaitsProvider implements vscode.TreeDataProvider<WaitNode>, vscode.
 
   getTreeItem(node: WaitNode): vscode.TreeItem {
     const d = describe(node);
-    const leaf = node.type === 'holder' || node.type === 'changer' || node.type === 'other' || (node.type === 'wait' && waitChildren(node.wait, false).length === 0) || (node.type === 'others' && !node.others.length);
+    const leaf = node.type === 'holder' || node.type === 'changer' || node.type === 'other' || (node.type === 'wait' && waitChildren(node.wait, false).length === 0) || (node.type === 'others' && !node.count);
     // The other waits are many on any machine (idle event loops): their group starts collapsed.
     const state = leaf ? vscode.TreeItemCollapsibleState.None : node.type === 'others' ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded;
     const item = new vscode.TreeItem(d.label, state);
@@ -222,6 +226,14 @@ export function activate(context: vscode.ExtensionContext, deps: { explorer: Exp
     view,
     { dispose: () => timer && clearInterval(timer) },
     view.onDidChangeVisibility((e) => { if (e.visible) void provider.refresh(); }),
+    view.onDidExpandElement((e) => {
+      if (e.element.type !== 'others') return;
+      provider.othersOpen = true;
+      void provider.refresh();
+    }),
+    view.onDidCollapseElement((e) => {
+      if (e.element.type === 'others') provider.othersOpen = false;
+    }),
     provider.onDidScan((r) => {
       const n = r.waits.length;
       view.badge = n ? { value: n, tooltip: `${n} blocked thread${n === 1 ? '' : 's'}${r.deadlocks.length ? `, ${r.deadlocks.length} deadlock${r.deadlocks.length === 1 ? '' : 's'}` : ''}` } : undefined;
