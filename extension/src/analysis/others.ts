@@ -152,7 +152,8 @@ export async function otherWaits(threads: readonly RawThread[], explained: Reado
     const c = classify(t, syscall);
     out.push({ pid: t.pid, tid: t.tid, command: '', thread: t.comm, syscall, wchan: t.wchan ?? '', state: t.state, kind: c.kind, on: c.on, peers: [], blockedMs: t.blockedMs ?? null, ...(c.link ? { link: c.link, fd: c.fd } : {}) });
   }
-  const links = [...new Set(out.flatMap((o) => (o.link ? [o.link] : [])))];
+  // peersOf takes at most 4096 links: the first ones (by pid) get their other ends named.
+  const links = [...new Set(out.flatMap((o) => (o.link ? [o.link] : [])))].slice(0, 4096);
   let peers: RawPeers = { peers: {}, holders: {}, complete: true };
   if (links.length) peers = await binding().peersOf(links, budgetMs).catch(() => peers);
   for (const o of out) {
