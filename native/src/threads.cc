@@ -311,7 +311,9 @@ class ProcessScanner {
 
   // The descriptor `fd` of the process: its link ("pipe:[…]", "socket:[…]", "anon_inode:[eventfd]",
   // a path) and, for a path, whether it is a FIFO (its inode then).
-  static void Describe(const std::string& base, ThreadRow::Fd& f) {
+  // A path is statted only when `pipeWait` (the kernel's wait channel is a pipe's: a FIFO): a file
+  // of a hung filesystem (FUSE, NFS) is never statted.
+  static void Describe(const std::string& base, ThreadRow::Fd& f, bool pipeWait) {
     std::string link = base + "/fd/" + std::to_string(f.fd);
     char buf[4096];
     ssize_t n = readlink(link.c_str(), buf, sizeof buf - 1);
@@ -320,7 +322,7 @@ class ProcessScanner {
       return;
     }
     f.link.assign(buf, static_cast<size_t>(n));
-    if (!f.link.empty() && f.link[0] == '/') {
+    if (pipeWait && !f.link.empty() && f.link[0] == '/') {
       struct stat st;
       // stat of a FIFO's path never opens it; a path on a hung filesystem is not statted.
       if (f.link.compare(0, 6, "/proc/") != 0 && stat(link.c_str(), &st) == 0 && S_ISFIFO(st.st_mode)) {
@@ -336,7 +338,7 @@ class ProcessScanner {
     ThreadRow::Fd f;
     f.fd = static_cast<int>(fd);
     f.watched = watched;
-    Describe(base, f);
+    Describe(base, f, !watched && (row.wchan.find("pipe") != std::string::npos || row.wchan.find("fifo") != std::string::npos));
     row.fds.push_back(std::move(f));
   }
 
