@@ -20,7 +20,8 @@
         "src/mappings.cc",
         "src/namespaces.cc",
         "src/ns_devshm.cc",
-        "src/threads.cc"
+        "src/threads.cc",
+        "src/peers.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

@@ -38,17 +38,22 @@ function nodeDir() {
   return existsSync(path.join(guess, 'include', 'node', 'node_api.h')) ? guess : undefined;
 }
 
+/** elfutils' eu-stack: the unwinder of `waits --stacks` and Show Holder's Stack. */
+const EU_STACK = '/usr/bin/eu-stack';
+
 /**
- * The DWARF reader needs libdw's headers. As root on a Debian machine (a fresh CI machine, the
- * README's two commands) they are installed with apt, as the editor tests install chromium;
- * elsewhere the reader is skipped with one line and `shmscope import PROGRAM` says what to install.
+ * The DWARF reader needs libdw's headers, and holders' stacks elfutils' eu-stack. As root on a
+ * Debian machine (a fresh CI machine, the README's two commands) they are installed with apt, as
+ * the editor tests install chromium; elsewhere the reader is skipped with one line and `shmscope
+ * import PROGRAM` says what to install, and a stack says no unwinder is there.
  */
 function ensureLibdw() {
-  if (existsSync(LIBDW_HEADER) || process.env.SHMSCOPE_NO_APT || process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) return;
-  console.log('build: installing libdw-dev (elfutils) for the DWARF reader: apt-get install libdw-dev');
+  const missing = [...(existsSync(LIBDW_HEADER) ? [] : ['libdw-dev']), ...(existsSync(EU_STACK) ? [] : ['elfutils'])];
+  if (!missing.length || process.env.SHMSCOPE_NO_APT || process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) return;
+  console.log(`build: installing ${missing.join(' ')} (elfutils: the DWARF reader, holders' stacks): apt-get install ${missing.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const apt = (...a) => spawnSync('apt-get', a, { stdio: ['ignore', 'ignore', 'inherit'], env }).status === 0;
-  if (!apt('install', '-y', '-q', '--no-install-recommends', 'libdw-dev')) apt('update', '-q') && apt('install', '-y', '-q', '--no-install-recommends', 'libdw-dev');
+  if (!apt('install', '-y', '-q', '--no-install-recommends', ...missing)) apt('update', '-q') && apt('install', '-y', '-q', '--no-install-recommends', ...missing);
 }
 
 function buildNative() {

@@ -14,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   shmscope::InitMappings(env, exports);
   shmscope::InitNamespaces(env, exports);
   shmscope::InitThreads(env, exports);
+  shmscope::InitPeers(env, exports);
   shmscope::InitNsDevShm(env, exports);
   shmscope::InitScan(env, exports);
   exports.Set("abiVersion", Napi::Number::New(env, NAPI_VERSION));

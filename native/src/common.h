@@ -92,6 +92,7 @@ void InitProcScan(Napi::Env env, Napi::Object exports);
 void InitMappings(Napi::Env env, Napi::Object exports);
 void InitNamespaces(Napi::Env env, Napi::Object exports);
 void InitThreads(Napi::Env env, Napi::Object exports);
+void InitPeers(Napi::Env env, Napi::Object exports);
 void InitNsDevShm(Napi::Env env, Napi::Object exports);
 
 }  // namespace shmscope

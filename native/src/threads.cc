@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,6 +27,7 @@
 #include <cerrno>
 #include <chrono>
 #include <climits>
+#include <cmath>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -65,6 +67,14 @@ constexpr long kMqTimedsend = 242;
 constexpr long kMqTimedreceive = 243;
 constexpr long kFlock = 73;
 constexpr long kFcntl = 72;
+// The other waits --all explains: on a descriptor, on a set of them, in a sleep.
+constexpr long kRead = 0, kWrite = 1, kPread = 17, kPwrite = 18, kReadv = 19, kWritev = 20, kSendfile = 40;
+constexpr long kConnect = 42, kAccept = 43, kSendto = 44, kRecvfrom = 45, kSendmsg = 46, kRecvmsg = 47;
+constexpr long kSplice = 275, kTee = 276, kAccept4 = 288, kRecvmmsg = 299, kSendmmsg = 307;
+constexpr long kPoll = 7, kSelect = 23, kPselect6 = 270, kPpoll = 271;
+constexpr long kEpollWait = 232, kEpollPwait = 281, kEpollPwait2 = 441;
+constexpr long kNanosleep = 35, kClockNanosleep = 230;
+constexpr size_t kMaxWatched = 64;  // descriptors named per poll/select/epoll set (the rest counted)
 
 bool ParseLong(const char* s, long& out) {
   char* end = nullptr;
@@ -122,7 +132,53 @@ struct ThreadRow {
   std::string fdPath;
   uint64_t fdDev = 0, fdInode = 0;
   int fdError = 0;
+  // How long the thread has been off CPU (now minus the scheduler's se.exec_start), -1 unknown.
+  double blockedMs = -1;
+  // The descriptors an other wait names (the fd read, the epoll fd, then the set it watches).
+  struct Fd {
+    int fd = -1;
+    bool watched = false;
+    std::string link;
+    uint64_t inode = 0;
+    bool fifo = false;
+    int error = 0;
+  };
+  std::vector<Fd> fds;
+  size_t watchedTotal = 0;  // descriptors in the set, named or not
+  // A sleep's request (nanosleep, clock_nanosleep): seconds and nanoseconds, absolute or not.
+  bool sleep = false, sleepAbs = false;
+  int64_t sleepSec = 0, sleepNsec = 0;
+  int sleepClock = 0;
 };
+
+// Milliseconds of CLOCK_MONOTONIC, the clock the scheduler's exec_start is kept in.
+double MonotonicMs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+// se.exec_start of a /proc/…/sched text (ms), or -1.
+double ExecStartMs(const std::string& text) {
+  size_t at = text.find("se.exec_start");
+  if (at == std::string::npos) return -1;
+  size_t colon = text.find(':', at);
+  if (colon == std::string::npos) return -1;
+  char* end = nullptr;
+  double v = std::strtod(text.c_str() + colon + 1, &end);
+  return end == text.c_str() + colon + 1 || !(v > 0) ? -1 : v;
+}
+
+// Whether a blocked thread's exec_start tells how long it has been blocked: true when this
+// kernel's /proc/thread-self/sched keeps it in CLOCK_MONOTONIC (the scanning thread, running, last
+// started within a tick of now). Kernels differ (no sched file, another clock): then unknown.
+bool SchedClockAgrees() {
+  std::string text;
+  if (ReadProcFile("/proc/thread-self/sched", text, 4096) != 0) return false;
+  double start = ExecStartMs(text);
+  double now = MonotonicMs();
+  return start > 0 && start <= now + 50 && now - start < 500;
+}
 
 // Reads `len` bytes at `addr` of a process with pread on /proc/PID/mem (never a mapping).
 int ReadMem(int memFd, uint64_t addr, size_t len, std::string& out) {
@@ -162,6 +218,8 @@ class ProcessScanner {
  public:
   std::vector<ThreadRow> rows;
   int unreadable = 0;
+  bool all = false;      // resolve every blocked thread's wait, not only the IPC ones
+  bool clockOk = false;  // exec_start tells how long a thread is blocked (SchedClockAgrees)
 
   // Reads the threads of `pid` after the first `skip`, at most `count` of them: true when that
   // reached its last thread (false: more are left, for a later pass).
@@ -203,6 +261,20 @@ class ProcessScanner {
     if (open == std::string::npos || close == std::string::npos || close < open || close + 2 >= text.size()) return;
     row.comm = text.substr(open + 1, close - open - 1);
     row.state = text[close + 2];
+    // A kernel thread (PF_KTHREAD in field 9, flags) is in no system call, whatever its syscall file says.
+    {
+      const char* p = text.c_str() + close + 2;
+      for (int field = 3; field < 9 && *p; field++) {
+        p = std::strchr(p, ' ');
+        if (p == nullptr) break;
+        p++;
+      }
+      if (p != nullptr && (std::strtoul(p, nullptr, 10) & 0x00200000u) != 0) {
+        row.nr = -1;
+        rows.push_back(std::move(row));
+        return;
+      }
+    }
     int err = ReadProcFile(dir + "/syscall", text, 512);
     if (err == EACCES || err == EPERM) {
       row.nr = -3;
@@ -224,11 +296,127 @@ class ProcessScanner {
         p = end;
       }
     }
-    if (row.nr >= 0 && Explained(row.nr)) {
+    bool blocked = row.nr >= 0 && (row.state == 'S' || row.state == 'D');
+    if (row.nr >= 0 && (Explained(row.nr) || (blocked && all))) {
       if (ReadProcFile(dir + "/wchan", row.wchan, 128) != 0) row.wchan.clear();
-      Resolve(row, base, cache);
+      if (blocked && clockOk && ReadProcFile(dir + "/sched", text, 4096) == 0) {
+        double start = ExecStartMs(text);
+        double now = MonotonicMs();
+        if (start > 0 && start <= now + 50) row.blockedMs = std::max(0.0, now - start);
+      }
+      if (Explained(row.nr)) Resolve(row, base, cache);
+      else ResolveOther(row, base, cache);
     }
     rows.push_back(std::move(row));
+  }
+
+  // The descriptor `fd` of the process: its link ("pipe:[…]", "socket:[…]", "anon_inode:[eventfd]",
+  // a path) and, for a path, whether it is a FIFO (its inode then).
+  // A path is statted only when `pipeWait` (the kernel's wait channel is a pipe's: a FIFO): a file
+  // of a hung filesystem (FUSE, NFS) is never statted.
+  static void Describe(const std::string& base, ThreadRow::Fd& f, bool pipeWait) {
+    std::string link = base + "/fd/" + std::to_string(f.fd);
+    char buf[4096];
+    ssize_t n = readlink(link.c_str(), buf, sizeof buf - 1);
+    if (n < 0) {
+      f.error = errno;
+      return;
+    }
+    f.link.assign(buf, static_cast<size_t>(n));
+    if (pipeWait && !f.link.empty() && f.link[0] == '/') {
+      struct stat st;
+      // stat of a FIFO's path never opens it; a path on a hung filesystem is not statted.
+      if (f.link.compare(0, 6, "/proc/") != 0 && stat(link.c_str(), &st) == 0 && S_ISFIFO(st.st_mode)) {
+        f.fifo = true;
+        f.inode = st.st_ino;
+      }
+    }
+  }
+
+  void AddFd(ThreadRow& row, const std::string& base, uint64_t fd, bool watched) {
+    if (fd > 1u << 30) return;
+    if (watched && row.watchedTotal++ >= kMaxWatched) return;
+    ThreadRow::Fd f;
+    f.fd = static_cast<int>(fd);
+    f.watched = watched;
+    Describe(base, f, !watched && (row.wchan.find("pipe") != std::string::npos || row.wchan.find("fifo") != std::string::npos));
+    row.fds.push_back(std::move(f));
+  }
+
+  // What a blocked thread outside the IPC calls waits on, when its arguments tell.
+  void ResolveOther(ThreadRow& row, const std::string& base, ProcCache& cache) {
+    const uint64_t* a = row.args;
+    switch (row.nr) {
+      case kRead: case kWrite: case kPread: case kPwrite: case kReadv: case kWritev: case kConnect: case kAccept:
+      case kAccept4: case kSendto: case kRecvfrom: case kSendmsg: case kRecvmsg: case kRecvmmsg: case kSendmmsg:
+        AddFd(row, base, a[0], false);
+        break;
+      case kSendfile:
+        AddFd(row, base, a[1], false);
+        AddFd(row, base, a[0], false);
+        break;
+      case kSplice: case kTee:
+        AddFd(row, base, a[0], false);
+        AddFd(row, base, row.nr == kSplice ? a[2] : a[1], false);
+        break;
+      case kEpollWait: case kEpollPwait: case kEpollPwait2: {
+        AddFd(row, base, a[0], false);
+        if (a[0] > 1u << 30) break;
+        std::string info;
+        if (ReadProcFile(base + "/fdinfo/" + std::to_string(a[0]), info, size_t{1} << 20) != 0) break;
+        // "tfd:        5 events:       19 data: … pos:0 ino:… sdev:…", one line per watched file.
+        for (size_t at = info.find("tfd:"); at != std::string::npos; at = info.find("tfd:", at + 4)) {
+          char* end = nullptr;
+          long fd = std::strtol(info.c_str() + at + 4, &end, 10);
+          if (end != info.c_str() + at + 4 && fd >= 0) AddFd(row, base, static_cast<uint64_t>(fd), true);
+        }
+        break;
+      }
+      case kPoll: case kPpoll: {
+        int mem = Mem(base, cache);
+        size_t n = std::min<uint64_t>(a[1], 4096);
+        std::string raw;
+        if (mem < 0 || n == 0 || ReadMem(mem, a[0], n * 8, raw) != 0) break;
+        for (size_t i = 0; i + 8 <= raw.size(); i += 8) {  // struct pollfd { int fd; short events, revents; }
+          int32_t fd;
+          std::memcpy(&fd, raw.data() + i, 4);
+          if (fd >= 0) AddFd(row, base, static_cast<uint64_t>(fd), true);
+        }
+        break;
+      }
+      case kSelect: case kPselect6: {
+        int mem = Mem(base, cache);
+        size_t nfds = std::min<uint64_t>(a[0], 1024);
+        size_t bytes = (nfds + 63) / 64 * 8;
+        if (mem < 0 || bytes == 0) break;
+        std::set<int> fds;
+        for (int set = 1; set <= 3; set++) {  // readfds, writefds, exceptfds
+          std::string raw;
+          if (a[set] == 0 || ReadMem(mem, a[set], bytes, raw) != 0) continue;
+          for (size_t fd = 0; fd < nfds && fd / 8 < raw.size(); fd++) {
+            if (static_cast<unsigned char>(raw[fd / 8]) & (1u << (fd % 8))) fds.insert(static_cast<int>(fd));
+          }
+        }
+        for (int fd : fds) AddFd(row, base, static_cast<uint64_t>(fd), true);
+        break;
+      }
+      case kNanosleep: case kClockNanosleep: {
+        int mem = Mem(base, cache);
+        uint64_t req = row.nr == kNanosleep ? a[0] : a[2];
+        std::string raw;
+        if (mem < 0 || req == 0 || ReadMem(mem, req, 16, raw) != 0 || raw.size() < 16) break;
+        row.sleep = true;
+        std::memcpy(&row.sleepSec, raw.data(), 8);
+        std::memcpy(&row.sleepNsec, raw.data() + 8, 8);
+        if (row.nr == kClockNanosleep) {
+          row.sleepClock = static_cast<int>(a[0]);
+          row.sleepAbs = (a[1] & 1) != 0;  // TIMER_ABSTIME
+        }
+        break;
+      }
+      default:
+        break;
+    }
   }
 
   static bool Explained(long nr) {
@@ -352,11 +540,37 @@ class ProcessScanner {
     o.Set("comm", r.comm);
     o.Set("state", std::string(1, r.state));
     o.Set("nr", Napi::Number::New(env, static_cast<double>(r.nr)));
-    if (r.nr < 0 || !Explained(r.nr)) return o;
+    if (r.blockedMs >= 0) o.Set("blockedMs", Napi::Number::New(env, std::floor(r.blockedMs)));
+    bool detailed = r.nr >= 0 && (Explained(r.nr) || !r.wchan.empty() || !r.fds.empty() || r.sleep);
+    if (!detailed) return o;
     Napi::Array args = Napi::Array::New(env, 6);
     for (uint32_t i = 0; i < 6; i++) args.Set(i, Big(env, r.args[i]));
     o.Set("args", args);
     o.Set("wchan", r.wchan);
+    if (!r.fds.empty()) {
+      Napi::Array fs = Napi::Array::New(env, r.fds.size());
+      for (size_t i = 0; i < r.fds.size(); i++) {
+        const ThreadRow::Fd& f = r.fds[i];
+        Napi::Object x = Napi::Object::New(env);
+        x.Set("fd", f.fd);
+        if (f.watched) x.Set("watched", true);
+        if (f.error) x.Set("error", ErrnoName(f.error));
+        else x.Set("link", f.link);
+        if (f.fifo) x.Set("fifoInode", Napi::Number::New(env, static_cast<double>(f.inode)));
+        fs.Set(i, x);
+      }
+      o.Set("fds", fs);
+      if (r.watchedTotal) o.Set("watchedTotal", Napi::Number::New(env, static_cast<double>(r.watchedTotal)));
+    }
+    if (r.sleep) {
+      Napi::Object sl = Napi::Object::New(env);
+      sl.Set("sec", Napi::Number::New(env, static_cast<double>(r.sleepSec)));
+      sl.Set("nsec", Napi::Number::New(env, static_cast<double>(r.sleepNsec)));
+      sl.Set("clock", r.sleepClock);
+      sl.Set("absolute", r.sleepAbs);
+      o.Set("sleep", sl);
+    }
+    if (!Explained(r.nr)) return o;
     if (!r.futexes.empty()) {
       Napi::Array fs = Napi::Array::New(env, r.futexes.size());
       for (size_t i = 0; i < r.futexes.size(); i++) {
@@ -420,14 +634,17 @@ struct ThreadScanResult {
   std::vector<int> pids;  // every process of /proc when the scan began
   std::set<int> read;     // those read whole (or found gone)
   bool complete = false;
+  bool clockOk = false;   // blockedMs is told (SchedClockAgrees)
 };
 
 // Threads read per process in the first pass: a process with 10 000 threads costs the others no
 // more than this before every process has been visited; its other threads wait for the second.
 constexpr size_t kFirstPassThreads = 128;
 
-void RunThreadScan(ThreadScanResult& out, Clock::time_point deadline) {
+void RunThreadScan(ThreadScanResult& out, Clock::time_point deadline, bool all) {
   CountProcScan();
+  const bool clockOk = SchedClockAgrees();
+  out.clockOk = clockOk;
   std::vector<int> pids = ProcPids(&out.procError);
   if (out.procError != 0) return;
   out.pids = pids;
@@ -441,10 +658,12 @@ void RunThreadScan(ThreadScanResult& out, Clock::time_point deadline) {
       bool whole = false;
     };
     auto per = std::make_shared<std::vector<One>>(order.size());
-    std::vector<char> read = ReadProcesses(order, deadline, order.size() > 64 ? 2 : 1, [per, total, pass](int, size_t i, int pid) {
+    std::vector<char> read = ReadProcesses(order, deadline, order.size() > 64 ? 2 : 1, [per, total, pass, all, clockOk](int, size_t i, int pid) {
       size_t used = total->load();
       size_t room = used < kMaxThreads ? kMaxThreads - used : 0;
       One& one = (*per)[i];
+      one.scanner.all = all;
+      one.scanner.clockOk = clockOk;
       one.whole = pass == 0 ? one.scanner.ScanPid(pid, room, 0, kFirstPassThreads) : one.scanner.ScanPid(pid, room, kFirstPassThreads);
       *total += one.scanner.rows.size();
     });
@@ -466,13 +685,15 @@ void RunThreadScan(ThreadScanResult& out, Clock::time_point deadline) {
   out.complete = complete;
 }
 
-// scanThreads(budgetMs) -> Promise<{ threads, unreadable, truncated, slow, complete }>
+// scanThreads(budgetMs, all = false) -> Promise<{ threads, unreadable, truncated, slow, complete, blockedTimes }>
+// With `all`, every blocked thread's wait is resolved (its descriptors, its sleep), not only the IPC ones.
 Napi::Value ScanThreads(const Napi::CallbackInfo& info) {
-  static const char* usage = "scanThreads(budgetMs)";
+  static const char* usage = "scanThreads(budgetMs, all?)";
   ExpectArgs(info, 1, usage);
   int64_t budgetMs = IntArg(info, 0, "budgetMs", 1, 600000, usage);
+  bool all = info.Length() > 1 && !info[1].IsUndefined() && BoolArg(info, 1, "all", usage);
   auto result = std::make_shared<ThreadScanResult>();
-  auto work = [result, budgetMs]() { RunThreadScan(*result, Clock::now() + std::chrono::milliseconds(budgetMs)); };
+  auto work = [result, budgetMs, all]() { RunThreadScan(*result, Clock::now() + std::chrono::milliseconds(budgetMs), all); };
   return OffThread(info.Env(), "shmscope-threads", -1, work, [result](Napi::Env env, Napi::Promise::Deferred& deferred, bool) {
     ThreadScanResult& d = *result;
     if (d.procError != 0) {
@@ -495,6 +716,7 @@ Napi::Value ScanThreads(const Napi::CallbackInfo& info) {
     out.Set("truncated", d.truncated);
     out.Set("slow", slow);
     out.Set("complete", d.complete);
+    out.Set("blockedTimes", d.clockOk);
     deferred.Resolve(out);
   });
 }

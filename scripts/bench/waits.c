@@ -1,6 +1,10 @@
-/* The waits benchmark's two native sides.
+/* The waits benchmark's native sides.
  *   waits load SHMID     500 threads: 50 blocked on a process-shared mutex in the segment (held by
  *                        the main thread), 449 asleep; prints "ready" and sleeps until killed
+ *   waits many PROCS     PROCS processes of 10 threads each: the main thread reads a pipe whose
+ *                        write end only this process holds, 9 threads sleep; prints "ready" once
+ *                        all are started and sleeps until killed (the children die with it)
+ *   waits syscalls REPS  best time of a minimal pass: read every /proc/PID/task/TID/syscall
  *   waits scan REPS      best time of one pass reading what `shmscope waits` reads: every
  *                        /proc/PID/task/TID/{stat,syscall}, and for futex waits the process's maps
  *                        (once per process) and 128 bytes around the word from /proc/PID/mem
@@ -12,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/shm.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,6 +87,26 @@ static void pass(void) {
   closedir(proc);
 }
 
+static void syscalls_pass(void) {
+  char path[256], buf[512];
+  DIR *proc = opendir("/proc");
+  struct dirent *e;
+  while ((e = readdir(proc))) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+    snprintf(path, sizeof path, "/proc/%s/task", e->d_name);
+    DIR *tasks = opendir(path);
+    if (!tasks) continue;
+    struct dirent *t;
+    while ((t = readdir(tasks))) {
+      if (t->d_name[0] < '1' || t->d_name[0] > '9') continue;
+      snprintf(path, sizeof path, "/proc/%s/task/%s/syscall", e->d_name, t->d_name);
+      slurp(path, buf, sizeof buf);
+    }
+    closedir(tasks);
+  }
+  closedir(proc);
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) return 2;
   if (!strcmp(argv[1], "load")) {
@@ -101,6 +127,52 @@ int main(int argc, char **argv) {
     printf("ready\n");
     fflush(stdout);
     for (;;) pause();
+  }
+  if (!strcmp(argv[1], "many")) {
+    int procs = atoi(argv[2]);
+    int p[2];
+    if (pipe(p) != 0) return 1;
+    for (int i = 0; i < procs; i++) {
+      pid_t c = fork();
+      if (c < 0) return perror("fork"), 1;
+      if (c > 0) continue;
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      close(p[0]);
+      int q[2];
+      if (pipe(q) != 0) _exit(1);
+      pthread_attr_t ta;
+      pthread_attr_init(&ta);
+      pthread_attr_setstacksize(&ta, 64 * 1024);
+      for (int k = 0; k < 9; k++) {
+        pthread_t t;
+        if (pthread_create(&t, &ta, sleeper, NULL) != 0) _exit(1);
+      }
+      char c1 = 1;
+      if (write(p[1], &c1, 1) != 1) _exit(1);
+      close(p[1]);
+      char x;
+      (void)!read(q[0], &x, 1);  /* q[1] is ours too: never written, never closed */
+      _exit(0);
+    }
+    close(p[1]);
+    char x;
+    for (int i = 0; i < procs; i++)
+      if (read(p[0], &x, 1) != 1) return 1;
+    printf("ready\n");
+    fflush(stdout);
+    for (;;) pause();
+  }
+  if (!strcmp(argv[1], "syscalls")) {
+    int reps = atoi(argv[2]);
+    double best = 1e9;
+    for (int i = 0; i < reps; i++) {
+      double t = now();
+      syscalls_pass();
+      t = now() - t;
+      if (t < best) best = t;
+    }
+    printf("%.6f\n", best);
+    return 0;
   }
   if (!strcmp(argv[1], "scan")) {
     int reps = atoi(argv[2]);

@@ -337,9 +337,10 @@ describe('shmscope waits', () => {
       await blocked(reader.tid);
       const history = new WaitHistory();
       let clock = Date.parse('2026-01-01T00:00:00Z');
-      const first = (await scanWaits({ history, stuckAfterMs: 250, now: () => clock })).waits.find((w) => w.tid === reader.tid)!;
-      clock += 300;
-      const second = (await scanWaits({ history, stuckAfterMs: 250, now: () => clock })).waits.find((w) => w.tid === reader.tid)!;
+      // An hour: longer than the reader has really been blocked (that alone makes a wait stuck too).
+      const first = (await scanWaits({ history, stuckAfterMs: 3_600_000, now: () => clock })).waits.find((w) => w.tid === reader.tid)!;
+      clock += 3_600_001;
+      const second = (await scanWaits({ history, stuckAfterMs: 3_600_000, now: () => clock })).waits.find((w) => w.tid === reader.tid)!;
       assert.deepEqual([first.since, first.stuck, second.since, second.stuck], ['2026-01-01T00:00:00.000Z', false, '2026-01-01T00:00:00.000Z', true]);
 
       // The CLI's --watch prints one JSON document per scan with the same since, until Ctrl+C.

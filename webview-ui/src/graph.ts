@@ -19,7 +19,7 @@ function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string,
 }
 
 const summary = el('span', { id: 'summary', 'aria-live': 'polite' });
-const legend = el('span', { id: 'legend' }, 'solid arrow: waits on · dashed: held by · dotted: last changed by (a hint, semaphores have no owner) · red: deadlock cycle or dead owner · click an object to open it');
+const legend = el('span', { id: 'legend' }, 'solid arrow: waits on · dashed: held by · dotted: last changed by (a hint, semaphores have no owner) · dash-dot: reads or writes a pipe or socket whose other end that process holds · red: deadlock cycle or dead owner · click an object to open it, a thread to show its stack');
 const stage = el('div', { id: 'stage', role: 'img', 'aria-label': 'wait-for graph' });
 
 // Zoom: "fit" shrinks a wide graph to the page, but never below MIN_FIT (its text stays readable:
@@ -117,6 +117,18 @@ function draw(g: WaitGraph): void {
       svg('text', { x: x + 10, y: y + lineHeight + 2 }, shown(n.label)),
       svg('text', { x: x + 10, y: y + lineHeight * 2 + 4, class: 'detail' }, shown(n.detail)),
       svg('title', {}, `${n.label}\n${n.detail}${n.state !== 'ok' ? `\n${n.state}` : ''}`));
+    if (n.kind === 'thread' && n.pid !== undefined && n.tid !== undefined && n.state !== 'dead') {
+      // Show Holder's Stack: the thread's kernel and user stacks, read by the host.
+      const stack = () => vscode.postMessage({ type: 'stack', pid: n.pid!, tid: n.tid! });
+      group.setAttribute('tabindex', '0');
+      group.setAttribute('role', 'button');
+      group.setAttribute('aria-label', `show the stack of ${n.label}`);
+      group.classList.add('open');
+      group.addEventListener('click', stack);
+      group.addEventListener('keydown', (ev) => {
+        if (ev.key === 'Enter' || ev.key === ' ') stack();
+      });
+    }
     if (open) {
       const go = () => vscode.postMessage({ type: 'open', target: n.target!, offset: n.offset ?? 0 });
       group.addEventListener('click', go);

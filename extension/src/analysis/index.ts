@@ -5,4 +5,6 @@
 export { BoundDecoders, resolveBinding, subjectOf, type BindingSubject, type Identity } from './binding';
 export { Scope, procReader, type HostThread, type ScopeReader } from './scope';
 export { mappersInScope, ownerLookup, processViews } from './views';
-export { cycles, objectOfMapping, parseProcLocks, scanWaits, threadLookup, WaitHistory, type Holder, type ProcLock, type Wait, type WaitObject, type WaitsOptions, type WaitsReport } from './waits';
+export { durationText, otherWaits, SYSCALL_NAMES, type OtherKind, type OtherWait, type Peer } from './others';
+export { adviceOf, cycles, objectOfMapping, parseProcLocks, scanWaits, threadLookup, WaitHistory, type Holder, type ProcLock, type Wait, type WaitObject, type WaitsOptions, type WaitsReport } from './waits';
+export { euStackFrames, gdbFrames, stackText, threadStack, type StackOptions, type ThreadStack } from './stacks';

@@ -19,6 +19,7 @@ import { semGet } from '../ipc/objects';
 import type { NamespaceRef } from '../ipc/types';
 import { Scope, type HostThread } from './scope';
 import { BoundDecoders } from './binding';
+import { isBlocked, otherWaits, type OtherWait } from './others';
 
 /** The object a wait is on. `target` is what the other commands accept (null when none does yet). */
 export interface WaitObject {
@@ -70,7 +71,9 @@ export interface Wait {
   lastChangedBy: Holder[];
   /** The word decoded as the primitive it belongs to, when known. */
   lock?: LockState;
-  /** Waiting longer than the stuck threshold with no change on its object. */
+  /** Off CPU for this long (the scheduler's time of its last run, one scan tells it); null when not told. */
+  blockedMs?: number | null;
+  /** Waiting longer than the stuck threshold: off CPU that long, or no change on its object that long. */
   stuck: boolean;
   /** A holder is a dead thread (a lock whose owner died). */
   ownerDied: boolean;
@@ -84,6 +87,12 @@ export interface WaitsReport {
   unreadable: number;
   /** Processes not read within the scan's budget (one that holds its own /proc files, say). */
   slow: number[];
+  /** Every other blocked thread, said plainly (with `all`; else empty). */
+  others?: OtherWait[];
+  /** How many threads are blocked outside the IPC waits (this process's own aside), counted with or without `all`. */
+  otherBlocked?: number;
+  /** Whether this kernel tells how long a thread has been blocked (so one scan can say "stuck"). */
+  blockedTimes?: boolean;
 }
 
 export interface WaitsOptions {
@@ -97,6 +106,8 @@ export interface WaitsOptions {
   now?: () => number;
   /** How long the scan may take before it answers with what it has (default 2 s). */
   budgetMs?: number;
+  /** Every blocked thread, not only the IPC waits: `others` (pipes, sockets, event loops, sleeps). */
+  all?: boolean;
 }
 
 /** First-seen times and last values of waits across scans. */
@@ -209,9 +220,9 @@ export async function threadLookup(budgetMs = SCAN_BUDGET_MS): Promise<ThreadLoo
 export const SCAN_BUDGET_MS = 2000;
 
 /** The native scan, its failure as an IpcError ("scanning the threads of /proc failed: …"). */
-export async function scanThreads(budgetMs: number): Promise<Awaited<ReturnType<ReturnType<typeof binding>['scanThreads']>>> {
+export async function scanThreads(budgetMs: number, all = false): Promise<Awaited<ReturnType<ReturnType<typeof binding>['scanThreads']>>> {
   try {
-    return await binding().scanThreads(budgetMs);
+    return await binding().scanThreads(budgetMs, all);
   } catch (e) {
     throw toIpcError(e, { action: 'scanning the threads of', object: '/proc' });
   }
@@ -234,7 +245,7 @@ export function lookupOf(list: readonly RawThread[]): ThreadLookup {
 /** One scan of every thread. */
 export async function scanWaits(opts: WaitsOptions = {}): Promise<WaitsReport> {
   const now = opts.now ?? Date.now;
-  const raw = await scanThreads(opts.budgetMs ?? SCAN_BUDGET_MS);
+  const raw = await scanThreads(opts.budgetMs ?? SCAN_BUDGET_MS, opts.all);
   const threads = lookupOf(raw.threads);
   const hostThreads = hostThreadsOf(raw.threads);
   const scope = new Scope();
@@ -246,7 +257,7 @@ export async function scanWaits(opts: WaitsOptions = {}): Promise<WaitsReport> {
     const syscall = SYSCALLS[t.nr]!;
     const ctx: Context = { scope, threads: scope.lookupFor(t.pid, hostThreads, threads), host: threads, locks, ns: namespaces.get(scope.foreignIpc(t.pid) ?? 0) };
     for (const w of explain(t, syscall, ctx)) {
-      waits.push({ pid: t.pid, tid: t.tid, command: '', thread: t.comm, syscall, since: null, stuck: false, ownerDied: false, lastChangedBy: [], ...w });
+      waits.push({ pid: t.pid, tid: t.tid, command: '', thread: t.comm, syscall, since: null, blockedMs: t.blockedMs ?? null, stuck: false, ownerDied: false, lastChangedBy: [], ...w });
     }
   }
   await nameFields(waits, opts.schemas ?? [], scope, hostThreads, threads);
@@ -264,7 +275,11 @@ export async function scanWaits(opts: WaitsOptions = {}): Promise<WaitsReport> {
   }
   markTimes(waits, opts.history, opts.stuckAfterMs ?? 10_000, now());
   waits.sort((a, b) => a.pid - b.pid || a.tid - b.tid);
-  return { waits, deadlocks: cycles(waits), unreadable: raw.unreadable, slow: raw.slow };
+  // Every other blocked thread: counted always (so "none" is never said while something hangs), said with `all`.
+  const explained = new Set(waits.map((w) => w.tid));
+  const otherBlocked = raw.threads.filter((t) => isBlocked(t) && !explained.has(t.tid) && t.pid !== process.pid).length;
+  const others = opts.all ? await otherWaits(raw.threads, explained, process.pid, opts.budgetMs ?? SCAN_BUDGET_MS) : [];
+  return { waits, deadlocks: cycles(waits), unreadable: raw.unreadable, slow: raw.slow, others, otherBlocked, blockedTimes: raw.blockedTimes };
 }
 
 /** Could this thread wait on an object of its IPC or mount namespace (not on private memory, not on a region)? */
@@ -553,7 +568,8 @@ function markTimes(waits: (Wait & { changedMs?: number; value?: string })[], his
       w.since = new Date(h.first).toISOString();
       changed = Math.max(changed ?? 0, h.changed);
     }
-    w.stuck = changed !== undefined && now - changed >= stuckAfterMs;
+    // Off CPU that long is stuck by the kernel's own clock: one scan tells it.
+    w.stuck = (changed !== undefined && now - changed >= stuckAfterMs) || (w.blockedMs != null && w.blockedMs >= stuckAfterMs);
     delete w.changedMs;
     delete w.value;
   }
@@ -603,3 +619,33 @@ export function cycles(waits: Pick<Wait, 'pid' | 'tid' | 'heldBy'>[]): { pid: nu
   return [...found.values()].map((c) => c.map((tid) => ({ pid: pidOf.get(tid) ?? tid, tid })));
 }
 
+
+/**
+ * What to do about a wait on a dead owner, said for the CLI and the Waits view's tooltip: a robust
+ * mutex hands the next locker EOWNERDEAD; a non-robust one stays locked forever (the processes
+ * that wait on it must restart); a System V semaphore last changed by a dead process was released
+ * by the kernel at its exit only if its operation had SEM_UNDO — which the kernel does not show.
+ */
+export function adviceOf(w: Wait, r: Pick<WaitsReport, 'waits'>): string | undefined {
+  const lock = w.lock;
+  if (lock?.primitive === 'mutex' && lock.inconsistent) {
+    return 'taken after its owner died (EOWNERDEAD) and not yet made consistent: its holder must repair the data and call pthread_mutex_consistent before unlocking, or the mutex becomes unusable (ENOTRECOVERABLE)';
+  }
+  if (lock?.primitive === 'mutex' && lock.notRecoverable) {
+    return 'unlocked after its owner died without pthread_mutex_consistent: every lock now fails with ENOTRECOVERABLE; the mutex must be re-initialised by all its users together (restart them)';
+  }
+  if (w.ownerDied) {
+    if (lock?.robust) {
+      return 'the owner died holding this robust mutex: the next locker gets EOWNERDEAD from pthread_mutex_lock and must repair the data and call pthread_mutex_consistent (a thread blocked in the kernel is woken with it)';
+    }
+    const pids = [...new Set(r.waits.filter((x) => sameObject(x, w) && x.ownerDied).map((x) => x.pid))].sort((a, b) => a - b);
+    return `not a robust mutex: it stays locked forever now that its owner died; the processes that use it must restart (waiting on it now: pid ${pids.join(', ')}) after it is re-initialised or the object recreated`;
+  }
+  const dead = w.lastChangedBy.filter((h) => !h.alive && h.pid !== null);
+  if (w.object.kind === 'sem' && dead.length) {
+    return `last changed by pid ${dead.map((h) => h.pid).join(', ')}, which no longer exists: had that operation been made with SEM_UNDO, the kernel undid it when the process exited; whether it was is unknown (the kernel keeps the adjustment per process and shows it nowhere, not in /proc). If it held the semaphore, post it (shmscope sem ${w.object.target ?? `sem:${w.object.id}`} post${w.path ? ` ${/\d+/.exec(w.path)?.[0] ?? ''}` : ''})`;
+  }
+  return undefined;
+}
+
+const sameObject = (a: Wait, b: Wait) => a.object.target === b.object.target && a.object.id === b.object.id && a.offset === b.offset && a.object.namespace?.ipc === b.object.namespace?.ipc;

@@ -203,6 +203,31 @@ export interface RawThread {
   fdDev?: number;
   fdInode?: number;
   fdError?: string;
+  /** How long a blocked thread has been off CPU (the scheduler's se.exec_start), when told. */
+  blockedMs?: number;
+  /** Other waits (scanThreads with `all`): the descriptors the call names, then the set it watches. */
+  fds?: RawWaitFd[];
+  /** Descriptors in the watched set (poll, select, epoll), named or not (at most 64 are named). */
+  watchedTotal?: number;
+  /** A sleep's request (nanosleep, clock_nanosleep). */
+  sleep?: { sec: number; nsec: number; clock: number; absolute: boolean };
+}
+
+/** A descriptor an other wait names: its /proc/PID/fd link, or why it could not be read. */
+export interface RawWaitFd {
+  fd: number;
+  watched?: boolean;
+  link?: string;
+  error?: string;
+  fifoInode?: number;
+}
+
+/** peersOf(): the Unix sockets' peers and every descriptor that is one of the links (or a peer). */
+export interface RawPeers {
+  peers: Record<string, number>;
+  holders: Record<string, { pid: number; fd: number; flags: number }[]>;
+  complete: boolean;
+  diagError?: string;
 }
 
 export interface RawBinding {
@@ -278,7 +303,8 @@ export interface RawBinding {
    * Every thread's system call and, for IPC waits, what it waits on; read on a thread of its own
    * and answered by `budgetMs` with what it has: `slow` lists the processes not read in time.
    */
-  scanThreads(budgetMs: number): Promise<{ threads: RawThread[]; unreadable: number; truncated: boolean; slow: number[]; complete: boolean }>;
+  scanThreads(budgetMs: number, all?: boolean): Promise<{ threads: RawThread[]; unreadable: number; truncated: boolean; slow: number[]; complete: boolean; blockedTimes: boolean }>;
+  peersOf(links: string[], budgetMs: number): Promise<RawPeers>;
   /** One process's /proc/PID/maps, parsed on a thread of its own; rejects with the errno of the open, or ETIMEDOUT. */
   mapsOf(pid: number, budgetMs: number): Promise<RawMapping[]>;
   /** Command lines of some processes (pid → text), read on a thread of its own by the deadline; missing ones are left out. */

@@ -19,9 +19,26 @@ export interface GraphWait {
   ownerDied: boolean;
 }
 
+/** An other wait with the processes holding its other end (a pipe, FIFO or Unix socket): a peer edge. */
+export interface GraphOther {
+  pid: number;
+  tid: number;
+  command: string;
+  thread: string;
+  kind: string;
+  on: string;
+  peers: { pid: number; command: string | null }[];
+}
+
+/** The most peer edges drawn (a machine has many pipes; the waits are what matters). */
+export const MAX_PEER_EDGES = 200;
+
 export interface GraphNode {
   id: string;
   kind: 'thread' | 'object';
+  /** Thread nodes: the thread, for Show Holder's Stack. */
+  pid?: number;
+  tid?: number;
   label: string;
   /** Second line: the command, or the object's kind and name. */
   detail: string;
@@ -35,8 +52,8 @@ export interface GraphNode {
 export interface GraphEdge {
   from: string;
   to: string;
-  /** waits: thread → object; holds: object → holder thread; changed: semaphore → its last changer (a hint). */
-  kind: 'waits' | 'holds' | 'changed';
+  /** waits: thread → object; holds: object → holder thread; changed: semaphore → its last changer (a hint); peer: a pipe's or socket's reader → the process holding its other end. */
+  kind: 'waits' | 'holds' | 'changed' | 'peer';
   label: string;
   inCycle: boolean;
 }
@@ -51,7 +68,7 @@ export interface WaitGraph {
 const threadId = (pid: number | null, tid: number | null) => `t:${pid ?? '?'}/${tid ?? '?'}`;
 
 /** The graph of a report: one node per thread and per (object, offset) waited on. */
-export function buildWaitGraph(waits: GraphWait[], deadlocks: { pid: number; tid: number }[][]): WaitGraph {
+export function buildWaitGraph(waits: GraphWait[], deadlocks: { pid: number; tid: number }[][], others: readonly GraphOther[] = []): WaitGraph {
   const nodes = new Map<string, GraphNode>();
   const edges: GraphEdge[] = [];
   const inCycle = new Set<number>();
@@ -62,7 +79,7 @@ export function buildWaitGraph(waits: GraphWait[], deadlocks: { pid: number; tid
     const id = threadId(pid, tid);
     const state: GraphNode['state'] = !alive ? 'dead' : tid !== null && inCycle.has(tid) ? 'deadlock' : 'ok';
     const prev = nodes.get(id);
-    if (!prev) nodes.set(id, { id, kind: 'thread', label: `pid ${pid ?? '?'} · tid ${tid ?? '?'}${name ? ` (${name})` : ''}`, detail: command ?? (alive ? '' : 'exited'), state });
+    if (!prev) nodes.set(id, { id, kind: 'thread', ...(pid !== null && tid !== null ? { pid, tid } : {}), label: `pid ${pid ?? '?'} · tid ${tid ?? '?'}${name ? ` (${name})` : ''}`, detail: command ?? (alive ? '' : 'exited'), state });
     else if (state !== 'ok') prev.state = state;
     return id;
   };
@@ -93,8 +110,20 @@ export function buildWaitGraph(waits: GraphWait[], deadlocks: { pid: number; tid
       edges.push({ from: objKey, to: hid, kind: 'changed', label: 'last changed by (a hint)', inCycle: false });
     }
   }
+  let peers = 0;
+  for (const o of others) {
+    for (const p of o.peers) {
+      if (p.pid === o.pid || peers >= MAX_PEER_EDGES) continue;
+      peers++;
+      const t = thread(o.pid, o.tid, o.command, true, o.thread);
+      // The other end is a process (a descriptor is shared by all its threads): its main thread's node.
+      const hid = thread(p.pid, p.pid, p.command, true);
+      edges.push({ from: t, to: hid, kind: 'peer', label: o.on.replace(/, peer socket \d+$/, ''), inCycle: false });
+    }
+  }
   const dead = waits.filter((w) => w.ownerDied).length;
   const parts = [`${waits.length} wait${waits.length === 1 ? '' : 's'}`];
+  if (peers) parts.push(`${peers} pipe or socket peer${peers === 1 ? '' : 's'}`);
   if (deadlocks.length) parts.push(`${deadlocks.length} deadlock${deadlocks.length === 1 ? '' : 's'}`);
   if (dead) parts.push(`${dead} on a dead owner`);
   return { nodes: [...nodes.values()], edges, summary: parts.join(' · ') };
@@ -105,8 +134,8 @@ export interface GraphMessage {
   type: 'graph';
   graph: WaitGraph;
 }
-/** Page → host: ready for a graph; or open the inspector at an object node's offset. */
-export type GraphPageMessage = { type: 'ready' } | { type: 'open'; target: string; offset: number };
+/** Page → host: ready for a graph; open the inspector at an object node's offset; or show a thread's stack. */
+export type GraphPageMessage = { type: 'ready' } | { type: 'open'; target: string; offset: number } | { type: 'stack'; pid: number; tid: number };
 
 /** Validates a message from the page; undefined when malformed (it is dropped). */
 export function validateGraphPageMessage(m: unknown): GraphPageMessage | undefined {
@@ -116,6 +145,8 @@ export function validateGraphPageMessage(m: unknown): GraphPageMessage | undefin
   if (o.type === 'open' && typeof o.target === 'string' && o.target.length <= 300 && typeof o.offset === 'number' && Number.isSafeInteger(o.offset) && o.offset >= 0) {
     return { type: 'open', target: o.target, offset: o.offset };
   }
+  const id = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v > 0 && v <= 0x7fffffff;
+  if (o.type === 'stack' && id(o.pid) && id(o.tid)) return { type: 'stack', pid: o.pid as number, tid: o.tid as number };
   return undefined;
 }
 
@@ -130,10 +161,11 @@ export function validateGraphMessage(m: unknown): GraphMessage | undefined {
     if (!n || !str(n.id) || (n.kind !== 'thread' && n.kind !== 'object') || !str(n.label) || !str(n.detail) || !['ok', 'deadlock', 'dead', 'stuck'].includes(n.state)) return undefined;
     if (n.target !== undefined && !str(n.target)) return undefined;
     if (n.offset !== undefined && !(Number.isSafeInteger(n.offset) && n.offset >= 0)) return undefined;
+    if ((n.pid !== undefined && !Number.isSafeInteger(n.pid)) || (n.tid !== undefined && !Number.isSafeInteger(n.tid))) return undefined;
     ids.add(n.id);
   }
   for (const e of g.edges) {
-    if (!e || !ids.has(e.from) || !ids.has(e.to) || (e.kind !== 'waits' && e.kind !== 'holds' && e.kind !== 'changed') || !str(e.label) || typeof e.inCycle !== 'boolean') return undefined;
+    if (!e || !ids.has(e.from) || !ids.has(e.to) || !['waits', 'holds', 'changed', 'peer'].includes(e.kind) || !str(e.label) || typeof e.inCycle !== 'boolean') return undefined;
   }
   return m as GraphMessage;
 }

@@ -15,7 +15,7 @@ export class WaitGraphPanel {
   private readonly disposables: vscode.Disposable[] = [];
 
   /** Opens the graph (or reveals the open one). */
-  static show(context: vscode.ExtensionContext, onOpen: (m: Extract<GraphPageMessage, { type: 'open' }>) => void): WaitGraphPanel {
+  static show(context: vscode.ExtensionContext, onOpen: (m: Exclude<GraphPageMessage, { type: 'ready' }>) => void): WaitGraphPanel {
     if (WaitGraphPanel.current) {
       WaitGraphPanel.current.panel.reveal();
       return WaitGraphPanel.current;
@@ -41,7 +41,7 @@ export class WaitGraphPanel {
 
   private constructor(
     readonly panel: vscode.WebviewPanel,
-    onOpen: (m: Extract<GraphPageMessage, { type: 'open' }>) => void,
+    onOpen: (m: Exclude<GraphPageMessage, { type: 'ready' }>) => void,
   ) {
     this.disposables.push(
       panel.webview.onDidReceiveMessage((raw: unknown) => {
@@ -63,7 +63,8 @@ export class WaitGraphPanel {
   update(r: WaitsReport): void {
     this.last = r;
     if (!this.ready) return;
-    const message: GraphMessage = { type: 'graph', graph: buildWaitGraph(r.waits, r.deadlocks) };
+    // Pipe and socket peers of the other waits are drawn as edges too (each reader → the other end's process).
+    const message: GraphMessage = { type: 'graph', graph: buildWaitGraph(r.waits, r.deadlocks, (r.others ?? []).filter((o) => o.peers.length)) };
     void this.panel.webview.postMessage(message);
   }
 

@@ -17,7 +17,9 @@ import { compileSchema, PRIMITIVE_SIZE, type Schema } from '../shared/schema';
 import { HostNotes } from '../shared/protocol';
 import { schemaIncludePath } from '../lsp/client';
 import { WaitGraphPanel } from './graph';
-import { deadlockTids, describe, processNodes, waitChildren, waitersByTarget, type WaitNode } from './model';
+import type { GraphPageMessage } from '../shared/waitgraph';
+import { describe, processNodes, waitChildren, waitersByTarget, waitNodes, type WaitNode } from './model';
+import { stackText, threadStack, type ThreadStack } from '../analysis/stacks';
 
 export const WAITS_VIEW_ID = 'shmscope.waits';
 
@@ -34,6 +36,8 @@ export class WaitsProvider implements vscode.TreeDataProvider<WaitNode>, vscode.
   /** Fires when a scan fails, with the sentence (the view shows it as its message). */
   readonly onDidFail = this.failed.event;
   report: WaitsReport | undefined;
+  /** Whether the Other waits group is expanded (then each scan reads what they wait on). */
+  othersOpen = false;
   private error: string | undefined;
   private readonly history = new WaitHistory();
   private inflight: Promise<void> | undefined;
@@ -63,7 +67,9 @@ export class WaitsProvider implements vscode.TreeDataProvider<WaitNode>, vscode.
     this.inflight ??= (async () => {
       try {
         this.schemaList ??= await this.schemas();
-        this.report = await scanWaits({ schemas: this.schemaList, history: this.history, stuckAfterMs: this.config.stuckAfterMs });
+        // Every other blocked thread is read only while its group is open: on a busy machine that
+        // is thousands of threads and every process's descriptors, every refresh; else only counted.
+        this.report = await scanWaits({ schemas: this.schemaList, history: this.history, stuckAfterMs: this.config.stuckAfterMs, all: this.othersOpen });
         this.error = undefined;
       } catch (e) {
         this.error = e instanceof Error ? e.message : String(e);
@@ -111,16 +117,17 @@ export class WaitsProvider implements vscode.TreeDataProvider<WaitNode>, vscode.
   getChildren(node?: WaitNode): WaitNode[] {
     const r = this.report;
     if (!node) return r ? processNodes(r) : [];
-    const cyc = r ? deadlockTids(r) : new Set<number>();
-    if (node.type === 'process') return node.waits.map((wait) => ({ type: 'wait', wait, inDeadlock: cyc.has(wait.tid) }));
+    if (node.type === 'process') return r ? waitNodes(r, node.waits) : [];
     if (node.type === 'wait') return waitChildren(node.wait, node.inDeadlock);
+    if (node.type === 'others') return node.others.map((other): WaitNode => ({ type: 'other', other }));
     return [];
   }
 
   getTreeItem(node: WaitNode): vscode.TreeItem {
     const d = describe(node);
-    const leaf = node.type === 'holder' || node.type === 'changer' || (node.type === 'wait' && waitChildren(node.wait, false).length === 0);
-    const state = leaf ? vscode.TreeItemCollapsibleState.None : vscode.TreeItemCollapsibleState.Expanded;
+    const leaf = node.type === 'holder' || node.type === 'changer' || node.type === 'other' || (node.type === 'wait' && waitChildren(node.wait, false).length === 0) || (node.type === 'others' && !node.count);
+    // The other waits are many on any machine (idle event loops): their group starts collapsed.
+    const state = leaf ? vscode.TreeItemCollapsibleState.None : node.type === 'others' ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded;
     const item = new vscode.TreeItem(d.label, state);
     item.description = d.description;
     item.tooltip = d.tooltip;
@@ -135,7 +142,12 @@ export class WaitsProvider implements vscode.TreeDataProvider<WaitNode>, vscode.
       item.contextValue = openable ? 'wait.open' : 'wait';
       if (openable) item.command = { command: 'shmscope.waits.goToField', title: 'Go to Field in Inspector', arguments: [node] };
     }
-    if (node.type === 'holder') item.contextValue = 'holder';
+    if (node.type === 'holder') item.contextValue = node.holder.alive && node.holder.pid !== null ? 'holder.live' : 'holder';
+    if (node.type === 'others') item.id = 'others';
+    if (node.type === 'other') {
+      item.id = `other:${node.other.tid}`;
+      item.contextValue = node.other.peers.length ? 'other.peer' : 'other';
+    }
     if (node.type === 'changer') item.contextValue = 'changer';
     return item;
   }
@@ -155,6 +167,34 @@ export async function goToWait(target: string, offset: number, length = 4): Prom
   p.notify(HostNotes.reveal, { offset, length: Math.max(1, length) });
 }
 
+/** The thread whose stack Show Holder's Stack reads: a live holder, or an other wait's first peer. */
+function stackSubject(arg: unknown): { pid: number; tid: number; what: string } | undefined {
+  const n = arg as WaitNode | undefined;
+  if (n?.type === 'holder' && n.holder.alive && n.holder.pid !== null) return { pid: n.holder.pid, tid: n.holder.tid ?? n.holder.pid, what: `holder of ${n.wait.object.target ?? n.wait.object.name ?? n.wait.object.kind}` };
+  const p = n?.type === 'other' ? n.other.peers[0] : undefined;
+  if (n?.type === 'other' && p) return { pid: p.pid, tid: p.pid, what: `other end of ${n.other.on}` };
+  return undefined;
+}
+
+/** Opens a thread's kernel and user stacks in a read-only document (cancellable while the unwinder runs). */
+export async function showHolderStack(pid: number, tid: number, what: string): Promise<string> {
+  const abort = new AbortController();
+  const stack: ThreadStack = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Reading the stack of thread ${tid}…`, cancellable: true },
+    async (_p, token) => {
+      const sub = token.onCancellationRequested(() => abort.abort());
+      try {
+        return await threadStack(pid, tid, { signal: abort.signal });
+      } finally {
+        sub.dispose();
+      }
+    },
+  );
+  const text = [`${what}`, ...stackText(stack)].join('\n');
+  await vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ content: `${text}\n`, language: 'plaintext' }), { preview: true });
+  return text;
+}
+
 function waitOf(arg: unknown): Wait | undefined {
   const n = arg as WaitNode | undefined;
   return n && (n.type === 'wait' || n.type === 'holder' || n.type === 'changer') ? n.wait : undefined;
@@ -171,7 +211,11 @@ export function activate(context: vscode.ExtensionContext, deps: { explorer: Exp
     const ms = readConfig(vscode.workspace.getConfiguration(SECTION)).waitsRefreshMs;
     if (ms > 0) timer = setInterval(() => { if (active()) void provider.refresh(); }, ms);
   };
-  const openFromGraph = (m: { target: string; offset: number }) => {
+  const openFromGraph = (m: Exclude<GraphPageMessage, { type: 'ready' }>) => {
+    if (m.type === 'stack') {
+      showHolderStack(m.pid, m.tid, `thread ${m.tid} of pid ${m.pid}, from the Wait-for Graph`).catch((e) => reportError(`Show the stack of thread ${m.tid}`, e));
+      return;
+    }
     const w = provider.report?.waits.find((x) => x.object.target === m.target && !x.object.namespace && x.offset === m.offset);
     if (!w) return;
     const size = w?.lock ? PRIMITIVE_SIZE[w.lock.primitive] : 4;
@@ -183,6 +227,14 @@ export function activate(context: vscode.ExtensionContext, deps: { explorer: Exp
     view,
     { dispose: () => timer && clearInterval(timer) },
     view.onDidChangeVisibility((e) => { if (e.visible) void provider.refresh(); }),
+    view.onDidExpandElement((e) => {
+      if (e.element.type !== 'others') return;
+      provider.othersOpen = true;
+      void provider.refresh();
+    }),
+    view.onDidCollapseElement((e) => {
+      if (e.element.type === 'others') provider.othersOpen = false;
+    }),
     provider.onDidScan((r) => {
       const n = r.waits.length;
       view.badge = n ? { value: n, tooltip: `${n} blocked thread${n === 1 ? '' : 's'}${r.deadlocks.length ? `, ${r.deadlocks.length} deadlock${r.deadlocks.length === 1 ? '' : 's'}` : ''}` } : undefined;
@@ -199,6 +251,11 @@ export function activate(context: vscode.ExtensionContext, deps: { explorer: Exp
       schedule();
     }),
     wrapCommand('shmscope.waits.refresh', 'Refresh Waits', () => provider.refresh()),
+    wrapCommand('shmscope.showHolderStack', "Show Holder's Stack", async (arg?: unknown) => {
+      const s = stackSubject(arg);
+      if (!s) return undefined;
+      return showHolderStack(s.pid, s.tid, s.what);
+    }),
     wrapCommand('shmscope.waits.goToField', 'Go to Field in Inspector', async (arg?: unknown) => {
       const w = waitOf(arg);
       // Another namespace's object is not ours to open by its id.

@@ -1,13 +1,17 @@
 // The Waits view's pure side: how a waits report becomes a tree (process → what each of its
 // threads waits on → who holds it) and how each row reads. No vscode import: tested directly.
-import type { Holder, Wait, WaitsReport } from '../analysis/waits';
+import { adviceOf, type Holder, type Wait, type WaitsReport } from '../analysis/waits';
+import { durationText, type OtherWait } from '../analysis/others';
 
 export type WaitNode =
   | { type: 'process'; pid: number; command: string; waits: Wait[]; alarm: boolean }
-  | { type: 'wait'; wait: Wait; inDeadlock: boolean }
+  | { type: 'wait'; wait: Wait; inDeadlock: boolean; advice?: string }
   | { type: 'holder'; wait: Wait; holder: Holder; inDeadlock: boolean }
   /** A semaphore's last changer: a hint at who posts it, never a holder nor an alarm. */
-  | { type: 'changer'; wait: Wait; holder: Holder };
+  | { type: 'changer'; wait: Wait; holder: Holder }
+  /** Every other blocked thread (pipes, sockets, event loops, sleeps), one collapsed group. */
+  | { type: 'others'; others: OtherWait[]; count: number }
+  | { type: 'other'; other: OtherWait };
 
 /** Processes with blocked threads, in pid order; `alarm` when one is in a deadlock or waits on a dead owner. */
 export function processNodes(r: WaitsReport): WaitNode[] {
@@ -18,9 +22,17 @@ export function processNodes(r: WaitsReport): WaitNode[] {
     list.push(w);
     byPid.set(w.pid, list);
   }
-  return [...byPid].sort((a, b) => a[0] - b[0]).map(([pid, waits]) => ({
+  const nodes: WaitNode[] = [...byPid].sort((a, b) => a[0] - b[0]).map(([pid, waits]) => ({
     type: 'process', pid, command: waits[0]!.command, waits, alarm: waits.some((w) => w.ownerDied || cyc.has(w.tid)),
   }));
+  const count = r.others?.length || r.otherBlocked || 0;
+  if (count) nodes.push({ type: 'others', others: r.others ?? [], count });
+  return nodes;
+}
+
+/** The other end of an other wait: `pid 42 ./writer (write end)`. */
+export function peerText(o: OtherWait): string {
+  return o.peers.map((p) => `pid ${p.pid}${p.pid === o.pid ? ' (itself)' : ''}${p.command ? ` ${p.command}` : ''}${p.end ? ` (${p.end} end)` : ''}`).join(', ');
 }
 
 export function deadlockTids(r: WaitsReport): Set<number> {
@@ -62,7 +74,10 @@ export function describe(node: WaitNode): { label: string; description: string; 
       if (w.offset !== null) lines.push(`offset 0x${w.offset.toString(16)}${w.path ? ` (${w.path})` : ''}`);
       if (w.lock) lines.push(w.lock.text);
       if (w.since) lines.push(`waiting since ${w.since}`);
+      if (w.blockedMs != null) lines.push(`blocked for ${durationText(w.blockedMs)}`);
       if (state) lines.push(state);
+      const advice = node.advice;
+      if (advice) lines.push(`What to do: ${advice}`);
       return {
         label: whereText(w), description: `tid ${w.tid} · ${w.op}${state ? ` · ${state}` : ''}`, tooltip: lines.join('\n'),
         icon: node.inDeadlock || w.ownerDied ? 'error' : w.stuck ? 'warning' : 'debug-pause', alarm: node.inDeadlock || w.ownerDied ? 'error' : w.stuck ? 'warning' : undefined,
@@ -82,7 +97,33 @@ export function describe(node: WaitNode): { label: string; description: string; 
         icon: 'history', alarm: undefined,
       };
     }
+    case 'others':
+      return {
+        label: 'Other waits', description: `${node.count} thread${node.count === 1 ? '' : 's'} blocked outside IPC objects`,
+        tooltip: 'Threads blocked on pipes, sockets, event loops (epoll, poll, select), eventfds, sleeps, children or signals: not on a shared-memory lock, so never an alarm here.',
+        icon: 'watch', alarm: undefined,
+      };
+    case 'other': {
+      const o = node.other;
+      const peers = peerText(o);
+      const lines = [`thread ${o.tid} (${o.thread}) of ${o.command}`, `in ${o.syscall}${o.wchan ? `, kernel wait channel ${o.wchan}` : ''}`, `waits on ${o.on}`];
+      if (peers) lines.push(`other end: ${peers}`);
+      if (o.blockedMs !== null) lines.push(`blocked for ${durationText(o.blockedMs)}`);
+      return {
+        label: `pid ${o.pid}${o.tid !== o.pid ? ` · tid ${o.tid}` : ''} ${o.syscall}`, description: `${o.on}${peers ? ` ← ${peers}` : ''} · ${durationText(o.blockedMs)}`,
+        tooltip: lines.join('\n'), icon: o.kind === 'sleep' ? 'clock' : o.kind === 'pipe' || o.kind === 'fifo' || o.kind === 'socket' ? 'plug' : 'debug-pause', alarm: undefined,
+      };
+    }
   }
+}
+
+/** The wait rows of a process, each with what to do about it when its owner died. */
+export function waitNodes(r: WaitsReport, waits: Wait[]): WaitNode[] {
+  const cyc = deadlockTids(r);
+  return waits.map((wait) => {
+    const advice = adviceOf(wait, r);
+    return { type: 'wait', wait, inDeadlock: cyc.has(wait.tid), ...(advice ? { advice } : {}) };
+  });
 }
 
 /** The key of an object's waiters: its target, prefixed by its IPC namespace when not ours (`ipc 4026532301 sem:0`). */

@@ -94,6 +94,11 @@ segment W for key 0x${key.toString(16)} { Locks locks @ 0; };
     await treeRow(page, `pid ${ab.pid}`).waitFor({ timeout: WAIT });
     await treeRow(page, `held by pid ${ba.pid}`).waitFor({ timeout: WAIT });
     await treeRow(page, `held by pid ${ab.pid}`).waitFor({ timeout: WAIT });
+    // Every other blocked thread (pipes, sockets, event loops, sleeps) is one group after the processes, collapsed.
+    const others = treeRow(page, 'Other waits');
+    await others.waitFor({ timeout: WAIT });
+    assert.match((await others.locator('.label-description').textContent()) ?? '', /^\d+ threads? blocked outside IPC objects$/);
+    assert.equal(await others.getAttribute('aria-expanded'), 'false');
     // The explorer's segment counts its waiters.
     const seg = treeRow(page, `key 0x${key.toString(16).padStart(8, '0')} · id ${shmId}`);
     await until('the explorer counts the waiters', async () => /· 2 waiting$/.test((await seg.locator('.label-description').textContent().catch(() => '')) ?? ''));
