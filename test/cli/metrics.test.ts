@@ -28,7 +28,8 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'shmscope-metrics-'));
 const children: ChildProcess[] = [];
 const DEPLOY = path.join(ROOT, 'deploy');
 /** POSIX queues are listed only where the mqueue filesystem can be mounted at /dev/mqueue (not in every container). */
-let KINDS: readonly ipc.Kind[] = ipc.KINDS;
+// Every kind the fixtures below make: no kernel ring (test/native/unlinked-rings.test.ts makes those).
+let KINDS: readonly ipc.Kind[] = ipc.KINDS.filter((k) => k !== 'ring');
 let posixName = '';
 let shmTarget = '';
 let nsPid = 0;
@@ -79,7 +80,7 @@ before(async () => {
   ensureBuilt();
   ensurePrometheus();
   // This namespace's own POSIX message queues.
-  if (!existsSync('/dev/mqueue') || spawnSync('mount', ['-t', 'mqueue', 'shmscope-metrics', '/dev/mqueue']).status !== 0) KINDS = ipc.KINDS.filter((k) => k !== 'posix-mq');
+  if (!existsSync('/dev/mqueue') || spawnSync('mount', ['-t', 'mqueue', 'shmscope-metrics', '/dev/mqueue']).status !== 0) KINDS = KINDS.filter((k) => k !== 'posix-mq');
   const key = freshKey();
   const shm = made.shm(8192, { key });
   shmTarget = `shm:${shm.id}`;

@@ -84,7 +84,7 @@ describe('the packaged .vsix', () => {
     // The command line Import C Header as Schema… forks, with the bundle of the command it runs.
     for (const f of ['dist/cli.js', 'dist/cli-main.js', 'dist/cli-import.js']) assert.ok(shipped.includes(f), `${f} ships: ${shipped.join(', ')}`);
     // Import Types from a Program… runs `shmscope import PROGRAM`, which loads the DWARF reader (when it was built).
-    const allowed = /^(package\.json|readme\.md|LICENSE(\.txt)?|\.vsixmanifest|dist\/(extension|server|cli|cli-[a-z]+)\.js|dist\/webview\/[^/]+\.(js|css)|native\/build\/Release\/shmscope(_dwarf)?\.node|extension\/(resources|syntaxes)\/[^/]+|extension\/language-configuration\.json)$/i;
+    const allowed = /^(package\.json|readme\.md|LICENSE(\.txt)?|\.vsixmanifest|dist\/(extension|server|cli|cli-[a-z]+)\.js|dist\/webview\/[^/]+\.(js|css)|native\/build\/Release\/shmscope(_dwarf)?\.node|extension\/(resources|syntaxes)\/[^/]+|extension\/language-configuration\.json|schemas\/[^/]+\.shms)$/i;
     assert.deepEqual(shipped.filter((f) => !allowed.test(f)), [], 'nothing but the allow-list ships');
 
     browser = await launchBrowser(wb.runDir);

@@ -110,7 +110,6 @@ describe('recording, replay and Watch in the workbench', { timeout: 600_000 }, (
     recordingFile = path.join(workspace, readdirSync(workspace).find((f) => f.endsWith('.shmrec'))!);
     assert.ok(existsSync(recordingFile));
     const { recording, file } = openRecording(recordingFile);
-    file.close();
     assert.ok(recording.frameCount >= 20, `${recording.frameCount} frames in the file`);
     assert.equal(recording.header.seqlock?.path, 'hdr.seq', 'the bound schema\'s seqlock made the frames consistent');
     // A frame is torn only when the writer was preempted mid-update for the frame's whole budget
@@ -123,6 +122,7 @@ describe('recording, replay and Watch in the workbench', { timeout: 600_000 }, (
       assert.equal(dv.getUint32(32, true) % 2, 0, `frame ${i}: no write in progress`);
       assert.equal(dv.getBigUint64(16, true) - dv.getBigUint64(24, true), 5n, `frame ${i}: head and tail of one generation`);
     }
+    file.close();
   }));
 
   it('opens the recording in its editor and scrubs it with the keyboard', () => step('scrub', async () => {
@@ -194,7 +194,6 @@ describe('recording, replay and Watch in the workbench', { timeout: 600_000 }, (
     await page.keyboard.press('Enter');
     const plot = await frameWith('#plot canvas');
     const { recording, file } = openRecording(recordingFile);
-    file.close();
     await until('every frame is a point', async () => (await plot.locator('body').getAttribute('data-points')) === String(recording.frameCount));
     const cursorAt = async () => Number(await plot.locator('body').getAttribute('data-cursor-t'));
     const cursorX = async () => Number(await plot.locator('body').getAttribute('data-cursor-x'));
