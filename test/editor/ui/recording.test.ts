@@ -194,6 +194,7 @@ describe('recording, replay and Watch in the workbench', { timeout: 600_000 }, (
     await page.keyboard.press('Enter');
     const plot = await frameWith('#plot canvas');
     const { recording, file } = openRecording(recordingFile);
+    file.close();
     await until('every frame is a point', async () => (await plot.locator('body').getAttribute('data-points')) === String(recording.frameCount));
     const cursorAt = async () => Number(await plot.locator('body').getAttribute('data-cursor-t'));
     const cursorX = async () => Number(await plot.locator('body').getAttribute('data-cursor-x'));
