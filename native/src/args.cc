@@ -66,6 +66,22 @@ Napi::Uint8Array BytesArg(const Napi::CallbackInfo& info, size_t i, const char* 
   return v.As<Napi::Uint8Array>();
 }
 
+std::vector<int> PidsArg(const Napi::CallbackInfo& info, size_t i, const char* usage) {
+  if (!info[i].IsArray()) Bad(info.Env(), usage, "pids must be an array");
+  Napi::Array a = info[i].As<Napi::Array>();
+  if (a.Length() > 100000) Bad(info.Env(), usage, "too many pids");
+  std::vector<int> pids;
+  pids.reserve(a.Length());
+  for (uint32_t k = 0; k < a.Length(); k++) {
+    Napi::Value v = a.Get(k);
+    if (!v.IsNumber()) Bad(info.Env(), usage, "pids must be numbers");
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d >= 1 && d <= (1 << 22)) || static_cast<double>(static_cast<int>(d)) != d) Bad(info.Env(), usage, "a pid is out of range");
+    pids.push_back(static_cast<int>(d));
+  }
+  return pids;
+}
+
 std::string PosixNameArg(const Napi::CallbackInfo& info, size_t i, const char* usage) {
   std::string name = StringArg(info, i, "name", 251, usage);
   if (name.size() < 2 || name[0] != '/' || name.find('/', 1) != std::string::npos) {

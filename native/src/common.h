@@ -72,6 +72,9 @@ std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* name
                       const char* usage);
 Napi::Uint8Array BytesArg(const Napi::CallbackInfo& info, size_t i, const char* name, const char* usage);
 
+// An array of pids (1 ..= 2^22, the kernel's PID_MAX_LIMIT), at most 100 000 of them.
+std::vector<int> PidsArg(const Napi::CallbackInfo& info, size_t i, const char* usage);
+
 // A POSIX IPC name as shm_open/sem_open/mq_open take it: "/name", no other slash, 1..250 bytes.
 std::string PosixNameArg(const Napi::CallbackInfo& info, size_t i, const char* usage);
 

@@ -664,24 +664,19 @@ void AnswerScan(Napi::Env env, Napi::Promise::Deferred& deferred, const Scanner&
     Napi::Float64Array devShmIno = Napi::Float64Array::New(env, s.devShmIno_.size());
     for (size_t i = 0; i < s.devShmIno_.size(); i++) devShmIno[i] = static_cast<double>(s.devShmIno_[i]);
     result.Set("devShmInodes", devShmIno);
-    Napi::Array devShmFds = Napi::Array::New(env, s.devShmFds_.size() * 4);
-    for (size_t i = 0; i < s.devShmFds_.size(); i++) {
-      const auto& f = s.devShmFds_[i];
-      devShmFds.Set(i * 4, f.pid);
-      devShmFds.Set(i * 4 + 1, Napi::String::New(env, f.name));
-      devShmFds.Set(i * 4 + 2, f.fd);
-      devShmFds.Set(i * 4 + 3, num(f.ino));
-    }
-    result.Set("devShmFds", devShmFds);
-    Napi::Array mqFds = Napi::Array::New(env, s.mqFds_.size() * 4);
-    for (size_t i = 0; i < s.mqFds_.size(); i++) {
-      const auto& f = s.mqFds_[i];
-      mqFds.Set(i * 4, f.pid);
-      mqFds.Set(i * 4 + 1, Napi::String::New(env, f.name));
-      mqFds.Set(i * 4 + 2, f.fd);
-      mqFds.Set(i * 4 + 3, num(f.ino));
-    }
-    result.Set("mqFds", mqFds);
+    // Descriptors of /dev/shm files and of our queues: [pid, name, fd, inode, …].
+    auto fdRows = [&](const decltype(s.mqFds_)& rows) {
+      Napi::Array a = Napi::Array::New(env, rows.size() * 4);
+      for (size_t i = 0; i < rows.size(); i++) {
+        a.Set(i * 4, rows[i].pid);
+        a.Set(i * 4 + 1, Napi::String::New(env, rows[i].name));
+        a.Set(i * 4 + 2, rows[i].fd);
+        a.Set(i * 4 + 3, num(rows[i].ino));
+      }
+      return a;
+    };
+    result.Set("devShmFds", fdRows(s.devShmFds_));
+    result.Set("mqFds", fdRows(s.mqFds_));
     Napi::Array unreadablePids = Napi::Array::New(env, s.unreadablePids_.size());
     for (size_t i = 0; i < s.unreadablePids_.size(); i++) unreadablePids.Set(i, s.unreadablePids_[i]);
     result.Set("unreadablePids", unreadablePids);
@@ -706,18 +701,7 @@ Napi::Value ScanShared(const Napi::CallbackInfo& info) {
   const char* usage = "scanShared(pids?, budgetMs?)";
   std::vector<int> pids;
   if (info.Length() > 0 && !info[0].IsUndefined()) {
-    if (!info[0].IsArray()) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": pids must be an array");
-    Napi::Array a = info[0].As<Napi::Array>();
-    if (a.Length() > 100000) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": too many pids");
-    for (uint32_t i = 0; i < a.Length(); i++) {
-      Napi::Value v = a.Get(i);
-      if (!v.IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": pids must be numbers");
-      double d = v.As<Napi::Number>().DoubleValue();
-      if (!(d >= 1 && d <= (1 << 22)) || static_cast<int>(d) != d) {
-        throw Napi::TypeError::New(info.Env(), std::string(usage) + ": a pid is out of range");
-      }
-      pids.push_back(static_cast<int>(d));
-    }
+    pids = PidsArg(info, 0, usage);
     if (pids.empty()) pids.push_back(-1);  // asked about no process: scan none (-1 never exists)
   }
   int64_t budgetMs = 2000;

@@ -821,17 +821,7 @@ void ParseSmaps(int pid, const std::string& text, std::vector<SmapsRow>& out) {
 Napi::Value SmapsOf(const Napi::CallbackInfo& info) {
   static const char* usage = "smapsOf(pids, budgetMs)";
   ExpectArgs(info, 2, usage);
-  if (!info[0].IsArray()) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": pids must be an array");
-  Napi::Array arr = info[0].As<Napi::Array>();
-  if (arr.Length() > 100000) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": too many pids");
-  std::vector<int> pids;
-  for (uint32_t i = 0; i < arr.Length(); i++) {
-    Napi::Value v = arr.Get(i);
-    if (!v.IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": pids must be numbers");
-    double d = v.As<Napi::Number>().DoubleValue();
-    if (!(d >= 1 && d <= 0x7fffffff) || static_cast<double>(static_cast<int>(d)) != d) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": a pid is out of range");
-    pids.push_back(static_cast<int>(d));
-  }
+  std::vector<int> pids = PidsArg(info, 0, usage);
   int64_t budgetMs = IntArg(info, 1, "budgetMs", 1, 600000, usage);
   struct Result {
     std::vector<SmapsRow> rows;
@@ -877,17 +867,7 @@ Napi::Value SmapsOf(const Napi::CallbackInfo& info) {
 Napi::Value CommandsOf(const Napi::CallbackInfo& info) {
   static const char* usage = "commandsOf(pids, budgetMs)";
   ExpectArgs(info, 2, usage);
-  if (!info[0].IsArray()) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": pids must be an array");
-  Napi::Array arr = info[0].As<Napi::Array>();
-  if (arr.Length() > 100000) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": too many pids");
-  std::vector<int> pids;
-  for (uint32_t i = 0; i < arr.Length(); i++) {
-    Napi::Value v = arr.Get(i);
-    if (!v.IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": pids must be numbers");
-    double d = v.As<Napi::Number>().DoubleValue();
-    if (!(d >= 1 && d <= 0x7fffffff) || static_cast<double>(static_cast<int>(d)) != d) throw Napi::TypeError::New(info.Env(), std::string(usage) + ": a pid is out of range");
-    pids.push_back(static_cast<int>(d));
-  }
+  std::vector<int> pids = PidsArg(info, 0, usage);
   int64_t budgetMs = IntArg(info, 1, "budgetMs", 1, 600000, usage);
   auto commands = std::make_shared<std::vector<std::pair<int, std::string>>>();
   auto work = [pids, budgetMs, commands]() {

@@ -43,10 +43,10 @@ function run(file: string, args: string[], opts: StackOptions): Promise<string> 
   });
 }
 
-/** The frames of one thread in eu-stack's output ("TID 1234:" then "#0  0x… name" lines). */
-export function euStackFrames(text: string, tid: number): string[] | undefined {
+/** The "#N …" frame lines after the header line that `isHeader` finds, spaces collapsed; undefined without that header. */
+function framesAfter(text: string, isHeader: (line: string) => boolean): string[] | undefined {
   const lines = text.split('\n');
-  const at = lines.findIndex((l) => l.trim() === `TID ${tid}:`);
+  const at = lines.findIndex(isHeader);
   if (at < 0) return undefined;
   const out: string[] = [];
   for (const l of lines.slice(at + 1)) {
@@ -56,17 +56,14 @@ export function euStackFrames(text: string, tid: number): string[] | undefined {
   return out;
 }
 
+/** The frames of one thread in eu-stack's output ("TID 1234:" then "#0  0x… name" lines). */
+export function euStackFrames(text: string, tid: number): string[] | undefined {
+  return framesAfter(text, (l) => l.trim() === `TID ${tid}:`);
+}
+
 /** The frames of one thread in gdb's `thread apply all bt` ("Thread N (… (LWP 1234) …):" then "#0 …"). */
 export function gdbFrames(text: string, tid: number): string[] | undefined {
-  const lines = text.split('\n');
-  const at = lines.findIndex((l) => l.startsWith('Thread ') && l.includes(`(LWP ${tid})`));
-  if (at < 0) return undefined;
-  const out: string[] = [];
-  for (const l of lines.slice(at + 1)) {
-    if (!/^#\d+/.test(l)) break;
-    out.push(l.replace(/\s+/g, ' ').trim());
-  }
-  return out;
+  return framesAfter(text, (l) => l.startsWith('Thread ') && l.includes(`(LWP ${tid})`));
 }
 
 /** One thread's kernel and user stacks. Never throws: what could not be read is said in the notes. */
