@@ -147,6 +147,22 @@ describe('entries of /dev/shm that are not objects', () => {
     userError(run(['dump', `posix:/${link}`]), new RegExp(`POSIX shared memory /${link} is not a shared memory object: it is a symbolic link to /etc/shadow`));
   });
 
+  it('df and gc --yes: none of them is an object, a candidate or removed, and nothing is followed', () => {
+    const df = JSON.parse(ok(run(['df', '--json']))) as { mounts: { path: string; namespace: unknown; objects: { name: string }[] }[] };
+    const ours = df.mounts.find((m) => m.path === '/dev/shm' && m.namespace === null)!;
+    for (const n of [fifo, link, dir, sock]) assert.ok(!ours.objects.some((o) => o.name === `/${n}`), `df lists /${n} as an object`);
+    const shadow = readFileSync('/etc/shadow');
+    const gc = run(['gc', '--json', '--yes']);
+    assert.equal(gc.signal, null);
+    assert.ok(gc.status === 0 || gc.status === 4, `gc exit ${gc.status}: ${gc.stderr}`);
+    const doc = JSON.parse(gc.stdout) as { candidates: { name: string }[] };
+    for (const n of [fifo, link, dir, sock]) {
+      assert.ok(!doc.candidates.some((c) => c.name === `/${n}`), `gc offers /${n}`);
+      assert.equal(spawnSync('test', ['-e', `${SHM}/${n}`]).status === 0 || spawnSync('test', ['-L', `${SHM}/${n}`]).status === 0, true, `${n} is still there`);
+    }
+    assert.deepEqual(readFileSync('/etc/shadow'), shadow, 'the link\'s target is untouched');
+  });
+
   it('a name with terminal escapes and a newline cannot colour the terminal or forge a row', () => {
     const evil = `evil${process.pid}\x1b[31mRED\x1b[0m\nfake-row`;
     writeFileSync(`${SHM}/${evil}`, 'x');
