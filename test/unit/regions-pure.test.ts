@@ -9,7 +9,8 @@ import * as ipc from '../../extension/src/ipc';
 import type { Listing, ShmRecord } from '../../extension/src/ipc/types';
 import type { RawSharedScan } from '../../extension/src/ipc/native';
 import { ancestry, emptyScan, parentOfStat } from '../../extension/src/ipc/procfs';
-import { buildRegions, withinOwnNamespaces } from '../../extension/src/ipc/regions';
+import { buildRegions } from '../../extension/src/ipc/regions';
+import { withinOwnNamespaces } from '../../extension/src/ipc/namespaces';
 import { compileSchema, segmentFor } from '../../extension/src/shared/schema';
 
 const isIpcError = (code: string) => (e: unknown) => e instanceof ipc.IpcError && e.code === code;

@@ -6,8 +6,8 @@ import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { entryTypeOfMode, notAnObjectNote } from './devshm';
 import { binding, type RawDevShmList } from './native';
 import { emptyScan, isoTime, MAPS_BUDGET_MS, processExists, readSysv, userNames, type MapsScan, type SysvRow } from './procfs';
-import { openFound, scanRegions, withinOwnNamespaces } from './regions';
-import { listNamespaces } from './namespaces';
+import { openFound, scanRegions } from './regions';
+import { listNamespaces, withinOwnNamespaces } from './namespaces';
 import type {
   Attacher,
   DevShmSpace,

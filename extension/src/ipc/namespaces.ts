@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { IpcError, toIpcError, userError } from './errors';
 import { escapeControl } from '../shared/escape';
 import { binding, type RawDevShmList, type RawNsList } from './native';
-import { isoTime } from './procfs';
+import { isoTime, type MapsScan } from './procfs';
 import { readRegular } from './regular';
 import type { RegionScan } from './regions';
 import type { Attacher, DevShmSpace, FdHolder, MsgRecord, NamespaceListing, NamespaceRef, PosixShmRecord, SemRecord, ShmRecord } from './types';
@@ -20,11 +20,69 @@ function push<K>(map: Map<K, number[]>, key: K, pid: number): void {
   else map.set(key, [pid]);
 }
 
+/**
+ * Whether namespaces `p` (a process's, from a region scan) are another `ns` namespace than ours:
+ * the one comparison of "same IPC / mount namespace" over a scan. A process unknown to the scan,
+ * or whose link we may not read (0), is not counted as another namespace's.
+ */
+export function foreignTo(regions: Pick<RegionScan, 'self'>, p: { ipc: number; mnt: number } | undefined, ns: 'ipc' | 'mnt'): boolean {
+  return p !== undefined && p[ns] !== 0 && p[ns] !== regions.self[ns];
+}
+
+/**
+ * Keeps, in a maps scan, only the attachments made in our own namespaces: a System V segment
+ * belongs to one IPC namespace, a /dev/shm file to one mount namespace, and a process of another
+ * one that shows the same id or name maps *its* object, not ours. Counts are recomputed from the
+ * processes that stay (`sysvMappings` drives hiddenAttachers).
+ */
+export function withinOwnNamespaces(scan: MapsScan, regions: RegionScan): MapsScan {
+  if (!regions.self.ipc && !regions.self.mnt) return scan;
+  const foreign = (pid: number, ns: 'ipc' | 'mnt') => foreignTo(regions, regions.processes.get(pid), ns);
+  // Mappings per (pid, segment), counted once: a process may map one segment thousands of times.
+  let perPid: Map<number, Map<number, number>> | undefined;
+  const mappingsOf = (pid: number, id: number) => {
+    if (!perPid) {
+      perPid = new Map();
+      for (const [p, ids] of regions.sysv) {
+        const counts = new Map<number, number>();
+        for (const s of ids) counts.set(s, (counts.get(s) ?? 0) + 1);
+        perPid.set(p, counts);
+      }
+    }
+    return perPid.get(pid)?.get(id) ?? 0;
+  };
+  for (const [id, pids] of scan.sysv) {
+    const kept = pids.filter((pid) => !foreign(pid, 'ipc'));
+    if (kept.length === pids.length) continue;
+    if (kept.length) scan.sysv.set(id, kept);
+    else scan.sysv.delete(id);
+    let mappings = 0;
+    for (const pid of kept) mappings += mappingsOf(pid, id);
+    scan.sysvMappings.set(id, mappings);
+  }
+  for (const [name, pids] of scan.devShm) {
+    const kept = pids.filter((pid) => !foreign(pid, 'mnt'));
+    if (kept.length) scan.devShm.set(name, kept);
+    else scan.devShm.delete(name);
+  }
+  for (const [ino, pids] of scan.devShmByInode) {
+    const kept = pids.filter((pid) => !foreign(pid, 'mnt'));
+    if (kept.length) scan.devShmByInode.set(ino, kept);
+    else scan.devShmByInode.delete(ino);
+  }
+  for (const [name, fds] of scan.devShmFds) {
+    const kept = fds.filter((f) => !foreign(f.pid, 'mnt'));
+    if (kept.length) scan.devShmFds.set(name, kept);
+    else scan.devShmFds.delete(name);
+  }
+  return scan;
+}
+
 /** The namespaces other than ours, each with its processes (sorted), from a region scan. */
 export function otherNamespaces(regions: RegionScan): { ipc: number; mnt: number; pids: number[] }[] {
   const byIpc = new Map<number, { ipc: number; mnt: number; pids: number[] }>();
   for (const [pid, p] of regions.processes) {
-    if (p.ipc === 0 || p.ipc === regions.self.ipc) continue;
+    if (!foreignTo(regions, p, 'ipc')) continue;
     const ns = byIpc.get(p.ipc);
     if (ns) ns.pids.push(pid);
     else byIpc.set(p.ipc, { ipc: p.ipc, mnt: p.mnt, pids: [pid] });
@@ -294,7 +352,7 @@ export async function listNamespaces(
         ctime: isoTime(m.ctime), namespace: ref,
       }));
     }
-    if (ns.mnt !== regions.self.mnt) {
+    if (foreignTo(regions, ns, 'mnt')) {
       // Mapped by the processes that share that namespace's mount namespace (its /dev/shm).
       const mappers = [...regions.processes].filter(([, p]) => p.mnt === ns.mnt).map(([p]) => p);
       const byName = new Map<string, number[]>();

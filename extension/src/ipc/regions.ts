@@ -261,59 +261,6 @@ export async function scanRegions(pids?: number[], budgetMs = MAPS_BUDGET_MS): P
   return buildRegions(raw, userNames());
 }
 
-/**
- * Keeps, in a maps scan, only the attachments made in our own namespaces: a System V segment
- * belongs to one IPC namespace, a /dev/shm file to one mount namespace, and a process of another
- * one that shows the same id or name maps *its* object, not ours. Counts are recomputed from the
- * processes that stay (`sysvMappings` drives hiddenAttachers).
- */
-export function withinOwnNamespaces(scan: MapsScan, regions: RegionScan): MapsScan {
-  const { self, processes } = regions;
-  if (!self.ipc && !self.mnt) return scan;
-  const foreign = (pid: number, ns: 'ipc' | 'mnt') => {
-    const p = processes.get(pid);
-    return p !== undefined && p[ns] !== 0 && p[ns] !== self[ns];
-  };
-  // Mappings per (pid, segment), counted once: a process may map one segment thousands of times.
-  let perPid: Map<number, Map<number, number>> | undefined;
-  const mappingsOf = (pid: number, id: number) => {
-    if (!perPid) {
-      perPid = new Map();
-      for (const [p, ids] of regions.sysv) {
-        const counts = new Map<number, number>();
-        for (const s of ids) counts.set(s, (counts.get(s) ?? 0) + 1);
-        perPid.set(p, counts);
-      }
-    }
-    return perPid.get(pid)?.get(id) ?? 0;
-  };
-  for (const [id, pids] of scan.sysv) {
-    const kept = pids.filter((pid) => !foreign(pid, 'ipc'));
-    if (kept.length === pids.length) continue;
-    if (kept.length) scan.sysv.set(id, kept);
-    else scan.sysv.delete(id);
-    let mappings = 0;
-    for (const pid of kept) mappings += mappingsOf(pid, id);
-    scan.sysvMappings.set(id, mappings);
-  }
-  for (const [name, pids] of scan.devShm) {
-    const kept = pids.filter((pid) => !foreign(pid, 'mnt'));
-    if (kept.length) scan.devShm.set(name, kept);
-    else scan.devShm.delete(name);
-  }
-  for (const [ino, pids] of scan.devShmByInode) {
-    const kept = pids.filter((pid) => !foreign(pid, 'mnt'));
-    if (kept.length) scan.devShmByInode.set(ino, kept);
-    else scan.devShmByInode.delete(ino);
-  }
-  for (const [name, fds] of scan.devShmFds) {
-    const kept = fds.filter((f) => !foreign(f.pid, 'mnt'));
-    if (kept.length) scan.devShmFds.set(name, kept);
-    else scan.devShmFds.delete(name);
-  }
-  return scan;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Opening a region.
 
