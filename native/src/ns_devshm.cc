@@ -19,7 +19,7 @@
 //   nsDevShmList(pid, budgetMs)            -> Promise<{ names, stats, blocks, fs?, truncated }>
 //   devShmList(budgetMs)                   -> the same for our own /dev/shm
 //       stats: Float64Array, 6 per entry: ino, uid, gid, mode (with type bits), size, mtime (ms, as Node's mtimeMs)
-//       blocks: Float64Array, bytes allocated per entry (st_blocks * 512); fs: { size, free, available } (fstatfs)
+//       blocks: Float64Array, bytes allocated per entry (st_blocks * 512); fs: { size, free, available, type, device } (fstatfs, fstat)
 //   nsDevShmUnlink(pid, name, ino, budgetMs) -> Promise<void>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -29,11 +29,13 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <dirent.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -63,6 +65,8 @@ struct Outcome {
   std::vector<double> stats;
   std::vector<double> blocks;  // bytes allocated per entry (st_blocks * 512), beside stats
   double fs[3] = {-1, -1, -1};  // the filesystem's size, free and available bytes (fstatfs)
+  std::string fsType;           // its type, from fstatfs's f_type ("tmpfs", or "0x…" for another)
+  std::string fsDevice;         // its device "major:minor" (fstat), as mountinfo writes it
   bool truncated = false;
 };
 
@@ -113,6 +117,21 @@ int OpenDevShm(int pid, Outcome& o) {
   return dir;
 }
 
+// The name of a filesystem type as mountinfo writes it, for the memory filesystems /dev/shm is
+// (another as its magic number in hex).
+std::string FsTypeName(unsigned long type) {
+  switch (type) {
+    case TMPFS_MAGIC: return "tmpfs";
+    case RAMFS_MAGIC: return "ramfs";
+    case HUGETLBFS_MAGIC: return "hugetlbfs";
+    default: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "0x%lx", type);
+      return buf;
+    }
+  }
+}
+
 void List(int pid, Outcome& o) {
   int dir = OpenDevShm(pid, o);
   if (dir < 0) return;
@@ -122,11 +141,16 @@ void List(int pid, Outcome& o) {
   for (const ServedMount& m : ServedMounts(pid)) {
     if (m.point.compare(0, 9, "/dev/shm/") == 0 && m.point.find('/', 9) == std::string::npos) served.insert(m.point.substr(9));
   }
+  // The one measure of a /dev/shm's size (df, the explorer's mounts, the metrics): the directory
+  // the listing read, with its type and device so that two namespaces seeing one tmpfs count once.
   struct statfs fs;
   if (fstatfs(dir, &fs) == 0) {
     o.fs[0] = static_cast<double>(fs.f_blocks) * static_cast<double>(fs.f_bsize);
     o.fs[1] = static_cast<double>(fs.f_bfree) * static_cast<double>(fs.f_bsize);
     o.fs[2] = static_cast<double>(fs.f_bavail) * static_cast<double>(fs.f_bsize);
+    o.fsType = FsTypeName(static_cast<unsigned long>(fs.f_type));
+    struct stat st;
+    if (fstat(dir, &st) == 0) o.fsDevice = std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
   }
   DIR* d = fdopendir(dir);
   if (d == nullptr) {
@@ -246,6 +270,8 @@ Napi::Value Bounded(Napi::Env env, int64_t budgetMs, std::function<void(Outcome&
       fs.Set("size", out->fs[0]);
       fs.Set("free", out->fs[1]);
       fs.Set("available", out->fs[2]);
+      fs.Set("type", out->fsType);
+      fs.Set("device", out->fsDevice);
       o.Set("fs", fs);
     }
     deferred.Resolve(o);

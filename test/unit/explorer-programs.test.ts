@@ -7,7 +7,7 @@ import { cleanupPrompt, findLeftovers } from '../../extension/src/analysis/lefto
 import { listingFacts } from '../../extension/src/analysis/verdict';
 import { containerLookup, groupByProgram, isReadOnlyFileMapping, ownerOf, programName } from '../../extension/src/analysis/programs';
 import { formatSize, leftoverId, leftoverTooltip, mountBrief, mountDescription, mountLabel, mountTooltip, mountWarns, programDescription, programId, programLabel, programTooltip } from '../../extension/src/explorer/model';
-import { findMount, ownDevShm, usedPercent, type MountUse } from '../../extension/src/ipc/mounts';
+import { devShmMounts, ownDevShm, usedPercent, type MountUse } from '../../extension/src/ipc/mounts';
 import type { AnonRecord, FileRecord, Listing, MemfdRecord, PosixShmRecord, RegionMapping, ShmRecord } from '../../extension/src/ipc/types';
 
 const map = (pid: number, command: string, writable = true): RegionMapping => ({ pid, command, address: '0x7f0000000000', length: 4096, offset: 0, writable });
@@ -92,17 +92,17 @@ test('a pid\'s container is the listing\'s namespace of its IPC namespace inode,
   assert.equal(containerLookup({ namespaces: [] } as unknown as Listing, () => assert.fail('no namespaces: nothing to read'))(1), undefined);
 });
 
-test('/dev/shm mounts: the covering mount in mountinfo, percent used, the warning threshold', () => {
-  const info = [
-    '22 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw',
-    '24 23 0:22 / /dev/shm rw,relatime - tmpfs tmpfs rw,size=1024k',
-    '29 24 0:26 / /dev/shm rw,relatime - tmpfs tmpfs rw,size=65536k',
-    '30 22 0:30 / /dev/shm\\040x rw - tmpfs tmpfs rw',
-    '31 22 0:31 / /mnt/with\\040space rw shared:5 - fuse.sshfs host: rw',
-  ].join('\n');
-  assert.deepEqual(findMount(info, '/dev/shm'), { fstype: 'tmpfs', device: '0:26' }, 'the last mount covers the earlier');
-  assert.deepEqual(findMount(info, '/mnt/with space'), { fstype: 'fuse.sshfs', device: '0:31' });
-  assert.equal(findMount(info, '/dev/mqueue'), undefined);
+test('/dev/shm mounts: the listing\'s figures (one row per filesystem), percent used, the warning threshold', () => {
+  const kib = 1024;
+  const space = (device: string, size: number, free: number) => ({ size, free, available: free, type: 'tmpfs', device });
+  const ns = (ipc: number, devShm?: ReturnType<typeof space>) => ({ namespace: { ipc, pid: ipc * 10, label: `c${ipc}` }, shm: [], sem: [], msg: [], posixShm: [], unlisted: null, ...(devShm ? { devShm } : {}) });
+  const rows = devShmMounts({ devShm: space('0:22', 1024 * kib, 1000 * kib), namespaces: [ns(7, space('0:22', 1024 * kib, 1000 * kib)), ns(8, space('0:40', 64 * kib, 16 * kib)), ns(9)] });
+  assert.deepEqual(rows.map((m) => [m.namespace?.ipc ?? null, m.device, m.fstype, m.size, m.used, m.available]), [
+    [null, '0:22', 'tmpfs', 1024 * kib, 24 * kib, 1000 * kib],
+    [8, '0:40', 'tmpfs', 64 * kib, 48 * kib, 16 * kib],
+  ], 'ours, then a namespace\'s own; one that sees ours (same device) or was not listed is no row');
+  assert.deepEqual([...ownDevShm(rows)], [8]);
+  assert.deepEqual(devShmMounts({}), [], 'a listing without /dev/shm figures has no rows');
   const mib = 1024 * 1024;
   const full: MountUse = { path: '/dev/shm', namespace: { ipc: 9, pid: 42, label: 'web-1' }, fstype: 'tmpfs', device: '0:40', size: 64 * mib, used: 58 * mib, available: 6 * mib };
   assert.equal(usedPercent(full), 90.6);

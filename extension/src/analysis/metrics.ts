@@ -7,9 +7,9 @@
 // namespace inodes (one per container) only. Per-object series (a target in a label) and schema
 // fields are added only when asked, capped by `maxSeries`, `shmscope_dropped_series` counting
 // what the cap cut. No vscode import: the CLI, the editor and the tests share it.
-import { statfs } from 'node:fs/promises';
 import { Gauge, Registry } from 'prom-client';
 import { KINDS, limits, list, type IpcRecord, type Kind, type Limit, type NamespaceRef } from '../ipc';
+import { devShmMounts } from '../ipc/mounts';
 import { scanWaits, type WaitHistory } from './waits';
 import { readSysv } from '../ipc/procfs';
 import { allRecords, listingFacts, targetText, verdictOf, waitsByTarget } from './verdict';
@@ -37,8 +37,6 @@ export interface MetricsOptions {
 export const DEFAULT_MAX_SERIES = 1000;
 /** The alert rules' "a wait stuck for 10 minutes". */
 export const DEFAULT_STUCK_AFTER_MS = 10 * 60_000;
-/** How long another namespace's /dev/shm may take to answer statfs before it is left out. */
-const STATFS_BUDGET_MS = 2000;
 
 /** One /dev/shm: ours ("host") or another IPC namespace's (its inode). */
 export interface DevShmUse {
@@ -94,29 +92,6 @@ const BYTE_KINDS: readonly Kind[] = ['shm', 'msg', 'posix-shm', 'memfd', 'anon',
 /** The namespace label of a series: "host" (the exporter's own IPC namespace) or "ipc:INODE". */
 export const namespaceLabel = (ns: NamespaceRef): string => `ipc:${ns.ipc}`;
 
-/**
- * The /dev/shm paths whose statfs has not answered yet: never asked again until it does, so that
- * a mount that stopped answering holds at most one of libuv's few threads, not one per scrape.
- */
-const unanswered = new Set<string>();
-
-/** statfs of a /dev/shm, by a deadline (a stalled mount never holds a scrape). */
-async function devShmUse(dir: string, mount: string, namespace: string): Promise<DevShmUse | undefined> {
-  if (unanswered.has(dir)) return undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), STATFS_BUDGET_MS)));
-  unanswered.add(dir);
-  const asked = statfs(dir).finally(() => unanswered.delete(dir));
-  try {
-    const fs = await Promise.race([asked, late]);
-    return fs ? { mount, namespace, size: fs.blocks * fs.bsize, used: (fs.blocks - fs.bfree) * fs.bsize } : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Runs one part of the scan; a failure leaves its metrics out and is named in `failed`. */
 async function part<T>(name: string, failed: string[], f: () => Promise<T>): Promise<T | undefined> {
   try {
@@ -168,14 +143,13 @@ export async function scanMetrics(opts: MetricsOptions = {}): Promise<MetricsSca
       } else dropped++;
     }
   }
-  // Another namespace's /dev/shm is statted through its first process's root, only when the
-  // listing entered it (a tmpfs it could list: never a FUSE or network mount).
-  const others = (listing?.namespaces ?? []).filter((n) => n.unlisted === null);
-  const uses = await Promise.all([
-    devShmUse('/dev/shm', '/dev/shm', 'host'),
-    ...others.map((n) => devShmUse(`/proc/${n.namespace.pid}/root/dev/shm`, '/dev/shm', namespaceLabel(n.namespace))),
-  ]);
-  for (const u of uses) if (u) devshm.push(u);
+  // Each /dev/shm as the listing measured it (the figures df shows): ours, then each namespace's
+  // own (one that sees ours is not another mount).
+  if (listing) {
+    for (const m of devShmMounts(listing)) {
+      if (m.size !== null && m.used !== null) devshm.push({ mount: m.path, namespace: m.namespace ? namespaceLabel(m.namespace) : 'host', size: m.size, used: m.used });
+    }
+  }
   // Resident: what the kernel counts as present in memory, where it tells it. System V segments:
   // their rss; POSIX objects: the pages their tmpfs holds (present or swapped).
   const shmRows = readSysv('shm');

@@ -134,10 +134,7 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
           this.lastListingMs = Date.now() - started;
           this.listing = listing;
           this.limitList = lim;
-          this.mountList = await devShmMounts((listing.namespaces ?? []).map((ns) => ns.namespace)).catch((e: unknown) => {
-            log.warn(`/dev/shm mounts: ${e instanceof Error ? e.message : String(e)}`);
-            return [];
-          });
+          this.mountList = devShmMounts(listing);
           this.leftoverList = this.judge(listing, this.mountList);
           // What the listing could not do (no /dev/mqueue, unreadable /proc entries), said once each.
           for (const note of listing.notes) {

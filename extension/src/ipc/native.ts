@@ -108,7 +108,7 @@ export interface RawDevShmList {
   names: string[];
   stats: Float64Array;
   blocks?: Float64Array;
-  fs?: { size: number; free: number; available: number };
+  fs?: { size: number; free: number; available: number; type: string; device: string };
   truncated: boolean;
 }
 

@@ -262,11 +262,15 @@ export interface NamespaceListing {
   devShmUnread?: string;
 }
 
-/** A /dev/shm filesystem's space, from fstatfs on the directory the listing read. */
+/** A /dev/shm filesystem's space, from fstatfs on the directory the listing read (the one measure of it). */
 export interface DevShmSpace {
   size: number;
   free: number;
   available: number;
+  /** Its filesystem type ("tmpfs"; another as its magic number, "0x…"). */
+  type: string;
+  /** Its device, "major:minor" as mountinfo writes it: two namespaces that see one tmpfs show one. */
+  device: string;
 }
 
 /** One kernel limit with its current use where the kernel tells it. */
