@@ -91,17 +91,23 @@ export function allRecords(l: Listing): (IpcRecord & { namespace?: NamespaceRef 
 
 /** The processes that map the object or hold a descriptor of it, each once per way (map first). */
 export function holdersOf(rec: IpcRecord): ObjectHolder[] {
+  // Seen pids by number (a region mapped by 500 processes is 500 look-ups per verdict, every scrape).
   const out: ObjectHolder[] = [];
-  const seen = new Set<string>();
-  const add = (pid: number, command: string, how: 'map' | 'fd') => {
-    const k = `${pid} ${how}`;
-    if (seen.has(k)) return;
-    seen.add(k);
-    out.push({ pid, command, how });
-  };
-  if ('attachedBy' in rec) for (const a of rec.attachedBy) add(a.pid, a.command, 'map');
+  const mappers = new Set<number>();
+  if ('attachedBy' in rec) {
+    for (const a of rec.attachedBy) {
+      if (mappers.has(a.pid)) continue;
+      mappers.add(a.pid);
+      out.push({ pid: a.pid, command: a.command, how: 'map' });
+    }
+  }
   const fd = (rec as { fdHolders?: { pid: number; command: string }[] }).fdHolders;
-  for (const h of fd ?? []) if (!seen.has(`${h.pid} map`)) add(h.pid, h.command, 'fd');
+  const holders = new Set<number>();
+  for (const h of fd ?? []) {
+    if (mappers.has(h.pid) || holders.has(h.pid)) continue;
+    holders.add(h.pid);
+    out.push({ pid: h.pid, command: h.command, how: 'fd' });
+  }
   return out;
 }
 

@@ -228,10 +228,17 @@ function packetInodes(pid: number, cache: Map<number, Set<number>>): Set<number>
  * else some other socket (TCP's zero-copy receive maps read-only).
  */
 function ringRecords(link: string, r: RegionFields, fds: FdHolder[], packets: Map<number, Set<number>>): RingRecord[] {
+  // Its fds by pid, once (a perf event's inode is shared by every mapping of every process).
+  const byPid = new Map<number, FdHolder[]>();
+  for (const f of fds) {
+    const list = byPid.get(f.pid);
+    if (list) list.push(f);
+    else byPid.set(f.pid, [f]);
+  }
   return r.attachedBy.map((m) => {
     let subkind: RingSubkind = link === 'anon_inode:[io_uring]' ? 'io_uring' : link === 'anon_inode:[perf_event]' ? 'perf' : 'socket';
     if (subkind === 'socket') subkind = packetInodes(m.pid, packets).has(r.id) ? 'packet' : m.writable ? 'xdp' : 'socket';
-    const mine = fds.filter((f) => f.pid === m.pid);
+    const mine = byPid.get(m.pid) ?? [];
     return {
       kind: 'ring',
       subkind,
