@@ -74,6 +74,7 @@ constexpr long kSplice = 275, kTee = 276, kAccept4 = 288, kRecvmmsg = 299, kSend
 constexpr long kPoll = 7, kSelect = 23, kPselect6 = 270, kPpoll = 271;
 constexpr long kEpollWait = 232, kEpollPwait = 281, kEpollPwait2 = 441;
 constexpr long kNanosleep = 35, kClockNanosleep = 230;
+constexpr long kPause = 34, kRtSigtimedwait = 128, kRtSigsuspend = 130, kWait4 = 61, kWaitid = 247;
 constexpr size_t kMaxWatched = 64;  // descriptors named per poll/select/epoll set (the rest counted)
 
 bool ParseLong(const char* s, long& out) {
@@ -298,7 +299,11 @@ class ProcessScanner {
     }
     bool blocked = row.nr >= 0 && (row.state == 'S' || row.state == 'D');
     if (row.nr >= 0 && (Explained(row.nr) || (blocked && all))) {
-      if (ReadProcFile(dir + "/wchan", row.wchan, 128) != 0) row.wchan.clear();
+      // The wait channel only where the call does not already say what it waits on: a sleep
+      // (its request read below says it), a signal or a child wait has a fixed one (one /proc
+      // file fewer for each such thread of the machine, most of them in `waits --all`).
+      const bool tellsItself = !Explained(row.nr) && SaysItsWait(row.nr);
+      if (!tellsItself && ReadProcFile(dir + "/wchan", row.wchan, 128) != 0) row.wchan.clear();
       if (blocked && clockOk && ReadProcFile(dir + "/sched", text, 4096) == 0) {
         double start = ExecStartMs(text);
         double now = MonotonicMs();
@@ -306,6 +311,8 @@ class ProcessScanner {
       }
       if (Explained(row.nr)) Resolve(row, base, cache);
       else ResolveOther(row, base, cache);
+      // A sleep whose request could not be read is said by its wait channel after all.
+      if (tellsItself && (row.nr == kNanosleep || row.nr == kClockNanosleep) && !row.sleep && ReadProcFile(dir + "/wchan", row.wchan, 128) != 0) row.wchan.clear();
     }
     rows.push_back(std::move(row));
   }
@@ -416,6 +423,16 @@ class ProcessScanner {
       }
       default:
         break;
+    }
+  }
+
+  // Calls whose number alone says what the thread waits on: a sleep, a signal, a child.
+  static bool SaysItsWait(long nr) {
+    switch (nr) {
+      case kNanosleep: case kClockNanosleep: case kPause: case kRtSigsuspend: case kRtSigtimedwait: case kWait4: case kWaitid:
+        return true;
+      default:
+        return false;
     }
   }
 

@@ -88,6 +88,7 @@ describe('waits: every blocked thread', () => {
     for (const mode of ['pipe', 'socket', 'mutex'] as const) {
       const peer = r.others!.find((x) => x.pid === fixture[mode].peer);
       assert.deepEqual([peer?.syscall, peer?.kind], ['pause', 'signal'], mode);
+      assert.equal(peer?.wchan, '', `${mode}: a signal wait's channel is not read (the call says it)`);
     }
     assert.equal(r.others!.some((x) => x.pid === fixture.mutex.waiter), false);
     assert.ok(r.others!.every((x) => x.pid !== process.pid), 'the scanning process is not among them');

@@ -25,7 +25,7 @@ export interface OtherWait {
   thread: string;
   /** The system call it is blocked in (`read`, `epoll_wait`, …; `syscall N` when unnamed). */
   syscall: string;
-  /** The kernel function it sleeps in (/proc/PID/task/TID/wchan). */
+  /** The kernel function it sleeps in (/proc/PID/task/TID/wchan); '' for a sleep, a signal or a child wait (the call says it; not read). */
   wchan: string;
   /** S (interruptible sleep) or D (uninterruptible). */
   state: string;
