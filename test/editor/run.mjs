@@ -82,7 +82,9 @@ async function runHostSuites() {
   try {
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     const exited = new Promise((resolve) => page.exposeFunction('codeAutomationExit', (code) => { resolve(code); }));
-    await page.goto(wb.url);
+    // Navigation ends when the server answers, not at the page's load event (its scripts took more
+    // than Playwright's default 30 s to load beside a busy loop per core); the suite's end is awaited below.
+    await page.goto(wb.url, { waitUntil: 'commit', timeout: 5 * 60_000 });
     // The suite ends through codeAutomationExit; a dead server or a hung host must not hang CI.
     const deadline = new Promise((resolve) => setTimeout(() => resolve('timeout after 5 min'), 5 * 60_000).unref());
     const serverGone = wb.exited.then(({ code, signal }) => `code-server exited (${code ?? signal})`);

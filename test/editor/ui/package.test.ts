@@ -15,7 +15,7 @@ import * as ipc from '../../../extension/src/ipc';
 import type { Target } from '../../../extension/src/ipc/target';
 import { openRecording } from '../../../extension/src/record';
 import { launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
-import { chooseFromContextMenu, clickExplorerAction, failureStep, inspectorFrame, palette, ROOT, treeRow } from './driver';
+import { chooseFromContextMenu, clickExplorerAction, failureStep, inspectorFrame, loadWorkbench, palette, ROOT, STARTUP_MS, treeRow } from './driver';
 import { untilWithin } from '../../helpers/wait';
 
 const WAIT = 30_000;
@@ -89,8 +89,8 @@ describe('the packaged .vsix', () => {
 
     browser = await launchBrowser(wb.runDir);
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(wb.url);
-    await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').click({ timeout: 90_000 });
+    await loadWorkbench(page, wb.url);
+    await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').click({ timeout: STARTUP_MS });
     await row(`private · id ${segment}`).waitFor({ timeout: 60_000 });
     assert.match((await row(`private · id ${segment}`).locator('.label-description').textContent()) ?? '', /^4 KiB · 0 attached/);
   }));
