@@ -178,7 +178,8 @@ export function extensionHostPid(group: number): number | undefined {
 /**
  * Developer: Reload Window, as a person does: the workbench saves its state (the open tabs and
  * what each page saved of itself) before it reloads, which a browser reload does not wait for.
- * Returns once the reloaded workbench is drawn.
+ * Returns once the reloaded workbench is drawn (a reload is a start: STARTUP_MS bounds it, and
+ * a caller waiting for what the new extension host restores should allow as much).
  */
 export async function reloadWindow(page: Page, timeout: number): Promise<void> {
   await focusWorkbench(page);
@@ -186,8 +187,8 @@ export async function reloadWindow(page: Page, timeout: number): Promise<void> {
   const input = page.locator('.quick-input-widget input');
   await input.fill('>Developer: Reload Window', { timeout: 5_000 });
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Reload Window' }).first().waitFor({ timeout });
-  await Promise.all([page.waitForEvent('load', { timeout }), input.press('Enter')]);
-  await page.locator('.monaco-workbench').waitFor({ timeout });
+  await Promise.all([page.waitForEvent('domcontentloaded', { timeout: STARTUP_MS }), input.press('Enter')]);
+  await page.locator('.monaco-workbench').waitFor({ timeout: STARTUP_MS });
 }
 
 /** Gives the keyboard to the workbench (the side bar's title), not to a webview's iframe. */
