@@ -3,7 +3,7 @@
 // (esbuild, one per runtime). `npm install` runs it through `prepare`.
 //   node scripts/build.mjs [--no-native] [--watch]
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -107,5 +107,60 @@ async function buildBundles() {
   console.log('esbuild:', todo.map((b) => b.out).join(', '));
 }
 
-if (!args.has('--no-native')) buildNative();
-await buildBundles();
+/** Whether process `pid` still runs. */
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
+}
+
+/**
+ * One build at a time in a checkout: two at once (two test files' `ensureBuilt`, a test beside
+ * `npm run build`) would run node-gyp's make twice over native/build and esbuild twice over dist/,
+ * each reading the other's half-written files. The lock is a file holding its builder's pid, made
+ * with O_EXCL; a later build waits until it is gone, and takes over one whose builder died.
+ */
+async function withBuildLock(fn) {
+  const lock = path.join(root, '.build.lock');
+  let said = false;
+  for (;;) {
+    try {
+      writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
+      break;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+      const holder = Number(readFileSync(lock, 'utf8').trim());
+      if (!(holder > 0) || !alive(holder)) {
+        rmSync(lock, { force: true }); // its builder is gone: take it over
+        continue;
+      }
+      if (!said) console.log(`build: waiting for the build of process ${holder} to end`);
+      said = true;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  const release = () => {
+    try {
+      if (readFileSync(lock, 'utf8').trim() === String(process.pid)) rmSync(lock, { force: true });
+    } catch { /* already gone */ }
+  };
+  process.on('exit', release);
+  try {
+    await fn();
+  } finally {
+    release();
+  }
+}
+
+if (args.has('--watch')) {
+  if (!args.has('--no-native')) buildNative();
+  await buildBundles();
+} else {
+  await withBuildLock(async () => {
+    if (!args.has('--no-native')) buildNative();
+    await buildBundles();
+  });
+}

@@ -149,10 +149,26 @@ function typecheck() {
   return ok ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 };
 }
 
+/**
+ * `npm run build` once, before every suite that runs what it builds: each test file then only
+ * checks that dist/ and the addon are there (SHMSCOPE_BUILT, test/helpers/ipc.ts ensureBuilt), so
+ * no file rebuilds under another, and the editor tests skip their own build.
+ */
+function build() {
+  console.log('\n=== build');
+  const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
+  console.log(r.status === 0 ? 'build: done' : 'build: FAILED');
+  return r.status === 0;
+}
+
 const before = ipcState();
 const results = [];
 if (wanted('lint')) results.push(lint());
 if (wanted('types')) results.push(typecheck());
+if (['unit', 'native', 'cli', 'hostile', 'editor'].some(wanted)) {
+  if (build()) process.env.SHMSCOPE_BUILT = '1';
+  else results.push({ passed: 0, failed: 1 }); // each file then tries the build itself and says why it failed
+}
 for (const suite of ['unit', 'native', 'cli', 'hostile']) {
   if (wanted(suite)) results.push(await nodeTests(suite, files(suite)));
 }
@@ -160,7 +176,7 @@ if (wanted('editor') && existsSync(path.join(root, 'test', 'editor', 'run.mjs'))
   console.log('\n=== editor');
   const probe = path.join(artifacts, 'editor-left.json');
   rmSync(probe, { force: true });
-  const run = inNamespace(process.execPath, [path.join(root, 'test', 'editor', 'run.mjs')], probe);
+  const run = inNamespace(process.execPath, [path.join(root, 'test', 'editor', 'run.mjs'), ...(process.env.SHMSCOPE_BUILT === '1' ? ['--no-build'] : [])], probe);
   const r = spawnSync(run.cmd, run.args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...run.env } });
   readProbe('editor', probe);
   const summary = path.join(artifacts, 'editor-summary.json');

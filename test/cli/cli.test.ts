@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import * as ipc from '../../extension/src/ipc';
 import { cli, cliAsync, cliBytes, CLI, Created, ensureBuilt, freshKey, until } from '../helpers/ipc';
@@ -272,6 +272,29 @@ describe('nothing runs away', () => {
     const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${CLI}" dump ${ipc.formatTarget(t)} --format raw | head -c 100 >/dev/null`], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr, '');
+  });
+
+  it('a standard output every write fails with EBADF ends the command with one line and status 1, on every write path', () => {
+    // Node reopens a closed fd 1 on /dev/null at start, so `>&-` cannot make EBADF; a descriptor
+    // open only for reading can: the kernel answers each write(2) on it with EBADF.
+    const t = made.posixShm(4 << 20, 'ebadf');
+    const readOnly = openSync('/dev/null', 'r');
+    try {
+      const run = (args: string[], stderr: 'pipe' | number = 'pipe') =>
+        spawnSync(process.execPath, [CLI, ...args], { stdio: ['ignore', readOnly, stderr], encoding: 'utf8', timeout: 60_000 });
+      // A line (--version), a JSON document, and raw bytes streamed in chunks (4 MiB).
+      for (const args of [['--version'], ['list', '--kind', 'sem', '--json'], ['dump', ipc.formatTarget(t), '--format', 'raw']]) {
+        const r = run(args);
+        assert.equal(r.error, undefined, `${args.join(' ')} ended`);
+        assertUserError(r, /^shmscope: cannot write the output: standard output is closed \(EBADF\)$/);
+      }
+      // With standard error unwritable too, nothing can be said: the command still ends, status 1.
+      const r = run(['dump', ipc.formatTarget(t), '--format', 'raw'], readOnly);
+      assert.equal(r.error, undefined, 'it ended');
+      assert.equal(r.status, 1);
+    } finally {
+      closeSync(readOnly);
+    }
   });
 
   it('--deadline takes a duration or 0 (none); anything else is a one-line error', () => {

@@ -73,7 +73,8 @@ async function runHostSuites() {
     extensionDevelopmentPath: root,
     extensionTestsPath: path.join(outdir, 'index.js'),
     // The explorer's timer re-lists under the tests' feet; the one test of the timer turns it on.
-    settings: { 'shmscope.refreshIntervalMs': 0 },
+    // The Waits view's would re-scan every thread every 2 s whenever the container shows.
+    settings: { 'shmscope.refreshIntervalMs': 0, 'shmscope.waits.refreshMs': 0 },
     extensionEnvironment: { SHMSCOPE_TEST_RESULTS: resultsFile, SHMSCOPE_TEST: '1', ...(grep ? { SHMSCOPE_TEST_GREP: grep } : {}) },
   });
   const browser = await launchBrowser(wb.runDir);
@@ -82,9 +83,29 @@ async function runHostSuites() {
   try {
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     const exited = new Promise((resolve) => page.exposeFunction('codeAutomationExit', (code) => { resolve(code); }));
-    await page.goto(wb.url);
+    // Navigation ends when the server answers, not at the page's load event (its scripts took more
+    // than Playwright's default 30 s to load beside a busy loop per core); the suite's end is awaited below.
+    await page.goto(wb.url, { waitUntil: 'commit', timeout: 5 * 60_000 });
     // The suite ends through codeAutomationExit; a dead server or a hung host must not hang CI.
-    const deadline = new Promise((resolve) => setTimeout(() => resolve('timeout after 5 min'), 5 * 60_000).unref());
+    // A hung host is one whose suite stops making progress: the deadline is per test (as for the
+    // other suites, SHMSCOPE_TEST_TIMEOUT_MS, default 5 min), counted from the last result it
+    // wrote, not one figure for the whole suite (which a loaded machine ran past, 28 tests in).
+    const perTestMs = Number(process.env.SHMSCOPE_TEST_TIMEOUT_MS) > 0 ? Number(process.env.SHMSCOPE_TEST_TIMEOUT_MS) : 5 * 60_000;
+    const deadline = new Promise((resolve) => {
+      let size = -1;
+      let since = Date.now();
+      const tick = setInterval(() => {
+        const now = existsSync(resultsFile) ? statSync(resultsFile).size : 0;
+        if (now !== size) {
+          size = now;
+          since = Date.now();
+        } else if (Date.now() - since > perTestMs) {
+          clearInterval(tick);
+          resolve(`timeout: no test ended for ${perTestMs / 60_000} min`);
+        }
+      }, 1000);
+      tick.unref();
+    });
     const serverGone = wb.exited.then(({ code, signal }) => `code-server exited (${code ?? signal})`);
     exitCode = await Promise.race([exited, deadline, serverGone]);
   } finally {

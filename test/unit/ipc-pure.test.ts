@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { IpcError, sentence, toIpcError } from '../../extension/src/ipc/errors';
 import { parseSysvTable } from '../../extension/src/ipc/procfs';
-import { formatTarget, parseNumber, parseTarget } from '../../extension/src/ipc/target';
+import { formatTarget, kindOfTarget, parseNumber, parseTarget } from '../../extension/src/ipc/target';
 import { hexdumpLines, offsetDigits } from '../../extension/src/shared/hexdump';
 
 describe('parseSysvTable', () => {
@@ -39,6 +39,13 @@ describe('targets', () => {
   });
   it('round-trips through formatTarget', () => {
     for (const t of ['shm:1', 'sem:2', 'msg:3', 'posix:/a', 'psem:/b', 'mq:/c']) assert.equal(formatTarget(parseTarget(t)), t);
+  });
+  it('names the one kind whose listing holds a target (an unlinked object is its kind)', () => {
+    assert.equal(kindOfTarget(parseTarget('msg:3')), 'msg');
+    assert.equal(kindOfTarget(parseTarget('mq:/c')), 'posix-mq');
+    assert.equal(kindOfTarget(parseTarget('psem:@12')), 'posix-sem');
+    assert.equal(kindOfTarget(parseTarget('posix:@12')), 'posix-shm');
+    assert.equal(kindOfTarget({ kind: 'ring', pid: 1, address: '7f00' }), 'ring');
   });
   it('rejects malformed targets with a typed error that says what a target is', () => {
     for (const bad of ['32770', 'shm:', 'shm:-1', 'shm:abc', 'posix:/a/b', 'posix:/', 'disk:/x', 'key:0xZZ', 'key:0']) {

@@ -15,7 +15,12 @@ export function targetFromArg(arg: unknown): Target {
   throw new ipc.IpcError('EINVAL', 0, 'command', 'select an object in the Shared Memory explorer first');
 }
 
-/** The freshest record for a target: the last listing, else a new one. */
+/**
+ * The freshest record for a target: the last listing, else (or with `fresh`) a new listing of the
+ * target's kind only. A System V queue's or set's record then costs one read of /proc/sysvipc, not
+ * the machine-wide scan of every process's maps that a full listing does (0.5–0.9 s against
+ * 0.2 ms at load average 20 here, and it grows with the machine's processes).
+ */
 export async function recordOf(provider: ExplorerProvider, t: Target, fresh = false): Promise<IpcRecord | undefined> {
   const find = (l: ipc.Listing | undefined) => {
     if (!l) return undefined;
@@ -27,8 +32,9 @@ export async function recordOf(provider: ExplorerProvider, t: Target, fresh = fa
       return rt !== undefined && ipc.formatTarget(rt) === want;
     });
   };
-  if (fresh) return find(await ipc.list());
-  return find(provider.listing) ?? find(await ipc.list());
+  const listOne = async () => find(await ipc.list([ipc.kindOfTarget(t)]));
+  if (fresh) return listOne();
+  return find(provider.listing) ?? listOne();
 }
 
 /** A record of another IPC namespace, with the namespace it lives in. */

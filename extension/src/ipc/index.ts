@@ -32,6 +32,6 @@ export {
   type ShmHandle,
   type WaitOptions,
 } from './objects';
-export { describeKind, describeTarget, formatTarget, hexKey, parseNumber, parseTarget, resolveKey, targetOf, type RegionTarget, type Target } from './target';
+export { describeKind, describeTarget, formatTarget, hexKey, kindOfTarget, parseNumber, parseTarget, resolveKey, targetOf, type RegionTarget, type Target } from './target';
 export * from './types';
 export { ancestry } from './procfs';

@@ -158,6 +158,15 @@ export function resolveKey(key: number, hint?: Kind): Target {
   return found[0]!;
 }
 
+/**
+ * The kind whose listing holds the target (an unlinked POSIX object is listed with its kind): what
+ * to ask `list` for when one object's record is wanted, so that a question about one queue or one
+ * semaphore set never waits for a scan of every process.
+ */
+export function kindOfTarget(t: Target): Kind {
+  return t.kind === 'unlinked' ? t.of : t.kind;
+}
+
 /** The inverse of parseTarget, for System V objects by id. */
 export function formatTarget(t: Target): string {
   switch (t.kind) {

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import { untilWithin } from '../../helpers/wait';
-import { failureStep, inspectorFrame, openWorkbench, type OpenWorkbench, palette, ROOT, screenshot } from './driver';
+import { failureStep, focusWorkbench, inspectorFrame, openWorkbench, type OpenWorkbench, palette, ROOT, screenshot } from './driver';
 
 const WAIT = 30_000;
 const until = untilWithin(WAIT);
@@ -23,12 +23,12 @@ const step = failureStep('contrast', { page: () => page, workbench: () => opened
 /** The byte kinds a person meets: the grid's classes on one span. */
 const KINDS = ['', 'zero', 'sel', 'chg-3', 'chg-2', 'chg-1', 'sel chg-3', 'sel chg-2', 'zero chg-3', 't0', 't2 alt', 't3 sel', 't4 chg-3', 't1 sel chg-3', 'cur', 'zero sel'];
 
-/** The themes (their setting ids) and the kind the webview is told. */
-const THEMES: [string, string][] = [
-  ['Default Dark Modern', 'vscode-dark'],
-  ['Default Light Modern', 'vscode-light'],
-  ['Default High Contrast', 'vscode-high-contrast'],
-  ['Default High Contrast Light', 'vscode-high-contrast-light'],
+/** The themes (their setting ids), the kind the webview is told, and the theme picker's label. */
+const THEMES: [string, string, string][] = [
+  ['Default Dark Modern', 'vscode-dark', 'Dark Modern'],
+  ['Default Light Modern', 'vscode-light', 'Light Modern'],
+  ['Default High Contrast', 'vscode-high-contrast', 'Dark High Contrast'],
+  ['Default High Contrast Light', 'vscode-high-contrast-light', 'Light High Contrast'],
 ];
 
 /** In the page: contrast of each probe's text with its composited background. */
@@ -66,10 +66,40 @@ const PROBE = `((kinds) => {
   return { kind: document.body.className, out };
 })(${JSON.stringify(KINDS)})`;
 
+/**
+ * Preferences: Color Theme, as a person picks a theme (it sets workbench.colorTheme): the row
+ * whose label is exactly `theme`, as the picker names it ("Dark High Contrast").
+ */
+async function chooseTheme(theme: string): Promise<void> {
+  const input = page.locator('.quick-input-widget input');
+  const row = (label: string | RegExp) => page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: label }) }).first();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await focusWorkbench(page);
+      await page.keyboard.press('F1');
+      await input.fill('>Preferences: Color Theme', { timeout: WAIT });
+      await row(/^Preferences: Color Theme$/).click({ timeout: WAIT });
+      await page.locator('.quick-input-widget input[placeholder^="Select Color Theme"]').waitFor({ timeout: WAIT });
+      await input.fill(theme, { timeout: WAIT });
+      await row(new RegExp(`^${theme}$`)).click({ timeout: WAIT });
+      return;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await page.keyboard.press('Escape');
+    }
+  }
+}
+
 describe('contrast of the grid in the default and high-contrast themes', () => {
-  before(() => {
+  before(async () => {
     const id = ipc.createShm({ key: 0, size: 4096, mode: 0o600 });
     target = { kind: 'shm', id };
+    // One workbench and one inspector for every theme: the theme changes under them, as a person
+    // changes it (Preferences: Color Theme, which sets workbench.colorTheme).
+    opened = await openWorkbench({ root: ROOT, folder: path.join(ROOT, 'test', 'editor', 'workspace'), settings: { 'workbench.colorTheme': THEMES[0]![0] } });
+    page = opened.page;
+    await palette(page, 'Open Inspector', WAIT, `id ${id}`);
+    await inspectorFrame(page).locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
   });
 
   after(async () => {
@@ -81,25 +111,16 @@ describe('contrast of the grid in the default and high-contrast themes', () => {
     }
   });
 
-  // One workbench per theme, started in it (the theme as a user's setting).
-  for (const [theme, kind] of THEMES) {
+  for (const [theme, kind, label] of THEMES) {
     it(`every kind of byte reads at 4.5:1 or more in ${theme}`, () => step(kind, async () => {
-      opened = await openWorkbench({ root: ROOT, folder: path.join(ROOT, 'test', 'editor', 'workspace'), settings: { 'shmscope.refreshIntervalMs': 0, 'workbench.colorTheme': theme } });
-      page = opened.page;
-      try {
-        await palette(page, 'Open Inspector', WAIT, `id ${target!.kind === 'shm' ? target.id : ''}`);
-        const f = inspectorFrame(page);
-        await f.locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
-        await until(`the page is in ${theme}`, async () => (await f.locator('body').getAttribute('data-vscode-theme-kind')) === kind);
-        const probe = await f.locator('body').evaluate<{ kind: string; out: { cls: string; fg: number[]; bg: number[]; ratio: number }[] }, undefined>(PROBE);
-        console.log(`${theme}: ${probe.out.map((p) => `${p.cls || 'plain'} ${p.ratio}`).join(', ')}`);
-        const failures = probe.out.filter((p) => p.ratio < 4.5).map((p) => `"${p.cls || 'plain'}" ${p.ratio}:1 (text rgb(${p.fg.join(',')}) on rgb(${p.bg.join(',')}))`);
-        if (failures.length) console.log(`contrast screenshot: ${await screenshot(page, `contrast-${kind}`)}`);
-        assert.deepEqual(failures, []);
-      } finally {
-        await opened.close();
-        opened = undefined;
-      }
+      await chooseTheme(label);
+      const f = inspectorFrame(page);
+      await until(`the page is in ${theme}`, async () => (await f.locator('body').getAttribute('data-vscode-theme-kind')) === kind);
+      const probe = await f.locator('body').evaluate<{ kind: string; out: { cls: string; fg: number[]; bg: number[]; ratio: number }[] }, undefined>(PROBE);
+      console.log(`${theme}: ${probe.out.map((p) => `${p.cls || 'plain'} ${p.ratio}`).join(', ')}`);
+      const failures = probe.out.filter((p) => p.ratio < 4.5).map((p) => `"${p.cls || 'plain'}" ${p.ratio}:1 (text rgb(${p.fg.join(',')}) on rgb(${p.bg.join(',')}))`);
+      if (failures.length) console.log(`contrast screenshot: ${await screenshot(page, `contrast-${kind}`)}`);
+      assert.deepEqual(failures, []);
     }));
   }
 });

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import { launchBrowser } from '../../../scripts/editor/workbench.mjs';
-import { chooseFromContextMenu, failureStep, palette, ROOT, screenshot } from './driver';
+import { chooseFromContextMenu, failureStep, loadWorkbench, palette, ROOT, screenshot } from './driver';
 import { untilWithin } from '../../helpers/wait';
 
 const WAIT = 60_000;
@@ -58,8 +58,7 @@ describe('the demo in the workbench', { timeout: 15 * 60_000 }, () => {
     browserDir = mkdtempSync(path.join(os.tmpdir(), 'shmscope-demo-browser-'));
     browser = await launchBrowser(browserDir);
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(url);
-    await page.locator('.monaco-workbench').waitFor({ timeout: WAIT });
+    await loadWorkbench(page, url);
   });
 
   after(async () => {

@@ -39,6 +39,23 @@ export function failureStep(prefix: string, o: { page: () => Page | undefined; w
   };
 }
 
+/**
+ * How long a workbench may take to draw before a test calls it hung. Not an expectation: it draws
+ * in 5–10 s on an idle machine, but beside a busy loop per core and other work (load average 25–30
+ * on 2 cores) its ~10 MB of scripts took more than Playwright's default 30 s to load.
+ */
+export const STARTUP_MS = 5 * 60_000;
+
+/**
+ * Opens the workbench at `url` and waits until it is drawn. Navigation ends when the server has
+ * answered (not at the page's `load` event, which waits for every script and font it pulls in);
+ * the workbench's own element then says it is up.
+ */
+export async function loadWorkbench(page: Page, url: string): Promise<void> {
+  await page.goto(url, { waitUntil: 'commit', timeout: STARTUP_MS });
+  await page.locator('.monaco-workbench').waitFor({ timeout: STARTUP_MS });
+}
+
 /** A workbench (code-server) with this checkout as the extension under development, and a page on it. */
 export interface OpenWorkbench {
   wb: Workbench;
@@ -54,7 +71,10 @@ export interface OpenWorkbench {
  * lists what is registered when it opens). One home for what every page-driven test file needs.
  * The explorer's periodic refresh is off unless `settings` turns it on: a tree re-drawn every 5 s
  * under an open context menu or a hover makes a page-driven test flaky on a busy machine (the
- * timer itself is tested in the extension host, test/editor/suite/explorer.test.ts).
+ * timer itself is tested in the extension host, test/editor/suite/explorer.test.ts). So is the
+ * Waits view's (it shares the Shared Memory container, so it is visible whenever the explorer is,
+ * and would scan every thread of the machine on the extension host every 2 s under each test);
+ * its view still scans once when it shows, and waits.test.ts turns the timer on.
  */
 export async function openWorkbench(o: { root: string; folder: string; settings?: Record<string, unknown>; width?: number; height?: number }): Promise<OpenWorkbench> {
   let wb: Workbench | undefined;
@@ -64,12 +84,11 @@ export async function openWorkbench(o: { root: string; folder: string; settings?
     await wb?.stop().catch(() => {});
   };
   try {
-    wb = await startWorkbench({ folder: o.folder, extensionDevelopmentPath: o.root, settings: { 'shmscope.refreshIntervalMs': 0, ...o.settings }, keepRunDir: process.env.SHMSCOPE_KEEP_RUN === '1' });
+    wb = await startWorkbench({ folder: o.folder, extensionDevelopmentPath: o.root, settings: { 'shmscope.refreshIntervalMs': 0, 'shmscope.waits.refreshMs': 0, ...o.settings }, keepRunDir: process.env.SHMSCOPE_KEEP_RUN === '1' });
     browser = await launchBrowser(wb.runDir);
     const page = await browser.newPage({ viewport: { width: o.width ?? 1400, height: o.height ?? 900 } });
-    await page.goto(wb.url);
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
-    await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').waitFor({ timeout: 90_000 });
+    await loadWorkbench(page, wb.url);
+    await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').waitFor({ timeout: STARTUP_MS });
     return { wb, browser, page, close };
   } catch (e) {
     await close();
@@ -159,7 +178,8 @@ export function extensionHostPid(group: number): number | undefined {
 /**
  * Developer: Reload Window, as a person does: the workbench saves its state (the open tabs and
  * what each page saved of itself) before it reloads, which a browser reload does not wait for.
- * Returns once the reloaded workbench is drawn.
+ * Returns once the reloaded workbench is drawn (a reload is a start: STARTUP_MS bounds it, and
+ * a caller waiting for what the new extension host restores should allow as much).
  */
 export async function reloadWindow(page: Page, timeout: number): Promise<void> {
   await focusWorkbench(page);
@@ -167,8 +187,8 @@ export async function reloadWindow(page: Page, timeout: number): Promise<void> {
   const input = page.locator('.quick-input-widget input');
   await input.fill('>Developer: Reload Window', { timeout: 5_000 });
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Reload Window' }).first().waitFor({ timeout });
-  await Promise.all([page.waitForEvent('load', { timeout }), input.press('Enter')]);
-  await page.locator('.monaco-workbench').waitFor({ timeout });
+  await Promise.all([page.waitForEvent('domcontentloaded', { timeout: STARTUP_MS }), input.press('Enter')]);
+  await page.locator('.monaco-workbench').waitFor({ timeout: STARTUP_MS });
 }
 
 /** Gives the keyboard to the workbench (the side bar's title), not to a webview's iframe. */

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import { untilWithin } from '../../helpers/wait';
-import { failureStep, inspectorFrame, openWorkbench, type OpenWorkbench, palette as paletteOf, reloadWindow, ROOT } from './driver';
+import { failureStep, inspectorFrame, openWorkbench, type OpenWorkbench, palette as paletteOf, reloadWindow, ROOT, STARTUP_MS } from './driver';
 
 const GiB = 2 ** 30;
 const WAIT = 30_000;
@@ -173,7 +173,8 @@ describe('inspector in the workbench', { timeout: 600_000 }, () => {
     await reloadWindow(page, WAIT);
     await page.locator('.tab', { hasText: `segment ${small.id}` }).first().click();
     const f = frame();
-    await f.locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
+    // The reloaded window's extension host starts and restores the tab: a start, bounded as one.
+    await f.locator('body[data-painted="true"]').waitFor({ timeout: STARTUP_MS });
     await until('the page is the reloaded window\'s', async () => Number(await f.locator('body').getAttribute('data-script-at')) >= reloadedAt);
     const want = rowText(0, Array.from({ length: 16 }, (_, i) => patternByte(i)));
     await until('the restored tab shows its bytes', async () => ((await f.locator('.row[data-offset="0"]').textContent()) ?? '').startsWith(want));

@@ -3,9 +3,11 @@
 // lists a segment made here. No development path and no smoke-test driver, so notifications show:
 // the wait's progress notification cancels with its Cancel button, and an error notification's
 // "Show Log" opens the log. Import C Header as Schema… runs the command line the .vsix ships
-// (dist/cli.js and the bundles it loads), as it does from the checkout.
+// (dist/cli.js and the bundles it loads), the inspector paints, Start Recording records, and the
+// Waits view and its graph show a process blocked on a set, as they do from the checkout.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +17,8 @@ import * as ipc from '../../../extension/src/ipc';
 import type { Target } from '../../../extension/src/ipc/target';
 import { openRecording } from '../../../extension/src/record';
 import { launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
-import { chooseFromContextMenu, clickExplorerAction, failureStep, inspectorFrame, palette, ROOT, treeRow } from './driver';
+import { chooseFromContextMenu, clickExplorerAction, failureStep, inspectorFrame, loadWorkbench, palette, ROOT, STARTUP_MS, treeRow } from './driver';
+import { freshKey } from '../../helpers/ipc';
 import { untilWithin } from '../../helpers/wait';
 
 const WAIT = 30_000;
@@ -24,12 +27,16 @@ const WAIT = 30_000;
  * watcher (the browser itself keeps writing /dev/shm) may re-list it between a step's removal of
  * an object and its menu on that object's row.
  */
-const SETTINGS = { 'shmscope.refreshIntervalMs': 0, 'shmscope.watchDevShm': false };
+const SETTINGS = { 'shmscope.refreshIntervalMs': 0, 'shmscope.watchDevShm': false, 'shmscope.waits.refreshMs': 0 };
 let wb: Workbench | undefined;
 let browser: Browser | undefined;
 let page: Page;
 let tmp = '';
+/** The installed extension's folder (under the workbench's extensions). */
+let installedDir = '';
 const created: Target[] = [];
+/** Processes a step started, ended in after() even when it failed. */
+const children: ChildProcess[] = [];
 /** Files a step made where the workbench proposed them (the workspace folder). */
 const made: string[] = [];
 
@@ -49,6 +56,9 @@ const until = untilWithin(WAIT);
 
 const contextMenu = (label: string, entry: string) => chooseFromContextMenu(page, label, entry, WAIT);
 
+/** The explorer's label of a keyed System V object. */
+const keyedLabel = (key: number, id: number) => `key 0x${key.toString(16).padStart(8, '0')} · id ${id}`;
+
 async function refresh(): Promise<void> {
   await clickExplorerAction(page, 'Refresh', WAIT);
 }
@@ -60,6 +70,8 @@ describe('the packaged .vsix', () => {
     vsix = path.join(tmp, 'shmscope.vsix');
   });
   after(async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? once(c, 'exit') : Promise.resolve())));
     for (const t of created.splice(0)) { try { if (ipc.exists(t)) ipc.remove(t); } catch { /* gone */ } }
     await browser?.close().catch(() => {});
     await wb?.stop();
@@ -78,19 +90,28 @@ describe('the packaged .vsix', () => {
     wb = await startWorkbench({ folder: path.join(ROOT, 'test', 'editor', 'workspace'), vsix: [vsix], smokeTestDriver: false, settings: SETTINGS });
     const installed = readdirSync(path.join(wb.runDir, 'extensions')).find((d) => d.startsWith('shmscope.shmscope-'));
     assert.ok(installed, 'code-server installed the extension');
-    const shipped = files(path.join(wb.runDir, 'extensions', installed));
+    installedDir = path.join(wb.runDir, 'extensions', installed);
+    const shipped = files(installedDir);
     assert.ok(shipped.includes('dist/extension.js'), shipped.join(', '));
     assert.ok(shipped.includes('native/build/Release/shmscope.node'), shipped.join(', '));
-    // The command line Import C Header as Schema… forks, with the bundle of the command it runs.
-    for (const f of ['dist/cli.js', 'dist/cli-main.js', 'dist/cli-import.js']) assert.ok(shipped.includes(f), `${f} ships: ${shipped.join(', ')}`);
+    // What each feature below needs beyond the extension's bundle and the addon (.vscodeignore
+    // names the same): Import C Header as Schema… forks the command line, with the bundle of the
+    // command it runs; the inspector (and Start Recording, which records what it shows) its page;
+    // the Waits view's Wait-for Graph its page.
+    const needs: Record<string, string[]> = {
+      'Import C Header as Schema…': ['dist/cli.js', 'dist/cli-main.js', 'dist/cli-import.js'],
+      'the inspector and Start Recording': ['dist/webview/main.js', 'dist/webview/main.css'],
+      'the Waits view and its graph': ['dist/webview/graph.js', 'dist/webview/graph.css'],
+    };
+    for (const [what, list] of Object.entries(needs)) for (const f of list) assert.ok(shipped.includes(f), `${what} needs ${f}: ${shipped.join(', ')}`);
     // Import Types from a Program… runs `shmscope import PROGRAM`, which loads the DWARF reader (when it was built).
     const allowed = /^(package\.json|readme\.md|LICENSE(\.txt)?|\.vsixmanifest|dist\/(extension|server|cli|cli-[a-z]+)\.js|dist\/webview\/[^/]+\.(js|css)|native\/build\/Release\/shmscope(_dwarf)?\.node|extension\/(resources|syntaxes)\/[^/]+|extension\/language-configuration\.json|schemas\/[^/]+\.shms)$/i;
     assert.deepEqual(shipped.filter((f) => !allowed.test(f)), [], 'nothing but the allow-list ships');
 
     browser = await launchBrowser(wb.runDir);
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(wb.url);
-    await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').click({ timeout: 90_000 });
+    await loadWorkbench(page, wb.url);
+    await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').click({ timeout: STARTUP_MS });
     await row(`private · id ${segment}`).waitFor({ timeout: 60_000 });
     assert.match((await row(`private · id ${segment}`).locator('.label-description').textContent()) ?? '', /^4 KiB · 0 attached/);
   }));
@@ -162,12 +183,38 @@ describe('the packaged .vsix', () => {
     assert.equal(recording.partialTail, 0, 'no half-written record at the end');
   }));
 
-  it('a Semaphore Wait shows a progress notification whose Cancel ends the wait', () => step('wait-cancel', async () => {
+  it('the Waits view shows a process blocked on a set made here, and the Wait-for Graph draws it', () => step('waits', async () => {
     assert.ok(page, 'the workbench is up');
     const id = ipc.createSemSet({ key: 0, nsems: 1, values: [0] });
     created.push({ kind: 'sem', id });
+    // The shipped command line waits on it (as a script on the machine would).
+    const waiter = spawn(process.execPath, [path.join(installedDir, 'dist', 'cli.js'), 'sem', `sem:${id}`, 'wait', '0', '--timeout', '10m'], { stdio: 'ignore' });
+    children.push(waiter);
+    await until('the waiter blocks in the kernel (ncnt 1)', () => ipc.semGet(id).ncnt[0] === 1);
+    await palette(page, 'Refresh Waits', WAIT);
+    const header = page.locator('.pane-header', { hasText: 'Waits' }).first();
+    await header.waitFor({ timeout: WAIT });
+    if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
+    const wait = row(`sem:${id} sem[0]`);
+    await wait.waitFor({ timeout: WAIT });
+    assert.match((await wait.locator('.label-description').textContent()) ?? '', /^tid \d+ · semtimedop 0:-1/);
+    await row(`pid ${waiter.pid}`).waitFor({ timeout: WAIT });
+    await palette(page, 'Show Wait-for Graph', WAIT);
+    await inspectorFrame(page).locator('svg .node.object', { hasText: `sem:${id}` }).first().waitFor({ timeout: WAIT });
+    waiter.kill('SIGKILL');
+    await once(waiter, 'exit');
+    await until('the waiter left (ncnt 0)', () => ipc.semGet(id).ncnt[0] === 0);
+  }));
+
+  it('a Semaphore Wait shows a progress notification whose Cancel ends the wait', () => step('wait-cancel', async () => {
+    assert.ok(page, 'the workbench is up');
+    // Keyed, so that its row's label is its own: in a fresh IPC namespace a private set and a
+    // private segment can both be "private · id 1".
+    const key = freshKey();
+    const id = ipc.createSemSet({ key, nsems: 1, values: [0] });
+    created.push({ kind: 'sem', id });
     await refresh();
-    await contextMenu(`private · id ${id}`, 'Semaphore Wait…');
+    await contextMenu(keyedLabel(key, id), 'Semaphore Wait…');
     await page.locator('.quick-input-widget .quick-input-title', { hasText: 'timeout' }).waitFor({ timeout: WAIT });
     await page.locator('.quick-input-widget input').fill('120000');
     await page.keyboard.press('Enter');
@@ -182,10 +229,11 @@ describe('the packaged .vsix', () => {
 
   it('an error notification offers Show Log, which opens the Shared Memory log', () => step('show-log', async () => {
     assert.ok(page, 'the workbench is up');
-    const id = ipc.createMsgQueue({ key: 0 });
+    const key = freshKey();
+    const id = ipc.createMsgQueue({ key });
     created.push({ kind: 'msg', id });
     await refresh();
-    const label = `private · id ${id}`;
+    const label = keyedLabel(key, id);
     await row(label).waitFor({ timeout: WAIT });
     ipc.remove({ kind: 'msg', id });
     await contextMenu(label, 'Peek Messages');

@@ -12,14 +12,14 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import * as ipc from '../../../extension/src/ipc';
 import { encodeSnapshotHeader } from '../../../extension/src/shared/inspector/snapshot';
-import { extensionHostPid, failureStep, focusWorkbench, openWorkbench, type OpenWorkbench, palette, reloadWindow, ROOT } from './driver';
+import { extensionHostPid, failureStep, focusWorkbench, openWorkbench, type OpenWorkbench, palette, reloadWindow, ROOT, STARTUP_MS } from './driver';
 import { untilWithin } from '../../helpers/wait';
 
 const WAIT = 30_000;
 /** How soon the extension host must answer a command while (and after) it meets such a file. */
 const ANSWER_MS = 2_000;
-/** The first answer of a window's extension host includes activating the extension (slow on a busy machine). */
-const ACTIVATE_MS = 90_000;
+/** The first answer of a window's extension host includes activating the extension (a start: slow on a busy machine). */
+const ACTIVATE_MS = STARTUP_MS;
 const tag = `shmscope-received-${process.pid}`;
 const workspace = path.join('/tmp', tag);
 const obj = `/${tag}-obj`;
@@ -94,9 +94,9 @@ describe('received files in the workbench', () => {
     await f.locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
     fifo(path.join(workspace, 'good.shmsnap'));
     await reloadWindow(page, WAIT);
-    await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').waitFor({ timeout: WAIT });
+    await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').waitFor({ timeout: STARTUP_MS });
     // The reloaded window has an extension host of its own (the old one ends).
-    const reloadedPid = await untilWithin(2 * WAIT)('the reloaded window\'s extension host', () => {
+    const reloadedPid = await untilWithin(STARTUP_MS)('the reloaded window\'s extension host', () => {
       const p = extensionHostPid(opened!.wb.pid);
       return p !== undefined && p !== before ? p : undefined;
     });
