@@ -173,7 +173,7 @@ function backendsOf(L: PgLayout, r: Reader, mem: PgMemory, diagnostics: string[]
     const waitLock = procs.getBigUint64(base + P.waitLock, true);
     if (b.waitEventType === 'Lock' && waitLock !== 0n) {
       try {
-        b.lock = lockWait(L, r, waitLock, i, procs.getInt32(base + P.waitLockMode, true), { allProcs, procno, pidOf, leaderOf });
+        b.lock = lockWait(L, r, waitLock, i, procs.getInt32(base + P.waitLockMode, true), { allProcs, procno, pidOf, leaderOf, modeOf: (j) => procs.getInt32(j * P.size + P.waitLockMode, true) });
       } catch (e) {
         if (!(e instanceof Corrupt)) throw e;
         diagnostics.push(`pid ${pid}'s lock: ${e.message}`);
@@ -243,6 +243,8 @@ interface ProcIndex {
   procno(addr: bigint): number | undefined;
   pidOf(i: number): number;
   leaderOf(i: number): number;
+  /** The lock mode a PGPROC waits for (from the array read once). */
+  modeOf(i: number): number;
 }
 
 /** The lock a backend waits for: its tag, the mode it asks, and the pids that block it as pg_blocking_pids counts them. */
@@ -267,8 +269,7 @@ function lockWait(L: PgLayout, r: Reader, lockAddr: bigint, me: number, mode: nu
     if (who === undefined) throw new Corrupt('a waiter of the lock is not a PGPROC of ProcGlobal');
     if (who === me) return false;
     if (procs.leaderOf(who) === myGroup) return true;
-    const pv = r.bytes(r.at(procs.allProcs + BigInt(who * L.proc.size), L.proc.size, 'a waiting PGPROC'), L.proc.size, 'a waiting PGPROC');
-    const theirs = pv.getInt32(L.proc.waitLockMode, true);
+    const theirs = procs.modeOf(who);
     if (theirs > 0 && theirs < 31 && conflicts & (1 << theirs)) blockedBy.add(procs.pidOf(who));
     return true;
   });
