@@ -101,9 +101,8 @@ const CONFLICTS: readonly number[] = [
   bits(1, 2, 3, 4, 5, 6, 7, 8),
 ];
 
-/** How far a decode goes at most: entries of the index, members of one lock's lists, PGPROCs. */
+/** How far a decode goes at most: entries of the index, PGPROCs. A lock's lists hold each PGPROC at most once. */
 const MAX_INDEX_ENTRIES = 65_536;
-const MAX_LIST = 65_536;
 const MAX_PROCS = 1 << 18;
 
 class Corrupt extends Error {}
@@ -162,6 +161,13 @@ function backendsOf(L: PgLayout, r: Reader, mem: PgMemory, diagnostics: string[]
     const l = procs.getBigUint64(i * P.size + P.lockGroupLeader, true);
     return l === 0n ? i : procno(l) ?? i;
   };
+  const index: ProcIndex = {
+    allProcs, procno, pidOf, leaderOf, count,
+    modeOf: (j) => procs.getInt32(j * P.size + P.waitLockMode, true),
+    nextOf: (j) => procs.getBigUint64(j * P.size + P.links + L.queue.next, true),
+  };
+  /** Each LOCK once, however many wait for it (a corrupt one is a Corrupt for each of its waiters). */
+  const locks = new Map<bigint, LockInfo | Corrupt>();
   const out: PgBackend[] = [];
   for (let i = 0; i < count; i++) {
     const pid = pidOf(i);
@@ -173,7 +179,18 @@ function backendsOf(L: PgLayout, r: Reader, mem: PgMemory, diagnostics: string[]
     const waitLock = procs.getBigUint64(base + P.waitLock, true);
     if (b.waitEventType === 'Lock' && waitLock !== 0n) {
       try {
-        b.lock = lockWait(L, r, waitLock, i, procs.getInt32(base + P.waitLockMode, true), { allProcs, procno, pidOf, leaderOf, modeOf: (j) => procs.getInt32(j * P.size + P.waitLockMode, true) });
+        let info = locks.get(waitLock);
+        if (!info) {
+          try {
+            info = lockInfo(L, r, waitLock, index);
+          } catch (e) {
+            if (!(e instanceof Corrupt)) throw e;
+            info = e;
+          }
+          locks.set(waitLock, info);
+        }
+        if (info instanceof Corrupt) throw info;
+        b.lock = lockWait(L, info, i, procs.getInt32(base + P.waitLockMode, true), index);
       } catch (e) {
         if (!(e instanceof Corrupt)) throw e;
         diagnostics.push(`pid ${pid}'s lock: ${e.message}`);
@@ -245,45 +262,70 @@ interface ProcIndex {
   leaderOf(i: number): number;
   /** The lock mode a PGPROC waits for (from the array read once). */
   modeOf(i: number): number;
+  /** The next link of a PGPROC's `links` (its place in a lock's wait queue). */
+  nextOf(i: number): bigint;
+  /** How many PGPROCs there are: no list of a lock is longer (one PROCLOCK per backend and lock). */
+  count: number;
+}
+
+/** One LOCK as read once per decode: its tag, its holders (PROCLOCKs) and its wait queue, by PGPROC index. */
+interface LockInfo {
+  off: number;
+  tag: PgLockTag;
+  holders: { who: number; holdMask: number }[];
+  queue: number[];
+}
+
+/**
+ * A LOCK's tag, holders and queue. Each PROCLOCK is one read (its list link is inside it); the
+ * queue links are inside the PGPROCs, read with the array already: every waiter of a lock shares it.
+ */
+function lockInfo(L: PgLayout, r: Reader, lockAddr: bigint, procs: ProcIndex): LockInfo {
+  const off = r.at(lockAddr, L.lock.size, 'PGPROC->waitLock');
+  const lock = r.bytes(off, L.lock.size, 'the LOCK');
+  const holders: LockInfo['holders'] = [];
+  const head = lockAddr + BigInt(L.lock.procLocks);
+  const linkAt = L.procLock.lockLink;
+  walk(head, lock.getBigUint64(L.lock.procLocks + L.queue.next, true), procs.count, 'LOCK->procLocks', (link) => {
+    const pl = r.bytes(r.at(link - BigInt(linkAt), L.procLock.size, 'a PROCLOCK'), L.procLock.size, 'a PROCLOCK');
+    const who = procs.procno(pl.getBigUint64(L.procLock.myProc, true));
+    if (who !== undefined) holders.push({ who, holdMask: pl.getUint32(L.procLock.holdMask, true) });
+    return pl.getBigUint64(linkAt + L.queue.next, true);
+  });
+  const queue: number[] = [];
+  walk(lockAddr + BigInt(L.lock.waitProcs), lock.getBigUint64(L.lock.waitProcs + L.queue.next, true), procs.count, 'LOCK->waitProcs', (link) => {
+    const who = procs.procno(link - BigInt(L.proc.links));
+    if (who === undefined) throw new Corrupt('a waiter of the lock is not a PGPROC of ProcGlobal');
+    queue.push(who);
+    return procs.nextOf(who);
+  });
+  return { off, tag: tagOf(L, lock), holders, queue };
 }
 
 /** The lock a backend waits for: its tag, the mode it asks, and the pids that block it as pg_blocking_pids counts them. */
-function lockWait(L: PgLayout, r: Reader, lockAddr: bigint, me: number, mode: number, procs: ProcIndex): NonNullable<PgBackend['lock']> {
-  const off = r.at(lockAddr, L.lock.size, 'PGPROC->waitLock');
-  const lock = r.bytes(off, L.lock.size, 'the LOCK');
-  const tag = tagOf(L, lock);
+function lockWait(L: PgLayout, info: LockInfo, me: number, mode: number, procs: ProcIndex): NonNullable<PgBackend['lock']> {
   const conflicts = CONFLICTS[mode] ?? 0;
   const blockedBy = new Set<number>();
   const myGroup = procs.leaderOf(me);
+  const other = (who: number) => who !== me && procs.leaderOf(who) !== myGroup;
   // Hard blocks: every other holder (of another lock group) holding a mode that conflicts.
-  walk(L, r, lockAddr + BigInt(L.lock.procLocks), 'LOCK->procLocks', (link) => {
-    const pl = r.bytes(r.at(link - BigInt(L.procLock.lockLink), L.procLock.size, 'a PROCLOCK'), L.procLock.size, 'a PROCLOCK');
-    const who = procs.procno(pl.getBigUint64(L.procLock.myProc, true));
-    if (who === undefined || who === me || procs.leaderOf(who) === myGroup) return true;
-    if (pl.getUint32(L.procLock.holdMask, true) & conflicts) blockedBy.add(procs.pidOf(who));
-    return true;
-  });
+  for (const h of info.holders) if (other(h.who) && h.holdMask & conflicts) blockedBy.add(procs.pidOf(h.who));
   // Soft blocks: the waiters ahead of it in the queue that ask for a conflicting mode.
-  walk(L, r, lockAddr + BigInt(L.lock.waitProcs), 'LOCK->waitProcs', (link) => {
-    const who = procs.procno(link - BigInt(L.proc.links));
-    if (who === undefined) throw new Corrupt('a waiter of the lock is not a PGPROC of ProcGlobal');
-    if (who === me) return false;
-    if (procs.leaderOf(who) === myGroup) return true;
+  for (const who of info.queue) {
+    if (who === me) break;
     const theirs = procs.modeOf(who);
-    if (theirs > 0 && theirs < 31 && conflicts & (1 << theirs)) blockedBy.add(procs.pidOf(who));
-    return true;
-  });
+    if (other(who) && theirs > 0 && theirs < 31 && conflicts & (1 << theirs)) blockedBy.add(procs.pidOf(who));
+  }
   blockedBy.delete(0);
-  return { offset: off, tag, mode: L.names.modes[String(mode)] ?? `mode ${mode}`, blockedBy: [...blockedBy].sort((a, b) => a - b) };
+  return { offset: info.off, tag: info.tag, mode: L.names.modes[String(mode)] ?? `mode ${mode}`, blockedBy: [...blockedBy].sort((a, b) => a - b) };
 }
 
-/** Walks a circular SHM_QUEUE from its head, at most MAX_LIST steps; `visit` returns false to stop. */
-function walk(L: PgLayout, r: Reader, head: bigint, what: string, visit: (link: bigint) => boolean): void {
-  let link = r.bytes(r.at(head, 16, what), 16, what).getBigUint64(L.queue.next, true);
+/** Walks a circular SHM_QUEUE from its head's first link, at most `max` members; `visit` returns the next link. */
+function walk(head: bigint, first: bigint, max: number, what: string, visit: (link: bigint) => bigint): void {
+  let link = first;
   for (let n = 0; link !== head; n++) {
-    if (n >= MAX_LIST || link === 0n) throw new Corrupt(`${what} does not lead back to its head`);
-    if (!visit(link)) return;
-    link = r.bytes(r.at(link, 16, what), 16, what).getBigUint64(L.queue.next, true);
+    if (n > max || link === 0n) throw new Corrupt(`${what} does not lead back to its head`);
+    link = visit(link);
   }
 }
 
@@ -447,7 +489,10 @@ export function majorOf(postmaster: number): number | null {
  */
 export async function postgresClusters(pids: readonly number[], budgetMs: number): Promise<PgCluster[]> {
   if (pids.length === 0) return [];
-  const scan = await scanRegions([...pids], budgetMs);
+  // Only the postmasters' maps (a postgres process whose parent is none): the backends inherit the same mapping.
+  const all = new Set(pids);
+  const postmasters = pids.filter((p) => !all.has(parentOf(p)));
+  const scan = await scanRegions(postmasters.length ? postmasters : [...pids], budgetMs);
   const out: PgCluster[] = [];
   for (const rec of scan.anon) {
     if (rec.size < 64 || !rec.attachedBy.some((a) => a.writable)) continue;
@@ -476,18 +521,7 @@ function clusterOf(rec: AnonRecord): PgCluster | undefined {
       cluster.notes.push(`PostgreSQL ${major ?? '(version unknown)'} (postmaster pid ${postmaster}): shmscope has no layouts for this version (it knows ${knownMajors().join(', ') || 'none'}); its waits are shown as the kernel sees them`);
       return cluster;
     }
-    const views = regionViews(rec);
-    const viewPid = views[0]?.pid ?? postmaster;
-    const size = cluster.size;
-    const mem: PgMemory = {
-      size,
-      read: (o, l) => handle.read(o, l),
-      offsetOf: (a) => {
-        const r = addressToOffset(a, viewPid, views, size);
-        return r.ok ? r.offset : undefined;
-      },
-    };
-    const d = decodePostgres(layout, mem);
+    const d = decodePostgres(layout, regionMemory(rec, handle));
     cluster.backends = d.backends;
     for (const n of d.diagnostics) cluster.notes.push(`PostgreSQL ${major} (postmaster pid ${postmaster}): ${n}`);
     return cluster;
@@ -496,6 +530,31 @@ function clusterOf(rec: AnonRecord): PgCluster | undefined {
   } finally {
     handle.close();
   }
+}
+
+/** A process's parent (0 when it cannot be read): the field after the command in /proc/PID/stat. */
+function parentOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return Number(/\) \S+ (\d+)/.exec(stat.slice(stat.lastIndexOf(')')))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** The bytes of an open main region, its pointers turned into offsets as its first mapper maps it (./views). */
+export function regionMemory(rec: AnonRecord, handle: { size: number; read(offset: number, length: number): Uint8Array }): PgMemory {
+  const views = regionViews(rec);
+  const viewPid = views[0]?.pid ?? 0;
+  const size = handle.size;
+  return {
+    size,
+    read: (o, l) => handle.read(o, l),
+    offsetOf: (a) => {
+      const r = addressToOffset(a, viewPid, views, size);
+      return r.ok ? r.offset : undefined;
+    },
+  };
 }
 
 /** PGShmemMagic (the same in every version since 8.0): the first four bytes of the main region. */
