@@ -4,6 +4,7 @@
 // partial answer, never a throw or a hang.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { buildWaitGraph } from '../../extension/src/shared/waitgraph';
 import { decodePostgres, eventOf, layoutFor, stateOf, tagText, type PgMemory } from '../../extension/src/analysis/postgres';
 
 const L = layoutFor(15)!;
@@ -111,5 +112,17 @@ describe('PostgreSQL decoder', () => {
       const d = decodePostgres(L, memory(b));
       assert.ok(Array.isArray(d.backends) && Array.isArray(d.diagnostics));
     }
+  });
+
+  it('the graph labels a backend and its blocker by their titles\' state, with the blocker as an edge', () => {
+    const g = buildWaitGraph([{
+      pid: 53, tid: 53, command: 'postgres: postgres postgres [local] UPDATE waiting', thread: 'postgres',
+      object: { target: 'anon:9', kind: 'anon', id: 9, name: 'PostgreSQL main shared memory of postmaster pid 39' }, offset: 4096, path: 'Lock/transactionid',
+      op: 'PostgreSQL ShareLock on transactionid 725', heldBy: [{ pid: 49, tid: 49, command: 'postgres: postgres postgres [local] idle in transaction', alive: true, state: 'idle in transaction' }],
+      postgres: { state: 'UPDATE waiting' }, stuck: false, ownerDied: false,
+    }], []);
+    assert.deepEqual(g.nodes.filter((n) => n.kind === 'thread').map((n) => [n.pid, n.detail]), [[53, 'postgres: UPDATE waiting'], [49, 'postgres: idle in transaction']]);
+    assert.deepEqual(g.edges.map((e) => [e.kind, e.label]), [['waits', 'PostgreSQL ShareLock on transactionid 725'], ['holds', 'held by']]);
+    assert.equal(g.nodes.find((n) => n.kind === 'object')!.label, 'anon:9 Lock/transactionid');
   });
 });

@@ -181,12 +181,16 @@ function backendsOf(L: PgLayout, r: Reader, mem: PgMemory, diagnostics: string[]
       try {
         let info = locks.get(waitLock);
         if (!info) {
-          try {
-            info = lockInfo(L, r, waitLock, index);
-          } catch (e) {
-            if (!(e instanceof Corrupt)) throw e;
-            info = e;
+          // A lock's lists change while a busy server runs: a walk that met a half-made change is read once more.
+          for (let attempt = 0; attempt < 2 && !(info && !(info instanceof Corrupt)); attempt++) {
+            try {
+              info = lockInfo(L, r, waitLock, index);
+            } catch (e) {
+              if (!(e instanceof Corrupt)) throw e;
+              info = e;
+            }
           }
+          info ??= new Corrupt('unreadable');
           locks.set(waitLock, info);
         }
         if (info instanceof Corrupt) throw info;
