@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildWaitGraph } from '../../extension/src/shared/waitgraph';
-import { decodePostgres, eventOf, layoutFor, stateOf, tagText, type PgMemory } from '../../extension/src/analysis/postgres';
+import { decodePostgres, eventOf, knownMajors, layoutFor, stateOf, tagText, unknownVersionNote, type PgMemory } from '../../extension/src/analysis/postgres';
 
 const L = layoutFor(15)!;
 const BASE = 0x7f00_0000_0000n;
@@ -124,5 +124,12 @@ describe('PostgreSQL decoder', () => {
     assert.deepEqual(g.nodes.filter((n) => n.kind === 'thread').map((n) => [n.pid, n.detail]), [[53, 'postgres: UPDATE waiting'], [49, 'postgres: idle in transaction']]);
     assert.deepEqual(g.edges.map((e) => [e.kind, e.label]), [['waits', 'PostgreSQL ShareLock on transactionid 725'], ['holds', 'held by']]);
     assert.equal(g.nodes.find((n) => n.kind === 'object')!.label, 'anon:9 Lock/transactionid');
+  });
+
+  it('a version without layouts is said in one line, and falls back to what the kernel shows', () => {
+    assert.deepEqual(knownMajors(), [15]);
+    assert.equal(layoutFor(99), undefined);
+    assert.equal(unknownVersionNote(99, 4000), 'PostgreSQL 99 (postmaster pid 4000): shmscope has no layouts for this version (it knows 15); its waits are shown as the kernel sees them');
+    assert.match(unknownVersionNote(null, 4000), /^PostgreSQL \(version unknown\) \(postmaster pid 4000\)/);
   });
 });

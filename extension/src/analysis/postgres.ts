@@ -10,7 +10,7 @@
 // every pointer must land inside the mapping, lists are walked a bounded number of steps, and a
 // region that is corrupt or changes while read gives a diagnostic, never a hang or a throw.
 // decodePostgres is pure; postgresClusters finds and opens the regions. No vscode import.
-import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { compileSchema, findField, type Schema, type StructType } from '../shared/schema';
 import { addressToOffset } from '../shared/address';
@@ -414,7 +414,7 @@ export function layoutFor(major: number): PgLayout | undefined {
 export function knownMajors(): number[] {
   const dir = schemasDir();
   if (!dir) return [];
-  return [15].filter((m) => existsSync(path.join(dir, `postgresql-${m}.shms`)));
+  return readdirSync(dir).map((f) => /^postgresql-(\d+)\.shms$/.exec(f)?.[1]).filter((m) => m !== undefined).map(Number).sort((a, b) => a - b);
 }
 
 /** Sizes and offsets from a compiled schema of scripts/postgres/shmem.h. */
@@ -522,7 +522,7 @@ function clusterOf(rec: AnonRecord): PgCluster | undefined {
     const cluster: PgCluster = { postmaster, major, target, inode: rec.id, size: handle.size, backends: [], notes: [] };
     const layout = major === null ? undefined : layoutFor(major);
     if (!layout) {
-      cluster.notes.push(`PostgreSQL ${major ?? '(version unknown)'} (postmaster pid ${postmaster}): shmscope has no layouts for this version (it knows ${knownMajors().join(', ') || 'none'}); its waits are shown as the kernel sees them`);
+      cluster.notes.push(unknownVersionNote(major, postmaster));
       return cluster;
     }
     const d = decodePostgres(layout, regionMemory(rec, handle));
@@ -534,6 +534,11 @@ function clusterOf(rec: AnonRecord): PgCluster | undefined {
   } finally {
     handle.close();
   }
+}
+
+/** The one line said of a server whose version shmscope has no layouts for. */
+export function unknownVersionNote(major: number | null, postmaster: number): string {
+  return `PostgreSQL ${major ?? '(version unknown)'} (postmaster pid ${postmaster}): shmscope has no layouts for this version (it knows ${knownMajors().join(', ') || 'none'}); its waits are shown as the kernel sees them`;
 }
 
 /** A process's parent (0 when it cannot be read): the field after the command in /proc/PID/stat. */
