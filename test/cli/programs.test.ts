@@ -19,21 +19,10 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { cli, ensureBuilt, ROOT, until } from '../helpers/ipc';
+import { ensurePostgres, PG } from '../helpers/postgres';
 
-const PG = '/usr/lib/postgresql/15/bin';
 const PORT = 54329;
 const PYTHON = path.join(ROOT, 'test', 'fixtures', 'usage', 'python-mp.py');
-
-/**
- * PostgreSQL 15 from Debian, installed on first use as the build installs libdw (as root, with apt),
- * so that a fresh machine runs these tests; elsewhere the PostgreSQL tests fail saying what to install.
- */
-function ensurePostgres(): void {
-  if (existsSync(`${PG}/postgres`) || process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) return;
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const apt = (...a: string[]) => spawnSync('apt-get', a, { stdio: ['ignore', 'ignore', 'inherit'], env }).status === 0;
-  if (!apt('install', '-y', '-q', '--no-install-recommends', 'postgresql-15') && apt('update', '-q')) apt('install', '-y', '-q', '--no-install-recommends', 'postgresql-15');
-}
 
 interface Rec { name?: string; id?: number; key?: number; verdict: string; reasons: string[]; owner?: string }
 type Listing = { posixShm: Rec[]; posixSem: Rec[]; shm: Rec[] };

@@ -59,3 +59,10 @@ export async function ownerLookup(views: readonly ProcessView[], scope: Scope = 
   if (pids.length === 0 || pids.some((p) => scope.samePid(p))) return host;
   return scope.lookupFor(pids[0]!, hostThreadsOf(raw.threads), host);
 }
+
+/** Where each process maps a memfd, anonymous region or file, as the scan found it: the views addressToOffset takes. */
+export function regionViews(r: { attachedBy: readonly { pid: number; address: string; length: number; offset: number }[] }): ProcessView[] {
+  return r.attachedBy
+    .map((m) => ({ pid: m.pid, start: BigInt(m.address), end: BigInt(m.address) + BigInt(m.length), offset: BigInt(m.offset) }))
+    .sort((a, b) => a.pid - b.pid || (a.start < b.start ? -1 : 1));
+}

@@ -19,7 +19,8 @@ import { semGet } from '../ipc/objects';
 import type { NamespaceRef } from '../ipc/types';
 import { Scope, type HostThread } from './scope';
 import { BoundDecoders } from './binding';
-import { isBlocked, otherWaits, type OtherWait } from './others';
+import { isBlocked, otherWaits, SYSCALL_NAMES, type OtherWait } from './others';
+import { postgresClusters, stateOf, tagText, type PgLockTag } from './postgres';
 
 /** The object a wait is on. `target` is what the other commands accept (null when none does yet). */
 export interface WaitObject {
@@ -41,6 +42,27 @@ export interface Holder {
   nsTid?: number;
   command: string | null;
   alive: boolean;
+  /** A PostgreSQL backend's state from its process title ("idle in transaction"). */
+  state?: string;
+}
+
+/**
+ * A PostgreSQL backend's own wait, read from the server's main shared memory (./postgres): its
+ * wait event as pg_stat_activity names it, and for a heavyweight lock the object and mode as
+ * pg_locks shows them and the backends that block it as pg_blocking_pids() counts them.
+ */
+export interface PostgresWait {
+  /** The postmaster of its server. */
+  postmaster: number;
+  /** pg_stat_activity's wait_event_type and wait_event ("Lock", "transactionid"). */
+  waitEventType: string;
+  waitEvent: string;
+  /** What its process title says it does ("UPDATE waiting"); null before the title is read. */
+  state: string | null;
+  /** The lock asked for: pg_locks' columns of the object and the mode. */
+  lock?: PgLockTag & { mode: string };
+  /** pg_blocking_pids(): the heldBy edges' pids. */
+  blockedBy: number[];
 }
 
 /** One blocked thread (the `shmscope waits --json` entry). */
@@ -77,6 +99,8 @@ export interface Wait {
   stuck: boolean;
   /** A holder is a dead thread (a lock whose owner died). */
   ownerDied: boolean;
+  /** A PostgreSQL backend: its wait in PostgreSQL's terms. */
+  postgres?: PostgresWait;
 }
 
 export interface WaitsReport {
@@ -93,6 +117,8 @@ export interface WaitsReport {
   otherBlocked?: number;
   /** Whether this kernel tells how long a thread has been blocked (so one scan can say "stuck"). */
   blockedTimes?: boolean;
+  /** One line each about what could not be explained (a PostgreSQL version without layouts, a region that could not be decoded). */
+  notes?: string[];
 }
 
 export interface WaitsOptions {
@@ -261,6 +287,7 @@ export async function scanWaits(opts: WaitsOptions = {}): Promise<WaitsReport> {
     }
   }
   await nameFields(waits, opts.schemas ?? [], scope, hostThreads, threads);
+  const notes = await postgresWaits(raw.threads, waits, threads, opts.budgetMs ?? SCAN_BUDGET_MS);
   // Command lines of the waiting and holding processes, read natively by a deadline.
   const pids = new Set<number>();
   for (const w of waits) {
@@ -271,6 +298,10 @@ export async function scanWaits(opts: WaitsOptions = {}): Promise<WaitsReport> {
   for (const w of waits) {
     w.command = commands[w.pid] ?? '?';
     for (const h of [...w.heldBy, ...w.lastChangedBy]) if (h.pid !== null && h.alive) h.command = commands[h.pid] ?? null;
+    if (w.postgres) {
+      w.postgres.state = stateOf(w.command);
+      for (const h of w.heldBy) if (h.command) h.state = stateOf(h.command);
+    }
     w.ownerDied = w.heldBy.some((h) => !h.alive) || w.lock?.ownerDied === true;
   }
   markTimes(waits, opts.history, opts.stuckAfterMs ?? 10_000, now());
@@ -279,7 +310,58 @@ export async function scanWaits(opts: WaitsOptions = {}): Promise<WaitsReport> {
   const explained = new Set(waits.map((w) => w.tid));
   const otherBlocked = raw.threads.filter((t) => isBlocked(t) && !explained.has(t.tid) && t.pid !== process.pid).length;
   const others = opts.all ? await otherWaits(raw.threads, explained, process.pid, opts.budgetMs ?? SCAN_BUDGET_MS) : [];
-  return { waits, deadlocks: cycles(waits), unreadable: raw.unreadable, slow: raw.slow, others, otherBlocked, blockedTimes: raw.blockedTimes };
+  return { waits, deadlocks: cycles(waits), unreadable: raw.unreadable, slow: raw.slow, others, otherBlocked, blockedTimes: raw.blockedTimes, ...(notes.length ? { notes } : {}) };
+}
+
+/** The classes of PostgreSQL waits that are lock waits: shown among the waits (the others are idle or I/O). */
+const PG_LOCK_CLASSES = new Set(['Lock', 'LWLock', 'BufferPin']);
+
+/**
+ * PostgreSQL's own waits, from each server's main shared memory (./postgres): a backend waiting for
+ * a heavyweight lock sleeps on its latch in epoll_wait, so the kernel shows no lock at all; it
+ * becomes a wait on the lock's place in the region, held by the backends that block it. A backend's
+ * LWLock wait is a futex wait on its semaphore in the region: named by its tranche. Returns the
+ * notes (an unknown version, a region that could not be decoded).
+ */
+async function postgresWaits(list: readonly RawThread[], waits: Wait[], host: ThreadLookup, budgetMs: number): Promise<string[]> {
+  const pids = [...new Set(list.filter((t) => t.comm === 'postgres' && t.tid === t.pid).map((t) => t.pid))];
+  if (!pids.length) return [];
+  const clusters = await postgresClusters(pids, budgetMs).catch((e: unknown) => [{ notes: [`reading PostgreSQL's shared memory failed: ${e instanceof Error ? e.message : String(e)}`], backends: [] }]);
+  const byTid = new Map(list.map((t) => [t.tid, t]));
+  const notes: string[] = [];
+  for (const c of clusters) {
+    notes.push(...c.notes);
+    if (!('postmaster' in c)) continue;
+    for (const b of c.backends) {
+      if (!b.waitEventType || !b.waitEvent || !PG_LOCK_CLASSES.has(b.waitEventType)) continue;
+      const t = byTid.get(b.pid);
+      if (!t) continue; // ended meanwhile (or counted in another PID namespace)
+      const event = `${b.waitEventType}/${b.waitEvent}`;
+      const pg: PostgresWait = {
+        postmaster: c.postmaster, waitEventType: b.waitEventType, waitEvent: b.waitEvent, state: null,
+        ...(b.lock ? { lock: { ...b.lock.tag, mode: b.lock.mode } } : {}), blockedBy: b.lock?.blockedBy ?? [],
+      };
+      // Its LWLock wait, already seen as a futex wait on its semaphore: named by the tranche.
+      const onSem = waits.find((w) => w.tid === t.tid && w.object.id === c.inode && w.offset === b.semOffset);
+      if (onSem) {
+        onSem.path = event;
+        onSem.op = `PostgreSQL ${b.waitEventType} ${b.waitEvent}`;
+        onSem.postgres = pg;
+        continue;
+      }
+      if (waits.some((w) => w.tid === t.tid)) continue;
+      waits.push({
+        pid: t.pid, tid: t.tid, command: '', thread: t.comm, syscall: SYSCALL_NAMES[t.nr] ?? `syscall ${t.nr}`,
+        object: { target: c.target, kind: 'anon', id: c.inode, name: `PostgreSQL main shared memory of postmaster pid ${c.postmaster}` },
+        offset: b.lock?.offset ?? null, path: event,
+        op: b.lock ? `PostgreSQL ${b.lock.mode} on ${tagText(b.lock.tag)}` : `PostgreSQL ${b.waitEventType} ${b.waitEvent}`,
+        since: null, blockedMs: t.blockedMs ?? null, stuck: false, ownerDied: false, lastChangedBy: [],
+        heldBy: pg.blockedBy.map((pid) => ({ pid, tid: pid, command: null, alive: host(pid) !== undefined })),
+        postgres: pg,
+      });
+    }
+  }
+  return notes;
 }
 
 /** Could this thread wait on an object of its IPC or mount namespace (not on private memory, not on a region)? */

@@ -12,7 +12,9 @@ export interface GraphWait {
   offset: number | null;
   path: string | null;
   op: string;
-  heldBy: { pid: number | null; tid: number | null; command: string | null; alive: boolean }[];
+  heldBy: { pid: number | null; tid: number | null; command: string | null; alive: boolean; state?: string }[];
+  /** A PostgreSQL backend: labelled by what its title says it does ("UPDATE waiting"), not by a cut-off command line. */
+  postgres?: { state: string | null };
   /** A semaphore's last changers: drawn as a hint, never in a cycle, never an alarm. */
   lastChangedBy?: { pid: number | null; tid: number | null; command: string | null; alive: boolean }[];
   stuck: boolean;
@@ -84,7 +86,7 @@ export function buildWaitGraph(waits: GraphWait[], deadlocks: { pid: number; tid
     return id;
   };
   for (const w of waits) {
-    const t = thread(w.pid, w.tid, w.command, true, w.thread);
+    const t = thread(w.pid, w.tid, w.postgres?.state ? `postgres: ${w.postgres.state}` : w.command, true, w.thread);
     if (w.stuck && nodes.get(t)!.state === 'ok') nodes.get(t)!.state = 'stuck';
     // A container's object is its own node (its ids repeat ours), and not one the inspector opens.
     const ns = w.object.namespace;
@@ -100,7 +102,7 @@ export function buildWaitGraph(waits: GraphWait[], deadlocks: { pid: number; tid
     const holderCycle = w.heldBy.some((h) => h.tid !== null && cycleEdge.has(`${w.tid}>${h.tid}`));
     edges.push({ from: t, to: objKey, kind: 'waits', label: w.op, inCycle: holderCycle });
     for (const h of w.heldBy) {
-      const hid = thread(h.pid, h.tid, h.command, h.alive);
+      const hid = thread(h.pid, h.tid, h.state !== undefined ? `postgres: ${h.state}` : h.command, h.alive);
       edges.push({ from: objKey, to: hid, kind: 'holds', label: h.alive ? 'held by' : 'held by (dead)', inCycle: h.tid !== null && cycleEdge.has(`${w.tid}>${h.tid}`) });
     }
     for (const h of w.lastChangedBy ?? []) {

@@ -23,7 +23,7 @@ export function processNodes(r: WaitsReport): WaitNode[] {
     byPid.set(w.pid, list);
   }
   const nodes: WaitNode[] = [...byPid].sort((a, b) => a[0] - b[0]).map(([pid, waits]) => ({
-    type: 'process', pid, command: waits[0]!.command, waits, alarm: waits.some((w) => w.ownerDied || cyc.has(w.tid)),
+    type: 'process', pid, command: waits[0]!.postgres?.state ? `postgres: ${waits[0]!.postgres.state}` : waits[0]!.command, waits, alarm: waits.some((w) => w.ownerDied || cyc.has(w.tid)),
   }));
   const count = r.others?.length || r.otherBlocked || 0;
   if (count) nodes.push({ type: 'others', others: r.others ?? [], count });
@@ -47,7 +47,7 @@ export function whereText(w: Wait): string {
 }
 
 export function holderText(h: Holder): string {
-  return `pid ${h.pid ?? '?'}${h.tid !== null && h.tid !== h.pid ? ` · tid ${h.tid}` : ''}${h.command ? ` ${h.command}` : ''}${h.alive ? '' : ' (dead)'}`;
+  return `pid ${h.pid ?? '?'}${h.tid !== null && h.tid !== h.pid ? ` · tid ${h.tid}` : ''}${h.state !== undefined ? ` postgres: ${h.state}` : h.command ? ` ${h.command}` : ''}${h.alive ? '' : ' (dead)'}`;
 }
 
 /** The rows under a wait: its holders, then (semaphores) who changed it last. */

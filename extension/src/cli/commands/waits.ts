@@ -19,6 +19,7 @@ export function waitsJson(r: WaitsReport): Record<string, unknown> {
     waits: r.waits.map((w) => ({
       pid: w.pid, tid: w.tid, command: w.command, thread: w.thread, syscall: w.syscall, object: w.object, offset: w.offset, path: w.path,
       op: w.op, since: w.since, blockedMs: w.blockedMs ?? null, heldBy: w.heldBy, lastChangedBy: w.lastChangedBy, ...(w.lock ? { lock: w.lock } : {}), stuck: w.stuck, ownerDied: w.ownerDied,
+      ...(w.postgres ? { postgres: w.postgres } : {}),
       ...(adviceOf(w, r) ? { advice: adviceOf(w, r) } : {}),
     })),
     deadlocks: r.deadlocks,
@@ -27,6 +28,7 @@ export function waitsJson(r: WaitsReport): Record<string, unknown> {
     others: r.others ?? [],
     otherBlocked: r.otherBlocked ?? 0,
     blockedTimes: r.blockedTimes ?? false,
+    notes: r.notes ?? [],
   };
 }
 
@@ -54,7 +56,9 @@ const objectText = (w: Wait) => {
   const ns = o.namespace ? ` [namespace ${label} (ipc ${o.namespace.ipc}, pid ${o.namespace.pid})]` : '';
   return `${o.target ?? o.kind}${name}${ns}`;
 };
-const who = (h: Wait['heldBy'][number]) => `${h.pid ?? '?'}/${h.tid ?? '?'}${h.command ? ` ${h.command}` : ''}${h.alive ? '' : ' (dead)'}`;
+const who = (h: Wait['heldBy'][number]) => `${h.pid ?? '?'}/${h.tid ?? '?'}${h.state !== undefined ? ` postgres: ${h.state}` : h.command ? ` ${h.command}` : ''}${h.alive ? '' : ' (dead)'}`;
+/** A PostgreSQL backend by what its title says it does ("postgres: UPDATE waiting"), else the command line. */
+const commandText = (w: Wait) => (w.postgres?.state ? `postgres: ${w.postgres.state}` : w.command);
 /** The owners; a semaphore has none, so its last changers show as the hint they are. */
 const holderText = (w: Wait) =>
   w.heldBy.map(who).join(', ') || (w.lastChangedBy.length ? `(last changed by ${w.lastChangedBy.map((h) => `${h.pid ?? '?'}${h.command ? ` ${h.command}` : ''}`).join(', ')})` : '-');
@@ -67,7 +71,7 @@ export function waitsText(r: WaitsReport): string {
     table(
       ['PID', 'TID', 'COMMAND', 'WAITS ON', 'OFFSET', 'FIELD', 'OP', 'HELD BY', 'BLOCKED'],
       r.waits.map((w) => {
-        const command = esc(w.command);
+        const command = esc(commandText(w));
         return [
           w.pid, w.tid, command.length > 32 ? `${command.slice(0, 31)}…` : command, esc(objectText(w)),
           w.offset === null ? '-' : `0x${w.offset.toString(16)}`, esc(w.path ?? '-'), `${w.op}${w.stuck ? ' (stuck)' : ''}`, esc(holderText(w)), durationText(w.blockedMs),
@@ -88,6 +92,7 @@ export function waitsText(r: WaitsReport): string {
   if (r.others?.length) lines.push('', othersText(r.others));
   else if (r.otherBlocked) lines.push(`${r.otherBlocked} other thread${r.otherBlocked === 1 ? ' is' : 's are'} blocked outside IPC objects (pipes, sockets, event loops, sleeps, …): waits --all shows them`);
   if (r.slow.length) lines.push(skippedText(r.slow));
+  for (const n of r.notes ?? []) lines.push(esc(n));
   if (r.unreadable) lines.push(`${r.unreadable} thread${r.unreadable === 1 ? '' : 's'} could not be read${unreadableWhy()}`);
   return lines.join('\n');
 }

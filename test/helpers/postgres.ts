@@ -1,0 +1,120 @@
+// A PostgreSQL 15 cluster from Debian for the tests that need the real server: installed on first
+// use (as root, with apt) so that a fresh machine runs them, initialised in a folder of the test and
+// run as the postgres user on a socket folder of its own; and psql sessions that stay open (a
+// transaction that holds a lock while another session waits for it).
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { until } from './ipc';
+
+export const PG = '/usr/lib/postgresql/15/bin';
+
+/** Installs a Debian package when `probe` is missing (as root, with apt; `apt-get update` once if needed). */
+export function aptEnsure(probe: string, pkg: string): void {
+  if (existsSync(probe) || process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) return;
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const apt = (...a: string[]) => spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=600', ...a], { stdio: ['ignore', 'ignore', 'inherit'], env }).status === 0;
+  if (!apt('install', '-y', '-q', '--no-install-recommends', pkg) && apt('update', '-q')) apt('install', '-y', '-q', '--no-install-recommends', pkg);
+}
+
+/** PostgreSQL 15 from Debian, installed on first use as the build installs libdw. */
+export function ensurePostgres(): void {
+  aptEnsure(`${PG}/postgres`, 'postgresql-15');
+}
+
+const exited = (c: ChildProcess) => new Promise<void>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.once('exit', () => resolve())));
+
+/** A running cluster: its folder, postmaster and socket; `stop` kills it (with -9) and removes the folder. */
+export class Cluster {
+  readonly children: ChildProcess[] = [];
+  private constructor(readonly dir: string, readonly port: number, readonly postmaster: ChildProcess) {
+    this.children.push(postmaster);
+  }
+
+  static async start(port: number, settings: string[] = []): Promise<Cluster> {
+    ensurePostgres();
+    const dir = mkdtempSync('/tmp/shmscope-pg-');
+    mkdirSync(path.join(dir, 'sock'));
+    const id = (flag: string) => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout.trim());
+    const [uid, gid] = [id('-u'), id('-g')];
+    assert.ok(uid > 0, 'the postgres user exists (the postgresql-15 package makes it)');
+    chownSync(dir, uid, gid);
+    chownSync(path.join(dir, 'sock'), uid, gid);
+    const init = spawnSync('runuser', ['-u', 'postgres', '--', `${PG}/initdb`, '-D', path.join(dir, 'data'), '-A', 'trust', '--no-sync', '-U', 'postgres'], { encoding: 'utf8' });
+    assert.equal(init.status, 0, init.stderr);
+    const args = ['-D', path.join(dir, 'data'), '-k', path.join(dir, 'sock'), '-p', String(port), '-c', 'listen_addresses=', ...settings.flatMap((s) => ['-c', s])];
+    const postmaster = spawn('runuser', ['-u', 'postgres', '--', `${PG}/postgres`, ...args], { stdio: ['ignore', 'ignore', 'ignore'], detached: true });
+    const c = new Cluster(dir, port, postmaster);
+    await until('PostgreSQL listens on its socket', () => existsSync(path.join(dir, 'sock', `.s.PGSQL.${port}`)), 60_000);
+    await until('PostgreSQL accepts connections', () => spawnSync(`${PG}/pg_isready`, ['-q', '-h', c.socket, '-p', String(port)]).status === 0, 60_000);
+    return c;
+  }
+
+  get socket(): string {
+    return path.join(this.dir, 'sock');
+  }
+
+  /** One query's rows (unaligned, tab-separated, no headers) on a connection of its own. */
+  query(sql: string): string[][] {
+    const r = spawnSync(`${PG}/psql`, ['-h', this.socket, '-p', String(this.port), '-U', 'postgres', '-X', '-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '-c', sql], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `psql ${sql}: ${r.stderr}`);
+    return r.stdout.split('\n').filter((l) => l.length).map((l) => l.split('\t'));
+  }
+
+  /** A psql session that stays open: `run` sends SQL and resolves when it has been done (`send` does not wait). */
+  async session(): Promise<Session> {
+    const child = spawn(`${PG}/psql`, ['-h', this.socket, '-p', String(this.port), '-U', 'postgres', '-X', '-A', '-t', '-q'], { stdio: ['pipe', 'pipe', 'inherit'], detached: true });
+    this.children.push(child);
+    const s = new Session(child);
+    s.pid = Number((await s.run('select pg_backend_pid();'))[0]);
+    return s;
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.children) {
+      try {
+        process.kill(-c.pid!, 'SIGKILL');
+      } catch {
+        /* ended */
+      }
+    }
+    await Promise.all(this.children.map(exited));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export class Session {
+  /** Its backend's pid. */
+  pid = 0;
+  private lines: string[] = [];
+  private waiting: { mark: string; resolve: (lines: string[]) => void } | undefined;
+  private n = 0;
+
+  constructor(readonly child: ChildProcess) {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (this.waiting && line === this.waiting.mark) {
+        const w = this.waiting;
+        this.waiting = undefined;
+        w.resolve(this.lines.splice(0));
+      } else this.lines.push(line);
+    });
+  }
+
+  /** Sends SQL without waiting (a statement that blocks). */
+  send(sql: string): void {
+    this.child.stdin!.write(`${sql}\n`);
+  }
+
+  /** Sends SQL and waits for it to be done: its output lines. */
+  run(sql: string): Promise<string[]> {
+    const mark = `--done ${++this.n}--`;
+    const p = new Promise<string[]>((resolve, reject) => {
+      this.waiting = { mark, resolve };
+      this.child.once('exit', () => reject(new Error(`psql exited before ${sql}`)));
+    });
+    this.child.stdin!.write(`${sql}\n\\echo '${mark}'\n`);
+    return p;
+  }
+}
