@@ -60,6 +60,22 @@ describe('virtual scroll', () => {
     assert.deepEqual(vp.rowOf(35, 16), { row: 2, col: 3 });
     assert.equal(vp.rowCount(17, 16), 2);
   });
+
+  it('reads a margin of rows around the view and around a Go to target, clipped to the object', () => {
+    // Rows 10..14 shown, 5 rows either side: rows 5..19.
+    assert.deepEqual(vp.prefetchWindow(10, 5, 16, 1000, 5), { offset: 80, length: 240 });
+    // At the top nothing lies above; at the end nothing past the size.
+    assert.deepEqual(vp.prefetchWindow(0, 5, 16, 1000, 5), { offset: 0, length: 160 });
+    assert.deepEqual(vp.prefetchWindow(60, 3, 16, 1000, 5), { offset: 880, length: 120 });
+    // A target's neighbourhood: its row and `count` rows on either side.
+    assert.deepEqual(vp.neighbourhood(0x1234, 4, 16, 1 << 20), { offset: 0x1230 - 64, length: 9 * 16 });
+    assert.deepEqual(vp.neighbourhood(999, 4, 16, 1000), { offset: 992 - 64, length: 72 });
+    const w = { offset: 100, length: 50 };
+    assert.ok(vp.holds(w, 100, 50));
+    assert.ok(vp.holds(w, 120, 10));
+    assert.ok(!vp.holds(w, 99, 2));
+    assert.ok(!vp.holds(w, 140, 11));
+  });
 });
 
 describe('navigation', () => {

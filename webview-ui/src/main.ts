@@ -39,6 +39,7 @@ const data = new DataPanel(state);
 const page = { state, ch, grid, status, data } as { -readonly [K in keyof Page]: Page[K] };
 page.view = new View(state, grid, ch, {
   read: () => page.reader.read(),
+  moved: () => page.reader.moved(),
   painted: () => {
     status.render();
     data.render();
@@ -58,6 +59,7 @@ page.reader = new Reader(state, grid, ch, {
     document.body.dataset.readError = e.code;
   },
   changed: () => status.render(),
+  repaint: () => page.view.render(),
 });
 page.structure = new StructurePanel({
   ch,
@@ -115,7 +117,23 @@ const targets = { tab: vscode, toolbar, goto: gotoBar, find: findBar, bookmarks 
 wireHostNotes(page, targets);
 window.addEventListener('message', (e: MessageEvent<unknown>) => void ch.receive(e.data));
 
-// The host puts the first init in a meta tag: start reading at once, without a round trip.
+// The first rows travel with the page: they are the window until the first read answers, so
+// the grid's first render (in init below) paints them.
+const firstMeta = document.querySelector('meta[name="shmscope-first"]');
+const firstB64 = firstMeta?.getAttribute('content');
+let firstAt: number | undefined;
+if (firstB64) {
+  try {
+    const bin = atob(firstB64);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    firstAt = Date.now();
+    state.win = { offset: Number(firstMeta?.getAttribute('data-offset') ?? 0), bytes };
+  } catch {
+    /* the first read paints them */
+  }
+}
+// The host puts the first init in a meta tag too: start reading at once, without a round trip.
 const initMeta = document.querySelector('meta[name="shmscope-init"]')?.getAttribute('content');
 if (initMeta) {
   try {
@@ -124,20 +142,9 @@ if (initMeta) {
     /* the host sends init again after ready */
   }
 }
-// The first rows travel with the page too: paint them now; the read above refreshes them.
-const firstMeta = document.querySelector('meta[name="shmscope-first"]');
-const firstB64 = firstMeta?.getAttribute('content');
-if (firstB64 && !hasPainted() && state.firstRow === 0) {
-  try {
-    const bin = atob(firstB64);
-    const bytes = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    const arrived = Date.now();
-    state.win = { offset: Number(firstMeta?.getAttribute('data-offset') ?? 0), bytes };
-    page.view.render();
-    painted(state.win.offset, arrived);
-  } catch {
-    /* the read above paints them */
-  }
+if (firstAt !== undefined && !hasPainted() && state.firstRow === 0 && state.size > 0) {
+  if (!initMeta) page.view.render();
+  painted(state.win.offset, firstAt);
+  document.body.dataset.firstFrom = 'html'; // for the tests: painted before any message
 }
 ch.notify(PageNotes.ready, {});

@@ -3,7 +3,7 @@
 // frame after, the first paint, and the time of the input event (an Enter) that asked for them.
 // Wall-clock milliseconds (Date.now's clock), so they compare with the host's stamps.
 
-type Mark = 'scriptAt' | 'initAt' | 'openedAt' | 'bytesAt' | 'renderedAt' | 'framedAt' | 'firstPaintAt' | 'inputAt' | 'treeAt';
+type Mark = 'scriptAt' | 'initAt' | 'openedAt' | 'handedAt' | 'bytesAt' | 'renderedAt' | 'framedAt' | 'firstPaintAt' | 'inputAt' | 'treeAt';
 
 /** Wall-clock time of a DOM event (its timeStamp is on the page's performance clock). */
 export const eventTime = (e: Event): number => Math.round(performance.timeOrigin + e.timeStamp);

@@ -24,6 +24,7 @@ export function applyInit(page: Page, t: NoteTargets, m: InitParams): void {
   t.tab.setState({ ...(t.tab.getState() as object | undefined), target: m.target });
   markOnce('initAt');
   if (m.openedAt !== undefined) markOnce('openedAt', m.openedAt);
+  if (m.handedAt !== undefined) markOnce('handedAt', m.handedAt);
   const sizeChanged = m.size !== state.size;
   state.target = m.target;
   state.title = m.title;
@@ -76,7 +77,7 @@ export function wireHostNotes(page: Page, t: NoteTargets): void {
     t.bookmarks.set(m.items);
     view.render();
   });
-  ch.onNotification(HostNotes.invalidate, () => page.reader.read());
+  ch.onNotification(HostNotes.invalidate, () => page.reader.invalidate());
   ch.onNotification(HostNotes.diff, (m) => {
     t.toolbar.setDiff(m.label, m.ranges);
     view.render();

@@ -10,6 +10,8 @@ import type { PageState } from './state';
 export interface ViewHooks {
   /** The rows to show changed: read them. */
   read(): void;
+  /** The rows shown moved and were painted (from the bytes the page has, if it has them). */
+  moved(): void;
   /** The grid was painted: the status line and data inspector follow. */
   painted(): void;
   /** A sentence for the banner (the object changed size). */
@@ -37,6 +39,7 @@ export class View {
         state.firstRow = r;
         hooks.read();
         this.render();
+        hooks.moved();
         this.sendState();
       }
     });
@@ -65,13 +68,15 @@ export class View {
   setFirstRow(row: number): void {
     const g = this.grid.geometry();
     const r = vp.clampFirstRow(g, row);
-    if (r !== this.state.firstRow) {
+    const moved = r !== this.state.firstRow;
+    if (moved) {
       this.state.firstRow = r;
       this.hooks.read();
     }
     this.expectedScrollTop = vp.scrollTopFor(g, r);
     if (Math.abs(this.grid.scroller.scrollTop - this.expectedScrollTop) >= 1) this.grid.scroller.scrollTop = this.expectedScrollTop;
     this.render();
+    if (moved) this.hooks.moved();
     this.sendState();
   }
 

@@ -110,6 +110,19 @@ export class InspectorPanel {
   ) {
     const root = vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview');
     this.session = this.makeSession(options.source);
+    // The page first: nothing else stands between the command and the workbench getting its HTML.
+    const init = this.session.init();
+    const first = this.firstRows(init.bytesPerRow);
+    const inline = pageAssets(panel.webview, root);
+    panel.webview.html = inspectorHtml({
+      cspSource: panel.webview.cspSource,
+      scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(root, 'main.js')).toString(),
+      styleUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(root, 'main.css')).toString(),
+      title: options.title,
+      init: { ...init, handedAt: Date.now() },
+      ...(inline ? { inline } : {}),
+      ...(first ? { first } : {}),
+    });
     this.binder = new SchemaBinder({
       target: options.target,
       identity: options.identity,
@@ -126,18 +139,6 @@ export class InspectorPanel {
       log,
     });
     this.store = new BookmarkStore(context.globalState, options.identity ? identityText(options.identity) : options.target, (items) => this.notify(HostNotes.bookmarks, { items }));
-    const init = this.session.init();
-    const first = this.firstRows(init.bytesPerRow);
-    const inline = pageAssets(panel.webview, root);
-    panel.webview.html = inspectorHtml({
-      cspSource: panel.webview.cspSource,
-      scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(root, 'main.js')).toString(),
-      styleUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(root, 'main.css')).toString(),
-      title: options.title,
-      init,
-      ...(inline ? { inline } : {}),
-      ...(first ? { first } : {}),
-    });
     this.disposables.push(
       this.binder,
       panel.webview.onDidReceiveMessage((m: unknown) => void this.session.handle(m)),
@@ -347,6 +348,9 @@ export class InspectorPanel {
 /** A tab's title: the object, and "(read-write)" when it is open for writing. */
 const tabTitle = (o: PanelOptions) => `${o.title}${o.source.readOnly ? '' : ' (read-write)'}`;
 
+/** The bundle's files as read once (they do not change while the extension host runs). */
+const assetTexts = new Map<string, string>();
+
 /**
  * The page's script and stylesheet, read to be inlined (no fetch through the webview's service
  * worker before the first paint); their source maps stay reachable through the webview. Nothing
@@ -354,7 +358,9 @@ const tabTitle = (o: PanelOptions) => `${o.title}${o.source.readOnly ? '' : ' (r
  */
 function pageAssets(webview: vscode.Webview, root: vscode.Uri): PageAssets | undefined {
   const read = (name: string) => {
-    const text = readFileSync(vscode.Uri.joinPath(root, name).fsPath, 'utf8');
+    const file = vscode.Uri.joinPath(root, name).fsPath;
+    const text = assetTexts.get(file) ?? readFileSync(file, 'utf8');
+    assetTexts.set(file, text);
     const map = webview.asWebviewUri(vscode.Uri.joinPath(root, `${name}.map`)).toString();
     return text.replace(/([#@] sourceMappingURL=)\S+?(\s*(?:\*\/)?\s*)$/, (_m, head: string, tail: string) => `${head}${map}${tail}`);
   };

@@ -70,6 +70,8 @@ export interface InitParams {
   refreshMs: number;
   /** When the command that opened the tab started (the host's wall clock), for the first-paint figure. */
   openedAt?: number;
+  /** When the host handed the page's HTML to the workbench (wall clock): the host's share of the first paint ends here. */
+  handedAt?: number;
 }
 
 /** Whether a schema is bound, and to what. Sent after init and whenever the binding changes. */

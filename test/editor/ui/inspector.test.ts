@@ -88,6 +88,7 @@ describe('inspector in the workbench', { timeout: 600_000 }, () => {
     assert.match((await f.locator('#status-size').textContent()) ?? '', /1073741824 bytes/);
     assert.equal(await f.locator('#mode').textContent(), 'read-only');
     assert.ok((await f.locator('.rows .row').count()) < 200, 'the DOM holds only the visible rows');
+    assert.equal(await f.locator('body').getAttribute('data-first-from'), 'html', 'the first rows came with the page, before any message');
   }));
 
   it('goes to an offset near the end with Ctrl+G', () => step('goto', async () => {
@@ -95,7 +96,15 @@ describe('inspector in the workbench', { timeout: 600_000 }, () => {
     await f.locator('#grid').click();
     await page.keyboard.press('Control+g');
     await f.locator('#goto-input').fill('0x3ffffff0');
+    // The target's rows are read while it is typed: Enter paints them from bytes the page has.
+    const body = f.locator('body');
+    await until('the target\'s rows are read ahead', async () => {
+      const at = Number(await body.getAttribute('data-ahead-offset'));
+      return at > GiB - 16 * 200 && at < GiB - 16;
+    });
+    const paintsAhead = Number((await body.getAttribute('data-paints-ahead')) ?? 0);
     await f.locator('#goto-input').press('Enter');
+    await until('the jump is painted from the bytes read ahead', async () => Number((await body.getAttribute('data-paints-ahead')) ?? 0) > paintsAhead);
     const off = GiB - 16;
     const row = f.locator(`.row[data-offset="${off}"]`);
     await row.waitFor({ timeout: WAIT });

@@ -97,3 +97,23 @@ export function windowFor(first: number, count: number, bytesPerRow: number, siz
   const end = Math.min(size, (first + count) * bytesPerRow);
   return { offset, length: Math.max(0, end - offset) };
 }
+
+/**
+ * The byte window to read for rows [first, first+count): those rows and `margin` rows above and
+ * below them, clipped to the object. A scroll or a jump of up to `margin` rows then paints from
+ * bytes the page already has, without waiting for a round trip.
+ */
+export function prefetchWindow(first: number, count: number, bytesPerRow: number, size: number, margin: number): { offset: number; length: number } {
+  const start = Math.max(0, first - margin);
+  return windowFor(start, first + count + margin - start, bytesPerRow, size);
+}
+
+/** The rows around `offset` that a jump there may show: a window of `count` rows on either side of its row. */
+export function neighbourhood(offset: number, count: number, bytesPerRow: number, size: number): { offset: number; length: number } {
+  return prefetchWindow(rowOf(offset, bytesPerRow).row, 1, bytesPerRow, size, count);
+}
+
+/** Whether window `w` (bytes from `w.offset`) holds all of [offset, offset+length). */
+export function holds(w: { offset: number; length: number }, offset: number, length: number): boolean {
+  return offset >= w.offset && offset + length <= w.offset + w.length;
+}
