@@ -111,7 +111,7 @@ describe('the status line', () => {
       // By a computed name: the page's modules type-check against the DOM library, this file does not.
       const page = '../../webview-ui/src/status';
       const { StatusLine } = (await import(page)) as {
-        StatusLine: new (s: ReturnType<typeof initialState>) => { message(t: string, error?: boolean, condition?: string): void; clear(condition: string): void };
+        StatusLine: new (s: ReturnType<typeof initialState>) => { message(t: string, error?: boolean, condition?: string): void; clear(condition: string): void; setMemory(t: string): void };
       };
       const status = new StatusLine(initialState());
       const msg = (status as unknown as { msg: FakeElement }).msg;
@@ -122,6 +122,12 @@ describe('the status line', () => {
       status.message('wrote 0x41 at 0x10');
       status.clear('read');
       assert.equal(msg.textContent, 'wrote 0x41 at 0x10', 'reads answering again do not take away another message');
+      // The object's memory, as the host read it (on open and on a slow timer), has a place of its own.
+      const memory = (status as unknown as { memory: FakeElement }).memory;
+      assert.equal(memory.textContent, '', 'nothing until the host has read it');
+      status.setMemory('Memory: resident 4 KiB · swapped 0 B · PSS 2 KiB');
+      assert.equal(memory.textContent, 'Memory: resident 4 KiB · swapped 0 B · PSS 2 KiB');
+      assert.equal(msg.textContent, 'wrote 0x41 at 0x10', 'a message is not replaced by it');
     } finally {
       g.document = had;
     }

@@ -7,9 +7,9 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { loadRules, recognise, ruleProblem, ruleRefiner, SHIPPED_RULES } from '../../extension/src/analysis/rules';
+import { loadRules, recognise, ruleProblem, ruleRefiner, SHIPPED_RULES, waitMeaning } from '../../extension/src/analysis/rules';
 import { verdictOf, type VerdictFacts } from '../../extension/src/analysis/verdict';
-import type { IpcRecord, Listing, MemfdRecord, PosixSemRecord, PosixShmRecord, ShmRecord } from '../../extension/src/ipc/types';
+import type { FileRecord, IpcRecord, Listing, MemfdRecord, PosixSemRecord, PosixShmRecord, ShmRecord } from '../../extension/src/ipc/types';
 
 const common = { key: 0, uid: 0, user: 'root', gid: 0, mode: 0o600 };
 const posix = (name: string, over: Partial<PosixShmRecord> = {}): PosixShmRecord => ({ kind: 'posix-shm', id: 7, ...common, name, mtime: null, size: 4096, attachedBy: [], fdHolders: [], ...over });
@@ -21,7 +21,7 @@ const noBytes = () => undefined;
 
 test('every shipped rule is valid, one file per program', () => {
   const programs = SHIPPED_RULES.map((r) => r.program);
-  assert.deepEqual(programs, ['PostgreSQL', 'Python', 'JACK', 'PulseAudio/PipeWire', 'Chromium', 'LMDB', 'Boost.Interprocess', 'Fast-DDS']);
+  assert.deepEqual(programs, ['PostgreSQL', 'Python', 'JACK', 'PulseAudio/PipeWire', 'Chromium', 'LMDB', 'Fast-DDS', 'Boost.Interprocess']);
   for (const r of SHIPPED_RULES) assert.equal(ruleProblem(r), undefined, r.program);
   assert.match(ruleProblem({ program: 'x', objects: [{ owner: 'y', name: '(' }] })!, /objects\[0\]\.name/);
   assert.match(ruleProblem({ program: 'x', objects: [] })!, /non-empty/);
@@ -36,7 +36,7 @@ test('the shipped rules name owners in the user\'s terms', () => {
   assert.equal(owner(posix('/fastrtps_port7412')), 'Fast-DDS port 7412 segment');
   const memfd: MemfdRecord = { kind: 'memfd', id: 9, ...common, dev: 1, size: 8192, statKnown: true, name: 'shared-memory-region', fdHolders: [],
     attachedBy: [{ pid: 77, command: '/usr/lib/chromium/chromium --type=renderer', address: '0x1000', length: 8192, offset: 0, writable: true }] };
-  assert.equal(owner(memfd), 'Chromium renderer buffer of pid 77 (chromium)');
+  assert.equal(owner(memfd), 'Chromium shared memory region of pid 77 (chromium)');
   assert.equal(owner({ ...memfd, attachedBy: [{ ...memfd.attachedBy[0]!, command: 'myapp' }] }), undefined, 'the same name from another program is not Chromium\'s');
   assert.equal(owner({ kind: 'file', id: 5, ...common, dev: 1, size: 8192, statKnown: true, path: '/var/lib/app/lock.mdb', deleted: false, attachedBy: [] }), 'LMDB lock table of /var/lib/app');
   const seg: ShmRecord = { kind: 'shm', id: 1, ...common, key: 5432001, cuid: 0, cgid: 0, ctime: null, size: 56, nattch: 0, cpid: 1, lpid: 1, atime: null, dtime: null, removed: false, attachedBy: [], hiddenAttachers: 0, orphan: true };
@@ -84,6 +84,56 @@ test('a registry decides: a PostgreSQL DSM segment the running cluster\'s contro
   g.refine = ruleRefiner(dead, SHIPPED_RULES, g, (r: IpcRecord) => (r.kind === 'posix-shm' && r.name === '/PostgreSQL.100' ? control([111]) : undefined));
   assert.equal(verdictOf(dead.posixShm[1]!, g).verdict, 'leftover');
   assert.doesNotMatch(verdictOf(dead.posixShm[1]!, g).reasons.join('; '), /lists it/);
+});
+
+test('slots, waits, inUseWith and a list of magics: an LMDB dead reader, an LMDB writer lock wait, a Fast-DDS port mutex, a Boost segment by its header', () => {
+  assert.match(ruleProblem({ program: 'x', objects: [{ owner: 'y', slots: { count: 0, first: 0, stride: 0, pid: 0, says: '' } }] })!, /slots needs/);
+  assert.match(ruleProblem({ program: 'x', objects: [{ owner: 'y', waits: [{ op: '(' , says: '' }] }] })!, /waits\[0\]\.op/);
+  assert.match(ruleProblem({ program: 'x', objects: [{ owner: 'y', magic: [{ offset: 0, hex: 'zz' }] }] })!, /magic needs/);
+  // lock.mdb: magic, 3 readers (the second's pid 4242 dead, the third's slot free).
+  const lock = Buffer.alloc(128 + 3 * 64);
+  lock.writeUInt32LE(0xbeefc0de, 0);
+  lock.writeUInt32LE(3, 56);
+  lock.writeInt32LE(500, 128 + 8);
+  lock.writeInt32LE(4242, 192 + 8);
+  const file: FileRecord = { kind: 'file', id: 5, ...common, dev: 1, size: lock.length, statKnown: true, path: '/var/lib/app/lock.mdb', deleted: false, attachedBy: [{ pid: 500, command: 'app', address: '0x1000', length: 4096, offset: 0, writable: true }] };
+  const l = listing([], { file: [file] });
+  const f = facts();
+  f.refine = ruleRefiner(l, SHIPPED_RULES, f, (r, n) => (r === file ? lock.subarray(0, n) : undefined));
+  const v = verdictOf(file, f);
+  assert.equal(v.verdict, 'in use');
+  assert.deepEqual(v.reasons.filter((r) => r.startsWith('LMDB')), ['LMDB reader slot 1 belongs to pid 4242, which is dead: it keeps its old snapshot\'s pages from reuse (the database grows) until mdb_reader_check (or `mdb_stat -rr /var/lib/app`) clears it']);
+  const bad = Buffer.from(lock);
+  bad.writeUInt32LE(0, 0);
+  f.refine = ruleRefiner(l, SHIPPED_RULES, f, (r, n) => (r === file ? bad.subarray(0, n) : undefined));
+  assert.deepEqual(verdictOf(file, f).reasons.filter((r) => r.startsWith('LMDB')), [], 'no table without its magic');
+
+  const wait = { object: { kind: 'file', id: 5, name: '/var/lib/app/lock.mdb (inode 5)' }, offset: 64, op: 'mutex lock', pid: 600, command: 'app', heldBy: [{ pid: 500, command: 'app --serve', alive: true }] };
+  const m = waitMeaning(wait, SHIPPED_RULES, noBytes)!;
+  assert.equal(m.program, 'LMDB');
+  assert.equal(m.owner, 'LMDB lock table of /var/lib/app');
+  assert.match(m.says, /^LMDB's writer lock of \/var\/lib\/app .*: held by pid 500 \(app\)$/);
+  assert.match(m.advice!, /when pid 500 \(app\) commits or aborts/);
+  assert.equal(waitMeaning({ ...wait, offset: 200 }, SHIPPED_RULES, noBytes), undefined, 'a reader slot is no lock of LMDB\'s');
+  assert.equal(waitMeaning({ ...wait, object: { kind: 'file', id: 5, name: '/var/lib/app/other (inode 5)' } }, SHIPPED_RULES, noBytes), undefined);
+
+  const port = posix('/fastrtps_port7411', { id: 1, attachedBy: [{ pid: 500, command: 'talker' }] });
+  const sem: PosixSemRecord = { kind: 'posix-sem', id: 2, ...common, name: '/fastrtps_port7411_mutex', mtime: null, attachedBy: [], value: 1, unreadable: null };
+  const other: PosixSemRecord = { ...sem, id: 3, name: '/fastrtps_port7413_mutex' };
+  const l2 = listing([port], { posixSem: [sem, other] });
+  const g = facts();
+  g.refine = ruleRefiner(l2, SHIPPED_RULES, g, noBytes);
+  assert.equal(verdictOf(sem, g).verdict, 'in use');
+  assert.match(verdictOf(sem, g).reasons.join('; '), /Fast-DDS uses it with \/fastrtps_port7411, which is mapped by pid 500 \(talker\)/);
+  assert.equal(verdictOf(other, g).verdict, 'leftover', 'a port nobody maps');
+
+  const header = Buffer.alloc(64);
+  header.writeUInt32LE(2, 0);
+  header.writeUInt32LE(0x80, 32);
+  assert.equal(recognise(posix('/app'), SHIPPED_RULES, () => header)?.owner, 'Boost.Interprocess managed segment /app');
+  assert.equal(recognise(posix('/fastrtps_port7411'), SHIPPED_RULES, () => header)?.owner, 'Fast-DDS port 7411 segment', 'Fast-DDS before Boost');
+  header.writeUInt32LE(0, 32);
+  assert.equal(recognise(posix('/app'), SHIPPED_RULES, () => header), undefined, 'every magic must match');
 });
 
 const home = mkdtempSync(path.join(tmpdir(), 'shmscope-rules-'));

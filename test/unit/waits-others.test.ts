@@ -48,6 +48,11 @@ describe('what to do about a dead owner', () => {
     const d = describeNode(node!);
     assert.match(d.tooltip, /\nblocked for 1 min 5 s\n/);
     assert.match(d.tooltip, /\nWhat to do: the owner died holding this robust mutex/);
+    // A program's rule names the wait in its terms, and its advice is said when the kernel's facts call for none.
+    const lmdb = wait({ pid: 1, tid: 1, heldBy: [{ ...dead, pid: 7, alive: true }], meaning: { program: 'LMDB', owner: 'LMDB lock table of /db', says: 'LMDB\'s writer lock of /db: held by pid 7 (app)', advice: 'one write transaction at a time' } });
+    const t = describeNode(waitNodes(report([lmdb]), [lmdb])[0]!).tooltip;
+    assert.match(t, /\nLMDB lock table of \/db: LMDB's writer lock of \/db: held by pid 7 \(app\)\n/);
+    assert.match(t, /\nWhat to do: one write transaction at a time$/);
     const live = wait({ pid: 1, tid: 1, heldBy: [{ ...dead, alive: true }] });
     assert.equal(waitNodes(report([live]), [live])[0]!.type === 'wait' && 'advice' in waitNodes(report([live]), [live])[0]!, false);
   });

@@ -47,6 +47,7 @@ export function applyInit(page: Page, t: NoteTargets, m: InitParams): void {
 export function wireHostNotes(page: Page, t: NoteTargets): void {
   const { ch, state, view, structure } = page;
   ch.onNotification(HostNotes.init, (m) => applyInit(page, t, m));
+  ch.onNotification(HostNotes.memory, (m) => page.status.setMemory(m.text));
   ch.onNotification(HostNotes.status, (m) => {
     if (m.size !== state.size) view.applySize(m.size);
     if (m.removed && !state.removed) {

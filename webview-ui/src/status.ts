@@ -12,9 +12,11 @@ export class StatusLine {
   private readonly sel = el('span', { id: 'status-selection' });
   private readonly size = el('span', { id: 'status-size' });
   private readonly live = el('span', { id: 'status-live' });
+  /** The object's resident, swapped and PSS bytes, as the host last read them (empty until then). */
+  private readonly memory = el('span', { id: 'status-memory' });
   readonly field = el('span', { id: 'status-field' });
   private readonly msg = el('span', { id: 'status-message', class: 'message', 'aria-live': 'polite' });
-  readonly element = el('div', { class: 'status', role: 'status' }, this.cursor, this.sel, this.size, this.live, this.field, this.msg);
+  readonly element = el('div', { class: 'status', role: 'status' }, this.cursor, this.sel, this.size, this.live, this.memory, this.field, this.msg);
 
   constructor(private readonly state: PageState) {}
 
@@ -25,6 +27,10 @@ export class StatusLine {
     this.sel.textContent = sel.length > 1 ? `Selection ${sel.length} bytes` : 'No selection';
     this.size.textContent = `Size ${s.size} bytes (0x${s.size.toString(16)})`;
     this.live.textContent = s.removed ? 'removed' : s.refreshMs <= 0 ? 'static' : s.paused ? 'paused' : `live every ${s.refreshMs} ms`;
+  }
+
+  setMemory(text: string): void {
+    this.memory.textContent = text;
   }
 
   /** What the message shown is about, when it states a condition that can end ("read"). */

@@ -99,3 +99,17 @@ export async function memoryOf(records: readonly IpcRecord[], budgetMs = SMAPS_B
   }
   return { use, slow };
 }
+
+/** Whether a record can take memory of its own (not a semaphore set, a queue or a kernel ring). */
+export function hasMemory(r: IpcRecord): boolean {
+  return r.kind !== 'sem' && r.kind !== 'msg' && r.kind !== 'posix-mq' && r.kind !== 'ring';
+}
+
+/**
+ * One line for a tooltip or a status bar: "resident 8 KiB · swapped 0 B · PSS 4 KiB", each part
+ * "?" when nothing told it; `size` formats bytes as the view does.
+ */
+export function memoryText(use: MemoryUse, size: (bytes: number) => string): string {
+  const part = (n: number | null) => (n === null ? '?' : size(n));
+  return `resident ${part(use.resident)} · swapped ${part(use.swapped)} · PSS ${part(use.pss)}`;
+}

@@ -21,6 +21,7 @@ import { Scope, type HostThread } from './scope';
 import { BoundDecoders } from './binding';
 import { isBlocked, otherWaits, SYSCALL_NAMES, type OtherWait } from './others';
 import { postgresClusters, stateOf, tagText, type PgLockTag } from './postgres';
+import { SHIPPED_RULES, waitMeaning, type RuleFile, type WaitMeaning } from './rules';
 
 /** The object a wait is on. `target` is what the other commands accept (null when none does yet). */
 export interface WaitObject {
@@ -101,6 +102,8 @@ export interface Wait {
   ownerDied: boolean;
   /** A PostgreSQL backend: its wait in PostgreSQL's terms. */
   postgres?: PostgresWait;
+  /** What it waits for in its program's terms, when a rule recognises the object (LMDB's writer lock, a JACK client's semaphore). */
+  meaning?: WaitMeaning;
 }
 
 export interface WaitsReport {
@@ -134,6 +137,8 @@ export interface WaitsOptions {
   budgetMs?: number;
   /** Every blocked thread, not only the IPC waits: `others` (pipes, sockets, event loops, sleeps). */
   all?: boolean;
+  /** Program knowledge that names waits in the program's terms (default: the shipped rules). */
+  rules?: readonly RuleFile[];
 }
 
 /** First-seen times and last values of waits across scans. */
@@ -303,6 +308,8 @@ export async function scanWaits(opts: WaitsOptions = {}): Promise<WaitsReport> {
       for (const h of w.heldBy) if (h.command) h.state = stateOf(h.command);
     }
     w.ownerDied = w.heldBy.some((h) => !h.alive) || w.lock?.ownerDied === true;
+    const meaning = waitMeaning(w, opts.rules ?? SHIPPED_RULES);
+    if (meaning) w.meaning = meaning;
   }
   markTimes(waits, opts.history, opts.stuckAfterMs ?? 10_000, now());
   waits.sort((a, b) => a.pid - b.pid || a.tid - b.tid);
@@ -727,7 +734,8 @@ export function adviceOf(w: Wait, r: Pick<WaitsReport, 'waits'>): string | undef
   if (w.object.kind === 'sem' && dead.length) {
     return `last changed by pid ${dead.map((h) => h.pid).join(', ')}, which no longer exists: had that operation been made with SEM_UNDO, the kernel undid it when the process exited; whether it was is unknown (the kernel keeps the adjustment per process and shows it nowhere, not in /proc). If it held the semaphore, post it (shmscope sem ${w.object.target ?? `sem:${w.object.id}`} post${w.path ? ` ${/\d+/.exec(w.path)?.[0] ?? ''}` : ''})`;
   }
-  return undefined;
+  // The program's own word on it (its rule's advice), when the kernel's facts call for none.
+  return w.meaning?.advice;
 }
 
 const sameObject = (a: Wait, b: Wait) => a.object.target === b.object.target && a.object.id === b.object.id && a.offset === b.offset && a.object.namespace?.ipc === b.object.namespace?.ipc;

@@ -8,6 +8,7 @@ import { activate as activateCleanUp } from './cleanup';
 import { readConfig, SECTION, type Config } from '../platform/config';
 import { findLeftovers, type Leftover } from '../analysis/leftovers';
 import { listingFacts } from '../analysis/verdict';
+import { hasMemory, memoryOf, memoryText } from '../analysis/memory';
 import { containerLookup, groupByProgram, isReadOnlyFileMapping, type ProgramGroup } from '../analysis/programs';
 import * as ipc from '../ipc';
 import { devShmMounts, ownDevShm, type MountUse } from '../ipc/mounts';
@@ -18,7 +19,7 @@ import { waiterKey } from '../waits/model';
 import {
   BY_PROGRAM, contextValue, GROUPS, isEmpty, leftoverId, leftoverTooltip, limitDescription, limitLabel, matches, mountBrief, mountDescription, mountTooltip, mountWarns,
   namespaceDescription, namespaceLabel, namespaceRecords, objectDescription, objectIcon, objectId, objectLabel, objectTooltip,
-  programDescription, programId, programLabel, programTooltip, records, type GroupSpec,
+  formatSize, programDescription, programId, programLabel, programTooltip, records, type GroupSpec,
 } from './model';
 
 export const VIEW_ID = 'shmscope.explorer';
@@ -308,6 +309,28 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
         return item;
       }
     }
+  }
+
+  /**
+   * The memory an object takes (resident, swapped, PSS), added to its tooltip when it is hovered:
+   * reading its mappers' smaps costs too much for every row of every refresh, so only the hovered
+   * one pays, off the refresh. Another namespace's objects (ids not ours) and kinds without memory
+   * keep their tooltip.
+   */
+  async resolveTreeItem(item: vscode.TreeItem, node: Node, token: vscode.CancellationToken): Promise<vscode.TreeItem> {
+    if (node.type !== 'object' || 'namespace' in node.record || !hasMemory(node.record)) return item;
+    try {
+      const { use } = await memoryOf([node.record]);
+      const m = use.get(node.record);
+      if (!m || token.isCancellationRequested) return item;
+      const before = item.tooltip instanceof vscode.MarkdownString ? item.tooltip.value : typeof item.tooltip === 'string' ? item.tooltip : '';
+      const tip = new vscode.MarkdownString(`${before}\n\n**Memory** ${memoryText(m, (n) => formatSize(n, this.config.sizeUnits))}`);
+      tip.supportHtml = true;
+      item.tooltip = tip;
+    } catch (e) {
+      log.warn(describeFailure(`Read the memory of ${objectLabel(node.record)}`, e));
+    }
+    return item;
   }
 
   /** A /dev/shm's use after the group's count, its details in the tooltip, a warning above the threshold. */

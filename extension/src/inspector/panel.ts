@@ -7,7 +7,10 @@ import { MAGIC_BYTES } from '../shared/schema';
 import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { readConfig, SECTION } from '../platform/config';
-import { log } from '../platform/log';
+import { describeFailure, log } from '../platform/log';
+import { hasMemory, memoryOf, memoryText } from '../analysis/memory';
+import { formatSize } from '../explorer/model';
+import * as ipc from '../ipc';
 import type { NotificationType } from '../shared/channel';
 import { diffRanges } from '../shared/inspector/snapshot';
 import { HostNotes, MAX_READ, type Bookmark, type TimelineOpParams } from '../shared/protocol';
@@ -20,6 +23,8 @@ import { InspectorSession, type InspectorSource } from './session';
 
 export const VIEW_TYPE = 'shmscope.inspector';
 const STATUS_POLL_MS = 1000;
+/** How often the status line's memory (resident, swapped, PSS) is read again: it costs a listing and its mappers' smaps. */
+const MEMORY_POLL_MS = 15_000;
 /** Rows of bytes that travel with the page, so it paints them before any round trip (taller than any screen). */
 const FIRST_ROWS = 256;
 
@@ -64,6 +69,8 @@ export class InspectorPanel {
   session: InspectorSession;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly poll: ReturnType<typeof setInterval> | undefined;
+  private readonly memoryPoll: ReturnType<typeof setInterval> | undefined;
+  private memoryInflight = false;
   private readonly binder: SchemaBinder;
   private readonly store: BookmarkStore;
   private disposed = false;
@@ -149,10 +156,50 @@ export class InspectorPanel {
       panel.onDidDispose(() => this.dispose()),
     );
     if (options.live) this.poll = setInterval(() => this.session.pollStatus(), STATUS_POLL_MS);
+    if (options.live && this.memoryTarget()) {
+      void this.readMemory();
+      this.memoryPoll = setInterval(() => void this.readMemory(), MEMORY_POLL_MS);
+    }
     void this.binder.autoBind();
     InspectorPanel.panels.set(options.key, this);
     InspectorPanel.lastActive = this;
     log.info(`inspector: opened ${options.title} (${options.target}) ${options.source.readOnly ? 'read-only' : 'read-write'}`);
+  }
+
+  /** The object whose memory the status line shows: one of ours with memory of its own (not a file snapshot, not another namespace's). */
+  private memoryTarget(): (ipc.Target & { kind: 'shm' | 'posix-shm' | 'memfd' | 'anon' | 'file' }) | undefined {
+    try {
+      const t = ipc.parseTarget(this.options.target);
+      return t.kind === 'shm' || t.kind === 'posix-shm' || t.kind === 'memfd' || t.kind === 'anon' || t.kind === 'file' ? t : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Resident, swapped and PSS bytes of the object for the status line: on open and on a slow
+   * timer, off the reads (a listing of its kind for its mappers, then their smaps, on the addon's
+   * threads), one at a time.
+   */
+  private async readMemory(): Promise<void> {
+    const target = this.memoryTarget();
+    if (!target || this.memoryInflight || this.disposed) return;
+    this.memoryInflight = true;
+    try {
+      const listing = await ipc.list([target.kind]);
+      const text = ipc.formatTarget(target);
+      const rec = [...listing.shm, ...listing.posixShm, ...listing.memfd, ...listing.anon, ...listing.file].find((r) => {
+        const t = ipc.targetOf(r);
+        return t !== undefined && ipc.formatTarget(t) === text;
+      });
+      if (!rec || !hasMemory(rec) || this.disposed) return;
+      const m = (await memoryOf([rec])).use.get(rec);
+      if (m && !this.disposed) this.notify(HostNotes.memory, { text: `Memory: ${memoryText(m, (n) => formatSize(n, readConfig(vscode.workspace.getConfiguration(SECTION)).sizeUnits))}` });
+    } catch (e) {
+      log.warn(describeFailure(`inspector ${this.options.target}: reading its memory`, e));
+    } finally {
+      this.memoryInflight = false;
+    }
   }
 
   /** The first rows, base64, for the page's first paint; nothing if they cannot be read now. */
@@ -333,6 +380,7 @@ export class InspectorPanel {
     if (this.disposed) return;
     this.disposed = true;
     if (this.poll) clearInterval(this.poll);
+    if (this.memoryPoll) clearInterval(this.memoryPoll);
     if (InspectorPanel.panels.get(this.options.key) === this) InspectorPanel.panels.delete(this.options.key);
     if (InspectorPanel.lastActive === this) InspectorPanel.lastActive = undefined;
     try {

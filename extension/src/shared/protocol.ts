@@ -102,6 +102,8 @@ export const HostNotes = {
   init: notificationType<InitParams>('init', trusted),
   /** The object changed size or was removed. */
   status: notificationType<StatusParams>('status', trusted),
+  /** The object's memory for the status line ("Memory: resident 8 KiB · swapped 0 B · PSS 4 KiB"), read on open and on a slow timer. */
+  memory: notificationType<{ text: string }>('memory', trusted),
   /** Move the cursor and select a range (Go to Offset from a command, a diff, a bookmark). */
   reveal: notificationType<Range>('reveal', trusted),
   /** Bytes changed behind the page's back (undo, redo, a re-bound schema): re-read now. */

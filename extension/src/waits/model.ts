@@ -72,6 +72,7 @@ export function describe(node: WaitNode): { label: string; description: string; 
       const lines = [`thread ${w.tid} (${w.thread}) in ${w.syscall}: ${w.op}`, `on ${w.object.kind} ${w.object.target ?? ''} ${w.object.name ?? ''}`.trim()];
       if (w.object.namespace) lines.push(`of namespace ${w.object.namespace.label} (ipc ${w.object.namespace.ipc}, pid ${w.object.namespace.pid})`);
       if (w.offset !== null) lines.push(`offset 0x${w.offset.toString(16)}${w.path ? ` (${w.path})` : ''}`);
+      if (w.meaning) lines.push(`${w.meaning.owner}: ${w.meaning.says}`);
       if (w.lock) lines.push(w.lock.text);
       if (w.since) lines.push(`waiting since ${w.since}`);
       if (w.blockedMs != null) lines.push(`blocked for ${durationText(w.blockedMs)}`);

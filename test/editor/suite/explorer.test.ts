@@ -66,6 +66,14 @@ suite('Explorer', () => {
     ipc.msgSend(msgId, 1, new TextEncoder().encode('hello'));
     ipc.createPosixShm({ name: `/${tag}-obj`, size: 100 });
     track({ kind: 'posix-shm', name: `/${tag}-obj` });
+    // One page of it in memory (its tooltip's memory, below).
+    const h = ipc.openShm({ kind: 'posix-shm', name: `/${tag}-obj` }, { readWrite: true });
+    try {
+      h.write(0, new Uint8Array([1]));
+    } finally {
+      h.close();
+    }
+
     ipc.createPosixSem({ name: `/${tag}-sem`, value: 4 });
     track({ kind: 'posix-sem', name: `/${tag}-sem` });
 
@@ -86,6 +94,10 @@ suite('Explorer', () => {
     assert.equal(msg.item.description, '1 msg · 5 B · root');
     const pshm = find(`/${tag}-obj`);
     assert.ok(pshm && pshm.group === 'POSIX Shared Memory' && pshm.item.contextValue === 'posix-shm');
+    // Its memory is read only when it is hovered (resolveTreeItem): one page written, nobody maps it.
+    assert.doesNotMatch((pshm.item.tooltip as vscode.MarkdownString).value, /\*\*Memory\*\*/, 'not read before it is hovered');
+    const hovered = await api.explorer.resolveTreeItem(pshm.item, pshm.node, new vscode.CancellationTokenSource().token);
+    assert.match((hovered.tooltip as vscode.MarkdownString).value, /\n\n\*\*Memory\*\* resident 4 KiB · swapped \? · PSS \?$/);
     const psem = find(`/${tag}-sem`);
     assert.ok(psem && psem.group === 'POSIX Semaphores');
     assert.equal(psem.item.description, 'value 4 · root');

@@ -4,6 +4,7 @@
 // when found.
 import type { Command } from 'commander';
 import { adviceOf, durationText, scanWaits, stackText, threadStack, WaitHistory, type OtherWait, type ThreadStack, type Wait, type WaitsReport } from '../../analysis';
+import { loadRules } from '../../analysis/rules';
 import type { Schema } from '../../shared/schema';
 import { UserError } from '../errors';
 import { table } from '../format';
@@ -20,6 +21,7 @@ export function waitsJson(r: WaitsReport): Record<string, unknown> {
       pid: w.pid, tid: w.tid, command: w.command, thread: w.thread, syscall: w.syscall, object: w.object, offset: w.offset, path: w.path,
       op: w.op, since: w.since, blockedMs: w.blockedMs ?? null, heldBy: w.heldBy, lastChangedBy: w.lastChangedBy, ...(w.lock ? { lock: w.lock } : {}), stuck: w.stuck, ownerDied: w.ownerDied,
       ...(w.postgres ? { postgres: w.postgres } : {}),
+      ...(w.meaning ? { meaning: w.meaning } : {}),
       ...(adviceOf(w, r) ? { advice: adviceOf(w, r) } : {}),
     })),
     deadlocks: r.deadlocks,
@@ -80,6 +82,7 @@ export function waitsText(r: WaitsReport): string {
     ),
   );
   for (const c of r.deadlocks) lines.push(`deadlock: ${[...c, c[0]!].map((t) => `${t.pid}/${t.tid}`).join(' → ')}`);
+  for (const w of r.waits) if (w.meaning) lines.push(esc(`${w.pid}/${w.tid} waits on ${w.meaning.owner}: ${w.meaning.says}`));
   for (const w of r.waits) if (w.ownerDied) lines.push(esc(`owner died: ${w.pid}/${w.tid} waits on ${objectText(w)}${w.path ? ` ${w.path}` : ''}, held by a dead thread`));
   const advised = new Set<string>();
   for (const w of r.waits) {
@@ -163,6 +166,8 @@ export function register(program: Command): void {
       // With -I/-D as decode takes them: a schema binds in waits exactly as it does in decode.
       const compile = schemaOptions(opts);
       const schemas: Schema[] = opts.schema.map((file) => loadSchema(file, compile));
+      // Program knowledge names waits in the programs' terms: ours and the user's rules.
+      const rules = loadRules(process.cwd());
       const stuckAfterMs = DURATION_OPTIONS['--stuck-after'](opts.stuckAfter);
       const interval = DURATION_OPTIONS['--interval'](opts.interval);
       const print = async (r: WaitsReport) => {
@@ -174,7 +179,7 @@ export function register(program: Command): void {
         return stdout.line([text, '', "Holders' stacks", ...said].join('\n'));
       };
       if (!opts.watch) {
-        const r = await scanWaits({ schemas, stuckAfterMs, all: opts.all });
+        const r = await scanWaits({ schemas, stuckAfterMs, all: opts.all, rules });
         await print(r);
         let status: number = failing(r, opts.failOn);
         if (status === 0 && opts.failOn === 'stuck' && untoldStuck(r).length) {
@@ -198,7 +203,7 @@ export function register(program: Command): void {
       process.once('SIGTERM', onSignal);
       try {
         while (!stop) {
-          const r = await scanWaits({ schemas, stuckAfterMs, history, all: opts.all });
+          const r = await scanWaits({ schemas, stuckAfterMs, history, all: opts.all, rules });
           if (!opts.json) await stdout.line(`--- ${new Date().toISOString()}`);
           await print(r);
           if (failing(r, opts.failOn) === 3) {
