@@ -8,10 +8,10 @@ import { activate as activateCleanUp } from './cleanup';
 import { readConfig, SECTION, type Config } from '../platform/config';
 import { findLeftovers, type Leftover } from '../analysis/leftovers';
 import { listingFacts } from '../analysis/verdict';
-import { containerLookup, groupByProgram, isReadOnlyFileMapping, type ProgramGroup } from '../analysis/programs';
+import { containerLookup, groupByProgram, isReadOnlyFileMapping, type ProgramGroup, type ProgramRecord } from '../analysis/programs';
 import * as ipc from '../ipc';
 import { devShmMounts, ownDevShm, type MountUse } from '../ipc/mounts';
-import type { IpcRecord, Limit, Listing, NamespaceListing, RegionRecord } from '../ipc/types';
+import type { IpcRecord, Limit, Listing, NamespaceListing } from '../ipc/types';
 import { describeFailure, log } from '../platform/log';
 import { escapeControl } from '../shared/escape';
 import { waiterKey } from '../waits/model';
@@ -62,8 +62,11 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
   private readonly notesLogged = new Set<string>();
   /** Target → threads blocked on it (from the Waits view's last scan), for a badge on the item. */
   private waiters = new Map<string, { count: number; alarm: boolean }>();
-  /** The editor's own processes (this extension host and its ancestors): their regions are not the user's objects. */
-  private readonly editorPids = ipc.ancestry(process.pid);
+  /**
+   * The editor's own processes (its main process, renderers, this extension host…), read again
+   * with each listing: their regions and rings are not the user's objects.
+   */
+  private editorPids: ReadonlySet<number> = new Set([process.pid]);
 
   constructor(private config: Config) {
     this.onlyMine = config.onlyMine;
@@ -134,6 +137,7 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
           this.lastListingMs = Date.now() - started;
           this.listing = listing;
           this.limitList = lim;
+          this.editorPids = ipc.editorProcesses(process.pid);
           this.mountList = await devShmMounts((listing.namespaces ?? []).map((ns) => ns.namespace)).catch((e: unknown) => {
             log.warn(`/dev/shm mounts: ${e instanceof Error ? e.message : String(e)}`);
             return [];
@@ -178,7 +182,7 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
   /** A group's regions under their owning programs, biggest first. */
   private programs(group: GroupSpec): ProgramGroup[] {
     if (!this.listing) return [];
-    return groupByProgram(this.visible(group.kinds) as RegionRecord[], containerLookup(this.listing));
+    return groupByProgram(this.visible(group.kinds) as ProgramRecord[], containerLookup(this.listing), this.editorPids);
   }
 
   private get filtering(): boolean {

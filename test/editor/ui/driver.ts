@@ -56,7 +56,7 @@ export interface OpenWorkbench {
  * under an open context menu or a hover makes a page-driven test flaky on a busy machine (the
  * timer itself is tested in the extension host, test/editor/suite/explorer.test.ts).
  */
-export async function openWorkbench(o: { root: string; folder: string; settings?: Record<string, unknown>; width?: number; height?: number }): Promise<OpenWorkbench> {
+export async function openWorkbench(o: { root: string; folder: string; settings?: Record<string, unknown>; width?: number; height?: number; privateNamespace?: boolean }): Promise<OpenWorkbench> {
   let wb: Workbench | undefined;
   let browser: Browser | undefined;
   const close = async () => {
@@ -64,10 +64,11 @@ export async function openWorkbench(o: { root: string; folder: string; settings?
     await wb?.stop().catch(() => {});
   };
   try {
-    wb = await startWorkbench({ folder: o.folder, extensionDevelopmentPath: o.root, settings: { 'shmscope.refreshIntervalMs': 0, ...o.settings }, keepRunDir: process.env.SHMSCOPE_KEEP_RUN === '1' });
+    wb = await startWorkbench({ folder: o.folder, extensionDevelopmentPath: o.root, settings: { 'shmscope.refreshIntervalMs': 0, ...o.settings }, keepRunDir: process.env.SHMSCOPE_KEEP_RUN === '1', privateNamespace: o.privateNamespace });
     browser = await launchBrowser(wb.runDir);
     const page = await browser.newPage({ viewport: { width: o.width ?? 1400, height: o.height ?? 900 } });
-    await page.goto(wb.url);
+    // The page's load event waits for every script of the workbench: beyond 30 s on a loaded machine.
+    await page.goto(wb.url, { timeout: 90_000 });
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
     await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').waitFor({ timeout: 90_000 });
     return { wb, browser, page, close };
