@@ -28,6 +28,8 @@ export interface WorkbenchOptions {
   smokeTestDriver?: boolean;
   settings?: Record<string, unknown>;
   keepRunDir?: boolean;
+  /** Run code-server in IPC, mount and pid namespaces of its own, with a fresh /dev/shm and /proc (root). */
+  privateNamespace?: boolean;
   env?: Record<string, string>;
   onOutput?: (line: string) => void;
 }

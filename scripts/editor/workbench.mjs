@@ -85,6 +85,9 @@ export function installVsix(vsix, extensionsDir, runDir) {
  *   in-host tests; it hides notification toasts). Default: true when either path is given.
  * @param {Record<string,unknown>} [o.settings] extra user settings
  * @param {boolean} [o.keepRunDir] keep the run folder after stop (debugging)
+ * @param {boolean} [o.privateNamespace] run code-server (and so its extension hosts) in IPC, mount
+ *   and pid namespaces of its own with a fresh /dev/shm and its own /proc (as root): it sees no
+ *   object of the machine's, and no process but its own and what is started in there
  * @param {(line: string) => void} [o.onOutput] code-server's output, line by line
  * @returns {Promise<{url: string, port: number, runDir: string, logsDir: string, pid: number, stop: () => Promise<void>, saveLogs: (dest: string) => string | undefined}>}
  */
@@ -118,7 +121,12 @@ export async function startWorkbench(o) {
     ...(driver ? ['--vscode-option', 'enable-smoke-test-driver'] : []),
     o.folder,
   ];
-  const child = spawn(editor.node, args, {
+  // unshare --fork: code-server is pid 1 of its namespace, and every process of it goes when it does.
+  const command = o.privateNamespace
+    ? ['unshare', ['--ipc', '--mount', '--pid', '--fork', '--mount-proc', '--', 'sh', '-c',
+      'mount -t tmpfs -o mode=1777,size=64m shmscope-wb /dev/shm && exec "$@"', 'sh', editor.node, ...args]]
+    : [editor.node, args];
+  const child = spawn(command[0], command[1], {
     cwd: runDir,
     detached: true, // own process group: stop() ends code-server and every extension host it forked
     stdio: ['ignore', 'pipe', 'pipe'],

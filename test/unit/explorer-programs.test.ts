@@ -8,7 +8,7 @@ import { listingFacts } from '../../extension/src/analysis/verdict';
 import { containerLookup, groupByProgram, isReadOnlyFileMapping, ownerOf, programName } from '../../extension/src/analysis/programs';
 import { formatSize, leftoverId, leftoverTooltip, mountBrief, mountDescription, mountLabel, mountTooltip, mountWarns, programDescription, programId, programLabel, programTooltip } from '../../extension/src/explorer/model';
 import { devShmMounts, ownDevShm, usedPercent, type MountUse } from '../../extension/src/ipc/mounts';
-import type { AnonRecord, FileRecord, Listing, MemfdRecord, PosixShmRecord, RegionMapping, ShmRecord } from '../../extension/src/ipc/types';
+import type { AnonRecord, FileRecord, Listing, MemfdRecord, PosixShmRecord, RegionMapping, RingRecord, ShmRecord } from '../../extension/src/ipc/types';
 
 const map = (pid: number, command: string, writable = true): RegionMapping => ({ pid, command, address: '0x7f0000000000', length: 4096, offset: 0, writable });
 const common = { key: 0, uid: 1000, user: 'ann', gid: 1000, mode: 0o600, dev: 1, statKnown: true };
@@ -55,7 +55,7 @@ test('regions group by program and container, biggest first, with counts per kin
     ['postgres:', null, 1, 4096],
   ]);
   const c = groups[0]!;
-  assert.deepEqual(c.counts, { memfd: 3, anon: 0, file: 0 });
+  assert.deepEqual(c.counts, { memfd: 3, anon: 0, file: 0, ring: 0 });
   assert.deepEqual(c.pids, [10, 11, 12, 13]);
   assert.deepEqual(c.records.map((r) => r.size), [200 * mib, 100 * mib, 10 * mib], 'biggest first');
   assert.equal(programLabel(c), 'chromium');
@@ -70,6 +70,27 @@ test('regions group by program and container, biggest first, with counts per kin
   assert.match(programTooltip(groups[1]!), /\| container \| web\\-1 \|/);
   // A program name from anyone's command line: control characters are shown escaped.
   assert.equal(programLabel(groupByProgram([memfd(1, [map(5, 'evil\x1b[31m')])])[0]!), 'evil\\x1b[31m');
+});
+
+test('kernel-shared rings group by program too, and the editor\'s own records form groups of their own, last', () => {
+  const ring = (pid: number, command: string, part = 'SQ/CQ rings'): RingRecord =>
+    ({ ...common, kind: 'ring', id: ino++, subkind: 'io_uring', part, pid, command, fd: 12, address: `0x7f00${pid}000`, size: 8192, attachedBy: [map(pid, command)] });
+  // 7 and 8 are the editor (its node), 50 a node program of the user's, 60 a database.
+  const editor = new Set([7, 8]);
+  const rings = [ring(7, '/opt/code-server/lib/node server-main'), ring(7, '/opt/code-server/lib/node server-main', 'SQEs'), ring(8, '/opt/code-server/lib/node pty-host'),
+    ring(50, 'node app.js'), ring(60, '/usr/sbin/postgres'), ring(60, '/usr/sbin/postgres', 'SQEs')];
+  const groups = groupByProgram(rings, () => undefined, editor);
+  assert.deepEqual(groups.map((g) => [programLabel(g), g.records.length, g.pids]), [
+    ['postgres', 2, [60]],
+    ['node', 1, [50]],
+    ['node · this editor', 3, [7, 8]],
+  ]);
+  assert.equal(programDescription(groups[0]!), '2 ring mappings, 16 KiB');
+  assert.deepEqual(groups[2]!.counts, { memfd: 0, anon: 0, file: 0, ring: 3 });
+  assert.notEqual(programId('ring', groups[1]!), programId('ring', groups[2]!), 'the user\'s node and the editor\'s are two rows');
+  assert.match(programTooltip(groups[2]!), /this editor's own processes/);
+  // Without the editor's pids, one node group.
+  assert.deepEqual(groupByProgram(rings).map((g) => g.program), ['node', 'postgres']);
 });
 
 test('only read-only maps of ordinary files are kept out of the way', () => {

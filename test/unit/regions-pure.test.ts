@@ -8,7 +8,7 @@ import { targetOf } from '../../extension/src/ipc/target';
 import * as ipc from '../../extension/src/ipc';
 import type { Listing, ShmRecord } from '../../extension/src/ipc/types';
 import type { RawSharedScan } from '../../extension/src/ipc/native';
-import { ancestry, emptyScan, parentOfStat } from '../../extension/src/ipc/procfs';
+import { ancestry, editorProcesses, emptyScan, parentOfStat, type ProcessLink } from '../../extension/src/ipc/procfs';
 import { buildRegions } from '../../extension/src/ipc/regions';
 import { withinOwnNamespaces } from '../../extension/src/ipc/namespaces';
 import { compileSchema, segmentFor } from '../../extension/src/shared/schema';
@@ -146,6 +146,27 @@ test('the welcome view: regions that only the editor itself maps or holds are no
   assert.equal(parentOfStat('42 (a) b) c) S 17 42 42 0'), 17, 'a command with parentheses and spaces');
   const mine = ancestry(process.pid);
   assert.ok(mine.has(process.pid) && mine.has(process.ppid) && !mine.has(1));
+});
+
+test('the editor\'s processes: the outermost ancestor running our executable and what runs it below, not its terminals\' programs', () => {
+  // A code-server in a pid namespace: 1 server, 5 server-main, 7 extension host (us), 12 a language
+  // server it forked, 8 pty host,
+  // 9 its shell, 10 a node program the user started in that shell, 11 a renderer-like child of 5;
+  // 20 another program's node beside the editor, 30 the editor's launcher script.
+  const node = '/opt/code-server/lib/node';
+  const table: Record<number, ProcessLink> = {
+    30: { ppid: 0, exe: '/usr/bin/sh' },
+    1: { ppid: 30, exe: node }, 5: { ppid: 1, exe: node }, 7: { ppid: 5, exe: node }, 8: { ppid: 5, exe: node },
+    9: { ppid: 8, exe: '/usr/bin/bash' }, 10: { ppid: 9, exe: node }, 11: { ppid: 5, exe: node }, 20: { ppid: 30, exe: node }, 12: { ppid: 7, exe: node },
+    40: { ppid: 1, exe: undefined },
+  };
+  const link = (pid: number): ProcessLink => table[pid] ?? { ppid: undefined, exe: undefined };
+  const pids = () => Object.keys(table).map(Number);
+  assert.deepEqual([...editorProcesses(7, link, pids)].sort((a, b) => a - b), [1, 5, 7, 8, 11, 12]);
+  // Our executable unreadable: only our ancestry, as before.
+  assert.deepEqual([...editorProcesses(7, (p) => (p === 7 ? { ppid: 5, exe: undefined } : link(p)), pids)].sort((a, b) => a - b), [...ancestry(7)].sort((a, b) => a - b));
+  // This very process is among its own editor's, read from /proc.
+  assert.ok(editorProcesses(process.pid).has(process.pid));
 });
 
 test('a limit the kernel leaves open (shmmax = 2^64 - 2^24 - 1) reads "no limit", not a rounded number', async () => {

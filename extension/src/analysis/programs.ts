@@ -1,11 +1,15 @@
 // Whose a region is: memfd objects, shared anonymous regions and mapped files grouped by the
 // program that holds them (and the container it runs in), so a desktop's 300 memfds read as
-// "chromium — 148 memfd, 310 MiB" rather than one flat list. Also which file mappings are only
+// "chromium — 148 memfd, 310 MiB" rather than one flat list; kernel-shared rings likewise (every
+// Node or Electron process with libuv's io_uring has some). Also which file mappings are only
 // read-only maps of ordinary files (gconv-modules.cache, fonts): no shared memory anyone writes.
 // Pure TypeScript over the façade's records, but for the namespace of a pid (readlink of
 // /proc/PID/ns/ipc), which the caller may supply.
 import { readlinkSync } from 'node:fs';
-import type { Listing, RegionKind, RegionRecord } from '../ipc/types';
+import type { Listing, RegionKind, RegionRecord, RingRecord } from '../ipc/types';
+
+/** What is grouped by program: regions and kernel-shared rings. */
+export type ProgramRecord = RegionRecord | RingRecord;
 
 /** The records of one program (in one container), biggest first. */
 export interface ProgramGroup {
@@ -15,9 +19,11 @@ export interface ProgramGroup {
   container?: string;
   /** That namespace's inode, part of the group's identity. */
   containerIpc?: number;
-  records: RegionRecord[];
+  records: ProgramRecord[];
   /** Records per kind. */
-  counts: Record<RegionKind, number>;
+  counts: Record<RegionKind | 'ring', number>;
+  /** The program is the editor running us (VS Code, code-server): its own caches, buffers and rings. */
+  editor?: true;
   /** The sum of the records' sizes: each object once, however many processes map it. */
   bytes: number;
   /** The processes of the group's records that are this program, sorted. */
@@ -32,7 +38,8 @@ export function programName(command: string): string {
 }
 
 /** Every process of a region, with its command: those that map it, then those that only hold an fd. */
-function processesOf(r: RegionRecord): { pid: number; command: string }[] {
+function processesOf(r: ProgramRecord): { pid: number; command: string }[] {
+  if (r.kind === 'ring') return [{ pid: r.pid, command: r.command }];
   const seen = new Set<number>();
   const out: { pid: number; command: string }[] = [];
   const add = (pid: number, command: string) => {
@@ -50,27 +57,32 @@ function processesOf(r: RegionRecord): { pid: number; command: string }[] {
  * command is known. A parent makes a memfd or a shared anonymous region before it forks the
  * workers that share it, so the lowest pid is the best guess of its creator that /proc allows.
  */
-export function ownerOf(r: RegionRecord): { pid: number; program: string } | undefined {
+export function ownerOf(r: ProgramRecord): { pid: number; program: string } | undefined {
   const procs = processesOf(r).sort((a, b) => a.pid - b.pid);
   const known = procs.find((p) => p.command && p.command !== '?') ?? procs[0];
   return known ? { pid: known.pid, program: programName(known.command) } : undefined;
 }
 
 /**
- * Groups regions by owning program and container, biggest first (then by name). `containerOf`
- * names a pid's container (undefined: ours); a region no process holds goes to the program "?".
+ * Groups regions (or rings) by owning program and container, biggest first (then by name), the
+ * editor's own last. `containerOf` names a pid's container (undefined: ours); a region no process
+ * holds goes to the program "?". `editorPids`: the editor's processes, whose records form groups
+ * of their own (the editor's node is not the user's node).
  */
-export function groupByProgram(regions: readonly RegionRecord[], containerOf: (pid: number) => { label: string; ipc: number } | undefined = () => undefined): ProgramGroup[] {
+export function groupByProgram(regions: readonly ProgramRecord[], containerOf: (pid: number) => { label: string; ipc: number } | undefined = () => undefined,
+  editorPids: ReadonlySet<number> = new Set()): ProgramGroup[] {
   const groups = new Map<string, ProgramGroup>();
   const pidSets = new Map<ProgramGroup, Set<number>>();
   for (const r of regions) {
     const owner = ownerOf(r);
     const program = owner?.program ?? '?';
     const container = owner ? containerOf(owner.pid) : undefined;
-    const key = `${container?.ipc ?? 'own'}\0${program}`;
+    const editor = owner !== undefined && editorPids.has(owner.pid);
+    const key = `${container?.ipc ?? 'own'}\0${program}\0${editor ? 'editor' : ''}`;
     let g = groups.get(key);
     if (!g) {
-      g = { program, records: [], counts: { memfd: 0, anon: 0, file: 0 }, bytes: 0, pids: [] };
+      g = { program, records: [], counts: { memfd: 0, anon: 0, file: 0, ring: 0 }, bytes: 0, pids: [] };
+      if (editor) g.editor = true;
       if (container) {
         g.container = container.label;
         g.containerIpc = container.ipc;
@@ -82,14 +94,14 @@ export function groupByProgram(regions: readonly RegionRecord[], containerOf: (p
     g.counts[r.kind]++;
     g.bytes += r.size;
     const pids = pidSets.get(g)!;
-    for (const p of processesOf(r)) if (programName(p.command) === program) pids.add(p.pid);
+    for (const p of processesOf(r)) if (programName(p.command) === program && editorPids.has(p.pid) === editor) pids.add(p.pid);
   }
   const list = [...groups.values()];
   for (const g of list) {
     g.records.sort((a, b) => b.size - a.size || a.id - b.id);
     g.pids = [...pidSets.get(g)!].sort((a, b) => a - b);
   }
-  return list.sort((a, b) => b.bytes - a.bytes || a.program.localeCompare(b.program) || (a.containerIpc ?? 0) - (b.containerIpc ?? 0));
+  return list.sort((a, b) => Number(a.editor ?? false) - Number(b.editor ?? false) || b.bytes - a.bytes || a.program.localeCompare(b.program) || (a.containerIpc ?? 0) - (b.containerIpc ?? 0));
 }
 
 /** "148 memfd, 2 anonymous, 310 MiB": what a program group holds, the kinds it has only. */
@@ -98,6 +110,7 @@ export function describeCounts(g: ProgramGroup, size: (bytes: number) => string)
   if (g.counts.memfd) parts.push(`${g.counts.memfd} memfd`);
   if (g.counts.anon) parts.push(`${g.counts.anon} anonymous`);
   if (g.counts.file) parts.push(`${g.counts.file} ${g.counts.file === 1 ? 'file' : 'files'}`);
+  if (g.counts.ring) parts.push(`${g.counts.ring} ring ${g.counts.ring === 1 ? 'mapping' : 'mappings'}`);
   parts.push(size(g.bytes));
   return parts.join(', ');
 }

@@ -9,10 +9,10 @@ import { readConfig, SECTION, type Config } from '../platform/config';
 import { findLeftovers, type Leftover } from '../analysis/leftovers';
 import { listingFacts } from '../analysis/verdict';
 import { hasMemory, memoryOf, memoryText } from '../analysis/memory';
-import { containerLookup, groupByProgram, isReadOnlyFileMapping, type ProgramGroup } from '../analysis/programs';
+import { containerLookup, groupByProgram, isReadOnlyFileMapping, type ProgramGroup, type ProgramRecord } from '../analysis/programs';
 import * as ipc from '../ipc';
 import { devShmMounts, ownDevShm, type MountUse } from '../ipc/mounts';
-import type { IpcRecord, Limit, Listing, NamespaceListing, RegionRecord } from '../ipc/types';
+import type { IpcRecord, Limit, Listing, NamespaceListing } from '../ipc/types';
 import { describeFailure, log } from '../platform/log';
 import { escapeControl } from '../shared/escape';
 import { waiterKey } from '../waits/model';
@@ -63,8 +63,11 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
   private readonly notesLogged = new Set<string>();
   /** Target → threads blocked on it (from the Waits view's last scan), for a badge on the item. */
   private waiters = new Map<string, { count: number; alarm: boolean }>();
-  /** The editor's own processes (this extension host and its ancestors): their regions are not the user's objects. */
-  private readonly editorPids = ipc.ancestry(process.pid);
+  /**
+   * The editor's own processes (its main process, renderers, this extension host…), read again
+   * with each listing: their regions and rings are not the user's objects.
+   */
+  private editorPids: ReadonlySet<number> = new Set([process.pid]);
 
   constructor(private config: Config) {
     this.onlyMine = config.onlyMine;
@@ -135,6 +138,7 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
           this.lastListingMs = Date.now() - started;
           this.listing = listing;
           this.limitList = lim;
+          this.editorPids = ipc.editorProcesses(process.pid);
           this.mountList = devShmMounts(listing);
           this.leftoverList = this.judge(listing, this.mountList);
           // What the listing could not do (no /dev/mqueue, unreadable /proc entries), said once each.
@@ -176,7 +180,7 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
   /** A group's regions under their owning programs, biggest first. */
   private programs(group: GroupSpec): ProgramGroup[] {
     if (!this.listing) return [];
-    return groupByProgram(this.visible(group.kinds) as RegionRecord[], containerLookup(this.listing));
+    return groupByProgram(this.visible(group.kinds) as ProgramRecord[], containerLookup(this.listing), this.editorPids);
   }
 
   private get filtering(): boolean {

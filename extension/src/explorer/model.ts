@@ -36,7 +36,7 @@ export const GROUPS: readonly GroupSpec[] = [
 ];
 
 /** The groups whose objects are listed under their owning programs (a desktop has hundreds). */
-export const BY_PROGRAM: ReadonlySet<GroupId> = new Set(['memfd', 'anon', 'file']);
+export const BY_PROGRAM: ReadonlySet<GroupId> = new Set(['memfd', 'anon', 'file', 'ring']);
 
 /** Every record of a listing, in group order. */
 export function records(l: Listing, kind: Kind): IpcRecord[] {
@@ -330,9 +330,9 @@ export function matches(r: IpcRecord, text: string, onlyUid: number | undefined)
   return hay.includes(t);
 }
 
-/** "chromium", or "chromium · container web-1" when the program runs in another namespace. */
+/** "chromium", "chromium · container web-1" when the program runs in another namespace, "node · this editor". */
 export function programLabel(g: ProgramGroup): string {
-  return escapeControl(g.container ? `${g.program} · container ${g.container}` : g.program);
+  return escapeControl(g.container ? `${g.program} · container ${g.container}` : g.editor ? `${g.program} · this editor` : g.program);
 }
 
 /** "148 memfd, 310 MiB": what the program holds. */
@@ -342,13 +342,14 @@ export function programDescription(g: ProgramGroup, units: 'binary' | 'bytes' = 
 
 /** The tree id of a program group: its group, container and name (ids never repeat). */
 export function programId(group: GroupId, g: ProgramGroup): string {
-  return `program:${group}:ns${g.containerIpc ?? 'own'}:${g.program}`;
+  return `program:${group}:ns${g.containerIpc ?? 'own'}:${g.editor ? 'editor:' : ''}${g.program}`;
 }
 
 export function programTooltip(g: ProgramGroup): string {
   const pids = g.pids.slice(0, 20).join(', ') + (g.pids.length > 20 ? `, … (${g.pids.length} in all)` : '');
   const rows: [string, string][] = [['program', md(g.program)]];
   if (g.container) rows.push(['container', md(g.container)]);
+  if (g.editor) rows.push(['whose', 'this editor\'s own processes (the window you are reading this in): its caches, buffers and rings']);
   rows.push(['objects', md(describeCounts(g, (b) => `${b.toLocaleString('en-US')} bytes`))]);
   if (pids) rows.push(['processes', md(pids)]);
   return `**${md(g.program)}**: the shared memory its processes hold (the oldest of an object's processes is taken as its owner)\n\n| | |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}`;

@@ -34,4 +34,4 @@ export {
 } from './objects';
 export { describeKind, describeTarget, formatTarget, hexKey, kindOfTarget, parseNumber, parseTarget, resolveKey, targetOf, type RegionTarget, type Target } from './target';
 export * from './types';
-export { ancestry } from './procfs';
+export { ancestry, editorProcesses } from './procfs';

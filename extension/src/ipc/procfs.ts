@@ -1,7 +1,7 @@
 // Readers of what the kernel publishes as text: /proc/sysvipc/*, /proc/PID/maps and cmdline,
 // /etc/passwd for user names. Listing from these files costs a few reads, where asking per object
 // through system calls would cost several calls per object.
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { binding } from './native';
 
 /** One row of /proc/sysvipc/{shm,sem,msg}, keyed by the file's own column names. */
@@ -155,6 +155,67 @@ export function ancestry(pid: number): Set<number> {
     }
   }
   return out;
+}
+
+/** What editorProcesses needs of a process: its parent and the executable it runs (undefined when unreadable). */
+export interface ProcessLink {
+  ppid: number | undefined;
+  exe: string | undefined;
+}
+
+/** A process's parent (from /proc/PID/stat) and executable (the /proc/PID/exe link). */
+export function processLink(pid: number): ProcessLink {
+  let ppid: number | undefined;
+  let exe: string | undefined;
+  try { ppid = parentOfStat(readFileSync(`/proc/${pid}/stat`, 'latin1')); } catch { /* ended or hidden */ }
+  try { exe = readlinkSync(`/proc/${pid}/exe`); } catch { /* a kernel thread, ended, or not ours to read */ }
+  return { ppid, exe };
+}
+
+/** Every pid /proc lists now. */
+export function processIds(): number[] {
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+}
+
+/**
+ * The editor that runs `pid`: the outermost of the unbroken chain of its ancestors that run the
+ * same executable (VS Code's main process, code-server's server), and every process below it
+ * that runs that executable too. An editor's renderers, GPU process, pty host and file watcher
+ * are siblings of its extension host, not ancestors; the shells of its terminals, and what a
+ * user starts in them, run other executables and stay the user's. Falls back to `ancestry` when
+ * our own executable cannot be read. `link` and `pids` read /proc unless given (tests).
+ */
+export function editorProcesses(pid: number, link: (pid: number) => ProcessLink = processLink, pids: () => number[] = processIds): Set<number> {
+  const exe = link(pid).exe;
+  if (exe === undefined) return ancestry(pid);
+  let root = pid;
+  const seen = new Set([pid]);
+  for (let p = link(pid).ppid; p !== undefined && p > 0 && !seen.has(p);) {
+    seen.add(p);
+    const l = link(p);
+    if (l.exe !== exe) break;
+    root = p;
+    p = l.ppid;
+  }
+  const children = new Map<number, number[]>();
+  const links = new Map<number, ProcessLink>();
+  for (const p of pids()) {
+    const l = link(p);
+    links.set(p, l);
+    if (l.ppid === undefined) continue;
+    const list = children.get(l.ppid);
+    if (list) list.push(p);
+    else children.set(l.ppid, [p]);
+  }
+  const out = new Set([root]);
+  for (const queue = [root]; queue.length > 0;) {
+    for (const c of children.get(queue.pop()!) ?? []) {
+      if (out.has(c) || links.get(c)?.exe !== exe) continue;
+      out.add(c);
+      queue.push(c);
+    }
+  }
+  return out.add(pid);
 }
 
 /** Seconds since the epoch → ISO-8601, or null for 0 ("never"). */

@@ -45,21 +45,57 @@ export class WaitsProvider implements vscode.TreeDataProvider<WaitNode>, vscode.
   /** The schemas of the last look; undefined when a .shms file, an open schema or the settings changed since. */
   private schemaList: Schema[] | undefined;
   private readonly watchers: vscode.Disposable[];
+  /** Watchers of the files the `shmscope.schemas` setting names (outside the workspace too), one per file. */
+  private settingWatchers: vscode.Disposable[] = [];
+  private readonly stale = () => { this.schemaList = undefined; };
 
   constructor(private config: Config) {
     // Watch the schema files rather than search the workspace on every scan (every 2 s while visible).
-    const stale = () => { this.schemaList = undefined; };
     const files = vscode.workspace.createFileSystemWatcher('**/*.shms');
     this.watchers = [
-      files, files.onDidCreate(stale), files.onDidChange(stale), files.onDidDelete(stale),
-      vscode.workspace.onDidChangeTextDocument((e) => { if (e.document.uri.path.endsWith('.shms')) stale(); }),
-      vscode.workspace.onDidChangeWorkspaceFolders(stale),
+      files, files.onDidCreate(this.stale), files.onDidChange(this.stale), files.onDidDelete(this.stale),
+      vscode.workspace.onDidChangeTextDocument((e) => { if (e.document.uri.path.endsWith('.shms')) this.stale(); }),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => { this.stale(); this.watchSettingFiles(); }),
     ];
+    this.watchSettingFiles();
   }
 
   setConfig(config: Config): void {
     this.config = config;
     this.schemaList = undefined;
+    this.watchSettingFiles();
+  }
+
+  /** The files the `shmscope.schemas` setting names: absolute, or relative to the workspace folder. */
+  private settingFiles(): vscode.Uri[] {
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    const uris = new Map<string, vscode.Uri>();
+    for (const ref of Object.values(this.config.schemas)) {
+      const file = ref.replace(/#.*$/, '');
+      const u = file.startsWith('/') || !folder ? vscode.Uri.file(file) : vscode.Uri.joinPath(folder, file);
+      uris.set(u.toString(), u);
+    }
+    return [...uris.values()];
+  }
+
+  /**
+   * A watcher on each file the setting names: the workspace's watcher sees only the workspace, and
+   * a schema kept beside the program (/opt/app/ring.shms) changes too. Each watches its one file
+   * (its folder, not recursively); no polling.
+   */
+  private watchSettingFiles(): void {
+    for (const w of this.settingWatchers) w.dispose();
+    this.settingWatchers = this.settingFiles().map((u) => {
+      const base = vscode.Uri.joinPath(u, '..');
+      const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(base, u.path.slice(u.path.lastIndexOf('/') + 1)));
+      const subs = [w.onDidCreate(this.stale), w.onDidChange(this.stale), w.onDidDelete(this.stale)];
+      return { dispose: () => { for (const d of subs) d.dispose(); w.dispose(); } };
+    });
+  }
+
+  /** The schemas the last scan named fields with (those that bind objects); undefined until a scan, or once one of their files changed. */
+  get schemasInUse(): readonly Schema[] | undefined {
+    return this.schemaList;
   }
 
   /** Scans now; concurrent calls share one scan. */
@@ -92,12 +128,7 @@ export class WaitsProvider implements vscode.TreeDataProvider<WaitNode>, vscode.
     } catch (e) {
       log.warn(`Waits: listing the workspace's schemas failed: ${e instanceof Error ? e.message : String(e)}`);
     }
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-    for (const ref of Object.values(this.config.schemas)) {
-      const file = ref.replace(/#.*$/, '');
-      const u = file.startsWith('/') || !folder ? vscode.Uri.file(file) : vscode.Uri.joinPath(folder, file);
-      uris.set(u.toString(), u);
-    }
+    for (const u of this.settingFiles()) uris.set(u.toString(), u);
     const out: Schema[] = [];
     for (const [key, uri] of uris) {
       try {
@@ -153,7 +184,7 @@ export class WaitsProvider implements vscode.TreeDataProvider<WaitNode>, vscode.
   }
 
   dispose(): void {
-    for (const w of this.watchers) w.dispose();
+    for (const w of [...this.watchers, ...this.settingWatchers]) w.dispose();
     this.changed.dispose();
     this.scanned.dispose();
     this.failed.dispose();

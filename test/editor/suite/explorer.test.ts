@@ -2,7 +2,8 @@
 // In the extension host of a real workbench: the explorer lists what the test creates, refreshes,
 // and its commands act on real kernel objects. Every object is removed in teardown, even on failure.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { ShmscopeApi } from '../../../extension/src/extension';
@@ -303,5 +304,29 @@ suite('Commands', () => {
     await vscode.commands.executeCommand('shmscope.refresh');
     assert.equal(find(`private · id ${semId}`), undefined);
     assert.ok(vscode.extensions.getExtension(EXT_ID)?.isActive);
+  });
+});
+
+suite('Waits view', () => {
+  test('watches the schema files the shmscope.schemas setting names outside the workspace (no search per scan)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'shmscope-edt-schemas-'));
+    const file = path.join(dir, 'outside.shms');
+    const segment = (name: string, key: string) => `segment ${name} for key ${key} { uint32_t head @ 0; };\n`;
+    const config = vscode.workspace.getConfiguration('shmscope');
+    writeFileSync(file, segment('One', '0x5e5e0001'));
+    try {
+      await config.update('schemas', { 'key:0x5e5e0001': file }, vscode.ConfigurationTarget.Global);
+      const names = async () => {
+        await api.waits.refresh();
+        return (api.waits.schemasInUse ?? []).flatMap((s) => s.segments.map((t) => t.name)).sort().join(',');
+      };
+      await until('the setting\'s schema is read', async () => (await names()).includes('One'));
+      // Changed on disk, outside the workspace: the watcher makes the next scan read it again.
+      writeFileSync(file, segment('One', '0x5e5e0001') + segment('Two', '0x5e5e0002'));
+      await until('the changed schema is read again', async () => (await names()).includes('One,Two'));
+    } finally {
+      await config.update('schemas', undefined, vscode.ConfigurationTarget.Global);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -76,7 +76,7 @@ export interface OpenWorkbench {
  * and would scan every thread of the machine on the extension host every 2 s under each test);
  * its view still scans once when it shows, and waits.test.ts turns the timer on.
  */
-export async function openWorkbench(o: { root: string; folder: string; settings?: Record<string, unknown>; width?: number; height?: number }): Promise<OpenWorkbench> {
+export async function openWorkbench(o: { root: string; folder: string; settings?: Record<string, unknown>; width?: number; height?: number; privateNamespace?: boolean }): Promise<OpenWorkbench> {
   let wb: Workbench | undefined;
   let browser: Browser | undefined;
   const close = async () => {
@@ -84,7 +84,7 @@ export async function openWorkbench(o: { root: string; folder: string; settings?
     await wb?.stop().catch(() => {});
   };
   try {
-    wb = await startWorkbench({ folder: o.folder, extensionDevelopmentPath: o.root, settings: { 'shmscope.refreshIntervalMs': 0, 'shmscope.waits.refreshMs': 0, ...o.settings }, keepRunDir: process.env.SHMSCOPE_KEEP_RUN === '1' });
+    wb = await startWorkbench({ folder: o.folder, extensionDevelopmentPath: o.root, settings: { 'shmscope.refreshIntervalMs': 0, 'shmscope.waits.refreshMs': 0, ...o.settings }, keepRunDir: process.env.SHMSCOPE_KEEP_RUN === '1', privateNamespace: o.privateNamespace });
     browser = await launchBrowser(wb.runDir);
     const page = await browser.newPage({ viewport: { width: o.width ?? 1400, height: o.height ?? 900 } });
     await loadWorkbench(page, wb.url);

@@ -2,7 +2,8 @@
 // under its seqlock, recorded from the inspector (Start Recording, the status bar counting frames,
 // Stop Recording), the .shmrec opened in its editor, scrubbed with the keyboard (the page shows each
 // frame's head as the recording holds it), and hdr.head plotted in a Watch panel whose cursor
-// follows the timeline (asked from the tree row's context menu); Go to Frame or Time refuses a time past the end. The plot's screenshot is kept as .test-artifacts/editor/recording-plot.png.
+// follows the timeline (asked from the tree row's context menu); Alt+PageDown with the tree focused
+// finds the next change of the selected field without paging the tree; Go to Frame or Time refuses a time past the end. The plot's screenshot is kept as .test-artifacts/editor/recording-plot.png.
 //   node --import tsx --test test/editor/ui/recording.test.ts
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -194,20 +195,35 @@ describe('recording, replay and Watch in the workbench', { timeout: 600_000 }, (
     await page.keyboard.press('Enter');
     const plot = await frameWith('#plot canvas');
     const { recording, file } = openRecording(recordingFile);
-    file.close();
-    await until('every frame is a point', async () => (await plot.locator('body').getAttribute('data-points')) === String(recording.frameCount));
-    const cursorAt = async () => Number(await plot.locator('body').getAttribute('data-cursor-t'));
-    const cursorX = async () => Number(await plot.locator('body').getAttribute('data-cursor-x'));
-    const t0 = await cursorAt();
-    assert.ok(Math.abs(t0 - recording.times[11]! / 1000) < 1e-6, `the cursor sits at frame 11 (${t0} s)`);
-    const x0 = await cursorX();
-    // Back in the inspector: steps move the plot's cursor with them.
-    const grid = await frameWith('[aria-label*=".shmrec"]');
-    await grid.locator('.trow[data-path="hdr.head"] .name').click();
-    for (let i = 0; i < 5; i++) await page.keyboard.press('Alt+ArrowRight');
-    await until('the cursor follows to frame 16', async () => Math.abs((await cursorAt()) - recording.times[16]! / 1000) < 1e-6);
-    await until('the cursor line moved right', async () => (await cursorX()) > x0);
-    const shot = await screenshot(page, 'recording-plot');
-    console.log(`plot screenshot: ${shot}`);
+    try {
+      await until('every frame is a point', async () => (await plot.locator('body').getAttribute('data-points')) === String(recording.frameCount));
+      const cursorAt = async () => Number(await plot.locator('body').getAttribute('data-cursor-t'));
+      const cursorX = async () => Number(await plot.locator('body').getAttribute('data-cursor-x'));
+      const t0 = await cursorAt();
+      assert.ok(Math.abs(t0 - recording.times[11]! / 1000) < 1e-6, `the cursor sits at frame 11 (${t0} s)`);
+      const x0 = await cursorX();
+      // Back in the inspector: steps move the plot's cursor with them.
+      const grid = await frameWith('[aria-label*=".shmrec"]');
+      await grid.locator('.trow[data-path="hdr.head"] .name').click();
+      for (let i = 0; i < 5; i++) await page.keyboard.press('Alt+ArrowRight');
+      await until('the cursor follows to frame 16', async () => Math.abs((await cursorAt()) - recording.times[16]! / 1000) < 1e-6);
+      await until('the cursor line moved right', async () => (await cursorX()) > x0);
+
+      // Alt+PageDown with the structure tree focused: the next frame where hdr.head changes, and the
+      // tree keeps hdr.head selected (it does not page as well, which would move what is followed).
+      const headAt = (i: number) => Buffer.from(recording.objectBytes(recording.seek(i))).readBigUInt64LE(16);
+      let next = 17;
+      while (next < recording.frameCount && headAt(next) === headAt(16)) next++;
+      assert.ok(next < recording.frameCount, 'hdr.head changes after frame 16');
+      assert.equal(await grid.locator('.trow.selected').getAttribute('data-path'), 'hdr.head');
+      await page.keyboard.press('Alt+PageDown');
+      await until(`Alt+PageDown lands on frame ${next}, where hdr.head next changes`, async () => new RegExp(`#${next} / `).test(await statusText('shmscope.replay')));
+      assert.equal(await grid.locator('.trow.selected').getAttribute('data-path'), 'hdr.head', 'the tree did not page');
+      await until('the row shows the new head', async () => (await grid.locator('.trow[data-path="hdr.head"] .tval').textContent()) === String(headAt(next)));
+      const shot = await screenshot(page, 'recording-plot');
+      console.log(`plot screenshot: ${shot}`);
+    } finally {
+      file.close();
+    }
   }));
 });

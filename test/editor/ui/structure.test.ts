@@ -2,7 +2,8 @@
 // whose ring.shms declares `segment Ring for key <its key>`, and a person who opens it, reads the
 // checks, expands the header, clicks fields and bytes, goes to a field by name, watches a value
 // change live, edits the schema, edits a field in a read-write tab, and bookmarks a range that is
-// still there after the tab is closed and opened again.
+// still there after the tab is closed and opened again; in a narrow editor group the side panel
+// moves under the grid.
 // Screenshots of a failing step land in .test-artifacts/editor/structure-*.png.
 //   node --import tsx --test test/editor/ui/structure.test.ts
 import assert from 'node:assert/strict';
@@ -15,7 +16,7 @@ import * as ipc from '../../../extension/src/ipc';
 import { freshKey } from '../../helpers/ipc';
 import { ringBytes } from '../../helpers/schema-ring';
 import { untilWithin } from '../../helpers/wait';
-import { failureStep, inspectorFrame, openWorkbench, type OpenWorkbench, palette as paletteOf, ROOT } from './driver';
+import { failureStep, focusWorkbench, inspectorFrame, openWorkbench, type OpenWorkbench, palette as paletteOf, ROOT } from './driver';
 
 const WAIT = 30_000;
 const until = untilWithin(WAIT);
@@ -224,6 +225,41 @@ describe('structure view in the workbench', { timeout: 600_000 }, () => {
     await until('dragging right narrows it by 100 px', async () => Math.abs((await width()) - (w0 + 48 - 100)) < 4);
     // The grid keeps its rows: the hex view re-measures, nothing is lost.
     assert.ok((await f.locator('.rows .row:not([hidden])').count()) > 10);
+  }));
+
+  it('reflows in a narrow editor group: the side panel moves under the grid, full width', () => step('narrow', async () => {
+    const f = frame();
+    const layout = async (title: string) => {
+      await focusWorkbench(page);
+      await page.keyboard.press('F1');
+      const input = page.locator('.quick-input-widget input');
+      await input.fill(`>View: ${title}`, { timeout: 5_000 });
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: WAIT });
+      await input.press('Enter');
+    };
+    const boxes = async () => ({ body: (await f.locator('body').boundingBox())!, grid: (await f.locator('.grid').boundingBox())!, side: (await f.locator('.side').boundingBox())! });
+    const wide = await boxes();
+    assert.ok(wide.side.x >= wide.grid.x + wide.grid.width - 1, 'side by side in a wide group');
+    // Three columns: the inspector's group is a third of the editor area (under 640 px here).
+    await layout('Three Columns Editor Layout');
+    try {
+      await until('the page is narrow', async () => (await boxes()).body.width < 640);
+      const narrow = await until('the side panel is under the grid', async () => {
+        const b = await boxes();
+        return b.side.y >= b.grid.y + b.grid.height - 1 ? b : undefined;
+      });
+      assert.ok(narrow.side.width >= narrow.body.width - 2, `the side panel takes the full width (${narrow.side.width} of ${narrow.body.width})`);
+      assert.ok(narrow.grid.width >= narrow.body.width - 20, 'so does the grid');
+      assert.equal(await f.locator('#splitter').isVisible(), false, 'the splitter, which sizes widths, steps aside');
+      await until('the grid, re-measured, shows its rows', async () => (await f.locator('.rows .row:not([hidden])').count()) > 3);
+      assert.ok(await f.locator('#data-inspector').isVisible(), 'the side panel shows its data inspector');
+    } finally {
+      await layout('Single Column Editor Layout');
+    }
+    await until('side by side again', async () => {
+      const b = await boxes();
+      return b.body.width > 640 && b.side.x >= b.grid.x + b.grid.width - 1;
+    });
   }));
 
   it('keeps bookmarks per object across closing and reopening the tab', () => step('bookmark', async () => {
