@@ -22,3 +22,11 @@ struct f { int n; int a[] __attribute__((counted_by(n))); };
 static_assert(0, "gcc 12 has no counted_by");
 #endif`), []);
 });
+
+test('brackets inside a string or character literal of an inline function body are not brackets', () => {
+  for (const lit of ['"{"', '"("', '")"', '"}"', "'{'", "')'", '";"']) {
+    const text = `static inline int f(int c) { const char *s = ${lit}; if (c) return s[0]; return 0; }\nstruct a { int x; };\nstatic_assert(sizeof(struct a) == 4, "kept");\nstatic_assert(0, "seen");`;
+    // The file after the body is read: the later static_assert(0) fails, nothing else does.
+    assert.deepEqual(errors(text), ['static_assert failed: seen: the condition is false'], lit);
+  }
+});

@@ -140,14 +140,16 @@ function printTokens(toks: Token[], start: number, end: number): string {
       continue;
     }
     const text = t.kind === 'string' ? (t.raw ?? JSON.stringify(t.text)) : t.kind === 'char' ? (t.raw ?? t.text) : t.text;
-    if (t.text === '}' && parens === 0) s += s.endsWith('\n') ? '' : '\n';
+    if (t.kind === 'punct' && t.text === '}' && parens === 0) s += s.endsWith('\n') ? '' : '\n';
     else if (prev && !s.endsWith('\n') && !NO_SPACE_BEFORE.has(t.text) && !NO_SPACE_AFTER.has(prev.text)) s += ' ';
     // `[[` must stay adjacent; `[` after a name too.
     if (t.text === '[' && prev && !s.endsWith('\n') && s.endsWith(' ')) s = s.slice(0, -1);
     s += text;
-    if (t.text === '(') parens++;
-    else if (t.text === ')') parens = Math.max(0, parens - 1);
-    if (parens === 0 && (t.text === '{' || t.text === ';') && k + 1 < end) s += '\n';
+    if (t.kind === 'punct') {
+      if (t.text === '(') parens++;
+      else if (t.text === ')') parens = Math.max(0, parens - 1);
+      if (parens === 0 && (t.text === '{' || t.text === ';') && k + 1 < end) s += '\n';
+    }
     prev = t;
   }
   return s;

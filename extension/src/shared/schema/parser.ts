@@ -38,6 +38,9 @@ const MAX_OPERATORS = 2000;
 
 class Bail extends Error {}
 
+/** A bracket or brace token; a string or character literal spelled `"{"` is never one. */
+const isPunct = (t: Token, s: string) => t.kind === 'punct' && t.text === s;
+
 export function parse(text: string, knownTypes: ReadonlySet<string>, options: PreprocessOptions = {}): ParseResult {
   const lx = preprocess(text, options);
   const diagnostics = [...lx.diagnostics];
@@ -60,16 +63,16 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
           let pd = 0;
           for (j++; j < lx.tokens.length; j++) {
             const y = lx.tokens[j]!;
-            if (y.text === '(') pd++;
-            else if (y.text === ')' && --pd <= 0) break;
+            if (isPunct(y, '(')) pd++;
+            else if (isPunct(y, ')') && --pd <= 0) break;
             if (y.kind === 'eof') break;
           }
           continue;
         }
-        if (x.text === '{' || x.text === '(' || x.text === '[') d++;
-        else if (x.text === '}' || x.text === ')' || x.text === ']') d--;
+        if (isPunct(x, '{') || isPunct(x, '(') || isPunct(x, '[')) d++;
+        else if (isPunct(x, '}') || isPunct(x, ')') || isPunct(x, ']')) d--;
         else if (d === 0 && x.kind === 'ident') last = x.text;
-        else if (d === 0 && x.text === ';') break;
+        else if (d === 0 && isPunct(x, ';')) break;
         if (x.kind === 'eof') break;
       }
       if (last) typeNames.add(last);
@@ -117,16 +120,16 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
     while (peek().kind !== 'eof') {
       const t = peek();
       if (t.kind === 'punct') {
-        if (t.text === '{' || t.text === '(' || t.text === '[') d++;
-        else if (t.text === '}' || t.text === ')' || t.text === ']') {
-          if (d === 0 && t.text === '}') {
+        if (isPunct(t, '{') || isPunct(t, '(') || isPunct(t, '[')) d++;
+        else if (isPunct(t, '}') || isPunct(t, ')') || isPunct(t, ']')) {
+          if (d === 0 && isPunct(t, '}')) {
             if (stopAtBrace) return;
             next();
             if (at(';')) next();
             return;
           }
           d = Math.max(0, d - 1);
-          if (d === 0 && t.text === '}' && !stopAtBrace) {
+          if (d === 0 && isPunct(t, '}') && !stopAtBrace) {
             next();
             if (at(';')) next();
             return;
@@ -354,8 +357,8 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
             let d = 0;
             do {
               const t = next();
-              if (t.text === '(') d++;
-              else if (t.text === ')') d--;
+              if (isPunct(t, '(')) d++;
+              else if (isPunct(t, ')')) d--;
             } while (d > 0 && peek().kind !== 'eof');
           }
           if (!at(',')) break;
@@ -607,8 +610,8 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
       let d = 1;
       while (d > 0 && peek().kind !== 'eof') {
         const t = next();
-        if (t.text === '{') d++;
-        else if (t.text === '}') d--;
+        if (isPunct(t, '{')) d++;
+        else if (isPunct(t, '}')) d--;
       }
       decl.broken = `structs nested deeper than ${MAX_DEPTH - 20}`;
       decl.range = span(kw, prevEnd());
@@ -857,14 +860,14 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
       let sawBody = false;
       while (peek().kind !== 'eof') {
         const x = next();
-        if (x.text === '{' || x.text === '(') d++;
-        else if (x.text === '}' || x.text === ')') {
+        if (isPunct(x, '{') || isPunct(x, '(')) d++;
+        else if (isPunct(x, '}') || isPunct(x, ')')) {
           d--;
-          if (d === 0 && x.text === '}') {
+          if (d === 0 && isPunct(x, '}')) {
             sawBody = true;
             if (!at(';')) break;
           }
-        } else if (x.text === ';' && d <= 0) break;
+        } else if (isPunct(x, ';') && d <= 0) break;
       }
       skipped.push({ text: `declaration at line ${start.start.line + 1} (${sawBody ? 'function definition' : 'not a type'})`, range: span(start, prevEnd()) });
       return;
@@ -875,8 +878,8 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
     let d = 0;
     do {
       const t = next();
-      if (t.text === '(') d++;
-      else if (t.text === ')') d--;
+      if (isPunct(t, '(')) d++;
+      else if (isPunct(t, ')')) d--;
     } while (d > 0 && peek().kind !== 'eof');
   };
 
