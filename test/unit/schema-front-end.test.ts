@@ -1,10 +1,33 @@
 // The C front end's answers that gcc gives differently would be silent errors: each is checked
 // against what gcc 12 (the compiler the engine models) says.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
 import { compileSchema } from '../../extension/src/shared/schema';
 
 const errors = (text: string) => compileSchema(text, 't.shms').diagnostics.filter((d) => d.severity === 'error').map((d) => d.message);
+
+const dir = mkdtempSync(path.join(tmpdir(), 'shms-front-end-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let probes = 0;
+
+/**
+ * What gcc says each integer expression is after `decls` (a compiled probe prints them), and the
+ * engine's static_asserts of the same values: an empty list when the engine agrees on every one.
+ */
+function againstGcc(decls: string, exprs: string[]): string[] {
+  const src = path.join(dir, `p${++probes}.c`);
+  const exe = src.slice(0, -2);
+  writeFileSync(src, `#include <stdio.h>\n#include <stddef.h>\n${decls}\nint main(void) {\n${exprs.map((e) => `  printf("%lld\\n", (long long)(${e}));`).join('\n')}\n  return 0;\n}\n`);
+  const cc = spawnSync('cc', ['-w', '-o', exe, src], { encoding: 'utf8' });
+  assert.equal(cc.status, 0, cc.stderr);
+  const values = spawnSync(exe, { encoding: 'utf8' }).stdout.trim().split('\n');
+  assert.equal(values.length, exprs.length);
+  return errors(`${decls}\n${exprs.map((e, i) => `static_assert((${e}) == ${values[i]}, ${JSON.stringify(`${e} is ${values[i]} for gcc`)});`).join('\n')}`);
+}
 
 test('__has_attribute is 1 only for attributes gcc 12 has, in every spelling', () => {
   assert.deepEqual(errors(`
@@ -29,4 +52,16 @@ test('brackets inside a string or character literal of an inline function body a
     // The file after the body is read: the later static_assert(0) fails, nothing else does.
     assert.deepEqual(errors(text), ['static_assert failed: seen: the condition is false'], lit);
   }
+});
+
+test('__attribute__((…)) before a declaration: accepted as gcc does, a typedef keeps its name and alignment', () => {
+  const decls = `__attribute__((packed)) struct b { char c; int y; };
+__attribute__((aligned(8))) typedef int T8;
+__attribute__((packed)) typedef struct { char c; int y; } P;
+__attribute__((aligned(16))) typedef struct { char c; } A16;
+__attribute__((__mode__(__HI__))) typedef int HI;
+__attribute__((visibility("default"))) int foo(void);
+__extension__ __attribute__((__unused__)) static const int k = 3;
+struct u { char c; T8 x; HI h; };`;
+  assert.deepEqual(againstGcc(decls, ['sizeof(struct b)', '_Alignof(T8)', 'sizeof(P)', '_Alignof(A16)', 'sizeof(A16)', 'sizeof(HI)', 'sizeof(struct u)', 'offsetof(struct u, h)']), []);
 });

@@ -774,7 +774,15 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
   const decls: Decl[] = [];
   const topLevel = () => {
     operators = 0;
-    while (at('__extension__')) next();
+    // GNU attributes before a declaration's first word (`__attribute__((visibility("default"))) int
+    // f(void);`, `__attribute__((aligned(8))) typedef int T;`) belong to what it declares: a
+    // typedef's alignment, machine mode or vector size; nothing for a struct's own layout (gcc
+    // ignores them there).
+    const lead: Extras = { attrs: [], packed: false };
+    while (at('__extension__') || at('__attribute__') || at('__attribute')) {
+      if (at('__extension__')) next();
+      else extras(lead);
+    }
     const t = peek();
     if (t.kind === 'pragma') {
       next();
@@ -825,7 +833,7 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
       const ex: Extras = { attrs: [], packed: false };
       const spec = typeSpec(q, ex);
       for (;;) {
-        const dex: Extras = { attrs: [], packed: ex.packed, alignas: ex.alignas, mode: ex.mode, vector: ex.vector };
+        const dex: Extras = { attrs: [], packed: ex.packed, alignas: ex.alignas ?? lead.alignas, mode: ex.mode ?? lead.mode, vector: ex.vector ?? lead.vector };
         const dcl = declarator(false, q, dex);
         if (!dcl.name) error(peek().range, `expected a typedef name but found ${peek().kind === 'eof' ? 'end of file' : `"${peek().text}"`}`);
         const name = dcl.name!;
