@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { compileSchema } from '../../extension/src/shared/schema';
+import { compileSchema, importHeader } from '../../extension/src/shared/schema';
 
 const errors = (text: string) => compileSchema(text, 't.shms').diagnostics.filter((d) => d.severity === 'error').map((d) => d.message);
 
@@ -64,4 +64,21 @@ __attribute__((visibility("default"))) int foo(void);
 __extension__ __attribute__((__unused__)) static const int k = 3;
 struct u { char c; T8 x; HI h; };`;
   assert.deepEqual(againstGcc(decls, ['sizeof(struct b)', '_Alignof(T8)', 'sizeof(P)', '_Alignof(A16)', 'sizeof(A16)', 'sizeof(HI)', 'sizeof(struct u)', 'offsetof(struct u, h)']), []);
+});
+
+test('constants in C\'s types: literals by suffix and base, the usual conversions, promotion after a cast', () => {
+  const decls = `#define NONE (~0U)
+#define ALL (~0ULL)
+#define TOP (1u << 31)
+#define MASK (0xffffffff + 1)`;
+  assert.deepEqual(againstGcc(decls, [
+    'NONE', 'NONE + 1', 'ALL', 'TOP', 'MASK', '-1 > 0u', '-1 < 0', '-1L < 1u', '-1 > 0UL', '0x7fffffff + 0u', '4294967295 + 1', '-1 >> 1u', '~0 >> 1',
+    '(unsigned char)300 + 0', '(unsigned short)65535 + 1', '(unsigned)-1 / 2', '-7 / 2', '-7 % 2', 'sizeof(int) - 5 > 0', '1 ? -1 : 0', '0xffffffffULL << 32',
+  ]), []);
+  // An import writes each #define's value as C has it (0xffffffff is an unsigned int: + 1 is 0).
+  const r = importHeader(`${decls}\nstruct s { int x; };\n`, path.join(dir, 'n.h'));
+  assert.match(r.text, /#define NONE 4294967295\n/);
+  assert.match(r.text, /#define ALL 18446744073709551615\n/);
+  assert.match(r.text, /#define TOP 2147483648\n/);
+  assert.match(r.text, /#define MASK 0\n/);
 });

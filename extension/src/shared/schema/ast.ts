@@ -1,8 +1,10 @@
 // Syntax tree of a `.shms` schema (C declarations plus the shmscope extensions).
+import type { CInt } from './c-int';
 import type { Range } from './lexer';
 
 export type Expr =
-  | { k: 'num'; v: bigint; range: Range }
+  /** An integer; `ct`, its C type, for a literal of the text (`0xffffffff` is unsigned int). */
+  | { k: 'num'; v: bigint; range: Range; ct?: CInt }
   | { k: 'float'; v: number; range: Range }
   | { k: 'str'; s: string; range: Range }
   | { k: 'name'; name: string; range: Range }

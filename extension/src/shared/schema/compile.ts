@@ -1,6 +1,7 @@
 // Type checking and layout: turns the syntax tree into resolved types with gcc x86-64 offsets,
 // once per schema. Every problem becomes a diagnostic with a range; nothing throws.
 import type { Attr, Decl, EnumDecl, Expr, MemberDecl, StructDecl, TypedefDecl, TypeRef, TypeSpec } from './ast';
+import { promoted } from './c-int';
 import { EvalError, evalInt, namesIn, type Env, type Val } from './expr';
 import type { Define, Diagnostic, Range, Token } from './lexer';
 import { nodeIncludeHost } from './host-node';
@@ -165,6 +166,11 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
     cast: (t, v) => {
       const ty = resolveRef(t, false);
       return ty && (ty.k === 'int' || ty.k === 'enum') ? wrapInt(ty.k === 'enum' ? ty.base : ty, v) : v;
+    },
+    castType: (t) => {
+      const ty = resolveRef(t, false);
+      const int = ty?.k === 'enum' ? ty.base : ty?.k === 'int' ? ty : undefined;
+      return int ? promoted(int.size, int.signed) : undefined;
     },
   });
   const zeroRange: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };

@@ -2,6 +2,7 @@
 // the right nesting depth and carries on, so one typo gives one diagnostic and the rest of the
 // file still has symbols, hovers and layout.
 import type { Attr, AttrArg, Decl, Derived, EnumDecl, EnumItem, Expr, MemberDecl, NameRef, StructDecl, TypeRef, TypeSpec } from './ast';
+import { INT, literalType } from './c-int';
 import type { Define, Diagnostic, Range, Token } from './lexer';
 import { preprocess, type Macro, type PreprocessOptions } from './preprocess';
 
@@ -249,11 +250,12 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
     if (t.kind === 'number') {
       next();
       if (t.float !== undefined) return { k: 'float', v: t.float, range: t.range };
-      return { k: 'num', v: t.value ?? 0n, range: t.range };
+      const v = t.value ?? 0n;
+      return { k: 'num', v, range: t.range, ct: literalType(t.text, v) };
     }
     if (t.kind === 'char') {
       next();
-      return { k: 'num', v: t.value ?? 0n, range: t.range };
+      return { k: 'num', v: t.value ?? 0n, range: t.range, ct: INT };
     }
     if (t.kind === 'string') {
       next();

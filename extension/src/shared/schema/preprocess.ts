@@ -803,7 +803,7 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
       if (d.params || d.tokens.length === 0) continue;
       const toks = expandAll(d.tokens);
       if (toks.some((t) => t.kind === 'ident' || t.kind === 'string' || t.float !== undefined || t.bad)) continue;
-      const r = evalDirective(toks, (n) => macros.has(n));
+      const r = evalDirective(toks, (n) => macros.has(n), true);
       if ('value' in r) values.set(name, r.value);
     }
   }
