@@ -305,6 +305,18 @@ describe('shmscope import, -I and -D', () => {
     assertUserError(cli(['import', macro, '--max-tokens', '200']), /too many tokens/);
     assert.equal(cli(['import', macro, '--max-tokens', '2000']).status, 0);
   });
+  it('a type laid out by ms_struct or scalar_storage_order is refused: import and decode exit 1 naming it', () => {
+    const header = path.join(dir, 'order.h');
+    writeFileSync(header, 'struct ok { int a; };\nstruct wire { unsigned int v; } __attribute__((scalar_storage_order("big-endian")));\n');
+    const out = path.join(dir, 'order.shms');
+    const r = cli(['import', header, '-o', out]);
+    assertUserError(r, /order\.h: a type has no layout \(line 2: __attribute__\(\(scalar_storage_order\)\) changes the layout and is not supported: struct wire is not laid out\)/);
+    const json = cli(['import', header, '--json']);
+    assert.equal(json.status, 1, json.stderr);
+    assert.equal(JSON.parse(json.stdout).refused.length, 1);
+    assertUserError(cli(['decode', '--file', snap, '--schema', out, '--type', 'wire']), /wire has no layout: .*scalar_storage_order/);
+    assert.equal(cli(['decode', '--file', snap, '--schema', out, '--type', 'ok', '--json']).status, 0);
+  });
   it('check takes -I and -D like a compiler', () => {
     const inc = path.join(dir, 'inc2');
     mkdirSync(inc, { recursive: true });

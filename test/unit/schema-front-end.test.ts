@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { compileSchema, importHeader } from '../../extension/src/shared/schema';
+import { compileSchema, findType, importHeader, type StructType } from '../../extension/src/shared/schema';
 
 const errors = (text: string) => compileSchema(text, 't.shms').diagnostics.filter((d) => d.severity === 'error').map((d) => d.message);
 
@@ -81,4 +81,26 @@ test('constants in C\'s types: literals by suffix and base, the usual conversion
   assert.match(r.text, /#define ALL 18446744073709551615\n/);
   assert.match(r.text, /#define TOP 2147483648\n/);
   assert.match(r.text, /#define MASK 0\n/);
+});
+
+test('ms_struct and scalar_storage_order: the type they lay out is refused, with what holds it', () => {
+  const text = `struct __attribute__((ms_struct)) m { char c; int x : 3; };
+typedef struct { unsigned short v; } __attribute__((scalar_storage_order("big-endian"))) be_t;
+struct outer { int a; be_t b; };
+#pragma scalar_storage_order big-endian
+struct p { int y; };
+#pragma scalar_storage_order default
+struct fine { char c; int x; };`;
+  const schema = compileSchema(text, 't.shms');
+  const refused = (n: string) => (findType(schema, n) as StructType).refused;
+  assert.match(refused('m') ?? '', /__attribute__\(\(ms_struct\)\) changes the layout and is not supported: struct m is not laid out/);
+  assert.match(refused('be_t') ?? '', /scalar_storage_order/);
+  assert.match(refused('outer') ?? '', /scalar_storage_order/, 'a struct holding a refused one is refused too');
+  assert.match(refused('p') ?? '', /#pragma scalar_storage_order big-endian/);
+  assert.equal(refused('fine'), undefined);
+  assert.equal((findType(schema, 'fine') as StructType).size, 8);
+  assert.equal((findType(schema, 'm') as StructType).fields.length, 0, 'nothing of it is placed');
+  const r = importHeader(`${text}\n`, path.join(dir, 'ms.h'));
+  assert.equal(r.refused.length, 3, r.refused.join('\n'));
+  assert.match(r.refused[0]!, /^line 1: .*struct m is not laid out$/);
 });

@@ -76,7 +76,7 @@ export async function runImport(header: string, opts: ImportCommandOptions): Pro
   if (/^pid:\d+$/.test(header) || isElf(file)) {
     const r = await importProgram(header, { types: opts.type ?? [], allTypes: opts.allTypes ?? false });
     if (opts.output) writeOut(opts.output, r.text);
-    return { text: r.text, types: r.types.length, defines: 0, skipped: r.skipped, diagnostics: r.notes, program: true, ...(opts.output ? { output: opts.output } : {}) };
+    return { text: r.text, types: r.types.length, defines: 0, skipped: r.skipped, diagnostics: r.notes, refused: [], program: true, ...(opts.output ? { output: opts.output } : {}) };
   }
   if (opts.type?.length) throw new UserError(`--type picks types of a program or library built with -g; ${header} is not an ELF file`);
   const maxTokens = maxTokensOf(opts);
@@ -117,8 +117,12 @@ export function register(program: Command): void {
         return;
       }
       const r = await runImport(header, opts);
+      // A type the header lays out in a way the engine does not make is written without a layout
+      // (so it never decodes) and the import fails: exit 1 after the report, one line naming each.
+      const refusal = r.refused.length ? `${header}: ${r.refused.length === 1 ? 'a type has' : `${r.refused.length} types have`} no layout (${r.refused.join('; ')})` : undefined;
       if (opts.json) {
-        await stdout.json({ output: r.output ?? null, types: r.types, defines: r.defines, skipped: r.skipped, diagnostics: r.diagnostics, ...(r.output ? {} : { text: r.text }) });
+        await stdout.json({ output: r.output ?? null, types: r.types, defines: r.defines, skipped: r.skipped, diagnostics: r.diagnostics, refused: r.refused, ...(r.output ? {} : { text: r.text }) });
+        if (refusal) process.exitCode = 1;
         return;
       }
       if (!r.output) await stdout.write(r.text);
@@ -127,5 +131,6 @@ export function register(program: Command): void {
         ? `${r.output ? `wrote ${r.output}: ` : ''}${r.types} type declaration${r.types === 1 ? '' : 's'} from the debug information${r.skipped.length ? `; skipped ${r.skipped.length} the schema cannot express (--json lists them)` : ''}`
         : `${r.output ? `wrote ${r.output}: ` : ''}${r.types} type declaration${r.types === 1 ? '' : 's'}, ${r.defines} #define${r.defines === 1 ? '' : 's'}; skipped ${r.skipped.length} (functions, variables, other macros: --json lists them)`;
       process.stderr.write(`shmscope: ${esc(summary)}\n`);
+      if (refusal) throw new UserError(refusal);
     });
 }

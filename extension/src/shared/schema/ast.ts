@@ -84,8 +84,10 @@ export interface StructDecl {
   attrs: Attr[];
   range: Range;
   segment?: { binding?: { kind: 'key' | 'id' | 'posix' | 'memfd' | 'file' | 'anon' | 'magic'; value: Expr | string; range: Range } };
-  /** Its body was not read (nested too deeply): the type has no layout. */
+  /** Its body was not read (nested too deeply, or refused): the type has no layout. */
   broken?: string;
+  /** A layout gcc makes and the engine does not (`ms_struct`, `scalar_storage_order`): refused. */
+  refused?: boolean;
   /** `file:line` when it comes from an included file (not shown in the including file's outline). */
   origin?: string;
 }

@@ -16,6 +16,11 @@ export interface ImportResult {
   skipped: string[];
   /** Errors the header has for the engine (`line 3: …`). */
   diagnostics: string[];
+  /**
+   * Types written without a layout because the header gives them one the engine does not make
+   * (`line 3: __attribute__((ms_struct)) … : struct m is not laid out`): the import failed for them.
+   */
+  refused: string[];
   /** How many type declarations and #defines were kept. */
   types: number;
   defines: number;
@@ -104,8 +109,10 @@ export function importHeader(header: string, name = 'header.h', options: ImportO
   }
   if (defineLines.length) out.push(defineLines.join('\n'));
   let types = 0;
+  const refused: string[] = [];
   spans.forEach((s, i) => {
     if (!keep[i]) return;
+    for (const d of s.decls) if (d.kind === 'struct' && d.refused && d.broken) refused.push(`line ${d.range.start.line + 1}: ${d.broken}`);
     const pack = s.decls.find((d) => d.kind === 'struct' && d.pack);
     const body = printTokens(toks, s.start, s.end);
     const origin = toks[s.start]?.origin;
@@ -118,6 +125,7 @@ export function importHeader(header: string, name = 'header.h', options: ImportO
     text: formatSchema(`${out.join('\n\n')}\n`),
     skipped,
     diagnostics: schema.diagnostics.filter((d) => d.severity === 'error').map((d) => `line ${d.range.start.line + 1}: ${d.message}`),
+    refused,
     types,
     defines,
     ...(schema.tokenLimit ? { tokenLimit: `line ${schema.tokenLimit.range.start.line + 1}: ${schema.tokenLimit.message}` } : {}),

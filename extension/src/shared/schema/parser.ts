@@ -85,6 +85,8 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
   let pack = 0;
   const packStack: number[] = [];
   let endian: 'le' | 'be' | undefined;
+  /** `#pragma scalar_storage_order big-endian` or `#pragma ms_struct on` in effect: structs are refused. */
+  let layoutPragma: string | undefined;
 
   const peek = (o = 0): Token => toks[Math.min(p + o, toks.length - 1)]!;
   const next = (): Token => toks[Math.min(p++, toks.length - 1)]!;
@@ -288,6 +290,8 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
     mode?: string;
     /** `__attribute__((vector_size(N)))`: N bytes of the element type. */
     vector?: Expr;
+    /** An attribute whose layout the engine does not make (`ms_struct`): the struct is refused. */
+    refused?: string;
   }
   const extras = (into: Extras): boolean => {
     let any = false;
@@ -351,8 +355,10 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
             into.vector = expr();
             expect(')');
           } else if (LAYOUT_ATTRS.has(name)) {
-            // It changes the layout and the engine does not do it: never a silent difference from gcc.
-            diagnostics.push({ range: prevEnd(), severity: 'error', message: `__attribute__((${name})) changes the layout and is not supported` });
+            // It changes the layout and the engine does not do it: never a silent difference from
+            // gcc. A struct it applies to has no layout (structBody), so nothing decodes through it.
+            into.refused = `__attribute__((${name})) changes the layout and is not supported`;
+            diagnostics.push({ range: prevEnd(), severity: 'error', message: into.refused });
             if (at('(')) skipParens();
           } else if (at('(')) {
             // Other GNU attributes (unused, nonnull…) carry no layout: skip their arguments.
@@ -644,6 +650,12 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
     }
     const after: Extras = { attrs: [], packed: false };
     extras(after);
+    const refused = ex.refused ?? after.refused ?? layoutPragma;
+    if (refused) {
+      decl.broken = `${refused}: ${union ? 'union' : 'struct'} ${tag?.text ?? '(anonymous)'} is not laid out`;
+      decl.refused = true;
+      members.length = 0;
+    }
     decl.packed = ex.packed || after.packed;
     decl.alignas = after.alignas ?? ex.alignas;
     decl.attrs = [...ex.attrs, ...after.attrs];
@@ -769,6 +781,12 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
       return;
     }
     if (what === 'once') return;
+    if (what === 'scalar_storage_order' || what === 'ms_struct') {
+      const off = what === 'ms_struct' ? rest === 'off' || rest === 'reset' : rest === 'default';
+      layoutPragma = off ? undefined : `#pragma ${what} ${rest} changes the layout and is not supported`;
+      if (layoutPragma) diagnostics.push({ range: t.range, severity: 'error', message: layoutPragma });
+      return;
+    }
     diagnostics.push({ range: t.range, severity: 'warning', message: `unknown pragma "${what}" ignored` });
   };
 

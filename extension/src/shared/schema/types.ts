@@ -102,6 +102,8 @@ export interface StructType {
   opaque?: boolean;
   /** Errors in its members: the layout stops at the first member that could not be laid out. */
   errors?: Diagnostic[];
+  /** Why it (or a member's type) has no layout at all: an attribute the engine refuses. */
+  refused?: string;
   decl?: StructDecl;
   segment?: { binding?: { kind: BindingKind; value: number | string; range: Range } };
   /** `[[magic(V)]]` on the type: the hex of the first bytes that bind an unnamed object to it. */
