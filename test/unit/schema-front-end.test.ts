@@ -6,7 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { compileSchema, findType, importHeader, type StructType } from '../../extension/src/shared/schema';
+import { compileSchema, decode, findType, importHeader, type StructType } from '../../extension/src/shared/schema';
+import { halfBits, halfValue } from '../../extension/src/shared/schema/float16';
+import { BufferSource } from '../../extension/src/shared/source';
 
 const errors = (text: string) => compileSchema(text, 't.shms').diagnostics.filter((d) => d.severity === 'error').map((d) => d.message);
 
@@ -103,4 +105,36 @@ struct fine { char c; int x; };`;
   const r = importHeader(`${text}\n`, path.join(dir, 'ms.h'));
   assert.equal(r.refused.length, 3, r.refused.join('\n'));
   assert.match(r.refused[0]!, /^line 1: .*struct m is not laid out$/);
+});
+
+test('an array sized by a variable of the header (sizeof(v) / sizeof(v[0])) is an error there, never a silent [0]', () => {
+  const text = `static const int v[] = { 1, 2, 3 };\nstruct a { int n; int arr[sizeof(v) / sizeof(v[0])]; int after; };\nstruct b { int n; char s[n]; };\n`;
+  const schema = compileSchema(text, 't.shms');
+  assert.deepEqual(schema.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.range.start.line}: ${d.message}`), [
+    '1: "v" is a variable of the header: the engine does not evaluate variables, so this array\'s size is unknown (write it as a constant)',
+  ]);
+  const a = findType(schema, 'a') as StructType;
+  assert.ok(a.errors?.length, 'its layout stops at the array');
+  assert.deepEqual(a.fields.map((f) => f.name), ['n']);
+  // A field sizing an array is still the schema language's own (read when decoding).
+  assert.equal((findType(schema, 'b') as StructType).errors, undefined);
+  const r = importHeader(text, path.join(dir, 'sz.h'));
+  assert.match(r.diagnostics.join('\n'), /^line 2: "v" is a variable of the header/);
+});
+
+test('_Float16, _Decimal32/64/128 and offsetof(T, a[2]) as gcc lays them out; a _Float16 decodes to its value', () => {
+  const decls = `struct in { int q[3]; };
+struct s { char c; _Float16 h; char d; _Decimal32 d32; char e; _Decimal64 d64; char f; _Decimal128 d128; int arr[4]; struct in in[2]; };`;
+  assert.deepEqual(againstGcc(decls, [
+    'sizeof(struct s)', '_Alignof(struct s)', 'sizeof(_Float16)', '_Alignof(_Decimal128)', 'offsetof(struct s, h)', 'offsetof(struct s, d32)', 'offsetof(struct s, d64)',
+    'offsetof(struct s, d128)', 'offsetof(struct s, arr[2])', 'offsetof(struct s, in[1].q[2])', '__builtin_offsetof(struct s, arr[1 + 2])',
+  ]), []);
+  const schema = compileSchema('struct h { _Float16 a, b, c, d; };', 'h.shms');
+  const { root } = decode(schema, 'h', new BufferSource(Uint8Array.from([0x00, 0x3e, 0x00, 0xc0, 0xff, 0x7b, 0x01, 0x00])));
+  assert.deepEqual(root!.children().map((c) => c.value), [1.5, -2, 65504, 2 ** -24]);
+  // Every finite binary16 value goes back to its own bits.
+  for (let bits = 0; bits < 0x10000; bits++) {
+    const v = halfValue(bits);
+    if (Number.isFinite(v) && !(v === 0 && bits === 0x8000)) assert.equal(halfBits(v), bits, `0x${bits.toString(16)}`);
+  }
 });

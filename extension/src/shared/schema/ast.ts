@@ -15,7 +15,8 @@ export type Expr =
   | { k: 'cond'; c: Expr; a: Expr; b: Expr; range: Range }
   | { k: 'sizeof'; type?: TypeRef; e?: Expr; range: Range }
   | { k: 'alignof'; type: TypeRef; range: Range }
-  | { k: 'offsetof'; type: TypeRef; path: string[]; range: Range }
+  /** `offsetof(T, a.b[2])`: member names, and an expression for each subscript. */
+  | { k: 'offsetof'; type: TypeRef; path: (string | Expr)[]; range: Range }
   | { k: 'cast'; type: TypeRef; e: Expr; range: Range }
   | { k: 'error'; range: Range };
 

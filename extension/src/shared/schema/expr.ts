@@ -16,7 +16,8 @@ export interface Env {
   name(name: string): Val | undefined;
   sizeof(t: TypeRef): number | undefined;
   alignof(t: TypeRef): number | undefined;
-  offsetof(t: TypeRef, path: string[]): number | undefined;
+  /** Offset of a member path; a number is an element index of the array before it. */
+  offsetof(t: TypeRef, path: (string | number)[]): number | undefined;
   /** Integer conversion of a cast (truncation to the type's width and signedness). */
   cast?(t: TypeRef, v: bigint): bigint | undefined;
   /** `sizeof` of an expression known from types alone (`((T *)0)->m`). */
@@ -209,8 +210,14 @@ export function evaluate(e: Expr, env: Env, budget = { steps: 0 }): Val {
       return typed(ULONG, BigInt(s));
     }
     case 'offsetof': {
-      const s = env.offsetof(e.type, e.path);
-      if (s === undefined) throw new EvalError(`no member "${e.path.join('.')}" with a fixed offset`, e.range);
+      const steps = e.path.map((x) => {
+        if (typeof x === 'string') return x;
+        const i = toInt(evaluate(x, env, budget), x);
+        if (i < 0n || i > 0xffff_ffffn) throw new EvalError(`index ${i} out of range`, x.range);
+        return Number(i);
+      });
+      const s = env.offsetof(e.type, steps);
+      if (s === undefined) throw new EvalError(`no member "${pathText(steps)}" with a fixed offset`, e.range);
       return typed(ULONG, BigInt(s));
     }
     case 'cast': {
@@ -225,6 +232,11 @@ export function evaluate(e: Expr, env: Env, budget = { steps: 0 }): Val {
       return t ? typed(t, r) : ((lastType = undefined), r);
     }
   }
+}
+
+/** `a.b[2]` */
+export function pathText(path: (string | number | Expr)[]): string {
+  return path.map((x, i) => (typeof x === 'string' ? `${i ? '.' : ''}${x}` : `[${typeof x === 'number' ? x : '…'}]`)).join('');
 }
 
 /** `evaluate` as an integer. */

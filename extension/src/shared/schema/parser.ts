@@ -15,6 +15,8 @@ export interface ParseResult {
   refs: NameRef[];
   tokens: Token[];
   comments: Range[];
+  /** Names of the file-scope variables it skipped (`static const int v[] = {…};`): never constants. */
+  variables: Set<string>;
   /** Token index spans [start, end) of the top-level declarations that declare types (import). */
   spans: { start: number; end: number; decls: Decl[] }[];
   included: string[];
@@ -223,10 +225,16 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
       expect('(');
       const type = typeRef();
       expect(',');
-      const path = [ident('a member name').text];
-      while (at('.')) {
-        next();
-        path.push(ident('a member name').text);
+      const path: (string | Expr)[] = [ident('a member name').text];
+      for (;;) {
+        if (at('.')) {
+          next();
+          path.push(ident('a member name').text);
+        } else if (at('[')) {
+          next();
+          path.push(expr());
+          expect(']');
+        } else break;
       }
       const end = expect(')');
       return { k: 'offsetof', type, path, range: span(t.range, end.range) };
@@ -792,6 +800,7 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
 
   // ---------------------------------------------------------------- top level
   const decls: Decl[] = [];
+  const variables = new Set<string>();
   const topLevel = () => {
     operators = 0;
     // GNU attributes before a declaration's first word (`__attribute__((visibility("default"))) int
@@ -888,6 +897,8 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
       let sawBody = false;
       while (peek().kind !== 'eof') {
         const x = next();
+        // A declarator's name at the top (`v` of `v[] = …`, `p` of `*p;`), not a function's.
+        if (d === 0 && x.kind === 'ident' && ['=', ';', ',', '['].some((s) => isPunct(peek(), s))) variables.add(x.text);
         if (isPunct(x, '{') || isPunct(x, '(')) d++;
         else if (isPunct(x, '}') || isPunct(x, ')')) {
           d--;
@@ -931,7 +942,7 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
     if (ok && decls.length > nDecls) spans.push({ start: before, end: p, decls: decls.slice(nDecls) });
     if (p === before) next();
   }
-  return { decls, defines: lx.defines, macros: lx.macros, diagnostics, skipped, refs, tokens: lx.tokens, comments: lx.comments, spans, included: lx.included, ...(lx.values ? { values: lx.values } : {}), ...(lx.tokenLimit ? { tokenLimit: lx.tokenLimit } : {}) };
+  return { decls, defines: lx.defines, macros: lx.macros, diagnostics, skipped, refs, variables, tokens: lx.tokens, comments: lx.comments, spans, included: lx.included, ...(lx.values ? { values: lx.values } : {}), ...(lx.tokenLimit ? { tokenLimit: lx.tokenLimit } : {}) };
 }
 
 /** A TypeRef from a declarator: the `pointers` + `dims` form when it has that shape. */
