@@ -286,6 +286,17 @@ describe('shmscope import, -I and -D', () => {
     assert.match(readFileSync(out, 'utf8'), /struct v \{\n\s+uint64_t x;\n\};/);
     assert.equal(cli(['check', '--schema', out]).status, 0);
     assertUserError(cli(['import', header, '--cpp', 'no-such-compiler -E']), /cannot run no-such-compiler: no such command/);
+    // The #defines of the header and of the user's headers it includes survive the compiler's
+    // preprocessor; its predefined macros and the system headers' do not come along.
+    const own = path.join(dir, 'own.h');
+    writeFileSync(path.join(dir, 'own-inner.h'), '#define INNER_N 7\nstruct inner { int a[INNER_N]; };\n');
+    writeFileSync(own, '#include <stdint.h>\n#include "own-inner.h"\n#define WRAP_N 5\n#define WRAP_MASK (~0U)\nstruct w { struct inner i; int b[WRAP_N]; };\n');
+    const c = cli(['import', own, '--cpp', 'cc -E', '--json']);
+    assert.equal(c.status, 0, c.stderr);
+    const rep = JSON.parse(c.stdout);
+    assert.equal(rep.defines, 3, rep.text);
+    assert.match(rep.text, /#define INNER_N 7\n#define WRAP_N 5\n#define WRAP_MASK 4294967295\n/);
+    assert.doesNotMatch(rep.text, /__GNUC__|INT32_MAX/);
   });
   it('a header past the token limit writes nothing, exits 1 with one line; --max-tokens lifts the limit', () => {
     const header = path.join(dir, 'many.h');

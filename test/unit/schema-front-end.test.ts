@@ -138,3 +138,20 @@ struct s { char c; _Float16 h; char d; _Decimal32 d32; char e; _Decimal64 d64; c
     if (Number.isFinite(v) && !(v === 0 && bits === 0x8000)) assert.equal(halfBits(v), bits, `0x${bits.toString(16)}`);
   }
 });
+
+test('__has_builtin is 1 only for the builtins the engine evaluates', () => {
+  assert.deepEqual(errors(`
+#if !__has_builtin(__builtin_offsetof)
+#error offsetof is implemented
+#endif
+#if __has_builtin(__builtin_constant_p) || __has_builtin(__builtin_choose_expr) || __has_builtin(__builtin_no_such_thing) || __has_builtin(__builtin_va_list)
+#error not implemented
+#endif
+#if __has_builtin(__builtin_choose_expr)
+#define PICK(c, a, b) __builtin_choose_expr(c, a, b)
+#else
+#define PICK(c, a, b) ((c) ? (a) : (b))
+#endif
+struct s { char a[PICK(1, 4, 8)]; };
+static_assert(sizeof(struct s) == 4);`), []);
+});

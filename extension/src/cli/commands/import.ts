@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { importHeader, MAX_TOKENS, type ImportResult } from '../../shared/schema';
+import { importHeader, MAX_TOKENS, systemIncludeDirs, type ImportResult } from '../../shared/schema';
 import { escapeControl as esc } from '../../shared/escape';
 import { UserError } from '../errors';
 import { importProgram, isElf, listProgramTypes } from '../dwarf';
@@ -21,10 +21,34 @@ const HEADER_LIMIT = 256 << 20;
 function runCpp(command: string, file: string, include: string[], define: string[]): string {
   const [exe, ...args] = command.trim().split(/\s+/);
   if (!exe) throw new UserError('--cpp needs a command, like "cc -E"');
-  const r = spawnSync(exe, [...args, ...include.map((d) => `-I${d}`), ...define.map((d) => `-D${d}`), file], { encoding: 'utf8', maxBuffer: HEADER_LIMIT, timeout: 120_000 });
+  const run = (extra: string[]) => spawnSync(exe, [...args, ...extra, ...include.map((d) => `-I${d}`), ...define.map((d) => `-D${d}`), file], { encoding: 'utf8', maxBuffer: HEADER_LIMIT, timeout: 120_000 });
+  // -dD keeps the #define lines in the output (gcc, clang and cpp have it): without it, every
+  // numeric #define would be lost. A preprocessor that refuses it runs without.
+  let r = args.includes('-dD') ? run([]) : run(['-dD']);
+  if (!r.error && r.status !== 0 && !args.includes('-dD')) r = run([]);
   if (r.error) throw new UserError(`cannot run ${exe}: ${(r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such command' : r.error.message}`);
   if (r.status !== 0) throw new UserError(`${command} failed (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n')[0] ?? ''}`);
-  return r.stdout;
+  return ownDefines(r.stdout, file);
+}
+
+/**
+ * The preprocessed text with only the #define and #undef lines of the header and of the user's
+ * headers it includes, as an import without --cpp keeps them: the compiler's predefined macros
+ * and the system headers' (thousands) go. Where a line comes from is in the line markers
+ * (`# 12 "wire.h" 1`).
+ */
+function ownDefines(text: string, header: string): string {
+  const system = systemIncludeDirs().map((d) => `${d.replace(/\/+$/, '')}/`);
+  let own = true;
+  return text.split('\n').map((line) => {
+    const marker = /^#\s*(?:line\s+)?\d+\s+"((?:[^"\\]|\\.)*)"/.exec(line);
+    if (marker) {
+      const from = marker[1]!;
+      own = !from.startsWith('<') && (path.resolve(from) === header || !system.some((d) => path.resolve(from).startsWith(d)));
+      return line;
+    }
+    return own || !/^\s*#\s*(define|undef)\b/.test(line) ? line : '';
+  }).join('\n');
 }
 
 export interface ImportCommandOptions {
