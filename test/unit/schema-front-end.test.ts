@@ -2,7 +2,7 @@
 // against what gcc 12 (the compiler the engine models) says.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -154,4 +154,21 @@ test('__has_builtin is 1 only for the builtins the engine evaluates', () => {
 #endif
 struct s { char a[PICK(1, 4, 8)]; };
 static_assert(sizeof(struct s) == 4);`), []);
+});
+
+test('import keeps the numeric #defines of a wrapper header and of the user\'s headers it includes', () => {
+  const inc = path.join(dir, 'wrapper');
+  mkdirSync(inc, { recursive: true });
+  writeFileSync(path.join(inc, 'inner.h'), '#define INNER_N 7\n#define INNER_GONE 1\n#undef INNER_GONE\n#define INNER_NAME "x"\nstruct inner { int a[INNER_N]; };\n');
+  const header = path.join(inc, 'wrap.h');
+  const text = '#include <stdint.h>\n#include "inner.h"\n#define WRAP_N 5\n#define WRAP_MASK (~0U)\nstruct w { struct inner i; int b[WRAP_N]; };\n';
+  const r = importHeader(text, header);
+  assert.deepEqual(r.diagnostics, []);
+  assert.equal(r.defines, 3, r.text);
+  assert.match(r.text, /#define WRAP_N 5\n#define WRAP_MASK 4294967295\n#define INNER_N 7\n/);
+  // Not the system headers' (stdint.h's INT32_MAX) for a user's header, nor an #undef'd one.
+  assert.doesNotMatch(r.text, /INT32_MAX|INNER_GONE|INNER_NAME/);
+  assert.deepEqual(compileSchema(r.text, path.join(dir, 'wrap.shms')).diagnostics.filter((d) => d.severity === 'error'), []);
+  // --all-types keeps every included header's, as it keeps their types.
+  assert.match(importHeader(text, header, { allTypes: true }).text, /#define INT32_MAX 2147483647\n/);
 });

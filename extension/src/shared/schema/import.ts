@@ -107,6 +107,16 @@ export function importHeader(header: string, name = 'header.h', options: ImportO
       defines++;
     }
   }
+  // The numeric #defines of the headers it includes whose types are all kept: the user's own, and
+  // every one with `all` (a system header such as Python.h, or --all-types).
+  for (const [n, m] of schema.macros) {
+    if (m.main || !m.origin || m.params || schema.defines.has(n) || (!all && isSystem(m.origin.slice(0, m.origin.lastIndexOf(':'))))) continue;
+    const v = schema.values?.get(n);
+    if (v === undefined) continue;
+    const single = m.body.length === 1 && m.body[0]!.kind === 'number' ? m.body[0]!.text : undefined;
+    defineLines.push(`#define ${n} ${single ?? v.toString()}`);
+    defines++;
+  }
   if (defineLines.length) out.push(defineLines.join('\n'));
   let types = 0;
   const refused: string[] = [];

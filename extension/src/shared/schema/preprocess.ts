@@ -67,6 +67,8 @@ export interface Macro {
   range: Range;
   /** Defined by the main file (not predefined, not an included header). */
   main: boolean;
+  /** The included file that defines it (`file:line`), when not the main file. */
+  origin?: string;
   /** Handled by the preprocessor itself (`__LINE__`, `__has_include`). */
   special?: boolean;
 }
@@ -537,7 +539,7 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
       report(name, 'error', '"defined" cannot be a macro name');
       return;
     }
-    const m: Macro = { name: name.text, body: [], range: where(name), main: cur.main };
+    const m: Macro = { name: name.text, body: [], range: where(name), main: cur.main, ...(cur.main ? {} : { origin: `${cur.path}:${name.range.start.line + 1}` }) };
     let k = 1;
     if (line[1] && line[1].text === '(' && line[1].start === name.end && !line[1].space) {
       const params: string[] = [];
@@ -803,8 +805,11 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
   let values: Map<string, bigint> | undefined;
   if (opts.evaluateDefines) {
     values = new Map();
-    for (const [name, d] of defines) {
-      if (d.params || d.tokens.length === 0) continue;
+    // The main file's macros, then those of its included headers (import keeps the user's own
+    // headers' ones, and a system header's, as it keeps their types); not the predefined ones.
+    const own = [...macros.values()].filter((m) => m.origin && !m.origin.startsWith('<'));
+    for (const [name, d] of [...defines, ...own.map((m) => [m.name, { tokens: m.body, params: m.params }] as const)]) {
+      if (d.params || d.tokens.length === 0 || values.has(name)) continue;
       const toks = expandAll(d.tokens);
       if (toks.some((t) => t.kind === 'ident' || t.kind === 'string' || t.float !== undefined || t.bad)) continue;
       const r = evalDirective(toks, (n) => macros.has(n), true);
