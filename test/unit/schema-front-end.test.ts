@@ -172,3 +172,12 @@ test('import keeps the numeric #defines of a wrapper header and of the user\'s h
   // --all-types keeps every included header's, as it keeps their types.
   assert.match(importHeader(text, header, { allTypes: true }).text, /#define INT32_MAX 2147483647\n/);
 });
+
+test('typed floating constants (math.h\'s M_Ef32: 2.718…f32, 1.5F128x, 1.5DD) are tokens, also when pasted', () => {
+  assert.deepEqual(errors(`
+#define __f32(x) x##f32
+#define M_E32 __f32(2.718281828459045235360287471352662498)
+static const float e = M_E32, f = 1.5F128x, g = 1.5DD, h = 2.0f64x;
+struct s { int x; };
+static_assert(sizeof(struct s) == 4);`), []);
+});
