@@ -286,6 +286,17 @@ describe('shmscope import, -I and -D', () => {
     assert.match(readFileSync(out, 'utf8'), /struct v \{\n\s+uint64_t x;\n\};/);
     assert.equal(cli(['check', '--schema', out]).status, 0);
     assertUserError(cli(['import', header, '--cpp', 'no-such-compiler -E']), /cannot run no-such-compiler: no such command/);
+    // The #defines of the header and of the user's headers it includes survive the compiler's
+    // preprocessor; its predefined macros and the system headers' do not come along.
+    const own = path.join(dir, 'own.h');
+    writeFileSync(path.join(dir, 'own-inner.h'), '#define INNER_N 7\nstruct inner { int a[INNER_N]; };\n');
+    writeFileSync(own, '#include <stdint.h>\n#include "own-inner.h"\n#define WRAP_N 5\n#define WRAP_MASK (~0U)\nstruct w { struct inner i; int b[WRAP_N]; };\n');
+    const c = cli(['import', own, '--cpp', 'cc -E', '--json']);
+    assert.equal(c.status, 0, c.stderr);
+    const rep = JSON.parse(c.stdout);
+    assert.equal(rep.defines, 3, rep.text);
+    assert.match(rep.text, /#define INNER_N 7\n#define WRAP_N 5\n#define WRAP_MASK 4294967295\n/);
+    assert.doesNotMatch(rep.text, /__GNUC__|INT32_MAX/);
   });
   it('a header past the token limit writes nothing, exits 1 with one line; --max-tokens lifts the limit', () => {
     const header = path.join(dir, 'many.h');
@@ -304,6 +315,18 @@ describe('shmscope import, -I and -D', () => {
     writeFileSync(macro, `#define S(n) struct n { int a; int b; int c; int d; };\n${Array.from({ length: 30 }, (_, i) => `S(m${i})`).join('\n')}\n`);
     assertUserError(cli(['import', macro, '--max-tokens', '200']), /too many tokens/);
     assert.equal(cli(['import', macro, '--max-tokens', '2000']).status, 0);
+  });
+  it('a type laid out by ms_struct or scalar_storage_order is refused: import and decode exit 1 naming it', () => {
+    const header = path.join(dir, 'order.h');
+    writeFileSync(header, 'struct ok { int a; };\nstruct wire { unsigned int v; } __attribute__((scalar_storage_order("big-endian")));\n');
+    const out = path.join(dir, 'order.shms');
+    const r = cli(['import', header, '-o', out]);
+    assertUserError(r, /order\.h: a type has no layout \(line 2: __attribute__\(\(scalar_storage_order\)\) changes the layout and is not supported: struct wire is not laid out\)/);
+    const json = cli(['import', header, '--json']);
+    assert.equal(json.status, 1, json.stderr);
+    assert.equal(JSON.parse(json.stdout).refused.length, 1);
+    assertUserError(cli(['decode', '--file', snap, '--schema', out, '--type', 'wire']), /wire has no layout: .*scalar_storage_order/);
+    assert.equal(cli(['decode', '--file', snap, '--schema', out, '--type', 'ok', '--json']).status, 0);
   });
   it('check takes -I and -D like a compiler', () => {
     const inc = path.join(dir, 'inc2');

@@ -102,6 +102,8 @@ export function register(program: Command): void {
       }
       type ??= defaultSegment(schema);
       if (!type) throw new UserError(`${schemaFile} has no segment declaration: name the type with --type`);
+      // A layout the engine refuses (`ms_struct`, `scalar_storage_order`) is never decoded as another.
+      if (type.k === 'struct' && type.refused) throw new UserError(`${type.name} has no layout: ${type.refused}`);
       // Errors in declarations the type does not use are reported, not a refusal; the type's own
       // errors travel with the fields they affect (the layout stops there).
       const mine = typeErrors(schema, type);

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { importHeader, MAX_TOKENS, type ImportResult } from '../../shared/schema';
+import { importHeader, MAX_TOKENS, systemIncludeDirs, type ImportResult } from '../../shared/schema';
 import { escapeControl as esc } from '../../shared/escape';
 import { UserError } from '../errors';
 import { importProgram, isElf, listProgramTypes } from '../dwarf';
@@ -21,10 +21,34 @@ const HEADER_LIMIT = 256 << 20;
 function runCpp(command: string, file: string, include: string[], define: string[]): string {
   const [exe, ...args] = command.trim().split(/\s+/);
   if (!exe) throw new UserError('--cpp needs a command, like "cc -E"');
-  const r = spawnSync(exe, [...args, ...include.map((d) => `-I${d}`), ...define.map((d) => `-D${d}`), file], { encoding: 'utf8', maxBuffer: HEADER_LIMIT, timeout: 120_000 });
+  const run = (extra: string[]) => spawnSync(exe, [...args, ...extra, ...include.map((d) => `-I${d}`), ...define.map((d) => `-D${d}`), file], { encoding: 'utf8', maxBuffer: HEADER_LIMIT, timeout: 120_000 });
+  // -dD keeps the #define lines in the output (gcc, clang and cpp have it): without it, every
+  // numeric #define would be lost. A preprocessor that refuses it runs without.
+  let r = args.includes('-dD') ? run([]) : run(['-dD']);
+  if (!r.error && r.status !== 0 && !args.includes('-dD')) r = run([]);
   if (r.error) throw new UserError(`cannot run ${exe}: ${(r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such command' : r.error.message}`);
   if (r.status !== 0) throw new UserError(`${command} failed (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n')[0] ?? ''}`);
-  return r.stdout;
+  return ownDefines(r.stdout, file);
+}
+
+/**
+ * The preprocessed text with only the #define and #undef lines of the header and of the user's
+ * headers it includes, as an import without --cpp keeps them: the compiler's predefined macros
+ * and the system headers' (thousands) go. Where a line comes from is in the line markers
+ * (`# 12 "wire.h" 1`).
+ */
+function ownDefines(text: string, header: string): string {
+  const system = systemIncludeDirs().map((d) => `${d.replace(/\/+$/, '')}/`);
+  let own = true;
+  return text.split('\n').map((line) => {
+    const marker = /^#\s*(?:line\s+)?\d+\s+"((?:[^"\\]|\\.)*)"/.exec(line);
+    if (marker) {
+      const from = marker[1]!;
+      own = !from.startsWith('<') && (path.resolve(from) === header || !system.some((d) => path.resolve(from).startsWith(d)));
+      return line;
+    }
+    return own || !/^\s*#\s*(define|undef)\b/.test(line) ? line : '';
+  }).join('\n');
 }
 
 export interface ImportCommandOptions {
@@ -76,7 +100,7 @@ export async function runImport(header: string, opts: ImportCommandOptions): Pro
   if (/^pid:\d+$/.test(header) || isElf(file)) {
     const r = await importProgram(header, { types: opts.type ?? [], allTypes: opts.allTypes ?? false });
     if (opts.output) writeOut(opts.output, r.text);
-    return { text: r.text, types: r.types.length, defines: 0, skipped: r.skipped, diagnostics: r.notes, program: true, ...(opts.output ? { output: opts.output } : {}) };
+    return { text: r.text, types: r.types.length, defines: 0, skipped: r.skipped, diagnostics: r.notes, refused: [], program: true, ...(opts.output ? { output: opts.output } : {}) };
   }
   if (opts.type?.length) throw new UserError(`--type picks types of a program or library built with -g; ${header} is not an ELF file`);
   const maxTokens = maxTokensOf(opts);
@@ -117,8 +141,12 @@ export function register(program: Command): void {
         return;
       }
       const r = await runImport(header, opts);
+      // A type the header lays out in a way the engine does not make is written without a layout
+      // (so it never decodes) and the import fails: exit 1 after the report, one line naming each.
+      const refusal = r.refused.length ? `${header}: ${r.refused.length === 1 ? 'a type has' : `${r.refused.length} types have`} no layout (${r.refused.join('; ')})` : undefined;
       if (opts.json) {
-        await stdout.json({ output: r.output ?? null, types: r.types, defines: r.defines, skipped: r.skipped, diagnostics: r.diagnostics, ...(r.output ? {} : { text: r.text }) });
+        await stdout.json({ output: r.output ?? null, types: r.types, defines: r.defines, skipped: r.skipped, diagnostics: r.diagnostics, refused: r.refused, ...(r.output ? {} : { text: r.text }) });
+        if (refusal) process.exitCode = 1;
         return;
       }
       if (!r.output) await stdout.write(r.text);
@@ -127,5 +155,6 @@ export function register(program: Command): void {
         ? `${r.output ? `wrote ${r.output}: ` : ''}${r.types} type declaration${r.types === 1 ? '' : 's'} from the debug information${r.skipped.length ? `; skipped ${r.skipped.length} the schema cannot express (--json lists them)` : ''}`
         : `${r.output ? `wrote ${r.output}: ` : ''}${r.types} type declaration${r.types === 1 ? '' : 's'}, ${r.defines} #define${r.defines === 1 ? '' : 's'}; skipped ${r.skipped.length} (functions, variables, other macros: --json lists them)`;
       process.stderr.write(`shmscope: ${esc(summary)}\n`);
+      if (refusal) throw new UserError(refusal);
     });
 }

@@ -1,8 +1,10 @@
 // Syntax tree of a `.shms` schema (C declarations plus the shmscope extensions).
+import type { CInt } from './c-int';
 import type { Range } from './lexer';
 
 export type Expr =
-  | { k: 'num'; v: bigint; range: Range }
+  /** An integer; `ct`, its C type, for a literal of the text (`0xffffffff` is unsigned int). */
+  | { k: 'num'; v: bigint; range: Range; ct?: CInt }
   | { k: 'float'; v: number; range: Range }
   | { k: 'str'; s: string; range: Range }
   | { k: 'name'; name: string; range: Range }
@@ -13,7 +15,8 @@ export type Expr =
   | { k: 'cond'; c: Expr; a: Expr; b: Expr; range: Range }
   | { k: 'sizeof'; type?: TypeRef; e?: Expr; range: Range }
   | { k: 'alignof'; type: TypeRef; range: Range }
-  | { k: 'offsetof'; type: TypeRef; path: string[]; range: Range }
+  /** `offsetof(T, a.b[2])`: member names, and an expression for each subscript. */
+  | { k: 'offsetof'; type: TypeRef; path: (string | Expr)[]; range: Range }
   | { k: 'cast'; type: TypeRef; e: Expr; range: Range }
   | { k: 'error'; range: Range };
 
@@ -82,8 +85,10 @@ export interface StructDecl {
   attrs: Attr[];
   range: Range;
   segment?: { binding?: { kind: 'key' | 'id' | 'posix' | 'memfd' | 'file' | 'anon' | 'magic'; value: Expr | string; range: Range } };
-  /** Its body was not read (nested too deeply): the type has no layout. */
+  /** Its body was not read (nested too deeply, or refused): the type has no layout. */
   broken?: string;
+  /** A layout gcc makes and the engine does not (`ms_struct`, `scalar_storage_order`): refused. */
+  refused?: boolean;
   /** `file:line` when it comes from an included file (not shown in the including file's outline). */
   origin?: string;
 }

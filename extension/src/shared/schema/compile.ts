@@ -1,7 +1,8 @@
 // Type checking and layout: turns the syntax tree into resolved types with gcc x86-64 offsets,
 // once per schema. Every problem becomes a diagnostic with a range; nothing throws.
 import type { Attr, Decl, EnumDecl, Expr, MemberDecl, StructDecl, TypedefDecl, TypeRef, TypeSpec } from './ast';
-import { EvalError, evalInt, namesIn, type Env, type Val } from './expr';
+import { promoted } from './c-int';
+import { EvalError, evalInt, namesIn, pathText, type Env, type Val } from './expr';
 import type { Define, Diagnostic, Range, Token } from './lexer';
 import { nodeIncludeHost } from './host-node';
 import { ATTRS, brokenPart, layoutMembers, type LayoutContext } from './layout';
@@ -154,6 +155,13 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
       let ty = resolveRef(t, false);
       let off = 0;
       for (const p of path) {
+        if (typeof p === 'number') {
+          // `a[2]`: the element's place (gcc takes any constant index, past the end too).
+          if (!ty || ty.k !== 'array') return undefined;
+          off += p * ty.elem.size;
+          ty = ty.elem;
+          continue;
+        }
         if (!ty || ty.k !== 'struct') return undefined;
         const f = findField(ty, p);
         if (!f || f.field.offset < 0) return undefined;
@@ -165,6 +173,11 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
     cast: (t, v) => {
       const ty = resolveRef(t, false);
       return ty && (ty.k === 'int' || ty.k === 'enum') ? wrapInt(ty.k === 'enum' ? ty.base : ty, v) : v;
+    },
+    castType: (t) => {
+      const ty = resolveRef(t, false);
+      const int = ty?.k === 'enum' ? ty.base : ty?.k === 'int' ? ty : undefined;
+      return int ? promoted(int.size, int.signed) : undefined;
     },
   });
   const zeroRange: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
@@ -373,7 +386,11 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
     for (const step of steps) {
       if (step.k === 'ptr') t = { k: 'pointer', name: `${t.name}*`, size: 8, align: 8 };
       else if (step.k === 'fn') t = { k: 'void', name: `${t.name}()`, size: 0, align: 1, fn: true };
-      else t = arrayOf(t, step.dim, report, fieldNames);
+      else {
+        const a = arrayOf(t, step.dim, report, fieldNames);
+        if (!a) return undefined;
+        t = a;
+      }
     }
     return t;
   };
@@ -408,7 +425,14 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
     return BUILTINS.get(name);
   };
 
-  const arrayOf = (elem: Type, dim: Expr, report: boolean, fieldNames?: Set<string>): ArrayType => {
+  const arrayOf = (elem: Type, dim: Expr, report: boolean, fieldNames?: Set<string>): ArrayType | undefined => {
+    // A file-scope variable of a header (`int a[sizeof(v) / sizeof(v[0])]`) is no field and no
+    // constant the engine evaluates: an error at it, and the layout stops (never a silent [0]).
+    const variable = namesIn(dim).find((n) => parsed.variables.has(n.name) && !fieldNames?.has(n.name) && !constants.has(n.name));
+    if (variable) {
+      if (report) err(variable.range, `"${variable.name}" is a variable of the header: the engine does not evaluate variables, so this array's size is unknown (write it as a constant)`);
+      return undefined;
+    }
     if (fieldNames && !isConstant(dim, fieldNames)) {
       checkNames(dim, fieldNames);
       return { k: 'array', name: `${elem.name}[${exprText(dim)}]`, elem, countExpr: dim, size: 0, align: elem.align };
@@ -753,7 +777,7 @@ export function exprText(e: Expr): string {
     case 'alignof':
       return 'alignof(…)';
     case 'offsetof':
-      return `offsetof(…, ${e.path.join('.')})`;
+      return `offsetof(…, ${pathText(e.path)})`;
     case 'cast':
       return exprText(e.e);
     case 'error':

@@ -6,6 +6,7 @@ import type { Attr, Expr } from './ast';
 import { summer, type ChecksumAlgorithm } from './checksum';
 import { exprText, findField, type Schema } from './compile';
 import { canEncode, encodeValue } from './encode';
+import { halfValue } from './float16';
 import { EvalError, evaluate, evalInt, type Env, type Rec, type Val } from './expr';
 import type { Diagnostic, Range } from './lexer';
 import { lockState, type LockState, type ThreadLookup } from './primitives';
@@ -251,8 +252,9 @@ function readInt(b: Uint8Array, at: number, t: IntType, le: boolean): bigint {
 
 function readFloat(b: Uint8Array, at: number, size: number, le: boolean): number {
   const dv = new DataView(b.buffer, b.byteOffset + at, size);
-  return size === 4 ? dv.getFloat32(0, le) : size === 8 ? dv.getFloat64(0, le) : NaN;
+  return size === 4 ? dv.getFloat32(0, le) : size === 8 ? dv.getFloat64(0, le) : size === 2 ? halfValue(dv.getUint16(0, le)) : NaN;
 }
+
 
 /** Bytes as text up to the first NUL: UTF-8 when valid, else Latin-1. */
 const utf8 = new TextDecoder('utf-8', { fatal: true });

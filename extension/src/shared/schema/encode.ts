@@ -4,6 +4,7 @@
 // The inverse of decode.ts for scalars and char arrays: whatever a node displays can be typed
 // back (decimal, 0x/0b/0o, 'c', true/false, enum names and `A|B` flags, ISO dates for time
 // formats, dotted quads for ipv4, JSON string literals for text) and encodes to the same bytes.
+import { halfBits } from './float16';
 import type { EnumType, IntType, Type } from './types';
 
 export type EncodeErrorCode = 'EINVAL' | 'ERANGE' | 'EIO';
@@ -311,7 +312,9 @@ function floatBytes(text: string, name: string, size: number, le: boolean): Uint
   if (size === 4 && Number.isFinite(v) && Math.abs(v) > FLOAT_MAX) throw new EncodeError('ERANGE', `${s} does not fit in ${name} (±${FLOAT_MAX})`);
   const out = new Uint8Array(size);
   const dv = new DataView(out.buffer);
-  if (size === 4) dv.setFloat32(0, v, le);
+  if (size === 2 && Number.isFinite(v) && Math.abs(v) > 65504) throw new EncodeError('ERANGE', `${s} does not fit in ${name} (±65504)`);
+  if (size === 2) dv.setUint16(0, halfBits(v), le);
+  else if (size === 4) dv.setFloat32(0, v, le);
   else dv.setFloat64(0, v, le);
   return out;
 }

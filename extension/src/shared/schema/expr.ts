@@ -1,5 +1,6 @@
 // Evaluation of C expressions, at compile time (constants) and while decoding (over fields).
 import type { Expr, TypeRef } from './ast';
+import { common, INT, ULONG, wrapTo, type CInt } from './c-int';
 
 /** A value seen by an expression: an integer, a float, a string, or a struct/array to index. */
 export type Val = bigint | number | string | Rec;
@@ -15,11 +16,14 @@ export interface Env {
   name(name: string): Val | undefined;
   sizeof(t: TypeRef): number | undefined;
   alignof(t: TypeRef): number | undefined;
-  offsetof(t: TypeRef, path: string[]): number | undefined;
+  /** Offset of a member path; a number is an element index of the array before it. */
+  offsetof(t: TypeRef, path: (string | number)[]): number | undefined;
   /** Integer conversion of a cast (truncation to the type's width and signedness). */
   cast?(t: TypeRef, v: bigint): bigint | undefined;
   /** `sizeof` of an expression known from types alone (`((T *)0)->m`). */
   sizeofExpr?(e: Expr): number | undefined;
+  /** The C type a cast to `t` gives an integer (after promotion); undefined when not an integer. */
+  castType?(t: TypeRef): CInt | undefined;
 }
 
 /** An expression could not be evaluated; `range` says where and `message` why. */
@@ -47,11 +51,27 @@ function toInt(v: Val, e: Expr): bigint {
 
 const MAX_STEPS = 100_000;
 
-/** Evaluates `e`; throws EvalError. Integer arithmetic is done in bigint (64-bit safe). */
+/**
+ * The C type of the integer the latest `evaluate` returned, when it is known: literals, sizeof,
+ * casts and what operators make of them have C's types (`~0U` is 4294967295, `-1 > 0u` holds); a
+ * field's value, a name or a float has none, and operators on it keep exact arithmetic. Set by
+ * every case before it returns (no allocation per node on the decode path).
+ */
+let lastType: CInt | undefined;
+
+/** `v` of type `t`, remembered as the latest type. */
+const typed = (t: CInt | undefined, v: bigint): bigint => {
+  lastType = t;
+  return t ? wrapTo(t, v) : v;
+};
+
+/** Evaluates `e`; throws EvalError. Integer arithmetic is done in bigint, in C's types where known. */
 export function evaluate(e: Expr, env: Env, budget = { steps: 0 }): Val {
   if (++budget.steps > MAX_STEPS) throw new EvalError('expression too expensive to evaluate', e.range);
+  lastType = undefined;
   switch (e.k) {
     case 'num':
+      lastType = e.ct;
       return e.v;
     case 'float':
       return e.v;
@@ -62,6 +82,7 @@ export function evaluate(e: Expr, env: Env, budget = { steps: 0 }): Val {
     case 'name': {
       const v = env.name(e.name);
       if (v === undefined) throw new EvalError(`unknown name "${e.name}"`, e.range);
+      lastType = undefined;
       return v;
     }
     case 'member': {
@@ -69,6 +90,7 @@ export function evaluate(e: Expr, env: Env, budget = { steps: 0 }): Val {
       if (!isRec(o)) throw new EvalError(`"${e.name}" is looked up in something that is not a struct`, e.range);
       const v = o.member(e.name);
       if (v === undefined) throw new EvalError(`no member "${e.name}"`, e.nameRange);
+      lastType = undefined;
       return v;
     }
     case 'index': {
@@ -78,21 +100,26 @@ export function evaluate(e: Expr, env: Env, budget = { steps: 0 }): Val {
       if (i < 0n || i > BigInt(Number.MAX_SAFE_INTEGER)) throw new EvalError(`index ${i} out of range`, e.index.range);
       const v = o.index(Number(i));
       if (v === undefined) throw new EvalError(`index ${i} out of range`, e.index.range);
+      lastType = undefined;
       return v;
     }
     case 'unary': {
       const v = evaluate(e.e, env, budget);
-      if (typeof v === 'number' && (e.op === '-' || e.op === '+')) return e.op === '-' ? -v : v;
+      const t = lastType;
+      if (typeof v === 'number' && (e.op === '-' || e.op === '+')) {
+        lastType = undefined;
+        return e.op === '-' ? -v : v;
+      }
       const i = toInt(v, e.e);
       switch (e.op) {
         case '-':
-          return -i;
+          return typed(t, -i);
         case '+':
-          return i;
+          return typed(t, i);
         case '!':
-          return i === 0n ? 1n : 0n;
+          return typed(INT, i === 0n ? 1n : 0n);
         case '~':
-          return ~i;
+          return typed(t, ~i);
         case '*':
         case '&':
           throw new EvalError(`${e.op === '*' ? 'dereferencing' : 'taking an address'} is not a constant`, e.range);
@@ -102,13 +129,16 @@ export function evaluate(e: Expr, env: Env, budget = { steps: 0 }): Val {
     case 'binary': {
       if (e.op === '&&' || e.op === '||') {
         const a = toInt(evaluate(e.a, env, budget), e.a) !== 0n;
-        if (e.op === '&&' && !a) return 0n;
-        if (e.op === '||' && a) return 1n;
-        return toInt(evaluate(e.b, env, budget), e.b) !== 0n ? 1n : 0n;
+        if (e.op === '&&' && !a) return typed(INT, 0n);
+        if (e.op === '||' && a) return typed(INT, 1n);
+        return typed(INT, toInt(evaluate(e.b, env, budget), e.b) !== 0n ? 1n : 0n);
       }
       const av = evaluate(e.a, env, budget);
+      const ta = lastType;
       const bv = evaluate(e.b, env, budget);
+      const tb = lastType;
       if (typeof av === 'number' || typeof bv === 'number') {
+        lastType = undefined;
         const x = typeof av === 'number' ? av : Number(toInt(av, e.a));
         const y = typeof bv === 'number' ? bv : Number(toInt(bv, e.b));
         switch (e.op) {
@@ -116,77 +146,97 @@ export function evaluate(e: Expr, env: Env, budget = { steps: 0 }): Val {
           case '-': return x - y;
           case '*': return x * y;
           case '/': return x / y;
-          case '<': return x < y ? 1n : 0n;
-          case '>': return x > y ? 1n : 0n;
-          case '<=': return x <= y ? 1n : 0n;
-          case '>=': return x >= y ? 1n : 0n;
-          case '==': return x === y ? 1n : 0n;
-          case '!=': return x !== y ? 1n : 0n;
+          case '<': return typed(INT, x < y ? 1n : 0n);
+          case '>': return typed(INT, x > y ? 1n : 0n);
+          case '<=': return typed(INT, x <= y ? 1n : 0n);
+          case '>=': return typed(INT, x >= y ? 1n : 0n);
+          case '==': return typed(INT, x === y ? 1n : 0n);
+          case '!=': return typed(INT, x !== y ? 1n : 0n);
         }
         throw new EvalError(`operator ${e.op} needs integers`, e.range);
       }
-      const a = toInt(av, e.a);
-      const b = toInt(bv, e.b);
+      // Both of known C types: converted to their common type (a shift keeps its left operand's).
+      const shift = e.op === '<<' || e.op === '>>';
+      const t = ta && tb ? (shift ? ta : common(ta, tb)) : undefined;
+      const a = t ? wrapTo(t, toInt(av, e.a)) : toInt(av, e.a);
+      const b = t && !shift ? wrapTo(t, toInt(bv, e.b)) : toInt(bv, e.b);
       switch (e.op) {
-        case '+': return a + b;
-        case '-': return a - b;
-        case '*': return a * b;
+        case '+': return typed(t, a + b);
+        case '-': return typed(t, a - b);
+        case '*': return typed(t, a * b);
         case '/':
           if (b === 0n) throw new EvalError('division by zero', e.range);
-          return a / b;
+          return typed(t, a / b);
         case '%':
           if (b === 0n) throw new EvalError('division by zero', e.range);
-          return a % b;
+          return typed(t, a % b);
         case '<<':
-          if (b < 0n || b > 128n) throw new EvalError(`shift by ${b} is out of range`, e.range);
-          return a << b;
+          if (b < 0n || b > 128n || (t && b >= BigInt(t.bits))) throw new EvalError(`shift by ${b} is out of range`, e.range);
+          return typed(t, a << b);
         case '>>':
-          if (b < 0n || b > 128n) throw new EvalError(`shift by ${b} is out of range`, e.range);
-          return a >> b;
-        case '&': return a & b;
-        case '|': return a | b;
-        case '^': return a ^ b;
-        case '<': return a < b ? 1n : 0n;
-        case '>': return a > b ? 1n : 0n;
-        case '<=': return a <= b ? 1n : 0n;
-        case '>=': return a >= b ? 1n : 0n;
-        case '==': return a === b ? 1n : 0n;
-        case '!=': return a !== b ? 1n : 0n;
+          if (b < 0n || b > 128n || (t && b >= BigInt(t.bits))) throw new EvalError(`shift by ${b} is out of range`, e.range);
+          return typed(t, a >> b);
+        case '&': return typed(t, a & b);
+        case '|': return typed(t, a | b);
+        case '^': return typed(t, a ^ b);
+        case '<': return typed(INT, a < b ? 1n : 0n);
+        case '>': return typed(INT, a > b ? 1n : 0n);
+        case '<=': return typed(INT, a <= b ? 1n : 0n);
+        case '>=': return typed(INT, a >= b ? 1n : 0n);
+        case '==': return typed(INT, a === b ? 1n : 0n);
+        case '!=': return typed(INT, a !== b ? 1n : 0n);
       }
       throw new EvalError(`unknown operator ${e.op}`, e.range);
     }
     case 'cond':
+      // The branch taken, in its own type (the other branch is not evaluated, so not converted to).
       return toInt(evaluate(e.c, env, budget), e.c) !== 0n ? evaluate(e.a, env, budget) : evaluate(e.b, env, budget);
     case 'sizeof': {
       if (e.type) {
         const s = env.sizeof(e.type);
         if (s === undefined) throw new EvalError('size not known', e.range);
-        return BigInt(s);
+        return typed(ULONG, BigInt(s));
       }
-      if (e.e!.k === 'str') return BigInt(new TextEncoder().encode(e.e.s).length + 1);
+      if (e.e!.k === 'str') return typed(ULONG, BigInt(new TextEncoder().encode(e.e.s).length + 1));
       const st = env.sizeofExpr?.(e.e!);
-      if (st !== undefined) return BigInt(st);
+      if (st !== undefined) return typed(ULONG, BigInt(st));
       const v = evaluate(e.e!, env, budget);
-      if (isRec(v)) return BigInt(v.byteSize);
+      if (isRec(v)) return typed(ULONG, BigInt(v.byteSize));
       throw new EvalError('sizeof of a value needs a field name', e.range);
     }
     case 'alignof': {
       const s = env.alignof(e.type);
       if (s === undefined) throw new EvalError('alignment not known', e.range);
-      return BigInt(s);
+      return typed(ULONG, BigInt(s));
     }
     case 'offsetof': {
-      const s = env.offsetof(e.type, e.path);
-      if (s === undefined) throw new EvalError(`no member "${e.path.join('.')}" with a fixed offset`, e.range);
-      return BigInt(s);
+      const steps = e.path.map((x) => {
+        if (typeof x === 'string') return x;
+        const i = toInt(evaluate(x, env, budget), x);
+        if (i < 0n || i > 0xffff_ffffn) throw new EvalError(`index ${i} out of range`, x.range);
+        return Number(i);
+      });
+      const s = env.offsetof(e.type, steps);
+      if (s === undefined) throw new EvalError(`no member "${pathText(steps)}" with a fixed offset`, e.range);
+      return typed(ULONG, BigInt(s));
     }
     case 'cast': {
       const v = evaluate(e.e, env, budget);
-      if (typeof v === 'number') return v;
+      if (typeof v === 'number') {
+        lastType = undefined;
+        return v;
+      }
       const i = toInt(v, e.e);
-      return env.cast?.(e.type, i) ?? i;
+      const r = env.cast?.(e.type, i) ?? i;
+      const t = env.castType?.(e.type);
+      return t ? typed(t, r) : ((lastType = undefined), r);
     }
   }
+}
+
+/** `a.b[2]` */
+export function pathText(path: (string | number | Expr)[]): string {
+  return path.map((x, i) => (typeof x === 'string' ? `${i ? '.' : ''}${x}` : `[${typeof x === 'number' ? x : '…'}]`)).join('');
 }
 
 /** `evaluate` as an integer. */

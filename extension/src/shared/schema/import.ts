@@ -16,6 +16,11 @@ export interface ImportResult {
   skipped: string[];
   /** Errors the header has for the engine (`line 3: …`). */
   diagnostics: string[];
+  /**
+   * Types written without a layout because the header gives them one the engine does not make
+   * (`line 3: __attribute__((ms_struct)) … : struct m is not laid out`): the import failed for them.
+   */
+  refused: string[];
   /** How many type declarations and #defines were kept. */
   types: number;
   defines: number;
@@ -102,10 +107,22 @@ export function importHeader(header: string, name = 'header.h', options: ImportO
       defines++;
     }
   }
+  // The numeric #defines of the headers it includes whose types are all kept: the user's own, and
+  // every one with `all` (a system header such as Python.h, or --all-types).
+  for (const [n, m] of schema.macros) {
+    if (m.main || !m.origin || m.params || schema.defines.has(n) || (!all && isSystem(m.origin.slice(0, m.origin.lastIndexOf(':'))))) continue;
+    const v = schema.values?.get(n);
+    if (v === undefined) continue;
+    const single = m.body.length === 1 && m.body[0]!.kind === 'number' ? m.body[0]!.text : undefined;
+    defineLines.push(`#define ${n} ${single ?? v.toString()}`);
+    defines++;
+  }
   if (defineLines.length) out.push(defineLines.join('\n'));
   let types = 0;
+  const refused: string[] = [];
   spans.forEach((s, i) => {
     if (!keep[i]) return;
+    for (const d of s.decls) if (d.kind === 'struct' && d.refused && d.broken) refused.push(`line ${d.range.start.line + 1}: ${d.broken}`);
     const pack = s.decls.find((d) => d.kind === 'struct' && d.pack);
     const body = printTokens(toks, s.start, s.end);
     const origin = toks[s.start]?.origin;
@@ -118,6 +135,7 @@ export function importHeader(header: string, name = 'header.h', options: ImportO
     text: formatSchema(`${out.join('\n\n')}\n`),
     skipped,
     diagnostics: schema.diagnostics.filter((d) => d.severity === 'error').map((d) => `line ${d.range.start.line + 1}: ${d.message}`),
+    refused,
     types,
     defines,
     ...(schema.tokenLimit ? { tokenLimit: `line ${schema.tokenLimit.range.start.line + 1}: ${schema.tokenLimit.message}` } : {}),
@@ -140,14 +158,16 @@ function printTokens(toks: Token[], start: number, end: number): string {
       continue;
     }
     const text = t.kind === 'string' ? (t.raw ?? JSON.stringify(t.text)) : t.kind === 'char' ? (t.raw ?? t.text) : t.text;
-    if (t.text === '}' && parens === 0) s += s.endsWith('\n') ? '' : '\n';
+    if (t.kind === 'punct' && t.text === '}' && parens === 0) s += s.endsWith('\n') ? '' : '\n';
     else if (prev && !s.endsWith('\n') && !NO_SPACE_BEFORE.has(t.text) && !NO_SPACE_AFTER.has(prev.text)) s += ' ';
     // `[[` must stay adjacent; `[` after a name too.
     if (t.text === '[' && prev && !s.endsWith('\n') && s.endsWith(' ')) s = s.slice(0, -1);
     s += text;
-    if (t.text === '(') parens++;
-    else if (t.text === ')') parens = Math.max(0, parens - 1);
-    if (parens === 0 && (t.text === '{' || t.text === ';') && k + 1 < end) s += '\n';
+    if (t.kind === 'punct') {
+      if (t.text === '(') parens++;
+      else if (t.text === ')') parens = Math.max(0, parens - 1);
+      if (parens === 0 && (t.text === '{' || t.text === ';') && k + 1 < end) s += '\n';
+    }
     prev = t;
   }
   return s;

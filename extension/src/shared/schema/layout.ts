@@ -40,6 +40,7 @@ export function layoutMembers(cx: LayoutContext, d: StructDecl, t: StructType): 
   const pack = d.pack;
   const errorsBefore = cx.diagnostics.length;
   if (d.broken) t.errors = [{ range: d.range, severity: 'error', message: d.broken }];
+  if (d.broken && d.refused) t.refused = d.broken;
   // A member that cannot be laid out leaves every later offset unknown: the layout stops there
   // (no member is ever placed at a guessed offset), and the struct carries the errors.
   const stop = (range: Range, message?: string) => {
@@ -75,6 +76,7 @@ export function layoutMembers(cx: LayoutContext, d: StructDecl, t: StructType): 
     if (inner) {
       // The inner type's own diagnostic is where the problem is; this struct only carries it.
       t.errors = [...(inner.errors ?? [])];
+      if (inner.refused) t.refused = inner.refused;
       stopped = true;
       continue;
     }

@@ -170,7 +170,10 @@ export function tokenize(text: string, maxTokens = MAX_TOKENS): TokenizeResult {
     }
     const body = text.slice(a, j).replace(/'/g, '');
     const sfx = j;
-    while (j < n && /[uUlLfF]/.test(text[j]!)) j++;
+    // gcc's typed floating suffixes (`1.0f32`, `2.5F128x`, math.h's M_Ef32) and decimal ones (`1.5DD`).
+    const typed = isFloat ? /^(?:[fF](?:16|32|64|128)x?|[dD][fFdDlL])(?![0-9A-Za-z_])/.exec(text.slice(j, j + 6)) : null;
+    if (typed) j += typed[0].length;
+    else while (j < n && /[uUlLfF]/.test(text[j]!)) j++;
     const suffix = text.slice(sfx, j);
     if (j < n && isIdChar(at(j))) {
       // A pp-number that is no C number (it may still be pasted or stringized).

@@ -2,6 +2,7 @@
 // the right nesting depth and carries on, so one typo gives one diagnostic and the rest of the
 // file still has symbols, hovers and layout.
 import type { Attr, AttrArg, Decl, Derived, EnumDecl, EnumItem, Expr, MemberDecl, NameRef, StructDecl, TypeRef, TypeSpec } from './ast';
+import { INT, literalType } from './c-int';
 import type { Define, Diagnostic, Range, Token } from './lexer';
 import { preprocess, type Macro, type PreprocessOptions } from './preprocess';
 
@@ -14,6 +15,8 @@ export interface ParseResult {
   refs: NameRef[];
   tokens: Token[];
   comments: Range[];
+  /** Names of the file-scope variables it skipped (`static const int v[] = {…};`): never constants. */
+  variables: Set<string>;
   /** Token index spans [start, end) of the top-level declarations that declare types (import). */
   spans: { start: number; end: number; decls: Decl[] }[];
   included: string[];
@@ -38,6 +41,9 @@ const MAX_OPERATORS = 2000;
 
 class Bail extends Error {}
 
+/** A bracket or brace token; a string or character literal spelled `"{"` is never one. */
+const isPunct = (t: Token, s: string) => t.kind === 'punct' && t.text === s;
+
 export function parse(text: string, knownTypes: ReadonlySet<string>, options: PreprocessOptions = {}): ParseResult {
   const lx = preprocess(text, options);
   const diagnostics = [...lx.diagnostics];
@@ -60,16 +66,16 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
           let pd = 0;
           for (j++; j < lx.tokens.length; j++) {
             const y = lx.tokens[j]!;
-            if (y.text === '(') pd++;
-            else if (y.text === ')' && --pd <= 0) break;
+            if (isPunct(y, '(')) pd++;
+            else if (isPunct(y, ')') && --pd <= 0) break;
             if (y.kind === 'eof') break;
           }
           continue;
         }
-        if (x.text === '{' || x.text === '(' || x.text === '[') d++;
-        else if (x.text === '}' || x.text === ')' || x.text === ']') d--;
+        if (isPunct(x, '{') || isPunct(x, '(') || isPunct(x, '[')) d++;
+        else if (isPunct(x, '}') || isPunct(x, ')') || isPunct(x, ']')) d--;
         else if (d === 0 && x.kind === 'ident') last = x.text;
-        else if (d === 0 && x.text === ';') break;
+        else if (d === 0 && isPunct(x, ';')) break;
         if (x.kind === 'eof') break;
       }
       if (last) typeNames.add(last);
@@ -81,6 +87,8 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
   let pack = 0;
   const packStack: number[] = [];
   let endian: 'le' | 'be' | undefined;
+  /** `#pragma scalar_storage_order big-endian` or `#pragma ms_struct on` in effect: structs are refused. */
+  let layoutPragma: string | undefined;
 
   const peek = (o = 0): Token => toks[Math.min(p + o, toks.length - 1)]!;
   const next = (): Token => toks[Math.min(p++, toks.length - 1)]!;
@@ -117,16 +125,16 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
     while (peek().kind !== 'eof') {
       const t = peek();
       if (t.kind === 'punct') {
-        if (t.text === '{' || t.text === '(' || t.text === '[') d++;
-        else if (t.text === '}' || t.text === ')' || t.text === ']') {
-          if (d === 0 && t.text === '}') {
+        if (isPunct(t, '{') || isPunct(t, '(') || isPunct(t, '[')) d++;
+        else if (isPunct(t, '}') || isPunct(t, ')') || isPunct(t, ']')) {
+          if (d === 0 && isPunct(t, '}')) {
             if (stopAtBrace) return;
             next();
             if (at(';')) next();
             return;
           }
           d = Math.max(0, d - 1);
-          if (d === 0 && t.text === '}' && !stopAtBrace) {
+          if (d === 0 && isPunct(t, '}') && !stopAtBrace) {
             next();
             if (at(';')) next();
             return;
@@ -217,10 +225,16 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
       expect('(');
       const type = typeRef();
       expect(',');
-      const path = [ident('a member name').text];
-      while (at('.')) {
-        next();
-        path.push(ident('a member name').text);
+      const path: (string | Expr)[] = [ident('a member name').text];
+      for (;;) {
+        if (at('.')) {
+          next();
+          path.push(ident('a member name').text);
+        } else if (at('[')) {
+          next();
+          path.push(expr());
+          expect(']');
+        } else break;
       }
       const end = expect(')');
       return { k: 'offsetof', type, path, range: span(t.range, end.range) };
@@ -246,11 +260,12 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
     if (t.kind === 'number') {
       next();
       if (t.float !== undefined) return { k: 'float', v: t.float, range: t.range };
-      return { k: 'num', v: t.value ?? 0n, range: t.range };
+      const v = t.value ?? 0n;
+      return { k: 'num', v, range: t.range, ct: literalType(t.text, v) };
     }
     if (t.kind === 'char') {
       next();
-      return { k: 'num', v: t.value ?? 0n, range: t.range };
+      return { k: 'num', v: t.value ?? 0n, range: t.range, ct: INT };
     }
     if (t.kind === 'string') {
       next();
@@ -283,6 +298,8 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
     mode?: string;
     /** `__attribute__((vector_size(N)))`: N bytes of the element type. */
     vector?: Expr;
+    /** An attribute whose layout the engine does not make (`ms_struct`): the struct is refused. */
+    refused?: string;
   }
   const extras = (into: Extras): boolean => {
     let any = false;
@@ -346,16 +363,18 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
             into.vector = expr();
             expect(')');
           } else if (LAYOUT_ATTRS.has(name)) {
-            // It changes the layout and the engine does not do it: never a silent difference from gcc.
-            diagnostics.push({ range: prevEnd(), severity: 'error', message: `__attribute__((${name})) changes the layout and is not supported` });
+            // It changes the layout and the engine does not do it: never a silent difference from
+            // gcc. A struct it applies to has no layout (structBody), so nothing decodes through it.
+            into.refused = `__attribute__((${name})) changes the layout and is not supported`;
+            diagnostics.push({ range: prevEnd(), severity: 'error', message: into.refused });
             if (at('(')) skipParens();
           } else if (at('(')) {
             // Other GNU attributes (unused, nonnull…) carry no layout: skip their arguments.
             let d = 0;
             do {
               const t = next();
-              if (t.text === '(') d++;
-              else if (t.text === ')') d--;
+              if (isPunct(t, '(')) d++;
+              else if (isPunct(t, ')')) d--;
             } while (d > 0 && peek().kind !== 'eof');
           }
           if (!at(',')) break;
@@ -607,8 +626,8 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
       let d = 1;
       while (d > 0 && peek().kind !== 'eof') {
         const t = next();
-        if (t.text === '{') d++;
-        else if (t.text === '}') d--;
+        if (isPunct(t, '{')) d++;
+        else if (isPunct(t, '}')) d--;
       }
       decl.broken = `structs nested deeper than ${MAX_DEPTH - 20}`;
       decl.range = span(kw, prevEnd());
@@ -639,6 +658,12 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
     }
     const after: Extras = { attrs: [], packed: false };
     extras(after);
+    const refused = ex.refused ?? after.refused ?? layoutPragma;
+    if (refused) {
+      decl.broken = `${refused}: ${union ? 'union' : 'struct'} ${tag?.text ?? '(anonymous)'} is not laid out`;
+      decl.refused = true;
+      members.length = 0;
+    }
     decl.packed = ex.packed || after.packed;
     decl.alignas = after.alignas ?? ex.alignas;
     decl.attrs = [...ex.attrs, ...after.attrs];
@@ -764,14 +789,29 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
       return;
     }
     if (what === 'once') return;
+    if (what === 'scalar_storage_order' || what === 'ms_struct') {
+      const off = what === 'ms_struct' ? rest === 'off' || rest === 'reset' : rest === 'default';
+      layoutPragma = off ? undefined : `#pragma ${what} ${rest} changes the layout and is not supported`;
+      if (layoutPragma) diagnostics.push({ range: t.range, severity: 'error', message: layoutPragma });
+      return;
+    }
     diagnostics.push({ range: t.range, severity: 'warning', message: `unknown pragma "${what}" ignored` });
   };
 
   // ---------------------------------------------------------------- top level
   const decls: Decl[] = [];
+  const variables = new Set<string>();
   const topLevel = () => {
     operators = 0;
-    while (at('__extension__')) next();
+    // GNU attributes before a declaration's first word (`__attribute__((visibility("default"))) int
+    // f(void);`, `__attribute__((aligned(8))) typedef int T;`) belong to what it declares: a
+    // typedef's alignment, machine mode or vector size; nothing for a struct's own layout (gcc
+    // ignores them there).
+    const lead: Extras = { attrs: [], packed: false };
+    while (at('__extension__') || at('__attribute__') || at('__attribute')) {
+      if (at('__extension__')) next();
+      else extras(lead);
+    }
     const t = peek();
     if (t.kind === 'pragma') {
       next();
@@ -822,7 +862,7 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
       const ex: Extras = { attrs: [], packed: false };
       const spec = typeSpec(q, ex);
       for (;;) {
-        const dex: Extras = { attrs: [], packed: ex.packed, alignas: ex.alignas, mode: ex.mode, vector: ex.vector };
+        const dex: Extras = { attrs: [], packed: ex.packed, alignas: ex.alignas ?? lead.alignas, mode: ex.mode ?? lead.mode, vector: ex.vector ?? lead.vector };
         const dcl = declarator(false, q, dex);
         if (!dcl.name) error(peek().range, `expected a typedef name but found ${peek().kind === 'eof' ? 'end of file' : `"${peek().text}"`}`);
         const name = dcl.name!;
@@ -857,14 +897,16 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
       let sawBody = false;
       while (peek().kind !== 'eof') {
         const x = next();
-        if (x.text === '{' || x.text === '(') d++;
-        else if (x.text === '}' || x.text === ')') {
+        // A declarator's name at the top (`v` of `v[] = …`, `p` of `*p;`), not a function's.
+        if (d === 0 && x.kind === 'ident' && ['=', ';', ',', '['].some((s) => isPunct(peek(), s))) variables.add(x.text);
+        if (isPunct(x, '{') || isPunct(x, '(')) d++;
+        else if (isPunct(x, '}') || isPunct(x, ')')) {
           d--;
-          if (d === 0 && x.text === '}') {
+          if (d === 0 && isPunct(x, '}')) {
             sawBody = true;
             if (!at(';')) break;
           }
-        } else if (x.text === ';' && d <= 0) break;
+        } else if (isPunct(x, ';') && d <= 0) break;
       }
       skipped.push({ text: `declaration at line ${start.start.line + 1} (${sawBody ? 'function definition' : 'not a type'})`, range: span(start, prevEnd()) });
       return;
@@ -875,8 +917,8 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
     let d = 0;
     do {
       const t = next();
-      if (t.text === '(') d++;
-      else if (t.text === ')') d--;
+      if (isPunct(t, '(')) d++;
+      else if (isPunct(t, ')')) d--;
     } while (d > 0 && peek().kind !== 'eof');
   };
 
@@ -900,7 +942,7 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
     if (ok && decls.length > nDecls) spans.push({ start: before, end: p, decls: decls.slice(nDecls) });
     if (p === before) next();
   }
-  return { decls, defines: lx.defines, macros: lx.macros, diagnostics, skipped, refs, tokens: lx.tokens, comments: lx.comments, spans, included: lx.included, ...(lx.values ? { values: lx.values } : {}), ...(lx.tokenLimit ? { tokenLimit: lx.tokenLimit } : {}) };
+  return { decls, defines: lx.defines, macros: lx.macros, diagnostics, skipped, refs, variables, tokens: lx.tokens, comments: lx.comments, spans, included: lx.included, ...(lx.values ? { values: lx.values } : {}), ...(lx.tokenLimit ? { tokenLimit: lx.tokenLimit } : {}) };
 }
 
 /** A TypeRef from a declarator: the `pointers` + `dims` form when it has that shape. */

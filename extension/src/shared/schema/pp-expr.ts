@@ -1,21 +1,25 @@
 // Integer constant expressions of `#if` (C11 §6.10.1): after macro expansion, every identifier
 // left is 0, arithmetic is in intmax_t or uintmax_t (64 bits), and `&&`, `||` and `?:` evaluate
-// only what they need (so `#if 0 && 1/0` is fine).
+// only what they need (so `#if 0 && 1/0` is fine). With `cTypes`, the same expression in C's own
+// types, for a #define's value (`#define NONE (~0U)` is 4294967295, not 2^64 - 1).
+import { common, INT, LONG, literalType, ULONG, wrapTo, type CInt } from './c-int';
 import type { Token } from './lexer';
 
 interface V {
   v: bigint;
-  u: boolean;
+  t: CInt;
 }
 
-const norm = (x: V): V => ({ v: x.u ? BigInt.asUintN(64, x.v) : BigInt.asIntN(64, x.v), u: x.u });
+const norm = (x: V): V => ({ v: wrapTo(x.t, x.v), t: x.t });
 
 /** Why a line is not a constant expression (thrown inside, returned as `{ error }`). */
 class Fail extends Error {}
 const PREC: Readonly<Record<string, number>> = { '||': 1, '&&': 2, '|': 3, '^': 4, '&': 5, '==': 6, '!=': 6, '<': 7, '>': 7, '<=': 7, '>=': 7, '<<': 8, '>>': 8, '+': 9, '-': 9, '*': 10, '/': 10, '%': 10 };
 
 /** The value of a `#if` line, or why it is not a constant expression. */
-export function evalDirective(toks: Token[], _defined: (name: string) => boolean): { value: bigint } | { error: string } {
+export function evalDirective(toks: Token[], _defined: (name: string) => boolean, cTypes = false): { value: bigint } | { error: string } {
+  /** The type of a comparison, a logical operator, a character or a name left over. */
+  const I = cTypes ? INT : LONG;
   let p = 0;
   let skip = 0; // > 0 inside an operand that is not evaluated
   const fail = (m: string): never => {
@@ -36,13 +40,14 @@ export function evalDirective(toks: Token[], _defined: (name: string) => boolean
       if (t.float !== undefined) fail(`floating constant "${t.text}" in #if`);
       if (t.bad) fail(t.bad);
       const v = t.value ?? 0n;
-      return norm({ v, u: !!t.unsigned || v > 0x7fff_ffff_ffff_ffffn });
+      if (cTypes) return norm({ v, t: literalType(t.text, v) });
+      return norm({ v, t: t.unsigned || v > 0x7fff_ffff_ffff_ffffn ? ULONG : LONG });
     }
-    if (t.kind === 'char') return { v: t.value ?? 0n, u: false };
+    if (t.kind === 'char') return { v: t.value ?? 0n, t: I };
     if (t.kind === 'ident') {
       // A function-like call of an unknown name (`__has_feature(x)`): gcc refuses it too.
       if (at('(')) fail(`"${t.text}" is not a macro that takes arguments here`);
-      return { v: 0n, u: false };
+      return { v: 0n, t: I };
     }
     if (t.kind === 'punct') {
       if (t.text === '(') {
@@ -52,10 +57,10 @@ export function evalDirective(toks: Token[], _defined: (name: string) => boolean
       }
       if (t.text === '-' || t.text === '+' || t.text === '~' || t.text === '!') {
         const x = primary();
-        if (t.text === '-') return norm({ v: -x.v, u: x.u });
+        if (t.text === '-') return norm({ v: -x.v, t: x.t });
         if (t.text === '+') return x;
-        if (t.text === '~') return norm({ v: ~x.v, u: x.u });
-        return { v: x.v === 0n ? 1n : 0n, u: false };
+        if (t.text === '~') return norm({ v: ~x.v, t: x.t });
+        return { v: x.v === 0n ? 1n : 0n, t: I };
       }
     }
     if (t.kind === 'string') return fail('a string is not allowed in #if');
@@ -75,13 +80,16 @@ export function evalDirective(toks: Token[], _defined: (name: string) => boolean
         if (short) skip++;
         const b = binary(prec + 1);
         if (short) skip--;
-        a = { v: (op === '&&' ? a.v !== 0n && b.v !== 0n : a.v !== 0n || b.v !== 0n) ? 1n : 0n, u: false };
+        a = { v: (op === '&&' ? a.v !== 0n && b.v !== 0n : a.v !== 0n || b.v !== 0n) ? 1n : 0n, t: I };
         continue;
       }
       const b = binary(prec + 1);
-      const u = a.u || b.u;
-      const x = u ? BigInt.asUintN(64, a.v) : a.v;
-      const y = u ? BigInt.asUintN(64, b.v) : b.v;
+      // A shift has its left operand's type; the other operators convert both to a common one.
+      const shift = op === '<<' || op === '>>';
+      const ty = shift ? a.t : common(a.t, b.t);
+      const x = wrapTo(ty, a.v);
+      const y = shift ? b.v : wrapTo(ty, b.v);
+      const width = BigInt(ty.bits);
       let r: bigint;
       switch (op) {
         case '*': r = x * y; break;
@@ -98,20 +106,20 @@ export function evalDirective(toks: Token[], _defined: (name: string) => boolean
           break;
         case '+': r = x + y; break;
         case '-': r = x - y; break;
-        case '<<': r = y < 0n || y > 63n ? 0n : x << y; break;
-        case '>>': r = y < 0n || y > 63n ? (x < 0n ? -1n : 0n) : x >> y; break;
-        case '<': a = { v: x < y ? 1n : 0n, u: false }; continue;
-        case '>': a = { v: x > y ? 1n : 0n, u: false }; continue;
-        case '<=': a = { v: x <= y ? 1n : 0n, u: false }; continue;
-        case '>=': a = { v: x >= y ? 1n : 0n, u: false }; continue;
-        case '==': a = { v: x === y ? 1n : 0n, u: false }; continue;
-        case '!=': a = { v: x !== y ? 1n : 0n, u: false }; continue;
+        case '<<': r = y < 0n || y >= width ? 0n : x << y; break;
+        case '>>': r = y < 0n || y >= width ? (x < 0n ? -1n : 0n) : x >> y; break;
+        case '<': a = { v: x < y ? 1n : 0n, t: I }; continue;
+        case '>': a = { v: x > y ? 1n : 0n, t: I }; continue;
+        case '<=': a = { v: x <= y ? 1n : 0n, t: I }; continue;
+        case '>=': a = { v: x >= y ? 1n : 0n, t: I }; continue;
+        case '==': a = { v: x === y ? 1n : 0n, t: I }; continue;
+        case '!=': a = { v: x !== y ? 1n : 0n, t: I }; continue;
         case '&': r = x & y; break;
         case '|': r = x | y; break;
         case '^': r = x ^ y; break;
         default: return fail(`unknown operator ${op}`);
       }
-      a = norm({ v: r, u });
+      a = norm({ v: r, t: ty });
     }
   };
 
@@ -126,8 +134,7 @@ export function evalDirective(toks: Token[], _defined: (name: string) => boolean
     if (c.v !== 0n) skip++;
     const b = cond();
     if (c.v !== 0n) skip--;
-    const u = a.u || b.u;
-    return norm({ v: c.v !== 0n ? a.v : b.v, u });
+    return norm({ v: c.v !== 0n ? a.v : b.v, t: common(a.t, b.t) });
   };
 
   // A plain `#if 1` or `#if 0`, the commonest line by far: no parser needed.

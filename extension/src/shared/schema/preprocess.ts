@@ -67,6 +67,8 @@ export interface Macro {
   range: Range;
   /** Defined by the main file (not predefined, not an included header). */
   main: boolean;
+  /** The included file that defines it (`file:line`), when not the main file. */
+  origin?: string;
   /** Handled by the preprocessor itself (`__LINE__`, `__has_include`). */
   special?: boolean;
 }
@@ -91,6 +93,8 @@ const GCC_ATTRIBUTES = new Set(('access alias aligned alloc_align alloc_size alw
   'noplt noreturn nothrow optimize packed patchable_function_entry persistent pure regparm retain returns_nonnull returns_twice scalar_storage_order ' +
   'section sentinel simd stack_protect symver sysv_abi target target_clones tls_model transparent_union unavailable unused used vector_size visibility ' +
   'warn_if_not_aligned warn_unused_result warning weak weakref zero_call_used_regs').split(' '));
+/** What `__has_builtin` answers 1 for: the builtins the parser implements. */
+const IMPLEMENTED_BUILTINS = new Set(['__builtin_offsetof']);
 const SPECIAL = ['__FILE__', '__LINE__', '__COUNTER__', '__INCLUDE_LEVEL__', '__BASE_FILE__', '__DATE__', '__TIME__', '__has_include', '__has_include_next', '__has_attribute', '__has_cpp_attribute', '__has_c_attribute', '__has_builtin'];
 
 /** Headers the engine knows without a compiler: their types are builtin. */
@@ -418,7 +422,9 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
       return find(h.name, h.quoted, name === '__has_include_next') !== undefined;
     }
     const word = arg.map((x) => x.text).join('');
-    if (name === '__has_builtin') return /^__builtin_|^__sync_|^__atomic_/.test(word);
+    // The builtins the engine evaluates: a header that tests for another (`__builtin_constant_p`,
+    // `__builtin_choose_expr`) takes its fallback, which the engine can read.
+    if (name === '__has_builtin') return IMPLEMENTED_BUILTINS.has(word);
     // The attributes gcc 12 has (headers test for newer ones, such as counted_by, and must get 0);
     // C++ attributes are not C's.
     return name !== '__has_cpp_attribute' && GCC_ATTRIBUTES.has(word.replace(/^(gnu::)?__(.*)__$/, '$2').replace(/^gnu::/, ''));
@@ -533,7 +539,7 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
       report(name, 'error', '"defined" cannot be a macro name');
       return;
     }
-    const m: Macro = { name: name.text, body: [], range: where(name), main: cur.main };
+    const m: Macro = { name: name.text, body: [], range: where(name), main: cur.main, ...(cur.main ? {} : { origin: `${cur.path}:${name.range.start.line + 1}` }) };
     let k = 1;
     if (line[1] && line[1].text === '(' && line[1].start === name.end && !line[1].space) {
       const params: string[] = [];
@@ -799,11 +805,14 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
   let values: Map<string, bigint> | undefined;
   if (opts.evaluateDefines) {
     values = new Map();
-    for (const [name, d] of defines) {
-      if (d.params || d.tokens.length === 0) continue;
+    // The main file's macros, then those of its included headers (import keeps the user's own
+    // headers' ones, and a system header's, as it keeps their types); not the predefined ones.
+    const own = [...macros.values()].filter((m) => m.origin && !m.origin.startsWith('<'));
+    for (const [name, d] of [...defines, ...own.map((m) => [m.name, { tokens: m.body, params: m.params }] as const)]) {
+      if (d.params || d.tokens.length === 0 || values.has(name)) continue;
       const toks = expandAll(d.tokens);
       if (toks.some((t) => t.kind === 'ident' || t.kind === 'string' || t.float !== undefined || t.bad)) continue;
-      const r = evalDirective(toks, (n) => macros.has(n));
+      const r = evalDirective(toks, (n) => macros.has(n), true);
       if ('value' in r) values.set(name, r.value);
     }
   }

@@ -102,6 +102,8 @@ export interface StructType {
   opaque?: boolean;
   /** Errors in its members: the layout stops at the first member that could not be laid out. */
   errors?: Diagnostic[];
+  /** Why it (or a member's type) has no layout at all: an attribute the engine refuses. */
+  refused?: string;
   decl?: StructDecl;
   segment?: { binding?: { kind: BindingKind; value: number | string; range: Range } };
   /** `[[magic(V)]]` on the type: the hex of the first bytes that bind an unnamed object to it. */
@@ -138,6 +140,16 @@ export function builtinTypes(): Map<string, Type> {
   add({ k: 'float', name: 'double', size: 8, align: 8 });
   add({ k: 'float', name: 'long double', size: 16, align: 16 }, '_Float64x');
   add({ k: 'float', name: '_Float128', size: 16, align: 16 }, '__float128');
+  add({ k: 'float', name: '_Float16', size: 2, align: 2 });
+  // Decimal floating types: their layout, and their bits shown as the unsigned integers they are
+  // (not decoded as binary floats, which they are not).
+  const raw = (name: string, size: number) => {
+    const word = int(size === 4 ? 'uint32_t' : 'uint64_t', Math.min(size, 8), false);
+    m.set(name, { k: 'array', name, elem: word, count: size / word.size, size, align: size });
+  };
+  raw('_Decimal32', 4);
+  raw('_Decimal64', 8);
+  raw('_Decimal128', 16);
   m.set('_Float32', m.get('float')!);
   m.set('_Float64', m.get('double')!);
   m.set('_Float32x', m.get('double')!);
