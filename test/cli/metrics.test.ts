@@ -287,13 +287,15 @@ describe('shmscope metrics', () => {
         }
       }
       assert.equal(ex.child.exitCode, null, 'the exporter is still up');
+      // Asked before the synchronous CLI run below: while it blocks this thread, the server closes the
+      // idle keep-alive connection and fetch would reuse a closed socket ("fetch failed").
+      assert.notEqual((await fetch(`http://${ex.address}/nothing`)).status, 200);
       // Only regular files are objects: the FIFO, the symlink and the directory are left out (our
       // namespace's series: other containers on the machine have theirs).
       const regular = readdirSync('/dev/shm').filter((n) => !n.startsWith('sem.') && lstatSync(`/dev/shm/${n}`).isFile()).length;
       const listed = [...samples(cli(['metrics', '--per-object', '--max-series', '100000']).stdout).keys()]
         .filter((k) => k.startsWith('shmscope_object_bytes{kind="posix-shm"') && k.endsWith('namespace="host"}'));
       assert.equal(listed.length, regular, listed.join('\n'));
-      assert.notEqual((await fetch(`http://${ex.address}/nothing`)).status, 200);
     } finally {
       await Promise.all([stop(ex.child), stop(resizer), stop(churn)]);
       for (const f of ['metrics-fifo', 'metrics-evil', 'sem.metrics-garbage', 'metrics-grow']) rmSync(`/dev/shm/${f}`, { force: true });

@@ -112,7 +112,8 @@ describe('shmscope waits', () => {
         const sorted = [ab, ba].sort((x, y) => x.tid - y.tid).map((x) => ({ pid: x.pid, tid: x.tid }));
         assert.deepEqual(mine, [sorted]);
       }
-      const text = cli(['waits', '--schema', schemaFile]);
+      // An hour's threshold: on a loaded machine the deadlock may be older than the default 10 s, which marks the op "(stuck)".
+      const text = cli(['waits', '--schema', schemaFile, '--stuck-after', '3600000']);
       assert.match(text.stdout, new RegExp(`deadlock: (${ab.pid}/${ab.tid} → ${ba.pid}/${ba.tid} → ${ab.pid}/${ab.tid}|${ba.pid}/${ba.tid} → ${ab.pid}/${ab.tid} → ${ba.pid}/${ba.tid})`));
       assert.match(text.stdout, new RegExp(`${ab.pid}\\s+${ab.tid}\\s+.*shm:${shmId} key 0x${key.toString(16).padStart(8, '0')}\\s+0x28\\s+locks\\.b\\s+mutex lock\\s+${ba.pid}/${ba.tid}`));
       assert.equal(cli(['waits', '--fail-on', 'deadlock']).status, 3);

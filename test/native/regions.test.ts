@@ -190,7 +190,7 @@ describe('shared anonymous regions', () => {
 });
 
 function spawnBytes(argv: string[]): { status: number | null; stdout: Buffer; stderr: string } {
-  const r = spawnSync(argv[0]!, argv.slice(1), { timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(argv[0]!, argv.slice(1), { timeout: 60_000, maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
 }
 
