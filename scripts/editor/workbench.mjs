@@ -132,6 +132,7 @@ export async function startWorkbench(o) {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: isolatedEnv(runDir, { EXTENSIONS_GALLERY: '{}', ...(o.env ?? {}) }),
   });
+  liveGroups.add(child.pid);
   let exited = false;
   const exitPromise = new Promise((resolve) => child.on('exit', (code, signal) => { exited = true; resolve({ code, signal }); }));
 
@@ -144,6 +145,7 @@ export async function startWorkbench(o) {
     }
     // Extension hosts may outlive the server for a moment: end the group for good.
     try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+    liveGroups.delete(child.pid);
     if (!o.keepRunDir) rmSync(runDir, { recursive: true, force: true });
   };
 
@@ -185,6 +187,28 @@ export async function startWorkbench(o) {
  * Launches the system chromium (headless by default) with its files inside `runDir`.
  * Returns playwright-core's Browser.
  */
+/**
+ * Workbenches this process started and has not stopped (their process groups). A test process that is
+ * interrupted (Ctrl+C, a SIGTERM from `npm test`'s caller, a timeout's kill) ends them before it goes:
+ * code-server runs in a group of its own, so nothing else would, and it would run on unseen.
+ * `onInterrupt` adds what else must end then (run.mjs: the page-driven tests' runner).
+ */
+const liveGroups = new Set();
+const interruptHooks = [];
+export function onInterrupt(hook) { interruptHooks.push(hook); }
+function endGroups() {
+  for (const pid of liveGroups) { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } }
+  liveGroups.clear();
+}
+process.on('exit', endGroups);
+for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) {
+  process.once(signal, () => {
+    for (const hook of interruptHooks) { try { hook(signal); } catch { /* best effort */ } }
+    endGroups();
+    process.exit(128 + number);
+  });
+}
+
 export async function launchBrowser(runDir, { headless = true } = {}) {
   const { chromium } = await import('playwright-core');
   const editor = ensureEditorEnv();

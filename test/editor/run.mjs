@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureEditorEnv } from '../../scripts/editor/env.mjs';
 import { bundleSuites } from '../../scripts/editor/suites.mjs';
-import { launchBrowser, startWorkbench } from '../../scripts/editor/workbench.mjs';
+import { launchBrowser, onInterrupt, startWorkbench } from '../../scripts/editor/workbench.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const argv = process.argv.slice(2);
@@ -153,7 +153,13 @@ function runUiTests() {
       '--test-reporter=tap', `--test-reporter-destination=${tap}`,
       ...(grep ? [`--test-name-pattern=${grep}`] : []),
       ...files,
-    ], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, SHMSCOPE_TEST: '1' } });
+    ], {
+      cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, SHMSCOPE_TEST: '1' },
+      // A group of its own, so an interrupt of this runner reaches every test file's process, and each
+      // of those ends the workbench it started (scripts/editor/workbench.mjs).
+      detached: true,
+    });
+    onInterrupt((signal) => { try { process.kill(-child.pid, signal); } catch { /* gone */ } });
     child.on('exit', (code) => {
       const text = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
       const num = (k) => Number(/^# \w+ (\d+)$/.exec(text.split('\n').filter((l) => l.startsWith(`# ${k} `)).pop() ?? '')?.[1] ?? 0);

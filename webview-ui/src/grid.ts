@@ -16,8 +16,10 @@ export class Grid {
   readonly rowsBox = el('div', { class: 'rows', id: 'rows' });
   readonly element = el('div', { class: 'grid', id: 'grid', tabindex: '0', role: 'grid', 'aria-label': 'Hex view', 'aria-readonly': 'true' }, this.header, this.rowsBox);
   readonly spacer = el('div', { class: 'spacer' });
-  /** The scroller spans the header row too; the spacer makes up for it (see viewport.ts). */
-  readonly scroller = el('div', { class: 'scroller', id: 'scroller', 'aria-hidden': 'true' }, this.spacer);
+  /** The scroller spans the header row too; the spacer makes up for it (see viewport.ts). It is hidden from
+   *  assistive technology and out of the Tab order (Chromium makes a scrollable box focusable by itself):
+   *  keyboard users scroll through the grid. */
+  readonly scroller = el('div', { class: 'scroller', id: 'scroller', 'aria-hidden': 'true', tabindex: '-1' }, this.spacer);
   /** What the bytes are painted with; panels register their layers here. */
   readonly decorations = new Decorations();
   private pool: RowEls[] = [];

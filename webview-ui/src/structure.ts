@@ -46,7 +46,7 @@ export class StructurePanel {
   private readonly problemLine = el('div', { class: 'problem', id: 'structure-problem', hidden: '' });
   private readonly rowsBox = el('div', { class: 'trows' });
   private readonly spacer = el('div', { class: 'spacer' });
-  private readonly scroller = el('div', { class: 'tscroller', 'aria-hidden': 'true' }, this.spacer);
+  private readonly scroller = el('div', { class: 'tscroller', 'aria-hidden': 'true', tabindex: '-1' }, this.spacer);
   private readonly tree = el('div', { class: 'tree', id: 'structure-tree', role: 'tree', tabindex: '0', 'aria-label': 'Structure' }, this.rowsBox);
   private readonly structBox: HTMLElement;
 

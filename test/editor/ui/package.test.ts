@@ -97,15 +97,16 @@ describe('the packaged .vsix', () => {
     // What each feature below needs beyond the extension's bundle and the addon (.vscodeignore
     // names the same): Import C Header as Schema… forks the command line, with the bundle of the
     // command it runs; the inspector (and Start Recording, which records what it shows) its page;
-    // the Waits view's Wait-for Graph its page.
+    // the Waits view's Wait-for Graph its page; PostgreSQL waits its layouts and names.
     const needs: Record<string, string[]> = {
       'Import C Header as Schema…': ['dist/cli.js', 'dist/cli-main.js', 'dist/cli-import.js'],
       'the inspector and Start Recording': ['dist/webview/main.js', 'dist/webview/main.css'],
       'the Waits view and its graph': ['dist/webview/graph.js', 'dist/webview/graph.css'],
+      'PostgreSQL waits read from its shared memory': ['schemas/postgresql-15.shms', 'schemas/postgresql-15.names.json'],
     };
     for (const [what, list] of Object.entries(needs)) for (const f of list) assert.ok(shipped.includes(f), `${what} needs ${f}: ${shipped.join(', ')}`);
     // Import Types from a Program… runs `shmscope import PROGRAM`, which loads the DWARF reader (when it was built).
-    const allowed = /^(package\.json|readme\.md|LICENSE(\.txt)?|\.vsixmanifest|dist\/(extension|server|cli|cli-[a-z]+)\.js|dist\/webview\/[^/]+\.(js|css)|native\/build\/Release\/shmscope(_dwarf)?\.node|extension\/(resources|syntaxes)\/[^/]+|extension\/language-configuration\.json|schemas\/[^/]+\.shms)$/i;
+    const allowed = /^(package\.json|readme\.md|LICENSE(\.txt)?|\.vsixmanifest|dist\/(extension|server|cli|cli-[a-z]+)\.js|dist\/webview\/[^/]+\.(js|css)|native\/build\/Release\/shmscope(_dwarf)?\.node|extension\/(resources|syntaxes)\/[^/]+|extension\/language-configuration\.json|schemas\/[^/]+\.(shms|names\.json))$/i;
     assert.deepEqual(shipped.filter((f) => !allowed.test(f)), [], 'nothing but the allow-list ships');
 
     browser = await launchBrowser(wb.runDir);

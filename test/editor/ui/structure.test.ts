@@ -188,6 +188,7 @@ describe('structure view in the workbench', { timeout: 600_000 }, () => {
     assert.equal(seen.at(-1), 'data-inspector', `Tab reached ${seen.join(' → ')}`);
     assert.ok(seen.indexOf('structure-tree') >= 0 && seen.indexOf('structure-tree') <= 1, `Tab reached ${seen.join(' → ')}`);
     assert.ok(!seen.includes('grid'), `Tab reached ${seen.join(' → ')}`);
+    assert.ok(!seen.includes('scroller'), `the grid's hidden scroll bar is not a Tab stop: ${seen.join(' → ')}`);
     await f.locator('.hex span[data-offset="9"]').click();
     await page.keyboard.press('Tab');
     await page.keyboard.press('Shift+Tab');
