@@ -35,3 +35,7 @@ export interface WorkbenchOptions {
 }
 export function startWorkbench(o: WorkbenchOptions): Promise<Workbench>;
 export function launchBrowser(runDir: string, opts?: { headless?: boolean }): Promise<Browser>;
+/** Runs a hook when a test process is interrupted, before its workbenches end. */
+export function onInterrupt(hook: (signal: NodeJS.Signals) => void): void;
+/** For test processes: on SIGINT, SIGTERM or SIGHUP, end every workbench still up and exit 128+N. */
+export function endWorkbenchesOnInterrupt(): void;

@@ -189,8 +189,9 @@ export async function startWorkbench(o) {
  */
 /**
  * Workbenches this process started and has not stopped (their process groups). A test process that is
- * interrupted (Ctrl+C, a SIGTERM from `npm test`'s caller, a timeout's kill) ends them before it goes:
- * code-server runs in a group of its own, so nothing else would, and it would run on unseen.
+ * interrupted (Ctrl+C, a SIGTERM from `npm test`'s caller, a timeout's kill) ends them before it goes
+ * (`endWorkbenchesOnInterrupt`): code-server runs in a group of its own, so nothing else would, and it
+ * would run on unseen. Any process ends those still up when it exits.
  * `onInterrupt` adds what else must end then (run.mjs: the page-driven tests' runner).
  */
 const liveGroups = new Set();
@@ -201,12 +202,22 @@ function endGroups() {
   liveGroups.clear();
 }
 process.on('exit', endGroups);
-for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) {
-  process.once(signal, () => {
-    for (const hook of interruptHooks) { try { hook(signal); } catch { /* best effort */ } }
-    endGroups();
-    process.exit(128 + number);
-  });
+let interruptsHandled = false;
+/**
+ * For test processes: on SIGINT, SIGTERM or SIGHUP, run the hooks, end every workbench still up and exit
+ * 128+N. Opt-in, because a program with its own orderly stop (the demo removes its objects, then exits 0)
+ * must keep it.
+ */
+export function endWorkbenchesOnInterrupt() {
+  if (interruptsHandled) return;
+  interruptsHandled = true;
+  for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) {
+    process.once(signal, () => {
+      for (const hook of interruptHooks) { try { hook(signal); } catch { /* best effort */ } }
+      endGroups();
+      process.exit(128 + number);
+    });
+  }
 }
 
 export async function launchBrowser(runDir, { headless = true } = {}) {

@@ -13,7 +13,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureEditorEnv } from '../../scripts/editor/env.mjs';
 import { bundleSuites } from '../../scripts/editor/suites.mjs';
-import { launchBrowser, onInterrupt, startWorkbench } from '../../scripts/editor/workbench.mjs';
+import { endWorkbenchesOnInterrupt, launchBrowser, onInterrupt, startWorkbench } from '../../scripts/editor/workbench.mjs';
+
+endWorkbenchesOnInterrupt();
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const argv = process.argv.slice(2);

@@ -4,7 +4,10 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
+import { endWorkbenchesOnInterrupt, launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
+
+// An interrupted test file (Ctrl+C, run.mjs passing on a SIGTERM) ends the workbench it started.
+endWorkbenchesOnInterrupt();
 
 /** The checkout, and where page-driven tests keep screenshots and logs. */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
