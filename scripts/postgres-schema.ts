@@ -10,6 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { PgNames } from '../extension/src/analysis/postgres';
 import { compileSchema, type EnumType, type Schema } from '../extension/src/shared/schema';
 
 export const ROOT = path.resolve(__dirname, '..');
@@ -64,19 +65,6 @@ export function displayName(constant: string, prefix: string, wal: 'WAL' | 'Wal'
   return constant.slice(prefix.length).split('_').map((w) => (w === 'WAL' ? wal : WORDS[w] ?? w.charAt(0) + w.slice(1).toLowerCase())).join('');
 }
 
-export interface PostgresNames {
-  major: number;
-  /** wait_event_info's class byte (the top 8 bits) → class. */
-  classes: Record<string, string>;
-  /** wait_event_info → event name, for the classes whose events are an enum. */
-  events: Record<string, string>;
-  /** LWLock tranche id → name (the individual locks first, then the built-in tranches). */
-  tranches: Record<string, string>;
-  /** LOCKTAG.locktag_type → pg_locks' locktype. */
-  locktags: Record<string, string>;
-  /** Lock mode number → name (AccessShareLock …). */
-  modes: Record<string, string>;
-}
 
 const enumOf = (s: Schema, name: string): EnumType => {
   const t = s.types.get(name);
@@ -85,7 +73,7 @@ const enumOf = (s: Schema, name: string): EnumType => {
 };
 
 /** The names table of a major version from its imported schema and its storage/lwlocknames.h. */
-export function namesOf(major: number, schemaText: string, lwlocknames: string): PostgresNames {
+export function namesOf(major: number, schemaText: string, lwlocknames: string): PgNames {
   const s = compileSchema(schemaText, `postgresql-${major}.shms`);
   const numbers = enumOf(s, 'ShmscopePostgresNumbers').values;
   const num = (n: string) => {
@@ -93,7 +81,7 @@ export function namesOf(major: number, schemaText: string, lwlocknames: string):
     if (v === undefined) throw new Error(`the imported schema has no SHMSCOPE_${n}`);
     return Number(v);
   };
-  const out: PostgresNames = { major, classes: {}, events: {}, tranches: {}, locktags: {}, modes: {} };
+  const out: PgNames = { major, classes: {}, events: {}, tranches: {}, locktags: {}, modes: {} };
   for (const [c, name] of Object.entries(CLASSES)) out.classes[String(num(c) >>> 24)] = name;
   for (const e of EVENT_ENUMS) {
     const io = e === 'WaitEventIO';

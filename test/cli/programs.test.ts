@@ -13,13 +13,13 @@ reexecInNamespaces(
 );
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { cli, ensureBuilt, ROOT, until } from '../helpers/ipc';
-import { ensurePostgres, PG } from '../helpers/postgres';
+import { Cluster } from '../helpers/postgres';
 
 const PORT = 54329;
 const PYTHON = path.join(ROOT, 'test', 'fixtures', 'usage', 'python-mp.py');
@@ -54,28 +54,11 @@ async function python(): Promise<{ child: ChildProcess; pid: number; shm: string
   return { child, ...(JSON.parse(line) as { pid: number; shm: string; sem: string }) };
 }
 
-let dir: string;
-let postmaster: ChildProcess;
+let cluster: Cluster;
 
 before(async () => {
   ensureBuilt();
-  ensurePostgres();
-  dir = mkdtempSync('/tmp/shmscope-pg-');
-  mkdirSync(path.join(dir, 'sock'));
-  const id = (flag: string) => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout.trim());
-  const [uid, gid] = [id('-u'), id('-g')];
-  assert.ok(uid > 0, 'the postgres user exists (the postgresql-15 package makes it)');
-  chownSync(dir, uid, gid);
-  chownSync(path.join(dir, 'sock'), uid, gid);
-  const asPostgres = (cmd: string, args: string[]) => ['-u', 'postgres', '--', cmd, ...args];
-  const init = spawnSync('runuser', asPostgres(`${PG}/initdb`, ['-D', path.join(dir, 'data'), '-A', 'trust', '--no-sync', '-U', 'postgres']), { encoding: 'utf8' });
-  assert.equal(init.status, 0, init.stderr);
-  postmaster = spawn('runuser', asPostgres(`${PG}/postgres`, ['-D', path.join(dir, 'data'), '-k', path.join(dir, 'sock'), '-p', String(PORT), '-c', 'listen_addresses=']), {
-    stdio: ['ignore', 'ignore', 'ignore'],
-    detached: true,
-  });
-  children.push(postmaster);
-  await until('PostgreSQL listens on its socket', () => existsSync(path.join(dir, 'sock', `.s.PGSQL.${PORT}`)), 60_000);
+  cluster = await Cluster.start(PORT);
 });
 
 after(async () => {
@@ -87,7 +70,7 @@ after(async () => {
     }
   }
   await Promise.all(children.map(exited));
-  rmSync(dir, { recursive: true, force: true });
+  await cluster?.stop();
 });
 
 describe('program knowledge on real programs', () => {
@@ -132,8 +115,8 @@ describe('program knowledge on real programs', () => {
   });
 
   it('PostgreSQL killed with -9 leaves its DSM control segment and System V segment: leftovers, and gc --yes removes exactly the leftovers', async () => {
-    process.kill(-postmaster.pid!, 'SIGKILL');
-    await exited(postmaster);
+    process.kill(-cluster.postmaster.pid!, 'SIGKILL');
+    await exited(cluster.postmaster);
     // Its backends were killed with it; the last to go detaches the System V segment.
     await until('every PostgreSQL process is gone', () => list().posixShm.every((r) => !r.name!.startsWith('/PostgreSQL.') || r.verdict !== 'in use'), 30_000);
     const l = all();

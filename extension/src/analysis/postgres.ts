@@ -29,10 +29,15 @@ export interface PgMemory {
 /** The names of a major version (schemas/postgresql-N.names.json, see scripts/postgres-schema.ts). */
 export interface PgNames {
   major: number;
+  /** wait_event_info's class byte (the top 8 bits) → class. */
   classes: Record<string, string>;
+  /** wait_event_info → event name, for the classes whose events are an enum. */
   events: Record<string, string>;
+  /** LWLock tranche id → name (the individual locks first, then the built-in tranches). */
   tranches: Record<string, string>;
+  /** LOCKTAG.locktag_type → pg_locks' locktype. */
   locktags: Record<string, string>;
+  /** Lock mode number → name (AccessShareLock …). */
   modes: Record<string, string>;
 }
 
