@@ -31,8 +31,11 @@ interface PgWaitJson {
   state: string | null;
   lock?: Record<string, string | number> & { mode: string };
   blockedBy: number[];
+  postmaster: number;
+  nsPid?: number;
+  nsBlockedBy?: number[];
 }
-interface WaitJson { pid: number; tid: number; command: string; syscall: string; object: { target: string | null; kind: string }; path: string | null; op: string; heldBy: { pid: number; state?: string }[]; postgres?: PgWaitJson }
+interface WaitJson { pid: number; tid: number; command: string; syscall: string; object: { target: string | null; kind: string }; path: string | null; op: string; heldBy: { pid: number; nsTid?: number; state?: string }[]; postgres?: PgWaitJson }
 interface Report { waits: WaitJson[]; notes: string[] }
 
 let pg: Cluster;
@@ -180,6 +183,40 @@ describe('PostgreSQL waits from its shared memory alone', () => {
     await a.run('rollback;');
     await b.run('select 1;');
     await c.run('select 1;');
+  });
+
+  it('a server in a container (its own PID, IPC and mount namespace): the row lock wait and its blocker by our pids, the server\'s own in nsPid, as pg_blocking_pids says inside', async () => {
+    const box = await Cluster.start(54332, [], { container: true });
+    try {
+      box.query('create table t (id int primary key, v int); insert into t values (1, 0);');
+      const [a, b] = [await box.session(), await box.session()];
+      await a.run('begin; update t set v = 1 where id = 1;');
+      b.send('update t set v = 2 where id = 1;');
+      await until(`pid ${b.pid} waits for a lock`, () => box.query(`select wait_event_type from pg_stat_activity where pid = ${b.pid}`)[0]?.[0] === 'Lock', 30_000);
+      const inside = () => box.query(`select array_to_string(pg_blocking_pids(${b.pid}), ',')`)[0]![0]!.split(',').map(Number);
+      const blockersBefore = inside();
+      const r = cli(['waits', '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(inside(), blockersBefore, 'PostgreSQL\'s answer did not move while shmscope read');
+      assert.deepEqual(blockersBefore, [a.pid]);
+      const [hostA, hostB] = [box.hostPid(a.pid), box.hostPid(b.pid)];
+      assert.ok(hostA && hostB && hostA !== a.pid && hostB !== b.pid, `the sessions' backends count other pids here (${hostA}, ${hostB}) than inside (${a.pid}, ${b.pid})`);
+      const report = JSON.parse(r.stdout) as Report;
+      assert.deepEqual(report.notes, [], 'the container\'s server is read (its version from its data directory), with nothing unexplained');
+      const mine = report.waits.filter((w) => w.postgres?.waitEventType === 'Lock');
+      assert.deepEqual(mine.map((w) => w.pid), [hostB], 'the one lock wait is the blocked backend, by our pid (never a process of ours named by the container\'s number)');
+      const w = mine[0]!;
+      assert.deepEqual([w.tid, w.postgres!.nsPid, w.postgres!.waitEvent, w.postgres!.state], [hostB, b.pid, 'transactionid', 'UPDATE waiting']);
+      assert.deepEqual(w.postgres!.nsBlockedBy, blockersBefore, 'pg_blocking_pids as the server counts pids');
+      assert.deepEqual(w.postgres!.blockedBy, [hostA], 'and as we do');
+      assert.deepEqual(w.heldBy.map((h) => [h.pid, h.nsTid, h.state]), [[hostA, a.pid, 'idle in transaction']], 'the edge to the holder, by our pid');
+      const postmaster = Number(readFileSync(path.join(box.dir, 'data', 'postmaster.pid'), 'latin1').split('\n')[0]);
+      assert.equal(w.postgres!.postmaster, box.hostPid(postmaster), 'the postmaster by our pid');
+      await a.run('rollback;');
+      await b.run('select 1;');
+    } finally {
+      await box.stop();
+    }
   });
 
   it('pgbench with contention: the region changes under every read, and each scan still answers: lock waits on pgbench\'s rows, blocked by pgbench backends', async () => {

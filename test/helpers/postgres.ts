@@ -4,7 +4,7 @@
 // transaction that holds a lock while another session waits for it).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { until } from './ipc';
@@ -26,14 +26,23 @@ export function ensurePostgres(): void {
 
 const exited = (c: ChildProcess) => new Promise<void>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.once('exit', () => resolve())));
 
+export interface ClusterOptions {
+  /**
+   * Run the server as a container would: in a PID, IPC and mount namespace of its own (unshare),
+   * so the pids it stores and reports (pg_backend_pid(), pg_blocking_pids()) are that namespace's.
+   * `postmaster` is then unshare; `hostPid` turns the server's pids into ours.
+   */
+  container?: boolean;
+}
+
 /** A running cluster: its folder, postmaster and socket; `stop` kills it (with -9) and removes the folder. */
 export class Cluster {
   readonly children: ChildProcess[] = [];
-  private constructor(readonly dir: string, readonly port: number, readonly postmaster: ChildProcess) {
+  private constructor(readonly dir: string, readonly port: number, readonly postmaster: ChildProcess, readonly container: boolean) {
     this.children.push(postmaster);
   }
 
-  static async start(port: number, settings: string[] = []): Promise<Cluster> {
+  static async start(port: number, settings: string[] = [], options: ClusterOptions = {}): Promise<Cluster> {
     ensurePostgres();
     const dir = mkdtempSync('/tmp/shmscope-pg-');
     mkdirSync(path.join(dir, 'sock'));
@@ -45,8 +54,11 @@ export class Cluster {
     const init = spawnSync('runuser', ['-u', 'postgres', '--', `${PG}/initdb`, '-D', path.join(dir, 'data'), '-A', 'trust', '--no-sync', '-U', 'postgres'], { encoding: 'utf8' });
     assert.equal(init.status, 0, init.stderr);
     const args = ['-D', path.join(dir, 'data'), '-k', path.join(dir, 'sock'), '-p', String(port), '-c', 'listen_addresses=', ...settings.flatMap((s) => ['-c', s])];
-    const postmaster = spawn('runuser', ['-u', 'postgres', '--', `${PG}/postgres`, ...args], { stdio: ['ignore', 'ignore', 'ignore'], detached: true });
-    const c = new Cluster(dir, port, postmaster);
+    const run = ['runuser', '-u', 'postgres', '--', `${PG}/postgres`, ...args];
+    const container = options.container === true;
+    const [cmd, ...argv] = container ? ['unshare', '--pid', '--ipc', '--mount', '--fork', '--mount-proc', ...run] : run;
+    const postmaster = spawn(cmd!, argv, { stdio: ['ignore', 'ignore', 'ignore'], detached: true });
+    const c = new Cluster(dir, port, postmaster, container);
     await until('PostgreSQL listens on its socket', () => existsSync(path.join(dir, 'sock', `.s.PGSQL.${port}`)), 60_000);
     await until('PostgreSQL accepts connections', () => spawnSync(`${PG}/pg_isready`, ['-q', '-h', c.socket, '-p', String(port)]).status === 0, 60_000);
     return c;
@@ -54,6 +66,34 @@ export class Cluster {
 
   get socket(): string {
     return path.join(this.dir, 'sock');
+  }
+
+  /**
+   * A pid as the server counts it → ours: the process of the server's PID namespace whose NSpid
+   * ends with it (the same number when the server is not in a container); undefined when none is.
+   */
+  hostPid(pid: number): number | undefined {
+    if (!this.container) return pid;
+    const ns = (p: number | string) => {
+      try {
+        return readlinkSync(`/proc/${p}/ns/pid`);
+      } catch {
+        return undefined;
+      }
+    };
+    // The namespace's first process is unshare's child.
+    const first = readFileSync(`/proc/${this.postmaster.pid}/task/${this.postmaster.pid}/children`, 'latin1').trim().split(/\s+/)[0];
+    const theirs = first ? ns(first) : undefined;
+    if (!theirs) return undefined;
+    for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      try {
+        const ids = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${p}/status`, 'latin1'))?.[1]?.trim().split(/\s+/).map(Number);
+        if (ids && ids[ids.length - 1] === pid && ids.length > 1 && ns(p) === theirs) return Number(p);
+      } catch {
+        // ended meanwhile
+      }
+    }
+    return undefined;
   }
 
   /** One query's rows (unaligned, tab-separated, no headers) on a connection of its own. */

@@ -460,8 +460,12 @@ export function layoutOf(major: number, s: Schema, names: PgNames): PgLayout {
 
 /** One running server's main region, decoded (or why not). */
 export interface PgCluster {
-  /** The postmaster (the region's creator, from its header). */
+  /** The postmaster (the region's creator, from its header) as we count pids; 0 when it is not among the threads seen. */
   postmaster: number;
+  /** The postmaster's pid as the server counts it (its header's), when the server is in another PID namespace. */
+  nsPostmaster?: number;
+  /** A process that maps the region: the backends' pids stored in it are counted in its PID namespace. */
+  viewer: number;
   /** The major version, from the data directory's PG_VERSION or the postmaster's binary path; null when neither tells. */
   major: number | null;
   /** The region as other commands name it (`anon:INODE`). */
@@ -493,10 +497,20 @@ export function majorOf(postmaster: number): number | null {
 }
 
 /**
- * Every PostgreSQL main region that the processes `pids` (those whose thread name is "postgres")
- * map: the anonymous shared regions that start with PostgreSQL's segment header, decoded.
+ * A pid as process `viewer` counts it → the pid as we count it (the scope's NSpid translation,
+ * ./scope); undefined when no thread of the scan is that one. Without it, pids are taken as ours.
  */
-export async function postgresClusters(pids: readonly number[], budgetMs: number): Promise<PgCluster[]> {
+export type PidTranslator = (viewer: number) => (pid: number) => number | undefined;
+
+const sameCount: PidTranslator = () => (pid) => pid;
+
+/**
+ * Every PostgreSQL main region that the processes `pids` (those whose thread name is "postgres")
+ * map: the anonymous shared regions that start with PostgreSQL's segment header, decoded. A server
+ * in another PID namespace (a container) stores its own pids: `translate` turns its postmaster's
+ * into ours (for its version); the backends' pids are left as stored, with `viewer` to translate them.
+ */
+export async function postgresClusters(pids: readonly number[], budgetMs: number, translate: PidTranslator = sameCount): Promise<PgCluster[]> {
   if (pids.length === 0) return [];
   // Only the postmasters' maps (a postgres process whose parent is none): the backends inherit the same mapping.
   const all = new Set(pids);
@@ -505,14 +519,15 @@ export async function postgresClusters(pids: readonly number[], budgetMs: number
   const out: PgCluster[] = [];
   for (const rec of scan.anon) {
     if (rec.size < 64 || !rec.attachedBy.some((a) => a.writable)) continue;
-    const c = clusterOf(rec);
+    const c = clusterOf(rec, translate);
     if (c) out.push(c);
   }
   return out;
 }
 
-function clusterOf(rec: AnonRecord): PgCluster | undefined {
+function clusterOf(rec: AnonRecord, translate: PidTranslator): PgCluster | undefined {
   const target = `anon:${rec.id}`;
+  const viewer = rec.attachedBy[0]?.pid ?? 0;
   let handle;
   try {
     handle = openFound({ kind: 'anon', id: rec.id }, rec, false);
@@ -522,27 +537,30 @@ function clusterOf(rec: AnonRecord): PgCluster | undefined {
   try {
     const head = handle.read(MAGIC_OFFSET, 8);
     if (head.length < 8 || new DataView(head.buffer, head.byteOffset, 8).getInt32(0, true) !== PG_MAGIC) return undefined;
-    const postmaster = new DataView(head.buffer, head.byteOffset, 8).getInt32(4, true);
-    const major = majorOf(postmaster);
-    const cluster: PgCluster = { postmaster, major, target, inode: rec.id, size: handle.size, backends: [], notes: [] };
+    const stored = new DataView(head.buffer, head.byteOffset, 8).getInt32(4, true);
+    const postmaster = translate(viewer)(stored) ?? 0;
+    // A backend's working directory is the data directory too, and its binary the same.
+    const major = majorOf(postmaster || viewer);
+    const who = postmaster ? String(postmaster) : `${stored} (as its PID namespace counts)`;
+    const cluster: PgCluster = { postmaster, ...(postmaster !== stored ? { nsPostmaster: stored } : {}), viewer, major, target, inode: rec.id, size: handle.size, backends: [], notes: [] };
     const layout = major === null ? undefined : layoutFor(major);
     if (!layout) {
-      cluster.notes.push(unknownVersionNote(major, postmaster));
+      cluster.notes.push(unknownVersionNote(major, who));
       return cluster;
     }
     const d = decodePostgres(layout, regionMemory(rec, handle));
     cluster.backends = d.backends;
-    for (const n of d.diagnostics) cluster.notes.push(`PostgreSQL ${major} (postmaster pid ${postmaster}): ${n}`);
+    for (const n of d.diagnostics) cluster.notes.push(`PostgreSQL ${major} (postmaster pid ${who}): ${n}`);
     return cluster;
   } catch (e) {
-    return { postmaster: 0, major: null, target, inode: rec.id, size: rec.size, backends: [], notes: [`${target}: reading PostgreSQL's main region failed: ${e instanceof Error ? e.message : String(e)}`] };
+    return { postmaster: 0, viewer, major: null, target, inode: rec.id, size: rec.size, backends: [], notes: [`${target}: reading PostgreSQL's main region failed: ${e instanceof Error ? e.message : String(e)}`] };
   } finally {
     handle.close();
   }
 }
 
 /** The one line said of a server whose version shmscope has no layouts for. */
-export function unknownVersionNote(major: number | null, postmaster: number): string {
+export function unknownVersionNote(major: number | null, postmaster: number | string): string {
   return `PostgreSQL ${major ?? '(version unknown)'} (postmaster pid ${postmaster}): shmscope has no layouts for this version (it knows ${knownMajors().join(', ') || 'none'}); its waits are shown as the kernel sees them`;
 }
 

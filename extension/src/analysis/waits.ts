@@ -53,8 +53,14 @@ export interface Holder {
  * pg_locks shows them and the backends that block it as pg_blocking_pids() counts them.
  */
 export interface PostgresWait {
-  /** The postmaster of its server. */
+  /** The postmaster of its server (as we count pids; 0 when not seen). */
   postmaster: number;
+  /**
+   * A server in another PID namespace (a container) counts pids its own way: this backend's pid
+   * there (pg_backend_pid() inside), and pg_blocking_pids() as it says them there.
+   */
+  nsPid?: number;
+  nsBlockedBy?: number[];
   /** pg_stat_activity's wait_event_type and wait_event ("Lock", "transactionid"). */
   waitEventType: string;
   waitEvent: string;
@@ -62,7 +68,7 @@ export interface PostgresWait {
   state: string | null;
   /** The lock asked for: pg_locks' columns of the object and the mode. */
   lock?: PgLockTag & { mode: string };
-  /** pg_blocking_pids(): the heldBy edges' pids. */
+  /** pg_blocking_pids() as we count pids: the heldBy edges' pids (a blocker not found among the threads is left out, said in nsBlockedBy). */
   blockedBy: number[];
 }
 
@@ -292,7 +298,7 @@ export async function scanWaits(opts: WaitsOptions = {}): Promise<WaitsReport> {
     }
   }
   await nameFields(waits, opts.schemas ?? [], scope, hostThreads, threads);
-  const notes = await postgresWaits(raw.threads, waits, threads, opts.budgetMs ?? SCAN_BUDGET_MS);
+  const notes = await postgresWaits(raw.threads, waits, scope, (viewer) => scope.lookupFor(viewer, hostThreads, threads), opts.budgetMs ?? SCAN_BUDGET_MS);
   // Command lines of the waiting and holding processes, read natively by a deadline.
   const pids = new Set<number>();
   for (const w of waits) {
@@ -330,23 +336,38 @@ const PG_LOCK_CLASSES = new Set(['Lock', 'LWLock', 'BufferPin']);
  * LWLock wait is a futex wait on its semaphore in the region: named by its tranche. Returns the
  * notes (an unknown version, a region that could not be decoded).
  */
-async function postgresWaits(list: readonly RawThread[], waits: Wait[], host: ThreadLookup, budgetMs: number): Promise<string[]> {
+async function postgresWaits(list: readonly RawThread[], waits: Wait[], scope: Scope, lookupFor: (viewer: number) => ThreadLookup, budgetMs: number): Promise<string[]> {
   const pids = [...new Set(list.filter((t) => t.comm === 'postgres' && t.tid === t.pid).map((t) => t.pid))];
   if (!pids.length) return [];
-  const clusters = await postgresClusters(pids, budgetMs).catch((e: unknown) => [{ notes: [`reading PostgreSQL's shared memory failed: ${e instanceof Error ? e.message : String(e)}`], backends: [] }]);
+  // The pids stored in a server's memory are counted in its PID namespace: through the scope, never taken as ours.
+  /** A process id stored by `viewer`'s server → ours: only a process's main thread (a stale number is no one's). */
+  const translate = (viewer: number) => {
+    const lookup = lookupFor(viewer);
+    return (pid: number) => {
+      const i = lookup(pid);
+      return i && (i.tid ?? pid) === i.pid ? i.pid : undefined;
+    };
+  };
+  const clusters = await postgresClusters(pids, budgetMs, translate).catch((e: unknown) => [{ notes: [`reading PostgreSQL's shared memory failed: ${e instanceof Error ? e.message : String(e)}`], backends: [] }]);
   const byTid = new Map(list.map((t) => [t.tid, t]));
   const notes: string[] = [];
   for (const c of clusters) {
     notes.push(...c.notes);
     if (!('postmaster' in c)) continue;
+    const hostPid = translate(c.viewer);
+    const foreign = !scope.samePid(c.viewer);
     for (const b of c.backends) {
       if (!b.waitEventType || !b.waitEvent || !PG_LOCK_CLASSES.has(b.waitEventType)) continue;
-      const t = byTid.get(b.pid);
-      if (!t) continue; // ended meanwhile (or counted in another PID namespace)
+      const host = hostPid(b.pid);
+      const t = host === undefined ? undefined : byTid.get(host);
+      if (!t) continue; // ended meanwhile
       const event = `${b.waitEventType}/${b.waitEvent}`;
+      const blockers = (b.lock?.blockedBy ?? []).map((pid) => ({ ns: pid, host: hostPid(pid) }));
       const pg: PostgresWait = {
         postmaster: c.postmaster, waitEventType: b.waitEventType, waitEvent: b.waitEvent, state: null,
-        ...(b.lock ? { lock: { ...b.lock.tag, mode: b.lock.mode } } : {}), blockedBy: b.lock?.blockedBy ?? [],
+        ...(b.lock ? { lock: { ...b.lock.tag, mode: b.lock.mode } } : {}),
+        blockedBy: blockers.flatMap((x) => (x.host === undefined ? [] : [x.host])),
+        ...(foreign ? { nsPid: b.pid, nsBlockedBy: blockers.map((x) => x.ns) } : {}),
       };
       // Its LWLock wait, already seen as a futex wait on its semaphore: named by the tranche.
       const onSem = waits.find((w) => w.tid === t.tid && w.object.id === c.inode && w.offset === b.semOffset);
@@ -359,11 +380,12 @@ async function postgresWaits(list: readonly RawThread[], waits: Wait[], host: Th
       if (waits.some((w) => w.tid === t.tid)) continue;
       waits.push({
         pid: t.pid, tid: t.tid, command: '', thread: t.comm, syscall: SYSCALL_NAMES[t.nr] ?? `syscall ${t.nr}`,
-        object: { target: c.target, kind: 'anon', id: c.inode, name: `PostgreSQL main shared memory of postmaster pid ${c.postmaster}` },
+        object: { target: c.target, kind: 'anon', id: c.inode, name: `PostgreSQL main shared memory of postmaster pid ${c.postmaster || c.nsPostmaster}` },
         offset: b.lock?.offset ?? null, path: event,
         op: b.lock ? `PostgreSQL ${b.lock.mode} on ${tagText(b.lock.tag)}` : `PostgreSQL ${b.waitEventType} ${b.waitEvent}`,
         since: null, blockedMs: t.blockedMs ?? null, stuck: false, ownerDied: false, lastChangedBy: [],
-        heldBy: pg.blockedBy.map((pid) => ({ pid, tid: pid, command: null, alive: host(pid) !== undefined })),
+        // A blocker not among the threads seen (ended meanwhile) is a holder that is gone, never a host process of the same number.
+        heldBy: blockers.map((x) => ({ pid: x.host ?? null, tid: x.host ?? null, ...(foreign ? { nsTid: x.ns } : {}), command: null, alive: x.host !== undefined })),
         postgres: pg,
       });
     }
