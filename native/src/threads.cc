@@ -213,6 +213,32 @@ struct ProcCache {
   }
 };
 
+// One small record file of a task's directory (stat, syscall, wchan, sched), opened relative to
+// that directory so its path is looked up once per thread, not once per file. The kernel makes
+// each of these whole in one go, so one read of up to `cap` (≤ 4 KiB) bytes is all of what is
+// wanted: no second read to see the end. Returns 0 or the errno.
+int ReadTaskFile(int dirFd, const char* name, std::string& out, size_t cap) {
+  out.clear();
+  int fd = openat(dirFd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return errno;
+  char buf[4096];
+  ssize_t n;
+  do n = read(fd, buf, std::min(cap, sizeof buf));
+  while (n < 0 && errno == EINTR);
+  int err = n < 0 ? errno : 0;
+  close(fd);
+  if (n > 0) out.assign(buf, static_cast<size_t>(n));
+  return err;
+}
+
+// A descriptor closed when it goes out of scope.
+struct FdGuard {
+  int fd;
+  ~FdGuard() {
+    if (fd >= 0) close(fd);
+  }
+};
+
 // Scans the tasks of one process into `rows` (a fresh scanner per process: its maps and mem
 // descriptor are read once and kept for its threads).
 class ProcessScanner {
@@ -255,7 +281,9 @@ class ProcessScanner {
     ThreadRow row;
     row.pid = pid;
     row.tid = tid;
-    if (ReadProcFile(dir + "/stat", text, 4096) != 0) return;  // ended meanwhile
+    FdGuard task{open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)};
+    if (task.fd < 0) return;  // ended meanwhile
+    if (ReadTaskFile(task.fd, "stat", text, 4096) != 0) return;  // ended meanwhile
     // "tid (comm) S …": comm may hold spaces and parentheses, so take the last ')'.
     size_t open = text.find('(');
     size_t close = text.rfind(')');
@@ -276,7 +304,7 @@ class ProcessScanner {
         return;
       }
     }
-    int err = ReadProcFile(dir + "/syscall", text, 512);
+    int err = ReadTaskFile(task.fd, "syscall", text, 512);
     if (err == EACCES || err == EPERM) {
       row.nr = -3;
       unreadable++;
@@ -303,8 +331,8 @@ class ProcessScanner {
       // (its request read below says it), a signal or a child wait has a fixed one (one /proc
       // file fewer for each such thread of the machine, most of them in `waits --all`).
       const bool tellsItself = !Explained(row.nr) && SaysItsWait(row.nr);
-      if (!tellsItself && ReadProcFile(dir + "/wchan", row.wchan, 128) != 0) row.wchan.clear();
-      if (blocked && clockOk && ReadProcFile(dir + "/sched", text, 4096) == 0) {
+      if (!tellsItself && ReadTaskFile(task.fd, "wchan", row.wchan, 128) != 0) row.wchan.clear();
+      if (blocked && clockOk && ReadTaskFile(task.fd, "sched", text, 4096) == 0) {
         double start = ExecStartMs(text);
         double now = MonotonicMs();
         if (start > 0 && start <= now + 50) row.blockedMs = std::max(0.0, now - start);
@@ -312,7 +340,7 @@ class ProcessScanner {
       if (Explained(row.nr)) Resolve(row, base, cache);
       else ResolveOther(row, base, cache);
       // A sleep whose request could not be read is said by its wait channel after all.
-      if (tellsItself && (row.nr == kNanosleep || row.nr == kClockNanosleep) && !row.sleep && ReadProcFile(dir + "/wchan", row.wchan, 128) != 0) row.wchan.clear();
+      if (tellsItself && (row.nr == kNanosleep || row.nr == kClockNanosleep) && !row.sleep && ReadTaskFile(task.fd, "wchan", row.wchan, 128) != 0) row.wchan.clear();
     }
     rows.push_back(std::move(row));
   }
@@ -560,9 +588,13 @@ class ProcessScanner {
     if (r.blockedMs >= 0) o.Set("blockedMs", Napi::Number::New(env, std::floor(r.blockedMs)));
     bool detailed = r.nr >= 0 && (Explained(r.nr) || !r.wchan.empty() || !r.fds.empty() || r.sleep);
     if (!detailed) return o;
-    Napi::Array args = Napi::Array::New(env, 6);
-    for (uint32_t i = 0; i < 6; i++) args.Set(i, Big(env, r.args[i]));
-    o.Set("args", args);
+    // The arguments only where JS reads them (the IPC calls it explains); an other wait was resolved
+    // here, and six BigInts for each of thousands of sleeping threads are garbage to collect.
+    if (Explained(r.nr)) {
+      Napi::Array args = Napi::Array::New(env, 6);
+      for (uint32_t i = 0; i < 6; i++) args.Set(i, Big(env, r.args[i]));
+      o.Set("args", args);
+    }
     o.Set("wchan", r.wchan);
     if (!r.fds.empty()) {
       Napi::Array fs = Napi::Array::New(env, r.fds.size());
