@@ -81,6 +81,17 @@ describe('other waits in the Waits view', () => {
     assert.deepEqual(processNodes(report([], [], 0)), []);
   });
 
+  test('a scan that ran out of time says so first, as a warning row naming the processes; a whole scan has no such row', () => {
+    const slow = { ...report([wait({ pid: 1, tid: 1 })], [], 3), slow: [4242, 4343] };
+    const nodes = processNodes(slow);
+    assert.deepEqual(nodes.map((n) => n.type), ['slow', 'process', 'others']);
+    const row = describeNode(nodes[0]!);
+    assert.deepEqual([row.label, row.description, row.alarm, row.icon], ['Scan incomplete', '2 processes not read in time', 'warning', 'warning']);
+    assert.match(row.tooltip, /^2 processes were not read whole within the scan's budget \(pid 4242, 4343\): their waits are not shown, and no deadlock among them is ruled out\./);
+    assert.deepEqual(processNodes({ ...report([], [], 0), slow: [7] }).map((n) => n.type === 'slow' && describeNode(n).description), ['1 process not read in time']);
+    assert.ok(!processNodes(report([wait({ pid: 1, tid: 1 })])).some((n) => n.type === 'slow'));
+  });
+
   test('durations', () => {
     assert.deepEqual([durationText(null), durationText(850.4), durationText(12_000), durationText(184_000), durationText(7_500_000), durationText(90_000_000)], ['?', '850 ms', '12 s', '3 min 4 s', '2 h 5 min', '1 d 1 h']);
   });

@@ -6,5 +6,5 @@ export { BoundDecoders, resolveBinding, subjectOf, type BindingSubject, type Ide
 export { Scope, procReader, type HostThread, type ScopeReader } from './scope';
 export { mappersInScope, ownerLookup, processViews } from './views';
 export { durationText, otherWaits, SYSCALL_NAMES, type OtherKind, type OtherWait, type Peer } from './others';
-export { adviceOf, cycles, objectOfMapping, parseProcLocks, scanWaits, threadLookup, WaitHistory, type Holder, type ProcLock, type Wait, type WaitObject, type WaitsOptions, type WaitsReport } from './waits';
+export { adviceOf, cycles, objectOfMapping, parseProcLocks, scanWaits, slowText, threadLookup, WaitHistory, type Holder, type ProcLock, type Wait, type WaitObject, type WaitsOptions, type WaitsReport } from './waits';
 export { euStackFrames, gdbFrames, stackText, threadStack, type StackOptions, type ThreadStack } from './stacks';

@@ -326,6 +326,12 @@ export async function scanWaits(opts: WaitsOptions = {}): Promise<WaitsReport> {
   return { waits, deadlocks: cycles(waits), unreadable: raw.unreadable, slow: raw.slow, others, otherBlocked, blockedTimes: raw.blockedTimes, ...(notes.length ? { notes } : {}) };
 }
 
+/** The processes a partial scan did not read whole, named: nothing is ruled out among them (the CLI's line, the Waits view's row). */
+export function slowText(slow: readonly number[]): string {
+  const pids = `${slow.slice(0, 20).join(', ')}${slow.length > 20 ? `, … (${slow.length - 20} more)` : ''}`;
+  return `${slow.length} process${slow.length === 1 ? ' was' : 'es were'} not read whole within the scan's budget (pid ${pids}): their waits are not shown, and no deadlock among them is ruled out`;
+}
+
 /** The classes of PostgreSQL waits that are lock waits: shown among the waits (the others are idle or I/O). */
 const PG_LOCK_CLASSES = new Set(['Lock', 'LWLock', 'BufferPin']);
 

@@ -156,7 +156,7 @@ export class WaitsProvider implements vscode.TreeDataProvider<WaitNode>, vscode.
 
   getTreeItem(node: WaitNode): vscode.TreeItem {
     const d = describe(node);
-    const leaf = node.type === 'holder' || node.type === 'changer' || node.type === 'other' || (node.type === 'wait' && waitChildren(node.wait, false).length === 0) || (node.type === 'others' && !node.count);
+    const leaf = node.type === 'holder' || node.type === 'changer' || node.type === 'other' || node.type === 'slow' || (node.type === 'wait' && waitChildren(node.wait, false).length === 0) || (node.type === 'others' && !node.count);
     // The other waits are many on any machine (idle event loops): their group starts collapsed.
     const state = leaf ? vscode.TreeItemCollapsibleState.None : node.type === 'others' ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded;
     const item = new vscode.TreeItem(d.label, state);
@@ -175,6 +175,7 @@ export class WaitsProvider implements vscode.TreeDataProvider<WaitNode>, vscode.
     }
     if (node.type === 'holder') item.contextValue = node.holder.alive && node.holder.pid !== null ? 'holder.live' : 'holder';
     if (node.type === 'others') item.id = 'others';
+    if (node.type === 'slow') item.id = 'slow';
     if (node.type === 'other') {
       item.id = `other:${node.other.tid}`;
       item.contextValue = node.other.peers.length ? 'other.peer' : 'other';

@@ -1,6 +1,6 @@
 // The Waits view's pure side: how a waits report becomes a tree (process → what each of its
 // threads waits on → who holds it) and how each row reads. No vscode import: tested directly.
-import { adviceOf, type Holder, type Wait, type WaitsReport } from '../analysis/waits';
+import { adviceOf, slowText, type Holder, type Wait, type WaitsReport } from '../analysis/waits';
 import { durationText, type OtherWait } from '../analysis/others';
 
 export type WaitNode =
@@ -11,9 +11,15 @@ export type WaitNode =
   | { type: 'changer'; wait: Wait; holder: Holder }
   /** Every other blocked thread (pipes, sockets, event loops, sleeps), one collapsed group. */
   | { type: 'others'; others: OtherWait[]; count: number }
-  | { type: 'other'; other: OtherWait };
+  | { type: 'other'; other: OtherWait }
+  /** The scan ran out of time on some processes: what is shown is not all, said first. */
+  | { type: 'slow'; pids: number[] };
 
-/** Processes with blocked threads, in pid order; `alarm` when one is in a deadlock or waits on a dead owner. */
+/**
+ * Processes with blocked threads, in pid order; `alarm` when one is in a deadlock or waits on a
+ * dead owner. A scan that ran out of time on some processes says so in a first row: their waits are
+ * missing, so an empty or calm view is not the whole answer.
+ */
 export function processNodes(r: WaitsReport): WaitNode[] {
   const cyc = deadlockTids(r);
   const byPid = new Map<number, Wait[]>();
@@ -27,6 +33,7 @@ export function processNodes(r: WaitsReport): WaitNode[] {
   }));
   const count = r.others?.length || r.otherBlocked || 0;
   if (count) nodes.push({ type: 'others', others: r.others ?? [], count });
+  if (r.slow.length) nodes.unshift({ type: 'slow', pids: r.slow });
   return nodes;
 }
 
@@ -104,6 +111,14 @@ export function describe(node: WaitNode): { label: string; description: string; 
         tooltip: 'Threads blocked on pipes, sockets, event loops (epoll, poll, select), eventfds, sleeps, children or signals: not on a shared-memory lock, so never an alarm here.',
         icon: 'watch', alarm: undefined,
       };
+    case 'slow': {
+      const n = node.pids.length;
+      return {
+        label: 'Scan incomplete', description: `${n} process${n === 1 ? '' : 'es'} not read in time`,
+        tooltip: `${slowText(node.pids)}.\nA process that holds its own /proc files, or a very large one, can do this; the next refresh tries again.`,
+        icon: 'warning', alarm: 'warning',
+      };
+    }
     case 'other': {
       const o = node.other;
       const peers = peerText(o);

@@ -3,7 +3,7 @@
 // --all every other blocked thread (pipes, sockets, event loops, sleeps). Exit 3 with --fail-on
 // when found.
 import type { Command } from 'commander';
-import { adviceOf, durationText, scanWaits, stackText, threadStack, WaitHistory, type OtherWait, type ThreadStack, type Wait, type WaitsReport } from '../../analysis';
+import { adviceOf, durationText, scanWaits, slowText, stackText, threadStack, WaitHistory, type OtherWait, type ThreadStack, type Wait, type WaitsReport } from '../../analysis';
 import { loadRules } from '../../analysis/rules';
 import type { Schema } from '../../shared/schema';
 import { UserError } from '../errors';
@@ -94,7 +94,7 @@ export function waitsText(r: WaitsReport): string {
   }
   if (r.others?.length) lines.push('', othersText(r.others));
   else if (r.otherBlocked) lines.push(`${r.otherBlocked} other thread${r.otherBlocked === 1 ? ' is' : 's are'} blocked outside IPC objects (pipes, sockets, event loops, sleeps, …): waits --all shows them`);
-  if (r.slow.length) lines.push(skippedText(r.slow));
+  if (r.slow.length) lines.push(slowText(r.slow));
   for (const n of r.notes ?? []) lines.push(esc(n));
   if (r.unreadable) lines.push(`${r.unreadable} thread${r.unreadable === 1 ? '' : 's'} could not be read${unreadableWhy()}`);
   return lines.join('\n');
@@ -103,12 +103,6 @@ export function waitsText(r: WaitsReport): string {
 /** Why threads are unreadable: not ours to read, unless we are root (then they ended meanwhile, or the kernel hides them). */
 function unreadableWhy(): string {
   return process.getuid?.() === 0 ? ' (they ended during the scan, or the kernel refused their /proc files)' : ' (run as their owner or root to see them)';
-}
-
-/** The processes a partial scan did not read whole, named: nothing is ruled out among them. */
-function skippedText(slow: number[]): string {
-  const pids = `${slow.slice(0, 20).join(', ')}${slow.length > 20 ? `, … (${slow.length - 20} more)` : ''}`;
-  return `${slow.length} process${slow.length === 1 ? ' was' : 'es were'} not read whole within the scan's budget (pid ${pids}): their waits are not shown, and no deadlock among them is ruled out`;
 }
 
 /**
@@ -188,7 +182,7 @@ export function register(program: Command): void {
           process.stderr.write(`shmscope: --fail-on stuck cannot tell in one scan how long ${n} wait${n === 1 ? ' has' : 's have'} lasted (this kernel does not show when a thread last ran); use --watch\n`);
           status = 1;
         }
-        if (status === 4) process.stderr.write(`shmscope: ${skippedText(r.slow)}\n`);
+        if (status === 4) process.stderr.write(`shmscope: ${slowText(r.slow)}\n`);
         if (status) process.exitCode = status;
         return;
       }
