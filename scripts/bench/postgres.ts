@@ -4,6 +4,8 @@
 // PGPROC array, every lock wait and its blockers) and the whole finding (the maps of the postgres
 // processes, opening the region, decoding). Prints one JSON line; stops the server it started.
 //   node --import tsx scripts/bench/postgres.ts
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { openFound, scanRegions } from '../../extension/src/ipc/regions';
 import { decodePostgres, layoutFor, postgresClusters, regionMemory } from '../../extension/src/analysis/postgres';
 import { Cluster } from '../../test/helpers/postgres';
@@ -29,7 +31,8 @@ async function main() {
       await new Promise((r) => setTimeout(r, 100));
     }
     const pids = pg.query(`select pid from pg_stat_activity`).map((r) => Number(r[0]));
-    pids.push(pg.postmaster.pid!);
+    // The postmaster itself (pg.postmaster is runuser, its parent), as waits finds it among the processes named postgres.
+    pids.push(Number(readFileSync(path.join(pg.dir, 'data', 'postmaster.pid'), 'latin1').split('\n')[0]));
     const scan = await scanRegions(undefined, 10_000);
     const rec = scan.anon.find((r) => r.attachedBy.some((a) => pids.includes(a.pid)) && r.size > 1 << 20)!;
     const handle = openFound({ kind: 'anon', id: rec.id }, rec, false);
@@ -47,13 +50,17 @@ async function main() {
     } finally {
       handle.close();
     }
+    // The first call searches the postmaster's maps; the next ones open the region it found again (checked to be that object).
+    let first = 0;
     let whole = Infinity;
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 6; i++) {
       const t = process.hrtime.bigint();
       await postgresClusters(pids, 10_000);
-      whole = Math.min(whole, Number(process.hrtime.bigint() - t) / 1e6);
+      const ms = Number(process.hrtime.bigint() - t) / 1e6;
+      if (i === 0) first = ms;
+      else whole = Math.min(whole, ms);
     }
-    log(`decode ${decode.toFixed(2)} ms (${waiting} lock waits), find + open + decode ${whole.toFixed(1)} ms`);
+    log(`decode ${decode.toFixed(2)} ms (${waiting} lock waits), find + open + decode ${first.toFixed(1)} ms, then open again + decode ${whole.toFixed(1)} ms`);
     const result = {
       'postgres.decode100Ms': {
         value: decode,
@@ -61,9 +68,14 @@ async function main() {
         detail: `decoding a PostgreSQL 15 main region with ${BACKENDS} client backends, ${waiting} waiting on one row (best of 20)`,
       },
       'postgres.findAndDecodeMs': {
+        value: first,
+        goal: 'reported',
+        detail: `the same with finding the region in the postmaster's maps and opening it, as the first waits scan of a process does`,
+      },
+      'postgres.againAndDecodeMs': {
         value: whole,
         goal: 'reported',
-        detail: `the same with finding the region among the postgres processes' maps and opening it (best of 5), as waits does each scan`,
+        detail: `the next scans of the same process (the Waits view, waits --watch): the region found before, checked to be the same object and opened again, decoded (best of 5)`,
       },
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -23,7 +23,7 @@ import { after, before, describe, it } from 'node:test';
 import { cli, ensureBuilt, ROOT, until } from '../helpers/ipc';
 import { Cluster, PG, type Session } from '../helpers/postgres';
 import { ensureHeaders, importSchema, includeDir, namesFile, namesText, schemaFile, WRAPPER } from '../../scripts/postgres-schema';
-import { layoutFor } from '../../extension/src/analysis/postgres';
+import { layoutFor, postgresClusters } from '../../extension/src/analysis/postgres';
 
 interface PgWaitJson {
   waitEventType: string;
@@ -246,5 +246,23 @@ describe('PostgreSQL waits from its shared memory alone', () => {
     } finally {
       process.kill(-bench.pid!, 'SIGKILL');
     }
+  });
+  it('the main region found by one scan is opened again by the next without a search while it is that object; a server that made its shared memory anew (a backend killed) is found anew, never read stale', async () => {
+    const serverPids = () => [...pg.query('select pid from pg_stat_activity').map((r) => Number(r[0])), Number(readFileSync(path.join(pg.dir, 'data', 'postmaster.pid'), 'latin1').split('\n')[0])];
+    const victim = await session();
+    const [first] = await postgresClusters(serverPids(), 10_000);
+    assert.ok(first && first.backends.some((b) => b.pid === victim.pid), 'the server and its backend are read');
+    const [again] = await postgresClusters(serverPids(), 10_000);
+    // (psql's own backend of serverPids() comes and goes: the session's stays.)
+    assert.deepEqual([again?.inode, again?.backends.some((b) => b.pid === victim.pid)], [first.inode, true], 'the same region, read again');
+    // A backend killed with -9: the postmaster ends the others and makes its shared memory anew.
+    process.kill(victim.pid, 'SIGKILL');
+    await until('the server has restarted its shared memory and accepts connections again', () => spawnSync(`${PG}/pg_isready`, ['-q', '-h', pg.socket, '-p', String(pg.port)]).status === 0 && spawnSync(`${PG}/psql`, ['-h', pg.socket, '-p', String(pg.port), '-U', 'postgres', '-X', '-c', 'select 1']).status === 0, 60_000);
+    const fresh = await session();
+    const [after] = await postgresClusters(serverPids(), 10_000);
+    assert.ok(after, 'the server is still found');
+    assert.notEqual(after.inode, first.inode, 'its new region, not the one an earlier scan found');
+    assert.ok(after.backends.some((b) => b.pid === fresh.pid) && !after.backends.some((b) => b.pid === victim.pid), 'read from the new region: the new session\'s backend is there, the killed one is not');
+    assert.deepEqual(after.notes, []);
   });
 });

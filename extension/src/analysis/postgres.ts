@@ -10,7 +10,7 @@
 // every pointer must land inside the mapping, lists are walked a bounded number of steps, and a
 // region that is corrupt or changes while read gives a diagnostic, never a hang or a throw.
 // decodePostgres is pure; postgresClusters finds and opens the regions. No vscode import.
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { compileSchema, findField, type Schema, type StructType } from '../shared/schema';
 import { addressToOffset } from '../shared/address';
@@ -514,15 +514,64 @@ export async function postgresClusters(pids: readonly number[], budgetMs: number
   if (pids.length === 0) return [];
   // Only the postmasters' maps (a postgres process whose parent is none): the backends inherit the same mapping.
   const all = new Set(pids);
-  const postmasters = pids.filter((p) => !all.has(parentOf(p)));
-  const scan = await scanRegions(postmasters.length ? postmasters : [...pids], budgetMs);
-  const out: PgCluster[] = [];
-  for (const rec of scan.anon) {
-    if (rec.size < 64 || !rec.attachedBy.some((a) => a.writable)) continue;
-    const c = clusterOf(rec, translate);
-    if (c) out.push(c);
+  const stats = new Map(pids.map((p) => [p, statOf(p)]));
+  const postmasters = pids.filter((p) => !all.has(stats.get(p)?.parent ?? 0));
+  const mappers = postmasters.length ? postmasters : [...pids];
+  // A region found by an earlier scan is opened again without searching, when it is still that object.
+  // Each object once (by device and inode), however many of the processes map it.
+  const recs = new Map<string, AnonRecord>();
+  const add = (rec: AnonRecord) => recs.has(`${rec.dev}:${rec.id}`) || recs.set(`${rec.dev}:${rec.id}`, rec);
+  const search: number[] = [];
+  const keys = new Map<number, string>();
+  for (const pid of mappers) {
+    const start = stats.get(pid)?.start;
+    if (start === undefined) continue; // ended meanwhile
+    const key = `${pid}@${start}`;
+    keys.set(pid, key);
+    const rec = foundRegions.get(key);
+    if (rec && stillMapped(pid, rec)) add(rec);
+    else {
+      foundRegions.delete(key);
+      search.push(pid);
+    }
   }
+  if (search.length) {
+    const scan = await scanRegions(search, budgetMs);
+    for (const rec of scan.anon) if (rec.size >= 64 && rec.attachedBy.some((a) => a.writable)) add(rec);
+  }
+  const out: PgCluster[] = [];
+  for (const rec of recs.values()) {
+    const c = clusterOf(rec, translate);
+    if (!c) continue;
+    out.push(c);
+    // Kept for each process whose maps showed it (a PostgreSQL region with a PGPROC array only).
+    if (c.backends.length) for (const a of rec.attachedBy) if (keys.has(a.pid)) foundRegions.set(keys.get(a.pid)!, rec);
+  }
+  // Only the servers of this scan are kept: a stopped one is forgotten.
+  const live = new Set(keys.values());
+  for (const k of foundRegions.keys()) if (!live.has(k)) foundRegions.delete(k);
   return out;
+}
+
+/**
+ * Each server's main region as a scan found it, by the process whose maps told it (its pid and
+ * start time, so a new process of the same pid is another key). Used again only while that process
+ * maps the same object at the same place (stillMapped): a server that made its shared memory anew
+ * (after a backend crashed) or a pid taken by another process is searched again, never served stale.
+ */
+const foundRegions = new Map<string, AnonRecord>();
+
+/** Does `pid` still map `rec` where the scan saw it: the same device and inode behind its map_files entry? */
+function stillMapped(pid: number, rec: AnonRecord): boolean {
+  const m = rec.attachedBy.find((a) => a.pid === pid && a.offset === 0);
+  if (!m) return false;
+  const start = BigInt(m.address);
+  try {
+    const st = statSync(`/proc/${pid}/map_files/${start.toString(16)}-${(start + BigInt(m.length)).toString(16)}`);
+    return st.dev === rec.dev && st.ino === rec.id;
+  } catch {
+    return false; // unmapped, ended, or map_files not ours to read (then every scan searches)
+  }
 }
 
 function clusterOf(rec: AnonRecord, translate: PidTranslator): PgCluster | undefined {
@@ -564,13 +613,15 @@ export function unknownVersionNote(major: number | null, postmaster: number | st
   return `PostgreSQL ${major ?? '(version unknown)'} (postmaster pid ${postmaster}): shmscope has no layouts for this version (it knows ${knownMajors().join(', ') || 'none'}); its waits are shown as the kernel sees them`;
 }
 
-/** A process's parent (0 when it cannot be read): the field after the command in /proc/PID/stat. */
-function parentOf(pid: number): number {
+/** A process's parent and start time (clock ticks after boot) from /proc/PID/stat; undefined when it cannot be read. */
+function statOf(pid: number): { parent: number; start: string } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return Number(/\) \S+ (\d+)/.exec(stat.slice(stat.lastIndexOf(')')))?.[1] ?? 0);
+    // After the command: state (field 3), parent (4), …, start time (22).
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { parent: Number(f[1] ?? 0), start: f[19] ?? '' };
   } catch {
-    return 0;
+    return undefined;
   }
 }
 
