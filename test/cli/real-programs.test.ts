@@ -195,6 +195,22 @@ describe('program knowledge on more real programs', () => {
     await Promise.all([holder, waiter].map((p) => p.kill()));
   });
 
+  it('Boost.Interprocess: a thread waiting on an interprocess_condition in a managed segment is named in Boost\'s terms, at the condition, with no holder', async () => {
+    const name = `shmscope-boostcond-${process.pid}`;
+    const waiter = start(boost, [name, 'cond']);
+    const { condition } = await waiter.line<{ condition: number }>();
+    const w = await until('the waiter blocks on the condition', () => waits().find((x) => x.pid === waiter.pid));
+    assert.equal(w.object.target, `posix:/${name}`);
+    // glibc's condvar waits on one of its two signal words, 40 or 44 bytes from its start.
+    assert.ok(w.offset !== null && (w.offset === condition + 40 || w.offset === condition + 44), `the futex word (offset ${w.offset}) is the condition's (at ${condition})`);
+    assert.match(w.op, /^condvar/);
+    assert.deepEqual(w.heldBy, [], 'a condition has no holder');
+    assert.equal(w.meaning?.program, 'Boost.Interprocess');
+    // ({offset} is the waited word's, as for every wait.)
+    assert.equal(w.meaning.says, `a boost::interprocess::interprocess_condition at 0x${w.offset.toString(16)} of managed segment /${name}: it waits for notify_one or notify_all`);
+    await waiter.kill();
+  });
+
   it('Python multiprocessing: a child blocked in Lock.acquire() is named a SemLock wait, with the kernel\'s silence on its holder said', async () => {
     const py = start('python3', [path.join(FIXTURES, 'python-lock.py')]);
     const { child } = await py.line<{ child: number }>();
