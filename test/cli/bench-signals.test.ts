@@ -2,13 +2,15 @@
 // run (or by its timeout), leaves no process and no kernel object behind. A bench runs in an IPC
 // namespace of its own (scripts/bench.mjs): once no process is left in it, the kernel has freed
 // every object it made; the test checks that no process is left in it, none in the bench's process
-// group, and that this namespace's objects are as they were. This file runs in a private namespace
+// group, that this namespace's objects are as they were, and that nothing of the bench is in the
+// temporary folder it gave the bench script (a bench's files, a PostgreSQL cluster's folder). This file runs in a private namespace
 // itself (test/hostile/namespace.ts), so that other programs' objects cannot come and go in it.
 import '../hostile/namespace';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ensureBuilt, ROOT } from '../helpers/ipc';
@@ -17,6 +19,12 @@ import { untilWithin } from '../helpers/wait';
 const until = untilWithin(120_000);
 const benches = readdirSync(path.join(ROOT, 'scripts', 'bench')).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, '')).sort();
 const started: ChildProcess[] = [];
+/**
+ * The bench script's temporary folder (TMPDIR): a bench's files go to a tmpfs of its namespace
+ * mounted there, so this stays empty. A short name: the editor bench's workbench puts a socket
+ * some 75 characters deep in it, and a socket's path has at most 107.
+ */
+const tmp = mkdtempSync(path.join(tmpdir(), 'sig-'));
 
 const nsOf = (pid: number | string) => {
   try {
@@ -51,7 +59,7 @@ function objects(): string[] {
 /** Starts `npm run bench -- --only NAME --no-build` in a process group of its own. */
 function startBench(name: string, env: Record<string, string> = {}) {
   const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'bench.mjs'), '--only', name, '--no-build'], {
-    cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], detached: true, env: { ...process.env, ...env },
+    cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], detached: true, env: { ...process.env, TMPDIR: tmp, ...env },
   });
   started.push(child);
   let stderr = '';
@@ -78,6 +86,7 @@ async function nothingLeft(what: string, ns: string | undefined, pgid: number, b
   await until(`${what}: no process left in the bench's process group`, () => !groupAlive(pgid), 30_000);
   if (ns) await until(`${what}: no process left in the bench's IPC namespace ${ns}`, () => !pids().some((p) => nsOf(p) === ns), 30_000);
   assert.deepEqual(objects(), before, `${what}: this namespace's objects are as they were`);
+  assert.deepEqual(readdirSync(tmp), [], `${what}: no file of the bench is left in its temporary folder`);
 }
 
 before(() => ensureBuilt());
@@ -89,6 +98,7 @@ after(() => {
       /* gone */
     }
   }
+  rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
 });
 
 describe('an interrupted bench', () => {
