@@ -52,10 +52,25 @@ function ipcState() {
   ]);
 }
 
-// `node test/run.mjs --probe FILE`: writes this namespace's objects to FILE (run inside a suite's
-// namespace after the suite, by `inNamespace`).
+/**
+ * Tools' own caches in a temporary folder are no leak: tsx's (tsx-<uid>) and V8's compile cache,
+ * which the CLI turns on (node-compile-cache).
+ */
+const TOOL_CACHES = [/^tsx-\d+$/, /^node-compile-cache$/];
+/** What tests left in a temporary folder (tools' caches aside). */
+function leftIn(dir) {
+  try {
+    return readdirSync(dir).filter((n) => !TOOL_CACHES.some((re) => re.test(n))).map((n) => path.join(dir, n));
+  } catch {
+    return [];
+  }
+}
+
+// `node test/run.mjs --probe FILE [DIR]`: writes this namespace's objects, and what is left in the
+// temporary folder DIR, to FILE (run inside a suite's namespace after the suite, by `inNamespace`
+// and test/editor/run.mjs).
 if (argv[0] === '--probe') {
-  writeFileSync(argv[1], JSON.stringify([...ipcState()]));
+  writeFileSync(argv[1], JSON.stringify([...ipcState(), ...(argv[2] ? leftIn(argv[2]).map((f) => `tmp: ${f}`) : [])]));
   process.exit(0);
 }
 
@@ -82,18 +97,8 @@ for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) 
   });
 }
 
-/**
- * What the run's tests left in its temporary folder. The tools' own caches there are no leak:
- * tsx's (tsx-<uid>) and V8's compile cache, which the CLI turns on (node-compile-cache).
- */
-const TOOL_CACHES = [/^tsx-\d+$/, /^node-compile-cache$/];
-function tmpLeftovers() {
-  try {
-    return readdirSync(runTmp).filter((n) => !TOOL_CACHES.some((re) => re.test(n))).map((n) => path.join(runTmp, n));
-  } catch {
-    return [];
-  }
-}
+/** What the run's tests left in its temporary folder. */
+const tmpLeftovers = () => leftIn(runTmp);
 
 const artifacts = path.join(root, '.test-artifacts');
 mkdirSync(artifacts, { recursive: true });

@@ -6,13 +6,16 @@
 //      its own workbench).
 // Writes .test-artifacts/editor-summary.json {"passed":N,"failed":N} and per-test lines; on a
 // failure keeps a screenshot and the extension host log under .test-artifacts/editor/.
-// The page-driven tests run in an IPC and mount namespace of their own, with a fresh /dev/shm and
-// /dev/mqueue (as root): what they make dies with it, however the run ends (an interrupt, a killed
-// test file); what is left in it when they end is their leak, and fails the run.
+// The page-driven tests run in an IPC and mount namespace of their own, with a fresh /dev/shm,
+// /dev/mqueue and temporary folder (a tmpfs on TMPDIR, as root): what they make dies with it,
+// however the run ends (an interrupt, a killed test file); what is left in it when they end is
+// their leak, and fails the run.
 //   node test/editor/run.mjs [--no-build] [--only host|ui] [--grep TEXT] [--files a.test.ts,b.test.ts]
-// (--files: these page-driven test files instead of test/editor/ui/*.test.ts.)
+// (--files: these page-driven test files instead of test/editor/ui/*.test.ts; not under TMPDIR,
+// which their namespace covers with its own tmpfs.)
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureEditorEnv } from '../../scripts/editor/env.mjs';
@@ -159,7 +162,9 @@ function runUiTests() {
     'mount --make-rprivate /',
     'mount -t tmpfs -o mode=1777 shmscope-editor-ui /dev/shm',
     '{ [ ! -d /dev/mqueue ] || mount -t mqueue shmscope-editor-ui /dev/mqueue; }',
-    '{ "$@"; status=$?; "$0" "$SHMSCOPE_RUN" --probe "$SHMSCOPE_PROBE"; exit $status; }',
+    // Their temporary folder too (workbenches' run folders, browsers' profiles, workspaces).
+    'mount -t tmpfs -o mode=1777 shmscope-editor-tmp "$SHMSCOPE_UI_TMP"',
+    '{ "$@"; status=$?; "$0" "$SHMSCOPE_RUN" --probe "$SHMSCOPE_PROBE" "$SHMSCOPE_UI_TMP"; exit $status; }',
   ].join(' && ');
   const wrap = (cmd, args) => (namespaces ? ['unshare', ['--ipc', '--mount', '--', 'sh', '-c', setup, process.execPath, cmd, ...args]] : [cmd, args]);
   if (!namespaces) console.log('note: no `unshare --ipc --mount` here (not root?): the page-driven tests run in this IPC namespace');
@@ -175,7 +180,7 @@ function runUiTests() {
     ]);
     // Not a nested run of the test runner when this script itself runs under one (a test of it):
     // node --test would skip every file.
-    const uiEnv = { ...process.env, SHMSCOPE_TEST: '1', SHMSCOPE_RUN: path.join(root, 'test', 'run.mjs'), SHMSCOPE_PROBE: probe };
+    const uiEnv = { ...process.env, SHMSCOPE_TEST: '1', SHMSCOPE_RUN: path.join(root, 'test', 'run.mjs'), SHMSCOPE_PROBE: probe, SHMSCOPE_UI_TMP: os.tmpdir() };
     delete uiEnv.NODE_TEST_CONTEXT;
     const child = spawn(bin, args, {
       cwd: root, stdio: ['ignore', 'inherit', 'inherit'],
@@ -196,7 +201,7 @@ function runUiTests() {
         rmSync(probe, { force: true });
         if (left.length > 0) {
           results.failed++;
-          console.log(`  FAIL ui › the page-driven tests left ${left.length} object(s) in their namespace: ${left.join(', ')}`);
+          console.log(`  FAIL ui › the page-driven tests left ${left.length} object(s) or file(s) in their namespace: ${left.join(', ')}`);
         }
       }
       if (code === 0) rmSync(tap, { force: true });
