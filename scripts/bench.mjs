@@ -4,11 +4,14 @@
 // one JSON object with --json. Ratios are against baselines measured in the same run.
 // Each bench runs in an IPC and mount namespace of its own (fresh /dev/shm, its own System V
 // tables and limits, as root): when it ends, however it ends, the kernel frees every object it
-// made, and nothing it creates can meet the machine's objects. It runs in a process group of its
+// made, and nothing it creates can meet the machine's objects. Its temporary folder (TMPDIR, /tmp
+// by default) is a fresh tmpfs in there too: a bench stopped mid-run leaves none of its files (a
+// workspace, a PostgreSQL cluster's folder) behind. It runs in a process group of its
 // own, ended (SIGTERM, then SIGKILL) when this script gets SIGINT or SIGTERM or the bench outlives
 // SHMSCOPE_BENCH_TIMEOUT_MS (default 15 min). `--no-build` skips the build.
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -64,10 +67,10 @@ for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]]) {
 /** Runs one bench script; resolves with its status and standard output. */
 function runBench(file) {
   const cmd = [process.execPath, '--import', 'tsx', path.join(root, 'scripts', 'bench', file)];
-  const setup = 'mount --make-rprivate / && mount -t tmpfs -o mode=1777 shmscope-bench /dev/shm && { [ ! -d /dev/mqueue ] || mount -t mqueue shmscope-bench /dev/mqueue; } && exec "$@"';
+  const setup = 'mount --make-rprivate / && mount -t tmpfs -o mode=1777 shmscope-bench /dev/shm && { [ ! -d /dev/mqueue ] || mount -t mqueue shmscope-bench /dev/mqueue; } && mount -t tmpfs -o mode=1777 shmscope-bench-tmp "$SHMSCOPE_BENCH_TMP" && exec "$@"';
   const [bin, ...rest] = namespaces ? ['unshare', '--ipc', '--mount', '--', 'sh', '-c', setup, 'sh', ...cmd] : cmd;
   return new Promise((resolve) => {
-    const child = spawn(bin, rest, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+    const child = spawn(bin, rest, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], detached: true, env: { ...process.env, SHMSCOPE_BENCH_TMP: os.tmpdir() } });
     running = child;
     let stdout = '';
     child.stdout.setEncoding('utf8');

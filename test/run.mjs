@@ -8,11 +8,16 @@
 // `unshare` (not root), suites run in the machine's namespace and the check falls back to comparing
 // it before and after, which an unrelated program's objects can fail. The hostile suite also makes a
 // namespace of its own inside (test/hostile/namespace.ts).
+// Every suite also runs with a temporary folder of the run's own (TMPDIR): whatever a test leaves
+// in it (a PostgreSQL cluster's folder, a workspace, a workbench's run folder) fails the leak
+// check too, and is then removed; another program's files in /tmp are never blamed.
 // Each test has a deadline (SHMSCOPE_TEST_TIMEOUT_MS, default 5 min; a test may ask for more in
 // its options): a hung test fails with its name instead of hanging the run.
-//   node test/run.mjs [--only lint,types,unit,native,cli,hostile,editor] [--skip editor]
+//   node test/run.mjs [--only lint,types,unit,native,cli,hostile,editor] [--skip editor] [--files a.test.ts,b.test.ts]
+// (--files: run only these files of the chosen suites, each in its suite's namespace.)
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,6 +29,7 @@ const pick = (flag) => {
 };
 const only = pick('--only');
 const skip = pick('--skip') ?? new Set();
+const chosenFiles = pick('--files');
 /** Per-test deadline for node's runner (ms). */
 const TEST_TIMEOUT_MS = Number(process.env.SHMSCOPE_TEST_TIMEOUT_MS) > 0 ? Number(process.env.SHMSCOPE_TEST_TIMEOUT_MS) : 5 * 60_000;
 const wanted = (suite) => (!only || only.has(suite)) && !skip.has(suite);
@@ -46,18 +52,53 @@ function ipcState() {
   ]);
 }
 
-// `node test/run.mjs --probe FILE`: writes this namespace's objects to FILE (run inside a suite's
-// namespace after the suite, by `inNamespace`).
+/**
+ * Tools' own caches in a temporary folder are no leak: tsx's (tsx-<uid>) and V8's compile cache,
+ * which the CLI turns on (node-compile-cache).
+ */
+const TOOL_CACHES = [/^tsx-\d+$/, /^node-compile-cache$/];
+/** What tests left in a temporary folder (tools' caches aside). */
+function leftIn(dir) {
+  try {
+    return readdirSync(dir).filter((n) => !TOOL_CACHES.some((re) => re.test(n))).map((n) => path.join(dir, n));
+  } catch {
+    return [];
+  }
+}
+
+// `node test/run.mjs --probe FILE [DIR]`: writes this namespace's objects, and what is left in the
+// temporary folder DIR, to FILE (run inside a suite's namespace after the suite, by `inNamespace`
+// and test/editor/run.mjs).
 if (argv[0] === '--probe') {
-  writeFileSync(argv[1], JSON.stringify([...ipcState()]));
+  writeFileSync(argv[1], JSON.stringify([...ipcState(), ...(argv[2] ? leftIn(argv[2]).map((f) => `tmp: ${f}`) : [])]));
   process.exit(0);
 }
 
 const files = (dir) => {
+  if (chosenFiles) return [...chosenFiles];
   const abs = path.join(root, 'test', dir);
   if (!existsSync(abs)) return [];
   return readdirSync(abs).filter((f) => f.endsWith('.test.ts')).sort().map((f) => path.join('test', dir, f));
 };
+
+/**
+ * The run's temporary folder, TMPDIR of every suite (1777 as /tmp: a test's server may run as
+ * another user, PostgreSQL's). A short name: a workbench puts a socket some 75 characters deep in
+ * it, and a socket's path has at most 107. Removed at the end, and on SIGINT/SIGTERM/SIGHUP.
+ */
+const runTmp = mkdtempSync(path.join(os.tmpdir(), 'shmt-'));
+chmodSync(runTmp, 0o1777);
+process.env.TMPDIR = runTmp;
+const removeRunTmp = () => rmSync(runTmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) {
+  process.once(signal, () => {
+    removeRunTmp();
+    process.exit(128 + number);
+  });
+}
+
+/** What the run's tests left in its temporary folder. */
+const tmpLeftovers = () => leftIn(runTmp);
 
 const artifacts = path.join(root, '.test-artifacts');
 mkdirSync(artifacts, { recursive: true });
@@ -186,7 +227,9 @@ if (wanted('editor') && existsSync(path.join(root, 'test', 'editor', 'run.mjs'))
 }
 
 // A run must leave every IPC namespace as it found it: each suite's own (checked as it ended) and,
-// without namespaces, the machine's.
+// without namespaces, the machine's; and its temporary folder empty.
+for (const f of tmpLeftovers()) leaks.push(`tmp: ${f}`);
+removeRunTmp();
 const after = ipcState();
 const appeared = [...after].filter((x) => !before.has(x));
 if (!namespaces) leaks.push(...appeared);
@@ -198,10 +241,10 @@ const leak = { passed: 1, failed: 0 };
 if (leaks.length > 0) {
   leak.passed = 0;
   leak.failed = 1;
-  console.log(`\nleak check FAILED: the tests left ${leaks.length} object(s) behind:`);
+  console.log(`\nleak check FAILED: the tests left ${leaks.length} object(s) or file(s) behind:`);
   for (const l of leaks) console.log(`  ${l}`);
 } else {
-  console.log(namespaces ? '\nleak check: every suite left its namespace empty' : '\nleak check: ipcs and /dev/shm are as the run found them');
+  console.log(namespaces ? '\nleak check: every suite left its namespace and the run\'s temporary folder empty' : '\nleak check: ipcs, /dev/shm and the run\'s temporary folder are as the run found them');
 }
 results.push(leak);
 

@@ -175,6 +175,9 @@ Napi::Value SemOpAsync(const Napi::CallbackInfo& info) {
   std::vector<struct sembuf> ops = OpsArg(info, 1, usage);
   int64_t timeoutMs = IntArg(info, 2, "timeoutMs", 0, kMaxWaitMs, usage);
   auto job = std::make_shared<WaitJob>();
+  // The kernel wakes semtimedop for everything it waits for, and a cancel interrupts it: long
+  // slices, so that the thread is in the call (and counted in semncnt) nearly all the time.
+  job->slice = std::chrono::seconds(5);
   job->attempt = [id, ops](const struct timespec& slice) mutable {
     return semtimedop(id, ops.data(), ops.size(), &slice) == 0 ? 0 : errno;
   };

@@ -132,7 +132,7 @@ export async function startWorkbench(o) {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: isolatedEnv(runDir, { EXTENSIONS_GALLERY: '{}', ...(o.env ?? {}) }),
   });
-  liveGroups.add(child.pid);
+  liveGroups.set(child.pid, o.keepRunDir ? undefined : runDir);
   let exited = false;
   const exitPromise = new Promise((resolve) => child.on('exit', (code, signal) => { exited = true; resolve({ code, signal }); }));
 
@@ -191,14 +191,17 @@ export async function startWorkbench(o) {
  * Workbenches this process started and has not stopped (their process groups). A test process that is
  * interrupted (Ctrl+C, a SIGTERM from `npm test`'s caller, a timeout's kill) ends them before it goes
  * (`endWorkbenchesOnInterrupt`): code-server runs in a group of its own, so nothing else would, and it
- * would run on unseen. Any process ends those still up when it exits.
+ * would run on unseen; their run folders are removed with them. Any process ends those still up
+ * when it exits.
  * `onInterrupt` adds what else must end then (run.mjs: the page-driven tests' runner).
  */
-const liveGroups = new Set();
+const liveGroups = new Map(); // process group → its run folder (removed with it), unless kept
 const interruptHooks = [];
 export function onInterrupt(hook) { interruptHooks.push(hook); }
 function endGroups() {
-  for (const pid of liveGroups) { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } }
+  for (const pid of liveGroups.keys()) { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } }
+  // Their run folders too (a process killed a moment ago may still hold a file: rmSync retries).
+  for (const dir of liveGroups.values()) if (dir) rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   liveGroups.clear();
 }
 process.on('exit', endGroups);

@@ -2,13 +2,18 @@
 // run (or by its timeout), leaves no process and no kernel object behind. A bench runs in an IPC
 // namespace of its own (scripts/bench.mjs): once no process is left in it, the kernel has freed
 // every object it made; the test checks that no process is left in it, none in the bench's process
-// group, and that this namespace's objects are as they were. This file runs in a private namespace
+// group, that this namespace's objects are as they were, and that nothing of the bench is in the
+// temporary folder it gave the bench script (a bench's files, a PostgreSQL cluster's folder). This file runs in a private namespace
 // itself (test/hostile/namespace.ts), so that other programs' objects cannot come and go in it.
+// The same for the editor tests' runner (test/editor/run.mjs) stopped in the middle of a page-driven
+// test that holds kernel objects and a workbench (test/fixtures/editor/interrupted.ts): no process,
+// no object, no workbench run folder is left.
 import '../hostile/namespace';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ensureBuilt, ROOT } from '../helpers/ipc';
@@ -17,6 +22,12 @@ import { untilWithin } from '../helpers/wait';
 const until = untilWithin(120_000);
 const benches = readdirSync(path.join(ROOT, 'scripts', 'bench')).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, '')).sort();
 const started: ChildProcess[] = [];
+/**
+ * The bench script's temporary folder (TMPDIR): a bench's files go to a tmpfs of its namespace
+ * mounted there, so this stays empty. A short name: the editor bench's workbench puts a socket
+ * some 75 characters deep in it, and a socket's path has at most 107.
+ */
+const tmp = mkdtempSync(path.join(tmpdir(), 'sig-'));
 
 const nsOf = (pid: number | string) => {
   try {
@@ -51,7 +62,7 @@ function objects(): string[] {
 /** Starts `npm run bench -- --only NAME --no-build` in a process group of its own. */
 function startBench(name: string, env: Record<string, string> = {}) {
   const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'bench.mjs'), '--only', name, '--no-build'], {
-    cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], detached: true, env: { ...process.env, ...env },
+    cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], detached: true, env: { ...process.env, TMPDIR: tmp, ...env },
   });
   started.push(child);
   let stderr = '';
@@ -78,6 +89,7 @@ async function nothingLeft(what: string, ns: string | undefined, pgid: number, b
   await until(`${what}: no process left in the bench's process group`, () => !groupAlive(pgid), 30_000);
   if (ns) await until(`${what}: no process left in the bench's IPC namespace ${ns}`, () => !pids().some((p) => nsOf(p) === ns), 30_000);
   assert.deepEqual(objects(), before, `${what}: this namespace's objects are as they were`);
+  assert.deepEqual(readdirSync(tmp), [], `${what}: no file of the bench is left in its temporary folder`);
 }
 
 before(() => ensureBuilt());
@@ -89,6 +101,67 @@ after(() => {
       /* gone */
     }
   }
+  rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+  rmSync(mark, { force: true });
+});
+
+/** Where the interrupted test file says how far it got. */
+const mark = path.join(tmpdir(), `sig-mark-${process.pid}`);
+/** A process's descendants (children, theirs, …). */
+function descendants(pid: number): number[] {
+  const all = pids().map((p) => [p, ppidOf(p)] as const);
+  const found: number[] = [];
+  for (let next = [pid]; next.length > 0;) {
+    next = all.filter(([, pp]) => next.includes(pp)).map(([p]) => p);
+    found.push(...next);
+  }
+  return found;
+}
+const pgidOf = (pid: number) => {
+  try {
+    return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[2]);
+  } catch {
+    return 0;
+  }
+};
+
+describe('an interrupted editor test run', () => {
+  it('SIGTERM or SIGINT to test/editor/run.mjs at a random moment of a page-driven test leaves no process, no object and no run folder', { timeout: 10 * 60_000 }, async () => {
+    const signal = randomInt(2) === 0 ? 'SIGINT' : 'SIGTERM';
+    const before = objects();
+    rmSync(mark, { force: true });
+    const child = spawn(process.execPath, [path.join(ROOT, 'test', 'editor', 'run.mjs'), '--no-build', '--only', 'ui', '--files', path.join(ROOT, 'test', 'fixtures', 'editor', 'interrupted.ts')], {
+      cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, TMPDIR: tmp, SHMSCOPE_INTERRUPTED_MARK: mark },
+    });
+    started.push(child);
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
+    const exited = new Promise<number | string>((resolve) => child.on('exit', (code, sig) => resolve(code ?? sig ?? -1)));
+    let done = false;
+    void exited.then(() => (done = true));
+    await until('the test file made its objects', () => done || (existsSync(mark) && readFileSync(mark, 'utf8').includes('objects made')));
+    assert.equal(done, false, `the runner is still running (${output})`);
+    // The test file's namespace (the runner's) and every process group under the runner.
+    const ours = nsOf(process.pid);
+    const below = descendants(child.pid!);
+    const ns = below.map(nsOf).find((n) => n !== undefined && n !== ours);
+    assert.ok(ns, 'the page-driven tests run in an IPC namespace of their own');
+    const groups = new Set([child.pid!, ...below.map(pgidOf).filter((g) => g > 0)]);
+    // A random moment of the test: starting its workbench, or holding everything.
+    await new Promise((r) => setTimeout(r, randomInt(8000)));
+    const progress = readFileSync(mark, 'utf8').trim().split('\n').pop();
+    process.kill(child.pid!, signal);
+    assert.equal(await exited, signal === 'SIGINT' ? 130 : 143, output);
+    for (const g of groups) await until(`no process left in the group ${g} (stopped at "${progress}")`, () => !groupAlive(g), 30_000);
+    const inNs = () => pids().filter((p) => nsOf(p) === ns);
+    const cmdline = (p: number) => { try { return readFileSync(`/proc/${p}/cmdline`, 'latin1').replace(/\0/g, ' ').slice(0, 120); } catch { return '(gone)'; } };
+    await until(`no process left in the tests' namespace ${ns}`, () => inNs().length === 0, 30_000).catch((e: Error) => {
+      throw new Error(`${e.message} (stopped at "${progress}"): ${inNs().map((p) => `${p} [group ${pgidOf(p)}] ${cmdline(p)}`).join('; ')}`);
+    });
+    assert.deepEqual(objects(), before, 'this namespace\'s objects are as they were');
+    assert.deepEqual(readdirSync(tmp).filter((n) => n.startsWith('shmscope-wb-')), [], 'no workbench run folder is left');
+  });
 });
 
 describe('an interrupted bench', () => {

@@ -18,6 +18,7 @@ reexecInNamespaces(
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cli, ensureBuilt, ROOT, until } from '../helpers/ipc';
@@ -122,7 +123,7 @@ describe('PostgreSQL waits from its shared memory alone', () => {
       ['offsetof(PROCLOCK, tag.myProc)', L.procLock.myProc], ['offsetof(PROCLOCK, holdMask)', L.procLock.holdMask], ['offsetof(PROCLOCK, lockLink)', L.procLock.lockLink],
       ['offsetof(LOCKTAG, locktag_field4)', L.tag.field4], ['offsetof(LOCKTAG, locktag_type)', L.tag.type],
     ];
-    const dir = mkdtempSync('/tmp/shmscope-pglayout-');
+    const dir = mkdtempSync(path.join(tmpdir(), 'shmscope-pglayout-'));
     try {
       writeFileSync(path.join(dir, 'l.c'), `#include "${path.join(ROOT, WRAPPER)}"\n#include <stddef.h>\n#undef printf\nint printf(const char *, ...);\nint main(void) {\n${checks.map(([e]) => `  printf("%zu\\n", (size_t)${e});`).join('\n')}\n  return 0;\n}\n`);
       const cc = spawnSync('cc', ['-I', includeDir(15), '-o', path.join(dir, 'l'), path.join(dir, 'l.c')], { encoding: 'utf8' });

@@ -6,9 +6,16 @@
 //      its own workbench).
 // Writes .test-artifacts/editor-summary.json {"passed":N,"failed":N} and per-test lines; on a
 // failure keeps a screenshot and the extension host log under .test-artifacts/editor/.
-//   node test/editor/run.mjs [--no-build] [--only host|ui] [--grep TEXT]
+// The page-driven tests run in an IPC and mount namespace of their own, with a fresh /dev/shm,
+// /dev/mqueue and temporary folder (a tmpfs on TMPDIR, as root): what they make dies with it,
+// however the run ends (an interrupt, a killed test file); what is left in it when they end is
+// their leak, and fails the run.
+//   node test/editor/run.mjs [--no-build] [--only host|ui] [--grep TEXT] [--files a.test.ts,b.test.ts]
+// (--files: these page-driven test files instead of test/editor/ui/*.test.ts; not under TMPDIR,
+// which their namespace covers with its own tmpfs.)
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureEditorEnv } from '../../scripts/editor/env.mjs';
@@ -22,6 +29,7 @@ const argv = process.argv.slice(2);
 const opt = (flag) => { const i = argv.indexOf(flag); return i >= 0 ? argv[i + 1] : undefined; };
 const only = opt('--only');
 const grep = opt('--grep');
+const chosenFiles = opt('--files')?.split(',').map((f) => path.resolve(f));
 const artifacts = path.join(root, '.test-artifacts');
 const editorArtifacts = path.join(artifacts, 'editor');
 const summaryFile = path.join(artifacts, 'editor-summary.json');
@@ -141,13 +149,27 @@ async function runHostSuites() {
 
 function runUiTests() {
   const dir = path.join(root, 'test', 'editor', 'ui');
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => /\.test\.(ts|mjs)$/.test(f)).sort().map((f) => path.join(dir, f)) : [];
+  const files = chosenFiles ?? (existsSync(dir) ? readdirSync(dir).filter((f) => /\.test\.(ts|mjs)$/.test(f)).sort().map((f) => path.join(dir, f)) : []);
   if (files.length === 0) return Promise.resolve();
   const tap = path.join(editorArtifacts, `ui-${process.pid}.tap`);
   rmSync(tap, { force: true });
+  const probe = path.join(editorArtifacts, `ui-left-${process.pid}.json`);
+  rmSync(probe, { force: true });
   const t = Date.now();
+  // Their namespace: after the tests, test/run.mjs --probe lists what is left in it.
+  const namespaces = spawnSync('unshare', ['--ipc', '--mount', '--', 'true']).status === 0;
+  const setup = [
+    'mount --make-rprivate /',
+    'mount -t tmpfs -o mode=1777 shmscope-editor-ui /dev/shm',
+    '{ [ ! -d /dev/mqueue ] || mount -t mqueue shmscope-editor-ui /dev/mqueue; }',
+    // Their temporary folder too (workbenches' run folders, browsers' profiles, workspaces).
+    'mount -t tmpfs -o mode=1777 shmscope-editor-tmp "$SHMSCOPE_UI_TMP"',
+    '{ "$@"; status=$?; "$0" "$SHMSCOPE_RUN" --probe "$SHMSCOPE_PROBE" "$SHMSCOPE_UI_TMP"; exit $status; }',
+  ].join(' && ');
+  const wrap = (cmd, args) => (namespaces ? ['unshare', ['--ipc', '--mount', '--', 'sh', '-c', setup, process.execPath, cmd, ...args]] : [cmd, args]);
+  if (!namespaces) console.log('note: no `unshare --ipc --mount` here (not root?): the page-driven tests run in this IPC namespace');
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [
+    const [bin, args] = wrap(process.execPath, [
       // A per-test deadline (a page test drives a whole workbench: 10 min unless
       // SHMSCOPE_TEST_TIMEOUT_MS says otherwise): a hung test fails by name, the run goes on.
       '--import', 'tsx', '--test', '--test-concurrency=1', `--test-timeout=${Number(process.env.SHMSCOPE_TEST_TIMEOUT_MS) > 0 ? Number(process.env.SHMSCOPE_TEST_TIMEOUT_MS) : 10 * 60_000}`,
@@ -155,8 +177,14 @@ function runUiTests() {
       '--test-reporter=tap', `--test-reporter-destination=${tap}`,
       ...(grep ? [`--test-name-pattern=${grep}`] : []),
       ...files,
-    ], {
-      cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, SHMSCOPE_TEST: '1' },
+    ]);
+    // Not a nested run of the test runner when this script itself runs under one (a test of it):
+    // node --test would skip every file.
+    const uiEnv = { ...process.env, SHMSCOPE_TEST: '1', SHMSCOPE_RUN: path.join(root, 'test', 'run.mjs'), SHMSCOPE_PROBE: probe, SHMSCOPE_UI_TMP: os.tmpdir() };
+    delete uiEnv.NODE_TEST_CONTEXT;
+    const child = spawn(bin, args, {
+      cwd: root, stdio: ['ignore', 'inherit', 'inherit'],
+      env: uiEnv,
       // A group of its own, so an interrupt of this runner reaches every test file's process, and each
       // of those ends the workbench it started (scripts/editor/workbench.mjs).
       detached: true,
@@ -168,6 +196,14 @@ function runUiTests() {
       results.passed += num('pass');
       const failed = num('fail') + num('cancelled');
       results.failed += failed === 0 && code !== 0 ? 1 : failed;
+      if (namespaces) {
+        const left = existsSync(probe) ? JSON.parse(readFileSync(probe, 'utf8')) : ['(the namespace could not be examined)'];
+        rmSync(probe, { force: true });
+        if (left.length > 0) {
+          results.failed++;
+          console.log(`  FAIL ui › the page-driven tests left ${left.length} object(s) or file(s) in their namespace: ${left.join(', ')}`);
+        }
+      }
       if (code === 0) rmSync(tap, { force: true });
       writeSummary();
       console.log(`editor: page-driven tests ${secs(t)}`);

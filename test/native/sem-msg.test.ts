@@ -55,6 +55,25 @@ describe('System V semaphores', () => {
     await until('the wait thread ended', () => binding().waitsInFlight() === 0);
   });
 
+  it('a waiter stays in its semtimedop, not in short attempts a scan of the waits could fall between', async (t) => {
+    const set = made.sem(1, [0]);
+    const abort = new AbortController();
+    const waiting = ipc.semWait(set.id, 0, { timeoutMs: 60_000, signal: abort.signal });
+    await until('the waiter is counted by the kernel', () => ipc.semGet(set.id).ncnt[0] === 1);
+    const first = await binding().scanThreads(5000);
+    if (!first.blockedTimes) t.skip('this kernel does not tell how long a thread has been blocked');
+    else {
+      // In 50 ms attempts (as it was) the thread ran every 50 ms, and a scan read it outside the
+      // call one time in six on a loaded machine; in one long attempt the kernel sees it blocked
+      // for good (until a post, a cancel, or a slice of several seconds ends).
+      const mine = (threads: typeof first.threads) => threads.find((x) => x.pid === process.pid && x.nr === 220 && x.args?.[0] === BigInt(set.id));
+      await until('the wait thread has been blocked in semtimedop for a second', async () => (mine((await binding().scanThreads(5000)).threads)?.blockedMs ?? 0) >= 1000);
+    }
+    abort.abort();
+    await rejectsWith(waiting, 'ECANCELED');
+    await until('the wait thread ended', () => binding().waitsInFlight() === 0);
+  });
+
   it('times out with ETIMEDOUT and a sentence naming the semaphore', async () => {
     const t = made.sem(2, [0, 0]);
     const start = Date.now();

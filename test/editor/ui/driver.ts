@@ -4,6 +4,7 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
+import { parentOfStat } from '../../../extension/src/ipc/procfs';
 import { endWorkbenchesOnInterrupt, launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
 
 // An interrupted test file (Ctrl+C, run.mjs passing on a SIGTERM) ends the workbench it started.
@@ -163,6 +164,24 @@ export async function promptFromContextMenu(page: Page, label: string, entry: st
 
 /** The inspector page inside the visible webview. */
 export const inspectorFrame = (page: Page) => page.frameLocator('iframe.webview.ready >> visible=true').frameLocator('iframe#active-frame');
+
+/**
+ * A workbench started with `privateNamespace`: code-server in there, the child of `unshare` (pid 1
+ * of its pid namespace), once it has started; `nsenter(pid)` runs a command in its IPC, mount and
+ * pid namespaces, and `/proc/<pid>/root/dev/shm` is its /dev/shm seen from outside.
+ */
+export function namespacePid(unshare: number): number | undefined {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (parentOfStat(readFileSync(`/proc/${d}/stat`, 'latin1')) === unshare) return Number(d);
+    } catch { /* ended meanwhile */ }
+  }
+  return undefined;
+}
+
+/** The command prefix that runs a program in the namespaces of `pid` (see namespacePid), in `wd` (default /). */
+export const nsenter = (pid: number, wd?: string): string[] => ['nsenter', '-t', String(pid), '-m', '-i', '-p', ...(wd ? [`--wd=${wd}`] : []), '--'];
 
 /** The workbench's extension host: the process of its group whose command line says so. */
 export function extensionHostPid(group: number): number | undefined {

@@ -2,32 +2,30 @@
 // garbage, a FIFO, a symlink to /etc/shadow and a socket; then a semaphore file truncated while
 // Semaphore Wait… waits on it. The explorer still lists, the wait ends with an error (in the
 // Shared Memory log and the notification centre: toasts do not show under the smoke-test
-// driver), and the extension host is the same process at the end. Everything is removed in
-// after(), even on failure.
+// driver), and the extension host is the same process at the end. The workbench runs in
+// namespaces of its own (privateNamespace) with a fresh /dev/shm, where the test plants all of
+// it (through /proc/<pid>/root, and nsenter for the objects): nothing touches the machine's
+// /dev/shm, and everything goes with the namespace when the workbench stops, even on failure or
+// an interrupt.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import * as ipc from '../../../extension/src/ipc';
-import { extensionHostPid, failureStep, promptFromContextMenu, openWorkbench, palette, type OpenWorkbench, ROOT, treeRow } from './driver';
+import { extensionHostPid, failureStep, namespacePid, nsenter, promptFromContextMenu, openWorkbench, palette, type OpenWorkbench, ROOT, treeRow } from './driver';
 import { untilWithin } from '../../helpers/wait';
 
 const WAIT = 30_000;
 const tag = `shmscope-hostile-${process.pid}`;
-const files = {
-  garbage: `/dev/shm/sem.${tag}-garbage`,
-  fifo: `/dev/shm/${tag}-fifo`,
-  link: `/dev/shm/${tag}-link`,
-  sock: `/dev/shm/${tag}-sock`,
-};
 const obj = `/${tag}-obj`;
 const sem = `/${tag}-wait`;
 let opened: OpenWorkbench | undefined;
 let page: Page;
+/** The workbench's /dev/shm, seen from here. */
+let shm = '';
 const server = createServer();
 const step = failureStep('hostile', { page: () => page, workbench: () => opened?.wb });
 const until = untilWithin(WAIT);
@@ -48,25 +46,26 @@ function findLog(dir: string): string | undefined {
 
 describe('a hostile /dev/shm in the workbench', () => {
   before(async () => {
-    writeFileSync(files.garbage, Buffer.alloc(32, 0xff));
-    assert.equal(spawnSync('mkfifo', [files.fifo]).status, 0);
-    symlinkSync('/etc/shadow', files.link);
-    server.listen(files.sock);
-    await once(server, 'listening');
-    ipc.createPosixShm({ name: obj, size: 4096 });
-    ipc.createPosixSem({ name: sem, value: 0 });
-    opened = await openWorkbench({ root: ROOT, folder: path.join(ROOT, 'test', 'editor', 'workspace') });
+    opened = await openWorkbench({ root: ROOT, folder: path.join(ROOT, 'test', 'editor', 'workspace'), privateNamespace: true });
     page = opened.page;
+    const inside = await until('code-server in its namespaces', () => namespacePid(opened!.wb.pid));
+    shm = `/proc/${inside}/root/dev/shm`;
+    writeFileSync(`${shm}/sem.${tag}-garbage`, Buffer.alloc(32, 0xff));
+    assert.equal(spawnSync('mkfifo', [`${shm}/${tag}-fifo`]).status, 0);
+    symlinkSync('/etc/shadow', `${shm}/${tag}-link`);
+    server.listen(`${shm}/${tag}-sock`);
+    await once(server, 'listening');
+    // The objects as a program in there makes them (shm_open, sem_open).
+    const make = `const ipc = require('./extension/src/ipc'); ipc.createPosixShm({ name: '${obj}', size: 4096 }); ipc.createPosixSem({ name: '${sem}', value: 0 });`;
+    const made = spawnSync('nsenter', [...nsenter(inside, ROOT).slice(1), process.execPath, '--import', 'tsx', '-e', make], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
     await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').click();
   });
 
   after(async () => {
-    await opened?.close();
     server.close();
-    for (const f of Object.values(files)) { try { unlinkSync(f); } catch { /* gone */ } }
-    for (const t of [{ kind: 'posix-shm', name: obj }, { kind: 'posix-sem', name: sem }] as ipc.Target[]) {
-      try { if (ipc.exists(t)) ipc.remove(t); } catch { /* gone */ }
-    }
+    // Everything planted goes with the workbench's namespace (its /dev/shm is a tmpfs of its own).
+    await opened?.close();
   });
 
   it('lists around the entries that are not objects, survives a semaphore truncated during a wait', () => step('wait', async () => {
@@ -78,14 +77,14 @@ describe('a hostile /dev/shm in the workbench', () => {
     await garbage.waitFor({ timeout: WAIT });
     assert.match(await garbage.innerText(), /value: EINVAL/);
     for (const name of [`/${tag}-fifo`, `/${tag}-link`, `/${tag}-sock`]) assert.equal(await row(name).count(), 0, `${name} is not listed`);
-    assert.equal(readlinkSync(files.link), '/etc/shadow');
+    assert.equal(readlinkSync(`${shm}/${tag}-link`), '/etc/shadow');
 
     await promptFromContextMenu(page, sem, 'Semaphore Wait…', 'timeout', WAIT);
     const input = page.locator('.quick-input-widget');
     await input.locator('input').fill('120000');
     await page.keyboard.press('Enter');
     await page.locator('.statusbar-item', { hasText: `Waiting on ${sem}` }).waitFor({ timeout: WAIT });
-    const file = `/dev/shm/sem.${sem.slice(1)}`;
+    const file = `${shm}/sem.${sem.slice(1)}`;
     await until('the extension host waits on the semaphore', () => readFileSync(file).readUInt32LE(4) > 0);
     truncateSync(file, 0);
     await page.locator('.statusbar-item', { hasText: `Waiting on ${sem}` }).waitFor({ state: 'detached', timeout: WAIT });

@@ -6,15 +6,13 @@
 // each take it away; when they go, it comes back. Everything goes with the namespace in after().
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { parentOfStat } from '../../../extension/src/ipc/procfs';
 import type { Listing } from '../../../extension/src/ipc/types';
 import { startRegions, stopAllRegions } from '../../helpers/regions';
 import { untilWithin } from '../../helpers/wait';
-import { failureStep, openWorkbench, palette, type OpenWorkbench, ROOT, treeRow } from './driver';
+import { failureStep, namespacePid, nsenter, openWorkbench, palette, type OpenWorkbench, ROOT, treeRow } from './driver';
 
 const WAIT = 30_000;
 const until = untilWithin(WAIT);
@@ -22,26 +20,13 @@ let opened: OpenWorkbench | undefined;
 let page: Page;
 const step = failureStep('welcome', { page: () => page, workbench: () => opened?.wb });
 
-/** code-server inside its namespaces: the child of unshare (pid 1 in there). */
-function serverPid(unshare: number): number | undefined {
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (parentOfStat(readFileSync(`/proc/${d}/stat`, 'latin1')) === unshare) return Number(d);
-    } catch { /* ended meanwhile */ }
-  }
-  return undefined;
-}
-
 describe('the welcome view on an empty machine', () => {
   let inside = 0;
-  /** Runs a command in the workbench's namespaces. */
-  const enter = (pid: number) => ['nsenter', '-t', String(pid), '-m', '-i', '-p', '--'];
 
   before(async () => {
     opened = await openWorkbench({ root: ROOT, folder: path.join(ROOT, 'test', 'editor', 'workspace'), privateNamespace: true });
     page = opened.page;
-    inside = await until('code-server in its namespaces', () => serverPid(opened!.wb.pid));
+    inside = await until('code-server in its namespaces', () => namespacePid(opened!.wb.pid));
     await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').click();
   });
 
@@ -55,7 +40,7 @@ describe('the welcome view on an empty machine', () => {
     await welcome.waitFor({ timeout: 90_000 });
     assert.equal(await welcome.locator('a, .monaco-button', { hasText: 'Run the Demo' }).count(), 1);
     // Not empty for the CLI: the editor's processes hold regions or rings of their own in there.
-    const cli = spawnSync(enter(inside)[0]!, [...enter(inside).slice(1), process.execPath, path.join(ROOT, 'dist', 'cli.js'), 'list', '--json'], { encoding: 'utf8' });
+    const cli = spawnSync(nsenter(inside)[0]!, [...nsenter(inside).slice(1), process.execPath, path.join(ROOT, 'dist', 'cli.js'), 'list', '--json'], { encoding: 'utf8' });
     assert.equal(cli.status, 0, cli.stderr);
     const listing = JSON.parse(cli.stdout) as Listing;
     const regions = listing.memfd.length + listing.anon.length + listing.file.length + listing.ring.length;
@@ -63,7 +48,7 @@ describe('the welcome view on an empty machine', () => {
     assert.equal(listing.shm.length + listing.posixShm.length, 0);
 
     // A program of the user's in there: its shared anonymous region is an object.
-    const fixture = startRegions(['anon', '16384'], enter(inside));
+    const fixture = startRegions(['anon', '16384'], nsenter(inside));
     await fixture.ready();
     await palette(page, 'Refresh', WAIT);
     await treeRow(page, 'Shared Anonymous Memory').waitFor({ timeout: WAIT });
@@ -73,7 +58,7 @@ describe('the welcome view on an empty machine', () => {
     await welcome.waitFor({ timeout: WAIT });
 
     // A POSIX object made in its /dev/shm.
-    const made = spawnSync(enter(inside)[0]!, [...enter(inside).slice(1), 'sh', '-c', 'head -c 4096 /dev/zero > /dev/shm/shmscope-welcome'], { encoding: 'utf8' });
+    const made = spawnSync(nsenter(inside)[0]!, [...nsenter(inside).slice(1), 'sh', '-c', 'head -c 4096 /dev/zero > /dev/shm/shmscope-welcome'], { encoding: 'utf8' });
     assert.equal(made.status, 0, made.stderr);
     await palette(page, 'Refresh', WAIT);
     await treeRow(page, '/shmscope-welcome').waitFor({ timeout: WAIT });
