@@ -60,6 +60,8 @@ export interface DwarfImportResult {
   text: string;
   /** Qualified names of the types written. */
   types: string[];
+  /** Each type asked for (qualified, as DWARF names it) → its name in the schema, when written as a type of its own. */
+  roots: Record<string, string>;
   /** Types left out with `--all-types` (`app::X: why`). */
   skipped: string[];
   /** Notes for the user (missing .dwo files). */
@@ -431,7 +433,9 @@ export function writeDwarfSchema(data: DwarfTypes, source: string, keepGoing: bo
     }
     if (!changed) {
       verify(w, r.decls, schema);
-      return { text: r.text, types: [...r.decls.keys()].map((id) => w.type(id).name), skipped, notes };
+      const roots: Record<string, string> = {};
+      for (const [q, id] of Object.entries(data.roots)) if (r.decls.has(id)) roots[q] = w.name(id);
+      return { text: r.text, types: [...r.decls.keys()].map((id) => w.type(id).name), roots, skipped, notes };
     }
     r = render();
   }
