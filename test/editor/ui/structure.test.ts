@@ -327,8 +327,8 @@ describe('structure view in the workbench', { timeout: 600_000 }, () => {
     const exe = path.join(writerDir, 'posix');
     execFileSync('cc', ['-g', '-o', exe, path.join(ROOT, 'test', 'fixtures', 'dwarf', 'posix.c')]);
     writer = spawn(exe, [posixName], { stdio: ['pipe', 'pipe', 'inherit'] });
-    const [ready] = (await once(writer.stdout!, 'data')) as [Buffer];
-    assert.equal(ready.toString(), 'ready\n');
+    const ready = await Promise.race([once(writer.stdout!, 'data').then(([b]) => String(b)), once(writer, 'exit').then(([code]) => `exited with ${String(code)}`)]);
+    assert.equal(ready, 'ready\n');
     await palette('Open Inspector', posixName);
     await page.locator('.tab.active', { hasText: `POSIX shared memory ${posixName}` }).waitFor({ timeout: WAIT });
     const f = frame();
