@@ -38,11 +38,14 @@ function importFixture(name: string, build: (exe: string) => void, types: string
   build(exe);
   const report = JSON.parse(run(exe, [out], out)) as Report;
   const shms = path.join(out, `${name}.shms`);
-  const r = cli(['import', exe, ...types.flatMap((t) => ['--type', t]), '-o', shms]);
+  const r = cli(['import', exe, ...types.flatMap((t) => ['--type', t]), '-o', shms, '--json']);
   assert.equal(r.status, 0, r.stderr);
+  // The JSON report names each type asked for as the schema calls it (Bind Schema… binds by it).
+  const { roots } = JSON.parse(r.stdout) as { roots: Record<string, string> };
+  assert.deepEqual(Object.keys(roots).sort(), [...types].sort());
   const check = cli(['check', '--schema', shms]);
   assert.equal(check.status, 0, check.stdout + check.stderr);
-  return { out, shms, report, schema: compileSchema(readFileSync(shms, 'utf8'), shms) };
+  return { out, shms, report, roots, schema: compileSchema(readFileSync(shms, 'utf8'), shms) };
 }
 
 /** Every size and offset the program reported equals the schema's. */
@@ -71,7 +74,8 @@ function decoded(file: string, shms: string, type: string): Record<string, unkno
 const cxxTypes = ['app::Shared', 'Derived', 'app::Packed'];
 
 function checkCxx(compiler: string, flags: string[]) {
-  const { out, shms, report, schema } = importFixture('shared', (exe) => run(compiler, [...flags, '-O0', '-Wno-invalid-offsetof', '-o', exe, path.join(FIXTURES, 'shared.cpp')]), cxxTypes);
+  const { out, shms, report, roots, schema } = importFixture('shared', (exe) => run(compiler, [...flags, '-O0', '-Wno-invalid-offsetof', '-o', exe, path.join(FIXTURES, 'shared.cpp')]), cxxTypes);
+  assert.deepEqual(roots, { 'app::Shared': 'Shared', Derived: 'Derived', 'app::Packed': 'Packed' });
   // The program's bases are members named after them.
   report.offsets['Shared.Head'] ??= [0, 8];
   assertLayout(schema, report);

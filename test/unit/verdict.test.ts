@@ -3,7 +3,7 @@
 // waits and program knowledge. No kernel objects: liveness is supplied.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { holdersOf, listingFacts, verdictLine, verdictOf, waitsByTarget, type VerdictFacts } from '../../extension/src/analysis/verdict';
+import { holdersOf, holdersOfTarget, listingFacts, verdictLine, verdictOf, waitsByTarget, type VerdictFacts } from '../../extension/src/analysis/verdict';
 import type { Listing, MsgRecord, PosixMqRecord, PosixShmRecord, SemRecord, ShmRecord } from '../../extension/src/ipc/types';
 
 const LIVE = new Set([100, 200, 300]);
@@ -118,4 +118,20 @@ test('listingFacts: the listing\'s unreadable and slow processes are named, comm
 test('reasons name a program by its base name, not its whole command line', () => {
   const v = verdictOf(posix({ attachedBy: [{ pid: 100, command: '/usr/bin/python3 -c import time; time.sleep(9)' }] }), facts());
   assert.deepEqual(v.reasons, ['mapped by pid 100 (python3)']);
+});
+
+test('holdersOfTarget: the holders of the object a target names, never those of another namespace\'s object of the same id', () => {
+  const ns = { ipc: 4026532999, pid: 900, label: 'box' };
+  const l: Listing = {
+    shm: [shm({ id: 5, attachedBy: [{ pid: 100, command: 'ours' }] })], sem: [], msg: [],
+    posixShm: [posix({ attachedBy: [{ pid: 200, command: 'writer' }], fdHolders: [{ pid: 300, command: 'reader', fd: 4 }] })],
+    posixSem: [], posixMq: [], memfd: [], anon: [], file: [], ring: [],
+    unreadableProcesses: 0, unreadablePids: [], slow: [], fdTablesRead: true, notes: [],
+    namespaces: [{ namespace: ns, shm: [{ ...shm({ id: 6, attachedBy: [{ pid: 901, command: 'theirs' }] }), namespace: ns }], sem: [], msg: [], posixShm: [], unlisted: null }],
+  };
+  assert.deepEqual(holdersOfTarget(l, 'posix:/ring').map((h) => `${h.pid} ${h.how}`), ['200 map', '300 fd']);
+  assert.deepEqual(holdersOfTarget(l, 'shm:5').map((h) => h.command), ['ours']);
+  // shm:6 exists only in another IPC namespace: its process maps that namespace's segment, not one of ours.
+  assert.deepEqual(holdersOfTarget(l, 'shm:6'), []);
+  assert.deepEqual(holdersOfTarget(l, 'posix:/other'), []);
 });

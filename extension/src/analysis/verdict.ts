@@ -111,6 +111,17 @@ export function holdersOf(rec: IpcRecord): ObjectHolder[] {
   return out;
 }
 
+/**
+ * The holders of the object a target names (`posix:/ring`, `shm:5`, `memfd:123`), among our own
+ * namespaces' records only: a segment of the same id in another IPC namespace is another object,
+ * and its processes are not this one's. Empty when the listing has no such object.
+ */
+export function holdersOfTarget(l: Listing, target: string): ObjectHolder[] {
+  const own: IpcRecord[] = [...l.shm, ...l.posixShm, ...l.memfd, ...l.anon, ...l.file];
+  const rec = own.find((r) => targetText(r) === target);
+  return rec ? holdersOf(rec) : [];
+}
+
 /** The target text the waits analysis and the CLI use for a record (`sem:5`, `posix:/ring`). */
 export function targetText(rec: IpcRecord): string | undefined {
   const t = targetOf(rec);

@@ -7,6 +7,7 @@ import { log } from '../platform/log';
 import { compileSchema } from '../shared/schema';
 import { schemaIncludePath } from '../lsp/client';
 import { schemaFiles, schemaText } from './binding';
+import { bindFromDebugInfo, checkDebugInfo, debugInfoDescription, type DebugInfo } from './debuginfo';
 import { SnapshotFileSource } from './files';
 import { objectLabel } from '../explorer/model';
 import { wrapCommand } from '../platform/register';
@@ -103,16 +104,54 @@ export function snapshotOptions(path: string, key = `${SNAPSHOT_PREFIX}${path}`)
   return { key, target: `${SNAPSHOT_PREFIX}${path}`, title: `${path.split('/').pop()} (${source.header.target}, ${source.header.time})`, source, live: false };
 }
 
-/** Asks which schema (a workspace .shms file, or one browsed to) and which type decodes the tab. */
+/**
+ * A one-choice quick pick whose entries may change while it is open (`later`: the items once a
+ * look-up ends); resolves to the chosen entry, undefined when dismissed.
+ */
+function pickWhileLooking<T extends vscode.QuickPickItem>(items: T[], o: { title: string; placeholder: string }, later?: Promise<T[]>): Promise<T | undefined> {
+  const qp = vscode.window.createQuickPick<T>();
+  qp.title = o.title;
+  qp.placeholder = o.placeholder;
+  // ignoreFocusOut: or the webview taking the focus back would close it at once.
+  qp.ignoreFocusOut = true;
+  qp.items = items;
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (v: T | undefined) => {
+      if (done) return;
+      done = true;
+      resolve(v);
+      qp.dispose();
+    };
+    qp.onDidAccept(() => finish(qp.selectedItems[0] ?? qp.activeItems[0]));
+    qp.onDidHide(() => finish(undefined));
+    later?.then((next) => {
+      if (!done) qp.items = next;
+    }, () => undefined);
+    qp.show();
+  });
+}
+
+/**
+ * Asks which schema (a workspace .shms file, one browsed to, or one written from the debug
+ * information of a process that maps the object) and which type decodes the tab.
+ */
 export async function pickBinding(p: InspectorPanel): Promise<{ file: vscode.Uri; type?: string } | 'unbind' | undefined> {
-  type Item = vscode.QuickPickItem & { file?: vscode.Uri; browse?: boolean; unbind?: boolean };
+  type Item = vscode.QuickPickItem & { file?: vscode.Uri; browse?: boolean; unbind?: boolean; debug?: boolean };
   const files = await schemaFiles();
   const items: Item[] = files.map((f) => ({ label: `$(symbol-structure) ${vscode.workspace.asRelativePath(f)}`, file: f }));
   items.push({ label: '$(folder-opened) Browse…', browse: true, description: 'a .shms file outside the workspace' });
+  // A live object's mapping processes are asked for their types while the pick is open.
+  const check = p.options.live ? checkDebugInfo(p.options.target) : undefined;
+  const debugItem = (info?: DebugInfo): Item => ({ label: "$(debug) From the attached process's debug information…", description: debugInfoDescription(info), debug: true });
+  if (check) items.push(debugItem());
   if (p.bound) items.push({ label: '$(close) Unbind', unbind: true, description: `stop decoding with ${p.session.schema?.label ?? 'the schema'}` });
-  const pick = await vscode.window.showQuickPick(items, { title: `Bind Schema to ${p.options.title}`, placeHolder: files.length ? 'A schema file of the workspace' : 'No .shms files in the workspace: browse for one', ignoreFocusOut: true });
+  const later = check?.result.then((info) => items.map((i) => (i.debug ? debugItem(info) : i)), (e: unknown) => items.map((i) => (i.debug ? { ...i, description: `unavailable: ${(e as Error).message}` } : i)));
+  const pick = await pickWhileLooking(items, { title: `Bind Schema to ${p.options.title}`, placeholder: files.length ? 'A schema file of the workspace' : 'No .shms files in the workspace: browse for one' }, later);
+  if (!pick?.debug) check?.cancel();
   if (!pick) return undefined;
   if (pick.unbind) return 'unbind';
+  if (pick.debug && check) return bindFromDebugInfo(p.options.title, check);
   let file = pick.file;
   if (pick.browse) {
     const chosen = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'shmscope schema': ['shms'] }, title: 'Bind Schema' });

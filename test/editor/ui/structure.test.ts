@@ -7,7 +7,9 @@
 // Screenshots of a failing step land in .test-artifacts/editor/structure-*.png.
 //   node --import tsx --test test/editor/ui/structure.test.ts
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -27,6 +29,9 @@ let workspace = '';
 let target: ipc.Target & { kind: 'shm' };
 let handle: ipc.ShmHandle | undefined;
 let privateSeg: ipc.Target | undefined;
+let writer: ChildProcess | undefined;
+let writerDir = '';
+const posixName = `/shmscope-dwarf-${process.pid}`;
 const key = freshKey();
 
 const frame = () => inspectorFrame(page);
@@ -68,6 +73,12 @@ describe('structure view in the workbench', { timeout: 600_000 }, () => {
     try { handle?.close(); } catch { /* closed */ }
     try { if (target && ipc.exists(target)) ipc.remove(target); } catch { /* gone */ }
     try { if (privateSeg && ipc.exists(privateSeg)) ipc.remove(privateSeg); } catch { /* gone */ }
+    if (writer && writer.exitCode === null && writer.signalCode === null) {
+      writer.kill('SIGKILL');
+      await once(writer, 'exit');
+    }
+    try { if (ipc.exists({ kind: 'posix-shm', name: posixName })) ipc.remove({ kind: 'posix-shm', name: posixName }); } catch { /* gone */ }
+    if (writerDir) rmSync(writerDir, { recursive: true, force: true });
     if (workspace) rmSync(workspace, { recursive: true, force: true });
   });
 
@@ -308,5 +319,47 @@ describe('structure view in the workbench', { timeout: 600_000 }, () => {
     await input.press('Enter');
     await until('the tab decodes with it', async () => (await text('#structure-title')) === 'Structure · ring.shms · Ring');
     await until('and its checks hold', async () => /✓ 5 ok/.test(await text('#structure-summary')));
+  }));
+
+  it('binds from the debug information of the process that maps the object: the process\'s own struct, its values', () => step('bind-debuginfo', async () => {
+    // A C program built with -g maps a POSIX object and writes a struct telemetry at offset 0.
+    writerDir = mkdtempSync(path.join(os.tmpdir(), 'shmscope-dwarf-'));
+    const exe = path.join(writerDir, 'posix');
+    execFileSync('cc', ['-g', '-o', exe, path.join(ROOT, 'test', 'fixtures', 'dwarf', 'posix.c')]);
+    writer = spawn(exe, [posixName], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const ready = await Promise.race([once(writer.stdout!, 'data').then(([b]) => String(b)), once(writer, 'exit').then(([code]) => `exited with ${String(code)}`)]);
+    assert.equal(ready, 'ready\n');
+    await palette('Open Inspector', posixName);
+    await page.locator('.tab.active', { hasText: `POSIX shared memory ${posixName}` }).waitFor({ timeout: WAIT });
+    const f = frame();
+    await f.locator('body[data-painted="true"]').waitFor({ timeout: WAIT });
+    assert.equal(await f.locator('#structure').isVisible(), false, 'nothing in the workspace declares it');
+    await f.locator('#bind-schema').click();
+    const input = page.locator('.quick-input-widget input');
+    const entry = page.locator('.quick-input-list .monaco-list-row', { hasText: "From the attached process's debug information" }).first();
+    await entry.waitFor({ timeout: WAIT });
+    await input.fill('debug information');
+    // The entry names the process that has it once the look-up ends.
+    await until('the entry names the process and counts its types', async () => /\(pid \d+\): \d+ type\(s\)/.test((await entry.textContent()) ?? ''));
+    assert.match((await entry.textContent()) ?? '', new RegExp(`pid ${writer.pid}\\b`));
+    await input.press('Enter');
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: 'lies at offset 0' }).waitFor({ timeout: WAIT });
+    await input.fill('telemetry');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'telemetry' }).first().waitFor({ timeout: WAIT });
+    await input.press('Enter');
+    // The save dialog (the workbench's own, a quick input) proposes the schema in the workspace.
+    const target = path.join(workspace, 'telemetry.shms');
+    await until('the save dialog proposes telemetry.shms', async () => (await input.inputValue().catch(() => '')) === target);
+    await input.press('Enter');
+    await until('the tab decodes with the imported struct', async () => (await text('#structure-title')) === 'Structure · telemetry.shms · telemetry');
+    assert.ok(existsSync(target));
+    const values: Record<string, string> = { magic: '1413827653', version: '3', temp: '-40', volts: '3.25', name: '"probe-7"', flags: '5', mode: '17', state: 'ST_RUN', count: '123456789' };
+    for (const [name, value] of Object.entries(values)) {
+      await until(`${name} shows ${value}`, async () => (await row(name).locator('.tval').textContent().catch(() => '')) === value);
+    }
+    assert.equal(await row('volts').locator('.toff').textContent(), '0x8');
+    assert.equal(await row('count').locator('.toff').textContent(), '0x20');
+    writer.stdin!.end();
+    await once(writer, 'exit');
   }));
 });

@@ -95,12 +95,12 @@ function writeOut(output: string, text: string) {
  * is refused (UserError, nothing written): a schema missing the types after that place would look
  * complete.
  */
-export async function runImport(header: string, opts: ImportCommandOptions): Promise<ImportResult & { output?: string; program?: boolean }> {
+export async function runImport(header: string, opts: ImportCommandOptions): Promise<ImportResult & { output?: string; program?: boolean; roots?: Record<string, string> }> {
   const file = path.resolve(header);
   if (/^pid:\d+$/.test(header) || isElf(file)) {
     const r = await importProgram(header, { types: opts.type ?? [], allTypes: opts.allTypes ?? false });
     if (opts.output) writeOut(opts.output, r.text);
-    return { text: r.text, types: r.types.length, defines: 0, skipped: r.skipped, diagnostics: r.notes, refused: [], program: true, ...(opts.output ? { output: opts.output } : {}) };
+    return { text: r.text, types: r.types.length, defines: 0, skipped: r.skipped, diagnostics: r.notes, refused: [], program: true, roots: r.roots, ...(opts.output ? { output: opts.output } : {}) };
   }
   if (opts.type?.length) throw new UserError(`--type picks types of a program or library built with -g; ${header} is not an ELF file`);
   const maxTokens = maxTokensOf(opts);
@@ -145,7 +145,7 @@ export function register(program: Command): void {
       // (so it never decodes) and the import fails: exit 1 after the report, one line naming each.
       const refusal = r.refused.length ? `${header}: ${r.refused.length === 1 ? 'a type has' : `${r.refused.length} types have`} no layout (${r.refused.join('; ')})` : undefined;
       if (opts.json) {
-        await stdout.json({ output: r.output ?? null, types: r.types, defines: r.defines, skipped: r.skipped, diagnostics: r.diagnostics, refused: r.refused, ...(r.output ? {} : { text: r.text }) });
+        await stdout.json({ output: r.output ?? null, types: r.types, defines: r.defines, skipped: r.skipped, diagnostics: r.diagnostics, refused: r.refused, ...(r.roots ? { roots: r.roots } : {}), ...(r.output ? {} : { text: r.text }) });
         if (refusal) process.exitCode = 1;
         return;
       }

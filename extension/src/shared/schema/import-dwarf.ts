@@ -60,6 +60,8 @@ export interface DwarfImportResult {
   text: string;
   /** Qualified names of the types written. */
   types: string[];
+  /** Each type asked for (qualified, as DWARF names it) → its name in the schema, when written as a type of its own. */
+  roots: Record<string, string>;
   /** Types left out with `--all-types` (`app::X: why`). */
   skipped: string[];
   /** Notes for the user (missing .dwo files). */
@@ -97,14 +99,35 @@ const identOf = (s: string) => {
 
 /** Whether `name` works as a schema identifier (not one of the language's keywords). */
 const legalCache = new Map<string, boolean>();
+const probe = (names: readonly string[]) =>
+  diagnostics(compileSchema(names.map((n) => `struct ${n} { int ${n}; }; static_assert(sizeof(${n}) == 4);`).join('\n'), 'probe.shms')).every((d) => d.severity !== 'error');
 function legal(name: string): boolean {
   let ok = legalCache.get(name);
   if (ok === undefined) {
-    const s = compileSchema(`struct ${name} { int ${name}; }; static_assert(sizeof(${name}) == 4);`, 'probe.shms');
-    ok = diagnostics(s).every((d) => d.severity !== 'error');
+    ok = probe([name]);
     legalCache.set(name, ok);
   }
   return ok;
+}
+
+/**
+ * Answers `legal` for many names with few compiles (one per name costs most of an --all-types
+ * import of a large program): a batch without an error is legal throughout, else it is halved.
+ * A name's own probe fails in a batch too, so the answers are those of one probe each.
+ */
+function primeLegal(names: Iterable<string>): void {
+  const todo = [...new Set(names)].filter((n) => !legalCache.has(n));
+  const check = (batch: string[]) => {
+    if (batch.length <= 1 || probe(batch)) {
+      if (batch.length === 1) legal(batch[0]!);
+      else for (const n of batch) legalCache.set(n, true);
+      return;
+    }
+    const half = batch.length >> 1;
+    check(batch.slice(0, half));
+    check(batch.slice(half));
+  };
+  for (let i = 0; i < todo.length; i += 1024) check(todo.slice(i, i + 1024));
 }
 
 interface Spelled {
@@ -140,6 +163,12 @@ class Writer {
     for (const [id, n] of given) this.byId.set(id, { ...this.byId.get(id)!, name: n, anonymous: true });
     // Short names where they are unique, the qualified spelling otherwise.
     const all = [...this.byId.values()];
+    primeLegal(all.flatMap((t) => [
+      identOf(components(t.name).pop() ?? t.name),
+      identOf(t.name.replace(/::/g, '__')),
+      ...(t.members ?? []).map((m) => identOf(m.name)),
+      ...(t.items ?? []).map((e) => identOf(e.name)),
+    ]));
     const short = new Map<string, number>();
     for (const t of all) {
       const s = identOf(components(t.name).pop() ?? t.name);
@@ -431,7 +460,9 @@ export function writeDwarfSchema(data: DwarfTypes, source: string, keepGoing: bo
     }
     if (!changed) {
       verify(w, r.decls, schema);
-      return { text: r.text, types: [...r.decls.keys()].map((id) => w.type(id).name), skipped, notes };
+      const roots: Record<string, string> = {};
+      for (const [q, id] of Object.entries(data.roots)) if (r.decls.has(id)) roots[q] = w.name(id);
+      return { text: r.text, types: [...r.decls.keys()].map((id) => w.type(id).name), roots, skipped, notes };
     }
     r = render();
   }
