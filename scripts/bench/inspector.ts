@@ -3,7 +3,9 @@
 // from timestamps taken where things happen, not from this driver's clock: the host stamps the
 // Open Inspector command's handler (when the pick answered; it travels in init as openedAt), the
 // page stamps the Enter key's event time, when bytes arrive, when rows are rendered and at the
-// next animation frame (body data-* attributes, all on the machine's wall clock). The workbench's
+// next animation frame, and the first render and frame that showed a new offset (a jump's rows;
+// the jump's own read repaints them later) (body data-* attributes, all on the machine's wall
+// clock). The workbench's
 // share (until its webview frame got our content, from its own performance marks) is reported
 // beside ours. Creates and removes its own segments.
 // The workbench's floor is measured in the same run, in the same workbench, the same way: a
