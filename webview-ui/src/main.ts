@@ -103,14 +103,17 @@ deco.register(fieldLayer(() => state.spans));
 deco.register(ringLayer(() => state.rings));
 deco.register(bookmarkLayer(() => state.bookmarks));
 
-// Layout.
+// Layout. Before the first paint, only what it shows: the toolbar, the grid (with the Go to bar,
+// which floats over its top left corner, so showing or closing it never resizes the grid and a
+// jump repaints the rows once) and the status line. The side panel (structure tree, bookmarks,
+// data inspector), the Find bar, the timeline and the banner join after the first frame (see
+// below), so the first layout and paint are the grid's alone.
 const side = el('div', { class: 'side' }, el('div', { class: 'side-top' }, page.structure.element, bookmarks.element), data.element);
-const main = el('div', { class: 'main' }, grid.element, grid.scroller);
-main.append(splitter(main, side, vscode), side);
+const main = el('div', { class: 'main' }, grid.element, grid.scroller, gotoBar.element);
 // A replay's timeline bar, hidden until the host sends where its cursor is (`.shmrec` tabs only).
 const timeline = new TimelineBar((op) => ch.notify(PageNotes.timelineOp, op));
 ch.onNotification(HostNotes.timeline, (m) => timeline.update(m));
-document.body.append(status.banner, toolbar.element, timeline.element, gotoBar.element, findBar.element, main, status.element);
+document.body.append(toolbar.element, main, status.element);
 
 wireInput(page);
 const targets = { tab: vscode, toolbar, goto: gotoBar, find: findBar, bookmarks };
@@ -147,4 +150,22 @@ if (firstAt !== undefined && !hasPainted() && state.firstRow === 0 && state.size
   painted(state.win.offset, firstAt);
   document.body.dataset.firstFrom = 'html'; // for the tests: painted before any message
 }
-ch.notify(PageNotes.ready, {});
+
+/**
+ * The rest of the page, once the first frame is out: the side panel and the bars join the
+ * layout, then the page says `ready` (the host's notes, its schema and bookmarks among them, wait
+ * for it, so the structure tree is in the page, and measured, before its first note). A hidden
+ * tab gets no animation frames: the timer is its way there.
+ */
+let rest = false;
+const finish = () => {
+  if (rest) return;
+  rest = true;
+  gotoBar.element.before(splitter(main, side, vscode), side);
+  document.body.prepend(status.banner);
+  toolbar.element.after(timeline.element, findBar.element);
+  mark('restAt');
+  ch.notify(PageNotes.ready, {});
+};
+requestAnimationFrame(() => setTimeout(finish, 0));
+setTimeout(finish, 100);

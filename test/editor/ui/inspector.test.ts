@@ -94,7 +94,12 @@ describe('inspector in the workbench', { timeout: 600_000 }, () => {
   it('goes to an offset near the end with Ctrl+G', () => step('goto', async () => {
     const f = frame();
     await f.locator('#grid').click();
+    // The Go to bar is an overlay: opening and closing it leaves the grid's size (and rows) alone.
+    const gridHeight = () => f.locator('#grid').evaluate((g) => (g as unknown as { clientHeight: number }).clientHeight);
+    const heightBefore = await gridHeight();
     await page.keyboard.press('Control+g');
+    await f.locator('#goto-input').waitFor({ state: 'visible', timeout: WAIT });
+    assert.equal(await gridHeight(), heightBefore, 'the open Go to bar does not shrink the grid');
     await f.locator('#goto-input').fill('0x3ffffff0');
     // The target's rows are read while it is typed: Enter paints them from bytes the page has.
     const body = f.locator('body');
@@ -111,6 +116,8 @@ describe('inspector in the workbench', { timeout: 600_000 }, () => {
     const want = rowText(off, Array.from({ length: 16 }, (_, i) => patternByte(off + i)));
     await until('the last row shows its bytes', async () => ((await row.textContent()) ?? '').startsWith(want));
     assert.match((await f.locator('#status-cursor').textContent()) ?? '', /0x3ffffff0/);
+    assert.equal(await f.locator('#goto-bar').isHidden(), true, 'Enter closes the Go to bar');
+    assert.equal(await gridHeight(), heightBefore, 'closing the Go to bar does not grow the grid');
   }));
 
   it('finds text in the middle of the segment', () => step('find', async () => {
