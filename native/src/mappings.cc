@@ -24,6 +24,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <set>
 #include <string>
@@ -214,21 +215,40 @@ bool ParseHex(const char* s, size_t len, uint64_t& out) {
   return true;
 }
 
+// What a scan keeps of an object's stat (a struct stat is 144 bytes: kept per mapping and per
+// descriptor, 35 000 of them made the scan's memory, and its page faults, three times as large).
+struct Meta {
+  uint64_t dev = 0, ino = 0, size = 0, nlink = 0;
+  uint32_t uid = 0, gid = 0, mode = 0;
+  static Meta Of(const struct stat& st) {
+    return Meta{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size),
+                static_cast<uint64_t>(st.st_nlink), st.st_uid, st.st_gid, st.st_mode};
+  }
+};
+
+// A region's stat as a reader found it: state 0 not tried (or failed), 1 `meta` holds the
+// object's stat, 2 not a regular file.
+struct RegionStat {
+  int state = 0;
+  Meta meta;
+};
+
 // What one process shows, read by a reader thread without touching the scanner's shared state.
+// A mapping points into its reader's cache (ReaderCache, which lives as long as the scan's
+// merge) for its name and stat, which many processes share, instead of a copy of each.
 struct RawMap {
   RegionKind kind;
   uint64_t dev, ino, start, end, offset;
   bool writable, deleted;
-  std::string name;
-  int statState = 0;  // 0 not tried (or failed), 1 st holds the object's stat, 2 not a regular file
   bool served = false;
-  struct stat st {};
+  const std::string* name;
+  const RegionStat* stat;
 };
 struct RawFd {
   RegionKind kind = RegionKind::kMemfd;  // kMemfd, kPosix (an unlinked /dev/shm object) or kRing
   int fd = 0;
   std::string name;
-  struct stat st {};
+  Meta st;
 };
 struct Raw {
   enum State { kGone, kUnreadable, kRead } state = kGone;
@@ -246,20 +266,25 @@ struct Raw {
 // What one reader keeps between processes: the stat of each region, and the FUSE and network
 // mounts of each mount namespace.
 struct ReaderCache {
-  std::map<std::pair<uint64_t, uint64_t>, std::pair<int, struct stat>> stats;
+  std::map<std::pair<uint64_t, uint64_t>, RegionStat> stats;  // never changed once set: mappings point at them
   std::map<uint64_t, std::set<uint64_t>> served;
   // What Classify said of a region's maps path: the same (device, inode, path) in the next
   // process is the same answer, without its lstat of the path again (500 processes sharing 50
   // regions asked it 25 000 times).
+  // `name` points into `names`, where a name stays as long as the cache (a region classified
+  // again under another path gets a new one: mappings read before still point at the old).
   struct Classified {
     std::string raw;
     bool served = false;
     bool ok = false;
     RegionKind kind = RegionKind::kFile;
-    std::string name;
+    const std::string* name = nullptr;
     bool deleted = false;
   };
   std::map<std::pair<uint64_t, uint64_t>, Classified> classified;
+  std::deque<std::string> names;
+  // The maps text of the process being read (its capacity kept from one process to the next).
+  std::string text;
   // The device of our /dev/mqueue (0 when not mounted): a descriptor whose file is on it is a
   // POSIX message queue of our namespace (another mqueue instance has another device).
   int64_t mqueueDev = -1;
@@ -288,7 +313,10 @@ void ParseRaw(int pid, const std::string& text, Raw& r, ReaderCache& rc, const s
     if (c.raw.empty() || c.raw != line.path || c.served != isServed) {
       c.raw.assign(line.path);
       c.served = isServed;
-      c.ok = Classify(c.raw, m.dev, m.ino, isServed, c.kind, c.name, c.deleted);
+      std::string name;
+      c.ok = Classify(c.raw, m.dev, m.ino, isServed, c.kind, name, c.deleted);
+      rc.names.push_back(std::move(name));
+      c.name = &rc.names.back();
     }
     if (!c.ok) {
       // A POSIX object by its name (a live file named "x (deleted)" keeps that name): listed by
@@ -307,32 +335,31 @@ void ParseRaw(int pid, const std::string& text, Raw& r, ReaderCache& rc, const s
     auto hit = cache.find(key);
     if (hit == cache.end() && (isServed || m.kind == RegionKind::kRing)) {
       // A served file is never asked; a ring is no file to stat (its size is its mapping's).
-      hit = cache.emplace(key, std::pair<int, struct stat>{0, {}}).first;  // never asked: size from the mappings
+      hit = cache.emplace(key, RegionStat{}).first;  // never asked: size from the mappings
     }
     if (hit == cache.end()) {
       // Size and owner: the file at its path when it is the same inode, else the mapping's own
       // file through map_files (needs CAP_SYS_ADMIN). Never opens anything.
-      std::pair<int, struct stat> res{0, {}};
+      RegionStat res;
       struct stat st;
-      if (m.kind == RegionKind::kFile && !m.deleted && lstat(m.name.c_str(), &st) == 0 && st.st_dev == m.dev && st.st_ino == m.ino) {
-        res = {S_ISREG(st.st_mode) ? 1 : 2, st};
+      if (m.kind == RegionKind::kFile && !m.deleted && lstat(m.name->c_str(), &st) == 0 && st.st_dev == m.dev && st.st_ino == m.ino) {
+        res = {S_ISREG(st.st_mode) ? 1 : 2, Meta::Of(st)};
       } else {
         char mf[96];
         std::snprintf(mf, sizeof mf, "/proc/%d/map_files/%llx-%llx", pid, static_cast<unsigned long long>(m.start),
                       static_cast<unsigned long long>(m.end));
-        if (stat(mf, &st) == 0 && st.st_dev == m.dev && st.st_ino == m.ino) res = {S_ISREG(st.st_mode) ? 1 : 2, st};
+        if (stat(mf, &st) == 0 && st.st_dev == m.dev && st.st_ino == m.ino) res = {S_ISREG(st.st_mode) ? 1 : 2, Meta::Of(st)};
       }
       hit = cache.emplace(key, res).first;
     }
     m.served = isServed;
-    m.statState = hit->second.first;
-    m.st = hit->second.second;
-    if (m.kind == RegionKind::kPosix && m.statState == 1 && m.st.st_nlink > 0) {
+    m.stat = &hit->second;
+    if (m.kind == RegionKind::kPosix && m.stat->state == 1 && m.stat->meta.nlink > 0) {
       r.devShm.push_back(Unescape(std::string(line.path.substr(9))));  // linked: a live object named "x (deleted)"
       r.devShmIno.push_back(line.inode);
       return;
     }
-    r.maps.push_back(std::move(m));
+    r.maps.push_back(m);
   });
 }
 
@@ -367,12 +394,14 @@ void ReadFds(const std::string& base, Raw& r, ReaderCache& cache) {
       if (n <= 7) continue;
       link[n] = '\0';
       RawFd f;
+      struct stat st;
       // fstatat follows the fd's magic link to the object itself; it opens nothing.
       if (std::strncmp(link, "/dev/shm/", 9) == 0 && n > 9 && std::strchr(link + 9, '/') == nullptr) {
-        if (fstatat(dfd, e->d_name, &f.st, 0) < 0 || !S_ISREG(f.st.st_mode)) continue;
+        if (fstatat(dfd, e->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode)) continue;
+        f.st = Meta::Of(st);
         f.name.assign(link + 9, static_cast<size_t>(n) - 9);
         f.fd = std::atoi(e->d_name);
-        if (f.st.st_nlink == 0 && EndsWith(f.name, " (deleted)")) {
+        if (f.st.nlink == 0 && EndsWith(f.name, " (deleted)")) {
           f.kind = RegionKind::kPosix;  // unlinked: an object of its own, found by its inode
           f.name.resize(f.name.size() - 10);
           r.fds.push_back(std::move(f));
@@ -385,7 +414,8 @@ void ReadFds(const std::string& base, Raw& r, ReaderCache& cache) {
       }
       if (cache.mqueueDev > 0 && link[0] == '/' && std::strchr(link + 1, '/') == nullptr && std::strncmp(link, "/memfd:", 7) != 0) {
         // A message queue's descriptor reads "/NAME"; its file is on the mqueue filesystem.
-        if (fstatat(dfd, e->d_name, &f.st, 0) < 0 || static_cast<int64_t>(f.st.st_dev) != cache.mqueueDev) continue;
+        if (fstatat(dfd, e->d_name, &st, 0) < 0 || static_cast<int64_t>(st.st_dev) != cache.mqueueDev) continue;
+        f.st = Meta::Of(st);
         f.name.assign(link, static_cast<size_t>(n));
         f.fd = std::atoi(e->d_name);
         r.mqFds.push_back(std::move(f));
@@ -399,8 +429,9 @@ void ReadFds(const std::string& base, Raw& r, ReaderCache& cache) {
       } else {
         continue;
       }
-      if (fstatat(dfd, e->d_name, &f.st, 0) < 0) continue;
-      if (f.kind != RegionKind::kRing && !S_ISREG(f.st.st_mode)) continue;
+      if (fstatat(dfd, e->d_name, &st, 0) < 0) continue;
+      if (f.kind != RegionKind::kRing && !S_ISREG(st.st_mode)) continue;
+      f.st = Meta::Of(st);
       if (EndsWith(f.name, " (deleted)")) f.name.resize(f.name.size() - 10);
       f.fd = std::atoi(e->d_name);
       r.fds.push_back(std::move(f));
@@ -412,7 +443,7 @@ void ReadFds(const std::string& base, Raw& r, ReaderCache& cache) {
 
 void ReadProcess(int pid, Raw& r, ReaderCache& cache) {
   std::string base = "/proc/" + std::to_string(pid);
-  std::string text;
+  std::string& text = cache.text;
   if (ReadProcFile(base + "/maps", text, kMaxFile) != 0) {
     r.state = errno == ENOENT || errno == ESRCH ? Raw::kGone : Raw::kUnreadable;
     return;
@@ -453,6 +484,15 @@ class Scanner {
     std::vector<char> read = ReadProcesses(pids, deadline, pids.size() > 64 ? 2 : 1, [raw, caches](int slot, size_t i, int pid) {
       ReadProcess(pid, (*raw)[i], (*caches)[static_cast<size_t>(slot)]);
     });
+    size_t nMaps = 0, nFds = 0;
+    for (size_t i = 0; i < pids.size(); i++) {
+      if (!read[i]) continue;
+      nMaps += (*raw)[i].maps.size();
+      nFds += (*raw)[i].fds.size();
+    }
+    maps_.reserve(nMaps);
+    fds_.reserve(nFds);
+    procs_.reserve(pids.size());
     for (size_t i = 0; i < pids.size(); i++) {
       if (!read[i]) {
         slow_.push_back(pids[i]);
@@ -501,12 +541,12 @@ class Scanner {
     return regions_.size() - 1;
   }
 
-  void Fill(Region& reg, const struct stat& st) {
+  void Fill(Region& reg, const Meta& st) {
     reg.statKnown = true;
-    reg.size = static_cast<uint64_t>(st.st_size);
-    reg.uid = st.st_uid;
-    reg.gid = st.st_gid;
-    reg.mode = st.st_mode & 07777;
+    reg.size = st.size;
+    reg.uid = st.uid;
+    reg.gid = st.gid;
+    reg.mode = st.mode & 07777;
   }
 
   void Merge(int pid, Raw& r) {
@@ -525,26 +565,26 @@ class Scanner {
     for (auto& s : r.sysv) sysv_.push_back(SysvRow{s.first, s.second});
     for (auto& d : r.devShm) devShm_.emplace_back(pid, std::move(d));
     devShmIno_.insert(devShmIno_.end(), r.devShmIno.begin(), r.devShmIno.end());
-    for (auto& f : r.devShmFds) devShmFds_.push_back(DevShmFd{pid, f.fd, static_cast<uint64_t>(f.st.st_ino), std::move(f.name)});
-    for (auto& f : r.mqFds) mqFds_.push_back(DevShmFd{pid, f.fd, static_cast<uint64_t>(f.st.st_ino), std::move(f.name)});
+    for (auto& f : r.devShmFds) devShmFds_.push_back(DevShmFd{pid, f.fd, f.st.ino, std::move(f.name)});
+    for (auto& f : r.mqFds) mqFds_.push_back(DevShmFd{pid, f.fd, f.st.ino, std::move(f.name)});
     for (const RawMap& m : r.maps) {
-      size_t reg = RegionOf(m.kind, m.dev, m.ino, m.name, m.deleted);
+      size_t reg = RegionOf(m.kind, m.dev, m.ino, *m.name, m.deleted);
       maps_.push_back(MapRow{reg, pid, m.start, m.end, m.offset, m.writable});
       Region& rg = regions_[reg];
-      if (m.statState == 2) nonRegular_.insert(reg);  // a device node mapped shared (a GPU): not ours
+      if (m.stat->state == 2) nonRegular_.insert(reg);  // a device node mapped shared (a GPU): not ours
       if (m.served) rg.served = true;
-      if (!rg.statKnown && m.statState == 1) Fill(rg, m.st);
+      if (!rg.statKnown && m.stat->state == 1) Fill(rg, m.stat->meta);
       uint64_t extent = m.offset + (m.end - m.start);
       if (!rg.statKnown && extent > rg.size) rg.size = extent;
     }
     for (const RawFd& f : r.fds) {
       if (f.kind == RegionKind::kRing) {
         // Only the fd of a ring some process maps (a socket's fd alone is no shared memory).
-        auto rit = ringIndex_.find(std::make_tuple(static_cast<uint64_t>(f.st.st_dev), static_cast<uint64_t>(f.st.st_ino), f.name));
+        auto rit = ringIndex_.find(std::make_tuple(f.st.dev, f.st.ino, f.name));
         if (rit != ringIndex_.end()) fds_.push_back(FdRow{rit->second, pid, f.fd});
         continue;
       }
-      size_t reg = RegionOf(f.kind, f.st.st_dev, f.st.st_ino, f.name, f.kind == RegionKind::kPosix);
+      size_t reg = RegionOf(f.kind, f.st.dev, f.st.ino, f.name, f.kind == RegionKind::kPosix);
       if (regions_[reg].kind != f.kind) continue;
       regions_[reg].name = f.name;  // the fd link's name is unescaped; the maps line's is not
       Fill(regions_[reg], f.st);

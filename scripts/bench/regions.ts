@@ -2,7 +2,10 @@
 // shared regions (memfd, anonymous, files), against `lsof -n -w` over the same machine state in
 // the same run; and the cost of one explorer refresh there. Prints one JSON line. Skips lsof
 // cleanly when it is not installed. The floor, `cat /proc/*/maps` (the kernel writing every
-// process's maps, nothing else), is measured in the same run too.
+// process's maps, nothing else), is measured in the same run too. Each is measured in wall time
+// and in CPU (ours: this process's, reader threads included; lsof's and the floor's: their
+// children's, from the shell's `times`), best of a few: on a loaded machine the wall times measure
+// the machine's load as much as the work, the CPU the work.
 //   node --import tsx scripts/bench/regions.ts
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,6 +27,31 @@ const best = async (reps: number, fn: () => unknown): Promise<number> => {
   }
   return min;
 };
+
+/** CPU (user + system, seconds) of a shell command's children: `times` after it, best of `reps`. */
+function childCpu(reps: number, command: string): number {
+  let min = Infinity;
+  for (let i = 0; i < reps; i++) {
+    const r = spawnSync('sh', ['-c', `${command} >/dev/null 2>&1; times`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    // dash: "0m0.001s 0m0.002s" (the shell), then the children's line.
+    const t = [...(r.stdout.trim().split('\n').pop() ?? '').matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+    if (t.length !== 2) throw new Error(`no times from sh: ${r.stdout}`);
+    min = Math.min(min, t[0]! + t[1]!);
+  }
+  return min;
+}
+
+/** CPU of this process (reader threads included) for fn, best of `reps`. */
+async function ownCpu(reps: number, fn: () => Promise<unknown>): Promise<number> {
+  let min = Infinity;
+  for (let i = 0; i < reps; i++) {
+    const c = process.cpuUsage();
+    await fn();
+    const d = process.cpuUsage(c);
+    min = Math.min(min, (d.user + d.system) / 1e6);
+  }
+  return min;
+}
 
 async function main() {
   const dir = mkdtempSync(path.join(tmpdir(), 'shmscope-bench-regions-'));
@@ -56,18 +84,26 @@ async function main() {
     });
     const which = spawnSync('sh', ['-c', 'command -v lsof'], { encoding: 'utf8' });
     let lsof: number | undefined;
+    let lsofCpu: number | undefined;
     if (which.status === 0) {
       lsof = await best(3, () => {
         const r = spawnSync('lsof', ['-n', '-w'], { stdio: ['ignore', 'ignore', 'ignore'] });
         if (r.status !== 0 && r.status !== 1) throw new Error(`lsof failed (${r.status})`);
       });
+      lsofCpu = childCpu(3, 'lsof -n -w');
     } else log('lsof is not installed: regions.ratioVsLsof is skipped (apt-get install lsof)');
+    const oursCpu = await ownCpu(5, () => ipc.list());
+    const floorCpu = childCpu(5, 'cat /proc/[0-9]*/maps');
     const ms = (s: number) => `${(s * 1000).toFixed(0)} ms`;
     const out: Record<string, { value: number | string; goal: string; detail: string }> = {};
     out['regions.ratioVsLsof'] = lsof === undefined
       ? { value: 'skipped', goal: '≤ 0.1', detail: 'lsof is not installed' }
       : { value: ours / lsof, goal: '≤ 0.1', detail: `list of every kind with ${PROCESSES} processes × ${REGIONS} shared regions in-process ${ms(ours)} vs lsof -n -w ${ms(lsof)}` };
     out['regions.ratioVsMapsFloor'] = { value: ours / floor, goal: 'reported (the floor)', detail: `the same listing ${ms(ours)} vs \`cat /proc/*/maps\` ${ms(floor)} (the kernel's maps generation alone, no descriptor, no stat)` };
+    out['regions.cpuRatioVsLsof'] = lsofCpu === undefined
+      ? { value: 'skipped', goal: '≤ 0.1', detail: 'lsof is not installed' }
+      : { value: oursCpu / lsofCpu, goal: '≤ 0.1', detail: `the same listing in CPU (this process, its reader threads included) ${ms(oursCpu)} vs lsof -n -w's ${ms(lsofCpu)}, best of 5 and 3` };
+    out['regions.cpuRatioVsMapsFloor'] = { value: oursCpu / floorCpu, goal: 'reported (the floor)', detail: `the same listing in CPU ${ms(oursCpu)} vs \`cat /proc/*/maps\`'s ${ms(floorCpu)}, best of 5 each` };
     out['regions.explorerRefreshMs'] = { value: Math.round(refresh * 1000), goal: 'shown', detail: `one explorer refresh on that machine (listing with namespaces, limits, every item's label, description and tooltip); ${((refresh / 5) * 100).toFixed(1)} % of the default 5 s interval` };
     process.stdout.write(`${JSON.stringify(out)}\n`);
   } finally {

@@ -84,13 +84,17 @@ export class Created {
   }
 }
 
-/** Runs the built CLI and returns its status and output. */
+/**
+ * Runs the built CLI and returns its status and output. Its output may be large (a listing of a
+ * machine where other programs hold thousands of memfds is over spawnSync's default 1 MiB, which
+ * kills the child: status null), so the buffer is 256 MiB unless asked otherwise.
+ */
 export function cli(args: string[], opts: { input?: string; asNobody?: boolean; env?: Record<string, string>; maxBuffer?: number } = {}): SpawnSyncReturns<string> {
   const cmd = opts.asNobody ? 'setpriv' : process.execPath;
   const argv = opts.asNobody
     ? ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, CLI, ...args]
     : [CLI, ...args];
-  return spawnSync(cmd, argv, { encoding: 'utf8', input: opts.input, timeout: 60_000, ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}), ...(opts.maxBuffer ? { maxBuffer: opts.maxBuffer } : {}) });
+  return spawnSync(cmd, argv, { encoding: 'utf8', input: opts.input, timeout: 60_000, maxBuffer: opts.maxBuffer ?? 256 << 20, ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) });
 }
 
 /** Runs the built CLI as raw bytes (for --format raw). */

@@ -136,6 +136,17 @@ export function processExists(pid: number): boolean {
   }
 }
 
+/** True when a process has ended: gone from /proc, or a zombie (its memory is gone, its entry stays until it is reaped). */
+export function processEnded(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'Z' || state === 'X';
+  } catch {
+    return true;
+  }
+}
+
 /** The parent pid from the text of /proc/PID/stat (after the command's closing parenthesis). */
 export function parentOfStat(stat: string): number | undefined {
   const rest = stat.slice(stat.lastIndexOf(')') + 1).trim().split(' ');

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { escapeControl } from '../shared/escape';
 import { IpcError, native, toIpcError, userError } from './errors';
 import { binding, type RawRegionFile, type RawSharedScan } from './native';
-import { emptyScan, MAPS_BUDGET_MS, userNames, type MapsScan } from './procfs';
+import { emptyScan, MAPS_BUDGET_MS, processEnded, userNames, type MapsScan } from './procfs';
 import type { RegionTarget } from './target';
 import type { AnonRecord, Attacher, FdHolder, FileRecord, MemfdRecord, PosixSemRecord, PosixShmRecord, RegionMapping, RegionRecord, RingRecord, RingSubkind } from './types';
 
@@ -337,6 +337,8 @@ export class RegionHandle {
   private removed = false;
   private checking = false;
   private lastCheck = 0;
+  /** The process whose /proc/PID/mem this reads (a ring, an anonymous region), else 0. */
+  private readonly memPid: number;
 
   constructor(
     readonly target: RegionTarget,
@@ -349,6 +351,18 @@ export class RegionHandle {
     readonly identity: { kind: 'memfd' | 'file' | 'anon' | 'posix'; value: string } | undefined,
   ) {
     this.holders = [...new Set(holders)];
+    this.memPid = Number(/^\/proc\/(\d+)\/mem$/.exec(via)?.[1] ?? 0);
+  }
+
+  /**
+   * A read through a process's memory comes back short (nothing, once its memory is gone) when
+   * that process ends: said as such, ESRCH in one line, rather than as bytes missing or an object
+   * that shrank.
+   */
+  private checkEnded(got: number, wanted: number): void {
+    if (this.memPid > 0 && got < wanted && processEnded(this.memPid)) {
+      throw userError('ESRCH', 'pread', `process ${this.memPid} ended while ${describeRegion(this.target)} was being read: its memory is gone`);
+    }
   }
 
   private ctx(action: string) {
@@ -361,10 +375,14 @@ export class RegionHandle {
     return native(this.ctx('reading'), () => this.raw.size());
   }
   read(offset: number, length: number): Uint8Array {
-    return native(() => this.ctx('reading'), () => this.raw.read(offset, length));
+    const bytes = native(() => this.ctx('reading'), () => this.raw.read(offset, length));
+    this.checkEnded(bytes.length, length);
+    return bytes;
   }
   readInto(buf: Uint8Array, offset: number): number {
-    return native(() => this.ctx('reading'), () => this.raw.readInto(buf, offset));
+    const got = native(() => this.ctx('reading'), () => this.raw.readInto(buf, offset));
+    if (this.memPid > 0) this.checkEnded(got, Math.min(buf.length, Math.max(0, this.raw.size() - offset)));
+    return got;
   }
   write(offset: number, bytes: Uint8Array): void {
     native(() => this.ctx('writing'), () => this.raw.write(offset, bytes));
