@@ -153,9 +153,10 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
           let done = false;
           const full = Promise.all([ipc.list(undefined, { namespaces: 'all' }), limits]).finally(() => { done = true; });
           full.catch(() => undefined); // awaited below: the failure is reported there
-          if (!this.listing || this.scanning) await this.showUnscanned(limits, full, () => done);
+          if (!this.listing || this.scanning) await this.showUnscanned(limits, full, () => done, started);
           const [listing, lim] = await full;
           this.lastListingMs = Date.now() - started;
+          if (this.scanning) log.info(`explorer: processes scanned in ${this.lastListingMs} ms: every object listed`);
           this.listing = listing;
           this.scanning = false;
           this.limitList = lim;
@@ -189,11 +190,11 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
    * The listing without the scan of every process, shown while `full` (the scan's) is not in yet,
    * with the view's progress bar until it is. A failure here is left to the full listing to say.
    */
-  private async showUnscanned(limits: Promise<Limit[]>, full: Promise<unknown>, done: () => boolean): Promise<void> {
+  private async showUnscanned(limits: Promise<Limit[]>, full: Promise<unknown>, done: () => boolean, started: number): Promise<void> {
     try {
       const [quick, lim] = await Promise.all([ipc.list(undefined, { scan: false }), limits]);
       if (done()) return;
-      log.info('explorer: System V and POSIX objects listed; scanning processes for the rest');
+      log.info(`explorer: System V and POSIX objects listed in ${Date.now() - started} ms; scanning processes for the rest`);
       this.listing = quick;
       this.scanning = true;
       this.limitList = lim;
