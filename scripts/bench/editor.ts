@@ -53,13 +53,18 @@ async function command(page: Page, text: string, row: string) {
 interface Round { explorer: number | string; inspector: number | string; recording: number | string; graph: number | string }
 
 /** Runs one measurement; a failure becomes its reason (one line), so the other figures still count. */
-async function measured(page: Page, what: string, fn: () => Promise<number>): Promise<number | string> {
+async function measured(page: Page, what: string, fn: () => Promise<number>, wb?: OpenWorkbench['wb']): Promise<number | string> {
   try {
     return await fn();
   } catch (e) {
-    await page.keyboard.press('Escape').catch(() => undefined);
     const why = `${what}: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`;
     log(why);
+    // The extension host's logs (its timings: activation, listing, a replay's index), to find why.
+    const dir = path.join(root, '.test-artifacts', 'bench-editor', `${what.replace(/\W+/g, '-')}-${Date.now()}`);
+    const logs = wb?.saveLogs(dir);
+    if (logs) log(`extension host logs: ${logs}`);
+    await page.screenshot({ path: path.join(dir, 'page.png') }).then(() => log(`screenshot: ${path.join(dir, 'page.png')}`), () => undefined);
+    await page.keyboard.press('Escape').catch(() => undefined);
     return why;
   }
 }
@@ -73,7 +78,7 @@ async function round(o: OpenWorkbench, segment: number, recording: string, n: nu
     await Promise.all([page.waitForEvent('load', { timeout: WAIT }), reload.press('Enter')]);
     const explorerRow = page.locator('.pane-body .monaco-list-row', { has: page.locator('.label-name', { hasText: 'System V Segments' }) }).first();
     return (await until('the explorer\'s first rows', () => explorerRow.isVisible())) - t1;
-  });
+  }, o.wb);
 
   // 2. Open Inspector on a segment → its first rows painted.
   const inspector = await measured(page, 'Open Inspector', async () => {
@@ -85,7 +90,7 @@ async function round(o: OpenWorkbench, segment: number, recording: string, n: nu
     await inspect.press('Enter');
     // Every tab was closed at the end of the last round: the one painted page is this inspector's.
     return (await until('the inspector painted', async () => (await frameWith(page, 'body[data-painted="true"] #grid')) !== undefined)) - t2;
-  });
+  }, o.wb);
 
   // 3. Quick Open of the .shmrec → the replay's first rows painted.
   const replay = await measured(page, 'opening the recording', async () => {
@@ -93,11 +98,13 @@ async function round(o: OpenWorkbench, segment: number, recording: string, n: nu
     await page.keyboard.press('Control+p');
     const quick = page.locator('.quick-input-widget input');
     await quick.fill(path.basename(recording));
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(recording) }).first().waitFor({ timeout: WAIT });
+    // The focused row, the one Enter opens: a row shown while Quick Open still searches may not be
+    // it (a round once waited 180 s for a replay the extension host was never asked to open).
+    await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: path.basename(recording) }).first().waitFor({ timeout: WAIT });
     const t3 = Date.now();
     await quick.press('Enter');
     return (await until('the replay painted', async () => (await frameWith(page, 'body[data-painted="true"] [aria-label*=".shmrec"]')) !== undefined)) - t3;
-  });
+  }, o.wb);
 
   // 4. Show Wait-for Graph → the graph (or its "no thread is blocked") drawn.
   const graph = await measured(page, 'Show Wait-for Graph', async () => {
@@ -105,7 +112,7 @@ async function round(o: OpenWorkbench, segment: number, recording: string, n: nu
     const t4 = Date.now();
     await graphCommand.press('Enter');
     return (await until('the graph drawn', async () => (await frameWith(page, '#stage svg, #stage #empty')) !== undefined)) - t4;
-  });
+  }, o.wb);
 
   // Close every tab, so the next round opens each anew (the reload would restore them instead).
   const close = await command(page, 'View: Close All Editors', 'Close All Editors');
@@ -172,6 +179,9 @@ async function main(): Promise<void> {
     })}\n`);
   } finally {
     hogs?.stop();
+    // Every round's extension host logs (activation, first rows, the scan, replay index times).
+    const logs = o?.wb.saveLogs(path.join(root, '.test-artifacts', 'bench-editor', 'last'));
+    if (logs) log(`extension host logs: ${logs}`);
     await o?.close();
     try { ipc.remove({ kind: 'shm', id: segment }); } catch { /* gone */ }
     rmSync(workspace, { recursive: true, force: true });

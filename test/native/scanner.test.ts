@@ -77,6 +77,34 @@ describe('the /proc scanner', () => {
     assert.equal(scans(), before + 2, 'one scan for System V segments (who attaches them)');
   });
 
+  it('a listing without the scan (the explorer\'s first rows) reads no process and lists System V and POSIX objects', async () => {
+    const { scans } = testMode();
+    const name = `/shmscope-unscanned-${process.pid}`;
+    const id = ipc.createShm({ key: 0, size: 4096, mode: 0o600 });
+    let h: ipc.ShmHandle | undefined;
+    try {
+      ipc.createPosixShm({ name, size: 4096 });
+      h = ipc.openShm({ kind: 'shm', id }); // attached by this process: nattch 1, its mapping unread
+      const before = scans();
+      const l = await ipc.list(undefined, { scan: false, namespaces: 'all' });
+      assert.equal(scans(), before, 'no scan over every process');
+      const seg = l.shm.find((r) => r.id === id);
+      assert.ok(seg, 'the segment is listed');
+      assert.equal(seg.nattch, 1);
+      assert.deepEqual(seg.attachedBy, [], 'who attaches it needs the scan');
+      assert.equal(seg.hiddenAttachers, 0, 'no attachment is said hidden when no process was read');
+      assert.ok(l.posixShm.some((r) => r.name === name), 'the POSIX object is listed');
+      assert.deepEqual([l.memfd.length, l.anon.length, l.file.length, l.ring.length], [0, 0, 0, 0], 'no region without the scan');
+      assert.equal(l.namespaces, undefined, 'other namespaces need the scan');
+      const full = await ipc.list(['shm']);
+      assert.deepEqual(full.shm.find((r) => r.id === id)?.attachedBy.map((a) => a.pid), [process.pid], 'the scan finds this process');
+    } finally {
+      h?.close();
+      ipc.remove({ kind: 'shm', id });
+      try { ipc.remove({ kind: 'posix-shm', name }); } catch { /* not made */ }
+    }
+  });
+
   it('parses maps lines as the kernel writes them: every line in order, a path with spaces whole, anonymous lines', async () => {
     const file = path.join(tmp, 'a name with  spaces.bin');
     const f = await startRegions(['file', file, '8192']).ready();

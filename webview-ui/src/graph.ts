@@ -18,7 +18,8 @@ function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string,
   return e;
 }
 
-const summary = el('span', { id: 'summary', 'aria-live': 'polite' });
+// Until the host's first report: the page's shell, saying what it waits for.
+const summary = el('span', { id: 'summary', 'aria-live': 'polite' }, 'Scanning threads…');
 const legend = el('span', { id: 'legend' }, 'solid arrow: waits on · dashed: held by · dotted: last changed by (a hint, semaphores have no owner) · dash-dot: reads or writes a pipe or socket whose other end that process holds · red: deadlock cycle or dead owner · click an object to open it, a thread to show its stack');
 const stage = el('div', { id: 'stage', role: 'img', 'aria-label': 'wait-for graph' });
 

@@ -4,7 +4,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { metricsText } from '../analysis/metrics';
 import { cliTarget, objectLabel } from '../explorer/model';
 import * as ipc from '../ipc';
 import { hexKey } from '../ipc/target';
@@ -56,7 +55,7 @@ export function activate(context: vscode.ExtensionContext, { provider }: Command
   // The Prometheus exposition of this machine, as `shmscope metrics` prints it (to paste into a
   // ticket, or to try an alert's expression against).
   register(context, 'shmscope.copyMetrics', 'Copy Metrics (Prometheus)', async () => {
-    const text = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Shared Memory: scanning for metrics' }, () => metricsText());
+    const text = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Shared Memory: scanning for metrics' }, async () => (await import('../analysis/metrics')).metricsText());
     await vscode.env.clipboard.writeText(text);
     const series = text.split('\n').filter((l) => l && !l.startsWith('#')).length;
     vscode.window.setStatusBarMessage(`Copied the metrics of this machine (${series} series)`, 3000);

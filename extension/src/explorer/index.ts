@@ -24,6 +24,9 @@ import {
 
 export const VIEW_ID = 'shmscope.explorer';
 
+/** What a region group says while the processes are being scanned (its count, its one child). */
+export const SCANNING = 'Scanning processes…';
+
 /** The kinds the inspector opens (package.json's Open Inspector menu names the same). */
 const INSPECTABLE: ReadonlySet<IpcRecord['kind']> = new Set(['shm', 'posix-shm', 'memfd', 'anon', 'file']);
 
@@ -57,6 +60,11 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
   private filterText = '';
   private onlyMine: boolean;
   private inflight: Promise<void> | undefined;
+  /**
+   * The listing shown is the one without the scan of every process (the first rows, before the
+   * first complete listing): region groups say they are being scanned, and nothing is judged.
+   */
+  private scanning = false;
   /** What the last listing took (ms): a change seen by the watcher waits in proportion. */
   lastListingMs = 0;
   private again = false;
@@ -123,7 +131,14 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
     return this.leftoverList.filter((c) => matches(c.record, this.filterText, uid));
   }
 
-  /** Re-lists every object; concurrent calls share one listing and a call during one queues another. */
+  /**
+   * Re-lists every object; concurrent calls share one listing and a call during one queues another.
+   * Until the first complete listing, the objects the kernel's tables and /dev/shm list (System V,
+   * POSIX) show as soon as they are read, in milliseconds, while the scan of every process (regions,
+   * rings, attachments, holders, namespaces, verdicts) goes on with a progress bar in the view; its
+   * listing then replaces theirs under the same ids, so selection and expansion stay. Later
+   * refreshes keep the last complete listing on screen until the next one is in.
+   */
   refresh(): Promise<void> {
     if (this.inflight) {
       this.again = true;
@@ -134,9 +149,16 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
         this.again = false;
         const started = Date.now();
         try {
-          const [listing, lim] = await Promise.all([ipc.list(undefined, { namespaces: 'all' }), ipc.limits()]);
+          const limits = ipc.limits();
+          let done = false;
+          const full = Promise.all([ipc.list(undefined, { namespaces: 'all' }), limits]).finally(() => { done = true; });
+          full.catch(() => undefined); // awaited below: the failure is reported there
+          if (!this.listing || this.scanning) await this.showUnscanned(limits, full, () => done, started);
+          const [listing, lim] = await full;
           this.lastListingMs = Date.now() - started;
+          if (this.scanning) log.info(`explorer: processes scanned in ${this.lastListingMs} ms: every object listed`);
           this.listing = listing;
+          this.scanning = false;
           this.limitList = lim;
           this.editorPids = ipc.editorProcesses(process.pid);
           this.mountList = devShmMounts(listing);
@@ -150,6 +172,7 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
           }
           this.error = undefined;
         } catch (e) {
+          this.scanning = false;
           this.error = e instanceof Error ? e.message : String(e);
           log.error(describeFailure('List IPC objects', e));
         }
@@ -161,6 +184,28 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
       if (this.listing) this.refreshed.fire(this.listing);
     });
     return this.inflight;
+  }
+
+  /**
+   * The listing without the scan of every process, shown while `full` (the scan's) is not in yet,
+   * with the view's progress bar until it is. A failure here is left to the full listing to say.
+   */
+  private async showUnscanned(limits: Promise<Limit[]>, full: Promise<unknown>, done: () => boolean, started: number): Promise<void> {
+    try {
+      const [quick, lim] = await Promise.all([ipc.list(undefined, { scan: false }), limits]);
+      if (done()) return;
+      log.info(`explorer: System V and POSIX objects listed in ${Date.now() - started} ms; scanning processes for the rest`);
+      this.listing = quick;
+      this.scanning = true;
+      this.limitList = lim;
+      this.mountList = devShmMounts(quick);
+      this.leftoverList = [];
+      this.error = undefined;
+      this.changed.fire(undefined);
+      void vscode.window.withProgress({ location: { viewId: VIEW_ID } }, () => full.catch(() => undefined));
+    } catch (e) {
+      log.warn(describeFailure('List System V and POSIX objects before the scan', e));
+    }
   }
 
   private visible(kinds: GroupSpec['kinds']): IpcRecord[] {
@@ -195,7 +240,8 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
   getChildren(node?: Node): Node[] {
     if (!node) {
       if (this.error) return [{ type: 'note', text: `Listing failed: ${this.error}`, icon: 'error' }];
-      if (!this.listing || isEmpty(this.listing, this.editorPids)) return []; // the view's welcome content shows
+      // The view's welcome content shows (an empty listing is only known once every process is read).
+      if (!this.listing || (!this.scanning && isEmpty(this.listing, this.editorPids))) return [];
       const groups: Node[] = GROUPS.map((group): Node => ({
         type: 'group',
         group,
@@ -217,6 +263,7 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
     if (node.group.id === 'limits') return this.limitList.map((limit) => ({ type: 'limit', limit }));
     if (node.group.id === 'leftovers') return this.visibleLeftovers().map((leftover) => ({ type: 'object', record: leftover.record, leftover }));
     if (!BY_PROGRAM.has(node.group.id)) return this.visible(node.group.kinds).map((record) => ({ type: 'object', record }));
+    if (this.scanning) return [{ type: 'note', text: SCANNING, icon: 'loading~spin' }];
     const out: Node[] = this.programs(node.group).map((program) => ({ type: 'program', group: node.group, program }));
     const hidden = node.group.id === 'file' ? this.hiddenFiles() : 0;
     if (hidden > 0) {
@@ -235,7 +282,8 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
         const item = new vscode.TreeItem(node.group.label, node.group.id === 'limits' || node.group.collapsed
           ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded);
         item.id = `group:${node.group.id}`;
-        item.description = String(node.count);
+        // Before the scan of every process ends, its groups have no count yet.
+        item.description = this.scanning && BY_PROGRAM.has(node.group.id) ? SCANNING : String(node.count);
         if (node.group.id === 'leftovers') {
           item.tooltip = 'Objects nothing maps, holds open or waits on, whose creators are gone: each one\'s reasons are in its tooltip. Clean Up Leftovers… removes them after you confirm.';
         }
@@ -264,7 +312,7 @@ export class ExplorerProvider implements vscode.TreeDataProvider<Node>, vscode.D
         const ns = 'namespace' in r ? (r as { namespace: { ipc: number; label: string } }).namespace : undefined;
         const item = new vscode.TreeItem(objectLabel(r), vscode.TreeItemCollapsibleState.None);
         item.id = node.leftover ? leftoverId(r) : objectId(r);
-        item.description = objectDescription(r, this.config.sizeUnits);
+        item.description = objectDescription(r, this.config.sizeUnits, !this.scanning);
         const tip = new vscode.MarkdownString(node.leftover ? leftoverTooltip(node.leftover) : objectTooltip(r));
         tip.supportHtml = true;
         item.tooltip = tip;

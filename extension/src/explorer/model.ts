@@ -137,8 +137,11 @@ function ringTitle(r: RingRecord): string {
   return `${r.subkind} ${r.part} · pid ${r.pid}${r.fd === null ? '' : ` fd ${r.fd}`}`;
 }
 
-/** The short facts after the label: size, attachments, values, owner. */
-export function objectDescription(r: IpcRecord, units: 'binary' | 'bytes' = 'binary'): string {
+/**
+ * The short facts after the label: size, attachments, values, owner. `scanned` false: the listing
+ * read no process yet (the explorer's first rows), so a POSIX object's mappings are not counted.
+ */
+export function objectDescription(r: IpcRecord, units: 'binary' | 'bytes' = 'binary', scanned = true): string {
   const parts: string[] = [];
   switch (r.kind) {
     case 'shm':
@@ -147,7 +150,8 @@ export function objectDescription(r: IpcRecord, units: 'binary' | 'bytes' = 'bin
       if (r.orphan) parts.push('orphan');
       break;
     case 'posix-shm':
-      parts.push(formatSize(r.size, units), `${r.attachedBy.length} mapping`);
+      parts.push(formatSize(r.size, units));
+      if (scanned) parts.push(`${r.attachedBy.length} mapping`);
       if (r.unlinked) parts.push(`unlinked · posix:@${r.id}`);
       break;
     case 'sem':

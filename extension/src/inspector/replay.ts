@@ -334,6 +334,7 @@ export function activateReplay(context: vscode.ExtensionContext, log: Log, comma
       // Not synchronous: indexing a big recording must leave the extension host answering.
       const abort = new AbortController();
       const sub = token.onCancellationRequested(() => abort.abort());
+      const started = Date.now();
       let opened: Awaited<ReturnType<typeof openRecordingAsync>>;
       try {
         opened = await openRecordingAsync(uri.fsPath, abort.signal);
@@ -341,6 +342,7 @@ export function activateReplay(context: vscode.ExtensionContext, log: Log, comma
         sub.dispose();
       }
       const { recording, file } = opened;
+      log.info(`replay: indexed ${uri.fsPath} in ${Date.now() - started} ms`);
       if (recording.framesLeftOut) log.warn(`replay ${uri.fsPath}: more than ${recording.frameCount} frames; only the first ${recording.frameCount} are shown`);
       if (recording.frameCount === 0) {
         file.close();

@@ -61,7 +61,8 @@ function shmRowsFromProc(n: number): Float64Array {
   return f;
 }
 
-function shmRecords(scan: MapsScan, userName: (uid: number) => string): ShmRecord[] {
+/** `scanned` false: no process was read (a listing without the scan), so none is known to be hidden. */
+function shmRecords(scan: MapsScan, userName: (uid: number) => string, scanned: boolean): ShmRecord[] {
   const raw = binding();
   const { rows, used } = raw.shmStatAll();
   const n = raw.shmStatFields;
@@ -97,7 +98,7 @@ function shmRecords(scan: MapsScan, userName: (uid: number) => string): ShmRecor
       removed: (f[i + 6]! & 0o1000) !== 0,
       locked: (f[i + 6]! & 0o2000) !== 0,
       attachedBy: attachers(scan.sysv.get(id), scan),
-      hiddenAttachers: Math.max(0, nattch - (scan.sysvMappings.get(id) ?? 0)),
+      hiddenAttachers: scanned ? Math.max(0, nattch - (scan.sysvMappings.get(id) ?? 0)) : 0,
       orphan: nattch === 0 && !isAlive(cpid),
     });
   }
@@ -352,9 +353,18 @@ async function mqRecords(notes: string[], userName: (uid: number) => string, sca
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** Lists the objects of the given kinds (all by default); `namespaces: 'all'` adds every other IPC namespace's. */
-export async function list(kinds?: readonly Kind[], opts: { namespaces?: 'all' | number } = {}): Promise<Listing> {
-  const want = (k: Kind) => !kinds || kinds.includes(k);
+/** The kinds the kernel's tables and /dev/shm list without reading any process: what `scan: false` answers. */
+export const UNSCANNED_KINDS: readonly Kind[] = ['shm', 'sem', 'msg', 'posix-shm', 'posix-sem', 'posix-mq'];
+
+/**
+ * Lists the objects of the given kinds (all by default); `namespaces: 'all'` adds every other IPC
+ * namespace's. `scan: false` reads no process (no /proc/PID/maps, no fd table): only the kinds of
+ * UNSCANNED_KINDS, without their attachments and holders, and no namespaces. It answers in
+ * milliseconds where the scan takes seconds on a busy machine: the explorer's first rows.
+ */
+export async function list(kinds?: readonly Kind[], opts: { namespaces?: 'all' | number; scan?: false } = {}): Promise<Listing> {
+  const scanning = opts.scan !== false;
+  const want = (k: Kind) => (!kinds || kinds.includes(k)) && (scanning || UNSCANNED_KINDS.includes(k));
   const notes: string[] = [];
   const devShmNotes: string[] = [];
   const needMaps = want('shm') || want('posix-shm') || want('posix-sem');
@@ -363,7 +373,7 @@ export async function list(kinds?: readonly Kind[], opts: { namespaces?: 'all' |
   // MAPS_BUDGET_MS: the regions, the System V and /dev/shm attachments, and which processes are in
   // our namespaces. Only when the question needs it: a semaphore's values or a queue's messages
   // are answered without reading every process (which costs most of a listing on a busy machine).
-  const needRegions = needMaps || want('memfd') || want('anon') || want('file') || want('ring') || opts.namespaces !== undefined;
+  const needRegions = scanning && (needMaps || want('memfd') || want('anon') || want('file') || want('ring') || opts.namespaces !== undefined);
   const regions = needRegions ? await scanRegions(undefined, MAPS_BUDGET_MS) : undefined;
   const scan = needMaps && regions ? withinOwnNamespaces(regions.maps, regions) : emptyScan();
   const posix = want('posix-shm') || want('posix-sem') ? await posixRecords(scan, users, (file, text) => {
@@ -386,7 +396,7 @@ export async function list(kinds?: readonly Kind[], opts: { namespaces?: 'all' |
     if (want('posix-sem')) for (const r of regions.posixSem) posix.sem.push(unlinkedSemValue(r));
   }
   return {
-    shm: want('shm') ? shmRecords(scan, users) : [],
+    shm: want('shm') ? shmRecords(scan, users, regions !== undefined) : [],
     sem: want('sem') ? semRecords(users) : [],
     msg: want('msg') ? msgRecords(users) : [],
     posixShm: want('posix-shm') ? posix.shm : [],

@@ -3,7 +3,7 @@
 // and memfd fd off the JS thread; this module groups its rows into records, matches System V and
 // /dev/shm attachments within our own namespaces, and opens a region through the least privilege
 // that works: the file itself, a holder's fd, the mapping's map_files entry, then /proc/PID/mem.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { escapeControl } from '../shared/escape';
 import { IpcError, native, toIpcError, userError } from './errors';
 import { binding, type RawRegionFile, type RawSharedScan } from './native';
@@ -256,10 +256,22 @@ function ringRecords(link: string, r: RegionFields, fds: FdHolder[], packets: Ma
   });
 }
 
+/**
+ * Test mode only (SHMSCOPE_TEST=1): while the file SHMSCOPE_TEST_HOLD_SCAN names exists, a scan of
+ * every process waits before it starts, as on a machine where the scan takes long; the test that
+ * made the file removes it to let the scan go on. What shows before the scan ends is then tested
+ * without a sleep or a timing.
+ */
+async function testHold(): Promise<void> {
+  const file = process.env.SHMSCOPE_TEST === '1' ? process.env.SHMSCOPE_TEST_HOLD_SCAN : undefined;
+  while (file && existsSync(file)) await new Promise((r) => setTimeout(r, 50));
+}
+
 /** Scans every process (or only `pids`) for shared regions, off the JS thread. */
 export async function scanRegions(pids?: number[], budgetMs = MAPS_BUDGET_MS): Promise<RegionScan> {
   const c = { action: 'scanning', object: 'the memory maps of every process' };
   let raw: RawSharedScan;
+  if (!pids) await testHold();
   try {
     raw = await native(c, () => binding().scanShared(pids, budgetMs));
   } catch (e) {

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { registerCommand } from '../platform/register';
 import { reportError } from '../platform/log';
-import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import type { LanguageClient, LanguageClientOptions, ServerOptions } from 'vscode-languageclient/node';
 import { readConfig, SECTION } from '../platform/config';
 import { importProgramCommand } from '../commands/import-program';
 
@@ -22,12 +22,13 @@ export function schemaIncludePath(): string[] {
 }
 
 /**
- * Registers the import command, and starts the language server when the first `.shms` document
- * opens (a window that never shows one never pays for the server's process).
+ * The language client, made when the first `.shms` document opens: vscode-languageclient is half
+ * of the extension's bundle and about a second of loading on a busy machine, which every window
+ * would otherwise pay before the explorer's first rows.
  */
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
+async function makeClient(context: vscode.ExtensionContext): Promise<LanguageClient> {
+  const { LanguageClient: Client, TransportKind } = await import('vscode-languageclient/node');
   const module = context.asAbsolutePath(path.join('dist', 'server.js'));
-  cliPath = context.asAbsolutePath(path.join('dist', 'cli.js'));
   const serverOptions: ServerOptions = {
     run: { module, transport: TransportKind.stdio },
     debug: { module, transport: TransportKind.stdio, options: { execArgv: ['--nolazy', '--inspect=6011'] } },
@@ -37,14 +38,25 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     synchronize: { configurationSection: 'shmscope' },
     initializationOptions: { inlayHints: inlayHintsSetting(), includePath: schemaIncludePath() },
   };
-  client = new LanguageClient('shmscope.schema', 'Shared Memory Schema', serverOptions, clientOptions);
+  return new Client('shmscope.schema', 'Shared Memory Schema', serverOptions, clientOptions);
+}
+
+/**
+ * Registers the import command, and starts the language server when the first `.shms` document
+ * opens (a window that never shows one never pays for the server's process, nor for its client's code).
+ */
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  cliPath = context.asAbsolutePath(path.join('dist', 'cli.js'));
   registerCommand(context, 'shmscope.importProgram', 'Import Types from a Program', (input?: string, types?: string[], to?: vscode.Uri) =>
     importProgramCommand(typeof input === 'string' ? input : undefined, Array.isArray(types) ? types.filter((t) => typeof t === 'string') : undefined, to instanceof vscode.Uri ? to : undefined));
   registerCommand(context, 'shmscope.importHeader', 'Import C Header as Schema', (uri?: vscode.Uri, to?: vscode.Uri) => importHeaderCommand(uri, to instanceof vscode.Uri ? to : undefined));
   context.subscriptions.push({ dispose: () => void client?.stop() });
   let started: Promise<void> | undefined;
   const isSchema = (d: vscode.TextDocument) => d.languageId === 'shms';
-  const start = () => (started ??= client!.start());
+  const start = () => (started ??= makeClient(context).then((c) => {
+    client = c;
+    return c.start();
+  }));
   context.subscriptions.push(vscode.workspace.onDidOpenTextDocument((d) => {
     if (isSchema(d)) start().catch((e) => reportError('starting the schema language server', e));
   }));

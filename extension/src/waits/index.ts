@@ -297,6 +297,9 @@ export function activate(context: vscode.ExtensionContext, deps: { explorer: Exp
     }),
     wrapCommand('shmscope.waits.showGraph', 'Show Wait-for Graph', async () => {
       const panel = WaitGraphPanel.show(context, openFromGraph);
+      // The Waits view's last scan draws at once (the page says it is being scanned until then);
+      // the fresh scan then replaces it, rather than a blank page for as long as a scan takes.
+      if (provider.report) panel.update(provider.report);
       await provider.refresh();
       if (provider.report) panel.update(provider.report);
       return { waits: provider.report?.waits.length ?? 0, deadlocks: provider.report?.deadlocks.length ?? 0 };

@@ -2,10 +2,14 @@
 // the activity bar entry, the groups and items, the context menu's Remove… with its modal
 // confirmations (and a second one while a process is attached), the inline Post action, and Clean
 // Up Leftovers… (a modal listing exactly the leftover planted here; the in-use object stays).
+// The first rows: System V and POSIX objects show while the scan of every process is still held (the
+// extension host's test hook SHMSCOPE_TEST_HOLD_SCAN), then the scan fills in under the same rows.
 // A screenshot of the explorer is always kept (.test-artifacts/editor/explorer.png); a failing
 // step keeps one named after it. Objects are made here and removed in after(), even on failure.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -21,7 +25,9 @@ const created: Target[] = [];
 const handles: ipc.ShmHandle[] = [];
 let opened: OpenWorkbench | undefined;
 let page: Page;
-
+/** While this file exists, the extension host's scans of every process wait (test mode's hook, ipc/regions.ts). */
+const holdDir = mkdtempSync(path.join(os.tmpdir(), 'shmscope-ui-hold-'));
+const hold = path.join(holdDir, 'hold');
 
 const step = failureStep('explorer', { page: () => page, workbench: () => opened?.wb });
 
@@ -57,19 +63,53 @@ describe('explorer in the workbench', () => {
     created.push({ kind: 'sem', id: semId });
     ipc.createPosixShm({ name: `/${tag}`, size: 4096 });
     created.push({ kind: 'posix-shm', name: `/${tag}` });
+    writeFileSync(hold, '');
+    process.env.SHMSCOPE_TEST_HOLD_SCAN = hold; // the workbench, and so its extension host, inherits it
     opened = await openWorkbench({ root: ROOT, folder: path.join(ROOT, 'test', 'editor', 'workspace') });
+    delete process.env.SHMSCOPE_TEST_HOLD_SCAN;
     page = opened.page;
   });
 
   after(async () => {
+    rmSync(holdDir, { recursive: true, force: true });
     await stopAllRegions();
     for (const h of handles.splice(0)) { try { h.close(); } catch { /* closed */ } }
     for (const t of created.splice(0)) { try { if (ipc.exists(t)) ipc.remove(t); } catch { /* gone */ } }
     await opened?.close();
   });
 
-  it('shows the Shared Memory view with its groups and the objects made here', () => step('view', async () => {
+  it('shows System V and POSIX objects while the processes are still being scanned, then fills in the rest under the same rows', () => step('first-rows', async () => {
     await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').click({ timeout: 60_000 });
+    const label = `${keyLabel} · id ${keyedId}`;
+    // The scan of every process cannot end while the hold is in place: these rows come without it.
+    await row(label).waitFor({ timeout: 60_000 });
+    await row(`/${tag}`).waitFor({ timeout: WAIT });
+    const description = (g: string) => row(g).locator('.label-description').textContent();
+    for (const g of ['memfd Objects', 'Shared Anonymous Memory', 'Shared File Mappings', 'Kernel-Shared Rings']) {
+      assert.equal(await description(g), 'Scanning processes…', `${g} says it is being scanned`);
+    }
+    assert.equal(await description('System V Segments') !== 'Scanning processes…', true);
+    const progress = page.locator('.part.sidebar .pane', { has: page.locator('.pane-header[aria-label*="Objects"]') }).locator('.monaco-progress-container.active');
+    await until('the view\'s progress bar while the scan runs', async () => (await progress.count()) > 0);
+    assert.match((await row(`/${tag}`).locator('.label-description').textContent()) ?? '', /^4 KiB · root$/, 'no mapping count before the scan');
+    // A group selected and collapsed now stays so when the scan's listing replaces this one (its
+    // id is the same). (A click on an object would open it: its default action.)
+    const queues = row('Message Queues');
+    await queues.click();
+    await until('Message Queues selected and collapsed', async () => await queues.getAttribute('aria-selected') === 'true' && await queues.getAttribute('aria-expanded') === 'false');
+    rmSync(hold);
+    await until('the region groups count what the scan found', async () => /^\d+$/.test((await description('memfd Objects')) ?? ''));
+    assert.equal(await queues.getAttribute('aria-selected'), 'true', 'the selection survives the scan');
+    assert.equal(await queues.getAttribute('aria-expanded'), 'false', 'the collapsed group stays collapsed');
+    await queues.click(); // as it was
+    assert.match((await row(`/${tag}`).locator('.label-description').textContent()) ?? '', /^4 KiB · 0 mapping · root$/, 'the scan counts the mappings');
+    await until('the progress bar to go', async () => (await progress.count()) === 0);
+  }));
+
+  it('shows the Shared Memory view with its groups and the objects made here', () => step('view', async () => {
+    rmSync(hold, { force: true }); // this test alone: the scan goes on
+    // The view shows (when this test runs alone too: a second click would close the side bar).
+    if (!(await page.locator('.pane-header[aria-label*="Objects"]').isVisible())) await page.locator('.activitybar .action-item a[aria-label^="Shared Memory"]').click({ timeout: 60_000 });
     for (const g of ['System V Segments', 'POSIX Shared Memory', 'System V Semaphore Sets', 'POSIX Semaphores', 'Message Queues', 'Limits']) {
       await row(g).waitFor({ timeout: 60_000 });
     }
