@@ -10,6 +10,7 @@ import { parse, type ParseResult } from './parser';
 import type { IncludeHost, Macro } from './preprocess';
 import { builtinTypes, type ArrayType, type EnumType, type Field, type IntType, type OffsetType, type StructType, type Type } from './types';
 import { primitiveTypes } from './primitives';
+import { diagnostic } from './diagnostics';
 
 /** Where a name is defined, for go to definition and symbols. */
 export interface Definition {
@@ -131,8 +132,8 @@ class Compiler {
     this.layoutContext = { diagnostics: this.diagnostics, err: this.err, warn: this.warn, resolveRef: this.resolveRef, constInt: this.constInt, validAlign: this.validAlign, isConstant: this.isConstant, checkNames: this.checkNames, checkAttrs: (a, ty, f, m) => this.checkAttrs(a, ty, f, m), allFieldNames };
   }
 
-  readonly err = (range: Range, message: string): number => this.diagnostics.push({ range, severity: 'error', message });
-  readonly warn = (range: Range, message: string): number => this.diagnostics.push({ range, severity: 'warning', message });
+  readonly err = (range: Range, message: string): number => this.diagnostics.push(diagnostic(range, 'error', message));
+  readonly warn = (range: Range, message: string): number => this.diagnostics.push(diagnostic(range, 'warning', message));
   // ------------------------------------------------------------------ constants
   readonly constEnv = (fieldNames?: Set<string>): Env => ({
     name: (n) => {

@@ -3,6 +3,10 @@
 // came before it (stringizing). Problems stay on the token (`bad`) until the preprocessor knows the
 // token is used: a stray apostrophe inside `#if 0` is no error, as in gcc.
 
+import type { Diagnostic } from './diagnostics';
+
+export type { Diagnostic, Severity } from './diagnostics';
+
 /** A zero-based position, as LSP counts it. */
 export interface Pos {
   line: number;
@@ -11,13 +15,6 @@ export interface Pos {
 export interface Range {
   start: Pos;
   end: Pos;
-}
-export type Severity = 'error' | 'warning' | 'info';
-/** A problem in a schema or in decoded data; always has a source range. */
-export interface Diagnostic {
-  range: Range;
-  severity: Severity;
-  message: string;
 }
 
 export type TokKind = 'ident' | 'number' | 'string' | 'char' | 'punct' | 'pragma' | 'eof';

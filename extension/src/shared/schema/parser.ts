@@ -5,6 +5,7 @@ import type { Attr, AttrArg, Decl, Derived, EnumDecl, EnumItem, Expr, MemberDecl
 import { INT, literalType } from './c-int';
 import type { Define, Diagnostic, Range, Token } from './lexer';
 import { preprocess, type Macro, type PreprocessOptions, type PreprocessResult } from './preprocess';
+import { diagnostic } from './diagnostics';
 
 export interface ParseResult {
   decls: Decl[];
@@ -150,7 +151,7 @@ class Parser {
   readonly error = (range: Range, message: string): never => {
     // A token of an included file sits at the #include line: say where it really is.
     const o = this.peek().origin;
-    this.diagnostics.push({ range, severity: 'error', message: o && range === this.peek().range ? `${message} (${o})` : message });
+    this.diagnostics.push(diagnostic(range, 'error', o && range === this.peek().range ? `${message} (${o})` : message));
     throw new Bail(message);
   };
   readonly expect = (s: string): Token => {

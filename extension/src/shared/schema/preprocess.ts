@@ -10,6 +10,7 @@
 import { evalDirective } from './pp-expr';
 import { PREDEFINED } from './pp-predefined';
 import { eofToken, MAX_TOKENS, TOKEN_LIMIT_MESSAGE, tokenize, type Define, type Diagnostic, type Range, type Token } from './lexer';
+import { diagnostic } from './diagnostics';
 
 /** How included files are found and read. The engine's default reads the real file system. */
 export interface IncludeHost {
@@ -240,7 +241,7 @@ class Preprocessor {
   readonly report = (t: Token, severity: Diagnostic['severity'], message: string): void => {
     // Problems inside system headers are not the user's: only errors are kept, at the #include.
     if (!this.cur.main && severity !== 'error') return;
-    this.diagnostics.push({ range: this.where(t), severity, message: message + this.here(t) });
+    this.diagnostics.push(diagnostic(this.where(t), severity, message + this.here(t)));
   };
   /** A token limit: an error, remembered as the first place the input or output was cut. */
   readonly limitReport = (t: Token, message: string): void => {
