@@ -328,6 +328,28 @@ describe('shmscope import, -I and -D', () => {
     assertUserError(cli(['decode', '--file', snap, '--schema', out, '--type', 'wire']), /wire has no layout: .*scalar_storage_order/);
     assert.equal(cli(['decode', '--file', snap, '--schema', out, '--type', 'ok', '--json']).status, 0);
   });
+  it('a header with errors writes what it could and exits 1 (--keep-going exits 0)', () => {
+    const header = path.join(dir, 'errs.h');
+    writeFileSync(header, 'struct ok { int a; };\nstruct bad { int a b; };\nstatic_assert(sizeof(struct ok) == 3, "four");\n');
+    const out = path.join(dir, 'errs.shms');
+    const r = cli(['import', header, '-o', out]);
+    assertUserError(r, /errs\.h: 2 errors \(the schema has what could be read; --keep-going exits 0 with it\)/);
+    assert.match(r.stderr, /errs\.h:line 2: /);
+    assert.match(r.stderr, /errs\.h:line 3: static_assert failed/);
+    assert.match(readFileSync(out, 'utf8'), /struct ok \{\n\s+int a;\n\};/);
+    const json = cli(['import', header, '--json']);
+    assert.equal(json.status, 1, json.stderr);
+    assert.equal(JSON.parse(json.stdout).diagnostics.length, 2);
+    rmSync(out);
+    const kept = cli(['import', header, '-o', out, '--keep-going']);
+    assert.equal(kept.status, 0, kept.stderr);
+    assert.match(kept.stderr, /errs\.h:line 2: /);
+    assert.ok(existsSync(out));
+    // --keep-going does not hide a type without a layout: that still exits 1.
+    const order = path.join(dir, 'order-kept.h');
+    writeFileSync(order, 'struct wire { unsigned int v; } __attribute__((ms_struct));\n');
+    assertUserError(cli(['import', order, '--keep-going']), /a type has no layout/);
+  });
   it('check takes -I and -D like a compiler', () => {
     const inc = path.join(dir, 'inc2');
     mkdirSync(inc, { recursive: true });

@@ -76,10 +76,13 @@ interface ImportReport {
   diagnostics: string[];
 }
 
-/** Runs `shmscope import` in a child process; rejects with its one-line error. */
+/**
+ * Runs `shmscope import` in a child process; rejects with its one-line error. With --keep-going:
+ * the header's errors come back in the report, which the command shows beside the written schema.
+ */
 function runImport(header: string, output: string, token: vscode.CancellationToken): Promise<ImportReport> {
   const cpp = readConfig(vscode.workspace.getConfiguration(SECTION)).schemaCpp;
-  return runCliJson<ImportReport>(['import', header, '-o', output, '--json', ...schemaIncludePath().flatMap((d) => ['-I', d]), ...(cpp ? ['--cpp', cpp] : [])], token);
+  return runCliJson<ImportReport>(['import', header, '-o', output, '--json', '--keep-going', ...schemaIncludePath().flatMap((d) => ['-I', d]), ...(cpp ? ['--cpp', cpp] : [])], token);
 }
 
 /**

@@ -1,4 +1,4 @@
-// shmscope import HEADER.h [-I DIR]… [-D NAME[=VALUE]]… [-o OUT.shms] [--json] [--cpp "cc -E"]
+// shmscope import HEADER.h [-I DIR]… [-D NAME[=VALUE]]… [-o OUT.shms] [--json] [--cpp "cc -E"] [--keep-going]
 // shmscope import PROGRAM|LIBRARY|DEBUGFILE|pid:N [--type NAME]… [-o OUT.shms] [--json] [--all-types]
 // The one implementation of header import: the editor's "Import C Header as Schema…" runs this
 // command in a child process, so a big header never blocks the extension host.
@@ -62,6 +62,8 @@ export interface ImportCommandOptions {
   listTypes?: boolean;
   /** --max-tokens: the token limit (default MAX_TOKENS). */
   maxTokens?: string;
+  /** --keep-going: a header's errors do not fail the import (it writes what it could either way). */
+  keepGoing?: boolean;
 }
 
 function maxTokensOf(opts: ImportCommandOptions): number {
@@ -131,6 +133,7 @@ export function register(program: Command): void {
     .option('--cpp <command>', 'preprocess with this compiler instead (e.g. "cc -E"), with the -I/-D given')
     .option('--list-types', 'from a program: list the names of its types (one a line; --json: an array) instead of importing')
     .option('--all-types', "keep every type of the header's includes (of a program: every type), not only those its types use")
+    .option('--keep-going', "a header's errors do not fail the import: exit 0 with what could be read (a type without a layout still exits 1)")
     .option('--max-tokens <n>', `tokens of a file and of the preprocessed header read at most (default ${MAX_TOKENS}); past it, nothing is written and the exit status is 1`)
     .action(async (header: string, opts: ImportCommandOptions) => {
       if (opts.listTypes) {
@@ -144,9 +147,13 @@ export function register(program: Command): void {
       // A type the header lays out in a way the engine does not make is written without a layout
       // (so it never decodes) and the import fails: exit 1 after the report, one line naming each.
       const refusal = r.refused.length ? `${header}: ${r.refused.length === 1 ? 'a type has' : `${r.refused.length} types have`} no layout (${r.refused.join('; ')})` : undefined;
+      // A header's errors (a declaration it could not read, a failed static_assert) fail the import
+      // too, after writing what it could: the schema may lack or misplace what the errors are about.
+      // --keep-going takes what could be read with exit 0. A program's notes are not errors.
+      const errors = !r.program && !opts.keepGoing && r.diagnostics.length ? `${header}: ${r.diagnostics.length === 1 ? 'an error' : `${r.diagnostics.length} errors`} (the schema has what could be read; --keep-going exits 0 with it)` : undefined;
       if (opts.json) {
         await stdout.json({ output: r.output ?? null, types: r.types, defines: r.defines, skipped: r.skipped, diagnostics: r.diagnostics, refused: r.refused, ...(r.roots ? { roots: r.roots } : {}), ...(r.output ? {} : { text: r.text }) });
-        if (refusal) process.exitCode = 1;
+        if (refusal || errors) process.exitCode = 1;
         return;
       }
       if (!r.output) await stdout.write(r.text);
@@ -156,5 +163,6 @@ export function register(program: Command): void {
         : `${r.output ? `wrote ${r.output}: ` : ''}${r.types} type declaration${r.types === 1 ? '' : 's'}, ${r.defines} #define${r.defines === 1 ? '' : 's'}; skipped ${r.skipped.length} (functions, variables, other macros: --json lists them)`;
       process.stderr.write(`shmscope: ${esc(summary)}\n`);
       if (refusal) throw new UserError(refusal);
+      if (errors) throw new UserError(errors);
     });
 }

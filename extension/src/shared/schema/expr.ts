@@ -126,68 +126,8 @@ export function evaluate(e: Expr, env: Env, budget = { steps: 0 }): Val {
       }
       throw new EvalError(`unknown operator ${e.op}`, e.range);
     }
-    case 'binary': {
-      if (e.op === '&&' || e.op === '||') {
-        const a = toInt(evaluate(e.a, env, budget), e.a) !== 0n;
-        if (e.op === '&&' && !a) return typed(INT, 0n);
-        if (e.op === '||' && a) return typed(INT, 1n);
-        return typed(INT, toInt(evaluate(e.b, env, budget), e.b) !== 0n ? 1n : 0n);
-      }
-      const av = evaluate(e.a, env, budget);
-      const ta = lastType;
-      const bv = evaluate(e.b, env, budget);
-      const tb = lastType;
-      if (typeof av === 'number' || typeof bv === 'number') {
-        lastType = undefined;
-        const x = typeof av === 'number' ? av : Number(toInt(av, e.a));
-        const y = typeof bv === 'number' ? bv : Number(toInt(bv, e.b));
-        switch (e.op) {
-          case '+': return x + y;
-          case '-': return x - y;
-          case '*': return x * y;
-          case '/': return x / y;
-          case '<': return typed(INT, x < y ? 1n : 0n);
-          case '>': return typed(INT, x > y ? 1n : 0n);
-          case '<=': return typed(INT, x <= y ? 1n : 0n);
-          case '>=': return typed(INT, x >= y ? 1n : 0n);
-          case '==': return typed(INT, x === y ? 1n : 0n);
-          case '!=': return typed(INT, x !== y ? 1n : 0n);
-        }
-        throw new EvalError(`operator ${e.op} needs integers`, e.range);
-      }
-      // Both of known C types: converted to their common type (a shift keeps its left operand's).
-      const shift = e.op === '<<' || e.op === '>>';
-      const t = ta && tb ? (shift ? ta : common(ta, tb)) : undefined;
-      const a = t ? wrapTo(t, toInt(av, e.a)) : toInt(av, e.a);
-      const b = t && !shift ? wrapTo(t, toInt(bv, e.b)) : toInt(bv, e.b);
-      switch (e.op) {
-        case '+': return typed(t, a + b);
-        case '-': return typed(t, a - b);
-        case '*': return typed(t, a * b);
-        case '/':
-          if (b === 0n) throw new EvalError('division by zero', e.range);
-          return typed(t, a / b);
-        case '%':
-          if (b === 0n) throw new EvalError('division by zero', e.range);
-          return typed(t, a % b);
-        case '<<':
-          if (b < 0n || b > 128n || (t && b >= BigInt(t.bits))) throw new EvalError(`shift by ${b} is out of range`, e.range);
-          return typed(t, a << b);
-        case '>>':
-          if (b < 0n || b > 128n || (t && b >= BigInt(t.bits))) throw new EvalError(`shift by ${b} is out of range`, e.range);
-          return typed(t, a >> b);
-        case '&': return typed(t, a & b);
-        case '|': return typed(t, a | b);
-        case '^': return typed(t, a ^ b);
-        case '<': return typed(INT, a < b ? 1n : 0n);
-        case '>': return typed(INT, a > b ? 1n : 0n);
-        case '<=': return typed(INT, a <= b ? 1n : 0n);
-        case '>=': return typed(INT, a >= b ? 1n : 0n);
-        case '==': return typed(INT, a === b ? 1n : 0n);
-        case '!=': return typed(INT, a !== b ? 1n : 0n);
-      }
-      throw new EvalError(`unknown operator ${e.op}`, e.range);
-    }
+    case 'binary':
+      return evalBinary(e, env, budget);
     case 'cond':
       // The branch taken, in its own type (the other branch is not evaluated, so not converted to).
       return toInt(evaluate(e.c, env, budget), e.c) !== 0n ? evaluate(e.a, env, budget) : evaluate(e.b, env, budget);
@@ -232,6 +172,70 @@ export function evaluate(e: Expr, env: Env, budget = { steps: 0 }): Val {
       return t ? typed(t, r) : ((lastType = undefined), r);
     }
   }
+}
+
+/** A binary operator: `&&`/`||` short-circuit, floating operands in double, integers in C's types. */
+function evalBinary(e: Extract<Expr, { k: 'binary' }>, env: Env, budget: { steps: number }): Val {
+  if (e.op === '&&' || e.op === '||') {
+    const a = toInt(evaluate(e.a, env, budget), e.a) !== 0n;
+    if (e.op === '&&' && !a) return typed(INT, 0n);
+    if (e.op === '||' && a) return typed(INT, 1n);
+    return typed(INT, toInt(evaluate(e.b, env, budget), e.b) !== 0n ? 1n : 0n);
+  }
+  const av = evaluate(e.a, env, budget);
+  const ta = lastType;
+  const bv = evaluate(e.b, env, budget);
+  const tb = lastType;
+  if (typeof av === 'number' || typeof bv === 'number') {
+    lastType = undefined;
+    const x = typeof av === 'number' ? av : Number(toInt(av, e.a));
+    const y = typeof bv === 'number' ? bv : Number(toInt(bv, e.b));
+    switch (e.op) {
+      case '+': return x + y;
+      case '-': return x - y;
+      case '*': return x * y;
+      case '/': return x / y;
+      case '<': return typed(INT, x < y ? 1n : 0n);
+      case '>': return typed(INT, x > y ? 1n : 0n);
+      case '<=': return typed(INT, x <= y ? 1n : 0n);
+      case '>=': return typed(INT, x >= y ? 1n : 0n);
+      case '==': return typed(INT, x === y ? 1n : 0n);
+      case '!=': return typed(INT, x !== y ? 1n : 0n);
+    }
+    throw new EvalError(`operator ${e.op} needs integers`, e.range);
+  }
+  // Both of known C types: converted to their common type (a shift keeps its left operand's).
+  const shift = e.op === '<<' || e.op === '>>';
+  const t = ta && tb ? (shift ? ta : common(ta, tb)) : undefined;
+  const a = t ? wrapTo(t, toInt(av, e.a)) : toInt(av, e.a);
+  const b = t && !shift ? wrapTo(t, toInt(bv, e.b)) : toInt(bv, e.b);
+  switch (e.op) {
+    case '+': return typed(t, a + b);
+    case '-': return typed(t, a - b);
+    case '*': return typed(t, a * b);
+    case '/':
+      if (b === 0n) throw new EvalError('division by zero', e.range);
+      return typed(t, a / b);
+    case '%':
+      if (b === 0n) throw new EvalError('division by zero', e.range);
+      return typed(t, a % b);
+    case '<<':
+      if (b < 0n || b > 128n || (t && b >= BigInt(t.bits))) throw new EvalError(`shift by ${b} is out of range`, e.range);
+      return typed(t, a << b);
+    case '>>':
+      if (b < 0n || b > 128n || (t && b >= BigInt(t.bits))) throw new EvalError(`shift by ${b} is out of range`, e.range);
+      return typed(t, a >> b);
+    case '&': return typed(t, a & b);
+    case '|': return typed(t, a | b);
+    case '^': return typed(t, a ^ b);
+    case '<': return typed(INT, a < b ? 1n : 0n);
+    case '>': return typed(INT, a > b ? 1n : 0n);
+    case '<=': return typed(INT, a <= b ? 1n : 0n);
+    case '>=': return typed(INT, a >= b ? 1n : 0n);
+    case '==': return typed(INT, a === b ? 1n : 0n);
+    case '!=': return typed(INT, a !== b ? 1n : 0n);
+  }
+  throw new EvalError(`unknown operator ${e.op}`, e.range);
 }
 
 /** `a.b[2]` */

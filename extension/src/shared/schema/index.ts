@@ -9,7 +9,8 @@
 import type { ByteSource } from '../source';
 import { compileSchema, type Schema } from './compile';
 import { budgetSpent, decodeType, fieldAt, type CheckResult, type DecodedNode, type DecodeOptions, type JsonValue } from './decode';
-import type { Diagnostic, Range } from './lexer';
+import { diagJson, type Diagnostic } from './diagnostics';
+import type { Range } from './lexer';
 import { toJson, type CutArray, type JsonOptions } from './json';
 import type { BindingKind, StructType, Type } from './types';
 
@@ -22,7 +23,8 @@ export type { CompileOptions } from './compile';
 export { toJson, fastDecoder, MAX_ARRAY_ELEMENTS, type CutArray, type JsonOptions, type JsonReport } from './json';
 export { checksum, summer, type ChecksumAlgorithm } from './checksum';
 export { MAX_TOKENS } from './lexer';
-export type { Diagnostic, Range, Pos, Severity } from './lexer';
+export type { Range, Pos } from './lexer';
+export { diagJson, diagnostic, formatDiagnostic, type Diagnostic, type Severity } from './diagnostics';
 export { primitiveTypes, lockState, plausibleMutexKind, futexWordsOf, PRIMITIVE_SIZE, FUTEX_WAITERS, FUTEX_OWNER_DIED, FUTEX_TID_MASK, type LockState, type PrimitiveKind, type ThreadInfo, type ThreadLookup } from './primitives';
 export type { Type, StructType, Field, EnumType, ArrayType, OffsetType, IntType } from './types';
 export { layoutOf, symbols, hoverAt, definitionAt, completionsAt, inlayHints, formatSchema, wordAt, type LayoutRow, type SchemaSymbol, type Completion } from './service';
@@ -163,16 +165,6 @@ export function countChecks(checks: readonly CheckResult[]): { ok: number; faile
     else if (c.ok === false) failed++;
   }
   return { ok, failed, unknown: checks.length - ok - failed };
-}
-
-/** A diagnostic as JSON: severity, message, 1-based line and column. */
-export function diagJson(d: Diagnostic): { [k: string]: JsonValue } {
-  return { severity: d.severity, message: d.message, line: d.range.start.line + 1, column: d.range.start.character + 1 };
-}
-
-/** `file:line:col: severity: message`, as compilers print it. */
-export function formatDiagnostic(file: string, d: Diagnostic): string {
-  return `${file}:${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.severity}: ${d.message}`;
 }
 
 /** The schema's own diagnostics (syntax, types, layout, static_assert). */

@@ -33,10 +33,7 @@ export function layoutMembers(cx: LayoutContext, d: StructDecl, t: StructType): 
       fieldNames.add(m.name);
     } else if (ty && ty.k === 'struct') for (const f of allFieldNames(ty)) fieldNames.add(f);
   };
-  let bitpos = 0;
-  let align = 1;
-  let dynamic = false;
-  let lastEnd = 0;
+  const st: LayoutState = { bitpos: 0, align: 1, dynamic: false, lastEnd: 0 };
   const pack = d.pack;
   const errorsBefore = cx.diagnostics.length;
   if (d.broken) t.errors = [{ range: d.range, severity: 'error', message: d.broken }];
@@ -90,49 +87,7 @@ export function layoutMembers(cx: LayoutContext, d: StructDecl, t: StructType): 
     };
     const tyDynamic = (ty.k === 'struct' && ty.dynamic) || (ty.k === 'array' && (ty.count === undefined || isDynamicType(ty)));
     if (m.bits) {
-      const w = cx.constInt(m.bits, 'bit-field width');
-      const base = ty.k === 'enum' ? ty.base : ty;
-      if (base.k !== 'int') {
-        cx.err(m.type.range, 'a bit-field must have an integer, bool or enum type');
-        continue;
-      }
-      if (w === undefined) continue;
-      const width = Number(w);
-      if (width < 0 || width > base.size * 8 || (base.bool && width > 1)) {
-        cx.err(m.bits.range, `bit-field width ${width} does not fit in ${base.name}`);
-        continue;
-      }
-      if (width === 0) {
-        if (m.name) cx.err(m.nameRange, 'a zero-width bit-field must be unnamed');
-        if (!d.union && !dynamic) bitpos = alignUp(bitpos, 8 * (pack ? Math.min(base.align, pack) : base.align));
-        continue;
-      }
-      // `aligned(N)` on a bit-field starts it at the next N-byte boundary and aligns the struct.
-      let fieldAlign = 0;
-      if (m.alignas) {
-        const v = cx.constInt(m.alignas, 'alignment');
-        if (v !== undefined && cx.validAlign(v, m.alignas.range)) fieldAlign = Number(v);
-        if (pack) fieldAlign = Math.min(fieldAlign, pack);
-        if (!d.union && !dynamic && fieldAlign) bitpos = alignUp(bitpos, fieldAlign * 8);
-        align = Math.max(align, fieldAlign);
-      }
-      const start = d.union ? 0 : dynamic ? 0 : placeBitfield(bitpos, width, base.align, packedField, pack);
-      if (m.name) align = Math.max(align, pack ? Math.min(base.align, pack) : packedField ? 1 : base.align);
-      if (d.union) bitpos = Math.max(bitpos, width);
-      const byte = Math.floor(start / 8);
-      field.offset = dynamic ? -1 : byte;
-      field.bitOffset = start - byte * 8;
-      field.bitWidth = width;
-      field.size = Math.ceil((field.bitOffset + width) / 8);
-      field.align = 1;
-      if (!d.union && !dynamic) {
-        field.paddingBefore = Math.max(0, byte - lastEnd);
-        bitpos = start + width;
-        lastEnd = Math.max(lastEnd, Math.ceil(bitpos / 8));
-      }
-      if (dynamic) t.dynamic = true;
-      if (m.name) t.fields.push(field);
-      addNames(m, ty);
+      layoutBitfield(cx, d, t, m, m.bits, ty, field, st, addNames);
       continue;
     }
     let a = packedField ? 1 : ty.align;
@@ -142,46 +97,104 @@ export function layoutMembers(cx: LayoutContext, d: StructDecl, t: StructType): 
     }
     if (pack) a = Math.min(a, pack);
     field.align = a;
-    align = Math.max(align, a);
-    if (cond) dynamic = true;
+    st.align = Math.max(st.align, a);
+    if (cond) st.dynamic = true;
     if (d.union) {
       field.offset = tyDynamic || cond ? -1 : 0;
-      if (!tyDynamic) bitpos = Math.max(bitpos, ty.size * 8);
+      if (!tyDynamic) st.bitpos = Math.max(st.bitpos, ty.size * 8);
     } else if (m.at) {
       const v = cx.isConstant(m.at, fieldNames) ? cx.constInt(m.at, 'placement') : undefined;
       if (v === undefined) {
         if (!cx.isConstant(m.at, fieldNames)) cx.checkNames(m.at, fieldNames);
-        dynamic = true;
+        st.dynamic = true;
       } else if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) cx.err(m.at.range, `placement ${v} is out of range`);
-      else if (!dynamic || d.segment) {
+      else if (!st.dynamic || d.segment) {
         field.offset = Number(v);
         if (!tyDynamic) {
-          bitpos = Math.max(bitpos, (field.offset + ty.size) * 8);
-          lastEnd = Math.max(lastEnd, field.offset + ty.size);
+          st.bitpos = Math.max(st.bitpos, (field.offset + ty.size) * 8);
+          st.lastEnd = Math.max(st.lastEnd, field.offset + ty.size);
         }
       }
-    } else if (!dynamic) {
-      const off = alignUp(Math.ceil(bitpos / 8), a);
-      field.paddingBefore = off - lastEnd;
+    } else if (!st.dynamic) {
+      const off = alignUp(Math.ceil(st.bitpos / 8), a);
+      field.paddingBefore = off - st.lastEnd;
       field.offset = off;
-      bitpos = (off + (tyDynamic ? 0 : ty.size)) * 8;
-      lastEnd = off + (tyDynamic ? 0 : ty.size);
+      st.bitpos = (off + (tyDynamic ? 0 : ty.size)) * 8;
+      st.lastEnd = off + (tyDynamic ? 0 : ty.size);
     }
     if (cond && !d.union) field.offset = -1;
-    if (tyDynamic) dynamic = true;
+    if (tyDynamic) st.dynamic = true;
     t.fields.push(field);
     addNames(m, ty);
   }
   if (d.alignas) {
     const v = cx.constInt(d.alignas, 'alignment');
-    if (v !== undefined && cx.validAlign(v, d.alignas.range)) align = Math.max(align, Number(v));
+    if (v !== undefined && cx.validAlign(v, d.alignas.range)) st.align = Math.max(st.align, Number(v));
   }
-  t.align = align;
-  const raw = Math.ceil(bitpos / 8);
-  t.size = alignUp(raw, align);
+  t.align = st.align;
+  const raw = Math.ceil(st.bitpos / 8);
+  t.size = alignUp(raw, st.align);
   t.tailPadding = t.size - raw;
-  t.dynamic = dynamic || t.dynamic;
+  t.dynamic = st.dynamic || t.dynamic;
   if (d.attrs.length) for (const a of d.attrs) if (!ATTRS.has(a.name)) cx.warn(a.range, `unknown attribute "${a.name}" ignored`);
+}
+
+/** Where layoutMembers is: the bit position, the alignment so far, the end of the last member. */
+interface LayoutState {
+  bitpos: number;
+  align: number;
+  /** A member before has no fixed size or offset: later ones have no fixed offset either. */
+  dynamic: boolean;
+  lastEnd: number;
+}
+
+/** A bit-field member `m` (width `bits`) of type `ty` (`field` made for it) laid out at `st`. */
+function layoutBitfield(cx: LayoutContext, d: StructDecl, t: StructType, m: MemberDecl, bits: Expr, ty: Type, field: Field, st: LayoutState, addNames: (m: MemberDecl, ty: Type | undefined) => void): void {
+  const pack = d.pack;
+  const packedField = d.packed || m.packed;
+  const w = cx.constInt(bits, 'bit-field width');
+  const base = ty.k === 'enum' ? ty.base : ty;
+  if (base.k !== 'int') {
+    cx.err(m.type.range, 'a bit-field must have an integer, bool or enum type');
+    return;
+  }
+  if (w === undefined) return;
+  const width = Number(w);
+  if (width < 0 || width > base.size * 8 || (base.bool && width > 1)) {
+    cx.err(bits.range, `bit-field width ${width} does not fit in ${base.name}`);
+    return;
+  }
+  if (width === 0) {
+    if (m.name) cx.err(m.nameRange, 'a zero-width bit-field must be unnamed');
+    if (!d.union && !st.dynamic) st.bitpos = alignUp(st.bitpos, 8 * (pack ? Math.min(base.align, pack) : base.align));
+    return;
+  }
+  // `aligned(N)` on a bit-field starts it at the next N-byte boundary and aligns the struct.
+  let fieldAlign = 0;
+  if (m.alignas) {
+    const v = cx.constInt(m.alignas, 'alignment');
+    if (v !== undefined && cx.validAlign(v, m.alignas.range)) fieldAlign = Number(v);
+    if (pack) fieldAlign = Math.min(fieldAlign, pack);
+    if (!d.union && !st.dynamic && fieldAlign) st.bitpos = alignUp(st.bitpos, fieldAlign * 8);
+    st.align = Math.max(st.align, fieldAlign);
+  }
+  const start = d.union ? 0 : st.dynamic ? 0 : placeBitfield(st.bitpos, width, base.align, packedField, pack);
+  if (m.name) st.align = Math.max(st.align, pack ? Math.min(base.align, pack) : packedField ? 1 : base.align);
+  if (d.union) st.bitpos = Math.max(st.bitpos, width);
+  const byte = Math.floor(start / 8);
+  field.offset = st.dynamic ? -1 : byte;
+  field.bitOffset = start - byte * 8;
+  field.bitWidth = width;
+  field.size = Math.ceil((field.bitOffset + width) / 8);
+  field.align = 1;
+  if (!d.union && !st.dynamic) {
+    field.paddingBefore = Math.max(0, byte - st.lastEnd);
+    st.bitpos = start + width;
+    st.lastEnd = Math.max(st.lastEnd, Math.ceil(st.bitpos / 8));
+  }
+  if (st.dynamic) t.dynamic = true;
+  if (m.name) t.fields.push(field);
+  addNames(m, ty);
 }
 
 /** gcc's bit-field placement: a field may not straddle a unit of its type's alignment, unless packed. */

@@ -3,6 +3,10 @@
 // came before it (stringizing). Problems stay on the token (`bad`) until the preprocessor knows the
 // token is used: a stray apostrophe inside `#if 0` is no error, as in gcc.
 
+import type { Diagnostic } from './diagnostics';
+
+export type { Diagnostic, Severity } from './diagnostics';
+
 /** A zero-based position, as LSP counts it. */
 export interface Pos {
   line: number;
@@ -11,13 +15,6 @@ export interface Pos {
 export interface Range {
   start: Pos;
   end: Pos;
-}
-export type Severity = 'error' | 'warning' | 'info';
-/** A problem in a schema or in decoded data; always has a source range. */
-export interface Diagnostic {
-  range: Range;
-  severity: Severity;
-  message: string;
 }
 
 export type TokKind = 'ident' | 'number' | 'string' | 'char' | 'punct' | 'pragma' | 'eof';
@@ -96,6 +93,165 @@ export interface TokenizeResult {
   cut?: Diagnostic;
 }
 
+/** Adds a token of `kind` over text [a, b) with `extra` fields; returns it. */
+type Push = (kind: TokKind, a: number, b: number, extra?: Partial<Token>) => Token;
+
+const SIMPLE_ESCAPES: Record<string, number> = { n: 10, t: 9, r: 13, '\\': 92, "'": 39, '"': 34, a: 7, b: 8, f: 12, v: 11, e: 27, '?': 63 };
+
+/** The character code of the escape sequence after the backslash at `j - 1`, and the index after it. */
+function escapeValue(text: string, j: number): [number, number] {
+  const n = text.length;
+  // j points after the backslash; returns [code, next index]
+  const c = text[j];
+  if (c === 'x') {
+    let k = j + 1;
+    while (k < n && /[0-9a-fA-F]/.test(text[k]!) && k < j + 3) k++;
+    return [parseInt(text.slice(j + 1, k) || '0', 16), k];
+  }
+  if (c !== undefined && /[0-7]/.test(c)) {
+    let k = j;
+    while (k < n && /[0-7]/.test(text[k]!) && k < j + 3) k++;
+    return [parseInt(text.slice(j, k), 8), k];
+  }
+  return [c !== undefined ? (SIMPLE_ESCAPES[c] ?? c.charCodeAt(0)) : 0, j + 1];
+}
+
+/** A number token at `a` (a pp-number that is no C number is one with `bad`); returns its end. */
+function lexNumber(text: string, a: number, push: Push): number {
+  const n = text.length;
+  let j = a;
+  // The common case, a plain decimal (`#if 1`, `[16]`): no regular expression, no suffix.
+  if (text.charCodeAt(a) !== 48 || !isDigit(text.charCodeAt(a + 1))) {
+    while (j < n && isDigit(text.charCodeAt(j))) j++;
+    const c = j < n ? text.charCodeAt(j) : 0;
+    if (j > a && j - a < 16 && c !== 46 && c !== 39 && !isIdChar(c)) {
+      push('number', a, j, { value: BigInt(Number(text.slice(a, j))) });
+      return j;
+    }
+    j = a;
+  }
+  let isFloat = false;
+  const at = (k: number) => text.charCodeAt(k);
+  if (text[j] === '0' && (text[j + 1] === 'x' || text[j + 1] === 'X')) {
+    j += 2;
+    while (j < n && /[0-9a-fA-F']/.test(text[j]!)) j++;
+  } else if (text[j] === '0' && (text[j + 1] === 'b' || text[j + 1] === 'B')) {
+    j += 2;
+    while (j < n && /[01']/.test(text[j]!)) j++;
+  } else {
+    while (j < n && (isDigit(at(j)) || text[j] === "'")) j++;
+    if (text[j] === '.') {
+      isFloat = true;
+      j++;
+      while (j < n && isDigit(at(j))) j++;
+    }
+    if ((text[j] === 'e' || text[j] === 'E') && /[-+0-9]/.test(text[j + 1] ?? '')) {
+      isFloat = true;
+      j += 2;
+      while (j < n && isDigit(at(j))) j++;
+    }
+  }
+  const body = text.slice(a, j).replace(/'/g, '');
+  const sfx = j;
+  // gcc's typed floating suffixes (`1.0f32`, `2.5F128x`, math.h's M_Ef32) and decimal ones (`1.5DD`).
+  const typed = isFloat ? /^(?:[fF](?:16|32|64|128)x?|[dD][fFdDlL])(?![0-9A-Za-z_])/.exec(text.slice(j, j + 6)) : null;
+  if (typed) j += typed[0].length;
+  else while (j < n && /[uUlLfF]/.test(text[j]!)) j++;
+  const suffix = text.slice(sfx, j);
+  if (j < n && isIdChar(at(j))) {
+    // A pp-number that is no C number (it may still be pasted or stringized).
+    while (j < n && (isIdChar(at(j)) || text[j] === '.')) j++;
+    push('number', a, j, { value: 0n, bad: `malformed number "${text.slice(a, j)}"` });
+    return j;
+  }
+  if (isFloat) {
+    const f = Number(body.endsWith('.') ? body.slice(0, -1) : body);
+    push('number', a, j, { float: f, value: Number.isFinite(f) ? BigInt(Math.trunc(f)) : 0n });
+  } else {
+    let v = 0n;
+    let bad: string | undefined;
+    try {
+      if (/^0[0-7]+$/.test(body)) v = BigInt('0o' + body.slice(1));
+      else if (/^0[xb]$/i.test(body) || /^0[0-9]*[89]/.test(body)) throw new Error('malformed');
+      else v = BigInt(body);
+    } catch {
+      bad = `malformed number "${text.slice(a, j)}"`;
+    }
+    push('number', a, j, { value: v, ...(bad ? { bad } : {}), ...(/u/i.test(suffix) ? { unsigned: true } : {}) });
+  }
+  return j;
+}
+
+/** The string literal whose `"` is at `k`: its end, its value and why it is malformed. */
+function stringLiteral(text: string, k: number): { end: number; s: string; bad?: string } {
+  const n = text.length;
+  let j = k + 1;
+  let s = '';
+  while (j < n && text[j] !== '"' && text[j] !== '\n') {
+    if (text[j] === '\\') {
+      if (text[j + 1] === '\n') {
+        j += 2;
+        continue;
+      }
+      const [code, nx] = escapeValue(text, j + 1);
+      s += String.fromCharCode(code);
+      j = nx;
+    } else s += text[j++];
+  }
+  if (text[j] !== '"') return { end: j, s, bad: 'unterminated string' };
+  return { end: j + 1, s };
+}
+
+/** The character constant whose `'` is at `k`: its end, its value (an int) and why it is malformed. */
+function charLiteral(text: string, k: number): { end: number; v: bigint; bad?: string } {
+  const n = text.length;
+  let j = k + 1;
+  let v = 0n;
+  let count = 0;
+  while (j < n && text[j] !== "'" && text[j] !== '\n') {
+    let code: number;
+    if (text[j] === '\\') [code, j] = escapeValue(text, j + 1);
+    else code = text.charCodeAt(j++);
+    v = (v << 8n) | BigInt(code & 0xff);
+    count++;
+  }
+  let bad: string | undefined;
+  if (text[j] !== "'" || count === 0) bad = 'malformed character constant';
+  else j++;
+  // A plain char constant is an int holding a (signed) char.
+  if (count === 1) v = BigInt.asIntN(8, v);
+  return { end: j, v, ...(bad ? { bad } : {}) };
+}
+
+/** The end of the line comment at `k`: the end of its line, continuations included. */
+function lineCommentEnd(text: string, k: number): number {
+  let e = k;
+  for (;;) {
+    e = text.indexOf('\n', e);
+    if (e < 0) return text.length;
+    if (text[e - 1] === '\\' || (text[e - 1] === '\r' && text[e - 2] === '\\')) e++;
+    else return e;
+  }
+}
+
+/**
+ * The end of the identifier whose second character is at `j`; negated when a backslash-newline
+ * inside the name joins its parts (translation phase 2), so its text needs the splices taken out.
+ */
+function identEnd(text: string, j: number): number {
+  const n = text.length;
+  let spliced = false;
+  for (;;) {
+    while (j < n && isIdChar(text.charCodeAt(j))) j++;
+    if (text[j] === '\\' && (text[j + 1] === '\n' || (text[j + 1] === '\r' && text[j + 2] === '\n')) && isIdChar(text.charCodeAt(j + (text[j + 1] === '\n' ? 2 : 3)))) {
+      j += text[j + 1] === '\n' ? 2 : 3;
+      spliced = true;
+      continue;
+    }
+    return spliced ? -j : j;
+  }
+}
+
 /** Splits one file's text into tokens (no eof token); never throws. */
 export function tokenize(text: string, maxTokens = MAX_TOKENS): TokenizeResult {
   const tokens: Token[] = [];
@@ -125,7 +281,7 @@ export function tokenize(text: string, maxTokens = MAX_TOKENS): TokenizeResult {
   const n = text.length;
   let bol = true;
   let space = false;
-  const push = (kind: TokKind, a: number, b: number, extra?: Partial<Token>): Token => {
+  const push: Push = (kind, a, b, extra) => {
     const t: Token = { kind, text: text.slice(a, b), range: rangeOf(a, b), start: a, end: b, ...extra };
     if (bol) t.bol = true;
     if (space) t.space = true;
@@ -135,86 +291,7 @@ export function tokenize(text: string, maxTokens = MAX_TOKENS): TokenizeResult {
     return t;
   };
 
-  const lexNumber = (a: number): number => {
-    let j = a;
-    // The common case, a plain decimal (`#if 1`, `[16]`): no regular expression, no suffix.
-    if (text.charCodeAt(a) !== 48 || !isDigit(text.charCodeAt(a + 1))) {
-      while (j < n && isDigit(text.charCodeAt(j))) j++;
-      const c = j < n ? text.charCodeAt(j) : 0;
-      if (j > a && j - a < 16 && c !== 46 && c !== 39 && !isIdChar(c)) {
-        push('number', a, j, { value: BigInt(Number(text.slice(a, j))) });
-        return j;
-      }
-      j = a;
-    }
-    let isFloat = false;
-    const at = (k: number) => text.charCodeAt(k);
-    if (text[j] === '0' && (text[j + 1] === 'x' || text[j + 1] === 'X')) {
-      j += 2;
-      while (j < n && /[0-9a-fA-F']/.test(text[j]!)) j++;
-    } else if (text[j] === '0' && (text[j + 1] === 'b' || text[j + 1] === 'B')) {
-      j += 2;
-      while (j < n && /[01']/.test(text[j]!)) j++;
-    } else {
-      while (j < n && (isDigit(at(j)) || text[j] === "'")) j++;
-      if (text[j] === '.') {
-        isFloat = true;
-        j++;
-        while (j < n && isDigit(at(j))) j++;
-      }
-      if ((text[j] === 'e' || text[j] === 'E') && /[-+0-9]/.test(text[j + 1] ?? '')) {
-        isFloat = true;
-        j += 2;
-        while (j < n && isDigit(at(j))) j++;
-      }
-    }
-    const body = text.slice(a, j).replace(/'/g, '');
-    const sfx = j;
-    // gcc's typed floating suffixes (`1.0f32`, `2.5F128x`, math.h's M_Ef32) and decimal ones (`1.5DD`).
-    const typed = isFloat ? /^(?:[fF](?:16|32|64|128)x?|[dD][fFdDlL])(?![0-9A-Za-z_])/.exec(text.slice(j, j + 6)) : null;
-    if (typed) j += typed[0].length;
-    else while (j < n && /[uUlLfF]/.test(text[j]!)) j++;
-    const suffix = text.slice(sfx, j);
-    if (j < n && isIdChar(at(j))) {
-      // A pp-number that is no C number (it may still be pasted or stringized).
-      while (j < n && (isIdChar(at(j)) || text[j] === '.')) j++;
-      push('number', a, j, { value: 0n, bad: `malformed number "${text.slice(a, j)}"` });
-      return j;
-    }
-    if (isFloat) {
-      const f = Number(body.endsWith('.') ? body.slice(0, -1) : body);
-      push('number', a, j, { float: f, value: Number.isFinite(f) ? BigInt(Math.trunc(f)) : 0n });
-    } else {
-      let v = 0n;
-      let bad: string | undefined;
-      try {
-        if (/^0[0-7]+$/.test(body)) v = BigInt('0o' + body.slice(1));
-        else if (/^0[xb]$/i.test(body) || /^0[0-9]*[89]/.test(body)) throw new Error('malformed');
-        else v = BigInt(body);
-      } catch {
-        bad = `malformed number "${text.slice(a, j)}"`;
-      }
-      push('number', a, j, { value: v, ...(bad ? { bad } : {}), ...(/u/i.test(suffix) ? { unsigned: true } : {}) });
-    }
-    return j;
-  };
 
-  const escapeValue = (j: number): [number, number] => {
-    // j points after the backslash; returns [code, next index]
-    const c = text[j];
-    const simple: Record<string, number> = { n: 10, t: 9, r: 13, '\\': 92, "'": 39, '"': 34, a: 7, b: 8, f: 12, v: 11, e: 27, '?': 63 };
-    if (c === 'x') {
-      let k = j + 1;
-      while (k < n && /[0-9a-fA-F]/.test(text[k]!) && k < j + 3) k++;
-      return [parseInt(text.slice(j + 1, k) || '0', 16), k];
-    }
-    if (c !== undefined && /[0-7]/.test(c)) {
-      let k = j;
-      while (k < n && /[0-7]/.test(text[k]!) && k < j + 3) k++;
-      return [parseInt(text.slice(j, k), 8), k];
-    }
-    return [c !== undefined ? (simple[c] ?? c.charCodeAt(0)) : 0, j + 1];
-  };
 
   let ifDepth = 0;
   let k = 0;
@@ -243,15 +320,7 @@ export function tokenize(text: string, maxTokens = MAX_TOKENS): TokenizeResult {
     }
     const ch = text[k]!;
     if (ch === '/' && text[k + 1] === '/') {
-      // A line comment runs to the end of the line, continuations included.
-      let e = k;
-      for (;;) {
-        e = text.indexOf('\n', e);
-        if (e < 0) break;
-        if (text[e - 1] === '\\' || (text[e - 1] === '\r' && text[e - 2] === '\\')) e++;
-        else break;
-      }
-      const end = e < 0 ? n : e;
+      const end = lineCommentEnd(text, k);
       comments.push(rangeOf(k, end));
       space = true;
       k = end;
@@ -270,22 +339,12 @@ export function tokenize(text: string, maxTokens = MAX_TOKENS): TokenizeResult {
       continue;
     }
     if (isIdStart(c)) {
-      let j = k + 1;
-      let spliced = false;
-      for (;;) {
-        while (j < n && isIdChar(text.charCodeAt(j))) j++;
-        // A backslash-newline inside a name joins its parts (translation phase 2).
-        if (text[j] === '\\' && (text[j + 1] === '\n' || (text[j + 1] === '\r' && text[j + 2] === '\n')) && isIdChar(text.charCodeAt(j + (text[j + 1] === '\n' ? 2 : 3)))) {
-          j += text[j + 1] === '\n' ? 2 : 3;
-          spliced = true;
-          continue;
-        }
-        break;
-      }
-      if (spliced) {
-        const t = push('ident', k, j);
+      const j = identEnd(text, k + 1);
+      if (j < 0) {
+        const e = -j;
+        const t = push('ident', k, e);
         t.text = t.text.replace(/\\\r?\n/g, '');
-        k = j;
+        k = e;
         continue;
       }
       // Encoding prefixes of literals: L"x", u8"x", u'x'.
@@ -307,49 +366,20 @@ export function tokenize(text: string, maxTokens = MAX_TOKENS): TokenizeResult {
       continue;
     }
     if (isDigit(c) || (ch === '.' && isDigit(text.charCodeAt(k + 1)))) {
-      k = lexNumber(k);
+      k = lexNumber(text, k, push);
       continue;
     }
     if (ch === '"') {
-      let j = k + 1;
-      let s = '';
-      while (j < n && text[j] !== '"' && text[j] !== '\n') {
-        if (text[j] === '\\') {
-          if (text[j + 1] === '\n') {
-            j += 2;
-            continue;
-          }
-          const [code, nx] = escapeValue(j + 1);
-          s += String.fromCharCode(code);
-          j = nx;
-        } else s += text[j++];
-      }
-      let bad: string | undefined;
-      if (text[j] !== '"') bad = 'unterminated string';
-      else j++;
-      const t = push('string', k, j, { raw: text.slice(k, j), ...(bad ? { bad } : {}) });
+      const { end, s, bad } = stringLiteral(text, k);
+      const t = push('string', k, end, { raw: text.slice(k, end), ...(bad ? { bad } : {}) });
       t.text = s;
-      k = j;
+      k = end;
       continue;
     }
     if (ch === "'") {
-      let j = k + 1;
-      let v = 0n;
-      let count = 0;
-      while (j < n && text[j] !== "'" && text[j] !== '\n') {
-        let code: number;
-        if (text[j] === '\\') [code, j] = escapeValue(j + 1);
-        else code = text.charCodeAt(j++);
-        v = (v << 8n) | BigInt(code & 0xff);
-        count++;
-      }
-      let bad: string | undefined;
-      if (text[j] !== "'" || count === 0) bad = 'malformed character constant';
-      else j++;
-      // A plain char constant is an int holding a (signed) char.
-      if (count === 1) v = BigInt.asIntN(8, v);
-      push('char', k, j, { value: v, raw: text.slice(k, j), ...(bad ? { bad } : {}) });
-      k = j;
+      const { end, v, bad } = charLiteral(text, k);
+      push('char', k, end, { value: v, raw: text.slice(k, end), ...(bad ? { bad } : {}) });
+      k = end;
       continue;
     }
     const p = PUNCT_BY_CHAR.get(ch)?.find((q) => text.startsWith(q, k));

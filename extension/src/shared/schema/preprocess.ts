@@ -10,6 +10,7 @@
 import { evalDirective } from './pp-expr';
 import { PREDEFINED } from './pp-predefined';
 import { eofToken, MAX_TOKENS, TOKEN_LIMIT_MESSAGE, tokenize, type Define, type Diagnostic, type Range, type Token } from './lexer';
+import { diagnostic } from './diagnostics';
 
 /** How included files are found and read. The engine's default reads the real file system. */
 export interface IncludeHost {
@@ -135,65 +136,119 @@ const hsUnion = (a: ReadonlySet<string> | undefined, b: ReadonlySet<string>): Re
 
 /** Preprocesses `text` (the main file); never throws. */
 export function preprocess(text: string, opts: PreprocessOptions = {}): PreprocessResult {
-  const diagnostics: Diagnostic[] = [];
-  const skipped: { text: string; range: Range }[] = [];
-  const uses: { name: string; range: Range }[] = [];
-  const macros = new Map<string, Macro>();
-  const defines = new Map<string, Define>();
-  const out: Token[] = [];
-  const included: string[] = [];
-  const once = new Set<string>();
-  const tokenCache = new Map<string, Token[]>();
-  const host = opts.host;
-  const mainPath = pathOf(opts.uri);
-  const mainDir = mainPath ? dirname(mainPath) : undefined;
-  let systemDirs: string[] | undefined;
-  const searchDirs = (): string[] => [...(opts.includePath ?? []), ...(systemDirs ??= host?.systemDirs() ?? [])];
-  const maxTokens = opts.maxTokens ?? MAX_TOKENS;
-  // The work budget: MAX_PP_WORK by default; --max-tokens (opts.maxTokens) sets it too, so a real
-  // header set that needs more can be imported whole, and its cut names the option that lifts it.
-  const maxWork = opts.maxTokens ?? MAX_PP_WORK;
-  let tokenLimit: Diagnostic | undefined;
-  let work = 0;
-  let exhausted = false;
-  let tooDeep = false;
+  return new Preprocessor(text, opts).run();
+}
+
+// ------------------------------------------------------------------ macro expansion
+/** A token source for the expander: a stack of pushed-back tokens over a stream. */
+interface Input {
+  next(): Token | undefined;
+  peek(): Token | undefined;
+  push(toks: Token[]): void;
+}
+
+interface Cond {
+  active: boolean;
+  taken: boolean;
+  sawElse: boolean;
+  outer: boolean;
+  at: Token;
+}
+
+/** The tokens of one file up to its next directive line, with pushed-back tokens first. */
+function fileInput(file: FileState): Input {
+  const toks = file.toks;
+  const stack: Token[] = [];
+  return {
+    next: () => {
+      if (stack.length) return stack.pop();
+      const t = toks[file.i];
+      if (!t || (t.bol && t.kind === 'punct' && t.text === '#')) return undefined;
+      file.i++;
+      return t;
+    },
+    peek: () => {
+      if (stack.length) return stack[stack.length - 1];
+      const t = toks[file.i];
+      return !t || (t.bol && t.kind === 'punct' && t.text === '#') ? undefined : t;
+    },
+    push: (list) => {
+      for (let k = list.length - 1; k >= 0; k--) stack.push(list[k]!);
+    },
+  };
+}
+
+const NONE: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+
+/**
+ * One preprocessing run: the macro table, the include stack and the output. One method per
+ * directive (define, include, condition, pragma…), per expansion step and per include look-up.
+ */
+class Preprocessor {
+  readonly diagnostics: Diagnostic[] = [];
+  readonly skipped: { text: string; range: Range }[] = [];
+  readonly uses: { name: string; range: Range }[] = [];
+  readonly macros = new Map<string, Macro>();
+  readonly defines = new Map<string, Define>();
+  readonly out: Token[] = [];
+  readonly included: string[] = [];
+  readonly once = new Set<string>();
+  readonly tokenCache = new Map<string, Token[]>();
+  readonly host: IncludeHost | undefined;
+  readonly mainPath: string | undefined;
+  readonly mainDir: string | undefined;
+  systemDirs: string[] | undefined;
+  readonly maxTokens: number;
+  /**
+   * The work budget: MAX_PP_WORK by default; --max-tokens (opts.maxTokens) sets it too, so a real
+   * header set that needs more can be imported whole, and its cut names the option that lifts it.
+   */
+  readonly maxWork: number;
+  tokenLimit: Diagnostic | undefined;
+  work = 0;
+  exhausted = false;
+  tooDeep = false;
+  counter = 0;
+  includeDepth = 0;
+  /** The file being read. */
+  cur!: FileState;
+  /** Where an include is, or undefined, by name, quoting and `next`. */
+  readonly found = new Map<string, { path: string; dirIndex: number } | undefined>();
+
+  constructor(
+    readonly text: string,
+    readonly opts: PreprocessOptions,
+  ) {
+    this.host = opts.host;
+    this.mainPath = pathOf(opts.uri);
+    this.mainDir = this.mainPath ? dirname(this.mainPath) : undefined;
+    this.maxTokens = opts.maxTokens ?? MAX_TOKENS;
+    this.maxWork = opts.maxTokens ?? MAX_PP_WORK;
+    for (const s of SPECIAL) this.macros.set(s, { name: s, body: [], range: NONE, main: false, special: true });
+  }
+
+  readonly searchDirs = (): string[] => [...(this.opts.includePath ?? []), ...(this.systemDirs ??= this.host?.systemDirs() ?? [])];
   /** Spends `n` steps; false (after one error) once the compile has spent its budget. */
-  const spend = (n: number, at: Token, what: () => string): boolean => {
-    work += n;
-    if (work <= maxWork && !exhausted) return true;
-    if (!exhausted) limitReport(at, `${TOKEN_LIMIT_MESSAGE}: ${what()} needs more than ${maxWork} preprocessing steps (an #include or a macro that multiplies itself?): nothing is included or expanded from here`);
-    exhausted = true;
+  readonly spend = (n: number, at: Token, what: () => string): boolean => {
+    this.work += n;
+    if (this.work <= this.maxWork && !this.exhausted) return true;
+    if (!this.exhausted) this.limitReport(at, `${TOKEN_LIMIT_MESSAGE}: ${what()} needs more than ${this.maxWork} preprocessing steps (an #include or a macro that multiplies itself?): nothing is included or expanded from here`);
+    this.exhausted = true;
     return false;
   };
-  let counter = 0;
-  let includeDepth = 0;
-
-  const NONE: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
-  for (const s of SPECIAL) macros.set(s, { name: s, body: [], range: NONE, main: false, special: true });
-
-  // ------------------------------------------------------------------ reporting
-  let cur: FileState;
-  const where = (t: Token): Range => (cur.main ? t.range : cur.at!);
-  const here = (t: Token) => (cur.main ? '' : ` (${cur.path}:${t.range.start.line + 1})`);
-  const report = (t: Token, severity: Diagnostic['severity'], message: string) => {
+  readonly where = (t: Token): Range => (this.cur.main ? t.range : this.cur.at!);
+  readonly here = (t: Token): string => (this.cur.main ? '' : ` (${this.cur.path}:${t.range.start.line + 1})`);
+  readonly report = (t: Token, severity: Diagnostic['severity'], message: string): void => {
     // Problems inside system headers are not the user's: only errors are kept, at the #include.
-    if (!cur.main && severity !== 'error') return;
-    diagnostics.push({ range: where(t), severity, message: message + here(t) });
+    if (!this.cur.main && severity !== 'error') return;
+    this.diagnostics.push(diagnostic(this.where(t), severity, message + this.here(t)));
   };
   /** A token limit: an error, remembered as the first place the input or output was cut. */
-  const limitReport = (t: Token, message: string) => {
-    report(t, 'error', message);
-    tokenLimit ??= diagnostics[diagnostics.length - 1];
+  readonly limitReport = (t: Token, message: string): void => {
+    this.report(t, 'error', message);
+    this.tokenLimit ??= this.diagnostics[this.diagnostics.length - 1];
   };
-
-  // ------------------------------------------------------------------ macro expansion
-  /** A token source for the expander: a stack of pushed-back tokens over a stream. */
-  interface Input {
-    next(): Token | undefined;
-    peek(): Token | undefined;
-    push(toks: Token[]): void;
-  }
-  const listInput = (list: Token[]): Input => {
+  readonly listInput = (list: Token[]): Input => {
     const stack: Token[] = [];
     let i = 0;
     return {
@@ -204,9 +259,8 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
       },
     };
   };
-
   /** Reads a macro call's arguments after its name; undefined when the `(` has no `)`. */
-  const readArgs = (inp: Input, m: Macro): { args: Token[][]; close: Token } | undefined => {
+  readonly readArgs = (inp: Input, m: Macro): { args: Token[][]; close: Token } | undefined => {
     inp.next(); // (
     const args: Token[][] = [[]];
     let depth = 0;
@@ -229,9 +283,8 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
       args[args.length - 1]!.push(t);
     }
   };
-
   /** `#x`: the argument's spelling as a string literal, `"` and `\` of its literals escaped. */
-  const stringize = (arg: Token[], at: Token): Token => {
+  readonly stringize = (arg: Token[], at: Token): Token => {
     let lit = '';
     arg.forEach((t, i) => {
       if (i > 0 && t.space) lit += ' ';
@@ -241,27 +294,25 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
     const text = tokenize(raw).tokens[0]?.text ?? lit;
     return { kind: 'string', text, raw, range: at.range, start: at.start, end: at.end, ...(at.origin ? { origin: at.origin } : {}) };
   };
-
-  const paste = (a: Token, b: Token, at: Token): Token[] => {
+  readonly paste = (a: Token, b: Token, at: Token): Token[] => {
     const spell = (t: Token) => (t.kind === 'string' || t.kind === 'char' ? (t.raw ?? t.text) : t.text);
     const r = tokenize(spell(a) + spell(b));
     if (r.tokens.length === 1 && !r.tokens[0]!.bad) {
       const t = r.tokens[0]!;
       return [{ ...t, bol: undefined, space: a.space, range: a.range, start: a.start, end: a.end, hide: a.hide, ...(a.origin ? { origin: a.origin } : {}) }];
     }
-    report(at, 'error', `pasting "${spell(a)}" and "${spell(b)}" does not give a valid token`);
+    this.report(at, 'error', `pasting "${spell(a)}" and "${spell(b)}" does not give a valid token`);
     return [a, b];
   };
-
   /** The replacement of one macro call: C11 §6.10.3.1–3. */
-  const substitute = (m: Macro, args: Token[][], hide: ReadonlySet<string>, at: Token, depth: number): Token[] => {
+  readonly substitute = (m: Macro, args: Token[][], hide: ReadonlySet<string>, at: Token, depth: number): Token[] => {
     const params = m.params ?? [];
     const index = (t: Token | undefined) => (t && t.kind === 'ident' && m.params ? params.indexOf(t.text) : -1);
     const expandedArgs = new Map<number, Token[]>();
     const expandedArg = (i: number): Token[] => {
       let e = expandedArgs.get(i);
       if (!e) {
-        e = expandAll(args[i] ?? [], depth + 1);
+        e = this.expandAll(args[i] ?? [], depth + 1);
         expandedArgs.set(i, e);
       }
       return e;
@@ -272,7 +323,7 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
     for (let k = 0; k < body.length; k++) {
       const b = body[k]!;
       if (m.params && b.kind === 'punct' && b.text === '#' && index(body[k + 1]) >= 0) {
-        res.push(stringize(args[index(body[k + 1])] ?? [], at));
+        res.push(this.stringize(args[index(body[k + 1])] ?? [], at));
         k++;
         placemarker = false;
         continue;
@@ -296,15 +347,15 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
           continue;
         }
         const lhs = res.pop()!;
-        res.push(...paste(lhs, rhsToks[0]!, at), ...rhsToks.slice(1));
+        res.push(...this.paste(lhs, rhsToks[0]!, at), ...rhsToks.slice(1));
         continue;
       }
       const pi = index(b);
       if (pi >= 0) {
         const pasted = body[k + 1]?.kind === 'punct' && body[k + 1]!.text === '##';
         const arg = pasted ? (args[pi] ?? []) : expandedArg(pi);
-        if (exhausted || work + res.length + arg.length > maxWork) {
-          spend(res.length + arg.length, at, () => `the expansion of ${m.name}`);
+        if (this.exhausted || this.work + res.length + arg.length > this.maxWork) {
+          this.spend(res.length + arg.length, at, () => `the expansion of ${m.name}`);
           return [];
         }
         placemarker = arg.length === 0;
@@ -314,7 +365,7 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
       placemarker = false;
       res.push(b);
     }
-    if (!spend(res.length, at, () => `the expansion of ${m.name}`)) return [];
+    if (!this.spend(res.length, at, () => `the expansion of ${m.name}`)) return [];
     // Every token of the result gets the call's hide set and the call's place. Neighbours mostly
     // share a hide set: one union for a run of them, not a new Set per token.
     let lastIn: ReadonlySet<string> | undefined;
@@ -327,72 +378,69 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
       return { ...t, bol: undefined, hide: lastOut, range: at.range, ...(at.origin ? { origin: at.origin } : {}) };
     });
   };
-
   /** Expands the next macro call of `inp` whose name is `t` (already read); false when `t` is no call. */
-  const tryExpand = (t: Token, inp: Input, depth: number): boolean => {
+  readonly tryExpand = (t: Token, inp: Input, depth: number): boolean => {
     if (t.kind !== 'ident') return false;
-    const m = macros.get(t.text);
+    const m = this.macros.get(t.text);
     if (!m || t.hide?.has(t.text)) return false;
     if (m.special) {
-      const r = special(t, m, inp);
+      const r = this.special(t, m, inp);
       if (!r) return false;
       inp.push(r);
       return true;
     }
-    if (exhausted) return false;
+    if (this.exhausted) return false;
     if (depth > MAX_EXPANSION_DEPTH) {
-      report(t, 'error', `macro expansion of ${t.text} nested deeper than ${MAX_EXPANSION_DEPTH}: macros are not expanded from here`);
-      exhausted = true;
+      this.report(t, 'error', `macro expansion of ${t.text} nested deeper than ${MAX_EXPANSION_DEPTH}: macros are not expanded from here`);
+      this.exhausted = true;
       return false;
     }
-    if (cur.main && !t.origin) uses.push({ name: t.text, range: t.range });
+    if (this.cur.main && !t.origin) this.uses.push({ name: t.text, range: t.range });
     if (!m.params) {
-      inp.push(substitute(m, [], hsUnion(t.hide, new Set([t.text])), t, depth));
+      inp.push(this.substitute(m, [], hsUnion(t.hide, new Set([t.text])), t, depth));
       return true;
     }
     const nx = inp.peek();
     if (!nx || nx.kind !== 'punct' || nx.text !== '(') return false;
-    const got = readArgs(inp, m);
+    const got = this.readArgs(inp, m);
     if (!got) {
-      report(t, 'error', `unterminated call of the macro ${t.text}`);
+      this.report(t, 'error', `unterminated call of the macro ${t.text}`);
       return true;
     }
     const want = m.params.length;
     const n = got.args.length;
     if (m.variadic ? n < want - 1 : n !== want) {
-      report(t, 'error', `macro ${t.text} takes ${m.variadic ? `at least ${want - 1}` : want} argument${want === 1 ? '' : 's'}, not ${n}`);
+      this.report(t, 'error', `macro ${t.text} takes ${m.variadic ? `at least ${want - 1}` : want} argument${want === 1 ? '' : 's'}, not ${n}`);
       return true;
     }
     // Prosser: the result's hide set is the call's (name ∩ closing paren) plus the name.
     const hs = new Set<string>([t.text]);
     if (t.hide && got.close.hide) for (const x of t.hide) if (got.close.hide.has(x)) hs.add(x);
-    inp.push(substitute(m, got.args, hs, t, depth));
+    inp.push(this.substitute(m, got.args, hs, t, depth));
     return true;
   };
-
   /** Fully expands a list in isolation (a macro argument, a directive line). */
-  const expandAll = (list: Token[], depth = 0): Token[] => {
-    const inp = listInput(list);
+  readonly expandAll = (list: Token[], depth = 0): Token[] => {
+    const inp = this.listInput(list);
     const res: Token[] = [];
     for (let t = inp.next(); t; t = inp.next()) {
-      work++;
-      if (!tryExpand(t, inp, depth)) res.push(t);
+      this.work++;
+      if (!this.tryExpand(t, inp, depth)) res.push(t);
     }
     return res;
   };
-
-  const numTok = (v: number | bigint, at: Token): Token => ({ kind: 'number', text: String(v), value: BigInt(v), range: at.range, start: at.start, end: at.end, hide: at.hide });
-  const special = (t: Token, m: Macro, inp: Input): Token[] | undefined => {
+  readonly numTok = (v: number | bigint, at: Token): Token => ({ kind: 'number', text: String(v), value: BigInt(v), range: at.range, start: at.start, end: at.end, hide: at.hide });
+  readonly special = (t: Token, m: Macro, inp: Input): Token[] | undefined => {
     switch (m.name) {
       case '__LINE__':
-        return [numTok(t.range.start.line + 1, t)];
+        return [this.numTok(t.range.start.line + 1, t)];
       case '__COUNTER__':
-        return [numTok(counter++, t)];
+        return [this.numTok(this.counter++, t)];
       case '__INCLUDE_LEVEL__':
-        return [numTok(includeDepth, t)];
+        return [this.numTok(this.includeDepth, t)];
       case '__FILE__':
       case '__BASE_FILE__': {
-        const f = m.name === '__FILE__' ? cur.path : (mainPath ?? 'schema.shms');
+        const f = m.name === '__FILE__' ? this.cur.path : (this.mainPath ?? 'schema.shms');
         return [{ kind: 'string', text: f, raw: JSON.stringify(f), range: t.range, start: t.start, end: t.end }];
       }
       case '__DATE__':
@@ -404,22 +452,21 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
         // __has_include(<x.h>) and friends: only meaningful in #if, answered there and here alike.
         const nx = inp.peek();
         if (!nx || nx.text !== '(') return undefined;
-        const got = readArgs(inp, { ...m, params: ['x'], variadic: true });
+        const got = this.readArgs(inp, { ...m, params: ['x'], variadic: true });
         if (!got) return undefined;
         const arg = got.args.flat();
-        return [numTok(hasQuery(m.name, arg, t) ? 1 : 0, t)];
+        return [this.numTok(this.hasQuery(m.name, arg, t) ? 1 : 0, t)];
       }
     }
   };
-
-  const hasQuery = (name: string, arg: Token[], at: Token): boolean => {
+  readonly hasQuery = (name: string, arg: Token[], at: Token): boolean => {
     if (name === '__has_include' || name === '__has_include_next') {
-      const h = headerName(arg);
+      const h = this.headerName(arg);
       if (!h) {
-        report(at, 'error', `${name} needs a header name`);
+        this.report(at, 'error', `${name} needs a header name`);
         return false;
       }
-      return find(h.name, h.quoted, name === '__has_include_next') !== undefined;
+      return this.find(h.name, h.quoted, name === '__has_include_next') !== undefined;
     }
     const word = arg.map((x) => x.text).join('');
     // The builtins the engine evaluates: a header that tests for another (`__builtin_constant_p`,
@@ -429,9 +476,8 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
     // C++ attributes are not C's.
     return name !== '__has_cpp_attribute' && GCC_ATTRIBUTES.has(word.replace(/^(gnu::)?__(.*)__$/, '$2').replace(/^gnu::/, ''));
   };
-
   // ------------------------------------------------------------------ includes
-  const headerName = (toks: Token[]): { name: string; quoted: boolean } | undefined => {
+  readonly headerName = (toks: Token[]): { name: string; quoted: boolean } | undefined => {
     if (toks.length === 0) return undefined;
     if (toks[0]!.kind === 'string') return { name: toks[0]!.text, quoted: true };
     if (toks[0]!.text === '<') {
@@ -441,105 +487,99 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
     }
     return undefined;
   };
-
-  /** Where an include is, or undefined. `next`: search after the current file's folder. */
-  const found = new Map<string, { path: string; dirIndex: number } | undefined>();
-  const find = (name: string, quoted: boolean, next: boolean): { path: string; dirIndex: number } | undefined => {
-    const key = `${quoted ? 'q' : 'a'}${next ? cur.dirIndex : ''}|${quoted ? cur.dir : ''}|${name}`;
-    if (found.has(key)) return found.get(key);
-    const r = findUncached(name, quoted, next);
-    found.set(key, r);
+  readonly find = (name: string, quoted: boolean, next: boolean): { path: string; dirIndex: number } | undefined => {
+    const key = `${quoted ? 'q' : 'a'}${next ? this.cur.dirIndex : ''}|${quoted ? this.cur.dir : ''}|${name}`;
+    if (this.found.has(key)) return this.found.get(key);
+    const r = this.findUncached(name, quoted, next);
+    this.found.set(key, r);
     return r;
   };
-  const findUncached = (name: string, quoted: boolean, next: boolean): { path: string; dirIndex: number } | undefined => {
-    if (!host) return undefined;
-    if (name.startsWith('/')) return host.read(name) !== undefined ? { path: name, dirIndex: -1 } : undefined;
-    const dirs = searchDirs();
-    if (quoted && !next && cur.dir !== undefined) {
-      const p = join(cur.dir, name);
-      if (host.read(p) !== undefined) return { path: p, dirIndex: cur.dirIndex };
+  readonly findUncached = (name: string, quoted: boolean, next: boolean): { path: string; dirIndex: number } | undefined => {
+    if (!this.host) return undefined;
+    if (name.startsWith('/')) return this.host.read(name) !== undefined ? { path: name, dirIndex: -1 } : undefined;
+    const dirs = this.searchDirs();
+    if (quoted && !next && this.cur.dir !== undefined) {
+      const p = join(this.cur.dir, name);
+      if (this.host.read(p) !== undefined) return { path: p, dirIndex: this.cur.dirIndex };
     }
-    for (let i = next ? cur.dirIndex + 1 : 0; i < dirs.length; i++) {
+    for (let i = next ? this.cur.dirIndex + 1 : 0; i < dirs.length; i++) {
       const p = join(dirs[i]!, name);
-      if (host.read(p) !== undefined) return { path: p, dirIndex: i };
+      if (this.host.read(p) !== undefined) return { path: p, dirIndex: i };
     }
     return undefined;
   };
-
   /** Why a file that is there was not read (a FIFO, too big), looked up where `find` looked. */
-  const refusedWhy = (name: string, quoted: boolean, next: boolean): string | undefined => {
-    if (!host?.refused) return undefined;
-    if (name.startsWith('/')) return host.refused(name);
-    const dirs = searchDirs();
-    const candidates = [...(quoted && !next && cur.dir !== undefined ? [join(cur.dir, name)] : []), ...dirs.slice(next ? cur.dirIndex + 1 : 0).map((d) => join(d, name))];
+  readonly refusedWhy = (name: string, quoted: boolean, next: boolean): string | undefined => {
+    if (!this.host?.refused) return undefined;
+    if (name.startsWith('/')) return this.host.refused(name);
+    const dirs = this.searchDirs();
+    const candidates = [...(quoted && !next && this.cur.dir !== undefined ? [join(this.cur.dir, name)] : []), ...dirs.slice(next ? this.cur.dirIndex + 1 : 0).map((d) => join(d, name))];
     for (const p of candidates) {
-      const why = host.refused(p);
+      const why = this.host.refused(p);
       if (why) return why;
     }
     return undefined;
   };
-
-  const include = (args: Token[], directive: Token, next: boolean) => {
+  readonly include = (args: Token[], directive: Token, next: boolean): void => {
     // Every #include costs, guarded or not: a header that includes itself twice doubles per level.
-    if (!spend(INCLUDE_STEPS, directive, () => `#include ${directiveText(cur, args)}`)) return;
-    let h = headerName(args);
-    if (!h) h = headerName(expandAll(args));
+    if (!this.spend(INCLUDE_STEPS, directive, () => `#include ${this.directiveText(this.cur, args)}`)) return;
+    let h = this.headerName(args);
+    if (!h) h = this.headerName(this.expandAll(args));
     if (!h) {
-      report(directive, 'error', '#include expects "FILE" or <FILE>');
+      this.report(directive, 'error', '#include expects "FILE" or <FILE>');
       return;
     }
-    const found = find(h.name, h.quoted, next);
-    const range = where(directive);
+    const found = this.find(h.name, h.quoted, next);
+    const range = this.where(directive);
     if (!found) {
-      const why = refusedWhy(h.name, h.quoted, next);
+      const why = this.refusedWhy(h.name, h.quoted, next);
       if (why) {
-        report(directive, 'error', `cannot read the include file ${h.quoted ? `"${h.name}"` : `<${h.name}>`}: ${why}`);
+        this.report(directive, 'error', `cannot read the include file ${h.quoted ? `"${h.name}"` : `<${h.name}>`}: ${why}`);
         return;
       }
       if (BUILTIN_HEADERS.has(h.name)) {
-        if (cur.main) skipped.push({ text: `#include ${h.quoted ? `"${h.name}"` : `<${h.name}>`} (its types are builtin)`, range });
+        if (this.cur.main) this.skipped.push({ text: `#include ${h.quoted ? `"${h.name}"` : `<${h.name}>`} (its types are builtin)`, range });
         return;
       }
-      report(directive, 'error', `cannot find the include file ${h.quoted ? `"${h.name}"` : `<${h.name}>`}${host ? ` (searched ${[...(h.quoted && cur.dir ? [cur.dir] : []), ...searchDirs()].join(', ') || 'nowhere'})` : ''}`);
+      this.report(directive, 'error', `cannot find the include file ${h.quoted ? `"${h.name}"` : `<${h.name}>`}${this.host ? ` (searched ${[...(h.quoted && this.cur.dir ? [this.cur.dir] : []), ...this.searchDirs()].join(', ') || 'nowhere'})` : ''}`);
       return;
     }
-    if (once.has(found.path) || exhausted) return;
-    if (includeDepth >= MAX_INCLUDE_DEPTH) {
-      if (!tooDeep) report(directive, 'error', `#include nested deeper than ${MAX_INCLUDE_DEPTH}`);
-      tooDeep = true;
+    if (this.once.has(found.path) || this.exhausted) return;
+    if (this.includeDepth >= MAX_INCLUDE_DEPTH) {
+      if (!this.tooDeep) this.report(directive, 'error', `#include nested deeper than ${MAX_INCLUDE_DEPTH}`);
+      this.tooDeep = true;
       return;
     }
-    let toks = tokenCache.get(found.path);
+    let toks = this.tokenCache.get(found.path);
     if (!toks) {
-      const r = tokensOf(found.path, host!.read(found.path) ?? '', maxTokens);
-      for (const d of r.diagnostics) (d === r.cut ? limitReport : (t: Token, m: string) => report(t, d.severity, m))({ ...directive, range: d.range }, `${d.message} in ${found.path}`);
+      const r = tokensOf(found.path, this.host!.read(found.path) ?? '', this.maxTokens);
+      for (const d of r.diagnostics) (d === r.cut ? this.limitReport : (t: Token, m: string) => this.report(t, d.severity, m))({ ...directive, range: d.range }, `${d.message} in ${found.path}`);
       toks = r.tokens;
-      tokenCache.set(found.path, toks);
+      this.tokenCache.set(found.path, toks);
     }
-    if (!spend(toks.length, directive, () => `#include ${h.quoted ? `"${h.name}"` : `<${h.name}>`}`)) return;
-    if (!included.includes(found.path)) included.push(found.path);
-    const saved = cur;
-    includeDepth++;
+    if (!this.spend(toks.length, directive, () => `#include ${h.quoted ? `"${h.name}"` : `<${h.name}>`}`)) return;
+    if (!this.included.includes(found.path)) this.included.push(found.path);
+    const saved = this.cur;
+    this.includeDepth++;
     try {
-      runFile({ path: found.path, dir: dirname(found.path), dirIndex: found.dirIndex, toks, i: 0, main: false, at: range });
+      this.runFile({ path: found.path, dir: dirname(found.path), dirIndex: found.dirIndex, toks, i: 0, main: false, at: range });
     } finally {
-      includeDepth--;
-      cur = saved;
+      this.includeDepth--;
+      this.cur = saved;
     }
   };
-
   // ------------------------------------------------------------------ directives
-  const define = (line: Token[], directive: Token) => {
+  readonly define = (line: Token[], directive: Token): void => {
     const name = line[0];
     if (!name || name.kind !== 'ident') {
-      report(directive, 'error', '#define needs a macro name');
+      this.report(directive, 'error', '#define needs a macro name');
       return;
     }
     if (name.text === 'defined') {
-      report(name, 'error', '"defined" cannot be a macro name');
+      this.report(name, 'error', '"defined" cannot be a macro name');
       return;
     }
-    const m: Macro = { name: name.text, body: [], range: where(name), main: cur.main, ...(cur.main ? {} : { origin: `${cur.path}:${name.range.start.line + 1}` }) };
+    const m: Macro = { name: name.text, body: [], range: this.where(name), main: this.cur.main, ...(this.cur.main ? {} : { origin: `${this.cur.path}:${name.range.start.line + 1}` }) };
     let k = 1;
     if (line[1] && line[1].text === '(' && line[1].start === name.end && !line[1].space) {
       const params: string[] = [];
@@ -547,7 +587,7 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
       for (;;) {
         const t = line[k];
         if (!t) {
-          report(directive, 'error', `missing ")" in the parameters of ${name.text}`);
+          this.report(directive, 'error', `missing ")" in the parameters of ${name.text}`);
           return;
         }
         k++;
@@ -562,34 +602,33 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
             k++;
           }
         } else {
-          report(t, 'error', `"${t.text}" may not appear in the parameters of ${name.text}`);
+          this.report(t, 'error', `"${t.text}" may not appear in the parameters of ${name.text}`);
           return;
         }
         const sep = line[k++];
         if (sep?.text === ')') break;
         if (sep?.text !== ',' || m.variadic) {
-          report(sep ?? directive, 'error', `expected "," or ")" in the parameters of ${name.text}`);
+          this.report(sep ?? directive, 'error', `expected "," or ")" in the parameters of ${name.text}`);
           return;
         }
       }
       m.params = params;
     }
     m.body = line.slice(k).map((t, i) => (i === 0 ? { ...t, bol: undefined, space: false } : t));
-    const prev = macros.get(name.text);
+    const prev = this.macros.get(name.text);
     if (prev?.special) {
-      report(name, 'warning', `${name.text} is builtin; the #define is ignored`);
+      this.report(name, 'warning', `${name.text} is builtin; the #define is ignored`);
       return;
     }
-    if (prev && cur.main && prev.main && !sameMacro(prev, m)) report(name, 'warning', `${name.text} redefined (the previous definition is at line ${prev.range.start.line + 1})`);
-    macros.set(name.text, m);
-    if (cur.main) {
-      defines.delete(name.text);
-      defines.set(name.text, { name: name.text, tokens: m.body, range: name.range, ...(m.params ? { params: m.params } : {}) });
+    if (prev && this.cur.main && prev.main && !sameMacro(prev, m)) this.report(name, 'warning', `${name.text} redefined (the previous definition is at line ${prev.range.start.line + 1})`);
+    this.macros.set(name.text, m);
+    if (this.cur.main) {
+      this.defines.delete(name.text);
+      this.defines.set(name.text, { name: name.text, tokens: m.body, range: name.range, ...(m.params ? { params: m.params } : {}) });
     }
   };
-
   /** `#if` / `#elif`: `defined` first, then macros, then `__has_*`, then identifiers are 0. */
-  const condition = (line: Token[], directive: Token): boolean => {
+  readonly condition = (line: Token[], directive: Token): boolean => {
     const pre: Token[] = [];
     for (let k = 0; k < line.length; k++) {
       const t = line[k]!;
@@ -601,75 +640,46 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
           skip = line[k + 3]?.text === ')' ? 3 : -1;
         }
         if (!nameTok || nameTok.kind !== 'ident' || skip < 0) {
-          report(directive, 'error', '"defined" needs a macro name');
+          this.report(directive, 'error', '"defined" needs a macro name');
           return false;
         }
-        pre.push(numTok(macros.has(nameTok.text) ? 1 : 0, t));
+        pre.push(this.numTok(this.macros.has(nameTok.text) ? 1 : 0, t));
         k += skip;
         continue;
       }
       pre.push(t);
     }
-    const expanded = expandAll(pre);
+    const expanded = this.expandAll(pre);
     for (const t of expanded) if (t.bad) {
-      report(t, 'error', t.bad);
+      this.report(t, 'error', t.bad);
       return false;
     }
-    const r = evalDirective(expanded, (n) => macros.has(n));
+    const r = evalDirective(expanded, (n) => this.macros.has(n));
     if ('error' in r) {
-      report(directive, 'error', `#${directive.text === '#' ? 'if' : directive.text}: ${r.error}`);
+      this.report(directive, 'error', `#${directive.text === '#' ? 'if' : directive.text}: ${r.error}`);
       return false;
     }
     return r.value !== 0n;
   };
-
-  interface Cond {
-    active: boolean;
-    taken: boolean;
-    sawElse: boolean;
-    outer: boolean;
-    at: Token;
-  }
-
-  const directiveText = (file: FileState, line: Token[]): string => line.map((t, i) => (i > 0 && t.space ? ' ' : '') + (t.raw ?? t.text)).join('');
-
+  readonly directiveText = (file: FileState, line: Token[]): string => line.map((t, i) => (i > 0 && t.space ? ' ' : '') + (t.raw ?? t.text)).join('');
   // ------------------------------------------------------------------ one file
-  const runFile = (file: FileState) => {
-    cur = file;
+  readonly runFile = (file: FileState): void => {
+    this.cur = file;
     const toks = file.toks;
     const conds: Cond[] = [];
     let active = true;
-    const inp: Input = (() => {
-      const stack: Token[] = [];
-      return {
-        next: () => {
-          if (stack.length) return stack.pop();
-          const t = toks[file.i];
-          if (!t || (t.bol && t.kind === 'punct' && t.text === '#')) return undefined;
-          file.i++;
-          return t;
-        },
-        peek: () => {
-          if (stack.length) return stack[stack.length - 1];
-          const t = toks[file.i];
-          return !t || (t.bol && t.kind === 'punct' && t.text === '#') ? undefined : t;
-        },
-        push: (list) => {
-          for (let k = list.length - 1; k >= 0; k--) stack.push(list[k]!);
-        },
-      };
-    })();
+    const inp = fileInput(file);
     let originLine = -1;
     let origin = '';
     const emit = (t: Token) => {
-      if (t.bad) report(t, 'error', t.bad);
-      if (file.main) out.push(t);
+      if (t.bad) this.report(t, 'error', t.bad);
+      if (file.main) this.out.push(t);
       else {
         if (!t.origin && t.range.start.line !== originLine) {
           originLine = t.range.start.line;
           origin = `${file.path}:${originLine + 1}`;
         }
-        out.push({ ...t, range: file.at!, origin: t.origin ?? origin });
+        this.out.push({ ...t, range: file.at!, origin: t.origin ?? origin });
       }
     };
     while (file.i < toks.length) {
@@ -684,86 +694,13 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
         file.i = j;
         if (!word || j === startAt + 1) continue; // the null directive
         const w = word.kind === 'ident' ? word.text : word.kind === 'number' ? 'line' : '';
-        if (w === 'if' || w === 'ifdef' || w === 'ifndef') {
-          let v = false;
-          if (active) {
-            if (w === 'if') v = condition(line, word);
-            else {
-              const n = line[0];
-              if (!n || n.kind !== 'ident') report(word, 'error', `#${w} needs a macro name`);
-              else v = macros.has(n.text) === (w === 'ifdef');
-            }
-          }
-          conds.push({ active: v, taken: v, sawElse: false, outer: active, at: word });
-          active = active && v;
-          continue;
-        }
-        if (w === 'elif' || w === 'else' || w === 'elifdef' || w === 'elifndef') {
-          const c = conds[conds.length - 1];
-          if (!c) {
-            report(word, 'error', `#${w} without #if`);
-            continue;
-          }
-          if (c.sawElse) report(word, 'error', `#${w} after #else`);
-          if (w === 'else') {
-            c.sawElse = true;
-            c.active = c.outer && !c.taken;
-          } else if (!c.outer || c.taken) c.active = false;
-          else if (w === 'elif') c.active = condition(line, word);
-          else {
-            const n = line[0];
-            c.active = !!n && macros.has(n.text) === (w === 'elifdef');
-          }
-          c.taken ||= c.active;
-          active = c.active;
-          continue;
-        }
-        if (w === 'endif') {
-          const c = conds.pop();
-          if (!c) report(word, 'error', '#endif without #if');
-          else active = c.outer;
+        const cond = this.conditional(w, line, word, conds, active);
+        if (cond !== undefined) {
+          active = cond;
           continue;
         }
         if (!active) continue;
-        switch (w) {
-          case 'define':
-            define(line, word);
-            break;
-          case 'undef':
-            if (line[0]?.kind === 'ident') {
-              if (macros.get(line[0].text)?.special) break;
-              macros.delete(line[0].text);
-              if (file.main) defines.delete(line[0].text);
-            } else report(word, 'error', '#undef needs a macro name');
-            break;
-          case 'include':
-          case 'include_next':
-          case 'import':
-            include(line, word, w === 'include_next');
-            cur = file;
-            break;
-          case 'error':
-          case 'warning':
-            report(word, w === 'error' ? 'error' : 'warning', `#${w} ${directiveText(file, line)}`.trim());
-            break;
-          case 'pragma': {
-            const what = line[0]?.text;
-            if (what === 'once') once.add(file.path);
-            else if (what === 'pack' || what === 'endian' || file.main) {
-              const p: Token = { kind: 'pragma', text: `#pragma ${directiveText(file, line)}`, range: where(hashTok), start: hashTok.start, end: hashTok.end };
-              out.push(file.main ? p : { ...p, origin: `${file.path}:${hashTok.range.start.line + 1}` });
-            }
-            break;
-          }
-          case 'line':
-          case 'ident':
-          case 'sccs':
-          case 'assert':
-          case 'unassert':
-            break;
-          default:
-            report(word, 'warning', `unknown directive "#${directiveText(file, [word, ...line])}" ignored`);
-        }
+        this.directive(w, file, line, word, hashTok);
         continue;
       }
       if (!active) {
@@ -775,9 +712,9 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
       }
       // Text: read a token (pushed-back expansions first) and expand it, or pass it on.
       for (let x = inp.next(); x; x = inp.next()) {
-        if (!tryExpand(x, inp, 0)) emit(x);
-        if (out.length > maxTokens) {
-          limitReport(x, `${TOKEN_LIMIT_MESSAGE} after preprocessing: more than ${maxTokens}, the rest is not read`);
+        if (!this.tryExpand(x, inp, 0)) emit(x);
+        if (this.out.length > this.maxTokens) {
+          this.limitReport(x, `${TOKEN_LIMIT_MESSAGE} after preprocessing: more than ${this.maxTokens}, the rest is not read`);
           file.i = toks.length;
           break;
         }
@@ -785,41 +722,134 @@ export function preprocess(text: string, opts: PreprocessOptions = {}): Preproce
     }
     // One error for the innermost, not one per level (a file cut at 1 024 nested #if).
     const open = conds[conds.length - 1];
-    if (open) report(open.at, 'error', `#${open.at.text} without #endif${conds.length > 1 ? ` (inside ${conds.length - 1} more)` : ''}`);
+    if (open) this.report(open.at, 'error', `#${open.at.text} without #endif${conds.length > 1 ? ` (inside ${conds.length - 1} more)` : ''}`);
   };
-
-  // ------------------------------------------------------------------ run
-  const virtual = (src: string, path: string) => {
-    const file: FileState = { path, dir: undefined, dirIndex: -1, toks: tokenize(src).tokens, i: 0, main: false, at: NONE };
-    runFile(file);
-  };
-  virtual(PREDEFINED, '<built-in>');
-  if (opts.defines) {
-    const lines = Object.entries(opts.defines).map(([k, v]) => `#define ${k} ${v === '' ? '1' : v}`);
-    virtual(lines.join('\n'), '<command-line>');
+  /** `#if`…`#endif`: the new "active" after a conditional directive `w`, or undefined for another directive. */
+  conditional(w: string, line: Token[], word: Token, conds: Cond[], active: boolean): boolean | undefined {
+    if (w === 'if' || w === 'ifdef' || w === 'ifndef') {
+      let v = false;
+      if (active) {
+        if (w === 'if') v = this.condition(line, word);
+        else {
+          const n = line[0];
+          if (!n || n.kind !== 'ident') this.report(word, 'error', `#${w} needs a macro name`);
+          else v = this.macros.has(n.text) === (w === 'ifdef');
+        }
+      }
+      conds.push({ active: v, taken: v, sawElse: false, outer: active, at: word });
+      active = active && v;
+      return active;
+    }
+    if (w === 'elif' || w === 'else' || w === 'elifdef' || w === 'elifndef') {
+      const c = conds[conds.length - 1];
+      if (!c) {
+        this.report(word, 'error', `#${w} without #if`);
+        return active;
+      }
+      if (c.sawElse) this.report(word, 'error', `#${w} after #else`);
+      if (w === 'else') {
+        c.sawElse = true;
+        c.active = c.outer && !c.taken;
+      } else if (!c.outer || c.taken) c.active = false;
+      else if (w === 'elif') c.active = this.condition(line, word);
+      else {
+        const n = line[0];
+        c.active = !!n && this.macros.has(n.text) === (w === 'elifdef');
+      }
+      c.taken ||= c.active;
+      active = c.active;
+      return active;
+    }
+    if (w === 'endif') {
+      const c = conds.pop();
+      if (!c) this.report(word, 'error', '#endif without #if');
+      else active = c.outer;
+      return active;
+    }
+    return undefined;
   }
-  const main = tokenize(text, maxTokens);
-  diagnostics.push(...main.diagnostics);
-  tokenLimit ??= main.cut;
-  runFile({ path: mainPath ?? 'schema.shms', dir: mainDir, dirIndex: -1, toks: main.tokens, i: 0, main: true });
-  let values: Map<string, bigint> | undefined;
-  if (opts.evaluateDefines) {
-    values = new Map();
-    // The main file's macros, then those of its included headers (import keeps the user's own
-    // headers' ones, and a system header's, as it keeps their types); not the predefined ones.
-    const own = [...macros.values()].filter((m) => m.origin && !m.origin.startsWith('<'));
-    for (const [name, d] of [...defines, ...own.map((m) => [m.name, { tokens: m.body, params: m.params }] as const)]) {
-      if (d.params || d.tokens.length === 0 || values.has(name)) continue;
-      const toks = expandAll(d.tokens);
-      if (toks.some((t) => t.kind === 'ident' || t.kind === 'string' || t.float !== undefined || t.bad)) continue;
-      const r = evalDirective(toks, (n) => macros.has(n), true);
-      if ('value' in r) values.set(name, r.value);
+
+  /** One directive other than a conditional, in an active group. */
+  directive(w: string, file: FileState, line: Token[], word: Token, hashTok: Token): void {
+    switch (w) {
+      case 'define':
+        this.define(line, word);
+        break;
+      case 'undef':
+        if (line[0]?.kind === 'ident') {
+          if (this.macros.get(line[0].text)?.special) break;
+          this.macros.delete(line[0].text);
+          if (file.main) this.defines.delete(line[0].text);
+        } else this.report(word, 'error', '#undef needs a macro name');
+        break;
+      case 'include':
+      case 'include_next':
+      case 'import':
+        this.include(line, word, w === 'include_next');
+        this.cur = file;
+        break;
+      case 'error':
+      case 'warning':
+        this.report(word, w === 'error' ? 'error' : 'warning', `#${w} ${this.directiveText(file, line)}`.trim());
+        break;
+      case 'pragma': {
+        const what = line[0]?.text;
+        if (what === 'once') this.once.add(file.path);
+        else if (what === 'pack' || what === 'endian' || file.main) {
+          const p: Token = { kind: 'pragma', text: `#pragma ${this.directiveText(file, line)}`, range: this.where(hashTok), start: hashTok.start, end: hashTok.end };
+          this.out.push(file.main ? p : { ...p, origin: `${file.path}:${hashTok.range.start.line + 1}` });
+        }
+        break;
+      }
+      case 'line':
+      case 'ident':
+      case 'sccs':
+      case 'assert':
+      case 'unassert':
+        break;
+      default:
+        this.report(word, 'warning', `unknown directive "#${this.directiveText(file, [word, ...line])}" ignored`);
     }
   }
-  const tokens = pragmaOperators(out);
-  const end = main.tokens[main.tokens.length - 1];
-  tokens.push(eofToken(end ? { start: end.range.end, end: end.range.end } : NONE, text.length));
-  return { tokens, defines, macros, diagnostics, skipped, comments: main.comments, uses, included, ...(values ? { values } : {}), ...(tokenLimit ? { tokenLimit } : {}) };
+
+  // ------------------------------------------------------------------ run
+  readonly virtual = (src: string, path: string): void => {
+    const file: FileState = { path, dir: undefined, dirIndex: -1, toks: tokenize(src).tokens, i: 0, main: false, at: NONE };
+    this.runFile(file);
+  };
+
+  run(): PreprocessResult {
+    this.virtual(PREDEFINED, '<built-in>');
+    if (this.opts.defines) {
+      const lines = Object.entries(this.opts.defines).map(([k, v]) => `#define ${k} ${v === '' ? '1' : v}`);
+      this.virtual(lines.join('\n'), '<command-line>');
+    }
+    const main = tokenize(this.text, this.maxTokens);
+    this.diagnostics.push(...main.diagnostics);
+    this.tokenLimit ??= main.cut;
+    this.runFile({ path: this.mainPath ?? 'schema.shms', dir: this.mainDir, dirIndex: -1, toks: main.tokens, i: 0, main: true });
+    const values = this.opts.evaluateDefines ? this.evaluateDefines() : undefined;
+    const tokens = pragmaOperators(this.out);
+    const end = main.tokens[main.tokens.length - 1];
+    tokens.push(eofToken(end ? { start: end.range.end, end: end.range.end } : NONE, this.text.length));
+    return { tokens, defines: this.defines, macros: this.macros, diagnostics: this.diagnostics, skipped: this.skipped, comments: main.comments, uses: this.uses, included: this.included, ...(values ? { values } : {}), ...(this.tokenLimit ? { tokenLimit: this.tokenLimit } : {}) };
+  }
+
+  /** The values of the object-like macros that evaluate to a number (import's constants). */
+  evaluateDefines(): Map<string, bigint> {
+    const values = new Map<string, bigint>();
+    // The main file's macros, then those of its included headers (import keeps the user's own
+    // headers' ones, and a system header's, as it keeps their types); not the predefined ones.
+    const own = [...this.macros.values()].filter((m) => m.origin && !m.origin.startsWith('<'));
+    for (const [name, d] of [...this.defines, ...own.map((m) => [m.name, { tokens: m.body, params: m.params }] as const)]) {
+      if (d.params || d.tokens.length === 0 || values.has(name)) continue;
+      const toks = this.expandAll(d.tokens);
+      if (toks.some((t) => t.kind === 'ident' || t.kind === 'string' || t.float !== undefined || t.bad)) continue;
+      const r = evalDirective(toks, (n) => this.macros.has(n), true);
+      if ('value' in r) values.set(name, r.value);
+    }
+    return values;
+  }
 }
 
 /** `_Pragma("pack(1)")` becomes the directive it stands for (C11 §6.10.9). */
