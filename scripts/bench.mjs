@@ -21,6 +21,18 @@ const json = args.includes('--json');
 const onlyAt = args.indexOf('--only');
 const only = onlyAt >= 0 ? new Set(args[onlyAt + 1]?.split(',')) : undefined;
 
+/** The running bench's process group (its pid), ended on a signal or a timeout. */
+let running;
+// First of all, so that a signal during the build or the namespace probe below still ends this
+// script with its status (the probe's `unshare` is a child in another namespace, which a caller
+// may already take for the bench).
+for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]]) {
+  process.on(signal, () => {
+    process.stderr.write(`bench: ${signal}: stopping\n`);
+    void stopRunning().then(() => process.exit(status));
+  });
+}
+
 if (!args.includes('--no-build')) {
   const build = spawnSync(process.execPath, [path.join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   if (build.status !== 0) process.exit(1);
@@ -30,8 +42,6 @@ const TIMEOUT_MS = Number(process.env.SHMSCOPE_BENCH_TIMEOUT_MS) > 0 ? Number(pr
 const namespaces = spawnSync('unshare', ['--ipc', '--mount', '--', 'true']).status === 0;
 if (!namespaces) process.stderr.write('bench: no `unshare --ipc --mount` here (not root?): benches run in the machine\'s namespace and remove their objects themselves\n');
 
-/** The running bench's process group (its pid), ended on a signal or a timeout. */
-let running;
 /** Ends the running bench's whole process group: SIGTERM, then SIGKILL after a grace period. */
 async function stopRunning() {
   const child = running;
@@ -56,12 +66,6 @@ async function stopRunning() {
 /** A process's IPC namespace ("ipc:[4026531839]"), or undefined once it is gone. */
 function nsOf(pid) {
   try { return readlinkSync(`/proc/${pid}/ns/ipc`); } catch { return undefined; }
-}
-for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]]) {
-  process.on(signal, () => {
-    process.stderr.write(`bench: ${signal}: stopping\n`);
-    void stopRunning().then(() => process.exit(status));
-  });
 }
 
 /** Runs one bench script; resolves with its status and standard output. */

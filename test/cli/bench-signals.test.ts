@@ -79,7 +79,16 @@ async function benchNamespace(benchPid: number, exited: Promise<unknown>): Promi
   const ours = nsOf(process.pid);
   return until('the bench runs in a namespace of its own', () => {
     if (done) return 'exited';
-    const child = pids().find((p) => ppidOf(p) === benchPid && nsOf(p) !== undefined && nsOf(p) !== ours);
+    // Not the script's probe of whether namespaces can be made (`unshare … -- true`), which is a
+    // child in another namespace for a moment before any bench runs.
+    const probe = (p: number) => {
+      try {
+        return /(^|\0)true\0$/.test(readFileSync(`/proc/${p}/cmdline`, 'latin1'));
+      } catch {
+        return true; // gone: the probe, or a bench already ended
+      }
+    };
+    const child = pids().find((p) => ppidOf(p) === benchPid && nsOf(p) !== undefined && nsOf(p) !== ours && !probe(p));
     return child === undefined ? undefined : nsOf(child);
   }).then((ns) => (ns === 'exited' ? undefined : ns));
 }
