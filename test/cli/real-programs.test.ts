@@ -19,6 +19,7 @@ reexecInNamespaces(
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
@@ -124,7 +125,7 @@ before(() => {
   mkdirSync(OUT, { recursive: true });
   lmdb = compile('cc', 'lmdb-env.c', 'lmdb-env', ['-llmdb'], '-std=c11');
   boost = compile('c++', 'boost-mutex.cpp', 'boost-mutex', ['-lpthread', '-lrt'], '-std=c++17');
-  dir = mkdtempSync('/tmp/shmscope-programs-');
+  dir = mkdtempSync(path.join(tmpdir(), 'shmscope-programs-'));
 });
 
 after(async () => {
@@ -273,7 +274,10 @@ describe('program knowledge on more real programs', () => {
   });
 
   it('headless Chromium: its memfd regions are named as Chromium\'s and grouped under one program, not a flat list', async () => {
-    const chromium = start('chromium', ['--headless', '--no-sandbox', '--disable-gpu', `--user-data-dir=${path.join(dir, 'chromium')}`, 'about:blank']);
+    // Its temporary files (org.chromium.Chromium.*, left when it is killed) in the test's folder too.
+    const tmp = path.join(dir, 'chromium-tmp');
+    mkdirSync(tmp, { recursive: true });
+    const chromium = start('chromium', ['--headless', '--no-sandbox', '--disable-gpu', `--user-data-dir=${path.join(dir, 'chromium')}`, 'about:blank'], { env: { ...process.env, TMPDIR: tmp } });
     const isChromium = (r: Rec) => (r.attachedBy ?? []).some((a) => /(^|\/)chromium /.test(a.command));
     const regions = await until('Chromium shares memfd regions between its processes', () => {
       const m = list().memfd.filter(isChromium);

@@ -61,6 +61,17 @@ function findLog(dir: string): string | undefined {
   return undefined;
 }
 
+/**
+ * A key of its own for each object a test acts on through its row: the workbench runs in an IPC
+ * namespace of its own, where a segment, a set and a queue can all have id 1, so "private · id 1"
+ * would name more than one row.
+ */
+let keys = 0;
+function keyed(): { key: number; label: (id: number) => string } {
+  const key = (0x5e000000 | ((process.pid & 0xfff) << 8) | ++keys) >>> 0;
+  return { key, label: (id) => `key 0x${key.toString(16).padStart(8, '0')} · id ${id}` };
+}
+
 describe('explorer commands in the workbench', () => {
   before(async () => {
     opened = await openWorkbench({ root: ROOT, folder: path.join(ROOT, 'test', 'editor', 'workspace') });
@@ -106,10 +117,11 @@ describe('explorer commands in the workbench', () => {
   }));
 
   it('Semaphore Wait… shows a status bar entry that cancels the wait; a short wait times out', () => step('wait', async () => {
-    const id = ipc.createSemSet({ key: 0, nsems: 1, values: [0] });
+    const k = keyed();
+    const id = ipc.createSemSet({ key: k.key, nsems: 1, values: [0] });
     created.push({ kind: 'sem', id });
     await palette('Refresh');
-    const label = `private · id ${id}`;
+    const label = k.label(id);
     await promptFrom(label, 'Semaphore Wait…', 'timeout');
     await answer('timeout', '120000');
     const status = page.locator('.statusbar-item', { hasText: `Waiting on semaphore 0 of set ${id}` });
@@ -129,13 +141,14 @@ describe('explorer commands in the workbench', () => {
   }));
 
   it('Peek Messages lists messages in a quick pick and opens one in the inspector without consuming it', () => step('peek', async () => {
-    const id = ipc.createMsgQueue({ key: 0 });
+    const k = keyed();
+    const id = ipc.createMsgQueue({ key: k.key });
     created.push({ kind: 'msg', id });
     ipc.msgSend(id, 3, new TextEncoder().encode('alpha'));
     ipc.msgSend(id, 4, new TextEncoder().encode('bravo-charlie'));
     await palette('Refresh');
     // The pick's title says the command ran (a menu choice the workbench dropped is asked again).
-    await promptFrom(`private · id ${id}`, 'Peek Messages', `Messages in queue ${id}`);
+    await promptFrom(k.label(id), 'Peek Messages', `Messages in queue ${id}`);
     await quickInput().locator('.monaco-list-row', { hasText: 'type 4 · 13 bytes' }).waitFor({ timeout: WAIT });
     await quickInput().locator('.monaco-list-row', { hasText: 'type 4 · 13 bytes' }).click();
     // The message's 13 bytes show in the inspector's hex grid (its first row, with the ASCII column).
@@ -145,10 +158,11 @@ describe('explorer commands in the workbench', () => {
   }));
 
   it('a failure is written to the Shared Memory log with its errno name', () => step('log', async () => {
-    const id = ipc.createMsgQueue({ key: 0 });
+    const k = keyed();
+    const id = ipc.createMsgQueue({ key: k.key });
     created.push({ kind: 'msg', id });
     await palette('Refresh');
-    const label = `private · id ${id}`;
+    const label = k.label(id);
     await row(label).waitFor({ timeout: WAIT });
     ipc.remove({ kind: 'msg', id }); // gone between listing and acting
     await contextMenu(label, 'Peek Messages');
