@@ -49,7 +49,6 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
   return new Parser(text, knownTypes, options).run();
 }
 
-// ---------------------------------------------------------------- attributes
 /** `[[a, b(x)]]` and `__attribute__((packed, aligned(8)))`; also `alignas(N)`. */
 interface Extras {
   attrs: Attr[];
@@ -330,6 +329,7 @@ class Parser {
     }
     return this.error(t.range, t.kind === 'eof' ? 'expected an expression but found end of file' : `expected an expression but found "${t.text}"`);
   };
+  // ---------------------------------------------------------------- attributes
   readonly extras = (into: Extras): boolean => {
     let any = false;
     for (;;) {
