@@ -234,22 +234,21 @@ function lineCommentEnd(text: string, k: number): number {
   }
 }
 
-/**
- * The end of the identifier whose second character is at `j`; negated when a backslash-newline
- * inside the name joins its parts (translation phase 2), so its text needs the splices taken out.
- */
+/** The end of the run of identifier characters that starts at `j`. */
 function identEnd(text: string, j: number): number {
   const n = text.length;
-  let spliced = false;
-  for (;;) {
-    while (j < n && isIdChar(text.charCodeAt(j))) j++;
-    if (text[j] === '\\' && (text[j + 1] === '\n' || (text[j + 1] === '\r' && text[j + 2] === '\n')) && isIdChar(text.charCodeAt(j + (text[j + 1] === '\n' ? 2 : 3)))) {
-      j += text[j + 1] === '\n' ? 2 : 3;
-      spliced = true;
-      continue;
-    }
-    return spliced ? -j : j;
-  }
+  while (j < n && isIdChar(text.charCodeAt(j))) j++;
+  return j;
+}
+
+/**
+ * The length of the backslash-newline at `j` when it joins an identifier to the identifier
+ * characters after it (translation phase 2), else 0.
+ */
+function identSplice(text: string, j: number): number {
+  if (text[j] !== '\\') return 0;
+  const len = text[j + 1] === '\n' ? 2 : text[j + 1] === '\r' && text[j + 2] === '\n' ? 3 : 0;
+  return len && isIdChar(text.charCodeAt(j + len)) ? len : 0;
 }
 
 /** Splits one file's text into tokens (no eof token); never throws. */
@@ -340,8 +339,10 @@ export function tokenize(text: string, maxTokens = MAX_TOKENS): TokenizeResult {
     }
     if (isIdStart(c)) {
       const j = identEnd(text, k + 1);
-      if (j < 0) {
-        const e = -j;
+      if (identSplice(text, j)) {
+        // A name split by backslash-newlines: one token, its text with the splices taken out.
+        let e = j;
+        for (let s = identSplice(text, e); s; s = identSplice(text, e)) e = identEnd(text, e + s);
         const t = push('ident', k, e);
         t.text = t.text.replace(/\\\r?\n/g, '');
         k = e;
