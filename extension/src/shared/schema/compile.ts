@@ -83,7 +83,7 @@ export function compileSchema(text: string, uri = 'schema.shms', options: Compil
     return {
       uri, text, types: new Map(BUILTINS), structs: [], segments: [], enums: [], constants: new Map(), defines: new Map(), macros: new Map(), definitions: [], references: [], skipped: [], decls: [],
       tokens: [], spans: [], included: [],
-      diagnostics: [{ range: here, severity: 'error', message: e instanceof RangeError ? 'the schema is nested too deeply to compile' : `internal error in the schema compiler: ${(e as Error).message}` }],
+      diagnostics: [diagnostic(here, 'error', e instanceof RangeError ? 'the schema is nested too deeply to compile' : `internal error in the schema compiler: ${(e as Error).message}`)],
     };
   }
 }

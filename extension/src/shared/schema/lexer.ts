@@ -3,7 +3,7 @@
 // came before it (stringizing). Problems stay on the token (`bad`) until the preprocessor knows the
 // token is used: a stray apostrophe inside `#if 0` is no error, as in gcc.
 
-import type { Diagnostic } from './diagnostics';
+import { diagnostic, type Diagnostic } from './diagnostics';
 
 export type { Diagnostic, Severity } from './diagnostics';
 
@@ -297,7 +297,7 @@ export function tokenize(text: string, maxTokens = MAX_TOKENS): TokenizeResult {
   let cut: Diagnostic | undefined;
   while (k < n) {
     if (tokens.length >= maxTokens) {
-      cut = { range: rangeOf(k, k), severity: 'error', message: `${TOKEN_LIMIT_MESSAGE}: the file has more than ${maxTokens}, the rest is not read` };
+      cut = diagnostic(rangeOf(k, k), 'error', `${TOKEN_LIMIT_MESSAGE}: the file has more than ${maxTokens}, the rest is not read`);
       diagnostics.push(cut);
       break;
     }
@@ -328,7 +328,7 @@ export function tokenize(text: string, maxTokens = MAX_TOKENS): TokenizeResult {
     if (ch === '/' && text[k + 1] === '*') {
       const e = text.indexOf('*/', k + 2);
       if (e < 0) {
-        diagnostics.push({ range: rangeOf(k, k + 2), severity: 'error', message: 'unterminated comment' });
+        diagnostics.push(diagnostic(rangeOf(k, k + 2), 'error', 'unterminated comment'));
         comments.push(rangeOf(k, n));
         break;
       }
@@ -360,7 +360,7 @@ export function tokenize(text: string, maxTokens = MAX_TOKENS): TokenizeResult {
         if (t.text === 'if' || t.text === 'ifdef' || t.text === 'ifndef') ifDepth++;
         else if (t.text === 'endif' && ifDepth > 0) ifDepth--;
         if (ifDepth > MAX_IF_DEPTH) {
-          diagnostics.push({ range: t.range, severity: 'error', message: `#if nested deeper than ${MAX_IF_DEPTH}: the rest of the file is not read` });
+          diagnostics.push(diagnostic(t.range, 'error', `#if nested deeper than ${MAX_IF_DEPTH}: the rest of the file is not read`));
           break;
         }
       }

@@ -395,7 +395,7 @@ class Parser {
             // It changes the layout and the engine does not do it: never a silent difference from
             // gcc. A struct it applies to has no layout (structBody), so nothing decodes through it.
             into.refused = `__attribute__((${name})) changes the layout and is not supported`;
-            this.diagnostics.push({ range: this.prevEnd(), severity: 'error', message: into.refused });
+            this.diagnostics.push(diagnostic(this.prevEnd(), 'error', into.refused));
             if (this.at('(')) this.skipParens();
           } else if (this.at('(')) {
             // Other GNU attributes (unused, nonnull…) carry no layout: skip their arguments.
@@ -642,7 +642,7 @@ class Parser {
     if (this.depth + 1 > MAX_DEPTH - 20) {
       // Too deep: one diagnostic here, the whole body skipped, the type marked as having no layout;
       // the declarations around it keep their results.
-      if (!this.tooDeepReported) this.diagnostics.push({ range: open.range, severity: 'error', message: `structs nested deeper than ${MAX_DEPTH - 20}: this one is not read` });
+      if (!this.tooDeepReported) this.diagnostics.push(diagnostic(open.range, 'error', `structs nested deeper than ${MAX_DEPTH - 20}: this one is not read`));
       this.tooDeepReported = true;
       let d = 1;
       while (d > 0 && this.peek().kind !== 'eof') {
@@ -774,7 +774,7 @@ class Parser {
     if (what === 'pack') {
       const args = /^\(\s*(.*?)\s*\)$/.exec(rest)?.[1];
       if (args === undefined) {
-        this.diagnostics.push({ range: t.range, severity: 'error', message: '#pragma pack needs parentheses: pack(N), pack(push, N), pack(pop) or pack()' });
+        this.diagnostics.push(diagnostic(t.range, 'error', '#pragma pack needs parentheses: pack(N), pack(push, N), pack(pop) or pack()'));
         return;
       }
       const parts = args === '' ? [] : args.split(/\s*,\s*/);
@@ -782,7 +782,7 @@ class Parser {
         if (s === undefined) return undefined;
         const v = Number(s);
         if (![1, 2, 4, 8, 16].includes(v)) {
-          this.diagnostics.push({ range: t.range, severity: 'error', message: `#pragma pack value must be 1, 2, 4, 8 or 16, not "${s}"` });
+          this.diagnostics.push(diagnostic(t.range, 'error', `#pragma pack value must be 1, 2, 4, 8 or 16, not "${s}"`));
           return undefined;
         }
         return v;
@@ -803,17 +803,17 @@ class Parser {
     if (what === 'endian') {
       if (rest === 'little') this.endian = 'le';
       else if (rest === 'big') this.endian = 'be';
-      else this.diagnostics.push({ range: t.range, severity: 'error', message: `#pragma endian must be little or big, not "${rest}"` });
+      else this.diagnostics.push(diagnostic(t.range, 'error', `#pragma endian must be little or big, not "${rest}"`));
       return;
     }
     if (what === 'once') return;
     if (what === 'scalar_storage_order' || what === 'ms_struct') {
       const off = what === 'ms_struct' ? rest === 'off' || rest === 'reset' : rest === 'default';
       this.layoutPragma = off ? undefined : `#pragma ${what} ${rest} changes the layout and is not supported`;
-      if (this.layoutPragma) this.diagnostics.push({ range: t.range, severity: 'error', message: this.layoutPragma });
+      if (this.layoutPragma) this.diagnostics.push(diagnostic(t.range, 'error', this.layoutPragma));
       return;
     }
-    this.diagnostics.push({ range: t.range, severity: 'warning', message: `unknown pragma "${what}" ignored` });
+    this.diagnostics.push(diagnostic(t.range, 'warning', `unknown pragma "${what}" ignored`));
   };
   readonly topLevel = (): void => {
     this.operators = 0;
@@ -902,7 +902,7 @@ class Parser {
       }
       const hasBody = (spec.k === 'struct' || spec.k === 'enum') && spec.body;
       if (hasBody && (this.peek().kind === 'eof' || ['struct', 'union', 'enum', 'typedef', 'segment', 'static_assert'].includes(this.peek().text) || this.peek().kind === 'pragma')) {
-        this.diagnostics.push({ range: this.prevEnd(), severity: 'error', message: `expected ";" after the ${spec.k === 'enum' ? 'enum' : spec.union ? 'union' : 'struct'} definition` });
+        this.diagnostics.push(diagnostic(this.prevEnd(), 'error', `expected ";" after the ${spec.k === 'enum' ? 'enum' : spec.union ? 'union' : 'struct'} definition`));
         return;
       }
       // A variable or function declaration: not a type, skipped (headers have them).
@@ -948,7 +948,7 @@ class Parser {
         ok = false;
         if (!(e instanceof Bail)) {
           const msg = e instanceof RangeError ? 'declaration nested too deeply' : `parser failure: ${(e as Error).message}`;
-          this.diagnostics.push({ range: this.peek().range, severity: 'error', message: msg });
+          this.diagnostics.push(diagnostic(this.peek().range, 'error', msg));
         }
         this.depth = 0;
         this.recover(false);
