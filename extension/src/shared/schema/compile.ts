@@ -83,7 +83,7 @@ export function compileSchema(text: string, uri = 'schema.shms', options: Compil
     return {
       uri, text, types: new Map(BUILTINS), structs: [], segments: [], enums: [], constants: new Map(), defines: new Map(), macros: new Map(), definitions: [], references: [], skipped: [], decls: [],
       tokens: [], spans: [], included: [],
-      diagnostics: [{ range: here, severity: 'error', message: e instanceof RangeError ? 'the schema is nested too deeply to compile' : `internal error in the schema compiler: ${(e as Error).message}` }],
+      diagnostics: [diagnostic(here, 'error', e instanceof RangeError ? 'the schema is nested too deeply to compile' : `internal error in the schema compiler: ${(e as Error).message}`)],
     };
   }
 }
@@ -95,98 +95,117 @@ function compileUnsafe(text: string, uri: string, options: CompileOptions): Sche
 const ZERO_RANGE: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
 
 /**
- * One compile, by stage: index the parsed declarations by name, resolve them to types (layout.ts
+ * The engine's last stage, after the parser: one file's text, its URI and the compile options in
+ * (it runs the parser itself), a Schema out (types, structs, segments, enums, constants,
+ * diagnostics, definitions and references). One compile, by step: index the parsed declarations by name, resolve them to types (layout.ts
  * lays out the structs), check the static_asserts, then emit the Schema with its definitions and
  * references. Types are resolved lazily, so declaration order does not matter.
  */
 class Compiler {
-  readonly parsed: ParseResult;
-  readonly diagnostics: Diagnostic[];
-  readonly types = new Map<string, Type>(BUILTINS);
-  readonly definitions: Definition[] = [];
-  readonly structs: StructType[] = [];
-  readonly segments: StructType[] = [];
-  readonly enums: EnumType[] = [];
-  readonly constants = new Map<string, { value: bigint; enumType?: EnumType; range: Range }>();
-  readonly tagDecls = new Map<string, StructDecl | EnumDecl>();
-  readonly typedefDecls = new Map<string, TypedefDecl>();
-  readonly resolved = new Map<object, Type>();
-  readonly inProgress = new Set<object>();
-  readonly pendingOffsets: { t: OffsetType; ref: TypeRef }[] = [];
-  readonly zeroRange = ZERO_RANGE;
-  readonly opaques = new Map<string, StructType>();
+  private readonly parsed: ParseResult;
+  private readonly diagnostics: Diagnostic[];
+  private readonly types = new Map<string, Type>(BUILTINS);
+  private readonly definitions: Definition[] = [];
+  private readonly structs: StructType[] = [];
+  private readonly segments: StructType[] = [];
+  private readonly enums: EnumType[] = [];
+  private readonly constants = new Map<string, { value: bigint; enumType?: EnumType; range: Range }>();
+  private readonly tagDecls = new Map<string, StructDecl | EnumDecl>();
+  private readonly typedefDecls = new Map<string, TypedefDecl>();
+  private readonly resolved = new Map<object, Type>();
+  private readonly inProgress = new Set<object>();
+  private readonly pendingOffsets: { t: OffsetType; ref: TypeRef }[] = [];
+  private readonly zeroRange = ZERO_RANGE;
+  private readonly opaques = new Map<string, StructType>();
   /** Every field name of every struct: a data expression may reach into an enclosing struct. */
-  readonly outerNames = new Set<string>();
+  private readonly outerNames = new Set<string>();
   /** Types resolved inside one another (typedef chains, nested structs): bounded, not the stack. */
-  nesting = 0;
-  nestingReported = false;
-  readonly layoutContext: LayoutContext;
+  private nesting = 0;
+  private nestingReported = false;
+  private readonly layoutContext: LayoutContext;
 
   constructor(
-    readonly text: string,
-    readonly uri: string,
-    readonly options: CompileOptions,
+    private readonly text: string,
+    private readonly uri: string,
+    options: CompileOptions,
   ) {
     this.parsed = parse(text, new Set(BUILTINS.keys()), { uri, includePath: options.includePath, defines: options.defines, host: options.host ?? nodeIncludeHost, evaluateDefines: options.evaluateDefines, ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}) });
     this.diagnostics = this.parsed.diagnostics;
-    this.layoutContext = { diagnostics: this.diagnostics, err: this.err, warn: this.warn, resolveRef: this.resolveRef, constInt: this.constInt, validAlign: this.validAlign, isConstant: this.isConstant, checkNames: this.checkNames, checkAttrs: (a, ty, f, m) => this.checkAttrs(a, ty, f, m), allFieldNames };
+    this.layoutContext = {
+      diagnostics: this.diagnostics,
+      err: this.err.bind(this),
+      warn: this.warn.bind(this),
+      resolveRef: this.resolveRef.bind(this),
+      constInt: this.constInt.bind(this),
+      validAlign: this.validAlign.bind(this),
+      isConstant: this.isConstant.bind(this),
+      checkNames: this.checkNames.bind(this),
+      checkAttrs: this.checkAttrs.bind(this),
+      allFieldNames,
+    };
   }
 
-  readonly err = (range: Range, message: string): number => this.diagnostics.push(diagnostic(range, 'error', message));
-  readonly warn = (range: Range, message: string): number => this.diagnostics.push(diagnostic(range, 'warning', message));
+  private err(range: Range, message: string): number {
+    return this.diagnostics.push(diagnostic(range, 'error', message));
+  }
+  private warn(range: Range, message: string): number {
+    return this.diagnostics.push(diagnostic(range, 'warning', message));
+  }
   // ------------------------------------------------------------------ constants
-  readonly constEnv = (fieldNames?: Set<string>): Env => ({
-    name: (n) => {
-      const c = this.constants.get(n);
-      if (c) return c.value;
-      const e = this.enumConstant(n);
-      if (e !== undefined) return e;
-      if (fieldNames?.has(n)) throw new EvalError(`"${n}" is a field`, this.zeroRange, true);
-      return undefined;
-    },
-    sizeof: (t) => {
-      const ty = this.resolveRef(t, false);
-      return ty && !(ty.k === 'struct' && (ty.dynamic || ty.incomplete)) && !(ty.k === 'array' && ty.count === undefined) && !brokenPart(ty) ? ty.size : undefined;
-    },
-    sizeofExpr: (e) => {
-      const ty = this.typeOfExpr(e);
-      return ty && !(ty.k === 'struct' && (ty.dynamic || ty.incomplete)) && !(ty.k === 'array' && ty.count === undefined) ? ty.size : undefined;
-    },
-    alignof: (t) => this.resolveRef(t, false)?.align,
-    offsetof: (t, path) => {
-      let ty = this.resolveRef(t, false);
-      let off = 0;
-      for (const p of path) {
-        if (typeof p === 'number') {
-          // `a[2]`: the element's place (gcc takes any constant index, past the end too).
-          if (!ty || ty.k !== 'array') return undefined;
-          off += p * ty.elem.size;
-          ty = ty.elem;
-          continue;
+  private constEnv(fieldNames?: Set<string>): Env {
+    return {
+      name: (n) => {
+        const c = this.constants.get(n);
+        if (c) return c.value;
+        const e = this.enumConstant(n);
+        if (e !== undefined) return e;
+        if (fieldNames?.has(n)) throw new EvalError(`"${n}" is a field`, this.zeroRange, true);
+        return undefined;
+      },
+      sizeof: (t) => {
+        const ty = this.resolveRef(t, false);
+        return ty && !(ty.k === 'struct' && (ty.dynamic || ty.incomplete)) && !(ty.k === 'array' && ty.count === undefined) && !brokenPart(ty) ? ty.size : undefined;
+      },
+      sizeofExpr: (e) => {
+        const ty = this.typeOfExpr(e);
+        return ty && !(ty.k === 'struct' && (ty.dynamic || ty.incomplete)) && !(ty.k === 'array' && ty.count === undefined) ? ty.size : undefined;
+      },
+      alignof: (t) => this.resolveRef(t, false)?.align,
+      offsetof: (t, path) => {
+        let ty = this.resolveRef(t, false);
+        let off = 0;
+        for (const p of path) {
+          if (typeof p === 'number') {
+            // `a[2]`: the element's place (gcc takes any constant index, past the end too).
+            if (!ty || ty.k !== 'array') return undefined;
+            off += p * ty.elem.size;
+            ty = ty.elem;
+            continue;
+          }
+          if (!ty || ty.k !== 'struct') return undefined;
+          const f = findField(ty, p);
+          if (!f || f.field.offset < 0) return undefined;
+          off += f.offset;
+          ty = f.field.type;
         }
-        if (!ty || ty.k !== 'struct') return undefined;
-        const f = findField(ty, p);
-        if (!f || f.field.offset < 0) return undefined;
-        off += f.offset;
-        ty = f.field.type;
-      }
-      return off;
-    },
-    cast: (t, v) => {
-      const ty = this.resolveRef(t, false);
-      return ty && (ty.k === 'int' || ty.k === 'enum') ? wrapInt(ty.k === 'enum' ? ty.base : ty, v) : v;
-    },
-    castType: (t) => {
-      const ty = this.resolveRef(t, false);
-      const int = ty?.k === 'enum' ? ty.base : ty?.k === 'int' ? ty : undefined;
-      return int ? promoted(int.size, int.signed) : undefined;
-    },
-  });
+        return off;
+      },
+      cast: (t, v) => {
+        const ty = this.resolveRef(t, false);
+        return ty && (ty.k === 'int' || ty.k === 'enum') ? wrapInt(ty.k === 'enum' ? ty.base : ty, v) : v;
+      },
+      castType: (t) => {
+        const ty = this.resolveRef(t, false);
+        const int = ty?.k === 'enum' ? ty.base : ty?.k === 'int' ? ty : undefined;
+        return int ? promoted(int.size, int.signed) : undefined;
+      },
+    };
+  }
   /**
    * The static type of an expression of a constant context, for `sizeof`: `((T *)0)->m`,
    * `*(T *)0`, `((T *)0)->a[0]`. `ptr` says the value is a pointer to the returned type.
    */
-  readonly typeOfExpr = (e: Expr): Type | undefined => {
+  private typeOfExpr(e: Expr): Type | undefined {
     const walk = (x: Expr): { t: Type; ptr: boolean } | undefined => {
       switch (x.k) {
         case 'cast': {
@@ -227,9 +246,9 @@ class Compiler {
     };
     const r = walk(e);
     return r && !r.ptr ? r.t : r ? { k: 'pointer', name: `${r.t.name}*`, size: 8, align: 8 } : undefined;
-  };
+  }
   /** Evaluates a constant expression; reports and returns undefined when it is not one. */
-  readonly constInt = (e: Expr, what: string, fieldNames?: Set<string>): bigint | undefined => {
+  private constInt(e: Expr, what: string, fieldNames?: Set<string>): bigint | undefined {
     try {
       return evalInt(e, this.constEnv(fieldNames));
     } catch (x) {
@@ -240,12 +259,12 @@ class Compiler {
       this.err(e.range, `${what}: ${(x as Error).message}`);
       return undefined;
     }
-  };
+  }
   /**
    * The first bytes `magic V` names, as hex: a string's bytes, or an integer's little-endian bytes
    * in the smallest of 1, 2, 4 or 8 bytes that holds it (`0x52494E47` is `47 4e 49 52`).
    */
-  readonly magicHex = (v: Expr | string, range: Range): string | undefined => {
+  private magicHex(v: Expr | string, range: Range): string | undefined {
     if (typeof v === 'string') {
       if (!v.length) this.err(range, 'magic needs at least one byte');
       let hex = '';
@@ -262,11 +281,12 @@ class Compiler {
     let hex = '';
     for (let i = 0; i < width; i++) hex += Number((n >> BigInt(8 * i)) & 0xffn).toString(16).padStart(2, '0');
     return hex;
-  };
+  }
   /** Is `e` constant (no field names)? */
-  readonly isConstant = (e: Expr, fieldNames: Set<string>): boolean =>
-    namesIn(e).every((n) => !fieldNames.has(n.name) && (this.constants.has(n.name) || this.enumConstant(n.name) !== undefined)) && !hasMemberOrIndex(e);
-  readonly enumConstant = (n: string): bigint | undefined => {
+  private isConstant(e: Expr, fieldNames: Set<string>): boolean {
+    return namesIn(e).every((n) => !fieldNames.has(n.name) && (this.constants.has(n.name) || this.enumConstant(n.name) !== undefined)) && !hasMemberOrIndex(e);
+  }
+  private enumConstant(n: string): bigint | undefined {
     // Enumerators are declared by their enum: resolve enums lazily so forward uses work.
     if (this.constants.has(n)) return this.constants.get(n)!.value;
     for (const d of this.parsed.decls) {
@@ -276,9 +296,9 @@ class Compiler {
       }
     }
     return undefined;
-  };
+  }
   // ------------------------------------------------------------------ types
-  readonly resolveSpec = (spec: TypeSpec, report = true): Type | undefined => {
+  private resolveSpec(spec: TypeSpec, report = true): Type | undefined {
     switch (spec.k) {
       case 'named': {
         const b = BUILTINS.get(spec.name);
@@ -327,9 +347,9 @@ class Compiler {
         return t;
       }
     }
-  };
+  }
   /** An incomplete struct or union: size unknown, usable behind pointers and typedefs. */
-  readonly opaque = (tag: string, union: boolean): StructType => {
+  private opaque(tag: string, union: boolean): StructType {
     const key = `${union ? 'union' : 'struct'} ${tag}`;
     let t = this.opaques.get(key);
     if (!t) {
@@ -337,9 +357,9 @@ class Compiler {
       this.opaques.set(key, t);
     }
     return t;
-  };
+  }
   /** The name of what a pointer points to, without resolving it (it may be incomplete or itself). */
-  readonly specName = (spec: TypeSpec): string => {
+  private specName(spec: TypeSpec): string {
     switch (spec.k) {
       case 'named':
         return spec.name;
@@ -352,8 +372,8 @@ class Compiler {
       case 'ref':
         return 'typeof(…)';
     }
-  };
-  readonly resolveRef = (ref: TypeRef, report = true, fieldNames?: Set<string>): Type | undefined => {
+  }
+  private resolveRef(ref: TypeRef, report = true, fieldNames?: Set<string>): Type | undefined {
     const steps = ref.derived ?? [...Array.from({ length: ref.pointers }, () => ({ k: 'ptr' as const })), ...[...ref.dims].reverse().map((dim) => ({ k: 'array' as const, dim }))];
     // A pointer is an 8-byte address whatever it points to: the pointee is resolved only for its
     // name, and only when it is a definition or already known (no "contains itself" for `next`).
@@ -386,9 +406,9 @@ class Compiler {
       }
     }
     return t;
-  };
+  }
   /** gcc's vector types: N bytes of a scalar, N a power of two and a multiple of it, aligned to N. */
-  readonly vectorOf = (elem: Type, e: Expr): Type | undefined => {
+  private vectorOf(elem: Type, e: Expr): Type | undefined {
     const n = this.constInt(e, 'vector_size');
     if (n === undefined) return undefined;
     if ((elem.k !== 'int' && elem.k !== 'float') || elem.size === 0) {
@@ -407,16 +427,16 @@ class Compiler {
       return undefined;
     }
     return { k: 'array', name: `${elem.name} __attribute__((vector_size(${size})))`, elem, count: size / elem.size, size, align: size };
-  };
+  }
   /** `__attribute__((mode(QI)))` and friends: the integer of that width, signedness kept. */
-  readonly modeType = (mode: string, base: Type): Type | undefined => {
+  private modeType(mode: string, base: Type): Type | undefined {
     const bytes = ({ QI: 1, HI: 2, SI: 4, DI: 8, TI: 16, word: 8, pointer: 8, byte: 1 } as Record<string, number>)[mode];
     if (bytes === undefined || (base.k !== 'int' && base.k !== 'enum')) return undefined;
     const signed = base.k === 'int' ? base.signed : base.base.signed;
     const name = bytes === 16 ? (signed ? '__int128' : 'unsigned __int128') : `${signed ? '' : 'u'}int${bytes * 8}_t`;
     return BUILTINS.get(name);
-  };
-  readonly arrayOf = (elem: Type, dim: Expr, report: boolean, fieldNames?: Set<string>): ArrayType | undefined => {
+  }
+  private arrayOf(elem: Type, dim: Expr, report: boolean, fieldNames?: Set<string>): ArrayType | undefined {
     // A file-scope variable of a header (`int a[sizeof(v) / sizeof(v[0])]`) is no field and no
     // constant the engine evaluates: an error at it, and the layout stops (never a silent [0]).
     const variable = namesIn(dim).find((n) => this.parsed.variables.has(n.name) && !fieldNames?.has(n.name) && !this.constants.has(n.name));
@@ -440,22 +460,22 @@ class Compiler {
       count = 0;
     }
     return { k: 'array', name: `${elem.name}[${count}]`, elem, count, size: elem.size * count, align: elem.align };
-  };
-  readonly safeConst = (e: Expr): bigint | undefined => {
+  }
+  private safeConst(e: Expr): bigint | undefined {
     try {
       return evalInt(e, this.constEnv());
     } catch {
       return undefined;
     }
-  };
-  readonly checkNames = (e: Expr, fieldNames: Set<string>): void => {
+  }
+  private checkNames(e: Expr, fieldNames: Set<string>): void {
     for (const n of namesIn(e)) {
       if (!fieldNames.has(n.name) && !this.constants.has(n.name) && this.enumConstant(n.name) === undefined && !this.outerNames.has(n.name)) {
         this.warn(n.range, `"${n.name}" is not an earlier field here; it is looked up in the enclosing structs when decoding`);
       }
     }
-  };
-  readonly bounded = <T>(range: Range, run: () => T | undefined): T | undefined => {
+  }
+  private bounded<T>(range: Range, run: () => T | undefined): T | undefined {
     if (this.nesting >= 500) {
       if (!this.nestingReported) this.err(range, 'types nested more than 500 deep: not resolved');
       this.nestingReported = true;
@@ -467,9 +487,11 @@ class Compiler {
     } finally {
       this.nesting--;
     }
-  };
-  readonly resolveTypedef = (d: TypedefDecl): Type | undefined => (this.resolved.has(d) ? this.resolved.get(d) : this.bounded(d.nameRange, () => this.resolveTypedefNow(d)));
-  readonly resolveTypedefNow = (d: TypedefDecl): Type | undefined => {
+  }
+  private resolveTypedef(d: TypedefDecl): Type | undefined {
+    return this.resolved.has(d) ? this.resolved.get(d) : this.bounded(d.nameRange, () => this.resolveTypedefNow(d));
+  }
+  private resolveTypedefNow(d: TypedefDecl): Type | undefined {
     const done = this.resolved.get(d);
     if (done) return done;
     if (this.inProgress.has(d)) {
@@ -496,15 +518,15 @@ class Compiler {
     } finally {
       this.inProgress.delete(d);
     }
-  };
-  readonly validAlign = (a: bigint, range: Range): boolean => {
+  }
+  private validAlign(a: bigint, range: Range): boolean {
     if (a <= 0n || a > 1n << 28n || (a & (a - 1n)) !== 0n) {
       this.err(range, `alignment ${a} is not a power of two`);
       return false;
     }
     return true;
-  };
-  readonly resolveEnum = (d: EnumDecl): EnumType => {
+  }
+  private resolveEnum(d: EnumDecl): EnumType {
     const done = this.resolved.get(d);
     if (done) return done as EnumType;
     let base = BUILTINS.get('unsigned int') as IntType;
@@ -549,9 +571,11 @@ class Compiler {
     this.enums.push(t);
     if (d.name) this.types.set(d.name, t);
     return t;
-  };
-  readonly resolveStruct = (d: StructDecl): StructType | undefined => (this.resolved.has(d) ? this.resolveStructNow(d) : this.bounded(d.nameRange, () => this.resolveStructNow(d)));
-  readonly resolveStructNow = (d: StructDecl): StructType | undefined => {
+  }
+  private resolveStruct(d: StructDecl): StructType | undefined {
+    return this.resolved.has(d) ? this.resolveStructNow(d) : this.bounded(d.nameRange, () => this.resolveStructNow(d));
+  }
+  private resolveStructNow(d: StructDecl): StructType | undefined {
     const done = this.resolved.get(d);
     if (done) {
       if ((done as StructType).incomplete) {
@@ -591,9 +615,11 @@ class Compiler {
     }
     if (d.name) this.types.set(d.name, t);
     return t;
-  };
-  readonly layoutStruct = (d: StructDecl, t: StructType): void => layoutMembers(this.layoutContext, d, t);
-  readonly checkAttrs = (attrs: Attr[], ty: Type, fieldNames: Set<string>, m: MemberDecl): Attr[] => {
+  }
+  private layoutStruct(d: StructDecl, t: StructType): void {
+    layoutMembers(this.layoutContext, d, t);
+  }
+  private checkAttrs(attrs: Attr[], ty: Type, fieldNames: Set<string>, m: MemberDecl): Attr[] {
     for (const a of attrs) {
       const argc = a.args.length;
       const need = (n: number) => {
@@ -645,7 +671,7 @@ class Compiler {
     }
     void m;
     return attrs;
-  };
+  }
 
   run(): Schema {
     this.indexDeclarations();
@@ -656,7 +682,7 @@ class Compiler {
   }
 
   /** Declarations by name first, so order does not matter for lookups; their definitions. */
-  indexDeclarations(): void {
+  private indexDeclarations(): void {
     for (const d of this.parsed.decls) {
       if (d.kind === 'struct' && d.name) {
         // C keeps tags and typedef names apart (`typedef struct foo foo;`): only two tags clash.
@@ -684,7 +710,7 @@ class Compiler {
   }
 
   /** Every declaration to a type, then the offset targets (which may be declared later). */
-  resolveAll(): void {
+  private resolveAll(): void {
     for (const d of this.parsed.decls) {
       if (d.kind === 'struct') this.resolveStruct(d);
       else if (d.kind === 'enum') this.resolveEnum(d);
@@ -697,7 +723,7 @@ class Compiler {
     }
   }
 
-  checkAsserts(): void {
+  private checkAsserts(): void {
     for (const d of this.parsed.decls) {
       if (d.kind !== 'static_assert') continue;
       const v = this.constInt(d.expr, 'static_assert');
@@ -706,7 +732,7 @@ class Compiler {
   }
 
   /** The Schema, its field definitions and its references resolved to definitions. */
-  emit(): Schema {
+  private emit(): Schema {
     const byName = new Map<string, Definition>();
     for (const def of this.definitions) if (!byName.has(def.name)) byName.set(def.name, def);
     for (const s of this.structs) {

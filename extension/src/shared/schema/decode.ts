@@ -5,10 +5,11 @@ import type { ByteSource } from '../source';
 import type { Attr, Expr } from './ast';
 import { summer, type ChecksumAlgorithm } from './checksum';
 import { exprText, findField, type Schema } from './compile';
+import { diagnostic, type Diagnostic } from './diagnostics';
 import { canEncode, encodeValue } from './encode';
 import { halfValue } from './float16';
 import { EvalError, evaluate, evalInt, type Env, type Rec, type Val } from './expr';
-import type { Diagnostic, Range } from './lexer';
+import type { Range } from './lexer';
 import { lockState, type LockState, type ThreadLookup } from './primitives';
 import { alignUp, type ArrayType, type EnumType, type Field, type IntType, type OffsetType, type StructType, type Type } from './types';
 
@@ -146,7 +147,7 @@ export class DecodeContext {
     if (this.work <= this.maxWork) return true;
     if (!this.exhausted) {
       this.exhausted = true;
-      diags.push({ range, severity: 'warning', message: `decoding stopped: more than ${this.maxWork} values in one decode` });
+      diags.push(diagnostic(range, 'warning', `decoding stopped: more than ${this.maxWork} values in one decode`));
     }
     return false;
   }
@@ -171,7 +172,7 @@ export class DecodeContext {
     if (!this.halted) return false;
     if (!this.haltReported) {
       this.haltReported = true;
-      diags.push({ range, severity: 'error', message: this.halted });
+      diags.push(diagnostic(range, 'error', this.halted));
     }
     return true;
   }
@@ -572,13 +573,13 @@ class Inst implements Rec {
   private concreteArray(t: ArrayType, at: number, diags: Diagnostic[], range: Range): ArrayType {
     const c = t.countExpr ? this.evalInt(t.countExpr, diags) : BigInt(t.count ?? 0);
     let count = c === undefined ? 0 : c < 0n ? 0 : c > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(c);
-    if (c !== undefined && c < 0n) diags.push({ range, severity: 'error', message: `array count ${c} is negative` });
+    if (c !== undefined && c < 0n) diags.push(diagnostic(range, 'error', `array count ${c} is negative`));
     const stride = t.elem.size;
     const avail = Math.max(0, this.ctx.size - at);
     if (stride > 0 && count * stride > avail) {
       const fit = Math.floor(avail / stride);
       // The count as the data holds it (2^63 stays 9223372036854775808, not a clamped 2^53 - 1).
-      diags.push({ range, severity: 'error', message: `array count ${c ?? count} (${exprText(t.countExpr!)}) runs past the end of the data: ${fit} element${fit === 1 ? '' : 's'} fit` });
+      diags.push(diagnostic(range, 'error', `array count ${c ?? count} (${exprText(t.countExpr!)}) runs past the end of the data: ${fit} element${fit === 1 ? '' : 's'} fit`));
       count = fit;
     } else if (stride === 0 && count > 1_000_000) count = 1_000_000;
     return { ...t, count, size: stride * count, name: `${t.elem.name}[${count}]` };
@@ -596,7 +597,7 @@ class Inst implements Rec {
       return run(e, this.env());
     } catch (x) {
       const r = x instanceof EvalError ? x.range : e.range;
-      diags.push({ range: r, severity: 'error', message: `cannot evaluate ${exprText(e)}: ${(x as Error).message}` });
+      diags.push(diagnostic(r, 'error', `cannot evaluate ${exprText(e)}: ${(x as Error).message}`));
       return undefined;
     }
   }
@@ -790,7 +791,7 @@ class Node implements DecodedNode {
     this.kind = 'error';
     this.display = '(past the end of the data)';
     if (this.owner.ctx.stopped(this.diagnostics, this.range)) return true;
-    this.diagnostics.push({ range: this.range, severity: 'error', message: `${this.path || this.name} at offset ${this.offset} (${need} bytes) is past the end of the data (${this.owner.ctx.size} bytes)` });
+    this.diagnostics.push(diagnostic(this.range, 'error', `${this.path || this.name} at offset ${this.offset} (${need} bytes) is past the end of the data (${this.owner.ctx.size} bytes)`));
     return true;
   }
 
@@ -800,7 +801,7 @@ class Node implements DecodedNode {
     this.value = undefined;
     this.display = '(unreadable)';
     if (this.owner.ctx.stopped(this.diagnostics, this.range)) return;
-    this.diagnostics.push({ range: this.range, severity: 'error', message: `${this.path || this.name} at offset ${this.offset} could not be read` });
+    this.diagnostics.push(diagnostic(this.range, 'error', `${this.path || this.name} at offset ${this.offset} could not be read`));
   }
 
   private decodeSelf() {
@@ -855,14 +856,14 @@ class Node implements DecodedNode {
       case 'struct': {
         this.kind = t.union ? 'union' : 'struct';
         if (this.depth >= ctx.maxDepth) {
-          this.diagnostics.push({ range: this.range, severity: 'warning', message: `nesting deeper than ${ctx.maxDepth}: not decoded` });
+          this.diagnostics.push(diagnostic(this.range, 'warning', `nesting deeper than ${ctx.maxDepth}: not decoded`));
           this.display = '(too deep)';
           return;
         }
         if (t.errors?.length && !ctx.brokenReported.has(t)) {
           // The layout stops at a member with an error: say so beside the struct, once per decode.
           ctx.brokenReported.add(t);
-          for (const e of t.errors) this.diagnostics.push({ range: e.range, severity: 'error', message: `${t.name} is decoded only up to its first error: ${e.message}` });
+          for (const e of t.errors) this.diagnostics.push(diagnostic(e.range, 'error', `${t.name} is decoded only up to its first error: ${e.message}`));
         }
         this.inst = p.element ? new Inst(ctx, t, p.offset, this.owner, this.path, this.depth) : this.owner.child(p);
         this.childCount = this.inst.placements().filter((x) => x.present).length;
@@ -885,7 +886,7 @@ class Node implements DecodedNode {
         }
         this.kind = 'array';
         if (this.depth >= ctx.maxDepth) {
-          this.diagnostics.push({ range: this.range, severity: 'warning', message: `nesting deeper than ${ctx.maxDepth}: not decoded` });
+          this.diagnostics.push(diagnostic(this.range, 'warning', `nesting deeper than ${ctx.maxDepth}: not decoded`));
           return;
         }
         this.childCount = t.count ?? 0;
@@ -894,7 +895,7 @@ class Node implements DecodedNode {
         const avail = Math.max(0, ctx.size - p.offset);
         if (!t.countExpr && stride > 0 && this.childCount * stride > avail) {
           const fit = Math.floor(avail / stride);
-          this.diagnostics.push({ range: this.range, severity: 'error', message: `${this.path || this.name}: ${this.childCount} elements do not fit in the data after offset ${p.offset}: ${fit} do` });
+          this.diagnostics.push(diagnostic(this.range, 'error', `${this.path || this.name}: ${this.childCount} elements do not fit in the data after offset ${p.offset}: ${fit} do`));
           this.childCount = fit;
         }
         this.display = `[${this.childCount}]`;
@@ -911,7 +912,7 @@ class Node implements DecodedNode {
     const note = this.owner.ctx.pointers?.(BigInt.asUintN(64, v));
     if (!note) return;
     this.display += ` (${note})`;
-    this.diagnostics.push({ range: this.range, severity: 'warning', message: `${this.path || this.name}: ${note}: store an offset instead` });
+    this.diagnostics.push(diagnostic(this.range, 'warning', `${this.path || this.name}: ${note}: store an offset instead`));
   }
 
   private decodeOffset(t: OffsetType) {
@@ -929,20 +930,20 @@ class Node implements DecodedNode {
     this.display = `→ 0x${at.toString(16)}`;
     const ctx = this.owner.ctx;
     if (at < 0n || at + BigInt(Math.max(1, t.target.size)) > BigInt(ctx.size)) {
-      this.diagnostics.push({ range: this.range, severity: 'error', message: `${this.path}: offset 0x${at.toString(16)} is outside the data (${ctx.size} bytes)` });
+      this.diagnostics.push(diagnostic(this.range, 'error', `${this.path}: offset 0x${at.toString(16)} is outside the data (${ctx.size} bytes)`));
       this.display += ' (outside the data)';
       return;
     }
     const key = `${t.target.name}@${at}`;
     for (let f = this.followed; f; f = f.up) {
       if (f.key === key) {
-        this.diagnostics.push({ range: this.range, severity: 'warning', message: `${this.path}: offset cycle back to ${t.target.name} at 0x${at.toString(16)}` });
+        this.diagnostics.push(diagnostic(this.range, 'warning', `${this.path}: offset cycle back to ${t.target.name} at 0x${at.toString(16)}`));
         this.display += ' (cycle)';
         return;
       }
     }
     if (this.depth >= ctx.maxDepth) {
-      this.diagnostics.push({ range: this.range, severity: 'warning', message: `offsets followed deeper than ${ctx.maxDepth}: stopped` });
+      this.diagnostics.push(diagnostic(this.range, 'warning', `offsets followed deeper than ${ctx.maxDepth}: stopped`));
       return;
     }
     this.target = { type: t.target, at: Number(at) };
@@ -1106,7 +1107,7 @@ class Node implements DecodedNode {
           this.kid(i, () => {
             const el = elementAt(this.owner, this.placement, i);
             if (!el) {
-              const bad: Placement = { ...this.placement, type: (this.placement.type as ArrayType).elem, size: 0, diags: [{ range: this.range, severity: 'error', message: `element ${i} could not be placed` }] };
+              const bad: Placement = { ...this.placement, type: (this.placement.type as ArrayType).elem, size: 0, diags: [diagnostic(this.range, 'error', `element ${i} could not be placed`)] };
               return new Node(this.owner, bad, `[${i}]`, `${this.path}[${i}]`, this.depth + 1, this.followed);
             }
             return new Node(this.owner, el, `[${i}]`, `${this.path}[${i}]`, this.depth + 1, this.followed);
@@ -1151,7 +1152,7 @@ function locateExpr(inst: Inst, e: Expr, diags: Diagnostic[]): { offset: number;
       const p = i.locate(e.name);
       if (p) return { offset: p.offset, size: p.size };
     }
-    diags.push({ range: e.range, severity: 'error', message: `no field "${e.name}" to checksum` });
+    diags.push(diagnostic(e.range, 'error', `no field "${e.name}" to checksum`));
     return undefined;
   }
   if (e.k === 'member') {
@@ -1160,10 +1161,10 @@ function locateExpr(inst: Inst, e: Expr, diags: Diagnostic[]): { offset: number;
       const p = v.locate(e.name);
       if (p) return { offset: p.offset, size: p.size };
     }
-    diags.push({ range: e.range, severity: 'error', message: `no field "${exprText(e)}" to checksum` });
+    diags.push(diagnostic(e.range, 'error', `no field "${exprText(e)}" to checksum`));
     return undefined;
   }
-  diags.push({ range: e.range, severity: 'error', message: 'a checksum range is a field name, or start and length' });
+  diags.push(diagnostic(e.range, 'error', 'a checksum range is a field name, or start and length'));
   return undefined;
 }
 

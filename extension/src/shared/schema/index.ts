@@ -9,7 +9,7 @@
 import type { ByteSource } from '../source';
 import { compileSchema, type Schema } from './compile';
 import { budgetSpent, decodeType, fieldAt, type CheckResult, type DecodedNode, type DecodeOptions, type JsonValue } from './decode';
-import { diagJson, type Diagnostic } from './diagnostics';
+import { diagJson, diagnostic, type Diagnostic } from './diagnostics';
 import type { Range } from './lexer';
 import { toJson, type CutArray, type JsonOptions } from './json';
 import type { BindingKind, StructType, Type } from './types';
@@ -112,17 +112,16 @@ export function decode(schema: Schema, type: string | Type | undefined, source: 
   if (!t) {
     const names = [...schema.segments, ...schema.structs.filter((s) => !s.segment)].map((s) => s.name).filter((n) => !n.startsWith('('));
     return {
-      diagnostics: [{
-        range: none, severity: 'error',
-        message: typeof type === 'string' ? `no type "${type}" in the schema${names.length ? ` (it has ${names.join(', ')})` : ''}` : 'the schema has no segment declaration; name a type',
-      }],
+      diagnostics: [diagnostic(none, 'error', typeof type === 'string'
+        ? `no type "${type}" in the schema${names.length ? ` (it has ${names.join(', ')})` : ''}`
+        : 'the schema has no segment declaration; name a type')],
     };
   }
   try {
     return { root: decodeType(schema, t, source, options), diagnostics: [] };
   } catch (e) {
     // A decoder bug must not take the caller down: report it as a diagnostic.
-    return { diagnostics: [{ range: none, severity: 'error', message: `decoder failure: ${(e as Error).message}` }] };
+    return { diagnostics: [diagnostic(none, 'error', `decoder failure: ${(e as Error).message}`)] };
   }
 }
 
@@ -146,7 +145,7 @@ export function decodeJson(schema: Schema, type: string | Type | undefined, sour
     try {
       value = toJson(r.root, report, options);
     } catch (e) {
-      report.diagnostics.push({ range: r.root.range, severity: 'error', message: `decoder failure: ${(e as Error).message}` });
+      report.diagnostics.push(diagnostic(r.root.range, 'error', `decoder failure: ${(e as Error).message}`));
     }
   }
   const body: { [k: string]: JsonValue } = value && typeof value === 'object' && !Array.isArray(value) ? { ...value } : { value };

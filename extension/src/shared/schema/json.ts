@@ -3,7 +3,8 @@
 // in field order, DataView reads at constant offsets), built once per type and reused. An array's
 // elements may carry [[expect]]s of constant values: those are checked in a loop beside it.
 import type { Expr } from './ast';
-import type { Diagnostic, Range } from './lexer';
+import { diagnostic, type Diagnostic } from './diagnostics';
+import type { Range } from './lexer';
 import { enumName, expectShow, intJson, NodeImpl, textOf, type CheckResult, type DecodedNode, type JsonValue, type StructInstance } from './decode';
 import { evaluate, type Val } from './expr';
 import type { Type } from './types';
@@ -178,7 +179,7 @@ export interface JsonReport {
 export const MAX_ARRAY_ELEMENTS = 1_000_000;
 
 function cutArray(n: DecodedNode, max: number, report: JsonReport): void {
-  report.diagnostics.push({ range: n.range, severity: 'warning', message: `${n.path}: ${n.childCount} elements, only the first ${max} written` });
+  report.diagnostics.push(diagnostic(n.range, 'warning', `${n.path}: ${n.childCount} elements, only the first ${max} written`));
   (report.cut ??= []).push({ path: n.path, total: n.childCount, written: max });
 }
 
@@ -472,7 +473,7 @@ function flagPointers(note: (v: bigint) => string | undefined, t: Type, at: { ra
       if (!said) continue;
       const base = pathOf(first + j);
       const path = f.path === '' || f.path.startsWith('[') || base === '' ? `${base}${f.path}` : `${base}.${f.path}`;
-      report.diagnostics.push({ range: f.range, severity: 'warning', message: `${path}: ${said}: store an offset instead` });
+      report.diagnostics.push(diagnostic(f.range, 'warning', `${path}: ${said}: store an offset instead`));
     }
   }
 }

@@ -2,7 +2,8 @@
 // alignment, bit-field units, `packed`, `#pragma pack`, `aligned`), and where a layout must stop
 // because a member cannot be laid out. Types come resolved through the context; nothing throws.
 import type { Attr, Expr, MemberDecl, StructDecl, TypeRef } from './ast';
-import type { Diagnostic, Range } from './lexer';
+import { diagnostic, type Diagnostic } from './diagnostics';
+import type { Range } from './lexer';
 import { alignUp, type Field, type StructType, type Type } from './types';
 
 /** Attribute names the language knows (others are reported as ignored). */
@@ -36,14 +37,14 @@ export function layoutMembers(cx: LayoutContext, d: StructDecl, t: StructType): 
   const st: LayoutState = { bitpos: 0, align: 1, dynamic: false, lastEnd: 0 };
   const pack = d.pack;
   const errorsBefore = cx.diagnostics.length;
-  if (d.broken) t.errors = [{ range: d.range, severity: 'error', message: d.broken }];
+  if (d.broken) t.errors = [diagnostic(d.range, 'error', d.broken)];
   if (d.broken && d.refused) t.refused = d.broken;
   // A member that cannot be laid out leaves every later offset unknown: the layout stops there
   // (no member is ever placed at a guessed offset), and the struct carries the errors.
   const stop = (range: Range, message?: string) => {
     if (message) cx.err(range, message);
     t.errors = cx.diagnostics.slice(errorsBefore).filter((x) => x.severity === 'error');
-    if (!t.errors.length) t.errors.push({ range, severity: 'error', message: `the layout of ${t.name} is unknown from here` });
+    if (!t.errors.length) t.errors.push(diagnostic(range, 'error', `the layout of ${t.name} is unknown from here`));
   };
   // After the layout stopped, the rest of the members are still checked (types, attributes).
   let stopped = false;

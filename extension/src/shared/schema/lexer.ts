@@ -3,7 +3,7 @@
 // came before it (stringizing). Problems stay on the token (`bad`) until the preprocessor knows the
 // token is used: a stray apostrophe inside `#if 0` is no error, as in gcc.
 
-import type { Diagnostic } from './diagnostics';
+import { diagnostic, type Diagnostic } from './diagnostics';
 
 export type { Diagnostic, Severity } from './diagnostics';
 
@@ -234,22 +234,21 @@ function lineCommentEnd(text: string, k: number): number {
   }
 }
 
-/**
- * The end of the identifier whose second character is at `j`; negated when a backslash-newline
- * inside the name joins its parts (translation phase 2), so its text needs the splices taken out.
- */
+/** The end of the run of identifier characters that starts at `j`. */
 function identEnd(text: string, j: number): number {
   const n = text.length;
-  let spliced = false;
-  for (;;) {
-    while (j < n && isIdChar(text.charCodeAt(j))) j++;
-    if (text[j] === '\\' && (text[j + 1] === '\n' || (text[j + 1] === '\r' && text[j + 2] === '\n')) && isIdChar(text.charCodeAt(j + (text[j + 1] === '\n' ? 2 : 3)))) {
-      j += text[j + 1] === '\n' ? 2 : 3;
-      spliced = true;
-      continue;
-    }
-    return spliced ? -j : j;
-  }
+  while (j < n && isIdChar(text.charCodeAt(j))) j++;
+  return j;
+}
+
+/**
+ * The length of the backslash-newline at `j` when it joins an identifier to the identifier
+ * characters after it (translation phase 2), else 0.
+ */
+function identSplice(text: string, j: number): number {
+  if (text[j] !== '\\') return 0;
+  const len = text[j + 1] === '\n' ? 2 : text[j + 1] === '\r' && text[j + 2] === '\n' ? 3 : 0;
+  return len && isIdChar(text.charCodeAt(j + len)) ? len : 0;
 }
 
 /** Splits one file's text into tokens (no eof token); never throws. */
@@ -298,7 +297,7 @@ export function tokenize(text: string, maxTokens = MAX_TOKENS): TokenizeResult {
   let cut: Diagnostic | undefined;
   while (k < n) {
     if (tokens.length >= maxTokens) {
-      cut = { range: rangeOf(k, k), severity: 'error', message: `${TOKEN_LIMIT_MESSAGE}: the file has more than ${maxTokens}, the rest is not read` };
+      cut = diagnostic(rangeOf(k, k), 'error', `${TOKEN_LIMIT_MESSAGE}: the file has more than ${maxTokens}, the rest is not read`);
       diagnostics.push(cut);
       break;
     }
@@ -329,7 +328,7 @@ export function tokenize(text: string, maxTokens = MAX_TOKENS): TokenizeResult {
     if (ch === '/' && text[k + 1] === '*') {
       const e = text.indexOf('*/', k + 2);
       if (e < 0) {
-        diagnostics.push({ range: rangeOf(k, k + 2), severity: 'error', message: 'unterminated comment' });
+        diagnostics.push(diagnostic(rangeOf(k, k + 2), 'error', 'unterminated comment'));
         comments.push(rangeOf(k, n));
         break;
       }
@@ -340,8 +339,10 @@ export function tokenize(text: string, maxTokens = MAX_TOKENS): TokenizeResult {
     }
     if (isIdStart(c)) {
       const j = identEnd(text, k + 1);
-      if (j < 0) {
-        const e = -j;
+      if (identSplice(text, j)) {
+        // A name split by backslash-newlines: one token, its text with the splices taken out.
+        let e = j;
+        for (let s = identSplice(text, e); s; s = identSplice(text, e)) e = identEnd(text, e + s);
         const t = push('ident', k, e);
         t.text = t.text.replace(/\\\r?\n/g, '');
         k = e;
@@ -359,7 +360,7 @@ export function tokenize(text: string, maxTokens = MAX_TOKENS): TokenizeResult {
         if (t.text === 'if' || t.text === 'ifdef' || t.text === 'ifndef') ifDepth++;
         else if (t.text === 'endif' && ifDepth > 0) ifDepth--;
         if (ifDepth > MAX_IF_DEPTH) {
-          diagnostics.push({ range: t.range, severity: 'error', message: `#if nested deeper than ${MAX_IF_DEPTH}: the rest of the file is not read` });
+          diagnostics.push(diagnostic(t.range, 'error', `#if nested deeper than ${MAX_IF_DEPTH}: the rest of the file is not read`));
           break;
         }
       }

@@ -49,7 +49,6 @@ export function parse(text: string, knownTypes: ReadonlySet<string>, options: Pr
   return new Parser(text, knownTypes, options).run();
 }
 
-// ---------------------------------------------------------------- attributes
 /** `[[a, b(x)]]` and `__attribute__((packed, aligned(8)))`; also `alignas(N)`. */
 interface Extras {
   attrs: Attr[];
@@ -107,29 +106,32 @@ const BIN: Record<string, number> = {
 const BUILTIN_WORDS = new Set(['unsigned', 'signed', 'short', 'long', 'int', 'char', 'float', 'double', 'void', 'bool', '_Bool', '__signed__', '__signed', '__int128', '_Complex', '__complex__', '__complex']);
 
 /**
+ * The engine's third stage, after the preprocessor: one file's text, the known type names and the
+ * preprocessor options in (it runs the preprocessor itself), a ParseResult out (the declarations
+ * with their spans and name references, the diagnostics, and what the preprocessor found).
  * One parse: the token cursor and what it collects. One method per declaration form (struct body,
  * member, static_assert, pragma, top-level declaration), per type part (specifier, declarator,
  * attributes) and per expression level; an error throws Bail to the top-level loop, which recovers.
  */
 class Parser {
-  readonly lx: PreprocessResult;
-  readonly diagnostics: Diagnostic[];
-  readonly refs: NameRef[];
-  readonly skipped: { text: string; range: Range }[];
-  readonly typeNames: Set<string>;
-  readonly toks: Token[];
-  p = 0;
-  depth = 0;
-  pack = 0;
-  readonly packStack: number[] = [];
-  endian: 'le' | 'be' | undefined;
+  private readonly lx: PreprocessResult;
+  private readonly diagnostics: Diagnostic[];
+  private readonly refs: NameRef[];
+  private readonly skipped: { text: string; range: Range }[];
+  private readonly typeNames: Set<string>;
+  private readonly toks: Token[];
+  private p = 0;
+  private depth = 0;
+  private pack = 0;
+  private readonly packStack: number[] = [];
+  private endian: 'le' | 'be' | undefined;
   /** `#pragma scalar_storage_order big-endian` or `#pragma ms_struct on` in effect: structs are refused. */
-  layoutPragma: string | undefined;
-  operators = 0;
-  tooDeepReported = false;
-  readonly decls: Decl[] = [];
-  readonly variables = new Set<string>();
-  readonly spans: ParseResult['spans'] = [];
+  private layoutPragma: string | undefined;
+  private operators = 0;
+  private tooDeepReported = false;
+  private readonly decls: Decl[] = [];
+  private readonly variables = new Set<string>();
+  private readonly spans: ParseResult['spans'] = [];
 
   constructor(text: string, knownTypes: ReadonlySet<string>, options: PreprocessOptions) {
     this.lx = preprocess(text, options);
@@ -140,36 +142,46 @@ class Parser {
     this.typeNames = typeNamesOf(this.toks, knownTypes);
   }
 
-  readonly peek = (o = 0): Token => this.toks[Math.min(this.p + o, this.toks.length - 1)]!;
-  readonly next = (): Token => this.toks[Math.min(this.p++, this.toks.length - 1)]!;
-  readonly at = (text: string, o = 0): boolean => {
+  private peek(o = 0): Token {
+    return this.toks[Math.min(this.p + o, this.toks.length - 1)]!;
+  }
+  private next(): Token {
+    return this.toks[Math.min(this.p++, this.toks.length - 1)]!;
+  }
+  private at(text: string, o = 0): boolean {
     const t = this.peek(o);
     return (t.kind === 'punct' || t.kind === 'ident') && t.text === text;
-  };
-  readonly span = (a: Range, b: Range): Range => ({ start: a.start, end: b.end });
-  readonly prevEnd = (): Range => this.toks[Math.max(0, this.p - 1)]!.range;
-  readonly error = (range: Range, message: string): never => {
+  }
+  private span(a: Range, b: Range): Range {
+    return { start: a.start, end: b.end };
+  }
+  private prevEnd(): Range {
+    return this.toks[Math.max(0, this.p - 1)]!.range;
+  }
+  private error(range: Range, message: string): never {
     // A token of an included file sits at the #include line: say where it really is.
     const o = this.peek().origin;
     this.diagnostics.push(diagnostic(range, 'error', o && range === this.peek().range ? `${message} (${o})` : message));
     throw new Bail(message);
-  };
-  readonly expect = (s: string): Token => {
+  }
+  private expect(s: string): Token {
     if (this.at(s)) return this.next();
     const t = this.peek();
     return this.error(t.range, `expected "${s}" but found ${t.kind === 'eof' ? 'end of file' : `"${t.text}"`}`);
-  };
-  readonly ident = (what: string): Token => {
+  }
+  private ident(what: string): Token {
     const t = this.peek();
     if (t.kind === 'ident') return this.next();
     return this.error(t.range, `expected ${what} but found ${t.kind === 'eof' ? 'end of file' : `"${t.text}"`}`);
-  };
-  readonly enter = (): void => {
+  }
+  private enter(): void {
     if (++this.depth > MAX_DEPTH) this.error(this.peek().range, 'nesting too deep');
-  };
-  readonly leave = (): undefined => void this.depth--;
+  }
+  private leave(): void {
+    this.depth--;
+  }
   /** Skips to just after the next `;` at this brace depth (or before an unmatched `}`). */
-  readonly recover = (stopAtBrace: boolean): void => {
+  private recover(stopAtBrace: boolean): void {
     let d = 0;
     while (this.peek().kind !== 'eof') {
       const t = this.peek();
@@ -195,9 +207,9 @@ class Parser {
       }
       this.next();
     }
-  };
+  }
   /** `noGreater`: inside `offset< … >`, a `>` ends the argument. */
-  readonly expr = (noGreater = false): Expr => {
+  private expr(noGreater = false): Expr {
     this.enter();
     try {
       const c = this.binary(1, noGreater);
@@ -212,8 +224,8 @@ class Parser {
     } finally {
       this.leave();
     }
-  };
-  readonly binary = (min: number, noGreater: boolean): Expr => {
+  }
+  private binary(min: number, noGreater: boolean): Expr {
     let left = this.unary(noGreater);
     for (;;) {
       const t = this.peek();
@@ -226,13 +238,13 @@ class Parser {
       this.leave();
       left = { k: 'binary', op: t.text, a: left, b: right, range: this.span(left.range, right.range) };
     }
-  };
-  readonly startsType = (o = 0): boolean => {
+  }
+  private startsType(o = 0): boolean {
     const t = this.peek(o);
     if (t.kind !== 'ident') return false;
     return TYPE_WORDS.has(t.text) || this.typeNames.has(t.text) || QUALIFIERS.has(t.text) || t.text === 'be' || t.text === 'le';
-  };
-  readonly unary = (noGreater: boolean): Expr => {
+  }
+  private unary(noGreater: boolean): Expr {
     const t = this.peek();
     if (t.kind === 'punct' && ['-', '+', '!', '~', '*', '&'].includes(t.text)) {
       this.next();
@@ -282,8 +294,8 @@ class Parser {
       return { k: 'offsetof', type, path, range: this.span(t.range, end.range) };
     }
     return this.postfix(this.primary(noGreater));
-  };
-  readonly postfix = (e: Expr): Expr => {
+  }
+  private postfix(e: Expr): Expr {
     for (;;) {
       if (this.at('.') || this.at('->')) {
         this.next();
@@ -296,8 +308,8 @@ class Parser {
         e = { k: 'index', obj: e, index, range: this.span(e.range, end.range) };
       } else return e;
     }
-  };
-  readonly primary = (_noGreater: boolean): Expr => {
+  }
+  private primary(_noGreater: boolean): Expr {
     const t = this.peek();
     if (t.kind === 'number') {
       this.next();
@@ -329,8 +341,9 @@ class Parser {
       return e;
     }
     return this.error(t.range, t.kind === 'eof' ? 'expected an expression but found end of file' : `expected an expression but found "${t.text}"`);
-  };
-  readonly extras = (into: Extras): boolean => {
+  }
+  // ---------------------------------------------------------------- attributes
+  private extras(into: Extras): boolean {
     let any = false;
     for (;;) {
       if (this.at('[') && this.at('[', 1) && this.peek(1).start === this.peek().end) {
@@ -395,7 +408,7 @@ class Parser {
             // It changes the layout and the engine does not do it: never a silent difference from
             // gcc. A struct it applies to has no layout (structBody), so nothing decodes through it.
             into.refused = `__attribute__((${name})) changes the layout and is not supported`;
-            this.diagnostics.push({ range: this.prevEnd(), severity: 'error', message: into.refused });
+            this.diagnostics.push(diagnostic(this.prevEnd(), 'error', into.refused));
             if (this.at('(')) this.skipParens();
           } else if (this.at('(')) {
             // Other GNU attributes (unused, nonnull…) carry no layout: skip their arguments.
@@ -433,9 +446,9 @@ class Parser {
       }
       return any;
     }
-  };
+  }
   // ---------------------------------------------------------------- types
-  readonly qualifiers = (q: { endian?: 'le' | 'be' }): void => {
+  private qualifiers(q: { endian?: 'le' | 'be' }): void {
     for (;;) {
       const t = this.peek();
       if (t.kind !== 'ident') return;
@@ -448,8 +461,8 @@ class Parser {
         this.next();
       } else return;
     }
-  };
-  readonly typeSpec = (q: { endian?: 'le' | 'be' }, ex: Extras): TypeSpec => {
+  }
+  private typeSpec(q: { endian?: 'le' | 'be' }, ex: Extras): TypeSpec {
     this.qualifiers(q);
     this.extras(ex);
     this.qualifiers(q);
@@ -567,28 +580,28 @@ class Parser {
     this.next();
     this.refs.push({ name: t.text, range: t.range, kind: 'type' });
     return { k: 'named', name: t.text, range: t.range };
-  };
+  }
   /** A type name as in sizeof/casts/offset arguments: specifier and an abstract declarator. */
-  readonly typeRef = (): TypeRef => {
+  private typeRef(): TypeRef {
     const q: { endian?: 'le' | 'be' } = {};
     const ex: Extras = { attrs: [], packed: false };
     const spec = this.typeSpec(q, ex);
     const d = this.declarator(true, q, ex);
     return refOf(spec, d.derived, this.span(spec.range, this.prevEnd()), ex.mode, ex.vector);
-  };
+  }
   /** After `(` in a declarator: does it group (`(*p)`) rather than open parameters (`(int)`)? */
-  readonly groups = (o: number): boolean => {
+  private groups(o: number): boolean {
     const t = this.peek(o);
     if (t.kind === 'punct') return t.text === '*' || t.text === '^' || t.text === '(' || (t.text === '[' && this.peek(o + 1).text === '[');
     if (t.kind !== 'ident') return false;
     if (t.text === '__attribute__' || t.text === '__attribute') return true;
     return !this.startsType(o) && t.text !== '...';
-  };
+  }
   /**
    * A C declarator (C11 §6.7.6): pointers, a name or a parenthesised declarator, then array and
    * function suffixes. `derived` lists the steps from the specifier outward.
    */
-  readonly declarator = (abstract: boolean, q: { endian?: 'le' | 'be' }, ex: Extras): { name?: Token; derived: Derived[] } => {
+  private declarator(abstract: boolean, q: { endian?: 'le' | 'be' }, ex: Extras): { name?: Token; derived: Derived[] } {
     this.enter();
     try {
       this.extras(ex);
@@ -632,8 +645,8 @@ class Parser {
     } finally {
       this.leave();
     }
-  };
-  readonly structBody = (union: boolean, tag: Token | undefined, kw: Range, ex: Extras): StructDecl => {
+  }
+  private structBody(union: boolean, tag: Token | undefined, kw: Range, ex: Extras): StructDecl {
     const open = this.expect('{');
     const members: MemberDecl[] = [];
     const decl: StructDecl = {
@@ -642,7 +655,7 @@ class Parser {
     if (this.depth + 1 > MAX_DEPTH - 20) {
       // Too deep: one diagnostic here, the whole body skipped, the type marked as having no layout;
       // the declarations around it keep their results.
-      if (!this.tooDeepReported) this.diagnostics.push({ range: open.range, severity: 'error', message: `structs nested deeper than ${MAX_DEPTH - 20}: this one is not read` });
+      if (!this.tooDeepReported) this.diagnostics.push(diagnostic(open.range, 'error', `structs nested deeper than ${MAX_DEPTH - 20}: this one is not read`));
       this.tooDeepReported = true;
       let d = 1;
       while (d > 0 && this.peek().kind !== 'eof') {
@@ -694,8 +707,8 @@ class Parser {
     ex.alignas = undefined;
     this.decls.push(decl);
     return decl;
-  };
-  readonly memberDecl = (members: MemberDecl[]): void => {
+  }
+  private memberDecl(members: MemberDecl[]): void {
     this.operators = 0;
     const first = this.peek();
     if (this.at('static_assert') || this.at('_Static_assert')) {
@@ -748,8 +761,8 @@ class Parser {
       this.expect(';');
       return;
     }
-  };
-  readonly staticAssert = (): Decl => {
+  }
+  private staticAssert(): Decl {
     const kw = this.next();
     this.expect('(');
     const e = this.expr();
@@ -766,15 +779,15 @@ class Parser {
     this.expect(')');
     const end = this.expect(';');
     return { kind: 'static_assert', expr: e, message, range: this.span(kw.range, end.range) };
-  };
-  readonly pragma = (t: Token): void => {
+  }
+  private pragma(t: Token): void {
     const m = /^#\s*pragma\s+(\w+)\s*(.*)$/s.exec(t.text);
     const what = m?.[1] ?? '';
     const rest = (m?.[2] ?? '').trim();
     if (what === 'pack') {
       const args = /^\(\s*(.*?)\s*\)$/.exec(rest)?.[1];
       if (args === undefined) {
-        this.diagnostics.push({ range: t.range, severity: 'error', message: '#pragma pack needs parentheses: pack(N), pack(push, N), pack(pop) or pack()' });
+        this.diagnostics.push(diagnostic(t.range, 'error', '#pragma pack needs parentheses: pack(N), pack(push, N), pack(pop) or pack()'));
         return;
       }
       const parts = args === '' ? [] : args.split(/\s*,\s*/);
@@ -782,7 +795,7 @@ class Parser {
         if (s === undefined) return undefined;
         const v = Number(s);
         if (![1, 2, 4, 8, 16].includes(v)) {
-          this.diagnostics.push({ range: t.range, severity: 'error', message: `#pragma pack value must be 1, 2, 4, 8 or 16, not "${s}"` });
+          this.diagnostics.push(diagnostic(t.range, 'error', `#pragma pack value must be 1, 2, 4, 8 or 16, not "${s}"`));
           return undefined;
         }
         return v;
@@ -803,19 +816,19 @@ class Parser {
     if (what === 'endian') {
       if (rest === 'little') this.endian = 'le';
       else if (rest === 'big') this.endian = 'be';
-      else this.diagnostics.push({ range: t.range, severity: 'error', message: `#pragma endian must be little or big, not "${rest}"` });
+      else this.diagnostics.push(diagnostic(t.range, 'error', `#pragma endian must be little or big, not "${rest}"`));
       return;
     }
     if (what === 'once') return;
     if (what === 'scalar_storage_order' || what === 'ms_struct') {
       const off = what === 'ms_struct' ? rest === 'off' || rest === 'reset' : rest === 'default';
       this.layoutPragma = off ? undefined : `#pragma ${what} ${rest} changes the layout and is not supported`;
-      if (this.layoutPragma) this.diagnostics.push({ range: t.range, severity: 'error', message: this.layoutPragma });
+      if (this.layoutPragma) this.diagnostics.push(diagnostic(t.range, 'error', this.layoutPragma));
       return;
     }
-    this.diagnostics.push({ range: t.range, severity: 'warning', message: `unknown pragma "${what}" ignored` });
-  };
-  readonly topLevel = (): void => {
+    this.diagnostics.push(diagnostic(t.range, 'warning', `unknown pragma "${what}" ignored`));
+  }
+  private topLevel(): void {
     this.operators = 0;
     // GNU attributes before a declaration's first word (`__attribute__((visibility("default"))) int
     // f(void);`, `__attribute__((aligned(8))) typedef int T;`) belong to what it declares: a
@@ -879,7 +892,7 @@ class Parser {
         const dex: Extras = { attrs: [], packed: ex.packed, alignas: ex.alignas ?? lead.alignas, mode: ex.mode ?? lead.mode, vector: ex.vector ?? lead.vector };
         const dcl = this.declarator(false, q, dex);
         if (!dcl.name) this.error(this.peek().range, `expected a typedef name but found ${this.peek().kind === 'eof' ? 'end of file' : `"${this.peek().text}"`}`);
-        const name = dcl.name!;
+        const name = dcl.name;
         this.extras(dex);
         this.typeNames.add(name.text);
         this.decls.push({ kind: 'typedef', name: name.text, nameRange: name.range, type: refOf(spec, dcl.derived, this.span(spec.range, this.prevEnd()), dex.mode, dex.vector), packed: dex.packed, alignas: dex.alignas, range: this.span(kw.range, this.prevEnd()), ...(name.origin ? { origin: name.origin } : {}) });
@@ -902,7 +915,7 @@ class Parser {
       }
       const hasBody = (spec.k === 'struct' || spec.k === 'enum') && spec.body;
       if (hasBody && (this.peek().kind === 'eof' || ['struct', 'union', 'enum', 'typedef', 'segment', 'static_assert'].includes(this.peek().text) || this.peek().kind === 'pragma')) {
-        this.diagnostics.push({ range: this.prevEnd(), severity: 'error', message: `expected ";" after the ${spec.k === 'enum' ? 'enum' : spec.union ? 'union' : 'struct'} definition` });
+        this.diagnostics.push(diagnostic(this.prevEnd(), 'error', `expected ";" after the ${spec.k === 'enum' ? 'enum' : spec.union ? 'union' : 'struct'} definition`));
         return;
       }
       // A variable or function declaration: not a type, skipped (headers have them).
@@ -926,15 +939,15 @@ class Parser {
       return;
     }
     this.error(t.range, `expected a declaration (struct, union, enum, typedef, segment, static_assert) but found "${t.text}"`);
-  };
-  readonly skipParens = (): void => {
+  }
+  private skipParens(): void {
     let d = 0;
     do {
       const t = this.next();
       if (isPunct(t, '(')) d++;
       else if (isPunct(t, ')')) d--;
     } while (d > 0 && this.peek().kind !== 'eof');
-  };
+  }
 
   run(): ParseResult {
     let guard = 0;
@@ -948,7 +961,7 @@ class Parser {
         ok = false;
         if (!(e instanceof Bail)) {
           const msg = e instanceof RangeError ? 'declaration nested too deeply' : `parser failure: ${(e as Error).message}`;
-          this.diagnostics.push({ range: this.peek().range, severity: 'error', message: msg });
+          this.diagnostics.push(diagnostic(this.peek().range, 'error', msg));
         }
         this.depth = 0;
         this.recover(false);

@@ -181,43 +181,46 @@ function fileInput(file: FileState): Input {
 const NONE: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
 
 /**
- * One preprocessing run: the macro table, the include stack and the output. One method per
- * directive (define, include, condition, pragma…), per expansion step and per include look-up.
+ * The engine's second stage, after the lexer: one file's text and the options (include path,
+ * -D defines, include host) in, a PreprocessResult out (the expanded tokens the parser reads,
+ * the macros, diagnostics, skipped text, uses and included files). It holds one run's state: the
+ * macro table, the include stack and the output. One method per directive (define, include,
+ * condition, pragma…), per expansion step and per include look-up.
  */
 class Preprocessor {
-  readonly diagnostics: Diagnostic[] = [];
-  readonly skipped: { text: string; range: Range }[] = [];
-  readonly uses: { name: string; range: Range }[] = [];
-  readonly macros = new Map<string, Macro>();
-  readonly defines = new Map<string, Define>();
-  readonly out: Token[] = [];
-  readonly included: string[] = [];
-  readonly once = new Set<string>();
-  readonly tokenCache = new Map<string, Token[]>();
-  readonly host: IncludeHost | undefined;
-  readonly mainPath: string | undefined;
-  readonly mainDir: string | undefined;
-  systemDirs: string[] | undefined;
-  readonly maxTokens: number;
+  private readonly diagnostics: Diagnostic[] = [];
+  private readonly skipped: { text: string; range: Range }[] = [];
+  private readonly uses: { name: string; range: Range }[] = [];
+  private readonly macros = new Map<string, Macro>();
+  private readonly defines = new Map<string, Define>();
+  private readonly out: Token[] = [];
+  private readonly included: string[] = [];
+  private readonly once = new Set<string>();
+  private readonly tokenCache = new Map<string, Token[]>();
+  private readonly host: IncludeHost | undefined;
+  private readonly mainPath: string | undefined;
+  private readonly mainDir: string | undefined;
+  private systemDirs: string[] | undefined;
+  private readonly maxTokens: number;
   /**
    * The work budget: MAX_PP_WORK by default; --max-tokens (opts.maxTokens) sets it too, so a real
    * header set that needs more can be imported whole, and its cut names the option that lifts it.
    */
-  readonly maxWork: number;
-  tokenLimit: Diagnostic | undefined;
-  work = 0;
-  exhausted = false;
-  tooDeep = false;
-  counter = 0;
-  includeDepth = 0;
+  private readonly maxWork: number;
+  private tokenLimit: Diagnostic | undefined;
+  private work = 0;
+  private exhausted = false;
+  private tooDeep = false;
+  private counter = 0;
+  private includeDepth = 0;
   /** The file being read. */
-  cur!: FileState;
+  private cur!: FileState;
   /** Where an include is, or undefined, by name, quoting and `next`. */
-  readonly found = new Map<string, { path: string; dirIndex: number } | undefined>();
+  private readonly found = new Map<string, { path: string; dirIndex: number } | undefined>();
 
   constructor(
-    readonly text: string,
-    readonly opts: PreprocessOptions,
+    private readonly text: string,
+    private readonly opts: PreprocessOptions,
   ) {
     this.host = opts.host;
     this.mainPath = pathOf(opts.uri);
@@ -227,28 +230,34 @@ class Preprocessor {
     for (const s of SPECIAL) this.macros.set(s, { name: s, body: [], range: NONE, main: false, special: true });
   }
 
-  readonly searchDirs = (): string[] => [...(this.opts.includePath ?? []), ...(this.systemDirs ??= this.host?.systemDirs() ?? [])];
+  private searchDirs(): string[] {
+    return [...(this.opts.includePath ?? []), ...(this.systemDirs ??= this.host?.systemDirs() ?? [])];
+  }
   /** Spends `n` steps; false (after one error) once the compile has spent its budget. */
-  readonly spend = (n: number, at: Token, what: () => string): boolean => {
+  private spend(n: number, at: Token, what: () => string): boolean {
     this.work += n;
     if (this.work <= this.maxWork && !this.exhausted) return true;
     if (!this.exhausted) this.limitReport(at, `${TOKEN_LIMIT_MESSAGE}: ${what()} needs more than ${this.maxWork} preprocessing steps (an #include or a macro that multiplies itself?): nothing is included or expanded from here`);
     this.exhausted = true;
     return false;
-  };
-  readonly where = (t: Token): Range => (this.cur.main ? t.range : this.cur.at!);
-  readonly here = (t: Token): string => (this.cur.main ? '' : ` (${this.cur.path}:${t.range.start.line + 1})`);
-  readonly report = (t: Token, severity: Diagnostic['severity'], message: string): void => {
+  }
+  private where(t: Token): Range {
+    return this.cur.main ? t.range : this.cur.at!;
+  }
+  private here(t: Token): string {
+    return this.cur.main ? '' : ` (${this.cur.path}:${t.range.start.line + 1})`;
+  }
+  private report(t: Token, severity: Diagnostic['severity'], message: string): void {
     // Problems inside system headers are not the user's: only errors are kept, at the #include.
     if (!this.cur.main && severity !== 'error') return;
     this.diagnostics.push(diagnostic(this.where(t), severity, message + this.here(t)));
-  };
+  }
   /** A token limit: an error, remembered as the first place the input or output was cut. */
-  readonly limitReport = (t: Token, message: string): void => {
+  private limitReport(t: Token, message: string): void {
     this.report(t, 'error', message);
     this.tokenLimit ??= this.diagnostics[this.diagnostics.length - 1];
-  };
-  readonly listInput = (list: Token[]): Input => {
+  }
+  private listInput(list: Token[]): Input {
     const stack: Token[] = [];
     let i = 0;
     return {
@@ -258,9 +267,9 @@ class Preprocessor {
         for (let k = toks.length - 1; k >= 0; k--) stack.push(toks[k]!);
       },
     };
-  };
+  }
   /** Reads a macro call's arguments after its name; undefined when the `(` has no `)`. */
-  readonly readArgs = (inp: Input, m: Macro): { args: Token[][]; close: Token } | undefined => {
+  private readArgs(inp: Input, m: Macro): { args: Token[][]; close: Token } | undefined {
     inp.next(); // (
     const args: Token[][] = [[]];
     let depth = 0;
@@ -282,9 +291,9 @@ class Preprocessor {
       }
       args[args.length - 1]!.push(t);
     }
-  };
+  }
   /** `#x`: the argument's spelling as a string literal, `"` and `\` of its literals escaped. */
-  readonly stringize = (arg: Token[], at: Token): Token => {
+  private stringize(arg: Token[], at: Token): Token {
     let lit = '';
     arg.forEach((t, i) => {
       if (i > 0 && t.space) lit += ' ';
@@ -293,8 +302,8 @@ class Preprocessor {
     const raw = `"${lit}"`;
     const text = tokenize(raw).tokens[0]?.text ?? lit;
     return { kind: 'string', text, raw, range: at.range, start: at.start, end: at.end, ...(at.origin ? { origin: at.origin } : {}) };
-  };
-  readonly paste = (a: Token, b: Token, at: Token): Token[] => {
+  }
+  private paste(a: Token, b: Token, at: Token): Token[] {
     const spell = (t: Token) => (t.kind === 'string' || t.kind === 'char' ? (t.raw ?? t.text) : t.text);
     const r = tokenize(spell(a) + spell(b));
     if (r.tokens.length === 1 && !r.tokens[0]!.bad) {
@@ -303,9 +312,9 @@ class Preprocessor {
     }
     this.report(at, 'error', `pasting "${spell(a)}" and "${spell(b)}" does not give a valid token`);
     return [a, b];
-  };
+  }
   /** The replacement of one macro call: C11 §6.10.3.1–3. */
-  readonly substitute = (m: Macro, args: Token[][], hide: ReadonlySet<string>, at: Token, depth: number): Token[] => {
+  private substitute(m: Macro, args: Token[][], hide: ReadonlySet<string>, at: Token, depth: number): Token[] {
     const params = m.params ?? [];
     const index = (t: Token | undefined) => (t && t.kind === 'ident' && m.params ? params.indexOf(t.text) : -1);
     const expandedArgs = new Map<number, Token[]>();
@@ -377,9 +386,9 @@ class Preprocessor {
       }
       return { ...t, bol: undefined, hide: lastOut, range: at.range, ...(at.origin ? { origin: at.origin } : {}) };
     });
-  };
+  }
   /** Expands the next macro call of `inp` whose name is `t` (already read); false when `t` is no call. */
-  readonly tryExpand = (t: Token, inp: Input, depth: number): boolean => {
+  private tryExpand(t: Token, inp: Input, depth: number): boolean {
     if (t.kind !== 'ident') return false;
     const m = this.macros.get(t.text);
     if (!m || t.hide?.has(t.text)) return false;
@@ -418,9 +427,9 @@ class Preprocessor {
     if (t.hide && got.close.hide) for (const x of t.hide) if (got.close.hide.has(x)) hs.add(x);
     inp.push(this.substitute(m, got.args, hs, t, depth));
     return true;
-  };
+  }
   /** Fully expands a list in isolation (a macro argument, a directive line). */
-  readonly expandAll = (list: Token[], depth = 0): Token[] => {
+  private expandAll(list: Token[], depth = 0): Token[] {
     const inp = this.listInput(list);
     const res: Token[] = [];
     for (let t = inp.next(); t; t = inp.next()) {
@@ -428,9 +437,11 @@ class Preprocessor {
       if (!this.tryExpand(t, inp, depth)) res.push(t);
     }
     return res;
-  };
-  readonly numTok = (v: number | bigint, at: Token): Token => ({ kind: 'number', text: String(v), value: BigInt(v), range: at.range, start: at.start, end: at.end, hide: at.hide });
-  readonly special = (t: Token, m: Macro, inp: Input): Token[] | undefined => {
+  }
+  private numTok(v: number | bigint, at: Token): Token {
+    return { kind: 'number', text: String(v), value: BigInt(v), range: at.range, start: at.start, end: at.end, hide: at.hide };
+  }
+  private special(t: Token, m: Macro, inp: Input): Token[] | undefined {
     switch (m.name) {
       case '__LINE__':
         return [this.numTok(t.range.start.line + 1, t)];
@@ -458,8 +469,8 @@ class Preprocessor {
         return [this.numTok(this.hasQuery(m.name, arg, t) ? 1 : 0, t)];
       }
     }
-  };
-  readonly hasQuery = (name: string, arg: Token[], at: Token): boolean => {
+  }
+  private hasQuery(name: string, arg: Token[], at: Token): boolean {
     if (name === '__has_include' || name === '__has_include_next') {
       const h = this.headerName(arg);
       if (!h) {
@@ -475,9 +486,9 @@ class Preprocessor {
     // The attributes gcc 12 has (headers test for newer ones, such as counted_by, and must get 0);
     // C++ attributes are not C's.
     return name !== '__has_cpp_attribute' && GCC_ATTRIBUTES.has(word.replace(/^(gnu::)?__(.*)__$/, '$2').replace(/^gnu::/, ''));
-  };
+  }
   // ------------------------------------------------------------------ includes
-  readonly headerName = (toks: Token[]): { name: string; quoted: boolean } | undefined => {
+  private headerName(toks: Token[]): { name: string; quoted: boolean } | undefined {
     if (toks.length === 0) return undefined;
     if (toks[0]!.kind === 'string') return { name: toks[0]!.text, quoted: true };
     if (toks[0]!.text === '<') {
@@ -486,15 +497,15 @@ class Preprocessor {
       return { name: toks.slice(1, close).map((x) => x.text).join(''), quoted: false };
     }
     return undefined;
-  };
-  readonly find = (name: string, quoted: boolean, next: boolean): { path: string; dirIndex: number } | undefined => {
+  }
+  private find(name: string, quoted: boolean, next: boolean): { path: string; dirIndex: number } | undefined {
     const key = `${quoted ? 'q' : 'a'}${next ? this.cur.dirIndex : ''}|${quoted ? this.cur.dir : ''}|${name}`;
     if (this.found.has(key)) return this.found.get(key);
     const r = this.findUncached(name, quoted, next);
     this.found.set(key, r);
     return r;
-  };
-  readonly findUncached = (name: string, quoted: boolean, next: boolean): { path: string; dirIndex: number } | undefined => {
+  }
+  private findUncached(name: string, quoted: boolean, next: boolean): { path: string; dirIndex: number } | undefined {
     if (!this.host) return undefined;
     if (name.startsWith('/')) return this.host.read(name) !== undefined ? { path: name, dirIndex: -1 } : undefined;
     const dirs = this.searchDirs();
@@ -507,9 +518,9 @@ class Preprocessor {
       if (this.host.read(p) !== undefined) return { path: p, dirIndex: i };
     }
     return undefined;
-  };
+  }
   /** Why a file that is there was not read (a FIFO, too big), looked up where `find` looked. */
-  readonly refusedWhy = (name: string, quoted: boolean, next: boolean): string | undefined => {
+  private refusedWhy(name: string, quoted: boolean, next: boolean): string | undefined {
     if (!this.host?.refused) return undefined;
     if (name.startsWith('/')) return this.host.refused(name);
     const dirs = this.searchDirs();
@@ -519,8 +530,8 @@ class Preprocessor {
       if (why) return why;
     }
     return undefined;
-  };
-  readonly include = (args: Token[], directive: Token, next: boolean): void => {
+  }
+  private include(args: Token[], directive: Token, next: boolean): void {
     // Every #include costs, guarded or not: a header that includes itself twice doubles per level.
     if (!this.spend(INCLUDE_STEPS, directive, () => `#include ${this.directiveText(this.cur, args)}`)) return;
     let h = this.headerName(args);
@@ -553,7 +564,12 @@ class Preprocessor {
     let toks = this.tokenCache.get(found.path);
     if (!toks) {
       const r = tokensOf(found.path, this.host!.read(found.path) ?? '', this.maxTokens);
-      for (const d of r.diagnostics) (d === r.cut ? this.limitReport : (t: Token, m: string) => this.report(t, d.severity, m))({ ...directive, range: d.range }, `${d.message} in ${found.path}`);
+      for (const d of r.diagnostics) {
+        const at = { ...directive, range: d.range };
+        const message = `${d.message} in ${found.path}`;
+        if (d === r.cut) this.limitReport(at, message);
+        else this.report(at, d.severity, message);
+      }
       toks = r.tokens;
       this.tokenCache.set(found.path, toks);
     }
@@ -567,9 +583,9 @@ class Preprocessor {
       this.includeDepth--;
       this.cur = saved;
     }
-  };
+  }
   // ------------------------------------------------------------------ directives
-  readonly define = (line: Token[], directive: Token): void => {
+  private define(line: Token[], directive: Token): void {
     const name = line[0];
     if (!name || name.kind !== 'ident') {
       this.report(directive, 'error', '#define needs a macro name');
@@ -626,9 +642,9 @@ class Preprocessor {
       this.defines.delete(name.text);
       this.defines.set(name.text, { name: name.text, tokens: m.body, range: name.range, ...(m.params ? { params: m.params } : {}) });
     }
-  };
+  }
   /** `#if` / `#elif`: `defined` first, then macros, then `__has_*`, then identifiers are 0. */
-  readonly condition = (line: Token[], directive: Token): boolean => {
+  private condition(line: Token[], directive: Token): boolean {
     const pre: Token[] = [];
     for (let k = 0; k < line.length; k++) {
       const t = line[k]!;
@@ -660,10 +676,12 @@ class Preprocessor {
       return false;
     }
     return r.value !== 0n;
-  };
-  readonly directiveText = (file: FileState, line: Token[]): string => line.map((t, i) => (i > 0 && t.space ? ' ' : '') + (t.raw ?? t.text)).join('');
+  }
+  private directiveText(file: FileState, line: Token[]): string {
+    return line.map((t, i) => (i > 0 && t.space ? ' ' : '') + (t.raw ?? t.text)).join('');
+  }
   // ------------------------------------------------------------------ one file
-  readonly runFile = (file: FileState): void => {
+  private runFile(file: FileState): void {
     this.cur = file;
     const toks = file.toks;
     const conds: Cond[] = [];
@@ -723,9 +741,9 @@ class Preprocessor {
     // One error for the innermost, not one per level (a file cut at 1 024 nested #if).
     const open = conds[conds.length - 1];
     if (open) this.report(open.at, 'error', `#${open.at.text} without #endif${conds.length > 1 ? ` (inside ${conds.length - 1} more)` : ''}`);
-  };
+  }
   /** `#if`…`#endif`: the new "active" after a conditional directive `w`, or undefined for another directive. */
-  conditional(w: string, line: Token[], word: Token, conds: Cond[], active: boolean): boolean | undefined {
+  private conditional(w: string, line: Token[], word: Token, conds: Cond[], active: boolean): boolean | undefined {
     if (w === 'if' || w === 'ifdef' || w === 'ifndef') {
       let v = false;
       if (active) {
@@ -770,7 +788,7 @@ class Preprocessor {
   }
 
   /** One directive other than a conditional, in an active group. */
-  directive(w: string, file: FileState, line: Token[], word: Token, hashTok: Token): void {
+  private directive(w: string, file: FileState, line: Token[], word: Token, hashTok: Token): void {
     switch (w) {
       case 'define':
         this.define(line, word);
@@ -813,10 +831,10 @@ class Preprocessor {
   }
 
   // ------------------------------------------------------------------ run
-  readonly virtual = (src: string, path: string): void => {
+  private virtual(src: string, path: string): void {
     const file: FileState = { path, dir: undefined, dirIndex: -1, toks: tokenize(src).tokens, i: 0, main: false, at: NONE };
     this.runFile(file);
-  };
+  }
 
   run(): PreprocessResult {
     this.virtual(PREDEFINED, '<built-in>');
@@ -836,7 +854,7 @@ class Preprocessor {
   }
 
   /** The values of the object-like macros that evaluate to a number (import's constants). */
-  evaluateDefines(): Map<string, bigint> {
+  private evaluateDefines(): Map<string, bigint> {
     const values = new Map<string, bigint>();
     // The main file's macros, then those of its included headers (import keeps the user's own
     // headers' ones, and a system header's, as it keeps their types); not the predefined ones.
