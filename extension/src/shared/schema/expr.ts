@@ -195,13 +195,9 @@ function evalBinary(e: Extract<Expr, { k: 'binary' }>, env: Env, budget: { steps
       case '-': return x - y;
       case '*': return x * y;
       case '/': return x / y;
-      case '<': return typed(INT, x < y ? 1n : 0n);
-      case '>': return typed(INT, x > y ? 1n : 0n);
-      case '<=': return typed(INT, x <= y ? 1n : 0n);
-      case '>=': return typed(INT, x >= y ? 1n : 0n);
-      case '==': return typed(INT, x === y ? 1n : 0n);
-      case '!=': return typed(INT, x !== y ? 1n : 0n);
     }
+    const truth = compared(e.op, x, y);
+    if (truth !== undefined) return typed(INT, truth);
     throw new EvalError(`operator ${e.op} needs integers`, e.range);
   }
   // Both of known C types: converted to their common type (a shift keeps its left operand's).
@@ -228,14 +224,23 @@ function evalBinary(e: Extract<Expr, { k: 'binary' }>, env: Env, budget: { steps
     case '&': return typed(t, a & b);
     case '|': return typed(t, a | b);
     case '^': return typed(t, a ^ b);
-    case '<': return typed(INT, a < b ? 1n : 0n);
-    case '>': return typed(INT, a > b ? 1n : 0n);
-    case '<=': return typed(INT, a <= b ? 1n : 0n);
-    case '>=': return typed(INT, a >= b ? 1n : 0n);
-    case '==': return typed(INT, a === b ? 1n : 0n);
-    case '!=': return typed(INT, a !== b ? 1n : 0n);
   }
+  const truth = compared(e.op, a, b);
+  if (truth !== undefined) return typed(INT, truth);
   throw new EvalError(`unknown operator ${e.op}`, e.range);
+}
+
+/** A comparison's value as C gives it (an `int` 1 or 0), of two numbers or two integers; undefined for another operator. */
+function compared<T extends number | bigint>(op: string, a: T, b: T): bigint | undefined {
+  switch (op) {
+    case '<': return a < b ? 1n : 0n;
+    case '>': return a > b ? 1n : 0n;
+    case '<=': return a <= b ? 1n : 0n;
+    case '>=': return a >= b ? 1n : 0n;
+    case '==': return a === b ? 1n : 0n;
+    case '!=': return a !== b ? 1n : 0n;
+  }
+  return undefined;
 }
 
 /** `a.b[2]` */
