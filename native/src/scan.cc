@@ -3,6 +3,9 @@
 #include "scan.h"
 
 #include <dirent.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -20,6 +23,23 @@
 
 namespace shmscope {
 namespace {
+
+// Every job and every reader runs on a thread that lives for one scan, and glibc gives such
+// threads malloc arenas of their own (up to 8 per core, reused by the next threads) and keeps
+// what they freed there instead of giving it back to the system: a long-running exporter's RSS
+// grew scan after scan (160 -> 275 MB over 928 scrapes) while its V8 heap stayed flat. So each
+// job first hands the free pages of every arena back (malloc_trim), off the JS thread; the
+// previous scan's buffers are freed by then. At most once a second: back-to-back scans need not
+// pay it each time, and what they leave is bounded by a second's worth.
+void ReturnFreedMemory() {
+#if defined(__GLIBC__)
+  static std::atomic<int64_t> last{0};
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
+  int64_t seen = last.load();
+  if (now - seen < 1000 || !last.compare_exchange_strong(seen, now)) return;
+  malloc_trim(0);
+#endif
+}
 
 // Hex digits up to `stop` (which must follow at least one digit, at most 16): true and p past the
 // stop character, or false.
@@ -287,6 +307,7 @@ Napi::Value OffThread(Napi::Env env, const char* name, int64_t budgetMs, std::fu
   st->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), name, 0, 1);
   auto run = [st, work = std::move(work)]() {
     WaitWhileHeld();
+    ReturnFreedMemory();
     bool threw = false;
     try {
       work();
