@@ -60,6 +60,11 @@ export const CHECKSUMS = ['crc32', 'crc32c', 'adler32', 'sum8', 'xor8'] as const
 // The C scalars, then glibc's process-shared primitives (pthread_mutex_t, sem_t, …).
 const BUILTINS: Map<string, Type> = new Map([...builtinTypes(), ...primitiveTypes()]);
 
+/** A builtin type by name (a C scalar or a glibc primitive): what a named type resolves to first. */
+export function builtinType(name: string): Type | undefined {
+  return BUILTINS.get(name);
+}
+
 /** How `#include` and `-D` work for one compile. */
 export interface CompileOptions {
   /** Folders searched for includes before the system ones (`-I`, `shmscope.schema.includePath`). */

@@ -2,13 +2,19 @@
 // as schema declarations. Every member that is not a bit-field is placed at the offset the
 // compiler recorded (`@ N`), so bases, vtable pointers, `alignas` and packing come out exactly as
 // the ABI laid them out; bit-fields are laid out by the engine from the same rules as gcc, with
-// unnamed padding where the compiler skipped bits. The text is then compiled and every size and
-// offset compared with the debug information: a difference is an error naming the member, never a
-// silent one.
-import { findField } from './compile';
-import { compileSchema, diagnostics, findType } from './index';
-import { placeBitfield } from './layout';
-import type { StructType } from './types';
+// unnamed padding where the compiler skipped bits. Each type is written twice from one walk: as
+// text, and as the declarations that text parses to (ast.ts). The engine's layout stage
+// (layout.ts) lays the declarations out, and every size and offset is compared with the debug
+// information: a difference is an error naming the member, never a silent one. The text is not
+// parsed back (test/unit/import-dwarf-model.test.ts proves it parses to the same layout).
+import type { EnumDecl, Expr, MemberDecl, StructDecl, TypeRef } from './ast';
+import { allFieldNames, builtinType, findField, wrapInt } from './compile';
+import { diagnostic, type Diagnostic } from './diagnostics';
+import { compileSchema, diagnostics } from './index';
+import type { Range } from './lexer';
+import { layoutMembers, placeBitfield, type LayoutContext } from './layout';
+import { PREDEFINED } from './pp-predefined';
+import type { EnumType, IntType, StructType, Type } from './types';
 
 /** A type reference as the reader gives it. */
 export type DwarfRef =
@@ -97,11 +103,31 @@ const identOf = (s: string) => {
   return !t ? 'anon' : /^[0-9]/.test(t) ? `_${t}` : t;
 };
 
+/**
+ * The words a schema may give a meaning of their own: C and GNU keywords, the language's words, the
+ * predefined macros (`linux`, `unix`) and, through `builtinType`, the builtin type names. Only
+ * these, and names that start with `_`, are probed by compiling (below); any other identifier is
+ * legal (test/unit/import-dwarf-model.test.ts holds this against every word the engine knows).
+ */
+const SPECIAL = new Set([
+  'alignas', 'alignof', 'asm', 'auto', 'bool', 'break', 'case', 'char', 'const', 'constexpr', 'continue', 'default', 'defined', 'do', 'double',
+  'else', 'enum', 'extern', 'false', 'float', 'for', 'goto', 'if', 'inline', 'int', 'long', 'magic', 'nullptr', 'offset', 'offsetof', 'register',
+  'restrict', 'return', 'segment', 'self', 'short', 'signed', 'sizeof', 'static', 'static_assert', 'struct', 'switch', 'thread_local', 'true',
+  'typedef', 'typeof', 'typeof_unqual', 'union', 'unsigned', 'void', 'volatile', 'while',
+  ...[...PREDEFINED.matchAll(/^#define (\w+)/gm)].map((m) => m[1]!),
+]);
+
+/** A name that needs no probe: an identifier the schema language gives no meaning of its own. */
+export function plainName(name: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9_]*$/.test(name) && !SPECIAL.has(name) && builtinType(name) === undefined;
+}
+
 /** Whether `name` works as a schema identifier (not one of the language's keywords). */
 const legalCache = new Map<string, boolean>();
 const probe = (names: readonly string[]) =>
   diagnostics(compileSchema(names.map((n) => `struct ${n} { int ${n}; }; static_assert(sizeof(${n}) == 4);`).join('\n'), 'probe.shms')).every((d) => d.severity !== 'error');
-function legal(name: string): boolean {
+export function legal(name: string): boolean {
+  if (plainName(name)) return true;
   let ok = legalCache.get(name);
   if (ok === undefined) {
     ok = probe([name]);
@@ -116,7 +142,7 @@ function legal(name: string): boolean {
  * A name's own probe fails in a batch too, so the answers are those of one probe each.
  */
 function primeLegal(names: Iterable<string>): void {
-  const todo = [...new Set(names)].filter((n) => !legalCache.has(n));
+  const todo = [...new Set(names)].filter((n) => !plainName(n) && !legalCache.has(n));
   const check = (batch: string[]) => {
     if (batch.length <= 1 || probe(batch)) {
       if (batch.length === 1) legal(batch[0]!);
@@ -300,24 +326,59 @@ class Writer {
 
 const LANG_RUST = 0x1c;
 
+/** No place in a text: the declarations below are made, not parsed. */
+const NOWHERE: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+const num = (v: number | bigint | string): Expr => ({ k: 'num', v: BigInt(v), range: NOWHERE });
+/** What the parser reads some specifiers as (`_Complex float` is the builtin `float _Complex`). */
+const SPEC_NAMES: Record<string, string> = { '_Complex float': 'float _Complex', '_Complex double': 'double _Complex' };
+
+/** The declaration a spelled type parses to. */
+function refOf(s: Spelled): TypeRef {
+  const pointer = s.spec.endsWith(' *');
+  const name = pointer ? s.spec.slice(0, -2) : s.spec;
+  const dims = s.dims ? s.dims.slice(1, -1).split('][').map(num) : [];
+  return { spec: { k: 'named', name: SPEC_NAMES[name] ?? name, range: NOWHERE }, pointers: pointer ? 1 : 0, dims, range: NOWHERE };
+}
+
+/** A member as the parser gives it (one shape for all: many of them in a large program). */
+const member = (name: string | undefined, type: TypeRef, bits?: Expr, at?: Expr): MemberDecl => ({ name, nameRange: NOWHERE, type, bits, at, attrs: NO_ATTRS, packed: false, range: NOWHERE });
+const NO_ATTRS: MemberDecl['attrs'] = [];
+
+/**
+ * One type, declared: its text is `head`, the attribute the size check gives it (`alignas(8)`), then
+ * `body`; `model` is what that text parses to; `uses`, the by-value type ids it uses.
+ */
+interface Declared {
+  head: string;
+  body: string;
+  model: StructDecl | EnumDecl;
+  uses: number[];
+}
+
 /** Declarations of one type, with what it uses by value. */
-function declare(w: Writer, t: DwarfType, attrs: Map<number, string>): { text: string; uses: number[] } {
+function declare(w: Writer, t: DwarfType): Declared {
   const name = w.name(t.id);
   const lines: string[] = [];
   const cxx = t.name && !t.anonymous && t.name !== name ? ` // ${t.lang === LANG_RUST ? 'Rust' : 'C++'}: ${t.name}` : t.anonymous ? ` // the unnamed type of ${t.name.replace(/::(?=[^:]*$)/, '.')}` : '';
   if (t.kind === 'enum') {
     const base = t.base ? w.spell(t.base, `${t.name}`).spec : `${t.signed ? '' : 'u'}int${t.size * 8}_t`;
     lines.push(`enum ${name} : ${base} {${cxx}${t.enumClass ? `${cxx ? ',' : ' //'} enum class` : ''}`);
+    const items: EnumDecl['items'] = [];
     for (const it of t.items ?? []) {
       const e = w.enumerator(t, it.name);
       lines.push(`    ${e} = ${it.value},${e !== it.name ? ` // ${it.name}` : ''}`);
+      items.push({ name: e, value: num(it.value), range: NOWHERE });
     }
     lines.push('};');
-    return { text: lines.join('\n'), uses: [] };
+    const model: EnumDecl = { kind: 'enum', name, nameRange: NOWHERE, underlying: refOf({ spec: base, dims: '', uses: [], size: t.size, align: t.size }), items, flags: false, packed: false, range: NOWHERE };
+    return { head: lines.join('\n'), body: '', model, uses: [] };
   }
   const uses: number[] = [];
   const union = t.kind === 'union';
-  lines.push(`${union ? 'union' : 'struct'} ${name}${attrs.get(t.id) ?? ''} {${cxx}`);
+  const members: MemberDecl[] = [];
+  const model: StructDecl = { kind: 'struct', union, name, nameRange: NOWHERE, members, packed: false, pack: 0, attrs: [], range: NOWHERE };
+  const head = `${union ? 'union' : 'struct'} ${name}`;
+  lines.push(` {${cxx}`);
   let bitpos = 0;
   const seen = new Set<string>();
   let anon = 0;
@@ -351,6 +412,7 @@ function declare(w: Writer, t: DwarfType, attrs: Map<number, string>): { text: s
           for (let p = bitpos; p < pos;) {
             const chunk = Math.min(8 - (p % 8), pos - p);
             lines.push(`    uint8_t : ${chunk};`);
+            members.push(member(undefined, refOf({ spec: 'uint8_t', dims: '', uses: [], size: 1, align: 1 }), num(chunk)));
             p += chunk;
           }
           bitpos = pos;
@@ -359,25 +421,136 @@ function declare(w: Writer, t: DwarfType, attrs: Map<number, string>): { text: s
       }
       if (!mname) mname = `_bits${++anon}`;
       lines.push(`    ${s.spec} ${mname} : ${m.bitSize};${comment}`);
+      members.push(member(mname, refOf(s), num(m.bitSize)));
       continue;
     }
     const size = s.size * (s.dims ? s.dims.slice(1, -1).split('][').reduce((a, b) => a * Number(b), 1) : 1);
     if (!mname) {
       // An anonymous struct or union: written in place, its members reached as the parent's.
       if (m.type.k !== 'agg') throw new InexpressibleError(`${where}: an unnamed member`);
-      const inner = declare(w, w.type(m.type.id), attrs);
+      const inner = declare(w, w.type(m.type.id));
+      const body = inner.model as StructDecl;
       uses.push(...inner.uses);
-      lines.push(`    ${inner.text.replace(/^(struct|union) \S+/, '$1').replace(/\n/g, '\n    ').replace(/;$/, ';')}`);
+      lines.push(`    ${`${body.union ? 'union' : 'struct'}${inner.body}`.replace(/\n/g, '\n    ')}`);
+      members.push(member(undefined, { spec: { k: 'struct', union: body.union, body, range: NOWHERE }, pointers: 0, dims: [], range: NOWHERE }));
       bitpos = Math.max(bitpos, (m.offset + size) * 8);
       continue;
     }
     lines.push(`    ${s.spec} ${mname}${s.dims}${union ? '' : ` @ ${m.offset}`};${comment}`);
+    members.push(member(mname, refOf(s), undefined, union ? undefined : num(m.offset)));
     if (!union) bitpos = Math.max(bitpos, (m.offset + size) * 8);
   }
   // An empty C++ class still takes a byte of its own (not as a base: see above).
-  if (bitpos === 0 && t.size > 0 && !(t.members ?? []).some((m) => m.name && !m.base)) lines.push(`    uint8_t _empty[${t.size}]; // an empty class`);
+  if (bitpos === 0 && t.size > 0 && !(t.members ?? []).some((m) => m.name && !m.base)) {
+    lines.push(`    uint8_t _empty[${t.size}]; // an empty class`);
+    members.push(member('_empty', refOf({ spec: 'uint8_t', dims: `[${t.size}]`, uses: [], size: 1, align: 1 })));
+  }
   lines.push('};');
-  return { text: lines.join('\n'), uses };
+  return { head, body: lines.join('\n'), model, uses };
+}
+
+/** A declared type's text, with the attribute the size check gave it. */
+const textOf = (d: Declared, attr = '') => d.head + attr + d.body;
+
+/**
+ * The engine's layout stage (layout.ts) over the declarations the import made: what compiling
+ * the schema's text would lay out, without writing it out and parsing it back. Named types
+ * resolve as the compiler resolves them (builtins first, then the schema's types by name).
+ */
+class ModelLayout implements LayoutContext {
+  readonly diagnostics: Diagnostic[] = [];
+  readonly allFieldNames = allFieldNames;
+  private readonly done = new Map<object, StructType | EnumType>();
+  private readonly constants = new Set<string>();
+
+  constructor(private readonly byName: Map<string, StructDecl | EnumDecl>) {}
+
+  err(range: Range, message: string): void {
+    this.diagnostics.push(diagnostic(range, 'error', message));
+  }
+
+  warn(): void {
+    // Nothing the import writes warns (no attributes but packed and alignas, no data expressions).
+  }
+
+  constInt(e: Expr): bigint | undefined {
+    return e.k === 'num' ? e.v : undefined;
+  }
+
+  isConstant(e: Expr): boolean {
+    return e.k === 'num';
+  }
+
+  validAlign(a: bigint, range: Range): boolean {
+    if (a <= 0n || a > 1n << 28n || (a & (a - 1n)) !== 0n) {
+      this.err(range, `alignment ${a} is not a power of two`);
+      return false;
+    }
+    return true;
+  }
+
+  checkNames(): void {
+    // Only constant expressions here.
+  }
+
+  checkAttrs(): [] {
+    return [];
+  }
+
+  resolveRef(ref: TypeRef): Type | undefined {
+    const spec = ref.spec;
+    let t: Type | undefined;
+    if (spec.k === 'struct' && spec.body) t = this.struct(spec.body);
+    else if (spec.k === 'named') {
+      // Behind a pointer only the name matters (a pointer is 8 bytes whatever it points to).
+      const d = builtinType(spec.name) ? undefined : this.byName.get(spec.name);
+      t = builtinType(spec.name) ?? (d && ref.pointers ? { k: 'void', name: spec.name, size: 0, align: 1 } : d ? (d.kind === 'enum' ? this.enum(d) : this.struct(d)) : undefined);
+      if (!t) this.err(spec.range, `unknown type "${spec.name}"`);
+    }
+    if (!t) return undefined;
+    for (let i = 0; i < ref.pointers; i++) t = { k: 'pointer', name: `${t.name}*`, size: 8, align: 8 };
+    for (let i = ref.dims.length - 1; i >= 0; i--) {
+      const count = Number(this.constInt(ref.dims[i]!) ?? 0);
+      if (count > 0xffff_ffff || t.size * count > Number.MAX_SAFE_INTEGER / 8) {
+        this.err(ref.range, `array size ${count} is out of range`);
+        return undefined;
+      }
+      t = { k: 'array', name: `${t.name}[${count}]`, elem: t, count, size: t.size * count, align: t.align };
+    }
+    return t;
+  }
+
+  struct(d: StructDecl): StructType | undefined {
+    const done = this.done.get(d) as StructType | undefined;
+    if (done?.incomplete) {
+      this.err(d.nameRange, `"${d.name}" contains itself`);
+      return undefined;
+    }
+    if (done) return done;
+    const t: StructType = { k: 'struct', name: d.name ?? `(anonymous ${d.union ? 'union' : 'struct'})`, union: d.union, fields: [], size: 0, align: 1, dynamic: false, incomplete: true, decl: d, tailPadding: 0 };
+    this.done.set(d, t);
+    layoutMembers(this, d, t);
+    t.incomplete = false;
+    return t;
+  }
+
+  enum(d: EnumDecl): EnumType {
+    const done = this.done.get(d) as EnumType | undefined;
+    if (done) return done;
+    const u = d.underlying && this.resolveRef(d.underlying);
+    const base: IntType | undefined = u?.k === 'int' ? u : u?.k === 'enum' ? u.base : undefined;
+    if (!base) this.err(d.nameRange, `the underlying type of ${d.name ?? 'an enum'} must be an integer type`);
+    const b = base ?? (builtinType('unsigned int') as IntType);
+    const t: EnumType = { k: 'enum', name: d.name ?? '(anonymous enum)', size: b.size, align: b.align, base: b, names: new Map(), values: new Map(), flags: false, decl: d };
+    this.done.set(d, t);
+    for (const it of d.items) {
+      const v = it.value ? this.constInt(it.value) ?? 0n : 0n;
+      if (this.constants.has(it.name)) this.err(it.range, `"${it.name}" is already defined`);
+      this.constants.add(it.name);
+      if (wrapInt(b, v) !== v) this.err(it.range, `${it.name} = ${v} does not fit in ${b.name}`);
+    }
+    return t;
+  }
 }
 
 /** The anonymous types written in place inside another (not declared on their own). */
@@ -391,67 +564,74 @@ function inlined(data: DwarfTypes): Set<number> {
 export function writeDwarfSchema(data: DwarfTypes, source: string, keepGoing: boolean): DwarfImportResult {
   const w = new Writer(data);
   const inline = inlined(data);
-  const attrs = new Map<number, string>();
   const skipped: string[] = [];
   const bad = new Set<number>();
   const notes = data.missingDwo.length ? [`${data.missingDwo.length} split DWARF unit(s) without their .dwo file (${data.missingDwo.slice(0, 3).join(', ')}): their types are missing`] : [];
 
-  const render = () => {
-    const decls = new Map<number, { text: string; uses: number[] }>();
-    for (const t of data.types) {
-      if (inline.has(t.id) || bad.has(t.id)) continue;
-      try {
-        decls.set(t.id, declare(w, w.type(t.id), attrs));
-      } catch (e) {
-        if (!(e instanceof InexpressibleError) || !keepGoing) throw e;
-        bad.add(t.id);
-        skipped.push(`${t.name}: ${e.message}`);
-      }
+  const decls = new Map<number, Declared>();
+  for (const t of data.types) {
+    if (inline.has(t.id)) continue;
+    try {
+      decls.set(t.id, declare(w, w.type(t.id)));
+    } catch (e) {
+      if (!(e instanceof InexpressibleError) || !keepGoing) throw e;
+      bad.add(t.id);
+      skipped.push(`${t.name}: ${e.message}`);
     }
-    // A type that uses a skipped one by value is skipped too.
-    for (let changed = true; changed;) {
-      changed = false;
-      for (const [id, d] of decls) if (d.uses.some((u) => bad.has(u))) {
-        bad.add(id);
-        decls.delete(id);
-        skipped.push(`${w.type(id).name}: uses a type that was skipped`);
-        changed = true;
-      }
+  }
+  // A type that uses a skipped one by value is skipped too.
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const [id, d] of decls) if (d.uses.some((u) => bad.has(u))) {
+      bad.add(id);
+      decls.delete(id);
+      skipped.push(`${w.type(id).name}: uses a type that was skipped`);
+      changed = true;
     }
-    // Definitions before their by-value uses.
-    const out: string[] = [];
-    const written: number[] = [];
-    const state = new Map<number, number>();
-    const visit = (id: number) => {
-      if (state.get(id)) return;
-      state.set(id, 1);
-      const d = decls.get(id);
-      if (!d) return;
-      for (const u of d.uses) visit(u);
-      out.push(d.text);
-      written.push(id);
-    };
-    for (const id of Object.values(data.roots)) visit(id);
-    return { text: `// Imported from ${source.replace(/[\r\n]/g, ' ')} by shmscope import (debug information)\n\n${out.join('\n\n')}\n`, decls: new Map(written.map((id) => [id, decls.get(id)!])) };
+  }
+  // Definitions before their by-value uses.
+  const written = new Map<number, Declared>();
+  const state = new Set<number>();
+  const visit = (id: number) => {
+    if (state.has(id)) return;
+    state.add(id);
+    const d = decls.get(id);
+    if (!d) return;
+    for (const u of d.uses) visit(u);
+    written.set(id, d);
   };
+  for (const id of Object.values(data.roots)) visit(id);
+  const byName = new Map<string, StructDecl | EnumDecl>();
+  for (const d of written.values()) if (!byName.has(d.model.name!)) byName.set(d.model.name!, d.model);
 
-  // Sizes the compiler gave that the natural layout misses: packed, alignas, tail padding.
-  let r = render();
+  // Sizes the compiler gave that the natural layout misses: packed, alignas, tail padding. Each
+  // round lays every type out again with the attributes found so far (a type's size can change
+  // with another's).
+  const attrs = new Map<number, string>();
   for (let round = 0; round < 4; round++) {
-    const schema = compileSchema(r.text, 'import.shms');
-    const errors = diagnostics(schema).filter((d) => d.severity === 'error');
+    const cx = new ModelLayout(byName);
+    for (const [id, d] of written) {
+      if (d.model.kind === 'enum') cx.enum(d.model);
+      else {
+        const a = attrs.get(id);
+        d.model.packed = a === PACKED;
+        d.model.alignas = a?.startsWith(' alignas(') ? num(a.slice(9, -1)) : undefined;
+        if (!d.model.alignas) delete d.model.alignas;
+        cx.struct(d.model);
+      }
+    }
+    const errors = cx.diagnostics.filter((d) => d.severity === 'error');
     if (errors.length) throw new Error(`the imported schema does not compile (a bug): ${errors[0]!.message}`);
     let changed = false;
-    for (const id of r.decls.keys()) {
+    for (const [id, d] of written) {
       const t = w.type(id);
-      if (t.kind === 'enum') continue;
-      const st = findType(schema, w.name(id)) as StructType | undefined;
-      if (!st || st.k !== 'struct') continue;
+      if (d.model.kind === 'enum') continue;
+      const st = cx.struct(d.model)!;
       if (st.size !== t.size) {
         const raw = st.size - st.tailPadding;
         let fix: string | undefined;
         if (t.align && t.align > st.align) fix = ` alignas(${t.align})`;
-        else if (raw === t.size) fix = ' __attribute__((packed))';
+        else if (raw === t.size) fix = PACKED;
         else for (let a = st.align * 2; a <= 4096 && !fix; a *= 2) if (Math.ceil(raw / a) * a === t.size) fix = ` alignas(${a})`;
         if (!fix || attrs.get(id) === fix) throw new InexpressibleError(`${t.name}: ${t.size} bytes, but its members lay out in ${st.size}`);
         attrs.set(id, fix);
@@ -459,22 +639,26 @@ export function writeDwarfSchema(data: DwarfTypes, source: string, keepGoing: bo
       }
     }
     if (!changed) {
-      verify(w, r.decls, schema);
+      verify(w, written, cx);
       const roots: Record<string, string> = {};
-      for (const [q, id] of Object.entries(data.roots)) if (r.decls.has(id)) roots[q] = w.name(id);
-      return { text: r.text, types: [...r.decls.keys()].map((id) => w.type(id).name), roots, skipped, notes };
+      for (const [q, id] of Object.entries(data.roots)) if (written.has(id)) roots[q] = w.name(id);
+      const out: string[] = [];
+      for (const [id, d] of written) out.push(textOf(d, attrs.get(id)));
+      const text = `// Imported from ${source.replace(/[\r\n]/g, ' ')} by shmscope import (debug information)\n\n${out.join('\n\n')}\n`;
+      return { text, types: [...written.keys()].map((id) => w.type(id).name), roots, skipped, notes };
     }
-    r = render();
   }
   throw new InexpressibleError('the sizes of the imported types do not settle');
 }
 
-/** Every size, offset and bit position of the schema against the debug information. */
-function verify(w: Writer, decls: Map<number, unknown>, schema: ReturnType<typeof compileSchema>) {
-  for (const id of decls.keys()) {
+const PACKED = ' __attribute__((packed))';
+
+/** Every size, offset and bit position of the laid-out declarations against the debug information. */
+function verify(w: Writer, decls: Map<number, Declared>, cx: ModelLayout) {
+  for (const [id, d] of decls) {
     const t = w.type(id);
-    if (t.kind === 'enum') continue;
-    const st = findType(schema, w.name(id)) as StructType;
+    if (d.model.kind === 'enum') continue;
+    const st = cx.struct(d.model)!;
     if (st.size !== t.size) throw new InexpressibleError(`${t.name}: ${t.size} bytes, but ${st.size} in the schema`);
     verifyMembers(w, t, st, 0, 0);
   }
