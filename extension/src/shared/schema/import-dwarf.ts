@@ -98,7 +98,12 @@ function components(q: string): string[] {
   return out;
 }
 
+/** The last component of a qualified name (`app::Ring<int, 4>` → `Ring<int, 4>`). */
+const lastComponent = (q: string) => (q.includes('::') ? components(q).pop() ?? q : q);
+
 const identOf = (s: string) => {
+  // Most names are identifiers already (one test instead of two replacements).
+  if (/^[A-Za-z](?:\w*[A-Za-z0-9])?$/.test(s)) return s;
   const t = s.replace(/[^A-Za-z0-9_]+/g, '_').replace(/^_+|_+$/g, '');
   return !t ? 'anon' : /^[0-9]/.test(t) ? `_${t}` : t;
 };
@@ -142,7 +147,7 @@ export function legal(name: string): boolean {
  * A name's own probe fails in a batch too, so the answers are those of one probe each.
  */
 function primeLegal(names: Iterable<string>): void {
-  const todo = [...new Set(names)].filter((n) => !plainName(n) && !legalCache.has(n));
+  const todo = [...new Set(names)].filter((n) => !legalCache.has(n));
   const check = (batch: string[]) => {
     if (batch.length <= 1 || probe(batch)) {
       if (batch.length === 1) legal(batch[0]!);
@@ -155,6 +160,9 @@ function primeLegal(names: Iterable<string>): void {
   };
   for (let i = 0; i < todo.length; i += 1024) check(todo.slice(i, i + 1024));
 }
+
+const NO_USES: number[] = [];
+const noted = (s: Spelled, note: string): Spelled => ({ spec: s.spec, dims: s.dims, note, uses: s.uses, size: s.size, align: s.align });
 
 interface Spelled {
   /** Type specifier (`uint32_t`, `Shared`, `void *`). */
@@ -189,19 +197,26 @@ class Writer {
     for (const [id, n] of given) this.byId.set(id, { ...this.byId.get(id)!, name: n, anonymous: true });
     // Short names where they are unique, the qualified spelling otherwise.
     const all = [...this.byId.values()];
-    primeLegal(all.flatMap((t) => [
-      identOf(components(t.name).pop() ?? t.name),
-      identOf(t.name.replace(/::/g, '__')),
-      ...(t.members ?? []).map((m) => identOf(m.name)),
-      ...(t.items ?? []).map((e) => identOf(e.name)),
-    ]));
-    const short = new Map<string, number>();
-    for (const t of all) {
-      const s = identOf(components(t.name).pop() ?? t.name);
-      short.set(s, (short.get(s) ?? 0) + 1);
+    const shorts = all.map((t) => identOf(lastComponent(t.name)));
+    // The names only a probe compile can tell, probed together.
+    const probed: string[] = [];
+    const consider = (n: string) => {
+      if (!plainName(n)) probed.push(n);
+    };
+    for (let i = 0; i < all.length; i++) {
+      const t = all[i]!;
+      consider(shorts[i]!);
+      if (t.name.includes('::')) consider(identOf(t.name.replace(/::/g, '__')));
+      else if (t.name !== shorts[i]) consider(identOf(t.name));
+      for (const m of t.members ?? []) consider(identOf(m.name));
+      for (const e of t.items ?? []) consider(identOf(e.name));
     }
-    for (const t of all) {
-      let n = identOf(components(t.name).pop() ?? t.name);
+    primeLegal(probed);
+    const short = new Map<string, number>();
+    for (const s of shorts) short.set(s, (short.get(s) ?? 0) + 1);
+    for (let i = 0; i < all.length; i++) {
+      const t = all[i]!;
+      let n = shorts[i]!;
       if ((short.get(n) ?? 0) > 1 || this.usedNames.has(n)) n = identOf(t.name.replace(/::/g, '__'));
       if (!legal(n)) n = `${n}_`;
       for (let i = 2; this.usedNames.has(n); i++) n = `${identOf(t.name)}_${i}`;
@@ -228,10 +243,10 @@ class Writer {
       const it = this.type(inner.id);
       const deeper = this.atomicScalar(it, where, depth + 1);
       if (deeper) return deeper.size === t.size ? deeper : undefined;
-      return it.size === t.size ? { ...this.spell(inner, where), note: t.name } : undefined;
+      return it.size === t.size ? noted(this.spell(inner, where), t.name) : undefined;
     }
     const s = this.spell(inner, where);
-    return s.size === t.size && !s.dims ? { ...s, note: t.name } : undefined;
+    return s.size === t.size && !s.dims ? noted(s, t.name) : undefined;
   }
 
   /** A base class without data (it takes no room: the empty-base optimisation). */
@@ -256,13 +271,13 @@ class Writer {
       case 'array': {
         const e = this.spell(r.elem, where);
         const dims = r.counts.map((c) => `[${c < 0 ? 0 : c}]`).join('') || '[0]';
-        return { ...e, dims: dims + e.dims };
+        return { spec: e.spec, dims: dims + e.dims, note: e.note, uses: e.uses, size: e.size, align: e.align };
       }
       case 'agg': {
         const t = this.type(r.id);
         const atomic = this.atomicScalar(t, where);
         if (atomic) return atomic;
-        return { spec: this.name(r.id), dims: '', uses: [r.id], size: t.size, align: t.align ?? 1, ...(t.name !== this.name(r.id) ? { note: t.name } : {}) };
+        return { spec: this.name(r.id), dims: '', note: t.name !== this.name(r.id) ? t.name : undefined, uses: [r.id], size: t.size, align: t.align ?? 1 };
       }
       case 'enum': {
         const t = this.type(r.id);
@@ -281,8 +296,8 @@ class Writer {
     const ints: Record<number, string> = { 1: 'int8_t', 2: 'int16_t', 4: 'int32_t', 8: 'int64_t', 16: '__int128' };
     const sized = (spec: string | undefined): Spelled => {
       if (!spec) throw new InexpressibleError(`${where}: the ${r.size}-byte type ${r.name}`);
-      const note = r.typedef && r.typedef !== spec && !/^_|^u?int\d+_t$/.test(r.typedef) ? { note: r.typedef } : {};
-      return { spec, dims: '', uses: [], size: r.size, align: Math.min(r.size, 16), ...note };
+      const note = r.typedef && r.typedef !== spec && !/^_|^u?int\d+_t$/.test(r.typedef) ? r.typedef : undefined;
+      return { spec, dims: '', note, uses: NO_USES, size: r.size, align: Math.min(r.size, 16) };
     };
     switch (r.enc) {
       case DW_ATE.boolean:
@@ -397,11 +412,13 @@ function declare(w: Writer, t: DwarfType): Declared {
     uses.push(...s.uses);
     let mname = m.artificial && m.name.startsWith('_vptr') ? '_vptr' : m.name ? w.member(m.name) : '';
     const baseName = memberName;
-    if (m.base) mname = w.member(components(baseName).pop() ?? baseName);
+    if (m.base) mname = w.member(lastComponent(baseName));
     for (let i = 2; mname && seen.has(mname); i++) mname = `${mname}_${i}`;
     if (mname) seen.add(mname);
-    const note = [m.base ? `base ${baseName}` : '', m.artificial ? 'vtable pointer' : '', mname && mname !== m.name && !m.base && !m.artificial ? m.name : '', m.base ? '' : s.note ?? '']
-      .filter(Boolean).join('; ');
+    let note = m.base ? `base ${baseName}` : '';
+    if (m.artificial) note = note ? `${note}; vtable pointer` : 'vtable pointer';
+    if (mname && mname !== m.name && !m.base && !m.artificial && m.name) note = note ? `${note}; ${m.name}` : m.name;
+    if (!m.base && s.note) note = note ? `${note}; ${s.note}` : s.note;
     const comment = note ? ` // ${note}` : '';
     if (m.bitSize !== undefined) {
       const pos = m.bitPos ?? 0;
