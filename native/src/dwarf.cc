@@ -5,14 +5,17 @@
 // A separate addon from shmscope.node: it links libdw (optional at build time) and only the CLI's
 // `import` loads it, in its own process, never the extension host. It streams the units: one walk
 // indexes the names of the type definitions (strings only), then only the types asked for and what
-// they use become JS objects. Every walk is bounded (depth, sibling order, counts), so corrupt or
-// hostile DWARF ends with an error, not a hang.
+// they use are described, as JSON text that JS parses once (a property set through N-API for each
+// of a million fields costs more than reading the DWARF). Every walk is bounded (depth, sibling
+// order, counts), so corrupt or hostile DWARF ends with an error, not a hang.
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <napi.h>
 
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -61,6 +64,81 @@ std::string Name(Dwarf_Die* die) {
   const char* n = dwarf_diename(die);
   return n ? n : "";
 }
+
+// JSON text, written in order: a value after a key or a comma as needed.
+class Json {
+ public:
+  std::string s;
+  void Open(char c) {
+    Sep();
+    s += c;
+    comma_ = false;
+  }
+  void Close(char c) {
+    s += c;
+    comma_ = true;
+  }
+  void Key(const char* k) {
+    Sep();
+    s += '"';
+    s += k;
+    s += "\":";
+    comma_ = false;
+  }
+  void Str(const std::string& v) {
+    Sep();
+    s += '"';
+    for (unsigned char c : v) {
+      if (c == '"' || c == '\\') {
+        s += '\\';
+        s += static_cast<char>(c);
+      } else if (c < 0x20) {
+        char buf[8];
+        snprintf(buf, sizeof buf, "\\u%04x", c);
+        s += buf;
+      } else {
+        s += static_cast<char>(c);
+      }
+    }
+    s += '"';
+    comma_ = true;
+  }
+  void Num(double v) {
+    Sep();
+    char buf[32];
+    if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9007199254740992.0) {
+      snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
+    } else {
+      snprintf(buf, sizeof buf, "%.17g", std::isfinite(v) ? v : 0.0);
+    }
+    s += buf;
+    comma_ = true;
+  }
+  void Bool(bool v) {
+    Sep();
+    s += v ? "true" : "false";
+    comma_ = true;
+  }
+  // A key and its value.
+  void Str(const char* k, const std::string& v) {
+    Key(k);
+    Str(v);
+  }
+  void Num(const char* k, double v) {
+    Key(k);
+    Num(v);
+  }
+  void Bool(const char* k, bool v) {
+    Key(k);
+    Bool(v);
+  }
+
+ private:
+  void Sep() {
+    if (comma_) s += ',';
+  }
+  bool comma_ = false;
+};
 
 bool IsTypeTag(int tag) {
   return tag == DW_TAG_structure_type || tag == DW_TAG_class_type || tag == DW_TAG_union_type ||
@@ -146,20 +224,21 @@ class Reader {
     return v;
   }
 
-  // A reference to a type, as a small JS object; aggregates and enums are queued by id.
-  Napi::Value Ref(Dwarf_Die* die, int depth) {
-    Napi::Object o = Napi::Object::New(env_);
-    if (depth > kMaxDepth) return Bad(o, "a type chain deeper than 64 (a cycle?)");
+  // A reference to a type, as a small JSON object; aggregates and enums are queued by id. `td` is
+  // the typedef nearest the type that names it (written as "typedef").
+  void Ref(Dwarf_Die* die, int depth, const std::string* td = nullptr) {
+    if (depth > kMaxDepth) return Bad("a type chain deeper than 64 (a cycle?)", td);
     int tag = dwarf_tag(die);
     switch (tag) {
       case DW_TAG_base_type: {
         Dwarf_Word enc = 0;
         Udata(die, DW_AT_encoding, &enc);
-        o.Set("k", "base");
-        o.Set("name", Name(die));
-        o.Set("enc", static_cast<double>(enc));
-        o.Set("size", dwarf_bytesize(die));
-        return o;
+        out_.Open('{');
+        out_.Str("k", "base");
+        out_.Str("name", Name(die));
+        out_.Num("enc", static_cast<double>(enc));
+        out_.Num("size", dwarf_bytesize(die));
+        return End(td);
       }
       case DW_TAG_pointer_type:
       case DW_TAG_reference_type:
@@ -167,11 +246,13 @@ class Reader {
       case DW_TAG_ptr_to_member_type:
       case DW_TAG_unspecified_type: {
         int size = dwarf_bytesize(die);
-        o.Set("k", "ptr");
-        o.Set("size", size > 0 ? size : 8);
         Dwarf_Die to;
-        o.Set("to", TypeOf(die, &to) ? Spelling(&to, depth + 1) : tag == DW_TAG_unspecified_type ? Name(die) : "void");
-        return o;
+        std::string spelled = TypeOf(die, &to) ? Spelling(&to, depth + 1) : tag == DW_TAG_unspecified_type ? Name(die) : "void";
+        out_.Open('{');
+        out_.Str("k", "ptr");
+        out_.Num("size", size > 0 ? size : 8);
+        out_.Str("to", spelled);
+        return End(td);
       }
       case DW_TAG_typedef:
       case DW_TAG_const_type:
@@ -180,26 +261,24 @@ class Reader {
       case DW_TAG_atomic_type: {
         Dwarf_Die to;
         if (!TypeOf(die, &to)) {
-          o.Set("k", "void");
-          return o;
+          out_.Open('{');
+          out_.Str("k", "void");
+          return End(td);
         }
-        Napi::Value inner = Ref(&to, depth + 1);
-        if (tag == DW_TAG_typedef && inner.IsObject() && !inner.As<Napi::Object>().Has("typedef")) {
-          inner.As<Napi::Object>().Set("typedef", Name(die));
-        }
-        return inner;
+        if (tag != DW_TAG_typedef) return Ref(&to, depth + 1, td);
+        std::string name = Name(die);
+        return Ref(&to, depth + 1, &name);
       }
       case DW_TAG_array_type: {
         Dwarf_Die elem;
-        if (!TypeOf(die, &elem)) return Bad(o, "an array without an element type");
-        Napi::Array counts = Napi::Array::New(env_);
+        if (!TypeOf(die, &elem)) return Bad("an array without an element type", td);
+        std::vector<double> counts;
         Dwarf_Die sub;
-        uint32_t n = 0;
         if (dwarf_child(die, &sub) == 0) {
           Dwarf_Off last = 0;
           do {
             Dwarf_Off off = dwarf_dieoffset(&sub);
-            if (off <= last || n > 64) return Bad(o, "corrupt array dimensions");
+            if (off <= last || counts.size() > 64) return Bad("corrupt array dimensions", td);
             last = off;
             if (dwarf_tag(&sub) != DW_TAG_subrange_type) continue;
             Dwarf_Word count = 0, upper = 0, lower = 0;
@@ -211,14 +290,19 @@ class Reader {
               // A zero-length array is written as upper bound -1 by some producers.
               c = upper == ~Dwarf_Word{0} ? 0 : static_cast<double>(upper - lower + 1);
             }
-            if (c > static_cast<double>(kMaxCount)) return Bad(o, "an array of more than 2^40 elements");
-            counts.Set(n++, c);
+            if (c > static_cast<double>(kMaxCount)) return Bad("an array of more than 2^40 elements", td);
+            counts.push_back(c);
           } while (dwarf_siblingof(&sub, &sub) == 0);
         }
-        o.Set("k", "array");
-        o.Set("elem", Ref(&elem, depth + 1));
-        o.Set("counts", counts);
-        return o;
+        out_.Open('{');
+        out_.Str("k", "array");
+        out_.Key("elem");
+        Ref(&elem, depth + 1);
+        out_.Key("counts");
+        out_.Open('[');
+        for (double c : counts) out_.Num(c);
+        out_.Close(']');
+        return End(td);
       }
       case DW_TAG_structure_type:
       case DW_TAG_class_type:
@@ -228,20 +312,23 @@ class Reader {
         if (Flag(die, DW_AT_declaration)) {
           std::string q = Qualified(die);
           auto it = defs_.find(q);
-          if (it == defs_.end()) return Bad(o, "the incomplete type " + (q.empty() ? std::string("(anonymous)") : q));
+          if (it == defs_.end()) return Bad("the incomplete type " + (q.empty() ? std::string("(anonymous)") : q), td);
           def = it->second;
         }
-        o.Set("k", tag == DW_TAG_enumeration_type ? "enum" : "agg");
-        o.Set("id", Queue(&def));
-        return o;
+        uint32_t id = Queue(&def);
+        out_.Open('{');
+        out_.Str("k", tag == DW_TAG_enumeration_type ? "enum" : "agg");
+        out_.Num("id", id);
+        return End(td);
       }
       case DW_TAG_subroutine_type:
-        o.Set("k", "fn");
-        return o;
+        out_.Open('{');
+        out_.Str("k", "fn");
+        return End(td);
       default: {
         char buf[64];
         snprintf(buf, sizeof buf, "a DWARF type tag 0x%x", tag);
-        return Bad(o, buf);
+        return Bad(buf, td);
       }
     }
   }
@@ -258,26 +345,34 @@ class Reader {
     return id;
   }
 
-  size_t Queued() const { return queue_.size(); }
-
-  Napi::Object Describe(uint32_t id) {
+  // Writes the id-th queued type as a JSON object (it may queue more).
+  void Describe(uint32_t id) {
     Dwarf_Die die = queue_[id];
-    Napi::Object o = Napi::Object::New(env_);
     int tag = dwarf_tag(&die);
-    o.Set("id", id);
-    o.Set("kind", tag == DW_TAG_enumeration_type ? "enum" : tag == DW_TAG_union_type ? "union" : tag == DW_TAG_class_type ? "class" : "struct");
-    o.Set("name", Qualified(&die));
-    o.Set("size", dwarf_bytesize(&die));
+    out_.Open('{');
+    out_.Num("id", id);
+    out_.Str("kind", tag == DW_TAG_enumeration_type ? "enum" : tag == DW_TAG_union_type ? "union" : tag == DW_TAG_class_type ? "class" : "struct");
+    out_.Str("name", Qualified(&die));
+    out_.Num("size", dwarf_bytesize(&die));
     Dwarf_Word align = 0;
-    if (Udata(&die, DW_AT_alignment, &align)) o.Set("align", static_cast<double>(align));
+    if (Udata(&die, DW_AT_alignment, &align)) out_.Num("align", static_cast<double>(align));
     auto lang = lang_.find(dwarf_cu_getdwarf(die.cu));
-    o.Set("lang", lang == lang_.end() ? 0 : lang->second);
+    out_.Num("lang", lang == lang_.end() ? 0 : lang->second);
     if (tag == DW_TAG_enumeration_type) {
-      DescribeEnum(&die, o);
+      DescribeEnum(&die);
     } else {
-      DescribeMembers(&die, o);
+      DescribeMembers(&die);
     }
-    return o;
+    out_.Close('}');
+  }
+
+  // Every queued type, as the JSON text of an array (describing one may queue more).
+  std::string DescribeAll() {
+    out_.s.clear();
+    out_.Open('[');
+    for (uint32_t i = 0; i < queue_.size(); i++) Describe(i);
+    out_.Close(']');
+    return std::move(out_.s);
   }
 
   Napi::Array MissingDwo() {
@@ -289,10 +384,17 @@ class Reader {
   uint64_t units() const { return units_; }
 
  private:
-  Napi::Value Bad(Napi::Object o, const std::string& why) {
-    o.Set("k", "bad");
-    o.Set("why", why);
-    return o;
+  void Bad(const std::string& why, const std::string* td) {
+    out_.Open('{');
+    out_.Str("k", "bad");
+    out_.Str("why", why);
+    End(td);
+  }
+
+  // Closes a reference's object, with the typedef that names it.
+  void End(const std::string* td) {
+    if (td) out_.Str("typedef", *td);
+    out_.Close('}');
   }
 
   // The C/C++ spelling of a pointee, for a comment: its qualified name, else its tag.
@@ -354,21 +456,22 @@ class Reader {
     } while (dwarf_siblingof(&child, &child) == 0);
   }
 
-  void DescribeEnum(Dwarf_Die* die, Napi::Object o) {
+  void DescribeEnum(Dwarf_Die* die) {
     Dwarf_Die base;
     bool isSigned = false;
     if (TypeOf(die, &base)) {
-      Napi::Value r = Ref(&base, 1);
-      o.Set("base", r);
+      out_.Key("base");
+      Ref(&base, 1);
       Dwarf_Word enc = 0;
       Dwarf_Die b = base;
       for (int i = 0; i < kMaxDepth && dwarf_tag(&b) != DW_TAG_base_type && TypeOf(&b, &b); i++) {
       }
       if (Udata(&b, DW_AT_encoding, &enc)) isSigned = enc == DW_ATE_signed || enc == DW_ATE_signed_char;
     }
-    o.Set("enumClass", Flag(die, DW_AT_enum_class));
+    out_.Bool("enumClass", Flag(die, DW_AT_enum_class));
     int size = dwarf_bytesize(die);
-    Napi::Array items = Napi::Array::New(env_);
+    out_.Key("items");
+    out_.Open('[');
     Dwarf_Die e;
     uint32_t n = 0;
     if (dwarf_child(die, &e) == 0) {
@@ -397,14 +500,15 @@ class Reader {
             value = isSigned ? std::to_string(static_cast<int64_t>(u)) : std::to_string(u);
           }
         }
-        Napi::Object it = Napi::Object::New(env_);
-        it.Set("name", Name(&e));
-        it.Set("value", value);
-        items.Set(n++, it);
+        out_.Open('{');
+        out_.Str("name", Name(&e));
+        out_.Str("value", value);
+        out_.Close('}');
+        n++;
       } while (dwarf_siblingof(&e, &e) == 0);
     }
-    o.Set("signed", isSigned);
-    o.Set("items", items);
+    out_.Close(']');
+    out_.Bool("signed", isSigned);
   }
 
   // The constant of DW_AT_data_member_location (a number, or DW_OP_plus_uconst); -1 for an
@@ -420,8 +524,9 @@ class Reader {
     return -1;
   }
 
-  void DescribeMembers(Dwarf_Die* die, Napi::Object o) {
-    Napi::Array members = Napi::Array::New(env_);
+  void DescribeMembers(Dwarf_Die* die) {
+    out_.Key("members");
+    out_.Open('[');
     Dwarf_Die m;
     uint32_t n = 0;
     if (dwarf_child(die, &m) == 0) {
@@ -432,46 +537,53 @@ class Reader {
         last = off;
         int tag = dwarf_tag(&m);
         if (tag == DW_TAG_variant_part) {
-          Napi::Object x = Napi::Object::New(env_);
-          x.Set("name", "(variant part)");
-          x.Set("variant", true);
-          members.Set(n++, x);
+          out_.Open('{');
+          out_.Str("name", "(variant part)");
+          out_.Bool("variant", true);
+          out_.Close('}');
+          n++;
           continue;
         }
         if (tag != DW_TAG_member && tag != DW_TAG_inheritance) continue;
         // A static data member (DWARF 4 writes it as a member declaration).
         if (tag == DW_TAG_member && (Flag(&m, DW_AT_external) || Flag(&m, DW_AT_declaration))) continue;
-        Napi::Object x = Napi::Object::New(env_);
+        out_.Open('{');
         Dwarf_Die t;
-        x.Set("name", Name(&m));
-        x.Set("type", TypeOf(&m, &t) ? Ref(&t, 1) : Bad(Napi::Object::New(env_), "a member without a type"));
-        double loc = Location(&m);
-        x.Set("offset", loc);
-        if (tag == DW_TAG_inheritance) {
-          x.Set("base", true);
-          Dwarf_Word v = 0;
-          if (Udata(&m, DW_AT_virtuality, &v) && v != 0) x.Set("virtual", true);
+        out_.Str("name", Name(&m));
+        out_.Key("type");
+        if (TypeOf(&m, &t)) {
+          Ref(&t, 1);
+        } else {
+          Bad("a member without a type", nullptr);
         }
-        if (Flag(&m, DW_AT_artificial)) x.Set("artificial", true);
+        double loc = Location(&m);
+        out_.Num("offset", loc);
+        if (tag == DW_TAG_inheritance) {
+          out_.Bool("base", true);
+          Dwarf_Word v = 0;
+          if (Udata(&m, DW_AT_virtuality, &v) && v != 0) out_.Bool("virtual", true);
+        }
+        if (Flag(&m, DW_AT_artificial)) out_.Bool("artificial", true);
         Dwarf_Word bits = 0, bitOff = 0, align = 0;
         if (Udata(&m, DW_AT_bit_size, &bits)) {
-          x.Set("bitSize", static_cast<double>(bits));
+          out_.Num("bitSize", static_cast<double>(bits));
           if (Udata(&m, DW_AT_data_bit_offset, &bitOff)) {
-            x.Set("bitPos", static_cast<double>(bitOff));
+            out_.Num("bitPos", static_cast<double>(bitOff));
           } else if (Udata(&m, DW_AT_bit_offset, &bitOff)) {
             // DWARF 2/3: bits from the most significant end of a storage unit of byte_size bytes.
             int unit = dwarf_bytesize(&m);
             if (unit <= 0 && TypeOf(&m, &t)) unit = dwarf_bytesize(&t);
-            x.Set("bitPos", (loc < 0 ? 0 : loc) * 8 + static_cast<double>(unit * 8) - static_cast<double>(bitOff + bits));
+            out_.Num("bitPos", (loc < 0 ? 0 : loc) * 8 + static_cast<double>(unit * 8) - static_cast<double>(bitOff + bits));
           } else {
-            x.Set("bitPos", (loc < 0 ? 0 : loc) * 8);
+            out_.Num("bitPos", (loc < 0 ? 0 : loc) * 8);
           }
         }
-        if (Udata(&m, DW_AT_alignment, &align)) x.Set("align", static_cast<double>(align));
-        members.Set(n++, x);
+        if (Udata(&m, DW_AT_alignment, &align)) out_.Num("align", static_cast<double>(align));
+        out_.Close('}');
+        n++;
       } while (dwarf_siblingof(&m, &m) == 0);
     }
-    o.Set("members", members);
+    out_.Close(']');
   }
 
   Napi::Env env_;
@@ -484,10 +596,12 @@ class Reader {
   std::unordered_map<Key, uint32_t, KeyHash> ids_;
   std::unordered_map<const Dwarf*, int> lang_;
   std::deque<Dwarf_Die> queue_;
+  Json out_;
   std::vector<std::string> missingDwo_;
 };
 
-// readTypes(path, names[], all) → {types, roots: {name: id}, missing: [name], units, missingDwo}
+// readTypes(path, names[], all) → {types: JSON text of the array of types, roots: {name: id},
+// missing: [name], units, missingDwo}
 Napi::Value ReadTypes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsString() || !info[1].IsArray() || !info[2].IsBoolean()) {
@@ -517,10 +631,8 @@ Napi::Value ReadTypes(const Napi::CallbackInfo& info) {
         missing.Set(nMissing++, n);
       }
     }
-    Napi::Array types = Napi::Array::New(env);
-    for (uint32_t i = 0; i < r.Queued(); i++) types.Set(i, r.Describe(i));
     Napi::Object out = Napi::Object::New(env);
-    out.Set("types", types);
+    out.Set("types", r.DescribeAll());
     out.Set("roots", roots);
     out.Set("missing", missing);
     out.Set("units", static_cast<double>(r.units()));

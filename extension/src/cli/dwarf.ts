@@ -8,7 +8,8 @@ import { binding, type RawMapping } from '../ipc/native';
 import { UserError } from './errors';
 
 interface DwarfBinding {
-  readTypes(file: string, names: string[], all: boolean): DwarfTypes;
+  /** The types come as the JSON text of their array (one parse instead of a property set per field). */
+  readTypes(file: string, names: string[], all: boolean): Omit<DwarfTypes, 'types'> & { types: string };
   listTypes(file: string): string[];
 }
 
@@ -105,7 +106,8 @@ export async function importProgram(input: string, opts: DwarfImportOptions): Pr
   for (const file of files) {
     let data: DwarfTypes;
     try {
-      data = binding.readTypes(file, wanted, opts.allTypes);
+      const raw = binding.readTypes(file, wanted, opts.allTypes);
+      data = { ...raw, types: JSON.parse(raw.types) as DwarfTypes['types'] };
     } catch (e) {
       // A library of the process without debug information is not an error of the import.
       firstError ??= `${file === files[0] && pid ? `pid ${pid[1]}'s executable` : file}: ${(e as Error).message}`;
