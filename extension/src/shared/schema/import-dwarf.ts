@@ -343,7 +343,12 @@ const LANG_RUST = 0x1c;
 
 /** No place in a text: the declarations below are made, not parsed. */
 const NOWHERE: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
-const num = (v: number | bigint | string): Expr => ({ k: 'num', v: BigInt(v), range: NOWHERE });
+/** A constant; the small ones (offsets, widths, counts) made once and shared, never changed. */
+const SMALL: Expr[] = [];
+const num = (v: number | string): Expr => {
+  if (typeof v === 'number' && v >= 0 && v < 4096 && Number.isInteger(v)) return (SMALL[v] ??= { k: 'num', v: BigInt(v), range: NOWHERE });
+  return { k: 'num', v: BigInt(v), range: NOWHERE };
+};
 /** What the parser reads some specifiers as (`_Complex float` is the builtin `float _Complex`). */
 const SPEC_NAMES: Record<string, string> = { '_Complex float': 'float _Complex', '_Complex double': 'double _Complex' };
 
@@ -520,8 +525,9 @@ class ModelLayout implements LayoutContext {
     if (spec.k === 'struct' && spec.body) t = this.struct(spec.body);
     else if (spec.k === 'named') {
       // Behind a pointer only the name matters (a pointer is 8 bytes whatever it points to).
-      const d = builtinType(spec.name) ? undefined : this.byName.get(spec.name);
-      t = builtinType(spec.name) ?? (d && ref.pointers ? { k: 'void', name: spec.name, size: 0, align: 1 } : d ? (d.kind === 'enum' ? this.enum(d) : this.struct(d)) : undefined);
+      t = builtinType(spec.name);
+      const d = t ? undefined : this.byName.get(spec.name);
+      if (d) t = ref.pointers ? { k: 'void', name: spec.name, size: 0, align: 1 } : d.kind === 'enum' ? this.enum(d) : this.struct(d);
       if (!t) this.err(spec.range, `unknown type "${spec.name}"`);
     }
     if (!t) return undefined;
