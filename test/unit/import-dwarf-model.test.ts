@@ -74,6 +74,16 @@ describe('DWARF import: the check runs on the declarations, the text agrees', ()
     assert.match(r.text, /struct linux_ \{ \/\/ C\+\+: linux\n {4}int32_t uint8_t_ @ 0; \/\/ uint8_t\n {4}int32_t offset @ 4;/);
   });
 
+  it('a type every unit defines is numbered, and so are enumerators that clash', () => {
+    const types: DwarfType[] = [];
+    for (let id = 0; id < 4; id++) types.push({ id, kind: 'struct', name: 'Dup', size: 4, lang: 0x1d, members: [m('x', i32, 0)] });
+    for (let id = 4; id < 7; id++) types.push({ id, kind: 'enum', name: 'Mode', size: 4, lang: 0x1d, signed: false, items: [{ name: 'ON', value: '1' }] });
+    const r = writeDwarfSchema({ types, roots: Object.fromEntries(types.map((t) => [`${t.name}#${t.id}`, t.id])), missing: [], units: 4, missingDwo: [] }, 'prog', false);
+    assert.deepEqual([...r.text.matchAll(/^(?:struct|enum) (\w+)/gm)].map((x) => x[1]), ['Dup', 'Dup_2', 'Dup_3', 'Dup_4', 'Mode', 'Mode_2', 'Mode_3']);
+    assert.deepEqual([...r.text.matchAll(/^ {4}(\w+) = 1,/gm)].map((x) => x[1]), ['ON', 'Mode_2_ON', 'Mode_3_ON']);
+    assert.equal(diagnostics(compileSchema(r.text, 'import.shms')).filter((d) => d.severity === 'error').length, 0);
+  });
+
   it('a size no attribute explains is an error naming the type', () => {
     const data = program();
     data.types[6] = { ...data.types[6]!, size: 13 };

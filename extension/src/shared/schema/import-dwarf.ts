@@ -184,6 +184,7 @@ class Writer {
   private readonly usedNames = new Set<string>();
   private readonly enumerators = new Set<string>();
   private readonly enumeratorNames = new Map<string, string>();
+  private readonly lastNumber = new Map<string, number>();
 
   constructor(private readonly data: DwarfTypes) {
     for (const t of data.types) this.byId.set(t.id, t);
@@ -219,10 +220,24 @@ class Writer {
       let n = shorts[i]!;
       if ((short.get(n) ?? 0) > 1 || this.usedNames.has(n)) n = identOf(t.name.replace(/::/g, '__'));
       if (!legal(n)) n = `${n}_`;
-      for (let i = 2; this.usedNames.has(n); i++) n = `${identOf(t.name)}_${i}`;
+      if (this.usedNames.has(n)) n = this.numbered(identOf(t.name), this.usedNames);
       this.usedNames.add(n);
       this.schemaName.set(t.id, n);
     }
+  }
+
+  /**
+   * `base_2`, `base_3`, …: the first not in `used`. Names are only ever added, so the search for a
+   * base starts where its last one ended (a type in every unit of a large program has hundreds).
+   */
+  private numbered(base: string, used: Set<string>): string {
+    const key = `${used === this.usedNames ? 't' : 'e'}:${base}`;
+    let i = this.lastNumber.get(key) ?? 1;
+    let n: string;
+    do n = `${base}_${++i}`;
+    while (used.has(n));
+    this.lastNumber.set(key, i);
+    return n;
   }
 
   type(id: number): DwarfType {
@@ -332,7 +347,7 @@ class Writer {
     if (known) return known;
     let id = identOf(n);
     if (this.enumerators.has(id) || this.usedNames.has(id) || !legal(id)) id = `${this.name(t.id)}_${id}`;
-    for (let i = 2; this.enumerators.has(id); i++) id = `${this.name(t.id)}_${identOf(n)}_${i}`;
+    if (this.enumerators.has(id)) id = this.numbered(`${this.name(t.id)}_${identOf(n)}`, this.enumerators);
     this.enumerators.add(id);
     this.enumeratorNames.set(key, id);
     return id;
