@@ -240,6 +240,29 @@ export async function reloadWindow(page: Page, timeout: number): Promise<void> {
   await page.locator('.monaco-workbench').waitFor({ timeout: STARTUP_MS });
 }
 
+/**
+ * Quick Open (Ctrl+P) with the workspace file `name` typed, once the row Enter opens (the list's
+ * focused row) is that file; returns its input, for the Enter. Quick Open shows its last list (the
+ * recently opened files, the first of them focused) until the search for what was typed answers,
+ * so a row of that name may be there before the search is done without being the one Enter opens:
+ * Enter then opened the focused one (an inspector), and the file was never asked for (a bench
+ * round waited 180 s for its replay).
+ */
+export async function quickOpenReady(page: Page, name: string, timeout: number): Promise<Locator> {
+  await focusWorkbench(page);
+  await page.keyboard.press('Control+p');
+  const input = page.locator('.quick-input-widget input');
+  await input.fill(name, { timeout });
+  await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: name }).first().waitFor({ timeout });
+  return input;
+}
+
+/** Quick Open of the workspace file `name` (see quickOpenReady); returns once Quick Open has closed on it. */
+export async function quickOpen(page: Page, name: string, timeout: number): Promise<void> {
+  await (await quickOpenReady(page, name, timeout)).press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout });
+}
+
 /** Gives the keyboard to the workbench (the side bar's title), not to a webview's iframe. */
 export async function focusWorkbench(page: Page): Promise<void> {
   await page.locator('.part.sidebar .title-label').first().click({ timeout: 5_000 }).catch(() => undefined);
