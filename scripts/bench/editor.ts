@@ -71,9 +71,9 @@ async function measured(page: Page, what: string, fn: () => Promise<number>, wb?
   }
 }
 
-/** The parts each round measures (SHMSCOPE_BENCH_EDITOR_PARTS); the others are reported as not measured. */
+/** The parts each round measures (SHMSCOPE_BENCH_EDITOR_PARTS); the others are reported as skipped. */
 const parts = new Set((process.env.SHMSCOPE_BENCH_EDITOR_PARTS || 'explorer,inspector,recording,graph').split(',').map((p) => p.trim()));
-const part = async (name: keyof Round, fn: () => Promise<number | string>): Promise<number | string> => (parts.has(name) ? fn() : 'not measured (SHMSCOPE_BENCH_EDITOR_PARTS)');
+const part = async (name: keyof Round, fn: () => Promise<number | string>): Promise<number | string> => (parts.has(name) ? fn() : 'skipped');
 
 async function round(o: OpenWorkbench, segment: number, recording: string, n: number): Promise<Round> {
   const page = o.page;
