@@ -7,14 +7,16 @@
 // start-up: test/editor/ui/driver.ts over scripts/editor/workbench.mjs). Makes its own segment
 // and recording and removes them.
 //   node --import tsx scripts/bench/editor.ts      (or npm run bench -- --only editor)
-// SHMSCOPE_BENCH_EDITOR_ROUNDS=N sets the rounds per condition (default 3).
+// SHMSCOPE_BENCH_EDITOR_ROUNDS=N sets the rounds per condition (default 3);
+// SHMSCOPE_BENCH_EDITOR_PARTS=explorer,inspector,recording,graph which of the four each round measures
+// (default all; the inspector opened before the recording is what Quick Open's last list shows first).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import * as ipc from '../../extension/src/ipc';
-import { focusWorkbench, openWorkbench, type OpenWorkbench } from '../../test/editor/ui/driver';
+import { focusWorkbench, openWorkbench, type OpenWorkbench, quickOpenReady } from '../../test/editor/ui/driver';
 
 const root = path.resolve(__dirname, '..', '..');
 const WAIT = 180_000;
@@ -69,19 +71,23 @@ async function measured(page: Page, what: string, fn: () => Promise<number>, wb?
   }
 }
 
+/** The parts each round measures (SHMSCOPE_BENCH_EDITOR_PARTS); the others are reported as skipped. */
+const parts = new Set((process.env.SHMSCOPE_BENCH_EDITOR_PARTS || 'explorer,inspector,recording,graph').split(',').map((p) => p.trim()));
+const part = async (name: keyof Round, fn: () => Promise<number | string>): Promise<number | string> => (parts.has(name) ? fn() : 'skipped');
+
 async function round(o: OpenWorkbench, segment: number, recording: string, n: number): Promise<Round> {
   const page = o.page;
   // 1. Developer: Reload Window → the explorer's first group row painted.
-  const explorer = await measured(page, 'explorer after a reload', async () => {
+  const explorer = await part('explorer', () => measured(page, 'explorer after a reload', async () => {
     const reload = await command(page, 'Developer: Reload Window', 'Reload Window');
     const t1 = Date.now();
     await Promise.all([page.waitForEvent('load', { timeout: WAIT }), reload.press('Enter')]);
     const explorerRow = page.locator('.pane-body .monaco-list-row', { has: page.locator('.label-name', { hasText: 'System V Segments' }) }).first();
     return (await until('the explorer\'s first rows', () => explorerRow.isVisible())) - t1;
-  }, o.wb);
+  }, o.wb));
 
   // 2. Open Inspector on a segment → its first rows painted.
-  const inspector = await measured(page, 'Open Inspector', async () => {
+  const inspector = await part('inspector', () => measured(page, 'Open Inspector', async () => {
     const inspect = await command(page, 'Shared Memory: Open Inspector', 'Open Inspector');
     await inspect.press('Enter');
     await inspect.fill(`id ${segment}`);
@@ -90,29 +96,24 @@ async function round(o: OpenWorkbench, segment: number, recording: string, n: nu
     await inspect.press('Enter');
     // Every tab was closed at the end of the last round: the one painted page is this inspector's.
     return (await until('the inspector painted', async () => (await frameWith(page, 'body[data-painted="true"] #grid')) !== undefined)) - t2;
-  }, o.wb);
+  }, o.wb));
 
   // 3. Quick Open of the .shmrec → the replay's first rows painted.
-  const replay = await measured(page, 'opening the recording', async () => {
-    await focusWorkbench(page);
-    await page.keyboard.press('Control+p');
-    const quick = page.locator('.quick-input-widget input');
-    await quick.fill(path.basename(recording));
-    // The focused row, the one Enter opens: a row shown while Quick Open still searches may not be
-    // it (a round once waited 180 s for a replay the extension host was never asked to open).
-    await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: path.basename(recording) }).first().waitFor({ timeout: WAIT });
+  const replay = await part('recording', () => measured(page, 'opening the recording', async () => {
+    // Once the row Enter opens is the recording (not the last list's focused row, an inspector).
+    const quick = await quickOpenReady(page, path.basename(recording), WAIT);
     const t3 = Date.now();
     await quick.press('Enter');
     return (await until('the replay painted', async () => (await frameWith(page, 'body[data-painted="true"] [aria-label*=".shmrec"]')) !== undefined)) - t3;
-  }, o.wb);
+  }, o.wb));
 
   // 4. Show Wait-for Graph → the graph (or its "no thread is blocked") drawn.
-  const graph = await measured(page, 'Show Wait-for Graph', async () => {
+  const graph = await part('graph', () => measured(page, 'Show Wait-for Graph', async () => {
     const graphCommand = await command(page, 'Shared Memory: Show Wait-for Graph', 'Show Wait-for Graph');
     const t4 = Date.now();
     await graphCommand.press('Enter');
     return (await until('the graph drawn', async () => (await frameWith(page, '#stage svg, #stage #empty')) !== undefined)) - t4;
-  }, o.wb);
+  }, o.wb));
 
   // Close every tab, so the next round opens each anew (the reload would restore them instead).
   const close = await command(page, 'View: Close All Editors', 'Close All Editors');

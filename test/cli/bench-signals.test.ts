@@ -6,8 +6,9 @@
 // temporary folder it gave the bench script (a bench's files, a PostgreSQL cluster's folder). This file runs in a private namespace
 // itself (test/hostile/namespace.ts), so that other programs' objects cannot come and go in it.
 // The same for the editor tests' runner (test/editor/run.mjs) stopped in the middle of a page-driven
-// test that holds kernel objects and a workbench (test/fixtures/editor/interrupted.ts): no process,
-// no object, no workbench run folder is left.
+// test that holds kernel objects, a workbench and a Chromium (test/fixtures/editor/interrupted.ts),
+// by SIGINT or SIGTERM, and by a SIGKILL that leaves the runner no say: no process (no code-server,
+// no Chromium above all), no object, no workbench run folder is left.
 import '../hostile/namespace';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -134,42 +135,107 @@ const pgidOf = (pid: number) => {
   }
 };
 
+/** A process's start time (clock ticks since boot): with its pid, its identity (pids are reused). */
+const startOf = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[19];
+  } catch {
+    return undefined;
+  }
+};
+const pidNsOf = (pid: number) => {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return undefined;
+  }
+};
+const cmdline = (p: number) => {
+  try {
+    return readFileSync(`/proc/${p}/cmdline`, 'latin1').replace(/\0/g, ' ').trim().slice(0, 120);
+  } catch {
+    return '(gone)';
+  }
+};
+/** A workbench's processes: code-server (its server and extension hosts) and Chromium (browser, renderers, helpers). */
+const workbenchKind = (p: number) => {
+  const argv0 = cmdline(p).split(' ')[0] ?? '';
+  if (/chrom/i.test(argv0)) return 'Chromium';
+  if (cmdline(p).includes('code-server')) return 'code-server';
+  return undefined;
+};
+
+/**
+ * Runs test/editor/run.mjs on the interrupted fixture, waits until the fixture has reached `stage`
+ * ("objects made" or "browser up"), then for a random moment of up to `jitterMs`, and sends
+ * `signal` to the runner. Then: no process in any of its process groups, in the tests' IPC or pid
+ * namespace, no code-server or Chromium of the run alive, no object, no workbench run folder.
+ */
+async function interruptEditorRun(signal: 'SIGINT' | 'SIGTERM' | 'SIGKILL', stage: string, jitterMs: number) {
+  const before = objects();
+  rmSync(mark, { force: true });
+  const child = spawn(process.execPath, [path.join(ROOT, 'test', 'editor', 'run.mjs'), '--no-build', '--only', 'ui', '--files', path.join(ROOT, 'test', 'fixtures', 'editor', 'interrupted.ts')], {
+    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, TMPDIR: tmp, SHMSCOPE_INTERRUPTED_MARK: mark },
+  });
+  started.push(child);
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
+  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, sig) => resolve(code ?? sig ?? -1)));
+  let done = false;
+  void exited.then(() => (done = true));
+  await until(`the test file reached "${stage}"`, () => done || (existsSync(mark) && readFileSync(mark, 'utf8').includes(stage)));
+  assert.equal(done, false, `the runner is still running (${output})`);
+  // The test file's namespaces (not the runner's) and every process group under the runner.
+  const ours = nsOf(process.pid);
+  const ourPids = pidNsOf(process.pid);
+  const below = descendants(child.pid!);
+  const ns = below.map(nsOf).find((n) => n !== undefined && n !== ours);
+  assert.ok(ns, 'the page-driven tests run in an IPC namespace of their own');
+  const pidNs = below.map(pidNsOf).find((n) => n !== undefined && n !== ourPids);
+  assert.ok(pidNs, 'the page-driven tests run in a pid namespace of their own');
+  // A random moment of the test: starting its workbench or browser, or holding everything.
+  await new Promise((r) => setTimeout(r, randomInt(jitterMs)));
+  const progress = readFileSync(mark, 'utf8').trim().split('\n').pop();
+  // Every process of the run just before the signal, and which of them are a workbench's.
+  const all = descendants(child.pid!);
+  const groups = new Set([child.pid!, ...all.map(pgidOf).filter((g) => g > 0)]);
+  const workbench = all.flatMap((p) => {
+    const kind = workbenchKind(p);
+    const start = startOf(p);
+    return kind && start ? [{ pid: p, kind, start, cmd: cmdline(p) }] : [];
+  });
+  if (progress === 'browser up') {
+    assert.ok(workbench.some((w) => w.kind === 'code-server'), `a code-server runs under the runner: ${all.map(cmdline).join('; ')}`);
+    assert.ok(workbench.some((w) => w.kind === 'Chromium'), `a Chromium runs under the runner: ${all.map(cmdline).join('; ')}`);
+  }
+  process.kill(child.pid!, signal);
+  const status = await exited;
+  assert.equal(status, signal === 'SIGKILL' ? 'SIGKILL' : signal === 'SIGINT' ? 130 : 143, output);
+  const alive = () => workbench.filter((w) => startOf(w.pid) === w.start);
+  await until(`no code-server or Chromium of the run is left (stopped at "${progress}")`, () => alive().length === 0, 30_000).catch((e: Error) => {
+    throw new Error(`${e.message}: ${alive().map((w) => `${w.pid} ${w.kind} [group ${pgidOf(w.pid)}, parent ${ppidOf(w.pid)}] ${w.cmd}`).join('; ')}`);
+  });
+  for (const g of groups) await until(`no process left in the group ${g} (stopped at "${progress}")`, () => !groupAlive(g), 30_000);
+  const inNs = () => pids().filter((p) => nsOf(p) === ns || pidNsOf(p) === pidNs);
+  await until(`no process left in the tests' namespaces ${ns} ${pidNs}`, () => inNs().length === 0, 30_000).catch((e: Error) => {
+    throw new Error(`${e.message} (stopped at "${progress}"): ${inNs().map((p) => `${p} [group ${pgidOf(p)}] ${cmdline(p)}`).join('; ')}`);
+  });
+  assert.deepEqual(objects(), before, 'this namespace\'s objects are as they were');
+  assert.deepEqual(readdirSync(tmp).filter((n) => n.startsWith('shmscope-wb-')), [], 'no workbench run folder is left');
+  // An interrupted runner leaves its report of the run (and the namespace's probe, written as it
+  // went): the run's artifacts, not a leak of the tests'; this test's own runs need none.
+  for (const f of [`ui-${child.pid}.tap`, `ui-left-${child.pid}.json`]) rmSync(path.join(ROOT, '.test-artifacts', 'editor', f), { force: true });
+}
+
 describe('an interrupted editor test run', () => {
-  it('SIGTERM or SIGINT to test/editor/run.mjs at a random moment of a page-driven test leaves no process, no object and no run folder', { timeout: 10 * 60_000 }, async () => {
-    const signal = randomInt(2) === 0 ? 'SIGINT' : 'SIGTERM';
-    const before = objects();
-    rmSync(mark, { force: true });
-    const child = spawn(process.execPath, [path.join(ROOT, 'test', 'editor', 'run.mjs'), '--no-build', '--only', 'ui', '--files', path.join(ROOT, 'test', 'fixtures', 'editor', 'interrupted.ts')], {
-      cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, TMPDIR: tmp, SHMSCOPE_INTERRUPTED_MARK: mark },
-    });
-    started.push(child);
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
-    const exited = new Promise<number | string>((resolve) => child.on('exit', (code, sig) => resolve(code ?? sig ?? -1)));
-    let done = false;
-    void exited.then(() => (done = true));
-    await until('the test file made its objects', () => done || (existsSync(mark) && readFileSync(mark, 'utf8').includes('objects made')));
-    assert.equal(done, false, `the runner is still running (${output})`);
-    // The test file's namespace (the runner's) and every process group under the runner.
-    const ours = nsOf(process.pid);
-    const below = descendants(child.pid!);
-    const ns = below.map(nsOf).find((n) => n !== undefined && n !== ours);
-    assert.ok(ns, 'the page-driven tests run in an IPC namespace of their own');
-    const groups = new Set([child.pid!, ...below.map(pgidOf).filter((g) => g > 0)]);
-    // A random moment of the test: starting its workbench, or holding everything.
-    await new Promise((r) => setTimeout(r, randomInt(8000)));
-    const progress = readFileSync(mark, 'utf8').trim().split('\n').pop();
-    process.kill(child.pid!, signal);
-    assert.equal(await exited, signal === 'SIGINT' ? 130 : 143, output);
-    for (const g of groups) await until(`no process left in the group ${g} (stopped at "${progress}")`, () => !groupAlive(g), 30_000);
-    const inNs = () => pids().filter((p) => nsOf(p) === ns);
-    const cmdline = (p: number) => { try { return readFileSync(`/proc/${p}/cmdline`, 'latin1').replace(/\0/g, ' ').slice(0, 120); } catch { return '(gone)'; } };
-    await until(`no process left in the tests' namespace ${ns}`, () => inNs().length === 0, 30_000).catch((e: Error) => {
-      throw new Error(`${e.message} (stopped at "${progress}"): ${inNs().map((p) => `${p} [group ${pgidOf(p)}] ${cmdline(p)}`).join('; ')}`);
-    });
-    assert.deepEqual(objects(), before, 'this namespace\'s objects are as they were');
-    assert.deepEqual(readdirSync(tmp).filter((n) => n.startsWith('shmscope-wb-')), [], 'no workbench run folder is left');
+  it('SIGTERM or SIGINT to test/editor/run.mjs at a random moment of a page-driven test leaves no process, no workbench, no object and no run folder', { timeout: 10 * 60_000 }, async () => {
+    await interruptEditorRun(randomInt(2) === 0 ? 'SIGINT' : 'SIGTERM', 'objects made', 8000);
+  });
+
+  it('SIGKILL of test/editor/run.mjs while a workbench and its Chromium run leaves no code-server, no Chromium, no object and no run folder', { timeout: 10 * 60_000 }, async () => {
+    // Nothing of the runner's runs then: only the kernel can end what it started.
+    await interruptEditorRun('SIGKILL', 'browser up', 3000);
   });
 });
 

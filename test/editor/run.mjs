@@ -9,7 +9,9 @@
 // The page-driven tests run in an IPC and mount namespace of their own, with a fresh /dev/shm,
 // /dev/mqueue and temporary folder (a tmpfs on TMPDIR, as root): what they make dies with it,
 // however the run ends (an interrupt, a killed test file); what is left in it when they end is
-// their leak, and fails the run.
+// their leak, and fails the run. They also run in a pid namespace of their own (with its own
+// /proc), which the kernel empties when the run ends, even by a SIGKILL of this runner: no
+// code-server or Chromium of theirs outlives it.
 //   node test/editor/run.mjs [--no-build] [--only host|ui] [--grep TEXT] [--files a.test.ts,b.test.ts]
 // (--files: these page-driven test files instead of test/editor/ui/*.test.ts; not under TMPDIR,
 // which their namespace covers with its own tmpfs.)
@@ -158,6 +160,12 @@ function runUiTests() {
   const t = Date.now();
   // Their namespace: after the tests, test/run.mjs --probe lists what is left in it.
   const namespaces = spawnSync('unshare', ['--ipc', '--mount', '--', 'true']).status === 0;
+  // And a pid namespace of their own, whose first process (the shell below) the kernel kills when
+  // `unshare` ends (--kill-child), and `unshare` is killed when this runner ends (setpriv
+  // --pdeathsig): however the run ends, a SIGKILL of this runner included, the kernel ends every
+  // process in it (code-server, its extension hosts, Chromium), reparented or not. --mount-proc:
+  // /proc there shows their processes only, with the pids they see themselves by.
+  const pidNamespace = namespaces && spawnSync('setpriv', ['--pdeathsig', 'KILL', '--', 'unshare', '--pid', '--fork', '--kill-child=KILL', '--mount-proc', '--', 'true']).status === 0;
   const setup = [
     'mount --make-rprivate /',
     'mount -t tmpfs -o mode=1777 shmscope-editor-ui /dev/shm',
@@ -166,8 +174,11 @@ function runUiTests() {
     'mount -t tmpfs -o mode=1777 shmscope-editor-tmp "$SHMSCOPE_UI_TMP"',
     '{ "$@"; status=$?; "$0" "$SHMSCOPE_RUN" --probe "$SHMSCOPE_PROBE" "$SHMSCOPE_UI_TMP"; exit $status; }',
   ].join(' && ');
-  const wrap = (cmd, args) => (namespaces ? ['unshare', ['--ipc', '--mount', '--', 'sh', '-c', setup, process.execPath, cmd, ...args]] : [cmd, args]);
+  const unshare = ['unshare', '--ipc', '--mount', ...(pidNamespace ? ['--pid', '--fork', '--kill-child=KILL', '--mount-proc'] : [])];
+  const inNamespaces = [...(pidNamespace ? ['setpriv', '--pdeathsig', 'KILL', '--'] : []), ...unshare, '--', 'sh', '-c', setup];
+  const wrap = (cmd, args) => (namespaces ? [inNamespaces[0], [...inNamespaces.slice(1), process.execPath, cmd, ...args]] : [cmd, args]);
   if (!namespaces) console.log('note: no `unshare --ipc --mount` here (not root?): the page-driven tests run in this IPC namespace');
+  else if (!pidNamespace) console.log('note: no `unshare --pid` or `setpriv --pdeathsig` here: a process of the page-driven tests that outlives its test file is not ended with the run');
   return new Promise((resolve) => {
     const [bin, args] = wrap(process.execPath, [
       // A per-test deadline (a page test drives a whole workbench: 10 min unless

@@ -3,7 +3,7 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { parentOfStat } from '../../../extension/src/ipc/procfs';
 import { endWorkbenchesOnInterrupt, launchBrowser, startWorkbench, type Workbench } from '../../../scripts/editor/workbench.mjs';
 
@@ -103,6 +103,33 @@ export async function openWorkbench(o: { root: string; folder: string; settings?
 /** The explorer row whose label is `label`. */
 export const treeRow = (page: Page, label: string) =>
   page.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: label }) }).first();
+
+/**
+ * The explorer row `label`, scrolled into view the way a keyboard user reaches it: the tree is a
+ * virtual list that draws only the rows in its viewport (a short Objects pane, or many namespace
+ * groups, push Limits out of it), so the tree gets the focus and is walked from its first row a
+ * page at a time (Home, Page Down: focus only, nothing is selected or opened) until the row shows.
+ * Walked again while the focus still moves or the listing may still come, within `timeout`.
+ */
+export async function revealTreeRow(page: Page, label: string, timeout: number): Promise<Locator> {
+  const row = treeRow(page, label);
+  const tree = page.locator('.pane', { has: page.locator('.pane-header[aria-label*="Objects"]') }).locator('.monaco-list').first();
+  const focused = () => tree.locator('.monaco-list-row.focused').first().getAttribute('data-index', { timeout: 1_000 }).catch(() => null);
+  const end = Date.now() + timeout;
+  while (!(await row.isVisible())) {
+    if (Date.now() > end) throw new Error(`the explorer row "${label}" did not show within ${timeout} ms`);
+    await tree.focus({ timeout: Math.max(1, end - Date.now()) });
+    await page.keyboard.press('Home');
+    for (let last = await focused(); !(await row.isVisible());) {
+      await page.keyboard.press('PageDown');
+      const now = await focused();
+      if (now === last) break; // the end of the list: walk again (the row may be on its way)
+      last = now;
+    }
+    if (!(await row.isVisible())) await row.waitFor({ timeout: Math.max(1, Math.min(1_000, end - Date.now())) }).catch(() => undefined);
+  }
+  return row;
+}
 
 /**
  * Moves the mouse off the workbench and waits until no hover card is showing: a tree item's
@@ -211,6 +238,29 @@ export async function reloadWindow(page: Page, timeout: number): Promise<void> {
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Reload Window' }).first().waitFor({ timeout });
   await Promise.all([page.waitForEvent('domcontentloaded', { timeout: STARTUP_MS }), input.press('Enter')]);
   await page.locator('.monaco-workbench').waitFor({ timeout: STARTUP_MS });
+}
+
+/**
+ * Quick Open (Ctrl+P) with the workspace file `name` typed, once the row Enter opens (the list's
+ * focused row) is that file; returns its input, for the Enter. Quick Open shows its last list (the
+ * recently opened files, the first of them focused) until the search for what was typed answers,
+ * so a row of that name may be there before the search is done without being the one Enter opens:
+ * Enter then opened the focused one (an inspector), and the file was never asked for (a bench
+ * round waited 180 s for its replay).
+ */
+export async function quickOpenReady(page: Page, name: string, timeout: number): Promise<Locator> {
+  await focusWorkbench(page);
+  await page.keyboard.press('Control+p');
+  const input = page.locator('.quick-input-widget input');
+  await input.fill(name, { timeout });
+  await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: name }).first().waitFor({ timeout });
+  return input;
+}
+
+/** Quick Open of the workspace file `name` (see quickOpenReady); returns once Quick Open has closed on it. */
+export async function quickOpen(page: Page, name: string, timeout: number): Promise<void> {
+  await (await quickOpenReady(page, name, timeout)).press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout });
 }
 
 /** Gives the keyboard to the workbench (the side bar's title), not to a webview's iframe. */

@@ -16,7 +16,7 @@ import { openRecording } from '../../../extension/src/record';
 import { freshKey } from '../../helpers/ipc';
 import { ringBytes } from '../../helpers/schema-ring';
 import { untilWithin } from '../../helpers/wait';
-import { failureStep, focusWorkbench, openWorkbench, type OpenWorkbench, palette as paletteOf, ROOT, screenshot } from './driver';
+import { failureStep, openWorkbench, type OpenWorkbench, palette as paletteOf, quickOpen, ROOT, screenshot } from './driver';
 
 const WAIT = 30_000;
 const until = untilWithin(WAIT);
@@ -127,11 +127,7 @@ describe('recording, replay and Watch in the workbench', { timeout: 600_000 }, (
   }));
 
   it('opens the recording in its editor and scrubs it with the keyboard', () => step('scrub', async () => {
-    await focusWorkbench(page);
-    await page.keyboard.press('Control+p');
-    await page.locator('.quick-input-widget input').fill(path.basename(recordingFile));
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(recordingFile) }).first().waitFor({ timeout: WAIT });
-    await page.keyboard.press('Enter');
+    await quickOpen(page, path.basename(recordingFile), WAIT);
     await page.locator('.tab.active', { hasText: path.basename(recordingFile) }).waitFor({ timeout: WAIT });
     await until('the timeline is at frame 0', async () => /#0 \/ \d+/.test(await statusText('shmscope.replay')));
     const { recording, file } = openRecording(recordingFile);

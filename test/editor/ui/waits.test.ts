@@ -25,8 +25,9 @@ const children: ChildProcess[] = [];
 let opened: OpenWorkbench | undefined;
 let page: Page;
 let shmId = 0;
-let semId = 0;
-let selfSemId = 0;
+/** Not made yet: -1 (in the tests' IPC namespace of their own the first set made is id 0). */
+let semId = -1;
+let selfSemId = -1;
 let exe = '';
 const key = (0x57000000 | (process.pid & 0xffff)) >>> 0;
 const step = failureStep('waits', { page: () => page, workbench: () => opened?.wb });
@@ -72,8 +73,8 @@ segment W for key 0x${key.toString(16)} { Locks locks @ 0; };
     await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? once(c, 'exit') : Promise.resolve())));
     try {
       if (ipc.exists({ kind: 'shm', id: shmId })) ipc.remove({ kind: 'shm', id: shmId });
-      if (semId && ipc.exists({ kind: 'sem', id: semId })) ipc.remove({ kind: 'sem', id: semId });
-      if (selfSemId && ipc.exists({ kind: 'sem', id: selfSemId })) ipc.remove({ kind: 'sem', id: selfSemId });
+      if (semId >= 0 && ipc.exists({ kind: 'sem', id: semId })) ipc.remove({ kind: 'sem', id: semId });
+      if (selfSemId >= 0 && ipc.exists({ kind: 'sem', id: selfSemId })) ipc.remove({ kind: 'sem', id: selfSemId });
     } catch {
       /* gone */
     }
