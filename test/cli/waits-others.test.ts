@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -150,6 +150,21 @@ describe('waits: every blocked thread', () => {
     const w = r.waits.find((x) => x.pid === fixture.mutex.waiter)!;
     assert.deepEqual(untoldStuck({ ...r, waits: [w] }), []);
     assert.deepEqual(untoldStuck({ ...r, waits: [{ ...w, blockedMs: null }] }).length, 1);
+  });
+
+  it('names a peer that waits on nothing itself (stopped): its command read after the peer search', async () => {
+    const peer = fixture.pipe.peer;
+    process.kill(peer, 'SIGSTOP');
+    try {
+      await until('the pipe peer is stopped', () => (/\) T /.test(readFileSync(`/proc/${peer}/stat`, 'latin1')) || undefined));
+      const s = await scanWaits({ all: true });
+      assert.equal(s.others!.some((x) => x.pid === peer), false, 'a stopped peer is no blocked thread');
+      const o = s.others!.find((x) => x.pid === fixture.pipe.waiter)!;
+      assert.deepEqual(o.peers.map((p) => p.pid), [peer]);
+      assert.match(o.peers[0]!.command ?? '', /hangs pipe/);
+    } finally {
+      process.kill(peer, 'SIGCONT');
+    }
   });
 
   it('waits --stacks shows the holder\'s kernel and user stacks, naming the fixture\'s function', () => {

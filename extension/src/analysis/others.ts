@@ -136,6 +136,10 @@ function classify(t: RawThread, syscall: string): { kind: OtherKind; on: string;
   }
 }
 
+/** Command lines of `pids` by pid (none for a process gone or not answering by the budget). */
+const commandsOf = (pids: number[], budgetMs: number): Promise<Record<string, string>> =>
+  pids.length ? binding().commandsOf(pids, budgetMs).catch((): Record<string, string> => ({})) : Promise.resolve({});
+
 /** The end an access mode is: O_RDONLY 0, O_WRONLY 1, O_RDWR 2 (-1: not told). */
 const endOf = (flags: number): Peer['end'] => (flags < 0 ? undefined : (flags & 3) === 0 ? 'read' : (flags & 3) === 1 ? 'write' : 'both');
 
@@ -143,6 +147,8 @@ const endOf = (flags: number): Peer['end'] => (flags < 0 ? undefined : (flags & 
 export interface PendingOthers {
   list: (OtherWait & { link?: string; fd?: number })[];
   peers: Promise<RawPeers>;
+  /** The waiters' command lines, read beside the peer search. */
+  commands: Promise<Record<string, string>>;
 }
 
 /**
@@ -164,7 +170,7 @@ export function startOtherWaits(threads: readonly RawThread[], self: number, bud
   const links = [...new Set(list.flatMap((o) => (o.link ? [o.link] : [])))].slice(0, 4096);
   const none: RawPeers = { peers: {}, holders: {}, complete: true };
   const peers = links.length ? binding().peersOf(links, budgetMs).catch(() => none) : Promise.resolve(none);
-  return { list, peers };
+  return { list, peers, commands: commandsOf([...new Set(list.map((o) => o.pid))], budgetMs) };
 }
 
 /**
@@ -202,8 +208,11 @@ export async function finishOtherWaits(pending: PendingOthers, explained: Readon
         .filter((h) => !(h.pid === o.pid && h.fd === fd) && (h.end === undefined || h.end === want || h.end === 'both'));
     }
   }
-  const pids = [...new Set(out.flatMap((o) => [o.pid, ...o.peers.map((p) => p.pid)]))];
-  const commands = pids.length ? await binding().commandsOf(pids, budgetMs).catch((): Record<string, string> => ({})) : {};
+  // The waiters' command lines were read beside the peer search; a peer that waits on nothing is read now.
+  const commands = await pending.commands;
+  const asked = new Set(pending.list.map((o) => o.pid));
+  const rest = [...new Set(out.flatMap((o) => o.peers.map((p) => p.pid)))].filter((pid) => !asked.has(pid));
+  if (rest.length) Object.assign(commands, await commandsOf(rest, budgetMs));
   for (const o of out) {
     o.command = commands[o.pid] ?? '?';
     for (const p of o.peers) p.command = commands[p.pid] ?? null;
