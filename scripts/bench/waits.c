@@ -6,6 +6,9 @@
  *                        all are started and sleeps until killed (the children die with it)
  *   waits syscalls REPS  best time of a minimal pass: read every /proc/PID/task/TID/syscall (prints
  *                        the best wall seconds, then the best CPU seconds of a pass)
+ *   waits floor REPS     the same for the files `waits --all` must read of a task (prints the same):
+ *                        `stat` (name, state), `syscall`, and `sched` (how long it is blocked) of
+ *                        each one asleep in a call, opened relative to the process's task directory
  *   waits scan REPS      best time of one pass reading what `shmscope waits` reads: every
  *                        /proc/PID/task/TID/{stat,syscall}, and for futex waits the process's maps
  *                        (once per process) and 128 bytes around the word from /proc/PID/mem
@@ -93,6 +96,40 @@ static void pass(void) {
   closedir(proc);
 }
 
+static int task_file(int tasks, const char *tid, const char *name, char *buf, size_t cap) {
+  char path[64];
+  snprintf(path, sizeof path, "%s/%s", tid, name);
+  int fd = openat(tasks, path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, cap - 1);
+  close(fd);
+  buf[n > 0 ? n : 0] = 0;
+  return n < 0 ? -1 : 0;
+}
+
+static void floor_pass(void) {
+  char path[256], buf[4096];
+  DIR *proc = opendir("/proc");
+  struct dirent *e;
+  while ((e = readdir(proc))) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+    snprintf(path, sizeof path, "/proc/%s/task", e->d_name);
+    DIR *tasks = opendir(path);
+    if (!tasks) continue;
+    struct dirent *t;
+    while ((t = readdir(tasks))) {
+      if (t->d_name[0] < '1' || t->d_name[0] > '9') continue;
+      if (task_file(dirfd(tasks), t->d_name, "stat", buf, sizeof buf) < 0) continue;
+      char *close_paren = strrchr(buf, ')');
+      char state = close_paren && close_paren[1] ? close_paren[2] : '?';
+      if (task_file(dirfd(tasks), t->d_name, "syscall", buf, sizeof buf) < 0 || buf[0] == 'r') continue;
+      if (state == 'S' || state == 'D') task_file(dirfd(tasks), t->d_name, "sched", buf, sizeof buf);
+    }
+    closedir(tasks);
+  }
+  closedir(proc);
+}
+
 static void syscalls_pass(void) {
   char path[256], buf[512];
   DIR *proc = opendir("/proc");
@@ -168,12 +205,14 @@ int main(int argc, char **argv) {
     fflush(stdout);
     for (;;) pause();
   }
-  if (!strcmp(argv[1], "syscalls")) {
+  if (!strcmp(argv[1], "syscalls") || !strcmp(argv[1], "floor")) {
     int reps = atoi(argv[2]);
+    int minimal = !strcmp(argv[1], "syscalls");
     double best = 1e9, bestCpu = 1e9;
     for (int i = 0; i < reps; i++) {
       double t = now(), c = cpu();
-      syscalls_pass();
+      if (minimal) syscalls_pass();
+      else floor_pass();
       t = now() - t;
       c = cpu() - c;
       if (t < best) best = t;

@@ -3,7 +3,8 @@
 // /proc files (scripts/bench/waits.c) in the same run; and the same as whole processes
 // (`shmscope waits --json` against the C program doing one scan); and `waits --all` with 500 more
 // processes of 10 threads each (every one blocked: a pipe read, 9 sleeps) against a minimal C loop
-// over every /proc/PID/task/TID/syscall. Prints one JSON line; removes what it made.
+// over every /proc/PID/task/TID/syscall, and that loop against one reading the files the output
+// needs of each task (its floor). Prints one JSON line; removes what it made.
 //   node --import tsx scripts/bench/waits.ts
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -60,6 +61,11 @@ async function main() {
         goal: 'reported',
         detail: `the same as CPU time (every thread of each process): ${(all.oursCpu * 1e3).toFixed(1)} ms vs ${(all.cCpu * 1e3).toFixed(1)} ms`,
       },
+      'waits.allFloorVsSyscallLoop': {
+        value: all.floorCpu / all.cCpu,
+        goal: 'reported',
+        detail: `the files the output needs of each task (stat, syscall, and sched of each one asleep in a call) read by a C loop, CPU time ÷ the minimal loop's, same run: ${(all.floorCpu * 1e3).toFixed(1)} ms vs ${(all.cCpu * 1e3).toFixed(1)} ms (wall ${(all.floorWall * 1e3).toFixed(1)} ms)`,
+      },
       'waits.ratioVsCLoop': {
         value: ours / c,
         goal: '≤ 3',
@@ -82,11 +88,11 @@ async function main() {
  * machine's load falls on both alike. Our CPU time is the whole process's (its reader threads
  * and the JS thread); the C loop's its own.
  */
-async function allWaits(): Promise<{ ours: number; c: number; oursCpu: number; cCpu: number; others: number; load: string }> {
+async function allWaits(): Promise<{ ours: number; c: number; oursCpu: number; cCpu: number; floorWall: number; floorCpu: number; others: number; load: string }> {
   const many = spawn(exe, ['many', '500'], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     for await (const line of createInterface({ input: many.stdout })) if (line === 'ready') break;
-    let ours = Infinity, oursCpu = Infinity, c = Infinity, cCpu = Infinity;
+    let ours = Infinity, oursCpu = Infinity, c = Infinity, cCpu = Infinity, floorWall = Infinity, floorCpu = Infinity;
     let others = 0;
     const loads: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -101,10 +107,13 @@ async function allWaits(): Promise<{ ours: number; c: number; oursCpu: number; c
       const [wall, ccpu] = execFileSync(exe, ['syscalls', '1'], { encoding: 'utf8' }).trim().split(' ').map(Number);
       c = Math.min(c, wall!);
       cCpu = Math.min(cCpu, ccpu!);
+      const [fw, fc] = execFileSync(exe, ['floor', '1'], { encoding: 'utf8' }).trim().split(' ').map(Number);
+      floorWall = Math.min(floorWall, fw!);
+      floorCpu = Math.min(floorCpu, fc!);
     }
     const load = `${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`;
-    log(`waits --all ${(ours * 1e3).toFixed(1)} ms, CPU ${(oursCpu * 1e3).toFixed(1)} ms (${others} other waits); C syscall loop ${(c * 1e3).toFixed(1)} ms, CPU ${(cCpu * 1e3).toFixed(1)} ms; load ${load}`);
-    return { ours, c, oursCpu, cCpu, others, load };
+    log(`waits --all ${(ours * 1e3).toFixed(1)} ms, CPU ${(oursCpu * 1e3).toFixed(1)} ms (${others} other waits); C syscall loop ${(c * 1e3).toFixed(1)} ms, CPU ${(cCpu * 1e3).toFixed(1)} ms; C floor ${(floorWall * 1e3).toFixed(1)} ms, CPU ${(floorCpu * 1e3).toFixed(1)} ms; load ${load}`);
+    return { ours, c, oursCpu, cCpu, floorWall, floorCpu, others, load };
   } finally {
     const gone = once(many, 'exit');
     many.kill('SIGKILL');
