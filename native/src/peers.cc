@@ -4,7 +4,7 @@
 // path. For each Unix socket the kernel's socket diagnostics (NETLINK_SOCK_DIAG, UNIX_DIAG_PEER)
 // name its peer socket; then every process's descriptors are read (a view over the one /proc
 // runner, by the deadline) and those that are one of the links, or a peer socket, are returned with
-// their open flags (fdinfo), so a pipe's writers are told apart from its readers.
+// their access mode (the mode of the fd link), so a pipe's writers are told apart from its readers.
 //
 // Sockets of another network namespace are not in our diagnostics: their peer stays unknown.
 #include <dirent.h>
@@ -14,6 +14,7 @@
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -38,7 +39,7 @@ constexpr size_t kMaxDiagBytes = size_t{64} << 20;
 struct Holder {
   int pid = 0;
   int fd = 0;
-  int flags = -1;  // open flags from fdinfo (O_ACCMODE tells a pipe's reader from its writer)
+  int flags = -1;  // O_RDONLY, O_WRONLY or O_RDWR: a pipe's reader told from its writer (-1: neither, or not told)
 };
 
 // Unix socket inode → its peer's inode, for the sockets of `wanted` (our network namespace).
@@ -151,8 +152,7 @@ Napi::Value PeersOf(const Napi::CallbackInfo& info) {
     auto per = std::make_shared<std::vector<std::vector<std::pair<std::string, Holder>>>>(pids.size());
     auto wanted = links;  // shared with readers that may outlive this job
     std::vector<char> read = ReadProcesses(pids, deadline, pids.size() > 64 ? 2 : 1, [per, wanted](int, size_t i, int pid) {
-      std::string base = "/proc/" + std::to_string(pid);
-      DIR* d = opendir((base + "/fd").c_str());
+      DIR* d = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
       if (d == nullptr) return;
       char buf[4096];
       size_t seen = 0;
@@ -166,10 +166,13 @@ Napi::Value PeersOf(const Napi::CallbackInfo& info) {
         Holder h;
         h.pid = pid;
         h.fd = std::atoi(e->d_name);
-        std::string fdinfo;
-        if (ReadProcFile(base + "/fdinfo/" + e->d_name, fdinfo, 4096) == 0) {
-          size_t at = fdinfo.find("flags:");
-          if (at != std::string::npos) h.flags = static_cast<int>(std::strtol(fdinfo.c_str() + at + 6, nullptr, 8));
+        // The end it is, from the link's own mode: the kernel gives /proc/PID/fd/N the owner's read
+        // bit for a descriptor opened for reading and the write bit for writing (one lstat, where
+        // fdinfo's flags cost an open, a read and a close; the link is never followed).
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+          bool r = (st.st_mode & S_IRUSR) != 0, w = (st.st_mode & S_IWUSR) != 0;
+          h.flags = r && w ? O_RDWR : w ? O_WRONLY : r ? O_RDONLY : -1;
         }
         (*per)[i].emplace_back(std::move(link), h);
       }

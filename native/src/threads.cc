@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -181,6 +182,16 @@ bool SchedClockAgrees() {
   return start > 0 && start <= now + 50 && now - start < 500;
 }
 
+// Whether /proc counts pids in our own PID namespace (its "self" is our pid): then a pid read from
+// it names the same process to a system call (process_vm_readv), not only to a path under /proc.
+bool ProcIsOurs() {
+  char buf[32];
+  ssize_t n = readlink("/proc/self", buf, sizeof buf - 1);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  return std::strtol(buf, nullptr, 10) == static_cast<long>(getpid());
+}
+
 // Reads `len` bytes at `addr` of a process with pread on /proc/PID/mem (never a mapping).
 int ReadMem(int memFd, uint64_t addr, size_t len, std::string& out) {
   out.assign(len, '\0');
@@ -200,6 +211,12 @@ int ReadMem(int memFd, uint64_t addr, size_t len, std::string& out) {
   return 0;
 }
 
+// A sleeping thread's request (a struct timespec at `addr`) to read: rows[row] of the scanner.
+struct PendingSleep {
+  size_t row;
+  uint64_t addr;
+};
+
 // One process's maps and mem descriptor, opened on first need and kept for its other threads.
 struct ProcCache {
   bool mapsRead = false;
@@ -208,18 +225,22 @@ struct ProcCache {
   std::vector<MapsLine> maps;  // views into mapsText
   int memFd = -2;  // -2: not opened yet; -1: failed (memError)
   int memError = 0;
+  std::vector<PendingSleep> sleeps;  // sleep requests to read once the process's threads are scanned
   ~ProcCache() {
     if (memFd >= 0) close(memFd);
   }
 };
 
-// One small record file of a task's directory (stat, syscall, wchan, sched), opened relative to
-// that directory so its path is looked up once per thread, not once per file. The kernel makes
-// each of these whole in one go, so one read of up to `cap` (≤ 4 KiB) bytes is all of what is
-// wanted: no second read to see the end. Returns 0 or the errno.
-int ReadTaskFile(int dirFd, const char* name, std::string& out, size_t cap) {
+// One small record file of a task (stat, syscall, wchan, sched): "TID/name" opened relative to
+// the process's task directory (one lookup of two names, and no descriptor of the task's own
+// directory to open and close for each thread: syscalls are most of a scan's cost). The kernel
+// makes each of these whole in one go, so one read of up to `cap` (≤ 4 KiB) bytes is all of what
+// is wanted: no second read to see the end. Returns 0 or the errno.
+int ReadTaskFile(int tasksFd, int tid, const char* name, std::string& out, size_t cap) {
   out.clear();
-  int fd = openat(dirFd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  char path[64];
+  std::snprintf(path, sizeof path, "%d/%s", tid, name);
+  int fd = openat(tasksFd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) return errno;
   char buf[4096];
   ssize_t n;
@@ -231,14 +252,6 @@ int ReadTaskFile(int dirFd, const char* name, std::string& out, size_t cap) {
   return err;
 }
 
-// A descriptor closed when it goes out of scope.
-struct FdGuard {
-  int fd;
-  ~FdGuard() {
-    if (fd >= 0) close(fd);
-  }
-};
-
 // Scans the tasks of one process into `rows` (a fresh scanner per process: its maps and mem
 // descriptor are read once and kept for its threads).
 class ProcessScanner {
@@ -247,6 +260,7 @@ class ProcessScanner {
   int unreadable = 0;
   bool all = false;      // resolve every blocked thread's wait, not only the IPC ones
   bool clockOk = false;  // exec_start tells how long a thread is blocked (SchedClockAgrees)
+  bool vmReadv = false;  // /proc counts pids as we do, so process_vm_readv(pid) reads that process (ProcIsOurs)
 
   // Reads the threads of `pid` after the first `skip`, at most `count` of them: true when that
   // reached its last thread (false: more are left, for a later pass).
@@ -267,8 +281,9 @@ class ProcessScanner {
         break;
       }
       read++;
-      ScanThread(pid, static_cast<int>(tid), base, cache, text);
+      ScanThread(pid, static_cast<int>(tid), base, dirfd(tasks), cache, text);
     }
+    ReadSleeps(pid, base, dirfd(tasks), cache);
     closedir(tasks);
     return whole;
   }
@@ -276,14 +291,11 @@ class ProcessScanner {
   static Napi::Object RowToJsPublic(Napi::Env env, const ThreadRow& r) { return RowToJs(env, r); }
 
  private:
-  void ScanThread(int pid, int tid, const std::string& base, ProcCache& cache, std::string& text) {
-    std::string dir = base + "/task/" + std::to_string(tid);
+  void ScanThread(int pid, int tid, const std::string& base, int tasksFd, ProcCache& cache, std::string& text) {
     ThreadRow row;
     row.pid = pid;
     row.tid = tid;
-    FdGuard task{open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)};
-    if (task.fd < 0) return;  // ended meanwhile
-    if (ReadTaskFile(task.fd, "stat", text, 4096) != 0) return;  // ended meanwhile
+    if (ReadTaskFile(tasksFd, tid, "stat", text, 4096) != 0) return;  // ended meanwhile
     // "tid (comm) S …": comm may hold spaces and parentheses, so take the last ')'.
     size_t open = text.find('(');
     size_t close = text.rfind(')');
@@ -304,7 +316,7 @@ class ProcessScanner {
         return;
       }
     }
-    int err = ReadTaskFile(task.fd, "syscall", text, 512);
+    int err = ReadTaskFile(tasksFd, tid, "syscall", text, 512);
     if (err == EACCES || err == EPERM) {
       row.nr = -3;
       unreadable++;
@@ -331,18 +343,71 @@ class ProcessScanner {
       // (its request read below says it), a signal or a child wait has a fixed one (one /proc
       // file fewer for each such thread of the machine, most of them in `waits --all`).
       const bool tellsItself = !Explained(row.nr) && SaysItsWait(row.nr);
-      if (!tellsItself && ReadTaskFile(task.fd, "wchan", row.wchan, 128) != 0) row.wchan.clear();
-      if (blocked && clockOk && ReadTaskFile(task.fd, "sched", text, 4096) == 0) {
+      if (!tellsItself && ReadTaskFile(tasksFd, tid, "wchan", row.wchan, 128) != 0) row.wchan.clear();
+      if (blocked && clockOk && ReadTaskFile(tasksFd, tid, "sched", text, 4096) == 0) {
         double start = ExecStartMs(text);
         double now = MonotonicMs();
         if (start > 0 && start <= now + 50) row.blockedMs = std::max(0.0, now - start);
       }
       if (Explained(row.nr)) Resolve(row, base, cache);
-      else ResolveOther(row, base, cache);
-      // A sleep whose request could not be read is said by its wait channel after all.
-      if (tellsItself && (row.nr == kNanosleep || row.nr == kClockNanosleep) && !row.sleep && ReadTaskFile(task.fd, "wchan", row.wchan, 128) != 0) row.wchan.clear();
+      else ResolveOther(row, base, tasksFd, cache, rows.size());
     }
     rows.push_back(std::move(row));
+  }
+
+  // The sleep requests of the process's threads just scanned (ResolveOther queued them): read in
+  // one process_vm_readv per 1 024 of them rather than a pread each (a thousand sleeping threads
+  // of one program are the common case of `waits --all`). A request that cannot be read that way
+  // is read with pread from mem; one not read at all leaves its sleep said by its wait channel.
+  void ReadSleeps(int pid, const std::string& base, int tasksFd, ProcCache& cache) {
+    std::vector<PendingSleep>& want = cache.sleeps;
+    struct Request {
+      int64_t sec, nsec;
+    };
+    std::vector<Request> got(want.size());
+    std::vector<char> ok(want.size(), 0);
+    bool refused = !vmReadv;  // process_vm_readv not allowed (or not built in): mem only
+    for (size_t from = 0; from < want.size();) {
+      size_t n = std::min<size_t>(want.size() - from, 1024);  // IOV_MAX
+      size_t done = 0;
+      if (!refused) {
+        std::vector<struct iovec> local(n), remote(n);
+        for (size_t i = 0; i < n; i++) {
+          local[i] = {&got[from + i], sizeof(Request)};
+          remote[i] = {reinterpret_cast<void*>(want[from + i].addr), sizeof(Request)};
+        }
+        ssize_t r = process_vm_readv(pid, local.data(), n, remote.data(), n, 0);
+        if (r < 0 && errno != EFAULT) refused = true;
+        // Transfers stop at the first request that fails, never inside one: those before it are whole.
+        done = r > 0 ? static_cast<size_t>(r) / sizeof(Request) : 0;
+      }
+      for (size_t i = 0; i < done; i++) ok[from + i] = 1;
+      if (done < n) {  // the failing one (or all, when the call is refused) through mem
+        std::string raw;
+        int mem = Mem(base, cache);
+        if (mem >= 0 && ReadMem(mem, want[from + done].addr, sizeof(Request), raw) == 0 && raw.size() == sizeof(Request)) {
+          std::memcpy(&got[from + done], raw.data(), sizeof(Request));
+          ok[from + done] = 1;
+        }
+        done++;
+      }
+      from += done;
+    }
+    for (size_t i = 0; i < want.size(); i++) {
+      ThreadRow& row = rows[want[i].row];
+      if (ok[i]) {
+        row.sleep = true;
+        row.sleepSec = got[i].sec;
+        row.sleepNsec = got[i].nsec;
+        if (row.nr == kClockNanosleep) {
+          row.sleepClock = static_cast<int>(row.args[0]);
+          row.sleepAbs = (row.args[1] & 1) != 0;  // TIMER_ABSTIME
+        }
+      } else if (ReadTaskFile(tasksFd, row.tid, "wchan", row.wchan, 128) != 0) {
+        row.wchan.clear();  // a sleep whose request could not be read is said by its wait channel after all
+      }
+    }
+    want.clear();
   }
 
   // The descriptor `fd` of the process: its link ("pipe:[…]", "socket:[…]", "anon_inode:[eventfd]",
@@ -379,7 +444,8 @@ class ProcessScanner {
   }
 
   // What a blocked thread outside the IPC calls waits on, when its arguments tell.
-  void ResolveOther(ThreadRow& row, const std::string& base, ProcCache& cache) {
+  // `index`: where `row` goes in `rows` (a sleep's request is read later, with its process's others).
+  void ResolveOther(ThreadRow& row, const std::string& base, int tasksFd, ProcCache& cache, size_t index) {
     const uint64_t* a = row.args;
     switch (row.nr) {
       case kRead: case kWrite: case kPread: case kPwrite: case kReadv: case kWritev: case kConnect: case kAccept:
@@ -436,17 +502,9 @@ class ProcessScanner {
         break;
       }
       case kNanosleep: case kClockNanosleep: {
-        int mem = Mem(base, cache);
         uint64_t req = row.nr == kNanosleep ? a[0] : a[2];
-        std::string raw;
-        if (mem < 0 || req == 0 || ReadMem(mem, req, 16, raw) != 0 || raw.size() < 16) break;
-        row.sleep = true;
-        std::memcpy(&row.sleepSec, raw.data(), 8);
-        std::memcpy(&row.sleepNsec, raw.data() + 8, 8);
-        if (row.nr == kClockNanosleep) {
-          row.sleepClock = static_cast<int>(a[0]);
-          row.sleepAbs = (a[1] & 1) != 0;  // TIMER_ABSTIME
-        }
+        if (req != 0) cache.sleeps.push_back({index, req});  // read with the process's others (ReadSleeps)
+        else if (ReadTaskFile(tasksFd, row.tid, "wchan", row.wchan, 128) != 0) row.wchan.clear();
         break;
       }
       default:
@@ -693,6 +751,7 @@ constexpr size_t kFirstPassThreads = 128;
 void RunThreadScan(ThreadScanResult& out, Clock::time_point deadline, bool all) {
   CountProcScan();
   const bool clockOk = SchedClockAgrees();
+  const bool vmReadv = ProcIsOurs();
   out.clockOk = clockOk;
   std::vector<int> pids = ProcPids(&out.procError);
   if (out.procError != 0) return;
@@ -707,12 +766,13 @@ void RunThreadScan(ThreadScanResult& out, Clock::time_point deadline, bool all) 
       bool whole = false;
     };
     auto per = std::make_shared<std::vector<One>>(order.size());
-    std::vector<char> read = ReadProcesses(order, deadline, order.size() > 64 ? 2 : 1, [per, total, pass, all, clockOk](int, size_t i, int pid) {
+    std::vector<char> read = ReadProcesses(order, deadline, order.size() > 64 ? 2 : 1, [per, total, pass, all, clockOk, vmReadv](int, size_t i, int pid) {
       size_t used = total->load();
       size_t room = used < kMaxThreads ? kMaxThreads - used : 0;
       One& one = (*per)[i];
       one.scanner.all = all;
       one.scanner.clockOk = clockOk;
+      one.scanner.vmReadv = vmReadv;
       one.whole = pass == 0 ? one.scanner.ScanPid(pid, room, 0, kFirstPassThreads) : one.scanner.ScanPid(pid, room, kFirstPassThreads);
       *total += one.scanner.rows.size();
     });

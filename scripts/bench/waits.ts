@@ -3,11 +3,13 @@
 // /proc files (scripts/bench/waits.c) in the same run; and the same as whole processes
 // (`shmscope waits --json` against the C program doing one scan); and `waits --all` with 500 more
 // processes of 10 threads each (every one blocked: a pipe read, 9 sleeps) against a minimal C loop
-// over every /proc/PID/task/TID/syscall. Prints one JSON line; removes what it made.
+// over every /proc/PID/task/TID/syscall, and that loop against one reading the files the output
+// needs of each task (its floor). Prints one JSON line; removes what it made.
 //   node --import tsx scripts/bench/waits.ts
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import * as ipc from '../../extension/src/ipc';
@@ -51,8 +53,18 @@ async function main() {
     const result = {
       'waits.allRatioVsSyscallLoop': {
         value: all.ours / all.c,
-        goal: 'reported (issue: ≤ 3)',
-        detail: `one \`waits --all\` scan with 500 more processes and 5 000 more threads (${all.others} other waits said) ${(all.ours * 1e3).toFixed(1)} ms vs a minimal C loop reading every task's syscall ${(all.c * 1e3).toFixed(1)} ms`,
+        goal: '≤ 3 (wall time)',
+        detail: `one \`waits --all\` scan with 500 more processes and 5 000 more threads (${all.others} other waits said) ${(all.ours * 1e3).toFixed(1)} ms vs a minimal single-threaded C loop reading every task's syscall ${(all.c * 1e3).toFixed(1)} ms, wall time, best of 5 each (ours reads /proc on the addon's reader threads, two to start with); CPU time ${(all.oursCpu * 1e3).toFixed(1)} ms vs ${(all.cCpu * 1e3).toFixed(1)} ms (×${(all.oursCpu / all.cCpu).toFixed(2)}); load average ${all.load}`,
+      },
+      'waits.allCpuRatioVsSyscallLoop': {
+        value: all.oursCpu / all.cCpu,
+        goal: 'reported',
+        detail: `the same as CPU time (every thread of each process): ${(all.oursCpu * 1e3).toFixed(1)} ms vs ${(all.cCpu * 1e3).toFixed(1)} ms`,
+      },
+      'waits.allFloorVsSyscallLoop': {
+        value: all.floorCpu / all.cCpu,
+        goal: 'reported',
+        detail: `the files the output needs of each task (stat, syscall, and sched of each one asleep in a call) read by a C loop, CPU time ÷ the minimal loop's, same run: ${(all.floorCpu * 1e3).toFixed(1)} ms vs ${(all.cCpu * 1e3).toFixed(1)} ms (wall ${(all.floorWall * 1e3).toFixed(1)} ms)`,
       },
       'waits.ratioVsCLoop': {
         value: ours / c,
@@ -70,22 +82,38 @@ async function main() {
   }
 }
 
-/** `waits --all` (in process, best of 5) and the minimal C loop, with 500 processes × 10 threads more. */
-async function allWaits(): Promise<{ ours: number; c: number; others: number }> {
+/**
+ * `waits --all` (in process) and the minimal C loop, with 500 processes × 10 threads more: best
+ * wall time and best CPU time of 5 each, alternated (one of ours, then one C pass) so that the
+ * machine's load falls on both alike. Our CPU time is the whole process's (its reader threads
+ * and the JS thread); the C loop's its own.
+ */
+async function allWaits(): Promise<{ ours: number; c: number; oursCpu: number; cCpu: number; floorWall: number; floorCpu: number; others: number; load: string }> {
   const many = spawn(exe, ['many', '500'], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     for await (const line of createInterface({ input: many.stdout })) if (line === 'ready') break;
-    let ours = Infinity;
+    let ours = Infinity, oursCpu = Infinity, c = Infinity, cCpu = Infinity, floorWall = Infinity, floorCpu = Infinity;
     let others = 0;
+    const loads: number[] = [];
     for (let i = 0; i < 5; i++) {
+      loads.push(loadavg()[0]!);
+      const u = process.cpuUsage();
       const t = process.hrtime.bigint();
       const r = await scanWaits({ all: true, budgetMs: 60_000 });
       ours = Math.min(ours, Number(process.hrtime.bigint() - t) / 1e9);
+      const cpu = process.cpuUsage(u);
+      oursCpu = Math.min(oursCpu, (cpu.user + cpu.system) / 1e6);
       others = r.others?.length ?? 0;
+      const [wall, ccpu] = execFileSync(exe, ['syscalls', '1'], { encoding: 'utf8' }).trim().split(' ').map(Number);
+      c = Math.min(c, wall!);
+      cCpu = Math.min(cCpu, ccpu!);
+      const [fw, fc] = execFileSync(exe, ['floor', '1'], { encoding: 'utf8' }).trim().split(' ').map(Number);
+      floorWall = Math.min(floorWall, fw!);
+      floorCpu = Math.min(floorCpu, fc!);
     }
-    const c = Number(execFileSync(exe, ['syscalls', '5'], { encoding: 'utf8' }));
-    log(`waits --all ${(ours * 1e3).toFixed(1)} ms (${others} other waits), C syscall loop ${(c * 1e3).toFixed(1)} ms`);
-    return { ours, c, others };
+    const load = `${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`;
+    log(`waits --all ${(ours * 1e3).toFixed(1)} ms, CPU ${(oursCpu * 1e3).toFixed(1)} ms (${others} other waits); C syscall loop ${(c * 1e3).toFixed(1)} ms, CPU ${(cCpu * 1e3).toFixed(1)} ms; C floor ${(floorWall * 1e3).toFixed(1)} ms, CPU ${(floorCpu * 1e3).toFixed(1)} ms; load ${load}`);
+    return { ours, c, oursCpu, cCpu, floorWall, floorCpu, others, load };
   } finally {
     const gone = once(many, 'exit');
     many.kill('SIGKILL');

@@ -1,13 +1,14 @@
 // waits beyond IPC objects, on real hangs between two C processes (test/fixtures/waits/hangs.c,
 // built here with -g): a reader of a pipe whose write end only its peer holds, a Unix socket
-// reader whose peer is silent, and a process-shared mutex held by a sleeping peer. One set of
+// reader whose peer is silent, a process-shared mutex held by a sleeping peer, and four threads of
+// one process each asleep for its own time. One set of
 // fixtures for the file: `--all` names each wait, its system call and wait channel, and the other
 // end's process; without --all a line counts them; `--fail-on stuck` decides in one scan; `--stacks`
 // shows the holder's stack naming the fixture's function. The fixtures are killed even on failure.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -19,9 +20,9 @@ import { cli, ensureBuilt, ROOT, until } from '../helpers/ipc';
 const tmp = mkdtempSync(path.join(tmpdir(), 'shmscope-hangs-'));
 const exe = path.join(tmp, 'hangs');
 const children: ChildProcess[] = [];
-const fixture: Record<'pipe' | 'socket' | 'mutex', { waiter: number; peer: number }> = { pipe: { waiter: 0, peer: 0 }, socket: { waiter: 0, peer: 0 }, mutex: { waiter: 0, peer: 0 } };
+const fixture: Record<'pipe' | 'socket' | 'mutex' | 'sleep', { waiter: number; peer: number }> = { pipe: { waiter: 0, peer: 0 }, socket: { waiter: 0, peer: 0 }, mutex: { waiter: 0, peer: 0 }, sleep: { waiter: 0, peer: 0 } };
 
-async function start(mode: 'pipe' | 'socket' | 'mutex'): Promise<void> {
+async function start(mode: 'pipe' | 'socket' | 'mutex' | 'sleep'): Promise<void> {
   const child = spawn(exe, [mode], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   for await (const line of createInterface({ input: child.stdout })) {
@@ -38,7 +39,7 @@ before(async () => {
   ensureBuilt();
   const cc = spawnSync('cc', ['-std=gnu11', '-g', '-O0', '-pthread', '-o', exe, path.join(ROOT, 'test', 'fixtures', 'waits', 'hangs.c')], { encoding: 'utf8' });
   assert.equal(cc.status, 0, cc.stderr);
-  await Promise.all([start('pipe'), start('socket'), start('mutex')]);
+  await Promise.all([start('pipe'), start('socket'), start('mutex'), start('sleep')]);
 });
 
 after(async () => {
@@ -48,14 +49,15 @@ after(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-/** One scan with --all once the kernel shows the three waiters blocked where expected. */
+/** One scan with --all once the kernel shows the waiters blocked where expected. */
 const settled = () =>
-  until('the pipe, socket and mutex waiters are blocked', async () => {
+  until('the pipe, socket, mutex and sleep waiters are blocked', async () => {
     const r = await scanWaits({ all: true });
     const pipe = r.others?.find((o) => o.pid === fixture.pipe.waiter && o.kind === 'pipe' && o.peers.length);
     const socket = r.others?.find((o) => o.pid === fixture.socket.waiter && o.kind === 'socket' && o.peers.length);
     const mutex = r.waits.find((w) => w.pid === fixture.mutex.waiter);
-    return pipe && socket && mutex ? r : undefined;
+    const sleeps = r.others?.filter((o) => o.pid === fixture.sleep.waiter && o.syscall.endsWith('nanosleep')).length;
+    return pipe && socket && mutex && sleeps === 4 ? r : undefined;
   });
 
 describe('waits: every blocked thread', () => {
@@ -82,6 +84,19 @@ describe('waits: every blocked thread', () => {
     assert.match(o.wchan, /unix/);
     assert.match(o.on, /^socket \d+ \(fd 3, read\), peer socket \d+$/);
     assert.deepEqual(o.peers.map((p) => ({ pid: p.pid, fd: p.fd })), [{ pid: fixture.socket.peer, fd: 4 }]);
+  });
+
+  it('says each sleeping thread\'s own request, read from its process\'s memory', () => {
+    // Read together (one request per thread of the process): each must land on its own thread.
+    const sleeps = r.others!.filter((x) => x.pid === fixture.sleep.waiter);
+    assert.deepEqual(sleeps.map((x) => [x.kind, x.on]).sort(), [
+      ['sleep', 'sleep of 1000 s'],
+      ['sleep', 'sleep of 1001.5 s'],
+      ['sleep', 'sleep of 1002 s'],
+      ['sleep', 'sleep until 2100-01-01T00:00:00.000Z'],
+    ]);
+    assert.equal(sleeps.find((x) => x.tid === fixture.sleep.waiter)?.on, 'sleep of 1000 s', 'the main thread\'s own');
+    assert.ok(sleeps.every((x) => x.wchan === '' && x.state === 'S' && typeof x.blockedMs === 'number'));
   });
 
   it('says what each peer itself waits on (a signal) and keeps the IPC wait out of the others', () => {
@@ -135,6 +150,21 @@ describe('waits: every blocked thread', () => {
     const w = r.waits.find((x) => x.pid === fixture.mutex.waiter)!;
     assert.deepEqual(untoldStuck({ ...r, waits: [w] }), []);
     assert.deepEqual(untoldStuck({ ...r, waits: [{ ...w, blockedMs: null }] }).length, 1);
+  });
+
+  it('names a peer that waits on nothing itself (stopped): its command read after the peer search', async () => {
+    const peer = fixture.pipe.peer;
+    process.kill(peer, 'SIGSTOP');
+    try {
+      await until('the pipe peer is stopped', () => (/\) T /.test(readFileSync(`/proc/${peer}/stat`, 'latin1')) || undefined));
+      const s = await scanWaits({ all: true });
+      assert.equal(s.others!.some((x) => x.pid === peer), false, 'a stopped peer is no blocked thread');
+      const o = s.others!.find((x) => x.pid === fixture.pipe.waiter)!;
+      assert.deepEqual(o.peers.map((p) => p.pid), [peer]);
+      assert.match(o.peers[0]!.command ?? '', /hangs pipe/);
+    } finally {
+      process.kill(peer, 'SIGCONT');
+    }
   });
 
   it('waits --stacks shows the holder\'s kernel and user stacks, naming the fixture\'s function', () => {

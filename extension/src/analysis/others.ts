@@ -13,7 +13,7 @@ export interface Peer {
   pid: number;
   fd: number;
   command: string | null;
-  /** For a pipe or FIFO: the end that descriptor is (from its open flags). */
+  /** For a pipe or FIFO: the end that descriptor is (from its access mode). */
   end?: 'read' | 'write' | 'both';
 }
 
@@ -136,8 +136,42 @@ function classify(t: RawThread, syscall: string): { kind: OtherKind; on: string;
   }
 }
 
-/** The end an open-flags word is: O_RDONLY 0, O_WRONLY 1, O_RDWR 2. */
+/** Command lines of `pids` by pid (none for a process gone or not answering by the budget). */
+const commandsOf = (pids: number[], budgetMs: number): Promise<Record<string, string>> =>
+  pids.length ? binding().commandsOf(pids, budgetMs).catch((): Record<string, string> => ({})) : Promise.resolve({});
+
+/** The end an access mode is: O_RDONLY 0, O_WRONLY 1, O_RDWR 2 (-1: not told). */
 const endOf = (flags: number): Peer['end'] => (flags < 0 ? undefined : (flags & 3) === 0 ? 'read' : (flags & 3) === 1 ? 'write' : 'both');
+
+/** The other waits of a scan classified, and the search for their other ends under way (startOtherWaits). */
+export interface PendingOthers {
+  list: (OtherWait & { link?: string; fd?: number })[];
+  peers: Promise<RawPeers>;
+  /** The waiters' command lines, read beside the peer search. */
+  commands: Promise<Record<string, string>>;
+}
+
+/**
+ * Every blocked thread of a scan but `self`'s (the scanning process) classified, and the search
+ * for the other ends of its pipes, FIFOs and Unix sockets across every process's descriptors
+ * started at once (peersOf, on the addon's reader threads), so that it runs beside the rest of
+ * the analysis rather than after it. The threads of IPC waits carry no descriptor (the scan
+ * resolves only other waits' ones), so no link of theirs is searched for.
+ */
+export function startOtherWaits(threads: readonly RawThread[], self: number, budgetMs: number): PendingOthers {
+  const list: PendingOthers['list'] = [];
+  for (const t of threads) {
+    if (!isBlocked(t) || t.pid === self) continue;
+    const syscall = SYSCALL_NAMES[t.nr] ?? `syscall ${t.nr}`;
+    const c = classify(t, syscall);
+    list.push({ pid: t.pid, tid: t.tid, command: '', thread: t.comm, syscall, wchan: t.wchan ?? '', state: t.state, kind: c.kind, on: c.on, peers: [], blockedMs: t.blockedMs ?? null, ...(c.link ? { link: c.link, fd: c.fd } : {}) });
+  }
+  // peersOf takes at most 4096 links: the first ones (by pid) get their other ends named.
+  const links = [...new Set(list.flatMap((o) => (o.link ? [o.link] : [])))].slice(0, 4096);
+  const none: RawPeers = { peers: {}, holders: {}, complete: true };
+  const peers = links.length ? binding().peersOf(links, budgetMs).catch(() => none) : Promise.resolve(none);
+  return { list, peers, commands: commandsOf([...new Set(list.map((o) => o.pid))], budgetMs) };
+}
 
 /**
  * The other waits of a scan: every blocked thread not in `explained` (tids with an IPC wait) and
@@ -145,17 +179,13 @@ const endOf = (flags: number): Peer['end'] => (flags < 0 ? undefined : (flags & 
  * found across every process's descriptors. `commands` names the processes.
  */
 export async function otherWaits(threads: readonly RawThread[], explained: ReadonlySet<number>, self: number, budgetMs: number): Promise<OtherWait[]> {
-  const out: (OtherWait & { link?: string; fd?: number })[] = [];
-  for (const t of threads) {
-    if (!isBlocked(t) || explained.has(t.tid) || t.pid === self) continue;
-    const syscall = SYSCALL_NAMES[t.nr] ?? `syscall ${t.nr}`;
-    const c = classify(t, syscall);
-    out.push({ pid: t.pid, tid: t.tid, command: '', thread: t.comm, syscall, wchan: t.wchan ?? '', state: t.state, kind: c.kind, on: c.on, peers: [], blockedMs: t.blockedMs ?? null, ...(c.link ? { link: c.link, fd: c.fd } : {}) });
-  }
-  // peersOf takes at most 4096 links: the first ones (by pid) get their other ends named.
-  const links = [...new Set(out.flatMap((o) => (o.link ? [o.link] : [])))].slice(0, 4096);
-  let peers: RawPeers = { peers: {}, holders: {}, complete: true };
-  if (links.length) peers = await binding().peersOf(links, budgetMs).catch(() => peers);
+  return finishOtherWaits(startOtherWaits(threads, self, budgetMs), explained, budgetMs);
+}
+
+/** The other waits of startOtherWaits but the threads in `explained`, their peers and processes named. */
+export async function finishOtherWaits(pending: PendingOthers, explained: ReadonlySet<number>, budgetMs: number): Promise<OtherWait[]> {
+  const out = pending.list.filter((o) => !explained.has(o.tid));
+  const peers = await pending.peers;
   for (const o of out) {
     const { link, fd } = o;
     delete o.link;
@@ -178,8 +208,11 @@ export async function otherWaits(threads: readonly RawThread[], explained: Reado
         .filter((h) => !(h.pid === o.pid && h.fd === fd) && (h.end === undefined || h.end === want || h.end === 'both'));
     }
   }
-  const pids = [...new Set(out.flatMap((o) => [o.pid, ...o.peers.map((p) => p.pid)]))];
-  const commands = pids.length ? await binding().commandsOf(pids, budgetMs).catch((): Record<string, string> => ({})) : {};
+  // The waiters' command lines were read beside the peer search; a peer that waits on nothing is read now.
+  const commands = await pending.commands;
+  const asked = new Set(pending.list.map((o) => o.pid));
+  const rest = [...new Set(out.flatMap((o) => o.peers.map((p) => p.pid)))].filter((pid) => !asked.has(pid));
+  if (rest.length) Object.assign(commands, await commandsOf(rest, budgetMs));
   for (const o of out) {
     o.command = commands[o.pid] ?? '?';
     for (const p of o.peers) p.command = commands[p.pid] ?? null;

@@ -19,7 +19,7 @@ import { semGet } from '../ipc/objects';
 import type { NamespaceRef } from '../ipc/types';
 import { Scope, type HostThread } from './scope';
 import { BoundDecoders } from './binding';
-import { isBlocked, otherWaits, SYSCALL_NAMES, type OtherWait } from './others';
+import { finishOtherWaits, isBlocked, startOtherWaits, SYSCALL_NAMES, type OtherWait } from './others';
 import { postgresClusters, stateOf, tagText, type PgLockTag } from './postgres';
 import { SHIPPED_RULES, waitMeaning, type RuleFile, type WaitMeaning } from './rules';
 
@@ -283,6 +283,8 @@ export function lookupOf(list: readonly RawThread[]): ThreadLookup {
 export async function scanWaits(opts: WaitsOptions = {}): Promise<WaitsReport> {
   const now = opts.now ?? Date.now;
   const raw = await scanThreads(opts.budgetMs ?? SCAN_BUDGET_MS, opts.all);
+  // With `all`, the other ends of pipes and sockets are searched for beside the analysis below.
+  const pending = opts.all ? startOtherWaits(raw.threads, process.pid, opts.budgetMs ?? SCAN_BUDGET_MS) : undefined;
   const threads = lookupOf(raw.threads);
   const hostThreads = hostThreadsOf(raw.threads);
   const scope = new Scope();
@@ -292,7 +294,18 @@ export async function scanWaits(opts: WaitsOptions = {}): Promise<WaitsReport> {
   const waits: (Wait & { value?: string; changedMs?: number; futexCmd?: string })[] = [];
   for (const t of waiting) {
     const syscall = SYSCALLS[t.nr]!;
-    const ctx: Context = { scope, threads: scope.lookupFor(t.pid, hostThreads, threads), host: threads, locks, ns: namespaces.get(scope.foreignIpc(t.pid) ?? 0) };
+    // The waiter's namespaces are read (four links) only when its wait asks: most futex waits of a
+    // machine are on private memory and never do, and a readlink each per process adds up.
+    let lookup: ThreadLookup | undefined;
+    const ctx: Context = {
+      scope, host: threads, locks,
+      get threads() {
+        return (lookup ??= scope.lookupFor(t.pid, hostThreads, threads));
+      },
+      get ns() {
+        return namespaces.size ? namespaces.get(scope.foreignIpc(t.pid) ?? 0) : undefined;
+      },
+    };
     for (const w of explain(t, syscall, ctx)) {
       waits.push({ pid: t.pid, tid: t.tid, command: '', thread: t.comm, syscall, since: null, blockedMs: t.blockedMs ?? null, stuck: false, ownerDied: false, lastChangedBy: [], ...w });
     }
@@ -322,7 +335,7 @@ export async function scanWaits(opts: WaitsOptions = {}): Promise<WaitsReport> {
   // Every other blocked thread: counted always (so "none" is never said while something hangs), said with `all`.
   const explained = new Set(waits.map((w) => w.tid));
   const otherBlocked = raw.threads.filter((t) => isBlocked(t) && !explained.has(t.tid) && t.pid !== process.pid).length;
-  const others = opts.all ? await otherWaits(raw.threads, explained, process.pid, opts.budgetMs ?? SCAN_BUDGET_MS) : [];
+  const others = pending ? await finishOtherWaits(pending, explained, opts.budgetMs ?? SCAN_BUDGET_MS) : [];
   return { waits, deadlocks: cycles(waits), unreadable: raw.unreadable, slow: raw.slow, others, otherBlocked, blockedTimes: raw.blockedTimes, ...(notes.length ? { notes } : {}) };
 }
 

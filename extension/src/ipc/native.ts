@@ -225,6 +225,7 @@ export interface RawWaitFd {
 /** peersOf(): the Unix sockets' peers and every descriptor that is one of the links (or a peer). */
 export interface RawPeers {
   peers: Record<string, number>;
+  /** `flags`: the descriptor's access mode, O_RDONLY 0, O_WRONLY 1 or O_RDWR 2; -1 when neither or not told. */
   holders: Record<string, { pid: number; fd: number; flags: number }[]>;
   complete: boolean;
   diagError?: string;
