@@ -45,6 +45,7 @@ page.view = new View(state, grid, ch, {
     data.render();
   },
   banner: (text) => status.showBanner(text),
+  covered: () => bars.offsetHeight,
 });
 page.reader = new Reader(state, grid, ch, {
   apply: (r) => {
@@ -106,10 +107,11 @@ deco.register(bookmarkLayer(() => state.bookmarks));
 // Layout. Before the first paint, only what it shows: the toolbar, the grid (with the Go to bar,
 // which floats over its top left corner, so showing or closing it never resizes the grid and a
 // jump repaints the rows once) and the status line. The side panel (structure tree, bookmarks,
-// data inspector), the Find bar, the timeline and the banner join after the first frame (see
-// below), so the first layout and paint are the grid's alone.
+// data inspector), the Find bar (an overlay below Go to's place), the timeline and the banner
+// join after the first frame (see below), so the first layout and paint are the grid's alone.
 const side = el('div', { class: 'side' }, el('div', { class: 'side-top' }, page.structure.element, bookmarks.element), data.element);
-const main = el('div', { class: 'main' }, grid.element, grid.scroller, gotoBar.element);
+const bars = el('div', { class: 'bars' }, gotoBar.element);
+const main = el('div', { class: 'main' }, grid.element, grid.scroller, bars);
 // A replay's timeline bar, hidden until the host sends where its cursor is (`.shmrec` tabs only).
 const timeline = new TimelineBar((op) => ch.notify(PageNotes.timelineOp, op));
 ch.onNotification(HostNotes.timeline, (m) => timeline.update(m));
@@ -161,9 +163,10 @@ let rest = false;
 const finish = () => {
   if (rest) return;
   rest = true;
-  gotoBar.element.before(splitter(main, side, vscode), side);
+  bars.before(splitter(main, side, vscode), side);
+  bars.append(findBar.element);
   document.body.prepend(status.banner);
-  toolbar.element.after(timeline.element, findBar.element);
+  toolbar.element.after(timeline.element);
   mark('restAt');
   ch.notify(PageNotes.ready, {});
 };
