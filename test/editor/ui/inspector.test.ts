@@ -89,6 +89,10 @@ describe('inspector in the workbench', { timeout: 600_000 }, () => {
     assert.equal(await f.locator('#mode').textContent(), 'read-only');
     assert.ok((await f.locator('.rows .row').count()) < 200, 'the DOM holds only the visible rows');
     assert.equal(await f.locator('body').getAttribute('data-first-from'), 'html', 'the first rows came with the page, before any message');
+    // The page's rest (side panel, Find, timeline) is a second script, loaded after the first paint.
+    await f.locator('#data-inspector').waitFor({ state: 'attached', timeout: WAIT });
+    assert.ok(Number(await f.locator('body').getAttribute('data-rest-at')) >= Number(await f.locator('body').getAttribute('data-first-paint-at')), 'the rest came after the first paint');
+    assert.equal(await f.locator('script[src*="rest.js"]').count(), 1, 'the rest is a script of its own');
   }));
 
   it('goes to an offset near the end with Ctrl+G', () => step('goto', async () => {
