@@ -103,7 +103,16 @@ function optionsOf(b) {
 async function buildSplit(b) {
   const build = () => splitPage(esbuild, { root, entry: b.entry, rest: b.rest, out: b.out, restOut: b.restOut, options: optionsOf(b) });
   if (!args.has('--watch')) return void (await build());
-  const rebuild = { name: 'split-page', setup: (x) => x.onEnd(() => build().catch((e) => console.error(`esbuild: ${b.name}: ${e.message}`))) };
+  const rebuild = {
+    name: 'split-page',
+    setup: (x) => x.onEnd(async () => {
+      try {
+        await build();
+      } catch (e) {
+        console.error(`esbuild: ${b.name}: ${e.message}`);
+      }
+    }),
+  };
   const ctx = await esbuild.context({ ...optionsOf(b), entryPoints: [path.join(root, b.entry), path.join(root, b.rest)], outdir: path.join(root, 'dist', '.watch'), write: false, plugins: [rebuild] });
   await ctx.watch();
 }
