@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { splitPage } from './split-page.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
@@ -22,7 +23,9 @@ export const bundles = [
   ...['list', 'df', 'gc', 'limits', 'dump', 'sem', 'peek', 'rm', 'decode', 'record', 'replay', 'check', 'import', 'waits', 'metrics', 'lsp'].map((c) => (
     { name: `command ${c}`, entry: `extension/src/cli/commands/${c}.ts`, out: `dist/cli-${c}.js`, platform: 'node' })),
   { name: 'language server', entry: 'extension/src/lsp/server.ts', out: 'dist/server.js', platform: 'node' },
-  { name: 'inspector page', entry: 'webview-ui/src/main.ts', out: 'dist/webview/main.js', platform: 'browser' },
+  // Two bundles (scripts/split-page.mjs): the grid's first paint, inlined into the page's HTML,
+  // and the rest (side panel, Find, timeline), which the page loads after its first frame.
+  { name: 'inspector page', entry: 'webview-ui/src/main.ts', out: 'dist/webview/main.js', rest: 'webview-ui/src/rest.ts', restOut: 'dist/webview/rest.js', platform: 'browser' },
   { name: 'watch plot page', entry: 'webview-ui/src/plot.ts', out: 'dist/webview/plot.js', platform: 'browser' },
   { name: 'wait-for graph page', entry: 'webview-ui/src/graph.ts', out: 'dist/webview/graph.js', platform: 'browser' },
 ];
@@ -77,38 +80,61 @@ function buildNative() {
   run('build');
 }
 
+/** esbuild's options for bundle `b`. */
+function optionsOf(b) {
+  return {
+    bundle: true,
+    platform: b.platform,
+    format: b.platform === 'browser' ? 'iife' : 'cjs',
+    target: b.platform === 'browser' ? 'es2022' : 'node20',
+    external: b.external ?? [],
+    banner: b.banner ? { js: b.banner } : undefined,
+    define: b.define,
+    sourcemap: true,
+    // The pages are minified: the inspector's is inlined into its HTML, which the workbench
+    // hands through two frames and the page parses before its first paint (the source maps
+    // keep them debuggable). The Node bundles stay readable.
+    minify: b.platform === 'browser',
+    logLevel: 'warning',
+  };
+}
+
+/** A page in two bundles (`rest` set): built by splitPage, again on every change when watching. */
+async function buildSplit(b) {
+  const build = () => splitPage(esbuild, { root, entry: b.entry, rest: b.rest, out: b.out, restOut: b.restOut, options: optionsOf(b) });
+  if (!args.has('--watch')) return void (await build());
+  const rebuild = {
+    name: 'split-page',
+    setup: (x) => x.onEnd(async () => {
+      try {
+        await build();
+      } catch (e) {
+        console.error(`esbuild: ${b.name}: ${e.message}`);
+      }
+    }),
+  };
+  const ctx = await esbuild.context({ ...optionsOf(b), entryPoints: [path.join(root, b.entry), path.join(root, b.rest)], outdir: path.join(root, 'dist', '.watch'), write: false, plugins: [rebuild] });
+  await ctx.watch();
+}
+
 async function buildBundles() {
   mkdirSync(path.join(root, 'dist'), { recursive: true });
   const todo = bundles.filter((b) => existsSync(path.join(root, b.entry)));
+  const split = todo.filter((b) => b.rest);
   const contexts = await Promise.all(
-    todo.map((b) =>
-      esbuild.context({
-        entryPoints: [path.join(root, b.entry)],
-        outfile: path.join(root, b.out),
-        bundle: true,
-        platform: b.platform,
-        format: b.platform === 'browser' ? 'iife' : 'cjs',
-        target: b.platform === 'browser' ? 'es2022' : 'node20',
-        external: b.external ?? [],
-        banner: b.banner ? { js: b.banner } : undefined,
-        define: b.define,
-        sourcemap: true,
-        // The pages are minified: the inspector's is inlined into its HTML, which the workbench
-        // hands through two frames and the page parses before its first paint (the source maps
-        // keep them debuggable). The Node bundles stay readable.
-        minify: b.platform === 'browser',
-        logLevel: 'warning',
-      }),
+    todo.filter((b) => !b.rest).map((b) =>
+      esbuild.context({ ...optionsOf(b), entryPoints: [path.join(root, b.entry)], outfile: path.join(root, b.out) }),
     ),
   );
+  const outs = todo.flatMap((b) => (b.rest ? [b.out, b.restOut] : [b.out]));
   if (args.has('--watch')) {
-    await Promise.all(contexts.map((c) => c.watch()));
-    console.log('esbuild: watching', todo.map((b) => b.out).join(', '));
+    await Promise.all([...contexts.map((c) => c.watch()), ...split.map(buildSplit)]);
+    console.log('esbuild: watching', outs.join(', '));
     return;
   }
-  await Promise.all(contexts.map((c) => c.rebuild()));
+  await Promise.all([...contexts.map((c) => c.rebuild()), ...split.map(buildSplit)]);
   await Promise.all(contexts.map((c) => c.dispose()));
-  console.log('esbuild:', todo.map((b) => b.out).join(', '));
+  console.log('esbuild:', outs.join(', '));
 }
 
 /** Whether process `pid` still runs. */

@@ -40,6 +40,56 @@ async function until(what: string, probe: () => boolean | Promise<boolean>, ms =
   }
 }
 
+/** The part of a page's document the focus checks read (this file has no DOM types). */
+interface FocusDocument {
+  hasFocus(): boolean;
+  activeElement: { id?: string } | null;
+}
+
+/** A screenshot of the workbench and a line with the active page's marks, for a step that went wrong. */
+async function evidence(page: Page, name: string): Promise<void> {
+  const file = path.join(root, '.test-artifacts', `bench-inspector-${name}.png`);
+  mkdirSync(path.dirname(file), { recursive: true });
+  await page.screenshot({ path: file }).catch(() => {});
+  const focus = await frame(page).locator('body').evaluate((b) => {
+    const d = (b as unknown as { ownerDocument: FocusDocument }).ownerDocument;
+    return `${d.hasFocus() ? 'focused' : 'not focused'}, active element #${d.activeElement?.id ?? '?'}`;
+  }).catch(() => '?');
+  log(`${name}: screenshot ${file}; the page ${focus}; marks ${JSON.stringify(await dataset(page).catch(() => ({})))}`);
+}
+
+/** Whether `input` (in the active webview) has the keyboard: its frame is focused and it is the active element. */
+async function hasKeyboard(page: Page, id: string): Promise<boolean> {
+  return frame(page).locator(`#${id}`).evaluate((i) => {
+    const d = (i as unknown as { ownerDocument: FocusDocument }).ownerDocument;
+    return d.hasFocus() && d.activeElement === i;
+  }).catch(() => false);
+}
+
+/**
+ * Presses Enter in input `id` of the active webview once it has the keyboard, and returns the
+ * page's stamp of that Enter (`inputAt`, the key event's time). Keys go to whatever has focus in
+ * the workbench: under load the workbench may still be moving focus when the driver types (a run
+ * once lost its Enter for 60 s), so focus is awaited first, and an Enter the page did not stamp
+ * within 15 s is pressed again, with a screenshot and the page's state in the log.
+ */
+async function enterInto(page: Page, id: string, step: string): Promise<number> {
+  const f = frame(page);
+  const before = Number((await dataset(page)).inputAt ?? 0);
+  for (let attempt = 1; ; attempt++) {
+    await until(`#${id} has the keyboard (${step})`, async () => {
+      if (await hasKeyboard(page, id)) return true;
+      await f.locator(`#${id}`).focus().catch(() => {});
+      return false;
+    });
+    await page.keyboard.press('Enter');
+    const stamped = await until(`the page stamps the Enter (${step})`, async () => Number((await dataset(page)).inputAt ?? 0) > before, 15_000).then(() => true, () => false);
+    if (stamped) return Number((await dataset(page)).inputAt);
+    await evidence(page, `enter-${step.replace(/[^a-z0-9]+/gi, '-')}-${attempt}`);
+    if (attempt >= 3) throw new Error(`the Enter pressed into #${id} never reached the page (${step}, ${attempt} tries)`);
+  }
+}
+
 /** Opens "Shared Memory: Open Inspector" for segment `id`; returns Date.now() at the final Enter. */
 async function open(page: Page, id: number): Promise<number> {
   const input = page.locator('.quick-input-widget input');
@@ -182,10 +232,7 @@ async function floorJump(page: Page, target: number): Promise<number> {
   const f = frame(page);
   await f.locator('#goto-input').click();
   await f.locator('#goto-input').fill(String(target));
-  const before = Number((await dataset(page)).inputAt ?? 0);
-  await f.locator('#goto-input').press('Enter');
-  await until('the floor stamps the Enter', async () => Number((await dataset(page)).inputAt ?? 0) > before);
-  const t0 = Number((await dataset(page)).inputAt);
+  const t0 = await enterInto(page, 'goto-input', `floor jump to ${target}`);
   await until('the floor paints its reply', async () => {
     const d = await dataset(page);
     return Number(d.renderedAt) >= t0 && Number(d.renderedOffset) === target && Number(d.framedAt) >= Number(d.renderedAt);
@@ -293,8 +340,16 @@ async function main(): Promise<void> {
     const f = frame(page);
     await f.locator('#pause').click();
     const jumpOnce = async (target: number, typed: boolean) => {
-      await f.locator('#grid').click();
-      await page.keyboard.press('Control+g');
+      // Ctrl+G reaches the page only when its frame has the keyboard: the bar is open once its
+      // input has it (else the grid is focused again and Ctrl+G pressed again).
+      for (let attempt = 1; ; attempt++) {
+        await f.locator('#grid').click();
+        await page.keyboard.press('Control+g');
+        const open = await until('the Go to bar\'s input has the keyboard', () => hasKeyboard(page, 'goto-input'), 15_000).then(() => true, () => false);
+        if (open) break;
+        await evidence(page, `goto-open-${attempt}`);
+        if (attempt >= 3) throw new Error(`Ctrl+G never opened the Go to bar with the keyboard in it (${attempt} tries)`);
+      }
       await f.locator('#goto-input').fill(`0x${target.toString(16)}`);
       if (typed) {
         await until(`the rows of 0x${target.toString(16)} are read ahead`, async () => {
@@ -302,10 +357,7 @@ async function main(): Promise<void> {
           return ahead >= 0 && ahead <= target && target - ahead < 8192;
         });
       }
-      const before = Number((await dataset(page)).inputAt ?? 0);
-      await f.locator('#goto-input').press('Enter');
-      await until('the page stamps the Enter', async () => Number((await dataset(page)).inputAt ?? 0) > before);
-      const t0 = Number((await dataset(page)).inputAt);
+      const t0 = await enterInto(page, 'goto-input', `${typed ? 'typed' : 'filled'} jump to 0x${target.toString(16)}`);
       const hexTarget = `0x${target.toString(16)} `;
       // The first frame that showed the target's rows (shownAt/shownFramedAt: the read that
       // follows the jump paints the same rows again, later, and moves renderedAt/framedAt).

@@ -14,6 +14,7 @@ const page = (script = 'console.log(1)', style = 'body{color:red}') =>
     init: { type: 'init', size: 16 },
     inline: { script, style },
     first: { offset: 0, base64: Buffer.from([0xde, 0xad, 0xbe, 0xef]).toString('base64') },
+    restUri: 'https://webview.example/rest.js?a=1&b="2"',
   });
 
 describe('inspector page HTML, inlined', () => {
@@ -46,5 +47,12 @@ describe('inspector page HTML, inlined', () => {
   it('embeds the first rows as base64 for the first paint', () => {
     const content = /<meta name="shmscope-first" data-offset="0" content="([^"]*)">/.exec(page())?.[1];
     assert.deepEqual([...Buffer.from(content ?? '', 'base64')], [0xde, 0xad, 0xbe, 0xef]);
+  });
+
+  it('names the lazily loaded rest of the page in a meta tag, escaped, and the CSP allows it only by nonce', () => {
+    const html = page();
+    assert.equal(/<meta name="shmscope-rest" content="([^"]*)">/.exec(html)?.[1], 'https://webview.example/rest.js?a=1&#38;b=&#34;2&#34;');
+    const csp = /http-equiv="Content-Security-Policy" content="([^"]*)"/.exec(html)?.[1] ?? '';
+    assert.match(csp, /script-src 'nonce-[^']+'(;|$)/, 'no script origin: the page gives the rest\'s element its own nonce');
   });
 });

@@ -1,11 +1,12 @@
-// What the host tells the page (init, status, reveal, schema, bookmarks, invalidate, diff, show),
-// each applied to the parts it concerns.
+// What the host tells the page (init, status, reveal, invalidate, diff, show; schema and bookmarks
+// once the side panel is there), each applied to the parts it concerns.
 import { HostNotes, type InitParams } from '../../extension/src/shared/protocol';
-import type { FindBar, GotoBar } from './bars';
+import type { GotoBar } from './bars';
 import type { BookmarkList } from './bookmarks';
 import { markOnce } from './marks';
 import type { Page } from './page';
 import type { TabState } from './splitter';
+import type { StructurePanel } from './structure';
 import type { Toolbar } from './toolbar';
 
 export interface NoteTargets {
@@ -13,7 +14,12 @@ export interface NoteTargets {
   tab: TabState;
   toolbar: Toolbar;
   goto: GotoBar;
-  find: FindBar;
+}
+
+/** The side panel's parts, which the page's rest makes. */
+export interface PanelTargets {
+  goto: GotoBar;
+  structure: StructurePanel;
   bookmarks: BookmarkList;
 }
 
@@ -45,7 +51,7 @@ export function applyInit(page: Page, t: NoteTargets, m: InitParams): void {
 }
 
 export function wireHostNotes(page: Page, t: NoteTargets): void {
-  const { ch, state, view, structure } = page;
+  const { ch, state, view } = page;
   ch.onNotification(HostNotes.init, (m) => applyInit(page, t, m));
   ch.onNotification(HostNotes.memory, (m) => page.status.setMemory(m.text));
   ch.onNotification(HostNotes.status, (m) => {
@@ -64,10 +70,24 @@ export function wireHostNotes(page: Page, t: NoteTargets): void {
     view.revealRange(Math.min(m.offset, Math.max(0, state.size - 1)), m.length);
     page.locateInTree(m.offset);
   });
+  ch.onNotification(HostNotes.invalidate, () => page.reader.invalidate());
+  ch.onNotification(HostNotes.diff, (m) => {
+    t.toolbar.setDiff(m.label, m.ranges);
+    view.render();
+  });
+  ch.onNotification(HostNotes.show, (m) => page.showBar(m.what));
+}
+
+/**
+ * The notes for the side panel: the page's rest wires them when it has made the panel, before it
+ * says `ready` (the host sends them only after it).
+ */
+export function wirePanelNotes(page: Page, t: PanelTargets): void {
+  const { ch, state, view } = page;
   ch.onNotification(HostNotes.schema, (m) => {
-    structure.onSchema(m);
-    t.goto.setBound(structure.bound);
-    if (!structure.bound) {
+    t.structure.onSchema(m);
+    t.goto.setBound(t.structure.bound);
+    if (!t.structure.bound) {
       state.spans = [];
       state.rings = [];
       view.render();
@@ -78,10 +98,4 @@ export function wireHostNotes(page: Page, t: NoteTargets): void {
     t.bookmarks.set(m.items);
     view.render();
   });
-  ch.onNotification(HostNotes.invalidate, () => page.reader.invalidate());
-  ch.onNotification(HostNotes.diff, (m) => {
-    t.toolbar.setDiff(m.label, m.ranges);
-    view.render();
-  });
-  ch.onNotification(HostNotes.show, (m) => page.showBar(m.what));
 }

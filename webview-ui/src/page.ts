@@ -3,10 +3,14 @@
 // module needs to know in which order the others are made.
 import type { Endpoint } from '../../extension/src/shared/channel';
 import type { Action } from '../../extension/src/shared/protocol';
+import type { GotoBar } from './bars';
+import type { DataPanel } from './datapanel';
+import type { FindBar } from './find';
 import type { Grid } from './grid';
 import type { Reader } from './reader';
+import type { TabState } from './splitter';
 import type { PageState } from './state';
-import type { DataPanel, StatusLine } from './status';
+import type { StatusLine } from './status';
 import type { StructurePanel } from './structure';
 import type { View } from './view';
 
@@ -17,8 +21,13 @@ export interface Page {
   readonly view: View;
   readonly reader: Reader;
   readonly status: StatusLine;
-  readonly data: DataPanel;
-  readonly structure: StructurePanel;
+  /**
+   * The side panel's data inspector and structure tree, and the Find bar: the page's rest
+   * (rest.ts), loaded after the first frame; undefined until then.
+   */
+  readonly data?: DataPanel;
+  readonly structure?: StructurePanel;
+  readonly find?: FindBar;
   /** A toolbar action the host performs (snapshot, compare, undo…); errors reach the status line. */
   action(a: Action): void;
   /** Copies the selection in the toolbar's chosen format. */
@@ -29,4 +38,29 @@ export interface Page {
   findNext(backward: boolean): void;
   /** Selects, in the structure tree, the field under a byte (expanding its parents). */
   locateInTree(offset: number): void;
+}
+
+/** The Page as main.ts and the page's rest fill it in. */
+export type PageParts = { -readonly [K in keyof Page]: Page[K] };
+
+/**
+ * What main.ts (the grid's first paint, inlined into the HTML) hands the page's rest (rest.ts:
+ * the side panel, Find, the timeline), which it loads after the first frame, on
+ * `globalThis.shmscopeBoot`. The rest reaches main's modules as main's own instances (the build
+ * resolves them to main's `globalThis.shmscopeModules`), so nothing exists twice.
+ */
+export interface Boot {
+  page: PageParts;
+  tab: TabState;
+  goto: GotoBar;
+  /** `.main` (grid, scroller, overlays), the overlays' stack over the grid, and the toolbar. */
+  main: HTMLElement;
+  bars: HTMLElement;
+  toolbar: HTMLElement;
+  /** Closes the bars, back to the grid. */
+  hideBars(): void;
+  /** Find was asked for (Ctrl+F, the toolbar, the host) before the rest was there. */
+  wantFind: boolean;
+  /** The rest is in place: the page says `ready`. */
+  done(): void;
 }

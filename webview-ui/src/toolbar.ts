@@ -56,7 +56,7 @@ export class Toolbar {
     page.ch.request(PageRequests.action, { action: a }).then(() => {
       if (a === 'undo' || a === 'redo') {
         page.reader.read();
-        page.structure.refresh();
+        page.structure?.refresh();
       }
     }, (e: unknown) => page.status.message(why(e), true));
   }

@@ -16,6 +16,8 @@ export interface ViewHooks {
   painted(): void;
   /** A sentence for the banner (the object changed size). */
   banner(text: string): void;
+  /** Pixels at the grid's top that an open overlay (Go to, Find) covers. */
+  covered(): number;
 }
 
 export class View {
@@ -97,7 +99,10 @@ export class View {
     this.sendState();
   }
 
-  /** Selects a range and shows it with a little context above. */
+  /**
+   * Selects a range and shows it with a little context above, below the rows an open overlay
+   * covers (Find stays open while its matches are shown).
+   */
   revealRange(offset: number, length: number): void {
     const s = this.state;
     const g = this.grid.geometry();
@@ -106,11 +111,12 @@ export class View {
     s.cursor = Math.min(s.size - 1, offset + Math.max(1, length) - 1);
     s.pendingNibble = undefined;
     const page = vp.pageRows(g);
-    if (row >= s.firstRow && row < s.firstRow + page) {
+    const hidden = Math.min(Math.floor(page / 2), Math.ceil(this.hooks.covered() / this.grid.rowHeight));
+    if (row >= s.firstRow + hidden && row < s.firstRow + page) {
       this.render();
       this.sendState();
     } else {
-      this.setFirstRow(row - Math.min(2, Math.floor(page / 3)));
+      this.setFirstRow(row - Math.max(hidden, Math.min(2, Math.floor(page / 3))));
     }
   }
 

@@ -20,9 +20,10 @@ export interface PageAssets {
  * without first waiting a round trip for the init message (the host still answers `ready`).
  * `first` (the first rows, base64) lets it paint before any round trip at all. With `inline`, the
  * script and stylesheet are part of the page: the webview fetches nothing through its service
- * worker before the first paint.
+ * worker before the first paint. `restUri` is the page's second bundle (dist/webview/rest.js),
+ * which the page loads after its first frame, under the same nonce.
  */
-export function inspectorHtml(o: { cspSource: string; scriptUri: string; styleUri: string; title: string; init?: object; inline?: PageAssets; first?: { offset: number; base64: string } }): string {
+export function inspectorHtml(o: { cspSource: string; scriptUri: string; styleUri: string; title: string; init?: object; inline?: PageAssets; first?: { offset: number; base64: string }; restUri?: string }): string {
   const nonce = randomBytes(18).toString('base64');
   const style = o.inline ? `'nonce-${nonce}'` : o.cspSource;
   const csp = [`default-src 'none'`, `script-src 'nonce-${nonce}'`, `style-src ${style}`, `font-src ${o.cspSource}`, `img-src ${o.cspSource}`].join('; ');
@@ -33,6 +34,7 @@ export function inspectorHtml(o: { cspSource: string; scriptUri: string; styleUr
   const meta = [
     o.init ? `<meta name="shmscope-init" content="${escape(JSON.stringify(o.init))}">` : '',
     o.first ? `<meta name="shmscope-first" data-offset="${o.first.offset}" content="${escape(o.first.base64)}">` : '',
+    o.restUri ? `<meta name="shmscope-rest" content="${escape(o.restUri)}">` : '',
   ].filter(Boolean).map((m) => `\n${m}`).join('');
   return `<!DOCTYPE html>
 <html lang="en">

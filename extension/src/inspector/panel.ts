@@ -125,6 +125,7 @@ export class InspectorPanel {
       cspSource: panel.webview.cspSource,
       scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(root, 'main.js')).toString(),
       styleUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(root, 'main.css')).toString(),
+      restUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(root, 'rest.js')).toString(),
       title: options.title,
       init: { ...init, handedAt: Date.now() },
       ...(inline ? { inline } : {}),

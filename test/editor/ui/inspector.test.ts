@@ -89,6 +89,10 @@ describe('inspector in the workbench', { timeout: 600_000 }, () => {
     assert.equal(await f.locator('#mode').textContent(), 'read-only');
     assert.ok((await f.locator('.rows .row').count()) < 200, 'the DOM holds only the visible rows');
     assert.equal(await f.locator('body').getAttribute('data-first-from'), 'html', 'the first rows came with the page, before any message');
+    // The page's rest (side panel, Find, timeline) is a second script, loaded after the first paint.
+    await f.locator('#data-inspector').waitFor({ state: 'attached', timeout: WAIT });
+    assert.ok(Number(await f.locator('body').getAttribute('data-rest-at')) >= Number(await f.locator('body').getAttribute('data-first-paint-at')), 'the rest came after the first paint');
+    assert.equal(await f.locator('script[src*="rest.js"]').count(), 1, 'the rest is a script of its own');
   }));
 
   it('goes to an offset near the end with Ctrl+G', () => step('goto', async () => {
@@ -123,13 +127,27 @@ describe('inspector in the workbench', { timeout: 600_000 }, () => {
   it('finds text in the middle of the segment', () => step('find', async () => {
     const f = frame();
     await page.keyboard.press('Control+Home');
+    // Find is an overlay too: opening it, searching with it open and closing it leave the grid's size alone.
+    const gridHeight = () => f.locator('#grid').evaluate((g) => (g as unknown as { clientHeight: number }).clientHeight);
+    const heightBefore = await gridHeight();
     await page.keyboard.press('Control+f');
+    await f.locator('#find-input').waitFor({ state: 'visible', timeout: WAIT });
+    assert.equal(await gridHeight(), heightBefore, 'the open Find bar does not shrink the grid');
     await f.locator('#find-kind').selectOption('text');
     await f.locator('#find-input').fill('needle-in');
     await f.locator('#find-input').press('Enter');
     await until('the match is found', async () => /found at 0x20000000/.test((await f.locator('#find-message').textContent()) ?? ''));
-    await f.locator('.row[data-offset="536870912"]').waitFor({ timeout: WAIT });
+    const match = f.locator('.row[data-offset="536870912"]');
+    await match.waitFor({ timeout: WAIT });
     assert.match((await f.locator('#status-selection').textContent()) ?? '', /Selection 9 bytes/);
+    assert.equal(await gridHeight(), heightBefore, 'the grid keeps its size while Find shows a match');
+    // The match is shown below the overlay, not under it.
+    const barBottom = await f.locator('#find-bar').evaluate((b) => (b as unknown as { getBoundingClientRect(): { bottom: number } }).getBoundingClientRect().bottom);
+    const matchTop = await match.evaluate((r) => (r as unknown as { getBoundingClientRect(): { top: number } }).getBoundingClientRect().top);
+    assert.ok(matchTop >= barBottom, `the match's row (top ${matchTop}) is below the Find bar (bottom ${barBottom})`);
+    await f.locator('#find-input').press('Escape');
+    await f.locator('#find-bar').waitFor({ state: 'hidden', timeout: WAIT });
+    assert.equal(await gridHeight(), heightBefore, 'closing the Find bar does not grow the grid');
   }));
 
   it('highlights a byte changed by another process after the next refresh', () => step('change', async () => {

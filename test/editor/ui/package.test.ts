@@ -100,7 +100,7 @@ describe('the packaged .vsix', () => {
     // the Waits view's Wait-for Graph its page; PostgreSQL waits its layouts and names.
     const needs: Record<string, string[]> = {
       'Import C Header as Schema…': ['dist/cli.js', 'dist/cli-main.js', 'dist/cli-import.js'],
-      'the inspector and Start Recording': ['dist/webview/main.js', 'dist/webview/main.css'],
+      'the inspector and Start Recording': ['dist/webview/main.js', 'dist/webview/main.css', 'dist/webview/rest.js'],
       'the Waits view and its graph': ['dist/webview/graph.js', 'dist/webview/graph.css'],
       'PostgreSQL waits read from its shared memory': ['schemas/postgresql-15.shms', 'schemas/postgresql-15.names.json'],
     };
