@@ -15,6 +15,9 @@
 // machine state then is the bench's own, and what it made goes with them):
 //   unshare --pid --fork --mount-proc --ipc --mount sh -c 'mount -t tmpfs none /dev/shm && exec node …'
 // with SHMSCOPE_NATIVE=old/shmscope.node in a second one beside it to measure a previous addon.
+// SHMSCOPE_BENCH_METRICS_BASELINE=DIR (a copy of another build's dist/, its shmscope.node beside
+// cli.js) alternates that build's exporter with this one's in the CPU part, three rounds each;
+// SHMSCOPE_BENCH_METRICS_PROFILE=DIR writes each exporter's CPU profile there.
 // Prints one JSON line.
 //   node --import tsx scripts/bench/metrics.ts
 import { spawn } from 'node:child_process';
@@ -36,6 +39,8 @@ const PROCESSES = 500;
 const REGIONS = 50;
 const SCRAPES = Number(process.env.SHMSCOPE_BENCH_METRICS_SCRAPES) > 0 ? Number(process.env.SHMSCOPE_BENCH_METRICS_SCRAPES) : 10_000;
 const CPU_SCRAPES = 20;
+/** Another build's dist/ folder (its cli.js and shmscope.node): the CPU part alternates it with this build. */
+const BASELINE = process.env.SHMSCOPE_BENCH_METRICS_BASELINE;
 const MEMORY_PROCESSES = Number(process.env.SHMSCOPE_BENCH_METRICS_MEMORY_PROCESSES) > 0 ? Number(process.env.SHMSCOPE_BENCH_METRICS_MEMORY_PROCESSES) : 0;
 const PARTS = new Set((process.env.SHMSCOPE_BENCH_METRICS_PARTS ?? 'cpu,memory').split(','));
 const MEMORY_MS = Number(process.env.SHMSCOPE_BENCH_METRICS_MEMORY_MS) > 0 ? Number(process.env.SHMSCOPE_BENCH_METRICS_MEMORY_MS) : 9 * 60_000;
@@ -77,8 +82,8 @@ function makeObjects(): ipc.Target[] {
   return made;
 }
 
-async function cpuPerScrape(): Promise<{ cpu: number; wall: number; objects: number }> {
-  const child = spawn(process.execPath, [CLI, 'metrics', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+async function cpuPerScrape(cli = CLI): Promise<{ cpu: number; wall: number; objects: number }> {
+  const child = spawn(process.execPath, [...(process.env.SHMSCOPE_BENCH_METRICS_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SHMSCOPE_BENCH_METRICS_PROFILE}`] : []), cli, 'metrics', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
   try {
     let address = '';
     for await (const line of createInterface({ input: child.stderr })) {
@@ -162,13 +167,33 @@ async function main() {
     if (PARTS.has('cpu')) {
       const f = startRegions(['many', String(PROCESSES - 1), String(REGIONS), dir]);
       try {
-        await f.ready();
-        const { cpu, wall, objects } = await cpuPerScrape();
-        const where = await parts();
-        out['metrics.scrapeCpuMs'] = {
-          value: Math.round(cpu), goal: '< 200',
-          detail: `CPU of the exporter per scrape (scan, render, HTTP) with ${PROCESSES} processes and ${objects} objects, mean of ${CPU_SCRAPES} after 3 warm; wall ${wall.toFixed(0)} ms; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}; ${where}`,
-        };
+        await f.line('ready ', 120_000); // forking 500 processes under load can take a while
+        if (BASELINE) {
+          // This build and the baseline's, one after the other, three times: the same machine state and load for both.
+          const ours: number[] = [];
+          const theirs: number[] = [];
+          let objects = 0;
+          for (let round = 0; round < 3; round++) {
+            const a = await cpuPerScrape();
+            const b = await cpuPerScrape(path.join(path.resolve(BASELINE), 'cli.js'));
+            ours.push(a.cpu);
+            theirs.push(b.cpu);
+            objects = a.objects;
+            log(`round ${round}: ${a.cpu.toFixed(0)} ms, baseline ${b.cpu.toFixed(0)} ms (load ${loadavg()[0]!.toFixed(1)})`);
+          }
+          const mean = (v: number[]) => v.reduce((x, y) => x + y, 0) / v.length;
+          out['metrics.scrapeCpuMs'] = {
+            value: Math.round(mean(ours)), goal: '< 200',
+            detail: `CPU of the exporter per scrape with ${PROCESSES} processes and ${objects} objects, mean of 3 alternated rounds of ${CPU_SCRAPES}: ${ours.map((c) => c.toFixed(0)).join(', ')} ms; the baseline (${BASELINE}) ${theirs.map((c) => c.toFixed(0)).join(', ')} ms (ratio ${(mean(ours) / mean(theirs)).toFixed(2)}); load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+          };
+        } else {
+          const { cpu, wall, objects } = await cpuPerScrape();
+          const where = await parts();
+          out['metrics.scrapeCpuMs'] = {
+            value: Math.round(cpu), goal: '< 200',
+            detail: `CPU of the exporter per scrape (scan, render, HTTP) with ${PROCESSES} processes and ${objects} objects, mean of ${CPU_SCRAPES} after 3 warm; wall ${wall.toFixed(0)} ms; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}; ${where}`,
+          };
+        }
       } finally {
         await f.stop();
       }
@@ -176,7 +201,7 @@ async function main() {
     if (PARTS.has('memory')) {
       log(`memory: ${SCRAPES} scrapes of the listen-mode exporter in this process`);
       const f = MEMORY_PROCESSES ? startRegions(['many', String(MEMORY_PROCESSES - 1), '10', dir]) : undefined;
-      await f?.ready();
+      await f?.line('ready ', 120_000);
       const m = await memoryOverScrapes().finally(() => f?.stop());
       const ran = m.scrapes < SCRAPES ? `${m.scrapes} (of ${SCRAPES} asked: the time budget of ${MEMORY_MS / 1000} s ran out)` : String(m.scrapes);
       out['metrics.memoryRssMB'] = {
