@@ -7,9 +7,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <unistd.h>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
 #include <algorithm>
 #include <atomic>
@@ -29,26 +26,14 @@
 namespace shmscope {
 namespace {
 
-// Before the pool below, every job and reader ran on a thread of its own that ended with its scan,
-// and a long-running exporter's RSS grew scan after scan (160 -> 275 MB over 928 scrapes) while its
-// V8 heap stayed flat: glibc's malloc arenas kept what those threads had freed. The pool reuses its
-// threads, and with them their arenas; on top of that each job first hands the free pages of every
-// arena back (malloc_trim), off the JS thread, at most once a second: back-to-back scans need not
-// pay it each time, and what they leave is bounded by a second's worth.
-void ReturnFreedMemory() {
-#if defined(__GLIBC__)
-  static std::atomic<int64_t> last{0};
-  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
-  int64_t seen = last.load();
-  if (now - seen < 1000 || !last.compare_exchange_strong(seen, now)) return;
-  malloc_trim(0);
-#endif
-}
-
 // ---------------------------------------------------------------------------------------------
 // The addon's threads (scan.h): started when no idle one is left, then kept. A thread that
 // finishes its task waits for the next one, so the threads, and glibc's malloc arenas with them,
-// are reused by every scan instead of started and abandoned per scan.
+// are reused by every scan. Before, every job and reader ran on a thread started for it, and a
+// long-running exporter's RSS grew scan after scan (160 -> 275 MB over 928 scrapes) while its V8
+// heap stayed flat: glibc kept what those threads had freed in their arenas. Handing the arenas'
+// free pages back after each scan (malloc_trim, at most once a second) only slowed the growth,
+// and cost a fifth of a scrape's CPU: the next scan faulted the same pages back in.
 //
 // A task may block for as long as a process does not answer (a reader held by a memory lock) or a
 // wait lasts (waiter.cc): the pool never makes a task wait for another, it starts a thread
@@ -453,7 +438,6 @@ Napi::Value OffThread(Napi::Env env, const char* name, int64_t budgetMs, std::fu
   st->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), name, 0, 1);
   auto run = [st, work = std::move(work)]() {
     WaitWhileHeld();
-    ReturnFreedMemory();
     bool threw = false;
     try {
       work();

@@ -92,11 +92,17 @@ const worker = new Worker(\`
     const afterNs = await settled();
     const own = readlinkSync('/proc/self/ns/ipc');
     const elsewhere = readdirSync('/proc/self/task').filter((t) => readlinkSync('/proc/self/task/' + t + '/ns/ipc') !== own).length;
+    // Ends once the main thread has counted the pool's threads.
+    parentPort.once('message', () => parentPort.close());
     parentPort.postMessage({ first, tenMore, listed, afterNs, elsewhere });
   })();
 \`, { eval: true, workerData: sleeper.pid });
 let seen;
-worker.on('message', (m) => { seen = m; seen.alive = poolThreads().length; });
+worker.on('message', (m) => {
+  seen = m;
+  seen.alive = poolThreads().length;
+  worker.postMessage('counted');
+});
 worker.on('error', (e) => { sleeper.kill(); throw e; });
 worker.on('exit', () => {
   sleeper.kill();
