@@ -2,10 +2,11 @@
 //
 // setns() changes the namespace of the calling thread only. It must never be the JS thread (every
 // later shmget/semget of the editor would act in the container) nor a libuv pool thread (the next
-// fs call queued on it would too). So each call below runs on a std::thread of its own (OffThread,
+// fs call queued on it would too). So each call below runs on a thread of the addon's own (OffThread,
 // scan.h, answered by a deadline), which opens /proc/PID/ns/ipc, setns()es into it, does a short, bounded,
-// non-blocking job (stat every object, read a segment's bytes, remove one object) and exits; its
-// namespace ends with it. Entering a namespace needs CAP_SYS_ADMIN: EPERM says so.
+// non-blocking job (stat every object, read a segment's bytes, remove one object) and finishes; the
+// thread goes back to the process's own namespaces before it takes other work (or ends: scan.h).
+// Entering a namespace needs CAP_SYS_ADMIN: EPERM says so.
 //
 //   nsList(pid[, budgetMs])          -> Promise<{ shm: Float64Array, sem: [...], msg: [...], hostname }>
 //   nsShmRead(pid, id, offset, len)  -> Promise<Buffer>   (attached read-only, copied, detached)
@@ -70,6 +71,7 @@ bool Enter(int pid, const char* ns, int type, Failure& f) {
     f = {"open", errno, path};
     return false;
   }
+  EnteringNamespace(type);
   int rc = setns(fd, type);
   int err = errno;
   close(fd);
@@ -100,7 +102,7 @@ constexpr int kShmFields = 14;
 // How long a call waits for its thread unless told otherwise.
 constexpr int64_t kDefaultBudgetMs = 5000;
 
-// Runs a job on a thread of its own (OffThread, scan.h) that first enters the IPC namespace of
+// Runs a job on a thread of the addon's own (OffThread, scan.h) that first enters the IPC namespace of
 // pid, and answers by a deadline. A thread still inside then is abandoned (left running): the
 // call fails with ETIMEDOUT naming it, and the worker lives on with that thread, which owns it.
 class NsWorker {

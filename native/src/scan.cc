@@ -3,9 +3,10 @@
 #include "scan.h"
 
 #include <dirent.h>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -13,6 +14,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -24,21 +26,139 @@
 namespace shmscope {
 namespace {
 
-// Every job and every reader runs on a thread that lives for one scan, and glibc gives such
-// threads malloc arenas of their own (up to 8 per core, reused by the next threads) and keeps
-// what they freed there instead of giving it back to the system: a long-running exporter's RSS
-// grew scan after scan (160 -> 275 MB over 928 scrapes) while its V8 heap stayed flat. So each
-// job first hands the free pages of every arena back (malloc_trim), off the JS thread; the
-// previous scan's buffers are freed by then. At most once a second: back-to-back scans need not
-// pay it each time, and what they leave is bounded by a second's worth.
-void ReturnFreedMemory() {
-#if defined(__GLIBC__)
-  static std::atomic<int64_t> last{0};
-  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
-  int64_t seen = last.load();
-  if (now - seen < 1000 || !last.compare_exchange_strong(seen, now)) return;
-  malloc_trim(0);
-#endif
+// ---------------------------------------------------------------------------------------------
+// The addon's threads (scan.h): started when no idle one is left, then kept. A thread that
+// finishes its task waits for the next one, so the threads, and glibc's malloc arenas with them,
+// are reused by every scan. Before, every job and reader ran on a thread started for it, and a
+// long-running exporter's RSS grew scan after scan (160 -> 275 MB over 928 scrapes) while its V8
+// heap stayed flat: glibc kept what those threads had freed in their arenas. Handing the arenas'
+// free pages back after each scan (malloc_trim, at most once a second) only slowed the growth,
+// and cost a fifth of a scrape's CPU: the next scan faulted the same pages back in.
+//
+// A task may block for as long as a process does not answer (a reader held by a memory lock) or a
+// wait lasts (waiter.cc): the pool never makes a task wait for another, it starts a thread
+// instead. So the pool holds as many threads as were ever busy at once (a few per scan, one more
+// for each process that stops answering, one per wait in flight). A task that entered another
+// IPC or UTS namespace (namespaces.cc) is brought back to the process's own before its thread
+// takes other work; a thread that cannot go back ends.
+//
+// One pool per loaded addon, shared by the environments (main thread, workers) that load it; when
+// the last of them is torn down its idle threads end and are joined, and busy ones end after their
+// task (a new environment then starts a new generation).
+
+// The namespaces a task of this thread entered (CLONE_NEWIPC, CLONE_NEWUTS), and the process's
+// own, opened when the addon first loads.
+thread_local int tEntered = 0;
+int gHomeIpc = -1, gHomeUts = -1;
+
+bool GoHome() {
+  if (tEntered == 0) return true;
+  bool ok = true;
+  if ((tEntered & CLONE_NEWIPC) && (gHomeIpc < 0 || setns(gHomeIpc, CLONE_NEWIPC) != 0)) ok = false;
+  if ((tEntered & CLONE_NEWUTS) && (gHomeUts < 0 || setns(gHomeUts, CLONE_NEWUTS) != 0)) ok = false;
+  tEntered = 0;
+  return ok;
+}
+
+class Pool {
+ public:
+  // Runs task on an idle thread, or on a new one. Throws std::system_error when neither is there.
+  void Run(std::function<void()> task) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (idle_ > static_cast<int>(queue_.size())) {
+      queue_.push_back(std::move(task));
+      cv_.notify_one();
+      return;
+    }
+    const uint64_t id = serial_++;
+    std::thread t(&Pool::Loop, this, id, generation_);  // throws; the thread waits for the lock
+    threads_[id].thread = std::move(t);
+    started_++;
+    queue_.push_back(std::move(task));
+  }
+
+  void Acquire() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    users_++;
+  }
+
+  // The last environment that loaded the addon is torn down: the idle threads end (joined here),
+  // the busy ones after their task, tasks not yet begun are dropped.
+  void Release() {
+    std::vector<std::thread> idle;
+    std::deque<std::function<void()>> dropped;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--users_ > 0) return;
+      generation_++;
+      for (auto& [id, t] : threads_) {
+        if (t.busy) t.thread.detach();
+        else idle.push_back(std::move(t.thread));
+      }
+      threads_.clear();
+      dropped.swap(queue_);
+      cv_.notify_all();
+    }
+    for (std::thread& t : idle) t.join();
+  }
+
+  struct Counts {
+    int threads, idle, started;
+  };
+  Counts Count() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return {static_cast<int>(threads_.size()), idle_, started_};
+  }
+
+ private:
+  void Loop(uint64_t id, uint64_t generation) {
+    pthread_setname_np(pthread_self(), "shmscope-pool");
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      idle_++;
+      cv_.wait(lock, [&] { return !queue_.empty() || generation != generation_; });
+      idle_--;
+      if (generation != generation_) return;  // released: Release joins or detached this thread
+      std::function<void()> task = std::move(queue_.front());
+      queue_.pop_front();
+      threads_[id].busy = true;
+      lock.unlock();
+      try {
+        task();
+      } catch (...) {
+        // never out of a thread of ours (that would end the process)
+      }
+      task = nullptr;  // what it holds goes now, not when the next task comes
+      const bool home = GoHome();
+      lock.lock();
+      if (generation != generation_) return;
+      auto self = threads_.find(id);
+      if (!home) {
+        // Left in another namespace: this thread ends with it.
+        self->second.thread.detach();
+        threads_.erase(self);
+        return;
+      }
+      self->second.busy = false;
+    }
+  }
+
+  struct Thread {
+    std::thread thread;
+    bool busy = false;
+  };
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  std::map<uint64_t, Thread> threads_;  // the current generation's, by serial number
+  uint64_t serial_ = 0, generation_ = 0;
+  int idle_ = 0, started_ = 0, users_ = 0;
+};
+
+// Never destroyed: detached threads may still use it while the process exits.
+Pool& ThePool() {
+  static Pool* pool = new Pool();
+  return *pool;
 }
 
 // Hex digits up to `stop` (which must follow at least one digit, at most 16): true and p past the
@@ -185,6 +305,17 @@ void Hand(const std::shared_ptr<OffState>& st) {
 
 Napi::Value ProcScans(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), gProcScans.load()); }
 
+Napi::Value PoolCounts(const Napi::CallbackInfo& info) {
+  Pool::Counts c = ThePool().Count();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("threads", c.threads);
+  o.Set("idle", c.idle);
+  o.Set("started", c.started);
+  return o;
+}
+
+void ReleasePool(void*) { ThePool().Release(); }
+
 Napi::Value HoldScans(const Napi::CallbackInfo& info) {
   bool hold = BoolArg(info, 0, "hold", "_testHoldScans(hold)");
   {
@@ -265,7 +396,7 @@ std::vector<char> ReadProcesses(const std::vector<int>& pids, Clock::time_point 
   int readers = 0;
   auto start = [&](int slot) {
     try {
-      std::thread(Reader, st, slot).detach();
+      ThePool().Run([st, slot]() { Reader(st, slot); });
       st->running++;
       readers++;
     } catch (const std::system_error&) {
@@ -307,7 +438,6 @@ Napi::Value OffThread(Napi::Env env, const char* name, int64_t budgetMs, std::fu
   st->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), name, 0, 1);
   auto run = [st, work = std::move(work)]() {
     WaitWhileHeld();
-    ReturnFreedMemory();
     bool threw = false;
     try {
       work();
@@ -321,12 +451,12 @@ Napi::Value OffThread(Napi::Env env, const char* name, int64_t budgetMs, std::fu
   };
   if (budgetMs < 0) {
     try {
-      std::thread([st, run]() {
+      ThePool().Run([st, run]() {
         run();
         st->finished = true;
         st->failed = st->threw;
         Hand(st);
-      }).detach();
+      });
     } catch (const std::system_error& e) {
       st->tsfn.Release();
       ThrowErrno(env, "pthread_create", e.code().value(), std::string("could not start a thread for ") + name);
@@ -336,7 +466,7 @@ Napi::Value OffThread(Napi::Env env, const char* name, int64_t budgetMs, std::fu
   const auto deadline = Clock::now() + std::chrono::milliseconds(budgetMs);
   try {
     // The watchdog answers: when the work is done, or at the deadline whatever it is doing.
-    std::thread([st, deadline]() {
+    ThePool().Run([st, deadline]() {
       {
         std::unique_lock<std::mutex> lock(st->mutex);
         st->cv.wait_until(lock, deadline, [&] { return st->done; });
@@ -344,13 +474,13 @@ Napi::Value OffThread(Napi::Env env, const char* name, int64_t budgetMs, std::fu
         st->failed = st->done && st->threw;
       }
       Hand(st);
-    }).detach();
+    });
   } catch (const std::system_error& e) {
     st->tsfn.Release();
     ThrowErrno(env, "pthread_create", e.code().value(), std::string("could not start a thread for ") + name);
   }
   try {
-    std::thread(run).detach();
+    ThePool().Run(run);
   } catch (const std::system_error& e) {
     std::lock_guard<std::mutex> lock(st->mutex);
     st->spawnError = e.code().value() != 0 ? e.code().value() : EAGAIN;
@@ -364,12 +494,22 @@ void CountProcScan() {
   if (gTestMode) gProcScans++;
 }
 
+void EnteringNamespace(int type) { tEntered |= type; }
+
 void InitScan(Napi::Env env, Napi::Object exports) {
+  static std::once_flag home;
+  std::call_once(home, [] {
+    gHomeIpc = open("/proc/thread-self/ns/ipc", O_RDONLY | O_CLOEXEC);
+    gHomeUts = open("/proc/thread-self/ns/uts", O_RDONLY | O_CLOEXEC);
+  });
+  ThePool().Acquire();
+  napi_add_env_cleanup_hook(env, ReleasePool, nullptr);
   const char* mode = std::getenv("SHMSCOPE_TEST");
   gTestMode = mode != nullptr && std::strcmp(mode, "1") == 0;
   if (!gTestMode) return;
   exports.Set("_testProcScans", Napi::Function::New(env, ProcScans, "_testProcScans"));
   exports.Set("_testHoldScans", Napi::Function::New(env, HoldScans, "_testHoldScans"));
+  exports.Set("_testPool", Napi::Function::New(env, PoolCounts, "_testPool"));
 }
 
 }  // namespace shmscope

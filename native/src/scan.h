@@ -8,7 +8,10 @@
 // Why threads of our own: reading another process's maps, cmdline or mem takes its memory lock,
 // which it can hold as long as it likes (a fault on a hung FUSE file, userfaultfd). The JS thread
 // must never wait on that, and neither may libuv's pool (four threads shared with every fs call
-// of the editor: a scan on one of them made a readFile beside it wait half a second).
+// of the editor: a scan on one of them made a readFile beside it wait half a second). Readers and
+// jobs run on one pool of the addon's own threads, started when none is idle and then kept for
+// the next scan (a long-running exporter's memory stays flat: glibc keeps each thread's malloc
+// arena); a task never waits for another's thread.
 #pragma once
 
 #include <napi.h>
@@ -87,10 +90,16 @@ using Answer = std::function<void(Napi::Env env, Napi::Promise::Deferred& deferr
 Napi::Value OffThread(Napi::Env env, const char* name, int64_t budgetMs, std::function<void()> work, Answer answer);
 
 // ---------------------------------------------------------------------------------------------
+// A task about to enter another namespace (setns with CLONE_NEWIPC or CLONE_NEWUTS) says so first:
+// its thread goes back to the process's own namespaces before it takes other work (or ends).
+void EnteringNamespace(int type);
+
+// ---------------------------------------------------------------------------------------------
 // Test mode (SHMSCOPE_TEST=1 in the environment when the addon loads): `_testProcScans()` counts
-// the whole-/proc scans started (a listing that needs no mappings must not start one), and
+// the whole-/proc scans started (a listing that needs no mappings must not start one),
 // `_testHoldScans(true)` holds every runner and off-thread job at its start until
-// `_testHoldScans(false)`, as a process that does not answer would.
+// `_testHoldScans(false)`, as a process that does not answer would, and `_testPool()` tells the
+// pool's threads: { threads (alive), idle, started (ever) }.
 void InitScan(Napi::Env env, Napi::Object exports);
 // Counts one scan over every process (test mode only).
 void CountProcScan();

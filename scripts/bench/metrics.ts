@@ -7,13 +7,23 @@
 // garbage collection at the start (after 100 scrapes, warm) and at the end. The scrapes stop at
 // SHMSCOPE_BENCH_METRICS_MEMORY_MS (default 9 minutes, inside the bench's 15-minute timeout) if
 // they have not all run by then: a scrape scans the whole machine, about 0.6 s at a load average
-// of 20 on 2 cores, so 10 000 take over an hour there; the figure then says how many ran.
+// of 20 on 2 cores, so 10 000 take over an hour there; the figure then says how many ran. The RSS
+// is sampled at 0, 100, 1 000, 2 000 scrapes and every 1 000 after (the curve, on stderr as it
+// goes and in the figure). SHMSCOPE_BENCH_METRICS_PARTS=cpu or =memory runs one part only, and
+// SHMSCOPE_BENCH_METRICS_MEMORY_PROCESSES=N keeps N processes mapping 10 regions each during the
+// memory part: a long memory run in the background, in private PID, IPC and mount namespaces (the
+// machine state then is the bench's own, and what it made goes with them):
+//   unshare --pid --fork --mount-proc --ipc --mount sh -c 'mount -t tmpfs none /dev/shm && exec node …'
+// with SHMSCOPE_NATIVE=old/shmscope.node in a second one beside it to measure a previous addon.
+// SHMSCOPE_BENCH_METRICS_BASELINE=DIR (a copy of another build's dist/, its shmscope.node beside
+// cli.js) alternates that build's exporter with this one's in the CPU part, three rounds each;
+// SHMSCOPE_BENCH_METRICS_PROFILE=DIR writes each exporter's CPU profile there.
 // Prints one JSON line.
 //   node --import tsx scripts/bench/metrics.ts
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setFlagsFromString } from 'node:v8';
@@ -29,6 +39,10 @@ const PROCESSES = 500;
 const REGIONS = 50;
 const SCRAPES = Number(process.env.SHMSCOPE_BENCH_METRICS_SCRAPES) > 0 ? Number(process.env.SHMSCOPE_BENCH_METRICS_SCRAPES) : 10_000;
 const CPU_SCRAPES = 20;
+/** Another build's dist/ folder (its cli.js and shmscope.node): the CPU part alternates it with this build. */
+const BASELINE = process.env.SHMSCOPE_BENCH_METRICS_BASELINE;
+const MEMORY_PROCESSES = Number(process.env.SHMSCOPE_BENCH_METRICS_MEMORY_PROCESSES) > 0 ? Number(process.env.SHMSCOPE_BENCH_METRICS_MEMORY_PROCESSES) : 0;
+const PARTS = new Set((process.env.SHMSCOPE_BENCH_METRICS_PARTS ?? 'cpu,memory').split(','));
 const MEMORY_MS = Number(process.env.SHMSCOPE_BENCH_METRICS_MEMORY_MS) > 0 ? Number(process.env.SHMSCOPE_BENCH_METRICS_MEMORY_MS) : 9 * 60_000;
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 const TICK_MS = 1000 / 100; // USER_HZ
@@ -68,8 +82,8 @@ function makeObjects(): ipc.Target[] {
   return made;
 }
 
-async function cpuPerScrape(): Promise<{ cpu: number; wall: number; objects: number }> {
-  const child = spawn(process.execPath, [CLI, 'metrics', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+async function cpuPerScrape(cli = CLI): Promise<{ cpu: number; wall: number; objects: number }> {
+  const child = spawn(process.execPath, [...(process.env.SHMSCOPE_BENCH_METRICS_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SHMSCOPE_BENCH_METRICS_PROFILE}`] : []), cli, 'metrics', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
   try {
     let address = '';
     for await (const line of createInterface({ input: child.stderr })) {
@@ -108,7 +122,7 @@ async function parts(): Promise<string> {
   return `in-process scan ${all.toFixed(0)} ms CPU: listing ${listing.toFixed(0)} ms, wait scan ${waits.toFixed(0)} ms, limits, verdicts and /dev/shm the rest`;
 }
 
-async function memoryOverScrapes(): Promise<{ rss: [number, number]; heap: [number, number]; scrapes: number }> {
+async function memoryOverScrapes(): Promise<{ rss: [number, number][]; heap: [number, number]; scrapes: number }> {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
   const server = metricsServer(new ScrapeCache(() => scanMetrics({ history: new WaitHistory() }), 8000), new MetricsRenderer());
@@ -119,18 +133,24 @@ async function memoryOverScrapes(): Promise<{ rss: [number, number]; heap: [numb
     gc();
     return { rss: rssMB('self'), heap: process.memoryUsage().heapUsed / (1 << 20) };
   };
+  const rss: [number, number][] = [];
+  const at = (i: number) => {
+    const s = sample();
+    rss.push([i, s.rss]);
+    log(`memory: ${i} scrapes, RSS ${s.rss.toFixed(1)} MB, heap ${s.heap.toFixed(1)} MB, load ${loadavg()[0]!.toFixed(1)}`);
+    return s;
+  };
   try {
-    const warm = Math.min(100, Math.floor(SCRAPES / 10));
-    for (let i = 0; i < warm; i++) await scrape(url);
-    const start = sample();
+    await scrape(url); // the first: the addon and the renderer loaded, before any scrape's garbage
+    const first = at(0);
     const until = performance.now() + MEMORY_MS;
-    let i = warm;
+    let i = 1;
     for (; i < SCRAPES && performance.now() < until; i++) {
       await scrape(url);
-      if (i % 1000 === 0) log(`memory: ${i} scrapes, heap ${sample().heap.toFixed(1)} MB`);
+      if (i === 100 || i % 1000 === 0) at(i);
     }
-    const end = sample();
-    return { rss: [start.rss, end.rss], heap: [start.heap, end.heap], scrapes: i };
+    const end = rss[rss.length - 1]![0] === i ? { heap: sample().heap } : at(i);
+    return { rss, heap: [first.heap, end.heap], scrapes: i };
   } finally {
     server.closeAllConnections();
     server.close();
@@ -140,27 +160,57 @@ async function memoryOverScrapes(): Promise<{ rss: [number, number]; heap: [numb
 async function main() {
   ensureBuilt();
   const dir = mkdtempSync(path.join(tmpdir(), 'shmscope-bench-metrics-'));
-  log(`making 950 objects and ${PROCESSES} processes mapping ${REGIONS} regions`);
+  log(`making 950 objects${PARTS.has('cpu') ? ` and ${PROCESSES} processes mapping ${REGIONS} regions` : ''}`);
   const made = makeObjects();
-  const f = startRegions(['many', String(PROCESSES - 1), String(REGIONS), dir]);
   const out: Record<string, { value: number | string; goal: string; detail: string }> = {};
   try {
-    await f.ready();
-    const { cpu, wall, objects } = await cpuPerScrape();
-    const where = await parts();
-    out['metrics.scrapeCpuMs'] = {
-      value: Math.round(cpu), goal: '< 200',
-      detail: `CPU of the exporter per scrape (scan, render, HTTP) with ${PROCESSES} processes and ${objects} objects, mean of ${CPU_SCRAPES} after 3 warm; wall ${wall.toFixed(0)} ms; ${where}`,
-    };
-  } finally {
-    await f.stop();
-  }
-  try {
-    log(`memory: ${SCRAPES} scrapes of the listen-mode exporter in this process`);
-    const m = await memoryOverScrapes();
-    const ran = m.scrapes < SCRAPES ? `${m.scrapes} (of ${SCRAPES} asked: the time budget of ${MEMORY_MS / 1000} s ran out)` : String(m.scrapes);
-    out['metrics.memoryRssMB'] = { value: `${m.rss[0].toFixed(1)} → ${m.rss[1].toFixed(1)}`, goal: `flat over ${SCRAPES} scrapes`, detail: `RSS after ${Math.min(100, Math.floor(SCRAPES / 10))} warm scrapes → after ${ran} (with the 950 objects, the processes stopped)` };
-    out['metrics.memoryHeapMB'] = { value: `${m.heap[0].toFixed(1)} → ${m.heap[1].toFixed(1)}`, goal: `flat over ${SCRAPES} scrapes`, detail: `V8 heap used after a full garbage collection, same points (${ran} scrapes)` };
+    if (PARTS.has('cpu')) {
+      const f = startRegions(['many', String(PROCESSES - 1), String(REGIONS), dir]);
+      try {
+        await f.line('ready ', 120_000); // forking 500 processes under load can take a while
+        if (BASELINE) {
+          // This build and the baseline's, one after the other, three times: the same machine state and load for both.
+          const ours: number[] = [];
+          const theirs: number[] = [];
+          let objects = 0;
+          for (let round = 0; round < 3; round++) {
+            const a = await cpuPerScrape();
+            const b = await cpuPerScrape(path.join(path.resolve(BASELINE), 'cli.js'));
+            ours.push(a.cpu);
+            theirs.push(b.cpu);
+            objects = a.objects;
+            log(`round ${round}: ${a.cpu.toFixed(0)} ms, baseline ${b.cpu.toFixed(0)} ms (load ${loadavg()[0]!.toFixed(1)})`);
+          }
+          const mean = (v: number[]) => v.reduce((x, y) => x + y, 0) / v.length;
+          out['metrics.scrapeCpuMs'] = {
+            value: Math.round(mean(ours)), goal: '< 200',
+            detail: `CPU of the exporter per scrape with ${PROCESSES} processes and ${objects} objects, mean of 3 alternated rounds of ${CPU_SCRAPES}: ${ours.map((c) => c.toFixed(0)).join(', ')} ms; the baseline (${BASELINE}) ${theirs.map((c) => c.toFixed(0)).join(', ')} ms (ratio ${(mean(ours) / mean(theirs)).toFixed(2)}); load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+          };
+        } else {
+          const { cpu, wall, objects } = await cpuPerScrape();
+          const where = await parts();
+          out['metrics.scrapeCpuMs'] = {
+            value: Math.round(cpu), goal: '< 200',
+            detail: `CPU of the exporter per scrape (scan, render, HTTP) with ${PROCESSES} processes and ${objects} objects, mean of ${CPU_SCRAPES} after 3 warm; wall ${wall.toFixed(0)} ms; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}; ${where}`,
+          };
+        }
+      } finally {
+        await f.stop();
+      }
+    }
+    if (PARTS.has('memory')) {
+      log(`memory: ${SCRAPES} scrapes of the listen-mode exporter in this process`);
+      const f = MEMORY_PROCESSES ? startRegions(['many', String(MEMORY_PROCESSES - 1), '10', dir]) : undefined;
+      await f?.line('ready ', 120_000);
+      const m = await memoryOverScrapes().finally(() => f?.stop());
+      const ran = m.scrapes < SCRAPES ? `${m.scrapes} (of ${SCRAPES} asked: the time budget of ${MEMORY_MS / 1000} s ran out)` : String(m.scrapes);
+      out['metrics.memoryRssMB'] = {
+        value: m.rss.map(([, mb]) => mb.toFixed(1)).join(' → '),
+        goal: `flat over ${SCRAPES} scrapes`,
+        detail: `RSS after ${m.rss.map(([i]) => i).join(', ')} scrapes (${ran} ran; with the 950 objects${MEMORY_PROCESSES ? ` and ${MEMORY_PROCESSES} processes mapping 10 regions each` : PARTS.has('cpu') ? ', the processes stopped' : ''}; load ${loadavg().map((l) => l.toFixed(1)).join(' ')})`,
+      };
+      out['metrics.memoryHeapMB'] = { value: `${m.heap[0].toFixed(1)} → ${m.heap[1].toFixed(1)}`, goal: `flat over ${SCRAPES} scrapes`, detail: `V8 heap used after a full garbage collection, after the first scrape → after the last (${ran} scrapes)` };
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
     for (const t of made) {

@@ -52,7 +52,85 @@ readFile('/proc/self/status', () => {
 Promise.all(scans).then(() => process.stdout.write(JSON.stringify(order)));
 `;
 
+// Run in a process of its own, whose main thread never loads the addon: a worker loads it, reads
+// one process's command line (a job and one reader) again and again, lists another IPC
+// namespace's objects (a job that enters it), then ends; the main thread then looks for the
+// pool's threads (named shmscope-pool) among its own.
+const POOL = `
+const { Worker } = require('node:worker_threads');
+const { readdirSync, readFileSync, readlinkSync } = require('node:fs');
+const { spawn } = require('node:child_process');
+const poolThreads = () => readdirSync('/proc/self/task').filter((t) => {
+  try { return readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim() === 'shmscope-pool'; } catch { return false; }
+});
+const sleeper = spawn('unshare', ['--ipc', 'sleep', '1000'], { stdio: 'ignore' });
+const worker = new Worker(\`
+  const { parentPort, workerData } = require('node:worker_threads');
+  const { readdirSync, readFileSync, readlinkSync } = require('node:fs');
+  require('tsx/cjs');
+  const { binding } = require(\${JSON.stringify(${JSON.stringify(path.join(ROOT, 'extension', 'src', 'ipc', 'native.ts'))})});
+  const b = binding();
+  // Until every thread of the pool waits for a task (a job's thread goes back to it just after answering).
+  const settled = async () => {
+    for (;;) {
+      const c = b._testPool();
+      if (c.idle === c.threads) return c;
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  (async () => {
+    await b.commandsOf([process.pid], 60000);
+    const first = await settled();
+    for (let i = 0; i < 10; i++) {
+      await b.commandsOf([process.pid], 60000);
+      await settled();
+    }
+    const tenMore = await settled();
+    // The sleeper is in an IPC namespace of its own once unshare has execed sleep.
+    while (readlinkSync('/proc/' + workerData + '/ns/ipc') === readlinkSync('/proc/self/ns/ipc') || !readFileSync('/proc/' + workerData + '/comm', 'utf8').startsWith('sleep')) await new Promise((r) => setImmediate(r));
+    const listed = await b.nsList(workerData, 60000).then(() => true, (e) => e.message);
+    const afterNs = await settled();
+    const own = readlinkSync('/proc/self/ns/ipc');
+    const elsewhere = readdirSync('/proc/self/task').filter((t) => readlinkSync('/proc/self/task/' + t + '/ns/ipc') !== own).length;
+    // Ends once the main thread has counted the pool's threads.
+    parentPort.once('message', () => parentPort.close());
+    parentPort.postMessage({ first, tenMore, listed, afterNs, elsewhere });
+  })();
+\`, { eval: true, workerData: sleeper.pid });
+let seen;
+worker.on('message', (m) => {
+  seen = m;
+  seen.alive = poolThreads().length;
+  worker.postMessage('counted');
+});
+worker.on('error', (e) => { sleeper.kill(); throw e; });
+worker.on('exit', () => {
+  sleeper.kill();
+  process.stdout.write(JSON.stringify({ ...seen, afterExit: poolThreads().length }));
+});
+`;
+
 describe('the /proc scanner', () => {
+  it('reuses the threads of one pool for every job, brings a thread that entered a namespace back, and ends them with the addon', () => {
+    const r = spawnSync(process.execPath, ['-e', POOL], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, SHMSCOPE_TEST: '1' },
+      timeout: 120_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const got = JSON.parse(r.stdout) as Record<string, unknown> & Record<'first' | 'tenMore' | 'afterNs', { threads: number; idle: number; started: number }>;
+    assert.ok(got.first.started >= 2, `a job and its reader ran on the pool: ${JSON.stringify(got.first)}`);
+    assert.equal(got.tenMore.started, got.first.started, 'ten more jobs started no thread');
+    assert.equal(got.tenMore.threads, got.first.threads, 'and ended none');
+    assert.equal(got.listed, true, 'another IPC namespace was listed');
+    assert.equal(got.elsewhere, 0, 'no thread of the process is left in the other IPC namespace');
+    assert.equal(got.afterNs.threads, got.afterNs.started, 'the thread that entered it went back and stayed in the pool');
+    assert.equal(got.alive, got.afterNs.threads, 'the pool\'s threads are named shmscope-pool');
+    assert.equal(got.afterExit, 0, 'the worker\'s end (the addon\'s last environment) ended and joined every thread of the pool');
+  });
+
+
   it('no scan holds a thread of libuv\'s pool: a readFile completes while every scan is still in flight', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', ORDERING], {
       cwd: ROOT,

@@ -322,6 +322,8 @@ export interface RawBinding {
   _testProcScans?: () => number;
   /** Test mode only: holds every /proc scan and off-thread job at its start (true) until released (false), as a process that does not answer would. */
   _testHoldScans?: (hold: boolean) => void;
+  /** Test mode only: the addon's pool of threads (scan.h): alive, waiting for a task, started since it loaded. */
+  _testPool?: () => { threads: number; idle: number; started: number };
 }
 
 const FILE = 'shmscope.node';
