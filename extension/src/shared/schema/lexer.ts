@@ -127,20 +127,41 @@ function escapeValue(text: string, j: number): [number, number] {
   return [c !== undefined ? (SIMPLE_ESCAPES[c] ?? c.charCodeAt(0)) : 0, j + 1];
 }
 
+const isHex = (c: number) => isDigit(c) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+/** `u`, `U`, `l`, `L`: an integer constant's suffix letters. */
+const isIntSuffix = (c: number) => c === 117 || c === 85 || c === 108 || c === 76;
+
+/**
+ * The common cases of a number at `a`, without a regular expression: a decimal without a leading
+ * 0 (`16`, `1U`) or a hexadecimal (`0x1f`, `0xFFUL`), with `u`/`l` suffixes. Returns its end, or
+ * -1 for any other number (octal, binary, floating, digit separators, a pp-number), which
+ * lexNumber reads in full.
+ */
+function plainInteger(text: string, a: number, push: Push): number {
+  const n = text.length;
+  const hex = text.charCodeAt(a) === 48 && (text.charCodeAt(a + 1) | 32) === 120;
+  if (!hex && text.charCodeAt(a) === 48 && isDigit(text.charCodeAt(a + 1))) return -1;
+  let j = hex ? a + 2 : a;
+  const first = j;
+  while (j < n && (hex ? isHex(text.charCodeAt(j)) : isDigit(text.charCodeAt(j)))) j++;
+  if (j === first || (!hex && j - a >= 16)) return -1;
+  const digits = j;
+  while (j < n && isIntSuffix(text.charCodeAt(j))) j++;
+  const c = j < n ? text.charCodeAt(j) : 0;
+  if (c === 46 || c === 39 || isIdChar(c)) return -1;
+  const value = hex ? BigInt(text.slice(a, digits)) : BigInt(Number(text.slice(a, digits)));
+  let unsigned = false;
+  for (let k = digits; k < j; k++) if ((text.charCodeAt(k) | 32) === 117) unsigned = true;
+  push('number', a, j, unsigned ? { value, unsigned } : { value });
+  return j;
+}
+
 /** A number token at `a` (a pp-number that is no C number is one with `bad`); returns its end. */
 function lexNumber(text: string, a: number, push: Push): number {
+  const plain = plainInteger(text, a, push);
+  if (plain >= 0) return plain;
   const n = text.length;
   let j = a;
-  // The common case, a plain decimal (`#if 1`, `[16]`): no regular expression, no suffix.
-  if (text.charCodeAt(a) !== 48 || !isDigit(text.charCodeAt(a + 1))) {
-    while (j < n && isDigit(text.charCodeAt(j))) j++;
-    const c = j < n ? text.charCodeAt(j) : 0;
-    if (j > a && j - a < 16 && c !== 46 && c !== 39 && !isIdChar(c)) {
-      push('number', a, j, { value: BigInt(Number(text.slice(a, j))) });
-      return j;
-    }
-    j = a;
-  }
   let isFloat = false;
   const at = (k: number) => text.charCodeAt(k);
   if (text[j] === '0' && (text[j + 1] === 'x' || text[j + 1] === 'X')) {
