@@ -52,6 +52,40 @@ export function compare(n: number, ours: Run, baseline: Run): Comparison {
   return { ours: o, baseline: c, ratio: o / c, n };
 }
 
+/**
+ * Wall and CPU time (user + system of the process, its threads and its children, as bash's `time`
+ * counts them) of one run, in ms; throws when it fails. CPU time is what a loaded machine changes
+ * least: the wall time of a run waits for the cores that others hold.
+ */
+export function timedRun(r: Run): { wall: number; cpu: number } {
+  const fd = openSync(r.stdout ?? '/dev/null', 'w');
+  try {
+    const script = 'TIMEFORMAT="@shmscope-time %3R %3U %3S"; time "$@"';
+    const p = spawnSync('bash', ['-c', script, 'bash', r.cmd, ...r.args], { cwd: ROOT, stdio: ['ignore', fd, 'pipe'], encoding: 'utf8', maxBuffer: 1 << 24 });
+    const m = /@shmscope-time ([\d.]+) ([\d.]+) ([\d.]+)\s*$/.exec(p.stderr ?? '');
+    if (p.error || !(r.ok ?? [0]).includes(p.status ?? -1) || !m) throw new Error(`${r.name} failed (exit ${p.status}): ${p.error?.message ?? String(p.stderr).trim().split('\n')[0]}`);
+    return { wall: Number(m[1]) * 1000, cpu: (Number(m[2]) + Number(m[3])) * 1000 };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Like `compare`, in wall and in CPU time: medians of `n` runs of each, alternated. */
+export function compareTimes(n: number, ours: Run, baseline: Run): { wall: Comparison; cpu: Comparison } {
+  const a: { wall: number; cpu: number }[] = [];
+  const b: { wall: number; cpu: number }[] = [];
+  for (let i = 0; i < n; i++) {
+    a.push(timedRun(ours));
+    b.push(timedRun(baseline));
+  }
+  const of = (k: 'wall' | 'cpu'): Comparison => {
+    const o = median(a.map((x) => x[k]));
+    const c = median(b.map((x) => x[k]));
+    return { ours: o, baseline: c, ratio: o / c, n };
+  };
+  return { wall: of('wall'), cpu: of('cpu') };
+}
+
 export interface Comparison {
   ours: number;
   baseline: number;

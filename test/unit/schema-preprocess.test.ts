@@ -177,6 +177,18 @@ seven
     const inc = preprocess('#include "self.h"', { host: vfs({ '/v/self.h': '#include "self.h"' }), uri: '/v/main.c' });
     assert.match(inc.diagnostics.map((d) => d.message).join('\n'), /nested deeper than 200/);
   });
+
+  test('integer constants: values, unsignedness and malformed spellings, and the same tokens at an included file\'s line', () => {
+    const src = '16 1U 0x1f 0X1FuLL 0xFFFFFFFFFFFFFFFF 12345678901234567 0 0U 017 0b101 1\'000 0x 1.5 09 1e3 0x10e+5\nx';
+    const main = tokenize(src).tokens;
+    const seen = main.map((t) => `${t.text}=${t.bad ? 'bad' : t.float !== undefined ? `f${t.float}` : `${t.value}${t.unsigned ? 'u' : ''}`}`);
+    assert.deepEqual(seen, ['16=16', '1U=1u', '0x1f=31', '0X1FuLL=31u', '0xFFFFFFFFFFFFFFFF=18446744073709551615', '12345678901234567=12345678901234567', '0=0', '0U=0u', '017=15', '0b101=5', "1'000=1000", '0x=bad', '1.5=f1.5', '09=bad', '1e3=f1000', '0x10e=270', '+=undefined', '5=5', 'x=undefined']);
+    // An included file's tokens (line ranges, no comments): the same tokens, each at its line.
+    const included = tokenize(`/* c */ ${src}`, undefined, true);
+    assert.deepEqual(included.tokens.map((t) => [t.text, t.value, t.unsigned, t.bad]), main.map((t) => [t.text, t.value, t.unsigned, t.bad]));
+    assert.deepEqual(included.tokens.map((t) => t.range.start.line), main.map((t) => t.range.start.line));
+    assert.equal(included.comments.length, 0);
+  });
 });
 
 describe('layouts that need the preprocessor', () => {

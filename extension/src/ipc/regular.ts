@@ -40,18 +40,22 @@ const mib = (n: number) => (n % 2 ** 20 === 0 ? `${n / 2 ** 20} MiB` : `${n} byt
  */
 export function readBounded(fd: number, limit: number): Buffer {
   const CHUNK = 1 << 20;
-  // Whole MiB reads (some /proc files take only aligned sizes), one MiB past the hint.
-  let buf = Buffer.allocUnsafe(Math.min(fstatSync(fd).size, limit) + CHUNK);
+  const hint = Math.min(fstatSync(fd).size, limit);
+  // A file with a size (a header, a schema): that and a page, read in one call, so that a
+  // thousand small includes do not cost a MiB each. One that says 0 (/proc): whole MiB reads
+  // (some /proc files take only aligned sizes).
+  const step = hint > 0 ? 4096 : CHUNK;
+  let buf = Buffer.allocUnsafe(hint + step);
   let total = 0;
   for (;;) {
-    if (buf.length - total < CHUNK) {
-      const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, limit + CHUNK));
+    if (buf.length - total < step) {
+      const bigger = Buffer.allocUnsafe(Math.min(Math.max(buf.length * 2, total + CHUNK), limit + CHUNK));
       buf.copy(bigger, 0, 0, total);
       buf = bigger;
     }
     let n: number;
     try {
-      n = readSync(fd, buf, total, CHUNK, total);
+      n = readSync(fd, buf, total, step === CHUNK ? CHUNK : buf.length - total, total);
     } catch (e) {
       throw new FileRefused(`reading it failed (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, (e as NodeJS.ErrnoException).code ?? 'EIO');
     }

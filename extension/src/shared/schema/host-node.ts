@@ -38,7 +38,9 @@ const cache = new Map<string, { text: string | undefined; checked: number; mtime
 
 function stamp(path: string): { mtime: number; size: number; ok: boolean; type?: EntryType } {
   try {
-    const st = statSync(path);
+    // A missing file is the common answer (an #include looked up along the search path): no exception for it.
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (!st) return { mtime: 0, size: -1, ok: false };
     const type = entryType(st);
     return { mtime: st.mtimeMs, size: st.size, ok: !type, ...(type ? { type } : {}) };
   } catch {

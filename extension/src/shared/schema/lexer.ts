@@ -46,6 +46,20 @@ export interface Token {
   origin?: string;
 }
 
+/**
+ * A token with every field present, so that every token has one object shape: the lexer makes
+ * hundreds of thousands and the preprocessor copies them, and a spread or a field added later
+ * costs a property store of its own each time.
+ */
+export function newToken(kind: TokKind, text: string, range: Range, start: number, end: number): Token {
+  return { kind, text, value: undefined, float: undefined, unsigned: undefined, range, start, end, bol: undefined, space: undefined, raw: undefined, bad: undefined, hide: undefined, origin: undefined };
+}
+
+/** `t` at another place (a macro call's, an #include line's), with its hide set, origin and flags given. */
+export function placedToken(t: Token, range: Range, hide: ReadonlySet<string> | undefined, origin: string | undefined, space: boolean | undefined, bol: boolean | undefined): Token {
+  return { kind: t.kind, text: t.text, value: t.value, float: t.float, unsigned: t.unsigned, range, start: t.start, end: t.end, bol, space, raw: t.raw, bad: t.bad, hide, origin };
+}
+
 /** A `#define` of the main file: hover, completion, definitions, import. */
 export interface Define {
   name: string;
@@ -62,12 +76,9 @@ const PUNCT = [
   '{', '}', '(', ')', '[', ']', ';', ',', ':', '.', '@', '=', '<', '>', '+', '-', '*', '/', '%',
   '&', '|', '^', '~', '!', '?', '#',
 ];
-const PUNCT_BY_CHAR = new Map<string, string[]>();
-for (const p of PUNCT) {
-  const list = PUNCT_BY_CHAR.get(p[0]!) ?? [];
-  list.push(p);
-  PUNCT_BY_CHAR.set(p[0]!, list);
-}
+/** The punctuators by the code of their first character, longest first. */
+const PUNCT_BY_CODE: (string[] | undefined)[] = Array.from({ length: 128 }, () => undefined);
+for (const p of PUNCT) (PUNCT_BY_CODE[p.charCodeAt(0)] ??= []).push(p);
 
 /** Default bound on the tokens of one file, and of one preprocessed translation unit (CompileOptions.maxTokens). */
 export const MAX_TOKENS = 4_000_000;
@@ -116,20 +127,41 @@ function escapeValue(text: string, j: number): [number, number] {
   return [c !== undefined ? (SIMPLE_ESCAPES[c] ?? c.charCodeAt(0)) : 0, j + 1];
 }
 
+const isHex = (c: number) => isDigit(c) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+/** `u`, `U`, `l`, `L`: an integer constant's suffix letters. */
+const isIntSuffix = (c: number) => c === 117 || c === 85 || c === 108 || c === 76;
+
+/**
+ * The common cases of a number at `a`, without a regular expression: a decimal without a leading
+ * 0 (`16`, `1U`) or a hexadecimal (`0x1f`, `0xFFUL`), with `u`/`l` suffixes. Returns its end, or
+ * -1 for any other number (octal, binary, floating, digit separators, a pp-number), which
+ * lexNumber reads in full.
+ */
+function plainInteger(text: string, a: number, push: Push): number {
+  const n = text.length;
+  const hex = text.charCodeAt(a) === 48 && (text.charCodeAt(a + 1) | 32) === 120;
+  if (!hex && text.charCodeAt(a) === 48 && isDigit(text.charCodeAt(a + 1))) return -1;
+  let j = hex ? a + 2 : a;
+  const first = j;
+  while (j < n && (hex ? isHex(text.charCodeAt(j)) : isDigit(text.charCodeAt(j)))) j++;
+  if (j === first || (!hex && j - a >= 16)) return -1;
+  const digits = j;
+  while (j < n && isIntSuffix(text.charCodeAt(j))) j++;
+  const c = j < n ? text.charCodeAt(j) : 0;
+  if (c === 46 || c === 39 || isIdChar(c)) return -1;
+  const value = hex ? BigInt(text.slice(a, digits)) : BigInt(Number(text.slice(a, digits)));
+  let unsigned = false;
+  for (let k = digits; k < j; k++) if ((text.charCodeAt(k) | 32) === 117) unsigned = true;
+  push('number', a, j, unsigned ? { value, unsigned } : { value });
+  return j;
+}
+
 /** A number token at `a` (a pp-number that is no C number is one with `bad`); returns its end. */
 function lexNumber(text: string, a: number, push: Push): number {
+  const plain = plainInteger(text, a, push);
+  if (plain >= 0) return plain;
   const n = text.length;
   let j = a;
-  // The common case, a plain decimal (`#if 1`, `[16]`): no regular expression, no suffix.
-  if (text.charCodeAt(a) !== 48 || !isDigit(text.charCodeAt(a + 1))) {
-    while (j < n && isDigit(text.charCodeAt(j))) j++;
-    const c = j < n ? text.charCodeAt(j) : 0;
-    if (j > a && j - a < 16 && c !== 46 && c !== 39 && !isIdChar(c)) {
-      push('number', a, j, { value: BigInt(Number(text.slice(a, j))) });
-      return j;
-    }
-    j = a;
-  }
   let isFloat = false;
   const at = (k: number) => text.charCodeAt(k);
   if (text[j] === '0' && (text[j + 1] === 'x' || text[j + 1] === 'X')) {
@@ -251,11 +283,11 @@ function identSplice(text: string, j: number): number {
   return len && isIdChar(text.charCodeAt(j + len)) ? len : 0;
 }
 
-/** Splits one file's text into tokens (no eof token); never throws. */
-export function tokenize(text: string, maxTokens = MAX_TOKENS): TokenizeResult {
-  const tokens: Token[] = [];
-  const comments: Range[] = [];
-  const diagnostics: Diagnostic[] = [];
+/**
+ * Places in one file's text, for tokens that come in order: a position, a range, and a line's
+ * range (one per line, made when its first token is).
+ */
+function positions(text: string): { posAt: (off: number) => Pos; rangeOf: (a: number, b: number) => Range; lineRangeOf: (a: number) => Range } {
   const lineStarts = [0];
   for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
   let hint = 0;
@@ -276,12 +308,46 @@ export function tokenize(text: string, maxTokens = MAX_TOKENS): TokenizeResult {
     return { line: lo, character: off - lineStarts[lo]! };
   };
   const rangeOf = (a: number, b: number): Range => ({ start: posAt(a), end: posAt(b) });
+  // One range per line, made when its first token is: tokens come in order, so the line only
+  // moves forward (posAt, for a diagnostic, may have moved `hint` anywhere).
+  let lastLine = -1;
+  let lastRange: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+  const lineRangeOf = (a: number): Range => {
+    if ((lineStarts[hint] ?? 0) > a) hint = posAt(a).line;
+    while (hint + 1 < lineStarts.length && lineStarts[hint + 1]! <= a) hint++;
+    if (hint !== lastLine) {
+      lastLine = hint;
+      lastRange = { start: { line: hint, character: 0 }, end: { line: hint, character: 0 } };
+    }
+    return lastRange;
+  };
+  return { posAt, rangeOf, lineRangeOf };
+}
+
+/**
+ * Splits one file's text into tokens (no eof token); never throws. With `lineRanges`, a token's
+ * range is its line's (one range shared by the tokens of a line, character 0) and comments are not
+ * kept: what the tokens of an included file need, whose places are told by line (`origin`,
+ * diagnostics at the #include).
+ */
+export function tokenize(text: string, maxTokens = MAX_TOKENS, lineRanges = false): TokenizeResult {
+  const tokens: Token[] = [];
+  const comments: Range[] = [];
+  const diagnostics: Diagnostic[] = [];
+  const { rangeOf, lineRangeOf } = positions(text);
 
   const n = text.length;
   let bol = true;
   let space = false;
   const push: Push = (kind, a, b, extra) => {
-    const t: Token = { kind, text: text.slice(a, b), range: rangeOf(a, b), start: a, end: b, ...extra };
+    const t = newToken(kind, text.slice(a, b), lineRanges ? lineRangeOf(a) : rangeOf(a, b), a, b);
+    if (extra) {
+      t.value = extra.value;
+      t.float = extra.float;
+      t.unsigned = extra.unsigned;
+      t.raw = extra.raw;
+      t.bad = extra.bad;
+    }
     if (bol) t.bol = true;
     if (space) t.space = true;
     bol = false;
@@ -320,7 +386,7 @@ export function tokenize(text: string, maxTokens = MAX_TOKENS): TokenizeResult {
     const ch = text[k]!;
     if (ch === '/' && text[k + 1] === '/') {
       const end = lineCommentEnd(text, k);
-      comments.push(rangeOf(k, end));
+      if (!lineRanges) comments.push(rangeOf(k, end));
       space = true;
       k = end;
       continue;
@@ -332,7 +398,7 @@ export function tokenize(text: string, maxTokens = MAX_TOKENS): TokenizeResult {
         comments.push(rangeOf(k, n));
         break;
       }
-      comments.push(rangeOf(k, e + 2));
+      if (!lineRanges) comments.push(rangeOf(k, e + 2));
       space = true;
       k = e + 2;
       continue;
@@ -383,7 +449,16 @@ export function tokenize(text: string, maxTokens = MAX_TOKENS): TokenizeResult {
       k = end;
       continue;
     }
-    const p = PUNCT_BY_CHAR.get(ch)?.find((q) => text.startsWith(q, k));
+    const cands = PUNCT_BY_CODE[c];
+    let p: string | undefined;
+    if (cands) {
+      for (const q of cands) {
+        if (q.length === 1 || text.startsWith(q, k)) {
+          p = q;
+          break;
+        }
+      }
+    }
     if (p) {
       push('punct', k, k + p.length);
       k += p.length;

@@ -9,7 +9,7 @@
 // diagnostic has a range there) and say where they come from in `origin`.
 import { evalDirective } from './pp-expr';
 import { PREDEFINED } from './pp-predefined';
-import { eofToken, MAX_TOKENS, TOKEN_LIMIT_MESSAGE, tokenize, type Define, type Diagnostic, type Range, type Token } from './lexer';
+import { eofToken, MAX_TOKENS, placedToken, TOKEN_LIMIT_MESSAGE, tokenize, type Define, type Diagnostic, type Range, type Token } from './lexer';
 import { diagnostic } from './diagnostics';
 
 /** How included files are found and read. The engine's default reads the real file system. */
@@ -119,20 +119,55 @@ const sharedTokens = new Map<string, { text: string; maxTokens: number; tokens: 
 function tokensOf(path: string, text: string, maxTokens: number): { tokens: Token[]; diagnostics: Diagnostic[]; cut?: Diagnostic } {
   const c = sharedTokens.get(path);
   if (c && c.text === text && c.maxTokens === maxTokens) return c;
-  const r = tokenize(text, maxTokens);
+  // Line ranges: an included token's place is its #include line and its origin (file:line).
+  const r = tokenize(text, maxTokens, true);
   if (sharedTokens.size > 2000) sharedTokens.clear();
   const entry = { text, maxTokens, tokens: r.tokens, diagnostics: r.diagnostics, ...(r.cut ? { cut: r.cut } : {}) };
   sharedTokens.set(path, entry);
   return entry;
 }
 
-const hsUnion = (a: ReadonlySet<string> | undefined, b: ReadonlySet<string>): ReadonlySet<string> => {
-  if (!a || a.size === 0) return b;
-  if (b.size === 0) return a;
-  const s = new Set(a);
-  for (const x of b) s.add(x);
-  return s;
-};
+/**
+ * Hide sets, each made once: expansion asks for the same few again and again (a macro's name
+ * added to the set of the token that called it, the call's set joined to its body's tokens'), and
+ * a new Set per call was most of what a real header set's expansion allocated. Sets are never
+ * changed once made, so one can stand for every equal one.
+ */
+class HideSets {
+  private readonly single = new Map<string, ReadonlySet<string>>();
+  private readonly added = new WeakMap<ReadonlySet<string>, Map<string, ReadonlySet<string>>>();
+  private readonly joined = new WeakMap<ReadonlySet<string>, WeakMap<ReadonlySet<string>, ReadonlySet<string>>>();
+  /** {name}. */
+  one(name: string): ReadonlySet<string> {
+    let s = this.single.get(name);
+    if (!s) this.single.set(name, (s = new Set([name])));
+    return s;
+  }
+  /** a ∪ {name}. */
+  plus(a: ReadonlySet<string> | undefined, name: string): ReadonlySet<string> {
+    if (!a || a.size === 0) return this.one(name);
+    if (a.has(name)) return a;
+    let m = this.added.get(a);
+    if (!m) this.added.set(a, (m = new Map<string, ReadonlySet<string>>()));
+    let s = m.get(name);
+    if (!s) m.set(name, (s = new Set([...a, name])));
+    return s;
+  }
+  /** a ∪ b. */
+  union(a: ReadonlySet<string> | undefined, b: ReadonlySet<string>): ReadonlySet<string> {
+    if (!a || a.size === 0 || a === b) return b;
+    if (b.size === 0) return a;
+    let m = this.joined.get(a);
+    if (!m) this.joined.set(a, (m = new WeakMap<ReadonlySet<string>, ReadonlySet<string>>()));
+    let s = m.get(b);
+    if (!s) {
+      const u = new Set(a);
+      for (const x of b) u.add(x);
+      m.set(b, (s = u));
+    }
+    return s;
+  }
+}
 
 /** Preprocesses `text` (the main file); never throws. */
 export function preprocess(text: string, opts: PreprocessOptions = {}): PreprocessResult {
@@ -197,6 +232,7 @@ class Preprocessor {
   private readonly included: string[] = [];
   private readonly once = new Set<string>();
   private readonly tokenCache = new Map<string, Token[]>();
+  private readonly hideSets = new HideSets();
   private readonly host: IncludeHost | undefined;
   private readonly mainPath: string | undefined;
   private readonly mainDir: string | undefined;
@@ -368,7 +404,10 @@ class Preprocessor {
           return [];
         }
         placemarker = arg.length === 0;
-        for (let j = 0; j < arg.length; j++) res.push(j === 0 ? { ...arg[j]!, space: b.space } : arg[j]!);
+        for (let j = 0; j < arg.length; j++) {
+          const a = arg[j]!;
+          res.push(j === 0 ? placedToken(a, a.range, a.hide, a.origin, b.space, a.bol) : a);
+        }
         continue;
       }
       placemarker = false;
@@ -382,9 +421,9 @@ class Preprocessor {
     return res.map((t) => {
       if (t.hide !== lastIn || lastIn === undefined) {
         lastIn = t.hide;
-        lastOut = hsUnion(t.hide, hide);
+        lastOut = this.hideSets.union(t.hide, hide);
       }
-      return { ...t, bol: undefined, hide: lastOut, range: at.range, ...(at.origin ? { origin: at.origin } : {}) };
+      return placedToken(t, at.range, lastOut, at.origin ? at.origin : t.origin, t.space, undefined);
     });
   }
   /** Expands the next macro call of `inp` whose name is `t` (already read); false when `t` is no call. */
@@ -406,7 +445,7 @@ class Preprocessor {
     }
     if (this.cur.main && !t.origin) this.uses.push({ name: t.text, range: t.range });
     if (!m.params) {
-      inp.push(this.substitute(m, [], hsUnion(t.hide, new Set([t.text])), t, depth));
+      inp.push(this.substitute(m, [], this.hideSets.plus(t.hide, t.text), t, depth));
       return true;
     }
     const nx = inp.peek();
@@ -423,8 +462,8 @@ class Preprocessor {
       return true;
     }
     // Prosser: the result's hide set is the call's (name ∩ closing paren) plus the name.
-    const hs = new Set<string>([t.text]);
-    if (t.hide && got.close.hide) for (const x of t.hide) if (got.close.hide.has(x)) hs.add(x);
+    let hs = this.hideSets.one(t.text);
+    if (t.hide && got.close.hide) for (const x of t.hide) if (got.close.hide.has(x)) hs = this.hideSets.plus(hs, x);
     inp.push(this.substitute(m, got.args, hs, t, depth));
     return true;
   }
@@ -435,6 +474,23 @@ class Preprocessor {
     for (let t = inp.next(); t; t = inp.next()) {
       this.work++;
       if (!this.tryExpand(t, inp, depth)) res.push(t);
+    }
+    return res;
+  }
+  /**
+   * Expands a macro's body as `expandAll` does, for the numeric #defines: undefined as soon as a
+   * token comes out that no integer constant has (a name, a string, a floating number, a bad
+   * token), so that the many macros that are no number (a type, a call, an ioctl with `sizeof`)
+   * are not expanded to their end for nothing.
+   */
+  private expandConstant(list: Token[]): Token[] | undefined {
+    const inp = this.listInput(list);
+    const res: Token[] = [];
+    for (let t = inp.next(); t; t = inp.next()) {
+      this.work++;
+      if (this.tryExpand(t, inp, 0)) continue;
+      if (t.kind === 'ident' || t.kind === 'string' || t.float !== undefined || t.bad) return undefined;
+      res.push(t);
     }
     return res;
   }
@@ -630,7 +686,7 @@ class Preprocessor {
       }
       m.params = params;
     }
-    m.body = line.slice(k).map((t, i) => (i === 0 ? { ...t, bol: undefined, space: false } : t));
+    m.body = line.slice(k).map((t, i) => (i === 0 ? placedToken(t, t.range, t.hide, t.origin, false, undefined) : t));
     const prev = this.macros.get(name.text);
     if (prev?.special) {
       this.report(name, 'warning', `${name.text} is builtin; the #define is ignored`);
@@ -697,7 +753,7 @@ class Preprocessor {
           originLine = t.range.start.line;
           origin = `${file.path}:${originLine + 1}`;
         }
-        this.out.push({ ...t, range: file.at!, origin: t.origin ?? origin });
+        this.out.push(placedToken(t, file.at!, t.hide, t.origin ?? origin, t.space, t.bol));
       }
     };
     while (file.i < toks.length) {
@@ -861,8 +917,8 @@ class Preprocessor {
     const own = [...this.macros.values()].filter((m) => m.origin && !m.origin.startsWith('<'));
     for (const [name, d] of [...this.defines, ...own.map((m) => [m.name, { tokens: m.body, params: m.params }] as const)]) {
       if (d.params || d.tokens.length === 0 || values.has(name)) continue;
-      const toks = this.expandAll(d.tokens);
-      if (toks.some((t) => t.kind === 'ident' || t.kind === 'string' || t.float !== undefined || t.bad)) continue;
+      const toks = this.expandConstant(d.tokens);
+      if (!toks) continue;
       const r = evalDirective(toks, (n) => this.macros.has(n), true);
       if ('value' in r) values.set(name, r.value);
     }
