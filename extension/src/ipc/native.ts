@@ -321,6 +321,8 @@ export interface RawBinding {
   _testProcScans?: () => number;
   /** Test mode only: holds every /proc scan and off-thread job at its start (true) until released (false), as a process that does not answer would. */
   _testHoldScans?: (hold: boolean) => void;
+  /** Test mode only: false makes scans read every process's maps text instead of asking PROCMAP_QUERY first (the route of kernels before 6.11). */
+  _testMapsQuery?: (on: boolean) => void;
 }
 
 const FILE = 'shmscope.node';
