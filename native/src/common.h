@@ -42,6 +42,15 @@ int OpenRegular(Napi::Env env, const std::string& path, int flags, mode_t mode, 
 // (also left in errno) when it cannot be opened or read.
 int ReadProcFile(const std::string& path, std::string& out, size_t cap = size_t{64} << 20);
 
+// /proc/PID/maps for a view that keeps only MAP_SHARED lines (MapsFilter::kShared): its whole
+// text (ReadProcFile's answer) when the process maps anything shared, else empty. Most processes
+// map nothing shared; one PROCMAP_QUERY ioctl (Linux 6.11+) asks the kernel for a shared mapping
+// first, so that the text of their private mappings (libraries, heaps, stacks: most of every
+// maps file) is never written nor parsed. On older kernels, the text is read as before.
+int ReadSharedMaps(int pid, std::string& out, size_t cap = size_t{64} << 20);
+// Test mode: false reads the text of every process (the route of kernels before 6.11).
+void SetMapsQuery(bool on);
+
 // Copies from (GuardedRead) or into (GuardedWrite) memory we mapped that the kernel may refuse to
 // back (an empty huge-page pool, a truncated file): 0, or EFAULT where plain memcpy would raise
 // SIGBUS and end the process. Every copy out of or into a shared mapping goes through these.

@@ -444,7 +444,7 @@ void ReadFds(const std::string& base, Raw& r, ReaderCache& cache) {
 void ReadProcess(int pid, Raw& r, ReaderCache& cache) {
   std::string base = "/proc/" + std::to_string(pid);
   std::string& text = cache.text;
-  if (ReadProcFile(base + "/maps", text, kMaxFile) != 0) {
+  if (ReadSharedMaps(pid, text, kMaxFile) != 0) {  // empty when it maps nothing shared
     r.state = errno == ENOENT || errno == ESRCH ? Raw::kGone : Raw::kUnreadable;
     return;
   }
@@ -981,6 +981,15 @@ class RegionFile : public Napi::ObjectWrap<RegionFile> {
 void InitMappings(Napi::Env env, Napi::Object exports) {
   exports.Set("scanShared", Napi::Function::New(env, ScanShared, "scanShared"));
   exports.Set("RegionFile", RegionFile::Define(env));
+  const char* mode = std::getenv("SHMSCOPE_TEST");
+  if (mode != nullptr && std::strcmp(mode, "1") == 0) {
+    // _testMapsQuery(on): false makes every scan read each process's maps text (the route of
+    // kernels without PROCMAP_QUERY), so that a test compares both routes on one machine state.
+    exports.Set("_testMapsQuery", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+      SetMapsQuery(BoolArg(info, 0, "on", "_testMapsQuery(on)"));
+      return info.Env().Undefined();
+    }, "_testMapsQuery"));
+  }
 }
 
 }  // namespace shmscope

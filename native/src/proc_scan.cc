@@ -89,7 +89,7 @@ struct Attachments {
 
 void ReadAttachments(int pid, Attachments& a) {
   std::string text;
-  if (ReadProcFile("/proc/" + std::to_string(pid) + "/maps", text, size_t{64} << 20) != 0) {
+  if (ReadSharedMaps(pid, text) != 0) {  // empty when it maps nothing shared
     a.unreadable = errno == EACCES || errno == EPERM;  // ENOENT: the process ended meanwhile
     return;
   }

@@ -79,6 +79,31 @@ describe('memfd objects', () => {
     assert.equal(e.kind, 'memfd');
   });
 
+  it('finds the same asking the kernel for a shared mapping first as reading every maps text', async () => {
+    // The owner and its child map the memfd; the receiver maps nothing shared but holds an fd of
+    // it (its maps text is skipped, its fd table still read); kthreadd has no memory at all.
+    const pids = [ready.pid, ready.child!, recvReady.pid, 2].sort((a, b) => a - b);
+    const raw = binding();
+    assert.ok(raw._testMapsQuery, 'test mode exports the switch');
+    let text: Awaited<ReturnType<typeof raw.scanShared>>;
+    try {
+      raw._testMapsQuery(false);
+      text = await raw.scanShared(pids, 10_000);
+    } finally {
+      raw._testMapsQuery(true);
+    }
+    const query = await raw.scanShared(pids, 10_000);
+    assert.deepEqual(query, text);
+    const region = query.regions.findIndex((r) => r.ino === ready.ino);
+    assert.ok(region >= 0, 'the memfd is found');
+    const mappers = new Set<number>();
+    for (let i = 0; i + 6 < query.maps.length; i += 7) if (query.maps[i] === region) mappers.add(query.maps[i + 1]!);
+    assert.deepEqual([...mappers].sort((a, b) => a - b), [ready.pid, ready.child!].sort((a, b) => a - b));
+    const holders = new Set<number>();
+    for (let i = 0; i + 2 < query.fds.length; i += 3) if (query.fds[i] === region) holders.add(query.fds[i + 1]!);
+    assert.ok(holders.has(recvReady.pid), 'the receiver holds it without mapping it');
+  });
+
   it('dumps exactly the bytes written, reads live changes, and decodes through a bound schema', async () => {
     const out = cliBytes(['dump', `memfd:${ready.ino}`, '--format', 'raw']);
     assert.equal(out.status, 0, out.stderr);

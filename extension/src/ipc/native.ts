@@ -324,6 +324,8 @@ export interface RawBinding {
   _testHoldScans?: (hold: boolean) => void;
   /** Test mode only: the addon's pool of threads (scan.h): alive, waiting for a task, started since it loaded. */
   _testPool?: () => { threads: number; idle: number; started: number };
+  /** Test mode only: false makes scans read every process's maps text instead of asking PROCMAP_QUERY first (the route of kernels before 6.11). */
+  _testMapsQuery?: (on: boolean) => void;
 }
 
 const FILE = 'shmscope.node';
