@@ -9,11 +9,12 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 
 /**
  * Returns the folder, the runner's path and the number of test files bundled. Concurrent runs in
- * one checkout pass their own `outdir` so that one never deletes the other's bundle.
+ * one checkout pass their own `outdir` so that one never deletes the other's bundle; `files`: only
+ * these test files (names in test/editor/suite/) instead of all.
  */
-export async function bundleSuites({ outdir = path.join(root, 'out', 'editor-suite') } = {}) {
+export async function bundleSuites({ outdir = path.join(root, 'out', 'editor-suite'), files: only } = {}) {
   const dir = path.join(root, 'test', 'editor', 'suite');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.test.ts') || f === 'index.ts');
+  const files = readdirSync(dir).filter((f) => (f.endsWith('.test.ts') && (!only || only.includes(f))) || f === 'index.ts');
   rmSync(outdir, { recursive: true, force: true });
   await esbuild.build({
     entryPoints: files.map((f) => path.join(dir, f)),

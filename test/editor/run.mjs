@@ -6,15 +6,17 @@
 //      its own workbench).
 // Writes .test-artifacts/editor-summary.json {"passed":N,"failed":N} and per-test lines; on a
 // failure keeps a screenshot and the extension host log under .test-artifacts/editor/.
-// The page-driven tests run in an IPC and mount namespace of their own, with a fresh /dev/shm,
-// /dev/mqueue and temporary folder (a tmpfs on TMPDIR, as root): what they make dies with it,
-// however the run ends (an interrupt, a killed test file); what is left in it when they end is
-// their leak, and fails the run. They also run in a pid namespace of their own (with its own
-// /proc), which the kernel empties when the run ends, even by a SIGKILL of this runner: no
-// code-server or Chromium of theirs outlives it.
+// Each of the two runs in an IPC and mount namespace of its own (testNamespaces below), with a
+// fresh /dev/shm, /dev/mqueue and temporary folder (a tmpfs on TMPDIR, as root): what they make
+// dies with it, however the run ends (an interrupt, a killed test file); what is left in it when
+// they end is their leak, and fails the run. They also run in a pid namespace of their own (with
+// its own /proc), which the kernel empties when the run ends, even by a SIGKILL of this runner: no
+// code-server or Chromium of theirs outlives it. The in-host suites' run is this runner again, in
+// there (--only host, SHMSCOPE_EDITOR_HOST_SUMMARY naming the file its counts go to).
 //   node test/editor/run.mjs [--no-build] [--only host|ui] [--grep TEXT] [--files a.test.ts,b.test.ts]
-// (--files: these page-driven test files instead of test/editor/ui/*.test.ts; not under TMPDIR,
-// which their namespace covers with its own tmpfs.)
+// (--files: these test files, those in test/editor/suite/ instead of all the in-host suites, the
+// others instead of test/editor/ui/*.test.ts; not under TMPDIR, which their namespace covers with
+// its own tmpfs.)
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -32,9 +34,17 @@ const opt = (flag) => { const i = argv.indexOf(flag); return i >= 0 ? argv[i + 1
 const only = opt('--only');
 const grep = opt('--grep');
 const chosenFiles = opt('--files')?.split(',').map((f) => path.resolve(f));
+const suiteDir = path.join(root, 'test', 'editor', 'suite');
+const isSuiteFile = (f) => path.dirname(f) === suiteDir;
 const artifacts = path.join(root, '.test-artifacts');
 const editorArtifacts = path.join(artifacts, 'editor');
-const summaryFile = path.join(artifacts, 'editor-summary.json');
+// Inside the tests' namespaces (the in-host suites' run, started by this runner): its counts go to
+// the file its parent reads.
+const inHostNamespace = process.env.SHMSCOPE_EDITOR_HOST_SUMMARY !== undefined;
+// A name per run: several engineers (or CI jobs) may run this in one checkout at once; inside the
+// namespace the pids are the namespace's own (the same small numbers in every run): the parent's.
+const runId = process.env.SHMSCOPE_EDITOR_RUN_ID ?? String(process.pid);
+const summaryFile = inHostNamespace ? process.env.SHMSCOPE_EDITOR_HOST_SUMMARY : path.join(artifacts, 'editor-summary.json');
 const t0 = Date.now();
 const secs = (t) => `${((Date.now() - t) / 1000).toFixed(1)} s`;
 
@@ -73,11 +83,94 @@ async function build() {
   }
 }
 
+/**
+ * The tests' namespaces, one home for the in-host suites and the page-driven tests: an IPC and
+ * mount namespace with a fresh /dev/shm, /dev/mqueue and temporary folder (a tmpfs on TMPDIR), and
+ * a pid namespace whose first process (the shell below) the kernel kills when `unshare` ends
+ * (--kill-child), `unshare` being killed when this runner ends (setpriv --pdeathsig): however the
+ * run ends, a SIGKILL of this runner included, the kernel ends every process in it (code-server,
+ * its extension hosts, Chromium), reparented or not. --mount-proc: /proc there shows their
+ * processes only, with the pids they see themselves by. After the command, test/run.mjs --probe
+ * lists what is left in there to `probe`. Returns the command and its environment (`wrap`), or
+ * the command itself (and a note) where there are no such namespaces (not root).
+ */
+function testNamespaces(label, probe) {
+  const namespaces = spawnSync('unshare', ['--ipc', '--mount', '--', 'true']).status === 0;
+  const pidNamespace = namespaces && spawnSync('setpriv', ['--pdeathsig', 'KILL', '--', 'unshare', '--pid', '--fork', '--kill-child=KILL', '--mount-proc', '--', 'true']).status === 0;
+  const setup = [
+    'mount --make-rprivate /',
+    'mount -t tmpfs -o mode=1777 shmscope-editor /dev/shm',
+    '{ [ ! -d /dev/mqueue ] || mount -t mqueue shmscope-editor /dev/mqueue; }',
+    // Their temporary folder too (workbenches' run folders, browsers' profiles, workspaces).
+    'mount -t tmpfs -o mode=1777 shmscope-editor-tmp "$SHMSCOPE_UI_TMP"',
+    '{ "$@"; status=$?; "$0" "$SHMSCOPE_RUN" --probe "$SHMSCOPE_PROBE" "$SHMSCOPE_UI_TMP"; exit $status; }',
+  ].join(' && ');
+  const unshare = ['unshare', '--ipc', '--mount', ...(pidNamespace ? ['--pid', '--fork', '--kill-child=KILL', '--mount-proc'] : [])];
+  const inNamespaces = [...(pidNamespace ? ['setpriv', '--pdeathsig', 'KILL', '--'] : []), ...unshare, '--', 'sh', '-c', setup];
+  if (!namespaces) console.log(`note: no \`unshare --ipc --mount\` here (not root?): the ${label} run in this IPC namespace`);
+  else if (!pidNamespace) console.log(`note: no \`unshare --pid\` or \`setpriv --pdeathsig\` here: a process of the ${label} that outlives them is not ended with the run`);
+  const env = { SHMSCOPE_RUN: path.join(root, 'test', 'run.mjs'), SHMSCOPE_PROBE: probe, SHMSCOPE_UI_TMP: os.tmpdir() };
+  return {
+    namespaces,
+    wrap: (cmd, args) => (namespaces ? [inNamespaces[0], [...inNamespaces.slice(1), process.execPath, cmd, ...args], env] : [cmd, args, {}]),
+    /** What the command left in the namespaces (a list; empty: nothing), or undefined without them. */
+    left: () => {
+      if (!namespaces) return undefined;
+      const left = existsSync(probe) ? JSON.parse(readFileSync(probe, 'utf8')) : ['(the namespace could not be examined)'];
+      rmSync(probe, { force: true });
+      return left;
+    },
+  };
+}
+
+/**
+ * The in-host suites in the tests' namespaces: this runner again, in there (--only host), so that
+ * code-server, its extension host, Chromium, the tests and the objects they make all live there and
+ * die with it; what they leave fails the run.
+ */
+function runHostSuitesInNamespaces() {
+  const probe = path.join(editorArtifacts, `host-left-${process.pid}.json`);
+  const childSummary = path.join(editorArtifacts, `host-summary-${process.pid}.json`);
+  rmSync(probe, { force: true });
+  rmSync(childSummary, { force: true });
+  const ns = testNamespaces('in-host suites', probe);
+  if (!ns.namespaces) return runHostSuites();
+  const [bin, args, env] = ns.wrap(process.execPath, [
+    fileURLToPath(import.meta.url), '--no-build', '--only', 'host',
+    ...(grep ? ['--grep', grep] : []),
+    ...(chosenFiles ? ['--files', chosenFiles.join(',')] : []),
+  ]);
+  const hostEnv = { ...process.env, ...env, SHMSCOPE_EDITOR_HOST_SUMMARY: childSummary, SHMSCOPE_EDITOR_RUN_ID: runId };
+  delete hostEnv.NODE_TEST_CONTEXT;
+  return new Promise((resolve) => {
+    // A group of its own, so that an interrupt of this runner reaches it (which ends its workbench).
+    const child = spawn(bin, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: hostEnv, detached: true });
+    onInterrupt((signal) => { try { process.kill(-child.pid, signal); } catch { /* gone */ } });
+    child.on('exit', (code) => {
+      const counts = existsSync(childSummary) ? JSON.parse(readFileSync(childSummary, 'utf8')) : { passed: 0, failed: 0 };
+      rmSync(childSummary, { force: true });
+      results.passed += counts.passed;
+      results.failed += counts.failed === 0 && code !== 0 ? 1 : counts.failed;
+      const left = ns.left();
+      if (left.length > 0) {
+        results.failed++;
+        console.log(`  FAIL host › the in-host suites left ${left.length} object(s) or file(s) in their namespace: ${left.join(', ')}`);
+      }
+      writeSummary();
+      resolve();
+    });
+  });
+}
+
 async function runHostSuites() {
   // Per-run names: several engineers (or CI jobs) may run this in one checkout at once.
-  const { outdir, count } = await bundleSuites({ outdir: path.join(root, 'out', `editor-suite-${process.pid}`) });
+  const chosenSuites = chosenFiles?.filter(isSuiteFile);
+  const { outdir, count } = await bundleSuites({
+    outdir: path.join(root, 'out', `editor-suite-${runId}`),
+    ...(chosenSuites?.length ? { files: chosenSuites.map((f) => path.basename(f)) } : {}),
+  });
   if (count === 0) return;
-  const resultsFile = path.join(editorArtifacts, `host-results-${process.pid}.jsonl`);
+  const resultsFile = path.join(editorArtifacts, `host-results-${runId}.jsonl`);
   rmSync(resultsFile, { force: true });
   const t = Date.now();
   const wb = await startWorkbench({
@@ -151,36 +244,16 @@ async function runHostSuites() {
 
 function runUiTests() {
   const dir = path.join(root, 'test', 'editor', 'ui');
-  const files = chosenFiles ?? (existsSync(dir) ? readdirSync(dir).filter((f) => /\.test\.(ts|mjs)$/.test(f)).sort().map((f) => path.join(dir, f)) : []);
+  const files = chosenFiles?.filter((f) => !isSuiteFile(f)) ?? (existsSync(dir) ? readdirSync(dir).filter((f) => /\.test\.(ts|mjs)$/.test(f)).sort().map((f) => path.join(dir, f)) : []);
   if (files.length === 0) return Promise.resolve();
   const tap = path.join(editorArtifacts, `ui-${process.pid}.tap`);
   rmSync(tap, { force: true });
   const probe = path.join(editorArtifacts, `ui-left-${process.pid}.json`);
   rmSync(probe, { force: true });
   const t = Date.now();
-  // Their namespace: after the tests, test/run.mjs --probe lists what is left in it.
-  const namespaces = spawnSync('unshare', ['--ipc', '--mount', '--', 'true']).status === 0;
-  // And a pid namespace of their own, whose first process (the shell below) the kernel kills when
-  // `unshare` ends (--kill-child), and `unshare` is killed when this runner ends (setpriv
-  // --pdeathsig): however the run ends, a SIGKILL of this runner included, the kernel ends every
-  // process in it (code-server, its extension hosts, Chromium), reparented or not. --mount-proc:
-  // /proc there shows their processes only, with the pids they see themselves by.
-  const pidNamespace = namespaces && spawnSync('setpriv', ['--pdeathsig', 'KILL', '--', 'unshare', '--pid', '--fork', '--kill-child=KILL', '--mount-proc', '--', 'true']).status === 0;
-  const setup = [
-    'mount --make-rprivate /',
-    'mount -t tmpfs -o mode=1777 shmscope-editor-ui /dev/shm',
-    '{ [ ! -d /dev/mqueue ] || mount -t mqueue shmscope-editor-ui /dev/mqueue; }',
-    // Their temporary folder too (workbenches' run folders, browsers' profiles, workspaces).
-    'mount -t tmpfs -o mode=1777 shmscope-editor-tmp "$SHMSCOPE_UI_TMP"',
-    '{ "$@"; status=$?; "$0" "$SHMSCOPE_RUN" --probe "$SHMSCOPE_PROBE" "$SHMSCOPE_UI_TMP"; exit $status; }',
-  ].join(' && ');
-  const unshare = ['unshare', '--ipc', '--mount', ...(pidNamespace ? ['--pid', '--fork', '--kill-child=KILL', '--mount-proc'] : [])];
-  const inNamespaces = [...(pidNamespace ? ['setpriv', '--pdeathsig', 'KILL', '--'] : []), ...unshare, '--', 'sh', '-c', setup];
-  const wrap = (cmd, args) => (namespaces ? [inNamespaces[0], [...inNamespaces.slice(1), process.execPath, cmd, ...args]] : [cmd, args]);
-  if (!namespaces) console.log('note: no `unshare --ipc --mount` here (not root?): the page-driven tests run in this IPC namespace');
-  else if (!pidNamespace) console.log('note: no `unshare --pid` or `setpriv --pdeathsig` here: a process of the page-driven tests that outlives its test file is not ended with the run');
+  const ns = testNamespaces('page-driven tests', probe);
   return new Promise((resolve) => {
-    const [bin, args] = wrap(process.execPath, [
+    const [bin, args, nsEnv] = ns.wrap(process.execPath, [
       // A per-test deadline (a page test drives a whole workbench: 10 min unless
       // SHMSCOPE_TEST_TIMEOUT_MS says otherwise): a hung test fails by name, the run goes on.
       '--import', 'tsx', '--test', '--test-concurrency=1', `--test-timeout=${Number(process.env.SHMSCOPE_TEST_TIMEOUT_MS) > 0 ? Number(process.env.SHMSCOPE_TEST_TIMEOUT_MS) : 10 * 60_000}`,
@@ -191,7 +264,7 @@ function runUiTests() {
     ]);
     // Not a nested run of the test runner when this script itself runs under one (a test of it):
     // node --test would skip every file.
-    const uiEnv = { ...process.env, SHMSCOPE_TEST: '1', SHMSCOPE_RUN: path.join(root, 'test', 'run.mjs'), SHMSCOPE_PROBE: probe, SHMSCOPE_UI_TMP: os.tmpdir() };
+    const uiEnv = { ...process.env, SHMSCOPE_TEST: '1', ...nsEnv };
     delete uiEnv.NODE_TEST_CONTEXT;
     const child = spawn(bin, args, {
       cwd: root, stdio: ['ignore', 'inherit', 'inherit'],
@@ -207,9 +280,8 @@ function runUiTests() {
       results.passed += num('pass');
       const failed = num('fail') + num('cancelled');
       results.failed += failed === 0 && code !== 0 ? 1 : failed;
-      if (namespaces) {
-        const left = existsSync(probe) ? JSON.parse(readFileSync(probe, 'utf8')) : ['(the namespace could not be examined)'];
-        rmSync(probe, { force: true });
+      const left = ns.left();
+      if (left) {
         if (left.length > 0) {
           results.failed++;
           console.log(`  FAIL ui › the page-driven tests left ${left.length} object(s) or file(s) in their namespace: ${left.join(', ')}`);
@@ -226,14 +298,16 @@ function runUiTests() {
 try {
   await build();
   const t = Date.now();
-  ensureEditorEnv();
-  console.log(`editor: environment ${secs(t)}`);
-  if (only !== 'ui') await runHostSuites();
+  if (!inHostNamespace) {
+    ensureEditorEnv();
+    console.log(`editor: environment ${secs(t)}`);
+  }
+  if (only !== 'ui') await (inHostNamespace ? runHostSuites() : runHostSuitesInNamespaces());
   if (only !== 'host') await runUiTests();
 } catch (e) {
   results.failed++;
   console.log(`editor: FAILED: ${e instanceof Error ? e.stack : e}`);
 }
 writeSummary();
-console.log(`editor: ${results.passed} passed, ${results.failed} failed in ${secs(t0)}`);
+if (!inHostNamespace) console.log(`editor: ${results.passed} passed, ${results.failed} failed in ${secs(t0)}`);
 process.exit(results.failed === 0 ? 0 : 1);

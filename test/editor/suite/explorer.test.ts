@@ -27,11 +27,15 @@ function track<T extends Target>(t: T): T {
 
 const until = untilWithin(15_000);
 
-/** Every object item of the tree as the view shows it. */
+/**
+ * Every object item of the tree as the view shows it, in its kind's group: not the Leftovers
+ * group, which repeats the objects whose verdict is `leftover` (in the tests' namespace, where
+ * every process can be read, a fresh object nobody opens is one).
+ */
 function items(): { node: Node; item: vscode.TreeItem; group: string }[] {
   const out: { node: Node; item: vscode.TreeItem; group: string }[] = [];
   for (const g of api.explorer.getChildren()) {
-    if (g.type !== 'group') continue;
+    if (g.type !== 'group' || g.group.id === 'leftovers') continue;
     for (const node of api.explorer.getChildren(g)) {
       if (node.type === 'object') out.push({ node, item: api.explorer.getTreeItem(node), group: g.group.label });
     }
@@ -216,7 +220,9 @@ suite('Commands', () => {
     ipc.createPosixSem({ name, value: 0 });
     track({ kind: 'posix-sem', name });
     await vscode.commands.executeCommand('shmscope.semaphore.post', `psem:${name}`);
-    assert.equal(find(name)!.item.description, 'value 1 · root');
+    // Its value; nobody holds it open: marked a leftover where every process can be read (the
+    // tests' namespace), not where some cannot (a busy machine's).
+    assert.match(String(find(name)!.item.description), /^value 1 · root(?: · leftover)?$/);
   });
 
   test('a Wait on a zero semaphore can be cancelled, and times out', async () => {
