@@ -164,6 +164,28 @@ describe('shmscope import PROGRAM', { skip: !existsSync(ADDON) && 'the DWARF rea
     assert.ok((JSON.parse(l.stdout) as { types: string[] }).types.includes('s'));
   });
 
+  it('--all-types over two units: a header struct both use is written once, a name that differs twice', () => {
+    const out = mkdtempSync(path.join(dir, 'units-'));
+    writeFileSync(path.join(out, 'shared.h'), 'struct shared { int id; long seq; char tag[6]; };\n');
+    writeFileSync(path.join(out, 'a.c'), '#include "shared.h"\nstruct differ { int x; };\nstruct in_a { struct shared s; struct differ d; } va;\nint main(void) { return va.s.id; }\n');
+    writeFileSync(path.join(out, 'b.c'), '#include "shared.h"\nstruct differ { long y; short z; };\nstruct in_b { struct differ d; struct shared s; } vb;\n');
+    const exe = path.join(out, 'units');
+    run('gcc', ['-g', '-o', exe, 'a.c', 'b.c'], out);
+    const shms = path.join(out, 'units.shms');
+    const r = cli(['import', exe, '--all-types', '-o', shms]);
+    assert.equal(r.status, 0, r.stderr);
+    const text = readFileSync(shms, 'utf8');
+    const declared = (name: string) => [...text.matchAll(/^struct (\w+) \{(?: \/\/ C\+\+: (\w+))?/gm)].filter((x) => (x[2] ?? x[1]) === name).map((x) => x[1]);
+    assert.deepEqual(declared('shared'), ['shared']);
+    assert.deepEqual(declared('differ').sort(), ['differ', 'differ_2']);
+    assert.match(text, /struct in_b \{\n {4}differ_2 d @ 0; \/\/ differ\n {4}shared s @ 16;\n\};/);
+    const check = cli(['check', '--schema', shms]);
+    assert.equal(check.status, 0, check.stdout + check.stderr);
+    const schema = compileSchema(text, shms);
+    assert.equal(findType(schema, 'shared')?.size, 24);
+    assert.deepEqual(['differ', 'differ_2'].map((n) => findType(schema, n)?.size), [4, 16]);
+  });
+
   it('pid:N reads the running process', async () => {
     const exe = path.join(dir, 'sleeper');
     writeFileSync(`${exe}.c`, '#include <unistd.h>\nstruct live { long a; char b; } v;\nint main(void) { v.a = 1; pause(); return 0; }\n');

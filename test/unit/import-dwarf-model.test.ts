@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { compileSchema, diagnostics, findField, findType, type StructType } from '../../extension/src/shared/schema';
-import { InexpressibleError, legal, plainName, writeDwarfSchema, type DwarfMember, type DwarfRef, type DwarfType, type DwarfTypes } from '../../extension/src/shared/schema/import-dwarf';
+import { InexpressibleError, legal, mergeDuplicates, plainName, writeDwarfSchema, type DwarfMember, type DwarfRef, type DwarfType, type DwarfTypes } from '../../extension/src/shared/schema/import-dwarf';
 
 const u = (size: number): DwarfRef => ({ k: 'base', name: `unsigned ${size}`, enc: 0x7, size });
 const i32: DwarfRef = { k: 'base', name: 'int', enc: 0x5, size: 4 };
@@ -74,14 +74,44 @@ describe('DWARF import: the check runs on the declarations, the text agrees', ()
     assert.match(r.text, /struct linux_ \{ \/\/ C\+\+: linux\n {4}int32_t uint8_t_ @ 0; \/\/ uint8_t\n {4}int32_t offset @ 4;/);
   });
 
-  it('a type every unit defines is numbered, and so are enumerators that clash', () => {
+  it('a name every unit defines differently is numbered, and so are enumerators that clash', () => {
     const types: DwarfType[] = [];
-    for (let id = 0; id < 4; id++) types.push({ id, kind: 'struct', name: 'Dup', size: 4, lang: 0x1d, members: [m('x', i32, 0)] });
-    for (let id = 4; id < 7; id++) types.push({ id, kind: 'enum', name: 'Mode', size: 4, lang: 0x1d, signed: false, items: [{ name: 'ON', value: '1' }] });
+    for (let id = 0; id < 4; id++) types.push({ id, kind: 'struct', name: 'Dup', size: 4, lang: 0x1d, members: [m(`x${id}`, i32, 0)] });
+    for (let id = 4; id < 7; id++) types.push({ id, kind: 'enum', name: 'Mode', size: 4, lang: 0x1d, signed: false, items: [{ name: 'ON', value: String(id) }] });
     const r = writeDwarfSchema({ types, roots: Object.fromEntries(types.map((t) => [`${t.name}#${t.id}`, t.id])), missing: [], units: 4, missingDwo: [] }, 'prog', false);
     assert.deepEqual([...r.text.matchAll(/^(?:struct|enum) (\w+)/gm)].map((x) => x[1]), ['Dup', 'Dup_2', 'Dup_3', 'Dup_4', 'Mode', 'Mode_2', 'Mode_3']);
-    assert.deepEqual([...r.text.matchAll(/^ {4}(\w+) = 1,/gm)].map((x) => x[1]), ['ON', 'Mode_2_ON', 'Mode_3_ON']);
+    assert.deepEqual([...r.text.matchAll(/^ {4}(\w+) = \d+,/gm)].map((x) => x[1]), ['ON', 'Mode_2_ON', 'Mode_3_ON']);
     assert.equal(diagnostics(compileSchema(r.text, 'import.shms')).filter((d) => d.severity === 'error').length, 0);
+  });
+
+  it('the copies every unit defines are one declaration; a name that differs between units keeps two', () => {
+    const hdr = (id: number): DwarfType => ({ id, kind: 'struct', name: 'Hdr', size: 8, lang: 0x1d, members: [m('a', i32, 0), m('b', i32, 4)] });
+    const anon = (id: number): DwarfType => ({ id, kind: 'union', name: '', size: 8, lang: 0x1d, members: [m('w', u(8), 0), m('h', u(4), 0)] });
+    const outer = (id: number, h: number, un: number): DwarfType => ({ id, kind: 'struct', name: 'Outer', size: 24, lang: 0x1d, members: [m('h', { k: 'agg', id: h }, 0), m('u', { k: 'agg', id: un }, 8), m('next', { k: 'ptr', size: 8, to: 'Outer' }, 16)] });
+    const types: DwarfType[] = [
+      // Unit 1, then unit 2: the same header types, and an Odr that differs between them.
+      hdr(0), anon(1), outer(2, 0, 1), { id: 3, kind: 'struct', name: 'Odr', size: 4, lang: 0x1d, members: [m('x', i32, 0)] },
+      { id: 4, kind: 'struct', name: 'UseA', size: 32, lang: 0x1d, members: [m('o', { k: 'agg', id: 2 }, 0), m('d', { k: 'agg', id: 3 }, 24)] },
+      hdr(5), anon(6), outer(7, 5, 6), { id: 8, kind: 'struct', name: 'Odr', size: 4, lang: 0x1d, members: [m('y', u(4), 0)] },
+      { id: 9, kind: 'struct', name: 'UseB', size: 32, lang: 0x1d, members: [m('o', { k: 'agg', id: 7 }, 0), m('d', { k: 'agg', id: 8 }, 24)] },
+      // Corrupt: a struct that holds itself by value, in both units.
+      { id: 10, kind: 'struct', name: 'Loop', size: 4, lang: 0x1d, members: [m('l', { k: 'agg', id: 10 }, 0)] },
+      { id: 11, kind: 'struct', name: 'Loop', size: 4, lang: 0x1d, members: [m('l', { k: 'agg', id: 11 }, 0)] },
+    ];
+    const data: DwarfTypes = { types, roots: { Hdr: 0, Outer: 7, Odr: 3, UseA: 4, UseB: 9 }, missing: [], units: 2, missingDwo: [] };
+    const merged = mergeDuplicates(data);
+    assert.deepEqual(merged.types.map((t) => t.id), [0, 1, 2, 3, 4, 8, 9, 10, 11]);
+    assert.deepEqual(merged.roots, { Hdr: 0, Outer: 2, Odr: 3, UseA: 4, UseB: 9 });
+    assert.deepEqual(merged.types.find((t) => t.id === 9)!.members!.map((x) => x.type), [{ k: 'agg', id: 2 }, { k: 'agg', id: 8 }]);
+    // The input is not changed (the reader's description stays as it was).
+    assert.deepEqual(types[9]!.members!.map((x) => x.type), [{ k: 'agg', id: 7 }, { k: 'agg', id: 8 }]);
+    const r = writeDwarfSchema(data, 'prog', false);
+    assert.deepEqual([...r.text.matchAll(/^(?:struct|union|enum) (\w+)/gm)].map((x) => x[1]).sort(), ['Hdr', 'Odr', 'Odr_2', 'Outer', 'UseA', 'UseB', 'u']);
+    assert.match(r.text, /struct UseB \{\n {4}Outer o @ 0;\n {4}Odr_2 d @ 24; \/\/ Odr\n/);
+    const schema = compileSchema(r.text, 'import.shms');
+    assert.deepEqual(diagnostics(schema).filter((d) => d.severity === 'error'), []);
+    assert.equal(findField(findType(schema, 'UseB') as StructType, 'd')?.offset, 24);
+    assert.ok(findField(findType(schema, 'Odr_2') as StructType, 'y'));
   });
 
   it('a size no attribute explains is an error naming the type', () => {
@@ -115,6 +145,8 @@ describe('DWARF import: the check runs on the declarations, the text agrees', ()
     for (const n of ['segment', 'int', 'linux', 'uint8_t', 'sem_t', 'offset', '_Bool']) assert.equal(plainName(n), false, n);
     assert.equal(legal('linux'), false);
     assert.equal(legal('uint8_t'), false);
+    // A builtin of the probe's old size (4 bytes): the probe must not take it for the struct.
+    assert.equal(legal('s32'), false);
     assert.equal(legal('count'), true);
   });
 });

@@ -129,8 +129,10 @@ export function plainName(name: string): boolean {
 
 /** Whether `name` works as a schema identifier (not one of the language's keywords). */
 const legalCache = new Map<string, boolean>();
+// Three bytes, a size no builtin type has: a name that still means a builtin (`s32`, a 4-byte
+// integer) fails the assertion instead of passing it.
 const probe = (names: readonly string[]) =>
-  diagnostics(compileSchema(names.map((n) => `struct ${n} { int ${n}; }; static_assert(sizeof(${n}) == 4);`).join('\n'), 'probe.shms')).every((d) => d.severity !== 'error');
+  diagnostics(compileSchema(names.map((n) => `struct ${n} { char ${n}[3]; }; static_assert(sizeof(${n}) == 3);`).join('\n'), 'probe.shms')).every((d) => d.severity !== 'error');
 export function legal(name: string): boolean {
   if (plainName(name)) return true;
   let ok = legalCache.get(name);
@@ -598,8 +600,95 @@ function inlined(data: DwarfTypes): Set<number> {
   return out;
 }
 
+/**
+ * One definition per distinct type. The reader describes a type once per compile unit that
+ * defines it (a struct of a shared header comes once from every unit that includes it); the copies
+ * are merged when they are the same type: same kind, qualified name, size, alignment and members
+ * (names, offsets, bit positions, and member types that are themselves the same after merging).
+ * A pointer is keyed by the name it points to, so a type reaches others only by value, and those
+ * references have no cycles in valid DWARF (a corrupt one that has one keeps its copies apart).
+ * Types of one name that really differ (`#ifdef` layouts, ODR violations) stay apart and get
+ * numbered names as before. An unnamed type is keyed with the member that names it
+ * (`Parent::member`), so merging never moves a name from one parent to another.
+ */
+export function mergeDuplicates(data: DwarfTypes): DwarfTypes {
+  const byId = new Map<number, DwarfType>();
+  for (const t of data.types) byId.set(t.id, t);
+  const context = new Map<number, string>();
+  for (const t of data.types) for (const m of t.members ?? []) {
+    if (m.type?.k === 'agg' && !m.base && !context.has(m.type.id) && !byId.get(m.type.id)?.name) context.set(m.type.id, `${t.name}::${m.name}`);
+  }
+  const canon = new Map<number, number>();
+  const byKey = new Map<string, number>();
+  const busy = new Set<number>();
+  const refKey = (r: DwarfRef | undefined): string => {
+    if (!r) return '-';
+    const td = r.typedef === undefined ? '' : `=${r.typedef}`;
+    switch (r.k) {
+      case 'base':
+        return `b${r.enc},${r.size},${r.name}${td}`;
+      case 'ptr':
+        return `p${r.size},${r.to}${td}`;
+      case 'array':
+        return `a${r.counts.join(',')}(${refKey(r.elem)})${td}`;
+      case 'agg':
+      case 'enum':
+        return `${r.k}${canonOf(r.id)}${td}`;
+      case 'bad':
+        return `x${r.why}${td}`;
+      default:
+        return `${r.k}${td}`;
+    }
+  };
+  const canonOf = (id: number): number => {
+    const known = canon.get(id);
+    if (known !== undefined) return known;
+    const t = byId.get(id);
+    // Unknown, or reached from itself by value (corrupt DWARF): never merged.
+    if (!t || busy.has(id)) return id;
+    busy.add(id);
+    let key = `${t.kind}\0${t.name}\0${context.get(id) ?? ''}\0${t.size}\0${t.align ?? ''}\0${t.lang === LANG_RUST ? 'r' : ''}`;
+    if (t.kind === 'enum') {
+      key += `\0${t.signed ? 's' : ''}${t.enumClass ? 'c' : ''}\0${refKey(t.base)}`;
+      for (const it of t.items ?? []) key += `\0${it.name}=${it.value}`;
+    }
+    for (const m of t.members ?? []) {
+      const flags = `${m.base ? 'b' : ''}${m.virtual ? 'v' : ''}${m.artificial ? 'a' : ''}${m.variant ? 'r' : ''}`;
+      key += `\0${m.name}|${m.offset ?? ''}|${m.bitSize ?? ''}|${m.bitPos ?? ''}|${m.align ?? ''}|${flags}|${refKey(m.type)}`;
+    }
+    busy.delete(id);
+    let c = byKey.get(key);
+    if (c === undefined) byKey.set(key, (c = id));
+    canon.set(id, c);
+    return c;
+  };
+  for (const t of data.types) canonOf(t.id);
+  const mapRef = (r: DwarfRef): DwarfRef => {
+    if (r.k === 'agg' || r.k === 'enum') {
+      const c = canon.get(r.id) ?? r.id;
+      return c === r.id ? r : { ...r, id: c };
+    }
+    if (r.k === 'array') {
+      const elem = mapRef(r.elem);
+      return elem === r.elem ? r : { ...r, elem };
+    }
+    return r;
+  };
+  const types: DwarfType[] = [];
+  for (const t of data.types) {
+    if (canon.get(t.id) !== t.id) continue;
+    let out = t;
+    if (t.members?.some((m) => m.type && mapRef(m.type) !== m.type)) out = { ...t, members: t.members.map((m) => (m.type ? { ...m, type: mapRef(m.type) } : m)) };
+    types.push(out);
+  }
+  const roots: Record<string, number> = {};
+  for (const [q, id] of Object.entries(data.roots)) roots[q] = canon.get(id) ?? id;
+  return { ...data, types, roots };
+}
+
 /** Writes the schema; with `keepGoing` (all types), a type that cannot be written is skipped, else it throws. */
-export function writeDwarfSchema(data: DwarfTypes, source: string, keepGoing: boolean): DwarfImportResult {
+export function writeDwarfSchema(described: DwarfTypes, source: string, keepGoing: boolean): DwarfImportResult {
+  const data = mergeDuplicates(described);
   const w = new Writer(data);
   const inline = inlined(data);
   const skipped: string[] = [];
