@@ -14,6 +14,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { canUnshare, namespaceArgv, notRootNote } from './namespace.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -39,8 +40,8 @@ if (!args.includes('--no-build')) {
 }
 
 const TIMEOUT_MS = Number(process.env.SHMSCOPE_BENCH_TIMEOUT_MS) > 0 ? Number(process.env.SHMSCOPE_BENCH_TIMEOUT_MS) : 15 * 60_000;
-const namespaces = spawnSync('unshare', ['--ipc', '--mount', '--', 'true']).status === 0;
-if (!namespaces) process.stderr.write('bench: no `unshare --ipc --mount` here (not root?): benches run in the machine\'s namespace and remove their objects themselves\n');
+const namespaces = canUnshare();
+if (!namespaces) process.stderr.write(`bench: ${notRootNote('benches run in the machine\'s namespace and remove their objects themselves')}\n`);
 
 /** Ends the running bench's whole process group: SIGTERM, then SIGKILL after a grace period. */
 async function stopRunning() {
@@ -71,10 +72,9 @@ function nsOf(pid) {
 /** Runs one bench script; resolves with its status and standard output. */
 function runBench(file) {
   const cmd = [process.execPath, '--import', 'tsx', path.join(root, 'scripts', 'bench', file)];
-  const setup = 'mount --make-rprivate / && mount -t tmpfs -o mode=1777 shmscope-bench /dev/shm && { [ ! -d /dev/mqueue ] || mount -t mqueue shmscope-bench /dev/mqueue; } && mount -t tmpfs -o mode=1777 shmscope-bench-tmp "$SHMSCOPE_BENCH_TMP" && exec "$@"';
-  const [bin, ...rest] = namespaces ? ['unshare', '--ipc', '--mount', '--', 'sh', '-c', setup, 'sh', ...cmd] : cmd;
+  const [bin, ...rest] = namespaces ? namespaceArgv(cmd, { name: 'shmscope-bench', mqueue: true, tmpDir: os.tmpdir() }) : cmd;
   return new Promise((resolve) => {
-    const child = spawn(bin, rest, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], detached: true, env: { ...process.env, SHMSCOPE_BENCH_TMP: os.tmpdir() } });
+    const child = spawn(bin, rest, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], detached: true, env: process.env });
     running = child;
     let stdout = '';
     child.stdout.setEncoding('utf8');

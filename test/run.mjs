@@ -20,6 +20,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { canUnshare, namespaceArgv, notRootNote } from '../scripts/namespace.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -104,8 +105,8 @@ const artifacts = path.join(root, '.test-artifacts');
 mkdirSync(artifacts, { recursive: true });
 
 /** Whether suites can run in namespaces of their own (root, util-linux's unshare). */
-const namespaces = spawnSync('unshare', ['--ipc', '--mount', '--', 'true']).status === 0;
-if (!namespaces) console.log('note: no `unshare --ipc --mount` here (not root?): suites run in the machine\'s IPC namespace');
+const namespaces = canUnshare();
+if (!namespaces) console.log(`note: ${notRootNote('suites run in the machine\'s IPC namespace')}`);
 
 /**
  * The command that runs `cmd args` in a fresh IPC and mount namespace, then writes what is left in
@@ -113,13 +114,8 @@ if (!namespaces) console.log('note: no `unshare --ipc --mount` here (not root?):
  */
 function inNamespace(cmd, args, probe) {
   if (!namespaces) return { cmd, args };
-  const script = [
-    'mount --make-rprivate /',
-    'mount -t tmpfs -o mode=1777 shmscope-test /dev/shm',
-    '{ [ ! -d /dev/mqueue ] || mount -t mqueue shmscope-test /dev/mqueue; }',
-    '{ "$@"; status=$?; "$SHMSCOPE_NODE" "$SHMSCOPE_RUN" --probe "$SHMSCOPE_PROBE"; exit $status; }',
-  ].join(' && ');
-  return { cmd: 'unshare', args: ['--ipc', '--mount', '--', 'sh', '-c', script, 'sh', cmd, ...args], env: { SHMSCOPE_NODE: process.execPath, SHMSCOPE_RUN: fileURLToPath(import.meta.url), SHMSCOPE_PROBE: probe } };
+  const [bin, ...rest] = namespaceArgv([cmd, ...args], { name: 'shmscope-test', mqueue: true, probe: [process.execPath, fileURLToPath(import.meta.url), '--probe', probe] });
+  return { cmd: bin, args: rest };
 }
 
 /** Per-suite leaks found in the suites' own namespaces. */
@@ -149,7 +145,7 @@ function nodeTests(label, list) {
       '--test-reporter=tap', `--test-reporter-destination=${tap}`,
       ...list,
     ], probe);
-    const child = spawn(run.cmd, run.args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...run.env, SHMSCOPE_TEST: '1' } });
+    const child = spawn(run.cmd, run.args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, SHMSCOPE_TEST: '1' } });
     child.on('exit', (code) => {
       readProbe(label, probe);
       const text = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
@@ -218,7 +214,7 @@ if (wanted('editor') && existsSync(path.join(root, 'test', 'editor', 'run.mjs'))
   const probe = path.join(artifacts, 'editor-left.json');
   rmSync(probe, { force: true });
   const run = inNamespace(process.execPath, [path.join(root, 'test', 'editor', 'run.mjs'), ...(process.env.SHMSCOPE_BUILT === '1' ? ['--no-build'] : [])], probe);
-  const r = spawnSync(run.cmd, run.args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...run.env } });
+  const r = spawnSync(run.cmd, run.args, { cwd: root, stdio: 'inherit', env: process.env });
   readProbe('editor', probe);
   const summary = path.join(artifacts, 'editor-summary.json');
   if (existsSync(summary)) results.push(JSON.parse(readFileSync(summary, 'utf8')));

@@ -13,6 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureEditorEnv } from './env.mjs';
+import { namespaceArgv } from '../namespace.mjs';
 
 /** User settings that keep the workbench quiet and offline. */
 export const QUIET_SETTINGS = {
@@ -122,11 +123,8 @@ export async function startWorkbench(o) {
     o.folder,
   ];
   // unshare --fork: code-server is pid 1 of its namespace, and every process of it goes when it does.
-  const command = o.privateNamespace
-    ? ['unshare', ['--ipc', '--mount', '--pid', '--fork', '--mount-proc', '--', 'sh', '-c',
-      'mount -t tmpfs -o mode=1777,size=64m shmscope-wb /dev/shm && exec "$@"', 'sh', editor.node, ...args]]
-    : [editor.node, args];
-  const child = spawn(command[0], command[1], {
+  const [bin, ...argv] = o.privateNamespace ? namespaceArgv([editor.node, ...args], { name: 'shmscope-wb', shmSize: '64m', pid: true }) : [editor.node, ...args];
+  const child = spawn(bin, argv, {
     cwd: runDir,
     detached: true, // own process group: stop() ends code-server and every extension host it forked
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,8 +7,7 @@ import { reexecInNamespaces } from '../helpers/private-ns';
 
 reexecInNamespaces(
   'SHMSCOPE_PGCLEANUP_NAMESPACE',
-  ['--ipc', '--mount'],
-  'mount --make-rprivate / && mount -t tmpfs -o mode=1777,size=64m shmscope-pgcleanup /dev/shm',
+  { name: 'shmscope-pgcleanup', shmSize: '64m' },
   'the PostgreSQL clean-up tests need their own IPC and mount namespace',
 );
 

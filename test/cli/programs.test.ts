@@ -7,8 +7,7 @@ import { reexecInNamespaces } from '../helpers/private-ns';
 
 reexecInNamespaces(
   'SHMSCOPE_PROGRAMS_NAMESPACE',
-  ['--ipc', '--mount', '--pid', '--fork', '--mount-proc'],
-  'mount --make-rprivate / && mount -t tmpfs -o mode=1777,size=256m shmscope-programs /dev/shm',
+  { name: 'shmscope-programs', shmSize: '256m', pid: true },
   'the program tests need their own IPC, mount and pid namespace',
 );
 

@@ -11,8 +11,7 @@ import { reexecInNamespaces } from '../helpers/private-ns';
 
 reexecInNamespaces(
   'SHMSCOPE_REAL_PROGRAMS_NAMESPACE',
-  ['--ipc', '--mount', '--pid', '--fork', '--mount-proc'],
-  'mount --make-rprivate / && mount -t tmpfs -o mode=1777,size=256m shmscope-real-programs /dev/shm',
+  { name: 'shmscope-real-programs', shmSize: '256m', pid: true },
   'the real-program tests need their own IPC, mount and pid namespace',
 );
 

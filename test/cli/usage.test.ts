@@ -8,8 +8,7 @@ import { reexecInNamespaces } from '../helpers/private-ns';
 
 reexecInNamespaces(
   'SHMSCOPE_USAGE_NAMESPACE',
-  ['--ipc', '--mount', '--pid', '--fork', '--mount-proc'],
-  'mount --make-rprivate / && mount -t tmpfs -o mode=1777,size=256m shmscope-usage /dev/shm && mkdir -p /dev/mqueue && mount -t mqueue shmscope-usage /dev/mqueue',
+  { name: 'shmscope-usage', shmSize: '256m', mqueue: 'create', pid: true },
   'the df/gc tests need their own IPC, mount and pid namespace',
 );
 

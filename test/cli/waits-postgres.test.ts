@@ -10,8 +10,7 @@ import { reexecInNamespaces } from '../helpers/private-ns';
 
 reexecInNamespaces(
   'SHMSCOPE_PGWAITS_NAMESPACE',
-  ['--ipc', '--mount', '--pid', '--fork', '--mount-proc'],
-  'mount --make-rprivate / && mount -t tmpfs -o mode=1777,size=64m shmscope-pgwaits /dev/shm',
+  { name: 'shmscope-pgwaits', shmSize: '64m', pid: true },
   'the PostgreSQL waits tests need their own IPC, mount and pid namespace',
 );
 

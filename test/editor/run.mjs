@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureEditorEnv } from '../../scripts/editor/env.mjs';
 import { bundleSuites } from '../../scripts/editor/suites.mjs';
 import { endWorkbenchesOnInterrupt, launchBrowser, onInterrupt, startWorkbench } from '../../scripts/editor/workbench.mjs';
+import { canKillWithParent, canUnshare, namespaceArgv, notRootNote } from '../../scripts/namespace.mjs';
 
 endWorkbenchesOnInterrupt();
 
@@ -95,24 +96,25 @@ async function build() {
  * the command itself (and a note) where there are no such namespaces (not root).
  */
 function testNamespaces(label, probe) {
-  const namespaces = spawnSync('unshare', ['--ipc', '--mount', '--', 'true']).status === 0;
-  const pidNamespace = namespaces && spawnSync('setpriv', ['--pdeathsig', 'KILL', '--', 'unshare', '--pid', '--fork', '--kill-child=KILL', '--mount-proc', '--', 'true']).status === 0;
-  const setup = [
-    'mount --make-rprivate /',
-    'mount -t tmpfs -o mode=1777 shmscope-editor /dev/shm',
-    '{ [ ! -d /dev/mqueue ] || mount -t mqueue shmscope-editor /dev/mqueue; }',
-    // Their temporary folder too (workbenches' run folders, browsers' profiles, workspaces).
-    'mount -t tmpfs -o mode=1777 shmscope-editor-tmp "$SHMSCOPE_UI_TMP"',
-    '{ "$@"; status=$?; "$0" "$SHMSCOPE_RUN" --probe "$SHMSCOPE_PROBE" "$SHMSCOPE_UI_TMP"; exit $status; }',
-  ].join(' && ');
-  const unshare = ['unshare', '--ipc', '--mount', ...(pidNamespace ? ['--pid', '--fork', '--kill-child=KILL', '--mount-proc'] : [])];
-  const inNamespaces = [...(pidNamespace ? ['setpriv', '--pdeathsig', 'KILL', '--'] : []), ...unshare, '--', 'sh', '-c', setup];
-  if (!namespaces) console.log(`note: no \`unshare --ipc --mount\` here (not root?): the ${label} run in this IPC namespace`);
+  const namespaces = canUnshare();
+  const pidNamespace = canKillWithParent();
+  if (!namespaces) console.log(`note: ${notRootNote(`the ${label} run in this IPC namespace`)}`);
   else if (!pidNamespace) console.log(`note: no \`unshare --pid\` or \`setpriv --pdeathsig\` here: a process of the ${label} that outlives them is not ended with the run`);
-  const env = { SHMSCOPE_RUN: path.join(root, 'test', 'run.mjs'), SHMSCOPE_PROBE: probe, SHMSCOPE_UI_TMP: os.tmpdir() };
+  const inNamespaces = (command) => namespaceArgv(command, {
+    name: 'shmscope-editor',
+    mqueue: true,
+    // Their temporary folder too (workbenches' run folders, browsers' profiles, workspaces).
+    tmpDir: os.tmpdir(),
+    pid: pidNamespace ? 'kill-with-parent' : false,
+    probe: [process.execPath, path.join(root, 'test', 'run.mjs'), '--probe', probe, os.tmpdir()],
+  });
   return {
     namespaces,
-    wrap: (cmd, args) => (namespaces ? [inNamespaces[0], [...inNamespaces.slice(1), process.execPath, cmd, ...args], env] : [cmd, args, {}]),
+    wrap: (cmd, args) => {
+      if (!namespaces) return [cmd, args, {}];
+      const [bin, ...rest] = inNamespaces([cmd, ...args]);
+      return [bin, rest, {}];
+    },
     /** What the command left in the namespaces (a list; empty: nothing), or undefined without them. */
     left: () => {
       if (!namespaces) return undefined;

@@ -7,8 +7,7 @@ import { reexecInNamespaces } from '../helpers/private-ns';
 
 reexecInNamespaces(
   'SHMSCOPE_HOSTILE_NAMESPACE',
-  ['--ipc', '--mount'],
-  'mount --make-rprivate / && mount -t tmpfs -o mode=1777,size=1g shmscope-hostile /dev/shm',
+  { name: 'shmscope-hostile', shmSize: '1g' },
   'the hostile suite needs its own IPC and mount namespace',
 );
 
