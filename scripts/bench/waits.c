@@ -107,8 +107,9 @@ static int task_file(int tasks, const char *tid, const char *name, char *buf, si
   return n < 0 ? -1 : 0;
 }
 
-static void floor_pass(void) {
-  char path[256], buf[4096];
+/* Every task of every process: `visit` gets the process's task directory (open) and both ids. */
+static void each_task(void (*visit)(int tasks, const char *pid, const char *tid)) {
+  char path[256];
   DIR *proc = opendir("/proc");
   struct dirent *e;
   while ((e = readdir(proc))) {
@@ -119,36 +120,35 @@ static void floor_pass(void) {
     struct dirent *t;
     while ((t = readdir(tasks))) {
       if (t->d_name[0] < '1' || t->d_name[0] > '9') continue;
-      if (task_file(dirfd(tasks), t->d_name, "stat", buf, sizeof buf) < 0) continue;
-      char *close_paren = strrchr(buf, ')');
-      char state = close_paren && close_paren[1] ? close_paren[2] : '?';
-      if (task_file(dirfd(tasks), t->d_name, "syscall", buf, sizeof buf) < 0 || buf[0] == 'r') continue;
-      if (state == 'S' || state == 'D') task_file(dirfd(tasks), t->d_name, "sched", buf, sizeof buf);
+      visit(dirfd(tasks), e->d_name, t->d_name);
     }
     closedir(tasks);
   }
   closedir(proc);
 }
 
-static void syscalls_pass(void) {
-  char path[256], buf[512];
-  DIR *proc = opendir("/proc");
-  struct dirent *e;
-  while ((e = readdir(proc))) {
-    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
-    snprintf(path, sizeof path, "/proc/%s/task", e->d_name);
-    DIR *tasks = opendir(path);
-    if (!tasks) continue;
-    struct dirent *t;
-    while ((t = readdir(tasks))) {
-      if (t->d_name[0] < '1' || t->d_name[0] > '9') continue;
-      snprintf(path, sizeof path, "/proc/%s/task/%s/syscall", e->d_name, t->d_name);
-      slurp(path, buf, sizeof buf);
-    }
-    closedir(tasks);
-  }
-  closedir(proc);
+/* The floor: what `waits --all` must read of a task (its state, its call, and for a sleeper how long). */
+static void floor_task(int tasks, const char *pid, const char *tid) {
+  char buf[4096];
+  (void)pid;
+  if (task_file(tasks, tid, "stat", buf, sizeof buf) < 0) return;
+  char *close_paren = strrchr(buf, ')');
+  char state = close_paren && close_paren[1] ? close_paren[2] : '?';
+  if (task_file(tasks, tid, "syscall", buf, sizeof buf) < 0 || buf[0] == 'r') return;
+  if (state == 'S' || state == 'D') task_file(tasks, tid, "sched", buf, sizeof buf);
 }
+
+/* The minimal loop: every task's `syscall`, by its full path. */
+static void syscall_task(int tasks, const char *pid, const char *tid) {
+  char path[256], buf[512];
+  (void)tasks;
+  snprintf(path, sizeof path, "/proc/%s/task/%s/syscall", pid, tid);
+  slurp(path, buf, sizeof buf);
+}
+
+static void floor_pass(void) { each_task(floor_task); }
+
+static void syscalls_pass(void) { each_task(syscall_task); }
 
 int main(int argc, char **argv) {
   if (argc != 3) return 2;
